@@ -1,0 +1,74 @@
+"""The one exception tree of trialkit.
+
+Every error that trialkit raises on purpose derives from :class:`TrialkitError`.
+Domain errors know nothing of HTTP or of the command line: the API translates
+them into 4xx responses with field paths, the CLI into exit code 2 and one line
+on stderr.
+
+::
+
+    TrialkitError
+    ├── InputError                  bad input from a user or a file; says where and how to fix it
+    │   ├── ProtocolError           a protocol file that cannot be read or does not validate
+    │   ├── RecordError             a screening (or other patient) record that does not validate
+    │   └── DesignInputError        design / simulation parameters that are invalid or contradictory
+    ├── RuleError                   a protocol rule (criterion, therapy rule) that cannot be evaluated
+    └── NotFoundError               something looked up by name or id does not exist
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DesignInputError",
+    "InputError",
+    "NotFoundError",
+    "ProtocolError",
+    "RecordError",
+    "RuleError",
+    "TrialkitError",
+]
+
+
+class TrialkitError(Exception):
+    """Base class of every error trialkit raises on purpose.
+
+    Parameters
+    ----------
+    message
+        What was wrong and how to fix it, in one sentence a user can act on.
+    location
+        Where the problem is: a file, a field path (``labs.alt.value``), or
+        ``file:line``. Empty when the message says it all.
+    """
+
+    def __init__(self, message: str, *, location: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.location = location
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}" if self.location else self.message
+
+
+class InputError(TrialkitError):
+    """Bad input from a user or a file."""
+
+
+class ProtocolError(InputError):
+    """A protocol file that cannot be read or does not validate."""
+
+
+class RecordError(InputError):
+    """A patient record (for example a screening record) that does not validate."""
+
+
+class DesignInputError(InputError):
+    """Design or simulation parameters that are out of range or contradict each other."""
+
+
+class RuleError(TrialkitError):
+    """A protocol rule that cannot be compiled or evaluated (a defect in the protocol file)."""
+
+
+class NotFoundError(TrialkitError):
+    """Something looked up by name or identifier does not exist."""
