@@ -123,7 +123,9 @@ def evaluate_eligibility(protocol: Protocol, record: ScreeningRecord) -> Eligibi
         eligible = None
     else:
         eligible = True
-    missing = sorted({m for r in in_file_order if r.status == "unknown" for m in r.missing})
+    # only what keeps a numbered criterion undecided (an undecided alternative of a met
+    # criterion, such as I3.3 when I3.2 holds, needs nothing more)
+    missing = sorted({m for r in top if r.status == "unknown" for m in r.missing})
     return EligibilityResult(
         protocol=protocol.acronym,
         eligible=eligible,
