@@ -40,6 +40,6 @@ def screen(protocol: Protocol, record: ScreeningRecord) -> ScreeningOutcome:
     """Evaluate eligibility and assign the background therapy for one screening record."""
     context = build_context(protocol, record)
     return ScreeningOutcome(
-        eligibility=evaluate_eligibility(protocol, record),
+        eligibility=evaluate_eligibility(protocol, record, context=context),
         therapy=assign_background_therapy(protocol, record, context=context),
     )

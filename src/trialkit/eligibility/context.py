@@ -7,16 +7,21 @@ undecided too (never silently true or false).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from celpy import celtypes
-
 from trialkit.eligibility.record import ScreeningRecord
 from trialkit.eligibility.units import canonical_labs
+from trialkit.errors import RuleError
 from trialkit.protocol.model import Protocol
-from trialkit.protocol.rules import CompiledRule, Undecided, compile_rule, to_activation
+from trialkit.protocol.rules import (
+    DERIVED_REFERENCE,
+    Activation,
+    CompiledRule,
+    Undecided,
+    compile_rule,
+)
 
 __all__ = ["RuleContext", "build_context", "compiled"]
 
@@ -39,11 +44,11 @@ class RuleContext:
     record: dict[str, Any]
     lab: dict[str, Any]
     derived: dict[str, Any]
-    activation: Mapping[str, Any] = field(repr=False)
+    activation: Activation = field(repr=False)
 
-    def with_variables(self, **extra: Any) -> dict[str, Any]:
+    def with_variables(self, **extra: Any) -> Activation:
         """The activation plus extra variables (for example ``met`` in reason texts)."""
-        return {**self.activation, **to_activation(extra)}
+        return self.activation.with_variables(**extra)
 
     def has(self, path: str) -> bool:
         """Whether the record holds a value at a dotted path (``labs.alt.uln``)."""
@@ -56,26 +61,31 @@ class RuleContext:
 
 
 def build_context(protocol: Protocol, record: ScreeningRecord) -> RuleContext:
-    """Evaluate the protocol's derived values for a record."""
+    """Evaluate the protocol's derived values for a record.
+
+    Derived values are evaluated in dependency levels (each level sees every value
+    of the levels before it), so the record is handed to the interpreter once per
+    level rather than once per value; the result is the same as evaluating them in
+    file order, since a derived value may only use those defined before it.
+    """
     raw = record.model_dump(mode="json", exclude_none=True)
     lab = canonical_labs(record.labs)
     derived: dict[str, Any] = {}
-    for item in protocol.eligibility.derived:
-        rule = compiled(item.expr, f"eligibility.derived.{item.name}")
-        try:
-            value = rule.evaluate(to_activation({"r": raw, "lab": lab, "d": derived}))
-        except Undecided:
-            continue
-        derived[item.name] = _plain(value)
-    activation = to_activation({"r": raw, "lab": lab, "d": derived})
+    pending = list(protocol.eligibility.derived)
+    settled: set[str] = set()
+    while pending:
+        ready = [item for item in pending if set(DERIVED_REFERENCE.findall(item.expr)) <= settled]
+        if not ready:  # pragma: no cover - the loader refuses forward references
+            raise RuleError(
+                "derived values refer to each other in a cycle", location="eligibility.derived"
+            )
+        activation = Activation({"r": raw, "lab": lab, "d": dict(derived)}, clean=True)
+        for item in ready:
+            with contextlib.suppress(Undecided):
+                derived[item.name] = compiled(
+                    item.expr, f"eligibility.derived.{item.name}"
+                ).evaluate(activation)
+            settled.add(item.name)
+        pending = [item for item in pending if item.name not in settled]
+    activation = Activation({"r": raw, "lab": lab, "d": derived}, clean=True)
     return RuleContext(record=raw, lab=lab, derived=derived, activation=activation)
-
-
-def _plain(value: Any) -> Any:
-    """A CEL value as a plain Python value (bool before int: CEL's BoolType is an int)."""
-    if isinstance(value, celtypes.BoolType):
-        return bool(value)
-    for kind in (int, float, str):
-        if isinstance(value, kind):
-            return kind(value)
-    return value

@@ -105,15 +105,21 @@ class EligibilityResult:
         return self.summary()
 
 
-def evaluate_eligibility(protocol: Protocol, record: ScreeningRecord) -> EligibilityResult:
+def evaluate_eligibility(
+    protocol: Protocol, record: ScreeningRecord, *, context: RuleContext | None = None
+) -> EligibilityResult:
     """Evaluate every criterion of ``protocol`` for ``record``."""
-    context = build_context(protocol, record)
+    context = context or build_context(protocol, record)
     results: dict[str, CriterionResult] = {}
     # sub-items first: their parents combine them
     ordered = [c for c in protocol.eligibility.criteria if c.parent is not None]
     ordered += [c for c in protocol.eligibility.criteria if c.parent is None]
+    children_of: dict[str, list[str]] = {}
+    for criterion in protocol.eligibility.criteria:
+        if criterion.parent is not None:
+            children_of.setdefault(criterion.parent, []).append(criterion.id)
     for criterion in ordered:
-        children = [results[c.id] for c in protocol.eligibility.children(criterion.id)]
+        children = [results[i] for i in children_of.get(criterion.id, [])]
         results[criterion.id] = _evaluate(criterion, children, context)
     in_file_order = tuple(results[c.id] for c in protocol.eligibility.criteria)
     top = [r for r in in_file_order if r.parent is None]

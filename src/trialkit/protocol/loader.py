@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from trialkit.errors import ProtocolError, RuleError
 from trialkit.protocol.model import Protocol
-from trialkit.protocol.rules import compile_rule
+from trialkit.protocol.rules import DERIVED_REFERENCE, compile_rule
 
 __all__ = ["bundled_protocols", "load_protocol", "parse_protocol"]
 
@@ -78,7 +78,8 @@ def parse_protocol(source: str, *, filename: str = "<protocol>") -> Protocol:
         loc = tuple(error["loc"])
         where = f"{filename}:{_line_of(node, loc)}" if _line_of(node, loc) else filename
         more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
-        raise ProtocolError(f"{_path(loc)}: {error['msg']}{more}", location=where) from exc
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise ProtocolError(f"{_path(loc)}: {message}{more}", location=where) from exc
     _compile_rules(protocol, data, node, filename)
     return protocol
 
@@ -101,6 +102,7 @@ def _compile_rules(protocol: Protocol, data: dict[str, Any], node: Any, filename
             expressions.append((("background_therapy", "rules", i, "when"), rule.when))
         for i, check in enumerate(protocol.background_therapy.no_assignment):
             expressions.append((("background_therapy", "no_assignment", i, "when"), check.when))
+    _check_derived_references(protocol, node, filename)
     for loc, expression in expressions:
         line = _line_of(node, loc)
         where = f"{filename}:{line}" if line else filename
@@ -137,3 +139,25 @@ def _line_of(node: Any, loc: Sequence[Any]) -> int | None:
         current = match
         line = current.start_mark.line + 1
     return line
+
+
+def _check_derived_references(protocol: Protocol, node: Any, filename: str) -> None:
+    """Every ``d.name`` must name a derived value; a derived value only those before it."""
+    names = [d.name for d in protocol.eligibility.derived]
+    for i, derived in enumerate(protocol.eligibility.derived):
+        for ref in DERIVED_REFERENCE.findall(derived.expr):
+            if ref not in names[:i]:
+                loc = ("eligibility", "derived", i, "expr")
+                raise ProtocolError(
+                    f"{_path(loc)}: d.{ref} is not a derived value defined before {derived.name!r}",
+                    location=f"{filename}:{_line_of(node, loc)}",
+                )
+    for i, criterion in enumerate(protocol.eligibility.criteria):
+        for key in ("rule", "reason", "applies_when"):
+            for ref in DERIVED_REFERENCE.findall(getattr(criterion, key) or ""):
+                if ref not in names:
+                    loc = ("eligibility", "criteria", i, key)
+                    raise ProtocolError(
+                        f"{_path(loc)}: d.{ref} is not a derived value of the protocol",
+                        location=f"{filename}:{_line_of(node, loc)}",
+                    )

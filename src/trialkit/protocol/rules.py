@@ -1,33 +1,34 @@
 """Protocol rules as CEL expressions: compile once, evaluate in three-valued logic.
 
-Rules in protocol files are `CEL <https://cel.dev>`_ expressions evaluated by
-``cel-python``: no ``eval``, no home-made parser. CEL's logical operators absorb
-errors (``true || error`` is ``true``, ``false && error`` is ``false``), and a
-reference to a field the record does not hold is an error. Evaluating a rule is
-therefore Kleene's three-valued logic for free: missing data makes a rule
-*undecided* unless the data present decide it anyway, and never a silent pass.
+Rules in protocol files are `CEL <https://cel.dev>`_ expressions, compiled and run by
+``common-expression-language`` (Python bindings of the Rust ``cel`` interpreter): no
+``eval``, no home-made parser. CEL's logical operators absorb errors (``true || error``
+is ``true``, ``false && error`` is ``false``), and a reference to a field the record does
+not hold is an error. Evaluating a rule is therefore Kleene's three-valued logic for
+free: missing data make a rule *undecided* unless the data present decide it anyway,
+and never a silent pass.
 
-Dates are ISO 8601 strings (``"2008-03-14"``), which compare correctly as
-strings. The functions below are added to CEL for the calendar arithmetic that
-eligibility windows need; CEL's own timestamps have no calendar months.
+Dates are ISO 8601 strings (``"2008-03-14"``), which compare correctly as strings. The
+functions below are added to CEL for the calendar arithmetic that eligibility windows
+need; CEL's own timestamps have no calendar months.
 """
 
 from __future__ import annotations
 
 import calendar
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-import celpy
-from celpy import celtypes
-from celpy.celparser import CELParseError
-from celpy.evaluation import CELEvalError
+import cel
 
 from trialkit.errors import RuleError
 
 __all__ = [
+    "DERIVED_REFERENCE",
+    "Activation",
     "CompiledRule",
     "Undecided",
     "add_months",
@@ -35,6 +36,10 @@ __all__ = [
     "months_between",
     "to_activation",
 ]
+
+
+DERIVED_REFERENCE = re.compile(r"\bd\.([a-z][a-z0-9_]*)")
+"""A reference to a derived value (``d.name``) inside a rule."""
 
 
 class Undecided(Exception):  # noqa: N818 - a control-flow signal, not an error
@@ -70,39 +75,38 @@ def _date(value: Any) -> date:
         raise Undecided(f"{value!r} is not an ISO date (YYYY-MM-DD)") from exc
 
 
-def _cel_add_months(day: Any, months: Any) -> celtypes.StringType:
-    return celtypes.StringType(add_months(_date(day), int(months)).isoformat())
+def _cel_add_months(day: Any, months: Any) -> str:
+    return add_months(_date(day), int(months)).isoformat()
 
 
-def _cel_add_days(day: Any, days: Any) -> celtypes.StringType:
-    return celtypes.StringType((_date(day) + timedelta(days=int(days))).isoformat())
+def _cel_add_days(day: Any, days: Any) -> str:
+    return (_date(day) + timedelta(days=int(days))).isoformat()
 
 
-def _cel_days_between(start: Any, end: Any) -> celtypes.IntType:
-    return celtypes.IntType((_date(end) - _date(start)).days)
+def _cel_days_between(start: Any, end: Any) -> int:
+    return (_date(end) - _date(start)).days
 
 
-def _cel_months_between(start: Any, end: Any) -> celtypes.IntType:
-    return celtypes.IntType(months_between(_date(start), _date(end)))
+def _cel_months_between(start: Any, end: Any) -> int:
+    return months_between(_date(start), _date(end))
 
 
-def _cel_years_between(start: Any, end: Any) -> celtypes.IntType:
-    return celtypes.IntType(months_between(_date(start), _date(end)) // 12)
+def _cel_years_between(start: Any, end: Any) -> int:
+    return months_between(_date(start), _date(end)) // 12
 
 
-def _cel_fmt(value: Any) -> celtypes.StringType:
-    """A number for a reason text: at most 3 significant decimals, no float noise."""
+def _cel_fmt(value: Any) -> str:
+    """A number for a reason text: at most 3 significant digits, no float noise."""
     number = float(value)
-    text = f"{number:.3g}" if abs(number) < 1000 else f"{number:,.0f}"
-    return celtypes.StringType(text)
+    return f"{number:.3g}" if abs(number) < 1000 else f"{number:,.0f}"
 
 
 def _cel_max(a: Any, b: Any) -> Any:
     return a if a >= b else b
 
 
-def _cel_join(items: Any, separator: Any) -> celtypes.StringType:
-    return celtypes.StringType(str(separator).join(str(item) for item in items))
+def _cel_join(items: Any, separator: Any) -> str:
+    return str(separator).join(str(item) for item in items)
 
 
 FUNCTIONS: Mapping[str, Callable[..., Any]] = {
@@ -116,7 +120,26 @@ FUNCTIONS: Mapping[str, Callable[..., Any]] = {
     "join": _cel_join,
 }
 
-_ENV = celpy.Environment()
+
+class Activation:
+    """The variables of one evaluation, converted once for the CEL interpreter."""
+
+    __slots__ = ("_context", "_derived", "variables")
+
+    def __init__(self, variables: Mapping[str, Any], *, clean: bool = False) -> None:
+        self.variables = (
+            dict(variables) if clean else {k: _drop_none(v) for k, v in variables.items()}
+        )
+        self._context = cel.Context(self.variables, functions=dict(FUNCTIONS))
+        self._derived: dict[tuple[tuple[str, Any], ...], Activation] = {}
+
+    def with_variables(self, **extra: Any) -> Activation:
+        """This activation plus extra scalar variables (``met`` in reason texts), cached."""
+        key = tuple(sorted(extra.items()))
+        found = self._derived.get(key)
+        if found is None:
+            found = self._derived[key] = Activation({**self.variables, **extra}, clean=True)
+        return found
 
 
 @dataclass(frozen=True)
@@ -127,77 +150,53 @@ class CompiledRule:
     where: str
     _program: Any
 
-    def evaluate(self, activation: Mapping[str, Any]) -> Any:
+    def evaluate(self, activation: Activation) -> Any:
         """Evaluate; raise :class:`Undecided` when the data cannot decide it."""
         try:
-            result = self._program.evaluate(activation)
-        except CELEvalError as exc:
-            raise Undecided(_describe(exc)) from exc
-        if isinstance(result, CELEvalError):
-            raise Undecided(_describe(result))
-        return result
+            return self._program.execute(activation._context)
+        except KeyError as exc:
+            raise Undecided(f"missing {exc.args[0] if exc.args else 'data'}") from exc
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise Undecided(" ".join(str(exc).split())) from exc
 
-    def evaluate_bool(self, activation: Mapping[str, Any]) -> bool:
+    def evaluate_bool(self, activation: Activation) -> bool:
         result = self.evaluate(activation)
-        if not isinstance(result, celtypes.BoolType):
+        if not isinstance(result, bool):
             raise RuleError(
                 f"rule must give true or false, gave {type(result).__name__}: {self.source}",
                 location=self.where,
             )
-        return bool(result)
+        return result
 
-    def evaluate_str(self, activation: Mapping[str, Any]) -> str:
+    def evaluate_str(self, activation: Activation) -> str:
         result = self.evaluate(activation)
         if not isinstance(result, str):
             raise RuleError(
                 f"expression must give a string, gave {type(result).__name__}: {self.source}",
                 location=self.where,
             )
-        return str(result)
-
-
-def _describe(exc: Any) -> str:
-    args = getattr(exc, "args", ())
-    text = str(args[0]) if args else str(exc)
-    if text.startswith("no such member in mapping: "):
-        return "missing " + text.removeprefix("no such member in mapping: ").strip("'")
-    return text
+        return result
 
 
 def compile_rule(source: str, *, where: str) -> CompiledRule:
     """Compile a CEL expression; a syntax error is a :class:`RuleError` at ``where``."""
     try:
-        ast = _ENV.compile(source)
-        program = _ENV.program(ast, functions=dict(FUNCTIONS))
-    except CELParseError as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else "syntax error"
-        raise RuleError(f"invalid CEL expression ({first_line}): {source}", location=where) from exc
+        program = cel.compile(source)
+    except ValueError as exc:
+        lines = [line for line in str(exc).splitlines() if line.strip()]
+        detail = lines[1].strip() if len(lines) > 1 else (lines[0] if lines else "syntax error")
+        raise RuleError(f"invalid CEL expression ({detail}): {source}", location=where) from exc
     return CompiledRule(source=source, where=where, _program=program)
 
 
-def to_activation(variables: Mapping[str, Any]) -> dict[str, Any]:
-    """Convert plain JSON-like data to CEL values, dropping ``None`` (None means *not recorded*)."""
-    return {name: _to_cel(value) for name, value in variables.items()}
+def to_activation(variables: Mapping[str, Any]) -> Activation:
+    """The variables of a rule, ``None`` dropped (None means *not recorded*)."""
+    return Activation(variables)
 
 
-def _to_cel(value: Any) -> Any:
-    # bool before int: Python's bool is an int, CEL's are distinct types
-    if isinstance(
-        value, celtypes.BoolType | celtypes.IntType | celtypes.DoubleType | celtypes.StringType
-    ):
-        return value
-    if isinstance(value, bool):
-        return celtypes.BoolType(value)
-    if isinstance(value, int):
-        return celtypes.IntType(value)
-    if isinstance(value, float):
-        return celtypes.DoubleType(value)
-    if isinstance(value, str):
-        return celtypes.StringType(value)
+def _drop_none(value: Any) -> Any:
     if isinstance(value, dict):
-        return celtypes.MapType(
-            {celtypes.StringType(k): _to_cel(v) for k, v in value.items() if v is not None}
-        )
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
     if isinstance(value, list | tuple):
-        return celtypes.ListType([_to_cel(v) for v in value if v is not None])
-    raise TypeError(f"cannot pass {type(value).__name__} to a protocol rule")
+        return [_drop_none(v) for v in value if v is not None]
+    return value
