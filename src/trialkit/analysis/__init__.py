@@ -1,1 +1,25 @@
-"""trialkit.analysis."""
+"""Survival statistics: Kaplan-Meier, log-rank and Cox proportional hazards.
+
+Pure functions over numpy arrays, checked against R ``survival``; no I/O.
+"""
+
+from __future__ import annotations
+
+from trialkit.analysis.kaplan_meier import ConfType, KaplanMeier, SurvivalQuantile, kaplan_meier
+from trialkit.analysis.logrank import (
+    LogrankComponents,
+    LogrankResult,
+    logrank_kernel,
+    logrank_test,
+)
+
+__all__ = [
+    "ConfType",
+    "KaplanMeier",
+    "LogrankComponents",
+    "LogrankResult",
+    "SurvivalQuantile",
+    "kaplan_meier",
+    "logrank_kernel",
+    "logrank_test",
+]
