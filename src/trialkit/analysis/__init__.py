@@ -5,6 +5,7 @@ Pure functions over numpy arrays, checked against R ``survival``; no I/O.
 
 from __future__ import annotations
 
+from trialkit.analysis.cox import CoxPH, CoxTest, Ties, coxph, coxph_two_groups
 from trialkit.analysis.kaplan_meier import ConfType, KaplanMeier, SurvivalQuantile, kaplan_meier
 from trialkit.analysis.logrank import (
     LogrankComponents,
@@ -15,10 +16,15 @@ from trialkit.analysis.logrank import (
 
 __all__ = [
     "ConfType",
+    "CoxPH",
+    "CoxTest",
     "KaplanMeier",
     "LogrankComponents",
     "LogrankResult",
     "SurvivalQuantile",
+    "Ties",
+    "coxph",
+    "coxph_two_groups",
     "kaplan_meier",
     "logrank_kernel",
     "logrank_test",

@@ -41,7 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = command.main(args=argv, prog_name="trialkit", standalone_mode=False)
     except click.UsageError as exc:
-        hint = f" (see 'trialkit {exc.ctx.command_path.split(' ', 1)[-1]} --help')" if exc.ctx else ""
+        hint = (
+            f" (see 'trialkit {exc.ctx.command_path.split(' ', 1)[-1]} --help')" if exc.ctx else ""
+        )
         sys.stderr.write("error: " + " ".join(exc.format_message().split()) + hint + "\n")
         return EXIT_BAD_INPUT
     except click.exceptions.Exit as exc:
@@ -52,11 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     return int(result) if isinstance(result, int) else 0
 
 
-
-
 def run() -> None:
     """Console-script entry point."""
     sys.exit(main())
+
 
 if __name__ == "__main__":  # pragma: no cover
     run()
