@@ -13,6 +13,7 @@ from trialkit.analysis.logrank import (
     logrank_kernel,
     logrank_test,
 )
+from trialkit.analysis.two_arm import TwoArmSurvival, two_arm_survival
 
 __all__ = [
     "ConfType",
@@ -23,9 +24,11 @@ __all__ = [
     "LogrankResult",
     "SurvivalQuantile",
     "Ties",
+    "TwoArmSurvival",
     "coxph",
     "coxph_two_groups",
     "kaplan_meier",
     "logrank_kernel",
     "logrank_test",
+    "two_arm_survival",
 ]

@@ -13,6 +13,7 @@ import click
 import typer
 
 from trialkit import __version__
+from trialkit.cli import analyze
 from trialkit.cli._common import EXIT_BAD_INPUT
 
 __all__ = ["app", "main", "run"]
@@ -24,6 +25,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.add_typer(analyze.app, name="analyze")
 
 
 @app.callback()
