@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.conftest import EXAMPLES, example
 
+from tests.conftest import EXAMPLES, example
 from trialkit.cli.main import main
 
 ELIGIBLE = str(EXAMPLES / "01_endocrine_bone_only.json")
