@@ -12,7 +12,7 @@ on stderr.
     │   ├── ProtocolError           a protocol file that cannot be read or does not validate
     │   ├── RecordError             a screening (or other patient) record that does not validate
     │   └── DesignInputError        design / simulation parameters that are invalid or contradictory
-    ├── RuleError                   a protocol rule (criterion, therapy rule) that cannot be evaluated
+    ├── RuleError                   a protocol rule that cannot be compiled or evaluated
     └── NotFoundError               something looked up by name or id does not exist
 """
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
+from typer.exceptions import TyperException
 
 from trialkit import __version__
+from trialkit.cli import demo, eligibility, protocol
 from trialkit.cli._common import EXIT_BAD_INPUT
 
 __all__ = ["app", "main", "run"]
@@ -24,6 +25,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.add_typer(protocol.app, name="protocol")
+app.add_typer(eligibility.app, name="eligibility")
+app.command("demo")(demo.demo)
 
 
 @app.callback()
@@ -40,23 +44,25 @@ def main(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="trialkit", standalone_mode=False)
-    except click.UsageError as exc:
-        hint = f" (see 'trialkit {exc.ctx.command_path.split(' ', 1)[-1]} --help')" if exc.ctx else ""
-        sys.stderr.write("error: " + " ".join(exc.format_message().split()) + hint + "\n")
-        return EXIT_BAD_INPUT
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return int(exc.exit_code)
-    except click.Abort:
+    except typer.Abort:
         sys.stderr.write("aborted\n")
         return 1
+    except TyperException as exc:
+        # usage errors (unknown option, missing argument, bad value): one line, exit 2
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        sys.stderr.write("error: " + " ".join(str(message).split()) + hint + "\n")
+        return int(getattr(exc, "exit_code", EXIT_BAD_INPUT))
     return int(result) if isinstance(result, int) else 0
-
-
 
 
 def run() -> None:
     """Console-script entry point."""
     sys.exit(main())
+
 
 if __name__ == "__main__":  # pragma: no cover
     run()

@@ -1,0 +1,81 @@
+"""The variables a protocol rule sees: ``r`` (record), ``lab`` (converted labs), ``d`` (derived).
+
+Derived values are computed in file order, each seeing those before it; one that
+the data cannot decide is left out of ``d``, so every rule that uses it is
+undecided too (never silently true or false).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from celpy import celtypes
+
+from trialkit.eligibility.record import ScreeningRecord
+from trialkit.eligibility.units import canonical_labs
+from trialkit.protocol.model import Protocol
+from trialkit.protocol.rules import CompiledRule, Undecided, compile_rule, to_activation
+
+__all__ = ["RuleContext", "build_context", "compiled"]
+
+_COMPILED: dict[tuple[str, str], CompiledRule] = {}
+
+
+def compiled(source: str, where: str) -> CompiledRule:
+    """Compile a rule once per process (protocol files are immutable once loaded)."""
+    key = (source, where)
+    rule = _COMPILED.get(key)
+    if rule is None:
+        rule = _COMPILED[key] = compile_rule(source, where=where)
+    return rule
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """The evaluated inputs of every rule of a protocol for one record."""
+
+    record: dict[str, Any]
+    lab: dict[str, Any]
+    derived: dict[str, Any]
+    activation: Mapping[str, Any] = field(repr=False)
+
+    def with_variables(self, **extra: Any) -> dict[str, Any]:
+        """The activation plus extra variables (for example ``met`` in reason texts)."""
+        return {**self.activation, **to_activation(extra)}
+
+    def has(self, path: str) -> bool:
+        """Whether the record holds a value at a dotted path (``labs.alt.uln``)."""
+        node: Any = self.record
+        for part in path.split("."):
+            if not isinstance(node, dict) or node.get(part) is None:
+                return False
+            node = node[part]
+        return True
+
+
+def build_context(protocol: Protocol, record: ScreeningRecord) -> RuleContext:
+    """Evaluate the protocol's derived values for a record."""
+    raw = record.model_dump(mode="json", exclude_none=True)
+    lab = canonical_labs(record.labs)
+    derived: dict[str, Any] = {}
+    for item in protocol.eligibility.derived:
+        rule = compiled(item.expr, f"eligibility.derived.{item.name}")
+        try:
+            value = rule.evaluate(to_activation({"r": raw, "lab": lab, "d": derived}))
+        except Undecided:
+            continue
+        derived[item.name] = _plain(value)
+    activation = to_activation({"r": raw, "lab": lab, "d": derived})
+    return RuleContext(record=raw, lab=lab, derived=derived, activation=activation)
+
+
+def _plain(value: Any) -> Any:
+    """A CEL value as a plain Python value (bool before int: CEL's BoolType is an int)."""
+    if isinstance(value, celtypes.BoolType):
+        return bool(value)
+    for kind in (int, float, str):
+        if isinstance(value, kind):
+            return kind(value)
+    return value

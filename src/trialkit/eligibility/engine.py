@@ -1,0 +1,262 @@
+"""The eligibility engine: every criterion of a protocol over a screening record.
+
+Each criterion evaluates to ``met``, ``not_met`` or ``unknown`` with a reason that
+names the data used. Missing or contradictory data give ``unknown``. The overall
+verdict is *eligible* only when every inclusion criterion is met and every
+exclusion criterion is not met; *not eligible* when any inclusion is not met or
+any exclusion is met; otherwise *undetermined*, with the missing data listed.
+
+Criteria with sub-items combine them in Kleene's three-valued logic: ``all`` for
+conjunctions (I10: every lab limit), ``any`` for alternatives (I3.1-I3.4: ways
+to be post-menopausal; E13.1-E13.3: cardiac conditions). Sub-items that do not
+apply are left out; when none applies the combination does not constrain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from trialkit.eligibility.context import RuleContext, build_context, compiled
+from trialkit.eligibility.record import ScreeningRecord
+from trialkit.protocol.model import Criterion, Protocol
+from trialkit.protocol.rules import Undecided
+
+__all__ = ["CriterionResult", "EligibilityResult", "Status", "evaluate_eligibility"]
+
+Status = Literal["met", "not_met", "unknown"]
+_TRUTH: dict[Status, bool | None] = {"met": True, "not_met": False, "unknown": None}
+
+
+@dataclass(frozen=True)
+class CriterionResult:
+    """The outcome of one criterion (or sub-item) for one record."""
+
+    id: str
+    kind: Literal["inclusion", "exclusion"]
+    status: Status
+    reason: str
+    text: str
+    parent: str | None = None
+    applicable: bool = True
+    missing: tuple[str, ...] = ()
+
+    @property
+    def blocks(self) -> bool:
+        """Whether this result on its own makes the patient not eligible."""
+        return (self.kind == "inclusion" and self.status == "not_met") or (
+            self.kind == "exclusion" and self.status == "met"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "status": self.status,
+            "reason": self.reason,
+            "text": self.text,
+            "parent": self.parent,
+            "applicable": self.applicable,
+            "missing": list(self.missing),
+        }
+
+
+@dataclass(frozen=True)
+class EligibilityResult:
+    """Every criterion's result and the overall verdict."""
+
+    protocol: str
+    eligible: bool | None
+    criteria: tuple[CriterionResult, ...]
+    missing: tuple[str, ...]
+    derived: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def verdict(self) -> str:
+        return {True: "eligible", False: "not eligible", None: "undetermined"}[self.eligible]
+
+    def result(self, criterion_id: str) -> CriterionResult:
+        """The result of one criterion by id."""
+        for item in self.criteria:
+            if item.id == criterion_id:
+                return item
+        raise KeyError(criterion_id)
+
+    @property
+    def blocking(self) -> tuple[CriterionResult, ...]:
+        """Numbered criteria that make the patient not eligible."""
+        return tuple(c for c in self.criteria if c.parent is None and c.blocks)
+
+    @property
+    def undecided(self) -> tuple[CriterionResult, ...]:
+        """Numbered criteria that could not be decided."""
+        return tuple(c for c in self.criteria if c.parent is None and c.status == "unknown")
+
+    def summary(self) -> str:
+        lines = [f"{self.protocol}: {self.verdict}"]
+        lines += [
+            f"  {c.id} {c.kind} {c.status.replace('_', ' ')}: {c.reason}" for c in self.blocking
+        ]
+        lines += [f"  {c.id} unknown: {c.reason}" for c in self.undecided]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def evaluate_eligibility(protocol: Protocol, record: ScreeningRecord) -> EligibilityResult:
+    """Evaluate every criterion of ``protocol`` for ``record``."""
+    context = build_context(protocol, record)
+    results: dict[str, CriterionResult] = {}
+    # sub-items first: their parents combine them
+    ordered = [c for c in protocol.eligibility.criteria if c.parent is not None]
+    ordered += [c for c in protocol.eligibility.criteria if c.parent is None]
+    for criterion in ordered:
+        children = [results[c.id] for c in protocol.eligibility.children(criterion.id)]
+        results[criterion.id] = _evaluate(criterion, children, context)
+    in_file_order = tuple(results[c.id] for c in protocol.eligibility.criteria)
+    top = [r for r in in_file_order if r.parent is None]
+    if any(r.blocks for r in top):
+        eligible: bool | None = False
+    elif any(r.status == "unknown" for r in top):
+        eligible = None
+    else:
+        eligible = True
+    missing = sorted({m for r in in_file_order if r.status == "unknown" for m in r.missing})
+    return EligibilityResult(
+        protocol=protocol.acronym,
+        eligible=eligible,
+        criteria=in_file_order,
+        missing=tuple(missing),
+        derived=dict(context.derived),
+    )
+
+
+def _evaluate(
+    criterion: Criterion, children: list[CriterionResult], context: RuleContext
+) -> CriterionResult:
+    where = f"eligibility.criteria.{criterion.id}"
+
+    def result(status: Status, reason: str, *, applicable: bool = True) -> CriterionResult:
+        missing = (
+            tuple(p for p in criterion.requires if not context.has(p))
+            if status == "unknown"
+            else ()
+        )
+        if status == "unknown":
+            missing += tuple(
+                m for child in children if child.status == "unknown" for m in child.missing
+            )
+            missing = tuple(dict.fromkeys(missing))
+        return CriterionResult(
+            id=criterion.id,
+            kind=criterion.kind,
+            status=status,
+            reason=reason,
+            text=criterion.text,
+            parent=criterion.parent,
+            applicable=applicable,
+            missing=missing,
+        )
+
+    harmless: Status = "met" if criterion.kind == "inclusion" else "not_met"
+    applies_undecided: str | None = None
+    if criterion.applies_when is not None:
+        try:
+            applies = compiled(criterion.applies_when, where + ".applies_when").evaluate_bool(
+                context.activation
+            )
+        except Undecided as exc:
+            # (not applies) or rule: still decided when the rule alone is harmless
+            applies_undecided = exc.detail
+        else:
+            if not applies:
+                return result(
+                    harmless, f"not applicable: {criterion.not_applicable}", applicable=False
+                )
+
+    for check in criterion.unknown_when:
+        try:
+            contradictory = compiled(check.when, where + ".unknown_when").evaluate_bool(
+                context.activation
+            )
+        except Undecided:
+            continue
+        if contradictory:
+            return result("unknown", check.reason)
+
+    parts: list[bool | None] = []
+    reasons: list[str] = []
+    if criterion.rule is not None:
+        try:
+            holds = compiled(criterion.rule, where + ".rule").evaluate_bool(context.activation)
+        except Undecided as exc:
+            parts.append(None)
+            reasons.append(f"missing or unusable data ({exc.detail})")
+        else:
+            assert criterion.reason is not None  # enforced by the model
+            reasons.append(_reason(criterion.reason, where, context, holds))
+            parts.append(holds)
+    if criterion.combine is not None:
+        applicable = [c for c in children if c.applicable]
+        if applicable:
+            parts.append(_combine(criterion.combine, (_TRUTH[c.status] for c in applicable)))
+            reasons.append(_combine_reason(criterion.combine, applicable))
+    truth = _kleene_and(parts) if criterion.kind == "inclusion" else _kleene_or(parts)
+    status: Status = "unknown" if truth is None else ("met" if truth else "not_met")
+    reason = "; ".join(reasons)
+    if applies_undecided is not None and status != harmless:
+        status = "unknown"
+        reason = f"cannot tell whether it applies ({applies_undecided}); {reason}"
+    if status == "unknown":
+        reason = "unknown: " + reason
+    return result(status, reason)
+
+
+def _reason(source: str, where: str, context: RuleContext, holds: bool) -> str:
+    try:
+        return compiled(source, where + ".reason").evaluate_str(context.with_variables(met=holds))
+    except Undecided:
+        return "condition holds" if holds else "condition does not hold"
+
+
+def _combine(how: str, values: Iterable[bool | None]) -> bool | None:
+    return _kleene_and(values) if how == "all" else _kleene_or(values)
+
+
+def _kleene_and(values: Iterable[bool | None]) -> bool | None:
+    out: bool | None = True
+    for value in values:
+        if value is False:
+            return False
+        if value is None:
+            out = None
+    return out
+
+
+def _kleene_or(values: Iterable[bool | None]) -> bool | None:
+    out: bool | None = False
+    for value in values:
+        if value is True:
+            return True
+        if value is None:
+            out = None
+    return out
+
+
+def _combine_reason(how: str, children: list[CriterionResult]) -> str:
+    met = [c.id for c in children if c.status == "met"]
+    not_met = [c.id for c in children if c.status == "not_met"]
+    unknown = [c.id for c in children if c.status == "unknown"]
+    if how == "all":
+        if not_met:
+            return "not met: " + ", ".join(not_met)
+        if unknown:
+            return "undecided: " + ", ".join(unknown)
+        return "all of " + ", ".join(met) + " met"
+    if met:
+        return "met by " + ", ".join(met)
+    if unknown:
+        return "undecided: " + ", ".join(unknown)
+    return "none of " + ", ".join(not_met) + " met"

@@ -1,0 +1,139 @@
+"""Lab units: accept the units sites use and convert to the units the criteria use.
+
+The criteria compare haemoglobin in g/dL, neutrophils and platelets in 10^9/L,
+and bilirubin, ALT, AST and creatinine as multiples of the local upper limit of
+normal (ULN), which makes them independent of the unit as long as value and ULN
+share it.
+
+The SOR record states "ANC >= 1,500 x 10^9/L" and "platelets >= 100,000 x 10^9/L".
+Read literally these are a million times above any human count; they are misprints
+of the usual 1,500/mm3 (= 1.5 x 10^9/L) and 100,000/mm3 (= 100 x 10^9/L), which is
+what trialkit implements (the thresholds live in the protocol file).
+
+Conversion factors: haemoglobin 1 mmol/L (as the monomer, used in Germany and the
+Netherlands) = 1.6114 g/dL; cell counts 1/mm3 = 1/uL = 10^-3 x 10^9/L and
+1 G/L = 1 x 10^3/uL = 1 x 10^9/L.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from trialkit.eligibility.record import Lab, Labs
+from trialkit.errors import RecordError
+
+__all__ = ["ACCEPTED_UNITS", "canonical_labs", "normalise_unit"]
+
+_HB_MMOL_TO_G_DL = 1.6114
+
+# factor to the canonical unit for each lab and accepted (normalised) unit
+_FACTORS: Mapping[str, Mapping[str, float]] = {
+    "haemoglobin": {"g/dl": 1.0, "g/l": 0.1, "mmol/l": _HB_MMOL_TO_G_DL},
+    "anc": {"10^9/l": 1.0, "g/l": 1.0, "10^3/ul": 1.0, "/ul": 1e-3, "/mm3": 1e-3, "cells/ul": 1e-3},
+    "platelets": {
+        "10^9/l": 1.0,
+        "g/l": 1.0,
+        "10^3/ul": 1.0,
+        "/ul": 1e-3,
+        "/mm3": 1e-3,
+        "cells/ul": 1e-3,
+    },
+}
+# labs compared with their ULN: any of these units, value and ULN in the same one
+_RELATIVE: Mapping[str, frozenset[str]] = {
+    "bilirubin": frozenset({"mg/dl", "umol/l"}),
+    "alt": frozenset({"u/l", "iu/l", "ukat/l"}),
+    "ast": frozenset({"u/l", "iu/l", "ukat/l"}),
+    "creatinine": frozenset({"mg/dl", "umol/l"}),
+    "aptt": frozenset({"s", "sec", "seconds"}),
+    "inr": frozenset({"ratio", "", "inr"}),
+}
+
+ACCEPTED_UNITS: Mapping[str, list[str]] = {
+    **{lab: sorted(units) for lab, units in _FACTORS.items()},
+    **{lab: sorted(units) for lab, units in _RELATIVE.items()},
+}
+
+
+def normalise_unit(unit: str) -> str:
+    """Lower-case a unit and fold the usual spellings (µ/u, ×10⁹, 10e9, cmm) together."""
+    text = unit.strip().lower().replace(" ", "")
+    for old, new in (
+        ("µ", "u"),
+        ("μ", "u"),
+        ("×", "x"),
+        ("⁹", "^9"),
+        ("³", "3"),
+        ("10e9", "10^9"),
+        ("10e3", "10^3"),
+        ("10**9", "10^9"),
+        ("10**3", "10^3"),
+        ("cumm", "mm3"),
+        ("mm^3", "mm3"),
+        ("/cmm", "/mm3"),
+        ("mcl", "ul"),
+    ):
+        text = text.replace(old, new)
+    text = text.removeprefix("x")
+    if text in {"g/l", "10^9/l"} or text.startswith("10^"):
+        return text
+    return text.removeprefix("cells") if text.startswith("cells/mm3") else text
+
+
+def _factor(name: str, lab: Lab) -> float:
+    unit = normalise_unit(lab.unit)
+    factors = _FACTORS[name]
+    if unit not in factors:
+        raise RecordError(
+            f"unknown unit {lab.unit!r} for {name}; use one of {', '.join(sorted(factors))}",
+            location=f"$.labs.{name}.unit",
+        )
+    return factors[unit]
+
+
+def _check_relative_unit(name: str, lab: Lab) -> None:
+    if normalise_unit(lab.unit) not in _RELATIVE[name]:
+        raise RecordError(
+            f"unknown unit {lab.unit!r} for {name}; use one of "
+            f"{', '.join(sorted(u for u in _RELATIVE[name] if u))}",
+            location=f"$.labs.{name}.unit",
+        )
+
+
+def canonical_labs(labs: Labs | None) -> dict[str, Any]:
+    """The values the criteria compare, converted; a value that cannot be formed is left out.
+
+    Keys: ``haemoglobin_g_dl``, ``anc_10e9_l``, ``platelets_10e9_l``, ``bilirubin_x_uln``,
+    ``alt_x_uln``, ``ast_x_uln``, ``creatinine_x_uln``, ``inr``, ``aptt_s``, ``aptt_uln_s``,
+    ``aptt_lln_s``. A relative value needs the ULN; without it the key is absent, so the
+    criterion is ``unknown`` rather than passed.
+    """
+    if labs is None:
+        return {}
+    out: dict[str, Any] = {}
+    for name, key in (
+        ("haemoglobin", "haemoglobin_g_dl"),
+        ("anc", "anc_10e9_l"),
+        ("platelets", "platelets_10e9_l"),
+    ):
+        lab = getattr(labs, name)
+        if lab is not None:
+            out[key] = round(lab.value * _factor(name, lab), 10)
+    for name in ("bilirubin", "alt", "ast", "creatinine"):
+        lab = getattr(labs, name)
+        if lab is not None:
+            _check_relative_unit(name, lab)
+            if lab.uln is not None:
+                out[f"{name}_x_uln"] = round(lab.value / lab.uln, 10)
+    if labs.inr is not None:
+        _check_relative_unit("inr", labs.inr)
+        out["inr"] = float(labs.inr.value)
+    if labs.aptt is not None:
+        _check_relative_unit("aptt", labs.aptt)
+        out["aptt_s"] = float(labs.aptt.value)
+        if labs.aptt.uln is not None:
+            out["aptt_uln_s"] = float(labs.aptt.uln)
+        if labs.aptt.lln is not None:
+            out["aptt_lln_s"] = float(labs.aptt.lln)
+    return out

@@ -1,0 +1,139 @@
+"""Load a protocol file: a bundled name (``sor``) or a path, validated with locations.
+
+A broken protocol file is refused with :class:`~trialkit.errors.ProtocolError`
+naming the file, the line and key path, and the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from trialkit.errors import ProtocolError, RuleError
+from trialkit.protocol.model import Protocol
+from trialkit.protocol.rules import compile_rule
+
+__all__ = ["bundled_protocols", "load_protocol", "parse_protocol"]
+
+_BUNDLE = "trialkit.protocol.protocols"
+
+
+def bundled_protocols() -> list[str]:
+    """Names of the protocols shipped inside the package."""
+    return sorted(
+        p.name.removesuffix(".yaml")
+        for p in resources.files(_BUNDLE).iterdir()
+        if p.name.endswith(".yaml")
+    )
+
+
+def load_protocol(name_or_path: str | Path) -> Protocol:
+    """Load a bundled protocol by name (``"sor"``) or a protocol file by path."""
+    text = str(name_or_path)
+    if text.lower() in bundled_protocols() and not Path(text).exists():
+        return _load_bundled(text.lower())
+    path = Path(text)
+    if not path.is_file():
+        raise ProtocolError(
+            f"no protocol named {text!r}: give a bundled name ({', '.join(bundled_protocols())}) "
+            "or the path of a protocol YAML file"
+        )
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProtocolError(f"cannot read the protocol file: {exc}", location=str(path)) from exc
+    return parse_protocol(source, filename=str(path))
+
+
+@lru_cache(maxsize=8)
+def _load_bundled(name: str) -> Protocol:
+    source = resources.files(_BUNDLE).joinpath(f"{name}.yaml").read_text(encoding="utf-8")
+    return parse_protocol(source, filename=f"{name}.yaml")
+
+
+def parse_protocol(source: str, *, filename: str = "<protocol>") -> Protocol:
+    """Parse and validate protocol YAML text, compiling every rule it holds."""
+    try:
+        node = yaml.compose(source, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(source)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{filename}:{mark.line + 1}" if mark is not None else filename
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ProtocolError(f"not valid YAML: {problem}", location=where) from exc
+    if not isinstance(data, dict):
+        raise ProtocolError(
+            "a protocol file must be a YAML mapping of keys to values", location=filename
+        )
+    try:
+        protocol = Protocol.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = tuple(error["loc"])
+        where = f"{filename}:{_line_of(node, loc)}" if _line_of(node, loc) else filename
+        more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
+        raise ProtocolError(f"{_path(loc)}: {error['msg']}{more}", location=where) from exc
+    _compile_rules(protocol, data, node, filename)
+    return protocol
+
+
+def _compile_rules(protocol: Protocol, data: dict[str, Any], node: Any, filename: str) -> None:
+    expressions: list[tuple[tuple[str | int, ...], str]] = []
+    for i, derived in enumerate(protocol.eligibility.derived):
+        expressions.append((("eligibility", "derived", i, "expr"), derived.expr))
+    for i, criterion in enumerate(protocol.eligibility.criteria):
+        for key in ("rule", "reason", "applies_when"):
+            value = getattr(criterion, key)
+            if value is not None:
+                expressions.append((("eligibility", "criteria", i, key), value))
+        for j, check in enumerate(criterion.unknown_when):
+            expressions.append(
+                (("eligibility", "criteria", i, "unknown_when", j, "when"), check.when)
+            )
+    if protocol.background_therapy is not None:
+        for i, rule in enumerate(protocol.background_therapy.rules):
+            expressions.append((("background_therapy", "rules", i, "when"), rule.when))
+        for i, check in enumerate(protocol.background_therapy.no_assignment):
+            expressions.append((("background_therapy", "no_assignment", i, "when"), check.when))
+    for loc, expression in expressions:
+        line = _line_of(node, loc)
+        where = f"{filename}:{line}" if line else filename
+        try:
+            compile_rule(expression, where=f"{where} {_path(loc)}")
+        except RuleError as exc:
+            raise ProtocolError(exc.message, location=exc.location) from exc
+
+
+def _path(loc: Sequence[Any]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _line_of(node: Any, loc: Sequence[Any]) -> int | None:
+    """1-based line of the YAML node at a pydantic location, as deep as it exists."""
+    current = node
+    line: int | None = current.start_mark.line + 1 if current is not None else None
+    for part in loc:
+        if isinstance(current, yaml.MappingNode) and isinstance(part, str):
+            match = next((v for k, v in current.value if k.value == part), None)
+        elif (
+            isinstance(current, yaml.SequenceNode)
+            and isinstance(part, int)
+            and part < len(current.value)
+        ):
+            match = current.value[part]
+        else:
+            match = None
+        if match is None:
+            break
+        current = match
+        line = current.start_mark.line + 1
+    return line

@@ -1,0 +1,406 @@
+"""The protocol model: everything a trial registry record states, as validated data.
+
+A protocol file (YAML) is parsed into :class:`Protocol`. The model is frozen and
+forbids unknown keys, so a misspelt key in a protocol file is an error, not a
+silently ignored setting. Rules (eligibility criteria, background-therapy rules)
+are CEL expressions (https://cel.dev) kept as strings here; they are compiled
+and checked by :mod:`trialkit.protocol.loader` when the file is loaded.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "Allocation",
+    "Arm",
+    "BackgroundTherapy",
+    "BodySurfaceArea",
+    "Centre",
+    "Country",
+    "Criterion",
+    "Derived",
+    "Design",
+    "DesignClaim",
+    "Eligibility",
+    "Endpoint",
+    "EthicsApproval",
+    "Organisation",
+    "Population",
+    "Protocol",
+    "Regimen",
+    "TherapyRule",
+    "TrialDates",
+    "UnknownCheck",
+]
+
+CRITERION_ID = re.compile(r"^(?P<kind>[IE])(?P<number>\d+)(?:\.(?P<sub>\d+))?$")
+NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Organisation(_Frozen):
+    name: str
+    role: str | None = None
+    type: str | None = None
+    ror: str | None = None
+    contribution: str | None = None
+
+
+class Country(_Frozen):
+    code: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code")
+    name: str
+
+
+class Centre(_Frozen):
+    name: str
+    city: str
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    postcode: str | None = None
+    coordinating: bool = False
+
+
+class EthicsApproval(_Frozen):
+    committee: str
+    centre: str
+    approval_date: date
+    text: str
+
+
+class TrialDates(_Frozen):
+    first_enrolment: date
+    final_enrolment: date
+    completion: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TrialDates:
+        if not self.first_enrolment <= self.final_enrolment <= self.completion:
+            raise ValueError("dates must satisfy first_enrolment <= final_enrolment <= completion")
+        return self
+
+
+class Population(_Frozen):
+    sex: Literal["female", "male", "all"]
+    lower_age_years: int = Field(ge=0)
+    age_group: str
+    participant_type: str
+    healthy_volunteers: bool
+
+
+class Arm(_Frozen):
+    id: str = Field(pattern=r"^[A-Z]$")
+    label: str
+    role: Literal["treatment", "control"]
+    product: str
+    dose_mg: float | None = Field(default=None, gt=0)
+    tablets_per_dose: int = Field(gt=0)
+    doses_per_day: int = Field(gt=0)
+    route: str
+    text: str
+
+
+class Allocation(_Frozen):
+    ratio: dict[str, int]
+    blinding: Literal["open", "single", "double"]
+    text: str
+
+
+class Regimen(_Frozen):
+    id: str = Field(pattern=NAME.pattern)
+    drug: str
+    dose: float = Field(gt=0)
+    dose_unit: Literal["mg", "mg/m2"]
+    route: str
+    frequency: str
+    infusion_minutes: int | None = Field(default=None, gt=0)
+    cycle_days: int | None = Field(default=None, gt=0)
+    day_of_cycle: int | None = Field(default=None, gt=0)
+    max_cycles: int | None = Field(default=None, gt=0)
+    stop_early_when: list[str] = Field(default_factory=list)
+    text: str
+
+    @model_validator(mode="after")
+    def _cycled(self) -> Regimen:
+        cycled = (self.cycle_days, self.day_of_cycle)
+        if any(v is not None for v in cycled) and not all(v is not None for v in cycled):
+            raise ValueError("a cycled regimen needs both cycle_days and day_of_cycle")
+        return self
+
+
+class TherapyRule(_Frozen):
+    """One background-therapy path: when it applies (CEL) and the regimens in sequence."""
+
+    id: str = Field(pattern=NAME.pattern)
+    label: str
+    when: str
+    regimens: list[str] = Field(min_length=1)
+    switch_window_days: tuple[int, int] | None = Field(
+        default=None,
+        description="Days of the last cycle of the first regimen on which the next one starts.",
+    )
+    text: str
+
+
+class BodySurfaceArea(_Frozen):
+    formula: Literal["mosteller", "dubois"]
+    bsa_decimals: int = Field(ge=0, le=4)
+    dose_rounding_mg: float = Field(gt=0)
+    text: str
+
+
+class BackgroundTherapy(_Frozen):
+    regimens: list[Regimen]
+    rules: list[TherapyRule]
+    no_assignment: list[UnknownCheck] = Field(
+        default_factory=list,
+        description="Checks (CEL) that leave a patient without background therapy, with reason.",
+    )
+    body_surface_area: BodySurfaceArea
+
+    @model_validator(mode="after")
+    def _regimens_exist(self) -> BackgroundTherapy:
+        known = {r.id for r in self.regimens}
+        for rule in self.rules:
+            missing = [r for r in rule.regimens if r not in known]
+            if missing:
+                raise ValueError(f"rule {rule.id!r} names unknown regimen(s) {missing}")
+        return self
+
+
+class UnknownCheck(_Frozen):
+    """A condition (CEL) under which a rule cannot be decided, with the reason shown."""
+
+    when: str
+    reason: str
+
+
+class Derived(_Frozen):
+    """A named value (CEL) computed from the record before the criteria, as ``d.NAME``."""
+
+    name: str = Field(pattern=NAME.pattern)
+    expr: str
+    text: str
+
+
+class Criterion(_Frozen):
+    """One eligibility criterion or sub-item, with the record's text verbatim.
+
+    ``rule`` is a CEL expression that is true when the criterion's condition holds
+    for the patient: for an inclusion criterion that means *met*; for an exclusion
+    criterion it means the excluding condition is present (*met*, so the patient
+    is excluded). ``reason`` is a CEL string expression naming the data used.
+    Criteria with sub-items combine their children's results with ``combine``
+    (``all`` or ``any``) and, when given, their own ``rule``.
+    """
+
+    id: str
+    kind: Literal["inclusion", "exclusion"]
+    text: str
+    rule: str | None = None
+    reason: str | None = None
+    applies_when: str | None = None
+    not_applicable: str | None = None
+    combine: Literal["all", "any"] | None = None
+    requires: list[str] = Field(default_factory=list)
+    unknown_when: list[UnknownCheck] = Field(default_factory=list)
+    note: str | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _id_format(cls, value: str) -> str:
+        if not CRITERION_ID.match(value):
+            raise ValueError(
+                f"criterion id {value!r} must look like I3, E13 or I10.5 "
+                "(I = inclusion, E = exclusion)"
+            )
+        return value
+
+    @property
+    def parent(self) -> str | None:
+        """The id of the criterion this one is a sub-item of (``I10`` for ``I10.5``)."""
+        return self.id.split(".")[0] if "." in self.id else None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Criterion:
+        prefix = "I" if self.kind == "inclusion" else "E"
+        if not self.id.startswith(prefix):
+            raise ValueError(
+                f"criterion {self.id} is an {self.kind} criterion: its id must start with {prefix}"
+            )
+        if self.rule is None and self.combine is None:
+            raise ValueError(
+                f"criterion {self.id} needs a rule, a combine of its sub-items, or both"
+            )
+        if self.rule is not None and self.reason is None:
+            raise ValueError(f"criterion {self.id} has a rule but no reason expression")
+        if (self.applies_when is None) != (self.not_applicable is None):
+            raise ValueError(f"criterion {self.id}: applies_when and not_applicable go together")
+        return self
+
+
+class Eligibility(_Frozen):
+    derived: list[Derived] = Field(default_factory=list)
+    criteria: list[Criterion] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _structure(self) -> Eligibility:
+        ids = [c.id for c in self.criteria]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate criterion ids: {', '.join(duplicates)}")
+        by_id = {c.id: c for c in self.criteria}
+        for criterion in self.criteria:
+            parent = criterion.parent
+            if parent is not None:
+                if parent not in by_id:
+                    raise ValueError(f"sub-item {criterion.id} has no parent criterion {parent}")
+                if by_id[parent].combine is None:
+                    raise ValueError(
+                        f"criterion {parent} has sub-items ({criterion.id}) "
+                        "and needs combine: all|any"
+                    )
+                if by_id[parent].kind != criterion.kind:
+                    raise ValueError(
+                        f"sub-item {criterion.id} must be of the same kind as {parent}"
+                    )
+            elif criterion.combine is not None and not any(
+                c.parent == criterion.id for c in self.criteria
+            ):
+                raise ValueError(f"criterion {criterion.id} combines sub-items but has none")
+        names = [d.name for d in self.derived]
+        if len(names) != len(set(names)):
+            raise ValueError("derived value names must be unique")
+        return self
+
+    def children(self, criterion_id: str) -> list[Criterion]:
+        """The sub-items of a criterion, in file order."""
+        return [c for c in self.criteria if c.parent == criterion_id]
+
+    def top_level(self) -> list[Criterion]:
+        """The numbered criteria (no sub-items), in file order."""
+        return [c for c in self.criteria if c.parent is None]
+
+
+class Endpoint(_Frozen):
+    id: str = Field(pattern=r"^[A-Z][A-Za-z0-9_]*$")
+    name: str
+    role: Literal["primary", "secondary"]
+    type: Literal["time_to_event", "binary", "safety"]
+    origin: Literal["randomisation"] | None = None
+    events: list[str] = Field(default_factory=list)
+    text: str
+
+
+class DesignClaim(_Frozen):
+    """A quantitative statement of the protocol that trialkit recomputes and checks."""
+
+    id: str = Field(pattern=NAME.pattern)
+    statement: str
+    stated: float
+    decimals: int = Field(ge=0, description="Decimals the stated number is given to.")
+    unit: str | None = None
+
+
+class Design(_Frozen):
+    distribution: Literal["exponential"]
+    time_unit: Literal["months"]
+    median_control: float = Field(gt=0)
+    median_treatment: float = Field(gt=0)
+    patients: int = Field(gt=0)
+    events: int = Field(gt=0)
+    events_after_enrolment: float = Field(ge=0)
+    allocation_ratio: float = Field(gt=0, description="treatment : control")
+    decision_hr: float = Field(gt=0)
+    alternative_hr: float = Field(gt=0)
+    alpha_one_sided: float = Field(gt=0, lt=1)
+    text: str
+    claims: list[DesignClaim]
+
+    @model_validator(mode="after")
+    def _events_possible(self) -> Design:
+        if self.events > self.patients:
+            raise ValueError(
+                f"{self.patients} patients can give at most {self.patients} events; "
+                f"the design asks for {self.events}"
+            )
+        return self
+
+
+class Protocol(_Frozen):
+    """A whole trial protocol, validated."""
+
+    schema_version: Literal[1]
+    id: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    acronym: str
+    version: str
+    title: str
+    condition_category: str
+    health_condition: str
+    phase: str
+    study_design: str
+    primary_study_design: str
+    study_type: str
+    registry_record: str | None = None
+    ethics: list[EthicsApproval]
+    countries: list[Country] = Field(min_length=1)
+    centres: list[Centre] = Field(min_length=1)
+    sponsor: Organisation
+    funders: list[Organisation]
+    dates: TrialDates
+    population: Population
+    arms: list[Arm] = Field(min_length=2)
+    allocation: Allocation
+    background_therapy: BackgroundTherapy | None = None
+    eligibility: Eligibility
+    endpoints: list[Endpoint] = Field(min_length=1)
+    design: Design | None = None
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Protocol:
+        arm_ids = [a.id for a in self.arms]
+        if len(set(arm_ids)) != len(arm_ids):
+            raise ValueError("arm ids must be unique")
+        if set(self.allocation.ratio) != set(arm_ids):
+            raise ValueError(
+                f"allocation.ratio must give a weight for every arm {arm_ids}, "
+                f"got {sorted(self.allocation.ratio)}"
+            )
+        if any(w <= 0 for w in self.allocation.ratio.values()):
+            raise ValueError("allocation.ratio weights must be positive integers")
+        codes = {c.code for c in self.countries}
+        for centre in self.centres:
+            if centre.country not in codes:
+                raise ValueError(
+                    f"centre {centre.name!r} is in {centre.country}, "
+                    "which is not a country of the trial"
+                )
+        if sum(c.coordinating for c in self.centres) > 1:
+            raise ValueError("at most one centre can be the coordinating centre")
+        if sum(e.role == "primary" for e in self.endpoints) != 1:
+            raise ValueError("exactly one endpoint must have role: primary")
+        return self
+
+    def arm(self, arm_id: str) -> Arm:
+        """The arm with this id."""
+        for arm in self.arms:
+            if arm.id == arm_id:
+                return arm
+        raise KeyError(arm_id)
+
+    @property
+    def primary_endpoint(self) -> Endpoint:
+        return next(e for e in self.endpoints if e.role == "primary")
+
+    @property
+    def coordinating_centre(self) -> Centre | None:
+        return next((c for c in self.centres if c.coordinating), None)
+
+
+BackgroundTherapy.model_rebuild()
