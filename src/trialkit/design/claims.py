@@ -223,7 +223,9 @@ def _false_negative(ctx: _Context) -> tuple[float, str]:
 
 def _hr_at_alpha(ctx: _Context) -> tuple[float, str]:
     d = ctx.design
-    value = critical_hr(alpha=d.alpha_one_sided, events=d.events, allocation_ratio=d.allocation_ratio)
+    value = critical_hr(
+        alpha=d.alpha_one_sided, events=d.events, allocation_ratio=d.allocation_ratio
+    )
     return value, (
         f"{_schoenfeld_text(d)}; observed HR whose one-sided p-value is {d.alpha_one_sided:g}: "
         f"exp(-z_(1-{d.alpha_one_sided:g}) x SE)"
@@ -239,8 +241,7 @@ def _power_at_alpha(ctx: _Context) -> tuple[float, str]:
         allocation_ratio=d.allocation_ratio,
     )
     return value, (
-        f"{_schoenfeld_text(d)}; P(one-sided p < {d.alpha_one_sided:g} | HR = "
-        f"{d.alternative_hr:g})"
+        f"{_schoenfeld_text(d)}; P(one-sided p < {d.alpha_one_sided:g} | HR = {d.alternative_hr:g})"
     )
 
 
@@ -259,9 +260,9 @@ def _events_for_error_rates(ctx: _Context) -> tuple[float, str]:
         alpha=alpha, power=1.0 - beta, hr=d.alternative_hr, allocation_ratio=d.allocation_ratio
     )
     return value, (
-        f"Schoenfeld: D = (1+r)^2/r (z_(1-{alpha:g}) + z_(1-{beta:g}))^2 / log({d.alternative_hr:g})^2"
-        f" events give the stated one-sided false-positive rate {alpha:g} and false-negative "
-        f"rate {beta:g} at HR {d.alternative_hr:g}"
+        f"Schoenfeld: D = (1+r)^2/r (z_(1-{alpha:g}) + z_(1-{beta:g}))^2 / "
+        f"log({d.alternative_hr:g})^2 events give the stated one-sided false-positive "
+        f"rate {alpha:g} and false-negative rate {beta:g} at HR {d.alternative_hr:g}"
     )
 
 
