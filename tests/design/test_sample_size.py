@@ -36,3 +36,17 @@ def test_hr_instead_of_treatment_median() -> None:
 def test_bad_input(kwargs: dict[str, float], message: str) -> None:
     with pytest.raises(DesignInputError, match=message):
         survival_sample_size(**BASE, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("beta_spending", [None, "obrien-fleming"])
+def test_power_at_the_design_hr_is_the_design_power(beta_spending: str | None) -> None:
+    r = survival_sample_size(
+        **BASE,
+        accrual_time=18,
+        follow_up_time=6,
+        power=0.85,
+        information_rates=[0.4, 0.7, 1.0],
+        beta_spending=beta_spending,  # type: ignore[arg-type]
+    )
+    assert r.power_at(r.hazard_ratio) == pytest.approx(0.85, abs=1e-6)
+    assert r.power_at(1.0) <= 0.025 + 1e-6

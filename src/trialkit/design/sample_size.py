@@ -122,13 +122,18 @@ class SurvivalSampleSize:
         return self.n / self.accrual_time
 
     def power_at(self, hr: float) -> float:
-        """Probability of rejecting (at any analysis) when the true hazard ratio is ``hr``."""
+        """Probability of rejecting (at any analysis, futility bounds followed) at true ``hr``."""
         if not (math.isfinite(hr) and hr > 0.0):
             raise DesignInputError(f"hazard ratio must be positive; you gave {hr:g}")
         drift = -math.log(hr) / hr_standard_error(self.events, self.allocation_ratio)
         rates = [s.information_rate for s in self.stages]
         upper = [s.z for s in self.stages]
-        return math.fsum(crossing_probabilities(rates, upper, drift=drift).upper)
+        lower = None
+        if any(s.futility_z is not None for s in self.stages):
+            # the futility bounds are non-binding, but the power reported is that of a trial
+            # that follows them (rpact's convention): 1 - beta at the design HR
+            lower = [s.z if s.futility_z is None else s.futility_z for s in self.stages]
+        return math.fsum(crossing_probabilities(rates, upper, lower, drift=drift).upper)
 
     def summary(self) -> str:
         """A readable account of the design."""
@@ -226,10 +231,8 @@ def survival_sample_size(
         median_control,
         median_t,
         allocation_ratio=allocation_ratio,
-        dropout=dropout_hazard(dropout_rate, dropout_time) if dropout_rate > 0.0 else 0.0,
+        dropout=dropout_hazard(dropout_rate, dropout_time) if dropout_rate != 0.0 else 0.0,
     )
-    if dropout_rate < 0.0:
-        raise DesignInputError(f"dropout rate must lie in [0, 1); you gave {dropout_rate:g}")
     fixed = events_for_power(
         alpha=alpha, power=power, hr=ratio, allocation_ratio=allocation_ratio, method=method
     )
@@ -251,12 +254,8 @@ def survival_sample_size(
     given = {"--accrual-time": accrual_time, "--n": n, "--follow-up": follow_up_time}
     missing = [name for name, value in given.items() if value is None]
     if len(missing) != 1:
-        what = (
-            "all three"
-            if not missing
-            else "only " + ", ".join(name for name, value in given.items() if value is not None)
-            or "none"
-        )
+        named = [name for name, value in given.items() if value is not None]
+        what = "all three" if not missing else ("only " + ", ".join(named) if named else "none")
         raise DesignInputError(
             f"give exactly two of --accrual-time, --n and --follow-up (the third is solved for); "
             f"you gave {what}"

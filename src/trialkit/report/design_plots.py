@@ -30,7 +30,7 @@ def _check_path(path: Path) -> None:
 
 def _power_axes(ax: Axes, hrs: list[float], power: list[float], title: str) -> None:
     ax.plot(hrs, power, color="tab:blue", linewidth=2)
-    ax.set_xlabel("true hazard ratio (sorafenib / placebo)")
+    ax.set_xlabel("true hazard ratio (treatment / control)")
     ax.set_ylabel("probability of declaring efficacy")
     ax.set_ylim(0.0, 1.0)
     ax.set_title(title)
