@@ -12,7 +12,10 @@ from trialkit.protocol import Protocol, load_protocol
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples" / "sor"
-SEED_RECORD = REPO.parent / "shared" / "seed" / "000_f8980bc5da93917f.txt"
+# the registry record, vendored beside the protocol it is the source of; the shared copy
+# beside the repository is the original
+RECORD = REPO / "src" / "trialkit" / "protocol" / "protocols" / "sor.registry-record.txt"
+SHARED_RECORD = REPO.parent / "shared" / "seed" / "000_f8980bc5da93917f.txt"
 
 
 @pytest.fixture(scope="session")

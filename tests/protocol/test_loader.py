@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from tests.conftest import EXAMPLES, SEED_RECORD
+from tests.conftest import EXAMPLES, RECORD, SHARED_RECORD
 
 from trialkit.eligibility import evaluate_eligibility, parse_record
 from trialkit.errors import ProtocolError
@@ -99,12 +99,14 @@ def test_every_numbered_criterion_and_sub_item_is_in_the_file(sor: Protocol) -> 
     assert len(ids) == 52
 
 
-@pytest.mark.skipif(
-    not SEED_RECORD.exists(), reason="the shared registry record is beside the repo"
-)
+@pytest.mark.skipif(not SHARED_RECORD.exists(), reason="no shared/ beside this checkout")
+def test_the_vendored_record_is_the_shared_one() -> None:
+    assert RECORD.read_bytes() == SHARED_RECORD.read_bytes()
+
+
 def test_criterion_texts_are_the_record_verbatim(sor: Protocol) -> None:
     # the record wraps lines inside hyphenated words ("(one-\nsided)"): join those first
-    record = _words(re.sub(r"-[ \t]*\n\s*", "-", SEED_RECORD.read_text(encoding="utf-8")))
+    record = _words(re.sub(r"-[ \t]*\n\s*", "-", RECORD.read_text(encoding="utf-8")))
     for criterion in sor.eligibility.criteria:
         assert _words(criterion.text) in record, criterion.id
     for arm in sor.arms:

@@ -80,12 +80,13 @@ def render_outcome(
     console.print(
         f"[bold]{title}[/bold]: [{colour}]{result.verdict.upper()}[/{colour}]", highlight=False
     )
-    console.print(f"  background therapy: {outcome.therapy}", highlight=False)
-    shown = (
-        [c for c in result.criteria if c.blocks or c.status == "unknown"]
-        if brief
-        else list(result.criteria)
-    )
+    therapy = outcome.therapy
+    label = therapy.label if therapy.assigned else "none - " + therapy.reason
+    console.print(f"  background therapy: {label}", highlight=False)
+    shown = list(result.criteria)
+    if brief:  # the numbered criteria that block or are undecided, with their sub-items
+        why = {c.id for c in result.blocking + result.undecided}
+        shown = [c for c in shown if c.id in why or (c.parent in why and c.status != "met")]
     if shown:
         table = Table(show_header=True, header_style="bold", expand=False)
         table.add_column("criterion")
