@@ -140,7 +140,7 @@ def _evaluate(
 
     def result(status: Status, reason: str, *, applicable: bool = True) -> CriterionResult:
         missing = (
-            tuple(p for p in criterion.requires if not context.has(p))
+            tuple(m for p in criterion.requires for m in context.absent(p))
             if status == "unknown"
             else ()
         )
