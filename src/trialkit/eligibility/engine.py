@@ -14,6 +14,7 @@ apply are left out; when none applies the combination does not constrain.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -138,12 +139,15 @@ def _evaluate(
 ) -> CriterionResult:
     where = f"eligibility.criteria.{criterion.id}"
 
-    def result(status: Status, reason: str, *, applicable: bool = True) -> CriterionResult:
-        missing = (
-            tuple(m for p in criterion.requires for m in context.absent(p))
-            if status == "unknown"
-            else ()
-        )
+    def result(
+        status: Status,
+        reason: str,
+        *,
+        applicable: bool = True,
+        needs: Iterable[str] | None = None,
+    ) -> CriterionResult:
+        paths = criterion.requires if needs is None else needs
+        missing = tuple(m for p in paths for m in context.absent(p)) if status == "unknown" else ()
         if status == "unknown":
             missing += tuple(
                 m for child in children if child.status == "unknown" for m in child.missing
@@ -184,7 +188,9 @@ def _evaluate(
         except Undecided:
             continue
         if contradictory:
-            return result("unknown", check.reason)
+            # what the check itself reads: a contradiction names nothing, a datum the
+            # check asks for (E2: the brain imaging) is named even if 'requires' is silent
+            return result("unknown", check.reason, needs=_record_paths(check.when))
 
     parts: list[bool | None] = []
     reasons: list[str] = []
@@ -212,6 +218,22 @@ def _evaluate(
     if status == "unknown":
         reason = "unknown: " + reason
     return result(status, reason)
+
+
+_RECORD_PATH = re.compile(r"\br((?:\.[A-Za-z_]\w*)+)(\s*\()?")
+
+
+def _record_paths(source: str) -> list[str]:
+    """The record paths an expression reads (``r.disease.brain.imaging_date``), in order."""
+    paths: list[str] = []
+    for match in _RECORD_PATH.finditer(source):
+        parts = match.group(1).lstrip(".").split(".")
+        if match.group(2):  # r.items.exists(...): a method call, not a field
+            parts = parts[:-1]
+        path = ".".join(parts)
+        if path and path not in paths:
+            paths.append(path)
+    return paths
 
 
 def _reason(source: str, where: str, context: RuleContext, holds: bool) -> str:
