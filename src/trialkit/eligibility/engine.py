@@ -124,7 +124,9 @@ def evaluate_eligibility(protocol: Protocol, record: ScreeningRecord) -> Eligibi
         eligible = None
     else:
         eligible = True
-    missing = sorted({m for r in in_file_order if r.status == "unknown" for m in r.missing})
+    # only what keeps a numbered criterion undecided (an undecided alternative of a met
+    # criterion, such as I3.3 when I3.2 holds, needs nothing more)
+    missing = sorted({m for r in top if r.status == "unknown" for m in r.missing})
     return EligibilityResult(
         protocol=protocol.acronym,
         eligible=eligible,
@@ -148,7 +150,9 @@ def _evaluate(
     ) -> CriterionResult:
         paths = criterion.requires if needs is None else needs
         missing = tuple(m for p in paths for m in context.absent(p)) if status == "unknown" else ()
-        if status == "unknown":
+        if status == "unknown" and _combined(criterion, children) is None:
+            # only when the sub-items leave it open: I3 is not waiting for I3.3's FSH
+            # when I3.2 already makes the patient post-menopausal
             missing += tuple(
                 m for child in children if child.status == "unknown" for m in child.missing
             )
@@ -207,7 +211,7 @@ def _evaluate(
     if criterion.combine is not None:
         applicable = [c for c in children if c.applicable]
         if applicable:
-            parts.append(_combine(criterion.combine, (_TRUTH[c.status] for c in applicable)))
+            parts.append(_combined(criterion, children))
             reasons.append(_combine_reason(criterion.combine, applicable))
     truth = _kleene_and(parts) if criterion.kind == "inclusion" else _kleene_or(parts)
     status: Status = "unknown" if truth is None else ("met" if truth else "not_met")
@@ -243,8 +247,12 @@ def _reason(source: str, where: str, context: RuleContext, holds: bool) -> str:
         return "condition holds" if holds else "condition does not hold"
 
 
-def _combine(how: str, values: Iterable[bool | None]) -> bool | None:
-    return _kleene_and(values) if how == "all" else _kleene_or(values)
+def _combined(criterion: Criterion, children: list[CriterionResult]) -> bool | None:
+    """The sub-items' combined truth; True (no constraint) when none applies."""
+    applicable = [_TRUTH[c.status] for c in children if c.applicable]
+    if criterion.combine is None or not applicable:
+        return True
+    return _kleene_and(applicable) if criterion.combine == "all" else _kleene_or(applicable)
 
 
 def _kleene_and(values: Iterable[bool | None]) -> bool | None:
