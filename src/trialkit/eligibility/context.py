@@ -52,6 +52,8 @@ class RuleContext:
     def absent(self, path: str) -> tuple[str, ...]:
         """The paths, as written in the record, at which a dotted path has no value.
 
+        A plain path is returned whole when any part of it is absent
+        (``labs.alt.uln`` for a record without labs), so the list names the datum to record.
         ``history.other_cancers[].treatment_end_date`` looks into every item of the list:
         ``("history.other_cancers[1].treatment_end_date",)`` when only the second item
         lacks it, ``("history.other_cancers",)`` when there is no list at all;
@@ -82,7 +84,11 @@ def _absent(node: Any, parts: list[str], prefix: str) -> list[str]:
         key, each, selector = part.partition("[")
         here = f"{prefix}.{key}" if prefix else key
         if not isinstance(node, dict) or node.get(key) is None:
-            return [here]
+            # name the datum to record: the whole path, or up to a list that is missing
+            rest = [p.partition("[")[0] for p in parts[index:]]
+            lists = [i for i, p in enumerate(parts[index:]) if "[" in p]
+            named = rest[: lists[0] + 1] if lists else rest
+            return [".".join([prefix, *named]) if prefix else ".".join(named)]
         node = node[key]
         if each:
             if not isinstance(node, list):

@@ -149,7 +149,11 @@ def _evaluate(
         needs: Iterable[str] | None = None,
     ) -> CriterionResult:
         paths = criterion.requires if needs is None else needs
-        missing = tuple(m for p in paths for m in context.absent(p)) if status == "unknown" else ()
+        missing = (
+            tuple(dict.fromkeys(m for p in paths for m in context.absent(p)))
+            if status == "unknown"
+            else ()
+        )
         if status == "unknown" and _combined(criterion, children) is None:
             # only when the sub-items leave it open: I3 is not waiting for I3.3's FSH
             # when I3.2 already makes the patient post-menopausal
