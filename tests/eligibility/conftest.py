@@ -73,11 +73,19 @@ def make_record() -> Callable[..., ScreeningRecord]:
     return build_record
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def evaluate(sor_protocol: Protocol) -> Callable[..., EligibilityResult]:
-    """Evaluate the SOR criteria for the eligible example with patches applied."""
+    """Evaluate the SOR criteria for the eligible example with patches applied.
+
+    Results are frozen and evaluation is deterministic, so each distinct record is
+    evaluated once per session (CEL interpretation is the slow part of the suite).
+    """
+    results: dict[str, EligibilityResult] = {}
 
     def run(*patches: Mapping[str, Any]) -> EligibilityResult:
-        return evaluate_eligibility(sor_protocol, build_record(*patches))
+        key = json.dumps(patches, sort_keys=True)
+        if key not in results:
+            results[key] = evaluate_eligibility(sor_protocol, build_record(*patches))
+        return results[key]
 
     return run
