@@ -52,12 +52,20 @@ class RuleContext:
 
     def has(self, path: str) -> bool:
         """Whether the record holds a value at a dotted path (``labs.alt.uln``)."""
-        node: Any = self.record
-        for part in path.split("."):
-            if not isinstance(node, dict) or node.get(part) is None:
-                return False
-            node = node[part]
-        return True
+        return not self.absent(path)
+
+    def absent(self, path: str) -> tuple[str, ...]:
+        """The paths, as written in the record, at which a dotted path has no value.
+
+        A plain path is returned whole when any part of it is absent
+        (``labs.alt.uln`` for a record without labs), so the list names the datum to record.
+        ``history.other_cancers[].treatment_end_date`` looks into every item of the list:
+        ``("history.other_cancers[1].treatment_end_date",)`` when only the second item
+        lacks it, ``("history.other_cancers",)`` when there is no list at all;
+        ``history.other_cancers[kind=other].treatment_end_date`` only into the items whose
+        ``kind`` is ``other``.
+        """
+        return tuple(_absent(self.record, path.split("."), ""))
 
 
 def build_context(protocol: Protocol, record: ScreeningRecord) -> RuleContext:
@@ -89,3 +97,29 @@ def build_context(protocol: Protocol, record: ScreeningRecord) -> RuleContext:
         pending = [item for item in pending if item.name not in settled]
     activation = Activation({"r": raw, "lab": lab, "d": derived}, clean=True)
     return RuleContext(record=raw, lab=lab, derived=derived, activation=activation)
+
+
+def _absent(node: Any, parts: list[str], prefix: str) -> list[str]:
+    for index, part in enumerate(parts):
+        key, each, selector = part.partition("[")
+        here = f"{prefix}.{key}" if prefix else key
+        if not isinstance(node, dict) or node.get(key) is None:
+            # name the datum to record: the whole path, or up to a list that is missing
+            rest = [p.partition("[")[0] for p in parts[index:]]
+            lists = [i for i, p in enumerate(parts[index:]) if "[" in p]
+            named = rest[: lists[0] + 1] if lists else rest
+            return [".".join([prefix, *named]) if prefix else ".".join(named)]
+        node = node[key]
+        if each:
+            if not isinstance(node, list):
+                return [here]
+            field, _, value = selector.removesuffix("]").partition("=")
+            rest = parts[index + 1 :]
+            return [
+                m
+                for i, item in enumerate(node)
+                if not field or (isinstance(item, dict) and str(item.get(field)) == value)
+                for m in _absent(item, rest, f"{here}[{i}]")
+            ]
+        prefix = here
+    return []

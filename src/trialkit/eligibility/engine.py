@@ -14,6 +14,7 @@ apply are left out; when none applies the combination does not constrain.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -146,13 +147,22 @@ def _evaluate(
 ) -> CriterionResult:
     where = f"eligibility.criteria.{criterion.id}"
 
-    def result(status: Status, reason: str, *, applicable: bool = True) -> CriterionResult:
+    def result(
+        status: Status,
+        reason: str,
+        *,
+        applicable: bool = True,
+        needs: Iterable[str] | None = None,
+    ) -> CriterionResult:
+        paths = criterion.requires if needs is None else needs
         missing = (
-            tuple(p for p in criterion.requires if not context.has(p))
+            tuple(dict.fromkeys(m for p in paths for m in context.absent(p)))
             if status == "unknown"
             else ()
         )
-        if status == "unknown":
+        if status == "unknown" and _combined(criterion, children) is None:
+            # only when the sub-items leave it open: I3 is not waiting for I3.3's FSH
+            # when I3.2 already makes the patient post-menopausal
             missing += tuple(
                 m for child in children if child.status == "unknown" for m in child.missing
             )
@@ -192,7 +202,9 @@ def _evaluate(
         except Undecided:
             continue
         if contradictory:
-            return result("unknown", check.reason)
+            # what the check itself reads: a contradiction names nothing, a datum the
+            # check asks for (E2: the brain imaging) is named even if 'requires' is silent
+            return result("unknown", check.reason, needs=_record_paths(check.when))
 
     parts: list[bool | None] = []
     reasons: list[str] = []
@@ -209,7 +221,7 @@ def _evaluate(
     if criterion.combine is not None:
         applicable = [c for c in children if c.applicable]
         if applicable:
-            parts.append(_combine(criterion.combine, (_TRUTH[c.status] for c in applicable)))
+            parts.append(_combined(criterion, children))
             reasons.append(_combine_reason(criterion.combine, applicable))
     truth = _kleene_and(parts) if criterion.kind == "inclusion" else _kleene_or(parts)
     status: Status = "unknown" if truth is None else ("met" if truth else "not_met")
@@ -222,6 +234,22 @@ def _evaluate(
     return result(status, reason)
 
 
+_RECORD_PATH = re.compile(r"\br((?:\.[A-Za-z_]\w*)+)(\s*\()?")
+
+
+def _record_paths(source: str) -> list[str]:
+    """The record paths an expression reads (``r.disease.brain.imaging_date``), in order."""
+    paths: list[str] = []
+    for match in _RECORD_PATH.finditer(source):
+        parts = match.group(1).lstrip(".").split(".")
+        if match.group(2):  # r.items.exists(...): a method call, not a field
+            parts = parts[:-1]
+        path = ".".join(parts)
+        if path and path not in paths:
+            paths.append(path)
+    return paths
+
+
 def _reason(source: str, where: str, context: RuleContext, holds: bool) -> str:
     try:
         return compiled(source, where + ".reason").evaluate_str(context.with_variables(met=holds))
@@ -229,8 +257,12 @@ def _reason(source: str, where: str, context: RuleContext, holds: bool) -> str:
         return "condition holds" if holds else "condition does not hold"
 
 
-def _combine(how: str, values: Iterable[bool | None]) -> bool | None:
-    return _kleene_and(values) if how == "all" else _kleene_or(values)
+def _combined(criterion: Criterion, children: list[CriterionResult]) -> bool | None:
+    """The sub-items' combined truth; True (no constraint) when none applies."""
+    applicable = [_TRUTH[c.status] for c in children if c.applicable]
+    if criterion.combine is None or not applicable:
+        return True
+    return _kleene_and(applicable) if criterion.combine == "all" else _kleene_or(applicable)
 
 
 def _kleene_and(values: Iterable[bool | None]) -> bool | None:

@@ -12,7 +12,7 @@ what trialkit implements (the thresholds live in the protocol file).
 
 Conversion factors: haemoglobin 1 mmol/L (as the monomer, used in Germany and the
 Netherlands) = 1.6114 g/dL; cell counts 1/mm3 = 1/uL = 10^-3 x 10^9/L and
-1 G/L = 1 x 10^3/uL = 1 x 10^9/L.
+1 G/L = 1 x 10^3/uL = 1 x 10^3/mm3 = 1 x 10^9/L.
 """
 
 from __future__ import annotations
@@ -30,11 +30,20 @@ _HB_MMOL_TO_G_DL = 1.6114
 # factor to the canonical unit for each lab and accepted (normalised) unit
 _FACTORS: Mapping[str, Mapping[str, float]] = {
     "haemoglobin": {"g/dl": 1.0, "g/l": 0.1, "mmol/l": _HB_MMOL_TO_G_DL},
-    "anc": {"10^9/l": 1.0, "g/l": 1.0, "10^3/ul": 1.0, "/ul": 1e-3, "/mm3": 1e-3, "cells/ul": 1e-3},
+    "anc": {
+        "10^9/l": 1.0,
+        "g/l": 1.0,
+        "10^3/ul": 1.0,
+        "10^3/mm3": 1.0,
+        "/ul": 1e-3,
+        "/mm3": 1e-3,
+        "cells/ul": 1e-3,
+    },
     "platelets": {
         "10^9/l": 1.0,
         "g/l": 1.0,
         "10^3/ul": 1.0,
+        "10^3/mm3": 1.0,
         "/ul": 1e-3,
         "/mm3": 1e-3,
         "cells/ul": 1e-3,
@@ -63,6 +72,8 @@ def normalise_unit(unit: str) -> str:
         ("µ", "u"),
         ("μ", "u"),
         ("×", "x"),
+        # a superscript after 10 is a power (10³/µL), after mm a volume (/mm³)
+        ("10³", "10^3"),
         ("⁹", "^9"),
         ("³", "3"),
         ("10e9", "10^9"),

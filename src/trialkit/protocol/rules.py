@@ -95,10 +95,29 @@ def _cel_years_between(start: Any, end: Any) -> int:
     return months_between(_date(start), _date(end)) // 12
 
 
-def _cel_fmt(value: Any) -> str:
-    """A number for a reason text: at most 3 significant digits, no float noise."""
+def _side(value: float, limit: float) -> int:
+    return (value > limit) - (value < limit)
+
+
+def _cel_fmt(value: Any, limit: Any = None) -> str:
+    """A number for a reason text: 3 significant digits, no float noise.
+
+    With ``limit``, as many more digits as it takes for the text to sit on the same side
+    of the limit as the value: ANC 1.499 x 10^9/L against 1.5 reads "1.499", not "1.5",
+    so a reason never says "1.5 < 1.5".
+    """
     number = float(value)
-    return f"{number:.3g}" if abs(number) < 1000 else f"{number:,.0f}"
+    if abs(number) >= 1000:
+        text = f"{number:,.0f}"
+        if limit is None or _side(float(text.replace(",", "")), float(limit)) == _side(
+            number, float(limit)
+        ):
+            return text
+    for digits in range(3, 16):
+        text = f"{number:.{digits}g}"
+        if limit is None or _side(float(text), float(limit)) == _side(number, float(limit)):
+            break
+    return text
 
 
 def _cel_max(a: Any, b: Any) -> Any:
