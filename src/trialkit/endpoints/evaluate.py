@@ -16,6 +16,7 @@ from trialkit.endpoints.recist import (
     DEFAULT_CRITERIA,
     BaselineResult,
     Finding,
+    Response,
     TimePointResponse,
     check_baseline,
     evaluate_assessments,
@@ -97,19 +98,26 @@ def evaluate_recist(
     """Evaluate a patient's lesion record by RECIST 1.1 under a protocol's response rules.
 
     The SD duration counts from the randomisation date, or from the baseline date when the
-    record has none.
+    record has none. When progression is dated back to an equivocal new lesion, the scans from
+    that date on count as PD for the best overall response (the time-point table still shows
+    what each scan showed when it was read).
     """
     baseline = check_baseline(
         record.baseline, criteria, randomisation_date=record.randomisation_date
     )
     timepoints = evaluate_assessments(record)
+    pd_date = progression_date([(t.date, t.overall_response, t.new_lesions) for t in timepoints])
+    responses: list[tuple[date, Response]] = [(t.date, t.overall_response) for t in timepoints]
+    if pd_date is not None:
+        # A confirmed new lesion dates progression back to the first equivocal scan: from then
+        # on the patient had progressed, so those scans cannot give the best response.
+        responses = [(d, r) for d, r in responses if d < pd_date] + [(pd_date, "PD")]
     best = best_overall_response(
-        [(t.date, t.overall_response) for t in timepoints],
+        responses,
         reference_date=record.randomisation_date or record.baseline.date,
         min_sd_days=criteria.min_sd_days,
         confirmation_required=criteria.confirmation_required,
         min_confirmation_days=criteria.min_confirmation_days,
         max_ne_between=criteria.max_ne_between_confirmation,
     )
-    pd_date = progression_date([(t.date, t.overall_response, t.new_lesions) for t in timepoints])
     return RecistEvaluation(baseline, timepoints, best, pd_date, criteria)
