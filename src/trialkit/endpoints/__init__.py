@@ -7,6 +7,29 @@ new therapy); no I/O.
 from __future__ import annotations
 
 from trialkit.endpoints.bor import BestOverallResponse, best_overall_response, progression_date
+from trialkit.endpoints.datasets import (
+    PARAMS,
+    AdslRow,
+    AdtteRow,
+    build_adsl,
+    build_adtte,
+    csv_text,
+)
+from trialkit.endpoints.derive import (
+    DAYS_PER_MONTH,
+    RULES,
+    CensoringRules,
+    ObjectiveResponse,
+    PatientOutcome,
+    Rule,
+    TimeToEvent,
+    TumourResponse,
+    derive_dor,
+    derive_orr,
+    derive_os,
+    derive_pfs,
+    derive_ttp,
+)
 from trialkit.endpoints.evaluate import RecistEvaluation, evaluate_recist
 from trialkit.endpoints.lesions import (
     Assessment,
@@ -31,21 +54,40 @@ from trialkit.endpoints.recist import (
 )
 
 __all__ = [
+    "DAYS_PER_MONTH",
     "DEFAULT_CRITERIA",
+    "PARAMS",
+    "RULES",
+    "AdslRow",
+    "AdtteRow",
     "Assessment",
     "Baseline",
     "BaselineResult",
     "BestOverallResponse",
+    "CensoringRules",
     "Finding",
     "LesionRecord",
     "NonTargetLesion",
+    "ObjectiveResponse",
+    "PatientOutcome",
     "RecistEvaluation",
     "Response",
+    "Rule",
     "TargetLesion",
     "TargetResult",
     "TimePointResponse",
+    "TimeToEvent",
+    "TumourResponse",
     "best_overall_response",
+    "build_adsl",
+    "build_adtte",
     "check_baseline",
+    "csv_text",
+    "derive_dor",
+    "derive_orr",
+    "derive_os",
+    "derive_pfs",
+    "derive_ttp",
     "evaluate_assessments",
     "evaluate_recist",
     "non_target_response",
