@@ -33,6 +33,9 @@ __all__ = [
     "Population",
     "Protocol",
     "Regimen",
+    "ResponseCriteria",
+    "Schedule",
+    "ScheduledVisits",
     "TherapyRule",
     "TrialDates",
     "UnknownCheck",
@@ -333,6 +336,49 @@ class Design(_Frozen):
         return self
 
 
+class ScheduledVisits(_Frozen):
+    """Visits repeated every ``interval_days`` from an anchor date, each with a +- window."""
+
+    interval_days: int = Field(gt=0)
+    window_days: int = Field(ge=0)
+    text: str
+
+    @model_validator(mode="after")
+    def _window_inside_interval(self) -> ScheduledVisits:
+        if 2 * self.window_days >= self.interval_days:
+            raise ValueError(
+                f"a window of +-{self.window_days} days overlaps the next visit "
+                f"{self.interval_days} days later; make the window less than half the interval"
+            )
+        return self
+
+
+class Schedule(_Frozen):
+    """The visit schedule: treatment visits, tumour assessments, survival follow-up."""
+
+    treatment_window_days: int = Field(ge=0, description="+- days around each cycle's day 1.")
+    tumour_assessments: ScheduledVisits
+    survival_follow_up: ScheduledVisits
+    missed_assessments_censor: int = Field(
+        ge=1, description="PD or death after this many missed assessments is censored (FDA)."
+    )
+    text: str
+
+
+class ResponseCriteria(_Frozen):
+    """Tumour response criteria (RECIST 1.1) and the best-overall-response rules."""
+
+    criteria: Literal["RECIST 1.1"]
+    max_targets: int = Field(gt=0)
+    max_targets_per_organ: int = Field(gt=0)
+    baseline_max_days_before_randomisation: int = Field(ge=0)
+    min_sd_days: int = Field(ge=0, description="SD counts for BOR at >= this many days.")
+    confirmation_required: bool
+    min_confirmation_days: int = Field(gt=0)
+    max_ne_between_confirmation: int = Field(ge=0)
+    text: str
+
+
 class Protocol(_Frozen):
     """A whole trial protocol, validated."""
 
@@ -361,6 +407,8 @@ class Protocol(_Frozen):
     eligibility: Eligibility
     endpoints: list[Endpoint] = Field(min_length=1)
     design: Design | None = None
+    schedule: Schedule | None = None
+    response: ResponseCriteria | None = None
 
     @model_validator(mode="after")
     def _cross_references(self) -> Protocol:

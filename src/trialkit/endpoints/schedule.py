@@ -1,0 +1,269 @@
+"""Each patient's expected visits and windows, and which are done, late, missed or due.
+
+From the protocol file: docetaxel cycles (day 1 every 21 days, at most 6, fewer when
+chemotherapy stops early) with letrozole from days 15-21 of the last cycle (or from
+randomisation for endocrine therapy alone), via :func:`trialkit.therapy.treatment_calendar`;
+tumour assessments every ``interval_days`` (+- ``window_days``) from randomisation until
+progression; survival follow-up every ``interval_days`` after progression. Nothing is expected
+after death. The registry record does not state the assessment interval or the windows: they
+are set in the protocol file's ``schedule:`` section.
+
+Given the visits that actually happened and a "today", :func:`check_visits` marks each expected
+visit done, out of window, overdue, due or upcoming, and lists actual visits that match no
+expected one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Literal
+
+from trialkit.errors import InputError
+from trialkit.protocol.model import Protocol
+from trialkit.therapy import TherapyAssignment, treatment_calendar
+
+__all__ = [
+    "ActualVisit",
+    "ExpectedVisit",
+    "PatientSchedule",
+    "VisitCheck",
+    "VisitKind",
+    "VisitReport",
+    "VisitStatus",
+    "check_visits",
+    "patient_schedule",
+]
+
+VisitKind = Literal["treatment", "tumour_assessment", "survival_follow_up"]
+VisitStatus = Literal["done", "out_of_window", "overdue", "due", "upcoming"]
+
+
+@dataclass(frozen=True)
+class ExpectedVisit:
+    """A visit the protocol expects: its target date and window.
+
+    ``tolerance_days``: an actual visit this close to the target is taken as this visit (done
+    late or early) rather than as an unscheduled one; half the interval between visits.
+    """
+
+    kind: VisitKind
+    number: int
+    label: str
+    target: date
+    earliest: date
+    latest: date
+    tolerance_days: int
+
+    def __str__(self) -> str:
+        return f"{self.target}  [{self.earliest} .. {self.latest}]  {self.label}"
+
+
+@dataclass(frozen=True)
+class PatientSchedule:
+    """Every visit expected for one patient up to a date, in date order."""
+
+    randomisation_date: date
+    until: date
+    visits: tuple[ExpectedVisit, ...]
+
+    def __str__(self) -> str:
+        return "\n".join(str(v) for v in self.visits)
+
+
+def _repeating(
+    kind: VisitKind,
+    label: str,
+    anchor: date,
+    interval: int,
+    window: int,
+    *,
+    stop: date,
+) -> list[ExpectedVisit]:
+    out = []
+    k = 1
+    while (target := anchor + timedelta(days=k * interval)) - timedelta(days=window) <= stop:
+        out.append(
+            ExpectedVisit(
+                kind,
+                k,
+                f"{label} {k}",
+                target,
+                target - timedelta(days=window),
+                target + timedelta(days=window),
+                interval // 2,
+            )
+        )
+        k += 1
+    return out
+
+
+def patient_schedule(
+    protocol: Protocol,
+    randomisation_date: date,
+    *,
+    until: date,
+    assignment: TherapyAssignment | None = None,
+    last_cycle: int | None = None,
+    progression_date: date | None = None,
+    death_date: date | None = None,
+) -> PatientSchedule:
+    """The visits expected from randomisation up to ``until`` (windows opening by then).
+
+    Parameters
+    ----------
+    protocol
+        Supplies ``schedule:`` (assessment and follow-up intervals, windows).
+    randomisation_date
+        Day 0 of the schedule (study drug and cycle 1 start on it).
+    until
+        Last date to plan for (usually today plus one interval, or the end of the study).
+    assignment
+        The background therapy; without it no treatment visits are planned.
+    last_cycle
+        The last chemotherapy cycle when chemotherapy stopped early (best response, toxicity).
+    progression_date, death_date
+        Tumour assessments stop at progression and survival follow-up starts; everything stops
+        at death.
+    """
+    if protocol.schedule is None:
+        raise InputError(f"protocol {protocol.id} has no schedule: section; add one to plan visits")
+    plan = protocol.schedule
+    stop = min(d for d in (until, death_date) if d is not None)
+    visits: list[ExpectedVisit] = []
+    if assignment is not None and assignment.assigned:
+        calendar = treatment_calendar(assignment, randomisation_date, last_cycle=last_cycle)
+        cycle_days = next((r.cycle_days for r in assignment.regimens if r.cycle_days), 21)
+        treatment_stop = min(stop, progression_date or date.max)
+        w = timedelta(days=plan.treatment_window_days)
+        for entry in calendar.entries:
+            if entry.cycle is not None and entry.earliest <= treatment_stop:
+                visits.append(
+                    ExpectedVisit(
+                        "treatment",
+                        entry.cycle,
+                        entry.what,
+                        entry.earliest,
+                        entry.earliest - w,
+                        entry.earliest + w,
+                        cycle_days // 2,
+                    )
+                )
+            elif entry.latest != entry.earliest and entry.earliest <= treatment_stop:
+                # switching to letrozole on days 15-21 of the last cycle: the window is the rule
+                visits.append(
+                    ExpectedVisit(
+                        "treatment", 0, entry.what, entry.earliest, entry.earliest, entry.latest, 3
+                    )
+                )
+    tumour = plan.tumour_assessments
+    visits += _repeating(
+        "tumour_assessment",
+        "tumour assessment",
+        randomisation_date,
+        tumour.interval_days,
+        tumour.window_days,
+        stop=min(stop, progression_date or date.max),
+    )
+    if progression_date is not None:
+        follow = plan.survival_follow_up
+        visits += _repeating(
+            "survival_follow_up",
+            "survival follow-up",
+            progression_date,
+            follow.interval_days,
+            follow.window_days,
+            stop=stop,
+        )
+    visits.sort(key=lambda v: (v.target, v.kind))
+    return PatientSchedule(randomisation_date, until, tuple(visits))
+
+
+@dataclass(frozen=True)
+class ActualVisit:
+    """A visit that took place."""
+
+    kind: VisitKind
+    date: date
+
+
+@dataclass(frozen=True)
+class VisitCheck:
+    """One expected visit and what happened: the matched actual date and the status."""
+
+    visit: ExpectedVisit
+    status: VisitStatus
+    actual: date | None
+
+    @property
+    def days_off(self) -> int | None:
+        """Actual minus target date, in days."""
+        return None if self.actual is None else (self.actual - self.visit.target).days
+
+    def __str__(self) -> str:
+        done = f" on {self.actual} ({self.days_off:+d} days)" if self.actual else ""
+        return f"{self.visit.label}: {self.status.replace('_', ' ')}{done}"
+
+
+@dataclass(frozen=True)
+class VisitReport:
+    """Every expected visit's status on ``today``, and actual visits matching none."""
+
+    today: date
+    checks: tuple[VisitCheck, ...]
+    unscheduled: tuple[ActualVisit, ...]
+
+    @property
+    def overdue(self) -> tuple[VisitCheck, ...]:
+        return tuple(c for c in self.checks if c.status == "overdue")
+
+    @property
+    def out_of_window(self) -> tuple[VisitCheck, ...]:
+        return tuple(c for c in self.checks if c.status == "out_of_window")
+
+    def __str__(self) -> str:
+        lines = [f"visits on {self.today}:"] + [f"  {c}" for c in self.checks]
+        lines += [f"  unscheduled {v.kind.replace('_', ' ')} on {v.date}" for v in self.unscheduled]
+        return "\n".join(lines)
+
+
+def check_visits(
+    schedule: PatientSchedule, actual: Sequence[ActualVisit], *, today: date
+) -> VisitReport:
+    """Match actual visits to expected ones and flag overdue and out-of-window visits.
+
+    Each actual visit is matched to the nearest unmatched expected visit of the same kind
+    within its tolerance (half the interval); a match inside the window is ``done``, outside
+    it ``out_of_window``. An unmatched visit whose window closed before ``today`` is
+    ``overdue``; one whose window is open is ``due``; a later one is ``upcoming``.
+    """
+    matched: dict[int, date] = {}
+    unscheduled: list[ActualVisit] = []
+    for visit in sorted(actual, key=lambda v: v.date):
+        candidates = [
+            (abs((visit.date - e.target).days), k)
+            for k, e in enumerate(schedule.visits)
+            if e.kind == visit.kind
+            and k not in matched
+            and abs((visit.date - e.target).days) <= e.tolerance_days
+        ]
+        if not candidates:
+            unscheduled.append(visit)
+            continue
+        _, k = min(candidates)
+        matched[k] = visit.date
+    checks = []
+    for k, expected in enumerate(schedule.visits):
+        on = matched.get(k)
+        status: VisitStatus
+        if on is not None:
+            status = "done" if expected.earliest <= on <= expected.latest else "out_of_window"
+        elif today > expected.latest:
+            status = "overdue"
+        elif today >= expected.earliest:
+            status = "due"
+        else:
+            status = "upcoming"
+        checks.append(VisitCheck(expected, status, on))
+    return VisitReport(today, tuple(checks), tuple(unscheduled))

@@ -1,0 +1,122 @@
+"""The visit schedule from the SOR protocol file, and overdue / out-of-window flags.
+
+SOR: docetaxel day 1 every 21 days (max 6), letrozole from days 15-21 of the last cycle;
+tumour assessments every 56 days +-7; survival follow-up every 91 days +-14 after progression;
+treatment visits +-3 days.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from tests.conftest import example
+
+from trialkit.eligibility import parse_record
+from trialkit.endpoints.schedule import (
+    ActualVisit,
+    PatientSchedule,
+    check_visits,
+    patient_schedule,
+)
+from trialkit.errors import InputError
+from trialkit.protocol import Protocol
+from trialkit.therapy import TherapyAssignment, assign_background_therapy
+
+R = date(2008, 1, 7)
+
+
+def day(n: int) -> date:
+    return R + timedelta(days=n)
+
+
+@pytest.fixture(scope="module")
+def chemo_then_letrozole(sor: Protocol) -> TherapyAssignment:
+    record = parse_record(example("02_chemo_then_endocrine_liver_alt_4x"))
+    assignment = assign_background_therapy(sor, record)
+    assert assignment.group == "chemotherapy_then_endocrine"
+    return assignment
+
+
+def _targets(schedule: PatientSchedule, kind: str) -> list[int]:
+    return [(v.target - R).days for v in schedule.visits if v.kind == kind]
+
+
+def test_full_chemotherapy_then_letrozole(
+    sor: Protocol, chemo_then_letrozole: TherapyAssignment
+) -> None:
+    plan = patient_schedule(sor, R, until=day(200), assignment=chemo_then_letrozole)
+    # Six cycles on days 0, 21, ..., 105; letrozole starts on days 15-21 of cycle 6 = 119-125.
+    assert _targets(plan, "treatment") == [0, 21, 42, 63, 84, 105, 119]
+    switch = next(v for v in plan.visits if v.number == 0)
+    assert (switch.earliest, switch.latest) == (day(119), day(125))
+    # Tumour assessments on days 56, 112, 168 (224's window opens on day 217, after day 200).
+    assert _targets(plan, "tumour_assessment") == [56, 112, 168]
+    first = next(v for v in plan.visits if v.kind == "tumour_assessment")
+    assert (first.earliest, first.latest) == (day(49), day(63))
+    assert _targets(plan, "survival_follow_up") == []
+
+
+def test_chemotherapy_stopped_early(sor: Protocol, chemo_then_letrozole: TherapyAssignment) -> None:
+    # Stopped after cycle 4 (day 63): letrozole on days 77-83.
+    plan = patient_schedule(sor, R, until=day(200), assignment=chemo_then_letrozole, last_cycle=4)
+    assert _targets(plan, "treatment") == [0, 21, 42, 63, 77]
+
+
+def test_progression_switches_to_survival_follow_up(
+    sor: Protocol, chemo_then_letrozole: TherapyAssignment
+) -> None:
+    plan = patient_schedule(
+        sor, R, until=day(400), assignment=chemo_then_letrozole, progression_date=day(150)
+    )
+    # Assessments stop at progression (day 168's window opens on day 161 > 150); follow-up on
+    # days 150 + 91 = 241 and 332 (423's window opens on day 409 > 400).
+    assert _targets(plan, "tumour_assessment") == [56, 112]
+    assert _targets(plan, "survival_follow_up") == [241, 332]
+    # Death on day 300 ends the schedule.
+    died = patient_schedule(sor, R, until=day(400), progression_date=day(150), death_date=day(300))
+    assert _targets(died, "survival_follow_up") == [241]
+    # Progression on day 50 ends chemotherapy too: only cycles on days 0, 21, 42.
+    early = patient_schedule(
+        sor, R, until=day(200), assignment=chemo_then_letrozole, progression_date=day(50)
+    )
+    assert _targets(early, "treatment") == [0, 21, 42]
+
+
+def test_endocrine_alone_has_no_cycle_visits(sor: Protocol) -> None:
+    assignment = assign_background_therapy(sor, parse_record(example("01_endocrine_bone_only")))
+    plan = patient_schedule(sor, R, until=day(120), assignment=assignment)
+    assert _targets(plan, "treatment") == []
+    assert _targets(plan, "tumour_assessment") == [56, 112]
+
+
+def test_overdue_out_of_window_and_unscheduled(
+    sor: Protocol, chemo_then_letrozole: TherapyAssignment
+) -> None:
+    plan = patient_schedule(sor, R, until=day(200), assignment=chemo_then_letrozole)
+    actual = [
+        ActualVisit("treatment", day(0)),
+        ActualVisit("treatment", day(25)),  # cycle 2 due day 21 +-3: 4 days late
+        ActualVisit("tumour_assessment", day(20)),  # 36 days from day 56: not that visit
+        ActualVisit("tumour_assessment", day(60)),  # day 56 +-7: done
+        ActualVisit("tumour_assessment", day(125)),  # day 112 +-7: 13 days late
+    ]
+    report = check_visits(plan, actual, today=day(180))
+    status = {c.visit.label: c.status for c in report.checks}
+    assert status["tumour assessment 1"] == "done"
+    assert status["tumour assessment 2"] == "out_of_window"
+    assert status["tumour assessment 3"] == "overdue"  # window closed on day 175
+    assert [c.days_off for c in report.out_of_window] == [4, 13]
+    assert [v.date for v in report.unscheduled] == [day(20)]
+    # Cycles 3-6 (days 42-105) were not recorded: overdue on day 180.
+    assert len(report.overdue) == 4 + 1 + 1  # cycles 3-6, letrozole start, assessment 3
+    # On day 170 assessment 3's window (161-175) is open: due, not overdue.
+    due = check_visits(plan, actual, today=day(170))
+    assert {c.visit.label: c.status for c in due.checks}["tumour assessment 3"] == "due"
+    early = check_visits(plan, [], today=day(10))
+    assert {c.visit.label: c.status for c in early.checks}["tumour assessment 1"] == "upcoming"
+
+
+def test_protocol_without_schedule_is_refused(sor: Protocol) -> None:
+    with pytest.raises(InputError, match="no schedule"):
+        patient_schedule(sor.model_copy(update={"schedule": None}), R, until=day(10))
