@@ -12,10 +12,10 @@ import datetime as dt
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import RECORD
 
 from trialkit.eligibility import EligibilityResult
 from trialkit.eligibility.record import Anticoagulation
@@ -27,9 +27,7 @@ Patch = Mapping[str, Any]
 
 DELETE = "<delete>"  # the factory's sentinel (conftest.DELETE): the datum is not recorded
 RANDOMISATION = dt.date(2008, 3, 14)
-SEED_RECORD = (
-    Path(__file__).resolve().parents[2].parent / "shared" / "seed" / "000_f8980bc5da93917f.txt"
-)
+SEED_RECORD = RECORD  # the registry record, vendored beside the protocol
 
 
 def days_before(days: int) -> str:
@@ -141,7 +139,7 @@ CASES: list[Case] = [
         "I1",
         "confirmation-unrecorded",
         {"histology": {"confirmed": DELETE}},
-        reason="unknown: missing",
+        reason="missing ",
         missing="histology.confirmed",
     ),
     # ------------------------------------------------------------------ I2
@@ -187,7 +185,7 @@ CASES: list[Case] = [
         "I2",
         "scans-unrecorded",
         {"disease": {"scan_dates": DELETE}},
-        reason="unknown: missing",
+        reason="missing ",
         missing="disease.scan_dates",
     ),
     unknown(
@@ -199,7 +197,7 @@ CASES: list[Case] = [
                 "resectable_with_curative_intent": DELETE,
             }
         },
-        reason="unknown: missing",
+        reason="missing ",
         missing="disease.resectable_with_curative_intent",
     ),
     # ------------------------------------------------------------------ I3
@@ -241,7 +239,7 @@ CASES: list[Case] = [
         "I3",
         "birth-date-unrecorded",
         {"patient": {"date_of_birth": DELETE}},
-        reason="unknown: missing",
+        reason="missing ",
         missing="patient.date_of_birth",
     ),
     unknown(
@@ -264,7 +262,7 @@ CASES: list[Case] = [
         "I3.1",
         "unrecorded",
         {"menopause": {"bilateral_oophorectomy": DELETE}},
-        reason="unknown: missing",
+        reason="missing ",
         missing="menopause.bilateral_oophorectomy",
     ),
     # ------------------------------------------------------------------ I3.2
@@ -297,7 +295,7 @@ CASES: list[Case] = [
         "I3.2",
         "unrecorded",
         {"menopause": {"months_since_last_menses": DELETE}},
-        reason="unknown: missing",
+        reason="missing ",
         missing="menopause.months_since_last_menses",
     ),
     # ------------------------------------------------------------------ I3.3
@@ -332,7 +330,7 @@ CASES: list[Case] = [
         "fsh-unrecorded-under-60",
         PREMENOPAUSAL,
         {"menopause": {"fsh": DELETE}},
-        reason="unknown: missing",
+        reason="missing ",
         missing="menopause.fsh",
     ),
     # ------------------------------------------------------------------ I3.4
@@ -353,7 +351,7 @@ CASES: list[Case] = [
         "I3.4",
         "unrecorded",
         {"menopause": {"ovarian_ablation": DELETE}},
-        reason="unknown: missing",
+        reason="missing ",
         missing="menopause.ovarian_ablation",
     ),
     # ------------------------------------------------------------------ I4 (chemotherapy)
@@ -392,7 +390,7 @@ CASES: list[Case] = [
         "taxane-end-unrecorded",
         TRIPLE_NEGATIVE,
         {"prior_therapies": {"adjuvant_taxane": {"received": True}}},
-        reason="unknown: missing",
+        reason="missing ",
         missing="prior_therapies.adjuvant_taxane.end_date",
     ),
     unknown(
@@ -434,7 +432,7 @@ CASES: list[Case] = [
         "I5",
         "end-unrecorded",
         therapies(other_adjuvant_chemotherapy={"end_date": DELETE}),
-        reason="unknown: missing",
+        reason="missing ",
         missing="prior_therapies.other_adjuvant_chemotherapy.end_date",
     ),
     # ------------------------------------------------------------------ I6
@@ -456,7 +454,7 @@ CASES: list[Case] = [
         "I6",
         "end-unrecorded",
         therapies(adjuvant_aromatase_inhibitor={"received": True}),
-        reason="unknown: missing",
+        reason="missing ",
         missing="prior_therapies.adjuvant_aromatase_inhibitor.end_date",
     ),
     # ------------------------------------------------------------------ I7
@@ -483,7 +481,7 @@ CASES: list[Case] = [
         "I7",
         "end-unrecorded",
         therapies(adjuvant_tamoxifen={"end_date": DELETE}),
-        reason="unknown: missing",
+        reason="missing ",
         missing="prior_therapies.adjuvant_tamoxifen.end_date",
     ),
     # ------------------------------------------------------------------ I8
@@ -536,7 +534,7 @@ CASES: list[Case] = [
         "end-unrecorded",
         RADIOTHERAPY,
         therapies(radiotherapy={"end_date": DELETE}),
-        reason="unknown: missing",
+        reason="missing ",
         missing="prior_therapies.radiotherapy.end_date",
     ),
     unknown(
@@ -545,7 +543,7 @@ CASES: list[Case] = [
         TRIPLE_NEGATIVE,
         RADIOTHERAPY,
         therapies(radiotherapy={"marrow_percent": DELETE}),
-        reason="unknown: missing",
+        reason="missing ",
         missing="prior_therapies.radiotherapy.marrow_percent",
     ),
     unknown(
@@ -554,14 +552,14 @@ CASES: list[Case] = [
         RADIOTHERAPY,
         therapies(radiotherapy={"marrow_percent": 30.0}),
         {"disease": {"visceral": DELETE}},
-        reason="unknown: missing",
+        reason="missing ",
         missing="disease.visceral",
     ),
     # ------------------------------------------------------------------ I9
     met("I9", "ecog-1", reason="ECOG 1"),
     met("I9", "ecog-0", {"ecog": 0}, reason="ECOG 0"),
     not_met("I9", "ecog-2", {"ecog": 2}, reason="ECOG 2 > 1"),
-    unknown("I9", "unrecorded", {"ecog": DELETE}, reason="unknown: missing", missing="ecog"),
+    unknown("I9", "unrecorded", {"ecog": DELETE}, reason="missing ", missing="ecog"),
     # ------------------------------------------------------------------ I10
     met("I10", "example", reason="all of I10.1, I10.2, I10.3, I10.4, I10.5, I10.6, I10.7, I10.8"),
     not_met("I10", "haemoglobin-8.9", lab("haemoglobin", 8.9, "g/dL"), reason="not met: I10.1"),
@@ -601,7 +599,7 @@ CASES: list[Case] = [
         "I10.1",
         "unrecorded",
         {"labs": {"haemoglobin": DELETE}},
-        reason="unknown: missing",
+        reason="missing ",
         missing="labs.haemoglobin",
     ),
     # ------------------------------------------------------------------ I10.2
@@ -609,7 +607,9 @@ CASES: list[Case] = [
     met("I10.2", "exactly-1500-mm3", lab("anc", 1500, "/mm3"), reason="ANC 1.5 x 10^9/L >= 1.5"),
     not_met("I10.2", "1499-mm3", lab("anc", 1499, "/mm3"), reason="ANC 1.499 x 10^9/L < 1.5"),
     not_met("I10.2", "1.4e9-l", lab("anc", 1.4, "10^9/L"), reason="ANC 1.4 x 10^9/L < 1.5"),
-    unknown("I10.2", "unrecorded", {"labs": {"anc": DELETE}}, reason="unknown", missing="labs.anc"),
+    unknown(
+        "I10.2", "unrecorded", {"labs": {"anc": DELETE}}, reason="missing ", missing="labs.anc"
+    ),
     # ------------------------------------------------------------------ I10.3
     met(
         "I10.3",
@@ -634,7 +634,7 @@ CASES: list[Case] = [
         "I10.3",
         "unrecorded",
         {"labs": {"platelets": DELETE}},
-        reason="unknown",
+        reason="missing ",
         missing="labs.platelets",
     ),
     # ------------------------------------------------------------------ I10.4
@@ -655,7 +655,7 @@ CASES: list[Case] = [
         "uln-unrecorded",
         lab("bilirubin", 0.7, "mg/dL"),
         {"labs": {"bilirubin": {"uln": DELETE}}},
-        reason="unknown",
+        reason="missing ",
         missing="labs.bilirubin.uln",
     ),
     # ------------------------------------------------------------------ I10.5
@@ -741,7 +741,7 @@ CASES: list[Case] = [
         "I10.5",
         "alt-uln-unrecorded",
         {"labs": {"alt": {"uln": DELETE}}},
-        reason="unknown",
+        reason="missing ",
         missing="labs.alt.uln",
     ),
     unknown(
@@ -749,7 +749,7 @@ CASES: list[Case] = [
         "alt-3-uln-liver-involvement-unrecorded",
         lab("alt", 120, "U/L", uln=40),
         {"disease": {"liver": DELETE}},
-        reason="unknown",
+        reason="missing ",
         missing="disease.liver",
     ),
     # ------------------------------------------------------------------ I10.6
@@ -769,7 +769,7 @@ CASES: list[Case] = [
         reason="aPTT 24 s outside normal limits (25-37 s)",
     ),
     unknown(
-        "I10.6", "inr-unrecorded", {"labs": {"inr": DELETE}}, reason="unknown", missing="labs.inr"
+        "I10.6", "inr-unrecorded", {"labs": {"inr": DELETE}}, reason="missing ", missing="labs.inr"
     ),
     # ------------------------------------------------------------------ I10.7
     # not_met is impossible by construction: the record's agents are all allowed ("may be
@@ -787,7 +787,7 @@ CASES: list[Case] = [
         "I10.7",
         "unrecorded",
         {"anticoagulation": {"agent": DELETE}},
-        reason="unknown",
+        reason="missing ",
         missing="anticoagulation.agent",
     ),
     # ------------------------------------------------------------------ I10.8
@@ -813,7 +813,7 @@ CASES: list[Case] = [
         "I10.8",
         "uln-unrecorded",
         {"labs": {"creatinine": {"uln": DELETE}}},
-        reason="unknown",
+        reason="missing ",
         missing="labs.creatinine.uln",
     ),
     # ------------------------------------------------------------------ I11
@@ -849,7 +849,7 @@ CASES: list[Case] = [
         "I11",
         "test-unrecorded",
         {"reproductive": {"childbearing_potential": True, "contraception_agreed": True}},
-        reason="unknown",
+        reason="missing ",
         missing="reproductive.pregnancy_test.date",
     ),
     # ------------------------------------------------------------------ I12
@@ -876,7 +876,7 @@ CASES: list[Case] = [
         "I12",
         "signature-unrecorded",
         {"consent": {"signed_date": DELETE}},
-        reason="unknown",
+        reason="missing ",
         missing="consent.signed_date",
     ),
     # ------------------------------------------------------------------ I13
@@ -888,7 +888,7 @@ CASES: list[Case] = [
         "I13",
         "unrecorded",
         {"able_to_swallow_tablets": DELETE},
-        reason="unknown",
+        reason="missing ",
         missing="able_to_swallow_tablets",
     ),
     # ------------------------------------------------------------------ E1
@@ -927,7 +927,7 @@ CASES: list[Case] = [
         "E1",
         "ihc-2+-fish-unrecorded",
         {"receptors": {"her2": {"ihc": "2+", "fish": DELETE}}},
-        reason="unknown",
+        reason="missing ",
         missing="receptors.her2.fish",
     ),
     # ------------------------------------------------------------------ E2
@@ -1004,7 +1004,7 @@ CASES: list[Case] = [
         "E2",
         "treated-therapy-end-unrecorded",
         {"disease": {"brain": {"metastases": "treated", "evidence_of_disease": False}}},
-        reason="unknown",
+        reason="missing ",
         missing="disease.brain.therapy_end_date",
     ),
     # ------------------------------------------------------------------ E3
@@ -1019,7 +1019,7 @@ CASES: list[Case] = [
         "E3",
         "unrecorded",
         therapies(advanced_disease_therapy=DELETE),
-        reason="unknown",
+        reason="missing ",
         missing="prior_therapies.advanced_disease_therapy",
     ),
     # ------------------------------------------------------------------ E4
@@ -1035,7 +1035,7 @@ CASES: list[Case] = [
         "E4",
         "pgr-unrecorded",
         {"receptors": {"pgr": DELETE}},
-        reason="unknown",
+        reason="missing ",
         missing="receptors.pgr",
     ),
     # ------------------------------------------------------------------ E5
@@ -1059,7 +1059,7 @@ CASES: list[Case] = [
         "menopause-undecided-unwilling",
         PREMENOPAUSAL,
         {"menopause": {"months_since_last_menses": DELETE}},
-        reason="unknown",
+        reason="missing ",
         missing="menopause.months_since_last_menses",
     ),
     unknown(
@@ -1068,7 +1068,7 @@ CASES: list[Case] = [
         # FSH counts only under 60: without the age, menopause is undecided
         PREMENOPAUSAL,
         {"patient": {"date_of_birth": DELETE}, "menopause": {"fsh": {"value": 80.0}}},
-        reason="unknown",
+        reason="missing ",
         missing="patient.date_of_birth",
     ),
     # ------------------------------------------------------------------ E6
@@ -1089,7 +1089,7 @@ CASES: list[Case] = [
         "E6",
         "pregnancy-unrecorded",
         {"reproductive": {"pregnant": DELETE}},
-        reason="unknown",
+        reason="missing ",
         missing="reproductive.pregnant",
     ),
     # ------------------------------------------------------------------ E7
@@ -1110,7 +1110,7 @@ CASES: list[Case] = [
         "E7",
         "date-unrecorded",
         history(major_surgery_or_injury={"occurred": True}),
-        reason="unknown",
+        reason="missing ",
         missing="history.major_surgery_or_injury.date",
     ),
     # ------------------------------------------------------------------ E8-E12 (yes/no)
@@ -1125,7 +1125,7 @@ CASES: list[Case] = [
         "E8",
         "unrecorded",
         history(bleeding_diathesis_or_coagulopathy=DELETE),
-        reason="unknown",
+        reason="missing ",
         missing="history.bleeding_diathesis_or_coagulopathy",
     ),
     met(
@@ -1139,7 +1139,7 @@ CASES: list[Case] = [
         "E9",
         "unrecorded",
         history(non_healing_wound_ulcer_or_fracture=DELETE),
-        reason="unknown",
+        reason="missing ",
         missing="history.non_healing_wound_ulcer_or_fracture",
     ),
     met("E10", "yes", history(interfering_condition=True), reason="may interfere"),
@@ -1148,7 +1148,7 @@ CASES: list[Case] = [
         "E10",
         "unrecorded",
         history(interfering_condition=DELETE),
-        reason="unknown",
+        reason="missing ",
         missing="history.interfering_condition",
     ),
     met(
@@ -1168,7 +1168,7 @@ CASES: list[Case] = [
         "E11",
         "unrecorded",
         history(peripheral_neuropathy_grade=DELETE),
-        reason="unknown",
+        reason="missing ",
         missing="history.peripheral_neuropathy_grade",
     ),
     met(
@@ -1182,7 +1182,7 @@ CASES: list[Case] = [
         "E12",
         "unrecorded",
         therapies(enzyme_inducing_antiepileptic=DELETE),
-        reason="unknown",
+        reason="missing ",
         missing="prior_therapies.enzyme_inducing_antiepileptic",
     ),
     # ------------------------------------------------------------------ E13
@@ -1203,7 +1203,7 @@ CASES: list[Case] = [
         "E13.1",
         "unrecorded",
         cardiac(nyha_class=DELETE),
-        reason="unknown",
+        reason="missing ",
         missing="history.cardiac.nyha_class",
     ),
     met(
@@ -1235,7 +1235,7 @@ CASES: list[Case] = [
         "E13.2",
         "mi-date-unrecorded",
         cardiac(myocardial_infarction={"occurred": True}),
-        reason="unknown",
+        reason="missing ",
         missing="history.cardiac.myocardial_infarction.date",
     ),
     met(
@@ -1249,7 +1249,7 @@ CASES: list[Case] = [
         "E13.3",
         "unrecorded",
         cardiac(ventricular_arrhythmia_on_treatment=DELETE),
-        reason="unknown",
+        reason="missing ",
         missing="history.cardiac.ventricular_arrhythmia_on_treatment",
     ),
     # ------------------------------------------------------------------ E14
@@ -1288,14 +1288,14 @@ CASES: list[Case] = [
         "E14",
         "151-90-management-unrecorded",
         history(blood_pressure={"systolic": 151, "diastolic": 90, "optimal_management": DELETE}),
-        reason="unknown",
+        reason="missing ",
         missing="history.blood_pressure.optimal_management",
     ),
     unknown(
         "E14",
         "systolic-unrecorded",
         history(blood_pressure={"systolic": DELETE}),
-        reason="unknown",
+        reason="missing ",
         missing="history.blood_pressure.systolic",
     ),
     # ------------------------------------------------------------------ E15
@@ -1316,7 +1316,7 @@ CASES: list[Case] = [
         "E15",
         "date-unrecorded",
         history(thromboembolic_event={"occurred": True}),
-        reason="unknown",
+        reason="missing ",
         missing="history.thromboembolic_event.date",
     ),
     # ------------------------------------------------------------------ E16
@@ -1343,7 +1343,7 @@ CASES: list[Case] = [
         "E16",
         "grade-unrecorded",
         history(pulmonary_haemorrhage={"occurred": True, "date": days_before(3)}),
-        reason="unknown",
+        reason="missing ",
         missing="history.pulmonary_haemorrhage.grade",
     ),
     # ------------------------------------------------------------------ E17
@@ -1364,7 +1364,7 @@ CASES: list[Case] = [
         "E17",
         "date-unrecorded",
         history(other_haemorrhage={"occurred": True, "grade": 4}),
-        reason="unknown",
+        reason="missing ",
         missing="history.other_haemorrhage.date",
     ),
     # ------------------------------------------------------------------ E18
@@ -1380,7 +1380,7 @@ CASES: list[Case] = [
         "E18",
         "unrecorded",
         history(active_infection_grade=DELETE),
-        reason="unknown",
+        reason="missing ",
         missing="history.active_infection_grade",
     ),
     # ------------------------------------------------------------------ E19
@@ -1392,7 +1392,7 @@ CASES: list[Case] = [
         reason="chronic hepatitis C",
     ),
     not_met("E19", "none", reason="no HIV infection, no chronic hepatitis B or C"),
-    unknown("E19", "hiv-unrecorded", history(hiv=DELETE), reason="unknown", missing="history.hiv"),
+    unknown("E19", "hiv-unrecorded", history(hiv=DELETE), reason="missing ", missing="history.hiv"),
     # ------------------------------------------------------------------ E20
     met(
         "E20",
@@ -1423,7 +1423,7 @@ CASES: list[Case] = [
         "E20",
         "treatment-end-unrecorded",
         other_cancer(curatively_treated=True),
-        reason="unknown",
+        reason="missing ",
         missing="history.other_cancers[0].treatment_end_date",
     ),
     unknown(
@@ -1438,14 +1438,14 @@ CASES: list[Case] = [
                 ]
             }
         },
-        reason="unknown",
+        reason="missing ",
         missing="history.other_cancers[1].curatively_treated",
     ),
     unknown(
         "E20",
         "other-cancers-unrecorded",
         history(other_cancers=DELETE),
-        reason="unknown",
+        reason="missing ",
         missing="history.other_cancers",
     ),
     # ------------------------------------------------------------------ E21
@@ -1460,7 +1460,7 @@ CASES: list[Case] = [
         "E21",
         "unrecorded",
         history(study_drug_allergy=DELETE),
-        reason="unknown",
+        reason="missing ",
         missing="history.study_drug_allergy",
     ),
     # ------------------------------------------------------------------ E22
@@ -1499,7 +1499,7 @@ CASES: list[Case] = [
         "E22",
         "last-use-unrecorded",
         therapies(st_johns_wort_or_rifampin={"used": True, "ongoing": False}),
-        reason="unknown",
+        reason="missing ",
         missing="prior_therapies.st_johns_wort_or_rifampin.last_use_date",
     ),
     # ------------------------------------------------------------------ E23
@@ -1509,7 +1509,7 @@ CASES: list[Case] = [
         "E23",
         "unrecorded",
         therapies(anti_vegf=DELETE),
-        reason="unknown",
+        reason="missing ",
         missing="prior_therapies.anti_vegf",
     ),
     # ------------------------------------------------------------------ E24
@@ -1566,7 +1566,7 @@ CASES: list[Case] = [
         "E24",
         "half-life-unrecorded-after-30-days",
         therapies(investigational_drug={"received": True, "last_dose_date": days_before(31)}),
-        reason="unknown",
+        reason="missing ",
         missing="prior_therapies.investigational_drug.half_life_days",
     ),
 ]
@@ -1594,6 +1594,8 @@ def test_criterion(case: Case, evaluate: Evaluate) -> None:
     if case.status == "unknown":
         if case.missing:
             assert case.missing in result.missing, result.missing
+            if case.reason == "missing ":  # the reason names what to record
+                assert case.missing in result.reason, result.reason
     else:
         assert result.missing == ()
 

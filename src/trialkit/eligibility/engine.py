@@ -213,7 +213,12 @@ def _evaluate(
             holds = compiled(criterion.rule, where + ".rule").evaluate_bool(context.activation)
         except Undecided as exc:
             parts.append(None)
-            reasons.append(f"missing or unusable data ({exc.detail})")
+            absent = [m for p in criterion.requires for m in context.absent(p)]
+            reasons.append(
+                "missing " + ", ".join(dict.fromkeys(absent))
+                if absent
+                else f"data that cannot be used ({exc.detail})"
+            )
         else:
             assert criterion.reason is not None  # enforced by the model
             reasons.append(_reason(criterion.reason, where, context, holds))
@@ -229,8 +234,6 @@ def _evaluate(
     if applies_undecided is not None and status != harmless:
         status = "unknown"
         reason = f"cannot tell whether it applies ({applies_undecided}); {reason}"
-    if status == "unknown":
-        reason = "unknown: " + reason
     return result(status, reason)
 
 
