@@ -1,1 +1,46 @@
-"""trialkit.randomization."""
+"""Randomisation: allocation lists, minimisation, kit lists, blinding rules (pure logic).
+
+Nothing here touches a database, the network or the command line. Randomness
+comes from a sealed seed (:mod:`~trialkit.randomization.stream`) or, for
+minimisation, from an explicit ``numpy.random.Generator``.
+"""
+
+from trialkit.randomization.allocation_list import (
+    AllocationList,
+    Slot,
+    canonical_text,
+    extend_stratum,
+    generate_allocation_list,
+    list_from_document,
+    list_hash,
+    list_to_document,
+    next_slot,
+)
+from trialkit.randomization.blocks import Block, draw_block, draw_blocks
+from trialkit.randomization.spec import AllocationSpec, Factor, Stratum, allocation_spec
+from trialkit.randomization.stream import SeedStream
+from trialkit.randomization.verify import SlotDifference, VerificationResult, regenerate, verify
+
+__all__ = [
+    "AllocationList",
+    "AllocationSpec",
+    "Block",
+    "Factor",
+    "SeedStream",
+    "Slot",
+    "SlotDifference",
+    "Stratum",
+    "VerificationResult",
+    "allocation_spec",
+    "canonical_text",
+    "draw_block",
+    "draw_blocks",
+    "extend_stratum",
+    "generate_allocation_list",
+    "list_from_document",
+    "list_hash",
+    "list_to_document",
+    "next_slot",
+    "regenerate",
+    "verify",
+]
