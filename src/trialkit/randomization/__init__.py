@@ -17,8 +17,23 @@ from trialkit.randomization.allocation_list import (
     next_slot,
 )
 from trialkit.randomization.blocks import Block, draw_block, draw_blocks
+from trialkit.randomization.kits import (
+    Kit,
+    KitList,
+    KitListVerification,
+    generate_kit_list,
+    kit_list_hash,
+    verify_kit_list,
+)
 from trialkit.randomization.spec import AllocationSpec, Factor, Stratum, allocation_spec
 from trialkit.randomization.stream import SeedStream
+from trialkit.randomization.supply import (
+    InventoryKit,
+    ResupplyRequest,
+    choose_kit,
+    resupply_needs,
+    usable,
+)
 from trialkit.randomization.verify import SlotDifference, VerificationResult, regenerate, verify
 
 __all__ = [
@@ -26,6 +41,11 @@ __all__ = [
     "AllocationSpec",
     "Block",
     "Factor",
+    "InventoryKit",
+    "Kit",
+    "KitList",
+    "KitListVerification",
+    "ResupplyRequest",
     "SeedStream",
     "Slot",
     "SlotDifference",
@@ -33,14 +53,20 @@ __all__ = [
     "VerificationResult",
     "allocation_spec",
     "canonical_text",
+    "choose_kit",
     "draw_block",
     "draw_blocks",
     "extend_stratum",
     "generate_allocation_list",
+    "generate_kit_list",
+    "kit_list_hash",
     "list_from_document",
     "list_hash",
     "list_to_document",
     "next_slot",
     "regenerate",
+    "resupply_needs",
+    "usable",
     "verify",
+    "verify_kit_list",
 ]
