@@ -25,6 +25,15 @@ from trialkit.randomization.kits import (
     kit_list_hash,
     verify_kit_list,
 )
+from trialkit.randomization.minimisation import (
+    MinimisationConfig,
+    MinimisationDecision,
+    MinimisationState,
+    decide,
+    imbalance_scores,
+    minimisation_config,
+    minimise,
+)
 from trialkit.randomization.spec import AllocationSpec, Factor, Stratum, allocation_spec
 from trialkit.randomization.stream import SeedStream
 from trialkit.randomization.supply import (
@@ -45,6 +54,9 @@ __all__ = [
     "Kit",
     "KitList",
     "KitListVerification",
+    "MinimisationConfig",
+    "MinimisationDecision",
+    "MinimisationState",
     "ResupplyRequest",
     "SeedStream",
     "Slot",
@@ -54,15 +66,19 @@ __all__ = [
     "allocation_spec",
     "canonical_text",
     "choose_kit",
+    "decide",
     "draw_block",
     "draw_blocks",
     "extend_stratum",
     "generate_allocation_list",
     "generate_kit_list",
+    "imbalance_scores",
     "kit_list_hash",
     "list_from_document",
     "list_hash",
     "list_to_document",
+    "minimisation_config",
+    "minimise",
     "next_slot",
     "regenerate",
     "resupply_needs",
