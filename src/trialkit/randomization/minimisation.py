@@ -188,22 +188,29 @@ class MinimisationState:
         return worst
 
 
+def _spread(values: list[float], measure: str) -> float:
+    if measure == "range":
+        return max(values) - min(values)
+    mean = sum(values) / len(values)
+    return sum((v - mean) ** 2 for v in values) / len(values)
+
+
 def imbalance_scores(
     state: MinimisationState, patient_factors: Mapping[str, str]
 ) -> dict[str, float]:
     """:math:`G_k` for every arm ``k``: the weighted imbalance if the patient went to ``k``."""
     config = state.config
     levels = state._levels(patient_factors)
-    ratio = np.asarray(config.ratio, dtype=float)
+    # plain Python: the rows have two to a few entries, where numpy's call overhead dominates
+    rows = [state.counts[fi][levels[fi]] for fi in range(len(config.factors))]
     scores = {}
     for k, arm in enumerate(config.arms):
         total = 0.0
-        for fi, weight in enumerate(config.weights):
-            row = np.asarray(state.counts[fi][levels[fi]], dtype=float)
-            row[k] += 1
-            scaled = row / ratio
-            spread = scaled.max() - scaled.min() if config.measure == "range" else scaled.var()
-            total += weight * float(spread)
+        for row, weight in zip(rows, config.weights, strict=True):
+            scaled = [
+                (n + (j == k)) / r for j, (n, r) in enumerate(zip(row, config.ratio, strict=True))
+            ]
+            total += weight * _spread(scaled, config.measure)
         scores[arm] = total
     return scores
 
