@@ -13,6 +13,8 @@ on stderr.
     │   ├── RecordError             a screening (or other patient) record that does not validate
     │   └── DesignInputError        design / simulation parameters that are invalid or contradictory
     ├── RuleError                   a protocol rule that cannot be compiled or evaluated
+    ├── RandomisationError          an allocation cannot be made (list exhausted, bad stratum)
+    │   └── SupplyError             no dispensable kit, or a kit list that cannot serve a request
     └── NotFoundError               something looked up by name or id does not exist
 """
 
@@ -23,8 +25,10 @@ __all__ = [
     "InputError",
     "NotFoundError",
     "ProtocolError",
+    "RandomisationError",
     "RecordError",
     "RuleError",
+    "SupplyError",
     "TrialkitError",
 ]
 
@@ -68,6 +72,14 @@ class DesignInputError(InputError):
 
 class RuleError(TrialkitError):
     """A protocol rule that cannot be compiled or evaluated (a defect in the protocol file)."""
+
+
+class RandomisationError(TrialkitError):
+    """An allocation cannot be made; the message never names an arm."""
+
+
+class SupplyError(RandomisationError):
+    """No dispensable kit, or a kit list that cannot serve the request; never names an arm."""
 
 
 class NotFoundError(TrialkitError):

@@ -29,6 +29,7 @@ __all__ = [
     "Eligibility",
     "Endpoint",
     "EthicsApproval",
+    "Minimisation",
     "Organisation",
     "Population",
     "Protocol",
@@ -36,6 +37,7 @@ __all__ = [
     "ResponseCriteria",
     "Schedule",
     "ScheduledVisits",
+    "StratificationFactor",
     "TherapyRule",
     "TrialDates",
     "UnknownCheck",
@@ -109,10 +111,89 @@ class Arm(_Frozen):
     text: str
 
 
+StratificationFactor = Literal["background_therapy", "country", "centre"]
+
+
+class Minimisation(_Frozen):
+    """Settings of Pocock-Simon minimisation (used when ``allocation.method`` is ``minimisation``).
+
+    ``p_preferred`` is the probability of assigning the arm that minimises the imbalance;
+    it must be strictly between 1/(number of arms) and 1, so that assignment is never
+    deterministic. ``weights`` give each stratification factor's weight (default 1).
+    """
+
+    p_preferred: float = Field(default=0.8, gt=0, lt=1)
+    measure: Literal["range", "variance"] = "range"
+    weights: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("weights")
+    @classmethod
+    def _positive(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = sorted(k for k, w in value.items() if w <= 0)
+        if bad:
+            raise ValueError(f"minimisation weights must be positive: {', '.join(bad)}")
+        return value
+
+
 class Allocation(_Frozen):
+    """How patients are allocated to arms.
+
+    ``method``, ``block_sizes``, ``strata``, ``slots_per_stratum`` and ``minimisation``
+    are optional: a protocol without them is randomised by permuted blocks of sizes
+    (ratio sum) and 2 x (ratio sum), unstratified, with a list of 500 slots.
+    """
+
     ratio: dict[str, int]
     blinding: Literal["open", "single", "double"]
     text: str
+    method: Literal["permuted_blocks", "minimisation"] = "permuted_blocks"
+    block_sizes: list[int] | None = Field(
+        default=None, description="Block sizes drawn at random (equally likely) for each block."
+    )
+    strata: list[StratificationFactor] = Field(
+        default_factory=list,
+        description="Stratification factors, in the order the stratum key names them.",
+    )
+    slots_per_stratum: int = Field(
+        default=500, gt=0, description="Length of each stratum's list (patients plus margin)."
+    )
+    minimisation: Minimisation | None = None
+
+    @model_validator(mode="after")
+    def _blocks_fit_ratio(self) -> Allocation:
+        total = sum(self.ratio.values())
+        if self.block_sizes is not None:
+            bad = [b for b in self.block_sizes if b <= 0 or b % total]
+            if bad or not self.block_sizes:
+                raise ValueError(
+                    f"allocation.block_sizes must be positive multiples of the ratio sum {total} "
+                    f"(ratio {self.ratio}); got {self.block_sizes}"
+                )
+            if len(set(self.block_sizes)) != len(self.block_sizes):
+                raise ValueError("allocation.block_sizes must not repeat a size")
+        if len(set(self.strata)) != len(self.strata):
+            raise ValueError("allocation.strata must not repeat a factor")
+        if self.minimisation is not None:
+            unknown = sorted(set(self.minimisation.weights) - set(self.strata))
+            if unknown:
+                raise ValueError(
+                    f"minimisation weights name {unknown}, which are not allocation.strata "
+                    f"{self.strata}"
+                )
+            if len(self.ratio) > 1 and self.minimisation.p_preferred <= 1 / len(self.ratio):
+                raise ValueError(
+                    f"minimisation.p_preferred must exceed 1/{len(self.ratio)} (one over the "
+                    "number of arms), or the preferred arm is not preferred"
+                )
+        return self
+
+    @property
+    def effective_block_sizes(self) -> tuple[int, ...]:
+        """The block sizes in use: the protocol's, or (ratio sum, 2 x ratio sum)."""
+        if self.block_sizes is not None:
+            return tuple(self.block_sizes)
+        total = sum(self.ratio.values())
+        return (total, 2 * total)
 
 
 class Regimen(_Frozen):
@@ -422,6 +503,13 @@ class Protocol(_Frozen):
             )
         if any(w <= 0 for w in self.allocation.ratio.values()):
             raise ValueError("allocation.ratio weights must be positive integers")
+        if "background_therapy" in self.allocation.strata and self.background_therapy is None:
+            raise ValueError(
+                "allocation.strata names background_therapy but the protocol has no "
+                "background_therapy section; add it or drop the factor"
+            )
+        if self.allocation.method == "minimisation" and not self.allocation.strata:
+            raise ValueError("allocation.method minimisation needs allocation.strata (factors)")
         codes = {c.code for c in self.countries}
         for centre in self.centres:
             if centre.country not in codes:

@@ -1,1 +1,108 @@
-"""trialkit.randomization."""
+"""Randomisation: allocation lists, minimisation, kit lists, blinding rules (pure logic).
+
+Nothing here touches a database, the network or the command line. Randomness
+comes from a sealed seed (:mod:`~trialkit.randomization.stream`) or, for
+minimisation, from an explicit ``numpy.random.Generator``.
+"""
+
+from trialkit.randomization.allocation_list import (
+    AllocationList,
+    Slot,
+    canonical_text,
+    extend_stratum,
+    generate_allocation_list,
+    list_from_document,
+    list_hash,
+    list_to_document,
+    next_slot,
+)
+from trialkit.randomization.blinding import (
+    BlindedKit,
+    BlindedRandomisation,
+    RandomisationRecord,
+    Role,
+    UnblindedRandomisation,
+    can_see_arm,
+    emergency_view,
+    kit_view,
+    redact,
+)
+from trialkit.randomization.blocks import Block, draw_block, draw_blocks
+from trialkit.randomization.kits import (
+    Kit,
+    KitList,
+    KitListVerification,
+    generate_kit_list,
+    kit_list_hash,
+    verify_kit_list,
+)
+from trialkit.randomization.minimisation import (
+    MinimisationConfig,
+    MinimisationDecision,
+    MinimisationState,
+    decide,
+    imbalance_scores,
+    minimisation_config,
+    minimise,
+)
+from trialkit.randomization.spec import AllocationSpec, Factor, Stratum, allocation_spec
+from trialkit.randomization.stream import SeedStream
+from trialkit.randomization.supply import (
+    InventoryKit,
+    ResupplyRequest,
+    choose_kit,
+    resupply_needs,
+    usable,
+)
+from trialkit.randomization.verify import SlotDifference, VerificationResult, regenerate, verify
+
+__all__ = [
+    "AllocationList",
+    "AllocationSpec",
+    "BlindedKit",
+    "BlindedRandomisation",
+    "Block",
+    "Factor",
+    "InventoryKit",
+    "Kit",
+    "KitList",
+    "KitListVerification",
+    "MinimisationConfig",
+    "MinimisationDecision",
+    "MinimisationState",
+    "RandomisationRecord",
+    "ResupplyRequest",
+    "Role",
+    "SeedStream",
+    "Slot",
+    "SlotDifference",
+    "Stratum",
+    "UnblindedRandomisation",
+    "VerificationResult",
+    "allocation_spec",
+    "can_see_arm",
+    "canonical_text",
+    "choose_kit",
+    "decide",
+    "draw_block",
+    "draw_blocks",
+    "emergency_view",
+    "extend_stratum",
+    "generate_allocation_list",
+    "generate_kit_list",
+    "imbalance_scores",
+    "kit_list_hash",
+    "kit_view",
+    "list_from_document",
+    "list_hash",
+    "list_to_document",
+    "minimisation_config",
+    "minimise",
+    "next_slot",
+    "redact",
+    "regenerate",
+    "resupply_needs",
+    "usable",
+    "verify",
+    "verify_kit_list",
+]

@@ -1,0 +1,156 @@
+"""``trialkit randomization``: generate (for tests and audits) and verify allocation lists.
+
+Thin adapter over :mod:`trialkit.randomization`. In a trial the service draws
+the seed from the operating system (``secrets.token_bytes(32)``), generates the
+list once and seals both; ``generate`` here only reproduces a list from a seed
+given explicitly. ``verify`` exits 0 when the list is what the seed
+regenerates, 1 when it is not (naming the first differing slot), 2 when the
+input is malformed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from trialkit.cli._common import fail, print_json, user_errors
+from trialkit.protocol import load_protocol
+from trialkit.randomization import (
+    AllocationList,
+    allocation_spec,
+    generate_allocation_list,
+    list_from_document,
+    list_to_document,
+    verify,
+)
+from trialkit.randomization.stream import MIN_SEED_BYTES
+
+__all__ = ["app"]
+
+EXIT_MISMATCH = 1
+
+app = typer.Typer(
+    help="Generate and verify sealed allocation lists (no database needed).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+_PROTOCOL = typer.Option("sor", "--protocol", "-p", help="Bundled protocol name or file path.")
+_SEED = typer.Option(None, "--seed-hex", help="The sealed trial seed, in hexadecimal.")
+
+
+def _seed(seed_hex: str | None) -> bytes:
+    if seed_hex is None:
+        fail(
+            "no --seed-hex given: in a trial the service draws the seed from the operating "
+            "system's CSPRNG and seals it with the list; pass --seed-hex only to reproduce a "
+            "list for a test or an audit"
+        )
+    try:
+        seed = bytes.fromhex(seed_hex.strip())
+    except ValueError:
+        fail("--seed-hex must be hexadecimal digits (for example 64 of them for 32 bytes)")
+    if len(seed) < MIN_SEED_BYTES:
+        fail(
+            f"--seed-hex gives {len(seed)} bytes; a trial seed has at least {MIN_SEED_BYTES} "
+            "(the service draws 32)"
+        )
+    return seed
+
+
+@app.command("generate")
+def generate(
+    out: Path = typer.Option(..., "--out", "-o", help="Where to write the list (JSON)."),
+    protocol: str = _PROTOCOL,
+    seed_hex: str | None = _SEED,
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Generate the allocation list a seed gives (for tests and audits; the service seals it)."""
+    seed = _seed(seed_hex)
+    with user_errors():
+        spec = allocation_spec(load_protocol(protocol))
+        result = generate_allocation_list(seed, spec)
+    try:
+        out.write_text(json.dumps(list_to_document(result), indent=1) + "\n", encoding="utf-8")
+    except OSError as exc:
+        fail(f"{out}: cannot write the list ({exc})")
+    summary = {
+        "protocol": result.protocol_id,
+        "slots": len(result.slots),
+        "strata": len(result.strata),
+        "hash": result.hash,
+        "out": str(out),
+    }
+    if as_json:
+        print_json(summary)
+    else:
+        typer.echo(f"generated: {len(result.slots)} slots, hash {result.hash} -> {out}")
+
+
+def _read_list(path: Path) -> tuple[AllocationList, dict[str, Any]]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        fail(f"{path}: no such file; give the path of an allocation list JSON file")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"{path}: cannot read the file ({exc})")
+    except json.JSONDecodeError as exc:
+        fail(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})")
+    with user_errors():
+        return list_from_document(document, source=str(path)), document
+
+
+@app.command("verify")
+def verify_command(
+    path: Path = typer.Argument(..., help="Allocation list (JSON).", dir_okay=False),
+    seed_hex: str | None = _SEED,
+    protocol: str = _PROTOCOL,
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Regenerate the list from the seed and prove it matches (exit 0) or name where not (1)."""
+    seed = _seed(seed_hex)
+    stored, document = _read_list(path)
+    with user_errors():
+        spec = allocation_spec(load_protocol(protocol))
+    if stored.protocol_id and spec.protocol_id and stored.protocol_id != spec.protocol_id:
+        fail(f"{path}: the list is for protocol {stored.protocol_id}, not {spec.protocol_id}")
+    with user_errors():
+        result = verify(seed, spec, stored.slots)
+    recorded = document.get("hash")
+    hash_ok = recorded is None or recorded == result.stored_hash
+    verified = result.verified and hash_ok
+    if as_json:
+        difference = result.first_difference
+        print_json(
+            {
+                "verified": verified,
+                "slots": result.slots,
+                "hash": result.stored_hash,
+                "expected_hash": result.expected_hash,
+                "recorded_hash": recorded,
+                "first_difference": None
+                if difference is None
+                else {
+                    "position": difference.position + 1,
+                    "stratum": difference.stratum,
+                    "sequence": difference.sequence,
+                    "field": difference.field,
+                    "stored": difference.stored,
+                    "expected": difference.expected,
+                },
+            }
+        )
+    elif not result.verified:
+        typer.echo(str(result))
+    elif not hash_ok:
+        typer.echo(
+            f"NOT verified: the slots match the seed but the recorded hash {recorded} is not "
+            f"their hash {result.stored_hash}"
+        )
+    else:
+        typer.echo(str(result))
+    if not verified:
+        raise typer.Exit(EXIT_MISMATCH)
