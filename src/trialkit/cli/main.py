@@ -13,7 +13,7 @@ import typer
 from typer.exceptions import TyperException
 
 from trialkit import __version__
-from trialkit.cli import demo, eligibility, protocol
+from trialkit.cli import audit, db, demo, eligibility, protocol, serve, sites, trials, users
 from trialkit.cli._common import EXIT_BAD_INPUT
 
 __all__ = ["app", "main", "run"]
@@ -28,6 +28,12 @@ app = typer.Typer(
 app.add_typer(protocol.app, name="protocol")
 app.add_typer(eligibility.app, name="eligibility")
 app.command("demo")(demo.demo)
+app.add_typer(db.app, name="db")
+app.add_typer(trials.app, name="trials")
+app.add_typer(sites.app, name="sites")
+app.add_typer(users.app, name="users")
+app.add_typer(audit.app, name="audit")
+app.command("serve")(serve.serve)
 
 
 @app.callback()

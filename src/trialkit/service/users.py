@@ -22,7 +22,7 @@ from trialkit.store.base import utcnow
 from trialkit.store.people import Role, RoleAssignment, User
 from trialkit.store.trials import Site, Trial
 
-__all__ = ["create_user", "get_user", "grant_role", "list_users", "revoke_role", "user_view"]
+__all__ = ["create_user", "get_user", "grant_role", "list_users", "me", "revoke_role", "user_view"]
 
 
 def user_view(session: Session, user: User) -> UserView:
@@ -207,3 +207,11 @@ def revoke_role(
         reason=reason,
     )
     return _assignment_view(assignment)
+
+
+def me(*, session: Session, actor: Principal) -> UserView:
+    """The actor's own account and roles."""
+    user = session.get(User, actor.user_id) if actor.user_id is not None else None
+    if user is None:
+        raise NotFoundError("no user account behind this session")
+    return user_view(session, user)
