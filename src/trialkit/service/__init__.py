@@ -6,6 +6,7 @@ is keyword-only, takes the session of a transaction opened with
 audit trail, and raises domain errors from :mod:`trialkit.errors`.
 """
 
+from trialkit.service import audit, auth, demo, patients, trials, users
 from trialkit.service.policy import Action, Role, authorize, can_see_arm
 from trialkit.service.principal import Grant, Principal
 from trialkit.service.security import Security
@@ -18,8 +19,14 @@ __all__ = [
     "Principal",
     "Role",
     "Security",
+    "audit",
+    "auth",
     "authorize",
     "can_see_arm",
+    "demo",
     "enrolment_open",
+    "patients",
     "transaction",
+    "trials",
+    "users",
 ]

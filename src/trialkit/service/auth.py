@@ -202,7 +202,7 @@ def authenticate(
     ).one_or_none()
     if row is None:
         raise AuthenticationError("unknown session: log in again")
-    login_session, user = row.tuple()
+    login_session, user = row
     if login_session.ended_at is not None or login_session.expires_at <= now:
         raise AuthenticationError("your session has ended or expired: log in again")
     if not user.is_active or (user.is_demo and not security.demo):
