@@ -12,8 +12,8 @@ __all__ = ["database_reachable"]
 
 def database_reachable(*, database: Database) -> bool:
     try:
-        with database.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        with database.sessions() as session:
+            session.execute(text("SELECT 1"))
     except SQLAlchemyError:
         return False
     return True
