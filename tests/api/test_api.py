@@ -20,9 +20,9 @@ def test_health_and_openapi(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
 
 
-def test_health_reports_an_unreachable_database(tmp_path_factory: pytest.TempPathFactory) -> None:
-    missing = tmp_path_factory.mktemp("nodb") / "no" / "such" / "dir"
-    settings = load_settings(demo=True, database_url=f"sqlite:///{missing}/x.db/")
+def test_health_reports_an_unreachable_database() -> None:
+    # nothing listens on port 1 of the loopback: the connection is refused at once
+    settings = load_settings(demo=True, database_url="postgresql+psycopg://nobody@127.0.0.1:1/none")
     with TestClient(create_app(settings)) as client:
         response = client.get("/health")
     assert response.status_code == 503
