@@ -180,6 +180,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=2000, help="Screening submissions in all.")
     parser.add_argument("--evaluations", type=int, default=100, help="Eligibility evaluations.")
     parser.add_argument("--port", type=int, default=8799)
+    parser.add_argument("--workers", type=int, default=1, help="Server worker processes.")
     parser.add_argument(
         "--postgres",
         default=os.environ.get(
@@ -266,6 +267,7 @@ def main() -> int:
     floor, submit_row = rows[0], rows[1]
     summary = {
         "clients": args.clients,
+        "workers": args.workers,
         "database": "postgresql",
         "results": rows,
         "screening_p95_target_ms": 50,
@@ -278,7 +280,7 @@ def main() -> int:
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
-    print(f"{args.clients} concurrent clients, PostgreSQL, server on {base}")
+    print(f"{args.clients} concurrent clients, PostgreSQL, {args.workers} worker(s) on {base}")
     header = ("requests", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms")
     print(f"{'case':<30}" + "".join(f"{h:>9}" for h in header))
     for row in rows:
