@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck contracts pytest lock clean
+.PHONY: run test lint typecheck contracts pytest bench lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -12,8 +12,12 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
+# The protocol and example verdicts, then the trial service in demo mode on http://127.0.0.1:$${PORT:-8000}
+# (SQLite under ./var/ unless TRIALKIT_DATABASE_URL says otherwise).
 run: $(STAMP)
 	$(BIN)/trialkit demo
+	TRIALKIT_DEMO=1 $(BIN)/trialkit db upgrade
+	TRIALKIT_DEMO=1 $(BIN)/trialkit serve --demo
 
 test: $(STAMP) lint typecheck contracts pytest
 
@@ -29,6 +33,10 @@ contracts: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest
+
+# The service benchmark (needs PostgreSQL; see benchmarks/RESULTS.md).
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_service.py
 
 # Re-pin every dependency to what is installed in .venv now (run after changing pyproject.toml).
 lock: $(STAMP)

@@ -12,18 +12,30 @@ on stderr.
     │   ├── ProtocolError           a protocol file that cannot be read or does not validate
     │   ├── RecordError             a screening (or other patient) record that does not validate
     │   └── DesignInputError        design / simulation parameters that are invalid or contradictory
+    │   └── ConfigError             settings that are missing or unsafe (e.g. a default secret key)
     ├── RuleError                   a protocol rule that cannot be compiled or evaluated
     ├── RandomisationError          an allocation cannot be made (list exhausted, bad stratum)
     │   └── SupplyError             no dispensable kit, or a kit list that cannot serve a request
-    └── NotFoundError               something looked up by name or id does not exist
+    ├── NotFoundError               something looked up by name or id does not exist (or is not
+    │                               yours to see: another site's patient reads as absent)
+    ├── ConflictError               the request contradicts what is recorded (a duplicate, a state)
+    │   └── InactiveSiteError       the site may not recruit yet: no ethics approval or activation
+    ├── AuthenticationError         who is asking is unknown: bad credentials, expired session,
+    │                               locked account
+    └── PermissionDenied            the user is known but their roles do not allow the action
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "AuthenticationError",
+    "ConfigError",
+    "ConflictError",
     "DesignInputError",
+    "InactiveSiteError",
     "InputError",
     "NotFoundError",
+    "PermissionDenied",
     "ProtocolError",
     "RandomisationError",
     "RecordError",
@@ -84,3 +96,23 @@ class SupplyError(RandomisationError):
 
 class NotFoundError(TrialkitError):
     """Something looked up by name or identifier does not exist."""
+
+
+class ConfigError(InputError):
+    """Settings that are missing or unsafe; the service refuses to start with them."""
+
+
+class ConflictError(TrialkitError):
+    """The request contradicts what is recorded: a duplicate, or an action the state forbids."""
+
+
+class InactiveSiteError(ConflictError):
+    """A site that may not recruit: its ethics approval or its activation is missing."""
+
+
+class AuthenticationError(TrialkitError):
+    """The caller could not be identified: bad credentials, expired session or locked account."""
+
+
+class PermissionDenied(TrialkitError):  # noqa: N818 - the name every web framework uses
+    """The caller is known, but none of their roles allows the action."""

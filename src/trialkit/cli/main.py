@@ -13,7 +13,21 @@ import typer
 from typer.exceptions import TyperException
 
 from trialkit import __version__
-from trialkit.cli import analyze, demo, design, eligibility, protocol, randomization, recist
+from trialkit.cli import (
+    analyze,
+    audit,
+    db,
+    demo,
+    design,
+    eligibility,
+    protocol,
+    randomization,
+    recist,
+    serve,
+    sites,
+    trials,
+    users,
+)
 from trialkit.cli._common import EXIT_BAD_INPUT
 
 __all__ = ["app", "main", "run"]
@@ -32,6 +46,12 @@ app.add_typer(analyze.app, name="analyze")
 app.add_typer(recist.app, name="recist")
 app.add_typer(randomization.app, name="randomization")
 app.command("demo")(demo.demo)
+app.add_typer(db.app, name="db")
+app.add_typer(trials.app, name="trials")
+app.add_typer(sites.app, name="sites")
+app.add_typer(users.app, name="users")
+app.add_typer(audit.app, name="audit")
+app.command("serve")(serve.serve)
 
 
 @app.callback()

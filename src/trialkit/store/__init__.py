@@ -1,1 +1,35 @@
-"""trialkit.store."""
+"""Persistence: SQLAlchemy tables, the database factory, migrations and the audit chain.
+
+The schema is created and changed only by the Alembic migrations in
+``trialkit/store/migrations`` (:mod:`trialkit.store.migrate`).
+"""
+
+from trialkit.store.audit import AuditEntry, AuditEvent, AuditHead, ChainReport
+from trialkit.store.base import Base, utcnow
+from trialkit.store.database import Database, create_database
+from trialkit.store.patients import Consent, EligibilityEvaluation, Patient, ScreeningRecordVersion
+from trialkit.store.people import LoginSession, Role, RoleAssignment, User
+from trialkit.store.trials import Country, EthicsApproval, Site, Trial
+
+__all__ = [
+    "AuditEntry",
+    "AuditEvent",
+    "AuditHead",
+    "Base",
+    "ChainReport",
+    "Consent",
+    "Country",
+    "Database",
+    "EligibilityEvaluation",
+    "EthicsApproval",
+    "LoginSession",
+    "Patient",
+    "Role",
+    "RoleAssignment",
+    "ScreeningRecordVersion",
+    "Site",
+    "Trial",
+    "User",
+    "create_database",
+    "utcnow",
+]

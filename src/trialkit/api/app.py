@@ -1,0 +1,51 @@
+"""The FastAPI application factory: settings and database are built here, never at import."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+
+from trialkit import __version__
+from trialkit.api.errors import install_error_handlers
+from trialkit.api.routes import audit, auth, health, patients, trials, users
+from trialkit.config import Settings, load_settings
+from trialkit.service import Security
+from trialkit.store import Database, create_database
+
+__all__ = ["create_app"]
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    """Build the API; refuses unsafe settings (a default secret key outside demo mode)."""
+    settings = settings or load_settings()
+    settings.require_safe()
+    app = FastAPI(
+        title="trialkit",
+        version=__version__,
+        description="The trial service: sites, users, patients, screening and the audit trail.",
+    )
+    app.state.settings = settings
+    app.state.database = database or create_database(
+        settings.database_url, pool_size=settings.db_pool_size
+    )
+    app.state.security = Security.from_settings(settings)
+
+    @app.middleware("http")
+    async def request_id(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        given = request.headers.get("x-request-id", "")
+        request.state.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        response = await call_next(request)
+        response.headers["X-Request-ID"] = request.state.request_id
+        return response
+
+    install_error_handlers(app)
+    for module in (health, auth, trials, users, patients, audit):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,22 @@
+"""The audit trail, page by page, for administrators."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from trialkit.api.deps import CurrentPrincipal, DbSession
+from trialkit.service import audit
+
+router = APIRouter(prefix="/api", tags=["audit"])
+
+
+@router.get("/audit/events", response_model=list[dict[str, Any]])
+def list_events(
+    session: DbSession,
+    actor: CurrentPrincipal,
+    after: Annotated[int, Query(ge=0, le=2**62, description="Last sequence number seen")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, object]]:
+    return audit.list_events(session=session, actor=actor, after=after, limit=limit)

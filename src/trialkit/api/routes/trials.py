@@ -1,0 +1,76 @@
+"""Trials and sites: listing, adding sites, ethics approvals and activation."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from trialkit.api.deps import CurrentPrincipal, DbSession, Id
+from trialkit.api.schemas import ActivationBody, EthicsApprovalCreate, SiteCreate
+from trialkit.service import trials
+from trialkit.service.views import SiteView, TrialView
+
+router = APIRouter(prefix="/api", tags=["trials and sites"])
+
+
+@router.get("/trials", response_model=list[TrialView])
+def list_trials(session: DbSession, actor: CurrentPrincipal) -> list[TrialView]:
+    return trials.list_trials(session=session, actor=actor)
+
+
+@router.get("/trials/{trial_id}", response_model=TrialView)
+def get_trial(trial_id: Id, session: DbSession, actor: CurrentPrincipal) -> TrialView:
+    return trials.get_trial(session=session, actor=actor, trial_id=trial_id)
+
+
+@router.get("/trials/{trial_id}/sites", response_model=list[SiteView])
+def list_sites(trial_id: Id, session: DbSession, actor: CurrentPrincipal) -> list[SiteView]:
+    return trials.list_sites(session=session, actor=actor, trial_id=trial_id)
+
+
+@router.post(
+    "/trials/{trial_id}/sites", response_model=SiteView, status_code=status.HTTP_201_CREATED
+)
+def add_site(
+    trial_id: Id, body: SiteCreate, session: DbSession, actor: CurrentPrincipal
+) -> SiteView:
+    return trials.add_site(
+        session=session,
+        actor=actor,
+        trial_id=trial_id,
+        code=body.code,
+        name=body.name,
+        city=body.city,
+        country=body.country,
+        coordinating=body.coordinating,
+    )
+
+
+@router.get("/sites/{site_id}", response_model=SiteView)
+def get_site(site_id: Id, session: DbSession, actor: CurrentPrincipal) -> SiteView:
+    return trials.get_site(session=session, actor=actor, site_id=site_id)
+
+
+@router.post(
+    "/sites/{site_id}/ethics-approvals",
+    response_model=SiteView,
+    status_code=status.HTTP_201_CREATED,
+)
+def record_ethics_approval(
+    site_id: Id, body: EthicsApprovalCreate, session: DbSession, actor: CurrentPrincipal
+) -> SiteView:
+    return trials.record_ethics_approval(
+        session=session,
+        actor=actor,
+        site_id=site_id,
+        committee=body.committee,
+        approval_date=body.approval_date,
+        protocol_version=body.protocol_version,
+    )
+
+
+@router.post("/sites/{site_id}/activation", response_model=SiteView)
+def activate_site(
+    site_id: Id, body: ActivationBody, session: DbSession, actor: CurrentPrincipal
+) -> SiteView:
+    """The sponsor's activation: the site recruits from now on."""
+    return trials.activate_site(session=session, actor=actor, site_id=site_id, reason=body.reason)

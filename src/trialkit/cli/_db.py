@@ -1,0 +1,52 @@
+"""How service commands reach the database: settings, one transaction per command.
+
+The operator at the command line acts as :meth:`Principal.system` (they hold
+the database credentials anyway); the audit trail records them as ``system``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from trialkit.cli._common import fail, user_errors
+from trialkit.config import Settings, load_settings
+from trialkit.service import Principal, transaction
+from trialkit.store import Database, create_database
+
+__all__ = ["cli_actor", "cli_settings", "open_database", "service_transaction"]
+
+
+def cli_settings() -> Settings:
+    with user_errors():
+        return load_settings()
+
+
+def cli_actor() -> Principal:
+    return Principal.system(request_id=f"cli-{uuid.uuid4().hex[:12]}")
+
+
+@contextmanager
+def open_database(settings: Settings | None = None) -> Iterator[Database]:
+    settings = settings or cli_settings()
+    database = create_database(settings.database_url, pool_size=2)
+    try:
+        yield database
+    except OperationalError as exc:
+        fail(
+            f"cannot use the database {database.url}: {str(exc.orig).splitlines()[0]} "
+            "(check TRIALKIT_DATABASE_URL, and run 'trialkit db upgrade')"
+        )
+    finally:
+        database.dispose()
+
+
+@contextmanager
+def service_transaction(settings: Settings | None = None) -> Iterator[Session]:
+    """One transaction around one command; domain errors end as one line and exit code 2."""
+    with open_database(settings) as database, user_errors(), transaction(database) as session:
+        yield session

@@ -1,0 +1,279 @@
+"""Logging in and out, authenticating a token, and changing a password.
+
+A failed login is recorded (audit event, failure count, lock-out) and then
+*returned*, not raised, so that the caller's transaction commits the record; the
+caller turns :attr:`LoginOutcome.failure` into a 401 or a one-line error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from trialkit.errors import AuthenticationError, InputError, PermissionDenied
+from trialkit.service import audit
+from trialkit.service.principal import Grant, Principal
+from trialkit.service.security import Security, check_password_rules
+from trialkit.service.views import IssuedToken
+from trialkit.store.base import utcnow
+from trialkit.store.people import LoginSession, Role, RoleAssignment, User
+
+__all__ = ["LoginOutcome", "authenticate", "change_password", "login", "logout"]
+
+BAD_CREDENTIALS = "wrong username or password"
+SessionKind = Literal["cookie", "bearer"]
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    """A login attempt: a token, or why not (already recorded in the audit trail)."""
+
+    issued: IssuedToken | None
+    failure: str | None = None
+
+    def token_or_raise(self) -> IssuedToken:
+        if self.issued is None:
+            raise AuthenticationError(self.failure or BAD_CREDENTIALS)
+        return self.issued
+
+
+def _failed(
+    session: Session,
+    *,
+    user: User | None,
+    username: str,
+    why: str,
+    request_id: str | None,
+    shown: str = BAD_CREDENTIALS,
+) -> LoginOutcome:
+    actor = Principal(
+        user_id=user.id if user else None, username=username[:64], grants=(), request_id=request_id
+    )
+    audit.record(
+        session,
+        actor=actor,
+        grant=None,
+        action="login_failed",
+        entity="user",
+        entity_id=user.id if user else None,
+        reason=why,
+    )
+    return LoginOutcome(issued=None, failure=shown)
+
+
+def login(
+    *,
+    session: Session,
+    security: Security,
+    username: str,
+    password: str,
+    kind: SessionKind,
+    request_id: str | None = None,
+) -> LoginOutcome:
+    """Check a password and open a session; failures count towards a lock-out."""
+    now = utcnow()
+    user = session.scalars(select(User).where(User.username == username)).one_or_none()
+    if user is None:
+        security.verify_password(_DUMMY.get(security), password)  # same time as a real check
+        return _failed(
+            session, user=None, username=username, why="unknown user", request_id=request_id
+        )
+    if not user.is_active:
+        return _failed(
+            session, user=user, username=username, why="account deactivated", request_id=request_id
+        )
+    if user.is_demo and not security.demo:
+        return _failed(
+            session,
+            user=user,
+            username=username,
+            why="demo account outside demo mode",
+            request_id=request_id,
+        )
+    if user.locked_until is not None and user.locked_until > now:
+        return _failed(
+            session,
+            user=user,
+            username=username,
+            why="account locked",
+            request_id=request_id,
+            shown="account locked after repeated failed logins until "
+            f"{user.locked_until:%Y-%m-%d %H:%M} UTC; try again later or ask an administrator",
+        )
+    if not security.verify_password(user.password_hash, password):
+        actor = Principal(user_id=user.id, username=user.username, grants=(), request_id=request_id)
+        failures = user.failed_logins + 1
+        changes: dict[str, tuple[object, object]] = {
+            "failed_logins": (user.failed_logins, failures)
+        }
+        if failures >= security.max_failed_logins:
+            locked_until = now + security.lockout
+            changes = {
+                "failed_logins": (user.failed_logins, 0),
+                "locked_until": (user.locked_until, locked_until),
+            }
+            user.failed_logins, user.locked_until = 0, locked_until
+        else:
+            user.failed_logins = failures
+        audit.record(
+            session,
+            actor=actor,
+            grant=None,
+            action="update",
+            entity="user",
+            entity_id=user.id,
+            changes=changes,
+            reason="failed login",
+        )
+        return _failed(
+            session, user=user, username=username, why="wrong password", request_id=request_id
+        )
+
+    actor = Principal(user_id=user.id, username=user.username, grants=(), request_id=request_id)
+    if user.failed_logins or user.locked_until is not None:
+        audit.record(
+            session,
+            actor=actor,
+            grant=None,
+            action="update",
+            entity="user",
+            entity_id=user.id,
+            changes={
+                "failed_logins": (user.failed_logins, 0),
+                "locked_until": (user.locked_until, None),
+            },
+            reason="successful login",
+        )
+        user.failed_logins, user.locked_until = 0, None
+    if security.hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = security.hash_password(password)
+    token, token_hash = security.new_token()
+    login_session = LoginSession(
+        token_hash=token_hash,
+        user_id=user.id,
+        kind=kind,
+        created_at=now,
+        expires_at=now + security.session_lifetime,
+    )
+    session.add(login_session)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        grant=None,
+        action="login",
+        entity="login_session",
+        entity_id=login_session.id,
+        changes={"kind": (None, kind), "expires_at": (None, login_session.expires_at)},
+    )
+    return LoginOutcome(
+        issued=IssuedToken(token=token, expires_at=login_session.expires_at, user_id=user.id)
+    )
+
+
+class _DummyHash:
+    """A hash to verify unknown usernames against, so that they take as long as known ones."""
+
+    def __init__(self) -> None:
+        self._by_params: dict[int, str] = {}
+
+    def get(self, security: Security) -> str:
+        key = id(security.hasher)
+        if key not in self._by_params:
+            self._by_params[key] = security.hash_password("not a password of anyone")
+        return self._by_params[key]
+
+
+_DUMMY = _DummyHash()
+
+
+def authenticate(
+    *, session: Session, security: Security, token: str, request_id: str | None = None
+) -> Principal:
+    """The principal behind a session token; expired, ended or unknown tokens are refused."""
+    now = utcnow()
+    row = session.execute(
+        select(LoginSession, User)
+        .join(User, User.id == LoginSession.user_id)
+        .where(LoginSession.token_hash == security.token_hash(token))
+    ).one_or_none()
+    if row is None:
+        raise AuthenticationError("unknown session: log in again")
+    login_session, user = row
+    if login_session.ended_at is not None or login_session.expires_at <= now:
+        raise AuthenticationError("your session has ended or expired: log in again")
+    if not user.is_active or (user.is_demo and not security.demo):
+        raise AuthenticationError("this account may not log in")
+    assignments = session.scalars(
+        select(RoleAssignment).where(
+            RoleAssignment.user_id == user.id, RoleAssignment.revoked_at.is_(None)
+        )
+    ).all()
+    grants = tuple(
+        Grant(role=Role(a.role), trial_id=a.trial_id, site_id=a.site_id, assignment_id=a.id)
+        for a in assignments
+    )
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        grants=grants,
+        request_id=request_id,
+        session_id=login_session.id,
+    )
+
+
+def logout(*, session: Session, actor: Principal) -> None:
+    """End the actor's current session."""
+    if actor.session_id is None:
+        return
+    login_session = session.get(LoginSession, actor.session_id)
+    if login_session is None or login_session.ended_at is not None:
+        return
+    login_session.ended_at = utcnow()
+    audit.record(
+        session,
+        actor=actor,
+        grant=None,
+        action="logout",
+        entity="login_session",
+        entity_id=login_session.id,
+        changes={"ended_at": (None, login_session.ended_at)},
+    )
+
+
+def change_password(
+    *, session: Session, security: Security, actor: Principal, old_password: str, new_password: str
+) -> None:
+    """Change one's own password: the old one is required; every other session ends."""
+    user = session.get(User, actor.user_id) if actor.user_id is not None else None
+    if user is None:
+        raise PermissionDenied("only a user account has a password to change")
+    if not security.verify_password(user.password_hash, old_password):
+        raise PermissionDenied("the old password is wrong; the password was not changed")
+    check_password_rules(new_password, field="new_password")
+    if new_password == old_password:
+        raise InputError("the new password must differ from the old one", location="new_password")
+    now = utcnow()
+    user.password_hash = security.hash_password(new_password)
+    user.password_changed_at = now
+    session.execute(
+        update(LoginSession)
+        .where(
+            LoginSession.user_id == user.id,
+            LoginSession.ended_at.is_(None),
+            LoginSession.id != (actor.session_id or 0),
+        )
+        .values(ended_at=now)
+    )
+    audit.record(
+        session,
+        actor=actor,
+        grant=None,
+        action="password_change",
+        entity="user",
+        entity_id=user.id,
+        changes={"password_hash": (audit.REDACTED, audit.REDACTED)},
+    )

@@ -1,0 +1,111 @@
+"""Who may do what: roles, actions, site scope and blinding, decided here for every use case.
+
+A site role (investigator, pharmacist) acts at its own site only; a monitor acts
+at the sites assigned to them, or at all sites when assigned trial-wide; the
+other roles are trial-wide. Another site's patients read as absent
+(:class:`~trialkit.errors.NotFoundError`), so an identifier reveals nothing.
+Blinded roles never see an arm: responses are built through :func:`can_see_arm`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from trialkit.errors import NotFoundError, PermissionDenied
+from trialkit.service.principal import Grant, Principal
+from trialkit.store.people import Role
+
+__all__ = [
+    "PERMISSIONS",
+    "SITE_ROLES",
+    "TRIAL_WIDE_ROLES",
+    "UNBLINDED_ROLES",
+    "Action",
+    "Role",
+    "authorize",
+    "can_see_arm",
+]
+
+
+class Action(StrEnum):
+    VIEW_TRIAL = "view the trial and its sites"
+    MANAGE_TRIAL = "manage trials, sites and ethics approvals"
+    MANAGE_USERS = "manage users and roles"
+    VIEW_PATIENTS = "view patients"
+    EDIT_PATIENTS = "register and screen patients"
+    VIEW_SCREENING = "view screening records, eligibility and consent"
+    VIEW_AUDIT = "read the audit trail"
+
+
+PERMISSIONS: dict[Role, frozenset[Action]] = {
+    Role.INVESTIGATOR: frozenset(
+        {Action.VIEW_TRIAL, Action.VIEW_PATIENTS, Action.EDIT_PATIENTS, Action.VIEW_SCREENING}
+    ),
+    Role.PHARMACIST: frozenset({Action.VIEW_TRIAL, Action.VIEW_PATIENTS}),
+    Role.MONITOR: frozenset({Action.VIEW_TRIAL, Action.VIEW_PATIENTS, Action.VIEW_SCREENING}),
+    Role.STATISTICIAN: frozenset({Action.VIEW_TRIAL}),
+    Role.UNBLINDED_STATISTICIAN: frozenset(
+        {Action.VIEW_TRIAL, Action.VIEW_PATIENTS, Action.VIEW_SCREENING}
+    ),
+    Role.DSMB_MEMBER: frozenset({Action.VIEW_TRIAL, Action.VIEW_PATIENTS, Action.VIEW_SCREENING}),
+    Role.ADMINISTRATOR: frozenset(
+        {Action.VIEW_TRIAL, Action.MANAGE_TRIAL, Action.MANAGE_USERS, Action.VIEW_AUDIT}
+    ),
+}
+SITE_ROLES = frozenset({Role.INVESTIGATOR, Role.PHARMACIST})
+"""Roles held at one site: the assignment must name it."""
+TRIAL_WIDE_ROLES = frozenset(
+    {Role.STATISTICIAN, Role.UNBLINDED_STATISTICIAN, Role.DSMB_MEMBER, Role.ADMINISTRATOR}
+)
+"""Roles held for the whole trial: the assignment names no site. (A monitor may be either.)"""
+UNBLINDED_ROLES = frozenset({Role.UNBLINDED_STATISTICIAN, Role.DSMB_MEMBER})
+
+
+def can_see_arm(role: Role | str) -> bool:
+    """Whether a role may receive an arm, or anything derived from it, in a response."""
+    return Role(role) in UNBLINDED_ROLES
+
+
+def authorize(
+    actor: Principal,
+    action: Action,
+    *,
+    trial_id: int | None,
+    site_id: int | None = None,
+    absent: str = "not found",
+) -> Grant:
+    """The grant that allows ``actor`` to do ``action`` (in a trial, at a site), or an error.
+
+    ``trial_id=None`` asks for the action in any trial. A role that allows the
+    action but not at this site raises :class:`NotFoundError` with ``absent``
+    (the resource is not theirs to know of); no role allowing it raises
+    :class:`PermissionDenied`.
+    """
+    allowed = [
+        grant
+        for grant in actor.grants
+        if action in PERMISSIONS[grant.role]
+        and (trial_id is None or grant.trial_id is None or grant.trial_id == trial_id)
+    ]
+    if not allowed:
+        roles = ", ".join(sorted({g.role.value for g in actor.grants})) or "no role"
+        raise PermissionDenied(f"{actor.username} ({roles}) may not {action.value}")
+    if site_id is None:
+        return allowed[0]
+    at_site = [g for g in allowed if g.site_id is None or g.site_id == site_id]
+    if not at_site:
+        raise NotFoundError(absent)
+    # prefer the site's own assignment: it is what the audit trail should name
+    return sorted(at_site, key=lambda g: g.site_id is None)[0]
+
+
+def site_scope(actor: Principal, action: Action, *, trial_id: int) -> frozenset[int] | None:
+    """The sites where ``actor`` may do ``action`` (``None``: every site); an empty set if none."""
+    grants = [
+        g
+        for g in actor.grants
+        if action in PERMISSIONS[g.role] and (g.trial_id is None or g.trial_id == trial_id)
+    ]
+    if any(g.site_id is None for g in grants):
+        return None
+    return frozenset(g.site_id for g in grants if g.site_id is not None)

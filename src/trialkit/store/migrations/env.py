@@ -1,0 +1,24 @@
+"""Alembic environment: runs online on the engine that trialkit.store.migrate hands over."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Engine
+
+from trialkit.store import Base
+
+config = context.config
+engine = config.attributes.get("engine")
+if not isinstance(engine, Engine):  # pragma: no cover - guarded by trialkit.store.migrate
+    raise RuntimeError("run migrations through trialkit.store.migrate (trialkit db upgrade)")
+
+with engine.connect() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+    connection.commit()

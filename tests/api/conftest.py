@@ -1,0 +1,82 @@
+"""API fixtures: the app on the test's rolled-back transaction, and a small trial world."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.factories import (
+    SYSTEM,
+    TestUser,
+    example_record,
+    login,
+    make_site,
+    make_trial,
+    make_user,
+    principal,
+)
+from trialkit.api import create_app
+from trialkit.config import Settings
+from trialkit.service import Role, Security, patients, users
+from trialkit.service.views import PatientView, SiteView, TrialView
+from trialkit.store import Database
+
+
+@pytest.fixture
+def client(settings: Settings, db: Database) -> Iterator[TestClient]:
+    app = create_app(settings, database=db)
+    with TestClient(app, base_url="http://127.0.0.1") as test_client:
+        yield test_client
+
+
+@dataclass(frozen=True)
+class World:
+    trial: TrialView
+    site_a: SiteView
+    site_b: SiteView
+    pending: SiteView  # approved, not yet activated
+    patient: PatientView  # at site A, with one screening record
+    spare_assignment: int
+    users: dict[tuple[Role, str], TestUser]  # (role, "own" | "other")
+    tokens: dict[tuple[Role, str], str]
+
+    def headers(self, role: Role, where: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[(role, where)]}"}
+
+
+SITE_OPTIONAL = {Role.MONITOR}
+
+
+@pytest.fixture
+def world(db: Database, security: Security) -> World:
+    """A trial with sites A and B; every role held 'own' (at A) and 'other' (at B).
+
+    Trial-wide roles have no site: their 'own' and 'other' users are alike.
+    """
+    with db.sessions.begin() as session:
+        trial = make_trial(session)
+        site_a, site_b = make_site(session, trial), make_site(session, trial)
+        pending = make_site(session, trial, active=False)
+        people: dict[tuple[Role, str], TestUser] = {}
+        for role in Role:
+            for where, site in (("own", site_a), ("other", site_b)):
+                scoped = role in {Role.INVESTIGATOR, Role.PHARMACIST} | SITE_OPTIONAL
+                people[(role, where)] = make_user(
+                    session, security, trial, role, site=site if scoped else None
+                )
+        investigator = principal(session, security, people[(Role.INVESTIGATOR, "own")])
+        patient = patients.register_patient(
+            session=session, actor=investigator, site_id=site_a.id, screening_number="A-1"
+        )
+        patients.submit_screening_record(
+            session=session, actor=investigator, patient_id=patient.id, data=example_record()
+        )
+        spare = make_user(session, security, trial, Role.STATISTICIAN)
+        spare_assignment = (
+            users.get_user(session=session, actor=SYSTEM, user_id=spare.id).roles[0].id
+        )
+        tokens = {key: login(session, security, user) for key, user in people.items()}
+    return World(trial, site_a, site_b, pending, patient, spare_assignment, people, tokens)

@@ -1,0 +1,109 @@
+"""The service's commands end to end on a SQLite file: db, trials, sites, users, audit."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from trialkit.cli.main import main
+
+
+@pytest.fixture
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "cli.db"
+    monkeypatch.setenv("TRIALKIT_DATABASE_URL", f"sqlite:///{path}")
+    monkeypatch.setenv("TRIALKIT_ARGON2_MEMORY_KIB", "8")
+    monkeypatch.setenv("TRIALKIT_ARGON2_TIME_COST", "1")
+    monkeypatch.setenv("TRIALKIT_ARGON2_PARALLELISM", "1")
+    assert main(["db", "upgrade"]) == 0
+    return path
+
+
+def test_set_up_a_trial_from_the_command_line(
+    database: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    assert main(["trials", "add", "--protocol", "sor"]) == 0
+    add = [
+        "sites",
+        "add",
+        "--code",
+        "IT01",
+        "--name",
+        "INT Milano",
+        "--city",
+        "Milano",
+        "--country",
+        "IT",
+    ]
+    assert main([*add, "--coordinating"]) == 0
+    assert (
+        main(["sites", "approve", "IT01", "--committee", "EC INT Milano", "--date", "2007-06-20"])
+        == 0
+    )
+    assert main(["sites", "activate", "IT01"]) == 0
+    capsys.readouterr()
+    assert main(["sites", "list", "--json"]) == 0
+    sites = json.loads(capsys.readouterr().out)["sites"]
+    assert sites[0]["recruiting"] is True
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("a long enough password\n"))
+    created = ["users", "create", "rossi", "--full-name", "M. Rossi", "--role", "investigator"]
+    assert main([*created, "--site", "IT01", "--password-stdin"]) == 0
+    capsys.readouterr()
+
+    # bad input: one line, exit 2
+    assert (
+        main([*add[:2], "--code", "FR01", "--name", "x", "--city", "Paris", "--country", "FR"]) == 2
+    )
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "recruits in DE, IT, PL, RU" in err
+
+    assert main(["audit", "verify"]) == 0
+    assert "intact" in capsys.readouterr().out
+    assert (
+        main(["audit", "export", "--format", "csv", "--output", str(tmp_path / "trail.csv")]) == 0
+    )
+    lines = (tmp_path / "trail.csv").read_text().splitlines()
+    assert lines[0].startswith("seq,occurred_at,request_id,user_id,username,role,site_id,action")
+    assert len(lines) > 10
+    assert (
+        main(["audit", "export", "--format", "json", "--output", str(tmp_path / "trail.json")]) == 0
+    )
+    exported = json.loads((tmp_path / "trail.json").read_text())
+    assert exported["verification"]["intact"] is True
+    assert len(exported["events"]) == len(lines) - 1
+
+    # an inspector's worst case: someone edits a row directly in the database
+    with sqlite3.connect(database) as connection:
+        connection.execute(
+            "UPDATE audit_events SET new_value = 'Dr Evil' WHERE field = 'full_name'"
+        )
+    capsys.readouterr()
+    assert main(["audit", "verify", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["intact"] is False
+    assert "edited" in report["problem"]
+    assert isinstance(report["broken_at"], int)
+
+
+def test_commands_on_a_database_without_schema_say_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TRIALKIT_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    assert main(["audit", "verify"]) == 2
+    assert "trialkit db upgrade" in capsys.readouterr().err
+
+
+def test_serve_refuses_without_a_secret(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("TRIALKIT_SECRET_KEY", raising=False)
+    monkeypatch.delenv("TRIALKIT_DEMO", raising=False)
+    assert main(["serve"]) == 2
+    assert "TRIALKIT_SECRET_KEY" in capsys.readouterr().err
