@@ -8,6 +8,13 @@ an explicit random generator. No arm information is ever used. See
 
 from __future__ import annotations
 
+from trialkit.predict.calibration import (
+    CalibrationResult,
+    CutCalibration,
+    TrialTruth,
+    calibrate,
+    simulate_truth,
+)
 from trialkit.predict.data import ARM_COLUMN, COLUMNS, BlindedData, blinded_data_from_table
 from trialkit.predict.enrolment import EnrolmentFit, fit_enrolment, planned_enrolment
 from trialkit.predict.event_models import (
@@ -32,6 +39,8 @@ __all__ = [
     "ARM_COLUMN",
     "COLUMNS",
     "BlindedData",
+    "CalibrationResult",
+    "CutCalibration",
     "EnrolmentFit",
     "EventCount",
     "EventFit",
@@ -41,12 +50,15 @@ __all__ = [
     "ModelChoice",
     "ModelName",
     "PiecewiseExponential",
+    "TrialTruth",
     "Weibull",
     "blinded_data_from_table",
+    "calibrate",
     "default_knots",
     "design_forecast",
     "fit_enrolment",
     "fit_event_model",
     "planned_enrolment",
     "predict_events",
+    "simulate_truth",
 ]

@@ -377,8 +377,9 @@ class ExponentialMixture(_NormalDraws):
             got = minimize(
                 negloglik,
                 np.array([base, delta]),
-                method="L-BFGS-B",
+                method="Nelder-Mead",
                 bounds=[(None, None), (-bound, bound)],
+                options={"xatol": 1e-7, "fatol": 1e-9},
             )
             if best is None or got.fun < best.fun:
                 best = got
