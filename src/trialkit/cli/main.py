@@ -13,7 +13,7 @@ import typer
 from typer.exceptions import TyperException
 
 from trialkit import __version__
-from trialkit.cli import analyze, demo, design, eligibility, protocol
+from trialkit.cli import analyze, demo, design, eligibility, predict, protocol
 from trialkit.cli._common import EXIT_BAD_INPUT
 
 __all__ = ["app", "main", "run"]
@@ -29,6 +29,7 @@ app.add_typer(protocol.app, name="protocol")
 app.add_typer(eligibility.app, name="eligibility")
 app.add_typer(design.app, name="design")
 app.add_typer(analyze.app, name="analyze")
+app.add_typer(predict.app, name="predict")
 app.command("demo")(demo.demo)
 
 
