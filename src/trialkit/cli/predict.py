@@ -164,6 +164,11 @@ def events(
     rng = np.random.default_rng(seed)
     with user_errors():
         proto = load_protocol(protocol)
+        if proto.design is None:
+            raise InputError(
+                f"protocol {protocol!r} has no design section (medians, patients, events) "
+                "to forecast from; add one to the protocol file"
+            )
         goal = proto.design.events if target is None else target
         patients = proto.design.patients if enrolment is None else enrolment
         if goal <= 0 or patients <= 0:

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
+from matplotlib.dates import date2num
 from matplotlib.figure import Figure
 
 from trialkit.errors import InputError
@@ -45,10 +46,13 @@ def plot_event_forecast(
         x = [forecast.origin, *[forecast.origin + timedelta(days=int(d)) for d in days]]
         x.append(forecast.cutoff)
         y = [0, *range(1, observed.size + 1), observed.size]
-        ax.step(x, y, where="post", color="black", label=f"observed ({observed.size} events)")
-    ax.plot(future, [c.mean for c in curve], color="C0", label="predicted (mean)")
+        ax.step(
+            _dates(x), y, where="post", color="black", label=f"observed ({observed.size} events)"
+        )
+    when = _dates(future)
+    ax.plot(when, [c.mean for c in curve], color="C0", label="predicted (mean)")
     ax.fill_between(
-        future,
+        when,
         [c.lower for c in curve],
         [c.upper for c in curve],
         color="C0",
@@ -56,10 +60,16 @@ def plot_event_forecast(
         label=f"{round(100 * forecast.level)}% prediction band",
     )
     ax.axhline(forecast.target, color="C3", ls="--", lw=1, label=f"target {forecast.target}")
-    ax.axvline(forecast.cutoff, color="grey", ls=":", lw=1, label=f"cut-off {forecast.cutoff}")
+    ax.axvline(
+        float(date2num(forecast.cutoff)),
+        color="grey",
+        ls=":",
+        lw=1,
+        label=f"cut-off {forecast.cutoff}",
+    )
     if median is not None:
         pi = f" (PI {_iso(lo)} to {_iso(hi)})"
-        ax.plot([median], [forecast.target], "o", color="C3", label=f"median {median}{pi}")
+        ax.plot(_dates([median]), [forecast.target], "o", color="C3", label=f"median {median}{pi}")
     ax.set_xlabel("Calendar date")
     ax.set_ylabel("Cumulative events")
     ax.set_ylim(0, None)
@@ -68,6 +78,10 @@ def plot_event_forecast(
     stage = "design stage" if forecast.stage == "design" else f"model {forecast.model}"
     ax.set_title(f"{title} ({stage})" if title else stage)
     fig.savefig(path, format=fmt)
+
+
+def _dates(values: list[date]) -> np.ndarray[tuple[int], np.dtype[np.datetime64]]:
+    return np.array(values, dtype="datetime64[D]")
 
 
 def _iso(value: date | None) -> str:
