@@ -60,8 +60,9 @@ def plot_event_forecast(
         label=f"{round(100 * forecast.level)}% prediction band",
     )
     ax.axhline(forecast.target, color="C3", ls="--", lw=1, label=f"target {forecast.target}")
+    cut = float(date2num(forecast.cutoff))  # type: ignore[no-untyped-call]
     ax.axvline(
-        float(date2num(forecast.cutoff)),
+        cut,
         color="grey",
         ls=":",
         lw=1,
