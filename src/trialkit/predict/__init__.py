@@ -37,8 +37,8 @@ from trialkit.predict.forecast import (
 
 __all__ = [
     "ARM_COLUMN",
-    "COLUMNS",
     "BlindedData",
+    "COLUMNS",
     "CalibrationResult",
     "CutCalibration",
     "EnrolmentFit",
