@@ -37,8 +37,8 @@ from trialkit.predict.forecast import (
 
 __all__ = [
     "ARM_COLUMN",
-    "BlindedData",
     "COLUMNS",
+    "BlindedData",
     "CalibrationResult",
     "CutCalibration",
     "EnrolmentFit",
