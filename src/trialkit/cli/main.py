@@ -20,6 +20,7 @@ from trialkit.cli import (
     demo,
     design,
     eligibility,
+    predict,
     protocol,
     randomization,
     recist,
@@ -45,6 +46,7 @@ app.add_typer(design.app, name="design")
 app.add_typer(analyze.app, name="analyze")
 app.add_typer(recist.app, name="recist")
 app.add_typer(randomization.app, name="randomization")
+app.add_typer(predict.app, name="predict")
 app.command("demo")(demo.demo)
 app.add_typer(db.app, name="db")
 app.add_typer(trials.app, name="trials")
