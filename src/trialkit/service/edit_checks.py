@@ -44,7 +44,14 @@ from trialkit.service.queries import QueryView, open_query
 from trialkit.store.capture import CaptureRecord
 from trialkit.store.patients import Patient
 
-__all__ = ["CheckFinding", "EditCheckReport", "check_records", "run_checks", "run_edit_checks"]
+__all__ = [
+    "CheckFinding",
+    "EditCheckReport",
+    "all_dates",
+    "check_records",
+    "run_checks",
+    "run_edit_checks",
+]
 
 _ASSESSMENT_PATH = re.compile(r"^assessments\[(\d+)\]\.?(.*)$")
 
@@ -80,7 +87,7 @@ class EditCheckReport(BaseModel):
     queries_opened: list[QueryView]
 
 
-def _dates(value: Any, path: str = "") -> Iterator[tuple[str, dt.date]]:
+def all_dates(value: Any, path: str = "") -> Iterator[tuple[str, dt.date]]:
     """Every date in a record: keys named ``date`` or ``..._date``, nested ones included."""
     if isinstance(value, dict):
         for key, item in value.items():
@@ -88,10 +95,10 @@ def _dates(value: Any, path: str = "") -> Iterator[tuple[str, dt.date]]:
             if (key == "date" or key.endswith("_date")) and isinstance(item, str):
                 yield where, dt.date.fromisoformat(item)
             else:
-                yield from _dates(item, where)
+                yield from all_dates(item, where)
     elif isinstance(value, list):
         for k, item in enumerate(value):
-            yield from _dates(item, f"{path}[{k}]")
+            yield from all_dates(item, f"{path}[{k}]")
 
 
 def _missing(row: CaptureRecord) -> Iterator[CheckFinding]:
@@ -111,7 +118,7 @@ def _missing(row: CaptureRecord) -> Iterator[CheckFinding]:
 def _date_checks(
     row: CaptureRecord, randomised_on: dt.date, today: dt.date
 ) -> Iterator[CheckFinding]:
-    found = dict(_dates(row.data))
+    found = dict(all_dates(row.data))
     for field, when in found.items():
         if when > today:
             yield CheckFinding(
@@ -152,7 +159,7 @@ def _death_checks(records: Sequence[CaptureRecord]) -> Iterator[CheckFinding]:
         (when, r, field)
         for r in records
         if r.form not in (Form.DEATH, Form.END_OF_STUDY)
-        for field, when in _dates(r.data)
+        for field, when in all_dates(r.data)
         if when > died
     ]
     if later:

@@ -39,6 +39,7 @@ class Action(StrEnum):
     EDIT_CLINICAL = "record clinical data and answer queries"
     REVIEW_QUERIES = "raise and close data queries"
     RUN_EDIT_CHECKS = "run the edit checks"
+    EXPORT_DATA = "derive analysis datasets and export the trial's data"
 
 
 PERMISSIONS: dict[Role, frozenset[Action]] = {
@@ -64,15 +65,33 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.RUN_EDIT_CHECKS,
         }
     ),
-    Role.STATISTICIAN: frozenset({Action.VIEW_TRIAL}),
+    Role.STATISTICIAN: frozenset({Action.VIEW_TRIAL, Action.EXPORT_DATA}),
     Role.UNBLINDED_STATISTICIAN: frozenset(
-        {Action.VIEW_TRIAL, Action.VIEW_PATIENTS, Action.VIEW_SCREENING, Action.VIEW_CLINICAL}
+        {
+            Action.VIEW_TRIAL,
+            Action.VIEW_PATIENTS,
+            Action.VIEW_SCREENING,
+            Action.VIEW_CLINICAL,
+            Action.EXPORT_DATA,
+        }
     ),
     Role.DSMB_MEMBER: frozenset(
-        {Action.VIEW_TRIAL, Action.VIEW_PATIENTS, Action.VIEW_SCREENING, Action.VIEW_CLINICAL}
+        {
+            Action.VIEW_TRIAL,
+            Action.VIEW_PATIENTS,
+            Action.VIEW_SCREENING,
+            Action.VIEW_CLINICAL,
+            Action.EXPORT_DATA,
+        }
     ),
     Role.ADMINISTRATOR: frozenset(
-        {Action.VIEW_TRIAL, Action.MANAGE_TRIAL, Action.MANAGE_USERS, Action.VIEW_AUDIT}
+        {
+            Action.VIEW_TRIAL,
+            Action.MANAGE_TRIAL,
+            Action.MANAGE_USERS,
+            Action.VIEW_AUDIT,
+            Action.EXPORT_DATA,
+        }
     ),
 }
 SITE_ROLES = frozenset({Role.INVESTIGATOR, Role.PHARMACIST})
