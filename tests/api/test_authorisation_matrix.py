@@ -195,6 +195,7 @@ CASES = [
         site_scoped=True,
     ),
     Case("GET", "/api/patients/{patient}/queries", 200, CLINICAL_READERS, site_scoped=True),
+    Case("GET", "/api/patients/{patient}/schedule", 200, CLINICAL_READERS, site_scoped=True),
     Case(
         "POST",
         "/api/patients/{patient}/queries?form=adverse_event",

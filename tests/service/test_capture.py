@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from tests.conftest import RANDOMISED_ON
 from tests.factories import make_patient, make_site, make_trial, make_user, principal
 from trialkit.errors import ConflictError, InputError, NotFoundError, PermissionDenied, RecordError
-from trialkit.service import Principal, Role, Security, capture, edit_checks, queries
+from trialkit.service import Principal, Role, Security, capture, edit_checks, queries, visits
 from trialkit.service.forms import Form
 from trialkit.service.views import PatientView
 
@@ -209,3 +209,23 @@ def test_query_life_cycle_and_work_lists(session: Session, clinic: Clinic) -> No
         )
     with pytest.raises(NotFoundError):
         queries.list_site_queries(session=session, actor=clinic.elsewhere, site_id=query.site_id)
+
+
+def test_schedule_flags_done_out_of_window_and_overdue(session: Session, clinic: Clinic) -> None:
+    # tumour assessments every 56 days (+-7) from 2008-03-03: day 56 = 2008-04-28
+    for when in ("2008-04-28", "2008-07-07"):  # on time; then day 126 (target 112: late)
+        _record(session, clinic, Form.TUMOUR_ASSESSMENT, {"date": when, "new_lesions": False})
+    view = visits.patient_visits(
+        session=session,
+        actor=clinic.monitor,
+        patient_id=clinic.patient.id,
+        today=dt.date(2008, 9, 1),
+    )
+    tumour = [v for v in view.visits if v.kind == "tumour_assessment"]
+    assert [(v.target.isoformat(), v.status) for v in tumour[:3]] == [
+        ("2008-04-28", "done"),
+        ("2008-06-23", "out_of_window"),
+        ("2008-08-18", "overdue"),
+    ]
+    assert view.overdue >= 1
+    assert view.out_of_window == 1

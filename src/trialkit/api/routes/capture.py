@@ -1,18 +1,20 @@
-"""Clinical data after randomisation: form records, tumour response, edit checks, queries."""
+"""Clinical data after randomisation: records, tumour response, checks, queries, schedule."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 from fastapi import APIRouter, status
 
 from trialkit.api.deps import CurrentPrincipal, DbSession, Id
 from trialkit.api.schemas import FormRecordCreate, QueryAnswer, QueryClosure, QueryCreate
-from trialkit.service import capture, edit_checks, queries
+from trialkit.service import capture, edit_checks, queries, visits
 from trialkit.service.capture import CaptureView, TumourResponseView
 from trialkit.service.edit_checks import EditCheckReport
 from trialkit.service.forms import Form
 from trialkit.service.queries import QueryView
+from trialkit.service.visits import ScheduleView
 
 router = APIRouter(prefix="/api", tags=["clinical data"])
 Status = Literal["open", "answered", "closed"]
@@ -125,3 +127,11 @@ def close_query(
     return queries.close_query(
         session=session, actor=actor, query_id=query_id, resolution=body.resolution
     )
+
+
+@router.get("/patients/{patient_id}/schedule", response_model=ScheduleView)
+def patient_schedule(
+    patient_id: Id, session: DbSession, actor: CurrentPrincipal, today: dt.date | None = None
+) -> ScheduleView:
+    """Expected visits and windows from the protocol, flagged done, overdue or out of window."""
+    return visits.patient_visits(session=session, actor=actor, patient_id=patient_id, today=today)
