@@ -20,6 +20,8 @@ from trialkit.cli import (
     demo,
     design,
     eligibility,
+    endpoints,
+    export,
     predict,
     protocol,
     randomization,
@@ -45,6 +47,8 @@ app.add_typer(eligibility.app, name="eligibility")
 app.add_typer(design.app, name="design")
 app.add_typer(analyze.app, name="analyze")
 app.add_typer(recist.app, name="recist")
+app.add_typer(endpoints.app, name="endpoints")
+app.add_typer(export.app, name="export")
 app.add_typer(randomization.app, name="randomization")
 app.add_typer(predict.app, name="predict")
 app.command("demo")(demo.demo)
