@@ -13,7 +13,7 @@ import typer
 from typer.exceptions import TyperException
 
 from trialkit import __version__
-from trialkit.cli import analyze, demo, design, eligibility, protocol
+from trialkit.cli import analyze, demo, design, eligibility, protocol, simulate
 from trialkit.cli._common import EXIT_BAD_INPUT
 
 __all__ = ["app", "main", "run"]
@@ -30,6 +30,7 @@ app.add_typer(eligibility.app, name="eligibility")
 app.add_typer(design.app, name="design")
 app.add_typer(analyze.app, name="analyze")
 app.command("demo")(demo.demo)
+app.command("simulate")(simulate.simulate_command)
 
 
 @app.callback()
