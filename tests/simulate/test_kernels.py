@@ -123,7 +123,8 @@ def test_random_entry_is_sorted_within_accrual(sor: Protocol) -> None:
     scenario = scenario_from_protocol(sor, accrual_time=12.0)
     batch = generate_batch(scenario, np.random.default_rng(4), 100)
     assert (np.diff(batch.entry, axis=1) > 0).all()
-    assert (batch.entry > 0).all() and (batch.entry < 12.0).all()
+    assert (batch.entry > 0).all()
+    assert (batch.entry < 12.0).all()
     fixed = generate_batch(
         scenario_from_protocol(sor, accrual_time=11.0, entry="fixed"), np.random.default_rng(4), 1
     )
