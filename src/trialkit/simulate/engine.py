@@ -28,8 +28,9 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Literal
 
 import numpy as np
@@ -164,14 +165,24 @@ def simulate_batches(
 
 
 def thread_runner(workers: int) -> Runner:
-    """Run chunks in ``workers`` threads (the kernels release the GIL)."""
+    """Run chunks in ``workers`` threads (the kernels release the GIL).
+
+    At most ``2 * workers`` chunks are in flight, so memory stays bounded however many
+    trials are asked for.
+    """
 
     def run(task: Callable[[list[int]], Tally], chunks: list[list[int]]) -> Iterable[Tally]:
         if workers <= 1:
             yield from map(task, chunks)
             return
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            yield from pool.map(task, chunks)
+            pending: deque[Future[Tally]] = deque()
+            for chunk in chunks:
+                pending.append(pool.submit(task, chunk))
+                if len(pending) >= 2 * workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
 
     return run
 
