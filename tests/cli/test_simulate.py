@@ -113,6 +113,8 @@ def test_grid_and_plot(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> No
         (["--trials", "0"], "--trials must be at least 1"),
         (["--allocation", "urn"], "--allocation must be simple or blocks"),
         (["--plot", "x.png"], "--plot draws the power curve of a --grid"),
+        (["--cluster", "foo"], "write --cluster local"),
+        (["--dump-trial", "100", "x.csv"], "the trial to dump must be between 0 and 99"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(

@@ -199,7 +199,10 @@ def simulate_command(
     workers: Annotated[int | None, typer.Option(help="Threads (default: all CPUs).")] = None,
     cluster: Annotated[
         str | None,
-        typer.Option(help="Dask: 'local' (2 local workers) or a scheduler tcp://HOST:PORT."),
+        typer.Option(
+            "--cluster",
+            help="Dask: 'local' (a LocalCluster of 2 workers) or a scheduler tcp://HOST:PORT.",
+        ),
     ] = None,
     dump_trial: Annotated[
         tuple[int, Path] | None,
@@ -221,6 +224,15 @@ def simulate_command(
         _check_gpu()
     if backend not in ("numba", "numpy"):
         fail(f"--backend must be numba, numpy or gpu; you gave {backend!r}")
+    if (
+        cluster is not None
+        and cluster != "local"
+        and (cluster.startswith("-") or ":" not in cluster)
+    ):
+        fail(
+            f"--cluster got {cluster!r}: write --cluster local (2 local workers) or a "
+            "scheduler address such as tcp://127.0.0.1:8786"
+        )
     if plot is not None and grid is None:
         fail("--plot draws the power curve of a --grid; add e.g. --grid hr=0.5:1.0:0.05")
     with user_errors():

@@ -54,7 +54,7 @@ def dask_runner(address: str | None = None, *, workers: int = LOCAL_WORKERS) -> 
             client = Client(cluster)  # type: ignore[no-untyped-call]
         else:
             client = Client(address, timeout="10s")  # type: ignore[no-untyped-call]
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         raise DesignInputError(
             f"cannot reach the Dask scheduler at {address}: {exc}; check the address "
             "(tcp://HOST:PORT) or omit it for a local cluster"
