@@ -88,6 +88,7 @@ def _bucket_sort(
     m: int,
     top: float,
     counts: NDArray[np.int64],
+    bucket: NDArray[np.int64],
     ys: FloatArray,
     fs: NDArray[np.int64],
 ) -> None:
@@ -102,11 +103,12 @@ def _bucket_sort(
         counts[b] = 0
     for i in range(m):
         b = min(int(y[i] * scale), m - 1)
+        bucket[i] = b
         counts[b + 1] += 1
     for b in range(m):
         counts[b + 1] += counts[b]
     for i in range(m):
-        b = min(int(y[i] * scale), m - 1)
+        b = bucket[i]
         pos = counts[b]
         counts[b] = pos + 1
         ys[pos] = y[i]
@@ -167,10 +169,17 @@ def _kernel(
     flag = np.zeros(n, dtype=np.int64)
     fs = np.zeros(n, dtype=np.int64)
     counts = np.zeros(n + 1, dtype=np.int64)
+    bucket = np.zeros(n, dtype=np.int64)
     g_n0 = np.empty(n)
     g_n1 = np.empty(n)
     g_d0 = np.empty(n)
     g_d1 = np.empty(n)
+    one_rate = acc_rates.size == 1
+    rate0 = acc_rates[0]
+    one_piece = h_c.size == 1
+    hc0 = h_c[0]
+    ht0 = h_t[0]
+    has_dropout = drop_hazard > 0.0
     for r in range(trials):
         if random_entry:
             total = 0.0
@@ -179,8 +188,12 @@ def _kernel(
                 entry[i] = total
             total += spacings[r, n]
             c = n / total
-            for i in range(n):
-                entry[i] = _invert(entry[i] * c, acc_starts, acc_knots, acc_rates)
+            if one_rate:
+                for i in range(n):
+                    entry[i] = entry[i] * c / rate0
+            else:
+                for i in range(n):
+                    entry[i] = _invert(entry[i] * c, acc_starts, acc_knots, acc_rates)
         else:
             for i in range(n):
                 entry[i] = _invert(float(i + 1), acc_starts, acc_knots, acc_rates)
@@ -188,14 +201,21 @@ def _kernel(
             for i in range(n):
                 treated[i] = uniforms[r, i] < share
         else:
-            for i in range(n):
-                treated[i] = patterns[allocation[r, i // size], i % size]
+            i = 0
+            for blk in range(allocation.shape[1]):
+                pick = allocation[r, blk]
+                for j in range(size):
+                    if i < n:
+                        treated[i] = patterns[pick, j]
+                        i += 1
         for i in range(n):
-            if treated[i]:
+            if one_piece:
+                pfs[i] = pfs_unit[r, i] / (ht0 if treated[i] else hc0)
+            elif treated[i]:
                 pfs[i] = _invert(pfs_unit[r, i], pfs_starts, knots_t, h_t)
             else:
                 pfs[i] = _invert(pfs_unit[r, i], pfs_starts, knots_c, h_c)
-            drop[i] = drop_unit[r, i] / drop_hazard if drop_hazard > 0.0 else np.inf
+            drop[i] = drop_unit[r, i] / drop_hazard if has_dropout else np.inf
             cal[i] = entry[i] + pfs[i] if pfs[i] <= drop[i] else np.inf
         for i in range(n):
             srt[i] = cal[i]
@@ -223,11 +243,12 @@ def _kernel(
             for i in range(n):
                 if entry[i] < tau:
                     y[m] = min(min(pfs[i], drop[i]), tau - entry[i])
-                    is_event = (pfs[i] <= drop[i]) and (entry[i] + pfs[i] <= tau)
-                    flag[m] = (2 if is_event else 0) + (1 if treated[i] else 0)
-                    m1 += 1 if treated[i] else 0
+                    # cal[i] <= tau is "PFS before dropout and by the cut", without branches
+                    x_i = np.int64(treated[i])
+                    flag[m] = 2 * np.int64(cal[i] <= tau) + x_i
+                    m1 += x_i
                     m += 1
-            _bucket_sort(y, flag, m, tau, counts, ys, fs)
+            _bucket_sort(y, flag, m, tau, counts, bucket, ys, fs)
             # one walk over tie groups: numbers at risk by arm, events by arm
             o = 0.0
             e = 0.0
@@ -238,6 +259,24 @@ def _kernel(
             i = 0
             while i < m:
                 t_i = ys[i]
+                if i + 1 == m or ys[i + 1] != t_i:  # no tie: the common case
+                    fl = fs[i]
+                    if fl >= 2:
+                        at = m - before
+                        at1 = m1 - before1
+                        frac = at1 / at
+                        o += fl & 1
+                        e += frac
+                        v += frac * (1.0 - frac)
+                        g_n0[groups] = at - at1
+                        g_n1[groups] = at1
+                        g_d0[groups] = 1 - (fl & 1)
+                        g_d1[groups] = fl & 1
+                        groups += 1
+                    before += 1
+                    before1 += fl & 1
+                    i += 1
+                    continue
                 j = i
                 d = 0
                 d1 = 0
