@@ -244,8 +244,8 @@ def _kernel(
                 if entry[i] < tau:
                     y[m] = min(min(pfs[i], drop[i]), tau - entry[i])
                     # cal[i] <= tau is "PFS before dropout and by the cut", without branches
-                    x_i = np.int64(treated[i])
-                    flag[m] = 2 * np.int64(cal[i] <= tau) + x_i
+                    x_i = int(treated[i])
+                    flag[m] = 2 * int(cal[i] <= tau) + x_i
                     m1 += x_i
                     m += 1
             _bucket_sort(y, flag, m, tau, counts, bucket, ys, fs)
