@@ -57,7 +57,7 @@ from trialkit.simulate.scenario import Scenario
 __all__ = [
     "LOGICAL_BATCH",
     "Backend",
-    "BatchStatistics",
+    "LookStatistics",
     "Runner",
     "batch_generator",
     "batch_statistics",
@@ -72,7 +72,7 @@ Backend = Literal["numba", "numpy"]
 BACKENDS: tuple[str, ...] = ("numba", "numpy")
 
 FloatArray = NDArray[np.float64]
-BatchStatistics = tuple[
+LookStatistics = tuple[
     FloatArray, NDArray[np.int64], FloatArray, FloatArray, FloatArray, FloatArray
 ]
 #: maps a function over chunks of batch indices, yielding each chunk's tally as it is done
@@ -90,7 +90,7 @@ def _batch_size(trials: int, index: int) -> int:
 
 def batch_statistics(
     scenario: Scenario, seed: int, index: int, size: int, backend: Backend = "numba"
-) -> BatchStatistics:
+) -> LookStatistics:
     """Time, events, log-rank O, E, V and Cox log HR at every look for one logical batch."""
     rng = batch_generator(seed, index)
     raw = draw(scenario, rng, size)
@@ -114,7 +114,7 @@ def batch_statistics(
     )
 
 
-def _tally_batch(scenario: Scenario, index: int, stats: BatchStatistics, into: Tally) -> None:
+def _tally_batch(scenario: Scenario, index: int, stats: LookStatistics, into: Tally) -> None:
     times, events, o, e, v, log_hr = stats
     size, looks = times.shape
     with np.errstate(divide="ignore", invalid="ignore"):
