@@ -113,12 +113,14 @@ def _check_gpu() -> None:
     fail("--backend gpu is not implemented in this version; use --backend numba")
 
 
-def _dump(scenario: Scenario, trials: int, seed: int, trial: int, path: Path) -> dict[str, Any]:
+def _dump(
+    scenario: Scenario, trials: int, seed: int, backend: Backend, trial: int, path: Path
+) -> dict[str, Any]:
     one, tau, events = trial_data(scenario, trials, seed, trial)
     follow, event = observed_at(one, np.array([tau]))
     index, row = divmod(trial, LOGICAL_BATCH)
     size = min(LOGICAL_BATCH, trials - index * LOGICAL_BATCH)
-    stats = batch_statistics(scenario, seed, index, size, "numba")
+    stats = batch_statistics(scenario, seed, index, size, backend)
     o, e, v, log_hr = (float(s[row, -1]) for s in stats[2:])
     try:
         with path.open("w", newline="", encoding="utf-8") as fh:
@@ -273,7 +275,7 @@ def simulate_command(
                     )  # fmt: skip
                 out = result.to_dict()
                 if dump_trial is not None:
-                    out["dumped_trial"] = _dump(scenario, trials, seed, *dump_trial)
+                    out["dumped_trial"] = _dump(scenario, trials, seed, be, *dump_trial)
                 if as_json:
                     print_json(out)
                 else:

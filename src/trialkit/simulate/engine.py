@@ -296,6 +296,7 @@ def summarise(
         analysis_time_quantiles=time_q,
         hr_quantiles=hr_q,
         mean_events=tally.total(2) / n,
+        trials_without_hr=tally.hr_missing,
         elapsed_seconds=elapsed,
         looks=tuple(look_results),
         scenario=scenario_dict(scenario),

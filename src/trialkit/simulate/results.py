@@ -137,6 +137,9 @@ class SimulationResult:
         Quantiles of the Cox HR at that analysis (trials with an estimate).
     mean_events
         Events at that analysis (below the target only when dropout leaves too few).
+    trials_without_hr
+        Trials whose Cox estimate does not exist (monotone likelihood: every event in one
+        arm); they count as not meeting the decision rule.
     """
 
     trials: int
@@ -149,6 +152,7 @@ class SimulationResult:
     analysis_time_quantiles: dict[str, float]
     hr_quantiles: dict[str, float]
     mean_events: float
+    trials_without_hr: int
     elapsed_seconds: float
     looks: tuple[LookResult, ...]
     scenario: dict[str, Any]
@@ -165,6 +169,7 @@ class SimulationResult:
             "analysis_time_quantiles": dict(self.analysis_time_quantiles),
             "hr_quantiles": dict(self.hr_quantiles),
             "mean_events": self.mean_events,
+            "trials_without_hr": self.trials_without_hr,
             "backend": self.backend,
             "elapsed_seconds": self.elapsed_seconds,
             "scenario": self.scenario,
