@@ -80,6 +80,8 @@ def test_too_few_events_analyses_at_the_last_event(sor: Protocol) -> None:
     [
         {"dropout_rate": 0.3, "information_rates": [0.5, 0.75, 1]},
         {"allocation": "simple", "entry": "fixed"},
+        # few events, heavy dropout: monotone likelihoods (HR 0 or infinity) and no-HR trials
+        {"n": 10, "events": 10, "dropout_rate": 0.5, "dropout_time": 1},
         {"hazards_control": [0.1, 0.05], "pfs_breaks": [6], "hr": 0.7,
          "accrual_rates": [5, 20], "accrual_breaks": [4]},
     ],
@@ -97,6 +99,7 @@ def test_fused_kernel_equals_numpy_kernels(sor: Protocol, overrides: dict) -> No
         np.testing.assert_allclose(o[:, k], st.observed, rtol=0, atol=1e-12)
         np.testing.assert_allclose(e[:, k], st.expected, rtol=0, atol=1e-10)
         np.testing.assert_allclose(v[:, k], st.variance, rtol=0, atol=1e-10)
+        np.testing.assert_array_equal(np.isinf(log_hr[:, k]), np.isinf(st.log_hr))
         np.testing.assert_allclose(log_hr[:, k], st.log_hr, rtol=0, atol=1e-10)
 
 

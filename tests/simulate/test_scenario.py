@@ -51,6 +51,7 @@ def test_group_sequential_looks(sor: Protocol) -> None:
         ({"information_rates": [0.5, 0.4, 1]}, "information rates"),
         ({"hazards_control": [0.1], "pfs_breaks": [6]}, "1 PFS break points need 2 hazards"),
         ({"n": 1}, "at least 2 patients"),
+        ({"information_rates": [0.01, 1]}, "no obrien-fleming boundaries"),
     ],
 )
 def test_bad_input_says_what_to_change(

@@ -146,9 +146,9 @@ def _tally_batch(scenario: Scenario, index: int, stats: LookStatistics, into: Ta
     )
     t_bin = np.minimum((t_stop / TIME_BIN).astype(np.int64), TIME_BINS - 1)
     np.add.at(into.time_hist, t_bin, 1)
-    ok = np.isfinite(hr_stop)
+    ok = ~np.isnan(hr_stop)  # +-inf (monotone likelihood) land in the end bins
     into.hr_missing += int((~ok).sum())
-    h_bin = np.clip(((hr_stop[ok] + HR_LIMIT) / HR_BIN).astype(np.int64), 0, HR_BINS - 1)
+    h_bin = np.clip((hr_stop[ok] + HR_LIMIT) / HR_BIN, 0, HR_BINS - 1).astype(np.int64)
     np.add.at(into.hr_hist, h_bin, 1)
 
 

@@ -38,6 +38,7 @@ FloatArray = NDArray[np.float64]
 _NEWTON_TOL = 1e-11
 _NEWTON_MAX = 40
 _MAX_STEP = 2.0
+_MONOTONE = 20.0
 
 
 @njit(cache=True, nogil=True)
@@ -338,6 +339,8 @@ def _kernel(
                     if abs(step) <= _NEWTON_TOL:
                         beta = b
                         break
+                if not abs(beta) <= _MONOTONE:  # not converged, NaN or drifting: monotone
+                    beta = -np.inf if o < e else np.inf
             out_beta[r, k] = beta
 
 

@@ -61,6 +61,7 @@ BoolArray = NDArray[np.bool_]
 _NOT_ENROLLED = -1.0  # sorts before every follow-up time and is never an event
 _NEWTON_TOL = 1e-11
 _NEWTON_MAX = 40
+_MONOTONE = 20.0  # |log HR| beyond this is taken as a monotone likelihood
 _MAX_STEP = 2.0  # caps a Newton step on log HR; only trials near a monotone likelihood hit it
 
 
@@ -124,8 +125,9 @@ class BatchStatistics:
         variance; ``z = (observed - expected) / sqrt(variance)``, negative when the
         treatment arm has fewer events than expected (HR < 1).
     log_hr
-        Cox maximum partial likelihood estimate of log HR (NaN without events in
-        both arms' risk sets).
+        Cox maximum partial likelihood estimate of log HR; -inf or +inf for a monotone
+        likelihood (all events of the comparison in one arm), NaN when the log-rank
+        variance is 0 (no event with both arms at risk).
     events
         Events in the analysis.
     """
@@ -249,7 +251,11 @@ def two_arm_statistics(
         active &= np.abs(step) > _NEWTON_TOL
         if not active.any():
             break
-    log_hr = np.where((variance > 0) & ~active, beta, np.nan)
+    # monotone likelihood (every event of the comparison in one arm): the estimate is
+    # +-infinity; R's coxph stops at a large finite value with a warning
+    monotone = active | (np.abs(beta) > _MONOTONE) | ~np.isfinite(beta)
+    infinite = np.where(observed < expected, -np.inf, np.inf)
+    log_hr = np.where(variance > 0, np.where(monotone, infinite, beta), np.nan)
     return BatchStatistics(
         observed=observed,
         expected=expected,

@@ -138,8 +138,9 @@ class SimulationResult:
     mean_events
         Events at that analysis (below the target only when dropout leaves too few).
     trials_without_hr
-        Trials whose Cox estimate does not exist (monotone likelihood: every event in one
-        arm); they count as not meeting the decision rule.
+        Trials with no event while both arms are at risk (log-rank variance 0): no HR, and
+        they count as not meeting the decision rule. A monotone likelihood (all events of
+        the comparison in one arm) gives an HR of 0 or infinity, which the rule handles.
     """
 
     trials: int
@@ -173,7 +174,12 @@ class SimulationResult:
             "backend": self.backend,
             "elapsed_seconds": self.elapsed_seconds,
             "scenario": self.scenario,
-            "quantile_resolution": {"analysis_time_months": TIME_BIN, "log_hr": HR_BIN},
+            # HRs beyond exp(+-8) (monotone likelihoods: 0 or infinity) sit at these bounds
+            "quantile_resolution": {
+                "analysis_time_months": TIME_BIN,
+                "log_hr": HR_BIN,
+                "hr_range": [math.exp(-HR_LIMIT), math.exp(HR_LIMIT)],
+            },
         }
         if len(self.looks) > 1:
             out["looks"] = [look.to_dict() for look in self.looks]

@@ -290,11 +290,18 @@ def scenario_from_protocol(
     rates_info = (1.0,) if information_rates is None else tuple(information_rates)
     if len(rates_info) > 1 and spending is None:
         spending = "obrien-fleming"
-    gsd = group_sequential_design(
-        alpha=a,
-        information_rates=rates_info,
-        spending_function=spending or "obrien-fleming",
-    )
+    try:
+        gsd = group_sequential_design(
+            alpha=a,
+            information_rates=rates_info,
+            spending_function=spending or "obrien-fleming",
+        )
+    except ValueError as exc:  # a root the boundary search cannot bracket
+        raise DesignInputError(
+            f"no {spending} boundaries for information rates "
+            f"{', '.join(f'{r:g}' for r in rates_info)} at alpha {a:g}; "
+            "use fewer or later looks (e.g. 0.5,0.75,1)"
+        ) from exc
     if allocation not in ("simple", "blocks"):
         raise DesignInputError(f"allocation must be 'simple' or 'blocks'; you gave {allocation!r}")
     if entry not in ("random", "fixed"):
