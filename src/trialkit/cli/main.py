@@ -27,6 +27,7 @@ from trialkit.cli import (
     randomization,
     recist,
     serve,
+    simulate,
     sites,
     trials,
     users,
@@ -58,6 +59,7 @@ app.add_typer(sites.app, name="sites")
 app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
 app.command("serve")(serve.serve)
+app.command("simulate")(simulate.simulate_command)
 
 
 @app.callback()

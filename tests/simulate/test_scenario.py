@@ -1,0 +1,63 @@
+"""Scenario from the protocol and its validation: one clear message per bad input."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from trialkit.errors import DesignInputError
+from trialkit.protocol import Protocol
+from trialkit.simulate.scenario import scenario_from_protocol
+
+
+def test_defaults_are_the_protocol_design(sor: Protocol) -> None:
+    s = scenario_from_protocol(sor)
+    assert (s.n, s.events, s.decision_hr, s.alpha) == (220, 120, 0.82, 0.025)
+    # hazards are log(2) / median
+    assert s.hazards_control[0] == pytest.approx(math.log(2) / 7.9, rel=1e-15)
+    assert s.hazard_ratio == pytest.approx(7.9 / 12.2, rel=1e-15)
+    # accrual implied by "120 events about 4 months after enrolment" (design claims)
+    assert s.accrual_time == pytest.approx(15.708031897006684, rel=1e-9)
+    assert s.allocation_ratio == (1, 1)
+    assert s.look_events == (120,)
+    assert s.efficacy_z[0] == pytest.approx(1.959963984540054, rel=1e-9)
+
+
+def test_piecewise_accrual_end(sor: Protocol) -> None:
+    # 10/month for 6 months (60 patients), then 20/month: 160 more take 8 months
+    s = scenario_from_protocol(sor, accrual_rates=[10, 20], accrual_breaks=[6])
+    assert s.accrual_time == pytest.approx(14.0)
+
+
+def test_group_sequential_looks(sor: Protocol) -> None:
+    s = scenario_from_protocol(sor, information_rates=[0.5, 0.75, 1])
+    assert s.look_events == (60, 90, 120)
+    assert s.spending == "obrien-fleming"
+    assert s.efficacy_z[0] > s.efficacy_z[1] > s.efficacy_z[2]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"events": 250}, "220 patients can give at most 220 events; you asked for 250"),
+        ({"median_control": 0.0}, "control median must be a positive number"),
+        ({"median_treatment": -2.0}, "treatment median must be a positive number"),
+        ({"alpha": 1.5}, "alpha must lie in (0, 1)"),
+        ({"alpha": 0.0}, "alpha must lie in (0, 1)"),
+        ({"hr": 0.7, "median_treatment": 10.0}, "not both"),
+        ({"accrual_time": -1.0}, "accrual time must be a positive number"),
+        ({"dropout_rate": 1.0}, "dropout rate must lie in [0, 1)"),
+        ({"information_rates": [0.5, 0.4, 1]}, "information rates"),
+        ({"hazards_control": [0.1], "pfs_breaks": [6]}, "1 PFS break points need 2 hazards"),
+        ({"n": 1}, "at least 2 patients"),
+        ({"information_rates": [0.01, 1]}, "no obrien-fleming boundaries"),
+    ],
+)
+def test_bad_input_says_what_to_change(
+    sor: Protocol, overrides: dict[str, object], message: str
+) -> None:
+    with pytest.raises(
+        DesignInputError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")
+    ):
+        scenario_from_protocol(sor, **overrides)  # type: ignore[arg-type]
