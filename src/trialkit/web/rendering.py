@@ -43,6 +43,7 @@ class Pages:
             self.gettext, newstyle=True
         )
         self.environment.globals["language"] = language
+        self.environment.globals["viewer"] = None  # pages without a logged-in user
 
     def _(self, message: str) -> str:
         return self.gettext.gettext(message)

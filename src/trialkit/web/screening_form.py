@@ -50,7 +50,7 @@ class FormField:
 
     @property
     def id(self) -> str:
-        return "f-" + re.sub(r"[^A-Za-z0-9]+", "-", self.path)
+        return "f-" + self.path.replace(".", "-")
 
 
 @dataclass(frozen=True)
