@@ -64,8 +64,10 @@ def checklist(result: dict[str, Any]) -> Checklist:
     """A checklist from the JSON shape of a screening outcome (``ScreeningOutcome.as_dict``)."""
     items = []
     for c in result.get("criteria", []):
-        blocks = (c["kind"] == "inclusion" and c["status"] == "not_met") or (
-            c["kind"] == "exclusion" and c["status"] == "met"
+        # a sub-item is one alternative or part of its criterion: only numbered criteria block
+        blocks = c.get("parent") is None and (
+            (c["kind"] == "inclusion" and c["status"] == "not_met")
+            or (c["kind"] == "exclusion" and c["status"] == "met")
         )
         items.append(
             ChecklistItem(
