@@ -103,6 +103,7 @@ def test_the_trial_in_a_browser(browser: Any, server: str, artefacts: Path) -> N
     new_user.get_by_label("Initial password").fill(OTHER[1])
     new_user.get_by_role("button", name="Create user").click()
     page.get_by_text("User created").wait_for()
+    page.locator("details").last.locator("summary").click()
     grant = page.locator("form[action$='/roles']").last
     grant.get_by_label(re.compile("Role to grant to")).select_option("investigator")
     grant.get_by_label("Site (site roles only)").select_option(label="DE01")

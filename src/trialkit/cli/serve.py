@@ -49,7 +49,7 @@ def serve(
             typer.echo(f"  {user.role.value:<24} {user.username:<14} {user.password}{where}")
     if bind_host not in {"127.0.0.1", "localhost", "::1"} and not settings.cookie_secure:
         typer.echo("warning: serving beyond loopback without TRIALKIT_COOKIE_SECURE=1", err=True)
-    typer.echo(f"Serving trialkit on http://{bind_host}:{bind_port} (API docs: /docs)")
+    typer.echo(f"Serving trialkit on http://{bind_host}:{bind_port} (pages: /, API docs: /docs)")
     try:
         uvicorn.run(
             APP_FACTORY,

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from trialkit.eligibility.record import Lab, OtherCancer, ScreeningRecord
+from trialkit.eligibility.units import ACCEPTED_UNITS, normalise_unit
 from trialkit.web.labels import LABELS, OPTION_LABELS, PARTS, SECTIONS, UNITS
 
 __all__ = [
@@ -206,7 +207,14 @@ def _convert(f: FormField, raw: str) -> Any:
         if raw not in {"yes", "no"}:
             raise ValueError("choose yes, no, or leave it not recorded")
         return raw == "yes"
-    if f.kind in {"choice", "unit"}:
+    if f.kind == "unit":  # the listed spellings, or another one trialkit converts (µmol/L)
+        lab = f.path.split(".")[-2]
+        if raw not in {v for v, _ in f.choices} and normalise_unit(raw) not in ACCEPTED_UNITS.get(
+            lab, ()
+        ):
+            raise ValueError("choose one of the listed units")
+        return raw
+    if f.kind == "choice":
         if raw not in {value for value, _ in f.choices}:
             raise ValueError("choose one of the listed options")
         return raw
