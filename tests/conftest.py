@@ -9,6 +9,7 @@ or with ``TRIALKIT_REQUIRE_POSTGRES=1``, where that is an error.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import uuid
@@ -25,8 +26,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from trialkit.config import Settings, load_settings
 from trialkit.protocol import Protocol, load_protocol
 from trialkit.service import Security
+from trialkit.service import randomised as service_randomised
 from trialkit.store import Database, create_database
 from trialkit.store.migrate import upgrade
+from trialkit.store.patients import Patient
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -161,3 +164,21 @@ def example(name: str) -> dict[str, Any]:
     """An example screening record as raw JSON data."""
     data: dict[str, Any] = json.loads((EXAMPLES / f"{name}.json").read_text(encoding="utf-8"))
     return data
+
+
+RANDOMISED_ON = dt.date(2008, 3, 3)
+
+
+@pytest.fixture
+def randomised(monkeypatch: pytest.MonkeyPatch) -> dict[int, dt.date]:
+    """Stand in for the randomisation record (another branch): patient id -> date randomised.
+
+    Fill the returned mapping; :func:`trialkit.service.randomised.randomisation_date` reads it.
+    """
+    dates: dict[int, dt.date] = {}
+
+    def randomisation_date(*, session: Session, patient: Patient) -> dt.date | None:
+        return dates.get(patient.id)
+
+    monkeypatch.setattr(service_randomised, "randomisation_date", randomisation_date)
+    return dates

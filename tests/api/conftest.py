@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.conftest import RANDOMISED_ON
 from tests.factories import (
     SYSTEM,
     TestUser,
@@ -20,7 +22,8 @@ from tests.factories import (
 )
 from trialkit.api import create_app
 from trialkit.config import Settings
-from trialkit.service import Role, Security, patients, users
+from trialkit.service import Role, Security, capture, patients, users
+from trialkit.service.forms import Form
 from trialkit.service.views import PatientView, SiteView, TrialView
 from trialkit.store import Database
 
@@ -40,6 +43,7 @@ class World:
     pending: SiteView  # approved, not yet activated
     patient: PatientView  # at site A, with one screening record
     spare_assignment: int
+    query: int  # an open query on the patient (a randomised patient with an incomplete AE)
     users: dict[tuple[Role, str], TestUser]  # (role, "own" | "other")
     tokens: dict[tuple[Role, str], str]
 
@@ -51,7 +55,7 @@ SITE_OPTIONAL = {Role.MONITOR}
 
 
 @pytest.fixture
-def world(db: Database, security: Security) -> World:
+def world(db: Database, security: Security, randomised: dict[int, dt.date]) -> World:
     """A trial with sites A and B; every role held 'own' (at A) and 'other' (at B).
 
     Trial-wide roles have no site: their 'own' and 'other' users are alike.
@@ -74,9 +78,18 @@ def world(db: Database, security: Security) -> World:
         patients.submit_screening_record(
             session=session, actor=investigator, patient_id=patient.id, data=example_record()
         )
+        randomised[patient.id] = RANDOMISED_ON
+        record = capture.record_form(
+            session=session,
+            actor=investigator,
+            patient_id=patient.id,
+            form=Form.ADVERSE_EVENT,
+            data={"term": "Neutropenia", "start_date": "2008-03-20"},
+        )
+        query = record.queries_opened[0].id
         spare = make_user(session, security, trial, Role.STATISTICIAN)
         spare_assignment = (
             users.get_user(session=session, actor=SYSTEM, user_id=spare.id).roles[0].id
         )
         tokens = {key: login(session, security, user) for key, user in people.items()}
-    return World(trial, site_a, site_b, pending, patient, spare_assignment, people, tokens)
+    return World(trial, site_a, site_b, pending, patient, spare_assignment, query, people, tokens)

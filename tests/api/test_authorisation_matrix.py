@@ -20,6 +20,11 @@ from trialkit.service import Role, can_see_arm
 
 ALL = frozenset(Role)
 ADMIN = frozenset({Role.ADMINISTRATOR})
+CLINICAL_READERS = frozenset(
+    {Role.INVESTIGATOR, Role.MONITOR, Role.UNBLINDED_STATISTICIAN, Role.DSMB_MEMBER}
+)
+INVESTIGATOR = frozenset({Role.INVESTIGATOR})
+MONITOR = frozenset({Role.MONITOR})
 
 
 @dataclass(frozen=True)
@@ -172,6 +177,51 @@ CASES = [
         site_scoped=True,
         body=lambda w: {"consent_date": "2008-03-01", "information_sheet_version": "1.0"},
     ),
+    Case("GET", "/api/patients/{patient}/records", 200, CLINICAL_READERS, site_scoped=True),
+    Case(
+        "POST",
+        "/api/patients/{patient}/records/{form}",
+        201,
+        INVESTIGATOR,
+        site_scoped=True,
+        body=lambda w: {"data": {"term": "Fatigue", "grade": 1, "start_date": "2008-04-01"}},
+    ),
+    Case("GET", "/api/patients/{patient}/tumour-response", 200, CLINICAL_READERS, site_scoped=True),
+    Case(
+        "POST",
+        "/api/patients/{patient}/edit-checks",
+        200,
+        INVESTIGATOR | MONITOR,
+        site_scoped=True,
+    ),
+    Case("GET", "/api/patients/{patient}/queries", 200, CLINICAL_READERS, site_scoped=True),
+    Case("GET", "/api/patients/{patient}/schedule", 200, CLINICAL_READERS, site_scoped=True),
+    Case(
+        "POST",
+        "/api/patients/{patient}/queries?form=adverse_event",
+        201,
+        MONITOR,
+        site_scoped=True,
+        body=lambda w: {"record_key": "AE-1", "field": "term", "message": "Source says anaemia"},
+    ),
+    Case("GET", "/api/sites/{site_a}/queries", 200, CLINICAL_READERS, site_scoped=True),
+    Case("GET", "/api/trials/{trial}/queries", 200, CLINICAL_READERS),
+    Case(
+        "POST",
+        "/api/queries/{query}/answer",
+        200,
+        INVESTIGATOR,
+        site_scoped=True,
+        body=lambda w: {"response": "Grade 3 per source; corrected"},
+    ),
+    Case(
+        "POST",
+        "/api/queries/{query}/closure",
+        200,
+        MONITOR,
+        site_scoped=True,
+        body=lambda w: {"resolution": "Corrected"},
+    ),
     Case("GET", "/api/audit/events", 200, ADMIN),
     # last: it ends the session
     Case("POST", "/api/auth/logout", 204, ALL),
@@ -209,6 +259,8 @@ def _path(case: Case, world: World) -> str:
         patient=world.patient.id,
         user=world.users[(Role.STATISTICIAN, "own")].id,
         assignment=world.spare_assignment,
+        form="adverse_event",
+        query=world.query,
     )
 
 
@@ -235,9 +287,10 @@ def test_every_route_is_in_the_matrix(client: TestClient) -> None:
     routes |= {("GET", p) for p in ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")}
     names = {"trial": "trial_id", "site_a": "site_id", "pending": "site_id"}
     names |= {"patient": "patient_id", "user": "user_id", "assignment": "assignment_id"}
+    names |= {"query": "query_id", "form": "form"}
     covered = set()
     for case in CASES + UNAUTHENTICATED:
-        path = case.path
+        path = case.path.partition("?")[0]
         for template, parameter in names.items():
             path = path.replace("{" + template + "}", "{" + parameter + "}")
         covered.add((case.method, path))

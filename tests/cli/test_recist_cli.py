@@ -13,17 +13,25 @@ from tests.conftest import EXAMPLES
 from trialkit.cli.main import main
 
 RECIST = EXAMPLES / "recist"
-KEYS = {"baseline", "assessments", "best_overall_response", "date_of_progression"}
-ASSESSMENT_KEYS = {
+# the stable contract of issue 7, section 3 (extra keys are allowed)
+KEYS = {
+    "timepoints",
+    "best_overall_response",
+    "confirmed_response",
+    "response_date",
+    "progression_date",
+}
+TIMEPOINT_KEYS = {
     "date",
     "sum_mm",
-    "change_from_baseline_pct",
-    "change_from_nadir_pct",
+    "nadir_mm",
     "target_response",
     "non_target_response",
-    "new_lesions",
     "overall_response",
 }
+TARGET = {"CR", "PR", "SD", "PD", "NE", "NA"}
+NON_TARGET = {"CR", "NON_CR_NON_PD", "PD", "NE", "NA"}
+OVERALL = {"CR", "PR", "SD", "NON_CR_NON_PD", "PD", "NE"}
 
 
 def _json(capsys: pytest.CaptureFixture[str], path: Path, *extra: str) -> dict[str, Any]:
@@ -39,9 +47,13 @@ def test_contract_keys(capsys: pytest.CaptureFixture[str]) -> None:
     for path in sorted(RECIST.glob("*.json")):
         got = _json(capsys, path)
         assert set(got) >= KEYS, path
-        assert {"sum_mm", "targets", "findings"} <= set(got["baseline"])
-        for assessment in got["assessments"]:
-            assert set(assessment) >= ASSESSMENT_KEYS
+        assert got["best_overall_response"] in OVERALL
+        assert isinstance(got["confirmed_response"], bool)
+        for point in got["timepoints"]:
+            assert set(point) >= TIMEPOINT_KEYS
+            assert point["target_response"] in TARGET
+            assert point["non_target_response"] in NON_TARGET
+            assert point["overall_response"] in OVERALL
 
 
 def test_partial_response_then_progression_from_nadir(capsys: pytest.CaptureFixture[str]) -> None:
@@ -50,43 +62,50 @@ def test_partial_response_then_progression_from_nadir(capsys: pytest.CaptureFixt
     # the nadir), 64 (+7 mm from the nadir but still -37.3% from baseline: PR), 73 (+16 mm and
     # +28.1% from the nadir of 57: PD, although 28.4% below baseline).
     assert got["baseline"]["sum_mm"] == 102
-    assert [a["sum_mm"] for a in got["assessments"]] == [72, 57, 64, 73]
-    assert [a["overall_response"] for a in got["assessments"]] == ["SD", "PR", "PR", "PD"]
-    assert got["assessments"][0]["change_from_baseline_pct"] == pytest.approx(-29.41)
-    assert got["assessments"][3]["change_from_nadir_pct"] == pytest.approx(28.07)
+    assert [a["sum_mm"] for a in got["timepoints"]] == [72, 57, 64, 73]
+    assert [a["overall_response"] for a in got["timepoints"]] == ["SD", "PR", "PR", "PD"]
+    assert got["timepoints"][0]["change_from_baseline_pct"] == pytest.approx(-29.41)
+    assert got["timepoints"][3]["change_from_nadir_pct"] == pytest.approx(28.07)
+    assert [a["nadir_mm"] for a in got["timepoints"]] == [102, 72, 57, 57]
     assert got["best_overall_response"] == "PR"
-    assert got["date_of_progression"] == "2008-10-13"
+    assert got["response_date"] == "2008-06-23"
+    assert got["confirmed_response"] is True  # the PR on day 168 confirms the one on day 112
+    assert got["progression_date"] == "2008-10-13"
 
 
 def test_lymph_node_complete_response(capsys: pytest.CaptureFixture[str]) -> None:
     got = _json(capsys, RECIST / "02_lymph_node_complete_response.json")
     # Lung lesion gone, nodes 9 and 7 mm (< 10 mm): CR with a sum of 16 mm.
-    assert [a["overall_response"] for a in got["assessments"]] == ["PR", "CR", "CR"]
-    assert got["assessments"][1]["sum_mm"] == 16
+    assert [a["overall_response"] for a in got["timepoints"]] == ["PR", "CR", "CR"]
+    assert got["timepoints"][1]["sum_mm"] == 16
     # "too small" node counts 5 mm: 0 + 8 + 5 = 13.
-    assert got["assessments"][2]["sum_mm"] == 13
+    assert got["timepoints"][2]["sum_mm"] == 13
     assert got["best_overall_response"] == "CR"
-    assert got["date_of_progression"] is None
+    assert got["response_date"] == "2008-08-25"
+    assert got["confirmed_response"] is True
+    assert got["progression_date"] is None
 
 
 def test_equivocal_new_lesion_dates_progression_back(capsys: pytest.CaptureFixture[str]) -> None:
     got = _json(capsys, RECIST / "03_equivocal_new_lesion_then_confirmed.json")
-    assert [a["overall_response"] for a in got["assessments"]] == ["SD", "SD", "PD"]
+    assert [a["overall_response"] for a in got["timepoints"]] == ["SD", "SD", "PD"]
     # Progression dates back to the first equivocal scan (day 56), so no SD lasted: BOR PD.
-    assert got["date_of_progression"] == "2008-10-27"
+    assert got["progression_date"] == "2008-10-27"
     assert got["best_overall_response"] == "PD"
+    assert got["response_date"] is None
+    assert got["confirmed_response"] is False
 
 
 def test_bone_only_disease_and_a_finding(capsys: pytest.CaptureFixture[str]) -> None:
     got = _json(capsys, RECIST / "04_bone_only_non_target_disease.json")
-    assert [a["overall_response"] for a in got["assessments"]] == [
-        "NON-CR/NON-PD",
-        "NON-CR/NON-PD",
+    assert [a["overall_response"] for a in got["timepoints"]] == [
+        "NON_CR_NON_PD",
+        "NON_CR_NON_PD",
         "NE",
         "PD",
     ]
     # Day 21 is too early for SD duration (42 days); day 56 counts.
-    assert got["best_overall_response"] == "NON-CR/NON-PD"
+    assert got["best_overall_response"] == "NON_CR_NON_PD"
     assert [f["code"] for f in got["baseline"]["findings"]] == ["baseline_too_early"]
 
 
@@ -108,15 +127,18 @@ def test_confirmation_is_a_protocol_setting(
     del data["assessments"][2]
     single = tmp_path / "single_pr.json"
     single.write_text(json.dumps(data), encoding="utf-8")
-    assert _json(capsys, single)["best_overall_response"] == "PR"
-    assert _json(capsys, single, "-p", str(protocol))["best_overall_response"] == "SD"
+    plain = _json(capsys, single)
+    assert (plain["best_overall_response"], plain["confirmed_response"]) == ("PR", False)
+    confirming = _json(capsys, single, "-p", str(protocol))
+    assert confirming["best_overall_response"] == "SD"
+    assert confirming["response_date"] is None
 
 
 def test_table_output(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["recist", "evaluate", str(RECIST / "04_bone_only_non_target_disease.json")])
     out, _ = capsys.readouterr()
     assert code == 0
-    assert "best overall response NON-CR/NON-PD" in out
+    assert "best overall response NON_CR_NON_PD" in out
     assert "baseline_too_early" in out
 
 
@@ -127,8 +149,13 @@ def test_table_output(capsys: pytest.CaptureFixture[str]) -> None:
         ('{"assessments": []}', "baseline: Field required"),
         (
             '{"baseline": {"date": "2008-01-01"}, '
-            '"assessments": [{"date": "2008-03-01", "targets": {"T1": "large"}}]}',
-            "assessments[0].targets.T1: 'large' is not a measurement",
+            '"assessments": [{"date": "2008-03-01", "target": {"T1": "large"}}]}',
+            "assessments[0].target.T1: 'large' is not a measurement",
+        ),
+        (
+            '{"baseline": {"date": "2008-01-01"}, '
+            '"assessments": [{"date": "2008-03-01", "non_target": {"NT1": "gone"}}]}',
+            "assessments[0].non_target.NT1",
         ),
         ("[1, 2]", "must be a JSON object"),
     ],

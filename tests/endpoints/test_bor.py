@@ -26,7 +26,7 @@ def test_sd_needs_the_minimum_duration() -> None:
     assert _bor((35, "SD")) == "NE"
     assert _bor((35, "SD"), (63, "NE")) == "NE"
     assert _bor((42, "SD")) == "SD"
-    assert _bor((56, "NON-CR/NON-PD")) == "NON-CR/NON-PD"
+    assert _bor((56, "NON_CR_NON_PD")) == "NON_CR_NON_PD"
     assert _bor() == "NE"
 
 

@@ -34,11 +34,11 @@ def _record(
         {
             "baseline": {
                 "date": BASE.isoformat(),
-                "targets": [
+                "target": [
                     {"id": i, "organ": o, "lymph_node": n, "diameter_mm": d}
                     for i, o, n, d in targets
                 ],
-                "non_targets": [{"id": i, "organ": o} for i, o in non_targets or []],
+                "non_target": [{"id": i, "organ": o} for i, o in non_targets or []],
             },
             "assessments": [
                 {"date": (BASE + timedelta(days=56 * (k + 1))).isoformat(), **v}
@@ -56,7 +56,7 @@ def test_pd_is_measured_from_the_nadir_not_the_baseline() -> None:
     # Baseline sum 100. Week 8: 60 (-40% from baseline: PR). Week 16: 73 is still 27% below
     # baseline, but 73 - 60 = 13 mm and 13/60 = 21.7% above the nadir: PD.
     record = _record(
-        [("T1", "liver", False, 100)], [{"targets": {"T1": 60}}, {"targets": {"T1": 73}}]
+        [("T1", "liver", False, 100)], [{"target": {"T1": 60}}, {"target": {"T1": 73}}]
     )
     results = evaluate_assessments(record)
     assert [r.target.response for r in results] == ["PR", "PD"]
@@ -67,9 +67,7 @@ def test_pd_is_measured_from_the_nadir_not_the_baseline() -> None:
 
 def test_a_25_percent_increase_of_4_mm_is_not_pd() -> None:
     # Nadir 16 mm (baseline). 20 mm is +25% but only +4 mm: SD. 21 mm is +5 mm and +31%: PD.
-    record = _record(
-        [("T1", "lung", False, 16)], [{"targets": {"T1": 20}}, {"targets": {"T1": 21}}]
-    )
+    record = _record([("T1", "lung", False, 16)], [{"target": {"T1": 20}}, {"target": {"T1": 21}}])
     assert _targets(record) == ["SD", "PD"]
 
 
@@ -93,8 +91,8 @@ def test_lymph_node_cr_with_a_9_mm_short_axis() -> None:
     record = _record(
         targets,
         [
-            {"targets": {"T1": "disappeared", "T2": 10}},
-            {"targets": {"T1": "disappeared", "T2": 9}},
+            {"target": {"T1": 0, "T2": 10}},
+            {"target": {"T1": 0, "T2": 9}},
         ],
     )
     results = evaluate_assessments(record)
@@ -108,7 +106,7 @@ def test_too_small_counts_5_mm_and_disappeared_0() -> None:
     # Not CR: a lesion too small to measure is still present (appendix II).
     record = _record(
         [("T1", "liver", False, 30), ("T2", "lung", False, 20)],
-        [{"targets": {"T1": "too_small", "T2": "disappeared"}}],
+        [{"target": {"T1": "too_small", "T2": 0}}],
     )
     (result,) = evaluate_assessments(record)
     assert result.target.sum_mm == 5
@@ -117,7 +115,7 @@ def test_too_small_counts_5_mm_and_disappeared_0() -> None:
 
 def test_new_lesion_is_pd_regardless_of_target_response() -> None:
     # Target CR (the only lesion gone) but a new liver lesion: overall PD (table 1).
-    record = _record([("T1", "lung", False, 30)], [{"targets": {"T1": 0}, "new_lesions": "yes"}])
+    record = _record([("T1", "lung", False, 30)], [{"target": {"T1": 0}, "new_lesions": True}])
     (result,) = evaluate_assessments(record)
     assert result.target.response == "CR"
     assert result.overall_response == "PD"
@@ -130,47 +128,47 @@ def test_not_evaluated_target_gives_ne_unless_the_rest_is_already_pd() -> None:
     # T2 not evaluated and T1 at 70: 70 alone is +10 mm and +16.7% over 60, not yet PD: NE.
     # T2 not evaluated and T1 at 75: 75 - 60 = 15 mm = +25% -> PD whatever T2 is.
     targets = [("T1", "liver", False, 40), ("T2", "lung", False, 20)]
-    visits = [{"targets": {"T1": v, "T2": "not_evaluated"}} for v in (30, 70, 75)]
+    visits = [{"target": {"T1": v, "T2": None}} for v in (30, 70, 75)]
     results = evaluate_assessments(_record(targets, visits))
     assert [r.target.response for r in results] == ["NE", "NE", "PD"]
     assert results[0].target.sum_mm is None
     assert results[2].target.sum_mm == 75
     # A missing key is "not evaluated" too, and raises a finding for the query.
-    (missing,) = evaluate_assessments(_record(targets, [{"targets": {"T1": 30}}]))
+    (missing,) = evaluate_assessments(_record(targets, [{"target": {"T1": 30}}]))
     assert missing.target.response == "NE"
     assert [f.code for f in missing.findings] == ["missing_target"]
-    assert missing.findings[0].path == "assessments[0].targets.T2"
+    assert missing.findings[0].path == "assessments[0].target.T2"
 
 
 def test_ne_assessment_does_not_lower_the_nadir() -> None:
     # Baseline 50 (nadir 50). Week 8 NE (T2 missing; partial sum 20). Week 16: 50 + 0 -> SD;
     # if the NE visit's partial 20 had become the nadir this would wrongly be PD.
     targets = [("T1", "liver", False, 30), ("T2", "lung", False, 20)]
-    visits = [{"targets": {"T1": 20, "T2": "not_evaluated"}}, {"targets": {"T1": 30, "T2": 20}}]
+    visits = [{"target": {"T1": 20, "T2": None}}, {"target": {"T1": 30, "T2": 20}}]
     assert _targets(_record(targets, visits)) == ["NE", "SD"]
 
 
 def test_non_target_and_overall_response_tables() -> None:
     assert non_target_response([]) == "NA"
     assert non_target_response(["absent", "absent"]) == "CR"
-    assert non_target_response(["absent", "present"]) == "NON-CR/NON-PD"
-    assert non_target_response(["present", "not_evaluated"]) == "NE"
-    assert non_target_response(["not_evaluated", "unequivocal_progression"]) == "PD"
+    assert non_target_response(["absent", "present"]) == "NON_CR_NON_PD"
+    assert non_target_response(["present", None]) == "NE"
+    assert non_target_response([None, "unequivocal_progression"]) == "PD"
     # Table 1 (target disease present)
     assert overall_response("CR", "CR", "no") == "CR"
     assert overall_response("CR", "NA", "no") == "CR"
-    assert overall_response("CR", "NON-CR/NON-PD", "no") == "PR"
+    assert overall_response("CR", "NON_CR_NON_PD", "no") == "PR"
     assert overall_response("CR", "NE", "no") == "PR"
     assert overall_response("PR", "NE", "no") == "PR"
     assert overall_response("SD", "NE", "no") == "SD"
-    assert overall_response("NE", "NON-CR/NON-PD", "no") == "NE"
+    assert overall_response("NE", "NON_CR_NON_PD", "no") == "NE"
     assert overall_response("SD", "PD", "no") == "PD"
     assert overall_response("PD", "CR", "no") == "PD"
     # Table 2 (non-target disease only)
     assert overall_response("NA", "CR", "no") == "CR"
-    assert overall_response("NA", "NON-CR/NON-PD", "no") == "NON-CR/NON-PD"
+    assert overall_response("NA", "NON_CR_NON_PD", "no") == "NON_CR_NON_PD"
     assert overall_response("NA", "NE", "no") == "NE"
-    assert overall_response("NA", "NON-CR/NON-PD", "yes") == "PD"
+    assert overall_response("NA", "NON_CR_NON_PD", "yes") == "PD"
 
 
 def test_non_target_only_patient() -> None:
@@ -178,14 +176,14 @@ def test_non_target_only_patient() -> None:
     record = _record(
         [],
         [
-            {"non_targets": {"NT1": "present"}},
-            {"non_targets": {"NT1": "absent"}},
-            {"non_targets": {"NT1": "unequivocal_progression"}},
+            {"non_target": {"NT1": "present"}},
+            {"non_target": {"NT1": "absent"}},
+            {"non_target": {"NT1": "unequivocal_progression"}},
         ],
         non_targets=[("NT1", "bone")],
     )
     results = evaluate_assessments(record)
-    assert [r.overall_response for r in results] == ["NON-CR/NON-PD", "CR", "PD"]
+    assert [r.overall_response for r in results] == ["NON_CR_NON_PD", "CR", "PD"]
     assert all(r.target.response == "NA" for r in results)
 
 
@@ -201,16 +199,16 @@ def _codes(baseline: dict[str, Any], **kw: Any) -> list[tuple[str, str]]:
 def test_baseline_at_most_five_targets_and_two_per_organ() -> None:
     organs = ["liver", "liver", "lung", "lung", "bone", "skin"]
     targets = [_target(f"T{k}", o, 20) for k, o in enumerate(organs)]
-    assert _codes({"targets": targets}) == [("baseline.targets[5]", "too_many_targets")]
+    assert _codes({"target": targets}) == [("baseline.target[5]", "too_many_targets")]
     targets = [_target(f"T{k}", "Liver", 20) for k in range(3)]
-    assert _codes({"targets": targets}) == [("baseline.targets[2]", "too_many_targets_in_organ")]
+    assert _codes({"target": targets}) == [("baseline.target[2]", "too_many_targets_in_organ")]
 
 
 def test_lymph_nodes_count_as_one_organ() -> None:
     # Axillary, mediastinal and supraclavicular nodes: three nodal targets, but all lymph
     # nodes together are one "organ" for the two-per-organ rule.
     targets = [_target(f"N{k}", o, 20, node=True) for k, o in enumerate(["ax", "med", "supra"])]
-    assert _codes({"targets": targets}) == [("baseline.targets[2]", "too_many_targets_in_organ")]
+    assert _codes({"target": targets}) == [("baseline.target[2]", "too_many_targets_in_organ")]
 
 
 def test_baseline_measurability() -> None:
@@ -221,33 +219,33 @@ def test_baseline_measurability() -> None:
         _target("T4", "liver", 30, method="ultrasound"),  # not a RECIST measurement method
         _target("N1", "axilla", 15, node=True),  # node short axis 15: measurable
     ]
-    assert _codes({"targets": targets}) == [
-        ("baseline.targets[1].diameter_mm", "lesion_not_measurable"),
-        ("baseline.targets[2].diameter_mm", "lesion_not_measurable"),
-        ("baseline.targets[3].method", "method_not_measurable"),
+    assert _codes({"target": targets}) == [
+        ("baseline.target[1].diameter_mm", "lesion_not_measurable"),
+        ("baseline.target[2].diameter_mm", "lesion_not_measurable"),
+        ("baseline.target[3].method", "method_not_measurable"),
     ]
     nodes = [_target("N1", "axilla", 12, node=True), _target("N2", "neck", 8, node=True)]
-    assert _codes({"targets": nodes}) == [
-        ("baseline.targets[0].diameter_mm", "node_not_measurable"),  # 10-<15: non-target
-        ("baseline.targets[1].diameter_mm", "node_not_pathological"),  # < 10: normal
+    assert _codes({"target": nodes}) == [
+        ("baseline.target[0].diameter_mm", "node_not_measurable"),  # 10-<15: non-target
+        ("baseline.target[1].diameter_mm", "node_not_pathological"),  # < 10: normal
     ]
     non_target = {"id": "N3", "organ": "neck", "lymph_node": True, "diameter_mm": 7}
-    assert _codes({"non_targets": [non_target]}) == [
-        ("baseline.non_targets[0].diameter_mm", "node_not_pathological")
+    assert _codes({"non_target": [non_target]}) == [
+        ("baseline.non_target[0].diameter_mm", "node_not_pathological")
     ]
 
 
 def test_baseline_date_duplicates_and_no_disease() -> None:
     # Inclusion criterion 2: scans within 4 weeks (28 days) before randomisation.
     one = [_target("T1", "liver", 20)]
-    assert _codes({"targets": one}, randomisation_date=date(2008, 1, 30)) == []  # 28 days
-    assert _codes({"targets": one}, randomisation_date=date(2008, 1, 31)) == [
+    assert _codes({"target": one}, randomisation_date=date(2008, 1, 30)) == []  # 28 days
+    assert _codes({"target": one}, randomisation_date=date(2008, 1, 31)) == [
         ("baseline.date", "baseline_too_early")
     ]
-    assert _codes({"targets": one}, randomisation_date=date(2008, 1, 1)) == [
+    assert _codes({"target": one}, randomisation_date=date(2008, 1, 1)) == [
         ("baseline.date", "baseline_after_randomisation")
     ]
-    assert _codes({"targets": one, "non_targets": [{"id": "T1", "organ": "bone"}]}) == [
+    assert _codes({"target": one, "non_target": [{"id": "T1", "organ": "bone"}]}) == [
         ("baseline", "duplicate_lesion_id")
     ]
     assert _codes({}) == [("baseline", "no_baseline_disease")]
@@ -255,12 +253,12 @@ def test_baseline_date_duplicates_and_no_disease() -> None:
 
 def test_malformed_record_names_the_json_path() -> None:
     data = {
-        "baseline": {"date": "2008-01-02", "targets": [_target("T1", "liver", 20)]},
-        "assessments": [{"date": "2008-03-01", "targets": {"T1": "big"}}],
+        "baseline": {"date": "2008-01-02", "target": [_target("T1", "liver", 20)]},
+        "assessments": [{"date": "2008-03-01", "target": {"T1": "big"}}],
     }
     with pytest.raises(RecordError) as caught:
         parse_lesion_record(data, source="p.json")
-    assert caught.value.location == "p.json: assessments[0].targets.T1"
+    assert caught.value.location == "p.json: assessments[0].target.T1"
     assert "too_small" in caught.value.message
     with pytest.raises(RecordError, match="not after the previous assessment"):
         parse_lesion_record(

@@ -13,9 +13,13 @@ __all__ = [
     "ActivationBody",
     "ConsentCreate",
     "EthicsApprovalCreate",
+    "FormRecordCreate",
     "LoginBody",
     "PasswordChange",
     "PatientCreate",
+    "QueryAnswer",
+    "QueryClosure",
+    "QueryCreate",
     "RoleGrant",
     "RoleRevocation",
     "ScreeningRecordCreate",
@@ -112,3 +116,25 @@ class ConsentCreate(_Body):
     consent_date: dt.date
     information_sheet_version: Annotated[str, _text(64)]
     reason: Reason | None = None
+
+
+class FormRecordCreate(_Body):
+    """A new form record (no ``record_key``) or the next version of one (with a reason)."""
+
+    data: dict[str, Any]
+    record_key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = None
+    reason: Reason | None = None
+
+
+class QueryCreate(_Body):
+    record_key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    field: Annotated[str, _text(200)]
+    message: Annotated[str, _text(2000)]
+
+
+class QueryAnswer(_Body):
+    response: Annotated[str, _text(2000)]
+
+
+class QueryClosure(_Body):
+    resolution: Annotated[str, _text(2000)]

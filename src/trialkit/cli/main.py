@@ -20,6 +20,9 @@ from trialkit.cli import (
     demo,
     design,
     eligibility,
+    endpoints,
+    export,
+    predict,
     protocol,
     randomization,
     recist,
@@ -44,7 +47,10 @@ app.add_typer(eligibility.app, name="eligibility")
 app.add_typer(design.app, name="design")
 app.add_typer(analyze.app, name="analyze")
 app.add_typer(recist.app, name="recist")
+app.add_typer(endpoints.app, name="endpoints")
+app.add_typer(export.app, name="export")
 app.add_typer(randomization.app, name="randomization")
+app.add_typer(predict.app, name="predict")
 app.command("demo")(demo.demo)
 app.add_typer(db.app, name="db")
 app.add_typer(trials.app, name="trials")

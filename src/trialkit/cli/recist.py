@@ -89,6 +89,8 @@ def render_evaluation(result: RecistEvaluation, console: Console, *, title: str)
     console.print(table)
     confirm = "required" if result.criteria.confirmation_required else "not required"
     console.print(f"  {result.best} (confirmation {confirm})", highlight=False)
+    confirmed = "yes" if result.confirmed_response else "no"
+    console.print(f"  confirmed response: {confirmed}", highlight=False)
     console.print(f"  date of progression: {result.date_of_progression or 'none'}", highlight=False)
     for finding in result.findings:
         console.print(f"  [yellow]finding[/yellow] {escape(str(finding))}", highlight=False)

@@ -1,10 +1,10 @@
 """Best overall response (BOR) and the date of progression from time-point responses.
 
 BOR is the best response recorded from randomisation until progression (or the start of new
-anticancer therapy), in the order CR > PR > SD > NON-CR/NON-PD > PD > NE, with two RECIST 1.1
+anticancer therapy), in the order CR > PR > SD > NON_CR_NON_PD > PD > NE, with two RECIST 1.1
 rules (section 4.4):
 
-- **Minimum duration of SD**: SD (or NON-CR/NON-PD) counts only when seen at least
+- **Minimum duration of SD**: SD (or NON_CR_NON_PD) counts only when seen at least
   ``min_sd_days`` after the reference date (randomisation). An earlier SD followed by PD gives
   BOR PD; followed by nothing evaluable, NE.
 - **Confirmation** (when the protocol requires it): a CR counts when a later CR at least
@@ -31,7 +31,7 @@ from trialkit.endpoints.recist import Response
 
 __all__ = ["BestOverallResponse", "best_overall_response", "progression_date"]
 
-_STABLE: tuple[Response, ...] = ("SD", "NON-CR/NON-PD")
+_STABLE: tuple[Response, ...] = ("SD", "NON_CR_NON_PD")
 
 
 @dataclass(frozen=True)

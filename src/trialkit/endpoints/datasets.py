@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date
 from typing import Literal
@@ -177,12 +177,15 @@ def build_adtte(
     return tuple(rows)
 
 
-def csv_text(rows: Iterable[AdslRow | AdtteRow]) -> str:
-    """The rows as CSV text (header of ADaM names; ISO dates; blank for missing)."""
+def csv_text(rows: Iterable[AdslRow | AdtteRow], *, omit: Collection[str] = ()) -> str:
+    """The rows as CSV text (header of ADaM names; ISO dates; blank for missing).
+
+    ``omit`` leaves columns out: blinded datasets leave out ``ARM`` and ``ARMCD`` entirely.
+    """
     listed = list(rows)
     if not listed:
         return ""
-    names = [f.name for f in fields(listed[0])]
+    names = [f.name for f in fields(listed[0]) if f.name not in omit]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(names)

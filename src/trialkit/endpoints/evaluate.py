@@ -36,11 +36,17 @@ def _finding(f: Finding) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class RecistEvaluation:
-    """Baseline, every assessment, best overall response and date of first progression."""
+    """Baseline, every assessment, best overall response and date of first progression.
+
+    ``confirmed`` is the best overall response under the confirmation rule, whatever the
+    protocol requires: RECIST 1.1 does not require confirmation in a randomised trial, but many
+    sponsors ask for it, so it is reported beside the protocol's BOR.
+    """
 
     baseline: BaselineResult
     assessments: tuple[TimePointResponse, ...]
     best: BestOverallResponse
+    confirmed: BestOverallResponse
     date_of_progression: date | None
     criteria: ResponseCriteria
 
@@ -52,44 +58,66 @@ class RecistEvaluation:
             out.extend(a.findings)
         return tuple(out)
 
+    @property
+    def confirmed_response(self) -> bool:
+        """Whether a CR or PR was confirmed by a later assessment >= 4 weeks after it."""
+        return self.confirmed.response in ("CR", "PR")
+
+    @property
+    def response_date(self) -> date | None:
+        """The first CR/PR that makes the best overall response, or ``None``."""
+        return self.best.date if self.best.response in ("CR", "PR") else None
+
     def as_dict(self) -> dict[str, Any]:
-        """The ``trialkit recist evaluate --json`` object (sums in mm, changes in %)."""
+        """The ``trialkit recist evaluate --json`` object (issue 7, section 3).
+
+        Contract keys: ``timepoints`` (``date``, ``sum_mm``, ``nadir_mm``, ``target_response``,
+        ``non_target_response``, ``overall_response``), ``best_overall_response``,
+        ``confirmed_response``, ``response_date``, ``progression_date``. ``nadir_mm`` is the
+        nadir the time point is compared with (the smallest complete sum before it, baseline
+        included). The other keys are extras.
+        """
         return {
+            "timepoints": [
+                {
+                    "date": a.date.isoformat(),
+                    "sum_mm": a.target.sum_mm,
+                    "nadir_mm": a.target.nadir_mm,
+                    "target_response": a.target.response,
+                    "non_target_response": a.non_target_response,
+                    "overall_response": a.overall_response,
+                    "change_from_baseline_pct": _round(a.target.change_from_baseline_pct),
+                    "change_from_nadir_pct": _round(a.target.change_from_nadir_pct),
+                    "new_lesions": a.new_lesions,
+                    "findings": [_finding(f) for f in a.findings],
+                }
+                for a in self.assessments
+            ],
+            "best_overall_response": self.best.response,
+            "confirmed_response": self.confirmed_response,
+            "response_date": _iso(self.response_date),
+            "progression_date": _iso(self.date_of_progression),
+            "best_overall_response_reason": self.best.reason,
+            "confirmation_required": self.criteria.confirmation_required,
             "baseline": {
                 "sum_mm": self.baseline.sum_mm,
                 "targets": self.baseline.targets,
                 "non_targets": self.baseline.non_targets,
                 "findings": [_finding(f) for f in self.baseline.findings],
             },
-            "assessments": [
-                {
-                    "date": a.date.isoformat(),
-                    "sum_mm": a.target.sum_mm,
-                    "nadir_mm": a.target.nadir_mm,
-                    "change_from_baseline_pct": _round(a.target.change_from_baseline_pct),
-                    "change_from_nadir_pct": _round(a.target.change_from_nadir_pct),
-                    "target_response": a.target.response,
-                    "non_target_response": a.non_target_response,
-                    "new_lesions": a.new_lesions,
-                    "overall_response": a.overall_response,
-                    "findings": [_finding(f) for f in a.findings],
-                }
-                for a in self.assessments
-            ],
-            "best_overall_response": self.best.response,
-            "best_overall_response_reason": self.best.reason,
-            "confirmation_required": self.criteria.confirmation_required,
-            "date_of_progression": (
-                None if self.date_of_progression is None else self.date_of_progression.isoformat()
-            ),
         }
 
     def __str__(self) -> str:
         lines = [str(self.baseline)]
         lines += [f"  {a}" for a in self.assessments]
         lines.append(str(self.best))
+        lines.append(f"confirmed response: {'yes' if self.confirmed_response else 'no'}")
         lines.append(f"date of progression: {self.date_of_progression or 'none'}")
         return "\n".join(lines)
+
+
+def _iso(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
 
 
 def evaluate_recist(
@@ -112,12 +140,17 @@ def evaluate_recist(
         # A confirmed new lesion dates progression back to the first equivocal scan: from then
         # on the patient had progressed, so those scans cannot give the best response.
         responses = [(d, r) for d, r in responses if d < pd_date] + [(pd_date, "PD")]
-    best = best_overall_response(
-        responses,
-        reference_date=record.randomisation_date or record.baseline.date,
-        min_sd_days=criteria.min_sd_days,
-        confirmation_required=criteria.confirmation_required,
-        min_confirmation_days=criteria.min_confirmation_days,
-        max_ne_between=criteria.max_ne_between_confirmation,
-    )
-    return RecistEvaluation(baseline, timepoints, best, pd_date, criteria)
+    reference = record.randomisation_date or record.baseline.date
+
+    def bor(confirm: bool) -> BestOverallResponse:
+        return best_overall_response(
+            responses,
+            reference_date=reference,
+            min_sd_days=criteria.min_sd_days,
+            confirmation_required=confirm,
+            min_confirmation_days=criteria.min_confirmation_days,
+            max_ne_between=criteria.max_ne_between_confirmation,
+        )
+
+    best = bor(criteria.confirmation_required)
+    return RecistEvaluation(baseline, timepoints, best, bor(True), pd_date, criteria)

@@ -23,8 +23,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from trialkit.errors import RecordError
 
 __all__ = [
-    "DISAPPEARED",
-    "NOT_EVALUATED",
     "TOO_SMALL",
     "TOO_SMALL_DEFAULT_MM",
     "Assessment",
@@ -40,15 +38,15 @@ __all__ = [
 ]
 
 TOO_SMALL = "too_small"
-DISAPPEARED = "disappeared"
-NOT_EVALUATED = "not_evaluated"
 TOO_SMALL_DEFAULT_MM = 5.0
 """RECIST 1.1 appendix II: a lesion present but too small to measure is given 5 mm."""
 
 Method = Literal["CT", "MRI", "caliper", "x-ray", "ultrasound", "PET", "bone scan", "other"]
-Measurement = Annotated[float, Field(ge=0)] | Literal["too_small", "disappeared", "not_evaluated"]
-"""Longest diameter (short axis for a lymph node) in mm, or what stands in for it."""
-NonTargetStatus = Literal["present", "absent", "unequivocal_progression", "not_evaluated"]
+Measurement = Annotated[float, Field(ge=0)] | Literal["too_small"] | None
+"""Longest diameter (short axis for a lymph node) in mm; 0 when the lesion has disappeared,
+``"too_small"`` (5 mm) when present but too small to measure, ``None`` when not evaluated."""
+NonTargetStatus = Literal["present", "absent", "unequivocal_progression"]
+"""A non-target lesion's status; ``None`` in a record means not evaluated."""
 NewLesions = Literal["yes", "no", "equivocal"]
 
 
@@ -77,30 +75,41 @@ class NonTargetLesion(_Frozen):
 
 
 class Baseline(_Frozen):
-    """The baseline tumour assessment."""
+    """The baseline tumour assessment (contract keys ``target`` and ``non_target``)."""
 
     date: date
-    targets: tuple[TargetLesion, ...] = ()
-    non_targets: tuple[NonTargetLesion, ...] = ()
+    target: tuple[TargetLesion, ...] = ()
+    non_target: tuple[NonTargetLesion, ...] = ()
 
 
 class Assessment(_Frozen):
-    """One follow-up time point: target measurements, non-target statuses, new lesions."""
+    """One follow-up time point: target measurements, non-target statuses, new lesions.
+
+    ``new_lesions`` is the contract's yes/no; ``new_lesions_equivocal`` (an extension) records
+    a new lesion the reader could not call yet, which is not progression at this time point but
+    dates progression back when a later scan confirms it.
+    """
 
     date: date
-    targets: dict[str, Measurement] = Field(default_factory=dict)
-    non_targets: dict[str, NonTargetStatus] = Field(default_factory=dict)
-    new_lesions: NewLesions = "no"
+    target: dict[str, Measurement] = Field(default_factory=dict)
+    non_target: dict[str, NonTargetStatus | None] = Field(default_factory=dict)
+    new_lesions: bool = False
+    new_lesions_equivocal: bool = False
+
+    @property
+    def new_lesion_status(self) -> NewLesions:
+        """``yes`` (unequivocal new lesion), ``equivocal`` or ``no``."""
+        if self.new_lesions:
+            return "yes"
+        return "equivocal" if self.new_lesions_equivocal else "no"
 
     def measurement_mm(self, lesion_id: str) -> float | None:
-        """The value used in the sum: mm, 5 for too small, 0 for disappeared, None if missing."""
-        value = self.targets.get(lesion_id, NOT_EVALUATED)
-        if value == NOT_EVALUATED:
+        """The value used in the sum: mm, 5 for too small, ``None`` if not evaluated."""
+        value = self.target.get(lesion_id)
+        if value is None:
             return None
         if value == TOO_SMALL:
             return TOO_SMALL_DEFAULT_MM
-        if value == DISAPPEARED:
-            return 0.0
         assert isinstance(value, float)
         return value
 
@@ -125,7 +134,7 @@ class LesionRecord(_Frozen):
         return self
 
 
-_UNION_LABELS = ("float", "constrained-float", "literal[")
+_UNION_LABELS = ("float", "constrained-float", "literal[", "none")
 
 
 def _path(loc: tuple[int | str, ...]) -> tuple[str, bool]:
@@ -148,7 +157,7 @@ def parse_lesion_record(data: Any, *, source: str = "") -> LesionRecord:
     Raises
     ------
     RecordError
-        With the JSON path of the first problem (``assessments[1].targets.T2``) as location.
+        With the JSON path of the first problem (``assessments[1].target.T2``) as location.
     """
     if not isinstance(data, dict):
         raise RecordError(
@@ -166,6 +175,6 @@ def parse_lesion_record(data: Any, *, source: str = "") -> LesionRecord:
         if union:
             message = (
                 f"{error['input']!r} is not a measurement: give the diameter in mm (a number "
-                "0 or more), too_small, disappeared or not_evaluated"
+                '0 or more; 0 if it disappeared), "too_small", or null if not evaluated'
             )
         raise RecordError(f"{message}{more}", location=where) from exc

@@ -24,6 +24,23 @@ with target disease) and 2 (non-target disease only). A new lesion makes the res
 equivocal one does not, but when a later scan confirms it the progression is dated back to the
 first scan that showed it (section 4.3.3).
 
+Decisions on the EORTC RECIST FAQ and the 2016 clarification (Schwartz et al.):
+
+- **Too small to measure**: a target the radiologist sees but cannot measure is recorded as
+  ``"too_small"`` and counts 5 mm in the sum (a lymph node too; appendix II). A lesion that has
+  gone is recorded as 0 mm. A target that was not imaged is ``null``: not evaluated.
+- **Reappearing lesions**: a target that disappeared (0 mm) comes back into the sum. After a
+  target CR, its reappearance (a non-nodal target > 0 mm, a nodal one back to >= 10 mm) is PD
+  by itself; after a PR or SD it counts only through the sum (PD at >= 20% and >= 5 mm above
+  the nadir). A non-target that reappears is ``"present"`` (non-CR/non-PD) unless the site
+  calls it unequivocal progression: progression of non-target disease is the reader's call.
+- **New nodes**: a new lymph node counts as a new lesion (PD) only when pathological, i.e. a
+  short axis >= 10 mm; the site records ``new_lesions: true`` only for such nodes, and a new
+  lesion the reader cannot yet call is ``new_lesions_equivocal: true`` (not PD; when a later
+  scan confirms it, progression is dated back to the first equivocal scan).
+- **Nodal CR**: a nodal target counts as gone below 10 mm short axis (exactly 10 mm is not
+  CR), while its short axis stays in the sum, so a CR can have a sum above 0.
+
 References
 ----------
 Eisenhauer EA, Therasse P, Bogaerts J, et al. New response evaluation criteria in solid tumours:
@@ -37,7 +54,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Literal
 
@@ -64,7 +81,7 @@ __all__ = [
     "target_response",
 ]
 
-Response = Literal["CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE", "NA"]
+Response = Literal["CR", "PR", "SD", "NON_CR_NON_PD", "PD", "NE", "NA"]
 """RECIST 1.1 responses; ``NA`` = not applicable (no target or no non-target disease)."""
 
 DEFAULT_CRITERIA = ResponseCriteria(
@@ -138,7 +155,7 @@ def check_baseline(
     is no later than randomisation and at most ``baseline_max_days_before_randomisation`` before.
     """
     findings: list[Finding] = []
-    ids = [t.id for t in baseline.targets] + [n.id for n in baseline.non_targets]
+    ids = [t.id for t in baseline.target] + [n.id for n in baseline.non_target]
     for lesion_id, count in Counter(ids).items():
         if count > 1:
             findings.append(
@@ -148,7 +165,7 @@ def check_baseline(
                     f"lesion id {lesion_id!r} is used {count} times; give every lesion its own id",
                 )
             )
-    if not baseline.targets and not baseline.non_targets:
+    if not baseline.target and not baseline.non_target:
         findings.append(
             Finding(
                 "baseline",
@@ -157,8 +174,8 @@ def check_baseline(
             )
         )
     per_organ: Counter[str] = Counter()
-    for k, lesion in enumerate(baseline.targets):
-        path = f"baseline.targets[{k}]"
+    for k, lesion in enumerate(baseline.target):
+        path = f"baseline.target[{k}]"
         if k >= criteria.max_targets:
             findings.append(
                 Finding(
@@ -182,11 +199,11 @@ def check_baseline(
         findings.extend(
             _measurability(path, lesion.id, lesion.lymph_node, lesion.diameter_mm, lesion.method)
         )
-    for k, nt in enumerate(baseline.non_targets):
+    for k, nt in enumerate(baseline.non_target):
         if nt.lymph_node and nt.diameter_mm is not None and nt.diameter_mm < _NODE_PATHOLOGICAL_MM:
             findings.append(
                 Finding(
-                    f"baseline.non_targets[{k}].diameter_mm",
+                    f"baseline.non_target[{k}].diameter_mm",
                     "node_not_pathological",
                     f"lymph node {nt.id} has a short axis of {nt.diameter_mm:g} mm (< 10 mm): "
                     "it is normal and is not recorded as a lesion",
@@ -213,9 +230,9 @@ def check_baseline(
                 )
             )
     return BaselineResult(
-        sum_mm=sum(t.diameter_mm for t in baseline.targets),
-        targets=len(baseline.targets),
-        non_targets=len(baseline.non_targets),
+        sum_mm=sum(t.diameter_mm for t in baseline.target),
+        targets=len(baseline.target),
+        non_targets=len(baseline.non_target),
         findings=tuple(findings),
     )
 
@@ -282,7 +299,7 @@ def target_response(
     ----------
     measurements
         One pair per baseline target, in any order. ``mm`` is 5 for "too small to measure" and
-        0 for "disappeared" (RECIST 1.1 appendix II); ``None`` when the lesion was not evaluated.
+        0 when the lesion disappeared (RECIST 1.1 appendix II); ``None`` when not evaluated.
     baseline_sum
         The baseline sum of diameters (reference for PR).
     nadir
@@ -315,18 +332,18 @@ def target_response(
     return TargetResult("SD", partial, base_pct, nadir_pct, nadir)
 
 
-def non_target_response(statuses: Sequence[NonTargetStatus]) -> Response:
+def non_target_response(statuses: Sequence[NonTargetStatus | None]) -> Response:
     """Non-target response: PD if any unequivocal progression, NE if any not evaluated, CR if
     every lesion is absent (nodes normal, < 10 mm), otherwise non-CR/non-PD; NA without any."""
     if not statuses:
         return "NA"
     if "unequivocal_progression" in statuses:
         return "PD"
-    if "not_evaluated" in statuses:
+    if None in statuses:
         return "NE"
     if all(s == "absent" for s in statuses):
         return "CR"
-    return "NON-CR/NON-PD"
+    return "NON_CR_NON_PD"
 
 
 def overall_response(target: Response, non_target: Response, new_lesions: NewLesions) -> Response:
@@ -347,7 +364,7 @@ def overall_response(target: Response, non_target: Response, new_lesions: NewLes
     ==========  ===============  ===========  ==========
 
     Without target disease (table 2) the non-target response is the overall response (CR,
-    NON-CR/NON-PD, NE or PD). An equivocal new lesion counts as "no" at this time point.
+    NON_CR_NON_PD, NE or PD). An equivocal new lesion counts as "no" at this time point.
     """
     if target == "PD" or non_target == "PD" or new_lesions == "yes":
         return "PD"
@@ -381,46 +398,53 @@ class TimePointResponse:
 def _assessment_findings(k: int, baseline: Baseline, assessment: Assessment) -> list[Finding]:
     findings: list[Finding] = []
     path = f"assessments[{k}]"
-    target_ids = {t.id for t in baseline.targets}
-    non_target_ids = {n.id for n in baseline.non_targets}
-    for lesion_id in assessment.targets:
+    target_ids = {t.id for t in baseline.target}
+    non_target_ids = {n.id for n in baseline.non_target}
+    for lesion_id in assessment.target:
         if lesion_id not in target_ids:
             findings.append(
                 Finding(
-                    f"{path}.targets.{lesion_id}",
+                    f"{path}.target.{lesion_id}",
                     "unknown_target",
                     f"{lesion_id} is not a baseline target lesion; record new lesions as "
-                    "new_lesions and check the lesion id",
+                    "new_lesions: true and check the lesion id",
                 )
             )
-    for lesion_id in sorted(target_ids - set(assessment.targets)):
+    for lesion_id in sorted(target_ids - set(assessment.target)):
         findings.append(
             Finding(
-                f"{path}.targets.{lesion_id}",
+                f"{path}.target.{lesion_id}",
                 "missing_target",
-                f"no measurement for target {lesion_id}; record its diameter, too_small, "
-                "disappeared or not_evaluated",
+                f"no measurement for target {lesion_id}; record its diameter (0 if it "
+                'disappeared), "too_small", or null if not evaluated',
             )
         )
-    for lesion_id in assessment.non_targets:
+    for lesion_id in assessment.non_target:
         if lesion_id not in non_target_ids:
             findings.append(
                 Finding(
-                    f"{path}.non_targets.{lesion_id}",
+                    f"{path}.non_target.{lesion_id}",
                     "unknown_non_target",
                     f"{lesion_id} is not a baseline non-target lesion; check the lesion id",
                 )
             )
-    for lesion_id in sorted(non_target_ids - set(assessment.non_targets)):
+    for lesion_id in sorted(non_target_ids - set(assessment.non_target)):
         findings.append(
             Finding(
-                f"{path}.non_targets.{lesion_id}",
+                f"{path}.non_target.{lesion_id}",
                 "missing_non_target",
                 f"no status for non-target {lesion_id}; record present, absent, "
-                "unequivocal_progression or not_evaluated",
+                "unequivocal_progression, or null if not evaluated",
             )
         )
     return findings
+
+
+def _reappeared(measurements: Sequence[tuple[bool, float | None]]) -> bool:
+    return any(
+        mm is not None and (mm >= _NODE_PATHOLOGICAL_MM if node else mm > 0)
+        for node, mm in measurements
+    )
 
 
 def evaluate_assessments(record: LesionRecord) -> tuple[TimePointResponse, ...]:
@@ -430,23 +454,27 @@ def evaluate_assessments(record: LesionRecord) -> tuple[TimePointResponse, ...]:
     were measured; an assessment is compared with the nadir *before* it.
     """
     baseline = record.baseline
-    baseline_sum = float(sum(t.diameter_mm for t in baseline.targets))
+    baseline_sum = float(sum(t.diameter_mm for t in baseline.target))
     nadir = baseline_sum
+    in_cr = False
     out: list[TimePointResponse] = []
     for k, assessment in enumerate(record.assessments):
-        measurements = [(t.lymph_node, assessment.measurement_mm(t.id)) for t in baseline.targets]
+        measurements = [(t.lymph_node, assessment.measurement_mm(t.id)) for t in baseline.target]
         target = target_response(measurements, baseline_sum=baseline_sum, nadir=nadir)
-        statuses: list[NonTargetStatus] = [
-            assessment.non_targets.get(n.id, "not_evaluated") for n in baseline.non_targets
-        ]
+        if in_cr and _reappeared(measurements):
+            # EORTC RECIST FAQ: a target that reappears after a CR is progression
+            target = replace(target, response="PD")
+        if target.response != "NE":
+            in_cr = target.response == "CR"
+        statuses = [assessment.non_target.get(n.id) for n in baseline.non_target]
         non_target = non_target_response(statuses)
-        overall = overall_response(target.response, non_target, assessment.new_lesions)
+        overall = overall_response(target.response, non_target, assessment.new_lesion_status)
         out.append(
             TimePointResponse(
                 date=assessment.date,
                 target=target,
                 non_target_response=non_target,
-                new_lesions=assessment.new_lesions,
+                new_lesions=assessment.new_lesion_status,
                 overall_response=overall,
                 findings=tuple(_assessment_findings(k, baseline, assessment)),
             )

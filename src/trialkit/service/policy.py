@@ -35,21 +35,63 @@ class Action(StrEnum):
     EDIT_PATIENTS = "register and screen patients"
     VIEW_SCREENING = "view screening records, eligibility and consent"
     VIEW_AUDIT = "read the audit trail"
+    VIEW_CLINICAL = "view clinical data, its schedule and its queries"
+    EDIT_CLINICAL = "record clinical data and answer queries"
+    REVIEW_QUERIES = "raise and close data queries"
+    RUN_EDIT_CHECKS = "run the edit checks"
+    EXPORT_DATA = "derive analysis datasets and export the trial's data"
 
 
 PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.INVESTIGATOR: frozenset(
-        {Action.VIEW_TRIAL, Action.VIEW_PATIENTS, Action.EDIT_PATIENTS, Action.VIEW_SCREENING}
+        {
+            Action.VIEW_TRIAL,
+            Action.VIEW_PATIENTS,
+            Action.EDIT_PATIENTS,
+            Action.VIEW_SCREENING,
+            Action.VIEW_CLINICAL,
+            Action.EDIT_CLINICAL,
+            Action.RUN_EDIT_CHECKS,
+        }
     ),
     Role.PHARMACIST: frozenset({Action.VIEW_TRIAL, Action.VIEW_PATIENTS}),
-    Role.MONITOR: frozenset({Action.VIEW_TRIAL, Action.VIEW_PATIENTS, Action.VIEW_SCREENING}),
-    Role.STATISTICIAN: frozenset({Action.VIEW_TRIAL}),
-    Role.UNBLINDED_STATISTICIAN: frozenset(
-        {Action.VIEW_TRIAL, Action.VIEW_PATIENTS, Action.VIEW_SCREENING}
+    Role.MONITOR: frozenset(
+        {
+            Action.VIEW_TRIAL,
+            Action.VIEW_PATIENTS,
+            Action.VIEW_SCREENING,
+            Action.VIEW_CLINICAL,
+            Action.REVIEW_QUERIES,
+            Action.RUN_EDIT_CHECKS,
+        }
     ),
-    Role.DSMB_MEMBER: frozenset({Action.VIEW_TRIAL, Action.VIEW_PATIENTS, Action.VIEW_SCREENING}),
+    Role.STATISTICIAN: frozenset({Action.VIEW_TRIAL, Action.EXPORT_DATA}),
+    Role.UNBLINDED_STATISTICIAN: frozenset(
+        {
+            Action.VIEW_TRIAL,
+            Action.VIEW_PATIENTS,
+            Action.VIEW_SCREENING,
+            Action.VIEW_CLINICAL,
+            Action.EXPORT_DATA,
+        }
+    ),
+    Role.DSMB_MEMBER: frozenset(
+        {
+            Action.VIEW_TRIAL,
+            Action.VIEW_PATIENTS,
+            Action.VIEW_SCREENING,
+            Action.VIEW_CLINICAL,
+            Action.EXPORT_DATA,
+        }
+    ),
     Role.ADMINISTRATOR: frozenset(
-        {Action.VIEW_TRIAL, Action.MANAGE_TRIAL, Action.MANAGE_USERS, Action.VIEW_AUDIT}
+        {
+            Action.VIEW_TRIAL,
+            Action.MANAGE_TRIAL,
+            Action.MANAGE_USERS,
+            Action.VIEW_AUDIT,
+            Action.EXPORT_DATA,
+        }
     ),
 }
 SITE_ROLES = frozenset({Role.INVESTIGATOR, Role.PHARMACIST})

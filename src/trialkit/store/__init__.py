@@ -6,6 +6,7 @@ The schema is created and changed only by the Alembic migrations in
 
 from trialkit.store.audit import AuditEntry, AuditEvent, AuditHead, ChainReport
 from trialkit.store.base import Base, utcnow
+from trialkit.store.capture import CaptureRecord, DataQuery
 from trialkit.store.database import Database, create_database
 from trialkit.store.patients import Consent, EligibilityEvaluation, Patient, ScreeningRecordVersion
 from trialkit.store.people import LoginSession, Role, RoleAssignment, User
@@ -16,9 +17,11 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "Base",
+    "CaptureRecord",
     "ChainReport",
     "Consent",
     "Country",
+    "DataQuery",
     "Database",
     "EligibilityEvaluation",
     "EthicsApproval",

@@ -1,0 +1,137 @@
+"""Clinical data after randomisation: records, tumour response, checks, queries, schedule."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from fastapi import APIRouter, status
+
+from trialkit.api.deps import CurrentPrincipal, DbSession, Id
+from trialkit.api.schemas import FormRecordCreate, QueryAnswer, QueryClosure, QueryCreate
+from trialkit.service import capture, edit_checks, queries, visits
+from trialkit.service.capture import CaptureView, TumourResponseView
+from trialkit.service.edit_checks import EditCheckReport
+from trialkit.service.forms import Form
+from trialkit.service.queries import QueryView
+from trialkit.service.visits import ScheduleView
+
+router = APIRouter(prefix="/api", tags=["clinical data"])
+Status = Literal["open", "answered", "closed"]
+
+
+@router.get("/patients/{patient_id}/records", response_model=list[CaptureView])
+def list_records(
+    patient_id: Id, session: DbSession, actor: CurrentPrincipal, form: Form | None = None
+) -> list[CaptureView]:
+    """Every version of every form record of the patient (of one form with ?form=)."""
+    return capture.list_records(session=session, actor=actor, patient_id=patient_id, form=form)
+
+
+@router.post(
+    "/patients/{patient_id}/records/{form}",
+    response_model=CaptureView,
+    status_code=status.HTTP_201_CREATED,
+)
+def record_form(
+    patient_id: Id, form: Form, body: FormRecordCreate, session: DbSession, actor: CurrentPrincipal
+) -> CaptureView:
+    """Record a form (a correction names its record_key and says why); checks run on save."""
+    return capture.record_form(
+        session=session,
+        actor=actor,
+        patient_id=patient_id,
+        form=form,
+        data=body.data,
+        record_key=body.record_key,
+        reason=body.reason,
+    )
+
+
+@router.get("/patients/{patient_id}/tumour-response", response_model=TumourResponseView)
+def tumour_response(
+    patient_id: Id, session: DbSession, actor: CurrentPrincipal
+) -> TumourResponseView:
+    """RECIST 1.1 over the latest tumour records (the recist evaluate JSON contract)."""
+    return capture.tumour_response(session=session, actor=actor, patient_id=patient_id)
+
+
+@router.post("/patients/{patient_id}/edit-checks", response_model=EditCheckReport)
+def run_edit_checks(patient_id: Id, session: DbSession, actor: CurrentPrincipal) -> EditCheckReport:
+    """Run the edit checks now; failures not yet queried open queries."""
+    return edit_checks.run_edit_checks(session=session, actor=actor, patient_id=patient_id)
+
+
+@router.get("/patients/{patient_id}/queries", response_model=list[QueryView])
+def list_patient_queries(
+    patient_id: Id, session: DbSession, actor: CurrentPrincipal, status: Status | None = None
+) -> list[QueryView]:
+    return queries.list_patient_queries(
+        session=session, actor=actor, patient_id=patient_id, status=status
+    )
+
+
+@router.post("/patients/{patient_id}/queries", response_model=QueryView, status_code=201)
+def raise_query(
+    patient_id: Id,
+    form: Form,
+    body: QueryCreate,
+    session: DbSession,
+    actor: CurrentPrincipal,
+) -> QueryView:
+    """A monitor raises a query on a field by hand (?form= names the form)."""
+    return queries.raise_query(
+        session=session,
+        actor=actor,
+        patient_id=patient_id,
+        form=form,
+        record_key=body.record_key,
+        field=body.field,
+        message=body.message,
+    )
+
+
+@router.get("/sites/{site_id}/queries", response_model=list[QueryView])
+def list_site_queries(
+    site_id: Id, session: DbSession, actor: CurrentPrincipal, status: Status | None = None
+) -> list[QueryView]:
+    """The site's queries (the investigator's work list)."""
+    return queries.list_site_queries(session=session, actor=actor, site_id=site_id, status=status)
+
+
+@router.get("/trials/{trial_id}/queries", response_model=list[QueryView])
+def list_trial_queries(
+    trial_id: Id, session: DbSession, actor: CurrentPrincipal, status: Status | None = None
+) -> list[QueryView]:
+    """Every query at the caller's sites (the monitor's work list)."""
+    return queries.list_trial_queries(
+        session=session, actor=actor, trial_id=trial_id, status=status
+    )
+
+
+@router.post("/queries/{query_id}/answer", response_model=QueryView)
+def answer_query(
+    query_id: Id, body: QueryAnswer, session: DbSession, actor: CurrentPrincipal
+) -> QueryView:
+    """The site answers a query."""
+    return queries.answer_query(
+        session=session, actor=actor, query_id=query_id, response=body.response
+    )
+
+
+@router.post("/queries/{query_id}/closure", response_model=QueryView)
+def close_query(
+    query_id: Id, body: QueryClosure, session: DbSession, actor: CurrentPrincipal
+) -> QueryView:
+    """A monitor closes a query."""
+    return queries.close_query(
+        session=session, actor=actor, query_id=query_id, resolution=body.resolution
+    )
+
+
+@router.get("/patients/{patient_id}/schedule", response_model=ScheduleView)
+def patient_schedule(
+    patient_id: Id, session: DbSession, actor: CurrentPrincipal, today: dt.date | None = None
+) -> ScheduleView:
+    """Expected visits and windows from the protocol, flagged done, overdue or out of window."""
+    return visits.patient_visits(session=session, actor=actor, patient_id=patient_id, today=today)

@@ -1,0 +1,82 @@
+"""``trialkit export sdtm|odm``: the captured data as SDTM-shaped domains or CDISC ODM 1.3.
+
+SDTM domains are written as CSV and as SAS transport files (XPT version 5, via pyreadstat).
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pandas as pd
+import pyreadstat
+import typer
+
+from trialkit.cli._common import fail
+from trialkit.cli._db import service_transaction
+from trialkit.cli.endpoints import actor_for
+from trialkit.service import trials
+from trialkit.service.exports import Domain, odm_xml, sdtm_domains
+
+__all__ = ["app", "write_domain"]
+
+app = typer.Typer(help="Export the captured clinical data (SDTM, ODM).", no_args_is_help=True)
+
+
+def write_domain(domain: Domain, out: Path) -> None:
+    """``dm.csv`` and ``dm.xpt`` (SAS transport v5: names <= 8, labels <= 40 characters)."""
+    name = domain.name.lower()
+    with (out / f"{name}.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(domain.columns)
+        writer.writerows(["" if v is None else v for v in row] for row in domain.rows)
+    frame = pd.DataFrame(list(domain.rows), columns=list(domain.columns))
+    for column in frame.columns:
+        values = [v for v in frame[column] if v is not None]
+        if values and all(isinstance(v, float) for v in values):
+            frame[column] = frame[column].astype("float64")
+        else:
+            frame[column] = frame[column].map(lambda v: "" if v is None else str(v)).astype(object)
+    pyreadstat.write_xport(
+        frame,
+        str(out / f"{name}.xpt"),
+        file_label=domain.label[:40],
+        table_name=domain.name,
+        file_format_version=5,
+    )
+
+
+@app.command("sdtm")
+def sdtm(
+    out: Path = typer.Option(..., "--out", help="Directory for the domain files."),
+    trial: str = typer.Option("SOR", "--trial", "-t", help="Trial acronym."),
+    unblinded: bool = typer.Option(False, "--unblinded", help="Add ARM/ARMCD to DM."),
+    user: str | None = typer.Option(None, "--user", help="Act as this user (for --unblinded)."),
+) -> None:
+    """DM, DS, EX, AE, TU, TR, RS as CSV and XPT v5."""
+    with service_transaction() as session:
+        actor = actor_for(session, user, unblinded=unblinded)
+        trial_id = trials.find_trial(session, trial).id
+        domains = sdtm_domains(session=session, actor=actor, trial_id=trial_id, unblinded=unblinded)
+    out.mkdir(parents=True, exist_ok=True)
+    for domain in domains:
+        write_domain(domain, out)
+    typer.echo(
+        "wrote " + ", ".join(f"{d.name} ({len(d.rows)} rows)" for d in domains) + f" to {out}"
+    )
+
+
+@app.command("odm")
+def odm(
+    out: Path = typer.Option(..., "--out", help="The ODM XML file to write."),
+    trial: str = typer.Option("SOR", "--trial", "-t", help="Trial acronym."),
+) -> None:
+    """The latest captured records of every randomised patient as CDISC ODM 1.3.2 XML."""
+    if out.is_dir():
+        fail(f"--out {out} is a directory: give a file name such as {out / 'sor-odm.xml'}")
+    with service_transaction() as session:
+        actor = actor_for(session, None, unblinded=False)
+        trial_id = trials.find_trial(session, trial).id
+        document = odm_xml(session=session, actor=actor, trial_id=trial_id)
+    out.write_bytes(document)
+    typer.echo(f"wrote {out} ({len(document)} bytes)")

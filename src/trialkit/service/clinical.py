@@ -1,0 +1,113 @@
+"""What the clinical use cases share: the patient in scope, randomisation, records, RECIST."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trialkit.endpoints import LesionRecord, RecistEvaluation, evaluate_recist
+from trialkit.endpoints.recist import DEFAULT_CRITERIA
+from trialkit.errors import ConflictError, NotFoundError
+from trialkit.service import randomised
+from trialkit.service.forms import Form
+from trialkit.service.policy import Action, authorize
+from trialkit.service.principal import Grant, Principal
+from trialkit.service.trials import get_trial_or_raise, trial_protocol
+from trialkit.store.capture import CaptureRecord
+from trialkit.store.patients import Patient
+
+__all__ = [
+    "evaluate_patient",
+    "latest_records",
+    "lesion_record",
+    "patient_or_absent",
+    "require_randomised",
+]
+
+
+def patient_or_absent(
+    session: Session, actor: Principal, patient_id: int, action: Action
+) -> tuple[Patient, Grant]:
+    """The patient and the grant for ``action`` there; another site's patient is absent."""
+    absent = f"patient {patient_id} not found"
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        authorize(actor, action, trial_id=None)
+        raise NotFoundError(absent)
+    grant = authorize(
+        actor, action, trial_id=patient.trial_id, site_id=patient.site_id, absent=absent
+    )
+    return patient, grant
+
+
+def require_randomised(session: Session, patient: Patient) -> dt.date:
+    """The randomisation date; clinical forms are recorded only for randomised patients."""
+    when = randomised.randomisation_date(session=session, patient=patient)
+    if when is None:
+        raise ConflictError(
+            f"patient {patient.screening_number} is not randomised: clinical data are recorded "
+            "after randomisation"
+        )
+    return when
+
+
+def latest_records(session: Session, patient_id: int) -> list[CaptureRecord]:
+    """The latest version of every record of the patient, by form then key."""
+    rows = session.scalars(
+        select(CaptureRecord)
+        .where(CaptureRecord.patient_id == patient_id)
+        .order_by(CaptureRecord.form, CaptureRecord.record_key, CaptureRecord.version)
+    )
+    latest: dict[tuple[str, str], CaptureRecord] = {}
+    for row in rows:
+        latest[(row.form, row.record_key)] = row
+    return list(latest.values())
+
+
+def lesion_record(
+    records: list[CaptureRecord], randomisation_date: dt.date
+) -> tuple[LesionRecord | None, dict[int, str]]:
+    """The RECIST input from the latest tumour records, and assessment index -> record key.
+
+    ``None`` without a dated baseline. Assessments without a date are left out (an edit check
+    queries the missing date); they are put in date order.
+    """
+    baseline = next((r for r in records if r.form == Form.TUMOUR_BASELINE), None)
+    if baseline is None or baseline.data.get("date") is None:
+        return None, {}
+    dated = sorted(
+        (r for r in records if r.form == Form.TUMOUR_ASSESSMENT and r.data.get("date")),
+        key=lambda r: str(r.data["date"]),
+    )
+    assessments: list[dict[str, Any]] = []
+    keys: dict[int, str] = {}
+    seen: set[str] = set()
+    for row in dated:
+        when = str(row.data["date"])
+        if when in seen or when <= str(baseline.data["date"]):
+            continue  # same-day or pre-baseline scans: queried by the edit checks
+        seen.add(when)
+        keys[len(assessments)] = row.record_key
+        assessments.append({k: v for k, v in row.data.items() if v is not None})
+    record = LesionRecord.model_validate(
+        {
+            "randomisation_date": randomisation_date,
+            "baseline": baseline.data,
+            "assessments": assessments,
+        }
+    )
+    return record, keys
+
+
+def evaluate_patient(
+    session: Session, patient: Patient, records: list[CaptureRecord], randomisation_date: dt.date
+) -> RecistEvaluation | None:
+    """RECIST 1.1 over the patient's latest tumour records under the trial's response rules."""
+    record, _ = lesion_record(records, randomisation_date)
+    if record is None:
+        return None
+    protocol = trial_protocol(get_trial_or_raise(session, patient.trial_id))
+    return evaluate_recist(record, protocol.response or DEFAULT_CRITERIA)

@@ -1,0 +1,199 @@
+"""Endpoints from the database: each randomised patient's :class:`PatientOutcome`, ADSL, ADTTE.
+
+The adapter from captured data to the derivation inputs:
+
+====================  ==============================================================
+PatientOutcome        from
+====================  ==============================================================
+assessments           RECIST 1.1 time points over the latest tumour records
+baseline_assessed     a dated tumour baseline exists
+progression_date      the engine's date of first progression (dated back to the
+                      first equivocal scan of a confirmed new lesion)
+death_date, cause     the death form
+last_known_alive      the last-known-alive form, else the latest date recorded
+new_therapy_date      the earliest new anticancer therapy start
+end_of_study          the end-of-study form
+first_dose_date       the earliest study-drug start (safety population)
+arm                   the randomisation record, for unblinded callers only
+====================  ==============================================================
+
+Blinded callers get every row with the arm left out; ``unblinded=True`` is refused unless the
+caller holds an unblinded role (:func:`~trialkit.service.policy.can_see_arm`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trialkit.endpoints import (
+    AdslRow,
+    AdtteRow,
+    CensoringRules,
+    PatientOutcome,
+    TumourResponse,
+    build_adsl,
+    build_adtte,
+)
+from trialkit.endpoints.recist import DEFAULT_CRITERIA
+from trialkit.errors import NotFoundError, PermissionDenied
+from trialkit.service import randomised
+from trialkit.service.clinical import evaluate_patient, latest_records
+from trialkit.service.edit_checks import all_dates
+from trialkit.service.forms import Form
+from trialkit.service.policy import Action, authorize, can_see_arm
+from trialkit.service.principal import Grant, Principal
+from trialkit.service.trials import get_trial_or_raise, trial_protocol
+from trialkit.store.capture import CaptureRecord
+from trialkit.store.patients import Patient
+from trialkit.store.people import Role, RoleAssignment, User
+from trialkit.store.trials import Site, Trial
+
+__all__ = [
+    "AnalysisDatasets",
+    "acting_user",
+    "derive_datasets",
+    "patient_outcome",
+    "patient_outcomes",
+]
+
+
+@dataclass(frozen=True)
+class AnalysisDatasets:
+    adsl: tuple[AdslRow, ...]
+    adtte: tuple[AdtteRow, ...]
+    unblinded: bool
+
+
+def _date(row: CaptureRecord | None, name: str = "date") -> dt.date | None:
+    value = None if row is None else row.data.get(name)
+    return None if value is None else dt.date.fromisoformat(str(value))
+
+
+def _one(records: list[CaptureRecord], form: Form) -> CaptureRecord | None:
+    return next((r for r in records if r.form == form), None)
+
+
+def _earliest(records: list[CaptureRecord], form: Form, name: str) -> dt.date | None:
+    dates = [d for r in records if r.form == form and (d := _date(r, name)) is not None]
+    return min(dates, default=None)
+
+
+def usubjid(trial: Trial, site: Site, patient: Patient) -> str:
+    """The unique subject id: study, site and screening number."""
+    return f"{trial.acronym}-{site.code}-{patient.screening_number}"
+
+
+def patient_outcome(
+    session: Session, patient: Patient, *, with_arm: bool = False
+) -> PatientOutcome | None:
+    """The derivation input of one patient, or ``None`` if not randomised."""
+    randomised_on = randomised.randomisation_date(session=session, patient=patient)
+    if randomised_on is None:
+        return None
+    trial = session.get(Trial, patient.trial_id)
+    site = session.get(Site, patient.site_id)
+    assert trial is not None
+    assert site is not None
+    records = latest_records(session, patient.id)
+    evaluation = evaluate_patient(session, patient, records, randomised_on)
+    death = _one(records, Form.DEATH)
+    alive = _date(_one(records, Form.LAST_KNOWN_ALIVE))
+    if alive is None:
+        seen = [d for r in records if r.form != Form.DEATH for _, d in all_dates(r.data)]
+        alive = max(seen, default=randomised_on)
+    return PatientOutcome(
+        usubjid=usubjid(trial, site, patient),
+        randomisation_date=randomised_on,
+        assessments=tuple(
+            TumourResponse(t.date, t.overall_response)
+            for t in (evaluation.assessments if evaluation else ())
+        ),
+        baseline_assessed=evaluation is not None,
+        progression_date=evaluation.date_of_progression if evaluation else None,
+        death_date=_date(death),
+        death_cause=None if death is None else death.data.get("cause"),
+        last_known_alive=max(alive, randomised_on),
+        new_therapy_date=_earliest(records, Form.NEW_THERAPY, "start_date"),
+        end_of_study=_date(_one(records, Form.END_OF_STUDY)),
+        siteid=site.code,
+        first_dose_date=_earliest(records, Form.STUDY_DRUG, "start_date"),
+        arm=randomised.randomised_arm(session=session, patient=patient) if with_arm else None,
+    )
+
+
+def patient_outcomes(
+    *, session: Session, actor: Principal, trial_id: int, unblinded: bool = False
+) -> list[PatientOutcome]:
+    """Every randomised patient's derivation input (the arm only for unblinded callers)."""
+    trial = get_trial_or_raise(session, trial_id)
+    grant = authorize(actor, Action.EXPORT_DATA, trial_id=trial.id)
+    if unblinded and not any(
+        can_see_arm(g.role) for g in actor.grants if g.trial_id in (None, trial.id)
+    ):
+        raise PermissionDenied(
+            f"{actor.username} ({grant.role.value}) may not see arms: unblinded datasets need "
+            "an unblinded statistician or DSMB member"
+        )
+    patients = session.scalars(
+        select(Patient).where(Patient.trial_id == trial.id).order_by(Patient.id)
+    )
+    outcomes = [patient_outcome(session, p, with_arm=unblinded) for p in patients]
+    return [o for o in outcomes if o is not None]
+
+
+def derive_datasets(
+    *,
+    session: Session,
+    actor: Principal,
+    trial_id: int,
+    unblinded: bool = False,
+    rules: str = "fda",
+) -> AnalysisDatasets:
+    """ADSL and ADTTE (PFS, TTP, OS, DoR) for the trial, under FDA 2018 or EMA 2012 censoring."""
+    outcomes = patient_outcomes(
+        session=session, actor=actor, trial_id=trial_id, unblinded=unblinded
+    )
+    trial = get_trial_or_raise(session, trial_id)
+    protocol = trial_protocol(trial)
+    censoring = (
+        CensoringRules.ema(protocol.schedule)
+        if rules == "ema"
+        else CensoringRules.fda(protocol.schedule)
+    )
+    return AnalysisDatasets(
+        adsl=build_adsl(outcomes, studyid=trial.acronym, unblinded=unblinded),
+        adtte=build_adtte(
+            outcomes,
+            studyid=trial.acronym,
+            rules=censoring,
+            criteria=protocol.response or DEFAULT_CRITERIA,
+            unblinded=unblinded,
+        ),
+        unblinded=unblinded,
+    )
+
+
+def acting_user(*, session: Session, username: str, request_id: str | None = None) -> Principal:
+    """The command-line operator acting as a named user, with that user's active roles.
+
+    The operator holds the database credentials, so this is no authentication: it decides what
+    the user's roles allow (an unblinded export needs an unblinded role) and whom the audit
+    trail names.
+    """
+    user = session.scalars(select(User).where(User.username == username)).first()
+    if user is None or not user.is_active:
+        raise NotFoundError(f"no active user {username!r}", location="--user")
+    assignments = session.scalars(
+        select(RoleAssignment).where(
+            RoleAssignment.user_id == user.id, RoleAssignment.revoked_at.is_(None)
+        )
+    ).all()
+    grants = tuple(
+        Grant(role=Role(a.role), trial_id=a.trial_id, site_id=a.site_id, assignment_id=a.id)
+        for a in assignments
+    )
+    return Principal(user_id=user.id, username=user.username, grants=grants, request_id=request_id)

@@ -1,0 +1,134 @@
+"""Each randomised patient's expected visits and windows, with overdue and out-of-window flags.
+
+The plan comes from the protocol's ``schedule:`` via :func:`trialkit.endpoints.patient_schedule`
+(background therapy from the latest screening record; tumour assessments stop at progression,
+survival follow-up starts then; nothing after death). Actual visits are the captured dates:
+docetaxel cycles and letrozole start (treatment), tumour assessments, and last-known-alive
+contacts after progression (survival follow-up).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trialkit.eligibility import parse_record
+from trialkit.endpoints import ActualVisit, check_visits, patient_schedule
+from trialkit.endpoints.schedule import VisitKind
+from trialkit.screening import screen
+from trialkit.service.clinical import (
+    evaluate_patient,
+    latest_records,
+    patient_or_absent,
+    require_randomised,
+)
+from trialkit.service.forms import Form
+from trialkit.service.policy import Action
+from trialkit.service.principal import Principal
+from trialkit.service.trials import get_trial_or_raise, trial_protocol
+from trialkit.store.patients import ScreeningRecordVersion
+
+__all__ = ["ScheduleView", "VisitView", "patient_visits"]
+
+
+class VisitView(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: str
+    label: str
+    target: dt.date
+    earliest: dt.date
+    latest: dt.date
+    status: str
+    actual: dt.date | None
+    days_off: int | None
+
+
+class ScheduleView(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    patient_id: int
+    randomisation_date: dt.date
+    today: dt.date
+    visits: list[VisitView]
+    overdue: int
+    out_of_window: int
+    unscheduled: list[tuple[str, dt.date]]
+
+
+def _date(value: object) -> dt.date | None:
+    return None if value is None else dt.date.fromisoformat(str(value))
+
+
+def patient_visits(
+    *, session: Session, actor: Principal, patient_id: int, today: dt.date | None = None
+) -> ScheduleView:
+    """The patient's expected visits up to one interval after ``today`` (default: today)."""
+    patient, _ = patient_or_absent(session, actor, patient_id, Action.VIEW_CLINICAL)
+    randomised_on = require_randomised(session, patient)
+    today = today or dt.date.today()
+    protocol = trial_protocol(get_trial_or_raise(session, patient.trial_id))
+    screening = session.scalars(
+        select(ScreeningRecordVersion)
+        .where(ScreeningRecordVersion.patient_id == patient.id)
+        .order_by(ScreeningRecordVersion.version.desc())
+        .limit(1)
+    ).first()
+    assignment = (
+        None if screening is None else screen(protocol, parse_record(screening.data)).therapy
+    )
+    records = latest_records(session, patient.id)
+    evaluation = evaluate_patient(session, patient, records, randomised_on)
+    progressed = evaluation.date_of_progression if evaluation else None
+    death = next((r for r in records if r.form == Form.DEATH), None)
+    interval = protocol.schedule.tumour_assessments.interval_days if protocol.schedule else 56
+    plan = patient_schedule(
+        protocol,
+        randomised_on,
+        until=today + dt.timedelta(days=interval),
+        assignment=assignment,
+        progression_date=progressed,
+        death_date=_date(None if death is None else death.data.get("date")),
+    )
+    kinds: dict[Form, tuple[VisitKind, str]] = {
+        Form.DOCETAXEL_CYCLE: ("treatment", "date"),
+        Form.LETROZOLE: ("treatment", "start_date"),
+        Form.TUMOUR_ASSESSMENT: ("tumour_assessment", "date"),
+        Form.LAST_KNOWN_ALIVE: ("survival_follow_up", "date"),
+    }
+    actual: list[ActualVisit] = []
+    for r in records:
+        if Form(r.form) not in kinds:
+            continue
+        kind, field = kinds[Form(r.form)]
+        when = _date(r.data.get(field))
+        if when is None:
+            continue
+        if kind == "survival_follow_up" and (progressed is None or when <= progressed):
+            continue  # contacts count as follow-up visits after progression only
+        actual.append(ActualVisit(kind, when))
+    report = check_visits(plan, actual, today=today)
+    return ScheduleView(
+        patient_id=patient.id,
+        randomisation_date=randomised_on,
+        today=today,
+        visits=[
+            VisitView(
+                kind=c.visit.kind,
+                label=c.visit.label,
+                target=c.visit.target,
+                earliest=c.visit.earliest,
+                latest=c.visit.latest,
+                status=c.status,
+                actual=c.actual,
+                days_off=c.days_off,
+            )
+            for c in report.checks
+        ],
+        overdue=len(report.overdue),
+        out_of_window=len(report.out_of_window),
+        unscheduled=[(v.kind, v.date) for v in report.unscheduled],
+    )

@@ -1,0 +1,231 @@
+"""Clinical data capture: versions with reasons, RECIST on save, edit checks open queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session
+
+from tests.conftest import RANDOMISED_ON
+from tests.factories import make_patient, make_site, make_trial, make_user, principal
+from trialkit.errors import ConflictError, InputError, NotFoundError, PermissionDenied, RecordError
+from trialkit.service import Principal, Role, Security, capture, edit_checks, queries, visits
+from trialkit.service.forms import Form
+from trialkit.service.views import PatientView
+
+
+@dataclass(frozen=True)
+class Clinic:
+    investigator: Principal
+    elsewhere: Principal  # an investigator at another site
+    monitor: Principal
+    patient: PatientView
+
+
+@pytest.fixture
+def clinic(session: Session, security: Security, randomised: dict[int, dt.date]) -> Clinic:
+    trial = make_trial(session)
+    site, other = make_site(session, trial), make_site(session, trial)
+    investigator = principal(
+        session, security, make_user(session, security, trial, Role.INVESTIGATOR, site=site)
+    )
+    elsewhere = principal(
+        session, security, make_user(session, security, trial, Role.INVESTIGATOR, site=other)
+    )
+    monitor = principal(session, security, make_user(session, security, trial, Role.MONITOR))
+    patient = make_patient(session, investigator, site)
+    randomised[patient.id] = RANDOMISED_ON
+    return Clinic(investigator, elsewhere, monitor, patient)
+
+
+def _record(session: Session, c: Clinic, form: Form, data: dict[str, Any], **kw: Any) -> Any:
+    return capture.record_form(
+        session=session, actor=c.investigator, patient_id=c.patient.id, form=form, data=data, **kw
+    )
+
+
+AE = {
+    "term": "Hand-foot skin reaction",
+    "grade": 2,
+    "start_date": "2008-04-02",
+    "serious": False,
+    "relationship": "probable",
+    "action_taken": "dose_reduced",
+}
+
+
+def test_a_complete_record_opens_no_query_and_corrections_are_versions(
+    session: Session, clinic: Clinic
+) -> None:
+    first = _record(session, clinic, Form.ADVERSE_EVENT, AE)
+    assert (first.record_key, first.version, first.queries_opened) == ("AE-1", 1, [])
+    assert _record(session, clinic, Form.ADVERSE_EVENT, AE).record_key == "AE-2"
+    with pytest.raises(InputError, match="say why"):
+        _record(session, clinic, Form.ADVERSE_EVENT, AE | {"grade": 3}, record_key="AE-1")
+    second = _record(
+        session, clinic, Form.ADVERSE_EVENT, AE | {"grade": 3}, record_key="AE-1", reason="typo"
+    )
+    assert (second.version, second.reason, second.data["grade"]) == (2, "typo", 3)
+    versions = capture.list_records(
+        session=session, actor=clinic.monitor, patient_id=clinic.patient.id, form=Form.ADVERSE_EVENT
+    )
+    assert [(v.record_key, v.version) for v in versions] == [("AE-1", 1), ("AE-1", 2), ("AE-2", 1)]
+    with pytest.raises(NotFoundError, match="AE-9"):
+        _record(session, clinic, Form.ADVERSE_EVENT, AE, record_key="AE-9", reason="x")
+
+
+def test_wrong_types_are_refused_with_the_field_path(session: Session, clinic: Clinic) -> None:
+    with pytest.raises(RecordError) as caught:
+        _record(session, clinic, Form.ADVERSE_EVENT, AE | {"grade": 6})
+    assert caught.value.location == "data.grade"
+
+
+def test_scope_role_and_randomisation(
+    session: Session, clinic: Clinic, randomised: dict[int, dt.date]
+) -> None:
+    with pytest.raises(NotFoundError):
+        capture.record_form(
+            session=session,
+            actor=clinic.elsewhere,
+            patient_id=clinic.patient.id,
+            form=Form.DEATH,
+            data={},
+        )
+    with pytest.raises(PermissionDenied):
+        capture.record_form(
+            session=session,
+            actor=clinic.monitor,
+            patient_id=clinic.patient.id,
+            form=Form.DEATH,
+            data={},
+        )
+    del randomised[clinic.patient.id]
+    with pytest.raises(ConflictError, match="not randomised"):
+        _record(session, clinic, Form.ADVERSE_EVENT, AE)
+
+
+def test_edit_checks_open_queries_on_the_field(session: Session, clinic: Clinic) -> None:
+    future = (dt.date.today() + dt.timedelta(days=3)).isoformat()
+    saved = _record(
+        session,
+        clinic,
+        Form.ADVERSE_EVENT,
+        {"term": "Diarrhoea", "start_date": "2008-02-01", "end_date": future},
+    )
+    got = {(q.field, q.code) for q in saved.queries_opened}
+    assert got == {
+        ("grade", "missing_required"),
+        ("serious", "missing_required"),
+        ("relationship", "missing_required"),
+        ("action_taken", "missing_required"),
+        ("start_date", "before_randomisation"),
+        ("end_date", "date_in_future"),
+    }
+    # on demand: the same failures, no second query on the same field and code
+    report = edit_checks.run_edit_checks(
+        session=session, actor=clinic.monitor, patient_id=clinic.patient.id
+    )
+    assert len(report.findings) == 6
+    assert report.queries_opened == []
+
+
+def test_death_before_a_later_record(session: Session, clinic: Clinic) -> None:
+    _record(session, clinic, Form.ADVERSE_EVENT, AE | {"start_date": "2008-09-01"})
+    saved = _record(session, clinic, Form.DEATH, {"date": "2008-08-01", "cause": "progression"})
+    (query,) = saved.queries_opened
+    assert (query.form, query.field, query.code) == ("death", "date", "death_before_later_record")
+    assert "adverse_event AE-1 start_date 2008-09-01" in query.message
+
+
+def test_tumour_forms_are_evaluated_on_save_and_recist_findings_become_queries(
+    session: Session, clinic: Clinic
+) -> None:
+    baseline = {
+        "date": "2008-02-20",
+        "target": [
+            {"id": "T1", "organ": "liver", "lymph_node": False, "diameter_mm": 40},
+            {"id": "T2", "organ": "liver", "lymph_node": False, "diameter_mm": 8},
+        ],
+        "non_target": [{"id": "NT1", "organ": "bone"}],
+    }
+    saved = _record(session, clinic, Form.TUMOUR_BASELINE, baseline)
+    assert saved.result is not None
+    assert saved.result["timepoints"] == []
+    assert {(q.field, q.code) for q in saved.queries_opened} == {
+        ("target[1].diameter_mm", "lesion_not_measurable")
+    }
+    scan = {"date": "2008-04-28", "target": {"T1": 26, "T2": 5}, "new_lesions": False}
+    saved = _record(session, clinic, Form.TUMOUR_ASSESSMENT, scan)
+    assert saved.result is not None
+    (point,) = saved.result["timepoints"]
+    assert (point["sum_mm"], point["target_response"], point["overall_response"]) == (
+        31,
+        "PR",
+        "PR",  # PR with a non-target not evaluated is PR (table 1)
+    )
+    # NT1 was not assessed: the engine's finding is a query on that assessment's field
+    assert {(q.record_key, q.field, q.code) for q in saved.queries_opened} == {
+        ("TA-1", "non_target.NT1", "missing_non_target")
+    }
+    response = capture.tumour_response(
+        session=session, actor=clinic.monitor, patient_id=clinic.patient.id
+    )
+    assert response.evaluation is not None
+    assert response.evaluation["best_overall_response"] == "PR"
+
+
+def test_query_life_cycle_and_work_lists(session: Session, clinic: Clinic) -> None:
+    saved = _record(session, clinic, Form.DEATH, {"date": "2008-08-01"})
+    (query,) = saved.queries_opened
+    assert query.status == "open"
+    site_list = queries.list_site_queries(
+        session=session, actor=clinic.investigator, site_id=query.site_id
+    )
+    monitor_list = queries.list_trial_queries(
+        session=session,
+        actor=clinic.monitor,
+        trial_id=clinic.patient.trial_id,
+        status="open",
+    )
+    assert [q.id for q in site_list] == [q.id for q in monitor_list] == [query.id]
+    with pytest.raises(PermissionDenied):
+        queries.close_query(
+            session=session, actor=clinic.investigator, query_id=query.id, resolution="x"
+        )
+    answered = queries.answer_query(
+        session=session, actor=clinic.investigator, query_id=query.id, response="Cause unknown"
+    )
+    assert answered.status == "answered"
+    closed = queries.close_query(
+        session=session, actor=clinic.monitor, query_id=query.id, resolution="Accepted"
+    )
+    assert closed.status == "closed"
+    with pytest.raises(ConflictError):
+        queries.answer_query(
+            session=session, actor=clinic.investigator, query_id=query.id, response="again"
+        )
+    with pytest.raises(NotFoundError):
+        queries.list_site_queries(session=session, actor=clinic.elsewhere, site_id=query.site_id)
+
+
+def test_schedule_flags_done_out_of_window_and_overdue(session: Session, clinic: Clinic) -> None:
+    # tumour assessments every 56 days (+-7) from 2008-03-03: day 56 = 2008-04-28
+    for when in ("2008-04-28", "2008-07-07"):  # on time; then day 126 (target 112: late)
+        _record(session, clinic, Form.TUMOUR_ASSESSMENT, {"date": when, "new_lesions": False})
+    view = visits.patient_visits(
+        session=session,
+        actor=clinic.monitor,
+        patient_id=clinic.patient.id,
+        today=dt.date(2008, 9, 1),
+    )
+    tumour = [v for v in view.visits if v.kind == "tumour_assessment"]
+    assert [(v.target.isoformat(), v.status) for v in tumour[:3]] == [
+        ("2008-04-28", "done"),
+        ("2008-06-23", "out_of_window"),
+        ("2008-08-18", "overdue"),
+    ]
+    assert view.overdue >= 1
+    assert view.out_of_window == 1
