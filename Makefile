@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck contracts pytest bench lock clean
+.PHONY: run test lint typecheck contracts pytest bench lock clean i18n
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,15 @@ bench: $(STAMP)
 # Re-pin every dependency to what is installed in .venv now (run after changing pyproject.toml).
 lock: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^trialkit' > constraints.txt
+
+# Extract the pages' messages, update the catalogues and compile them (after changing UI text).
+LOCALES := src/trialkit/web/locale
+i18n: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output --omit-header -o $(LOCALES)/messages.pot .
+	test -f $(LOCALES)/en/LC_MESSAGES/messages.po || $(BIN)/pybabel init -i $(LOCALES)/messages.pot -d $(LOCALES) -l en
+	$(BIN)/pybabel update -i $(LOCALES)/messages.pot -d $(LOCALES) -l en --no-fuzzy-matching
+	$(BIN)/python tools/fill_english_catalogue.py $(LOCALES)/en/LC_MESSAGES/messages.po
+	$(BIN)/pybabel compile -d $(LOCALES) -l en
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -1,6 +1,6 @@
 """``trialkit serve``: run the API with uvicorn; ``--demo`` seeds and prints demo users.
 
-The API is loaded by uvicorn from its factory (``trialkit.api.app:create_app``),
+The API and the pages are loaded by uvicorn from their factory (``trialkit.server:create_server``),
 which reads the settings from the environment: the CLI and the API stay
 independent layers, and ``--workers`` can start several processes.
 """
@@ -21,7 +21,7 @@ from trialkit.service.demo import seed_demo
 
 __all__ = ["serve"]
 
-APP_FACTORY = "trialkit.api.app:create_app"
+APP_FACTORY = "trialkit.server:create_server"
 
 
 def serve(
@@ -49,7 +49,7 @@ def serve(
             typer.echo(f"  {user.role.value:<24} {user.username:<14} {user.password}{where}")
     if bind_host not in {"127.0.0.1", "localhost", "::1"} and not settings.cookie_secure:
         typer.echo("warning: serving beyond loopback without TRIALKIT_COOKIE_SECURE=1", err=True)
-    typer.echo(f"Serving trialkit on http://{bind_host}:{bind_port} (API docs: /docs)")
+    typer.echo(f"Serving trialkit on http://{bind_host}:{bind_port} (pages: /, API docs: /docs)")
     try:
         uvicorn.run(
             APP_FACTORY,

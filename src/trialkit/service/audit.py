@@ -27,6 +27,7 @@ from trialkit.store.audit import (
 __all__ = [
     "REDACTED",
     "export_trail",
+    "export_trail_for",
     "list_events",
     "record",
     "record_created",
@@ -111,13 +112,31 @@ def verify_trail(*, session: Session) -> ChainReport:
 
 
 def list_events(
-    *, session: Session, actor: Principal, after: int = 0, limit: int = 100
+    *,
+    session: Session,
+    actor: Principal,
+    after: int = 0,
+    limit: int = 100,
+    username: str | None = None,
+    entity: str | None = None,
+    entity_id: str | None = None,
+    action: str | None = None,
 ) -> list[dict[str, object]]:
-    """A page of the trail for an administrator (``after``: the last sequence number seen)."""
+    """A page of the trail for an administrator (``after``: the last sequence number seen).
+
+    The optional filters match exactly (who, what kind of record, which record, what was done).
+    """
     authorize(actor, Action.VIEW_AUDIT, trial_id=None)
-    rows = session.scalars(
-        select(AuditEvent).where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(limit)
-    ).all()
+    query = select(AuditEvent).where(AuditEvent.seq > after)
+    if username:
+        query = query.where(AuditEvent.username == username)
+    if entity:
+        query = query.where(AuditEvent.entity == entity)
+    if entity_id:
+        query = query.where(AuditEvent.entity_id == entity_id)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    rows = session.scalars(query.order_by(AuditEvent.seq).limit(limit)).all()
     return [row.as_dict() for row in rows]
 
 
@@ -135,3 +154,9 @@ def export_trail(*, session: Session, fmt: Literal["csv", "json"]) -> str:
     for event in iter_events(session):
         writer.writerow(event.as_dict())
     return out.getvalue()
+
+
+def export_trail_for(*, session: Session, actor: Principal, fmt: Literal["csv", "json"]) -> str:
+    """:func:`export_trail` for a user who may read the audit trail (an administrator)."""
+    authorize(actor, Action.VIEW_AUDIT, trial_id=None)
+    return export_trail(session=session, fmt=fmt)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from trialkit.store.database import Database
 
-__all__ = ["transaction"]
+__all__ = ["Database", "transaction"]  # Database: the type the shell passes in
 
 
 @contextmanager

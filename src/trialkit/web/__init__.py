@@ -1,1 +1,49 @@
-"""trialkit.web."""
+"""Server-rendered pages for every role (Jinja2 and htmx, no front-end build).
+
+The pages call the same :mod:`trialkit.service` functions as the API, in one
+transaction per request, and never query the store themselves. They are an
+application of their own, mounted beside the API by :mod:`trialkit.server`:
+
+* log in and out (the API's session cookie; a CSRF token on every form)
+* home: per role
+* investigator: patients of their site, screening with a live eligibility
+  checklist, consent, the patient page
+* monitor (blinded): enrolment and screening outcomes by site and country
+* statistician: the protocol's design claims and power curve
+* administrator: sites, users and roles, audit trail and its export
+
+Core forms (log-in, screening, consent) work without JavaScript; htmx only
+refreshes the eligibility checklist while the screening form is filled in.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from trialkit.config import Settings
+from trialkit.service import Security
+from trialkit.service.transaction import Database
+from trialkit.web.errors import install_error_pages
+from trialkit.web.rendering import Pages
+from trialkit.web.routes import admin, auth, design, home, monitor, patients
+
+__all__ = ["STATIC_DIR", "create_web_app"]
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+def create_web_app(*, settings: Settings, database: Database, security: Security) -> FastAPI:
+    """The pages as an application, sharing the API's settings, database and security."""
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.settings = settings
+    app.state.database = database
+    app.state.security = security
+    app.state.pages = Pages()
+    install_error_pages(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for module in (auth, home, patients, monitor, design, admin):
+        app.include_router(module.router, include_in_schema=False)
+    return app

@@ -1,0 +1,30 @@
+"""The whole server: the API under ``/api`` and the web pages beside it, on one application.
+
+The API and the pages are independent layers (neither imports the other); this
+module composes them. ``trialkit serve`` loads :func:`create_server` as a factory.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from trialkit.api import create_app
+from trialkit.config import Settings
+from trialkit.store import Database
+from trialkit.web import create_web_app
+
+__all__ = ["create_server"]
+
+
+def create_server(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    """The API with the pages mounted at ``/`` (API routes and ``/docs`` match first)."""
+    app = create_app(settings, database=database)
+    app.mount(
+        "/",
+        create_web_app(
+            settings=app.state.settings,
+            database=app.state.database,
+            security=app.state.security,
+        ),
+    )
+    return app

@@ -1,0 +1,159 @@
+"""What every page needs: the transaction, the logged-in viewer, and the form with its CSRF check.
+
+The session cookie is the API's (``trialkit_session``): logging in on a page opens
+the same kind of session as ``POST /api/auth/session``. Forms carry a token bound
+to that session (an HMAC of it), so a request forged from another site fails even
+where a browser ignores SameSite.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import Depends, Path, Request
+from sqlalchemy.orm import Session
+
+from trialkit.errors import AuthenticationError
+from trialkit.service import Principal, Role, Security, auth, transaction, trials
+from trialkit.service.transaction import Database
+from trialkit.service.views import TrialView
+from trialkit.web.rendering import Pages
+
+__all__ = [
+    "COOKIE_NAME",
+    "LOGIN_CSRF_COOKIE",
+    "DbSession",
+    "Form",
+    "Id",
+    "LoginRequired",
+    "PagesDep",
+    "RawForm",
+    "SecurityDep",
+    "Viewer",
+    "ViewerDep",
+    "csrf_token",
+]
+
+COOKIE_NAME = "trialkit_session"  # the API's cookie (trialkit.api.deps.COOKIE_NAME)
+LOGIN_CSRF_COOKIE = "trialkit_login_csrf"
+MAX_ID = 2_147_483_647
+
+
+class LoginRequired(Exception):  # noqa: N818 - a signal, not an error: answered with a redirect
+    """No valid session: the page answers with a redirect to the login page."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+class CsrfRejected(Exception):  # noqa: N818
+    """A form without the token of the session it claims to come from."""
+
+
+def _database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+def _security(request: Request) -> Security:
+    security: Security = request.app.state.security
+    return security
+
+
+def _pages(request: Request) -> Pages:
+    pages: Pages = request.app.state.pages
+    return pages
+
+
+def _session(database: Annotated[Database, Depends(_database)]) -> Iterator[Session]:
+    # one transaction per request, committed before the response is sent (as in the API)
+    with transaction(database) as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(_session, scope="function")]
+SecurityDep = Annotated[Security, Depends(_security)]
+PagesDep = Annotated[Pages, Depends(_pages)]
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+def csrf_token(security: Security, session_token: str) -> str:
+    """The form token of a login session: an HMAC of its token, never the token itself."""
+    return hmac.new(
+        security.token_key, b"csrf\x00" + session_token.encode(), hashlib.sha256
+    ).hexdigest()
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The logged-in user of a page: who, which roles, in which trial, and the form token."""
+
+    principal: Principal
+    csrf: str
+    trial: TrialView | None
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return self.principal.roles
+
+    def has(self, *roles: Role) -> bool:
+        return any(role in self.roles for role in roles)
+
+    def site_ids(self, role: Role) -> list[int]:
+        return sorted({g.site_id for g in self.principal.grants if g.role == role and g.site_id})
+
+
+def _viewer(request: Request, session: DbSession, security: SecurityDep) -> Viewer:
+    token = request.cookies.get(COOKIE_NAME, "")
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if not token:
+        raise LoginRequired(target)
+    try:
+        principal = auth.authenticate(
+            session=session,
+            security=security,
+            token=token,
+            request_id=getattr(request.state, "request_id", None),
+        )
+    except AuthenticationError as exc:
+        raise LoginRequired(target) from exc
+    visible = trials.list_trials(session=session, actor=principal)
+    return Viewer(
+        principal=principal,
+        csrf=csrf_token(security, token),
+        trial=visible[0] if visible else None,
+    )
+
+
+ViewerDep = Annotated[Viewer, Depends(_viewer)]
+
+
+async def _form(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+async def _checked_form(
+    request: Request, form: Annotated[dict[str, str], Depends(_form)], security: SecurityDep
+) -> dict[str, str]:
+    token = request.cookies.get(COOKIE_NAME, "")
+    given = form.get("csrf_token", "")
+    if not token or not hmac.compare_digest(given, csrf_token(security, token)):
+        raise CsrfRejected()
+    return form
+
+
+RawForm = Annotated[dict[str, str], Depends(_form)]
+"""The posted form, unchecked (the login form, which has no session yet)."""
+Form = Annotated[dict[str, str], Depends(_checked_form)]
+"""The posted form, after its CSRF token was checked against the session."""
+
+
+def login_url(next_path: str) -> str:
+    return "/login?next=" + quote(next_path, safe="/")

@@ -1,0 +1,130 @@
+"""Log in and out with the session cookie that the API uses too."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from trialkit.service import auth
+from trialkit.web.deps import (
+    COOKIE_NAME,
+    LOGIN_CSRF_COOKIE,
+    DbSession,
+    Form,
+    PagesDep,
+    RawForm,
+    SecurityDep,
+    ViewerDep,
+)
+
+router = APIRouter()
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site (no scheme, no other host) is followed after logging in."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/home"
+
+
+def _login_page(
+    pages: PagesDep,
+    *,
+    token: str,
+    next_path: str,
+    username: str = "",
+    error: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    response = pages.response(
+        "login.html",
+        status_code=status_code,
+        csrf=token,
+        next_path=next_path,
+        username=username,
+        error=error,
+        viewer=None,
+    )
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/login")
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(
+    request: Request, pages: PagesDep, next_path: Annotated[str | None, Query(alias="next")] = None
+) -> HTMLResponse:
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
+    return _login_page(pages, token=token, next_path=_safe_next(next_path))
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request,
+    form: RawForm,
+    session: DbSession,
+    security: SecurityDep,
+    pages: PagesDep,
+) -> Response:
+    """Check the password; a failure is recorded (committed) and shown next to the password."""
+    next_path = _safe_next(form.get("next"))
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    username = form.get("username", "").strip()
+    if not cookie or not hmac.compare_digest(cookie, form.get("csrf_token", "")):
+        return _login_page(
+            pages,
+            token=secrets.token_urlsafe(24),
+            next_path=next_path,
+            username=username,
+            error=pages._("The login form had expired; please enter your password again."),
+            status_code=400,
+        )
+    if not username or not form.get("password"):
+        return _login_page(
+            pages,
+            token=cookie,
+            next_path=next_path,
+            username=username,
+            error=pages._("Enter your username and your password."),
+            status_code=422,
+        )
+    outcome = auth.login(
+        session=session,
+        security=security,
+        username=username,
+        password=form.get("password", ""),
+        kind="cookie",
+        request_id=getattr(request.state, "request_id", None),
+    )
+    if outcome.issued is None:
+        return _login_page(
+            pages,
+            token=cookie,
+            next_path=next_path,
+            username=username,
+            error=outcome.failure,
+            status_code=401,
+        )
+    response = RedirectResponse(next_path, status_code=303)
+    response.set_cookie(
+        COOKIE_NAME,
+        outcome.issued.token,
+        max_age=int(security.session_lifetime.total_seconds()),
+        httponly=True,
+        samesite="strict",
+        secure=request.app.state.settings.cookie_secure,
+        path="/",
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+def logout(_form: Form, viewer: ViewerDep, session: DbSession) -> Response:
+    auth.logout(session=session, actor=viewer.principal)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="strict")
+    return response
