@@ -1,4 +1,4 @@
-"""No arm in any blinded view: roles (the service policy's, the one source), redaction, kit views."""
+"""No arm in any blinded view: roles (the service policy is the one source), redaction, kits."""
 
 from __future__ import annotations
 

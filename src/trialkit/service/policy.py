@@ -35,21 +35,70 @@ class Action(StrEnum):
     EDIT_PATIENTS = "register and screen patients"
     VIEW_SCREENING = "view screening records, eligibility and consent"
     VIEW_AUDIT = "read the audit trail"
+    RANDOMISE = "randomise patients"
+    VIEW_RANDOMISATION = "view randomisations (blinded unless the role sees arms)"
+    EMERGENCY_UNBLIND = "unblind one of their own patients in an emergency"
+    HANDLE_KITS = "receive shipments and dispense kits"
+    VIEW_SUPPLY = "view site inventories, shipments and resupply requests"
+    MANAGE_SUPPLY = "seal the allocation and kit lists and ship kits from the depot"
+    VIEW_ENROLMENT = "view blinded enrolment reports"
+    VIEW_ARMS = "view arm balance and other unblinded reports"
 
 
+_UNBLINDED = frozenset(
+    {
+        Action.VIEW_TRIAL,
+        Action.VIEW_PATIENTS,
+        Action.VIEW_SCREENING,
+        Action.VIEW_RANDOMISATION,
+        Action.VIEW_ENROLMENT,
+        Action.VIEW_ARMS,
+    }
+)
 PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.INVESTIGATOR: frozenset(
-        {Action.VIEW_TRIAL, Action.VIEW_PATIENTS, Action.EDIT_PATIENTS, Action.VIEW_SCREENING}
+        {
+            Action.VIEW_TRIAL,
+            Action.VIEW_PATIENTS,
+            Action.EDIT_PATIENTS,
+            Action.VIEW_SCREENING,
+            Action.RANDOMISE,
+            Action.VIEW_RANDOMISATION,
+            Action.EMERGENCY_UNBLIND,
+        }
     ),
-    Role.PHARMACIST: frozenset({Action.VIEW_TRIAL, Action.VIEW_PATIENTS}),
-    Role.MONITOR: frozenset({Action.VIEW_TRIAL, Action.VIEW_PATIENTS, Action.VIEW_SCREENING}),
-    Role.STATISTICIAN: frozenset({Action.VIEW_TRIAL}),
-    Role.UNBLINDED_STATISTICIAN: frozenset(
-        {Action.VIEW_TRIAL, Action.VIEW_PATIENTS, Action.VIEW_SCREENING}
+    Role.PHARMACIST: frozenset(
+        {
+            Action.VIEW_TRIAL,
+            Action.VIEW_PATIENTS,
+            Action.VIEW_RANDOMISATION,
+            Action.HANDLE_KITS,
+            Action.VIEW_SUPPLY,
+        }
     ),
-    Role.DSMB_MEMBER: frozenset({Action.VIEW_TRIAL, Action.VIEW_PATIENTS, Action.VIEW_SCREENING}),
+    Role.MONITOR: frozenset(
+        {
+            Action.VIEW_TRIAL,
+            Action.VIEW_PATIENTS,
+            Action.VIEW_SCREENING,
+            Action.VIEW_RANDOMISATION,
+            Action.VIEW_SUPPLY,
+            Action.VIEW_ENROLMENT,
+        }
+    ),
+    Role.STATISTICIAN: frozenset({Action.VIEW_TRIAL, Action.VIEW_ENROLMENT}),
+    Role.UNBLINDED_STATISTICIAN: _UNBLINDED,
+    Role.DSMB_MEMBER: _UNBLINDED,
     Role.ADMINISTRATOR: frozenset(
-        {Action.VIEW_TRIAL, Action.MANAGE_TRIAL, Action.MANAGE_USERS, Action.VIEW_AUDIT}
+        {
+            Action.VIEW_TRIAL,
+            Action.MANAGE_TRIAL,
+            Action.MANAGE_USERS,
+            Action.VIEW_AUDIT,
+            Action.VIEW_SUPPLY,
+            Action.MANAGE_SUPPLY,
+            Action.VIEW_ENROLMENT,
+        }
     ),
 }
 SITE_ROLES = frozenset({Role.INVESTIGATOR, Role.PHARMACIST})
