@@ -12,6 +12,7 @@ from trialkit.store.people import Role
 __all__ = [
     "ActivationBody",
     "ConsentCreate",
+    "DispensingCreate",
     "EthicsApprovalCreate",
     "LoginBody",
     "PasswordChange",
@@ -20,8 +21,10 @@ __all__ = [
     "RoleRevocation",
     "ScreeningRecordCreate",
     "SessionOpened",
+    "ShipmentReceipt",
     "SiteCreate",
     "TokenIssued",
+    "UnblindingBody",
     "UserCreate",
 ]
 
@@ -112,3 +115,18 @@ class ConsentCreate(_Body):
     consent_date: dt.date
     information_sheet_version: Annotated[str, _text(64)]
     reason: Reason | None = None
+
+
+class UnblindingBody(_Body):
+    """Emergency unblinding: the investigator's password, re-entered, and the medical reason."""
+
+    password: Password
+    reason: Reason
+
+
+class DispensingCreate(_Body):
+    cycle: Annotated[int, Field(ge=2, le=1000)]
+
+
+class ShipmentReceipt(_Body):
+    damaged: list[IdField] = Field(default_factory=list, max_length=10_000)

@@ -101,9 +101,19 @@ def take_kit(
 
 
 def raise_resupply(
-    session: Session, *, trial_id: int, site: Site, on_date: dt.date
+    session: Session,
+    *,
+    trial_id: int,
+    site: Site,
+    on_date: dt.date,
+    threshold: int = RESUPPLY_THRESHOLD,
+    target: int = RESUPPLY_TARGET,
 ) -> ResupplyRequest | None:
     """Raise a resupply request for the site if either arm's stock is low (kit numbers only)."""
+    if not 0 <= threshold <= target or target < 1:
+        raise InputError(
+            f"resupply needs 0 <= threshold <= target, target >= 1; got {threshold}, {target}"
+        )
     arms = [arm.id for arm in trial_protocol(get_trial_or_raise(session, trial_id)).arms]
 
     def stock() -> dict[str, int]:
@@ -128,7 +138,7 @@ def raise_resupply(
         counts = {str(arm): int(n) for arm, n in rows}
         return {arm: counts.get(arm, 0) for arm in arms}
 
-    if all(n >= RESUPPLY_THRESHOLD for n in stock().values()):
+    if all(n >= threshold for n in stock().values()):
         return None
     # one request per site at a time: serialise on the site row, then look again
     session.execute(select(Site.id).where(Site.id == site.id).with_for_update())
@@ -138,12 +148,12 @@ def raise_resupply(
         )
     ).first()
     counts = stock()
-    if pending is not None or all(n >= RESUPPLY_THRESHOLD for n in counts.values()):
+    if pending is not None or all(n >= threshold for n in counts.values()):
         return None
     numbers: list[int] = []
     complete = True
     for arm in arms:
-        need = max(0, RESUPPLY_TARGET - counts[arm])
+        need = max(0, target - counts[arm])
         query = _kits_of_arm(trial_id, arm).where(
             InventoryKit.site_id.is_(None),
             InventoryKit.status == "depot",
