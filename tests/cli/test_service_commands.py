@@ -127,8 +127,7 @@ def test_seal_and_verify_a_trial_from_the_command_line(
     assert report["list_hash"] == sealed["list_hash"] == report["expected_list_hash"]
     with sqlite3.connect(database) as connection:
         connection.execute(
-            "UPDATE allocation_slots SET arm = CASE arm WHEN 'A' THEN 'B' ELSE 'A' END "
-            "WHERE id = 7"
+            "UPDATE allocation_slots SET arm = CASE arm WHEN 'A' THEN 'B' ELSE 'A' END WHERE id = 7"
         )
     assert main(["randomization", "verify", "--trial", "SOR"]) == 1
     assert "NOT verified" in capsys.readouterr().out
