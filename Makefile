@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)
 	$(BIN)/trialkit demo
 	TRIALKIT_DEMO=1 $(BIN)/trialkit db upgrade
-	TRIALKIT_DEMO=1 $(BIN)/trialkit serve --demo
+	TRIALKIT_DEMO=1 TRIALKIT_CALENDAR_DATE=$${TRIALKIT_CALENDAR_DATE:-2008-03-03} $(BIN)/trialkit serve --demo
 
 test: $(STAMP) lint typecheck contracts pytest
 

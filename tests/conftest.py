@@ -171,14 +171,16 @@ RANDOMISED_ON = dt.date(2008, 3, 3)
 
 @pytest.fixture
 def randomised(monkeypatch: pytest.MonkeyPatch) -> dict[int, dt.date]:
-    """Stand in for the randomisation record (another branch): patient id -> date randomised.
+    """Randomised patients without the sealed list: patient id -> date randomised.
 
-    Fill the returned mapping; :func:`trialkit.service.randomised.randomisation_date` reads it.
+    Fill the returned mapping; :func:`trialkit.service.randomised.randomisation_date` reads it
+    first and the randomisation record for every other patient.
     """
     dates: dict[int, dt.date] = {}
+    recorded = service_randomised.randomisation_date
 
     def randomisation_date(*, session: Session, patient: Patient) -> dt.date | None:
-        return dates.get(patient.id)
+        return dates.get(patient.id) or recorded(session=session, patient=patient)
 
     monkeypatch.setattr(service_randomised, "randomisation_date", randomisation_date)
     return dates

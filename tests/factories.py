@@ -11,7 +11,18 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from trialkit.service import Principal, Role, Security, auth, patients, trials, users
+from trialkit.service import (
+    Grant,
+    Principal,
+    Role,
+    Security,
+    allocation,
+    auth,
+    patients,
+    supply,
+    trials,
+    users,
+)
 from trialkit.service.views import PatientView, SiteView, TrialView
 
 SYSTEM = Principal.system(request_id="test")
@@ -117,3 +128,49 @@ def make_patient(session: Session, actor: Principal, site: SiteView) -> PatientV
     return patients.register_patient(
         session=session, actor=actor, site_id=site.id, screening_number=f"P-{next(_numbers)}"
     )
+
+
+ENROLMENT_DAY = dt.date(2008, 3, 3)
+"""A day inside SOR's enrolment period (2007-11-22 to 2010-06-30)."""
+
+
+def seal_trial(session: Session, trial: TrialView, *, kits: int = 200) -> None:
+    allocation.seal(session=session, actor=SYSTEM, trial_id=trial.id, kits=kits)
+
+
+def stock_site(session: Session, trial: TrialView, site: SiteView) -> None:
+    """Raise the site's first resupply request, ship it, and receive it as its pharmacist."""
+    from trialkit.store.trials import Site
+
+    row = session.get(Site, site.id)
+    assert row is not None
+    request = supply.raise_resupply(session, trial_id=trial.id, site=row, on_date=ENROLMENT_DAY)
+    assert request is not None
+    shipment = supply.ship_resupply(session=session, actor=SYSTEM, request_id=request.id)
+    receiver = Principal(
+        user_id=None,
+        username="test-pharmacist",
+        grants=(Grant(Role.PHARMACIST, trial.id, site.id),),
+    )
+    supply.receive_shipment(session=session, actor=receiver, shipment_id=shipment.id)
+
+
+def make_eligible_patient(
+    session: Session, actor: Principal, site: SiteView, *, consent: bool = True
+) -> PatientView:
+    """A patient with an eligible, fully decided evaluation (endocrine group) and consent."""
+    patient = make_patient(session, actor, site)
+    patients.submit_screening_record(
+        session=session, actor=actor, patient_id=patient.id, data=example_record()
+    )
+    evaluation = patients.evaluate_eligibility(session=session, actor=actor, patient_id=patient.id)
+    assert evaluation.eligible, evaluation.result
+    if consent:
+        patients.record_consent(
+            session=session,
+            actor=actor,
+            patient_id=patient.id,
+            consent_date=ENROLMENT_DAY,
+            information_sheet_version="1.0",
+        )
+    return patient

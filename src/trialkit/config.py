@@ -7,6 +7,7 @@ refuses to start without a secret key of its own (:meth:`Settings.require_safe`)
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from typing import Any
 
@@ -51,6 +52,16 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = Field(default=65536, ge=8)
     argon2_parallelism: int = Field(default=4, ge=1)
     db_pool_size: int = Field(default=20, ge=1)
+    calendar_date: dt.date | None = Field(
+        default=None,
+        description="Pin the service's calendar date (enrolment period, kit expiry) for demos, "
+        "tests and benchmarks of a protocol whose enrolment period is not today; every "
+        "randomisation records the date it used beside its real UTC time.",
+    )
+
+    def today(self) -> dt.date:
+        """The calendar date randomisation and dispensing use (UTC today unless pinned)."""
+        return self.calendar_date or dt.datetime.now(dt.UTC).date()
 
     def require_safe(self) -> None:
         """Refuse unsafe settings before serving: outside demo mode the secret must be real."""

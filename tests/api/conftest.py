@@ -11,26 +11,32 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import RANDOMISED_ON
 from tests.factories import (
+    ENROLMENT_DAY,
     SYSTEM,
     TestUser,
     example_record,
     login,
+    make_eligible_patient,
     make_site,
     make_trial,
     make_user,
     principal,
+    seal_trial,
+    stock_site,
 )
 from trialkit.api import create_app
 from trialkit.config import Settings
-from trialkit.service import Role, Security, capture, patients, users
+from trialkit.service import Role, Security, capture, patients, randomisation, supply, users
 from trialkit.service.forms import Form
 from trialkit.service.views import PatientView, SiteView, TrialView
 from trialkit.store import Database
+from trialkit.store.trials import Site
 
 
 @pytest.fixture
 def client(settings: Settings, db: Database) -> Iterator[TestClient]:
-    app = create_app(settings, database=db)
+    # the service's calendar pinned inside SOR's enrolment period
+    app = create_app(settings.model_copy(update={"calendar_date": ENROLMENT_DAY}), database=db)
     with TestClient(app, base_url="http://127.0.0.1") as test_client:
         yield test_client
 
@@ -44,6 +50,10 @@ class World:
     patient: PatientView  # at site A, with one screening record
     spare_assignment: int
     query: int  # an open query on the patient (a randomised patient with an incomplete AE)
+    to_randomise: int  # at site A: eligible and consented
+    randomised: int  # at site A
+    request: int  # a resupply request (for site B), not shipped
+    shipment: int  # shipped to site A, not received
     users: dict[tuple[Role, str], TestUser]  # (role, "own" | "other")
     tokens: dict[tuple[Role, str], str]
 
@@ -91,5 +101,44 @@ def world(db: Database, security: Security, randomised: dict[int, dt.date]) -> W
         spare_assignment = (
             users.get_user(session=session, actor=SYSTEM, user_id=spare.id).roles[0].id
         )
+        seal_trial(session, trial)
+        stock_site(session, trial, site_a)
+        to_randomise = make_eligible_patient(session, investigator, site_a)
+        randomised_patient = make_eligible_patient(session, investigator, site_a)
+        randomisation.randomise(
+            session=session,
+            actor=investigator,
+            patient_id=randomised_patient.id,
+            on_date=ENROLMENT_DAY,
+        )
+        rows = {s.id: session.get(Site, s.id) for s in (site_a, site_b)}
+        top_up = supply.raise_resupply(
+            session,
+            trial_id=trial.id,
+            site=rows[site_a.id],
+            on_date=ENROLMENT_DAY,
+            threshold=8,
+            target=8,
+        )
+        request = supply.raise_resupply(
+            session, trial_id=trial.id, site=rows[site_b.id], on_date=ENROLMENT_DAY
+        )
+        assert top_up is not None
+        assert request is not None
+        shipment = supply.ship_resupply(session=session, actor=SYSTEM, request_id=top_up.id)
         tokens = {key: login(session, security, user) for key, user in people.items()}
-    return World(trial, site_a, site_b, pending, patient, spare_assignment, query, people, tokens)
+    return World(
+        trial,
+        site_a,
+        site_b,
+        pending,
+        patient,
+        spare_assignment,
+        query,
+        to_randomise.id,
+        randomised_patient.id,
+        request.id,
+        shipment.id,
+        people,
+        tokens,
+    )

@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import World
-from tests.factories import example_record
+from tests.factories import PASSWORD, example_record
 from trialkit.service import Role, can_see_arm
 
 ALL = frozenset(Role)
@@ -25,6 +25,17 @@ CLINICAL_READERS = frozenset(
 )
 INVESTIGATOR = frozenset({Role.INVESTIGATOR})
 MONITOR = frozenset({Role.MONITOR})
+UNBLINDED = frozenset({Role.UNBLINDED_STATISTICIAN, Role.DSMB_MEMBER})
+VIEW_PATIENT = frozenset(
+    {
+        Role.INVESTIGATOR,
+        Role.PHARMACIST,
+        Role.MONITOR,
+        Role.UNBLINDED_STATISTICIAN,
+        Role.DSMB_MEMBER,
+    }
+)
+SUPPLY = frozenset({Role.PHARMACIST, Role.MONITOR, Role.ADMINISTRATOR})
 
 
 @dataclass(frozen=True)
@@ -36,6 +47,7 @@ class Case:
     site_scoped: bool = False  # site roles elsewhere get 404
     body: Callable[[World], Any] | None = None
     authenticated: bool = True
+    reveals_arm: bool = False  # the one response that shows a blinded role an arm
 
 
 def _site_body(w: World) -> dict[str, Any]:
@@ -223,6 +235,57 @@ CASES = [
         body=lambda w: {"resolution": "Corrected"},
     ),
     Case("GET", "/api/audit/events", 200, ADMIN),
+    Case(
+        "POST",
+        "/api/patients/{to_randomise}/randomisation",
+        201,
+        frozenset({Role.INVESTIGATOR}),
+        site_scoped=True,
+    ),
+    Case("GET", "/api/patients/{randomised}/randomisation", 200, VIEW_PATIENT, site_scoped=True),
+    Case(
+        "POST",
+        "/api/patients/{randomised}/unblinding",
+        200,
+        frozenset({Role.INVESTIGATOR}),
+        site_scoped=True,
+        body=lambda w: {"password": PASSWORD, "reason": "anaphylactic reaction"},
+        reveals_arm=True,
+    ),
+    Case(
+        "POST",
+        "/api/patients/{randomised}/dispensings",
+        201,
+        frozenset({Role.PHARMACIST}),
+        site_scoped=True,
+        body=lambda w: {"cycle": 2},
+    ),
+    Case("GET", "/api/sites/{site_a}/kits", 200, SUPPLY, site_scoped=True),
+    Case("GET", "/api/trials/{trial}/resupply-requests", 200, SUPPLY),
+    Case("POST", "/api/resupply-requests/{request}/shipment", 201, ADMIN),
+    Case(
+        "POST",
+        "/api/shipments/{shipment}/receipt",
+        200,
+        frozenset({Role.PHARMACIST}),
+        site_scoped=True,
+        body=lambda w: {},
+    ),
+    Case(
+        "GET",
+        "/api/trials/{trial}/reports/enrolment",
+        200,
+        frozenset(
+            {
+                Role.MONITOR,
+                Role.STATISTICIAN,
+                Role.UNBLINDED_STATISTICIAN,
+                Role.DSMB_MEMBER,
+                Role.ADMINISTRATOR,
+            }
+        ),
+    ),
+    Case("GET", "/api/trials/{trial}/reports/arm-balance", 200, UNBLINDED),
     # last: it ends the session
     Case("POST", "/api/auth/logout", 204, ALL),
 ]
@@ -261,6 +324,10 @@ def _path(case: Case, world: World) -> str:
         assignment=world.spare_assignment,
         form="adverse_event",
         query=world.query,
+        to_randomise=world.to_randomise,
+        randomised=world.randomised,
+        request=world.request,
+        shipment=world.shipment,
     )
 
 
@@ -288,6 +355,8 @@ def test_every_route_is_in_the_matrix(client: TestClient) -> None:
     names = {"trial": "trial_id", "site_a": "site_id", "pending": "site_id"}
     names |= {"patient": "patient_id", "user": "user_id", "assignment": "assignment_id"}
     names |= {"query": "query_id", "form": "form"}
+    names |= {"to_randomise": "patient_id", "randomised": "patient_id"}
+    names |= {"request": "request_id", "shipment": "shipment_id"}
     covered = set()
     for case in CASES + UNAUTHENTICATED:
         path = case.path.partition("?")[0]
@@ -316,7 +385,9 @@ def test_matrix(client: TestClient, world: World, role: Role) -> None:
                 continue
             if response.status_code < 300 and response.content:
                 keys = _keys(response.json())
-                if not can_see_arm(role):
+                if case.reveals_arm:
+                    assert "arm" in keys  # one patient, to the investigator who unblinded
+                elif not can_see_arm(role):
                     assert "arm" not in keys, f"{role} received an arm from {case.path}"
                 elif "/patients" in case.path and "screening_number" in keys:
                     assert "arm" in keys

@@ -10,7 +10,16 @@ from fastapi import FastAPI, Request, Response
 
 from trialkit import __version__
 from trialkit.api.errors import install_error_handlers
-from trialkit.api.routes import audit, auth, capture, health, patients, trials, users
+from trialkit.api.routes import (
+    audit,
+    auth,
+    capture,
+    health,
+    patients,
+    randomisation,
+    trials,
+    users,
+)
 from trialkit.config import Settings, load_settings
 from trialkit.service import Security
 from trialkit.store import Database, create_database
@@ -46,6 +55,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         return response
 
     install_error_handlers(app)
-    for module in (health, auth, trials, users, patients, capture, audit):
+    for module in (health, auth, trials, users, patients, capture, randomisation, audit):
         app.include_router(module.router)
     return app

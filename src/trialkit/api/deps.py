@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -9,6 +10,7 @@ from fastapi import Depends, Path, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from trialkit.config import Settings
 from trialkit.errors import AuthenticationError
 from trialkit.service import Principal, Security, transaction
 from trialkit.service.auth import authenticate
@@ -21,6 +23,7 @@ __all__ = [
     "Id",
     "RequestId",
     "SecurityDep",
+    "Today",
 ]
 
 COOKIE_NAME = "trialkit_session"
@@ -74,4 +77,13 @@ def _principal(
 
 
 CurrentPrincipal = Annotated[Principal, Depends(_principal)]
+
+
+def _today(request: Request) -> dt.date:
+    settings: Settings = request.app.state.settings
+    return settings.today()
+
+
+Today = Annotated[dt.date, Depends(_today)]
+"""The calendar date of the request (UTC today, or the date pinned in the settings)."""
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]

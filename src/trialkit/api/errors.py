@@ -1,6 +1,7 @@
 """Domain errors become HTTP responses here, and nowhere else.
 
-InputError -> 422 (with the field path), NotFoundError -> 404, ConflictError -> 409,
+InputError -> 422 (with the field path), NotFoundError -> 404, ConflictError and
+RandomisationError (a refused allocation, no dispensable kit) -> 409,
 AuthenticationError -> 401, PermissionDenied -> 403. Anything else is a defect:
 it is logged with the request id and answered with a generic 500.
 """
@@ -19,6 +20,7 @@ from trialkit.errors import (
     InputError,
     NotFoundError,
     PermissionDenied,
+    RandomisationError,
     TrialkitError,
 )
 
@@ -49,7 +51,7 @@ def error_response(exc: TrialkitError) -> JSONResponse:
     headers: dict[str, str] = {}
     if isinstance(exc, NotFoundError):
         status = 404
-    elif isinstance(exc, ConflictError):
+    elif isinstance(exc, ConflictError | RandomisationError):
         status = 409
     elif isinstance(exc, AuthenticationError):
         status, headers = 401, {"WWW-Authenticate": "Bearer"}

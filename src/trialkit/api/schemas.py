@@ -12,6 +12,7 @@ from trialkit.store.people import Role
 __all__ = [
     "ActivationBody",
     "ConsentCreate",
+    "DispensingCreate",
     "EthicsApprovalCreate",
     "FormRecordCreate",
     "LoginBody",
@@ -24,8 +25,10 @@ __all__ = [
     "RoleRevocation",
     "ScreeningRecordCreate",
     "SessionOpened",
+    "ShipmentReceipt",
     "SiteCreate",
     "TokenIssued",
+    "UnblindingBody",
     "UserCreate",
 ]
 
@@ -138,3 +141,18 @@ class QueryAnswer(_Body):
 
 class QueryClosure(_Body):
     resolution: Annotated[str, _text(2000)]
+
+
+class UnblindingBody(_Body):
+    """Emergency unblinding: the investigator's password, re-entered, and the medical reason."""
+
+    password: Password
+    reason: Reason
+
+
+class DispensingCreate(_Body):
+    cycle: Annotated[int, Field(ge=2, le=1000)]
+
+
+class ShipmentReceipt(_Body):
+    damaged: list[IdField] = Field(default_factory=list, max_length=10_000)

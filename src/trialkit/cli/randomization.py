@@ -1,6 +1,10 @@
-"""``trialkit randomization``: generate (for tests and audits) and verify allocation lists.
+"""``trialkit randomization``: seal a trial's lists, verify them, and generate lists from a seed.
 
-Thin adapter over :mod:`trialkit.randomization`. In a trial the service draws
+``seal --trial SOR`` has the service draw the seed from the operating system's
+CSPRNG, generate and store the allocation and kit lists and audit their hashes;
+``verify --trial SOR`` regenerates both from the sealed seed and proves they
+match what is stored. With files, a thin adapter over :mod:`trialkit.randomization`:
+in a trial the service draws
 the seed from the operating system (``secrets.token_bytes(32)``), generates the
 list once and seals both; ``generate`` here only reproduces a list from a seed
 given explicitly. ``verify`` exits 0 when the list is what the seed
@@ -10,6 +14,7 @@ input is malformed.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -17,6 +22,7 @@ from typing import Any
 import typer
 
 from trialkit.cli._common import fail, print_json, user_errors
+from trialkit.cli._db import cli_actor, service_transaction
 from trialkit.protocol import load_protocol
 from trialkit.randomization import (
     AllocationList,
@@ -27,13 +33,15 @@ from trialkit.randomization import (
     verify,
 )
 from trialkit.randomization.stream import MIN_SEED_BYTES
+from trialkit.service import allocation
+from trialkit.service.trials import find_trial
 
 __all__ = ["app"]
 
 EXIT_MISMATCH = 1
 
 app = typer.Typer(
-    help="Generate and verify sealed allocation lists (no database needed).",
+    help="Seal and verify a trial's allocation and kit lists; generate or verify list files.",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -103,14 +111,79 @@ def _read_list(path: Path) -> tuple[AllocationList, dict[str, Any]]:
         return list_from_document(document, source=str(path)), document
 
 
+@app.command("seal")
+def seal_command(
+    trial: str = typer.Option(..., "--trial", help="Trial acronym, e.g. SOR."),
+    kits: int = typer.Option(allocation.DEFAULT_KITS, "--kits", min=2, help="Kits in the depot."),
+    kit_expiry: str | None = typer.Option(
+        None, "--kit-expiry", help="Expiry date of the kits (ISO); default: a year after enrolment."
+    ),
+    slots_per_stratum: int | None = typer.Option(
+        None, "--slots-per-stratum", min=1, help="Lengthen the list beyond the protocol's minimum."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Seal the trial's allocation and kit lists from a fresh CSPRNG seed (once per trial)."""
+    try:
+        expiry = dt.date.fromisoformat(kit_expiry) if kit_expiry else None
+    except ValueError:
+        fail(f"--kit-expiry must be an ISO date like 2011-06-30, got {kit_expiry!r}")
+    with service_transaction() as session:
+        view = allocation.seal(
+            session=session,
+            actor=cli_actor(),
+            trial_id=find_trial(session, trial).id,
+            kits=kits,
+            kit_expiry=expiry,
+            slots_per_stratum=slots_per_stratum,
+        )
+    if as_json:
+        print_json(view.model_dump(mode="json"))
+    else:
+        typer.echo(
+            f"sealed {trial}: {view.slots} slots in {view.strata} strata (sha256 "
+            f"{view.list_hash}), {view.kits} kits (sha256 {view.kit_list_hash})"
+        )
+
+
+def _verify_trial(trial: str, as_json: bool) -> None:
+    with service_transaction() as session:
+        result = allocation.verify_sealed(
+            session=session, actor=cli_actor(), trial_id=find_trial(session, trial).id
+        )
+    if as_json:
+        print_json(result.model_dump(mode="json"))
+    elif result.verified:
+        typer.echo(
+            f"verified: {trial}'s {result.slots} slots and {result.kits} kits are what the sealed "
+            f"seed regenerates (sha256 {result.list_hash}, kits {result.kit_list_hash})"
+        )
+    else:
+        typer.echo(f"NOT verified: {result.problem}")
+    if not result.verified:
+        raise typer.Exit(EXIT_MISMATCH)
+
+
 @app.command("verify")
 def verify_command(
-    path: Path = typer.Argument(..., help="Allocation list (JSON).", dir_okay=False),
+    path: Path | None = typer.Argument(
+        None, help="Allocation list (JSON); omit with --trial.", dir_okay=False
+    ),
+    trial: str | None = typer.Option(
+        None, "--trial", help="Verify the trial's sealed lists in the database instead of a file."
+    ),
     seed_hex: str | None = _SEED,
     protocol: str = _PROTOCOL,
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Regenerate the list from the seed and prove it matches (exit 0) or name where not (1)."""
+    if trial is not None:
+        if path is not None or seed_hex is not None:
+            fail("give either --trial (the sealed lists in the database) or a file and --seed-hex")
+        _verify_trial(trial, as_json)
+        return
+    if path is None:
+        fail("give an allocation list file and --seed-hex, or --trial ACRONYM for a sealed trial")
     seed = _seed(seed_hex)
     stored, document = _read_list(path)
     with user_errors():

@@ -8,19 +8,10 @@ and no arm-to-kit mapping. It uses ``__slots__``, so nothing can be attached to
 it later. :func:`redact` is the one way from an unblinded record to what a role
 may see; the service and the API return only what it returns.
 
-Roles and what they may see (ARCHITECTURE.md, "Who uses it"):
-
-===========================  ==========
-role                         sees arms
-===========================  ==========
-investigator                 no (one patient, after emergency unblinding)
-pharmacist                   no
-monitor                      no
-statistician (trial)         no
-unblinded_statistician       yes
-dsmb                         yes
-administrator                no
-===========================  ==========
+Who may see arms is decided by the trial service's policy
+(:func:`trialkit.service.policy.can_see_arm`, the one source of truth for
+roles); this pure module takes that decision as a bool (``sees_arm``), so the
+core holds no second notion of roles.
 
 Emergency unblinding (an investigator, one of their own patients, with a
 reason) is a service use case that records who, when and why; it returns
@@ -36,7 +27,6 @@ References
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 from trialkit.randomization.kits import Kit
 
@@ -45,9 +35,7 @@ __all__ = [
     "BlindedKit",
     "BlindedRandomisation",
     "RandomisationRecord",
-    "Role",
     "UnblindedRandomisation",
-    "can_see_arm",
     "emergency_view",
     "kit_view",
     "redact",
@@ -56,26 +44,6 @@ __all__ = [
 ARM_REVEALING_FIELDS = frozenset(
     {"arm", "arm_label", "product", "block", "block_size", "sequence", "kit_arms"}
 )
-
-
-class Role(StrEnum):
-    """The roles of trial staff (ARCHITECTURE.md)."""
-
-    INVESTIGATOR = "investigator"
-    PHARMACIST = "pharmacist"
-    MONITOR = "monitor"
-    STATISTICIAN = "statistician"
-    UNBLINDED_STATISTICIAN = "unblinded_statistician"
-    DSMB = "dsmb"
-    ADMINISTRATOR = "administrator"
-
-
-_SEES_ARMS = frozenset({Role.UNBLINDED_STATISTICIAN, Role.DSMB})
-
-
-def can_see_arm(role: Role) -> bool:
-    """Whether the role may see treatment arms in general (not emergency unblinding)."""
-    return Role(role) in _SEES_ARMS
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,10 +93,10 @@ class UnblindedRandomisation:
 
 
 def redact(
-    record: RandomisationRecord, role: Role
+    record: RandomisationRecord, *, sees_arm: bool
 ) -> BlindedRandomisation | UnblindedRandomisation:
-    """The view of ``record`` that ``role`` may see."""
-    if can_see_arm(role):
+    """The view of ``record`` for a reader who may (``sees_arm``) or may not see arms."""
+    if sees_arm:
         return emergency_view(record)
     return BlindedRandomisation(record.randomisation_number, record.stratum, record.kit_number)
 
@@ -148,6 +116,6 @@ class BlindedKit:
     batch: int
 
 
-def kit_view(kit: Kit, role: Role) -> BlindedKit | Kit:
-    """The kit as ``role`` may see it."""
-    return kit if can_see_arm(role) else BlindedKit(kit.number, kit.batch)
+def kit_view(kit: Kit, *, sees_arm: bool) -> BlindedKit | Kit:
+    """The kit as a reader who may (``sees_arm``) or may not see arms sees it."""
+    return kit if sees_arm else BlindedKit(kit.number, kit.batch)

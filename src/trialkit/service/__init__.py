@@ -6,7 +6,18 @@ is keyword-only, takes the session of a transaction opened with
 audit trail, and raises domain errors from :mod:`trialkit.errors`.
 """
 
-from trialkit.service import audit, auth, demo, patients, trials, users
+from trialkit.service import (
+    allocation,
+    audit,
+    auth,
+    demo,
+    patients,
+    randomisation,
+    reports,
+    supply,
+    trials,
+    users,
+)
 from trialkit.service.policy import Action, Role, authorize, can_see_arm
 from trialkit.service.principal import Grant, Principal
 from trialkit.service.security import Security
@@ -19,6 +30,7 @@ __all__ = [
     "Principal",
     "Role",
     "Security",
+    "allocation",
     "audit",
     "auth",
     "authorize",
@@ -26,6 +38,9 @@ __all__ = [
     "demo",
     "enrolment_open",
     "patients",
+    "randomisation",
+    "reports",
+    "supply",
     "transaction",
     "trials",
     "users",

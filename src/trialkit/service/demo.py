@@ -1,5 +1,7 @@
 """The demo trial: SOR with a site in each country and one user per role (demo mode only).
 
+The allocation and kit lists are sealed, and the recruiting sites receive their first kits.
+
 Demo users are marked as such and cannot log in outside demo mode, so these
 published passwords are harmless on a real deployment.
 """
@@ -14,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from trialkit.errors import ConfigError
 from trialkit.protocol import load_protocol
-from trialkit.service import trials, users
-from trialkit.service.principal import Principal
+from trialkit.service import allocation, supply, trials, users
+from trialkit.service.principal import Grant, Principal
 from trialkit.service.security import Security
 from trialkit.store.people import Role, User
 from trialkit.store.trials import Trial
@@ -131,6 +133,27 @@ def seed_demo(
                 )
             if demo_site.activate:
                 trials.activate_site(session=session, actor=actor, site_id=site.id, reason="demo")
+        allocation.seal(session=session, actor=actor, trial_id=trial_id)
+        on_date = trials.get_trial_or_raise(session, trial_id).first_enrolment
+        for demo_site in DEMO_SITES:
+            if demo_site.activate:  # first kits to the recruiting sites (received on arrival)
+                row = trials.find_site(session, trial_id=trial_id, code=demo_site.code)
+                request = supply.raise_resupply(
+                    session, trial_id=trial_id, site=row, on_date=on_date
+                )
+                if request is not None:
+                    shipment = supply.ship_resupply(
+                        session=session, actor=actor, request_id=request.id
+                    )
+                    receiver = Principal(
+                        user_id=None,
+                        username="demo-seed",
+                        grants=(Grant(Role.PHARMACIST, trial_id, row.id),),
+                        request_id="demo-seed",
+                    )
+                    supply.receive_shipment(
+                        session=session, actor=receiver, shipment_id=shipment.id
+                    )
     else:
         trial_id = trial.id
     for demo_user in DEMO_USERS:

@@ -40,8 +40,28 @@ class Action(StrEnum):
     REVIEW_QUERIES = "raise and close data queries"
     RUN_EDIT_CHECKS = "run the edit checks"
     EXPORT_DATA = "derive analysis datasets and export the trial's data"
+    RANDOMISE = "randomise patients"
+    VIEW_RANDOMISATION = "view randomisations (blinded unless the role sees arms)"
+    EMERGENCY_UNBLIND = "unblind one of their own patients in an emergency"
+    HANDLE_KITS = "receive shipments and dispense kits"
+    VIEW_SUPPLY = "view site inventories, shipments and resupply requests"
+    MANAGE_SUPPLY = "seal the allocation and kit lists and ship kits from the depot"
+    VIEW_ENROLMENT = "view blinded enrolment reports"
+    VIEW_ARMS = "view arm balance and other unblinded reports"
 
 
+_UNBLINDED = frozenset(
+    {
+        Action.VIEW_TRIAL,
+        Action.VIEW_PATIENTS,
+        Action.VIEW_SCREENING,
+        Action.VIEW_RANDOMISATION,
+        Action.VIEW_ENROLMENT,
+        Action.VIEW_ARMS,
+        Action.VIEW_CLINICAL,
+        Action.EXPORT_DATA,
+    }
+)
 PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.INVESTIGATOR: frozenset(
         {
@@ -52,9 +72,20 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.VIEW_CLINICAL,
             Action.EDIT_CLINICAL,
             Action.RUN_EDIT_CHECKS,
+            Action.RANDOMISE,
+            Action.VIEW_RANDOMISATION,
+            Action.EMERGENCY_UNBLIND,
         }
     ),
-    Role.PHARMACIST: frozenset({Action.VIEW_TRIAL, Action.VIEW_PATIENTS}),
+    Role.PHARMACIST: frozenset(
+        {
+            Action.VIEW_TRIAL,
+            Action.VIEW_PATIENTS,
+            Action.VIEW_RANDOMISATION,
+            Action.HANDLE_KITS,
+            Action.VIEW_SUPPLY,
+        }
+    ),
     Role.MONITOR: frozenset(
         {
             Action.VIEW_TRIAL,
@@ -63,27 +94,14 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.VIEW_CLINICAL,
             Action.REVIEW_QUERIES,
             Action.RUN_EDIT_CHECKS,
+            Action.VIEW_RANDOMISATION,
+            Action.VIEW_SUPPLY,
+            Action.VIEW_ENROLMENT,
         }
     ),
-    Role.STATISTICIAN: frozenset({Action.VIEW_TRIAL, Action.EXPORT_DATA}),
-    Role.UNBLINDED_STATISTICIAN: frozenset(
-        {
-            Action.VIEW_TRIAL,
-            Action.VIEW_PATIENTS,
-            Action.VIEW_SCREENING,
-            Action.VIEW_CLINICAL,
-            Action.EXPORT_DATA,
-        }
-    ),
-    Role.DSMB_MEMBER: frozenset(
-        {
-            Action.VIEW_TRIAL,
-            Action.VIEW_PATIENTS,
-            Action.VIEW_SCREENING,
-            Action.VIEW_CLINICAL,
-            Action.EXPORT_DATA,
-        }
-    ),
+    Role.STATISTICIAN: frozenset({Action.VIEW_TRIAL, Action.EXPORT_DATA, Action.VIEW_ENROLMENT}),
+    Role.UNBLINDED_STATISTICIAN: _UNBLINDED,
+    Role.DSMB_MEMBER: _UNBLINDED,
     Role.ADMINISTRATOR: frozenset(
         {
             Action.VIEW_TRIAL,
@@ -91,6 +109,9 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.MANAGE_USERS,
             Action.VIEW_AUDIT,
             Action.EXPORT_DATA,
+            Action.VIEW_SUPPLY,
+            Action.MANAGE_SUPPLY,
+            Action.VIEW_ENROLMENT,
         }
     ),
 }

@@ -1,29 +1,35 @@
 """The seam to randomisation: when a patient was randomised, and to which arm.
 
-The randomise transaction (allocation slot + kit + audit record) is built on another branch.
-Until it lands these functions answer from nothing: no patient is randomised, so no clinical
-data can be captured. When it lands, the lead replaces the two bodies with a read of the
-randomisation record; every capture, edit check, schedule and export goes through here.
-Tests stand in for the randomisation record by patching :func:`randomisation_date` (and
-:func:`randomised_arm`).
+Every capture, edit check, schedule and export asks here, and the answer is read from the
+randomisation record that the randomise transaction writes (``randomisations`` and the
+allocation slot it took). Tests that need a randomised patient without going through the
+sealed allocation list may patch :func:`randomisation_date`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trialkit.store.patients import Patient
+from trialkit.store.randomisation import AllocationSlot, Randomisation
 
 __all__ = ["randomisation_date", "randomised_arm"]
 
 
 def randomisation_date(*, session: Session, patient: Patient) -> dt.date | None:
     """The date ``patient`` was randomised, or ``None`` if not (yet) randomised."""
-    return None
+    return session.scalar(
+        select(Randomisation.enrolment_date).where(Randomisation.patient_id == patient.id)
+    )
 
 
 def randomised_arm(*, session: Session, patient: Patient) -> str | None:
     """The arm ``patient`` was randomised to (callers must hold an unblinded role), or ``None``."""
-    return None
+    return session.scalar(
+        select(AllocationSlot.arm)
+        .join(Randomisation, Randomisation.slot_id == AllocationSlot.id)
+        .where(Randomisation.patient_id == patient.id)
+    )

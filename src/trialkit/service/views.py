@@ -12,16 +12,28 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 __all__ = [
+    "ArmBalanceRow",
+    "CalendarEntryView",
     "ConsentView",
+    "DispensingView",
     "EligibilityView",
+    "EmergencyUnblindingView",
+    "EnrolmentRow",
     "EthicsApprovalView",
     "IssuedToken",
+    "KitView",
     "PatientView",
+    "RandomisationView",
+    "ResupplyRequestView",
     "RoleAssignmentView",
     "ScreeningRecordView",
+    "SealVerificationView",
+    "SealView",
+    "ShipmentView",
     "SiteView",
     "TrialView",
     "UnblindedPatientView",
+    "UnblindedRandomisationView",
     "UserView",
 ]
 
@@ -141,3 +153,129 @@ class ConsentView(_View):
     information_sheet_version: str
     reason: str | None
     recorded_at: dt.datetime
+
+
+class SealView(_View):
+    """A sealed allocation and kit list as anyone may see it: counts and hashes, no seed."""
+
+    trial_id: int
+    protocol_version: str
+    slots: int
+    strata: int
+    kits: int
+    list_hash: str
+    kit_list_hash: str
+    extensions: int
+    sealed_at: dt.datetime
+
+
+class SealVerificationView(_View):
+    """Whether the stored lists are what the sealed seed regenerates (names no arm)."""
+
+    trial_id: int
+    verified: bool
+    slots: int
+    kits: int
+    list_hash: str
+    expected_list_hash: str
+    recorded_list_hash: str
+    kit_list_hash: str
+    expected_kit_list_hash: str
+    recorded_kit_list_hash: str
+    problem: str | None
+
+
+class CalendarEntryView(_View):
+    what: str
+    earliest: dt.date
+    latest: dt.date
+    cycle: int | None
+
+
+class RandomisationView(_View):
+    """A randomisation as blinded roles see it: no arm, no block, no position in the stratum."""
+
+    patient_id: int
+    site_id: int
+    screening_number: str
+    randomisation_number: int
+    kit_number: int | None
+    stratum: str
+    background_therapy: str
+    enrolment_date: dt.date
+    randomised_at: dt.datetime
+    treatment_calendar: list[CalendarEntryView]
+
+
+class UnblindedRandomisationView(RandomisationView):
+    """A randomisation as unblinded roles see it."""
+
+    arm: str
+    arm_label: str
+
+
+class EmergencyUnblindingView(_View):
+    """One patient's arm, shown to the investigator who unblinded them (recorded)."""
+
+    unblinding_id: int
+    patient_id: int
+    randomisation_number: int
+    arm: str
+    arm_label: str
+    unblinded_at: dt.datetime
+    sponsor_notified: bool
+
+
+class KitView(_View):
+    """A kit as blinded staff see it: number, place, expiry and status; never the arm."""
+
+    number: int
+    site_id: int | None
+    expiry: dt.date
+    status: str
+    shipment_id: int | None
+
+
+class ShipmentView(_View):
+    id: int
+    site_id: int
+    kit_numbers: list[int]
+    shipped_at: dt.datetime
+    received_at: dt.datetime | None
+
+
+class DispensingView(_View):
+    patient_id: int
+    cycle: int
+    kit_number: int
+    dispensed_at: dt.datetime
+
+
+class ResupplyRequestView(_View):
+    """Kits to ship to a site, as kit numbers only (no arm, no count by arm)."""
+
+    id: int
+    site_id: int
+    kit_numbers: list[int]
+    complete: bool
+    raised_at: dt.datetime
+    shipment_id: int | None
+
+
+class EnrolmentRow(_View):
+    """Patients randomised in one month at one site and stratum (blinded)."""
+
+    month: str
+    site: str
+    country: str
+    stratum: str
+    randomised: int
+    cumulative: int
+
+
+class ArmBalanceRow(_View):
+    """Patients per arm in one stratum (unblinded roles only)."""
+
+    stratum: str
+    counts: dict[str, int]
+    imbalance: int

@@ -10,9 +10,20 @@ from trialkit.store.capture import CaptureRecord, DataQuery
 from trialkit.store.database import Database, create_database
 from trialkit.store.patients import Consent, EligibilityEvaluation, Patient, ScreeningRecordVersion
 from trialkit.store.people import LoginSession, Role, RoleAssignment, User
+from trialkit.store.randomisation import (
+    AllocationSeal,
+    AllocationSlot,
+    Notification,
+    Randomisation,
+    StratumCounter,
+    Unblinding,
+)
+from trialkit.store.supply import Dispensing, InventoryKit, KitListEntry, ResupplyRequest, Shipment
 from trialkit.store.trials import Country, EthicsApproval, Site, Trial
 
 __all__ = [
+    "AllocationSeal",
+    "AllocationSlot",
     "AuditEntry",
     "AuditEvent",
     "AuditHead",
@@ -23,15 +34,24 @@ __all__ = [
     "Country",
     "DataQuery",
     "Database",
+    "Dispensing",
     "EligibilityEvaluation",
     "EthicsApproval",
+    "InventoryKit",
+    "KitListEntry",
     "LoginSession",
+    "Notification",
     "Patient",
+    "Randomisation",
+    "ResupplyRequest",
     "Role",
     "RoleAssignment",
     "ScreeningRecordVersion",
+    "Shipment",
     "Site",
+    "StratumCounter",
     "Trial",
+    "Unblinding",
     "User",
     "create_database",
     "utcnow",

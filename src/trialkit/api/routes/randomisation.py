@@ -1,0 +1,130 @@
+"""Randomisation, emergency unblinding, blinded drug supply and randomisation reports."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from trialkit.api.deps import CurrentPrincipal, DbSession, Id, SecurityDep, Today
+from trialkit.api.schemas import DispensingCreate, ShipmentReceipt, UnblindingBody
+from trialkit.service import randomisation, reports, supply
+from trialkit.service.views import (
+    ArmBalanceRow,
+    DispensingView,
+    EmergencyUnblindingView,
+    EnrolmentRow,
+    KitView,
+    RandomisationView,
+    ResupplyRequestView,
+    ShipmentView,
+    UnblindedRandomisationView,
+)
+
+router = APIRouter(prefix="/api", tags=["randomisation"])
+# the unblinded view first: a blinded view validates as itself and never gains an arm
+AnyRandomisation = UnblindedRandomisationView | RandomisationView
+
+
+@router.post(
+    "/patients/{patient_id}/randomisation",
+    response_model=AnyRandomisation,
+    status_code=status.HTTP_201_CREATED,
+)
+def randomise(
+    patient_id: Id, session: DbSession, actor: CurrentPrincipal, today: Today
+) -> RandomisationView:
+    """Randomise an eligible, consented patient: number, kit, background therapy, calendar."""
+    return randomisation.randomise(
+        session=session, actor=actor, patient_id=patient_id, on_date=today
+    )
+
+
+@router.get("/patients/{patient_id}/randomisation", response_model=AnyRandomisation)
+def get_randomisation(
+    patient_id: Id, session: DbSession, actor: CurrentPrincipal
+) -> RandomisationView:
+    return randomisation.get_randomisation(session=session, actor=actor, patient_id=patient_id)
+
+
+@router.post("/patients/{patient_id}/unblinding", response_model=EmergencyUnblindingView)
+def emergency_unblind(
+    patient_id: Id,
+    body: UnblindingBody,
+    session: DbSession,
+    security: SecurityDep,
+    actor: CurrentPrincipal,
+) -> EmergencyUnblindingView:
+    """Emergency unblinding of one own patient (password re-entered, reason; recorded)."""
+    return randomisation.emergency_unblind(
+        session=session,
+        security=security,
+        actor=actor,
+        patient_id=patient_id,
+        password=body.password,
+        reason=body.reason,
+    )
+
+
+@router.post(
+    "/patients/{patient_id}/dispensings",
+    response_model=DispensingView,
+    status_code=status.HTTP_201_CREATED,
+)
+def dispense(
+    patient_id: Id,
+    body: DispensingCreate,
+    session: DbSession,
+    actor: CurrentPrincipal,
+    today: Today,
+) -> DispensingView:
+    """Dispense the kit of a later cycle (the pharmacist; the arm is never shown)."""
+    return supply.dispense(
+        session=session, actor=actor, patient_id=patient_id, cycle=body.cycle, on_date=today
+    )
+
+
+@router.get("/sites/{site_id}/kits", response_model=list[KitView])
+def list_site_kits(site_id: Id, session: DbSession, actor: CurrentPrincipal) -> list[KitView]:
+    return supply.list_site_kits(session=session, actor=actor, site_id=site_id)
+
+
+@router.get("/trials/{trial_id}/resupply-requests", response_model=list[ResupplyRequestView])
+def list_resupply_requests(
+    trial_id: Id, session: DbSession, actor: CurrentPrincipal
+) -> list[ResupplyRequestView]:
+    return supply.list_resupply_requests(session=session, actor=actor, trial_id=trial_id)
+
+
+@router.post(
+    "/resupply-requests/{request_id}/shipment",
+    response_model=ShipmentView,
+    status_code=status.HTTP_201_CREATED,
+)
+def ship_resupply(request_id: Id, session: DbSession, actor: CurrentPrincipal) -> ShipmentView:
+    """Ship a resupply request's kits from the depot (the sponsor)."""
+    return supply.ship_resupply(session=session, actor=actor, request_id=request_id)
+
+
+@router.post("/shipments/{shipment_id}/receipt", response_model=ShipmentView)
+def receive_shipment(
+    shipment_id: Id, body: ShipmentReceipt, session: DbSession, actor: CurrentPrincipal
+) -> ShipmentView:
+    """The site pharmacist's receipt of a shipment (damaged kits listed)."""
+    return supply.receive_shipment(
+        session=session, actor=actor, shipment_id=shipment_id, damaged=body.damaged
+    )
+
+
+@router.get("/trials/{trial_id}/reports/enrolment", response_model=list[EnrolmentRow])
+def enrolment_report(
+    trial_id: Id, session: DbSession, actor: CurrentPrincipal
+) -> list[EnrolmentRow]:
+    """Randomised patients by month, site, country and stratum (blinded)."""
+    return reports.enrolment(session=session, actor=actor, trial_id=trial_id)
+
+
+@router.get("/trials/{trial_id}/reports/arm-balance", response_model=list[ArmBalanceRow])
+def arm_balance_report(
+    trial_id: Id, session: DbSession, actor: CurrentPrincipal
+) -> list[ArmBalanceRow]:
+    """Patients per arm in each stratum (unblinded statistician and DSMB only)."""
+    return reports.arm_balance(session=session, actor=actor, trial_id=trial_id)

@@ -1,0 +1,420 @@
+"""Randomising a patient, reading a randomisation, and emergency unblinding.
+
+:func:`randomise` runs in the caller's one transaction: it checks every
+precondition and names the missing step, locks the stratum's counter row
+(``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` serialises
+writers), takes the stratum's next slot, checks it against the list the sealed
+seed regenerates, takes an unexpired kit of that arm held at the site (FEFO),
+records the randomisation and the dispensing of cycle 1, raises a resupply
+request if stock ran low, and appends its audit events last, so that the audit
+chain's head lock is held only from then to the commit. A rollback anywhere
+leaves nothing: no slot is skipped, none is used twice (the unique constraints
+on slot, stratum and sequence, number, patient and kit are the last guard).
+
+Nothing returned to a blinded role, and no error message, names an arm.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from trialkit.errors import (
+    AuthenticationError,
+    ConflictError,
+    InputError,
+    NotFoundError,
+    RandomisationError,
+)
+from trialkit.protocol import Protocol
+from trialkit.randomization import (
+    RandomisationRecord,
+    UnblindedRandomisation,
+    emergency_view,
+    redact,
+)
+from trialkit.service import audit
+from trialkit.service.allocation import extend, verified_list
+from trialkit.service.policy import Action, authorize, can_see_arm
+from trialkit.service.principal import Grant, Principal
+from trialkit.service.security import Security
+from trialkit.service.supply import record_dispensing
+from trialkit.service.trials import (
+    get_site_or_raise,
+    get_trial_or_raise,
+    require_enrolment_open,
+    require_recruiting,
+    trial_protocol,
+)
+from trialkit.service.views import (
+    CalendarEntryView,
+    EmergencyUnblindingView,
+    RandomisationView,
+    UnblindedRandomisationView,
+)
+from trialkit.store.base import utcnow
+from trialkit.store.patients import Consent, EligibilityEvaluation, Patient, ScreeningRecordVersion
+from trialkit.store.people import User
+from trialkit.store.randomisation import (
+    AllocationSlot,
+    Notification,
+    Randomisation,
+    StratumCounter,
+    Unblinding,
+)
+from trialkit.store.supply import Dispensing, InventoryKit
+from trialkit.store.trials import Country, Site
+from trialkit.therapy import TherapyAssignment, treatment_calendar
+
+__all__ = ["emergency_unblind", "get_randomisation", "randomise"]
+
+
+def _patient(
+    session: Session, actor: Principal, patient_id: int, action: Action
+) -> tuple[Patient, Grant]:
+    absent = f"patient {patient_id} not found"
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        authorize(actor, action, trial_id=None)
+        raise NotFoundError(absent)
+    grant = authorize(
+        actor, action, trial_id=patient.trial_id, site_id=patient.site_id, absent=absent
+    )
+    return patient, grant
+
+
+def _therapy(protocol: Protocol, group: str) -> TherapyAssignment:
+    """The background therapy of a group, as the screening assigned it (no re-evaluation)."""
+    spec = protocol.background_therapy
+    rule = next((r for r in spec.rules if r.id == group), None) if spec else None
+    if spec is None or rule is None:
+        raise ConflictError(f"background therapy {group!r} is not one of the protocol's groups")
+    regimens = {r.id: r for r in spec.regimens}
+    return TherapyAssignment(
+        group=rule.id,
+        label=rule.label,
+        regimens=tuple(regimens[r] for r in rule.regimens),
+        reason=" ".join(rule.text.split()),
+        switch_window_days=rule.switch_window_days,
+    )
+
+
+def _eligible_evaluation(
+    session: Session, patient: Patient, protocol: Protocol
+) -> tuple[EligibilityEvaluation, str]:
+    """The latest evaluation, if it clears the patient for randomisation; else the missing step."""
+    evaluation = session.scalars(
+        select(EligibilityEvaluation)
+        .where(EligibilityEvaluation.patient_id == patient.id)
+        .order_by(EligibilityEvaluation.id.desc())
+        .limit(1)
+    ).first()
+    if evaluation is None:
+        raise ConflictError(
+            "randomisation refused: eligibility has not been evaluated; evaluate the screening "
+            "record first"
+        )
+    latest_record = session.scalar(
+        select(ScreeningRecordVersion.id)
+        .where(ScreeningRecordVersion.patient_id == patient.id)
+        .order_by(ScreeningRecordVersion.version.desc())
+        .limit(1)
+    )
+    if latest_record != evaluation.screening_record_id:
+        raise ConflictError(
+            "randomisation refused: the screening record was corrected after the last "
+            "eligibility evaluation; evaluate it again"
+        )
+    if evaluation.protocol_version != protocol.version:
+        raise ConflictError(
+            f"randomisation refused: eligibility was evaluated under protocol version "
+            f"{evaluation.protocol_version!r}, the trial runs {protocol.version!r}; evaluate again"
+        )
+    result: dict[str, Any] = evaluation.result
+    undecided = [
+        str(c.get("id", "?"))
+        for c in result.get("criteria", [])
+        if isinstance(c, dict)
+        and c.get("parent") is None
+        and c.get("status") not in {"met", "not_met"}
+    ]
+    if evaluation.eligible is None or undecided or result.get("missing"):
+        raise ConflictError(
+            "randomisation refused: not every eligibility criterion is decided ("
+            + ", ".join(undecided or [str(m) for m in result.get("missing", [])])
+            + "); record the missing data and evaluate again"
+        )
+    if not evaluation.eligible:
+        raise ConflictError("randomisation refused: the patient is not eligible")
+    group = result.get("background_therapy")
+    if not isinstance(group, str):
+        raise ConflictError(
+            "randomisation refused: no background therapy was assigned at screening ("
+            + str(result.get("background_therapy_reason", "unknown reason"))
+            + ")"
+        )
+    return evaluation, group
+
+
+def _calendar(protocol: Protocol, group: str, start: dt.date) -> list[CalendarEntryView]:
+    plan = treatment_calendar(_therapy(protocol, group), start)
+    return [
+        CalendarEntryView(what=e.what, earliest=e.earliest, latest=e.latest, cycle=e.cycle)
+        for e in plan.entries
+    ]
+
+
+def _view(
+    protocol: Protocol,
+    patient: Patient,
+    row: Randomisation,
+    kit_number: int | None,
+    slot: AllocationSlot,
+    *,
+    sees_arm: bool,
+) -> RandomisationView:
+    fields: dict[str, Any] = {
+        "patient_id": patient.id,
+        "site_id": patient.site_id,
+        "screening_number": patient.screening_number,
+        "randomisation_number": row.randomisation_number,
+        "kit_number": kit_number,
+        "stratum": row.stratum,
+        "background_therapy": row.background_therapy,
+        "enrolment_date": row.enrolment_date,
+        "randomised_at": row.randomised_at,
+        "treatment_calendar": _calendar(protocol, row.background_therapy, row.enrolment_date),
+    }
+    record = RandomisationRecord(
+        row.randomisation_number,
+        row.stratum,
+        kit_number or 0,
+        slot.arm,
+        protocol.arm(slot.arm).label,
+        slot.sequence,
+        slot.block,
+        slot.block_size,
+    )
+    shown = redact(record, sees_arm=sees_arm)
+    if isinstance(shown, UnblindedRandomisation):
+        return UnblindedRandomisationView(**fields, arm=shown.arm, arm_label=shown.arm_label)
+    return RandomisationView(**fields)
+
+
+def randomise(
+    *, session: Session, actor: Principal, patient_id: int, on_date: dt.date
+) -> RandomisationView:
+    """Randomise an eligible, consented patient (see the module docstring for the steps)."""
+    patient, grant = _patient(session, actor, patient_id, Action.RANDOMISE)
+    site = get_site_or_raise(session, patient.site_id)
+    trial = get_trial_or_raise(session, patient.trial_id)
+    require_recruiting(session, site)
+    require_enrolment_open(trial, on_date)
+    done = session.scalar(
+        select(Randomisation.randomisation_number).where(Randomisation.patient_id == patient.id)
+    )
+    if done is not None:
+        raise ConflictError(f"the patient is randomised already (randomisation number {done})")
+    protocol = trial_protocol(trial)
+    evaluation, group = _eligible_evaluation(session, patient, protocol)
+    consent = session.scalar(select(Consent.id).where(Consent.patient_id == patient.id).limit(1))
+    if consent is None:
+        raise ConflictError("randomisation refused: informed consent is not recorded")
+    country = session.get(Country, site.country_id)
+    assert country is not None
+    _, sealed = verified_list(session, trial)
+    stratum = sealed.spec.stratum_of({"background_therapy": group, "country": country.code})
+
+    # the stratum's counter row serialises its randomisations: slots are used in order
+    counter = session.scalars(
+        select(StratumCounter)
+        .where(StratumCounter.trial_id == trial.id, StratumCounter.stratum == stratum.key)
+        .with_for_update()
+    ).one()
+    if counter.used >= counter.slots:
+        extend(session, actor=actor, grant=grant, trial=trial, counter=counter)
+        _, sealed = verified_list(session, trial)
+    sequence = counter.used + 1
+    counter.used = sequence
+    slot = session.scalars(
+        select(AllocationSlot).where(
+            AllocationSlot.trial_id == trial.id,
+            AllocationSlot.stratum == stratum.key,
+            AllocationSlot.sequence == sequence,
+        )
+    ).one()
+    expected = sealed.allocation.stratum_slots(stratum.key)[sequence - 1]
+    if (slot.arm, slot.randomisation_number, slot.block, slot.block_size) != (
+        expected.arm,
+        expected.randomisation_number,
+        expected.block,
+        expected.block_size,
+    ):
+        raise RandomisationError(
+            f"randomisation refused: stored slot {sequence} of stratum {stratum.key} differs "
+            f"from the sealed list (run 'trialkit randomization verify --trial {trial.acronym}')"
+        )
+    row = Randomisation(
+        trial_id=trial.id,
+        patient_id=patient.id,
+        site_id=site.id,
+        slot_id=slot.id,
+        stratum=stratum.key,
+        sequence=sequence,
+        randomisation_number=slot.randomisation_number,
+        background_therapy=group,
+        eligibility_evaluation_id=evaluation.id,
+        enrolment_date=on_date,
+        randomised_at=utcnow(),
+        randomised_by=actor.user_id,
+    )
+    session.add(row)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:  # the patient was randomised by a concurrent request
+        raise ConflictError("the patient was randomised meanwhile: reload") from exc
+    kit, _ = record_dispensing(
+        session,
+        actor=actor,
+        grant=grant,
+        patient=patient,
+        site=site,
+        arm=slot.arm,
+        cycle=1,
+        on_date=on_date,
+    )
+    # last: the audit chain's head lock is held from here to the commit
+    audit.record_created(
+        session,
+        actor=actor,
+        grant=grant,
+        entity="randomisation",
+        entity_id=row.id,
+        values={
+            "patient_id": patient.id,
+            "randomisation_number": row.randomisation_number,
+            "stratum": row.stratum,
+            "kit_number": kit.number,
+            "background_therapy": group,
+            "enrolment_date": on_date,
+            "randomised_at": row.randomised_at,
+        },
+    )
+    return _view(protocol, patient, row, kit.number, slot, sees_arm=can_see_arm(grant.role))
+
+
+def _first_kit(session: Session, patient_id: int) -> int | None:
+    return session.scalar(
+        select(InventoryKit.number)
+        .join(Dispensing, Dispensing.kit_id == InventoryKit.id)
+        .where(Dispensing.patient_id == patient_id, Dispensing.cycle == 1)
+    )
+
+
+def _randomisation(session: Session, patient: Patient) -> tuple[Randomisation, AllocationSlot]:
+    found = session.execute(
+        select(Randomisation, AllocationSlot)
+        .join(AllocationSlot, AllocationSlot.id == Randomisation.slot_id)
+        .where(Randomisation.patient_id == patient.id)
+    ).first()
+    if found is None:
+        raise NotFoundError(f"patient {patient.id} is not randomised")
+    return found[0], found[1]
+
+
+def get_randomisation(*, session: Session, actor: Principal, patient_id: int) -> RandomisationView:
+    """A patient's randomisation: blinded, unless the role sees arms."""
+    patient, grant = _patient(session, actor, patient_id, Action.VIEW_RANDOMISATION)
+    row, slot = _randomisation(session, patient)
+    protocol = trial_protocol(get_trial_or_raise(session, patient.trial_id))
+    return _view(
+        protocol,
+        patient,
+        row,
+        _first_kit(session, patient.id),
+        slot,
+        sees_arm=can_see_arm(grant.role),
+    )
+
+
+def emergency_unblind(
+    *,
+    session: Session,
+    security: Security,
+    actor: Principal,
+    patient_id: int,
+    password: str,
+    reason: str,
+) -> EmergencyUnblindingView:
+    """Show one own patient's arm to their investigator: password re-entered, reason given.
+
+    Records the unblinding, an audit event (without the arm: the audit trail is
+    read by blinded administrators) and a notification to the sponsor (without
+    the arm). Nothing else changes: every other response stays blinded.
+    """
+    patient, grant = _patient(session, actor, patient_id, Action.EMERGENCY_UNBLIND)
+    user = session.get(User, actor.user_id) if actor.user_id is not None else None
+    if user is None or not security.verify_password(user.password_hash, password):
+        raise AuthenticationError("emergency unblinding refused: the password is wrong")
+    if not reason.strip():
+        raise InputError("give the medical reason for the emergency unblinding", location="reason")
+    row, slot = _randomisation(session, patient)
+    trial = get_trial_or_raise(session, patient.trial_id)
+    protocol = trial_protocol(trial)
+    site = session.get(Site, patient.site_id)
+    now = utcnow()
+    unblinding = Unblinding(
+        patient_id=patient.id, user_id=user.id, reason=reason.strip(), unblinded_at=now
+    )
+    session.add(unblinding)
+    session.add(
+        Notification(
+            trial_id=trial.id,
+            recipient="sponsor",
+            kind="emergency_unblinding",
+            subject=f"{trial.acronym}: emergency unblinding of randomisation number "
+            f"{row.randomisation_number}",
+            body=(
+                f"{actor.username} unblinded patient {patient.screening_number} (randomisation "
+                f"number {row.randomisation_number}) at site {site.code if site else '?'} on "
+                f"{now.isoformat()}. Reason: {reason.strip()}"
+            ),
+            created_at=now,
+        )
+    )
+    session.flush()
+    audit.record_created(
+        session,
+        actor=actor,
+        grant=grant,
+        entity="emergency_unblinding",
+        entity_id=unblinding.id,
+        values={"patient_id": patient.id, "randomisation_number": row.randomisation_number},
+        reason=reason.strip(),
+    )
+    shown = emergency_view(
+        RandomisationRecord(
+            row.randomisation_number,
+            row.stratum,
+            _first_kit(session, patient.id) or 0,
+            slot.arm,
+            protocol.arm(slot.arm).label,
+            slot.sequence,
+            slot.block,
+            slot.block_size,
+        )
+    )
+    return EmergencyUnblindingView(
+        unblinding_id=unblinding.id,
+        patient_id=patient.id,
+        randomisation_number=row.randomisation_number,
+        arm=shown.arm,
+        arm_label=shown.arm_label,
+        unblinded_at=now,
+        sponsor_notified=True,
+    )

@@ -1,0 +1,432 @@
+"""Randomisation in the service: sealing, verification, the one-transaction use case, refusals,
+blinded supply, emergency unblinding and reports (each test names the requirement it proves)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from tests.factories import (
+    ENROLMENT_DAY,
+    PASSWORD,
+    SYSTEM,
+    example_record,
+    make_eligible_patient,
+    make_site,
+    make_trial,
+    make_user,
+    principal,
+    seal_trial,
+    stock_site,
+)
+from trialkit.errors import (
+    AuthenticationError,
+    ConflictError,
+    InputError,
+    NotFoundError,
+    PermissionDenied,
+    RandomisationError,
+)
+from trialkit.service import (
+    Principal,
+    Role,
+    Security,
+    allocation,
+    patients,
+    randomisation,
+    reports,
+    supply,
+)
+from trialkit.service.views import (
+    RandomisationView,
+    SiteView,
+    TrialView,
+    UnblindedRandomisationView,
+)
+from trialkit.store import (
+    AllocationSeal,
+    AllocationSlot,
+    AuditEvent,
+    KitListEntry,
+    Notification,
+    StratumCounter,
+)
+
+
+@dataclass(frozen=True)
+class Setting:
+    trial: TrialView
+    site: SiteView
+    other: SiteView
+    investigator: Principal
+    pharmacist: Principal
+    dsmb: Principal
+    monitor: Principal
+
+
+@pytest.fixture
+def world(session: Session, security: Security) -> Setting:
+    trial = make_trial(session)
+    site, other = make_site(session, trial, country="DE"), make_site(session, trial)
+    seal_trial(session, trial)
+    stock_site(session, trial, site)
+
+    def who(role: Role, at: SiteView | None) -> Principal:
+        return principal(session, security, make_user(session, security, trial, role, site=at))
+
+    return Setting(
+        trial,
+        site,
+        other,
+        who(Role.INVESTIGATOR, site),
+        who(Role.PHARMACIST, site),
+        who(Role.DSMB_MEMBER, None),
+        who(Role.MONITOR, None),
+    )
+
+
+def _randomise(session: Session, w: Setting, patient_id: int) -> RandomisationView:
+    return randomisation.randomise(
+        session=session, actor=w.investigator, patient_id=patient_id, on_date=ENROLMENT_DAY
+    )
+
+
+def _slots(session: Session, trial_id: int, stratum: str) -> list[AllocationSlot]:
+    return list(
+        session.scalars(
+            select(AllocationSlot)
+            .where(AllocationSlot.trial_id == trial_id, AllocationSlot.stratum == stratum)
+            .order_by(AllocationSlot.sequence)
+        )
+    )
+
+
+def test_seal_stores_lists_records_hashes_and_never_the_seed(
+    session: Session, world: Setting
+) -> None:
+    seal = session.get(AllocationSeal, world.trial.id)
+    assert seal is not None
+    assert len(seal.seed) == 32
+    events = session.scalars(select(AuditEvent).where(AuditEvent.entity == "allocation_list")).all()
+    values = {e.field: e.new_value for e in events}
+    assert values["list_hash"] == seal.list_hash
+    assert values["kit_list_hash"] == seal.kit_list_hash
+    text = json.dumps([e.as_dict() for e in events])
+    assert seal.seed.hex() not in text
+    with pytest.raises(ConflictError, match="sealed already"):
+        seal_trial(session, world.trial)
+    assert allocation.verify_sealed(session=session, actor=SYSTEM, trial_id=world.trial.id).verified
+
+
+def test_E9_stratified_blocks_in_service(session: Session, world: Setting) -> None:  # noqa: N802
+    """Patients of one stratum take its slots in order: the sealed permuted blocks, no gap."""
+    views = [
+        _randomise(
+            session, world, make_eligible_patient(session, world.investigator, world.site).id
+        )
+        for _ in range(8)
+    ]
+    stratum = views[0].stratum
+    assert stratum == "endocrine/DE"
+    slots = _slots(session, world.trial.id, stratum)[:8]
+    assert [v.randomisation_number for v in views] == [s.randomisation_number for s in slots]
+    # every completed block is balanced 1:1
+    blocks: dict[int, list[str]] = {}
+    for s in slots:
+        blocks.setdefault(s.block, []).append(s.arm)
+    for number, arms in blocks.items():
+        size = next(s.block_size for s in slots if s.block == number)
+        if len(arms) == size:
+            assert arms.count("A") == arms.count("B")
+    counter = session.get(StratumCounter, (world.trial.id, stratum))
+    assert counter is not None
+    assert counter.used == 8
+
+
+def test_randomisation_response_gives_number_kit_therapy_and_calendar(
+    session: Session, world: Setting
+) -> None:
+    patient = make_eligible_patient(session, world.investigator, world.site)
+    view = _randomise(session, world, patient.id)
+    assert type(view) is RandomisationView
+    assert view.kit_number is not None
+    assert view.background_therapy == "endocrine"
+    assert view.treatment_calendar[0].earliest == ENROLMENT_DAY
+    assert view.randomised_at.tzinfo is not None
+    # the kit given is of the patient's arm (checked here through the sealed tables)
+    slot = _slots(session, world.trial.id, view.stratum)[0]
+    kit_arm = session.scalar(select(KitListEntry.arm).where(KitListEntry.number == view.kit_number))
+    assert kit_arm == slot.arm
+
+
+def test_concealed_block_size_and_no_arm_in_any_blinded_response(
+    session: Session, world: Setting
+) -> None:
+    patient = make_eligible_patient(session, world.investigator, world.site)
+    view = _randomise(session, world, patient.id)
+    for forbidden in ("arm", "arm_label", "block", "block_size", "sequence"):
+        assert forbidden not in type(view).model_fields
+    for actor in (world.investigator, world.pharmacist, world.monitor):
+        seen = randomisation.get_randomisation(session=session, actor=actor, patient_id=patient.id)
+        assert type(seen) is RandomisationView
+        dumped = seen.model_dump_json().lower()
+        assert 'sorafenib"' not in dumped
+        assert 'placebo"' not in dumped
+        assert '"arm"' not in dumped
+    unblinded = randomisation.get_randomisation(
+        session=session, actor=world.dsmb, patient_id=patient.id
+    )
+    assert isinstance(unblinded, UnblindedRandomisationView)
+    assert unblinded.arm in {"A", "B"}
+    shown = patients.get_patient(session=session, actor=world.dsmb, patient_id=patient.id)
+    assert shown.model_dump()["arm"] == unblinded.arm
+    # the audit trail (read by blinded administrators) holds no arm either
+    events = session.scalars(select(AuditEvent).where(AuditEvent.entity == "randomisation")).all()
+    assert {e.field for e in events} >= {"randomisation_number", "stratum", "kit_number"}
+    assert not {e.field for e in events} & {"arm", "block", "block_size", "sequence"}
+
+
+def test_randomise_refusals_name_the_missing_step(
+    session: Session, security: Security, world: Setting
+) -> None:
+    inv = world.investigator
+    unconsented = make_eligible_patient(session, inv, world.site, consent=False)
+    with pytest.raises(ConflictError, match="consent"):
+        _randomise(session, world, unconsented.id)
+
+    unevaluated = patients.register_patient(
+        session=session, actor=inv, site_id=world.site.id, screening_number="U-1"
+    )
+    with pytest.raises(ConflictError, match="not been evaluated"):
+        _randomise(session, world, unevaluated.id)
+
+    undecided = patients.register_patient(
+        session=session, actor=inv, site_id=world.site.id, screening_number="U-2"
+    )
+    record = example_record()
+    del record["labs"]["anc"]
+    patients.submit_screening_record(
+        session=session, actor=inv, patient_id=undecided.id, data=record
+    )
+    patients.evaluate_eligibility(session=session, actor=inv, patient_id=undecided.id)
+    with pytest.raises(ConflictError, match="not every eligibility criterion is decided"):
+        _randomise(session, world, undecided.id)
+
+    stale = make_eligible_patient(session, inv, world.site)
+    patients.submit_screening_record(
+        session=session, actor=inv, patient_id=stale.id, data=example_record(), reason="typo"
+    )
+    with pytest.raises(ConflictError, match="evaluate it again"):
+        _randomise(session, world, stale.id)
+
+    done = make_eligible_patient(session, inv, world.site)
+    _randomise(session, world, done.id)
+    with pytest.raises(ConflictError, match="randomised already"):
+        _randomise(session, world, done.id)
+
+    fresh = make_eligible_patient(session, inv, world.site)
+    with pytest.raises(ConflictError, match="enrolment in SOR is closed"):
+        randomisation.randomise(
+            session=session, actor=inv, patient_id=fresh.id, on_date=dt.date(2011, 1, 1)
+        )
+    with pytest.raises(PermissionDenied):
+        randomisation.randomise(
+            session=session, actor=world.pharmacist, patient_id=fresh.id, on_date=ENROLMENT_DAY
+        )
+    elsewhere = principal(
+        session,
+        security,
+        make_user(session, security, make_trial_ref(world), Role.INVESTIGATOR, site=world.other),
+    )
+    with pytest.raises(NotFoundError):
+        randomisation.randomise(
+            session=session, actor=elsewhere, patient_id=fresh.id, on_date=ENROLMENT_DAY
+        )
+
+
+def make_trial_ref(w: Setting) -> TrialView:
+    return w.trial
+
+
+def test_randomisation_refused_when_the_stored_list_differs_from_the_seed(
+    session: Session, world: Setting
+) -> None:
+    patient = make_eligible_patient(session, world.investigator, world.site)
+    first = _slots(session, world.trial.id, "endocrine/DE")[0]
+    session.execute(
+        update(AllocationSlot)
+        .where(AllocationSlot.id == first.id)
+        .values(arm="B" if first.arm == "A" else "A")
+    )
+    with pytest.raises(RandomisationError, match="differs from the sealed list") as caught:
+        _randomise(session, world, patient.id)
+    assert "arm" not in str(caught.value).replace("randomisation", "")
+    report = allocation.verify_sealed(session=session, actor=SYSTEM, trial_id=world.trial.id)
+    assert not report.verified
+    assert "arm" in (report.problem or "")
+
+
+def test_exhausted_stratum_is_extended_from_a_fresh_stream_and_audited(
+    session: Session, world: Setting
+) -> None:
+    counter = session.get(StratumCounter, (world.trial.id, "endocrine/DE"))
+    assert counter is not None
+    before = counter.slots
+    counter.used = counter.slots  # as if every slot had been used
+    session.flush()
+    patient = make_eligible_patient(session, world.investigator, world.site)
+    view = _randomise(session, world, patient.id)
+    slot = _slots(session, world.trial.id, "endocrine/DE")[before]
+    assert (slot.sequence, slot.extension) == (before + 1, 1)
+    assert view.randomisation_number == slot.randomisation_number
+    assert (
+        session.scalars(select(AuditEvent).where(AuditEvent.action == "extend")).first() is not None
+    )
+    assert allocation.verify_sealed(session=session, actor=SYSTEM, trial_id=world.trial.id).verified
+
+
+def test_one_patient_emergency_unblinding(
+    session: Session, security: Security, world: Setting
+) -> None:
+    patient = make_eligible_patient(session, world.investigator, world.site)
+    other = make_eligible_patient(session, world.investigator, world.site)
+    _randomise(session, world, patient.id)
+    _randomise(session, world, other.id)
+
+    def unblind(actor: Principal, password: str = PASSWORD, reason: str = "anaphylaxis") -> object:
+        return randomisation.emergency_unblind(
+            session=session,
+            security=security,
+            actor=actor,
+            patient_id=patient.id,
+            password=password,
+            reason=reason,
+        )
+
+    with pytest.raises(AuthenticationError):
+        unblind(world.investigator, password="wrong")
+    with pytest.raises(InputError):
+        unblind(world.investigator, reason="  ")
+    with pytest.raises(PermissionDenied):
+        unblind(world.pharmacist)
+    shown = randomisation.emergency_unblind(
+        session=session,
+        security=security,
+        actor=world.investigator,
+        patient_id=patient.id,
+        password=PASSWORD,
+        reason="severe hepatotoxicity; treating physician must know",
+    )
+    truth = randomisation.get_randomisation(
+        session=session, actor=world.dsmb, patient_id=patient.id
+    )
+    assert isinstance(truth, UnblindedRandomisationView)
+    assert shown.arm == truth.arm
+    # that patient only, that response only
+    for pid in (patient.id, other.id):
+        again = randomisation.get_randomisation(
+            session=session, actor=world.investigator, patient_id=pid
+        )
+        assert type(again) is RandomisationView
+    note = session.scalars(select(Notification)).one()
+    assert note.recipient == "sponsor"
+    assert "hepatotoxicity" in note.body
+    assert shown.arm_label not in note.body
+    assert shown.arm_label not in note.subject
+    events = session.scalars(
+        select(AuditEvent).where(AuditEvent.entity == "emergency_unblinding")
+    ).all()
+    assert events
+    assert all(e.reason and "hepatotoxicity" in e.reason for e in events)
+    assert shown.arm_label not in json.dumps([e.as_dict() for e in events])
+
+
+def test_dispensing_later_cycles_gives_a_kit_of_the_same_arm_fefo(
+    session: Session, world: Setting
+) -> None:
+    patient = make_eligible_patient(session, world.investigator, world.site)
+    view = _randomise(session, world, patient.id)
+    given = supply.dispense(
+        session=session,
+        actor=world.pharmacist,
+        patient_id=patient.id,
+        cycle=2,
+        on_date=ENROLMENT_DAY,
+    )
+    arm_of = dict(session.execute(select(KitListEntry.number, KitListEntry.arm)).all())
+    assert arm_of[given.kit_number] == arm_of[view.kit_number or 0]
+    with pytest.raises(ConflictError, match="dispensed already"):
+        supply.dispense(
+            session=session,
+            actor=world.pharmacist,
+            patient_id=patient.id,
+            cycle=2,
+            on_date=ENROLMENT_DAY,
+        )
+    with pytest.raises(PermissionDenied):
+        supply.dispense(
+            session=session,
+            actor=world.investigator,
+            patient_id=patient.id,
+            cycle=3,
+            on_date=ENROLMENT_DAY,
+        )
+    kits = supply.list_site_kits(session=session, actor=world.pharmacist, site_id=world.site.id)
+    assert {k.number for k in kits if k.status == "dispensed"} == {
+        view.kit_number,
+        given.kit_number,
+    }
+    assert all("arm" not in k.model_dump() for k in kits)
+
+
+def test_resupply_below_threshold_lists_kit_numbers_only_and_tops_up_every_arm(
+    session: Session, world: Setting
+) -> None:
+    for _ in range(10):  # one arm then has at most one usable kit left
+        _randomise(
+            session, world, make_eligible_patient(session, world.investigator, world.site).id
+        )
+    requests = supply.list_resupply_requests(
+        session=session, actor=world.monitor, trial_id=world.trial.id
+    )
+    pending = [r for r in requests if r.shipment_id is None]
+    assert len(pending) == 1
+    assert set(pending[0].model_dump()) == {
+        "id",
+        "site_id",
+        "kit_numbers",
+        "complete",
+        "raised_at",
+        "shipment_id",
+    }
+    assert pending[0].kit_numbers == sorted(pending[0].kit_numbers)
+
+
+def test_reports_enrolment_blinded_and_arm_balance_unblinded_only(
+    session: Session, world: Setting
+) -> None:
+    for _ in range(3):
+        _randomise(
+            session, world, make_eligible_patient(session, world.investigator, world.site).id
+        )
+    rows = reports.enrolment(session=session, actor=world.monitor, trial_id=world.trial.id)
+    assert [(r.month, r.country, r.stratum, r.randomised) for r in rows] == [
+        ("2008-03", "DE", "endocrine/DE", 3)
+    ]
+    assert all("arm" not in json.dumps(r.model_dump()) for r in rows)
+    with pytest.raises(PermissionDenied):
+        reports.arm_balance(session=session, actor=world.monitor, trial_id=world.trial.id)
+    balance = reports.arm_balance(session=session, actor=world.dsmb, trial_id=world.trial.id)
+    assert sum(balance[0].counts.values()) == 3
+    assert balance[0].imbalance <= 2
+
+
+def test_views_are_frozen_dataclass_free_of_arm_fields() -> None:
+    assert not dataclasses.is_dataclass(RandomisationView)
+    assert "arm" in UnblindedRandomisationView.model_fields
