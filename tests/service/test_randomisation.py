@@ -430,3 +430,18 @@ def test_reports_enrolment_blinded_and_arm_balance_unblinded_only(
 def test_views_are_frozen_dataclass_free_of_arm_fields() -> None:
     assert not dataclasses.is_dataclass(RandomisationView)
     assert "arm" in UnblindedRandomisationView.model_fields
+
+
+def test_adsl_carries_the_stratum_and_therapy_of_the_randomisation(
+    session: Session, world: Setting
+) -> None:
+    """ADSL's STRATAR and BGTHER come from the randomisation record, never the arm."""
+    from trialkit.service import outcomes
+
+    patient = make_eligible_patient(session, world.investigator, world.site)
+    view = _randomise(session, world, patient.id)
+    datasets = outcomes.derive_datasets(session=session, actor=SYSTEM, trial_id=world.trial.id)
+    row = next(r for r in datasets.adsl if r.USUBJID.endswith(patient.screening_number))
+    assert view.stratum == row.STRATAR
+    assert view.background_therapy == row.BGTHER
+    assert (row.ARM, row.ARMCD) == (None, None)

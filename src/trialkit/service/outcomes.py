@@ -105,8 +105,11 @@ def patient_outcome(
     if alive is None:
         seen = [d for r in records if r.form != Form.DEATH for _, d in all_dates(r.data)]
         alive = max(seen, default=randomised_on)
+    stratum, background_therapy = randomised.randomisation_strata(session=session, patient=patient)
     return PatientOutcome(
         usubjid=usubjid(trial, site, patient),
+        stratum=stratum,
+        background_therapy=background_therapy,
         randomisation_date=randomised_on,
         assessments=tuple(
             TumourResponse(t.date, t.overall_response)
