@@ -19,7 +19,6 @@ import json
 import os
 import secrets
 import statistics
-import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
@@ -30,9 +29,17 @@ import httpx2 as httpx
 from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_service import create_bench_database, drop_bench_database, wait_healthy
+from bench_service import (
+    PASSWORD,
+    create_bench_database,
+    drop_bench_database,
+    logged_in_client,
+    start_server,
+    wait_healthy,
+)
 
 from trialkit.config import load_settings
+from trialkit.protocol import load_protocol
 from trialkit.service import (
     Grant,
     Principal,
@@ -57,7 +64,6 @@ from trialkit.store.trials import Site
 
 HOST = "127.0.0.1"
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "sor" / "01_endocrine_bone_only.json"
-PASSWORD = "benchmark password 0123"
 CALENDAR_DATE = "2008-03-03"
 COUNTRIES = ("DE", "IT", "PL", "RU")
 BATCH = 250
@@ -103,7 +109,10 @@ def seed(url: str, clients: int, total: int) -> dict[int, list[int]]:
             actor=actor,
             trial_id=trial.id,
             kits=2 * per_arm * len(COUNTRIES) + 400,
-            slots_per_stratum=per_site + 200,
+            # never fewer than the protocol's own per-stratum length (264 for SOR)
+            slots_per_stratum=max(
+                per_site + 200, load_protocol("sor").allocation.slots_per_stratum
+            ),
         )
         for site in sites:
             row = session.get(Site, site.id)
@@ -247,32 +256,12 @@ def main() -> int:
         started = time.perf_counter()
         by_site = seed(url, args.clients, args.randomisations)
         seed_seconds = time.perf_counter() - started
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "trialkit.cli.main",
-                "serve",
-                "--host",
-                HOST,
-                "--port",
-                str(args.port),
-                "--workers",
-                str(args.workers),
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        server = start_server(args.port, env, workers=args.workers)
         wait_healthy(base, server)
         sites = sorted(by_site)
         clients, queues = [], []
         for i in range(args.clients):
-            client = httpx.Client(base_url=base, timeout=60)
-            token = client.post(
-                "/api/auth/token", json={"username": f"bench-{i}", "password": PASSWORD}
-            ).json()["access_token"]
-            client.headers["Authorization"] = f"Bearer {token}"
+            client = logged_in_client(base, f"bench-{i}", timeout=60)
             clients.append(client)
             site = sites[i % len(sites)]
             same_site = [j for j in range(args.clients) if sites[j % len(sites)] == site]

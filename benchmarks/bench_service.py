@@ -132,6 +132,23 @@ def seed(url: str, clients: int) -> None:
     database.dispose()
 
 
+def start_server(port: int, env: dict[str, str], *, workers: int = 1) -> subprocess.Popen[bytes]:
+    """``trialkit serve`` on the loopback interface, in its own process."""
+    command = [sys.executable, "-m", "trialkit.cli.main", "serve", "--host", HOST]
+    command += ["--port", str(port), "--workers", str(workers)]
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def logged_in_client(base: str, username: str, *, timeout: float) -> httpx.Client:
+    """An HTTP client holding a bearer token for ``username`` (the benchmark password)."""
+    client = httpx.Client(base_url=base, timeout=timeout)
+    token = client.post(
+        "/api/auth/token", json={"username": username, "password": PASSWORD}
+    ).json()["access_token"]
+    client.headers["Authorization"] = f"Bearer {token}"
+    return client
+
+
 def wait_healthy(base: str, server: subprocess.Popen[bytes], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -202,30 +219,12 @@ def main() -> int:
     server = None
     try:
         seed(url, args.clients)
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "trialkit.cli.main",
-                "serve",
-                "--host",
-                HOST,
-                "--port",
-                str(args.port),
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        server = start_server(args.port, env, workers=args.workers)
         wait_healthy(base, server)
         record = json.loads(EXAMPLE.read_text())
         clients, patients = [], []
         for i in range(args.clients):
-            client = httpx.Client(base_url=base, timeout=30)
-            token = client.post(
-                "/api/auth/token", json={"username": f"bench-{i}", "password": PASSWORD}
-            ).json()["access_token"]
-            client.headers["Authorization"] = f"Bearer {token}"
+            client = logged_in_client(base, f"bench-{i}", timeout=30)
             patient = client.post(
                 "/api/sites/1/patients", json={"screening_number": f"B-{i}"}
             ).json()
