@@ -22,11 +22,10 @@ from trialkit.service import audit, edit_checks
 from trialkit.service.clinical import (
     evaluate_patient,
     latest_records,
-    patient_or_absent,
     require_randomised,
 )
 from trialkit.service.forms import FORMS, Form, validate_form
-from trialkit.service.policy import Action
+from trialkit.service.policy import Action, patient_or_absent
 from trialkit.service.principal import Principal
 from trialkit.service.queries import QueryView
 from trialkit.store.base import utcnow

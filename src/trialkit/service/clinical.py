@@ -10,11 +10,9 @@ from sqlalchemy.orm import Session
 
 from trialkit.endpoints import LesionRecord, RecistEvaluation, evaluate_recist
 from trialkit.endpoints.recist import DEFAULT_CRITERIA
-from trialkit.errors import ConflictError, NotFoundError
+from trialkit.errors import ConflictError
 from trialkit.service import randomised
 from trialkit.service.forms import Form
-from trialkit.service.policy import Action, authorize
-from trialkit.service.principal import Grant, Principal
 from trialkit.service.trials import get_trial_or_raise, trial_protocol
 from trialkit.store.capture import CaptureRecord
 from trialkit.store.patients import Patient
@@ -23,24 +21,8 @@ __all__ = [
     "evaluate_patient",
     "latest_records",
     "lesion_record",
-    "patient_or_absent",
     "require_randomised",
 ]
-
-
-def patient_or_absent(
-    session: Session, actor: Principal, patient_id: int, action: Action
-) -> tuple[Patient, Grant]:
-    """The patient and the grant for ``action`` there; another site's patient is absent."""
-    absent = f"patient {patient_id} not found"
-    patient = session.get(Patient, patient_id)
-    if patient is None:
-        authorize(actor, action, trial_id=None)
-        raise NotFoundError(absent)
-    grant = authorize(
-        actor, action, trial_id=patient.trial_id, site_id=patient.site_id, absent=absent
-    )
-    return patient, grant
 
 
 def require_randomised(session: Session, patient: Patient) -> dt.date:

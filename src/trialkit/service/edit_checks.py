@@ -34,11 +34,10 @@ from trialkit.service.clinical import (
     evaluate_patient,
     latest_records,
     lesion_record,
-    patient_or_absent,
     require_randomised,
 )
 from trialkit.service.forms import FORMS, Form
-from trialkit.service.policy import Action
+from trialkit.service.policy import Action, patient_or_absent
 from trialkit.service.principal import Grant, Principal
 from trialkit.service.queries import QueryView, open_query
 from trialkit.store.capture import CaptureRecord

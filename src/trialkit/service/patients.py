@@ -21,11 +21,11 @@ from sqlalchemy.orm import Session
 
 import trialkit
 from trialkit.eligibility import parse_record
-from trialkit.errors import ConflictError, InputError, NotFoundError, RecordError
+from trialkit.errors import ConflictError, InputError, RecordError
 from trialkit.protocol import Protocol
 from trialkit.screening import ScreeningOutcome, screen
-from trialkit.service import audit
-from trialkit.service.policy import Action, authorize, can_see_arm
+from trialkit.service import audit, randomised
+from trialkit.service.policy import Action, authorize, can_see_arm, patient_or_absent
 from trialkit.service.principal import Grant, Principal
 from trialkit.service.trials import (
     get_site_or_raise,
@@ -47,7 +47,6 @@ from trialkit.store.patients import (
     Patient,
     ScreeningRecordVersion,
 )
-from trialkit.store.randomisation import AllocationSlot, Randomisation
 
 __all__ = [
     "evaluate_eligibility",
@@ -84,28 +83,9 @@ def _patient_view(session: Session, patient: Patient, grant: Grant) -> PatientVi
         "consented": consented is not None,
     }
     if can_see_arm(grant.role):
-        arm = session.scalar(
-            select(AllocationSlot.arm)
-            .join(Randomisation, Randomisation.slot_id == AllocationSlot.id)
-            .where(Randomisation.patient_id == patient.id)
-        )
+        arm = randomised.randomised_arm(session=session, patient=patient)
         return UnblindedPatientView(**fields, arm=arm)  # no arm before randomisation
     return PatientView(**fields)
-
-
-def _patient_or_absent(
-    session: Session, actor: Principal, patient_id: int, action: Action
-) -> tuple[Patient, Grant]:
-    absent = f"patient {patient_id} not found"
-    patient = session.get(Patient, patient_id)
-    if patient is None:
-        # refuse roles without the permission the same way whether or not the patient exists
-        authorize(actor, action, trial_id=None)
-        raise NotFoundError(absent)
-    grant = authorize(
-        actor, action, trial_id=patient.trial_id, site_id=patient.site_id, absent=absent
-    )
-    return patient, grant
 
 
 def register_patient(
@@ -175,7 +155,7 @@ def list_patients(*, session: Session, actor: Principal, site_id: int) -> list[P
 
 
 def get_patient(*, session: Session, actor: Principal, patient_id: int) -> PatientView:
-    patient, grant = _patient_or_absent(session, actor, patient_id, Action.VIEW_PATIENTS)
+    patient, grant = patient_or_absent(session, actor, patient_id, Action.VIEW_PATIENTS)
     return _patient_view(session, patient, grant)
 
 
@@ -221,7 +201,7 @@ def submit_screening_record(
     reason: str | None = None,
 ) -> ScreeningRecordView:
     """Store a new version of the screening record (validated against the record schema)."""
-    patient, grant = _patient_or_absent(session, actor, patient_id, Action.EDIT_PATIENTS)
+    patient, grant = patient_or_absent(session, actor, patient_id, Action.EDIT_PATIENTS)
     require_recruiting(session, get_site_or_raise(session, patient.site_id))
     record = parse_record(data, source="data")
     normalised = record.model_dump(mode="json", exclude_unset=True)
@@ -269,7 +249,7 @@ def submit_screening_record(
 def list_screening_records(
     *, session: Session, actor: Principal, patient_id: int
 ) -> list[ScreeningRecordView]:
-    patient, _ = _patient_or_absent(session, actor, patient_id, Action.VIEW_SCREENING)
+    patient, _ = patient_or_absent(session, actor, patient_id, Action.VIEW_SCREENING)
     rows = session.scalars(
         select(ScreeningRecordVersion)
         .where(ScreeningRecordVersion.patient_id == patient.id)
@@ -318,7 +298,7 @@ def _screen(protocol: Protocol, data: dict[str, Any]) -> ScreeningOutcome:
 
 def evaluate_eligibility(*, session: Session, actor: Principal, patient_id: int) -> EligibilityView:
     """Evaluate the latest screening record against the trial's protocol and keep the verdict."""
-    patient, grant = _patient_or_absent(session, actor, patient_id, Action.EDIT_PATIENTS)
+    patient, grant = patient_or_absent(session, actor, patient_id, Action.EDIT_PATIENTS)
     require_recruiting(session, get_site_or_raise(session, patient.site_id))
     latest = session.scalars(
         select(ScreeningRecordVersion)
@@ -364,7 +344,7 @@ def evaluate_eligibility(*, session: Session, actor: Principal, patient_id: int)
 def list_evaluations(
     *, session: Session, actor: Principal, patient_id: int
 ) -> list[EligibilityView]:
-    patient, _ = _patient_or_absent(session, actor, patient_id, Action.VIEW_SCREENING)
+    patient, _ = patient_or_absent(session, actor, patient_id, Action.VIEW_SCREENING)
     rows = session.execute(
         select(EligibilityEvaluation, ScreeningRecordVersion.version)
         .join(
@@ -399,7 +379,7 @@ def record_consent(
     reason: str | None = None,
 ) -> ConsentView:
     """Record informed consent (date, version of the information sheet); corrections version it."""
-    patient, grant = _patient_or_absent(session, actor, patient_id, Action.EDIT_PATIENTS)
+    patient, grant = patient_or_absent(session, actor, patient_id, Action.EDIT_PATIENTS)
     require_recruiting(session, get_site_or_raise(session, patient.site_id))
     if consent_date > utcnow().date():
         raise InputError("a consent date cannot lie in the future", location="consent_date")
@@ -440,7 +420,7 @@ def record_consent(
 
 
 def list_consents(*, session: Session, actor: Principal, patient_id: int) -> list[ConsentView]:
-    patient, _ = _patient_or_absent(session, actor, patient_id, Action.VIEW_SCREENING)
+    patient, _ = patient_or_absent(session, actor, patient_id, Action.VIEW_SCREENING)
     rows = session.scalars(
         select(Consent).where(Consent.patient_id == patient.id).order_by(Consent.version)
     )

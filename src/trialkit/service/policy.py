@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from sqlalchemy.orm import Session
+
 from trialkit.errors import NotFoundError, PermissionDenied
 from trialkit.service.principal import Grant, Principal
+from trialkit.store.patients import Patient
 from trialkit.store.people import Role
 
 __all__ = [
@@ -24,6 +27,7 @@ __all__ = [
     "Role",
     "authorize",
     "can_see_arm",
+    "patient_or_absent",
 ]
 
 
@@ -172,3 +176,22 @@ def site_scope(actor: Principal, action: Action, *, trial_id: int) -> frozenset[
     if any(g.site_id is None for g in grants):
         return None
     return frozenset(g.site_id for g in grants if g.site_id is not None)
+
+
+def patient_or_absent(
+    session: Session, actor: Principal, patient_id: int, action: Action
+) -> tuple[Patient, Grant]:
+    """The patient and the actor's grant for ``action`` there.
+
+    Another site's patient reads as absent (404), and a role without the permission is
+    refused the same way whether or not the patient exists, so a refusal reveals nothing.
+    """
+    absent = f"patient {patient_id} not found"
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        authorize(actor, action, trial_id=None)
+        raise NotFoundError(absent)
+    grant = authorize(
+        actor, action, trial_id=patient.trial_id, site_id=patient.site_id, absent=absent
+    )
+    return patient, grant

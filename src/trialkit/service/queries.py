@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from trialkit.errors import ConflictError, NotFoundError
 from trialkit.service import audit
 from trialkit.service.forms import Form
-from trialkit.service.policy import Action, authorize, site_scope
+from trialkit.service.policy import Action, authorize, patient_or_absent, site_scope
 from trialkit.service.principal import Grant, Principal
 from trialkit.service.trials import get_site_or_raise, get_trial_or_raise
 from trialkit.store.base import utcnow
@@ -230,18 +230,7 @@ def raise_query(
     message: str,
 ) -> QueryView:
     """A monitor's own query on a field (source data verification, say)."""
-    absent = f"patient {patient_id} not found"
-    patient = session.get(Patient, patient_id)
-    if patient is None:
-        authorize(actor, Action.REVIEW_QUERIES, trial_id=None)
-        raise NotFoundError(absent)
-    grant = authorize(
-        actor,
-        Action.REVIEW_QUERIES,
-        trial_id=patient.trial_id,
-        site_id=patient.site_id,
-        absent=absent,
-    )
+    patient, grant = patient_or_absent(session, actor, patient_id, Action.REVIEW_QUERIES)
     view = open_query(
         session,
         actor=actor,
@@ -268,18 +257,7 @@ def _listed(session: Session, *conditions: object, status: str | None) -> list[Q
 def list_patient_queries(
     *, session: Session, actor: Principal, patient_id: int, status: str | None = None
 ) -> list[QueryView]:
-    absent = f"patient {patient_id} not found"
-    patient = session.get(Patient, patient_id)
-    if patient is None:
-        authorize(actor, Action.VIEW_CLINICAL, trial_id=None)
-        raise NotFoundError(absent)
-    authorize(
-        actor,
-        Action.VIEW_CLINICAL,
-        trial_id=patient.trial_id,
-        site_id=patient.site_id,
-        absent=absent,
-    )
+    patient, _ = patient_or_absent(session, actor, patient_id, Action.VIEW_CLINICAL)
     return _listed(session, DataQuery.patient_id == patient.id, status=status)
 
 

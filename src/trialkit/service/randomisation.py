@@ -39,8 +39,8 @@ from trialkit.randomization import (
 )
 from trialkit.service import audit
 from trialkit.service.allocation import extend, verified_list
-from trialkit.service.policy import Action, authorize, can_see_arm
-from trialkit.service.principal import Grant, Principal
+from trialkit.service.policy import Action, can_see_arm, patient_or_absent
+from trialkit.service.principal import Principal
 from trialkit.service.security import Security
 from trialkit.service.supply import record_dispensing
 from trialkit.service.trials import (
@@ -71,20 +71,6 @@ from trialkit.store.trials import Country, Site
 from trialkit.therapy import TherapyAssignment, treatment_calendar
 
 __all__ = ["emergency_unblind", "get_randomisation", "randomise"]
-
-
-def _patient(
-    session: Session, actor: Principal, patient_id: int, action: Action
-) -> tuple[Patient, Grant]:
-    absent = f"patient {patient_id} not found"
-    patient = session.get(Patient, patient_id)
-    if patient is None:
-        authorize(actor, action, trial_id=None)
-        raise NotFoundError(absent)
-    grant = authorize(
-        actor, action, trial_id=patient.trial_id, site_id=patient.site_id, absent=absent
-    )
-    return patient, grant
 
 
 def _therapy(protocol: Protocol, group: str) -> TherapyAssignment:
@@ -209,7 +195,7 @@ def randomise(
     *, session: Session, actor: Principal, patient_id: int, on_date: dt.date
 ) -> RandomisationView:
     """Randomise an eligible, consented patient (see the module docstring for the steps)."""
-    patient, grant = _patient(session, actor, patient_id, Action.RANDOMISE)
+    patient, grant = patient_or_absent(session, actor, patient_id, Action.RANDOMISE)
     site = get_site_or_raise(session, patient.site_id)
     trial = get_trial_or_raise(session, patient.trial_id)
     require_recruiting(session, site)
@@ -329,7 +315,7 @@ def _randomisation(session: Session, patient: Patient) -> tuple[Randomisation, A
 
 def get_randomisation(*, session: Session, actor: Principal, patient_id: int) -> RandomisationView:
     """A patient's randomisation: blinded, unless the role sees arms."""
-    patient, grant = _patient(session, actor, patient_id, Action.VIEW_RANDOMISATION)
+    patient, grant = patient_or_absent(session, actor, patient_id, Action.VIEW_RANDOMISATION)
     row, slot = _randomisation(session, patient)
     protocol = trial_protocol(get_trial_or_raise(session, patient.trial_id))
     return _view(
@@ -357,7 +343,7 @@ def emergency_unblind(
     read by blinded administrators) and a notification to the sponsor (without
     the arm). Nothing else changes: every other response stays blinded.
     """
-    patient, grant = _patient(session, actor, patient_id, Action.EMERGENCY_UNBLIND)
+    patient, grant = patient_or_absent(session, actor, patient_id, Action.EMERGENCY_UNBLIND)
     user = session.get(User, actor.user_id) if actor.user_id is not None else None
     if user is None or not security.verify_password(user.password_hash, password):
         raise AuthenticationError("emergency unblinding refused: the password is wrong")

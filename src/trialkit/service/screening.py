@@ -17,8 +17,7 @@ from trialkit.eligibility.record import ScreeningRecord
 from trialkit.errors import RecordError
 from trialkit.protocol import Protocol
 from trialkit.screening import ScreeningOutcome, screen
-from trialkit.service.patients import _patient_or_absent
-from trialkit.service.policy import Action
+from trialkit.service.policy import Action, patient_or_absent
 from trialkit.service.principal import Principal
 from trialkit.service.trials import get_trial, get_trial_or_raise, trial_protocol
 
@@ -64,7 +63,7 @@ def preview_screening(
 
     Every invalid field is reported (not only the first), each with its path.
     """
-    patient, _ = _patient_or_absent(session, actor, patient_id, Action.EDIT_PATIENTS)
+    patient, _ = patient_or_absent(session, actor, patient_id, Action.EDIT_PATIENTS)
     protocol = trial_protocol(get_trial_or_raise(session, patient.trial_id))
     try:
         record = ScreeningRecord.model_validate(data)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from trialkit.errors import ConflictError, InputError, NotFoundError, SupplyError
 from trialkit.service import audit
-from trialkit.service.policy import Action, authorize, site_scope
+from trialkit.service.policy import Action, authorize, patient_or_absent, site_scope
 from trialkit.service.principal import Grant, Principal
 from trialkit.service.trials import get_site_or_raise, get_trial_or_raise, trial_protocol
 from trialkit.service.views import DispensingView, KitView, ResupplyRequestView, ShipmentView
@@ -386,18 +386,7 @@ def dispense(
     *, session: Session, actor: Principal, patient_id: int, cycle: int, on_date: dt.date
 ) -> DispensingView:
     """Dispense the kit for a later treatment cycle (cycle 1 is dispensed at randomisation)."""
-    patient = session.get(Patient, patient_id)
-    absent = f"patient {patient_id} not found"
-    if patient is None:
-        authorize(actor, Action.HANDLE_KITS, trial_id=None)
-        raise NotFoundError(absent)
-    grant = authorize(
-        actor,
-        Action.HANDLE_KITS,
-        trial_id=patient.trial_id,
-        site_id=patient.site_id,
-        absent=absent,
-    )
+    patient, grant = patient_or_absent(session, actor, patient_id, Action.HANDLE_KITS)
     if cycle < 2:
         raise InputError(
             "cycle 1 is dispensed at randomisation; give a later cycle", location="cycle"

@@ -22,11 +22,10 @@ from trialkit.screening import screen
 from trialkit.service.clinical import (
     evaluate_patient,
     latest_records,
-    patient_or_absent,
     require_randomised,
 )
 from trialkit.service.forms import Form
-from trialkit.service.policy import Action
+from trialkit.service.policy import Action, patient_or_absent
 from trialkit.service.principal import Principal
 from trialkit.service.trials import get_trial_or_raise, trial_protocol
 from trialkit.store.patients import ScreeningRecordVersion
