@@ -1,9 +1,12 @@
 """``trialkit predict``: when will the target event arrive, from blinded data.
 
-Thin adapter: reads a CSV of blinded patient-level data (the columns are listed in
-:mod:`trialkit.predict.data`; an arm column is refused), calls
-:func:`trialkit.predict.predict_events` or :func:`trialkit.predict.design_forecast`,
-prints a summary or one JSON object, and turns bad input into exit code 2 and one line.
+Thin adapter. Without ``--data`` it reads the trial database through
+:func:`trialkit.service.forecast.trial_forecast` (blinded: no arm ever leaves the
+service); with ``--data`` it reads a CSV of blinded patient-level data (the columns
+are listed in :mod:`trialkit.predict.data`; an arm column is refused) and calls
+:func:`trialkit.predict.predict_events`; ``--design`` calls
+:func:`trialkit.predict.design_forecast`. It prints a summary or one JSON object,
+and turns bad input into exit code 2 and one line.
 """
 
 from __future__ import annotations
@@ -100,6 +103,42 @@ def _at(forecast: EventForecast, dates: list[date]) -> list[dict[str, Any]]:
     return out
 
 
+def _from_database(
+    *,
+    trial: str,
+    user: str | None,
+    cutoff: date | None,
+    target: int | None,
+    model: str,
+    sims: int,
+    seed: int,
+) -> EventForecast:
+    """The forecast from the trial database, through the service (one read transaction)."""
+    from trialkit.cli._db import cli_actor, service_transaction
+    from trialkit.service import trials
+    from trialkit.service.forecast import MAX_SIMS, trial_forecast
+    from trialkit.service.outcomes import acting_user
+
+    if sims > MAX_SIMS:
+        raise InputError(f"--sims must be at most {MAX_SIMS} with the database, got {sims}")
+    with service_transaction() as session:
+        actor = cli_actor()
+        if user is not None:
+            actor = acting_user(session=session, username=user, request_id=actor.request_id)
+        found = trials.find_trial(session, trial)
+        return trial_forecast(
+            session=session,
+            actor=actor,
+            trial_id=found.id,
+            cutoff=cutoff,
+            today=date.today(),
+            target=target,
+            model=model,  # type: ignore[arg-type]
+            n_sims=sims,
+            seed=seed,
+        ).forecast
+
+
 @app.command("events")
 def events(
     target: Annotated[
@@ -111,11 +150,13 @@ def events(
         typer.Option(
             "--data",
             help="CSV of blinded patient data: enrolment_date, event_date, censor_date, "
-            "dropout (1 = left without an event on censor_date), patient_id. No arm column.",
+            "dropout (1 = left without an event on censor_date), patient_id. No arm column. "
+            "Without it (and without --design) the trial database is read.",
         ),
     ] = None,
     cutoff: Annotated[
-        str | None, typer.Option("--cutoff", help="Cut-off date (default: latest date in data).")
+        str | None,
+        typer.Option("--cutoff", help="Cut-off date (default: latest date in the data)."),
     ] = None,
     model: Annotated[
         str,
@@ -154,6 +195,13 @@ def events(
         Path | None,
         typer.Option("--plot", help="Write observed and predicted events to FILE.png or .svg."),
     ] = None,
+    trial: Annotated[
+        str, typer.Option("--trial", "-t", help="Without --data: the trial (acronym) to read.")
+    ] = "SOR",
+    user: Annotated[
+        str | None,
+        typer.Option("--user", help="Without --data: act as this user (default: the operator)."),
+    ] = None,
 ) -> None:
     """Predict the date of the target event (median and 90% prediction interval)."""
     if model not in _MODELS:
@@ -190,12 +238,22 @@ def events(
                 rng=rng,
                 n_sims=sims,
             )
-        else:
-            if data is None:
+        elif data is None:
+            if knots is not None or enrolment is not None:
                 raise InputError(
-                    "give --data FILE.csv (blinded patient data) or --design for a forecast "
-                    "from the design assumptions"
+                    "--knots and --enrolment need --data; the database forecast uses the "
+                    "protocol's planned enrolment and the default knots"
                 )
+            forecast = _from_database(
+                trial=trial,
+                user=user,
+                cutoff=_date(cutoff, "--cutoff"),
+                target=target,
+                model=model,
+                sims=sims,
+                seed=seed,
+            )
+        else:
             blinded = read_blinded_csv(data, _date(cutoff, "--cutoff"))
             forecast = predict_events(
                 blinded,
