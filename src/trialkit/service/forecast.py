@@ -60,11 +60,13 @@ from trialkit.store.patients import Patient
 __all__ = [
     "MAX_SIMS",
     "BlindedTable",
+    "PooledEvents",
     "TrialForecast",
     "at_date",
     "blinded_table",
     "clear_forecast_cache",
     "design_stage_forecast",
+    "pooled_events",
     "trial_forecast",
 ]
 
@@ -201,6 +203,35 @@ def blinded_table(
         )
     rows = tuple((*_row(o, rules), o.usubjid) for o in sorted(known, key=lambda o: o.usubjid))
     return BlindedTable(header=COLUMNS, rows=rows, cutoff=cutoff)
+
+
+@dataclass(frozen=True)
+class PooledEvents:
+    """PFS events of all arms together at a cut-off, against the protocol's target."""
+
+    cutoff: dt.date
+    enrolled: int
+    events: int
+    dropouts: int
+    target: int | None
+
+
+def pooled_events(
+    *, session: Session, actor: Principal, trial_id: int, today: dt.date | None = None
+) -> PooledEvents | None:
+    """The pooled PFS event count at the latest recorded date (``None``: nobody randomised)."""
+    try:
+        table = blinded_table(session=session, actor=actor, trial_id=trial_id, today=today)
+    except InputError:
+        return None
+    protocol = trial_protocol(get_trial_or_raise(session, trial_id))
+    return PooledEvents(
+        cutoff=table.cutoff,
+        enrolled=len(table.rows),
+        events=sum(1 for r in table.rows if r[1]),
+        dropouts=sum(1 for r in table.rows if r[3] == "1"),
+        target=protocol.design.events if protocol.design else None,
+    )
 
 
 _cache: OrderedDict[tuple[Any, ...], EventForecast] = OrderedDict()

@@ -53,6 +53,7 @@ class Action(StrEnum):
     VIEW_ENROLMENT = "view blinded enrolment reports"
     VIEW_ARMS = "view arm balance and other unblinded reports"
     VIEW_FORECAST = "view blinded event forecasts and pooled event counts"
+    RUN_SIMULATIONS = "run simulations of the trial's design"
 
 
 _UNBLINDED = frozenset(
@@ -66,6 +67,7 @@ _UNBLINDED = frozenset(
         Action.VIEW_CLINICAL,
         Action.EXPORT_DATA,
         Action.VIEW_FORECAST,
+        Action.RUN_SIMULATIONS,
     }
 )
 PERMISSIONS: dict[Role, frozenset[Action]] = {
@@ -107,7 +109,13 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
         }
     ),
     Role.STATISTICIAN: frozenset(
-        {Action.VIEW_TRIAL, Action.EXPORT_DATA, Action.VIEW_ENROLMENT, Action.VIEW_FORECAST}
+        {
+            Action.VIEW_TRIAL,
+            Action.EXPORT_DATA,
+            Action.VIEW_ENROLMENT,
+            Action.VIEW_FORECAST,
+            Action.RUN_SIMULATIONS,
+        }
     ),
     Role.UNBLINDED_STATISTICIAN: _UNBLINDED,
     Role.DSMB_MEMBER: _UNBLINDED,
