@@ -77,6 +77,7 @@ def test_json_contract_from_the_database(capsys: pytest.CaptureFixture[str]) -> 
     assert len(data["predicted_date_90pi"]) == 2
     assert data["at"][0]["date"] == "2009-01-01"
     assert not any("arm" in key.lower() for key in data)
+    assert "hazard_ratio" not in out  # the mixture's component estimates are withheld
 
 
 @pytest.mark.usefixtures("filled")
@@ -84,6 +85,7 @@ def test_summary_and_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(capsys, "--sims", "100")
     assert code == 0
     assert "of 120 events" in out
+    assert "hazard_ratio" not in out
     code, out, err = _run(capsys, "--cutoff", "2001-01-01", "--json")
     assert (code, out) == (2, "")
     assert "no patient was randomised by the cut-off 2001-01-01" in err

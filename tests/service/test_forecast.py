@@ -148,6 +148,9 @@ def test_forecast_for_blinded_roles_only_and_cached(session: Session, trial: Tri
     assert out["cutoff"] < lo <= out["predicted_date_median"] <= (hi or "9999")
     assert out["cutoff"] < out["enrolment_complete_date_median"]
     assert 0.0 <= out["at"][0]["probability_target_reached"] <= 1.0
+    # the mixture's component medians would estimate the arms' medians: withheld
+    assert "hazard_ratio" not in repr(out)
+    assert "median_1" not in repr(out)
     again = trial_forecast(
         session=session, actor=trial.monitor, trial_id=trial.id, n_sims=200, seed=3
     )

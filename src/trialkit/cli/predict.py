@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import typer
@@ -29,6 +29,9 @@ from trialkit.predict import (
     predict_events,
 )
 from trialkit.protocol import load_protocol
+
+if TYPE_CHECKING:
+    from trialkit.service.forecast import TrialForecast
 
 __all__ = ["app", "read_blinded_csv"]
 
@@ -112,7 +115,7 @@ def _from_database(
     model: str,
     sims: int,
     seed: int,
-) -> EventForecast:
+) -> TrialForecast:
     """The forecast from the trial database, through the service (one read transaction)."""
     from trialkit.cli._db import cli_actor, service_transaction
     from trialkit.service import trials
@@ -136,7 +139,7 @@ def _from_database(
             model=model,  # type: ignore[arg-type]
             n_sims=sims,
             seed=seed,
-        ).forecast
+        )
 
 
 @app.command("events")
@@ -210,6 +213,7 @@ def events(
         fail(f"--sims must be at least 10, got {sims}")
     at_dates = [d for d in (_date(a, "--at") for a in at or []) if d is not None]
     rng = np.random.default_rng(seed)
+    from_db: TrialForecast | None = None
     with user_errors():
         proto = load_protocol(protocol)
         if proto.design is None:
@@ -244,7 +248,7 @@ def events(
                     "--knots and --enrolment need --data; the database forecast uses the "
                     "protocol's planned enrolment and the default knots"
                 )
-            forecast = _from_database(
+            from_db = _from_database(
                 trial=trial,
                 user=user,
                 cutoff=_date(cutoff, "--cutoff"),
@@ -253,6 +257,7 @@ def events(
                 sims=sims,
                 seed=seed,
             )
+            forecast = from_db.forecast
         else:
             blinded = read_blinded_csv(data, _date(cutoff, "--cutoff"))
             forecast = predict_events(
@@ -270,13 +275,14 @@ def events(
 
             plot_event_forecast(forecast, plot, title=f"{proto.acronym}: events")
     if as_json:
-        out = forecast.to_dict()
+        # the database forecast withholds the mixture's component estimates (blinded readers)
+        out = forecast.to_dict() if from_db is None else from_db.to_dict()
         out["seed"] = seed
         if at_dates:
             out["at"] = _at(forecast, at_dates)
         print_json(out)
     else:
-        typer.echo(forecast.summary())
+        typer.echo(forecast.summary() if from_db is None else from_db.summary())
         for row in _at(forecast, at_dates):
             lo, hi = row["events_90pi"]
             typer.echo(
