@@ -109,6 +109,11 @@ def test_forecast_page_bad_dates_are_explained_next_to_the_field(
     assert "No forecast from the data yet" in page.text
     assert "no patient was randomised by the cut-off 2001-01-01" in page.text
     assert "design stage" in page.text
+    assert 'src="/forecast.svg?cutoff=2001-01-01"' in page.text
+    svg = as_user("monitor").get("/forecast.svg?cutoff=2001-01-01")
+    assert svg.status_code == 200
+    assert "design stage" in svg.text
+    assert as_user("monitor").get("/forecast.svg?cutoff=soon").status_code == 422
 
 
 def test_forecast_without_patients_falls_back_to_the_design(as_user: AsUser) -> None:

@@ -91,7 +91,7 @@ def forecast_page(
     lo, hi = f.predicted_date_interval()
     e_lo, e_hi = f.enrolment_complete_interval()
     at = f.events_by(when) if when else None
-    query = f"?cutoff={cut.isoformat()}" if cut and shown.from_data else ""
+    query = f"?cutoff={cut.isoformat()}" if cut else ""  # the plot recomputes the same
     return pages.response(
         "forecast/forecast.html",
         viewer=viewer,
