@@ -11,10 +11,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from trialkit.config import Settings
 from trialkit.errors import InputError, NotFoundError
 from trialkit.predict import EventForecast
 from trialkit.report.predict_plot import event_forecast_svg
@@ -55,7 +56,15 @@ def _date(text: str | None, label: str, errors: dict[str, str], key: str, pages:
         return None
 
 
-def shown_forecast(session: Session, viewer: Viewer, pages: Pages, cutoff: dt.date | None) -> Shown:
+def calendar_today(request: Request) -> dt.date:
+    """Today as the settings give it (``TRIALKIT_CALENDAR_DATE`` may pin it)."""
+    settings: Settings = request.app.state.settings
+    return settings.today()
+
+
+def shown_forecast(
+    session: Session, viewer: Viewer, pages: Pages, cutoff: dt.date | None, today: dt.date
+) -> Shown:
     """The data forecast, or the design-stage one with the reason the data give none."""
     trial_id = _trial_id(viewer, pages)
     try:
@@ -64,7 +73,7 @@ def shown_forecast(session: Session, viewer: Viewer, pages: Pages, cutoff: dt.da
             actor=viewer.principal,
             trial_id=trial_id,
             cutoff=cutoff,
-            today=dt.date.today(),
+            today=today,
             n_sims=PAGE_SIMS,
         )
         return Shown(result.forecast, True, None)
@@ -77,6 +86,7 @@ def shown_forecast(session: Session, viewer: Viewer, pages: Pages, cutoff: dt.da
 
 @router.get("/forecast", response_class=HTMLResponse)
 def forecast_page(
+    request: Request,
     viewer: ViewerDep,
     session: DbSession,
     pages: PagesDep,
@@ -86,7 +96,7 @@ def forecast_page(
     errors: dict[str, str] = {}
     cut = _date(cutoff, pages._("Cut-off date"), errors, "cutoff", pages)
     when = _date(by, pages._("Date"), errors, "by", pages)
-    shown = shown_forecast(session, viewer, pages, cut)
+    shown = shown_forecast(session, viewer, pages, cut, calendar_today(request))
     f = shown.forecast
     lo, hi = f.predicted_date_interval()
     e_lo, e_hi = f.enrolment_complete_interval()
@@ -109,13 +119,17 @@ def forecast_page(
 
 @router.get("/forecast.svg")
 def forecast_plot(
-    viewer: ViewerDep, session: DbSession, pages: PagesDep, cutoff: str | None = None
+    request: Request,
+    viewer: ViewerDep,
+    session: DbSession,
+    pages: PagesDep,
+    cutoff: str | None = None,
 ) -> Response:
     """Observed and predicted cumulative PFS events, the 90% band and the target line."""
     errors: dict[str, str] = {}
     cut = _date(cutoff, "cutoff", errors, "cutoff", pages)
     if errors:
         raise InputError(errors["cutoff"], location="cutoff")
-    shown = shown_forecast(session, viewer, pages, cut)
+    shown = shown_forecast(session, viewer, pages, cut, calendar_today(request))
     svg = event_forecast_svg(shown.forecast, title=pages._("PFS events"))
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "max-age=60"})

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from trialkit.errors import NotFoundError
@@ -24,6 +24,7 @@ from trialkit.service import forecast, monitoring, patients, trials
 from trialkit.service import screening as screening_service
 from trialkit.service.views import PatientView, SiteView
 from trialkit.web.deps import DbSession, PagesDep, ViewerDep
+from trialkit.web.routes.forecast import calendar_today
 
 router = APIRouter()
 
@@ -50,7 +51,9 @@ class Tally:
 
 
 @router.get("/monitor", response_class=HTMLResponse)
-def enrolment(viewer: ViewerDep, session: DbSession, pages: PagesDep) -> HTMLResponse:
+def enrolment(
+    request: Request, viewer: ViewerDep, session: DbSession, pages: PagesDep
+) -> HTMLResponse:
     if viewer.trial is None:
         raise NotFoundError(pages._("You hold no role in a trial."))
     actor = viewer.principal
@@ -75,7 +78,7 @@ def enrolment(viewer: ViewerDep, session: DbSession, pages: PagesDep) -> HTMLRes
     names = {c.code: c.name for c in protocol.countries}
     progress = monitoring.enrolment_progress(session=session, actor=actor, trial_id=viewer.trial.id)
     events = forecast.pooled_events(
-        session=session, actor=actor, trial_id=viewer.trial.id, today=dt.date.today()
+        session=session, actor=actor, trial_id=viewer.trial.id, today=calendar_today(request)
     )
     return pages.response(
         "monitor/enrolment.html",
@@ -111,13 +114,17 @@ def enrolment_plot(viewer: ViewerDep, session: DbSession, pages: PagesDep) -> Re
 
 @router.get("/monitor/data", response_class=HTMLResponse)
 def data_quality(
-    viewer: ViewerDep, session: DbSession, pages: PagesDep, on: str | None = None
+    request: Request,
+    viewer: ViewerDep,
+    session: DbSession,
+    pages: PagesDep,
+    on: str | None = None,
 ) -> HTMLResponse:
     """Visit completeness and queries by site, on a date (default: today)."""
     if viewer.trial is None:
         raise NotFoundError(pages._("You hold no role in a trial."))
     errors: dict[str, str] = {}
-    today = dt.date.today()
+    today = calendar_today(request)
     if on:
         try:
             today = dt.date.fromisoformat(on.strip())
