@@ -73,6 +73,8 @@ def test_monitor_overview_counts_randomised_and_pooled_events(
     assert svg.headers["content-type"] == "image/svg+xml"
     assert "<svg" in svg.text
     assert not re.search(r"sorafenib|placebo|\barm\b", svg.text, re.I)
+    by_site = browser.get("/monitor/enrolment.svg?by=site")
+    assert "IT01" in by_site.text
 
 
 def test_forecast_page_shows_the_date_band_and_chosen_date(

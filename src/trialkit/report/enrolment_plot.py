@@ -29,14 +29,14 @@ def enrolment_svg(
     planned_end: date,
     title: str = "",
 ) -> bytes:
-    """Draw cumulative randomisations (month ends) in total and per country, and the plan.
+    """Draw cumulative randomisations (month ends) in total and per group, and the plan.
 
     Parameters
     ----------
     months
         ``(YYYY-MM, cumulative randomised)`` for every month, in order.
     by_country
-        The same per country code.
+        The same per country (or site) code.
     target
         Planned patients: drawn as a line from ``planned_start`` (0) to ``planned_end``.
     """

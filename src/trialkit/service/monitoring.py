@@ -53,6 +53,7 @@ class EnrolmentProgress(_View):
     by_site: dict[str, int]
     by_country: dict[str, int]
     country_months: dict[str, list[tuple[str, int]]]
+    site_months: dict[str, list[tuple[str, int]]]
 
 
 def _month_end(month: str) -> dt.date:
@@ -84,11 +85,13 @@ def enrolment_progress(*, session: Session, actor: Principal, trial_id: int) -> 
     by_site: Counter[str] = Counter()
     by_country: Counter[str] = Counter()
     country_month: dict[str, Counter[str]] = defaultdict(Counter)
+    site_month: dict[str, Counter[str]] = defaultdict(Counter)
     for row in rows:
         per_month[row.month] += row.randomised
         by_site[row.site] += row.randomised
         by_country[row.country] += row.randomised
         country_month[row.country][row.month] += row.randomised
+        site_month[row.site][row.month] += row.randomised
     span = max((end - start).days + 1, 1)
     months: list[MonthCount] = []
     running = 0
@@ -102,13 +105,6 @@ def enrolment_progress(*, session: Session, actor: Principal, trial_id: int) -> 
                     month=month, randomised=per_month[month], cumulative=running, planned=planned
                 )
             )
-    country_months = {}
-    for country, counts in sorted(country_month.items()):
-        total, series = 0, []
-        for month in sorted(counts):
-            total += counts[month]
-            series.append((month, total))
-        country_months[country] = series
     return EnrolmentProgress(
         target=target,
         planned_start=start,
@@ -117,8 +113,20 @@ def enrolment_progress(*, session: Session, actor: Principal, trial_id: int) -> 
         months=months,
         by_site=dict(sorted(by_site.items())),
         by_country=dict(sorted(by_country.items())),
-        country_months=country_months,
+        country_months=_running(country_month),
+        site_months=_running(site_month),
     )
+
+
+def _running(counts: dict[str, Counter[str]]) -> dict[str, list[tuple[str, int]]]:
+    out = {}
+    for key, per_month in sorted(counts.items()):
+        total, series = 0, []
+        for month in sorted(per_month):
+            total += per_month[month]
+            series.append((month, total))
+        out[key] = series
+    return out
 
 
 class VisitTally(_View):

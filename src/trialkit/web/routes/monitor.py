@@ -95,8 +95,10 @@ def enrolment(
 
 
 @router.get("/monitor/enrolment.svg")
-def enrolment_plot(viewer: ViewerDep, session: DbSession, pages: PagesDep) -> Response:
-    """Cumulative randomisations, in total and per country, against the planned enrolment."""
+def enrolment_plot(
+    viewer: ViewerDep, session: DbSession, pages: PagesDep, by: str = "country"
+) -> Response:
+    """Cumulative randomisations, in total and per country (or site), against the plan."""
     if viewer.trial is None:
         raise NotFoundError(pages._("You hold no role in a trial."))
     progress = monitoring.enrolment_progress(
@@ -104,7 +106,7 @@ def enrolment_plot(viewer: ViewerDep, session: DbSession, pages: PagesDep) -> Re
     )
     svg = enrolment_svg(
         months=[(m.month, m.cumulative) for m in progress.months],
-        by_country=progress.country_months,
+        by_country=progress.site_months if by == "site" else progress.country_months,
         target=progress.target,
         planned_start=progress.planned_start,
         planned_end=progress.planned_end,
