@@ -14,6 +14,7 @@ from trialkit.api.routes import (
     audit,
     auth,
     capture,
+    forecast,
     health,
     patients,
     randomisation,
@@ -55,6 +56,16 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         return response
 
     install_error_handlers(app)
-    for module in (health, auth, trials, users, patients, capture, randomisation, audit):
+    for module in (
+        health,
+        auth,
+        trials,
+        users,
+        patients,
+        capture,
+        randomisation,
+        audit,
+        forecast,
+    ):
         app.include_router(module.router)
     return app

@@ -52,6 +52,8 @@ class Action(StrEnum):
     MANAGE_SUPPLY = "seal the allocation and kit lists and ship kits from the depot"
     VIEW_ENROLMENT = "view blinded enrolment reports"
     VIEW_ARMS = "view arm balance and other unblinded reports"
+    VIEW_FORECAST = "view blinded event forecasts and pooled event counts"
+    RUN_SIMULATIONS = "run simulations of the trial's design"
 
 
 _UNBLINDED = frozenset(
@@ -64,6 +66,8 @@ _UNBLINDED = frozenset(
         Action.VIEW_ARMS,
         Action.VIEW_CLINICAL,
         Action.EXPORT_DATA,
+        Action.VIEW_FORECAST,
+        Action.RUN_SIMULATIONS,
     }
 )
 PERMISSIONS: dict[Role, frozenset[Action]] = {
@@ -101,9 +105,18 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.VIEW_RANDOMISATION,
             Action.VIEW_SUPPLY,
             Action.VIEW_ENROLMENT,
+            Action.VIEW_FORECAST,
         }
     ),
-    Role.STATISTICIAN: frozenset({Action.VIEW_TRIAL, Action.EXPORT_DATA, Action.VIEW_ENROLMENT}),
+    Role.STATISTICIAN: frozenset(
+        {
+            Action.VIEW_TRIAL,
+            Action.EXPORT_DATA,
+            Action.VIEW_ENROLMENT,
+            Action.VIEW_FORECAST,
+            Action.RUN_SIMULATIONS,
+        }
+    ),
     Role.UNBLINDED_STATISTICIAN: _UNBLINDED,
     Role.DSMB_MEMBER: _UNBLINDED,
     Role.ADMINISTRATOR: frozenset(
@@ -116,6 +129,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.VIEW_SUPPLY,
             Action.MANAGE_SUPPLY,
             Action.VIEW_ENROLMENT,
+            Action.VIEW_FORECAST,
         }
     ),
 }
