@@ -1,8 +1,10 @@
-"""The investigator's pages: patients of their own site, screening with a live checklist, consent.
+"""The investigator's pages: patients of their own site, screening with a live checklist,
+consent, and the patient page (screening, then randomisation, visits, records, RECIST, PFS
+and queries once she is randomised).
 
 Another site's patient reads as absent (the service raises NotFoundError, shown as a
-404 page). Randomisation, visits and emergency unblinding have their pages here, which
-say plainly that the service does not offer them yet.
+404 page). Randomisation and unblinding are in :mod:`.randomise`, the clinical forms and
+queries in :mod:`.clinical`.
 """
 
 from __future__ import annotations
@@ -14,15 +16,20 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from trialkit.errors import InputError, NotFoundError, TrialkitError
+from trialkit.errors import InputError, TrialkitError
 from trialkit.service import Role, patients, trials
 from trialkit.service import screening as screening_service
+from trialkit.service.forms import Form as CaseForm
 from trialkit.service.views import PatientView
 from trialkit.web.checklist import Checklist, checklist
+from trialkit.web.clinical_forms import form_label
+from trialkit.web.clock import Today
 from trialkit.web.deps import DbSession, Form, Id, PagesDep, Viewer, ViewerDep
 from trialkit.web.errors import FormRejected, plain_problem
 from trialkit.web.labels import N_
+from trialkit.web.patient_summary import clinical_summary
 from trialkit.web.rendering import Pages
+from trialkit.web.routes.clinical import ENTERED_FORMS
 from trialkit.web.screening_form import (
     CANCER_ROWS,
     form_sections,
@@ -109,7 +116,12 @@ def register(form: Form, viewer: ViewerDep, session: DbSession, pages: PagesDep)
 
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
 def patient_page(
-    patient_id: Id, request: Request, viewer: ViewerDep, session: DbSession, pages: PagesDep
+    patient_id: Id,
+    request: Request,
+    viewer: ViewerDep,
+    session: DbSession,
+    pages: PagesDep,
+    today: Today,
 ) -> HTMLResponse:
     actor = viewer.principal
     patient = patients.get_patient(session=session, actor=actor, patient_id=patient_id)
@@ -128,8 +140,16 @@ def patient_page(
         consents=consents,
         checklist=checklist(evaluations[-1].result) if evaluations else None,
         saved=request.query_params.get("saved"),
+        saved_key=request.query_params.get("key"),
+        answered=request.query_params.get("answered"),
         errors={},
+        values={},
         editable=viewer.has(Role.INVESTIGATOR) and site.recruiting,
+        clinical=clinical_summary(session, viewer, patient_id, today),
+        may_record=viewer.has(Role.INVESTIGATOR),
+        entered_forms=[(f.value, form_label(f)) for f in ENTERED_FORMS],
+        form_label=lambda name: form_label(CaseForm(name)),
+        today=today,
     )
 
 
@@ -322,24 +342,4 @@ def consent_save(
             values=form,
             errors=errors,
         )
-    )
-
-
-_LATER = {
-    "randomise": N_("Randomisation"),
-    "visits": N_("Visits, tumour assessments and adverse events"),
-    "unblinding": N_("Emergency unblinding"),
-}
-
-
-@router.get("/patients/{patient_id}/{area}", response_class=HTMLResponse)
-def not_yet(
-    patient_id: Id, area: str, viewer: ViewerDep, session: DbSession, pages: PagesDep
-) -> HTMLResponse:
-    """Pages whose use cases the service does not offer yet: they say so, and show no data."""
-    if area not in _LATER:
-        raise NotFoundError(pages._("No such page."))
-    patient = patients.get_patient(session=session, actor=viewer.principal, patient_id=patient_id)
-    return pages.response(
-        "patients/not_yet.html", viewer=viewer, patient=patient, title=_LATER[area], area=area
     )
