@@ -425,3 +425,54 @@ def test_the_pharmacist_receives_a_shipment(
 def test_only_pharmacists_open_the_pharmacy(as_user: AsUser) -> None:
     assert as_user("monitor").get("/pharmacy").status_code == 403
     assert as_user("investigator").get("/pharmacy").status_code == 403
+
+
+def test_the_patient_list_shows_who_is_randomised(as_user: AsUser, trial: Trial) -> None:
+    page = as_user("investigator").get("/patients")
+    assert page.text.count("randomised (number ") == 1
+    assert arm_shown(page.text) == []
+
+
+def test_a_study_drug_record_lists_its_kits_and_keeps_what_the_page_does_not_show(
+    as_user: AsUser, trial: Trial, db: Database, security: Security, web_world: WebWorld
+) -> None:
+    from trialkit.service import capture
+    from trialkit.service.forms import Form
+
+    with db.sessions.begin() as session:  # entered through the API, with a dose interruption
+        actor = principal(session, security, web_world.users["investigator"])
+        capture.record_form(
+            session=session,
+            actor=actor,
+            patient_id=trial.treated,
+            form=Form.STUDY_DRUG,
+            data={
+                "start_date": "2008-03-03",
+                "kits_dispensed": [str(trial.kit)],
+                "interruptions": [{"start_date": "2008-03-10", "end_date": "2008-03-12"}],
+            },
+        )
+    browser = as_user("investigator")
+    url = f"/patients/{trial.treated}/forms/study_drug"
+    page = browser.get(url + "?key=SD-1")
+    assert f'value="{trial.kit}"' in page.text
+    fixed = browser.post(
+        url,
+        {
+            "record_key": "SD-1",
+            "start_date": "2008-03-03",
+            "kits_dispensed": f"{trial.kit}, 100099",
+            "tablets_taken": "84",
+            "reason": "second kit added",
+        },
+    )
+    assert fixed.status_code == 303, fixed.text
+    with db.sessions() as session:
+        records = capture.list_records(
+            session=session, actor=actor, patient_id=trial.treated, form=Form.STUDY_DRUG
+        )
+    assert records[-1].version == 2
+    assert records[-1].data["kits_dispensed"] == [str(trial.kit), "100099"]
+    assert records[-1].data["interruptions"] == [
+        {"start_date": "2008-03-10", "end_date": "2008-03-12"}
+    ]

@@ -32,7 +32,7 @@ __all__ = [
     "simple_to_form",
 ]
 
-Kind = Literal["date", "text", "int", "float", "yesno", "choice"]
+Kind = Literal["date", "text", "int", "float", "yesno", "choice", "list"]
 TARGET_ROWS = 5
 """RECIST 1.1: at most five target lesions (two per organ)."""
 NON_TARGET_ROWS = 5
@@ -124,6 +124,19 @@ SIMPLE_FORMS: dict[Form, tuple[FieldSpec, ...]] = {
         FieldSpec("start_date", N_("Start date"), "date"),
         FieldSpec("therapy", N_("New anticancer therapy"), hint=N_("e.g. capecitabine")),
     ),
+    Form.STUDY_DRUG: (
+        FieldSpec("start_date", N_("Start date"), "date"),
+        FieldSpec("end_date", N_("End date"), "date"),
+        FieldSpec(
+            "kits_dispensed", N_("Kits dispensed"), "list", hint=N_("Kit numbers, comma-separated.")
+        ),
+        FieldSpec(
+            "kits_returned", N_("Kits returned"), "list", hint=N_("Kit numbers, comma-separated.")
+        ),
+        FieldSpec("tablets_dispensed", N_("Tablets dispensed"), "int"),
+        FieldSpec("tablets_returned", N_("Tablets returned"), "int"),
+        FieldSpec("tablets_taken", N_("Tablets taken"), "int"),
+    ),
     Form.DOCETAXEL_CYCLE: (
         FieldSpec("cycle", N_("Cycle"), "int", hint=N_("1 to 6")),
         FieldSpec("date", N_("Date given"), "date"),
@@ -188,6 +201,8 @@ def _read(kind: Kind, raw: str) -> tuple[Any, str | None]:
         if value != value or value in (float("inf"), float("-inf")):
             return None, N_("enter a number")
         return value, None
+    if kind == "list":
+        return [part.strip() for part in raw.split(",") if part.strip()], None
     if kind == "yesno":
         if raw not in ("yes", "no"):
             return None, N_("choose one of the listed options")
@@ -213,6 +228,8 @@ def simple_from_form(fields: tuple[FieldSpec, ...], form: dict[str, str]) -> Con
 def _show(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value if not isinstance(v, dict))
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float) and value.is_integer():
@@ -221,7 +238,7 @@ def _show(value: Any) -> str:
 
 
 def simple_to_form(data: dict[str, Any]) -> dict[str, str]:
-    return {key: _show(value) for key, value in data.items() if not isinstance(value, list | dict)}
+    return {key: _show(value) for key, value in data.items() if not isinstance(value, dict)}
 
 
 _LESION_PARTS = ("id", "organ", "lymph_node", "diameter_mm", "method")

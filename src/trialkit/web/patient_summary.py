@@ -21,10 +21,20 @@ from trialkit.service.queries import QueryView
 from trialkit.service.views import RandomisationView
 from trialkit.service.visits import ScheduleView
 from trialkit.web.deps import Viewer
+from trialkit.web.labels import N_
 from trialkit.web.routes.clinical import latest_versions
 from trialkit.web.routes.randomise import randomisation_or_none
 
-__all__ = ["Clinical", "clinical_summary"]
+__all__ = ["VISIT_STATUS", "Clinical", "clinical_summary"]
+
+VISIT_STATUS = {
+    "done": N_("done in its window"),
+    "out_of_window": N_("done out of its window"),
+    "overdue": N_("overdue"),
+    "due": N_("due now"),
+    "upcoming": N_("upcoming"),
+}
+"""The words for :data:`trialkit.endpoints.schedule.VisitStatus`."""
 
 
 @dataclass(frozen=True)

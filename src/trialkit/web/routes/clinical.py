@@ -48,6 +48,7 @@ ENTERED_FORMS = (
     Form.TUMOUR_BASELINE,
     Form.TUMOUR_ASSESSMENT,
     Form.ADVERSE_EVENT,
+    Form.STUDY_DRUG,
     Form.DOCETAXEL_CYCLE,
     Form.LETROZOLE,
     Form.NEW_THERAPY,
@@ -218,6 +219,11 @@ def record_form_save(
         errors["reason"] = pages._("Say why this version corrects the one before.")
     rows = {f"target.{t}": f"target.{i}" for i, t in enumerate(targets)}
     rows.update({f"non_target.{n}": f"non_target.{i}" for i, n in enumerate(non_targets)})
+    data = converted.data
+    if versions and form in SIMPLE_FORMS:
+        # keep what this page does not show (e.g. dose interruptions entered through the API)
+        shown = {spec.name for spec in SIMPLE_FORMS[form]}
+        data = {**{k: v for k, v in versions[-1].data.items() if k not in shown}, **data}
     if not errors:
         try:
             saved = capture_service.record_form(
@@ -225,7 +231,7 @@ def record_form_save(
                 actor=actor,
                 patient_id=patient_id,
                 form=form,
-                data=converted.data,
+                data=data,
                 record_key=versions[-1].record_key if versions else None,
                 reason=reason,
             )

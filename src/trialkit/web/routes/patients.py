@@ -27,9 +27,10 @@ from trialkit.web.clock import Today
 from trialkit.web.deps import DbSession, Form, Id, PagesDep, Viewer, ViewerDep
 from trialkit.web.errors import FormRejected, plain_problem
 from trialkit.web.labels import N_
-from trialkit.web.patient_summary import clinical_summary
+from trialkit.web.patient_summary import VISIT_STATUS, clinical_summary
 from trialkit.web.rendering import Pages
 from trialkit.web.routes.clinical import ENTERED_FORMS
+from trialkit.web.routes.randomise import randomisation_or_none
 from trialkit.web.screening_form import (
     CANCER_ROWS,
     form_sections,
@@ -71,11 +72,18 @@ def _list_page(
         (site, patients.list_patients(session=session, actor=viewer.principal, site_id=site.id))
         for site in _own_sites(session, viewer)
     ]
+    numbers = {
+        p.id: shown.randomisation_number
+        for _, listed in listing
+        for p in listed
+        if p.consented and (shown := randomisation_or_none(session, viewer, p.id)) is not None
+    }
     return pages.response(
         "patients/list.html",
         status_code=422 if errors else 200,
         viewer=viewer,
         listing=listing,
+        randomised=numbers,
         status=patient_status,
         errors=errors,
         values=values,
@@ -150,6 +158,7 @@ def patient_page(
         entered_forms=[(f.value, form_label(f)) for f in ENTERED_FORMS],
         form_label=lambda name: form_label(CaseForm(name)),
         today=today,
+        visit_status=VISIT_STATUS,
     )
 
 
