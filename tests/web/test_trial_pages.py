@@ -273,6 +273,20 @@ def test_tumour_assessments_show_recist_per_assessment_and_pfs(
     # 2008-03-03 to 2008-06-23: 112 days plus one (ADaM: ADT - STARTDT + 1)
     assert "113 days" in facts
     assert arm_shown(patient.text) == []
+    form = browser.get(f"{base}/tumour_assessment")  # the response so far, beside the form
+    assert "Tumour response so far" in form.text
+    assert "<td><strong>PD</strong></td>" in form.text
+
+    # a death dated before the last scan contradicts it: the page says so and shows the rest
+    assert (
+        browser.post(f"{base}/death", {"date": "2008-05-01", "cause": "progression"}).status_code
+        == 303
+    )
+    patient = browser.get(f"/patients/{trial.treated}")
+    assert patient.status_code == 200
+    assert "PFS cannot be derived from the records as they are:" in patient.text
+    assert "after death" in patient.text
+    assert "Visit schedule" in patient.text
 
 
 def test_bad_input_on_a_form_is_never_a_server_error(as_user: AsUser, trial: Trial) -> None:

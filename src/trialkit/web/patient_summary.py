@@ -8,8 +8,9 @@ derived PFS, and the open queries. A patient who is not randomised has none of t
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -27,6 +28,8 @@ from trialkit.web.routes.randomise import randomisation_or_none
 
 __all__ = ["VISIT_STATUS", "Clinical", "clinical_summary"]
 
+T = TypeVar("T")
+
 VISIT_STATUS = {
     "done": N_("done in its window"),
     "out_of_window": N_("done out of its window"),
@@ -40,15 +43,26 @@ VISIT_STATUS = {
 @dataclass(frozen=True)
 class Clinical:
     randomisation: RandomisationView
-    schedule: ScheduleView
+    schedule: ScheduleView | None
+    """``None`` when the schedule cannot be drawn (see ``problems``)."""
     records: list[CaptureView]
     """The latest version of each record, by form then key."""
     response: dict[str, Any] | None
     """The RECIST evaluation (``None`` before a dated baseline)."""
     pfs: PfsView | None
-    pfs_problem: str | None
     queries: list[QueryView]
     """Open and answered queries (closed ones are done)."""
+    problems: dict[str, str]
+    """Section -> why it cannot be shown (records that contradict each other): the page says
+    so in that section and shows the rest."""
+
+
+def _section(problems: dict[str, str], name: str, read: Callable[[], T]) -> T | None:
+    try:
+        return read()
+    except TrialkitError as exc:
+        problems[name] = str(exc)
+        return None
 
 
 def clinical_summary(
@@ -58,26 +72,32 @@ def clinical_summary(
     randomised = randomisation_or_none(session, viewer, patient_id)
     if randomised is None:
         return None
-    schedule = visits.patient_visits(
-        session=session, actor=actor, patient_id=patient_id, today=today
+    problems: dict[str, str] = {}
+    schedule = _section(
+        problems,
+        "schedule",
+        lambda: visits.patient_visits(
+            session=session, actor=actor, patient_id=patient_id, today=today
+        ),
     )
     records = latest_versions(
         capture.list_records(session=session, actor=actor, patient_id=patient_id)
     )
-    response = capture.tumour_response(session=session, actor=actor, patient_id=patient_id)
-    pfs: PfsView | None = None
-    problem: str | None = None
-    try:
-        pfs = patient_pfs(session=session, actor=actor, patient_id=patient_id)
-    except TrialkitError as exc:  # contradictory records: say which, the page still shows
-        problem = str(exc)
+    response = _section(
+        problems,
+        "response",
+        lambda: capture.tumour_response(session=session, actor=actor, patient_id=patient_id),
+    )
+    pfs = _section(
+        problems, "pfs", lambda: patient_pfs(session=session, actor=actor, patient_id=patient_id)
+    )
     listed = queries.list_patient_queries(session=session, actor=actor, patient_id=patient_id)
     return Clinical(
         randomisation=randomised,
         schedule=schedule,
         records=records,
-        response=response.evaluation,
+        response=None if response is None else response.evaluation,
         pfs=pfs,
-        pfs_problem=problem,
         queries=[q for q in listed if q.status != "closed"],
+        problems=problems,
     )

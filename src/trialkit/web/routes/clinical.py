@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from trialkit.errors import NotFoundError, PermissionDenied, TrialkitError
+from trialkit.errors import ConflictError, NotFoundError, PermissionDenied, TrialkitError
 from trialkit.service import Role, patients, trials
 from trialkit.service import capture as capture_service
 from trialkit.service import queries as query_service
@@ -113,6 +113,20 @@ def _to_values(
     return simple_to_form(data)
 
 
+def _response(
+    session: Session, viewer: Viewer, patient_id: int, form: Form
+) -> dict[str, Any] | None:
+    """The RECIST evaluation so far, shown beside the tumour forms (``None`` for others)."""
+    if form not in (Form.TUMOUR_BASELINE, Form.TUMOUR_ASSESSMENT):
+        return None
+    try:
+        return capture_service.tumour_response(
+            session=session, actor=viewer.principal, patient_id=patient_id
+        ).evaluation
+    except ConflictError:  # not randomised: saving says so next to the form
+        return None
+
+
 def _page(
     pages: Pages,
     *,
@@ -125,10 +139,12 @@ def _page(
     errors: dict[str, str],
     targets: list[str],
     non_targets: list[str],
+    response: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     return pages.response(
         "patients/record_form.html",
+        response=response,
         status_code=status_code,
         viewer=viewer,
         patient=patient,
@@ -185,6 +201,7 @@ def record_form_page(
         values = blank_baseline() if form == Form.TUMOUR_BASELINE else {}
     return _page(
         pages,
+        response=_response(session, viewer, patient_id, form),
         viewer=viewer,
         patient=patient,
         form=form,
@@ -246,6 +263,7 @@ def record_form_save(
     raise FormRejected(
         _page(
             pages,
+            response=_response(session, viewer, patient_id, form),
             viewer=viewer,
             patient=patient,
             form=form,
