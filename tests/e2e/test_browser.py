@@ -104,8 +104,11 @@ def test_the_trial_in_a_browser(browser: Any, server: str, artefacts: Path) -> N
     page.wait_for_url(re.compile(r"/randomise$"))
     assert page.locator("#gates .b-not_met").count() == 0, page.inner_text("#gates")
     page.screenshot(path=shots / "randomise-confirm.png", full_page=True)
-    page.get_by_label(re.compile("I confirm that patient IT01-E2E")).check()
-    page.get_by_role("button", name="Randomise now").click()
+    # by keyboard: tick the confirmation with Space, Tab to the button, Enter
+    page.get_by_label(re.compile("I confirm that patient IT01-E2E")).focus()
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/randomise\?done=1$"))
     assert page.locator("#randomisation-number").inner_text().isdigit()
     assert page.locator("#kit-number").inner_text().isdigit()
