@@ -292,6 +292,9 @@ def test_tumour_assessments_show_recist_per_assessment_and_pfs(
 def test_bad_input_on_a_form_is_never_a_server_error(as_user: AsUser, trial: Trial) -> None:
     browser = as_user("investigator")
     base = f"/patients/{trial.treated}/forms"
+    blank = browser.post(f"{base}/adverse_event", {"term": " "})
+    assert blank.status_code == 422
+    assert error_at(blank.text, "f-form").startswith("Nothing was entered")
     assert browser.get(f"{base}/no_such_form").status_code == 404
     assert browser.get(f"{base}/adverse_event?key=AE-99").status_code == 404
     weird = browser.post(f"{base}/docetaxel_cycle", {"cycle": "nine", "dose_mg": "1e999"})
@@ -490,3 +493,38 @@ def test_a_study_drug_record_lists_its_kits_and_keeps_what_the_page_does_not_sho
     assert records[-1].data["interruptions"] == [
         {"start_date": "2008-03-10", "end_date": "2008-03-12"}
     ]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/patients/{t}/randomise",
+        "/patients/{t}/unblinding",
+        "/patients/{t}/forms/tumour_baseline",
+        "/patients/{t}/forms/tumour_assessment",
+        "/patients/{t}/forms/adverse_event",
+        "/patients/{t}/forms/study_drug",
+        "/queries/999999/answer",
+        "/pharmacy/dispensings",
+        "/pharmacy/shipments/999999/receipt",
+    ],
+)
+def test_no_bad_input_is_a_server_error(as_user: AsUser, trial: Trial, path: str) -> None:
+    url = path.format(t=trial.treated)
+    junk = [
+        {},
+        {"record_key": "AE-77", "reason": "x"},
+        {"date": "yesterday", "grade": "0", "target.0.diameter_mm": "-1", "target.0": "NaN"},
+        {"cycle": "-3", "patient_id": "abc", "damaged": "1,,2;x"},
+        {"term": "x" * 5000, "response": "y" * 5000, "password": "\x00", "reason": "z" * 5000},
+        {"new_lesions": "perhaps", "non_target.0": "gone", "kits_dispensed": "," * 50},
+    ]
+    for who in ("investigator", "pharmacist", "other_investigator", "monitor"):
+        browser = as_user(who)
+        for data in junk:
+            page = browser.post(url, data)
+            assert page.status_code < 500, (who, data, page.text[:500])
+            if page.status_code != 303:
+                assert page.headers["content-type"].startswith("text/html")
+            if who != "investigator" or "unblinding" not in url:
+                assert arm_shown(page.text) == [], (who, data)

@@ -113,6 +113,15 @@ def _to_values(
     return simple_to_form(data)
 
 
+def _entered(value: Any) -> bool:
+    """Whether anything was entered (a blank form would only open queries on every field)."""
+    if isinstance(value, dict):
+        return any(_entered(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_entered(v) for v in value)
+    return value is not None and value != ""
+
+
 def _response(
     session: Session, viewer: Viewer, patient_id: int, form: Form
 ) -> dict[str, Any] | None:
@@ -231,6 +240,8 @@ def record_form_save(
     targets, non_targets = _baseline_lesions(session, viewer, patient_id)
     converted = _convert(form, posted, targets, non_targets)
     errors = {name: pages._(words) for name, words in converted.problems.items()}
+    if not errors and not _entered(converted.data):
+        errors["form"] = pages._("Nothing was entered: fill in at least one field.")
     reason = posted.get("reason", "").strip() or None
     if versions and not reason:
         errors["reason"] = pages._("Say why this version corrects the one before.")
