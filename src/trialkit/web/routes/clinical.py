@@ -40,9 +40,13 @@ from trialkit.web.clinical_forms import (
 from trialkit.web.deps import DbSession, Id, PagesDep, Viewer, ViewerDep
 from trialkit.web.deps import Form as PostedForm
 from trialkit.web.errors import FormRejected
+from trialkit.web.labels import N_
 from trialkit.web.rendering import Pages
 
 router = APIRouter()
+
+QUERY_STATUS = {"open": N_("open"), "answered": N_("answered"), "closed": N_("closed")}
+"""The words for a query's status."""
 
 ENTERED_FORMS = (
     Form.TUMOUR_BASELINE,
@@ -326,6 +330,8 @@ def _queries_page(
         answered=answered,
         errors=errors,
         values=values,
+        query_status=QUERY_STATUS,
+        form_label=lambda name: form_label(Form(name)),
     )
 
 

@@ -29,7 +29,7 @@ from trialkit.web.errors import FormRejected, plain_problem
 from trialkit.web.labels import N_
 from trialkit.web.patient_summary import VISIT_STATUS, clinical_summary
 from trialkit.web.rendering import Pages
-from trialkit.web.routes.clinical import ENTERED_FORMS
+from trialkit.web.routes.clinical import ENTERED_FORMS, QUERY_STATUS
 from trialkit.web.routes.randomise import randomisation_or_none
 from trialkit.web.screening_form import (
     CANCER_ROWS,
@@ -159,6 +159,7 @@ def patient_page(
         form_label=lambda name: form_label(CaseForm(name)),
         today=today,
         visit_status=VISIT_STATUS,
+        query_status=QUERY_STATUS,
     )
 
 

@@ -23,11 +23,22 @@ from trialkit.service.views import DispensingView, KitView, PatientView, SiteVie
 from trialkit.web.clock import Today
 from trialkit.web.deps import DbSession, Form, Id, PagesDep, Viewer, ViewerDep
 from trialkit.web.errors import FormRejected
+from trialkit.web.labels import N_
 from trialkit.web.rendering import Pages
 
 __all__ = ["router"]
 
 router = APIRouter()
+KIT_STATUS = {
+    "depot": N_("at the depot"),
+    "reserved": N_("reserved for the site"),
+    "in_transit": N_("in transit"),
+    "available": N_("available"),
+    "dispensed": N_("dispensed"),
+    "damaged": N_("damaged"),
+    "expired": N_("expired"),
+}
+"""The words for a kit's status (the inventory's ``status`` column)."""
 _NUMBERS = re.compile(r"[\s,;]+")
 
 
@@ -117,6 +128,7 @@ def _page(
         status_code=status_code,
         viewer=viewer,
         sites=sites,
+        kit_status=KIT_STATUS,
         today=today,
         done=done,
         errors=errors or {},
