@@ -144,6 +144,10 @@ def test_the_trial_in_a_browser(browser: Any, server: str, artefacts: Path) -> N
     assert "57 days" in pfs  # 2008-03-03 to 2008-04-28, ADT - STARTDT + 1
     assert arm_shown(page.content()) == [], page.url
     page.screenshot(path=shots / "patient-pfs.png", full_page=True)
+    page.get_by_role("link", name="Emergency unblinding").click()
+    page.locator("#warning").wait_for()
+    assert arm_shown(page.content()) == [], page.url  # the form and its warning: no arm
+    page.screenshot(path=shots / "unblinding-form.png", full_page=True)
     patient_id = patient_url.rsplit("/", 1)[1]
     page.context.close()
 
