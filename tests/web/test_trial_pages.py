@@ -195,6 +195,7 @@ def test_an_adverse_event_is_recorded_and_corrected_with_a_reason(
     assert bad.status_code == 422
     assert error_at(bad.text, "f-start_date").startswith("enter a date")
     assert 'id="error-summary"' in bad.text
+    assert 'href="#f-start_date">Start date</a>: enter a date' in bad.text
     assert 'value="Neutropenia"' in bad.text  # what was entered is kept
 
     fields = {
@@ -237,6 +238,7 @@ def test_tumour_assessments_show_recist_per_assessment_and_pfs(
     )
     assert missing.status_code == 422
     assert error_at(missing.text, "f-target-0-diameter_mm").startswith("a target")
+    assert 'href="#f-target-0-diameter_mm">Target lesion 1: diameter</a>' in missing.text
 
     baseline = {
         "date": "2008-02-25",

@@ -26,6 +26,7 @@ __all__ = [
     "assessment_to_form",
     "baseline_from_form",
     "baseline_to_form",
+    "field_labels",
     "field_of_location",
     "form_label",
     "simple_from_form",
@@ -366,6 +367,39 @@ def assessment_to_form(
     elif "new_lesions" in data:
         values["new_lesions"] = _show(data["new_lesions"])
     return values
+
+
+def field_labels(
+    form: Form, targets: list[str], non_targets: list[str]
+) -> dict[str, tuple[str, dict[str, str]]]:
+    """Each field's label (a message to translate, and its values) for the error summary."""
+    labels: dict[str, tuple[str, dict[str, str]]] = {
+        "date": (N_("Date"), {}),
+        "reason": (N_("Reason for the correction"), {}),
+        "form": (N_("The form"), {}),
+        "new_lesions": (N_("New lesions"), {}),
+    }
+    for spec in SIMPLE_FORMS.get(form, ()):
+        labels[spec.name] = (spec.label, {})
+    parts = {
+        "id": N_("identifier"),
+        "organ": N_("organ"),
+        "lymph_node": N_("lymph node"),
+        "diameter_mm": N_("diameter"),
+        "method": N_("method"),
+    }
+    for group, rows, words in (
+        ("target", TARGET_ROWS, N_("Target lesion %(n)s: %(part)s")),
+        ("non_target", NON_TARGET_ROWS, N_("Non-target lesion %(n)s: %(part)s")),
+    ):
+        for i in range(rows):
+            for part, name in parts.items():
+                labels[f"{group}.{i}.{part}"] = (words, {"n": str(i + 1), "part": name})
+    for i, lesion in enumerate(targets):
+        labels[f"target.{i}"] = (N_("Target lesion %(id)s (mm)"), {"id": lesion})
+    for i, lesion in enumerate(non_targets):
+        labels[f"non_target.{i}"] = (N_("Non-target lesion %(id)s"), {"id": lesion})
+    return labels
 
 
 _INDEX = re.compile(r"\[(\d+)\]")

@@ -32,6 +32,7 @@ from trialkit.web.clinical_forms import (
     baseline_from_form,
     baseline_to_form,
     blank_baseline,
+    field_labels,
     field_of_location,
     form_label,
     simple_from_form,
@@ -155,8 +156,14 @@ def _page(
     response: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
+    labels = {
+        key: pages._(words) % {k: pages._(v) for k, v in values_.items()}
+        for key, (words, values_) in field_labels(form, targets, non_targets).items()
+        if key in errors
+    }
     return pages.response(
         "patients/record_form.html",
+        labels=labels,
         response=response,
         status_code=status_code,
         viewer=viewer,
