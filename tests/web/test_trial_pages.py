@@ -530,3 +530,15 @@ def test_no_bad_input_is_a_server_error(as_user: AsUser, trial: Trial, path: str
                 assert page.headers["content-type"].startswith("text/html")
             if who != "investigator" or "unblinding" not in url:
                 assert arm_shown(page.text) == [], (who, data)
+
+
+def test_a_monitor_reads_but_cannot_record_clinical_data(as_user: AsUser, trial: Trial) -> None:
+    monitor = as_user("monitor")
+    page = monitor.get(f"/patients/{trial.treated}")
+    assert page.status_code == 200
+    assert "Visit schedule" in page.text
+    assert f'href="/patients/{trial.treated}/forms/' not in page.text  # no form to fill in
+    assert 'action="/queries/' not in page.text
+    assert arm_shown(page.text) == []
+    refused = monitor.post(f"/patients/{trial.treated}/forms/death", {"date": "2008-05-01"})
+    assert refused.status_code == 403

@@ -44,6 +44,8 @@ from trialkit.web.errors import FormRejected
 from trialkit.web.labels import N_
 from trialkit.web.rendering import Pages
 
+__all__ = ["ENTERED_FORMS", "QUERY_STATUS", "latest_versions", "router"]
+
 router = APIRouter()
 
 QUERY_STATUS = {"open": N_("open"), "answered": N_("answered"), "closed": N_("closed")}
@@ -274,6 +276,8 @@ def record_form_save(
                 record_key=versions[-1].record_key if versions else None,
                 reason=reason,
             )
+        except (NotFoundError, PermissionDenied):
+            raise  # not theirs to record: the page says so, not a field
         except TrialkitError as exc:
             field = field_of_location(exc.location or "form", rows)
             errors[field if field != "reason" or versions else "form"] = exc.message
