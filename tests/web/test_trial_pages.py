@@ -542,3 +542,16 @@ def test_a_monitor_reads_but_cannot_record_clinical_data(as_user: AsUser, trial:
     assert arm_shown(page.text) == []
     refused = monitor.post(f"/patients/{trial.treated}/forms/death", {"date": "2008-05-01"})
     assert refused.status_code == 403
+
+
+def test_notices_show_no_text_from_the_address(as_user: AsUser, trial: Trial) -> None:
+    """A crafted link cannot make a page announce something it did not do."""
+    browser = as_user("investigator")
+    page = browser.get(f"/patients/{trial.treated}?saved=Kit%20lost&key=call%20me&answered=x")
+    assert "Kit lost" not in page.text
+    assert "call me" not in page.text
+    assert "answered." not in page.text
+    assert "Query x" not in browser.get("/queries?answered=x").text
+    pharmacy = as_user("pharmacist").get("/pharmacy?done=received-taken")
+    assert pharmacy.status_code == 200
+    assert "received." not in pharmacy.text

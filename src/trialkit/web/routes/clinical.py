@@ -44,7 +44,7 @@ from trialkit.web.errors import FormRejected
 from trialkit.web.labels import N_
 from trialkit.web.rendering import Pages
 
-__all__ = ["ENTERED_FORMS", "QUERY_STATUS", "latest_versions", "router"]
+__all__ = ["ENTERED_FORMS", "QUERY_STATUS", "latest_versions", "notice_number", "router"]
 
 router = APIRouter()
 
@@ -307,6 +307,11 @@ def record_form_save(
 # --- queries ----------------------------------------------------------------------------------
 
 
+def notice_number(value: str | None) -> str | None:
+    """A notice's number from the query string, or nothing: no other text reaches the page."""
+    return value if value and value.isdigit() and len(value) < 12 else None
+
+
 def _safe_next(target: str, fallback: str) -> str:
     """Only a path of these pages: never another site, never a scheme."""
     if target.startswith(("/patients/", "/queries")) and "//" not in target and "\\" not in target:
@@ -355,7 +360,7 @@ def site_queries(
         session,
         viewer,
         pages,
-        answered=request.query_params.get("answered"),
+        answered=notice_number(request.query_params.get("answered")),
         errors={},
         values={},
     )

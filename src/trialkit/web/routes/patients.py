@@ -10,6 +10,7 @@ queries in :mod:`.clinical`.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -29,7 +30,7 @@ from trialkit.web.errors import FormRejected, plain_problem
 from trialkit.web.labels import N_
 from trialkit.web.patient_summary import VISIT_STATUS, clinical_summary
 from trialkit.web.rendering import Pages
-from trialkit.web.routes.clinical import ENTERED_FORMS, QUERY_STATUS
+from trialkit.web.routes.clinical import ENTERED_FORMS, QUERY_STATUS, notice_number
 from trialkit.web.routes.randomise import randomisation_or_none
 from trialkit.web.screening_form import (
     CANCER_ROWS,
@@ -52,6 +53,16 @@ def patient_status(patient: PatientView) -> str:
         "not eligible": N_("not eligible"),
         "undetermined": N_("undetermined"),
     }.get(patient.latest_verdict, patient.latest_verdict)
+
+
+def _saved(value: str | None) -> str | None:
+    """What was saved, for the notice: only the names this application writes there."""
+    known = {"screening", "consent", *(f.value for f in ENTERED_FORMS)}
+    return value if value in known else None
+
+
+def _record_key(value: str | None) -> str | None:
+    return value if value and re.fullmatch(r"[a-z_]+|[A-Z]{2}-\d{1,6}", value) else None
 
 
 def _own_sites(session: Session, viewer: Viewer) -> list[Any]:
@@ -147,9 +158,9 @@ def patient_page(
         evaluations=evaluations,
         consents=consents,
         checklist=checklist(evaluations[-1].result) if evaluations else None,
-        saved=request.query_params.get("saved"),
-        saved_key=request.query_params.get("key"),
-        answered=request.query_params.get("answered"),
+        saved=_saved(request.query_params.get("saved")),
+        saved_key=_record_key(request.query_params.get("key")),
+        answered=notice_number(request.query_params.get("answered")),
         errors={},
         values={},
         editable=viewer.has(Role.INVESTIGATOR) and site.recruiting,

@@ -142,7 +142,9 @@ def pharmacy(
 ) -> HTMLResponse:
     if not viewer.has(Role.PHARMACIST):
         raise PermissionDenied(pages._("The pharmacy pages are for site pharmacists."))
-    return _page(pages, session, viewer, today, done=request.query_params.get("done"))
+    done = request.query_params.get("done", "")
+    known = re.fullmatch(r"(received|dispensed)-\d{1,12}", done)
+    return _page(pages, session, viewer, today, done=done if known else None)
 
 
 @router.post("/pharmacy/shipments/{shipment_id}/receipt", response_class=HTMLResponse)
