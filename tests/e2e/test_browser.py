@@ -108,7 +108,10 @@ def test_the_trial_in_a_browser(browser: Any, server: str, artefacts: Path) -> N
     page.get_by_label(re.compile("I confirm that patient IT01-E2E")).focus()
     page.keyboard.press("Space")
     page.keyboard.press("Tab")
-    page.keyboard.press("Enter")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    refused = page.locator("#error-summary")
+    assert refused.count() == 0, "randomisation refused: " + refused.inner_text()
     page.wait_for_url(re.compile(r"/randomise\?done=1$"))
     assert page.locator("#randomisation-number").inner_text().isdigit()
     assert page.locator("#kit-number").inner_text().isdigit()
