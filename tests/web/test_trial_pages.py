@@ -441,9 +441,13 @@ def test_the_pharmacist_receives_a_shipment(
     assert as_user("investigator").post(url, {}).status_code in (403, 404)
 
 
-def test_only_pharmacists_open_the_pharmacy(as_user: AsUser) -> None:
+def test_only_pharmacists_open_the_pharmacy_and_investigators_the_query_list(
+    as_user: AsUser,
+) -> None:
     assert as_user("monitor").get("/pharmacy").status_code == 403
     assert as_user("investigator").get("/pharmacy").status_code == 403
+    assert as_user("pharmacist").get("/queries").status_code == 403
+    assert as_user("monitor").get("/queries").status_code == 403
 
 
 def test_the_patient_list_shows_who_is_randomised(as_user: AsUser, trial: Trial) -> None:

@@ -356,6 +356,8 @@ def site_queries(
     request: Request, viewer: ViewerDep, session: DbSession, pages: PagesDep
 ) -> HTMLResponse:
     """The open and answered queries of the investigator's sites (their work list)."""
+    if not viewer.has(Role.INVESTIGATOR):
+        raise PermissionDenied(pages._("The site's query list is for its investigators."))
     return _queries_page(
         session,
         viewer,
