@@ -138,6 +138,10 @@ def test_the_trial_in_a_browser(browser: Any, server: str, artefacts: Path) -> N
     page.get_by_label("Target lesion T2 (mm)").fill("24")
     page.get_by_label("Non-target lesion NT1").select_option("present")
     page.get_by_label("New lesions").select_option("yes")
+    # htmx: the response of the scans as entered appears before they are saved
+    preview = page.locator("#recist-preview")
+    preview.get_by_text("as entered, not saved").wait_for()
+    assert "PD" in preview.locator("#timepoints").inner_text()
     page.screenshot(path=shots / "tumour-assessment.png", full_page=True)
     page.get_by_role("button", name="Save").click()
     page.wait_for_url(re.compile(r"saved=tumour_assessment"))

@@ -18,12 +18,13 @@ from tests.factories import (
     seal_trial,
     stock_site,
 )
-from trialkit.errors import NotFoundError, PermissionDenied
+from trialkit.errors import NotFoundError, PermissionDenied, RecordError
 from trialkit.service import Principal, Role, Security, randomisation
-from trialkit.service.capture import record_form
+from trialkit.service.capture import list_records, record_form
 from trialkit.service.dispensings import list_site_dispensings
 from trialkit.service.forms import Form
 from trialkit.service.patient_pfs import PfsView, patient_pfs
+from trialkit.service.recist_preview import preview_tumour_response
 from trialkit.service.views import DispensingView, SiteView
 
 
@@ -114,3 +115,39 @@ def test_dispensings_are_listed_for_the_site_s_pharmacist_only(
         list_site_dispensings(session=session, actor=world.other_pharmacist, site_id=world.site_id)
     with pytest.raises(PermissionDenied):
         list_site_dispensings(session=session, actor=world.investigator, site_id=world.site_id)
+
+
+def test_the_response_is_previewed_without_storing_anything(session: Session, world: World) -> None:
+    actor, patient_id = world.investigator, world.treated
+    baseline = {"date": "2008-02-25", "target": [{"id": "T1", "organ": "liver", "diameter_mm": 30}]}
+    before = preview_tumour_response(
+        session=session, actor=actor, patient_id=patient_id, form=Form.TUMOUR_BASELINE,
+        data=baseline,
+    )  # fmt: skip
+    assert before is not None
+    assert before["timepoints"] == []
+    assert before["baseline"]["sum_mm"] == 30
+    record_form(
+        session=session, actor=actor, patient_id=patient_id, form=Form.TUMOUR_BASELINE,
+        data=baseline,
+    )  # fmt: skip
+    shrunk = preview_tumour_response(
+        session=session, actor=actor, patient_id=patient_id, form=Form.TUMOUR_ASSESSMENT,
+        data={"date": "2008-04-28", "target": {"T1": 15}, "new_lesions": False},
+    )  # fmt: skip
+    assert shrunk is not None
+    # 30 -> 15 mm: -50%, at least the 30% decrease of a partial response (RECIST 1.1)
+    assert [t["overall_response"] for t in shrunk["timepoints"]] == ["PR"]
+    assert [r.form for r in list_records(session=session, actor=actor, patient_id=patient_id)] == [
+        "tumour_baseline"
+    ]
+    with pytest.raises(RecordError):
+        preview_tumour_response(
+            session=session, actor=actor, patient_id=patient_id, form=Form.TUMOUR_ASSESSMENT,
+            data={"date": "not a date"},
+        )  # fmt: skip
+    with pytest.raises(NotFoundError):
+        preview_tumour_response(
+            session=session, actor=world.elsewhere, patient_id=patient_id,
+            form=Form.TUMOUR_ASSESSMENT, data={},
+        )  # fmt: skip

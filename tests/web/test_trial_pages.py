@@ -257,6 +257,27 @@ def test_tumour_assessments_show_recist_per_assessment_and_pfs(
     assert "Target lesion T1 (mm)" in page.text
     assert _unlabelled_inputs(page.text) == []
     first = {"date": "2008-04-28", "target.0": "20", "target.1": "12", "non_target.0": "present"}
+    # the response as entered, before saving: an htmx fragment, or the whole form without JS
+    live = browser.post(
+        f"{base}/tumour_assessment/check",
+        {**first, "new_lesions": "no"},
+        headers={"HX-Request": "true"},
+    )
+    assert live.status_code == 200
+    assert live.text.lstrip().startswith('<section id="recist-preview"')
+    assert "as entered, not saved" in live.text
+    assert "<td><strong>PR</strong></td>" in live.text
+    plain = browser.post(f"{base}/tumour_assessment/check", {**first, "new_lesions": "no"})
+    assert "<html" in plain.text
+    assert "<td><strong>PR</strong></td>" in plain.text
+    assert 'value="20"' in plain.text  # the entries stay in the form
+    wrong = browser.post(
+        f"{base}/tumour_assessment/check",
+        {**first, "target.0": "big"},
+        headers={"HX-Request": "true"},
+    )
+    assert "Correct the fields marked in the form" in wrong.text
+    assert "TA-1" not in browser.get(f"/patients/{trial.treated}").text  # nothing was saved
     assert (
         browser.post(f"{base}/tumour_assessment", {**first, "new_lesions": "no"}).status_code == 303
     )
@@ -510,6 +531,8 @@ def test_a_study_drug_record_lists_its_kits_and_keeps_what_the_page_does_not_sho
         "/patients/{t}/forms/tumour_assessment",
         "/patients/{t}/forms/adverse_event",
         "/patients/{t}/forms/study_drug",
+        "/patients/{t}/forms/tumour_assessment/check",
+        "/patients/{t}/forms/tumour_baseline/check",
         "/queries/999999/answer",
         "/pharmacy/dispensings",
         "/pharmacy/shipments/999999/receipt",

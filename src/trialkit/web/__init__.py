@@ -15,7 +15,8 @@ application of their own, mounted beside the API by :mod:`trialkit.server`:
 * administrator: sites, users and roles, audit trail and its export
 
 Every form works without JavaScript; htmx only
-refreshes the eligibility checklist while the screening form is filled in.
+refreshes the eligibility checklist while the screening form is filled in, and the RECIST
+response while a tumour form is.
 """
 
 from __future__ import annotations

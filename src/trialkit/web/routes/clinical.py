@@ -20,6 +20,7 @@ from trialkit.service import capture as capture_service
 from trialkit.service import queries as query_service
 from trialkit.service.capture import CaptureView
 from trialkit.service.forms import Form
+from trialkit.service.recist_preview import preview_tumour_response
 from trialkit.service.views import PatientView
 from trialkit.web.clinical_forms import (
     METHODS,
@@ -156,6 +157,7 @@ def _page(
     targets: list[str],
     non_targets: list[str],
     response: dict[str, Any] | None = None,
+    preview: bool = False,
     status_code: int = 200,
 ) -> HTMLResponse:
     labels = {
@@ -167,6 +169,7 @@ def _page(
         "patients/record_form.html",
         labels=labels,
         response=response,
+        preview=preview,
         status_code=status_code,
         viewer=viewer,
         patient=patient,
@@ -301,6 +304,64 @@ def record_form_save(
             non_targets=non_targets,
             status_code=422,
         )
+    )
+
+
+@router.post("/patients/{patient_id}/forms/{form_name}/check", response_class=HTMLResponse)
+def record_form_check(
+    patient_id: Id,
+    form_name: str,
+    request: Request,
+    posted: PostedForm,
+    viewer: ViewerDep,
+    session: DbSession,
+    pages: PagesDep,
+) -> HTMLResponse:
+    """The RECIST response of a tumour form as entered, unsaved: a fragment for htmx, the
+    whole form without JavaScript."""
+    form = _form_or_absent(pages, form_name)
+    if form not in (Form.TUMOUR_BASELINE, Form.TUMOUR_ASSESSMENT):
+        raise NotFoundError(pages._("No such page."))
+    actor = viewer.principal
+    patient = patients.get_patient(session=session, actor=actor, patient_id=patient_id)
+    key = posted.get("record_key", "").strip() or None
+    versions = _existing(session, viewer, patient_id, form, key)
+    targets, non_targets = _baseline_lesions(session, viewer, patient_id)
+    converted = _convert(form, posted, targets, non_targets)
+    errors = {name: pages._(words) for name, words in converted.problems.items()}
+    response: dict[str, Any] | None = None
+    if not errors:
+        try:
+            response = preview_tumour_response(
+                session=session,
+                actor=actor,
+                patient_id=patient_id,
+                form=form,
+                data=converted.data,
+                record_key=versions[-1].record_key if versions else None,
+            )
+        except (NotFoundError, PermissionDenied):
+            raise
+        except TrialkitError as exc:
+            rows = {f"target.{t}": f"target.{i}" for i, t in enumerate(targets)}
+            errors[field_of_location(exc.location or "form", rows)] = exc.message
+    if request.headers.get("HX-Request") == "true":
+        return pages.response(
+            "patients/_recist_preview.html", response=response, preview=True, errors=errors
+        )
+    return _page(
+        pages,
+        response=response,
+        preview=True,
+        viewer=viewer,
+        patient=patient,
+        form=form,
+        key=versions[-1].record_key if versions else None,
+        version=len(versions) + 1,
+        values=posted,
+        errors=errors,
+        targets=targets,
+        non_targets=non_targets,
     )
 
 
