@@ -19,7 +19,13 @@ from sqlalchemy.orm import Session
 from trialkit.errors import NotFoundError, PermissionDenied, TrialkitError
 from trialkit.service import Role, patients, randomisation, supply, trials
 from trialkit.service.dispensings import list_site_dispensings
-from trialkit.service.views import DispensingView, KitView, PatientView, SiteView
+from trialkit.service.views import (
+    DispensingView,
+    KitView,
+    PatientView,
+    ResupplyRequestView,
+    SiteView,
+)
 from trialkit.web.clock import Today
 from trialkit.web.deps import DbSession, Form, Id, PagesDep, Viewer, ViewerDep
 from trialkit.web.errors import FormRejected
@@ -71,7 +77,7 @@ class SiteSupply:
     incoming: list[Incoming]
     kit_patient: dict[int, str]
     treated: list[Treated]
-    requests: list[object]
+    requests: list[ResupplyRequestView]
 
 
 def _site_supply(session: Session, viewer: Viewer, site_id: int) -> SiteSupply:
