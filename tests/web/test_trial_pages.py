@@ -394,6 +394,10 @@ def test_unblinding_shows_the_arm_once_to_that_investigator_after_the_form(
     with db.sessions() as session:
         notes = session.scalars(select(Notification.body)).all()
     assert any("anaphylaxis" in n for n in notes)
+    # nobody else sees it either: the pharmacist's and the monitor's pages stay blinded
+    assert arm_shown(as_user("pharmacist").get("/pharmacy").text) == []
+    assert arm_shown(as_user("monitor").get(f"/patients/{trial.treated}").text) == []
+    assert arm_shown(as_user("monitor").get("/monitor").text) == []
 
 
 # --- pharmacist ---------------------------------------------------------------------------------
