@@ -129,8 +129,8 @@ def _unblinded_tests(
             "HR below 1 favours the treatment arm.",
         )
     ]
-    if paramcd == "PFS":
-        d = inputs.design
+    d = inputs.design
+    if paramcd == "PFS" and d is not None:
         oc = decision_characteristics(
             events=d.events,
             decision_hr=d.decision_hr,

@@ -57,7 +57,7 @@ class ReportInputs:
     software_version: str
     blinded: bool
     arms: tuple[ArmInfo, ...]
-    design: DesignFacts
+    design: DesignFacts | None
     adsl: tuple[AdslRow, ...]
     adtte: tuple[AdtteRow, ...]
     adtte_ema: tuple[AdtteRow, ...]

@@ -52,6 +52,7 @@ class Action(StrEnum):
     MANAGE_SUPPLY = "seal the allocation and kit lists and ship kits from the depot"
     VIEW_ENROLMENT = "view blinded enrolment reports"
     VIEW_ARMS = "view arm balance and other unblinded reports"
+    VIEW_REPORTS = "view the trial report (blinded unless the role sees arms)"
 
 
 _UNBLINDED = frozenset(
@@ -64,6 +65,7 @@ _UNBLINDED = frozenset(
         Action.VIEW_ARMS,
         Action.VIEW_CLINICAL,
         Action.EXPORT_DATA,
+        Action.VIEW_REPORTS,
     }
 )
 PERMISSIONS: dict[Role, frozenset[Action]] = {
@@ -103,7 +105,9 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.VIEW_ENROLMENT,
         }
     ),
-    Role.STATISTICIAN: frozenset({Action.VIEW_TRIAL, Action.EXPORT_DATA, Action.VIEW_ENROLMENT}),
+    Role.STATISTICIAN: frozenset(
+        {Action.VIEW_TRIAL, Action.EXPORT_DATA, Action.VIEW_ENROLMENT, Action.VIEW_REPORTS}
+    ),
     Role.UNBLINDED_STATISTICIAN: _UNBLINDED,
     Role.DSMB_MEMBER: _UNBLINDED,
     Role.ADMINISTRATOR: frozenset(
