@@ -53,7 +53,9 @@ def fill_trial(session: Session, security: Security, *, patients_n: int = 12) ->
     seal_trial(session, trial)
     stock_site(session, trial, site)
     users = {
-        role: make_user(session, security, trial, role, site=site if role == Role.INVESTIGATOR else None)
+        role: make_user(
+            session, security, trial, role, site=site if role == Role.INVESTIGATOR else None
+        )
         for role in (
             Role.INVESTIGATOR,
             Role.STATISTICIAN,

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from tests.factories import principal
 from tests.report_world import ARM_LABELS, CUTOFF, ReportWorld, fill_trial
 from trialkit.errors import InputError, PermissionDenied
-from trialkit.report.document import FigureBlock, Table
 from trialkit.report.html import render_html
 from trialkit.report.pdf import render_pdf
 from trialkit.service import Security
@@ -79,21 +78,20 @@ def test_unblinded_report_compares_the_arms(
     # six patients progressed, the last (day 189) after two missed scans: censored under FDA
     # 2018, an event under the EMA 2012 rules
     assert sum(int(row[2]) for row in pfs.rows) == 5
-    sensitivity = {r[0]: r for r in next(t for t in doc.tables() if "sensitivity" in t.caption).rows}
+    table = next(t for t in doc.tables() if "sensitivity" in t.caption)
+    sensitivity = {r[0]: r for r in table.rows}
     assert sensitivity["ITT, stratified (primary)"][2] == "5"
     assert sensitivity["ITT, EMA 2012 censoring, stratified"][2] == "6"
-    assert any(isinstance(b, FigureBlock) and "forest" in b.caption for s in doc.sections for b in s.blocks)
+    assert any("forest" in f.caption for f in doc.figures())
     screening = next(t for t in doc.tables() if t.caption == "Screening failures by criterion")
     assert screening.rows  # the HER2-positive patient
-    safety = next(t for t in doc.tables() if isinstance(t, Table) and t.caption.startswith("Safety"))
+    safety = next(t for t in doc.tables() if t.caption.startswith("Safety"))
     assert safety.header[1:] == tuple(
         h for h in safety.header[1:] if h.split(" (N=")[0] in ARM_LABELS
     )
 
 
-def test_who_may_see_which_report(
-    session: Session, security: Security, world: ReportWorld
-) -> None:
+def test_who_may_see_which_report(session: Session, security: Security, world: ReportWorld) -> None:
     statistician = principal(session, security, world.statistician)
     with pytest.raises(PermissionDenied):
         trial_report(
