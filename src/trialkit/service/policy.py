@@ -120,6 +120,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.VIEW_SUPPLY,
             Action.MANAGE_SUPPLY,
             Action.VIEW_ENROLMENT,
+            Action.VIEW_REPORTS,
         }
     ),
 }
