@@ -46,6 +46,16 @@ def test_blinded_html_and_pdf(
     assert (out / "report.pdf").read_bytes().startswith(b"%PDF")
 
 
+def test_a_cutoff_before_any_randomisation_gives_an_empty_report(
+    world: ReportWorld, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "early"
+    assert main(["report", "--out", str(out), "--cutoff", "2001-01-01"]) == 0
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "Randomised (n=0)" in html
+    assert "No randomised patients." in html
+
+
 def test_unblinded_needs_a_user_with_an_unblinded_role(
     world: ReportWorld, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -69,7 +79,7 @@ def test_unblinded_needs_a_user_with_an_unblinded_role(
     ("args", "message"),
     [
         (["--cutoff", "31/01/2009"], "YYYY-MM-DD"),
-        (["--cutoff", "2001-01-01"], "later --cutoff"),
+        (["--cutoff", "2009-02-30"], "YYYY-MM-DD"),
         (["--trial", "NOPE"], "NOPE"),
     ],
 )

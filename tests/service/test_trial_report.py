@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from tests.factories import principal
 from tests.report_world import ARM_LABELS, CUTOFF, ReportWorld, fill_trial
-from trialkit.errors import InputError, PermissionDenied
+from trialkit.errors import PermissionDenied
 from trialkit.report.html import render_html
 from trialkit.report.pdf import render_pdf
 from trialkit.service import Security
@@ -113,15 +113,3 @@ def test_who_may_see_which_report(session: Session, security: Security, world: R
     assert not trial_report(
         session=session, actor=dsmb, trial_id=world.trial_id, unblinded=True, cutoff=CUTOFF
     ).blinded
-
-
-def test_cutoff_before_the_first_randomisation_is_a_clear_error(
-    session: Session, security: Security, world: ReportWorld
-) -> None:
-    import datetime as dt
-
-    actor = principal(session, security, world.statistician)
-    with pytest.raises(InputError, match="later --cutoff"):
-        trial_report(
-            session=session, actor=actor, trial_id=world.trial_id, cutoff=dt.date(2008, 1, 1)
-        )

@@ -17,6 +17,7 @@ from trialkit.api.routes import (
     health,
     patients,
     randomisation,
+    reports,
     trials,
     users,
 )
@@ -55,6 +56,16 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         return response
 
     install_error_handlers(app)
-    for module in (health, auth, trials, users, patients, capture, randomisation, audit):
+    for module in (
+        health,
+        auth,
+        trials,
+        users,
+        patients,
+        capture,
+        randomisation,
+        audit,
+        reports,
+    ):
         app.include_router(module.router)
     return app

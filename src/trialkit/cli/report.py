@@ -13,7 +13,7 @@ from pathlib import Path
 import typer
 
 from trialkit.cli._common import fail, print_json, user_errors
-from trialkit.cli._db import service_transaction
+from trialkit.cli._db import cli_settings, service_transaction
 from trialkit.cli.endpoints import actor_for
 from trialkit.report.html import render_html
 from trialkit.report.pdf import render_pdf
@@ -46,7 +46,7 @@ def report(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON summary object."),
 ) -> None:
     """Write the trial report: CONSORT flow, efficacy, safety and subgroups."""
-    day = _cutoff(cutoff)
+    day = _cutoff(cutoff) or cli_settings().today()
     if out.exists() and not out.is_dir():
         fail(f"--out {out} is a file; give a directory for the report")
     with service_transaction() as session:

@@ -32,7 +32,6 @@ from sqlalchemy.orm import Session
 
 import trialkit
 from trialkit.analysis import AdverseEvent, ConsortPatient
-from trialkit.config import load_settings
 from trialkit.endpoints import (
     CensoringRules,
     PatientOutcome,
@@ -41,7 +40,6 @@ from trialkit.endpoints import (
     derive_orr,
 )
 from trialkit.endpoints.recist import DEFAULT_CRITERIA
-from trialkit.errors import InputError
 from trialkit.report.document import ReportDocument
 from trialkit.report.inputs import ArmInfo, DesignFacts, ReportInputs
 from trialkit.report.trial_report import build_trial_report
@@ -122,14 +120,13 @@ def report_inputs(
     actor: Principal,
     trial_id: int,
     unblinded: bool = False,
-    cutoff: dt.date | None = None,
+    cutoff: dt.date,
 ) -> ReportInputs:
     """Gather the report's analysis inputs from the database (authorised as the report)."""
     trial = get_trial_or_raise(session, trial_id)
     authorize(actor, Action.VIEW_REPORTS, trial_id=trial.id)
     if unblinded:
         authorize(actor, Action.VIEW_ARMS, trial_id=trial.id)
-    cutoff = cutoff or load_settings().today()
     protocol = trial_protocol(trial)
     labels = {a.id: a.label for a in protocol.arms}
     criteria = protocol.response or DEFAULT_CRITERIA
@@ -257,16 +254,14 @@ def trial_report(
     actor: Principal,
     trial_id: int,
     unblinded: bool = False,
-    cutoff: dt.date | None = None,
+    cutoff: dt.date,
 ) -> ReportDocument:
-    """The blinded (default) or unblinded trial report at ``cutoff`` (default: today)."""
+    """The blinded (default) or unblinded trial report at the data cut-off ``cutoff``.
+
+    With no patient randomised by then the report says so in each section (CONSORT still
+    counts the screened patients).
+    """
     inputs = report_inputs(
         session=session, actor=actor, trial_id=trial_id, unblinded=unblinded, cutoff=cutoff
     )
-    if not inputs.adsl:
-        raise InputError(
-            f"no patient of {inputs.trial} was randomised on or before {inputs.cutoff}: "
-            "nothing to report; give a later --cutoff",
-            location="cutoff",
-        )
     return build_trial_report(inputs)

@@ -10,6 +10,7 @@ application of their own, mounted beside the API by :mod:`trialkit.server`:
   checklist, consent, the patient page
 * monitor (blinded): enrolment and screening outcomes by site and country
 * statistician: the protocol's design claims and power curve
+* reports: the blinded (pooled) or unblinded trial report, HTML and PDF
 * administrator: sites, users and roles, audit trail and its export
 
 Core forms (log-in, screening, consent) work without JavaScript; htmx only
@@ -28,7 +29,7 @@ from trialkit.service import Security
 from trialkit.service.transaction import Database
 from trialkit.web.errors import install_error_pages
 from trialkit.web.rendering import Pages
-from trialkit.web.routes import admin, auth, design, home, monitor, patients
+from trialkit.web.routes import admin, auth, design, home, monitor, patients, reports
 
 __all__ = ["STATIC_DIR", "create_web_app"]
 
@@ -44,6 +45,6 @@ def create_web_app(*, settings: Settings, database: Database, security: Security
     app.state.pages = Pages()
     install_error_pages(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, home, patients, monitor, design, admin):
+    for module in (auth, home, patients, monitor, design, admin, reports):
         app.include_router(module.router, include_in_schema=False)
     return app
