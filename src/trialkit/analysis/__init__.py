@@ -21,7 +21,6 @@ from trialkit.analysis.proportions import (
     newcombe_difference,
 )
 from trialkit.analysis.safety import (
-    GRADES,
     AdverseEvent,
     SafetyColumn,
     SafetyPatient,
@@ -33,7 +32,6 @@ from trialkit.analysis.subgroups import SubgroupAnalysis, SubgroupEffect, subgro
 from trialkit.analysis.two_arm import TwoArmSurvival, two_arm_survival
 
 __all__ = [
-    "GRADES",
     "AdverseEvent",
     "ConfType",
     "ConsortArm",

@@ -9,13 +9,13 @@ counts and tables are pooled, and it computes no comparison of arms.
 from __future__ import annotations
 
 from trialkit.analysis import (
-    GRADES,
     ConsortPatient,
     SafetyPatient,
     SafetyTables,
     consort_flow,
     safety_tables,
 )
+from trialkit.analysis.safety import GRADES
 from trialkit.report.consort_diagram import consort_svg
 from trialkit.report.document import Block, FigureBlock, ReportDocument, Section, Table, TextBlock
 from trialkit.report.efficacy import (
