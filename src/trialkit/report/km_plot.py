@@ -39,8 +39,19 @@ def km_figure(
     """The curves (one per arm, or one pooled) with censoring marks and numbers at risk."""
     if not curves:
         raise InputError("no curves to draw: give at least one Kaplan-Meier estimate")
-    fig = Figure(figsize=size, layout="constrained")
-    grid = fig.add_gridspec(2, 1, height_ratios=(4, 0.35 + 0.3 * len(curves)))
+    # Fixed margins rather than constrained layout: the layout engine measured every text
+    # twice and cost as much as the drawing; the left margin fits labels of ~16 characters.
+    fig = Figure(figsize=size)
+    grid = fig.add_gridspec(
+        2,
+        1,
+        height_ratios=(4, 0.35 + 0.3 * len(curves)),
+        left=0.17,
+        right=0.97,
+        top=0.95 if title else 0.98,
+        bottom=0.02,
+        hspace=0.3,
+    )
     ax = fig.add_subplot(grid[0])
     table = fig.add_subplot(grid[1], sharex=ax)
     t_max = max((float(km.time[-1]) for km in curves.values() if km.time.size), default=1.0)
