@@ -107,3 +107,22 @@ def test_snapshot_hash_follows_the_data() -> None:
     assert snapshot_sha256(fewer) != snapshot_sha256(inputs)
     retitled = dataclasses.replace(inputs, title="another title")
     assert snapshot_sha256(retitled) == snapshot_sha256(inputs)
+
+
+def test_no_randomised_patient_gives_a_report_that_says_so() -> None:
+    empty = dataclasses.replace(
+        unblinded_inputs(),
+        adsl=(),
+        adtte=(),
+        adtte_ema=(),
+        best_response={},
+        adverse_events=(),
+        exposure_days={},
+        consort=(),
+        country={},
+    )
+    for blinded in (False, True):
+        doc = build_trial_report(dataclasses.replace(empty, blinded=blinded))
+        html = render_html(doc)
+        assert "Randomised (n=0)" in html
+        assert "No randomised patients." in html
