@@ -139,6 +139,23 @@ def _safety_section(inputs: ReportInputs) -> Section:
                 note="Each patient is counted once per term, at the worst grade recorded.",
             )
         )
+    if tables.terms:
+        by_grade = tuple(
+            (
+                t.term.capitalize(),
+                *(str(t.by_grade[c.group][g]) for c in cols for g in GRADES),
+            )
+            for t in tables.terms[:TOP_TERMS]
+        )
+        blocks.append(
+            Table(
+                "Adverse events by term and worst CTCAE grade: patients",
+                ("Term", *(f"{c.group} G{g}" for c in cols for g in GRADES)),
+                by_grade,
+                note="G1-G5: CTCAE v5 grade; each patient is counted once per term, at the worst "
+                "grade recorded for it.",
+            )
+        )
     if tables.ungraded_events:
         blocks.append(
             TextBlock(f"{tables.ungraded_events} adverse events have no grade recorded yet.")
