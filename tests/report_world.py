@@ -1,8 +1,9 @@
 """A small trial with real randomisations and captured outcomes, for the report tests.
 
 Built only through the service functions (register, screen, consent, randomise from the sealed
-list, record forms): twelve randomised patients at a German site, one screening failure. Patient
-``k`` progresses when ``k`` is odd; two of them die; most have adverse events.
+list, record forms): twelve randomised patients, alternately at a German and an Italian site (six
+each, so that the sites' first kit shipments suffice whatever the sealed list), one screening
+failure. Patient ``k`` progresses when ``k`` is odd; two of them die; most have adverse events.
 """
 
 from __future__ import annotations
@@ -50,8 +51,10 @@ def _day(offset: int) -> str:
 def fill_trial(session: Session, security: Security, *, patients_n: int = 12) -> ReportWorld:
     trial = make_trial(session)
     site = make_site(session, trial, country="DE")
+    other = make_site(session, trial, country="IT")
     seal_trial(session, trial)
     stock_site(session, trial, site)
+    stock_site(session, trial, other)
     users = {
         role: make_user(
             session, security, trial, role, site=site if role == Role.INVESTIGATOR else None
@@ -65,6 +68,12 @@ def fill_trial(session: Session, security: Security, *, patients_n: int = 12) ->
         )
     }
     investigator: Principal = principal(session, security, users[Role.INVESTIGATOR])
+    investigators = (
+        investigator,
+        principal(
+            session, security, make_user(session, security, trial, Role.INVESTIGATOR, site=other)
+        ),
+    )
     failed = make_patient(session, investigator, site)
     record = example_record()
     record["receptors"] = dict(record["receptors"], her2={"ihc": "3+", "fish": "not_done"})
@@ -73,15 +82,16 @@ def fill_trial(session: Session, security: Security, *, patients_n: int = 12) ->
     )
     patients.evaluate_eligibility(session=session, actor=investigator, patient_id=failed.id)
     for k in range(patients_n):
-        patient = make_eligible_patient(session, investigator, site)
+        actor = investigators[k % 2]
+        patient = make_eligible_patient(session, actor, (site, other)[k % 2])
         randomisation.randomise(
-            session=session, actor=investigator, patient_id=patient.id, on_date=ENROLMENT_DAY
+            session=session, actor=actor, patient_id=patient.id, on_date=ENROLMENT_DAY
         )
 
-        def form(kind: Form, data: dict[str, object], pid: int = patient.id) -> None:
-            capture.record_form(
-                session=session, actor=investigator, patient_id=pid, form=kind, data=data
-            )
+        def form(
+            kind: Form, data: dict[str, object], pid: int = patient.id, by: Principal = actor
+        ) -> None:
+            capture.record_form(session=session, actor=by, patient_id=pid, form=kind, data=data)
 
         form(Form.STUDY_DRUG, {"start_date": _day(1), "end_date": _day(40 + 10 * k)})
         form(

@@ -53,7 +53,7 @@ from trialkit.store.capture import CaptureRecord
 from trialkit.store.patients import EligibilityEvaluation, Patient
 from trialkit.store.trials import Country, Site
 
-__all__ = ["report_inputs", "trial_report"]
+__all__ = ["at_cutoff", "report_inputs", "trial_report"]
 
 
 def _date(value: object) -> dt.date | None:
