@@ -36,6 +36,15 @@ VIEW_PATIENT = frozenset(
     }
 )
 SUPPLY = frozenset({Role.PHARMACIST, Role.MONITOR, Role.ADMINISTRATOR})
+FORECAST = frozenset(
+    {
+        Role.MONITOR,
+        Role.STATISTICIAN,
+        Role.UNBLINDED_STATISTICIAN,
+        Role.DSMB_MEMBER,
+        Role.ADMINISTRATOR,
+    }
+)
 REPORTS = frozenset(
     {Role.STATISTICIAN, Role.UNBLINDED_STATISTICIAN, Role.DSMB_MEMBER, Role.ADMINISTRATOR}
 )
@@ -69,6 +78,9 @@ CASES = [
     Case("GET", "/api/trials", 200, ALL),
     Case("GET", "/api/trials/{trial}", 200, ALL),
     Case("GET", "/api/trials/{trial}/sites", 200, ALL),
+    # pooled and trial-wide (a site monitor too); the world has no PFS event yet: 422 says so
+    Case("GET", "/api/trials/{trial}/forecast?sims=100", 422, FORECAST),
+    Case("GET", "/api/trials/{trial}/forecast.svg?sims=100", 422, FORECAST),
     Case("POST", "/api/trials/{trial}/sites", 201, ADMIN, body=_site_body),
     Case("GET", "/api/sites/{site_a}", 200, ALL),
     Case(

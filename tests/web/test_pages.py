@@ -117,9 +117,9 @@ PAGES = {
                      "/patients/{p}/consent", "/patients/{p}/randomise", "/patients/{p}/visits",
                      "/patients/{p}/unblinding"],
     "pharmacist": ["/home"],
-    "monitor": ["/home", "/monitor"],
-    "statistician": ["/home", "/design"],
-    "unblinded": ["/home", "/design"],
+    "monitor": ["/home", "/monitor", "/monitor/data", "/forecast"],
+    "statistician": ["/home", "/design", "/design/simulate", "/forecast"],
+    "unblinded": ["/home", "/design", "/forecast"],
     "admin": ["/home", "/admin/sites", "/admin/users", "/admin/audit"],
 }  # fmt: skip
 
@@ -330,6 +330,8 @@ def arm_mentions(html: str, title: str, *, names: bool) -> list[str]:
     [
         ("monitor", "/home"),
         ("monitor", "/monitor"),
+        ("monitor", "/monitor/data"),
+        ("monitor", "/forecast"),
         ("investigator", "/patients"),
         ("investigator", "/patients/{p}"),
         ("pharmacist", "/home"),
@@ -352,7 +354,7 @@ def test_monitor_sees_enrolment_by_site_and_country(as_user: AsUser) -> None:
     assert re.search(r"IT01 · Testville.*?<td>2</td><td>1</td><td>1</td>", page.text, re.S)
     assert "Italy (IT)" in page.text
     assert "Germany (DE)" in page.text
-    assert "no event count is shown" in page.text
+    assert "No patient is randomised yet, so there is no PFS event." in page.text
 
 
 def test_statistician_sees_the_design_claims_and_power_curve(as_user: AsUser) -> None:

@@ -14,6 +14,7 @@ from trialkit.api.routes import (
     audit,
     auth,
     capture,
+    forecast,
     health,
     patients,
     randomisation,
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         capture,
         randomisation,
         audit,
+        forecast,
         reports,
     ):
         app.include_router(module.router)

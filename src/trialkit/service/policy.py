@@ -52,6 +52,8 @@ class Action(StrEnum):
     MANAGE_SUPPLY = "seal the allocation and kit lists and ship kits from the depot"
     VIEW_ENROLMENT = "view blinded enrolment reports"
     VIEW_ARMS = "view arm balance and other unblinded reports"
+    VIEW_FORECAST = "view blinded event forecasts and pooled event counts"
+    RUN_SIMULATIONS = "run simulations of the trial's design"
     VIEW_REPORTS = "view the trial report (blinded unless the role sees arms)"
 
 
@@ -65,6 +67,8 @@ _UNBLINDED = frozenset(
         Action.VIEW_ARMS,
         Action.VIEW_CLINICAL,
         Action.EXPORT_DATA,
+        Action.VIEW_FORECAST,
+        Action.RUN_SIMULATIONS,
         Action.VIEW_REPORTS,
     }
 )
@@ -103,10 +107,18 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.VIEW_RANDOMISATION,
             Action.VIEW_SUPPLY,
             Action.VIEW_ENROLMENT,
+            Action.VIEW_FORECAST,
         }
     ),
     Role.STATISTICIAN: frozenset(
-        {Action.VIEW_TRIAL, Action.EXPORT_DATA, Action.VIEW_ENROLMENT, Action.VIEW_REPORTS}
+        {
+            Action.VIEW_TRIAL,
+            Action.EXPORT_DATA,
+            Action.VIEW_ENROLMENT,
+            Action.VIEW_FORECAST,
+            Action.RUN_SIMULATIONS,
+            Action.VIEW_REPORTS,
+        }
     ),
     Role.UNBLINDED_STATISTICIAN: _UNBLINDED,
     Role.DSMB_MEMBER: _UNBLINDED,
@@ -120,6 +132,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.VIEW_SUPPLY,
             Action.MANAGE_SUPPLY,
             Action.VIEW_ENROLMENT,
+            Action.VIEW_FORECAST,
             Action.VIEW_REPORTS,
         }
     ),

@@ -8,9 +8,11 @@ application of their own, mounted beside the API by :mod:`trialkit.server`:
 * home: per role
 * investigator: patients of their site, screening with a live eligibility
   checklist, consent, the patient page
-* monitor (blinded): enrolment and screening outcomes by site and country
-* statistician: the protocol's design claims and power curve
-* reports: the blinded (pooled) or unblinded trial report, HTML and PDF
+* monitor (blinded): enrolment against target by site and country over time, visit
+  completeness and queries by site, the pooled count of PFS events
+* monitor, statisticians, DSMB: the blinded event forecast (``/forecast``)
+* statistician: the protocol's design claims and power curve, simulation runs
+* reports: the blinded (pooled) or unblinded trial report, HTML and PDF (``/reports``)
 * administrator: sites, users and roles, audit trail and its export
 
 Core forms (log-in, screening, consent) work without JavaScript; htmx only
@@ -29,7 +31,16 @@ from trialkit.service import Security
 from trialkit.service.transaction import Database
 from trialkit.web.errors import install_error_pages
 from trialkit.web.rendering import Pages
-from trialkit.web.routes import admin, auth, design, home, monitor, patients, reports
+from trialkit.web.routes import (
+    admin,
+    auth,
+    design,
+    forecast,
+    home,
+    monitor,
+    patients,
+    reports,
+)
 
 __all__ = ["STATIC_DIR", "create_web_app"]
 
@@ -45,6 +56,6 @@ def create_web_app(*, settings: Settings, database: Database, security: Security
     app.state.pages = Pages()
     install_error_pages(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, home, patients, monitor, design, admin, reports):
+    for module in (auth, home, patients, monitor, design, admin, forecast, reports):
         app.include_router(module.router, include_in_schema=False)
     return app
