@@ -11,6 +11,8 @@ from functools import cache
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.analysis._reference import HERE, assert_close
 from trialkit.analysis import clopper_pearson, newcombe_difference
@@ -70,3 +72,25 @@ def test_interval_contains_estimate_and_stays_in_range() -> None:
 def test_bad_counts_are_refused(x: int, n: int) -> None:
     with pytest.raises(InputError, match="proportion"):
         clopper_pearson(x, n)
+
+
+@given(
+    n1=st.integers(1, 300),
+    n2=st.integers(1, 300),
+    f1=st.floats(0, 1),
+    f2=st.floats(0, 1),
+    level=st.sampled_from([0.8, 0.9, 0.95, 0.99]),
+)
+@settings(max_examples=200, deadline=None)
+def test_intervals_are_ordered_bounded_and_widen_with_the_level(
+    n1: int, n2: int, f1: float, f2: float, level: float
+) -> None:
+    x1, x2 = round(f1 * n1), round(f2 * n2)
+    p = clopper_pearson(x1, n1, conf_level=level)
+    wider = clopper_pearson(x1, n1, conf_level=0.999)
+    assert 0 <= wider.lower <= p.lower <= p.estimate <= p.upper <= wider.upper <= 1
+    d = newcombe_difference(x1, n1, x2, n2, conf_level=level)
+    assert -1 <= d.lower <= d.estimate <= d.upper <= 1
+    swapped = newcombe_difference(x2, n2, x1, n1, conf_level=level)
+    assert swapped.lower == pytest.approx(-d.upper, abs=1e-12)
+    assert swapped.upper == pytest.approx(-d.lower, abs=1e-12)
