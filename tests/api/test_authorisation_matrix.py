@@ -45,6 +45,9 @@ FORECAST = frozenset(
         Role.ADMINISTRATOR,
     }
 )
+REPORTS = frozenset(
+    {Role.STATISTICIAN, Role.UNBLINDED_STATISTICIAN, Role.DSMB_MEMBER, Role.ADMINISTRATOR}
+)
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,9 @@ CASES = [
     ),
     Case("POST", "/api/sites/{pending}/activation", 200, ADMIN, body=lambda w: {}),
     Case("GET", "/api/users", 200, ADMIN),
+    Case("GET", "/api/trials/{trial}/report", 200, REPORTS),
+    Case("GET", "/api/trials/{trial}/report?unblinded=true", 200, UNBLINDED),
+    Case("GET", "/api/trials/{trial}/report.pdf?cutoff=2008-12-31", 200, REPORTS),
     Case(
         "POST",
         "/api/users",
@@ -395,7 +401,12 @@ def test_matrix(client: TestClient, world: World, role: Role) -> None:
                     f"{response.text[:200]}"
                 )
                 continue
-            if response.status_code < 300 and response.content:
+            kind = response.headers.get("content-type", "")
+            if response.status_code < 300 and kind.startswith("text/html"):
+                if not can_see_arm(role):  # the blinded report: no arm label in any table
+                    assert "<td>Sorafenib</td>" not in response.text
+                    assert "<td>Placebo</td>" not in response.text
+            elif response.status_code < 300 and response.content and "json" in kind:
                 keys = _keys(response.json())
                 if case.reveals_arm:
                     assert "arm" in keys  # one patient, to the investigator who unblinded

@@ -18,6 +18,7 @@ from trialkit.api.routes import (
     health,
     patients,
     randomisation,
+    reports,
     trials,
     users,
 )
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         randomisation,
         audit,
         forecast,
+        reports,
     ):
         app.include_router(module.router)
     return app

@@ -54,6 +54,7 @@ class Action(StrEnum):
     VIEW_ARMS = "view arm balance and other unblinded reports"
     VIEW_FORECAST = "view blinded event forecasts and pooled event counts"
     RUN_SIMULATIONS = "run simulations of the trial's design"
+    VIEW_REPORTS = "view the trial report (blinded unless the role sees arms)"
 
 
 _UNBLINDED = frozenset(
@@ -68,6 +69,7 @@ _UNBLINDED = frozenset(
         Action.EXPORT_DATA,
         Action.VIEW_FORECAST,
         Action.RUN_SIMULATIONS,
+        Action.VIEW_REPORTS,
     }
 )
 PERMISSIONS: dict[Role, frozenset[Action]] = {
@@ -115,6 +117,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.VIEW_ENROLMENT,
             Action.VIEW_FORECAST,
             Action.RUN_SIMULATIONS,
+            Action.VIEW_REPORTS,
         }
     ),
     Role.UNBLINDED_STATISTICIAN: _UNBLINDED,
@@ -130,6 +133,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.MANAGE_SUPPLY,
             Action.VIEW_ENROLMENT,
             Action.VIEW_FORECAST,
+            Action.VIEW_REPORTS,
         }
     ),
 }

@@ -14,6 +14,7 @@ application of their own, mounted beside the API by :mod:`trialkit.server`:
   completeness and queries by site, the pooled count of PFS events
 * monitor, statisticians, DSMB: the blinded event forecast (``/forecast``)
 * statistician: the protocol's design claims and power curve, simulation runs
+* reports: the blinded (pooled) or unblinded trial report, HTML and PDF (``/reports``)
 * administrator: sites, users and roles, audit trail and its export
 
 Every form works without JavaScript; htmx only
@@ -44,6 +45,7 @@ from trialkit.web.routes import (
     patients,
     pharmacy,
     randomise,
+    reports,
 )
 
 __all__ = ["STATIC_DIR", "create_web_app"]
@@ -71,6 +73,7 @@ def create_web_app(*, settings: Settings, database: Database, security: Security
         design,
         admin,
         forecast,
+        reports,
     ):
         app.include_router(module.router, include_in_schema=False)
     return app
