@@ -109,7 +109,7 @@ def test_grid_and_plot(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> No
         (["--grid", "hr=0.5-1.0"], "--grid must look like hr=0.5:1.0:0.05"),
         (["--grid", "hr=1.0:0.5:0.1"], "stop must not be below start"),
         (["--information-rates", "0.5,x"], "--information-rates must be comma-separated"),
-        (["--backend", "gpu"], "--backend gpu"),
+        (["--backend", "gpu"], "pip install 'trialkit[gpu]'"),
         (["--trials", "0"], "--trials must be at least 1"),
         (["--allocation", "urn"], "--allocation must be simple or blocks"),
         (["--plot", "x.png"], "--plot draws the power curve of a --grid"),

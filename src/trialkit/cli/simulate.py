@@ -32,6 +32,7 @@ from trialkit.simulate.engine import (
     simulate,
     trial_data,
 )
+from trialkit.simulate.generate import TrialBatch
 from trialkit.simulate.kernels import observed_at
 from trialkit.simulate.scenario import Scenario, scenario_from_protocol
 
@@ -95,32 +96,30 @@ def _runner(cluster: str | None) -> Any:
     return dask_runner(None if cluster == "local" else cluster)
 
 
-def _check_gpu() -> None:
-    """The GPU backend: refuse clearly (CuPy is imported here only, never on the CPU path)."""
-    try:
-        import cupy
-    except ImportError:
-        fail(
-            "--backend gpu needs CuPy and a CUDA device; none is available here: "
-            "use --backend numba (the default)"
-        )
-    try:
-        count = int(cupy.cuda.runtime.getDeviceCount())
-    except Exception:
-        count = 0
-    if count == 0:
-        fail("--backend gpu: no CUDA device found; use --backend numba (the default)")
-    fail("--backend gpu is not implemented in this version; use --backend numba")
-
-
 def _dump(
     scenario: Scenario, trials: int, seed: int, backend: Backend, trial: int, path: Path
 ) -> dict[str, Any]:
-    one, tau, events = trial_data(scenario, trials, seed, trial)
-    follow, event = observed_at(one, np.array([tau]))
     index, row = divmod(trial, LOGICAL_BATCH)
     size = min(LOGICAL_BATCH, trials - index * LOGICAL_BATCH)
-    stats = batch_statistics(scenario, seed, index, size, backend)
+    if backend == "gpu":  # the GPU's own stream: regenerate the batch there
+        from trialkit.simulate.gpu import device_trial_batch
+
+        if not 0 <= trial < trials:
+            raise DesignInputError(
+                f"the trial to dump must be between 0 and {trials - 1} (0-based); you gave {trial}"
+            )
+        batch, stats = device_trial_batch(scenario, seed, index, size)
+        one = TrialBatch(
+            entry=batch.entry[row : row + 1],
+            pfs=batch.pfs[row : row + 1],
+            dropout=batch.dropout[row : row + 1],
+            treated=batch.treated[row : row + 1],
+        )
+        tau, events = float(stats[0][row, -1]), int(stats[1][row, -1])
+    else:
+        one, tau, events = trial_data(scenario, trials, seed, trial)
+        stats = batch_statistics(scenario, seed, index, size, backend)
+    follow, event = observed_at(one, np.array([tau]))
     o, e, v, log_hr = (float(s[row, -1]) for s in stats[2:])
     try:
         with path.open("w", newline="", encoding="utf-8") as fh:
@@ -222,9 +221,7 @@ def simulate_command(
         fail(f"--entry must be random or fixed; you gave {entry!r}")
     if spending is not None and spending not in ("obrien-fleming", "pocock"):
         fail(f"--spending must be obrien-fleming or pocock; you gave {spending!r}")
-    if backend == "gpu":
-        _check_gpu()
-    if backend not in ("numba", "numpy"):
+    if backend not in ("numba", "numpy", "gpu"):
         fail(f"--backend must be numba, numpy or gpu; you gave {backend!r}")
     if (
         cluster is not None
@@ -264,6 +261,10 @@ def simulate_command(
             raise DesignInputError(f"--trials must be at least 1; you gave {trials}")
         if seed < 0:
             raise DesignInputError(f"--seed must be a non-negative integer; you gave {seed}")
+        if backend == "gpu":  # CuPy is imported only here, never on the CPU path
+            from trialkit.simulate.gpu import load_cupy
+
+            load_cupy()
         show = not as_json and sys.stdout.isatty() and trials >= 100_000
         be: Backend = backend  # type: ignore[assignment]
         with _runner(cluster) as runner:

@@ -11,7 +11,9 @@ for a seed is the same for any chunk size, number of workers or runner.
 
 Backends: ``"numba"`` (default: the fused compiled kernel of
 :mod:`trialkit.simulate.fused`), ``"numpy"`` (the array kernels of
-:mod:`trialkit.simulate.kernels`, the reference). Both consume the same draws and
+:mod:`trialkit.simulate.kernels`, the reference), ``"gpu"`` (the array-namespace
+kernel of :mod:`trialkit.simulate.arrays` on CuPy, run by :mod:`trialkit.simulate.gpu`;
+its random stream differs, see there). Both consume the same draws and
 give the same trials; the statistics agree to rounding (about 1e-12), so decisions can
 differ only for a statistic within that distance of its threshold.
 
@@ -61,15 +63,18 @@ __all__ = [
     "Runner",
     "batch_generator",
     "batch_statistics",
+    "check_run",
     "simulate",
     "simulate_batches",
+    "summarise",
+    "tally_batch",
     "thread_runner",
     "trial_data",
 ]
 
 LOGICAL_BATCH = 4096
-Backend = Literal["numba", "numpy"]
-BACKENDS: tuple[str, ...] = ("numba", "numpy")
+Backend = Literal["numba", "numpy", "gpu"]
+BACKENDS: tuple[str, ...] = ("numba", "numpy", "gpu")
 
 FloatArray = NDArray[np.float64]
 LookStatistics = tuple[
@@ -114,7 +119,8 @@ def batch_statistics(
     )
 
 
-def _tally_batch(scenario: Scenario, index: int, stats: LookStatistics, into: Tally) -> None:
+def tally_batch(scenario: Scenario, index: int, stats: LookStatistics, into: Tally) -> None:
+    """Add the statistics of logical batch ``index`` to ``into`` (decisions, sums, histograms)."""
     times, events, o, e, v, log_hr = stats
     size, looks = times.shape
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -160,7 +166,7 @@ def simulate_batches(
     for index in indices:
         size = _batch_size(trials, index)
         stats = batch_statistics(scenario, seed, index, size, backend)
-        _tally_batch(scenario, index, stats, tally)
+        tally_batch(scenario, index, stats, tally)
     return tally
 
 
@@ -187,7 +193,8 @@ def thread_runner(workers: int) -> Runner:
     return run
 
 
-def _check_run(trials: int, seed: int, backend: str) -> None:
+def check_run(trials: int, seed: int, backend: str) -> None:
+    """Refuse a run that cannot be done, saying what to change."""
     if trials < 1:
         raise DesignInputError(f"--trials must be at least 1; you gave {trials}")
     if seed < 0:
@@ -216,7 +223,9 @@ def simulate(
     trials, seed
         Number of trials and the seed of the whole run.
     backend
-        ``"numba"`` (fused compiled kernel) or ``"numpy"`` (array kernels).
+        ``"numba"`` (fused compiled kernel), ``"numpy"`` (array kernels) or ``"gpu"``
+        (the array kernel of :mod:`trialkit.simulate.arrays` on CuPy, one device;
+        ``workers``, ``chunk_batches`` and ``runner`` do not apply).
     workers
         Threads for the default runner (default: the CPUs available).
     chunk_batches
@@ -226,7 +235,11 @@ def simulate(
     progress
         Called with the number of trials finished after each task.
     """
-    _check_run(trials, seed, backend)
+    check_run(trials, seed, backend)
+    if backend == "gpu":  # CuPy is imported there, only now
+        from trialkit.simulate.gpu import simulate_on_device
+
+        return simulate_on_device(scenario, trials, seed, progress=progress)
     start = time.perf_counter()
     n_batches = -(-trials // LOGICAL_BATCH)
     step = max(1, chunk_batches)
