@@ -44,6 +44,7 @@ SCENARIOS = [
     {"n": 10, "events": 10, "dropout_rate": 0.5, "dropout_time": 1},
     {"hazards_control": [0.1, 0.05], "pfs_breaks": [6], "hr": 0.7,
      "accrual_rates": [5, 20], "accrual_breaks": [4]},
+    {"hazards_control": [0.1, 0.05], "hazards_treatment": [0.1, 0.03], "pfs_breaks": [4]},
 ]  # fmt: skip
 
 

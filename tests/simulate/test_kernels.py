@@ -122,6 +122,21 @@ def test_blocks_balance_arms_and_simple_does_not(sor: Protocol) -> None:
     assert len(set(simple.treated.sum(axis=1).tolist())) > 5
 
 
+def test_each_arm_has_its_own_piecewise_hazards(sor: Protocol) -> None:
+    scenario = scenario_from_protocol(
+        sor, hazards_control=[0.1, 0.05], hazards_treatment=[0.2, 0.02], pfs_breaks=[6]
+    )
+    batch = generate_batch(scenario, np.random.default_rng(8), 100)
+    for treated, h in ((True, 0.2), (False, 0.1)):
+        pfs = batch.pfs[batch.treated == treated]  # 11,000 patients per arm
+        early = float((pfs < 6).mean())
+        want = 1 - np.exp(-6 * h)  # P(PFS < 6) on the first piece
+        assert abs(early - want) < 4 * np.sqrt(want * (1 - want) / pfs.size)
+        late = pfs[pfs >= 6] - 6  # memoryless after the break: exponential, second piece
+        h2 = 0.02 if treated else 0.05
+        assert abs(late.mean() - 1 / h2) < 4 / h2 / np.sqrt(late.size)
+
+
 def test_random_entry_is_sorted_within_accrual(sor: Protocol) -> None:
     scenario = scenario_from_protocol(sor, accrual_time=12.0)
     batch = generate_batch(scenario, np.random.default_rng(4), 100)

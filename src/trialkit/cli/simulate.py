@@ -168,6 +168,10 @@ def simulate_command(
     hazards_control: Annotated[
         str | None, typer.Option(help="Piecewise control hazards per month, e.g. 0.1,0.05.")
     ] = None,
+    hazards_treatment: Annotated[
+        str | None,
+        typer.Option(help="Piecewise treatment hazards (non-proportional), e.g. 0.1,0.03."),
+    ] = None,
     pfs_breaks: Annotated[
         str | None, typer.Option(help="Months where the PFS hazards change, e.g. 6.")
     ] = None,
@@ -241,6 +245,7 @@ def simulate_command(
             median_treatment=median_treatment,
             hr=hr,
             hazards_control=_floats(hazards_control, "--hazards-control"),
+            hazards_treatment=_floats(hazards_treatment, "--hazards-treatment"),
             pfs_breaks=_floats(pfs_breaks, "--pfs-breaks") or (),
             n=n,
             events=events,
