@@ -126,3 +126,43 @@ def test_bad_input_exits_2_with_one_line(
     assert out.err.count("\n") == 1
     assert message in out.err
     assert "Traceback" not in out.err
+
+
+def test_progress_bar_on_a_terminal(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    import trialkit.cli.simulate as cli
+
+    advanced: list[float] = []
+
+    class Recording(cli.Progress):  # type: ignore[misc]
+        def advance(self, task_id: Any, advance: float = 1) -> None:
+            advanced.append(advance)
+            super().advance(task_id, advance)
+
+    monkeypatch.setattr(cli, "Progress", Recording)
+    monkeypatch.setattr(cli, "PROGRESS_MIN_TRIALS", 5000)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert main(["simulate", "--trials", "9000", "--seed", "2"]) == 0
+    assert sum(advanced) == 9000  # one tick per finished chunk, up to every trial
+    assert "decision rule" in capsys.readouterr().out.lower()
+    advanced.clear()
+    assert main(["simulate", "--trials", "9000", "--seed", "2", "--json"]) == 0
+    assert advanced == []  # --json: no bar, one JSON object and nothing else
+    assert json.loads(capsys.readouterr().out)["trials"] == 9000
+
+
+def test_non_proportional_hazards_from_the_command_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["simulate", "--trials", "2000", "--seed", "3", "--json", "--hazards-control",
+            "0.1,0.05", "--pfs-breaks", "4"]  # fmt: skip
+    same = _json(capsys, [*argv, "--hazards-treatment", "0.1,0.05"])
+    better = _json(capsys, [*argv, "--hazards-treatment", "0.1,0.025"])
+    assert same["scenario"]["hazards_treatment"] == [0.1, 0.05]
+    assert better["scenario"]["hazards_treatment"] == [0.1, 0.025]
+    # equal hazards: the null; a later halving of the hazard: far more rejections
+    assert same["logrank_reject_rate"] < 0.05
+    assert better["logrank_reject_rate"] > same["logrank_reject_rate"] + 0.2

@@ -38,6 +38,8 @@ from trialkit.simulate.scenario import Scenario, scenario_from_protocol
 
 __all__ = ["parse_grid", "simulate_command"]
 
+#: runs at least this long (in trials) show a progress bar when stdout is a terminal
+PROGRESS_MIN_TRIALS = 100_000
 _GRID = re.compile(r"^hr=([^:]+):([^:]+):([^:]+)$")
 
 
@@ -270,7 +272,7 @@ def simulate_command(
             from trialkit.simulate.gpu import load_cupy
 
             load_cupy()
-        show = not as_json and sys.stdout.isatty() and trials >= 100_000
+        show = not as_json and sys.stdout.isatty() and trials >= PROGRESS_MIN_TRIALS
         be: Backend = backend  # type: ignore[assignment]
         with _runner(cluster) as runner:
             if hrs is None:
