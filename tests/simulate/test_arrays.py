@@ -153,10 +153,10 @@ def test_device_trial_batch_is_the_simulated_batch(sor: Protocol) -> None:
 
 
 def test_chunk_size_follows_free_memory() -> None:
-    per_batch = LOGICAL_BATCH * 222 * 320  # bytes of one logical batch of SOR (n = 220)
+    per_batch = LOGICAL_BATCH * 222 * 384  # bytes of one logical batch of SOR (n = 220)
     assert chunk_batches_for_memory(0, 220) == 1
     assert chunk_batches_for_memory(2 * 10 * per_batch, 220) == 10  # half of free memory
-    assert chunk_batches_for_memory(140 * 2**30, 220) == 256  # capped: ~a million trials
+    assert chunk_batches_for_memory(2**40, 220) == 256  # capped: about a million trials
 
 
 @pytest.mark.skipif(importlib.util.find_spec("cupy") is not None, reason="CuPy is installed")
