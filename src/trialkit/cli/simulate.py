@@ -238,6 +238,11 @@ def simulate_command(
             f"--cluster got {cluster!r}: write --cluster local (2 local workers) or a "
             "scheduler address such as tcp://127.0.0.1:8786"
         )
+    if cluster is not None and backend == "gpu":
+        fail(
+            "--cluster spreads the CPU backends over Dask workers; --backend gpu runs on one "
+            "device: drop one of them"
+        )
     if plot is not None and grid is None:
         fail("--plot draws the power curve of a --grid; add e.g. --grid hr=0.5:1.0:0.05")
     with user_errors():
