@@ -166,3 +166,16 @@ def test_gpu_backend_without_cupy_says_how_to_install(sor: Protocol) -> None:
     with pytest.raises(DesignInputError, match="CUDA device"):
         simulate(scenario_from_protocol(sor), 100, 1, backend="gpu")
     assert "cupy" not in sys.modules
+
+
+def test_batch_statistics_of_the_gpu_backend_use_its_runner(
+    sor: Protocol, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import trialkit.simulate.gpu as gpu
+
+    monkeypatch.setattr(gpu, "load_cupy", lambda: np)  # numpy standing in for CuPy
+    scenario = scenario_from_protocol(sor, dropout_rate=0.1)
+    got = batch_statistics(scenario, 6, 2, 300, "gpu")
+    want = batch_statistics(scenario, 6, 2, 300, "numba")
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_allclose(got[5], want[5], rtol=0, atol=1e-10)

@@ -13,9 +13,9 @@ Backends: ``"numba"`` (default: the fused compiled kernel of
 :mod:`trialkit.simulate.fused`), ``"numpy"`` (the array kernels of
 :mod:`trialkit.simulate.kernels`, the reference), ``"gpu"`` (the array-namespace
 kernel of :mod:`trialkit.simulate.arrays` on CuPy, run by :mod:`trialkit.simulate.gpu`;
-its random stream differs, see there). Both consume the same draws and
-give the same trials; the statistics agree to rounding (about 1e-12), so decisions can
-differ only for a statistic within that distance of its threshold.
+its random stream differs, see there). The numba and numpy backends consume the
+same draws and give the same trials; the statistics agree to rounding (about 1e-12),
+so decisions can differ only for a statistic within that distance of its threshold.
 
 References
 ----------
@@ -33,7 +33,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -97,6 +97,10 @@ def batch_statistics(
     scenario: Scenario, seed: int, index: int, size: int, backend: Backend = "numba"
 ) -> LookStatistics:
     """Time, events, log-rank O, E, V and Cox log HR at every look for one logical batch."""
+    if backend == "gpu":  # the device's own stream (CuPy imported there, only now)
+        from trialkit.simulate.gpu import device_trial_batch
+
+        return cast(LookStatistics, device_trial_batch(scenario, seed, index, size)[1])
     rng = batch_generator(seed, index)
     raw = draw(scenario, rng, size)
     if backend == "numba":
