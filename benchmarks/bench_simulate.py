@@ -27,9 +27,12 @@ import os
 import resource
 import shutil
 import subprocess
+import sys
 
+from trialkit.errors import DesignInputError
 from trialkit.protocol import load_protocol
 from trialkit.simulate.engine import simulate
+from trialkit.simulate.gpu import load_cupy
 from trialkit.simulate.scenario import scenario_from_protocol
 
 R_SCRIPT = """
@@ -73,6 +76,13 @@ def main() -> None:
     parser.add_argument("--backend", choices=("numba", "numpy", "gpu"), default="numba")
     args = parser.parse_args()
     backend = args.backend
+    if backend == "gpu":
+        try:
+            cupy = load_cupy()
+        except DesignInputError as exc:
+            sys.exit(f"bench_simulate: {exc}")
+        name = cupy.cuda.runtime.getDeviceProperties(0)["name"]
+        print(f"GPU: {name.decode() if isinstance(name, bytes) else name}")
 
     protocol = load_protocol("sor")
     print(f"load average before: {os.getloadavg()}")
