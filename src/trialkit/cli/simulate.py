@@ -202,7 +202,9 @@ def simulate_command(
     entry: Annotated[
         str, typer.Option(help="random (Poisson given n) or fixed (rpact's grid).")
     ] = "random",
-    backend: Annotated[str, typer.Option(help="numba (default), numpy or gpu.")] = "numba",
+    backend: Annotated[
+        str, typer.Option(help="numba (default), numpy or gpu (CuPy, the 'gpu' extra, CUDA).")
+    ] = "numba",
     workers: Annotated[int | None, typer.Option(help="Threads (default: all CPUs).")] = None,
     cluster: Annotated[
         str | None,
