@@ -148,3 +148,27 @@ def test_random_entry_is_sorted_within_accrual(sor: Protocol) -> None:
     )
     # rpact's grid: patient i enters at i * 11 / 220 months
     np.testing.assert_allclose(fixed.entry[0], np.arange(1, 221) * 11.0 / 220, rtol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.random.default_rng(1).exponential(size=220),
+        np.r_[np.full(100, 3.0), np.full(120, 7.5)],  # ties across the looks
+        np.r_[np.random.default_rng(2).random(200) * 1e-9, 1e9 * np.ones(20)],  # one bucket
+        np.r_[np.random.default_rng(3).random(150), np.full(70, np.inf)],  # dropouts
+        np.full(220, np.inf),  # no event at all
+        np.zeros(220),
+    ],
+)
+def test_bucket_selection_is_exact(values: np.ndarray) -> None:
+    from trialkit.simulate.fused import _bucket_select
+
+    n = values.size
+    looks = np.array([1, 60, 120, 151, 220], dtype=np.int64)
+    out = np.empty(looks.size)
+    finite = _bucket_select(
+        values.copy(), looks, np.zeros(n + 1, np.int64), np.zeros(n, np.int64), np.empty(n), out
+    )
+    assert finite == np.isfinite(values).sum()
+    np.testing.assert_array_equal(out, np.sort(values)[looks - 1])
