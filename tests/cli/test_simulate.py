@@ -115,6 +115,7 @@ def test_grid_and_plot(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> No
         (["--plot", "x.png"], "--plot draws the power curve of a --grid"),
         (["--cluster", "foo"], "write --cluster local"),
         (["--cluster", "local", "--backend", "gpu"], "drop one of them"),
+        (["--host-draws"], "--host-draws applies to --backend gpu only"),
         (["--dump-trial", "100", "x.csv"], "the trial to dump must be between 0 and 99"),
     ],
 )
@@ -173,24 +174,33 @@ def test_gpu_backend_end_to_end_with_numpy_standing_in_for_cupy(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     # the whole --backend gpu path (CLI, runner, array kernel, --dump-trial) with numpy as
-    # the array namespace: then the batch streams are the CPU's, so the run equals numba's
+    # the array namespace and, like CuPy, a stream of its own (numpy's Philox)
     import numpy as np
 
     import trialkit.simulate.gpu as gpu
 
+    def own_stream(xp: Any, seed: int, index: int) -> np.random.Generator:
+        return np.random.Generator(
+            np.random.Philox(np.random.SeedSequence(seed, spawn_key=(index,)))
+        )
+
     monkeypatch.setattr(gpu, "load_cupy", lambda: np)
+    monkeypatch.setattr(gpu, "device_generator", own_stream)
     path = tmp_path / "trial.csv"
     argv = ["simulate", "--trials", "5000", "--seed", "8", "--dropout-rate", "0.2",
             "--dump-trial", "4100", str(path), "--json"]  # fmt: skip
     on_gpu = _json(capsys, [*argv, "--backend", "gpu"])
-    on_cpu = _json(capsys, argv)
-    assert on_gpu["backend"] == "gpu"
-    for key in ("reject_rate", "logrank_reject_rate", "mean_analysis_time", "hr_quantiles"):
-        assert on_gpu[key] == on_cpu[key]
-    dumped = on_gpu["dumped_trial"]
-    assert dumped["analysis_time"] == on_cpu["dumped_trial"]["analysis_time"]
     out = _json(capsys, ["analyze", "survival", str(path), "--time", "time", "--event", "event",
                          "--group", "arm", "--reference", "placebo", "--json"])  # fmt: skip
+    dumped = on_gpu["dumped_trial"]
     assert out["events"] == dumped["events"]
     assert out["logrank"]["chisq"] == pytest.approx(dumped["logrank_chisq"], rel=1e-10)
     assert out["cox"]["hr"] == pytest.approx(dumped["hr"], rel=1e-10)
+    on_cpu = _json(capsys, argv)
+    assert on_gpu["backend"] == "gpu"
+    assert on_gpu["mean_analysis_time"] != on_cpu["mean_analysis_time"]  # its own stream
+    # --host-draws: the CPU's random numbers, so the CPU's trials and results
+    host = _json(capsys, [*argv, "--backend", "gpu", "--host-draws"])
+    for key in ("reject_rate", "logrank_reject_rate", "mean_analysis_time", "hr_quantiles"):
+        assert host[key] == on_cpu[key]
+    assert host["dumped_trial"]["analysis_time"] == on_cpu["dumped_trial"]["analysis_time"]

@@ -131,6 +131,14 @@ def test_own_stream_is_independent_of_the_chunk_size(sor: Protocol) -> None:
     assert one.mean_analysis_time != cpu.mean_analysis_time  # really another stream
 
 
+def test_host_draws_give_the_cpu_trials(sor: Protocol) -> None:
+    scenario = scenario_from_protocol(sor, information_rates=[0.5, 1])
+    got = simulate_on_device(
+        scenario, TRIALS, 2, xp=np, chunk_batches=2, generator=_own_stream, on_host=True
+    )
+    _same(got, simulate(scenario, TRIALS, 2))
+
+
 def test_own_stream_agrees_with_the_cpu_within_mc_error(sor: Protocol) -> None:
     scenario = scenario_from_protocol(sor, dropout_rate=0.1)
     own = simulate_on_device(scenario, 3 * LOGICAL_BATCH, 21, xp=np, generator=_own_stream)

@@ -76,3 +76,15 @@ def test_device_run_agrees_with_the_cpu_and_ignores_the_chunk_size(sor: Protocol
     for key in ("reject_rate", "logrank_reject_rate", "mean_analysis_time"):
         se = np.hypot(small.mc_standard_error[key], cpu.mc_standard_error[key])
         assert abs(getattr(small, key) - getattr(cpu, key)) < 3 * se, key
+
+
+def test_host_draws_on_the_device_give_the_cpu_result(sor: Protocol) -> None:
+    cp = _cupy()
+    scenario = scenario_from_protocol(sor, information_rates=[0.5, 1], dropout_rate=0.1)
+    trials = 2 * LOGICAL_BATCH + 5
+    got = simulate_on_device(scenario, trials, 3, xp=cp, on_host=True)
+    want = simulate(scenario, trials, 3)
+    # the same trials: decisions differ only for a statistic within rounding of its bound
+    assert abs(got.reject_rate - want.reject_rate) <= 1 / trials
+    assert abs(got.logrank_reject_rate - want.logrank_reject_rate) <= 1 / trials
+    assert got.mean_analysis_time == pytest.approx(want.mean_analysis_time, rel=1e-12)

@@ -99,7 +99,13 @@ def _runner(cluster: str | None) -> Any:
 
 
 def _dump(
-    scenario: Scenario, trials: int, seed: int, backend: Backend, trial: int, path: Path
+    scenario: Scenario,
+    trials: int,
+    seed: int,
+    backend: Backend,
+    trial: int,
+    path: Path,
+    host_draws: bool = False,
 ) -> dict[str, Any]:
     index, row = divmod(trial, LOGICAL_BATCH)
     size = min(LOGICAL_BATCH, trials - index * LOGICAL_BATCH)
@@ -110,7 +116,7 @@ def _dump(
             raise DesignInputError(
                 f"the trial to dump must be between 0 and {trials - 1} (0-based); you gave {trial}"
             )
-        batch, stats = device_trial_batch(scenario, seed, index, size)
+        batch, stats = device_trial_batch(scenario, seed, index, size, on_host=host_draws)
         one = TrialBatch(
             entry=batch.entry[row : row + 1],
             pfs=batch.pfs[row : row + 1],
@@ -206,6 +212,13 @@ def simulate_command(
         str, typer.Option(help="numba (default), numpy or gpu (CuPy, the 'gpu' extra, CUDA).")
     ] = "numba",
     workers: Annotated[int | None, typer.Option(help="Threads (default: all CPUs).")] = None,
+    host_draws: Annotated[
+        bool,
+        typer.Option(
+            "--host-draws",
+            help="With --backend gpu: the CPU's random numbers, so results equal the CPU's.",
+        ),
+    ] = False,
     cluster: Annotated[
         str | None,
         typer.Option(
@@ -240,6 +253,8 @@ def simulate_command(
             f"--cluster got {cluster!r}: write --cluster local (2 local workers) or a "
             "scheduler address such as tcp://127.0.0.1:8786"
         )
+    if host_draws and backend != "gpu":
+        fail("--host-draws applies to --backend gpu only; the CPU backends always draw there")
     if cluster is not None and backend == "gpu":
         fail(
             "--cluster spreads the CPU backends over Dask workers; --backend gpu runs on one "
@@ -286,11 +301,11 @@ def simulate_command(
                 with _progress(trials, show) as tick:
                     result = simulate(
                         scenario, trials, seed, backend=be, workers=workers, runner=runner,
-                        progress=tick,
+                        progress=tick, host_draws=host_draws,
                     )  # fmt: skip
                 out = result.to_dict()
                 if dump_trial is not None:
-                    out["dumped_trial"] = _dump(scenario, trials, seed, be, *dump_trial)
+                    out["dumped_trial"] = _dump(scenario, trials, seed, be, *dump_trial, host_draws)
                 if as_json:
                     print_json(out)
                 else:
@@ -298,7 +313,7 @@ def simulate_command(
                     if dump_trial is not None:
                         typer.echo(f"trial {dump_trial[0]} written to {dump_trial[1]}")
                 return
-            _grid(scenario, hrs, trials, seed, be, workers, runner, as_json, plot, show)
+            _grid(scenario, hrs, trials, seed, be, workers, runner, as_json, plot, show, host_draws)
 
 
 def _grid(
@@ -312,6 +327,7 @@ def _grid(
     as_json: bool,
     plot: Path | None,
     show: bool,
+    host_draws: bool = False,
 ) -> None:
     rows = []
     with _progress(trials * len(hrs), show) as tick:
@@ -319,7 +335,7 @@ def _grid(
         for value in hrs:
             res = simulate(
                 scenario.with_hazard_ratio(value), trials, seed, backend=backend,
-                workers=workers, runner=runner, progress=tick,
+                workers=workers, runner=runner, progress=tick, host_draws=host_draws,
             )  # fmt: skip
             rows.append(
                 {

@@ -94,13 +94,20 @@ def _batch_size(trials: int, index: int) -> int:
 
 
 def batch_statistics(
-    scenario: Scenario, seed: int, index: int, size: int, backend: Backend = "numba"
+    scenario: Scenario,
+    seed: int,
+    index: int,
+    size: int,
+    backend: Backend = "numba",
+    *,
+    host_draws: bool = False,
 ) -> LookStatistics:
     """Time, events, log-rank O, E, V and Cox log HR at every look for one logical batch."""
     if backend == "gpu":  # the device's own stream (CuPy imported there, only now)
         from trialkit.simulate.gpu import device_trial_batch
 
-        return cast(LookStatistics, device_trial_batch(scenario, seed, index, size)[1])
+        _, stats = device_trial_batch(scenario, seed, index, size, on_host=host_draws)
+        return cast(LookStatistics, stats)
     rng = batch_generator(seed, index)
     raw = draw(scenario, rng, size)
     if backend == "numba":
@@ -217,6 +224,7 @@ def simulate(
     chunk_batches: int = 4,
     runner: Runner | None = None,
     progress: Callable[[int], None] | None = None,
+    host_draws: bool = False,
 ) -> SimulationResult:
     """Simulate ``trials`` trials of ``scenario`` from ``seed``.
 
@@ -238,12 +246,15 @@ def simulate(
         Executes the tasks (default: a thread pool); see :data:`Runner`.
     progress
         Called with the number of trials finished after each task.
+    host_draws
+        ``"gpu"`` only: draw on the host with the CPU's generators, so that the trials
+        are the CPU backends' (a check of the device; slower).
     """
     check_run(trials, seed, backend)
     if backend == "gpu":  # CuPy is imported there, only now
         from trialkit.simulate.gpu import simulate_on_device
 
-        return simulate_on_device(scenario, trials, seed, progress=progress)
+        return simulate_on_device(scenario, trials, seed, progress=progress, on_host=host_draws)
     start = time.perf_counter()
     n_batches = -(-trials // LOGICAL_BATCH)
     step = max(1, chunk_batches)

@@ -52,6 +52,7 @@ __all__ = [
     "chunk_batches_for_memory",
     "device_generator",
     "device_trial_batch",
+    "host_draws",
     "load_cupy",
     "simulate_on_device",
 ]
@@ -97,6 +98,25 @@ def device_generator(xp: ModuleType, seed: int, index: int) -> Any:
     return xp.random.Generator(xp.random.Philox4x3210(key))
 
 
+def host_draws(scenario: Scenario, seed: int, index: int, size: int, xp: ModuleType) -> RawDraws:
+    """The CPU's draws of logical batch ``index``, copied to the device.
+
+    Slower (the host generates every number) but the trials are the CPU's, so a GPU
+    run equals a CPU run of the same seed to rounding: a check of the device kernel.
+    """
+    raw = draw(scenario, batch_generator(seed, index), size)
+
+    def put(a: Any) -> Any:
+        return None if a is None else xp.asarray(a)
+
+    return RawDraws(
+        spacings=put(raw.spacings),
+        allocation=put(raw.allocation),
+        pfs=put(raw.pfs),
+        dropout=put(raw.dropout),
+    )
+
+
 def chunk_batches_for_memory(free_bytes: int, n: int) -> int:
     """Logical batches per device chunk using at most half of ``free_bytes``."""
     per_batch = LOGICAL_BATCH * (n + 2) * BYTES_PER_PATIENT
@@ -129,7 +149,8 @@ def simulate_on_device(
     *,
     xp: ModuleType | None = None,
     chunk_batches: int | None = None,
-    generator: Callable[[ModuleType, int, int], Any] = device_generator,
+    generator: Callable[[ModuleType, int, int], Any] | None = None,
+    on_host: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> SimulationResult:
     """Simulate ``trials`` trials of ``scenario`` from ``seed`` with the array kernel.
@@ -145,7 +166,10 @@ def simulate_on_device(
         affects speed and memory, never the result.
     generator
         ``(xp, seed, index) -> generator`` of logical batch ``index``
-        (default :func:`device_generator`).
+        (default: :func:`device_generator`).
+    on_host
+        Draw on the host with the CPU's generators (:func:`host_draws`): the CPU's
+        trials, for checking a device against the CPU backends.
     progress
         Called with the number of trials finished after each chunk.
     """
@@ -153,6 +177,7 @@ def simulate_on_device(
     check_run(trials, seed, "numba")
     if xp is None:
         xp = load_cupy()
+    make = generator or device_generator
     start = time.perf_counter()
     n_batches = -(-trials // LOGICAL_BATCH)
     step = max(1, chunk_batches or _default_chunk(xp, scenario.n))
@@ -163,7 +188,9 @@ def simulate_on_device(
         raw = _concatenate(
             xp,
             [
-                draw(scenario, generator(xp, seed, i), s)
+                host_draws(scenario, seed, i, s, xp)
+                if on_host
+                else draw(scenario, make(xp, seed, i), s)
                 for i, s in zip(indices, sizes, strict=True)
             ],
         )
@@ -180,7 +207,13 @@ def simulate_on_device(
 
 
 def device_trial_batch(
-    scenario: Scenario, seed: int, index: int, size: int, xp: ModuleType | None = None
+    scenario: Scenario,
+    seed: int,
+    index: int,
+    size: int,
+    xp: ModuleType | None = None,
+    *,
+    on_host: bool = False,
 ) -> tuple[TrialBatch, tuple[NDArray[Any], ...]]:
     """Patient data (on the host) and look statistics of logical batch ``index``.
 
@@ -189,7 +222,10 @@ def device_trial_batch(
     """
     if xp is None:
         xp = load_cupy()
-    raw = draw(scenario, device_generator(xp, seed, index), size)
+    if on_host:
+        raw = host_draws(scenario, seed, index, size, xp)
+    else:
+        raw = draw(scenario, device_generator(xp, seed, index), size)
     batch = array_batch(scenario, raw, xp)
     stats = tuple(to_host(a) for a in array_statistics(scenario, batch, xp))
     entry, pfs, dropout, treated = (to_host(a) for a in batch)
