@@ -174,7 +174,7 @@ def simulate_on_device(
         Called with the number of trials finished after each chunk.
     """
     backend = "gpu" if xp is None or xp is not np else "array"
-    check_run(trials, seed, "numba")
+    check_run(trials, seed, "gpu")
     if xp is None:
         xp = load_cupy()
     make = generator or device_generator
