@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from trialkit.analysis import coxph, logrank_kernel
 from trialkit.errors import DesignInputError
@@ -29,7 +31,7 @@ from trialkit.simulate.gpu import (
     load_cupy,
     simulate_on_device,
 )
-from trialkit.simulate.kernels import analysis_cut, observed_at
+from trialkit.simulate.kernels import analysis_cut, observed_at, two_arm_statistics
 from trialkit.simulate.results import SimulationResult
 from trialkit.simulate.scenario import scenario_from_protocol
 
@@ -187,3 +189,25 @@ def test_batch_statistics_of_the_gpu_backend_use_its_runner(
     want = batch_statistics(scenario, 6, 2, 300, "numba")
     np.testing.assert_array_equal(got[0], want[0])
     np.testing.assert_allclose(got[5], want[5], rtol=0, atol=1e-10)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    data=st.lists(
+        st.tuples(st.integers(-1, 6), st.booleans(), st.booleans()), min_size=2, max_size=25
+    ),
+    efron=st.booleans(),
+)
+def test_row_statistics_equal_the_reference_on_any_ties(
+    data: list[tuple[int, bool, bool]], efron: bool
+) -> None:
+    # whole-number times from a handful of values: ties everywhere; -1: not analysed
+    time = np.array([[float(t) if t < 0 else t + 1.0 for t, _, _ in data]])
+    event = np.array([[e and t >= 0 for t, e, _ in data]])
+    treated = np.array([[x for _, _, x in data]])
+    want = two_arm_statistics(time, event, treated, ties="efron" if efron else "breslow")
+    got = row_statistics(np, time, event, treated, efron=efron)
+    for g, w in zip(got, (want.observed, want.expected, want.variance, want.log_hr), strict=True):
+        np.testing.assert_array_equal(np.isnan(g), np.isnan(w))
+        np.testing.assert_array_equal(np.isinf(g), np.isinf(w))
+        np.testing.assert_allclose(g, w, rtol=0, atol=1e-9)
