@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from types import ModuleType
 from typing import Any
 
@@ -142,6 +143,19 @@ def _concatenate(xp: ModuleType, parts: list[RawDraws]) -> RawDraws:
     )
 
 
+def _tally_chunk(
+    scenario: Scenario, indices: list[int], sizes: list[int], stats: list[NDArray[Any]]
+) -> Tally:
+    """The tally of one device chunk, logical batch by logical batch (host arrays)."""
+    part = Tally(looks=len(scenario.look_events))
+    row = 0
+    for index, size in zip(indices, sizes, strict=True):
+        rows = tuple(s[row : row + size] for s in stats)
+        tally_batch(scenario, index, rows, part)  # type: ignore[arg-type]
+        row += size
+    return part
+
+
 def simulate_on_device(
     scenario: Scenario,
     trials: int,
@@ -182,27 +196,36 @@ def simulate_on_device(
     n_batches = -(-trials // LOGICAL_BATCH)
     step = max(1, chunk_batches or _default_chunk(xp, scenario.n))
     tally = Tally(looks=len(scenario.look_events))
-    for first in range(0, n_batches, step):
-        indices = range(first, min(first + step, n_batches))
-        sizes = [min(LOGICAL_BATCH, trials - i * LOGICAL_BATCH) for i in indices]
-        raw = _concatenate(
-            xp,
-            [
-                host_draws(scenario, seed, i, s, xp)
-                if on_host
-                else draw(scenario, make(xp, seed, i), s)
-                for i, s in zip(indices, sizes, strict=True)
-            ],
-        )
-        stats = [to_host(a) for a in array_statistics(scenario, array_batch(scenario, raw, xp), xp)]
-        part = Tally(looks=len(scenario.look_events))
-        row = 0
-        for index, size in zip(indices, sizes, strict=True):
-            tally_batch(scenario, index, tuple(s[row : row + size] for s in stats), part)  # type: ignore[arg-type]
-            row += size
+
+    def collect(done: Future[Tally]) -> None:
+        part = done.result()
         tally.add(part)
         if progress is not None:
             progress(part.trials)
+
+    # the host tallies chunk k in a thread while the device works on chunk k + 1
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending: Future[Tally] | None = None
+        for first in range(0, n_batches, step):
+            indices = range(first, min(first + step, n_batches))
+            sizes = [min(LOGICAL_BATCH, trials - i * LOGICAL_BATCH) for i in indices]
+            raw = _concatenate(
+                xp,
+                [
+                    host_draws(scenario, seed, i, s, xp)
+                    if on_host
+                    else draw(scenario, make(xp, seed, i), s)
+                    for i, s in zip(indices, sizes, strict=True)
+                ],
+            )
+            batch = array_batch(scenario, raw, xp)
+            stats = [to_host(a) for a in array_statistics(scenario, batch, xp)]
+            submitted = pool.submit(_tally_chunk, scenario, list(indices), sizes, stats)
+            if pending is not None:
+                collect(pending)
+            pending = submitted
+        if pending is not None:
+            collect(pending)
     return summarise(scenario, tally, seed, backend, time.perf_counter() - start)
 
 
