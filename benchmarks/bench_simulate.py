@@ -3,7 +3,11 @@
 Usage::
 
     .venv/bin/python benchmarks/bench_simulate.py [--trials 1000000] [--rpact-trials 20000]
-        [--workers 2] [--seed 1]
+        [--workers 2] [--seed 1] [--backend numba|numpy|gpu]
+
+``--backend gpu`` (on a machine with an NVIDIA GPU and ``pip install 'trialkit[gpu]'``)
+times the CuPy backend instead of the CPU threads: one device, chunks sized from its
+free memory; use ``--trials 20000000`` or more there, the GPU needs big runs to fill.
 
 Scenario: SOR (220 patients, uniform accrual over 15.708 months, exponential PFS with
 medians 7.9 and 12.2 months, analysis at the 120th event, one-sided log-rank at 0.025;
@@ -23,9 +27,12 @@ import os
 import resource
 import shutil
 import subprocess
+import sys
 
+from trialkit.errors import DesignInputError
 from trialkit.protocol import load_protocol
 from trialkit.simulate.engine import simulate
+from trialkit.simulate.gpu import load_cupy
 from trialkit.simulate.scenario import scenario_from_protocol
 
 R_SCRIPT = """
@@ -66,25 +73,37 @@ def main() -> None:
     parser.add_argument("--rpact-trials", type=int, default=20_000)
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--backend", choices=("numba", "numpy", "gpu"), default="numba")
     args = parser.parse_args()
+    backend = args.backend
+    if backend == "gpu":
+        try:
+            cupy = load_cupy()
+        except DesignInputError as exc:
+            sys.exit(f"bench_simulate: {exc}")
+        name = cupy.cuda.runtime.getDeviceProperties(0)["name"]
+        print(f"GPU: {name.decode() if isinstance(name, bytes) else name}")
 
     protocol = load_protocol("sor")
     print(f"load average before: {os.getloadavg()}")
     # rpact before and after trialkit: the machine is shared, so its speed drifts
     accrual = scenario_from_protocol(protocol).accrual_time
     first = run_rpact(args.rpact_trials, args.seed, accrual)
-    simulate(scenario_from_protocol(protocol), 4096, args.seed, workers=1)  # warm-up (numba)
+    # warm-up: numba's kernel loads from its cache, CuPy compiles its kernels
+    simulate(scenario_from_protocol(protocol), 4096, args.seed, workers=1, backend=backend)
     print(f"peak RSS after warm-up: {peak_rss_mb():.0f} MB")
     rates = {}
     # entry "fixed" is rpact's model (like for like); "random" is trialkit's default
     for entry in ("fixed", "random"):
         scenario = scenario_from_protocol(protocol, entry=entry)
-        for workers in sorted({1, args.workers}):
+        for workers in sorted({1, args.workers}) if backend != "gpu" else [1]:
             n = args.trials if workers == args.workers else max(args.trials // 4, 4096)
-            result = simulate(scenario, n, args.seed, workers=workers)
+            n = args.trials if backend == "gpu" else n
+            result = simulate(scenario, n, args.seed, workers=workers, backend=backend)
             rates[(entry, workers)] = n / result.elapsed_seconds
+            where = "1 GPU" if backend == "gpu" else f"{workers} worker{'s' if workers > 1 else ''}"
             print(
-                f"trialkit ({entry} entry, {workers} worker{'s' if workers > 1 else ''}): {n} "
+                f"trialkit {backend} ({entry} entry, {where}): {n} "
                 f"trials in {result.elapsed_seconds:.2f} s = {n / result.elapsed_seconds:,.0f} "
                 f"trials/s; log-rank power {result.logrank_reject_rate:.4f}, mean analysis "
                 f"time {result.mean_analysis_time:.3f}; peak RSS {peak_rss_mb():.0f} MB"
@@ -101,7 +120,7 @@ def main() -> None:
         print(f"rpact mean of both runs: {rpact_rate:,.0f} trials/s")
         for (entry, workers), rate in rates.items():
             print(
-                f"ratio trialkit ({entry} entry, {workers} worker(s)) / rpact: "
+                f"ratio trialkit {backend} ({entry} entry, {workers} worker(s)) / rpact: "
                 f"{rate / rpact_rate:.1f}x"
             )
     print(f"load average after: {os.getloadavg()}")

@@ -109,11 +109,13 @@ def test_grid_and_plot(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> No
         (["--grid", "hr=0.5-1.0"], "--grid must look like hr=0.5:1.0:0.05"),
         (["--grid", "hr=1.0:0.5:0.1"], "stop must not be below start"),
         (["--information-rates", "0.5,x"], "--information-rates must be comma-separated"),
-        (["--backend", "gpu"], "--backend gpu"),
+        (["--backend", "gpu"], "pip install 'trialkit[gpu]'"),
         (["--trials", "0"], "--trials must be at least 1"),
         (["--allocation", "urn"], "--allocation must be simple or blocks"),
         (["--plot", "x.png"], "--plot draws the power curve of a --grid"),
         (["--cluster", "foo"], "write --cluster local"),
+        (["--cluster", "local", "--backend", "gpu"], "drop one of them"),
+        (["--host-draws"], "--host-draws applies to --backend gpu only"),
         (["--dump-trial", "100", "x.csv"], "the trial to dump must be between 0 and 99"),
     ],
 )
@@ -126,3 +128,79 @@ def test_bad_input_exits_2_with_one_line(
     assert out.err.count("\n") == 1
     assert message in out.err
     assert "Traceback" not in out.err
+
+
+def test_progress_bar_on_a_terminal(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    import trialkit.cli.simulate as cli
+
+    advanced: list[float] = []
+
+    class Recording(cli.Progress):  # type: ignore[misc]
+        def advance(self, task_id: Any, advance: float = 1) -> None:
+            advanced.append(advance)
+            super().advance(task_id, advance)
+
+    monkeypatch.setattr(cli, "Progress", Recording)
+    monkeypatch.setattr(cli, "PROGRESS_MIN_TRIALS", 5000)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert main(["simulate", "--trials", "9000", "--seed", "2"]) == 0
+    assert sum(advanced) == 9000  # one tick per finished chunk, up to every trial
+    assert "decision rule" in capsys.readouterr().out.lower()
+    advanced.clear()
+    assert main(["simulate", "--trials", "9000", "--seed", "2", "--json"]) == 0
+    assert advanced == []  # --json: no bar, one JSON object and nothing else
+    assert json.loads(capsys.readouterr().out)["trials"] == 9000
+
+
+def test_non_proportional_hazards_from_the_command_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["simulate", "--trials", "2000", "--seed", "3", "--json", "--hazards-control",
+            "0.1,0.05", "--pfs-breaks", "4"]  # fmt: skip
+    same = _json(capsys, [*argv, "--hazards-treatment", "0.1,0.05"])
+    better = _json(capsys, [*argv, "--hazards-treatment", "0.1,0.025"])
+    assert same["scenario"]["hazards_treatment"] == [0.1, 0.05]
+    assert better["scenario"]["hazards_treatment"] == [0.1, 0.025]
+    # equal hazards: the null; a later halving of the hazard: far more rejections
+    assert same["logrank_reject_rate"] < 0.05
+    assert better["logrank_reject_rate"] > same["logrank_reject_rate"] + 0.2
+
+
+def test_gpu_backend_end_to_end_with_numpy_standing_in_for_cupy(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # the whole --backend gpu path (CLI, runner, array kernel, --dump-trial) with numpy as
+    # the array namespace and, like CuPy, a stream of its own (numpy's Philox)
+    import numpy as np
+
+    import trialkit.simulate.gpu as gpu
+
+    def own_stream(xp: Any, seed: int, index: int) -> np.random.Generator:
+        return np.random.Generator(
+            np.random.Philox(np.random.SeedSequence(seed, spawn_key=(index,)))
+        )
+
+    monkeypatch.setattr(gpu, "load_cupy", lambda: np)
+    monkeypatch.setattr(gpu, "device_generator", own_stream)
+    path = tmp_path / "trial.csv"
+    argv = ["simulate", "--trials", "5000", "--seed", "8", "--dropout-rate", "0.2",
+            "--dump-trial", "4100", str(path), "--json"]  # fmt: skip
+    on_gpu = _json(capsys, [*argv, "--backend", "gpu"])
+    out = _json(capsys, ["analyze", "survival", str(path), "--time", "time", "--event", "event",
+                         "--group", "arm", "--reference", "placebo", "--json"])  # fmt: skip
+    dumped = on_gpu["dumped_trial"]
+    assert out["events"] == dumped["events"]
+    assert out["logrank"]["chisq"] == pytest.approx(dumped["logrank_chisq"], rel=1e-10)
+    assert out["cox"]["hr"] == pytest.approx(dumped["hr"], rel=1e-10)
+    on_cpu = _json(capsys, argv)
+    assert on_gpu["backend"] == "gpu"
+    assert on_gpu["mean_analysis_time"] != on_cpu["mean_analysis_time"]  # its own stream
+    # --host-draws: the CPU's random numbers, so the CPU's trials and results
+    host = _json(capsys, [*argv, "--backend", "gpu", "--host-draws"])
+    for key in ("reject_rate", "logrank_reject_rate", "mean_analysis_time", "hr_quantiles"):
+        assert host[key] == on_cpu[key]
+    assert host["dumped_trial"]["analysis_time"] == on_cpu["dumped_trial"]["analysis_time"]

@@ -127,3 +127,17 @@ def test_reject_rate_decreases_with_hr_under_common_random_numbers(
     b = simulate(base.with_hazard_ratio(low + gap), 1024, seed, workers=1)
     assert a.reject_rate >= b.reject_rate
     assert a.logrank_reject_rate >= b.logrank_reject_rate
+
+
+def test_progress_reports_every_trial_once(sor: Protocol) -> None:
+    from trialkit.simulate.gpu import simulate_on_device
+
+    scenario = scenario_from_protocol(sor)
+    for run in (
+        lambda tick: simulate(scenario, TRIALS, 1, workers=2, chunk_batches=1, progress=tick),
+        lambda tick: simulate_on_device(scenario, TRIALS, 1, xp=np, chunk_batches=2, progress=tick),
+    ):
+        done: list[int] = []
+        run(done.append)
+        assert sum(done) == TRIALS
+        assert len(done) >= 2  # more than one update: the bar moves during the run

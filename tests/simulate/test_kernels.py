@@ -122,6 +122,21 @@ def test_blocks_balance_arms_and_simple_does_not(sor: Protocol) -> None:
     assert len(set(simple.treated.sum(axis=1).tolist())) > 5
 
 
+def test_each_arm_has_its_own_piecewise_hazards(sor: Protocol) -> None:
+    scenario = scenario_from_protocol(
+        sor, hazards_control=[0.1, 0.05], hazards_treatment=[0.2, 0.02], pfs_breaks=[6]
+    )
+    batch = generate_batch(scenario, np.random.default_rng(8), 100)
+    for treated, h in ((True, 0.2), (False, 0.1)):
+        pfs = batch.pfs[batch.treated == treated]  # 11,000 patients per arm
+        early = float((pfs < 6).mean())
+        want = 1 - np.exp(-6 * h)  # P(PFS < 6) on the first piece
+        assert abs(early - want) < 4 * np.sqrt(want * (1 - want) / pfs.size)
+        late = pfs[pfs >= 6] - 6  # memoryless after the break: exponential, second piece
+        h2 = 0.02 if treated else 0.05
+        assert abs(late.mean() - 1 / h2) < 4 / h2 / np.sqrt(late.size)
+
+
 def test_random_entry_is_sorted_within_accrual(sor: Protocol) -> None:
     scenario = scenario_from_protocol(sor, accrual_time=12.0)
     batch = generate_batch(scenario, np.random.default_rng(4), 100)
@@ -133,3 +148,27 @@ def test_random_entry_is_sorted_within_accrual(sor: Protocol) -> None:
     )
     # rpact's grid: patient i enters at i * 11 / 220 months
     np.testing.assert_allclose(fixed.entry[0], np.arange(1, 221) * 11.0 / 220, rtol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.random.default_rng(1).exponential(size=220),
+        np.r_[np.full(100, 3.0), np.full(120, 7.5)],  # ties across the looks
+        np.r_[np.random.default_rng(2).random(200) * 1e-9, 1e9 * np.ones(20)],  # one bucket
+        np.r_[np.random.default_rng(3).random(150), np.full(70, np.inf)],  # dropouts
+        np.full(220, np.inf),  # no event at all
+        np.zeros(220),
+    ],
+)
+def test_bucket_selection_is_exact(values: np.ndarray) -> None:
+    from trialkit.simulate.fused import _bucket_select
+
+    n = values.size
+    looks = np.array([1, 60, 120, 151, 220], dtype=np.int64)
+    out = np.empty(looks.size)
+    finite = _bucket_select(
+        values.copy(), looks, np.zeros(n + 1, np.int64), np.zeros(n, np.int64), np.empty(n), out
+    )
+    assert finite == np.isfinite(values).sum()
+    np.testing.assert_array_equal(out, np.sort(values)[looks - 1])

@@ -37,6 +37,17 @@ def test_group_sequential_looks(sor: Protocol) -> None:
     assert s.efficacy_z[0] > s.efficacy_z[1] > s.efficacy_z[2]
 
 
+def test_non_proportional_hazards(sor: Protocol) -> None:
+    # a delayed effect: the same hazard for 4 months, then 0.03 against 0.05
+    s = scenario_from_protocol(
+        sor, hazards_control=[0.1, 0.05], hazards_treatment=[0.1, 0.03], pfs_breaks=[4]
+    )
+    assert s.hazards_treatment == (0.1, 0.03)
+    assert s.hazard_ratio == 1.0  # on the first piece
+    # the --grid HR sets proportional hazards again
+    assert s.with_hazard_ratio(0.5).hazards_treatment == (0.05, 0.025)
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
@@ -51,6 +62,16 @@ def test_group_sequential_looks(sor: Protocol) -> None:
         ({"information_rates": [0.5, 0.4, 1]}, "information rates"),
         ({"hazards_control": [0.1], "pfs_breaks": [6]}, "1 PFS break points need 2 hazards"),
         ({"n": 1}, "at least 2 patients"),
+        ({"hazards_treatment": [0.1]}, "--hazards-treatment needs --hazards-control"),
+        (
+            {"hazards_control": [0.1, 0.05], "hazards_treatment": [0.1], "pfs_breaks": [6]},
+            "2 control hazards need 2 treatment hazards; you gave 1",
+        ),
+        ({"hazards_control": [0.1], "hazards_treatment": [0.05], "hr": 0.5}, "not both"),
+        (
+            {"hazards_control": [0.1], "hazards_treatment": [0.0]},
+            "every treatment hazard must be a positive number",
+        ),
         ({"information_rates": [0.01, 1]}, "no obrien-fleming boundaries"),
     ],
 )

@@ -32,11 +32,14 @@ from trialkit.simulate.engine import (
     simulate,
     trial_data,
 )
+from trialkit.simulate.generate import TrialBatch
 from trialkit.simulate.kernels import observed_at
 from trialkit.simulate.scenario import Scenario, scenario_from_protocol
 
 __all__ = ["parse_grid", "simulate_command"]
 
+#: runs at least this long (in trials) show a progress bar when stdout is a terminal
+PROGRESS_MIN_TRIALS = 100_000
 _GRID = re.compile(r"^hr=([^:]+):([^:]+):([^:]+)$")
 
 
@@ -95,32 +98,36 @@ def _runner(cluster: str | None) -> Any:
     return dask_runner(None if cluster == "local" else cluster)
 
 
-def _check_gpu() -> None:
-    """The GPU backend: refuse clearly (CuPy is imported here only, never on the CPU path)."""
-    try:
-        import cupy
-    except ImportError:
-        fail(
-            "--backend gpu needs CuPy and a CUDA device; none is available here: "
-            "use --backend numba (the default)"
-        )
-    try:
-        count = int(cupy.cuda.runtime.getDeviceCount())
-    except Exception:
-        count = 0
-    if count == 0:
-        fail("--backend gpu: no CUDA device found; use --backend numba (the default)")
-    fail("--backend gpu is not implemented in this version; use --backend numba")
-
-
 def _dump(
-    scenario: Scenario, trials: int, seed: int, backend: Backend, trial: int, path: Path
+    scenario: Scenario,
+    trials: int,
+    seed: int,
+    backend: Backend,
+    trial: int,
+    path: Path,
+    host_draws: bool = False,
 ) -> dict[str, Any]:
-    one, tau, events = trial_data(scenario, trials, seed, trial)
-    follow, event = observed_at(one, np.array([tau]))
     index, row = divmod(trial, LOGICAL_BATCH)
     size = min(LOGICAL_BATCH, trials - index * LOGICAL_BATCH)
-    stats = batch_statistics(scenario, seed, index, size, backend)
+    if backend == "gpu":  # the GPU's own stream: regenerate the batch there
+        from trialkit.simulate.gpu import device_trial_batch
+
+        if not 0 <= trial < trials:
+            raise DesignInputError(
+                f"the trial to dump must be between 0 and {trials - 1} (0-based); you gave {trial}"
+            )
+        batch, stats = device_trial_batch(scenario, seed, index, size, on_host=host_draws)
+        one = TrialBatch(
+            entry=batch.entry[row : row + 1],
+            pfs=batch.pfs[row : row + 1],
+            dropout=batch.dropout[row : row + 1],
+            treated=batch.treated[row : row + 1],
+        )
+        tau, events = float(stats[0][row, -1]), int(stats[1][row, -1])
+    else:
+        one, tau, events = trial_data(scenario, trials, seed, trial)
+        stats = batch_statistics(scenario, seed, index, size, backend)
+    follow, event = observed_at(one, np.array([tau]))
     o, e, v, log_hr = (float(s[row, -1]) for s in stats[2:])
     try:
         with path.open("w", newline="", encoding="utf-8") as fh:
@@ -169,6 +176,10 @@ def simulate_command(
     hazards_control: Annotated[
         str | None, typer.Option(help="Piecewise control hazards per month, e.g. 0.1,0.05.")
     ] = None,
+    hazards_treatment: Annotated[
+        str | None,
+        typer.Option(help="Piecewise treatment hazards (non-proportional), e.g. 0.1,0.03."),
+    ] = None,
     pfs_breaks: Annotated[
         str | None, typer.Option(help="Months where the PFS hazards change, e.g. 6.")
     ] = None,
@@ -197,8 +208,17 @@ def simulate_command(
     entry: Annotated[
         str, typer.Option(help="random (Poisson given n) or fixed (rpact's grid).")
     ] = "random",
-    backend: Annotated[str, typer.Option(help="numba (default), numpy or gpu.")] = "numba",
+    backend: Annotated[
+        str, typer.Option(help="numba (default), numpy or gpu (CuPy, the 'gpu' extra, CUDA).")
+    ] = "numba",
     workers: Annotated[int | None, typer.Option(help="Threads (default: all CPUs).")] = None,
+    host_draws: Annotated[
+        bool,
+        typer.Option(
+            "--host-draws",
+            help="With --backend gpu: the CPU's random numbers, so results equal the CPU's.",
+        ),
+    ] = False,
     cluster: Annotated[
         str | None,
         typer.Option(
@@ -222,9 +242,7 @@ def simulate_command(
         fail(f"--entry must be random or fixed; you gave {entry!r}")
     if spending is not None and spending not in ("obrien-fleming", "pocock"):
         fail(f"--spending must be obrien-fleming or pocock; you gave {spending!r}")
-    if backend == "gpu":
-        _check_gpu()
-    if backend not in ("numba", "numpy"):
+    if backend not in ("numba", "numpy", "gpu"):
         fail(f"--backend must be numba, numpy or gpu; you gave {backend!r}")
     if (
         cluster is not None
@@ -235,6 +253,13 @@ def simulate_command(
             f"--cluster got {cluster!r}: write --cluster local (2 local workers) or a "
             "scheduler address such as tcp://127.0.0.1:8786"
         )
+    if host_draws and backend != "gpu":
+        fail("--host-draws applies to --backend gpu only; the CPU backends always draw there")
+    if cluster is not None and backend == "gpu":
+        fail(
+            "--cluster spreads the CPU backends over Dask workers; --backend gpu runs on one "
+            "device: drop one of them"
+        )
     if plot is not None and grid is None:
         fail("--plot draws the power curve of a --grid; add e.g. --grid hr=0.5:1.0:0.05")
     with user_errors():
@@ -244,6 +269,7 @@ def simulate_command(
             median_treatment=median_treatment,
             hr=hr,
             hazards_control=_floats(hazards_control, "--hazards-control"),
+            hazards_treatment=_floats(hazards_treatment, "--hazards-treatment"),
             pfs_breaks=_floats(pfs_breaks, "--pfs-breaks") or (),
             n=n,
             events=events,
@@ -264,18 +290,22 @@ def simulate_command(
             raise DesignInputError(f"--trials must be at least 1; you gave {trials}")
         if seed < 0:
             raise DesignInputError(f"--seed must be a non-negative integer; you gave {seed}")
-        show = not as_json and sys.stdout.isatty() and trials >= 100_000
+        if backend == "gpu":  # CuPy is imported only here, never on the CPU path
+            from trialkit.simulate.gpu import load_cupy
+
+            load_cupy()
+        show = not as_json and sys.stdout.isatty() and trials >= PROGRESS_MIN_TRIALS
         be: Backend = backend  # type: ignore[assignment]
         with _runner(cluster) as runner:
             if hrs is None:
                 with _progress(trials, show) as tick:
                     result = simulate(
                         scenario, trials, seed, backend=be, workers=workers, runner=runner,
-                        progress=tick,
+                        progress=tick, host_draws=host_draws,
                     )  # fmt: skip
                 out = result.to_dict()
                 if dump_trial is not None:
-                    out["dumped_trial"] = _dump(scenario, trials, seed, be, *dump_trial)
+                    out["dumped_trial"] = _dump(scenario, trials, seed, be, *dump_trial, host_draws)
                 if as_json:
                     print_json(out)
                 else:
@@ -283,7 +313,7 @@ def simulate_command(
                     if dump_trial is not None:
                         typer.echo(f"trial {dump_trial[0]} written to {dump_trial[1]}")
                 return
-            _grid(scenario, hrs, trials, seed, be, workers, runner, as_json, plot, show)
+            _grid(scenario, hrs, trials, seed, be, workers, runner, as_json, plot, show, host_draws)
 
 
 def _grid(
@@ -297,6 +327,7 @@ def _grid(
     as_json: bool,
     plot: Path | None,
     show: bool,
+    host_draws: bool = False,
 ) -> None:
     rows = []
     with _progress(trials * len(hrs), show) as tick:
@@ -304,7 +335,7 @@ def _grid(
         for value in hrs:
             res = simulate(
                 scenario.with_hazard_ratio(value), trials, seed, backend=backend,
-                workers=workers, runner=runner, progress=tick,
+                workers=workers, runner=runner, progress=tick, host_draws=host_draws,
             )  # fmt: skip
             rows.append(
                 {

@@ -6,6 +6,8 @@ Pure core (no I/O; randomness only from an explicit seed):
 * :mod:`~trialkit.simulate.generate` - per-batch random draws and the patient-level times
 * :mod:`~trialkit.simulate.kernels` - batched analysis cut, log-rank and Cox HR (numpy reference)
 * :mod:`~trialkit.simulate.fused` - the same analysis fused per trial and compiled (numba)
+* :mod:`~trialkit.simulate.arrays` - the same analysis over an array namespace (numpy or CuPy)
+* :mod:`~trialkit.simulate.gpu` - the GPU runner (optional ``[gpu]`` extra; CuPy imported lazily)
 * :mod:`~trialkit.simulate.engine` - logical batches, seed streams, runners, aggregation
 * :mod:`~trialkit.simulate.results` - typed results with a readable summary
 * :mod:`~trialkit.simulate.cluster` - the Dask runner (optional ``[cluster]`` extra)

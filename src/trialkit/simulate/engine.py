@@ -11,9 +11,11 @@ for a seed is the same for any chunk size, number of workers or runner.
 
 Backends: ``"numba"`` (default: the fused compiled kernel of
 :mod:`trialkit.simulate.fused`), ``"numpy"`` (the array kernels of
-:mod:`trialkit.simulate.kernels`, the reference). Both consume the same draws and
-give the same trials; the statistics agree to rounding (about 1e-12), so decisions can
-differ only for a statistic within that distance of its threshold.
+:mod:`trialkit.simulate.kernels`, the reference), ``"gpu"`` (the array-namespace
+kernel of :mod:`trialkit.simulate.arrays` on CuPy, run by :mod:`trialkit.simulate.gpu`;
+its random stream differs, see there). The numba and numpy backends consume the
+same draws and give the same trials; the statistics agree to rounding (about 1e-12),
+so decisions can differ only for a statistic within that distance of its threshold.
 
 References
 ----------
@@ -31,7 +33,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -61,15 +63,18 @@ __all__ = [
     "Runner",
     "batch_generator",
     "batch_statistics",
+    "check_run",
     "simulate",
     "simulate_batches",
+    "summarise",
+    "tally_batch",
     "thread_runner",
     "trial_data",
 ]
 
 LOGICAL_BATCH = 4096
-Backend = Literal["numba", "numpy"]
-BACKENDS: tuple[str, ...] = ("numba", "numpy")
+Backend = Literal["numba", "numpy", "gpu"]
+BACKENDS: tuple[str, ...] = ("numba", "numpy", "gpu")
 
 FloatArray = NDArray[np.float64]
 LookStatistics = tuple[
@@ -89,9 +94,20 @@ def _batch_size(trials: int, index: int) -> int:
 
 
 def batch_statistics(
-    scenario: Scenario, seed: int, index: int, size: int, backend: Backend = "numba"
+    scenario: Scenario,
+    seed: int,
+    index: int,
+    size: int,
+    backend: Backend = "numba",
+    *,
+    host_draws: bool = False,
 ) -> LookStatistics:
     """Time, events, log-rank O, E, V and Cox log HR at every look for one logical batch."""
+    if backend == "gpu":  # the device's own stream (CuPy imported there, only now)
+        from trialkit.simulate.gpu import device_trial_batch
+
+        _, stats = device_trial_batch(scenario, seed, index, size, on_host=host_draws)
+        return cast(LookStatistics, stats)
     rng = batch_generator(seed, index)
     raw = draw(scenario, rng, size)
     if backend == "numba":
@@ -114,7 +130,8 @@ def batch_statistics(
     )
 
 
-def _tally_batch(scenario: Scenario, index: int, stats: LookStatistics, into: Tally) -> None:
+def tally_batch(scenario: Scenario, index: int, stats: LookStatistics, into: Tally) -> None:
+    """Add the statistics of logical batch ``index`` to ``into`` (decisions, sums, histograms)."""
     times, events, o, e, v, log_hr = stats
     size, looks = times.shape
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -160,7 +177,7 @@ def simulate_batches(
     for index in indices:
         size = _batch_size(trials, index)
         stats = batch_statistics(scenario, seed, index, size, backend)
-        _tally_batch(scenario, index, stats, tally)
+        tally_batch(scenario, index, stats, tally)
     return tally
 
 
@@ -187,7 +204,8 @@ def thread_runner(workers: int) -> Runner:
     return run
 
 
-def _check_run(trials: int, seed: int, backend: str) -> None:
+def check_run(trials: int, seed: int, backend: str) -> None:
+    """Refuse a run that cannot be done, saying what to change."""
     if trials < 1:
         raise DesignInputError(f"--trials must be at least 1; you gave {trials}")
     if seed < 0:
@@ -206,6 +224,7 @@ def simulate(
     chunk_batches: int = 4,
     runner: Runner | None = None,
     progress: Callable[[int], None] | None = None,
+    host_draws: bool = False,
 ) -> SimulationResult:
     """Simulate ``trials`` trials of ``scenario`` from ``seed``.
 
@@ -216,7 +235,9 @@ def simulate(
     trials, seed
         Number of trials and the seed of the whole run.
     backend
-        ``"numba"`` (fused compiled kernel) or ``"numpy"`` (array kernels).
+        ``"numba"`` (fused compiled kernel), ``"numpy"`` (array kernels) or ``"gpu"``
+        (the array kernel of :mod:`trialkit.simulate.arrays` on CuPy, one device;
+        ``workers``, ``chunk_batches`` and ``runner`` do not apply).
     workers
         Threads for the default runner (default: the CPUs available).
     chunk_batches
@@ -225,8 +246,15 @@ def simulate(
         Executes the tasks (default: a thread pool); see :data:`Runner`.
     progress
         Called with the number of trials finished after each task.
+    host_draws
+        ``"gpu"`` only: draw on the host with the CPU's generators, so that the trials
+        are the CPU backends' (a check of the device; slower).
     """
-    _check_run(trials, seed, backend)
+    check_run(trials, seed, backend)
+    if backend == "gpu":  # CuPy is imported there, only now
+        from trialkit.simulate.gpu import simulate_on_device
+
+        return simulate_on_device(scenario, trials, seed, progress=progress, on_host=host_draws)
     start = time.perf_counter()
     n_batches = -(-trials // LOGICAL_BATCH)
     step = max(1, chunk_batches)

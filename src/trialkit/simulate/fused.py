@@ -50,36 +50,62 @@ def _invert(level: float, starts: FloatArray, knots: FloatArray, slopes: FloatAr
 
 
 @njit(cache=True, nogil=True)
-def _select(a: FloatArray, lo: int, hi: int, k: int) -> None:
-    """Quickselect: reorder ``a[lo:hi]`` in place so that ``a[k]`` is its order statistic."""
-    hi -= 1
-    while hi > lo:
-        mid = (lo + hi) >> 1
-        # median of three as pivot
-        if a[mid] < a[lo]:
-            a[mid], a[lo] = a[lo], a[mid]
-        if a[hi] < a[lo]:
-            a[hi], a[lo] = a[lo], a[hi]
-        if a[hi] < a[mid]:
-            a[hi], a[mid] = a[mid], a[hi]
-        pivot = a[mid]
-        i = lo
-        j = hi
-        while i <= j:
-            while a[i] < pivot:
-                i += 1
-            while a[j] > pivot:
-                j -= 1
-            if i <= j:
-                a[i], a[j] = a[j], a[i]
-                i += 1
-                j -= 1
-        if k <= j:
-            hi = j
-        elif k >= i:
-            lo = i
+def _bucket_select(
+    cal: FloatArray,
+    looks: NDArray[np.int64],
+    counts: NDArray[np.int64],
+    bucket: NDArray[np.int64],
+    tmp: FloatArray,
+    out: FloatArray,
+) -> int:
+    """The ``looks[k]``-th smallest of ``cal`` for every look (``inf`` beyond the finite ones).
+
+    Returns the number of finite values. Each finite value goes to one of ``n`` equal
+    buckets over ``[0, max]``; the bucket index is a monotone function of the value, so
+    the ``j``-th smallest lies in the bucket where the running count passes ``j``, and
+    only that bucket (about one value) is sorted. Exact, and O(n) with predictable
+    branches: a quickselect on SOR's 220 calendar times cost twice the whole rest of
+    the cut in branch mispredictions (measured).
+    """
+    n = cal.size
+    hi = 0.0
+    finite = 0
+    for i in range(n):
+        if cal[i] < np.inf:
+            finite += 1
+            hi = max(hi, cal[i])
+    scale = n / hi if hi > 0.0 else 0.0
+    for b in range(n + 1):
+        counts[b] = 0
+    for i in range(n):
+        if cal[i] < np.inf:
+            b = min(int(cal[i] * scale), n - 1)
+            bucket[i] = b
+            counts[b] += 1
         else:
-            return
+            bucket[i] = n
+    b = 0
+    below = 0  # values in buckets before b
+    for k in range(looks.size):
+        j = looks[k] - 1
+        if j >= finite:
+            out[k] = np.inf
+            continue
+        while below + counts[b] <= j:
+            below += counts[b]
+            b += 1
+        m = 0
+        for i in range(n):
+            if bucket[i] == b:
+                v = cal[i]
+                q = m
+                while q > 0 and tmp[q - 1] > v:
+                    tmp[q] = tmp[q - 1]
+                    q -= 1
+                tmp[q] = v
+                m += 1
+        out[k] = tmp[j - below]
+    return finite
 
 
 @njit(cache=True, nogil=True)
@@ -167,6 +193,7 @@ def _kernel(
     y = np.empty(n)
     ys = np.empty(n)
     srt = np.empty(n)
+    taus = np.empty(n_looks)
     flag = np.zeros(n, dtype=np.int64)
     fs = np.zeros(n, dtype=np.int64)
     counts = np.zeros(n + 1, dtype=np.int64)
@@ -218,13 +245,9 @@ def _kernel(
                 pfs[i] = _invert(pfs_unit[r, i], pfs_starts, knots_c, h_c)
             drop[i] = drop_unit[r, i] / drop_hazard if has_dropout else np.inf
             cal[i] = entry[i] + pfs[i] if pfs[i] <= drop[i] else np.inf
-        for i in range(n):
-            srt[i] = cal[i]
-        lo = 0
+        _bucket_select(cal, looks, counts, bucket, srt, taus)
         for k in range(n_looks):
-            _select(srt, lo, n, looks[k] - 1)
-            lo = looks[k] - 1
-            tau = srt[looks[k] - 1]
+            tau = taus[k]
             n_ev = looks[k]
             if not np.isfinite(tau):
                 n_ev = 0

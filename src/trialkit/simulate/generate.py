@@ -83,17 +83,6 @@ def invert_piecewise_linear(
     return result
 
 
-def _block_patterns(treatment: int, control: int) -> NDArray[np.bool_]:
-    """Every arrangement of one permuted block of ``2 * (treatment + control)`` patients."""
-    size = 2 * (treatment + control)
-    rows = []
-    for chosen in combinations(range(size), 2 * treatment):
-        row = np.zeros(size, dtype=bool)
-        row[list(chosen)] = True
-        rows.append(row)
-    return np.array(rows)
-
-
 @dataclass(frozen=True)
 class RawDraws:
     """The random draws of a batch, before they are turned into times.

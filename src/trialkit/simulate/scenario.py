@@ -152,6 +152,7 @@ def scenario_from_protocol(
     median_treatment: float | None = None,
     hr: float | None = None,
     hazards_control: Sequence[float] | None = None,
+    hazards_treatment: Sequence[float] | None = None,
     pfs_breaks: Sequence[float] = (),
     n: int | None = None,
     events: int | None = None,
@@ -181,7 +182,11 @@ def scenario_from_protocol(
         ``median_control / hr`` (give ``median_treatment`` or ``hr``, not both).
     hazards_control, pfs_breaks
         Piecewise-exponential control hazards per month on the pieces cut at
-        ``pfs_breaks``; the treatment hazards are ``hr`` times these.
+        ``pfs_breaks``; the treatment hazards are ``hr`` times these (proportional
+        hazards) unless ``hazards_treatment`` gives them piece by piece.
+    hazards_treatment
+        Piecewise-exponential treatment hazards on the same pieces (non-proportional
+        hazards, e.g. a delayed effect); needs ``hazards_control``, excludes ``hr``.
     n, events
         Patients and events at the final analysis.
     accrual_time, accrual_rates, accrual_breaks
@@ -242,6 +247,16 @@ def scenario_from_protocol(
         m_c = d.median_control if median_control is None else median_control
         _positive(m_c, "the control median", "give the median PFS in months, e.g. 7.9")
         h_c = (hazard_from_median(m_c, "median control"),)
+    if hazards_treatment is not None:
+        if hazards_control is None:
+            raise DesignInputError("--hazards-treatment needs --hazards-control on the same pieces")
+        if hr is not None or median_treatment is not None:
+            raise DesignInputError("give --hazards-treatment or --hr/--median-treatment, not both")
+        if len(hazards_treatment) != len(h_c):
+            raise DesignInputError(
+                f"{len(h_c)} control hazards need {len(h_c)} treatment hazards; "
+                f"you gave {len(hazards_treatment)}"
+            )
     if hr is not None:
         ratio = _positive(hr, "the hazard ratio", "give a value such as 0.65")
     elif median_treatment is not None:
@@ -250,6 +265,11 @@ def scenario_from_protocol(
     else:  # the protocol's hazard ratio, whatever the control hazard
         ratio = d.median_control / d.median_treatment
     h_t = tuple(ratio * h for h in h_c)
+    if hazards_treatment is not None:
+        h_t = tuple(
+            _positive(h, "every treatment hazard", "hazards are events per patient-month")
+            for h in hazards_treatment
+        )
 
     if accrual_time is not None and accrual_rates is not None:
         raise DesignInputError("give --accrual-time or --accrual-rate, not both")
