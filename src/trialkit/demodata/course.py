@@ -45,6 +45,8 @@ __all__ = [
 ]
 
 DAYS_PER_MONTH = 30.4375
+KITS_PER_FORM = 3
+"""Study-drug kits recorded on one study-drug form."""
 Scenario = Literal["alt", "null"]
 
 _AE_TERMS: tuple[tuple[str, float, float, tuple[float, ...]], ...] = (
@@ -83,15 +85,16 @@ class CourseRecord:
     """A form record, known to the site (entered) on ``known_on``.
 
     ``ends_on``: the record's end date (an adverse event's, a kit's period), left out while it
-    lies after the cut-off; ``dispense_cycle``: a study-drug record that dispenses this cycle's
-    kit (the seeder adds the kit number); ``reason``: set on later versions of a once-only form.
+    lies after the cut-off; ``dispensings``: the (cycle, date) of each kit a study-drug record
+    covers (the seeder dispenses them and adds the kit numbers); ``reason``: set on later
+    versions of a once-only form.
     """
 
     known_on: dt.date
     form: str
     data: dict[str, Any]
     ends_on: dt.date | None = None
-    dispense_cycle: int | None = None
+    dispensings: tuple[tuple[int, dt.date], ...] = ()
     reason: str | None = None
 
 
@@ -100,6 +103,8 @@ class Course:
     """The drawn truth and the records that follow from it."""
 
     randomisation_date: dt.date
+    pfs_true: dt.date
+    """The drawn truth: progression, or death before it (recorded or not)."""
     progression_true: dt.date | None
     death: dt.date | None
     dropout: dt.date | None
@@ -228,6 +233,8 @@ def clinical_course(
     known = r
     k, missed_last = 0, False
     last_adequate = plan.scan_dates[-1]
+    total = sum(lesions.baseline.values()) or 1.0
+    min_factor = 1.0
     while True:
         k += 1
         scheduled = r + dt.timedelta(days=interval * k)
@@ -247,14 +254,16 @@ def clinical_course(
             how = "target" if lesions.baseline else "new"
             if lesions.baseline and rng.random() < 0.3:
                 how = "new" if rng.random() < 0.7 or not lesions.non_target else "non_target"
-            if how == "target":
-                nadir = sum(lesions.baseline.values()) * min(nadir_factor, 1.0)
-                factor = max(1.3 * nadir, nadir + 8.0) / sum(lesions.baseline.values())
+            if how == "target":  # RECIST: the sum +20% and +5 mm over the smallest so far
+                nadir = total * min_factor
+                factor = max(1.3 * nadir, nadir + 8.0) / total
             else:
-                factor = min(nadir_factor, 1.0)
+                factor = min_factor
             data = _assessment(lesions, day, factor, progression=None if how == "target" else how)
         else:
-            data = _assessment(lesions, day, factor + float(rng.uniform(0, 0.04)), progression=None)
+            factor += float(rng.uniform(0, 0.04))
+            min_factor = min(min_factor, factor)
+            data = _assessment(lesions, day, factor, progression=None)
         known = max(known, day + _lag(rng, slow_site))
         records.append(CourseRecord(known, "tumour_assessment", data))
         if not progressed:
@@ -323,6 +332,7 @@ def clinical_course(
             contact += dt.timedelta(days=int(rng.integers(84, 99)))
     return Course(
         randomisation_date=r,
+        pfs_true=r + dt.timedelta(days=pfs_days),
         progression_true=progression_true,
         death=death,
         dropout=dropout,
@@ -341,21 +351,26 @@ def _treatment(
     add: Any,
     records: list[CourseRecord],
 ) -> None:
-    """Docetaxel cycles, letrozole, and a study-drug kit (112 tablets, 28 days) until the end."""
+    """Docetaxel cycles, letrozole, and study drug: a kit (112 tablets) every 28 days, recorded
+    on one study-drug form per three kits (about one per tumour-assessment interval)."""
+    kits: list[tuple[int, dt.date]] = []
     cycle, day = 1, r
     while day < end_day or cycle == 1:
-        following = day + dt.timedelta(days=28 + int(rng.integers(0, 3)))
+        kits.append((cycle, day))
+        cycle, day = cycle + 1, day + dt.timedelta(days=28 + int(rng.integers(0, 3)))
+    for first in range(0, len(kits), KITS_PER_FORM):
+        period = tuple(kits[first : first + KITS_PER_FORM])
+        following = kits[first + KITS_PER_FORM][1] if first + KITS_PER_FORM < len(kits) else day
         ends = min(following, end_day) - dt.timedelta(days=1)
         records.append(
             CourseRecord(
-                day,
+                period[-1][1],
                 "study_drug",
-                {"start_date": day.isoformat(), "tablets_dispensed": 112},
-                ends_on=max(ends, day),
-                dispense_cycle=cycle,
+                {"start_date": period[0][1].isoformat(), "tablets_dispensed": 112 * len(period)},
+                ends_on=max(ends, period[-1][1]),
+                dispensings=period,
             )
         )
-        cycle, day = cycle + 1, following
     spec = protocol.background_therapy
     letrozole_from: dt.date | None = r + dt.timedelta(days=int(rng.integers(0, 3)))
     if plan.group != "endocrine" and spec is not None:
@@ -445,6 +460,13 @@ def visible_records(course: Course, cutoff: dt.date) -> tuple[CourseRecord, ...]
     """The records entered by ``cutoff``: end dates after it left out (an AE is then ongoing)."""
     shown: list[CourseRecord] = []
     for record in course.records:
+        if record.dispensings and record.known_on > cutoff:
+            given = tuple(d for d in record.dispensings if d[1] <= cutoff)
+            if not given:
+                continue
+            data = dict(record.data, tablets_dispensed=112 * len(given))
+            shown.append(replace(record, known_on=given[-1][1], data=data, dispensings=given))
+            continue
         if record.known_on > cutoff:
             continue
         if record.ends_on is not None:
@@ -452,12 +474,11 @@ def visible_records(course: Course, cutoff: dt.date) -> tuple[CourseRecord, ...]
             if record.ends_on <= cutoff:
                 data["end_date"] = record.ends_on.isoformat()
                 if record.form == "study_drug":
-                    data["tablets_returned"] = 112 - 4 * (
-                        (record.ends_on - record.known_on).days + 1
-                    )
-                    data["tablets_returned"] = max(0, data["tablets_returned"])
+                    start = record.dispensings[0][1] if record.dispensings else record.known_on
+                    taken = 4 * ((record.ends_on - start).days + 1)
+                    data["tablets_returned"] = max(0, data["tablets_dispensed"] - taken)
             elif record.form == "adverse_event":
                 data["ongoing"] = True
             record = replace(record, data=data)
         shown.append(record)
-    return tuple(shown)
+    return tuple(sorted(shown, key=lambda c: c.known_on))

@@ -156,6 +156,8 @@ class DemoSeed:
     created: bool
     screened: int = 0
     randomised: int = 0
+    pfs_events: int = 0
+    """PFS events the recorded data show at the cut-off (the generator's count)."""
 
 
 def _site_actor(trial_id: int, site_id: int) -> Principal:
@@ -278,19 +280,23 @@ class _Seeder:
             actor = self.actors[candidate.site.code]
             patient_id = self.patient_ids[index]
             data: dict[str, Any] = dict(record.data)
-            if record.dispense_cycle is not None:
-                if record.dispense_cycle == 1:
-                    kit = self.kits[index]
-                else:
-                    kit = supply.dispense(
-                        session=self.session,
-                        actor=actor,
-                        patient_id=patient_id,
-                        cycle=record.dispense_cycle,
-                        on_date=record.known_on,
-                    ).kit_number
+            if record.dispensings:
+                numbers = []
+                for cycle, on_date in record.dispensings:
+                    if cycle == 1:  # dispensed at randomisation
+                        numbers.append(self.kits[index])
+                        continue
+                    numbers.append(
+                        supply.dispense(
+                            session=self.session,
+                            actor=actor,
+                            patient_id=patient_id,
+                            cycle=cycle,
+                            on_date=on_date,
+                        ).kit_number
+                    )
                     self.restock(self.sites[candidate.site.code])
-                data["kits_dispensed"] = [str(kit)]
+                data["kits_dispensed"] = [str(n) for n in numbers]
             capture.record_form(
                 session=self.session,
                 actor=actor,
@@ -384,6 +390,11 @@ def _seed_data(session: Session, trial_id: int, options: DemoOptions) -> DemoSee
         created=True,
         screened=screened,
         randomised=len(seeder.courses),
+        pfs_events=sum(
+            1
+            for c in seeder.courses.values()
+            if c.pfs_event_known_on is not None and c.pfs_event_known_on <= cutoff
+        ),
     )
 
 
