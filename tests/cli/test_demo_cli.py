@@ -36,6 +36,7 @@ def test_demo_seed_prints_one_json_object_and_is_idempotent(
     assert first["created"] is True
     assert first["screened"] <= 10
     assert first["scenario"] == "null"
+    assert 0 <= first["pfs_events"] <= first["randomised"]
     cutoff = dt.date.fromisoformat(first["cutoff"])
     assert dt.date(2007, 11, 22) < cutoff < dt.date(2010, 6, 30)
     assert main(["demo", "seed", "--json"]) == 0

@@ -92,7 +92,8 @@ def echo_seed(outcome: DemoSeed, seconds: float | None = None) -> None:
         took = f" in {seconds:.0f} s" if seconds is not None else ""
         typer.echo(
             f"Demo trial seeded{took}: {outcome.screened} women screened, "
-            f"{outcome.randomised} randomised; data cut-off {outcome.cutoff}."
+            f"{outcome.randomised} randomised, {outcome.pfs_events} PFS events; data cut-off "
+            f"{outcome.cutoff}."
         )
     else:
         typer.echo(f"Demo trial found (left as it is); data cut-off {outcome.cutoff}.")
@@ -129,6 +130,7 @@ def seed(
                 "cutoff": outcome.cutoff,
                 "screened": outcome.screened,
                 "randomised": outcome.randomised,
+                "pfs_events": outcome.pfs_events,
                 "scenario": options.scenario,
                 "seed": options.seed,
                 "patients": options.patients,

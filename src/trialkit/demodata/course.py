@@ -272,8 +272,8 @@ def clinical_course(
             pfs_event_date, pfs_known = day, known
             break
     detected = pfs_event_date
-    if detected is None and dies_first and death is not None and death < (dropout or dt.date.max):
-        pfs_event_date = death
+    if detected is None and death is not None and death < (dropout or dt.date.max):
+        pfs_event_date = death  # died first, or progressed and died before the next scan
     window = protocol.schedule.tumour_assessments.window_days if protocol.schedule else 7
     if pfs_event_date is not None and (pfs_event_date - last_adequate).days > 2 * interval + window:
         pfs_event_date = pfs_known = None  # after two missed assessments: censored (FDA 2018)
@@ -298,7 +298,7 @@ def clinical_course(
     elif death is not None:
         cause = (
             "progression"
-            if detected is not None
+            if progression_true is not None
             else str(rng.choice(["other", "adverse_event", "unknown"], p=[0.5, 0.2, 0.3]))
         )
         death_known = death + dt.timedelta(days=int(rng.integers(3, 30)))
@@ -382,12 +382,12 @@ def _treatment(
             height_cm=body["height_cm"],
             weight_kg=body["weight_kg"],
         )
-        planned = int(rng.choice([4, 5, 6, 6, 6]))
+        planned = 6  # up to 6 cycles; fewer when treatment ends first
         day, given = r + dt.timedelta(days=int(rng.integers(0, 3))), 0
         last = day
         while given < planned and day < end_day:
             given += 1
-            delayed = given > 1 and rng.random() < 0.1
+            delayed = given > 1 and rng.random() < 0.05
             if delayed:
                 day += dt.timedelta(days=7)
             reduced = given > 2 and rng.random() < 0.1
