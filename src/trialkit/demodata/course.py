@@ -291,7 +291,7 @@ def clinical_course(
     end_day, end_reason = min(ends)
     add(end_day, "end_of_treatment", {"date": end_day.isoformat(), "reason": end_reason})
     _treatment(rng, protocol, plan, r, end_day, add, records)
-    _adverse_events(rng, plan, r, end_day, treatment, add)
+    _adverse_events(rng, plan, r, end_day, treatment, add, death=death)
     if dropout is not None and dropout < (death or dt.date.max):
         add(dropout, "end_of_study", {"date": dropout.isoformat(), "reason": dropout_reason})
         death = None
@@ -421,6 +421,8 @@ def _adverse_events(
     end_day: dt.date,
     treatment: bool,
     add: Any,
+    *,
+    death: dt.date | None,
 ) -> None:
     window = max(7, min((end_day - r).days, 240))
     terms: list[tuple[str, float, tuple[float, ...]]] = [
@@ -453,7 +455,9 @@ def _adverse_events(
         if rng.random() < 0.05:
             del data["relationship"]  # left blank: the edit checks query it
         end = start + dt.timedelta(days=int(rng.integers(4, 60)))
-        add(start, "adverse_event", data, ends_on=end)
+        if death is not None and start >= death:
+            continue
+        add(start, "adverse_event", data, ends_on=min(end, death or end))
 
 
 def visible_records(course: Course, cutoff: dt.date) -> tuple[CourseRecord, ...]:
