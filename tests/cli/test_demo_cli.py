@@ -43,6 +43,7 @@ def test_demo_seed_prints_one_json_object_and_is_idempotent(
     again = json.loads(capsys.readouterr().out)
     assert again["created"] is False
     assert again["cutoff"] == first["cutoff"]
+    assert (again["screened"], again["randomised"]) == (first["screened"], first["randomised"])
 
 
 @pytest.mark.parametrize(

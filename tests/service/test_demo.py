@@ -155,6 +155,10 @@ def _a_second_seeding_changes_nothing(
     )
     assert not again.created
     assert again.cutoff == demo_trial.outcome.cutoff
+    assert (again.screened, again.randomised) == (
+        demo_trial.outcome.screened,
+        demo_trial.outcome.randomised,
+    )
     assert session.scalar(select(func.count()).select_from(AuditEvent)) == events
     assert session.scalar(select(func.count()).select_from(Patient)) == demo_trial.outcome.screened
 

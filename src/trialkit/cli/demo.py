@@ -96,7 +96,10 @@ def echo_seed(outcome: DemoSeed, seconds: float | None = None) -> None:
             f"{outcome.cutoff}."
         )
     else:
-        typer.echo(f"Demo trial found (left as it is); data cut-off {outcome.cutoff}.")
+        typer.echo(
+            f"Demo trial found (left as it is): {outcome.screened} women screened, "
+            f"{outcome.randomised} randomised; data cut-off {outcome.cutoff}."
+        )
     typer.echo("Demo mode: these accounts work only while TRIALKIT_DEMO is set.")
     for user in outcome.users:
         where = f" at {user.site}" if user.site else ""

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from trialkit.demodata import (
@@ -61,6 +61,7 @@ from trialkit.service.security import Security
 from trialkit.store.audit import AuditEvent
 from trialkit.store.patients import Patient
 from trialkit.store.people import Role, User
+from trialkit.store.randomisation import Randomisation
 from trialkit.store.supply import ResupplyRequest
 from trialkit.store.trials import Site, Trial
 
@@ -156,8 +157,9 @@ class DemoSeed:
     created: bool
     screened: int = 0
     randomised: int = 0
-    pfs_events: int = 0
-    """PFS events the recorded data show at the cut-off (the generator's count)."""
+    pfs_events: int | None = None
+    """PFS events the recorded data show at the cut-off (the generator's count; ``None`` when
+    the demo existed: derive them with ``trialkit endpoints derive``)."""
 
 
 def _site_actor(trial_id: int, site_id: int) -> Principal:
@@ -428,7 +430,21 @@ def seed_demo(
         outcome = _seed_data(session, trial_id, options)
     else:
         trial_id = trial.id
-        outcome = DemoSeed(users=DEMO_USERS, cutoff=demo_cutoff(session, trial_id), created=False)
+        outcome = DemoSeed(
+            users=DEMO_USERS,
+            cutoff=demo_cutoff(session, trial_id),
+            created=False,
+            screened=session.scalar(
+                select(func.count()).select_from(Patient).where(Patient.trial_id == trial_id)
+            )
+            or 0,
+            randomised=session.scalar(
+                select(func.count())
+                .select_from(Randomisation)
+                .where(Randomisation.trial_id == trial_id)
+            )
+            or 0,
+        )
     for demo_user in DEMO_USERS:
         if session.scalars(select(User.id).where(User.username == demo_user.username)).first():
             continue
