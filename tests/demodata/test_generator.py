@@ -22,6 +22,7 @@ from trialkit.demodata import (
     visible_records,
 )
 from trialkit.eligibility import parse_record
+from trialkit.endpoints import LesionRecord, evaluate_recist
 from trialkit.protocol import Protocol
 from trialkit.screening import screen
 
@@ -173,3 +174,37 @@ def test_event_target_and_first_day(sor: Protocol) -> None:
     days = [dt.date(2009, 1, d) for d in (5, 1, 3)] + [None]
     assert first_day_with(days, 2) == dt.date(2009, 1, 3)
     assert first_day_with(days, 4) is None
+
+
+def test_recist_reads_progression_exactly_where_the_course_puts_it(
+    sor: Protocol, candidates: tuple[Candidate, ...]
+) -> None:
+    """RECIST 1.1 over the drawn measurements: no progression before the planned one, then PD."""
+    eligible = [c for c in candidates if c.eligible][:80]
+    progressed = 0
+    for i, candidate in enumerate(eligible):
+        arm, median = ("A", 12.2) if i % 2 else ("B", 7.9)
+        course = clinical_course(
+            np.random.default_rng([12, i]), sor, candidate.screening, arm=arm, median_months=median
+        )
+        records = visible_records(course, dt.date(2030, 1, 1))
+        baseline = next(r.data for r in records if r.form == "tumour_baseline")
+        assessments = sorted(
+            (r.data for r in records if r.form == "tumour_assessment"), key=lambda d: d["date"]
+        )
+        lesions = LesionRecord.model_validate(
+            {
+                "randomisation_date": course.randomisation_date,
+                "baseline": baseline,
+                "assessments": assessments,
+            }
+        )
+        assert sor.response is not None
+        evaluation = evaluate_recist(lesions, sor.response)
+        detected = course.pfs_event_date not in (None, course.death)
+        if detected:
+            progressed += 1
+            assert evaluation.date_of_progression == course.pfs_event_date, candidate
+        else:
+            assert evaluation.date_of_progression is None, candidate
+    assert progressed > 20
