@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from tests.demo_fixtures import SMALL_DEMO, SeededDemo
 from trialkit.demodata.records import screening_record
 from trialkit.errors import InactiveSiteError
-from trialkit.service import Role, Security, audit, patients, randomisation, reports
+from trialkit.service import Role, Security, audit, patients, randomisation, reports, supply
 from trialkit.service.demo import DemoOptions, seed_demo
 from trialkit.service.edit_checks import all_dates
 from trialkit.service.outcomes import derive_datasets
@@ -87,6 +87,17 @@ def _no_arm_in_what_blinded_roles_see(session: Session, demo_trial: SeededDemo) 
             )
             assert not isinstance(shown, UnblindedRandomisationView)
             seen.append(shown.model_dump_json())
+    pharmacist = demo_trial.actor(Role.PHARMACIST, "IT01")
+    kits = supply.list_site_kits(
+        session=session, actor=pharmacist, site_id=demo_trial.site_ids["IT01"]
+    )
+    assert {k.status for k in kits} >= {"dispensed", "available"}  # resupplied as it ran down
+    seen += [k.model_dump_json() for k in kits]
+    requests = supply.list_resupply_requests(
+        session=session, actor=pharmacist, trial_id=demo_trial.trial_id
+    )
+    assert requests
+    seen += [r.model_dump_json() for r in requests]
     monitor = demo_trial.actor(Role.MONITOR)
     rows = reports.enrolment(session=session, actor=monitor, trial_id=demo_trial.trial_id)
     seen += [r.model_dump_json() for r in rows]

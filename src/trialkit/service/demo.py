@@ -162,15 +162,18 @@ class DemoSeed:
     the demo existed: derive them with ``trialkit endpoints derive``)."""
 
 
-def _site_actor(trial_id: int, site_id: int) -> Principal:
-    """The site staff the seeding plays (investigator and pharmacist of one site)."""
+def _site_actor(session: Session, trial_id: int, site: Site, role: Role) -> Principal:
+    """The site's demo user of this role (the audit trail names them), else a seeding actor."""
+    user = next((u for u in DEMO_USERS if u.site == site.code and u.role == role), None)
+    user_id = (
+        session.scalars(select(User.id).where(User.username == user.username)).first()
+        if user
+        else None
+    )
     return Principal(
-        user_id=None,
-        username="demo-seed",
-        grants=(
-            Grant(Role.INVESTIGATOR, trial_id, site_id),
-            Grant(Role.PHARMACIST, trial_id, site_id),
-        ),
+        user_id=user_id,
+        username=user.username if user and user_id else f"demo-seed-{role.value}",
+        grants=(Grant(role, trial_id, site.id),),
         request_id="demo-seed",
     )
 
@@ -189,7 +192,14 @@ class _Seeder:
         self.sites = {
             s.code: trials.find_site(session, trial_id=trial_id, code=s.code) for s in DEMO_SITES
         }
-        self.actors = {code: _site_actor(trial_id, site.id) for code, site in self.sites.items()}
+        self.actors = {
+            code: _site_actor(session, trial_id, site, Role.INVESTIGATOR)
+            for code, site in self.sites.items()
+        }
+        self.pharmacists = {
+            code: _site_actor(session, trial_id, site, Role.PHARMACIST)
+            for code, site in self.sites.items()
+        }
         self.patient_ids: dict[int, int] = {}
         self.kits: dict[int, int] = {}
         self.courses: dict[int, Course] = {}
@@ -206,7 +216,7 @@ class _Seeder:
                 session=self.session, actor=_SYSTEM, request_id=request_id
             )
             supply.receive_shipment(
-                session=self.session, actor=self.actors[site.code], shipment_id=shipment.id
+                session=self.session, actor=self.pharmacists[site.code], shipment_id=shipment.id
             )
 
     def first_kits(self) -> None:
@@ -291,7 +301,7 @@ class _Seeder:
                     numbers.append(
                         supply.dispense(
                             session=self.session,
-                            actor=actor,
+                            actor=self.pharmacists[candidate.site.code],
                             patient_id=patient_id,
                             cycle=cycle,
                             on_date=on_date,
@@ -412,39 +422,8 @@ def demo_cutoff(session: Session, trial_id: int) -> dt.date | None:
     return None if value is None else dt.date.fromisoformat(value)
 
 
-def seed_demo(
-    *,
-    session: Session,
-    security: Security,
-    protocol_name: str = "sor",
-    options: DemoOptions | None = None,
-) -> DemoSeed:
-    """Create the demo trial, its data and users unless the trial exists (see the module doc)."""
-    if not security.demo:
-        raise ConfigError("demo data exist only in demo mode: set TRIALKIT_DEMO=1")
-    options = options or DemoOptions()
-    acronym = load_protocol(protocol_name).acronym
-    trial = session.scalars(select(Trial).where(Trial.acronym == acronym)).one_or_none()
-    if trial is None:
-        trial_id = _create_trial(session, protocol_name, options)
-        outcome = _seed_data(session, trial_id, options)
-    else:
-        trial_id = trial.id
-        outcome = DemoSeed(
-            users=DEMO_USERS,
-            cutoff=demo_cutoff(session, trial_id),
-            created=False,
-            screened=session.scalar(
-                select(func.count()).select_from(Patient).where(Patient.trial_id == trial_id)
-            )
-            or 0,
-            randomised=session.scalar(
-                select(func.count())
-                .select_from(Randomisation)
-                .where(Randomisation.trial_id == trial_id)
-            )
-            or 0,
-        )
+def _create_users(session: Session, security: Security, trial_id: int) -> None:
+    """The demo users (and their roles) that do not exist yet."""
     for demo_user in DEMO_USERS:
         if session.scalars(select(User.id).where(User.username == demo_user.username)).first():
             continue
@@ -471,4 +450,41 @@ def seed_demo(
             site_id=site_id,
             reason="demo",
         )
+
+
+def seed_demo(
+    *,
+    session: Session,
+    security: Security,
+    protocol_name: str = "sor",
+    options: DemoOptions | None = None,
+) -> DemoSeed:
+    """Create the demo trial, its data and users unless the trial exists (see the module doc)."""
+    if not security.demo:
+        raise ConfigError("demo data exist only in demo mode: set TRIALKIT_DEMO=1")
+    options = options or DemoOptions()
+    acronym = load_protocol(protocol_name).acronym
+    trial = session.scalars(select(Trial).where(Trial.acronym == acronym)).one_or_none()
+    if trial is None:
+        trial_id = _create_trial(session, protocol_name, options)
+        _create_users(session, security, trial_id)  # first: the site users record the data
+        outcome = _seed_data(session, trial_id, options)
+    else:
+        trial_id = trial.id
+        outcome = DemoSeed(
+            users=DEMO_USERS,
+            cutoff=demo_cutoff(session, trial_id),
+            created=False,
+            screened=session.scalar(
+                select(func.count()).select_from(Patient).where(Patient.trial_id == trial_id)
+            )
+            or 0,
+            randomised=session.scalar(
+                select(func.count())
+                .select_from(Randomisation)
+                .where(Randomisation.trial_id == trial_id)
+            )
+            or 0,
+        )
+    _create_users(session, security, trial_id)
     return outcome
