@@ -34,7 +34,7 @@ def demo_web(database_url: str, db: Database) -> Iterator[tuple[TestClient, dict
     settings = test_settings(database_url, demo=True)
     security = Security.from_settings(settings)
     with db.sessions.begin() as session:
-        seed_demo(session=session, security=security, options=SMALL_DEMO)
+        outcome = seed_demo(session=session, security=security, options=SMALL_DEMO)
         tokens = {
             u.username: auth.login(
                 session=session,
@@ -54,7 +54,10 @@ def demo_web(database_url: str, db: Database) -> Iterator[tuple[TestClient, dict
             .order_by(Patient.id)
         ).first()
     assert patient is not None, "the small demo randomises at Milano"
-    app = create_server(settings, database=db)
+    # as serve --demo does: the calendar date is the demo's data cut-off
+    app = create_server(
+        test_settings(database_url, demo=True, calendar_date=outcome.cutoff), database=db
+    )
     with TestClient(app, base_url="http://127.0.0.1", follow_redirects=False) as client:
         yield client, tokens, patient
 
@@ -92,6 +95,8 @@ def test_every_demo_role_opens_its_pages_and_blinded_roles_see_no_arm(
                 # criteria and design assumptions name the drugs; data must not name an arm
                 quotes_protocol = user.startswith("investigator") or url == "/design"
                 assert arm_mentions(page.text, title, names=not quotes_protocol) == [], (user, url)
+    client.cookies.set(COOKIE_NAME, tokens["investigator"])
+    assert "enrolment open" in client.get("/home").text  # on the demo's calendar date
     # the German investigator does not reach a Milano patient
     client.cookies.set(COOKIE_NAME, tokens["investigator-de"])
     assert client.get(f"/patients/{patient}").status_code == 404
