@@ -167,10 +167,12 @@ def _view_or_absent(actor: Principal, trial_id: int, absent: str) -> None:
     authorize(actor, Action.VIEW_TRIAL, trial_id=trial_id)
 
 
-def get_trial(*, session: Session, actor: Principal, trial_id: int) -> TrialView:
+def get_trial(
+    *, session: Session, actor: Principal, trial_id: int, today: dt.date | None = None
+) -> TrialView:
     trial = get_trial_or_raise(session, trial_id)
     _view_or_absent(actor, trial.id, f"trial {trial_id} not found")
-    return _trial_view(session, trial)
+    return _trial_view(session, trial, today)
 
 
 def _recruiting(trial: Trial, site: Site, approvals: list[EthicsApproval]) -> str | None:
