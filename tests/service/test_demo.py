@@ -27,7 +27,7 @@ from trialkit.service.trials import enrolment_open, get_trial_or_raise
 from trialkit.service.views import UnblindedPatientView, UnblindedRandomisationView
 from trialkit.store.audit import AuditEvent
 from trialkit.store.capture import CaptureRecord, DataQuery
-from trialkit.store.patients import Patient
+from trialkit.store.patients import Patient, ScreeningRecordVersion
 from trialkit.store.randomisation import Randomisation
 from trialkit.store.supply import Dispensing
 
@@ -48,6 +48,11 @@ def _in_progress_with_an_intact_audit_trail(session: Session, demo_trial: Seeded
     assert sorted(first_kits) == sorted(r.patient_id for r in randomised)
     for record in session.scalars(select(CaptureRecord)):  # nothing dated after the cut-off
         assert all(day <= outcome.cutoff for _, day in all_dates(record.data)), record.data
+    for screening in session.scalars(select(ScreeningRecordVersion)):  # but the plan
+        data = screening.data
+        dated = [d for path, d in all_dates(data) if path != "planned_randomisation_date"]
+        dated += [dt.date.fromisoformat(d) for d in data["disease"]["scan_dates"]]
+        assert max(dated) <= outcome.cutoff, data
     report = audit.verify_trail(session=session)
     assert report.intact, report.summary()
     # the edit checks query only the fields left blank on purpose: the data are consistent

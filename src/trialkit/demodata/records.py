@@ -61,6 +61,15 @@ class ScreeningPlan:
     def scan_dates(self) -> tuple[dt.date, ...]:
         return tuple(dt.date.fromisoformat(s) for s in self.record["disease"]["scan_dates"])
 
+    @property
+    def complete_on(self) -> dt.date:
+        """The day the record is complete (last scan or pregnancy test): it is entered then."""
+        test = self.record["reproductive"].get("pregnancy_test")
+        days = [*self.scan_dates, self.screening_date]
+        if test is not None:
+            days.append(dt.date.fromisoformat(test["date"]))
+        return max(days)
+
 
 def _iso(day: dt.date) -> str:
     return day.isoformat()

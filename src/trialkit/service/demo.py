@@ -364,7 +364,7 @@ def _seed_data(session: Session, trial_id: int, options: DemoOptions) -> DemoSee
     target = target_events(protocol, sum(c.eligible for c in candidates))
     cap = protocol.dates.final_enrolment - dt.timedelta(days=_CAP_DAYS)
     actions = sorted(
-        [(c.screening.screening_date, 0, c.index) for c in candidates]
+        [(c.screening.complete_on, 0, c.index) for c in candidates]
         + [(c.screening.randomisation_date, 1, c.index) for c in candidates if c.eligible],
     )
     by_index = {c.index: c for c in candidates}
