@@ -61,3 +61,17 @@ def test_demo_seed_refuses_bad_options_with_exit_2(
     out, err = capsys.readouterr()
     assert says in err
     assert out == ""
+
+
+def test_demo_seed_refuses_a_database_with_a_real_trial(
+    database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["trials", "add", "--protocol", "sor"]) == 0
+    capsys.readouterr()
+    assert main(["demo", "seed"]) == 2
+    out, err = capsys.readouterr()
+    assert err == (
+        "error: trial SOR exists but holds no demo data: seed the demo into an empty database "
+        "(set TRIALKIT_DATABASE_URL to another one)\n"
+    )
+    assert out == ""

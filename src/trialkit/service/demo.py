@@ -42,7 +42,7 @@ from trialkit.demodata import (
     target_events,
     visible_records,
 )
-from trialkit.errors import ConfigError, InputError
+from trialkit.errors import ConfigError, ConflictError, InputError
 from trialkit.protocol import load_protocol
 from trialkit.service import (
     allocation,
@@ -471,6 +471,11 @@ def seed_demo(
         outcome = _seed_data(session, trial_id, options)
     else:
         trial_id = trial.id
+        if demo_cutoff(session, trial_id) is None:
+            raise ConflictError(
+                f"trial {acronym} exists but holds no demo data: seed the demo into an empty "
+                "database (set TRIALKIT_DATABASE_URL to another one)"
+            )
         outcome = DemoSeed(
             users=DEMO_USERS,
             cutoff=demo_cutoff(session, trial_id),
