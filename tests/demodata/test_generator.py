@@ -13,11 +13,14 @@ from trialkit.demodata import (
     DEMO_SITES,
     FAILURES,
     Candidate,
+    Course,
     clinical_course,
+    cutoff_cap,
     first_day_with,
     pfs_medians,
     plan_screening,
     recruiting_sites,
+    replay,
     target_events,
     visible_records,
 )
@@ -208,3 +211,33 @@ def test_recist_reads_progression_exactly_where_the_course_puts_it(
         else:
             assert evaluation.date_of_progression is None, candidate
     assert progressed > 20
+
+
+@pytest.mark.parametrize(("scenario", "seed"), [("alt", 1), ("alt", 2), ("null", 1)])
+def test_the_full_demo_stops_near_120_events_with_enrolment_open(
+    sor: Protocol, scenario: str, seed: int
+) -> None:
+    """The replay at full size, arms by coin flip (the service draws them from the sealed list)."""
+    candidates = plan_screening(np.random.default_rng([seed, 0]), sor, patients=240)
+    medians = pfs_medians(sor, scenario)  # type: ignore[arg-type]
+    flips = np.random.default_rng([seed, 2])
+    screened: list[Candidate] = []
+
+    def randomise(candidate: Candidate) -> Course:
+        assert candidate in screened  # screened first
+        arm = "A" if flips.random() < 0.5 else "B"
+        return clinical_course(
+            np.random.default_rng([seed, 1, candidate.index]),
+            sor,
+            candidate.screening,
+            arm=arm,
+            median_months=medians[arm],
+        )
+
+    done = replay(sor, candidates, screen=screened.append, randomise=randomise)
+    assert done.target_events == 110
+    assert 110 <= done.pfs_events <= 117  # near, not at, the design's 120
+    assert done.cutoff <= cutoff_cap(sor) < sor.dates.final_enrolment  # enrolment open
+    assert len(done.courses) >= 200  # about 220 randomised
+    assert all(c.randomisation_date <= done.cutoff for c in done.courses.values())
+    assert all(c.screening.complete_on <= done.cutoff for c in screened)

@@ -24,10 +24,12 @@ from trialkit.demodata.plan import (
     target_events,
 )
 from trialkit.demodata.records import FAILURES, GROUP_SHARES, Failure, Group, ScreeningPlan
+from trialkit.demodata.replay import CAP_DAYS, Replay, cutoff_cap, replay
 from trialkit.demodata.sites import DEMO_SITES, DemoSite, recruiting_sites
 
 __all__ = [
     "ACCRUAL_END",
+    "CAP_DAYS",
     "DAYS_PER_MONTH",
     "DEMO_SITES",
     "FAILURES",
@@ -39,13 +41,16 @@ __all__ = [
     "DemoSite",
     "Failure",
     "Group",
+    "Replay",
     "Scenario",
     "ScreeningPlan",
     "clinical_course",
+    "cutoff_cap",
     "first_day_with",
     "pfs_medians",
     "plan_screening",
     "recruiting_sites",
+    "replay",
     "target_events",
     "visible_records",
 ]

@@ -36,10 +36,9 @@ from trialkit.demodata import (
     DemoSite,
     Scenario,
     clinical_course,
-    first_day_with,
     pfs_medians,
     plan_screening,
-    target_events,
+    replay,
     visible_records,
 )
 from trialkit.errors import ConfigError, ConflictError, InputError
@@ -82,8 +81,6 @@ DEFAULT_SEED = 20070620
 DEFAULT_PATIENTS = 240
 DEMO_KITS = 4000
 """Kits sealed for the demo: every 28-day period of every patient, and the sites' stock."""
-_CAP_DAYS = 14
-"""The cut-off falls at least this many days before the final enrolment date."""
 
 
 @dataclass(frozen=True)
@@ -252,7 +249,7 @@ class _Seeder:
         )
         patients.evaluate_eligibility(session=self.session, actor=actor, patient_id=patient.id)
 
-    def randomise(self, candidate: Candidate) -> None:
+    def randomise(self, candidate: Candidate) -> Course:
         site = self.sites[candidate.site.code]
         patient_id = self.patient_ids[candidate.index]
         view = randomisation.randomise(
@@ -277,6 +274,7 @@ class _Seeder:
             median_months=medians[arm],
             slow_site=candidate.site.code == "RU02",
         )
+        return self.courses[candidate.index]
 
     def record_courses(self, candidates: dict[int, Candidate], cutoff: dt.date) -> None:
         pending = sorted(
@@ -357,35 +355,12 @@ def _create_trial(session: Session, protocol_name: str, options: DemoOptions) ->
 def _seed_data(session: Session, trial_id: int, options: DemoOptions) -> DemoSeed:
     seeder = _Seeder(session, trial_id, options)
     seeder.first_kits()
-    protocol = seeder.protocol
     candidates = plan_screening(
-        np.random.default_rng([options.seed, 0]), protocol, patients=options.patients
+        np.random.default_rng([options.seed, 0]), seeder.protocol, patients=options.patients
     )
-    target = target_events(protocol, sum(c.eligible for c in candidates))
-    cap = protocol.dates.final_enrolment - dt.timedelta(days=_CAP_DAYS)
-    actions = sorted(
-        [(c.screening.complete_on, 0, c.index) for c in candidates]
-        + [(c.screening.randomisation_date, 1, c.index) for c in candidates if c.eligible],
-    )
+    done = replay(seeder.protocol, candidates, screen=seeder.screen, randomise=seeder.randomise)
+    cutoff = done.cutoff
     by_index = {c.index: c for c in candidates}
-    cutoff: dt.date | None = None
-    screened = 0
-    for day, step, index in actions:
-        reached = first_day_with((c.pfs_event_known_on for c in seeder.courses.values()), target)
-        if reached is not None and reached < day:
-            cutoff = reached
-            break
-        if day > cap:
-            cutoff = cap
-            break
-        if step == 0:
-            seeder.screen(by_index[index])
-            screened += 1
-        else:
-            seeder.randomise(by_index[index])
-    if cutoff is None:
-        reached = first_day_with((c.pfs_event_known_on for c in seeder.courses.values()), target)
-        cutoff = min(reached or cap, cap)
     seeder.record_courses(by_index, cutoff)
     audit.record_created(
         session,
@@ -400,13 +375,9 @@ def _seed_data(session: Session, trial_id: int, options: DemoOptions) -> DemoSee
         users=DEMO_USERS,
         cutoff=cutoff,
         created=True,
-        screened=screened,
-        randomised=len(seeder.courses),
-        pfs_events=sum(
-            1
-            for c in seeder.courses.values()
-            if c.pfs_event_known_on is not None and c.pfs_event_known_on <= cutoff
-        ),
+        screened=len(done.screened),
+        randomised=len(done.courses),
+        pfs_events=done.pfs_events,
     )
 
 
