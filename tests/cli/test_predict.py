@@ -133,7 +133,7 @@ DATA = "{data}"  # replaced by the fixture's path
     ("args", "message"),
     [
         (["--data", "missing.csv"], "file not found"),
-        ([], "give --data FILE.csv"),
+        (["--knots", "60"], "--knots and --enrolment need --data"),
         (["--data", DATA, "--model", "gamma"], "--model must be one of"),
         (["--data", DATA, "--cutoff", "01/02/2009"], "--cutoff must be a date"),
         (["--data", DATA, "--sims", "3"], "--sims must be at least 10"),

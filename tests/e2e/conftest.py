@@ -24,6 +24,7 @@ from trialkit.store import create_database
 from trialkit.store.migrate import upgrade
 
 REPO = Path(__file__).resolve().parents[2]
+CALENDAR_DATE = "2008-03-03"
 ARTEFACTS = REPO / "test-artefacts" / "e2e"
 CHROMIUM_ARGS = [
     "--headless",
@@ -66,6 +67,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         **os.environ,
         "TRIALKIT_DEMO": "1",
         "TRIALKIT_DATABASE_URL": f"sqlite:///{folder / 'trialkit.db'}",
+        # randomisation and dispensing need a date inside SOR's enrolment period
+        # (2007-11-22 to 2010-06-30): the date 'make run' pins too
+        "TRIALKIT_CALENDAR_DATE": CALENDAR_DATE,
         # cheap password hashing: these demo users live for one test run
         "TRIALKIT_ARGON2_TIME_COST": "1",
         "TRIALKIT_ARGON2_MEMORY_KIB": "8",

@@ -1,6 +1,8 @@
-"""In a real browser: an investigator screens a patient to eligible and saves; an investigator
-at another site cannot open her; a blinded monitor's pages name no arm; screenshots of the
-main pages are kept under test-artefacts/e2e/.
+"""In a real browser: an investigator screens a patient to eligible, records consent,
+randomises her (never seeing the arm), records the baseline tumours and an assessment with
+progression and sees PFS appear; the pharmacist dispenses her next cycle; an investigator at
+another site cannot open her; every page reachable from a blinded monitor's home names no
+arm; screenshots of the main pages are kept under test-artefacts/e2e/.
 
 One scenario in order (a session-scoped server and browser), as a user would go through it.
 """
@@ -13,6 +15,7 @@ from typing import Any
 
 from tests.factories import example_record
 from tests.web.test_pages import arm_mentions
+from tests.web.test_trial_pages import arm_shown
 from trialkit.protocol import load_protocol
 from trialkit.service.demo import DEMO_USERS
 from trialkit.web.screening_form import all_fields, record_to_form
@@ -90,6 +93,81 @@ def test_the_trial_in_a_browser(browser: Any, server: str, artefacts: Path) -> N
     assert "Screening record saved and evaluated." in page.inner_text("main")
     assert "Eligible" in page.locator("#checklist").inner_text()
     page.screenshot(path=shots / "patient.png", full_page=True)
+
+    # --- consent, then randomisation: the checks, a confirmation, never the arm -----------
+    page.get_by_role("link", name="Record consent").click()
+    page.get_by_label("Date of consent").fill("2008-03-01")
+    page.get_by_label("Version of the patient information sheet").fill("1.0")
+    page.get_by_role("button", name="Record consent").click()
+    page.wait_for_url(re.compile(r"/patients/\d+\?saved=consent$"))
+    page.get_by_role("link", name="Randomise", exact=True).click()
+    page.wait_for_url(re.compile(r"/randomise$"))
+    assert page.locator("#gates .b-not_met").count() == 0, page.inner_text("#gates")
+    page.screenshot(path=shots / "randomise-confirm.png", full_page=True)
+    # by keyboard: tick the confirmation with Space, Tab to the button, Enter
+    page.get_by_label(re.compile("I confirm that patient IT01-E2E")).focus()
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    refused = page.locator("#error-summary")
+    assert refused.count() == 0, "randomisation refused: " + refused.inner_text()
+    page.wait_for_url(re.compile(r"/randomise\?done=1$"))
+    assert page.locator("#randomisation-number").inner_text().isdigit()
+    assert page.locator("#kit-number").inner_text().isdigit()
+    assert "Letrozole 2.5 mg orally once daily" in page.inner_text("main")
+    assert arm_shown(page.content()) == [], page.url
+    page.screenshot(path=shots / "randomised.png", full_page=True)
+
+    # --- baseline tumours and an assessment with progression: RECIST and PFS appear --------
+    page.goto(patient_url + "/forms/tumour_baseline")
+    page.get_by_label("Date of the baseline scans").fill("2008-02-25")
+    for name, value in {
+        "target.0.organ": "liver",
+        "target.0.diameter_mm": "30",
+        "target.1.organ": "lung",
+        "target.1.diameter_mm": "20",
+        "non_target.0.organ": "bone",
+    }.items():
+        page.locator(f'[name="{name}"]').fill(value)
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url(re.compile(r"saved=tumour_baseline"))
+    page.goto(patient_url + "/forms/tumour_assessment")
+    page.get_by_label("Date of the scans").fill("2008-04-28")
+    page.get_by_label("Target lesion T1 (mm)").fill("36")
+    page.get_by_label("Target lesion T2 (mm)").fill("24")
+    page.get_by_label("Non-target lesion NT1").select_option("present")
+    page.get_by_label("New lesions").select_option("yes")
+    # htmx: the response of the scans as entered appears before they are saved
+    preview = page.locator("#recist-preview")
+    preview.get_by_text("as entered, not saved").wait_for()
+    assert "PD" in preview.locator("#timepoints").inner_text()
+    page.screenshot(path=shots / "tumour-assessment.png", full_page=True)
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url(re.compile(r"saved=tumour_assessment"))
+    assert "PD" in page.locator("#timepoints").inner_text()
+    pfs = page.locator("#pfs-facts").inner_text()
+    assert "event on 2008-04-28: Disease progression" in pfs, pfs
+    assert "57 days" in pfs  # 2008-03-03 to 2008-04-28, ADT - STARTDT + 1
+    assert arm_shown(page.content()) == [], page.url
+    page.screenshot(path=shots / "patient-pfs.png", full_page=True)
+    page.get_by_role("link", name="Emergency unblinding").click()
+    page.locator("#warning").wait_for()
+    assert arm_shown(page.content()) == [], page.url  # the form and its warning: no arm
+    page.screenshot(path=shots / "unblinding-form.png", full_page=True)
+    patient_id = patient_url.rsplit("/", 1)[1]
+    page.context.close()
+
+    # --- the pharmacist dispenses her second cycle ----------------------------------------
+    page = _login(browser, server, "pharmacist", PASSWORDS["pharmacist"])
+    page.get_by_role("link", name="Pharmacy", exact=True).first.click()
+    row = page.locator(f"#patient-{patient_id}")
+    assert row.get_by_label("Cycle for IT01-E2E").input_value() == "2"
+    row.get_by_role("button", name="Dispense").click()
+    page.locator("#dispensed").wait_for()
+    assert "2: " in page.locator(f"#patient-{patient_id}").inner_text()
+    assert arm_mentions(page.content(), title=load_protocol("sor").title, names=True) == []
+    page.screenshot(path=shots / "pharmacy.png", full_page=True)
     page.context.close()
 
     # --- the administrator adds an investigator at the German site -----------------------
@@ -128,10 +206,23 @@ def test_the_trial_in_a_browser(browser: Any, server: str, artefacts: Path) -> N
     page = _login(browser, server, "monitor", PASSWORDS["monitor"])
     title = load_protocol("sor").title
     seen: list[str] = []
-    for href in ["/home", *page.locator("header nav a").evaluate_all("l => l.map(a => a.href)")]:
-        page.goto(href)
-        seen.append(page.url)
+    queue = [server + "/home"]
+    while queue and len(seen) < 60:  # every page reachable from the monitor's home
+        url = queue.pop(0)
+        if url in seen:
+            continue
+        page.goto(url)
+        seen.append(url)
         assert arm_mentions(page.content(), title, names=True) == [], page.url
+        links = page.locator("a[href]").evaluate_all("l => l.map(a => a.href.split('#')[0])")
+        queue += [
+            link
+            for link in links
+            if link.startswith(server)
+            and not link.startswith(server + "/static")
+            and "export" not in link
+            and link not in seen
+        ]
     assert any(url.endswith("/monitor") for url in seen)
     page.goto("/monitor")
     assert "1" in page.locator("tfoot").inner_text()  # the patient screened above

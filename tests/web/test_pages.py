@@ -114,12 +114,12 @@ def test_a_form_without_the_session_token_is_refused(as_user: AsUser, web_world:
 
 PAGES = {
     "investigator": ["/home", "/patients", "/patients/{p}", "/patients/{p}/screening",
-                     "/patients/{p}/consent", "/patients/{p}/randomise", "/patients/{p}/visits",
-                     "/patients/{p}/unblinding"],
-    "pharmacist": ["/home"],
-    "monitor": ["/home", "/monitor"],
-    "statistician": ["/home", "/design"],
-    "unblinded": ["/home", "/design"],
+                     "/patients/{p}/consent", "/patients/{p}/randomise", "/patients/{p}/unblinding",
+                     "/queries"],
+    "pharmacist": ["/home", "/pharmacy"],
+    "monitor": ["/home", "/monitor", "/monitor/data", "/forecast"],
+    "statistician": ["/home", "/design", "/design/simulate", "/forecast"],
+    "unblinded": ["/home", "/design", "/forecast"],
     "admin": ["/home", "/admin/sites", "/admin/users", "/admin/audit"],
 }  # fmt: skip
 
@@ -147,6 +147,9 @@ def _unlabelled_inputs(html: str) -> list[str]:
         ("investigator", "/patients"),
         ("investigator", "/patients/{p}/screening"),
         ("investigator", "/patients/{p}/consent"),
+        ("investigator", "/patients/{p}/randomise"),
+        ("investigator", "/queries"),
+        ("pharmacist", "/pharmacy"),
         ("admin", "/admin/sites"),
         ("admin", "/admin/users"),
         ("admin", "/admin/audit"),
@@ -302,12 +305,14 @@ def test_consent_is_recorded_without_javascript(as_user: AsUser, web_world: WebW
     assert "signed 2008-02-20 (information sheet 2.1)" in page.text
 
 
-def test_pages_not_yet_offered_say_so_and_show_no_data(
+def test_unrandomised_patients_have_no_clinical_pages_yet(
     as_user: AsUser, web_world: WebWorld
 ) -> None:
-    for area in ("randomise", "visits", "unblinding"):
-        page = as_user("investigator").get(f"/patients/{web_world.patient.id}/{area}")
-        assert "Not yet available." in page.text
+    browser = as_user("investigator")
+    page = browser.get(f"/patients/{web_world.patient.id}/unblinding")
+    assert "not randomised" in page.text
+    assert 'name="password"' not in page.text
+    assert browser.get(f"/patients/{web_world.patient.id}/visits").status_code == 404
 
 
 # --- blinding ------------------------------------------------------------------------------
@@ -330,9 +335,12 @@ def arm_mentions(html: str, title: str, *, names: bool) -> list[str]:
     [
         ("monitor", "/home"),
         ("monitor", "/monitor"),
+        ("monitor", "/monitor/data"),
+        ("monitor", "/forecast"),
         ("investigator", "/patients"),
         ("investigator", "/patients/{p}"),
         ("pharmacist", "/home"),
+        ("pharmacist", "/pharmacy"),
         ("admin", "/admin/sites"),
     ],
 )
@@ -352,7 +360,7 @@ def test_monitor_sees_enrolment_by_site_and_country(as_user: AsUser) -> None:
     assert re.search(r"IT01 · Testville.*?<td>2</td><td>1</td><td>1</td>", page.text, re.S)
     assert "Italy (IT)" in page.text
     assert "Germany (DE)" in page.text
-    assert "no event count is shown" in page.text
+    assert "No patient is randomised yet, so there is no PFS event." in page.text
 
 
 def test_statistician_sees_the_design_claims_and_power_curve(as_user: AsUser) -> None:

@@ -14,9 +14,11 @@ from trialkit.api.routes import (
     audit,
     auth,
     capture,
+    forecast,
     health,
     patients,
     randomisation,
+    reports,
     trials,
     users,
 )
@@ -55,6 +57,17 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         return response
 
     install_error_handlers(app)
-    for module in (health, auth, trials, users, patients, capture, randomisation, audit):
+    for module in (
+        health,
+        auth,
+        trials,
+        users,
+        patients,
+        capture,
+        randomisation,
+        audit,
+        forecast,
+        reports,
+    ):
         app.include_router(module.router)
     return app

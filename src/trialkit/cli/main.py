@@ -26,6 +26,7 @@ from trialkit.cli import (
     protocol,
     randomization,
     recist,
+    report,
     serve,
     simulate,
     sites,
@@ -60,6 +61,7 @@ app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
 app.command("serve")(serve.serve)
 app.command("simulate")(simulate.simulate_command)
+app.command("report")(report.report)
 
 
 @app.callback()

@@ -1,9 +1,12 @@
 """``trialkit predict``: when will the target event arrive, from blinded data.
 
-Thin adapter: reads a CSV of blinded patient-level data (the columns are listed in
-:mod:`trialkit.predict.data`; an arm column is refused), calls
-:func:`trialkit.predict.predict_events` or :func:`trialkit.predict.design_forecast`,
-prints a summary or one JSON object, and turns bad input into exit code 2 and one line.
+Thin adapter. Without ``--data`` it reads the trial database through
+:func:`trialkit.service.forecast.trial_forecast` (blinded: no arm ever leaves the
+service); with ``--data`` it reads a CSV of blinded patient-level data (the columns
+are listed in :mod:`trialkit.predict.data`; an arm column is refused) and calls
+:func:`trialkit.predict.predict_events`; ``--design`` calls
+:func:`trialkit.predict.design_forecast`. It prints a summary or one JSON object,
+and turns bad input into exit code 2 and one line.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import csv
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import typer
@@ -26,6 +29,9 @@ from trialkit.predict import (
     predict_events,
 )
 from trialkit.protocol import load_protocol
+
+if TYPE_CHECKING:
+    from trialkit.service.forecast import TrialForecast
 
 __all__ = ["app", "read_blinded_csv"]
 
@@ -100,6 +106,42 @@ def _at(forecast: EventForecast, dates: list[date]) -> list[dict[str, Any]]:
     return out
 
 
+def _from_database(
+    *,
+    trial: str,
+    user: str | None,
+    cutoff: date | None,
+    target: int | None,
+    model: str,
+    sims: int,
+    seed: int,
+) -> TrialForecast:
+    """The forecast from the trial database, through the service (one read transaction)."""
+    from trialkit.cli._db import cli_actor, service_transaction
+    from trialkit.service import trials
+    from trialkit.service.forecast import MAX_SIMS, trial_forecast
+    from trialkit.service.outcomes import acting_user
+
+    if sims > MAX_SIMS:
+        raise InputError(f"--sims must be at most {MAX_SIMS} with the database, got {sims}")
+    with service_transaction() as session:
+        actor = cli_actor()
+        if user is not None:
+            actor = acting_user(session=session, username=user, request_id=actor.request_id)
+        found = trials.find_trial(session, trial)
+        return trial_forecast(
+            session=session,
+            actor=actor,
+            trial_id=found.id,
+            cutoff=cutoff,
+            today=date.today(),
+            target=target,
+            model=model,  # type: ignore[arg-type]
+            n_sims=sims,
+            seed=seed,
+        )
+
+
 @app.command("events")
 def events(
     target: Annotated[
@@ -111,11 +153,13 @@ def events(
         typer.Option(
             "--data",
             help="CSV of blinded patient data: enrolment_date, event_date, censor_date, "
-            "dropout (1 = left without an event on censor_date), patient_id. No arm column.",
+            "dropout (1 = left without an event on censor_date), patient_id. No arm column. "
+            "Without it (and without --design) the trial database is read.",
         ),
     ] = None,
     cutoff: Annotated[
-        str | None, typer.Option("--cutoff", help="Cut-off date (default: latest date in data).")
+        str | None,
+        typer.Option("--cutoff", help="Cut-off date (default: latest date in the data)."),
     ] = None,
     model: Annotated[
         str,
@@ -154,6 +198,13 @@ def events(
         Path | None,
         typer.Option("--plot", help="Write observed and predicted events to FILE.png or .svg."),
     ] = None,
+    trial: Annotated[
+        str, typer.Option("--trial", "-t", help="Without --data: the trial (acronym) to read.")
+    ] = "SOR",
+    user: Annotated[
+        str | None,
+        typer.Option("--user", help="Without --data: act as this user (default: the operator)."),
+    ] = None,
 ) -> None:
     """Predict the date of the target event (median and 90% prediction interval)."""
     if model not in _MODELS:
@@ -162,6 +213,7 @@ def events(
         fail(f"--sims must be at least 10, got {sims}")
     at_dates = [d for d in (_date(a, "--at") for a in at or []) if d is not None]
     rng = np.random.default_rng(seed)
+    from_db: TrialForecast | None = None
     with user_errors():
         proto = load_protocol(protocol)
         if proto.design is None:
@@ -190,12 +242,23 @@ def events(
                 rng=rng,
                 n_sims=sims,
             )
-        else:
-            if data is None:
+        elif data is None:
+            if knots is not None or enrolment is not None:
                 raise InputError(
-                    "give --data FILE.csv (blinded patient data) or --design for a forecast "
-                    "from the design assumptions"
+                    "--knots and --enrolment need --data; the database forecast uses the "
+                    "protocol's planned enrolment and the default knots"
                 )
+            from_db = _from_database(
+                trial=trial,
+                user=user,
+                cutoff=_date(cutoff, "--cutoff"),
+                target=target,
+                model=model,
+                sims=sims,
+                seed=seed,
+            )
+            forecast = from_db.forecast
+        else:
             blinded = read_blinded_csv(data, _date(cutoff, "--cutoff"))
             forecast = predict_events(
                 blinded,
@@ -212,13 +275,14 @@ def events(
 
             plot_event_forecast(forecast, plot, title=f"{proto.acronym}: events")
     if as_json:
-        out = forecast.to_dict()
+        # the database forecast withholds the mixture's component estimates (blinded readers)
+        out = forecast.to_dict() if from_db is None else from_db.to_dict()
         out["seed"] = seed
         if at_dates:
             out["at"] = _at(forecast, at_dates)
         print_json(out)
     else:
-        typer.echo(forecast.summary())
+        typer.echo(forecast.summary() if from_db is None else from_db.summary())
         for row in _at(forecast, at_dates):
             lo, hi = row["events_90pi"]
             typer.echo(

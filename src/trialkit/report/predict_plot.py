@@ -6,6 +6,7 @@ imports this module.
 
 from __future__ import annotations
 
+import io
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from matplotlib.figure import Figure
 from trialkit.errors import InputError
 from trialkit.predict import EventForecast
 
-__all__ = ["plot_event_forecast"]
+__all__ = ["event_forecast_svg", "plot_event_forecast"]
 
 _FORMATS = {".png": "png", ".svg": "svg"}
 
@@ -31,6 +32,17 @@ def plot_event_forecast(
             f"cannot write a plot to {path.name!r}: use a file name ending in .png or .svg",
             location=str(path),
         )
+    _figure(forecast, title=title, points=points).savefig(path, format=fmt)
+
+
+def event_forecast_svg(forecast: EventForecast, *, title: str = "", points: int = 120) -> bytes:
+    """The same plot as SVG bytes (for a web page or an API response)."""
+    buffer = io.BytesIO()
+    _figure(forecast, title=title, points=points).savefig(buffer, format="svg")
+    return buffer.getvalue()
+
+
+def _figure(forecast: EventForecast, *, title: str, points: int) -> Figure:
     lo, hi = forecast.predicted_date_interval()
     median = forecast.predicted_date_median
     end = hi or (forecast.cutoff + timedelta(days=5 * 365))
@@ -78,7 +90,7 @@ def plot_event_forecast(
     ax.legend(loc="upper left", fontsize="small")
     stage = "design stage" if forecast.stage == "design" else f"model {forecast.model}"
     ax.set_title(f"{title} ({stage})" if title else stage)
-    fig.savefig(path, format=fmt)
+    return fig
 
 
 def _dates(values: list[date]) -> np.ndarray[tuple[int], np.dtype[np.datetime64]]:

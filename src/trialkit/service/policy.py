@@ -52,6 +52,9 @@ class Action(StrEnum):
     MANAGE_SUPPLY = "seal the allocation and kit lists and ship kits from the depot"
     VIEW_ENROLMENT = "view blinded enrolment reports"
     VIEW_ARMS = "view arm balance and other unblinded reports"
+    VIEW_FORECAST = "view blinded event forecasts and pooled event counts"
+    RUN_SIMULATIONS = "run simulations of the trial's design"
+    VIEW_REPORTS = "view the trial report (blinded unless the role sees arms)"
 
 
 _UNBLINDED = frozenset(
@@ -64,6 +67,9 @@ _UNBLINDED = frozenset(
         Action.VIEW_ARMS,
         Action.VIEW_CLINICAL,
         Action.EXPORT_DATA,
+        Action.VIEW_FORECAST,
+        Action.RUN_SIMULATIONS,
+        Action.VIEW_REPORTS,
     }
 )
 PERMISSIONS: dict[Role, frozenset[Action]] = {
@@ -101,9 +107,19 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.VIEW_RANDOMISATION,
             Action.VIEW_SUPPLY,
             Action.VIEW_ENROLMENT,
+            Action.VIEW_FORECAST,
         }
     ),
-    Role.STATISTICIAN: frozenset({Action.VIEW_TRIAL, Action.EXPORT_DATA, Action.VIEW_ENROLMENT}),
+    Role.STATISTICIAN: frozenset(
+        {
+            Action.VIEW_TRIAL,
+            Action.EXPORT_DATA,
+            Action.VIEW_ENROLMENT,
+            Action.VIEW_FORECAST,
+            Action.RUN_SIMULATIONS,
+            Action.VIEW_REPORTS,
+        }
+    ),
     Role.UNBLINDED_STATISTICIAN: _UNBLINDED,
     Role.DSMB_MEMBER: _UNBLINDED,
     Role.ADMINISTRATOR: frozenset(
@@ -116,6 +132,8 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.VIEW_SUPPLY,
             Action.MANAGE_SUPPLY,
             Action.VIEW_ENROLMENT,
+            Action.VIEW_FORECAST,
+            Action.VIEW_REPORTS,
         }
     ),
 }

@@ -7,13 +7,19 @@ application of their own, mounted beside the API by :mod:`trialkit.server`:
 * log in and out (the API's session cookie; a CSRF token on every form)
 * home: per role
 * investigator: patients of their site, screening with a live eligibility
-  checklist, consent, the patient page
-* monitor (blinded): enrolment and screening outcomes by site and country
-* statistician: the protocol's design claims and power curve
+  checklist, consent, randomisation, the patient page (visit schedule, records,
+  RECIST per assessment, PFS, queries), the case report forms, emergency unblinding
+* pharmacist: kit inventory, receipts, dispensing, resupply requests
+* monitor (blinded): enrolment against target by site and country over time, visit
+  completeness and queries by site, the pooled count of PFS events
+* monitor, statisticians, DSMB: the blinded event forecast (``/forecast``)
+* statistician: the protocol's design claims and power curve, simulation runs
+* reports: the blinded (pooled) or unblinded trial report, HTML and PDF (``/reports``)
 * administrator: sites, users and roles, audit trail and its export
 
-Core forms (log-in, screening, consent) work without JavaScript; htmx only
-refreshes the eligibility checklist while the screening form is filled in.
+Every form works without JavaScript; htmx only
+refreshes the eligibility checklist while the screening form is filled in, and the RECIST
+response while a tumour form is.
 """
 
 from __future__ import annotations
@@ -28,7 +34,19 @@ from trialkit.service import Security
 from trialkit.service.transaction import Database
 from trialkit.web.errors import install_error_pages
 from trialkit.web.rendering import Pages
-from trialkit.web.routes import admin, auth, design, home, monitor, patients
+from trialkit.web.routes import (
+    admin,
+    auth,
+    clinical,
+    design,
+    forecast,
+    home,
+    monitor,
+    patients,
+    pharmacy,
+    randomise,
+    reports,
+)
 
 __all__ = ["STATIC_DIR", "create_web_app"]
 
@@ -44,6 +62,18 @@ def create_web_app(*, settings: Settings, database: Database, security: Security
     app.state.pages = Pages()
     install_error_pages(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, home, patients, monitor, design, admin):
+    for module in (
+        auth,
+        home,
+        patients,
+        randomise,
+        clinical,
+        pharmacy,
+        monitor,
+        design,
+        admin,
+        forecast,
+        reports,
+    ):
         app.include_router(module.router, include_in_schema=False)
     return app

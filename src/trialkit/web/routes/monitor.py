@@ -1,22 +1,30 @@
-"""The monitor's pages (blinded): enrolment against target by site and country, screening outcomes.
+"""The monitor's pages (blinded): enrolment against target, data completeness, PFS events.
 
-Counts come from the service's patient views, which carry no arm. Numbers the
-service cannot give yet (randomised patients, PFS events) are said to be
-unavailable, never filled in.
+* ``/monitor``: screening outcomes and randomised patients by site and country, the
+  cumulative enrolment against the planned enrolment (``/monitor/enrolment.svg``), and
+  the pooled count of PFS events against the target (the forecast is ``/forecast``);
+* ``/monitor/data``: expected, done, overdue and out-of-window visits by site, and
+  open, answered and closed queries by site with the oldest open one.
+
+Counts come from the service's blinded views, which carry no arm and nothing derived
+from one.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
-from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
 
 from trialkit.errors import NotFoundError
-from trialkit.service import patients, trials
+from trialkit.report.enrolment_plot import enrolment_svg
+from trialkit.service import forecast, monitoring, patients, trials
 from trialkit.service import screening as screening_service
 from trialkit.service.views import PatientView, SiteView
 from trialkit.web.deps import DbSession, PagesDep, ViewerDep
+from trialkit.web.routes.forecast import calendar_today
 
 router = APIRouter()
 
@@ -43,7 +51,9 @@ class Tally:
 
 
 @router.get("/monitor", response_class=HTMLResponse)
-def enrolment(viewer: ViewerDep, session: DbSession, pages: PagesDep) -> HTMLResponse:
+def enrolment(
+    request: Request, viewer: ViewerDep, session: DbSession, pages: PagesDep
+) -> HTMLResponse:
     if viewer.trial is None:
         raise NotFoundError(pages._("You hold no role in a trial."))
     actor = viewer.principal
@@ -66,13 +76,73 @@ def enrolment(viewer: ViewerDep, session: DbSession, pages: PagesDep) -> HTMLRes
         by_country.setdefault(site.country, Tally()).sites.append(site.code)
         by_site.append((site, tally))
     names = {c.code: c.name for c in protocol.countries}
+    progress = monitoring.enrolment_progress(session=session, actor=actor, trial_id=viewer.trial.id)
+    events = forecast.pooled_events(
+        session=session, actor=actor, trial_id=viewer.trial.id, today=calendar_today(request)
+    )
     return pages.response(
         "monitor/enrolment.html",
         viewer=viewer,
+        progress=progress,
+        events=events,
         by_site=by_site,
         by_country=sorted(by_country.items()),
         country_names=names,
         total=total,
         target=protocol.design.patients if protocol.design else None,
         target_events=protocol.design.events if protocol.design else None,
+    )
+
+
+@router.get("/monitor/enrolment.svg")
+def enrolment_plot(
+    viewer: ViewerDep, session: DbSession, pages: PagesDep, by: str = "country"
+) -> Response:
+    """Cumulative randomisations, in total and per country (or site), against the plan."""
+    if viewer.trial is None:
+        raise NotFoundError(pages._("You hold no role in a trial."))
+    progress = monitoring.enrolment_progress(
+        session=session, actor=viewer.principal, trial_id=viewer.trial.id
+    )
+    svg = enrolment_svg(
+        months=[(m.month, m.cumulative) for m in progress.months],
+        by_country=progress.site_months if by == "site" else progress.country_months,
+        target=progress.target,
+        planned_start=progress.planned_start,
+        planned_end=progress.planned_end,
+    )
+    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "max-age=60"})
+
+
+@router.get("/monitor/data", response_class=HTMLResponse)
+def data_quality(
+    request: Request,
+    viewer: ViewerDep,
+    session: DbSession,
+    pages: PagesDep,
+    on: str | None = None,
+) -> HTMLResponse:
+    """Visit completeness and queries by site, on a date (default: today)."""
+    if viewer.trial is None:
+        raise NotFoundError(pages._("You hold no role in a trial."))
+    errors: dict[str, str] = {}
+    today = calendar_today(request)
+    if on:
+        try:
+            today = dt.date.fromisoformat(on.strip())
+        except ValueError:
+            errors["on"] = pages._("The date must be written YYYY-MM-DD, for example 2009-06-30.")
+    actor = viewer.principal
+    tallies = monitoring.visit_completeness(
+        session=session, actor=actor, trial_id=viewer.trial.id, today=today
+    )
+    queries = monitoring.query_summary(session=session, actor=actor, trial_id=viewer.trial.id)
+    return pages.response(
+        "monitor/data.html",
+        viewer=viewer,
+        today=today,
+        visits=tallies,
+        queries=queries,
+        values={"on": on or ""},
+        errors=errors,
     )

@@ -1,28 +1,37 @@
-"""The investigator's pages: patients of their own site, screening with a live checklist, consent.
+"""The investigator's pages: patients of their own site, screening with a live checklist,
+consent, and the patient page (screening, then randomisation, visits, records, RECIST, PFS
+and queries once she is randomised).
 
 Another site's patient reads as absent (the service raises NotFoundError, shown as a
-404 page). Randomisation, visits and emergency unblinding have their pages here, which
-say plainly that the service does not offer them yet.
+404 page). Randomisation and unblinding are in :mod:`.randomise`, the clinical forms and
+queries in :mod:`.clinical`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from trialkit.errors import InputError, NotFoundError, TrialkitError
+from trialkit.errors import InputError, TrialkitError
 from trialkit.service import Role, patients, trials
 from trialkit.service import screening as screening_service
+from trialkit.service.forms import Form as CaseForm
 from trialkit.service.views import PatientView
 from trialkit.web.checklist import Checklist, checklist
+from trialkit.web.clinical_forms import form_label
+from trialkit.web.clock import Today
 from trialkit.web.deps import DbSession, Form, Id, PagesDep, Viewer, ViewerDep
 from trialkit.web.errors import FormRejected, plain_problem
 from trialkit.web.labels import N_
+from trialkit.web.patient_summary import VISIT_STATUS, clinical_summary
 from trialkit.web.rendering import Pages
+from trialkit.web.routes.clinical import ENTERED_FORMS, QUERY_STATUS, notice_number
+from trialkit.web.routes.randomise import randomisation_or_none
 from trialkit.web.screening_form import (
     CANCER_ROWS,
     form_sections,
@@ -46,6 +55,16 @@ def patient_status(patient: PatientView) -> str:
     }.get(patient.latest_verdict, patient.latest_verdict)
 
 
+def _saved(value: str | None) -> str | None:
+    """What was saved, for the notice: only the names this application writes there."""
+    known = {"screening", "consent", *(f.value for f in ENTERED_FORMS)}
+    return value if value in known else None
+
+
+def _record_key(value: str | None) -> str | None:
+    return value if value and re.fullmatch(r"[a-z_]+|[A-Z]{2}-\d{1,6}", value) else None
+
+
 def _own_sites(session: Session, viewer: Viewer) -> list[Any]:
     return [
         trials.get_site(session=session, actor=viewer.principal, site_id=site_id)
@@ -64,11 +83,18 @@ def _list_page(
         (site, patients.list_patients(session=session, actor=viewer.principal, site_id=site.id))
         for site in _own_sites(session, viewer)
     ]
+    numbers = {
+        p.id: shown.randomisation_number
+        for _, listed in listing
+        for p in listed
+        if p.consented and (shown := randomisation_or_none(session, viewer, p.id)) is not None
+    }
     return pages.response(
         "patients/list.html",
         status_code=422 if errors else 200,
         viewer=viewer,
         listing=listing,
+        randomised=numbers,
         status=patient_status,
         errors=errors,
         values=values,
@@ -109,7 +135,12 @@ def register(form: Form, viewer: ViewerDep, session: DbSession, pages: PagesDep)
 
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
 def patient_page(
-    patient_id: Id, request: Request, viewer: ViewerDep, session: DbSession, pages: PagesDep
+    patient_id: Id,
+    request: Request,
+    viewer: ViewerDep,
+    session: DbSession,
+    pages: PagesDep,
+    today: Today,
 ) -> HTMLResponse:
     actor = viewer.principal
     patient = patients.get_patient(session=session, actor=actor, patient_id=patient_id)
@@ -127,9 +158,19 @@ def patient_page(
         evaluations=evaluations,
         consents=consents,
         checklist=checklist(evaluations[-1].result) if evaluations else None,
-        saved=request.query_params.get("saved"),
+        saved=_saved(request.query_params.get("saved")),
+        saved_key=_record_key(request.query_params.get("key")),
+        answered=notice_number(request.query_params.get("answered")),
         errors={},
+        values={},
         editable=viewer.has(Role.INVESTIGATOR) and site.recruiting,
+        clinical=clinical_summary(session, viewer, patient_id, today),
+        may_record=viewer.has(Role.INVESTIGATOR),
+        entered_forms=[(f.value, form_label(f)) for f in ENTERED_FORMS],
+        form_label=lambda name: form_label(CaseForm(name)),
+        today=today,
+        visit_status=VISIT_STATUS,
+        query_status=QUERY_STATUS,
     )
 
 
@@ -322,24 +363,4 @@ def consent_save(
             values=form,
             errors=errors,
         )
-    )
-
-
-_LATER = {
-    "randomise": N_("Randomisation"),
-    "visits": N_("Visits, tumour assessments and adverse events"),
-    "unblinding": N_("Emergency unblinding"),
-}
-
-
-@router.get("/patients/{patient_id}/{area}", response_class=HTMLResponse)
-def not_yet(
-    patient_id: Id, area: str, viewer: ViewerDep, session: DbSession, pages: PagesDep
-) -> HTMLResponse:
-    """Pages whose use cases the service does not offer yet: they say so, and show no data."""
-    if area not in _LATER:
-        raise NotFoundError(pages._("No such page."))
-    patient = patients.get_patient(session=session, actor=viewer.principal, patient_id=patient_id)
-    return pages.response(
-        "patients/not_yet.html", viewer=viewer, patient=patient, title=_LATER[area], area=area
     )

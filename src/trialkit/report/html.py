@@ -1,0 +1,39 @@
+"""A :class:`~trialkit.report.document.ReportDocument` as one self-contained HTML document.
+
+Jinja2 template shipped with the package (``report/templates/trial_report.html``); figures are
+inline SVG, the style sheet is inline, nothing is fetched: the file opens offline, can be
+mailed, and WeasyPrint turns it into the PDF unchanged. ``fragment=True`` gives the body only,
+for the web pages, which wrap it in the site layout.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from trialkit.report.document import FigureBlock, ReportDocument, Table, TextBlock
+
+__all__ = ["render_html"]
+
+
+@cache
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("trialkit.report", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(Table=Table, FigureBlock=FigureBlock, TextBlock=TextBlock)
+    env.filters["svg"] = Markup  # our own matplotlib output, never user text
+    env.tests["table"] = lambda b: isinstance(b, Table)
+    env.tests["figure"] = lambda b: isinstance(b, FigureBlock)
+    return env
+
+
+def render_html(document: ReportDocument, *, fragment: bool = False) -> str:
+    """The whole HTML document (or, with ``fragment``, the report's body for a page)."""
+    template = _environment().get_template("trial_report.html")
+    return template.render(doc=document, fragment=fragment)

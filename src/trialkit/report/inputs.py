@@ -1,0 +1,99 @@
+"""What the trial report is computed from: analysis datasets at a data cut-off, as pure data.
+
+The service fills a :class:`ReportInputs` from the database (blinded: no arm anywhere in it);
+the report builder only reads it. Its SHA-256 over a canonical JSON form is the report's *data
+snapshot hash*: two reports with the same hash were computed from the same data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from trialkit.analysis import AdverseEvent, ConsortPatient
+from trialkit.endpoints import AdslRow, AdtteRow
+
+__all__ = ["ArmInfo", "DesignFacts", "ReportInputs", "snapshot_sha256"]
+
+
+@dataclass(frozen=True, slots=True)
+class ArmInfo:
+    """A protocol arm: its code (``ARMCD``), label (``ARM``) and whether it is the control."""
+
+    code: str
+    label: str
+    control: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DesignFacts:
+    """The protocol's decision rule and the design it was sized for."""
+
+    events: int
+    decision_hr: float
+    alternative_hr: float
+    allocation_ratio: float
+    alpha_one_sided: float
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """Everything the report shows is computed from these, and only these.
+
+    ``adsl``/``adtte`` carry ``ARM`` only in an unblinded report; ``adtte_ema`` is the same
+    derivation under the EMA 2012 censoring rules; ``best_response`` is each ITT patient's best
+    overall response (CR, PR, SD, PD, NE); ``exposure_days`` the days on study drug of the
+    safety population; ``country`` each patient's site country.
+    """
+
+    trial: str
+    title: str
+    cutoff: dt.date
+    software_version: str
+    blinded: bool
+    arms: tuple[ArmInfo, ...]
+    design: DesignFacts | None
+    adsl: tuple[AdslRow, ...]
+    adtte: tuple[AdtteRow, ...]
+    adtte_ema: tuple[AdtteRow, ...]
+    best_response: Mapping[str, str]
+    adverse_events: tuple[AdverseEvent, ...]
+    exposure_days: Mapping[str, int]
+    consort: tuple[ConsortPatient, ...]
+    country: Mapping[str, str]
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in sorted(value.items())}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def snapshot_sha256(inputs: ReportInputs) -> str:
+    """SHA-256 of the canonical JSON of the analysis data (not of the title or software)."""
+    data = {
+        "trial": inputs.trial,
+        "cutoff": inputs.cutoff,
+        "blinded": inputs.blinded,
+        "adsl": inputs.adsl,
+        "adtte": inputs.adtte,
+        "adtte_ema": inputs.adtte_ema,
+        "best_response": inputs.best_response,
+        "adverse_events": inputs.adverse_events,
+        "exposure_days": inputs.exposure_days,
+        "consort": inputs.consort,
+        "country": inputs.country,
+    }
+    text = json.dumps(_plain(data), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()

@@ -1,0 +1,184 @@
+"""The trial report: CONSORT flow, efficacy, safety and subgroups, as a
+:class:`~trialkit.report.document.ReportDocument`.
+
+Pure: everything comes from :class:`~trialkit.report.inputs.ReportInputs`. A blinded report is
+built from inputs without arms and, defensively, ignores any arm it is given: its curves,
+counts and tables are pooled, and it computes no comparison of arms.
+"""
+
+from __future__ import annotations
+
+from trialkit.analysis import (
+    ConsortPatient,
+    SafetyPatient,
+    SafetyTables,
+    consort_flow,
+    safety_tables,
+)
+from trialkit.analysis.safety import GRADES
+from trialkit.report.consort_diagram import consort_svg
+from trialkit.report.document import Block, FigureBlock, ReportDocument, Section, Table, TextBlock
+from trialkit.report.efficacy import (
+    POOLED,
+    response_section,
+    subgroup_section,
+    time_to_event_sections,
+)
+from trialkit.report.formatting import num, pct
+from trialkit.report.inputs import ReportInputs, snapshot_sha256
+
+__all__ = ["build_trial_report"]
+
+TOP_TERMS = 25
+
+
+def _consort_section(inputs: ReportInputs) -> Section:
+    if inputs.blinded:
+        patients = [
+            ConsortPatient(
+                eligible=p.eligible,
+                failed_criteria=p.failed_criteria,
+                randomised=p.randomised,
+                treated=p.treated,
+                discontinued_reason=p.discontinued_reason,
+                analysed=p.analysed,
+            )
+            for p in inputs.consort
+        ]
+        flow = consort_flow(patients)
+    else:
+        arms = [a.label for a in sorted(inputs.arms, key=lambda a: a.control)]
+        flow = consort_flow(inputs.consort, arms=arms)
+    blocks: list[Block] = [FigureBlock("CONSORT flow diagram", consort_svg(flow))]
+    if flow.not_eligible_by_criterion:
+        blocks.append(
+            Table(
+                "Screening failures by criterion",
+                ("Criterion", "Patients"),
+                tuple((c, str(n)) for c, n in flow.not_eligible_by_criterion.items()),
+                note="A patient failing several criteria is counted under each.",
+            )
+        )
+    rows = []
+    for arm in flow.arms:
+        reasons = "; ".join(f"{r.replace('_', ' ')}: {n}" for r, n in arm.discontinued.items())
+        rows.append(
+            (
+                arm.arm,
+                str(arm.randomised),
+                str(arm.treated),
+                str(sum(arm.discontinued.values())),
+                reasons or "-",
+                str(arm.analysed),
+            )
+        )
+    blocks.append(
+        Table(
+            "Disposition",
+            ("Group", "Randomised", "Received study drug", "Discontinued", "Reasons", "Analysed"),
+            tuple(rows),
+        )
+    )
+    return Section("consort", "Patient flow (CONSORT)", tuple(blocks))
+
+
+def _safety(inputs: ReportInputs) -> SafetyTables:
+    adsl = [r for r in inputs.adsl if r.SAFFL == "Y"]
+    patients = [
+        SafetyPatient(
+            usubjid=r.USUBJID,
+            group=POOLED if inputs.blinded else (r.ARM or ""),
+            died=r.DTHFL == "Y",
+            exposure_days=inputs.exposure_days.get(r.USUBJID),
+        )
+        for r in adsl
+    ]
+    ids = {p.usubjid for p in patients}
+    events = [e for e in inputs.adverse_events if e.usubjid in ids]
+    order = (
+        [POOLED]
+        if inputs.blinded
+        else [a.label for a in sorted(inputs.arms, key=lambda a: a.control)]
+    )
+    return safety_tables(patients, events, groups=order)
+
+
+def _safety_section(inputs: ReportInputs) -> Section:
+    tables = _safety(inputs)
+    cols = tables.columns
+    header = ("", *(f"{c.group} (N={c.n})" for c in cols))
+    overview = (
+        ("Any adverse event", *(pct(c.any_ae, c.n) for c in cols)),
+        ("Grade 3 or higher", *(pct(c.grade_3_plus, c.n) for c in cols)),
+        ("Serious adverse event", *(pct(c.serious, c.n) for c in cols)),
+        ("Fatal adverse event (grade 5)", *(pct(c.fatal_ae, c.n) for c in cols)),
+        ("Deaths (any cause)", *(pct(c.deaths, c.n) for c in cols)),
+        ("Exposure, patient-days", *(str(c.exposure_patient_days) for c in cols)),
+        ("Exposure, median days", *(num(c.exposure_median_days, 1) for c in cols)),
+    )
+    worst = tuple((f"Grade {g}", *(pct(c.worst_grade[g], c.n) for c in cols)) for g in GRADES)
+    n = {c.group: c.n for c in cols}
+    terms = tuple(
+        (
+            t.term.capitalize(),
+            *(f"{pct(t.any_grade[c.group], n[c.group])} / {t.grade_3_plus[c.group]}" for c in cols),
+        )
+        for t in tables.terms[:TOP_TERMS]
+    )
+    blocks: list[Block] = [
+        Table("Safety overview (safety population)", header, overview),
+        Table("Patients by worst CTCAE grade of any adverse event", header, worst),
+    ]
+    if terms:
+        blocks.append(
+            Table(
+                f"Adverse events by term (the {TOP_TERMS} most frequent): patients with the term "
+                "at any grade (%) / at grade 3 or higher",
+                ("Term", *header[1:]),
+                terms,
+                note="Each patient is counted once per term, at the worst grade recorded.",
+            )
+        )
+    if tables.terms:
+        by_grade = tuple(
+            (
+                t.term.capitalize(),
+                *(str(t.by_grade[c.group][g]) for c in cols for g in GRADES),
+            )
+            for t in tables.terms[:TOP_TERMS]
+        )
+        blocks.append(
+            Table(
+                "Adverse events by term and worst CTCAE grade: patients",
+                ("Term", *(f"{c.group} G{g}" for c in cols for g in GRADES)),
+                by_grade,
+                note="G1-G5: CTCAE v5 grade; each patient is counted once per term, at the worst "
+                "grade recorded for it.",
+            )
+        )
+    if tables.ungraded_events:
+        blocks.append(
+            TextBlock(f"{tables.ungraded_events} adverse events have no grade recorded yet.")
+        )
+    return Section("safety", "Safety", tuple(blocks))
+
+
+def build_trial_report(inputs: ReportInputs) -> ReportDocument:
+    """Compute every table and figure of the report from ``inputs``."""
+    kind = "blinded" if inputs.blinded else "unblinded"
+    sections = [
+        _consort_section(inputs),
+        *time_to_event_sections(inputs),
+        response_section(inputs),
+        _safety_section(inputs),
+        subgroup_section(inputs),
+    ]
+    return ReportDocument(
+        title=f"{inputs.title}: {kind} trial report",
+        trial=inputs.trial,
+        cutoff=inputs.cutoff,
+        snapshot_sha256=snapshot_sha256(inputs),
+        software_version=inputs.software_version,
+        blinded=inputs.blinded,
+        sections=tuple(sections),
+    )

@@ -1,0 +1,45 @@
+"""Which kit went to which patient, for the site's pharmacist (kit numbers only, never the arm)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trialkit.service.policy import Action, authorize
+from trialkit.service.principal import Principal
+from trialkit.service.trials import get_site_or_raise
+from trialkit.service.views import DispensingView
+from trialkit.store.patients import Patient
+from trialkit.store.supply import Dispensing, InventoryKit
+
+__all__ = ["list_site_dispensings"]
+
+
+def list_site_dispensings(
+    *, session: Session, actor: Principal, site_id: int
+) -> list[DispensingView]:
+    """Every dispensing to the site's patients, by patient then cycle (another site: absent)."""
+    site = get_site_or_raise(session, site_id)
+    authorize(
+        actor,
+        Action.VIEW_SUPPLY,
+        trial_id=site.trial_id,
+        site_id=site.id,
+        absent=f"site {site_id} not found",
+    )
+    rows = session.execute(
+        select(Dispensing, InventoryKit.number)
+        .join(InventoryKit, InventoryKit.id == Dispensing.kit_id)
+        .join(Patient, Patient.id == Dispensing.patient_id)
+        .where(Patient.site_id == site.id)
+        .order_by(Dispensing.patient_id, Dispensing.cycle)
+    ).all()
+    return [
+        DispensingView(
+            patient_id=row.patient_id,
+            cycle=row.cycle,
+            kit_number=number,
+            dispensed_at=row.dispensed_at,
+        )
+        for row, number in rows
+    ]

@@ -1,0 +1,267 @@
+"""The trial report from the database: analysis inputs at a data cut-off, authorised by role.
+
+===================  ==============================================================
+population           definition
+===================  ==============================================================
+screened             every registered patient of the trial (registration is stamped
+                     with the system clock, not the trial calendar, so it is not cut)
+ITT                  randomised on or before the cut-off (analysed as randomised)
+safety               ITT patients with a study-drug start on or before the cut-off
+per-protocol         safety patients without a major protocol deviation (ADSL
+                     ``PPROTFL``; no deviation is recorded yet, so it equals safety)
+===================  ==============================================================
+
+Data cut-off: nothing dated after it is used. Tumour assessments, progression, death, new
+therapy, end of study/treatment, first dose and adverse events after the cut-off are dropped; a
+patient who died after it was alive on it. (A progression dated back to an equivocal scan on or
+before the cut-off but confirmed after it is kept: the derivation already dated it.)
+
+Who may see what: the blinded report (pooled, no arm and nothing derived from one) needs
+:attr:`~trialkit.service.policy.Action.VIEW_REPORTS`; the unblinded report also needs
+:attr:`~trialkit.service.policy.Action.VIEW_ARMS` (unblinded statistician, DSMB). A blinded
+report never reads an arm from the database.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import trialkit
+from trialkit.analysis import AdverseEvent, ConsortPatient
+from trialkit.endpoints import (
+    CensoringRules,
+    PatientOutcome,
+    build_adsl,
+    build_adtte,
+    derive_orr,
+)
+from trialkit.endpoints.recist import DEFAULT_CRITERIA
+from trialkit.report.document import ReportDocument
+from trialkit.report.inputs import ArmInfo, DesignFacts, ReportInputs
+from trialkit.report.trial_report import build_trial_report
+from trialkit.service.clinical import latest_records
+from trialkit.service.forms import Form
+from trialkit.service.outcomes import patient_outcome
+from trialkit.service.policy import Action, authorize
+from trialkit.service.principal import Principal
+from trialkit.service.trials import get_trial_or_raise, trial_protocol
+from trialkit.store.capture import CaptureRecord
+from trialkit.store.patients import EligibilityEvaluation, Patient
+from trialkit.store.trials import Country, Site
+
+__all__ = ["at_cutoff", "report_inputs", "trial_report"]
+
+
+def _date(value: object) -> dt.date | None:
+    return None if value is None else dt.date.fromisoformat(str(value))
+
+
+def _before(value: dt.date | None, cutoff: dt.date) -> dt.date | None:
+    return value if value is not None and value <= cutoff else None
+
+
+def at_cutoff(outcome: PatientOutcome, cutoff: dt.date) -> PatientOutcome:
+    """The patient's outcome as known on ``cutoff`` (nothing dated after it)."""
+    died = _before(outcome.death_date, cutoff)
+    alive = outcome.last_known_alive
+    if outcome.death_date is not None and died is None:
+        alive = cutoff  # died after the cut-off: alive on it
+    elif alive is not None:
+        alive = min(alive, cutoff)
+    return dataclasses.replace(
+        outcome,
+        assessments=tuple(a for a in outcome.assessments if a.date <= cutoff),
+        progression_date=_before(outcome.progression_date, cutoff),
+        death_date=died,
+        death_cause=outcome.death_cause if died else None,
+        last_known_alive=alive,
+        new_therapy_date=_before(outcome.new_therapy_date, cutoff),
+        end_of_study=_before(outcome.end_of_study, cutoff),
+        first_dose_date=_before(outcome.first_dose_date, cutoff),
+    )
+
+
+def _failed_criteria(
+    evaluation: EligibilityEvaluation | None,
+) -> tuple[bool | None, tuple[str, ...]]:
+    if evaluation is None:
+        return None, ()
+    failed = [
+        str(c["id"])
+        for c in evaluation.result.get("criteria", [])
+        if (c.get("kind") == "inclusion" and c.get("status") == "not_met")
+        or (c.get("kind") == "exclusion" and c.get("status") == "met")
+    ]
+    return evaluation.eligible, tuple(failed)
+
+
+def _exposure_days(records: list[CaptureRecord], cutoff: dt.date) -> int | None:
+    days = 0
+    seen = False
+    for r in records:
+        if r.form != Form.STUDY_DRUG:
+            continue
+        start = _date(r.data.get("start_date"))
+        if start is None or start > cutoff:
+            continue
+        end = min(_date(r.data.get("end_date")) or cutoff, cutoff)
+        days += max(0, (end - start).days + 1)
+        seen = True
+    return days if seen else None
+
+
+def report_inputs(
+    *,
+    session: Session,
+    actor: Principal,
+    trial_id: int,
+    unblinded: bool = False,
+    cutoff: dt.date,
+) -> ReportInputs:
+    """Gather the report's analysis inputs from the database (authorised as the report)."""
+    trial = get_trial_or_raise(session, trial_id)
+    authorize(actor, Action.VIEW_REPORTS, trial_id=trial.id)
+    if unblinded:
+        authorize(actor, Action.VIEW_ARMS, trial_id=trial.id)
+    protocol = trial_protocol(trial)
+    labels = {a.id: a.label for a in protocol.arms}
+    criteria = protocol.response or DEFAULT_CRITERIA
+    rows = session.execute(
+        select(Patient, Site, Country)
+        .join(Site, Site.id == Patient.site_id)
+        .join(Country, Country.id == Site.country_id)
+        .where(Patient.trial_id == trial.id)
+        .order_by(Patient.id)
+    ).all()
+    evaluations = {
+        e.patient_id: e
+        for e in session.scalars(
+            select(EligibilityEvaluation)
+            .join(Patient, Patient.id == EligibilityEvaluation.patient_id)
+            .where(Patient.trial_id == trial.id)
+            .order_by(EligibilityEvaluation.id)
+        )
+    }  # the latest evaluation of each patient wins
+    outcomes: list[PatientOutcome] = []
+    consort: list[ConsortPatient] = []
+    events: list[AdverseEvent] = []
+    exposure: dict[str, int] = {}
+    best: dict[str, str] = {}
+    country: dict[str, str] = {}
+    for patient, _site, nation in rows:
+        eligible, failed = _failed_criteria(evaluations.get(patient.id))
+        outcome = patient_outcome(session, patient, with_arm=unblinded)
+        if outcome is None or outcome.randomisation_date > cutoff:
+            consort.append(ConsortPatient(eligible=eligible, failed_criteria=failed))
+            continue
+        outcome = at_cutoff(outcome, cutoff)
+        outcomes.append(outcome)
+        uid = outcome.usubjid
+        country[uid] = nation.code
+        records = latest_records(session, patient.id)
+        stopped = next(
+            (
+                r
+                for r in records
+                if r.form == Form.END_OF_TREATMENT
+                and (d := _date(r.data.get("date"))) is not None
+                and d <= cutoff
+            ),
+            None,
+        )
+        treated = outcome.first_dose_date is not None
+        consort.append(
+            ConsortPatient(
+                eligible=eligible,
+                failed_criteria=failed,
+                randomised=True,
+                arm=labels.get(outcome.arm or "", outcome.arm) if unblinded else None,
+                treated=treated,
+                discontinued_reason=None
+                if stopped is None
+                else str(stopped.data.get("reason") or "unknown"),
+                analysed=True,
+            )
+        )
+        if treated:
+            days = _exposure_days(records, cutoff)
+            if days is not None:
+                exposure[uid] = days
+            for r in records:
+                if r.form != Form.ADVERSE_EVENT:
+                    continue
+                start = _date(r.data.get("start_date"))
+                if start is not None and start > cutoff:
+                    continue
+                events.append(
+                    AdverseEvent(
+                        usubjid=uid,
+                        term=str(r.data.get("term") or "Term not recorded"),
+                        grade=r.data.get("grade"),
+                        serious=r.data.get("serious"),
+                    )
+                )
+        best[uid] = derive_orr(outcome, criteria).best.response
+    design = protocol.design
+    return ReportInputs(
+        trial=trial.acronym,
+        title=f"{trial.acronym}: {trial.title}",
+        cutoff=cutoff,
+        software_version=trialkit.__version__,
+        blinded=not unblinded,
+        arms=tuple(ArmInfo(a.id, a.label, a.role == "control") for a in protocol.arms),
+        design=None
+        if design is None
+        else DesignFacts(
+            events=design.events,
+            decision_hr=design.decision_hr,
+            alternative_hr=design.alternative_hr,
+            allocation_ratio=design.allocation_ratio,
+            alpha_one_sided=design.alpha_one_sided,
+        ),
+        adsl=build_adsl(outcomes, studyid=trial.acronym, unblinded=unblinded, arm_labels=labels),
+        adtte=build_adtte(
+            outcomes,
+            studyid=trial.acronym,
+            rules=CensoringRules.fda(protocol.schedule),
+            criteria=criteria,
+            unblinded=unblinded,
+            arm_labels=labels,
+        ),
+        adtte_ema=build_adtte(
+            outcomes,
+            studyid=trial.acronym,
+            rules=CensoringRules.ema(protocol.schedule),
+            criteria=criteria,
+            unblinded=unblinded,
+            arm_labels=labels,
+        ),
+        best_response=best,
+        adverse_events=tuple(events),
+        exposure_days=exposure,
+        consort=tuple(consort),
+        country=country,
+    )
+
+
+def trial_report(
+    *,
+    session: Session,
+    actor: Principal,
+    trial_id: int,
+    unblinded: bool = False,
+    cutoff: dt.date,
+) -> ReportDocument:
+    """The blinded (default) or unblinded trial report at the data cut-off ``cutoff``.
+
+    With no patient randomised by then the report says so in each section (CONSORT still
+    counts the screened patients).
+    """
+    inputs = report_inputs(
+        session=session, actor=actor, trial_id=trial_id, unblinded=unblinded, cutoff=cutoff
+    )
+    return build_trial_report(inputs)

@@ -1,0 +1,128 @@
+"""The report builder on a synthetic 220-patient SOR-like trial (pure: no database)."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from functools import cache
+
+import numpy as np
+
+from trialkit.analysis import two_arm_survival
+from trialkit.endpoints import DAYS_PER_MONTH
+from trialkit.report.document import ReportDocument
+from trialkit.report.html import render_html
+from trialkit.report.inputs import ReportInputs, snapshot_sha256
+from trialkit.report.pdf import render_pdf
+from trialkit.report.synthetic import synthetic_inputs
+from trialkit.report.trial_report import build_trial_report
+
+ARM_DERIVED = re.compile(
+    r"hazard ratio|\bHR\b|log-rank|interaction|Newcombe|difference in ORR|decision|Cox",
+    re.IGNORECASE,
+)
+
+
+@cache
+def unblinded_inputs() -> ReportInputs:
+    return synthetic_inputs(np.random.default_rng(7), patients=120)
+
+
+@cache
+def unblinded() -> ReportDocument:
+    return build_trial_report(unblinded_inputs())
+
+
+def test_a_blinded_report_ignores_arms_even_when_given_them() -> None:
+    doc = build_trial_report(dataclasses.replace(unblinded_inputs(), blinded=True))
+    html = render_html(doc).replace(doc.title, "")
+    assert "Sorafenib" not in html
+    assert "Placebo" not in html
+    assert ARM_DERIVED.search(html) is None
+    assert "BLINDED - pooled data" in html
+
+
+def test_unblinded_decision_follows_the_primary_hr() -> None:
+    inputs = unblinded_inputs()
+    adsl = {r.USUBJID: r for r in inputs.adsl}
+    pfs = [r for r in inputs.adtte if r.PARAMCD == "PFS"]
+    result = two_arm_survival(
+        [r.AVAL / DAYS_PER_MONTH for r in pfs],
+        [1 - r.CNSR for r in pfs],
+        [adsl[r.USUBJID].ARM for r in pfs],
+        "Placebo",
+        strata=[adsl[r.USUBJID].STRATAR for r in pfs],
+    )
+    assert result.stratified_cox is not None
+    hr = float(result.stratified_cox.hr[0])
+    html = render_html(unblinded())
+    verdict = "MET" if hr <= 0.82 else "NOT MET"
+    assert f"observed HR {hr:.3f}" in html
+    assert f"is {verdict} (" in html
+    assert "false-positive rate" in html
+
+
+def test_km_figures_label_arms_mark_censoring_and_count_at_risk() -> None:
+    doc = unblinded()
+    pfs = next(f for f in doc.figures() if f.caption.startswith("Progression-free survival"))
+    assert "Sorafenib (n=" in pfs.svg
+    assert "Placebo (n=" in pfs.svg
+    assert "Number at risk" in pfs.svg
+    assert "<text" in pfs.svg  # text kept as text, searchable in the HTML and PDF
+    n = {r.ARM: 0 for r in unblinded_inputs().adsl}
+    for r in unblinded_inputs().adsl:
+        n[r.ARM] += 1
+    for arm, count in n.items():
+        assert f"{arm} (n={count}," in pfs.svg
+
+
+def test_html_is_self_contained_and_the_pdf_opens() -> None:
+    html = render_html(unblinded())
+    assert not re.search(r'(src|href)="(https?:)?//', html)
+    assert "<link" not in html
+    assert html.count("<svg") == len(unblinded().figures())
+    pdf = render_pdf(html)
+    assert pdf.startswith(b"%PDF-")
+    assert pdf.rstrip().endswith(b"%%EOF")
+
+
+def test_every_section_is_there() -> None:
+    titles = [s.title for s in unblinded().sections]
+    assert titles == [
+        "Patient flow (CONSORT)",
+        "Progression-free survival",
+        "Time to progression",
+        "Overall survival",
+        "Objective response and duration of response",
+        "Safety",
+        "PFS by subgroup",
+    ]
+
+
+def test_snapshot_hash_follows_the_data() -> None:
+    inputs = unblinded_inputs()
+    assert snapshot_sha256(inputs) == snapshot_sha256(dataclasses.replace(inputs))
+    assert snapshot_sha256(inputs) == unblinded().snapshot_sha256
+    fewer = dataclasses.replace(inputs, adverse_events=inputs.adverse_events[1:])
+    assert snapshot_sha256(fewer) != snapshot_sha256(inputs)
+    retitled = dataclasses.replace(inputs, title="another title")
+    assert snapshot_sha256(retitled) == snapshot_sha256(inputs)
+
+
+def test_no_randomised_patient_gives_a_report_that_says_so() -> None:
+    empty = dataclasses.replace(
+        unblinded_inputs(),
+        adsl=(),
+        adtte=(),
+        adtte_ema=(),
+        best_response={},
+        adverse_events=(),
+        exposure_days={},
+        consort=(),
+        country={},
+    )
+    for blinded in (False, True):
+        doc = build_trial_report(dataclasses.replace(empty, blinded=blinded))
+        html = render_html(doc)
+        assert "Randomised (n=0)" in html
+        assert "No randomised patients." in html

@@ -1,0 +1,122 @@
+"""The trial report from a seeded database: who may see which, and the blinded one holds no arm.
+
+The blinded report is read as the reader sees it (the rendered HTML, from which the PDF is made)
+and must contain no arm label, no comparison of arms and nothing else derived from an arm.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy.orm import Session
+
+from tests.factories import principal
+from tests.report_world import ARM_LABELS, CUTOFF, ReportWorld, fill_trial
+from trialkit.errors import PermissionDenied
+from trialkit.report.html import render_html
+from trialkit.report.pdf import render_pdf
+from trialkit.service import Security
+from trialkit.service.trial_report import report_inputs, trial_report
+
+ARM_DERIVED = re.compile(
+    r"hazard ratio|\bHR\b|log-rank|logrank|interaction|Newcombe|difference in ORR|"
+    r"protocol decision|Cox",
+    re.IGNORECASE,
+)
+
+
+@pytest.fixture
+def world(session: Session, security: Security) -> ReportWorld:
+    return fill_trial(session, security)
+
+
+def test_blinded_report_has_no_arm_and_nothing_arm_derived(
+    session: Session, security: Security, world: ReportWorld
+) -> None:
+    actor = principal(session, security, world.statistician)
+    inputs = report_inputs(session=session, actor=actor, trial_id=world.trial_id, cutoff=CUTOFF)
+    assert inputs.blinded
+    assert all(r.ARM is None and r.ARMCD is None for r in inputs.adsl)
+    assert all(r.ARM is None for r in (*inputs.adtte, *inputs.adtte_ema))
+    assert all(p.arm is None for p in inputs.consort)
+    doc = trial_report(session=session, actor=actor, trial_id=world.trial_id, cutoff=CUTOFF)
+    html = render_html(doc)
+    body = html.replace(doc.title, "").replace(f"<title>{doc.title}", "")
+    for label in ARM_LABELS:
+        # the protocol title names the drugs; no table, figure or sentence may name an arm
+        for table in doc.tables():
+            assert label not in " ".join((table.caption, *table.header, *map(" ".join, table.rows)))
+        for figure in doc.figures():
+            assert label not in figure.svg
+    assert ARM_DERIVED.search(body) is None, ARM_DERIVED.search(body)
+    assert "BLINDED" in html
+    # every KM figure shows one pooled curve, and so do the response and safety tables
+    km = [f for f in doc.figures() if "Kaplan-Meier" in f.caption]
+    assert len(km) >= 3
+    assert all(f.svg.count("(n=") == 1 for f in km)
+    groups = {t.rows[0][0] for t in doc.tables() if t.header and t.header[0] == "Group"}
+    assert groups <= {"All patients", "All randomised"}
+    # the PDF as a reader sees it: its text (tables, and the figures' labels) without the title
+    pdf = PdfReader(io.BytesIO(render_pdf(html)))
+    text = " ".join(" ".join(page.extract_text() for page in pdf.pages).split())
+    assert "All patients (n=12" in text  # the figures' text is there to be read
+    text = text.replace(" ".join(doc.title.split()), "")
+    assert not any(label in text for label in ARM_LABELS)
+    assert ARM_DERIVED.search(text) is None, ARM_DERIVED.search(text)
+
+
+def test_unblinded_report_compares_the_arms(
+    session: Session, security: Security, world: ReportWorld
+) -> None:
+    actor = principal(session, security, world.unblinded)
+    doc = trial_report(
+        session=session, actor=actor, trial_id=world.trial_id, unblinded=True, cutoff=CUTOFF
+    )
+    html = render_html(doc)
+    assert "UNBLINDED" in html
+    assert "Protocol decision: observed HR" in html
+    flow = next(t for t in doc.tables() if t.caption == "Disposition")
+    assert {row[0] for row in flow.rows} == set(ARM_LABELS)
+    assert sum(int(row[1]) for row in flow.rows) == world.randomised
+    pfs = next(t for t in doc.tables() if t.caption.startswith("Progression-free survival:"))
+    # six patients progressed, the last (day 189) after two missed scans: censored under FDA
+    # 2018, an event under the EMA 2012 rules
+    assert sum(int(row[2]) for row in pfs.rows) == 5
+    table = next(t for t in doc.tables() if "sensitivity" in t.caption)
+    sensitivity = {r[0]: r for r in table.rows}
+    assert sensitivity["ITT, stratified (primary)"][2] == "5"
+    assert sensitivity["ITT, EMA 2012 censoring, stratified"][2] == "6"
+    assert any("forest" in f.caption for f in doc.figures())
+    screening = next(t for t in doc.tables() if t.caption == "Screening failures by criterion")
+    assert screening.rows  # the HER2-positive patient
+    safety = next(t for t in doc.tables() if t.caption.startswith("Safety"))
+    assert safety.header[1:] == tuple(
+        h for h in safety.header[1:] if h.split(" (N=")[0] in ARM_LABELS
+    )
+
+
+def test_who_may_see_which_report(session: Session, security: Security, world: ReportWorld) -> None:
+    statistician = principal(session, security, world.statistician)
+    with pytest.raises(PermissionDenied):
+        trial_report(
+            session=session,
+            actor=statistician,
+            trial_id=world.trial_id,
+            unblinded=True,
+            cutoff=CUTOFF,
+        )
+    for user in (world.investigator, world.monitor):
+        with pytest.raises(PermissionDenied):
+            trial_report(
+                session=session,
+                actor=principal(session, security, user),
+                trial_id=world.trial_id,
+                cutoff=CUTOFF,
+            )
+    dsmb = principal(session, security, world.dsmb)
+    assert not trial_report(
+        session=session, actor=dsmb, trial_id=world.trial_id, unblinded=True, cutoff=CUTOFF
+    ).blinded

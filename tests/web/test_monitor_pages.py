@@ -1,0 +1,203 @@
+"""The monitor's and statistician's pages on a trial with randomised patients and events.
+
+Six patients are really randomised (sealed list), so arms exist in the database; the
+blinded pages must show pooled counts and the forecast, and never an arm.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.factories import make_eligible_patient, principal, seal_trial, stock_site
+from tests.service.test_forecast import START, _fill
+from tests.web.conftest import Browser, WebWorld
+from tests.web.test_pages import arm_mentions
+from trialkit.service import Security, queries, randomisation
+from trialkit.service.forecast import clear_forecast_cache
+from trialkit.service.forms import Form
+from trialkit.store import Database
+
+AsUser = Callable[[str], Browser]
+
+
+@pytest.fixture
+def conducted(web_world: WebWorld, db: Database, security: Security) -> WebWorld:
+    """Six randomised patients at IT01 (two months), four PFS events, one withdrawal, a query."""
+    clear_forecast_cache()
+    with db.sessions.begin() as session:
+        seal_trial(session, web_world.trial)
+        stock_site(session, web_world.trial, web_world.site_a)
+        investigator = principal(session, security, web_world.users["investigator"])
+        enrolled: dict[int, int] = {}
+        for k in range(6):
+            patient = make_eligible_patient(session, investigator, web_world.site_a)
+            day = 60 + 9 * k
+            randomisation.randomise(
+                session=session,
+                actor=investigator,
+                patient_id=patient.id,
+                on_date=START + dt.timedelta(days=day),
+            )
+            enrolled[patient.id] = day
+        _fill(session, investigator, enrolled)
+        first = next(iter(enrolled))
+        queries.raise_query(
+            session=session,
+            actor=principal(session, security, web_world.users["monitor"]),
+            patient_id=first,
+            form=Form.TUMOUR_BASELINE,
+            record_key="TB",
+            field="date",
+            message="Please confirm the baseline date.",
+        )
+    return web_world
+
+
+def test_monitor_overview_counts_randomised_and_pooled_events(
+    as_user: AsUser, conducted: WebWorld
+) -> None:
+    browser = as_user("monitor")
+    page = browser.get("/monitor")
+    assert page.status_code == 200
+    assert re.search(r"<dt>Randomised</dt><dd>6</dd>", page.text)
+    assert "6 / 220" in page.text
+    assert "4 / 120" in page.text  # pooled PFS events against the target
+    assert re.search(r"<th scope=\"row\">2008-03</th><td>\d+</td>", page.text)
+    assert arm_mentions(page.text, conducted.trial.title, names=True) == []
+    svg = browser.get("/monitor/enrolment.svg")
+    assert svg.headers["content-type"] == "image/svg+xml"
+    assert "<svg" in svg.text
+    assert not re.search(r"sorafenib|placebo|\barm\b", svg.text, re.I)
+    by_site = browser.get("/monitor/enrolment.svg?by=site")
+    assert "IT01" in by_site.text
+
+
+def test_forecast_page_shows_the_date_band_and_chosen_date(
+    as_user: AsUser, conducted: WebWorld
+) -> None:
+    browser = as_user("monitor")
+    page = browser.get("/forecast?by=2010-06-30")
+    assert page.status_code == 200, page.text
+    text = page.text
+    assert "No forecast from the data yet" not in text
+    assert "4 of the 120 needed" in text
+    assert re.search(r"Date of the 120th event, median</dt><dd>\d{4}-\d\d-\d\d", text)
+    assert "90% prediction interval" in text
+    assert "Enrolment complete, median" in text
+    assert "Expected PFS events by 2010-06-30" in text
+    assert "Chance of 120 events by 2010-06-30" in text
+    assert 'src="/forecast.svg"' in text
+    assert arm_mentions(text, conducted.trial.title, names=True) == []
+    svg = browser.get("/forecast.svg")
+    assert svg.status_code == 200
+    assert "<svg" in svg.text
+    assert not re.search(r"sorafenib|placebo|\barm\b", svg.text, re.I)
+    statistician = as_user("statistician").get("/forecast")
+    assert "4 of the 120 needed" in statistician.text
+
+
+def test_forecast_page_bad_dates_are_explained_next_to_the_field(
+    as_user: AsUser, conducted: WebWorld
+) -> None:
+    page = as_user("monitor").get("/forecast?by=30/06/2010&cutoff=2001-01-01")
+    assert page.status_code == 200
+    assert re.search(r'id="f-by-error".*?Date must be a date written YYYY-MM-DD', page.text, re.S)
+    # a cut-off before the first randomisation: the reason, and the design-stage forecast
+    assert "No forecast from the data yet" in page.text
+    assert "no patient was randomised by the cut-off 2001-01-01" in page.text
+    assert "design stage" in page.text
+    assert 'src="/forecast.svg?cutoff=2001-01-01"' in page.text
+    svg = as_user("monitor").get("/forecast.svg?cutoff=2001-01-01")
+    assert svg.status_code == 200
+    assert "design stage" in svg.text
+    assert as_user("monitor").get("/forecast.svg?cutoff=soon").status_code == 422
+
+
+def test_forecast_without_patients_falls_back_to_the_design(as_user: AsUser) -> None:
+    page = as_user("statistician").get("/forecast")
+    assert page.status_code == 200
+    assert "no patient of SOR is randomised yet" in page.text
+    assert "design stage" in page.text
+
+
+def test_investigators_and_pharmacists_get_no_forecast(
+    as_user: AsUser, conducted: WebWorld
+) -> None:
+    assert as_user("investigator").get("/forecast").status_code == 403
+    assert as_user("pharmacist").get("/forecast.svg").status_code == 403
+
+
+def test_monitor_data_page_counts_visits_and_queries(as_user: AsUser, conducted: WebWorld) -> None:
+    page = as_user("monitor").get("/monitor/data?on=2008-09-01")
+    assert page.status_code == 200
+    row = re.search(r'<th scope="row">IT01</th><td>(\d+)</td><td>(\d+)</td>', page.text)
+    assert row is not None
+    assert row.group(1) == "6"
+    assert int(row.group(2)) > 0
+    assert re.search(
+        r'<th scope="row">IT01</th><td>1</td><td>0</td><td>0</td><td>\d{4}-', page.text
+    )
+    assert arm_mentions(page.text, conducted.trial.title, names=True) == []
+    bad = as_user("monitor").get("/monitor/data?on=yesterday")
+    assert bad.status_code == 200
+    assert "The date must be written YYYY-MM-DD" in bad.text
+
+
+def test_simulation_run_shows_figures_and_power_curve(as_user: AsUser) -> None:
+    browser = as_user("statistician")
+    form = browser.get("/design/simulate")
+    assert form.status_code == 200
+    page = browser.post(
+        "/design/simulate", {"hr": "0.7", "trials": "500", "seed": "3", "grid": "on"}
+    )
+    assert page.status_code == 200, page.text
+    assert 'id="simulation-figures"' in page.text
+    assert "500 simulated trials, seed 3" in page.text
+    assert re.search(r"Hazard ratio simulated</th><td>0.7<", page.text)
+    assert page.text.count('<tr><th scope="row">0.') >= 10  # the grid 0.50 .. 0.95
+    assert 'src="data:image/svg+xml;base64,' in page.text
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"trials": "5"}, "trials", "whole number of trials from 100 to 20000"),
+        ({"trials": "many"}, "trials", "whole number of trials"),
+        ({"hr": "-1"}, "hr", "hazard ratio above 0"),
+        ({"hr": "0.7", "median_treatment": "10"}, "hr", "not both"),
+        ({"median_control": "abc"}, "median_control", "median in months"),
+    ],
+)
+def test_simulation_bad_input_is_explained_next_to_the_field(
+    as_user: AsUser, data: dict[str, str], field: str, message: str
+) -> None:
+    page = as_user("statistician").post("/design/simulate", data)
+    assert page.status_code == 422
+    assert re.search(rf'id="f-{field}-error".*?{message}', page.text, re.S)
+
+
+def test_monitor_may_not_run_simulations(as_user: AsUser) -> None:
+    assert as_user("monitor").post("/design/simulate", {"trials": "100"}).status_code == 403
+
+
+def test_forecast_api_json_and_svg(web: TestClient, conducted: WebWorld) -> None:
+    headers = {"Authorization": f"Bearer {conducted.tokens['monitor']}"}
+    trial = conducted.trial.id
+    got = web.get(f"/api/trials/{trial}/forecast?sims=300&at=2010-06-30", headers=headers)
+    assert got.status_code == 200, got.text
+    body = got.json()
+    assert body["events_so_far"] == 4
+    assert body["target"] == 120
+    assert body["at"][0]["date"] == "2010-06-30"
+    assert not any("arm" in key for key in body)
+    svg = web.get(f"/api/trials/{trial}/forecast.svg?sims=300", headers=headers)
+    assert svg.headers["content-type"] == "image/svg+xml"
+    investigator = {"Authorization": f"Bearer {conducted.tokens['investigator']}"}
+    assert web.get(f"/api/trials/{trial}/forecast", headers=investigator).status_code == 403
+    bad = web.get(f"/api/trials/{trial}/forecast?sims=5", headers=headers)
+    assert bad.status_code == 422

@@ -1,0 +1,588 @@
+"""The investigator's and pharmacist's pages after screening: randomisation, the case report
+forms with RECIST and PFS, queries, emergency unblinding, and the pharmacy. Each test names
+what it proves; blinded pages are scanned for the protocol's arm labels."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import test_settings
+from tests.factories import (
+    ENROLMENT_DAY,
+    PASSWORD,
+    SYSTEM,
+    make_eligible_patient,
+    principal,
+    seal_trial,
+    stock_site,
+)
+from tests.web.conftest import Browser, WebWorld
+from trialkit.config import Settings
+from trialkit.protocol import load_protocol
+from trialkit.service import Security, patients, randomisation, supply
+from trialkit.store import Database, Notification
+from trialkit.store.trials import Site
+
+AsUser = Callable[[str], Browser]
+SOR = load_protocol("sor")
+ARM_LABELS = [arm.label for arm in SOR.arms]  # Sorafenib, Placebo
+BLINDED_PHRASE = "sorafenib/placebo"  # the calendar's blinded study drug names both arms
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    """The pages' calendar pinned inside SOR's enrolment period (2007-11-22 to 2010-06-30)."""
+    return test_settings(database_url, calendar_date=ENROLMENT_DAY)
+
+
+@dataclass(frozen=True)
+class Trial:
+    ready: int  # eligible and consented, not randomised
+    treated: int  # randomised through the service
+    kit: int  # the treated patient's first kit
+
+
+@pytest.fixture
+def trial(web_world: WebWorld, db: Database, security: Security) -> Trial:
+    with db.sessions.begin() as session:
+        seal_trial(session, web_world.trial)
+        stock_site(session, web_world.trial, web_world.site_a)
+        actor = principal(session, security, web_world.users["investigator"])
+        patients.record_consent(
+            session=session,
+            actor=actor,
+            patient_id=web_world.patient.id,
+            consent_date=ENROLMENT_DAY,
+            information_sheet_version="1.0",
+        )
+        treated = make_eligible_patient(session, actor, web_world.site_a)
+        shown = randomisation.randomise(
+            session=session, actor=actor, patient_id=treated.id, on_date=ENROLMENT_DAY
+        )
+    assert shown.kit_number is not None
+    return Trial(web_world.patient.id, treated.id, shown.kit_number)
+
+
+def arm_shown(html: str) -> list[str]:
+    """The arm labels (and arm words) a page shows, the blinded study-drug name aside.
+
+    The eligibility checklist quotes the protocol's criteria, which name the drugs, so it is
+    left out of the scan for names (not of the scan for arm words).
+    """
+    text = html.replace(SOR.title, "").replace(BLINDED_PHRASE, "")
+    words = re.findall(r"\barms?\b|\bArm [AB]\b|allocat", text, re.I)
+    text = re.sub(r'<section aria-labelledby="eligibility">.*?</section>', "", text, flags=re.S)
+    return words + [label for label in ARM_LABELS if re.search(label, text, re.I)]
+
+
+def error_at(html: str, field_id: str) -> str:
+    """The error shown next to a field (its ``<p class="error">``), or ``""``."""
+    found = re.search(rf'id="{field_id}-error"><strong>Error:</strong> ([^<]*)<', html)
+    return found.group(1) if found else ""
+
+
+def _unlabelled_inputs(html: str) -> list[str]:
+    ids = re.findall(r'<(?:input|select|textarea)(?![^>]*type="hidden")[^>]*\sid="([^"]+)"', html)
+    labelled = set(re.findall(r'<label for="([^"]+)"', html))
+    bare = re.findall(r'<(?:input|select|textarea)(?![^>]*type="hidden")(?![^>]*\sid=)[^>]*>', html)
+    return [i for i in ids if i not in labelled] + bare
+
+
+# --- randomisation -----------------------------------------------------------------------------
+
+
+def test_the_randomise_page_names_the_missing_step(as_user: AsUser, web_world: WebWorld) -> None:
+    page = as_user("investigator").get(f"/patients/{web_world.fresh.id}/randomise")
+    assert page.status_code == 200
+    assert "Missing step:" in page.text
+    assert "Not screened and evaluated yet." in page.text
+    assert f'href="/patients/{web_world.fresh.id}/consent"' in page.text
+    assert 'name="confirm"' not in page.text  # no confirmation until every check is met
+
+
+def test_randomisation_needs_confirmation_then_shows_number_kit_and_calendar_not_the_arm(
+    as_user: AsUser, trial: Trial
+) -> None:
+    browser = as_user("investigator")
+    url = f"/patients/{trial.ready}/randomise"
+    page = browser.get(url)
+    assert "Missing step:" not in page.text
+    assert 'name="confirm"' in page.text
+    assert _unlabelled_inputs(page.text) == []
+
+    refused = browser.post(url, {})
+    assert refused.status_code == 422
+    assert "Tick the box to confirm" in refused.text
+
+    done = browser.post(url, {"confirm": "yes"})
+    assert done.status_code == 303
+    page = browser.get(done.headers["location"])
+    assert "The patient is randomised." in page.text
+    number = re.search(r'id="randomisation-number">(\d+)<', page.text)
+    kit = re.search(r'id="kit-number">(\d+)<', page.text)
+    assert number
+    assert kit
+    assert "Treatment calendar" in page.text
+    assert "Letrozole 2.5 mg orally once daily" in page.text  # the endocrine group's calendar
+    assert arm_shown(page.text) == []
+    patient = browser.get(f"/patients/{trial.ready}")
+    assert f'id="randomisation-number">{number.group(1)}<' in patient.text
+    assert "Visit schedule" in patient.text
+    assert arm_shown(patient.text) == []
+
+    again = browser.post(url, {"confirm": "yes"})  # a second post (a reload) is refused
+    assert again.status_code == 422
+    assert "randomised already (randomisation number " + number.group(1) in again.text
+
+
+def test_the_service_s_refusal_is_shown_at_the_top(
+    as_user: AsUser, web_world: WebWorld, trial: Trial, db: Database
+) -> None:
+    with db.sessions.begin() as session:  # the site runs out of kits: the service refuses
+        from trialkit.store.supply import InventoryKit
+
+        for kit in session.scalars(
+            select(InventoryKit).where(
+                InventoryKit.site_id == web_world.site_a.id, InventoryKit.status == "available"
+            )
+        ):
+            kit.status = "damaged"
+    page = as_user("investigator").post(f"/patients/{trial.ready}/randomise", {"confirm": "yes"})
+    assert page.status_code == 422
+    assert "The patient was not randomised." in page.text
+    assert "holds no dispensable kit" in page.text
+    assert arm_shown(page.text) == []
+
+
+@pytest.mark.parametrize(
+    "suffix", ["/randomise", "/unblinding", "/forms/adverse_event", "/forms/tumour_baseline"]
+)
+def test_another_site_s_investigator_gets_not_found(
+    as_user: AsUser, trial: Trial, suffix: str
+) -> None:
+    browser = as_user("other_investigator")
+    for patient_id in (trial.ready, trial.treated):
+        page = browser.get(f"/patients/{patient_id}{suffix}")
+        assert page.status_code == 404, suffix
+        assert "Not found" in page.text
+        posted = browser.post(
+            f"/patients/{patient_id}{suffix}",
+            {"confirm": "yes", "term": "Nausea", "password": PASSWORD, "reason": "x"},
+        )
+        assert posted.status_code == 404, suffix
+
+
+# --- case report forms, RECIST and PFS -----------------------------------------------------------
+
+
+def test_an_adverse_event_is_recorded_and_corrected_with_a_reason(
+    as_user: AsUser, trial: Trial
+) -> None:
+    browser = as_user("investigator")
+    url = f"/patients/{trial.treated}/forms/adverse_event"
+    page = browser.get(url)
+    assert page.status_code == 200
+    assert _unlabelled_inputs(page.text) == []
+    for label in ("CTCAE term", "CTCAE grade", "Serious adverse event", "Relation to the study"):
+        assert label in page.text
+
+    bad = browser.post(url, {"term": "Neutropenia", "grade": "7", "start_date": "2008-13-40"})
+    assert bad.status_code == 422
+    assert error_at(bad.text, "f-start_date").startswith("enter a date")
+    assert 'id="error-summary"' in bad.text
+    assert 'href="#f-start_date">Start date</a>: enter a date' in bad.text
+    assert 'value="Neutropenia"' in bad.text  # what was entered is kept
+
+    fields = {
+        "term": "Neutropenia",
+        "grade": "3",
+        "start_date": "2008-03-20",
+        "ongoing": "yes",
+        "serious": "no",
+        "relationship": "possible",
+        "action_taken": "dose_interrupted",
+    }
+    saved = browser.post(url, fields)
+    assert saved.status_code == 303, saved.text
+    patient = browser.get(saved.headers["location"])
+    assert "Adverse event AE-1 saved." in patient.text
+    assert "term: Neutropenia" in patient.text
+
+    correction = browser.get(url + "?key=AE-1")
+    assert "Version 2 corrects version 1" in correction.text
+    assert 'value="Neutropenia"' in correction.text
+    no_reason = browser.post(url, {**fields, "record_key": "AE-1", "grade": "4"})
+    assert no_reason.status_code == 422
+    assert error_at(no_reason.text, "f-reason").startswith("Say why")
+    fixed = browser.post(
+        url, {**fields, "record_key": "AE-1", "grade": "4", "reason": "grade misread"}
+    )
+    assert fixed.status_code == 303
+    assert "grade: 4" in browser.get(f"/patients/{trial.treated}").text
+
+
+def test_tumour_assessments_show_recist_per_assessment_and_pfs(
+    as_user: AsUser, trial: Trial
+) -> None:
+    browser = as_user("investigator")
+    base = f"/patients/{trial.treated}/forms"
+    page = browser.get(f"{base}/tumour_baseline")
+    assert _unlabelled_inputs(page.text) == []
+    missing = browser.post(
+        f"{base}/tumour_baseline", {"date": "2008-02-25", "target.0.organ": "liver"}
+    )
+    assert missing.status_code == 422
+    assert error_at(missing.text, "f-target-0-diameter_mm").startswith("a target")
+    assert 'href="#f-target-0-diameter_mm">Target lesion 1: diameter</a>' in missing.text
+
+    baseline = {
+        "date": "2008-02-25",
+        "target.0.id": "T1",
+        "target.0.organ": "liver",
+        "target.0.diameter_mm": "30",
+        "target.0.method": "CT",
+        "target.1.id": "T2",
+        "target.1.organ": "lung",
+        "target.1.diameter_mm": "20",
+        "non_target.0.id": "NT1",
+        "non_target.0.organ": "bone",
+    }
+    assert browser.post(f"{base}/tumour_baseline", baseline).status_code == 303
+    page = browser.get(f"{base}/tumour_assessment")
+    assert "Target lesion T1 (mm)" in page.text
+    assert _unlabelled_inputs(page.text) == []
+    first = {"date": "2008-04-28", "target.0": "20", "target.1": "12", "non_target.0": "present"}
+    # the response as entered, before saving: an htmx fragment, or the whole form without JS
+    live = browser.post(
+        f"{base}/tumour_assessment/check",
+        {**first, "new_lesions": "no"},
+        headers={"HX-Request": "true"},
+    )
+    assert live.status_code == 200
+    assert live.text.lstrip().startswith('<section id="recist-preview"')
+    assert "as entered, not saved" in live.text
+    assert "<td><strong>PR</strong></td>" in live.text
+    plain = browser.post(f"{base}/tumour_assessment/check", {**first, "new_lesions": "no"})
+    assert "<html" in plain.text
+    assert "<td><strong>PR</strong></td>" in plain.text
+    assert 'value="20"' in plain.text  # the entries stay in the form
+    wrong = browser.post(
+        f"{base}/tumour_assessment/check",
+        {**first, "target.0": "big"},
+        headers={"HX-Request": "true"},
+    )
+    assert "Correct the fields marked in the form" in wrong.text
+    assert "TA-1" not in browser.get(f"/patients/{trial.treated}").text  # nothing was saved
+    assert (
+        browser.post(f"{base}/tumour_assessment", {**first, "new_lesions": "no"}).status_code == 303
+    )
+    patient = browser.get(f"/patients/{trial.treated}")
+    assert "<td><strong>PR</strong></td>" in patient.text  # 50 -> 32 mm: -36%, partial response
+    assert "censored" in patient.text  # no progression yet: PFS censored at the last assessment
+
+    second = {"date": "2008-06-23", "target.0": "too small", "target.1": "12"}
+    progression = {**second, "non_target.0": "present", "new_lesions": "yes"}
+    assert browser.post(f"{base}/tumour_assessment", progression).status_code == 303
+    patient = browser.get(f"/patients/{trial.treated}")
+    assert "<td><strong>PD</strong></td>" in patient.text
+    assert re.search(r'id="best-response">PR<', patient.text)
+    facts = patient.text[patient.text.index('id="pfs-facts"') :]
+    assert "<strong>event</strong> on 2008-06-23: Disease progression" in facts
+    # 2008-03-03 to 2008-06-23: 112 days plus one (ADaM: ADT - STARTDT + 1)
+    assert "113 days" in facts
+    assert arm_shown(patient.text) == []
+    form = browser.get(f"{base}/tumour_assessment")  # the response so far, beside the form
+    assert "Tumour response so far" in form.text
+    assert "<td><strong>PD</strong></td>" in form.text
+
+    # a death dated before the last scan contradicts it: the page says so and shows the rest
+    assert (
+        browser.post(f"{base}/death", {"date": "2008-05-01", "cause": "progression"}).status_code
+        == 303
+    )
+    patient = browser.get(f"/patients/{trial.treated}")
+    assert patient.status_code == 200
+    assert "PFS cannot be derived from the records as they are:" in patient.text
+    assert "after death" in patient.text
+    assert "Visit schedule" in patient.text
+
+
+def test_bad_input_on_a_form_is_never_a_server_error(as_user: AsUser, trial: Trial) -> None:
+    browser = as_user("investigator")
+    base = f"/patients/{trial.treated}/forms"
+    blank = browser.post(f"{base}/adverse_event", {"term": " "})
+    assert blank.status_code == 422
+    assert error_at(blank.text, "f-form").startswith("Nothing was entered")
+    assert browser.get(f"{base}/no_such_form").status_code == 404
+    assert browser.get(f"{base}/adverse_event?key=AE-99").status_code == 404
+    weird = browser.post(f"{base}/docetaxel_cycle", {"cycle": "nine", "dose_mg": "1e999"})
+    assert weird.status_code == 422
+    assert "enter a whole number" in weird.text
+    assert "enter a number" in weird.text
+    too_big = browser.post(f"{base}/docetaxel_cycle", {"cycle": "9"})
+    assert too_big.status_code == 422
+    assert 'id="f-cycle-error"' in too_big.text
+    not_randomised = browser.post(f"/patients/{trial.ready}/forms/death", {"date": "2008-05-01"})
+    assert not_randomised.status_code == 422
+    assert "is not randomised" in not_randomised.text
+
+
+# --- queries ------------------------------------------------------------------------------------
+
+
+def test_open_queries_are_answered_on_the_site_list(as_user: AsUser, trial: Trial) -> None:
+    browser = as_user("investigator")
+    # an adverse event without its grade: the edit checks open a query on the field
+    saved = browser.post(
+        f"/patients/{trial.treated}/forms/adverse_event",
+        {"term": "Fatigue", "start_date": "2008-03-10"},
+    )
+    assert saved.status_code == 303
+    patient = browser.get(f"/patients/{trial.treated}")
+    assert "No open queries." not in patient.text
+    listing = browser.get("/queries")
+    assert listing.status_code == 200
+    assert _unlabelled_inputs(listing.text) == []
+    query_id = re.search(r'action="/queries/(\d+)/answer"', listing.text)
+    assert query_id
+    url = f"/queries/{query_id.group(1)}/answer"
+    empty = browser.post(url, {"response": " ", "next": "/queries"})
+    assert empty.status_code == 422
+    assert f'id="f-response-{query_id.group(1)}-error"' in empty.text
+    answered = browser.post(url, {"response": "grade 2, corrected", "next": "https://evil.example"})
+    assert answered.status_code == 303
+    assert answered.headers["location"].startswith("/queries?answered=")
+    assert "grade 2, corrected" in browser.get("/queries").text
+    assert as_user("other_investigator").post(url, {"response": "x"}).status_code == 404
+
+
+# --- emergency unblinding ------------------------------------------------------------------------
+
+
+def test_unblinding_shows_the_arm_once_to_that_investigator_after_the_form(
+    as_user: AsUser, trial: Trial, db: Database
+) -> None:
+    browser = as_user("investigator")
+    url = f"/patients/{trial.treated}/unblinding"
+    page = browser.get(url)
+    assert page.status_code == 200
+    assert "Warning." in page.text
+    assert _unlabelled_inputs(page.text) == []
+    assert arm_shown(page.text) == []
+
+    wrong = browser.post(url, {"password": "not it", "reason": "anaphylaxis", "understood": "yes"})
+    assert wrong.status_code == 422
+    assert error_at(wrong.text, "f-password").startswith("The password is wrong")
+    assert arm_shown(wrong.text) == []
+    unread = browser.post(url, {"password": PASSWORD, "reason": ""})
+    assert unread.status_code == 422
+    assert 'id="f-reason-error"' in unread.text
+    assert 'id="f-understood-error"' in unread.text
+
+    shown = browser.post(url, {"password": PASSWORD, "reason": "anaphylaxis", "understood": "yes"})
+    assert shown.status_code == 200
+    assert shown.headers["cache-control"] == "no-store"
+    assert [label for label in ARM_LABELS if f"receives: {label}." in shown.text]
+    # recorded, and nowhere else shown: the patient page and the form again stay blinded
+    assert arm_shown(browser.get(f"/patients/{trial.treated}").text) == []
+    assert arm_shown(browser.get(url).text) == []
+    with db.sessions() as session:
+        notes = session.scalars(select(Notification.body)).all()
+    assert any("anaphylaxis" in n for n in notes)
+    # nobody else sees it either: the pharmacist's and the monitor's pages stay blinded
+    assert arm_shown(as_user("pharmacist").get("/pharmacy").text) == []
+    assert arm_shown(as_user("monitor").get(f"/patients/{trial.treated}").text) == []
+    assert arm_shown(as_user("monitor").get("/monitor").text) == []
+
+
+# --- pharmacist ---------------------------------------------------------------------------------
+
+
+def test_the_pharmacist_dispenses_a_later_cycle(as_user: AsUser, trial: Trial) -> None:
+    browser = as_user("pharmacist")
+    page = browser.get("/pharmacy")
+    assert page.status_code == 200
+    assert _unlabelled_inputs(page.text) == []
+    assert arm_shown(page.text) == []
+    assert f'<th scope="row">{trial.kit}</th>' in page.text  # the inventory, by kit number
+    assert "1: " + str(trial.kit) in page.text  # cycle 1, dispensed at randomisation
+
+    first = browser.post("/pharmacy/dispensings", {"patient_id": str(trial.treated), "cycle": "1"})
+    assert first.status_code == 422
+    assert error_at(first.text, f"f-cycle-{trial.treated}").startswith("cycle 1")
+    word = browser.post("/pharmacy/dispensings", {"patient_id": str(trial.treated), "cycle": "two"})
+    assert word.status_code == 422
+    assert "whole number" in word.text
+
+    done = browser.post("/pharmacy/dispensings", {"patient_id": str(trial.treated), "cycle": "2"})
+    assert done.status_code == 303
+    page = browser.get(done.headers["location"])
+    kit = re.search(r"Kit (\d+) dispensed\.", page.text)
+    assert kit
+    assert f"2: {kit.group(1)}" in page.text
+    assert arm_shown(page.text) == []
+    twice = browser.post("/pharmacy/dispensings", {"patient_id": str(trial.treated), "cycle": "2"})
+    assert twice.status_code == 422
+    assert "dispensed already" in twice.text
+
+
+def test_the_pharmacist_receives_a_shipment(
+    as_user: AsUser, web_world: WebWorld, trial: Trial, db: Database
+) -> None:
+    with db.sessions.begin() as session:
+        site = session.get(Site, web_world.site_a.id)
+        assert site is not None
+        request = supply.raise_resupply(
+            session,
+            trial_id=web_world.trial.id,
+            site=site,
+            on_date=ENROLMENT_DAY,
+            threshold=6,
+            target=6,
+        )
+        assert request is not None
+        shipment = supply.ship_resupply(session=session, actor=SYSTEM, request_id=request.id)
+    browser = as_user("pharmacist")
+    page = browser.get("/pharmacy")
+    assert f"Receive shipment {shipment.id}" in page.text
+    assert arm_shown(page.text) == []
+    url = f"/pharmacy/shipments/{shipment.id}/receipt"
+    bad = browser.post(url, {"damaged": "12a"})
+    assert bad.status_code == 422
+    assert error_at(bad.text, f"f-damaged-{shipment.id}").startswith("List damaged")
+    stranger = browser.post(url, {"damaged": "999999"})
+    assert stranger.status_code == 422
+    assert "not in shipment" in stranger.text
+    done = browser.post(url, {"damaged": str(shipment.kit_numbers[0])})
+    assert done.status_code == 303
+    page = browser.get(done.headers["location"])
+    assert f"Shipment {shipment.id} received." in page.text
+    assert f"Receive shipment {shipment.id}" not in page.text
+    assert as_user("investigator").post(url, {}).status_code in (403, 404)
+
+
+def test_only_pharmacists_open_the_pharmacy_and_investigators_the_query_list(
+    as_user: AsUser,
+) -> None:
+    assert as_user("monitor").get("/pharmacy").status_code == 403
+    assert as_user("investigator").get("/pharmacy").status_code == 403
+    assert as_user("pharmacist").get("/queries").status_code == 403
+    assert as_user("monitor").get("/queries").status_code == 403
+
+
+def test_the_patient_list_shows_who_is_randomised(as_user: AsUser, trial: Trial) -> None:
+    page = as_user("investigator").get("/patients")
+    assert page.text.count("randomised (number ") == 1
+    assert arm_shown(page.text) == []
+
+
+def test_a_study_drug_record_lists_its_kits_and_keeps_what_the_page_does_not_show(
+    as_user: AsUser, trial: Trial, db: Database, security: Security, web_world: WebWorld
+) -> None:
+    from trialkit.service import capture
+    from trialkit.service.forms import Form
+
+    with db.sessions.begin() as session:  # entered through the API, with a dose interruption
+        actor = principal(session, security, web_world.users["investigator"])
+        capture.record_form(
+            session=session,
+            actor=actor,
+            patient_id=trial.treated,
+            form=Form.STUDY_DRUG,
+            data={
+                "start_date": "2008-03-03",
+                "kits_dispensed": [str(trial.kit)],
+                "interruptions": [{"start_date": "2008-03-10", "end_date": "2008-03-12"}],
+            },
+        )
+    browser = as_user("investigator")
+    url = f"/patients/{trial.treated}/forms/study_drug"
+    page = browser.get(url + "?key=SD-1")
+    assert f'value="{trial.kit}"' in page.text
+    fixed = browser.post(
+        url,
+        {
+            "record_key": "SD-1",
+            "start_date": "2008-03-03",
+            "kits_dispensed": f"{trial.kit}, 100099",
+            "tablets_taken": "84",
+            "reason": "second kit added",
+        },
+    )
+    assert fixed.status_code == 303, fixed.text
+    with db.sessions() as session:
+        records = capture.list_records(
+            session=session, actor=actor, patient_id=trial.treated, form=Form.STUDY_DRUG
+        )
+    assert records[-1].version == 2
+    assert records[-1].data["kits_dispensed"] == [str(trial.kit), "100099"]
+    assert records[-1].data["interruptions"] == [
+        {"start_date": "2008-03-10", "end_date": "2008-03-12"}
+    ]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/patients/{t}/randomise",
+        "/patients/{t}/unblinding",
+        "/patients/{t}/forms/tumour_baseline",
+        "/patients/{t}/forms/tumour_assessment",
+        "/patients/{t}/forms/adverse_event",
+        "/patients/{t}/forms/study_drug",
+        "/patients/{t}/forms/tumour_assessment/check",
+        "/patients/{t}/forms/tumour_baseline/check",
+        "/queries/999999/answer",
+        "/pharmacy/dispensings",
+        "/pharmacy/shipments/999999/receipt",
+    ],
+)
+def test_no_bad_input_is_a_server_error(as_user: AsUser, trial: Trial, path: str) -> None:
+    url = path.format(t=trial.treated)
+    junk = [
+        {},
+        {"record_key": "AE-77", "reason": "x"},
+        {"date": "yesterday", "grade": "0", "target.0.diameter_mm": "-1", "target.0": "NaN"},
+        {"cycle": "-3", "patient_id": "abc", "damaged": "1,,2;x"},
+        {"term": "x" * 5000, "response": "y" * 5000, "password": "\x00", "reason": "z" * 5000},
+        {"new_lesions": "perhaps", "non_target.0": "gone", "kits_dispensed": "," * 50},
+    ]
+    for who in ("investigator", "pharmacist", "other_investigator", "monitor"):
+        browser = as_user(who)
+        for data in junk:
+            page = browser.post(url, data)
+            assert page.status_code < 500, (who, data, page.text[:500])
+            if page.status_code != 303:
+                assert page.headers["content-type"].startswith("text/html")
+            if who != "investigator" or "unblinding" not in url:
+                assert arm_shown(page.text) == [], (who, data)
+
+
+def test_a_monitor_reads_but_cannot_record_clinical_data(as_user: AsUser, trial: Trial) -> None:
+    monitor = as_user("monitor")
+    page = monitor.get(f"/patients/{trial.treated}")
+    assert page.status_code == 200
+    assert "Visit schedule" in page.text
+    assert f'href="/patients/{trial.treated}/forms/' not in page.text  # no form to fill in
+    assert 'action="/queries/' not in page.text
+    assert arm_shown(page.text) == []
+    refused = monitor.post(f"/patients/{trial.treated}/forms/death", {"date": "2008-05-01"})
+    assert refused.status_code == 403
+
+
+def test_notices_show_no_text_from_the_address(as_user: AsUser, trial: Trial) -> None:
+    """A crafted link cannot make a page announce something it did not do."""
+    browser = as_user("investigator")
+    page = browser.get(f"/patients/{trial.treated}?saved=Kit%20lost&key=call%20me&answered=x")
+    assert "Kit lost" not in page.text
+    assert "call me" not in page.text
+    assert "answered." not in page.text
+    assert "Query x" not in browser.get("/queries?answered=x").text
+    pharmacy = as_user("pharmacist").get("/pharmacy?done=received-taken")
+    assert pharmacy.status_code == 200
+    assert "received." not in pharmacy.text
