@@ -2,9 +2,10 @@
 
 :func:`seed_demo` creates the trial, its sites (:data:`trialkit.demodata.DEMO_SITES`) and one
 user per role, seals the allocation and kit lists, then replays the pure generator's plan
-(:mod:`trialkit.demodata`) in date order through the same service functions a site uses:
-register, screening record, eligibility, consent, randomise; kits dispensed, resupply shipped
-and received; then every form record known at the data cut-off.
+(:func:`trialkit.demodata.replay`) in date order through the same service functions a site
+uses, as the site's demo investigator and pharmacist where there are ones: register, consent,
+screening record, eligibility, randomise; kits dispensed, resupply shipped and received; then
+every form record known at the data cut-off.
 
 The seeding process plays the sponsor's simulation of truth: after each randomisation it reads
 the patient's arm (:func:`trialkit.service.randomised.randomised_arm`) to draw her course. The arm
