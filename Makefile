@@ -13,11 +13,13 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 # The protocol and example verdicts, then the trial service in demo mode on http://127.0.0.1:$${PORT:-8000}
-# (SQLite under ./var/ unless TRIALKIT_DATABASE_URL says otherwise).
+# (SQLite under ./var/ unless TRIALKIT_DATABASE_URL says otherwise): the first start seeds the demo
+# SOR trial in progress; the calendar date is its data cut-off unless TRIALKIT_CALENDAR_DATE is set.
+# DEMO_OPTIONS="--scenario null --seed 7" draws another demo (on an empty database).
 run: $(STAMP)
 	$(BIN)/trialkit demo
 	TRIALKIT_DEMO=1 $(BIN)/trialkit db upgrade
-	TRIALKIT_DEMO=1 TRIALKIT_CALENDAR_DATE=$${TRIALKIT_CALENDAR_DATE:-2008-03-03} $(BIN)/trialkit serve --demo
+	TRIALKIT_DEMO=1 $(BIN)/trialkit serve --demo $(DEMO_OPTIONS)
 
 test: $(STAMP) lint typecheck contracts pytest
 

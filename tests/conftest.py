@@ -184,3 +184,7 @@ def randomised(monkeypatch: pytest.MonkeyPatch) -> dict[int, dt.date]:
 
     monkeypatch.setattr(service_randomised, "randomisation_date", randomisation_date)
     return dates
+
+
+# a small seeded demo trial, for any test that asks for it (see tests/demo_fixtures.py)
+from tests.demo_fixtures import demo_trial  # noqa: E402, F401

@@ -82,7 +82,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     database.dispose()
     log = (folder / "server.log").open("w")
     process = subprocess.Popen(
-        [*trialkit, "serve", "--demo", "--port", str(port)],
+        # a small demo (the full one takes a minute to seed)
+        [*trialkit, "serve", "--demo", "--patients", "16", "--port", str(port)],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

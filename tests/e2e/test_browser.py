@@ -21,7 +21,7 @@ from trialkit.service.demo import DEMO_USERS
 from trialkit.web.screening_form import all_fields, record_to_form
 
 PASSWORDS = {u.username: u.password for u in DEMO_USERS}
-OTHER = ("investigator-de", "another investigator password")
+OTHER = ("investigator-berlin-2", "another investigator password")
 
 
 def _login(browser: Any, server: str, username: str, password: str) -> Any:

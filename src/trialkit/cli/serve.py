@@ -1,4 +1,7 @@
-"""``trialkit serve``: run the API with uvicorn; ``--demo`` seeds and prints demo users.
+"""``trialkit serve``: run the API with uvicorn; ``--demo`` seeds the demo trial, prints its users.
+
+In demo mode the service's calendar date is the demo's data cut-off unless
+``TRIALKIT_CALENDAR_DATE`` pins another.
 
 The API and the pages are loaded by uvicorn from their factory (``trialkit.server:create_server``),
 which reads the settings from the environment: the CLI and the API stay
@@ -9,15 +12,17 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
+from typing import cast
 
 import typer
 import uvicorn
 
 from trialkit.cli._common import fail, user_errors
-from trialkit.cli._db import open_database
+from trialkit.cli.demo import echo_seed, seed_into_database
 from trialkit.config import load_settings
-from trialkit.service import Security, transaction
-from trialkit.service.demo import seed_demo
+from trialkit.demodata import Scenario
+from trialkit.service.demo import DEFAULT_PATIENTS, DEFAULT_SEED, DemoOptions
 
 __all__ = ["serve"]
 
@@ -29,6 +34,13 @@ def serve(
     port: int | None = typer.Option(None, "--port", help="Port (default $PORT or 8000)."),
     workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes."),
     demo: bool = typer.Option(False, "--demo", help="Demo mode: seed the demo trial and users."),
+    scenario: str = typer.Option(
+        "alt", "--scenario", help="Demo: alt (PFS medians 7.9 vs 12.2 months) or null."
+    ),
+    seed: int = typer.Option(DEFAULT_SEED, "--seed", min=0, help="Demo: seed of the demo data."),
+    patients: int = typer.Option(
+        DEFAULT_PATIENTS, "--patients", min=1, max=1000, help="Demo: women screened."
+    ),
 ) -> None:
     """Serve the trial service's API (OpenAPI docs at /docs)."""
     if demo:
@@ -41,12 +53,15 @@ def serve(
         os.environ["TRIALKIT_SECRET_KEY"] = secrets.token_urlsafe(32)
     bind_host, bind_port = host or settings.host, port or settings.port
     if settings.demo:
-        with open_database(settings) as database, user_errors(), transaction(database) as session:
-            demo_users = seed_demo(session=session, security=Security.from_settings(settings))
-        typer.echo("Demo mode: these accounts work only while TRIALKIT_DEMO is set.")
-        for user in demo_users:
-            where = f" at {user.site}" if user.site else ""
-            typer.echo(f"  {user.role.value:<24} {user.username:<14} {user.password}{where}")
+        with user_errors():
+            options = DemoOptions(scenario=cast(Scenario, scenario), seed=seed, patients=patients)
+        started = time.perf_counter()
+        outcome = seed_into_database(settings, options)
+        echo_seed(outcome, time.perf_counter() - started)
+        if outcome.cutoff is not None and not os.environ.get("TRIALKIT_CALENDAR_DATE"):
+            # the workers read their settings from the environment
+            os.environ["TRIALKIT_CALENDAR_DATE"] = outcome.cutoff.isoformat()
+        typer.echo(f"Calendar date: {os.environ.get('TRIALKIT_CALENDAR_DATE') or 'today'}")
     if bind_host not in {"127.0.0.1", "localhost", "::1"} and not settings.cookie_secure:
         typer.echo("warning: serving beyond loopback without TRIALKIT_COOKIE_SECURE=1", err=True)
     typer.echo(f"Serving trialkit on http://{bind_host}:{bind_port} (pages: /, API docs: /docs)")

@@ -151,12 +151,15 @@ def seal(
     kits: int = DEFAULT_KITS,
     kit_expiry: dt.date | None = None,
     slots_per_stratum: int | None = None,
+    seed: bytes | None = None,
 ) -> SealView:
     """Seal the trial's allocation and kit lists from a fresh CSPRNG seed (once per trial).
 
     ``kits`` kits enter the depot's inventory, expiring on ``kit_expiry``
     (default: one year after the final enrolment date). ``slots_per_stratum``
-    lengthens the list beyond the protocol's minimum (never shortens it).
+    lengthens the list beyond the protocol's minimum (never shortens it). ``seed`` is for
+    the demo trial only (:mod:`.demo`, reproducible from its seed): a real list is sealed from
+    a fresh seed, and the audit trail says which was used.
     """
     trial = get_trial_or_raise(session, trial_id)
     grant = authorize(actor, Action.MANAGE_SUPPLY, trial_id=trial.id)
@@ -173,7 +176,11 @@ def seal(
                 location="slots_per_stratum",
             )
         spec = dataclasses.replace(spec, slots_per_stratum=slots_per_stratum)
-    seed = secrets.token_bytes(32)
+    given = seed is not None
+    if seed is None:
+        seed = secrets.token_bytes(32)
+    elif len(seed) < 16:
+        raise InputError("an allocation seed needs at least 16 bytes", location="seed")
     allocation = generate_allocation_list(seed, spec)
     kit_list = generate_kit_list(seed, spec, kits)
     expiry = kit_expiry or trial.final_enrolment + dt.timedelta(days=365)
@@ -228,7 +235,11 @@ def seal(
             "kit_expiry": expiry,
             "protocol_version": trial.protocol_version,
         },
-        reason="sealed from a fresh seed (secrets.token_bytes(32)); the seed is not recorded here",
+        reason=(
+            "sealed from a seed given by the demo seeding (reproducible demo data)"
+            if given
+            else "sealed from a fresh seed (secrets.token_bytes(32)); the seed is not recorded here"
+        ),
     )
     _verified.put((trial.id, allocation.hash, 0), SealedList(spec, allocation, allocation.hash))
     return _seal_view(row, len(allocation.slots), len(allocation.strata), len(kit_list.kits))

@@ -1,40 +1,87 @@
-"""The demo trial: SOR with a site in each country and one user per role (demo mode only).
+"""The demo trial: SOR in progress, seeded through the service functions (demo mode only).
 
-The allocation and kit lists are sealed, and the recruiting sites receive their first kits.
+:func:`seed_demo` creates the trial, its sites (:data:`trialkit.demodata.DEMO_SITES`) and one
+user per role, seals the allocation and kit lists, then replays the pure generator's plan
+(:func:`trialkit.demodata.replay`) in date order through the same service functions a site
+uses, as the site's demo investigator and pharmacist where there are ones: register, consent,
+screening record, eligibility, randomise; kits dispensed, resupply shipped and received; then
+every form record known at the data cut-off.
 
-Demo users are marked as such and cannot log in outside demo mode, so these
-published passwords are harmless on a real deployment.
+The seeding process plays the sponsor's simulation of truth: after each randomisation it reads
+the patient's arm (:func:`trialkit.service.randomised.randomised_arm`) to draw her course. The arm
+is never printed, logged or returned. The data cut-off is the first day on which the pooled PFS
+events reach :func:`trialkit.demodata.target_events`, while enrolment is open; it is kept in the
+audit trail (entity ``demo_data``) and is the demo server's calendar date.
+
+Everything is reproducible from the seed: the allocation list is sealed from a seed derived from
+it (demo only; a real trial's list is sealed from a fresh CSPRNG seed). A second run finds the
+trial and changes nothing. Demo users are marked as such and cannot log in outside demo mode,
+so these published passwords are harmless on a real deployment.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+import numpy as np
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from trialkit.errors import ConfigError
+from trialkit.demodata import (
+    DEMO_SITES,
+    Candidate,
+    Course,
+    DemoSite,
+    Scenario,
+    clinical_course,
+    pfs_medians,
+    plan_screening,
+    replay,
+    visible_records,
+)
+from trialkit.errors import ConfigError, ConflictError, InputError
 from trialkit.protocol import load_protocol
-from trialkit.service import allocation, supply, trials, users
+from trialkit.service import (
+    allocation,
+    audit,
+    capture,
+    patients,
+    randomisation,
+    randomised,
+    supply,
+    trials,
+    users,
+)
+from trialkit.service.forms import Form
 from trialkit.service.principal import Grant, Principal
 from trialkit.service.security import Security
+from trialkit.store.audit import AuditEvent
+from trialkit.store.patients import Patient
 from trialkit.store.people import Role, User
-from trialkit.store.trials import Trial
+from trialkit.store.randomisation import Randomisation
+from trialkit.store.supply import ResupplyRequest
+from trialkit.store.trials import Site, Trial
 
-__all__ = ["DEMO_SITES", "DEMO_USERS", "DemoSite", "DemoUser", "seed_demo"]
+__all__ = [
+    "DEFAULT_PATIENTS",
+    "DEFAULT_SEED",
+    "DEMO_SITES",
+    "DEMO_USERS",
+    "DemoOptions",
+    "DemoSeed",
+    "DemoSite",
+    "DemoUser",
+    "demo_cutoff",
+    "seed_demo",
+]
 
-
-@dataclass(frozen=True)
-class DemoSite:
-    code: str
-    name: str
-    city: str
-    country: str
-    coordinating: bool = False
-    committee: str | None = None
-    approval_date: dt.date | None = None
-    activate: bool = False
+DEFAULT_SEED = 20070620
+DEFAULT_PATIENTS = 240
+DEMO_KITS = 4000
+"""Kits sealed for the demo: every 28-day period of every patient, and the sites' stock."""
 
 
 @dataclass(frozen=True)
@@ -46,43 +93,21 @@ class DemoUser:
     site: str | None
 
 
-DEMO_SITES = (
-    DemoSite(
-        "IT01",
-        "Fondazione IRCC Istituto Nazionale Tumori di Milano",
-        "Milano",
-        "IT",
-        coordinating=True,
-        committee="Independent Ethics Committee of the Istituto Nazionale Tumori of Milano",
-        approval_date=dt.date(2007, 6, 20),
-        activate=True,
-    ),
-    # the registry names only the coordinating centre; these are demo placeholders
-    DemoSite(
-        "DE01",
-        "Demo centre Germany",
-        "Berlin",
-        "DE",
-        committee="Demo ethics committee (Germany)",
-        approval_date=dt.date(2007, 9, 12),
-        activate=True,
-    ),
-    DemoSite(
-        "PL01",
-        "Demo centre Poland",
-        "Warszawa",
-        "PL",
-        committee="Demo ethics committee (Poland)",
-        approval_date=dt.date(2007, 10, 3),
-    ),
-    DemoSite("RU01", "Demo centre Russian Federation", "Moskva", "RU"),
-)
-
 DEMO_USERS = (
     DemoUser(
         "investigator", "demo-investigator", "Demo Investigator (Milano)", Role.INVESTIGATOR, "IT01"
     ),
     DemoUser("pharmacist", "demo-pharmacist", "Demo Pharmacist (Milano)", Role.PHARMACIST, "IT01"),
+    DemoUser(
+        "investigator-de",
+        "demo-investigator-de",
+        "Demo Investigator (Berlin)",
+        Role.INVESTIGATOR,
+        "DE01",
+    ),
+    DemoUser(
+        "pharmacist-de", "demo-pharmacist-de", "Demo Pharmacist (Berlin)", Role.PHARMACIST, "DE01"
+    ),
     DemoUser("monitor", "demo-monitor", "Demo Monitor", Role.MONITOR, None),
     DemoUser(
         "statistician", "demo-statistician", "Demo Statistician (blinded)", Role.STATISTICIAN, None
@@ -99,70 +124,285 @@ DEMO_USERS = (
 )
 
 
-def seed_demo(
-    *, session: Session, security: Security, protocol_name: str = "sor"
-) -> list[DemoUser]:
-    """Create the demo trial, sites and users unless they exist; returns the demo users."""
-    if not security.demo:
-        raise ConfigError("demo data exist only in demo mode: set TRIALKIT_DEMO=1")
-    actor = Principal.system(request_id="demo-seed")
-    acronym = load_protocol(protocol_name).acronym
-    trial = session.scalars(select(Trial).where(Trial.acronym == acronym)).one_or_none()
-    if trial is None:
-        trial_id = trials.create_trial(session=session, actor=actor, protocol_name=protocol_name).id
-        version = trials.get_trial_or_raise(session, trial_id).protocol_version
-        for demo_site in DEMO_SITES:
-            site = trials.add_site(
-                session=session,
-                actor=actor,
-                trial_id=trial_id,
-                code=demo_site.code,
-                name=demo_site.name,
-                city=demo_site.city,
-                country=demo_site.country,
-                coordinating=demo_site.coordinating,
+@dataclass(frozen=True)
+class DemoOptions:
+    """How to draw the demo: the true effect (``alt``: the design's medians; ``null``: none, as
+    the trial actually found), the seed, and how many women are screened."""
+
+    scenario: Scenario = "alt"
+    seed: int = DEFAULT_SEED
+    patients: int = DEFAULT_PATIENTS
+
+    def __post_init__(self) -> None:
+        if self.scenario not in ("alt", "null"):
+            raise InputError(
+                f"unknown demo scenario {self.scenario!r}: use alt or null", location="scenario"
             )
-            if demo_site.committee and demo_site.approval_date:
-                trials.record_ethics_approval(
-                    session=session,
-                    actor=actor,
-                    site_id=site.id,
-                    committee=demo_site.committee,
-                    approval_date=demo_site.approval_date,
-                    protocol_version=version,
+        if not 1 <= self.patients <= 1000:
+            raise InputError(
+                f"the demo screens 1 to 1000 patients (got {self.patients})", location="patients"
+            )
+        if self.seed < 0:
+            raise InputError(f"the seed must be >= 0 (got {self.seed})", location="seed")
+
+
+@dataclass(frozen=True)
+class DemoSeed:
+    """What :func:`seed_demo` did (``created`` false: the demo existed and was left alone)."""
+
+    users: tuple[DemoUser, ...]
+    cutoff: dt.date | None
+    created: bool
+    screened: int = 0
+    randomised: int = 0
+    pfs_events: int | None = None
+    """PFS events the recorded data show at the cut-off (the generator's count; ``None`` when
+    the demo existed: derive them with ``trialkit endpoints derive``)."""
+
+
+def _site_actor(session: Session, trial_id: int, site: Site, role: Role) -> Principal:
+    """The site's demo user of this role (the audit trail names them), else a seeding actor."""
+    user = next((u for u in DEMO_USERS if u.site == site.code and u.role == role), None)
+    user_id = (
+        session.scalars(select(User.id).where(User.username == user.username)).first()
+        if user
+        else None
+    )
+    return Principal(
+        user_id=user_id,
+        username=user.username if user and user_id else f"demo-seed-{role.value}",
+        grants=(Grant(role, trial_id, site.id),),
+        request_id="demo-seed",
+    )
+
+
+_SYSTEM = Principal.system(request_id="demo-seed")
+
+
+class _Seeder:
+    """Replays the plan through the service, in date order, up to the cut-off."""
+
+    def __init__(self, session: Session, trial_id: int, options: DemoOptions) -> None:
+        self.session = session
+        self.trial_id = trial_id
+        self.options = options
+        self.protocol = trials.trial_protocol(trials.get_trial_or_raise(session, trial_id))
+        self.sites = {
+            s.code: trials.find_site(session, trial_id=trial_id, code=s.code) for s in DEMO_SITES
+        }
+        self.actors = {
+            code: _site_actor(session, trial_id, site, Role.INVESTIGATOR)
+            for code, site in self.sites.items()
+        }
+        self.pharmacists = {
+            code: _site_actor(session, trial_id, site, Role.PHARMACIST)
+            for code, site in self.sites.items()
+        }
+        self.patient_ids: dict[int, int] = {}
+        self.kits: dict[int, int] = {}
+        self.courses: dict[int, Course] = {}
+
+    def restock(self, site: Site) -> None:
+        """Ship and receive the site's pending resupply request (the sponsor and the pharmacy)."""
+        pending = self.session.scalars(
+            select(ResupplyRequest.id).where(
+                ResupplyRequest.site_id == site.id, ResupplyRequest.shipment_id.is_(None)
+            )
+        ).all()
+        for request_id in pending:
+            shipment = supply.ship_resupply(
+                session=self.session, actor=_SYSTEM, request_id=request_id
+            )
+            supply.receive_shipment(
+                session=self.session, actor=self.pharmacists[site.code], shipment_id=shipment.id
+            )
+
+    def first_kits(self) -> None:
+        on_date = self.protocol.dates.first_enrolment
+        for site in self.sites.values():
+            if site.activated_at is not None:
+                supply.raise_resupply(
+                    self.session, trial_id=self.trial_id, site=site, on_date=on_date
                 )
-            if demo_site.activate:
-                trials.activate_site(session=session, actor=actor, site_id=site.id, reason="demo")
-        allocation.seal(session=session, actor=actor, trial_id=trial_id)
-        on_date = trials.get_trial_or_raise(session, trial_id).first_enrolment
-        for demo_site in DEMO_SITES:
-            if demo_site.activate:  # first kits to the recruiting sites (received on arrival)
-                row = trials.find_site(session, trial_id=trial_id, code=demo_site.code)
-                request = supply.raise_resupply(
-                    session, trial_id=trial_id, site=row, on_date=on_date
-                )
-                if request is not None:
-                    shipment = supply.ship_resupply(
-                        session=session, actor=actor, request_id=request.id
+                self.restock(site)
+
+    def screen(self, candidate: Candidate) -> None:
+        actor = self.actors[candidate.site.code]
+        patient = patients.register_patient(
+            session=self.session,
+            actor=actor,
+            site_id=self.sites[candidate.site.code].id,
+            screening_number=candidate.screening_number,
+        )
+        self.patient_ids[candidate.index] = patient.id
+        patients.record_consent(
+            session=self.session,
+            actor=actor,
+            patient_id=patient.id,
+            consent_date=candidate.screening.screening_date,
+            information_sheet_version="1.0 (20 June 2007)",
+        )
+        patients.submit_screening_record(
+            session=self.session,
+            actor=actor,
+            patient_id=patient.id,
+            data=candidate.screening.record,
+        )
+        patients.evaluate_eligibility(session=self.session, actor=actor, patient_id=patient.id)
+
+    def randomise(self, candidate: Candidate) -> Course:
+        site = self.sites[candidate.site.code]
+        patient_id = self.patient_ids[candidate.index]
+        view = randomisation.randomise(
+            session=self.session,
+            actor=self.actors[candidate.site.code],
+            patient_id=patient_id,
+            on_date=candidate.screening.randomisation_date,
+        )
+        self.restock(site)
+        assert view.kit_number is not None
+        self.kits[candidate.index] = view.kit_number
+        patient = self.session.get(Patient, patient_id)
+        assert patient is not None
+        arm = randomised.randomised_arm(session=self.session, patient=patient)  # never shown
+        assert arm is not None
+        medians = pfs_medians(self.protocol, self.options.scenario)
+        self.courses[candidate.index] = clinical_course(
+            np.random.default_rng([self.options.seed, 1, candidate.index]),
+            self.protocol,
+            candidate.screening,
+            arm=arm,
+            median_months=medians[arm],
+            slow_site=candidate.site.code == "RU02",
+        )
+        return self.courses[candidate.index]
+
+    def record_courses(self, candidates: dict[int, Candidate], cutoff: dt.date) -> None:
+        pending = sorted(
+            (
+                (record.known_on, index, order, record)
+                for index, course in self.courses.items()
+                for order, record in enumerate(visible_records(course, cutoff))
+            ),
+            key=lambda item: item[:3],
+        )
+        for _, index, _, record in pending:
+            candidate = candidates[index]
+            actor = self.actors[candidate.site.code]
+            patient_id = self.patient_ids[index]
+            data: dict[str, Any] = dict(record.data)
+            if record.dispensings:
+                numbers = []
+                for cycle, on_date in record.dispensings:
+                    if cycle == 1:  # dispensed at randomisation
+                        numbers.append(self.kits[index])
+                        continue
+                    numbers.append(
+                        supply.dispense(
+                            session=self.session,
+                            actor=self.pharmacists[candidate.site.code],
+                            patient_id=patient_id,
+                            cycle=cycle,
+                            on_date=on_date,
+                        ).kit_number
                     )
-                    receiver = Principal(
-                        user_id=None,
-                        username="demo-seed",
-                        grants=(Grant(Role.PHARMACIST, trial_id, row.id),),
-                        request_id="demo-seed",
-                    )
-                    supply.receive_shipment(
-                        session=session, actor=receiver, shipment_id=shipment.id
-                    )
-    else:
-        trial_id = trial.id
+                    self.restock(self.sites[candidate.site.code])
+                data["kits_dispensed"] = [str(n) for n in numbers]
+            capture.record_form(
+                session=self.session,
+                actor=actor,
+                patient_id=patient_id,
+                form=Form(record.form),
+                data=data,
+                reason=record.reason,
+            )
+
+
+def _create_trial(session: Session, protocol_name: str, options: DemoOptions) -> int:
+    trial_id = trials.create_trial(session=session, actor=_SYSTEM, protocol_name=protocol_name).id
+    version = trials.get_trial_or_raise(session, trial_id).protocol_version
+    for demo_site in DEMO_SITES:
+        site = trials.add_site(
+            session=session,
+            actor=_SYSTEM,
+            trial_id=trial_id,
+            code=demo_site.code,
+            name=demo_site.name,
+            city=demo_site.city,
+            country=demo_site.country,
+            coordinating=demo_site.coordinating,
+        )
+        if demo_site.committee and demo_site.approval_date:
+            trials.record_ethics_approval(
+                session=session,
+                actor=_SYSTEM,
+                site_id=site.id,
+                committee=demo_site.committee,
+                approval_date=demo_site.approval_date,
+                protocol_version=version,
+            )
+        if demo_site.activate:
+            trials.activate_site(session=session, actor=_SYSTEM, site_id=site.id, reason="demo")
+    allocation.seal(
+        session=session,
+        actor=_SYSTEM,
+        trial_id=trial_id,
+        kits=DEMO_KITS,
+        seed=hashlib.sha256(f"trialkit demo allocation {options.seed}".encode()).digest(),
+    )
+    return trial_id
+
+
+def _seed_data(session: Session, trial_id: int, options: DemoOptions) -> DemoSeed:
+    seeder = _Seeder(session, trial_id, options)
+    seeder.first_kits()
+    candidates = plan_screening(
+        np.random.default_rng([options.seed, 0]), seeder.protocol, patients=options.patients
+    )
+    done = replay(seeder.protocol, candidates, screen=seeder.screen, randomise=seeder.randomise)
+    cutoff = done.cutoff
+    by_index = {c.index: c for c in candidates}
+    seeder.record_courses(by_index, cutoff)
+    audit.record_created(
+        session,
+        actor=_SYSTEM,
+        grant=None,
+        entity="demo_data",
+        entity_id=trial_id,
+        values={"cutoff": cutoff, "seed": options.seed, "patients": options.patients},
+        reason="demo data drawn from a seed; the cut-off is the demo's calendar date",
+    )
+    return DemoSeed(
+        users=DEMO_USERS,
+        cutoff=cutoff,
+        created=True,
+        screened=len(done.screened),
+        randomised=len(done.courses),
+        pfs_events=done.pfs_events,
+    )
+
+
+def demo_cutoff(session: Session, trial_id: int) -> dt.date | None:
+    """The data cut-off of the seeded demo trial (``None`` if it holds no demo data)."""
+    value = session.scalars(
+        select(AuditEvent.new_value).where(
+            AuditEvent.entity == "demo_data",
+            AuditEvent.entity_id == str(trial_id),
+            AuditEvent.field == "cutoff",
+        )
+    ).first()
+    return None if value is None else dt.date.fromisoformat(value)
+
+
+def _create_users(session: Session, security: Security, trial_id: int) -> None:
+    """The demo users (and their roles) that do not exist yet."""
     for demo_user in DEMO_USERS:
         if session.scalars(select(User.id).where(User.username == demo_user.username)).first():
             continue
         user = users.create_user(
             session=session,
             security=security,
-            actor=actor,
+            actor=_SYSTEM,
             username=demo_user.username,
             full_name=demo_user.full_name,
             password=demo_user.password,
@@ -175,11 +415,53 @@ def seed_demo(
         )
         users.grant_role(
             session=session,
-            actor=actor,
+            actor=_SYSTEM,
             user_id=user.id,
             trial_id=trial_id,
             role=demo_user.role,
             site_id=site_id,
             reason="demo",
         )
-    return list(DEMO_USERS)
+
+
+def seed_demo(
+    *,
+    session: Session,
+    security: Security,
+    protocol_name: str = "sor",
+    options: DemoOptions | None = None,
+) -> DemoSeed:
+    """Create the demo trial, its data and users unless the trial exists (see the module doc)."""
+    if not security.demo:
+        raise ConfigError("demo data exist only in demo mode: set TRIALKIT_DEMO=1")
+    options = options or DemoOptions()
+    acronym = load_protocol(protocol_name).acronym
+    trial = session.scalars(select(Trial).where(Trial.acronym == acronym)).one_or_none()
+    if trial is None:
+        trial_id = _create_trial(session, protocol_name, options)
+        _create_users(session, security, trial_id)  # first: the site users record the data
+        outcome = _seed_data(session, trial_id, options)
+    else:
+        trial_id = trial.id
+        if demo_cutoff(session, trial_id) is None:
+            raise ConflictError(
+                f"trial {acronym} exists but holds no demo data: seed the demo into an empty "
+                "database (set TRIALKIT_DATABASE_URL to another one)"
+            )
+        outcome = DemoSeed(
+            users=DEMO_USERS,
+            cutoff=demo_cutoff(session, trial_id),
+            created=False,
+            screened=session.scalar(
+                select(func.count()).select_from(Patient).where(Patient.trial_id == trial_id)
+            )
+            or 0,
+            randomised=session.scalar(
+                select(func.count())
+                .select_from(Randomisation)
+                .where(Randomisation.trial_id == trial_id)
+            )
+            or 0,
+        )
+    _create_users(session, security, trial_id)
+    return outcome

@@ -78,7 +78,7 @@ def trial_protocol(trial: Trial) -> Protocol:
     return protocol
 
 
-def _trial_view(session: Session, trial: Trial) -> TrialView:
+def _trial_view(session: Session, trial: Trial, today: dt.date | None = None) -> TrialView:
     codes = session.scalars(
         select(Country.code).where(Country.trial_id == trial.id).order_by(Country.code)
     ).all()
@@ -90,7 +90,7 @@ def _trial_view(session: Session, trial: Trial) -> TrialView:
         blinding=trial.blinding,
         first_enrolment=trial.first_enrolment,
         final_enrolment=trial.final_enrolment,
-        enrolment_open_today=enrolment_open(trial, dt.datetime.now(dt.UTC).date()),
+        enrolment_open_today=enrolment_open(trial, today or dt.datetime.now(dt.UTC).date()),
         countries=list(codes),
     )
 
@@ -148,9 +148,12 @@ def find_trial(session: Session, acronym: str) -> Trial:
     return trial
 
 
-def list_trials(*, session: Session, actor: Principal) -> list[TrialView]:
+def list_trials(
+    *, session: Session, actor: Principal, today: dt.date | None = None
+) -> list[TrialView]:
+    """The trials the actor belongs to; ``today``: the calendar date (default: UTC today)."""
     trials = session.scalars(select(Trial).order_by(Trial.id)).all()
-    return [_trial_view(session, t) for t in trials if _member(actor, t.id)]
+    return [_trial_view(session, t, today) for t in trials if _member(actor, t.id)]
 
 
 def _member(actor: Principal, trial_id: int) -> bool:
@@ -164,10 +167,12 @@ def _view_or_absent(actor: Principal, trial_id: int, absent: str) -> None:
     authorize(actor, Action.VIEW_TRIAL, trial_id=trial_id)
 
 
-def get_trial(*, session: Session, actor: Principal, trial_id: int) -> TrialView:
+def get_trial(
+    *, session: Session, actor: Principal, trial_id: int, today: dt.date | None = None
+) -> TrialView:
     trial = get_trial_or_raise(session, trial_id)
     _view_or_absent(actor, trial.id, f"trial {trial_id} not found")
-    return _trial_view(session, trial)
+    return _trial_view(session, trial, today)
 
 
 def _recruiting(trial: Trial, site: Site, approvals: list[EthicsApproval]) -> str | None:

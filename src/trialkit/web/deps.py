@@ -123,7 +123,9 @@ def _viewer(request: Request, session: DbSession, security: SecurityDep) -> View
         )
     except AuthenticationError as exc:
         raise LoginRequired(target) from exc
-    visible = trials.list_trials(session=session, actor=principal)
+    # the service's calendar date (pinned in demos): is enrolment open "today"
+    today = request.app.state.settings.today()
+    visible = trials.list_trials(session=session, actor=principal, today=today)
     return Viewer(
         principal=principal,
         csrf=csrf_token(security, token),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from trialkit.api.deps import CurrentPrincipal, DbSession, Id
+from trialkit.api.deps import CurrentPrincipal, DbSession, Id, Today
 from trialkit.api.schemas import ActivationBody, EthicsApprovalCreate, SiteCreate
 from trialkit.service import trials
 from trialkit.service.views import SiteView, TrialView
@@ -13,13 +13,13 @@ router = APIRouter(prefix="/api", tags=["trials and sites"])
 
 
 @router.get("/trials", response_model=list[TrialView])
-def list_trials(session: DbSession, actor: CurrentPrincipal) -> list[TrialView]:
-    return trials.list_trials(session=session, actor=actor)
+def list_trials(session: DbSession, actor: CurrentPrincipal, today: Today) -> list[TrialView]:
+    return trials.list_trials(session=session, actor=actor, today=today)
 
 
 @router.get("/trials/{trial_id}", response_model=TrialView)
-def get_trial(trial_id: Id, session: DbSession, actor: CurrentPrincipal) -> TrialView:
-    return trials.get_trial(session=session, actor=actor, trial_id=trial_id)
+def get_trial(trial_id: Id, session: DbSession, actor: CurrentPrincipal, today: Today) -> TrialView:
+    return trials.get_trial(session=session, actor=actor, trial_id=trial_id, today=today)
 
 
 @router.get("/trials/{trial_id}/sites", response_model=list[SiteView])
