@@ -117,6 +117,79 @@ def test_overdue_out_of_window_and_unscheduled(
     assert {c.visit.label: c.status for c in early.checks}["tumour assessment 1"] == "upcoming"
 
 
+def test_a_delayed_cycle_moves_the_later_cycles_not_the_assessments(
+    sor: Protocol, chemo_then_letrozole: TherapyAssignment
+) -> None:
+    # Cycle 2 given on day 28 (7 days late): cycle 3 is due 21 days after it (day 49), and
+    # with no later cycle given, 4-6 follow every 21 days (70, 91, 112); the switch to
+    # letrozole is days 15-21 of cycle 6 as now expected (126-132). Assessments stay on 56,
+    # 112, 168 (RECIST assessments do not drift with chemotherapy).
+    given = {1: day(0), 2: day(28)}
+    plan = patient_schedule(
+        sor, R, until=day(200), assignment=chemo_then_letrozole, cycle_dates=given
+    )
+    assert _targets(plan, "treatment") == [0, 21, 49, 70, 91, 112, 126]
+    switch = next(v for v in plan.visits if v.kind == "treatment" and v.number == 0)
+    assert (switch.earliest, switch.latest) == (day(126), day(132))
+    assert _targets(plan, "tumour_assessment") == [56, 112, 168]
+    # Cycle 3 given on time after the delay (day 49), cycle 4 one day late (day 71):
+    # cycle 5 runs from cycle 4 as given (day 92).
+    given |= {3: day(49), 4: day(71)}
+    plan = patient_schedule(
+        sor, R, until=day(200), assignment=chemo_then_letrozole, cycle_dates=given
+    )
+    assert _targets(plan, "treatment") == [0, 21, 49, 70, 92, 113, 127]
+    actual = [ActualVisit("treatment", when, cycle) for cycle, when in given.items()]
+    report = check_visits(plan, actual, today=day(80))
+    status = {c.visit.number: c.status for c in report.checks if c.visit.kind == "treatment"}
+    # only the delayed cycle itself is out of window; the later ones are done
+    assert [status[k] for k in (1, 2, 3, 4)] == ["done", "out_of_window", "done", "done"]
+    assert report.out_of_window[0].days_off == 7
+
+
+def test_without_cycle_dates_every_cycle_is_planned_from_randomisation(
+    sor: Protocol, chemo_then_letrozole: TherapyAssignment
+) -> None:
+    plain = patient_schedule(sor, R, until=day(200), assignment=chemo_then_letrozole)
+    empty = patient_schedule(
+        sor, R, until=day(200), assignment=chemo_then_letrozole, cycle_dates={}
+    )
+    assert plain == empty
+
+
+def test_a_numbered_visit_matches_its_own_cycle(
+    sor: Protocol, chemo_then_letrozole: TherapyAssignment
+) -> None:
+    # Cycle 2 given 12 days late (day 33): by date alone it is nearer cycle 3's planned day
+    # (42) than its own (21) and beyond the tolerance; recorded as cycle 2, it is cycle 2.
+    plan = patient_schedule(
+        sor,
+        R,
+        until=day(60),
+        assignment=chemo_then_letrozole,
+        cycle_dates={1: day(0), 2: day(33)},
+    )
+    report = check_visits(
+        plan,
+        [ActualVisit("treatment", day(0), 1), ActualVisit("treatment", day(33), 2)],
+        today=day(55),
+    )
+    treatment = [c for c in report.checks if c.visit.kind == "treatment"]
+    assert [(c.visit.number, c.status, c.days_off) for c in treatment] == [
+        (1, "done", 0),
+        (2, "out_of_window", 12),
+        (3, "due", None),  # day 54 +-3 from cycle 2 as given
+    ]
+    assert report.unscheduled == ()
+    # a second record of cycle 2 matches nothing: unscheduled
+    twice = check_visits(
+        plan,
+        [ActualVisit("treatment", day(33), 2), ActualVisit("treatment", day(34), 2)],
+        today=day(60),
+    )
+    assert [v.date for v in twice.unscheduled] == [day(34)]
+
+
 def test_protocol_without_schedule_is_refused(sor: Protocol) -> None:
     with pytest.raises(InputError, match="no schedule"):
         patient_schedule(sor.model_copy(update={"schedule": None}), R, until=day(10))
