@@ -190,6 +190,30 @@ def test_a_numbered_visit_matches_its_own_cycle(
     assert [v.date for v in twice.unscheduled] == [day(34)]
 
 
+def test_letrozole_started_on_day_21_of_the_last_cycle_is_on_time(
+    sor: Protocol, chemo_then_letrozole: TherapyAssignment
+) -> None:
+    # switch window days 119-125 (days 15-21 of cycle 6): day 125 is its last day, six days
+    # from the window's first day
+    plan = patient_schedule(sor, R, until=day(200), assignment=chemo_then_letrozole)
+    report = check_visits(plan, [ActualVisit("treatment", day(125), 0)], today=day(130))
+    (switch,) = [c for c in report.checks if c.visit.number == 0]
+    assert (switch.status, switch.actual) == ("done", day(125))
+    assert report.unscheduled == ()
+
+
+def test_no_treatment_visit_after_the_end_of_treatment(
+    sor: Protocol, chemo_then_letrozole: TherapyAssignment
+) -> None:
+    # treatment stopped for toxicity on day 50, after cycle 3 (day 42): no cycles 4-6, no
+    # switch to letrozole; the assessments go on
+    plan = patient_schedule(
+        sor, R, until=day(200), assignment=chemo_then_letrozole, treatment_end=day(50)
+    )
+    assert _targets(plan, "treatment") == [0, 21, 42]
+    assert _targets(plan, "tumour_assessment") == [56, 112, 168]
+
+
 def test_protocol_without_schedule_is_refused(sor: Protocol) -> None:
     with pytest.raises(InputError, match="no schedule"):
         patient_schedule(sor.model_copy(update={"schedule": None}), R, until=day(10))

@@ -336,3 +336,18 @@ def test_a_delayed_cycle_puts_only_itself_out_of_window(session: Session, clinic
     # not recorded, is the only visit overdue
     (overdue,) = [v for v in view.visits if v.status == "overdue"]
     assert (overdue.label, overdue.target) == ("tumour assessment 1", dt.date(2008, 4, 28))
+    # treatment stopped for toxicity after cycle 4: cycles 5 and 6 and the switch to
+    # letrozole are no longer expected
+    stopped = {"date": "2008-05-20", "reason": "adverse_event"}
+    _record(session, clinic, Form.END_OF_TREATMENT, stopped)
+    ended = visits.patient_visits(
+        session=session,
+        actor=clinic.monitor,
+        patient_id=clinic.patient.id,
+        today=dt.date(2008, 9, 1),
+    )
+    treatment = [v for v in ended.visits if v.kind == "treatment"]
+    assert [v.label.split(":")[0] for v in treatment] == [
+        f"docetaxel cycle {k} day 1" for k in (1, 2, 3, 4)
+    ]
+    assert {v.status for v in ended.visits if v.kind == "treatment"} <= {"done", "out_of_window"}

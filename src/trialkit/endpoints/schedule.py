@@ -5,7 +5,8 @@ chemotherapy stops early) with letrozole from days 15-21 of the last cycle (or f
 randomisation for endocrine therapy alone), via :func:`trialkit.therapy.treatment_calendar`.
 A cycle is due 21 days after the previous cycle's day 1 *as given* (its planned date while it
 has not been given), so one delayed cycle moves the later ones with it, and the switch to
-letrozole follows the last cycle as given. Tumour assessments are not moved by treatment
+letrozole follows the last cycle as given; no treatment visit is expected after the end of
+study treatment. Tumour assessments are not moved by treatment
 delays: every ``interval_days`` (+- ``window_days``) from randomisation until
 progression, so that RECIST assessments do not drift; survival follow-up every
 ``interval_days`` after progression. Nothing is expected after death. The registry record
@@ -128,6 +129,7 @@ def patient_schedule(
     progression_date: date | None = None,
     death_date: date | None = None,
     cycle_dates: Mapping[int, date] | None = None,
+    treatment_end: date | None = None,
 ) -> PatientSchedule:
     """The visits expected from randomisation up to ``until`` (windows opening by then).
 
@@ -151,6 +153,9 @@ def patient_schedule(
         one cycle length (21 days) after cycle ``k`` as given, or after cycle ``k``'s planned
         day when it has not been given; the letrozole switch window (days 15-21 of the last
         cycle) moves with the last cycle. Tumour assessments do not move.
+    treatment_end
+        The end of study treatment (toxicity, withdrawal ...): no treatment visit is expected
+        after it, as after progression; assessments and follow-up go on.
     """
     if protocol.schedule is None:
         raise InputError(f"protocol {protocol.id} has no schedule: section; add one to plan visits")
@@ -160,7 +165,7 @@ def patient_schedule(
     if assignment is not None and assignment.assigned:
         calendar = treatment_calendar(assignment, randomisation_date, last_cycle=last_cycle)
         cycle_days = next((r.cycle_days for r in assignment.regimens if r.cycle_days), 21)
-        treatment_stop = min(stop, progression_date or date.max)
+        treatment_stop = min(stop, progression_date or date.max, treatment_end or date.max)
         w = timedelta(days=plan.treatment_window_days)
         planned = [(e.cycle, e.earliest) for e in calendar.entries if e.cycle is not None]
         given = dict(cycle_dates or {})
@@ -188,6 +193,8 @@ def patient_schedule(
                     )
             elif entry.latest != entry.earliest and entry.earliest + moved <= treatment_stop:
                 # switching to letrozole on days 15-21 of the last cycle: the window is the rule
+                # (number 0: the letrozole start reports it; matched by date, anywhere in the
+                # window or half a cycle around it)
                 visits.append(
                     ExpectedVisit(
                         "treatment",
@@ -196,7 +203,7 @@ def patient_schedule(
                         entry.earliest + moved,
                         entry.earliest + moved,
                         entry.latest + moved,
-                        3,
+                        cycle_days // 2,
                     )
                 )
     tumour = plan.tumour_assessments

@@ -2,7 +2,8 @@
 
 The plan comes from the protocol's ``schedule:`` via :func:`trialkit.endpoints.patient_schedule`
 (background therapy from the latest screening record; tumour assessments stop at progression,
-survival follow-up starts then; nothing after death). Actual visits are the captured dates:
+survival follow-up starts then; no treatment visits after the end-of-treatment date; nothing
+after death). Actual visits are the captured dates:
 docetaxel cycles and letrozole start (treatment), tumour assessments, and last-known-alive
 contacts after progression (survival follow-up).
 
@@ -122,6 +123,7 @@ def patient_visits(
     evaluation = evaluate_patient(session, patient, records, randomised_on)
     progressed = evaluation.date_of_progression if evaluation else None
     death = next((r for r in records if r.form == Form.DEATH), None)
+    ended = next((r for r in records if r.form == Form.END_OF_TREATMENT), None)
     interval = protocol.schedule.tumour_assessments.interval_days if protocol.schedule else 56
     kinds: dict[Form, tuple[VisitKind, str]] = {
         Form.DOCETAXEL_CYCLE: ("treatment", "date"),
@@ -138,7 +140,9 @@ def patient_visits(
         if when is None:
             continue
         cycle = _cycle(r.data.get("cycle")) if r.form == Form.DOCETAXEL_CYCLE else None
-        if cycle is not None:
+        if r.form == Form.LETROZOLE:
+            cycle = 0  # the switch to letrozole after chemotherapy (none expected without it)
+        elif cycle is not None:
             cycle_dates.setdefault(cycle, when)  # a duplicate cycle is left unscheduled
         actual.append(ActualVisit(kind, when, cycle))
     if progressed is not None:  # contacts count as follow-up visits after progression only
@@ -155,6 +159,7 @@ def patient_visits(
         progression_date=progressed,
         death_date=_date(None if death is None else death.data.get("date")),
         cycle_dates=cycle_dates,
+        treatment_end=_date(None if ended is None else ended.data.get("date")),
     )
     report = check_visits(plan, actual, today=today)
     return ScheduleView(
