@@ -212,6 +212,18 @@ def test_no_treatment_visit_after_the_end_of_treatment(
     )
     assert _targets(plan, "treatment") == [0, 21, 42]
     assert _targets(plan, "tumour_assessment") == [56, 112, 168]
+    # lost to follow-up on day 100: nothing is expected after it (the day-112 window
+    # opens on day 105)
+    left = patient_schedule(
+        sor,
+        R,
+        until=day(400),
+        assignment=chemo_then_letrozole,
+        treatment_end=day(100),
+        study_end=day(100),
+    )
+    assert _targets(left, "tumour_assessment") == [56]
+    assert max(v.earliest for v in left.visits) <= day(100)
 
 
 def test_protocol_without_schedule_is_refused(sor: Protocol) -> None:

@@ -304,6 +304,17 @@ def test_every_survival_follow_up_contact_counts(session: Session, clinic: Clini
     ]
     assert view.overdue == 0
     assert view.unscheduled == []
+    # lost to follow-up after the third contact: nothing is expected after the end of study
+    left = {"date": "2009-02-10", "reason": "lost_to_follow_up"}
+    _record(session, clinic, Form.END_OF_STUDY, left)
+    later = visits.patient_visits(
+        session=session,
+        actor=clinic.monitor,
+        patient_id=clinic.patient.id,
+        today=dt.date(2009, 9, 1),
+    )
+    assert [v.status for v in later.visits if v.kind == "survival_follow_up"] == ["done"] * 3
+    assert later.overdue == 0
 
 
 def test_a_delayed_cycle_puts_only_itself_out_of_window(session: Session, clinic: Clinic) -> None:

@@ -6,7 +6,7 @@ randomisation for endocrine therapy alone), via :func:`trialkit.therapy.treatmen
 A cycle is due 21 days after the previous cycle's day 1 *as given* (its planned date while it
 has not been given), so one delayed cycle moves the later ones with it, and the switch to
 letrozole follows the last cycle as given; no treatment visit is expected after the end of
-study treatment. Tumour assessments are not moved by treatment
+study treatment, and nothing after the end of study. Tumour assessments are not moved by treatment
 delays: every ``interval_days`` (+- ``window_days``) from randomisation until
 progression, so that RECIST assessments do not drift; survival follow-up every
 ``interval_days`` after progression. Nothing is expected after death. The registry record
@@ -130,6 +130,7 @@ def patient_schedule(
     death_date: date | None = None,
     cycle_dates: Mapping[int, date] | None = None,
     treatment_end: date | None = None,
+    study_end: date | None = None,
 ) -> PatientSchedule:
     """The visits expected from randomisation up to ``until`` (windows opening by then).
 
@@ -156,11 +157,14 @@ def patient_schedule(
     treatment_end
         The end of study treatment (toxicity, withdrawal ...): no treatment visit is expected
         after it, as after progression; assessments and follow-up go on.
+    study_end
+        The end of the patient's participation (withdrawal of consent, lost to follow-up):
+        nothing is expected after it, as after death.
     """
     if protocol.schedule is None:
         raise InputError(f"protocol {protocol.id} has no schedule: section; add one to plan visits")
     plan = protocol.schedule
-    stop = min(d for d in (until, death_date) if d is not None)
+    stop = min(d for d in (until, death_date, study_end) if d is not None)
     visits: list[ExpectedVisit] = []
     if assignment is not None and assignment.assigned:
         calendar = treatment_calendar(assignment, randomisation_date, last_cycle=last_cycle)

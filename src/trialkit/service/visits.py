@@ -3,7 +3,7 @@
 The plan comes from the protocol's ``schedule:`` via :func:`trialkit.endpoints.patient_schedule`
 (background therapy from the latest screening record; tumour assessments stop at progression,
 survival follow-up starts then; no treatment visits after the end-of-treatment date; nothing
-after death). Actual visits are the captured dates:
+after death or the end of study). Actual visits are the captured dates:
 docetaxel cycles and letrozole start (treatment), tumour assessments, and last-known-alive
 contacts after progression (survival follow-up).
 
@@ -124,6 +124,7 @@ def patient_visits(
     progressed = evaluation.date_of_progression if evaluation else None
     death = next((r for r in records if r.form == Form.DEATH), None)
     ended = next((r for r in records if r.form == Form.END_OF_TREATMENT), None)
+    left = next((r for r in records if r.form == Form.END_OF_STUDY), None)
     interval = protocol.schedule.tumour_assessments.interval_days if protocol.schedule else 56
     kinds: dict[Form, tuple[VisitKind, str]] = {
         Form.DOCETAXEL_CYCLE: ("treatment", "date"),
@@ -160,6 +161,7 @@ def patient_visits(
         death_date=_date(None if death is None else death.data.get("date")),
         cycle_dates=cycle_dates,
         treatment_end=_date(None if ended is None else ended.data.get("date")),
+        study_end=_date(None if left is None else left.data.get("date")),
     )
     report = check_visits(plan, actual, today=today)
     return ScheduleView(
