@@ -316,7 +316,7 @@ class _Seeder:
                 form=Form(record.form),
                 data=data,
                 reason=record.reason,
-                today=record.known_on,
+                today=cutoff,  # the demo's calendar date (course records hold end dates early)
             )
 
 
