@@ -144,7 +144,8 @@ def patient_visits(
         if r.form == Form.LETROZOLE:
             cycle = 0  # the switch to letrozole after chemotherapy (none expected without it)
         elif cycle is not None:
-            cycle_dates.setdefault(cycle, when)  # a duplicate cycle is left unscheduled
+            # a cycle recorded twice: the earlier date is the cycle, the other unscheduled
+            cycle_dates[cycle] = min(when, cycle_dates.get(cycle, when))
         actual.append(ActualVisit(kind, when, cycle))
     if progressed is not None:  # contacts count as follow-up visits after progression only
         actual += [
