@@ -110,3 +110,15 @@ def test_an_empty_trial_says_no_patient_is_randomised(
     code, out, err = _run(capsys, "--json")
     assert (code, out) == (2, "")
     assert "no patient of SOR is randomised yet" in err
+
+
+@pytest.mark.usefixtures("filled")
+def test_the_default_cutoff_is_at_most_the_calendar_date(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # records run past 2008-04-20; with the service's date pinned there, the forecast is as
+    # of that date (as the web page's), not as of the real clock
+    monkeypatch.setenv("TRIALKIT_CALENDAR_DATE", "2008-04-20")
+    code, out, err = _run(capsys, "--sims", "100", "--json")
+    assert (code, err) == (0, "")
+    assert json.loads(out)["cutoff"] == "2008-04-20"

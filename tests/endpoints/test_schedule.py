@@ -117,6 +117,115 @@ def test_overdue_out_of_window_and_unscheduled(
     assert {c.visit.label: c.status for c in early.checks}["tumour assessment 1"] == "upcoming"
 
 
+def test_a_delayed_cycle_moves_the_later_cycles_not_the_assessments(
+    sor: Protocol, chemo_then_letrozole: TherapyAssignment
+) -> None:
+    # Cycle 2 given on day 28 (7 days late): cycle 3 is due 21 days after it (day 49), and
+    # with no later cycle given, 4-6 follow every 21 days (70, 91, 112); the switch to
+    # letrozole is days 15-21 of cycle 6 as now expected (126-132). Assessments stay on 56,
+    # 112, 168 (RECIST assessments do not drift with chemotherapy).
+    given = {1: day(0), 2: day(28)}
+    plan = patient_schedule(
+        sor, R, until=day(200), assignment=chemo_then_letrozole, cycle_dates=given
+    )
+    assert _targets(plan, "treatment") == [0, 21, 49, 70, 91, 112, 126]
+    switch = next(v for v in plan.visits if v.kind == "treatment" and v.number == 0)
+    assert (switch.earliest, switch.latest) == (day(126), day(132))
+    assert _targets(plan, "tumour_assessment") == [56, 112, 168]
+    # Cycle 3 given on time after the delay (day 49), cycle 4 one day late (day 71):
+    # cycle 5 runs from cycle 4 as given (day 92).
+    given |= {3: day(49), 4: day(71)}
+    plan = patient_schedule(
+        sor, R, until=day(200), assignment=chemo_then_letrozole, cycle_dates=given
+    )
+    assert _targets(plan, "treatment") == [0, 21, 49, 70, 92, 113, 127]
+    actual = [ActualVisit("treatment", when, cycle) for cycle, when in given.items()]
+    report = check_visits(plan, actual, today=day(80))
+    status = {c.visit.number: c.status for c in report.checks if c.visit.kind == "treatment"}
+    # only the delayed cycle itself is out of window; the later ones are done
+    assert [status[k] for k in (1, 2, 3, 4)] == ["done", "out_of_window", "done", "done"]
+    assert report.out_of_window[0].days_off == 7
+
+
+def test_without_cycle_dates_every_cycle_is_planned_from_randomisation(
+    sor: Protocol, chemo_then_letrozole: TherapyAssignment
+) -> None:
+    plain = patient_schedule(sor, R, until=day(200), assignment=chemo_then_letrozole)
+    empty = patient_schedule(
+        sor, R, until=day(200), assignment=chemo_then_letrozole, cycle_dates={}
+    )
+    assert plain == empty
+
+
+def test_a_numbered_visit_matches_its_own_cycle(
+    sor: Protocol, chemo_then_letrozole: TherapyAssignment
+) -> None:
+    # Cycle 2 given 12 days late (day 33): by date alone it is nearer cycle 3's planned day
+    # (42) than its own (21) and beyond the tolerance; recorded as cycle 2, it is cycle 2.
+    plan = patient_schedule(
+        sor,
+        R,
+        until=day(60),
+        assignment=chemo_then_letrozole,
+        cycle_dates={1: day(0), 2: day(33)},
+    )
+    report = check_visits(
+        plan,
+        [ActualVisit("treatment", day(0), 1), ActualVisit("treatment", day(33), 2)],
+        today=day(55),
+    )
+    treatment = [c for c in report.checks if c.visit.kind == "treatment"]
+    assert [(c.visit.number, c.status, c.days_off) for c in treatment] == [
+        (1, "done", 0),
+        (2, "out_of_window", 12),
+        (3, "due", None),  # day 54 +-3 from cycle 2 as given
+    ]
+    assert report.unscheduled == ()
+    # a second record of cycle 2 matches nothing: unscheduled
+    twice = check_visits(
+        plan,
+        [ActualVisit("treatment", day(33), 2), ActualVisit("treatment", day(34), 2)],
+        today=day(60),
+    )
+    assert [v.date for v in twice.unscheduled] == [day(34)]
+
+
+def test_letrozole_started_on_day_21_of_the_last_cycle_is_on_time(
+    sor: Protocol, chemo_then_letrozole: TherapyAssignment
+) -> None:
+    # switch window days 119-125 (days 15-21 of cycle 6): day 125 is its last day, six days
+    # from the window's first day
+    plan = patient_schedule(sor, R, until=day(200), assignment=chemo_then_letrozole)
+    report = check_visits(plan, [ActualVisit("treatment", day(125), 0)], today=day(130))
+    (switch,) = [c for c in report.checks if c.visit.number == 0]
+    assert (switch.status, switch.actual) == ("done", day(125))
+    assert report.unscheduled == ()
+
+
+def test_no_treatment_visit_after_the_end_of_treatment(
+    sor: Protocol, chemo_then_letrozole: TherapyAssignment
+) -> None:
+    # treatment stopped for toxicity on day 50, after cycle 3 (day 42): no cycles 4-6, no
+    # switch to letrozole; the assessments go on
+    plan = patient_schedule(
+        sor, R, until=day(200), assignment=chemo_then_letrozole, treatment_end=day(50)
+    )
+    assert _targets(plan, "treatment") == [0, 21, 42]
+    assert _targets(plan, "tumour_assessment") == [56, 112, 168]
+    # lost to follow-up on day 100: nothing is expected after it (the day-112 window
+    # opens on day 105)
+    left = patient_schedule(
+        sor,
+        R,
+        until=day(400),
+        assignment=chemo_then_letrozole,
+        treatment_end=day(100),
+        study_end=day(100),
+    )
+    assert _targets(left, "tumour_assessment") == [56]
+    assert max(v.earliest for v in left.visits) <= day(100)
+
+
 def test_protocol_without_schedule_is_refused(sor: Protocol) -> None:
     with pytest.raises(InputError, match="no schedule"):
         patient_schedule(sor.model_copy(update={"schedule": None}), R, until=day(10))

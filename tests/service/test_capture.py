@@ -9,10 +9,19 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from tests.conftest import RANDOMISED_ON
+from tests.conftest import RANDOMISED_ON, example
 from tests.factories import make_patient, make_site, make_trial, make_user, principal
 from trialkit.errors import ConflictError, InputError, NotFoundError, PermissionDenied, RecordError
-from trialkit.service import Principal, Role, Security, capture, edit_checks, queries, visits
+from trialkit.service import (
+    Principal,
+    Role,
+    Security,
+    capture,
+    edit_checks,
+    patients,
+    queries,
+    visits,
+)
 from trialkit.service.forms import Form
 from trialkit.service.views import PatientView
 
@@ -229,3 +238,127 @@ def test_schedule_flags_done_out_of_window_and_overdue(session: Session, clinic:
     ]
     assert view.overdue >= 1
     assert view.out_of_window == 1
+
+
+def test_edit_checks_use_the_callers_calendar_date(session: Session, clinic: Clinic) -> None:
+    # the trial's calendar date is pinned to 2008-04-10 (TRIALKIT_CALENDAR_DATE, a demo):
+    # 2008-04-20 is in the future for the trial although long past for the real clock
+    saved = _record(
+        session,
+        clinic,
+        Form.ADVERSE_EVENT,
+        AE | {"start_date": "2008-03-10", "end_date": "2008-04-20"},
+        today=dt.date(2008, 4, 10),
+    )
+    (query,) = saved.queries_opened
+    assert (query.field, query.code) == ("end_date", "date_in_future")
+    assert "today is 2008-04-10" in query.message
+    # on demand a month later the date is no longer in the future
+    report = edit_checks.run_edit_checks(
+        session=session,
+        actor=clinic.monitor,
+        patient_id=clinic.patient.id,
+        today=dt.date(2008, 5, 10),
+    )
+    assert report.findings == []
+    assert report.queries_opened == []
+
+
+def _progressed_on_2008_04_28(session: Session, c: Clinic) -> None:
+    baseline = {
+        "date": "2008-02-20",
+        "target": [{"id": "T1", "organ": "liver", "lymph_node": False, "diameter_mm": 40}],
+        "non_target": [],
+    }
+    _record(session, c, Form.TUMOUR_BASELINE, baseline)
+    scan = {"date": "2008-04-28", "target": {"T1": 41}, "new_lesions": True}
+    _record(session, c, Form.TUMOUR_ASSESSMENT, scan)
+
+
+def test_every_survival_follow_up_contact_counts(session: Session, clinic: Clinic) -> None:
+    _progressed_on_2008_04_28(session, clinic)
+    # contacts every 91 days after progression (+-14): the form is moved forward as new
+    # versions, one per contact
+    for version, when in enumerate(("2008-07-28", "2008-10-30", "2009-01-26")):
+        _record(
+            session,
+            clinic,
+            Form.LAST_KNOWN_ALIVE,
+            {"date": when},
+            reason=None if version == 0 else "survival follow-up contact",
+        )
+    # a mistyped date corrected back replaces the contact it corrects, adds none
+    _record(session, clinic, Form.LAST_KNOWN_ALIVE, {"date": "2009-01-20"}, reason="typo")
+    view = visits.patient_visits(
+        session=session,
+        actor=clinic.monitor,
+        patient_id=clinic.patient.id,
+        today=dt.date(2009, 3, 1),
+    )
+    follow = [v for v in view.visits if v.kind == "survival_follow_up"]
+    assert [(v.target.isoformat(), v.status, v.actual) for v in follow] == [
+        ("2008-07-28", "done", dt.date(2008, 7, 28)),
+        ("2008-10-27", "done", dt.date(2008, 10, 30)),
+        ("2009-01-26", "done", dt.date(2009, 1, 20)),
+        ("2009-04-27", "upcoming", None),
+    ]
+    assert view.overdue == 0
+    assert view.unscheduled == []
+    # lost to follow-up after the third contact: nothing is expected after the end of study
+    left = {"date": "2009-02-10", "reason": "lost_to_follow_up"}
+    _record(session, clinic, Form.END_OF_STUDY, left)
+    later = visits.patient_visits(
+        session=session,
+        actor=clinic.monitor,
+        patient_id=clinic.patient.id,
+        today=dt.date(2009, 9, 1),
+    )
+    assert [v.status for v in later.visits if v.kind == "survival_follow_up"] == ["done"] * 3
+    assert later.overdue == 0
+
+
+def test_a_delayed_cycle_puts_only_itself_out_of_window(session: Session, clinic: Clinic) -> None:
+    patients.submit_screening_record(
+        session=session,
+        actor=clinic.investigator,
+        patient_id=clinic.patient.id,
+        data=example("02_chemo_then_endocrine_liver_alt_4x"),
+    )
+    # randomised 2008-03-03; cycle 2 planned 2008-03-24, given a week late; the later cycles
+    # every 21 days from it
+    for cycle, when in enumerate(("2008-03-03", "2008-03-31", "2008-04-21", "2008-05-12"), 1):
+        _record(session, clinic, Form.DOCETAXEL_CYCLE, {"cycle": cycle, "date": when})
+    view = visits.patient_visits(
+        session=session,
+        actor=clinic.monitor,
+        patient_id=clinic.patient.id,
+        today=dt.date(2008, 5, 20),
+    )
+    cycles = [v for v in view.visits if v.kind == "treatment" and "cycle" in v.label]
+    assert [(v.target.isoformat(), v.status) for v in cycles[:5]] == [
+        ("2008-03-03", "done"),
+        ("2008-03-24", "out_of_window"),
+        ("2008-04-21", "done"),
+        ("2008-05-12", "done"),
+        ("2008-06-02", "upcoming"),
+    ]
+    assert view.out_of_window == 1
+    # the tumour assessments stay on their schedule from randomisation (day 56): the first,
+    # not recorded, is the only visit overdue
+    (overdue,) = [v for v in view.visits if v.status == "overdue"]
+    assert (overdue.label, overdue.target) == ("tumour assessment 1", dt.date(2008, 4, 28))
+    # treatment stopped for toxicity after cycle 4: cycles 5 and 6 and the switch to
+    # letrozole are no longer expected
+    stopped = {"date": "2008-05-20", "reason": "adverse_event"}
+    _record(session, clinic, Form.END_OF_TREATMENT, stopped)
+    ended = visits.patient_visits(
+        session=session,
+        actor=clinic.monitor,
+        patient_id=clinic.patient.id,
+        today=dt.date(2008, 9, 1),
+    )
+    treatment = [v for v in ended.visits if v.kind == "treatment"]
+    assert [v.label.split(":")[0] for v in treatment] == [
+        f"docetaxel cycle {k} day 1" for k in (1, 2, 3, 4)
+    ]
+    assert {v.status for v in ended.visits if v.kind == "treatment"} <= {"done", "out_of_window"}

@@ -151,6 +151,26 @@ def test_consent_is_recorded_and_versioned(session: Session, security: Security)
             information_sheet_version="1.0",
             reason="x",
         )
+    # the future is judged on the trial's calendar date (pinned in demos), not the real clock
+    with pytest.raises(InputError, match="future"):
+        patients.record_consent(
+            session=session,
+            actor=actor,
+            patient_id=patient.id,
+            consent_date=dt.date(2008, 3, 5),
+            information_sheet_version="1.0",
+            reason="x",
+            today=dt.date(2008, 3, 4),
+        )
+    patients.record_consent(
+        session=session,
+        actor=actor,
+        patient_id=patient.id,
+        consent_date=dt.date(2008, 3, 4),
+        information_sheet_version="1.0",
+        reason="signed on the calendar date itself",
+        today=dt.date(2008, 3, 4),
+    )
 
 
 def test_screening_numbers_are_unique_per_site(session: Session, security: Security) -> None:

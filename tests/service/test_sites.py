@@ -151,6 +151,16 @@ def test_site_rules(session: Session, security: Security) -> None:
             approval_date=dt.date.today() + dt.timedelta(days=2),
             protocol_version=trial.protocol_version,
         )
+    with pytest.raises(InputError, match="future"):  # on the trial's calendar date (pinned)
+        trials.record_ethics_approval(
+            session=session,
+            actor=SYSTEM,
+            site_id=trials.find_site(session, trial_id=trial.id, code="IT01").id,
+            committee="EC",
+            approval_date=dt.date(2008, 1, 2),
+            protocol_version=trial.protocol_version,
+            today=dt.date(2008, 1, 1),
+        )
     site = make_site(session, trial)
     investigator = principal(
         session, security, make_user(session, security, trial, Role.INVESTIGATOR, site=site)

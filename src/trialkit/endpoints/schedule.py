@@ -2,11 +2,16 @@
 
 From the protocol file: docetaxel cycles (day 1 every 21 days, at most 6, fewer when
 chemotherapy stops early) with letrozole from days 15-21 of the last cycle (or from
-randomisation for endocrine therapy alone), via :func:`trialkit.therapy.treatment_calendar`;
-tumour assessments every ``interval_days`` (+- ``window_days``) from randomisation until
-progression; survival follow-up every ``interval_days`` after progression. Nothing is expected
-after death. The registry record does not state the assessment interval or the windows: they
-are set in the protocol file's ``schedule:`` section.
+randomisation for endocrine therapy alone), via :func:`trialkit.therapy.treatment_calendar`.
+A cycle is due 21 days after the previous cycle's day 1 *as given* (its planned date while it
+has not been given), so one delayed cycle moves the later ones with it, and the switch to
+letrozole follows the last cycle as given; no treatment visit is expected after the end of
+study treatment, and nothing after the end of study. Tumour assessments are not moved by treatment
+delays: every ``interval_days`` (+- ``window_days``) from randomisation until
+progression, so that RECIST assessments do not drift; survival follow-up every
+``interval_days`` after progression. Nothing is expected after death. The registry record
+does not state the assessment interval or the windows: they are set in the protocol file's
+``schedule:`` section.
 
 Given the visits that actually happened and a "today", :func:`check_visits` marks each expected
 visit done, out of window, overdue, due or upcoming, and lists actual visits that match no
@@ -15,7 +20,7 @@ expected one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
@@ -99,6 +104,21 @@ def _repeating(
     return out
 
 
+def _cycle_targets(
+    planned: Sequence[tuple[int, date]], cycle_days: int, given: Mapping[int, date]
+) -> dict[int, date]:
+    """Each cycle's day 1: ``cycle_days`` after the previous cycle's day 1 as given, else as
+    planned (the first cycle stays on its planned day)."""
+    targets: dict[int, date] = {}
+    previous: int | None = None
+    for cycle, day1 in planned:
+        if previous is not None:
+            day1 = given.get(previous, targets[previous]) + timedelta(days=cycle_days)
+        targets[cycle] = day1
+        previous = cycle
+    return targets
+
+
 def patient_schedule(
     protocol: Protocol,
     randomisation_date: date,
@@ -108,6 +128,9 @@ def patient_schedule(
     last_cycle: int | None = None,
     progression_date: date | None = None,
     death_date: date | None = None,
+    cycle_dates: Mapping[int, date] | None = None,
+    treatment_end: date | None = None,
+    study_end: date | None = None,
 ) -> PatientSchedule:
     """The visits expected from randomisation up to ``until`` (windows opening by then).
 
@@ -126,35 +149,65 @@ def patient_schedule(
     progression_date, death_date
         Tumour assessments stop at progression and survival follow-up starts; everything stops
         at death.
+    cycle_dates
+        Day 1 of each chemotherapy cycle given so far, by cycle number. Cycle ``k + 1`` is due
+        one cycle length (21 days) after cycle ``k`` as given, or after cycle ``k``'s planned
+        day when it has not been given; the letrozole switch window (days 15-21 of the last
+        cycle) moves with the last cycle. Tumour assessments do not move.
+    treatment_end
+        The end of study treatment (toxicity, withdrawal ...): no treatment visit is expected
+        after it, as after progression; assessments and follow-up go on.
+    study_end
+        The end of the patient's participation (withdrawal of consent, lost to follow-up):
+        nothing is expected after it, as after death.
     """
     if protocol.schedule is None:
         raise InputError(f"protocol {protocol.id} has no schedule: section; add one to plan visits")
     plan = protocol.schedule
-    stop = min(d for d in (until, death_date) if d is not None)
+    stop = min(d for d in (until, death_date, study_end) if d is not None)
     visits: list[ExpectedVisit] = []
     if assignment is not None and assignment.assigned:
         calendar = treatment_calendar(assignment, randomisation_date, last_cycle=last_cycle)
         cycle_days = next((r.cycle_days for r in assignment.regimens if r.cycle_days), 21)
-        treatment_stop = min(stop, progression_date or date.max)
+        treatment_stop = min(stop, progression_date or date.max, treatment_end or date.max)
         w = timedelta(days=plan.treatment_window_days)
+        planned = [(e.cycle, e.earliest) for e in calendar.entries if e.cycle is not None]
+        given = dict(cycle_dates or {})
+        targets = _cycle_targets(planned, cycle_days, given)
+        # the switch window follows the last cycle's day 1 as given (or as now expected)
+        moved = (
+            timedelta(0)
+            if not planned
+            else given.get(planned[-1][0], targets[planned[-1][0]]) - planned[-1][1]
+        )
         for entry in calendar.entries:
-            if entry.cycle is not None and entry.earliest <= treatment_stop:
+            if entry.cycle is not None:
+                target = targets[entry.cycle]
+                if target <= treatment_stop:
+                    visits.append(
+                        ExpectedVisit(
+                            "treatment",
+                            entry.cycle,
+                            entry.what,
+                            target,
+                            target - w,
+                            target + w,
+                            cycle_days // 2,
+                        )
+                    )
+            elif entry.latest != entry.earliest and entry.earliest + moved <= treatment_stop:
+                # switching to letrozole on days 15-21 of the last cycle: the window is the rule
+                # (number 0: the letrozole start reports it; matched by date, anywhere in the
+                # window or half a cycle around it)
                 visits.append(
                     ExpectedVisit(
                         "treatment",
-                        entry.cycle,
+                        0,
                         entry.what,
-                        entry.earliest,
-                        entry.earliest - w,
-                        entry.earliest + w,
+                        entry.earliest + moved,
+                        entry.earliest + moved,
+                        entry.latest + moved,
                         cycle_days // 2,
-                    )
-                )
-            elif entry.latest != entry.earliest and entry.earliest <= treatment_stop:
-                # switching to letrozole on days 15-21 of the last cycle: the window is the rule
-                visits.append(
-                    ExpectedVisit(
-                        "treatment", 0, entry.what, entry.earliest, entry.earliest, entry.latest, 3
                     )
                 )
     tumour = plan.tumour_assessments
@@ -182,10 +235,12 @@ def patient_schedule(
 
 @dataclass(frozen=True)
 class ActualVisit:
-    """A visit that took place."""
+    """A visit that took place; ``number``: the expected visit it reports, when recorded
+    (a docetaxel cycle's number), else it is matched by date."""
 
     kind: VisitKind
     date: date
+    number: int | None = None
 
 
 @dataclass(frozen=True)
@@ -233,14 +288,30 @@ def check_visits(
 ) -> VisitReport:
     """Match actual visits to expected ones and flag overdue and out-of-window visits.
 
-    Each actual visit is matched to the nearest unmatched expected visit of the same kind
-    within its tolerance (half the interval); a match inside the window is ``done``, outside
-    it ``out_of_window``. An unmatched visit whose window closed before ``today`` is
-    ``overdue``; one whose window is open is ``due``; a later one is ``upcoming``.
+    An actual visit with a ``number`` is matched to the expected visit of that kind and
+    number (however far from its target); the others, in date order, to the nearest
+    unmatched expected visit of the same kind within its tolerance (half the interval). A
+    match inside the window is ``done``, outside it ``out_of_window``. An unmatched visit
+    whose window closed before ``today`` is ``overdue``; one whose window is open is ``due``;
+    a later one is ``upcoming``.
     """
     matched: dict[int, date] = {}
     unscheduled: list[ActualVisit] = []
-    for visit in sorted(actual, key=lambda v: v.date):
+    for visit in sorted(actual, key=lambda v: (v.number is None, v.date)):
+        if visit.number is not None:
+            same = next(
+                (
+                    k
+                    for k, e in enumerate(schedule.visits)
+                    if e.kind == visit.kind and e.number == visit.number and k not in matched
+                ),
+                None,
+            )
+            if same is None:
+                unscheduled.append(visit)
+            else:
+                matched[same] = visit.date
+            continue
         candidates = [
             (abs((visit.date - e.target).days), k)
             for k, e in enumerate(schedule.visits)
@@ -266,4 +337,4 @@ def check_visits(
         else:
             status = "upcoming"
         checks.append(VisitCheck(expected, status, on))
-    return VisitReport(today, tuple(checks), tuple(unscheduled))
+    return VisitReport(today, tuple(checks), tuple(sorted(unscheduled, key=lambda v: v.date)))

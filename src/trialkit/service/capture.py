@@ -104,8 +104,13 @@ def record_form(
     data: dict[str, Any],
     record_key: str | None = None,
     reason: str | None = None,
+    today: dt.date | None = None,
 ) -> CaptureView:
-    """Store a new record (no key) or the next version of ``record_key`` (with a reason)."""
+    """Store a new record (no key) or the next version of ``record_key`` (with a reason).
+
+    ``today``: the trial's calendar date for the edit checks (``Settings.today()``; default:
+    UTC today).
+    """
     patient, grant = patient_or_absent(session, actor, patient_id, Action.EDIT_CLINICAL)
     randomised_on = require_randomised(session, patient)
     values = validate_form(form, data)
@@ -173,7 +178,9 @@ def record_form(
         },
         reason=row.reason,
     )
-    opened = edit_checks.run_checks(session=session, actor=actor, grant=grant, patient=patient)
+    opened = edit_checks.run_checks(
+        session=session, actor=actor, grant=grant, patient=patient, today=today
+    )
     return _view(row, opened)
 
 

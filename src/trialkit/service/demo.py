@@ -241,6 +241,7 @@ class _Seeder:
             patient_id=patient.id,
             consent_date=candidate.screening.screening_date,
             information_sheet_version="1.0 (20 June 2007)",
+            today=candidate.screening.screening_date,
         )
         patients.submit_screening_record(
             session=self.session,
@@ -315,6 +316,7 @@ class _Seeder:
                 form=Form(record.form),
                 data=data,
                 reason=record.reason,
+                today=cutoff,  # the demo's calendar date (course records hold end dates early)
             )
 
 
@@ -340,6 +342,7 @@ def _create_trial(session: Session, protocol_name: str, options: DemoOptions) ->
                 committee=demo_site.committee,
                 approval_date=demo_site.approval_date,
                 protocol_version=version,
+                today=demo_site.approval_date,
             )
         if demo_site.activate:
             trials.activate_site(session=session, actor=_SYSTEM, site_id=site.id, reason="demo")

@@ -1,14 +1,16 @@
 """Edit checks over one patient's clinical records; each failure opens a query on the field.
 
-They run when a record is saved and on demand. Nothing is refused for failing a check: the
-record is kept as entered and the query asks the site to correct it or explain.
+They run when a record is saved and on demand. "Today" (for dates in the future) is the
+trial's calendar date, ``Settings.today()`` (pinned in demos and tests), passed in by the
+caller; only a caller without one gets the real UTC date. Nothing is refused for failing a
+check: the record is kept as entered and the query asks the site to correct it or explain.
 
 ==============================  ========================================================
 code                            check
 ==============================  ========================================================
 missing_required                a required field of the form is empty
 before_randomisation            a date before randomisation (the tumour baseline excepted)
-date_in_future                  a date after today
+date_in_future                  a date after the trial's calendar date ("today")
 end_before_start                an end date before the start date (AE, study drug, ...)
 death_before_later_record       a date of death before a date recorded elsewhere
 duplicate_assessment_date       two tumour assessments on one date
@@ -30,6 +32,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
+from trialkit.service.calendar import calendar_date
 from trialkit.service.clinical import (
     evaluate_patient,
     latest_records,
@@ -239,23 +242,34 @@ def _recist_findings(
     return out
 
 
-def current_findings(session: Session, patient: Patient) -> list[CheckFinding]:
+def current_findings(
+    session: Session, patient: Patient, *, today: dt.date | None = None
+) -> list[CheckFinding]:
+    """Every check failing now; ``today``: the trial's calendar date (default: UTC today)."""
     randomised_on = require_randomised(session, patient)
     records = latest_records(session, patient.id)
     return check_records(
         records,
         randomised_on=randomised_on,
-        today=dt.date.today(),
+        today=calendar_date(today),
         recist=_recist_findings(session, patient, records, randomised_on),
     )
 
 
 def run_checks(
-    *, session: Session, actor: Principal, grant: Grant | None, patient: Patient
+    *,
+    session: Session,
+    actor: Principal,
+    grant: Grant | None,
+    patient: Patient,
+    today: dt.date | None = None,
 ) -> list[QueryView]:
-    """Run every check on the patient; open a query for each failure not already queried."""
+    """Run every check on the patient; open a query for each failure not already queried.
+
+    ``today``: the trial's calendar date (``Settings.today()``); default: UTC today.
+    """
     opened = []
-    for f in current_findings(session, patient):
+    for f in current_findings(session, patient, today=today):
         view = open_query(
             session,
             actor=actor,
@@ -272,11 +286,16 @@ def run_checks(
     return opened
 
 
-def run_edit_checks(*, session: Session, actor: Principal, patient_id: int) -> EditCheckReport:
-    """The edit checks on demand (site or monitor): what fails now, and the queries opened."""
+def run_edit_checks(
+    *, session: Session, actor: Principal, patient_id: int, today: dt.date | None = None
+) -> EditCheckReport:
+    """The edit checks on demand (site or monitor): what fails now, and the queries opened.
+
+    ``today``: the trial's calendar date (``Settings.today()``); default: UTC today.
+    """
     patient, grant = patient_or_absent(session, actor, patient_id, Action.RUN_EDIT_CHECKS)
-    findings = current_findings(session, patient)
-    opened = run_checks(session=session, actor=actor, grant=grant, patient=patient)
+    findings = current_findings(session, patient, today=today)
+    opened = run_checks(session=session, actor=actor, grant=grant, patient=patient, today=today)
     return EditCheckReport(
         patient_id=patient.id,
         findings=[

@@ -25,6 +25,7 @@ from trialkit.errors import ConflictError, InputError, RecordError
 from trialkit.protocol import Protocol
 from trialkit.screening import ScreeningOutcome, screen
 from trialkit.service import audit, randomised
+from trialkit.service.calendar import calendar_date
 from trialkit.service.policy import Action, authorize, can_see_arm, patient_or_absent
 from trialkit.service.principal import Grant, Principal
 from trialkit.service.trials import (
@@ -377,11 +378,16 @@ def record_consent(
     consent_date: dt.date,
     information_sheet_version: str,
     reason: str | None = None,
+    today: dt.date | None = None,
 ) -> ConsentView:
-    """Record informed consent (date, version of the information sheet); corrections version it."""
+    """Record informed consent (date, version of the information sheet); corrections version it.
+
+    ``today``: the trial's calendar date (``Settings.today()``; default: UTC today); a consent
+    date after it is refused.
+    """
     patient, grant = patient_or_absent(session, actor, patient_id, Action.EDIT_PATIENTS)
     require_recruiting(session, get_site_or_raise(session, patient.site_id))
-    if consent_date > utcnow().date():
+    if consent_date > calendar_date(today):
         raise InputError("a consent date cannot lie in the future", location="consent_date")
     last = session.scalar(select(func.max(Consent.version)).where(Consent.patient_id == patient.id))
     version = int(last or 0) + 1

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from trialkit.errors import ConflictError, InactiveSiteError, InputError, NotFoundError
 from trialkit.protocol import Protocol, load_protocol
 from trialkit.service import audit
+from trialkit.service.calendar import calendar_date
 from trialkit.service.policy import Action, authorize
 from trialkit.service.principal import Principal
 from trialkit.service.views import EthicsApprovalView, SiteView, TrialView
@@ -90,7 +91,7 @@ def _trial_view(session: Session, trial: Trial, today: dt.date | None = None) ->
         blinding=trial.blinding,
         first_enrolment=trial.first_enrolment,
         final_enrolment=trial.final_enrolment,
-        enrolment_open_today=enrolment_open(trial, today or dt.datetime.now(dt.UTC).date()),
+        enrolment_open_today=enrolment_open(trial, calendar_date(today)),
         countries=list(codes),
     )
 
@@ -322,11 +323,16 @@ def record_ethics_approval(
     committee: str,
     approval_date: dt.date,
     protocol_version: str,
+    today: dt.date | None = None,
 ) -> SiteView:
-    """Record an ethics committee's approval of a protocol version for a site."""
+    """Record an ethics committee's approval of a protocol version for a site.
+
+    ``today``: the trial's calendar date (``Settings.today()``; default: UTC today); an
+    approval date after it is refused.
+    """
     site = get_site_or_raise(session, site_id)
     grant = authorize(actor, Action.MANAGE_TRIAL, trial_id=site.trial_id)
-    if approval_date > utcnow().date():
+    if approval_date > calendar_date(today):
         raise InputError("an approval date cannot lie in the future", location="approval_date")
     approval = EthicsApproval(
         site_id=site.id,

@@ -2,9 +2,15 @@
 
 The plan comes from the protocol's ``schedule:`` via :func:`trialkit.endpoints.patient_schedule`
 (background therapy from the latest screening record; tumour assessments stop at progression,
-survival follow-up starts then; nothing after death). Actual visits are the captured dates:
+survival follow-up starts then; no treatment visits after the end-of-treatment date; nothing
+after death or the end of study). Actual visits are the captured dates:
 docetaxel cycles and letrozole start (treatment), tumour assessments, and last-known-alive
 contacts after progression (survival follow-up).
+
+The last-known-alive form is recorded once and moved forward as new versions, one per
+contact: every version is a contact, not only the latest (:func:`follow_up_contacts`).
+Docetaxel cycles carry their number, so that each cycle's window runs from the day the
+previous cycle was given (:func:`trialkit.endpoints.patient_schedule`).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from trialkit.eligibility import parse_record
 from trialkit.endpoints import ActualVisit, check_visits, patient_schedule
 from trialkit.endpoints.schedule import VisitKind
 from trialkit.screening import screen
+from trialkit.service.calendar import calendar_date
 from trialkit.service.clinical import (
     evaluate_patient,
     latest_records,
@@ -28,9 +35,10 @@ from trialkit.service.forms import Form
 from trialkit.service.policy import Action, patient_or_absent
 from trialkit.service.principal import Principal
 from trialkit.service.trials import get_trial_or_raise, trial_protocol
+from trialkit.store.capture import CaptureRecord
 from trialkit.store.patients import ScreeningRecordVersion
 
-__all__ = ["ScheduleView", "VisitView", "patient_visits"]
+__all__ = ["ScheduleView", "VisitView", "follow_up_contacts", "patient_visits"]
 
 
 class VisitView(BaseModel):
@@ -62,13 +70,45 @@ def _date(value: object) -> dt.date | None:
     return None if value is None else dt.date.fromisoformat(str(value))
 
 
+def _cycle(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def follow_up_contacts(session: Session, patient_id: int) -> list[dt.date]:
+    """Every survival follow-up contact: each dated version of each last-known-alive record.
+
+    The form is moved forward as new versions, one per contact, so the latest version alone
+    would hide the earlier contacts. A version dated on or before a contact kept so far
+    corrects it: the later dates it replaces are dropped (a mistyped date corrected back).
+    """
+    rows = session.scalars(
+        select(CaptureRecord)
+        .where(
+            CaptureRecord.patient_id == patient_id,
+            CaptureRecord.form == Form.LAST_KNOWN_ALIVE.value,
+        )
+        .order_by(CaptureRecord.record_key, CaptureRecord.version)
+    )
+    contacts: dict[str, list[dt.date]] = {}
+    for row in rows:
+        when = _date(row.data.get("date"))
+        kept = contacts.setdefault(row.record_key, [])
+        if when is None:
+            continue
+        kept[:] = [d for d in kept if d < when] + [when]
+    return sorted({d for dates in contacts.values() for d in dates})
+
+
 def patient_visits(
     *, session: Session, actor: Principal, patient_id: int, today: dt.date | None = None
 ) -> ScheduleView:
-    """The patient's expected visits up to one interval after ``today`` (default: today)."""
+    """The patient's expected visits up to one interval after ``today``.
+
+    ``today``: the trial's calendar date (``Settings.today()``; default: UTC today).
+    """
     patient, _ = patient_or_absent(session, actor, patient_id, Action.VIEW_CLINICAL)
     randomised_on = require_randomised(session, patient)
-    today = today or dt.date.today()
+    today = calendar_date(today)
     protocol = trial_protocol(get_trial_or_raise(session, patient.trial_id))
     screening = session.scalars(
         select(ScreeningRecordVersion)
@@ -83,22 +123,16 @@ def patient_visits(
     evaluation = evaluate_patient(session, patient, records, randomised_on)
     progressed = evaluation.date_of_progression if evaluation else None
     death = next((r for r in records if r.form == Form.DEATH), None)
+    ended = next((r for r in records if r.form == Form.END_OF_TREATMENT), None)
+    left = next((r for r in records if r.form == Form.END_OF_STUDY), None)
     interval = protocol.schedule.tumour_assessments.interval_days if protocol.schedule else 56
-    plan = patient_schedule(
-        protocol,
-        randomised_on,
-        until=today + dt.timedelta(days=interval),
-        assignment=assignment,
-        progression_date=progressed,
-        death_date=_date(None if death is None else death.data.get("date")),
-    )
     kinds: dict[Form, tuple[VisitKind, str]] = {
         Form.DOCETAXEL_CYCLE: ("treatment", "date"),
         Form.LETROZOLE: ("treatment", "start_date"),
         Form.TUMOUR_ASSESSMENT: ("tumour_assessment", "date"),
-        Form.LAST_KNOWN_ALIVE: ("survival_follow_up", "date"),
     }
     actual: list[ActualVisit] = []
+    cycle_dates: dict[int, dt.date] = {}
     for r in records:
         if Form(r.form) not in kinds:
             continue
@@ -106,9 +140,30 @@ def patient_visits(
         when = _date(r.data.get(field))
         if when is None:
             continue
-        if kind == "survival_follow_up" and (progressed is None or when <= progressed):
-            continue  # contacts count as follow-up visits after progression only
-        actual.append(ActualVisit(kind, when))
+        cycle = _cycle(r.data.get("cycle")) if r.form == Form.DOCETAXEL_CYCLE else None
+        if r.form == Form.LETROZOLE:
+            cycle = 0  # the switch to letrozole after chemotherapy (none expected without it)
+        elif cycle is not None:
+            # a cycle recorded twice: the earlier date is the cycle, the other unscheduled
+            cycle_dates[cycle] = min(when, cycle_dates.get(cycle, when))
+        actual.append(ActualVisit(kind, when, cycle))
+    if progressed is not None:  # contacts count as follow-up visits after progression only
+        actual += [
+            ActualVisit("survival_follow_up", when)
+            for when in follow_up_contacts(session, patient.id)
+            if when > progressed
+        ]
+    plan = patient_schedule(
+        protocol,
+        randomised_on,
+        until=today + dt.timedelta(days=interval),
+        assignment=assignment,
+        progression_date=progressed,
+        death_date=_date(None if death is None else death.data.get("date")),
+        cycle_dates=cycle_dates,
+        treatment_end=_date(None if ended is None else ended.data.get("date")),
+        study_end=_date(None if left is None else left.data.get("date")),
+    )
     report = check_visits(plan, actual, today=today)
     return ScheduleView(
         patient_id=patient.id,

@@ -2,7 +2,9 @@
 
 NotFoundError -> 404 (another site's patient reads as absent), PermissionDenied -> 403,
 an expired session -> the login page, ConflictError and InputError outside a form -> 409
-and 422 with the message. Inside a form, errors are shown next to their fields instead
+and 422 with the message. A request FastAPI cannot validate is a page too: a bad id in the
+address (``/patients/0``, ``/patients/abc``) -> 404, a bad query or form value -> 422 naming
+the value and what it must be. Inside a form, errors are shown next to their fields instead
 (:class:`FormRejected`); the transaction is rolled back either way.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -101,6 +104,28 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return _error_page(request, exc.status_code, N_("Not possible"), str(exc.detail))
 
 
+async def _invalid_request(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    pages = _pages(request)
+    problems = [e for e in exc.errors() if isinstance(e, dict)]
+    if not problems or any(tuple(e.get("loc", ()))[:1] == ("path",) for e in problems):
+        return _error_page(
+            request,
+            404,
+            N_("Not found"),
+            pages._("No such page: the address does not name a valid record (check the number)."),
+        )
+    lines = []
+    for problem in problems:
+        name = str(tuple(problem.get("loc", ()))[-1])
+        context = {k: str(v) for k, v in (problem.get("ctx") or {}).items()}
+        words = plain_problem(
+            pages, str(problem.get("type", "")), str(problem.get("msg", "")), context
+        )
+        lines.append(f"{name}: {words}")
+    return _error_page(request, 422, N_("Please check your input"), "; ".join(lines))
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     request_id = getattr(request.state, "request_id", "-")
     log.error("unhandled error in page request %s", request_id, exc_info=exc)
@@ -118,6 +143,7 @@ def install_error_pages(app: FastAPI) -> None:
     app.add_exception_handler(CsrfRejected, _csrf)
     app.add_exception_handler(TrialkitError, _domain_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(Exception, _unexpected)
 
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 from fastapi import APIRouter, status
 
-from trialkit.api.deps import CurrentPrincipal, DbSession, Id
+from trialkit.api.deps import CurrentPrincipal, DbSession, Id, Today
 from trialkit.api.schemas import FormRecordCreate, QueryAnswer, QueryClosure, QueryCreate
 from trialkit.service import capture, edit_checks, queries, visits
 from trialkit.service.capture import CaptureView, TumourResponseView
@@ -34,7 +34,12 @@ def list_records(
     status_code=status.HTTP_201_CREATED,
 )
 def record_form(
-    patient_id: Id, form: Form, body: FormRecordCreate, session: DbSession, actor: CurrentPrincipal
+    patient_id: Id,
+    form: Form,
+    body: FormRecordCreate,
+    session: DbSession,
+    actor: CurrentPrincipal,
+    today: Today,
 ) -> CaptureView:
     """Record a form (a correction names its record_key and says why); checks run on save."""
     return capture.record_form(
@@ -45,6 +50,7 @@ def record_form(
         data=body.data,
         record_key=body.record_key,
         reason=body.reason,
+        today=today,
     )
 
 
@@ -57,9 +63,13 @@ def tumour_response(
 
 
 @router.post("/patients/{patient_id}/edit-checks", response_model=EditCheckReport)
-def run_edit_checks(patient_id: Id, session: DbSession, actor: CurrentPrincipal) -> EditCheckReport:
+def run_edit_checks(
+    patient_id: Id, session: DbSession, actor: CurrentPrincipal, today: Today
+) -> EditCheckReport:
     """Run the edit checks now; failures not yet queried open queries."""
-    return edit_checks.run_edit_checks(session=session, actor=actor, patient_id=patient_id)
+    return edit_checks.run_edit_checks(
+        session=session, actor=actor, patient_id=patient_id, today=today
+    )
 
 
 @router.get("/patients/{patient_id}/queries", response_model=list[QueryView])

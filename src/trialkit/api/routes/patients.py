@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from trialkit.api.deps import CurrentPrincipal, DbSession, Id
+from trialkit.api.deps import CurrentPrincipal, DbSession, Id, Today
 from trialkit.api.schemas import ConsentCreate, PatientCreate, ScreeningRecordCreate
 from trialkit.service import patients
 from trialkit.service.views import (
@@ -92,7 +92,7 @@ def list_consents(patient_id: Id, session: DbSession, actor: CurrentPrincipal) -
     status_code=status.HTTP_201_CREATED,
 )
 def record_consent(
-    patient_id: Id, body: ConsentCreate, session: DbSession, actor: CurrentPrincipal
+    patient_id: Id, body: ConsentCreate, session: DbSession, actor: CurrentPrincipal, today: Today
 ) -> ConsentView:
     return patients.record_consent(
         session=session,
@@ -101,4 +101,5 @@ def record_consent(
         consent_date=body.consent_date,
         information_sheet_version=body.information_sheet_version,
         reason=body.reason,
+        today=today,
     )

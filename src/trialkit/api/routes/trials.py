@@ -56,7 +56,11 @@ def get_site(site_id: Id, session: DbSession, actor: CurrentPrincipal) -> SiteVi
     status_code=status.HTTP_201_CREATED,
 )
 def record_ethics_approval(
-    site_id: Id, body: EthicsApprovalCreate, session: DbSession, actor: CurrentPrincipal
+    site_id: Id,
+    body: EthicsApprovalCreate,
+    session: DbSession,
+    actor: CurrentPrincipal,
+    today: Today,
 ) -> SiteView:
     return trials.record_ethics_approval(
         session=session,
@@ -65,6 +69,7 @@ def record_ethics_approval(
         committee=body.committee,
         approval_date=body.approval_date,
         protocol_version=body.protocol_version,
+        today=today,
     )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from trialkit.errors import NotFoundError, TrialkitError
 from trialkit.service import Role, Security, audit, trials, users
+from trialkit.web.clock import Today
 from trialkit.web.deps import DbSession, Form, Id, PagesDep, SecurityDep, Viewer, ViewerDep
 from trialkit.web.errors import FormRejected
 from trialkit.web.rendering import Pages
@@ -60,7 +61,7 @@ def sites(
 
 @router.post("/sites/{site_id}/approvals", response_class=HTMLResponse)
 def add_approval(
-    site_id: Id, form: Form, viewer: ViewerDep, session: DbSession, pages: PagesDep
+    site_id: Id, form: Form, viewer: ViewerDep, session: DbSession, pages: PagesDep, today: Today
 ) -> Response:
     key = f"{site_id}."
     errors: dict[str, str] = {}
@@ -84,6 +85,7 @@ def add_approval(
                 committee=committee,
                 approval_date=approval_date,
                 protocol_version=version,
+                today=today,
             )
         except TrialkitError as exc:
             if not exc.location:

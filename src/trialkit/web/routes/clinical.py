@@ -39,6 +39,7 @@ from trialkit.web.clinical_forms import (
     simple_from_form,
     simple_to_form,
 )
+from trialkit.web.clock import Today
 from trialkit.web.deps import DbSession, Id, PagesDep, Viewer, ViewerDep
 from trialkit.web.deps import Form as PostedForm
 from trialkit.web.errors import FormRejected
@@ -247,6 +248,7 @@ def record_form_save(
     viewer: ViewerDep,
     session: DbSession,
     pages: PagesDep,
+    today: Today,
 ) -> Response:
     form = _form_or_absent(pages, form_name)
     actor = viewer.principal
@@ -278,6 +280,7 @@ def record_form_save(
                 data=data,
                 record_key=versions[-1].record_key if versions else None,
                 reason=reason,
+                today=today,
             )
         except (NotFoundError, PermissionDenied):
             raise  # not theirs to record: the page says so, not a field

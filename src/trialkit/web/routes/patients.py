@@ -323,7 +323,12 @@ def consent_form(
 
 @router.post("/patients/{patient_id}/consent", response_class=HTMLResponse)
 def consent_save(
-    patient_id: Id, form: Form, viewer: ViewerDep, session: DbSession, pages: PagesDep
+    patient_id: Id,
+    form: Form,
+    viewer: ViewerDep,
+    session: DbSession,
+    pages: PagesDep,
+    today: Today,
 ) -> Response:
     actor = viewer.principal
     patient = patients.get_patient(session=session, actor=actor, patient_id=patient_id)
@@ -347,6 +352,7 @@ def consent_save(
                 consent_date=consent_date,
                 information_sheet_version=sheet,
                 reason=form.get("reason", "").strip() or None,
+                today=today,
             )
         except InputError as exc:
             errors[exc.location or "consent_date"] = exc.message

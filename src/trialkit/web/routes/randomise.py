@@ -68,7 +68,7 @@ def gates(
     """The checks the service makes before randomising, as the investigator can see them."""
     actor = viewer.principal
     site = trials.get_site(session=session, actor=actor, site_id=patient.site_id)
-    trial = trials.get_trial(session=session, actor=actor, trial_id=patient.trial_id)
+    trial = trials.get_trial(session=session, actor=actor, trial_id=patient.trial_id, today=today)
     records = patients.list_screening_records(session=session, actor=actor, patient_id=patient.id)
     evaluations = patients.list_evaluations(session=session, actor=actor, patient_id=patient.id)
     latest = evaluations[-1] if evaluations else None
