@@ -241,3 +241,28 @@ def test_the_full_demo_stops_near_120_events_with_enrolment_open(
     assert len(done.courses) >= 200  # about 220 randomised
     assert all(c.randomisation_date <= done.cutoff for c in done.courses.values())
     assert all(c.screening.complete_on <= done.cutoff for c in screened)
+
+
+def test_letrozole_starts_on_day_15_to_21_of_the_last_docetaxel_cycle(
+    sor: Protocol, candidates: tuple[Candidate, ...]
+) -> None:
+    """The record: letrozole 'starting on day 15-21 of the last cycle of chemotherapy'."""
+    plans = [c.screening for c in candidates if c.screening.group == "chemotherapy_then_endocrine"]
+    assert plans
+    starts = 0
+    for index, plan in enumerate(plans):
+        course = clinical_course(
+            np.random.default_rng(index), sor, plan, arm="A", median_months=40.0
+        )
+        cycles = [
+            dt.date.fromisoformat(r.data["date"])
+            for r in course.records
+            if r.form == "docetaxel_cycle"
+        ]
+        for record in course.records:
+            if record.form == "letrozole":
+                start = dt.date.fromisoformat(record.data["start_date"])
+                day = (start - max(c for c in cycles if c <= start)).days + 1
+                assert 15 <= day <= 21, (plan, day)
+                starts += 1
+    assert starts > 0

@@ -405,8 +405,9 @@ def _treatment(
             add(day, "docetaxel_cycle", data)
             last = day
             day += dt.timedelta(days=21)
+        # the record: letrozole "starting on day 15-21 of the last cycle" (day 1 = the cycle's date)
         letrozole_from = (
-            last + dt.timedelta(days=int(rng.integers(15, 22)))
+            last + dt.timedelta(days=int(rng.integers(14, 21)))
             if plan.group == "chemotherapy_then_endocrine" and given
             else None
         )
