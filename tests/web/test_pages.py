@@ -117,7 +117,7 @@ PAGES = {
                      "/patients/{p}/consent", "/patients/{p}/randomise", "/patients/{p}/unblinding",
                      "/queries"],
     "pharmacist": ["/home", "/pharmacy"],
-    "monitor": ["/home", "/monitor", "/monitor/data", "/forecast"],
+    "monitor": ["/home", "/monitor", "/monitor/data", "/forecast", "/reports"],
     "statistician": ["/home", "/design", "/design/simulate", "/forecast"],
     "unblinded": ["/home", "/design", "/forecast"],
     "admin": ["/home", "/admin/sites", "/admin/users", "/admin/audit"],
