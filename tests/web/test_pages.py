@@ -337,6 +337,7 @@ def arm_mentions(html: str, title: str, *, names: bool) -> list[str]:
         ("monitor", "/monitor"),
         ("monitor", "/monitor/data"),
         ("monitor", "/forecast"),
+        ("monitor", "/reports"),
         ("investigator", "/patients"),
         ("investigator", "/patients/{p}"),
         ("pharmacist", "/home"),
