@@ -68,8 +68,9 @@ def consort_figure(flow: ConsortFlow) -> Figure:
         f"Eligibility undetermined: {flow.undetermined}\n"
         f"Eligible, not randomised: {flow.eligible_not_randomised}"
     ).replace("\n\n", "\n")
-    allocated = [  # the pooled (blinded) column has nothing to allocate to
-        f"{arm.arm}\n{'Allocated ' if len(flow.arms) > 1 else ''}(n={arm.randomised})\n"
+    joint = "\nAllocated " if len(flow.arms) > 1 else " "  # the pooled (blinded) column: one line
+    allocated = [
+        f"{arm.arm}{joint}(n={arm.randomised})\n"
         f"Received study drug: {arm.treated}; not: {arm.not_treated}"
         for arm in flow.arms
     ]
