@@ -45,8 +45,14 @@ FORECAST = frozenset(
         Role.ADMINISTRATOR,
     }
 )
-REPORTS = frozenset(
-    {Role.STATISTICIAN, Role.UNBLINDED_STATISTICIAN, Role.DSMB_MEMBER, Role.ADMINISTRATOR}
+REPORTS = frozenset(  # the monitor: the blinded report only
+    {
+        Role.MONITOR,
+        Role.STATISTICIAN,
+        Role.UNBLINDED_STATISTICIAN,
+        Role.DSMB_MEMBER,
+        Role.ADMINISTRATOR,
+    }
 )
 
 
@@ -219,6 +225,15 @@ CASES = [
     Case("GET", "/api/patients/{patient}/tumour-response", 200, CLINICAL_READERS, site_scoped=True),
     Case(
         "POST",
+        "/api/patients/{randomised}/tumour-response/preview",
+        200,
+        CLINICAL_READERS,
+        site_scoped=True,
+        body=lambda w: {"form": "tumour_baseline", "data": {"date": "2008-03-01"}},
+    ),
+    Case("GET", "/api/patients/{randomised}/pfs", 200, CLINICAL_READERS, site_scoped=True),
+    Case(
+        "POST",
         "/api/patients/{patient}/edit-checks",
         200,
         INVESTIGATOR | MONITOR,
@@ -279,6 +294,7 @@ CASES = [
         body=lambda w: {"cycle": 2},
     ),
     Case("GET", "/api/sites/{site_a}/kits", 200, SUPPLY, site_scoped=True),
+    Case("GET", "/api/sites/{site_a}/dispensings", 200, SUPPLY, site_scoped=True),
     Case("GET", "/api/trials/{trial}/resupply-requests", 200, SUPPLY),
     Case("POST", "/api/resupply-requests/{request}/shipment", 201, ADMIN),
     Case(

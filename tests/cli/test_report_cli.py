@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from tests.report_world import ARM_LABELS, CUTOFF, ReportWorld, fill_trial
 from trialkit.cli.main import main
 from trialkit.service import Security, transaction
 from trialkit.store import create_database
+from trialkit.store.audit import iter_events
 from trialkit.store.migrate import upgrade
 
 
@@ -73,6 +75,15 @@ def test_unblinded_needs_a_user_with_an_unblinded_role(
     assert main(["report", "--out", out, "--unblinded", "--user", world.dsmb.username, *cut]) == 0
     html = (tmp_path / "u" / "report.html").read_text(encoding="utf-8")
     assert all(f"{label} (n=" in html for label in ARM_LABELS)
+    # the unblinded report is in the audit trail: who, the role, the cut-off, the snapshot
+    database = create_database(os.environ["TRIALKIT_DATABASE_URL"], pool_size=1)
+    with database.sessions() as session:
+        (event,) = [e.as_dict() for e in iter_events(session) if e.entity == "trial_report"]
+    database.dispose()
+    assert event["action"] == "view_unblinded_report"
+    assert (event["username"], event["role"]) == (world.dsmb.username, "dsmb_member")
+    assert event["reason"] == f"unblinded report at the {CUTOFF.isoformat()} data cut-off (html)"
+    assert str(event["new_value"]) in html  # the snapshot hash printed in the report
 
 
 @pytest.mark.parametrize(

@@ -221,6 +221,7 @@ def test_the_trial_in_a_browser(browser: Any, server: str, artefacts: Path) -> N
             if link.startswith(server)
             and not link.startswith(server + "/static")
             and "export" not in link
+            and "/reports/report." not in link  # the report's downloads, not pages
             and link not in seen
         ]
     assert any(url.endswith("/monitor") for url in seen)

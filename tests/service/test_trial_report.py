@@ -19,7 +19,8 @@ from trialkit.errors import PermissionDenied
 from trialkit.report.html import render_html
 from trialkit.report.pdf import render_pdf
 from trialkit.service import Security
-from trialkit.service.trial_report import report_inputs, trial_report
+from trialkit.service.trial_report import REPORT_ENTITY, report_inputs, trial_report
+from trialkit.store.audit import iter_events
 
 ARM_DERIVED = re.compile(
     r"hazard ratio|\bHR\b|log-rank|logrank|interaction|Newcombe|difference in ORR|"
@@ -108,15 +109,77 @@ def test_who_may_see_which_report(session: Session, security: Security, world: R
             unblinded=True,
             cutoff=CUTOFF,
         )
-    for user in (world.investigator, world.monitor):
-        with pytest.raises(PermissionDenied):
-            trial_report(
-                session=session,
-                actor=principal(session, security, user),
-                trial_id=world.trial_id,
-                cutoff=CUTOFF,
-            )
+    with pytest.raises(PermissionDenied):
+        trial_report(
+            session=session,
+            actor=principal(session, security, world.investigator),
+            trial_id=world.trial_id,
+            cutoff=CUTOFF,
+        )
+    # the monitor (blinded, all sites) gets the statistician's blinded report, never arms
+    monitor = principal(session, security, world.monitor)
+    with pytest.raises(PermissionDenied):
+        trial_report(
+            session=session,
+            actor=monitor,
+            trial_id=world.trial_id,
+            unblinded=True,
+            cutoff=CUTOFF,
+        )
+    seen = trial_report(session=session, actor=monitor, trial_id=world.trial_id, cutoff=CUTOFF)
+    pooled = trial_report(
+        session=session, actor=statistician, trial_id=world.trial_id, cutoff=CUTOFF
+    )
+    assert seen.blinded
+    assert seen.snapshot_sha256 == pooled.snapshot_sha256
+    assert render_html(seen) == render_html(pooled)
     dsmb = principal(session, security, world.dsmb)
     assert not trial_report(
         session=session, actor=dsmb, trial_id=world.trial_id, unblinded=True, cutoff=CUTOFF
     ).blinded
+
+
+def _report_events(session: Session) -> list[dict[str, object]]:
+    return [e.as_dict() for e in iter_events(session) if e.entity == REPORT_ENTITY]
+
+
+def test_each_report_view_is_in_the_audit_trail_without_an_arm(
+    session: Session, security: Security, world: ReportWorld
+) -> None:
+    unblinded = principal(session, security, world.unblinded)
+    before = len(_report_events(session))
+    doc = trial_report(
+        session=session,
+        actor=unblinded,
+        trial_id=world.trial_id,
+        unblinded=True,
+        cutoff=CUTOFF,
+        output="pdf",
+    )
+    monitor = principal(session, security, world.monitor)
+    blinded = trial_report(
+        session=session, actor=monitor, trial_id=world.trial_id, cutoff=CUTOFF, output="page"
+    )
+    seen, pooled = _report_events(session)[before:]
+    # who, in which role, when, what (blinded or not), the cut-off and the snapshot hash
+    assert seen["action"] == "view_unblinded_report"
+    assert seen["username"] == world.unblinded.username
+    assert seen["role"] == "unblinded_statistician"
+    assert seen["entity_id"] == str(world.trial_id)
+    assert seen["occurred_at"]
+    assert seen["field"] == "snapshot_sha256"
+    assert seen["new_value"] == doc.snapshot_sha256
+    assert seen["reason"] == "unblinded report at the 2009-01-31 data cut-off (pdf)"
+    assert pooled["action"] == "view_blinded_report"
+    assert pooled["role"] == "monitor"
+    assert pooled["new_value"] == blinded.snapshot_sha256
+    assert pooled["reason"] == "blinded report at the 2009-01-31 data cut-off (page)"
+    # never an arm, nor a number from the report: only the hash, the date and the output
+    for event in (seen, pooled):
+        text = " ".join(
+            str(event[k]) for k in ("action", "field", "old_value", "new_value", "reason")
+        )
+        assert not any(label.lower() in text.lower() for label in (*ARM_LABELS, "arm"))
+        assert not re.search(r"\d", re.sub(r"[0-9a-f]{64}|\d{4}-\d{2}-\d{2}|sha256", "", text)), (
+            text
+        )

@@ -77,7 +77,7 @@ PAGES = {
     "investigator-de": ["/home", "/patients", "/queries"],
     "pharmacist": ["/home", "/pharmacy"],
     "pharmacist-de": ["/home", "/pharmacy"],
-    "monitor": ["/home", "/monitor", "/monitor/data", "/forecast", "/patients/{p}"],
+    "monitor": ["/home", "/monitor", "/monitor/data", "/forecast", "/reports", "/patients/{p}"],
     "statistician": ["/home", "/design", "/forecast", "/reports"],
     "unblinded": ["/home", "/reports", "/monitor"],
     "dsmb": ["/home", "/reports"],

@@ -13,6 +13,7 @@ from tests.report_world import CUTOFF, fill_trial
 from tests.web.conftest import Browser
 from trialkit.service import Security
 from trialkit.store import Database
+from trialkit.store.audit import iter_events
 
 CUT = f"cutoff={CUTOFF.isoformat()}"
 
@@ -22,6 +23,8 @@ class Tokens:
     statistician: str
     unblinded: str
     investigator: str
+    monitor: str
+    unblinded_name: str
 
 
 @pytest.fixture
@@ -32,6 +35,8 @@ def tokens(db: Database, security: Security) -> Tokens:
             login(session, security, world.statistician),
             login(session, security, world.unblinded),
             login(session, security, world.investigator),
+            login(session, security, world.monitor),
+            world.unblinded.username,
         )
 
 
@@ -69,6 +74,42 @@ def test_unblinded_statistician_sees_arms_and_may_choose_the_blinded_report(
     blinded = browser.get(f"/reports?{CUT}&view=blinded")
     assert "BLINDED - pooled data" in blinded.text
     assert "<td>Sorafenib</td>" not in blinded.text
+
+
+def test_monitor_sees_the_blinded_report_only(web: TestClient, tokens: Tokens) -> None:
+    browser = Browser(web, tokens.monitor)
+    assert 'href="/reports"' in browser.get("/home").text  # the monitor's card links it
+    page = browser.get(f"/reports?{CUT}")
+    assert page.status_code == 200
+    assert "BLINDED - pooled data" in page.text
+    assert "All patients (n=8" in page.text
+    # the trial's title names the drugs; no table, curve or sentence names an arm
+    for arm_derived in ("<td>Sorafenib", "<td>Placebo", "Sorafenib (n=", "Placebo (n="):
+        assert arm_derived not in page.text
+    for arm_derived in ("Hazard ratio", "log-rank", "Protocol decision"):
+        assert arm_derived not in page.text
+    assert 'name="view"' not in page.text
+    assert browser.get(f"/reports?{CUT}&view=unblinded").status_code == 403
+    assert browser.get(f"/reports/report.html?{CUT}&view=unblinded").status_code == 403
+
+
+def test_viewing_the_unblinded_report_is_audited(
+    web: TestClient, tokens: Tokens, db: Database
+) -> None:
+    browser = Browser(web, tokens.unblinded)
+    assert browser.get(f"/reports?{CUT}").status_code == 200
+    assert browser.get(f"/reports/report.pdf?{CUT}&view=unblinded").status_code == 200
+    with db.sessions() as session:
+        events = [e.as_dict() for e in iter_events(session) if e.entity == "trial_report"]
+    assert [(e["action"], e["username"], e["role"], e["reason"]) for e in events] == [
+        (
+            "view_unblinded_report",
+            tokens.unblinded_name,
+            "unblinded_statistician",
+            f"unblinded report at the {CUTOFF.isoformat()} data cut-off ({output})",
+        )
+        for output in ("page", "pdf")
+    ]
 
 
 def test_a_bad_date_is_shown_next_to_the_field(web: TestClient, tokens: Tokens) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -28,6 +28,7 @@ __all__ = [
     "ShipmentReceipt",
     "SiteCreate",
     "TokenIssued",
+    "TumourPreviewBody",
     "UnblindingBody",
     "UserCreate",
 ]
@@ -156,3 +157,12 @@ class DispensingCreate(_Body):
 
 class ShipmentReceipt(_Body):
     damaged: list[IdField] = Field(default_factory=list, max_length=10_000)
+
+
+class TumourPreviewBody(_Body):
+    """A tumour form as it would be saved (not saved): the RECIST evaluation it would give."""
+
+    form: Literal["tumour_baseline", "tumour_assessment"]
+    data: dict[str, Any]
+    record_key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = None
+    """The assessment it replaces; none for a new assessment."""

@@ -53,7 +53,12 @@ def report(
         actor = actor_for(session, user, unblinded=unblinded)
         trial_id = trials.find_trial(session, trial).id
         document = trial_report(
-            session=session, actor=actor, trial_id=trial_id, unblinded=unblinded, cutoff=day
+            session=session,
+            actor=actor,
+            trial_id=trial_id,
+            unblinded=unblinded,
+            cutoff=day,
+            output="pdf" if pdf else "html",
         )
     html = render_html(document)
     written = {}

@@ -57,7 +57,7 @@ class ReportDocument:
 
     @property
     def label(self) -> str:
-        return "BLINDED - pooled data, no arm split" if self.blinded else "UNBLINDED - by arm"
+        return "BLINDED - pooled data" if self.blinded else "UNBLINDED - by arm"
 
     def tables(self) -> list[Table]:
         return [b for s in self.sections for b in s.blocks if isinstance(b, Table)]

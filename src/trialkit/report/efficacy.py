@@ -178,8 +178,8 @@ def _tte_section(
     if reference is None:
         blocks.append(
             TextBlock(
-                "Blinded report: curves, counts and medians are pooled over both arms; no "
-                "comparison of arms is shown."
+                "Blinded report: curves, counts and medians are pooled over all randomised "
+                "patients; no comparison between treatment groups is shown."
             )
         )
         return Section(anchor, name, tuple(blocks))

@@ -56,7 +56,8 @@ def forest_figure(
     if overall_hr is not None and np.isfinite(overall_hr):
         label = f"overall HR {overall_hr:.2f}"
         ax.axvline(overall_hr, color="#D55E00", ls=":", lw=1, label=label)
-        ax.legend(loc="lower right", frameon=False, fontsize=8)
+        # above the plot: inside it the label crossed the lowest rows' intervals
+        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
     ax.set_xscale("log")
     ax.set_xlim(lo, hi)
     ticks = [t for t in (0.25, 0.5, 1, 2, 4) if lo <= t <= hi]

@@ -108,6 +108,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.VIEW_SUPPLY,
             Action.VIEW_ENROLMENT,
             Action.VIEW_FORECAST,
+            Action.VIEW_REPORTS,  # the blinded report only: a monitor never holds VIEW_ARMS
         }
     ),
     Role.STATISTICIAN: frozenset(

@@ -20,12 +20,17 @@ Who may see what: the blinded report (pooled, no arm and nothing derived from on
 :attr:`~trialkit.service.policy.Action.VIEW_REPORTS`; the unblinded report also needs
 :attr:`~trialkit.service.policy.Action.VIEW_ARMS` (unblinded statistician, DSMB). A blinded
 report never reads an arm from the database.
+
+Every report made by :func:`trial_report` is written to the audit trail (one event: who, in which
+role, when, blinded or unblinded, the cut-off, the snapshot hash and the output), so that an
+inspector sees who looked at unblinded data. The event holds no arm and no number from the report.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -43,6 +48,7 @@ from trialkit.endpoints.recist import DEFAULT_CRITERIA
 from trialkit.report.document import ReportDocument
 from trialkit.report.inputs import ArmInfo, DesignFacts, ReportInputs
 from trialkit.report.trial_report import build_trial_report
+from trialkit.service import audit
 from trialkit.service.clinical import latest_records
 from trialkit.service.forms import Form
 from trialkit.service.outcomes import patient_outcome
@@ -53,7 +59,13 @@ from trialkit.store.capture import CaptureRecord
 from trialkit.store.patients import EligibilityEvaluation, Patient
 from trialkit.store.trials import Country, Site
 
-__all__ = ["at_cutoff", "report_inputs", "trial_report"]
+__all__ = ["REPORT_ENTITY", "ReportOutput", "at_cutoff", "report_inputs", "trial_report"]
+
+ReportOutput = Literal["page", "html", "pdf"]
+"""How the report is delivered: a web page, an HTML file or a PDF (recorded in the audit trail)."""
+
+REPORT_ENTITY = "trial_report"
+"""The audit trail's entity of a report view (its id: the trial's id)."""
 
 
 def _date(value: object) -> dt.date | None:
@@ -255,13 +267,31 @@ def trial_report(
     trial_id: int,
     unblinded: bool = False,
     cutoff: dt.date,
+    output: ReportOutput = "html",
 ) -> ReportDocument:
     """The blinded (default) or unblinded trial report at the data cut-off ``cutoff``.
 
     With no patient randomised by then the report says so in each section (CONSORT still
-    counts the screened patients).
+    counts the screened patients). The view is recorded in the audit trail (action
+    ``view_unblinded_report`` or ``view_blinded_report``; the snapshot hash as the new value;
+    the cut-off and ``output`` in the reason), in the caller's transaction.
     """
     inputs = report_inputs(
         session=session, actor=actor, trial_id=trial_id, unblinded=unblinded, cutoff=cutoff
     )
-    return build_trial_report(inputs)
+    document = build_trial_report(inputs)
+    grant = authorize(
+        actor, Action.VIEW_ARMS if unblinded else Action.VIEW_REPORTS, trial_id=trial_id
+    )
+    kind = "unblinded" if unblinded else "blinded"
+    audit.record(
+        session,
+        actor=actor,
+        grant=grant,
+        action=f"view_{kind}_report",
+        entity=REPORT_ENTITY,
+        entity_id=trial_id,
+        changes={"snapshot_sha256": (None, document.snapshot_sha256)},
+        reason=f"{kind} report at the {cutoff.isoformat()} data cut-off ({output})",
+    )
+    return document

@@ -3,21 +3,40 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, status
+from pydantic import BaseModel, ConfigDict
 
 from trialkit.api.deps import CurrentPrincipal, DbSession, Id, Today
-from trialkit.api.schemas import FormRecordCreate, QueryAnswer, QueryClosure, QueryCreate
+from trialkit.api.schemas import (
+    FormRecordCreate,
+    QueryAnswer,
+    QueryClosure,
+    QueryCreate,
+    TumourPreviewBody,
+)
 from trialkit.service import capture, edit_checks, queries, visits
 from trialkit.service.capture import CaptureView, TumourResponseView
 from trialkit.service.edit_checks import EditCheckReport
 from trialkit.service.forms import Form
+from trialkit.service.patient_pfs import PfsView, patient_pfs
 from trialkit.service.queries import QueryView
+from trialkit.service.recist_preview import preview_tumour_response
 from trialkit.service.visits import ScheduleView
 
 router = APIRouter(prefix="/api", tags=["clinical data"])
 Status = Literal["open", "answered", "closed"]
+
+
+class TumourPreviewView(BaseModel):
+    """The RECIST 1.1 evaluation a tumour form would give if saved (nothing is saved)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    patient_id: int
+    evaluation: dict[str, Any] | None
+    """``None`` without a dated baseline."""
 
 
 @router.get("/patients/{patient_id}/records", response_model=list[CaptureView])
@@ -60,6 +79,28 @@ def tumour_response(
 ) -> TumourResponseView:
     """RECIST 1.1 over the latest tumour records (the recist evaluate JSON contract)."""
     return capture.tumour_response(session=session, actor=actor, patient_id=patient_id)
+
+
+@router.post("/patients/{patient_id}/tumour-response/preview", response_model=TumourPreviewView)
+def preview_tumour(
+    patient_id: Id, body: TumourPreviewBody, session: DbSession, actor: CurrentPrincipal
+) -> TumourPreviewView:
+    """The evaluation with this form entered as ``record_key`` (a new one without): not saved."""
+    evaluation = preview_tumour_response(
+        session=session,
+        actor=actor,
+        patient_id=patient_id,
+        form=Form(body.form),
+        data=body.data,
+        record_key=body.record_key,
+    )
+    return TumourPreviewView(patient_id=patient_id, evaluation=evaluation)
+
+
+@router.get("/patients/{patient_id}/pfs", response_model=PfsView | None)
+def pfs(patient_id: Id, session: DbSession, actor: CurrentPrincipal) -> PfsView | None:
+    """The patient's PFS as derived now (FDA 2018 censoring); ``null`` before randomisation."""
+    return patient_pfs(session=session, actor=actor, patient_id=patient_id)
 
 
 @router.post("/patients/{patient_id}/edit-checks", response_model=EditCheckReport)

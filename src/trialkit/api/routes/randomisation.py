@@ -7,6 +7,7 @@ from fastapi import APIRouter, status
 from trialkit.api.deps import CurrentPrincipal, DbSession, Id, SecurityDep, Today
 from trialkit.api.schemas import DispensingCreate, ShipmentReceipt, UnblindingBody
 from trialkit.service import randomisation, reports, supply
+from trialkit.service.dispensings import list_site_dispensings
 from trialkit.service.views import (
     ArmBalanceRow,
     DispensingView,
@@ -85,6 +86,14 @@ def dispense(
 @router.get("/sites/{site_id}/kits", response_model=list[KitView])
 def list_site_kits(site_id: Id, session: DbSession, actor: CurrentPrincipal) -> list[KitView]:
     return supply.list_site_kits(session=session, actor=actor, site_id=site_id)
+
+
+@router.get("/sites/{site_id}/dispensings", response_model=list[DispensingView])
+def site_dispensings(
+    site_id: Id, session: DbSession, actor: CurrentPrincipal
+) -> list[DispensingView]:
+    """Which kit went to which patient at the site, by patient then cycle (kit numbers only)."""
+    return list_site_dispensings(session=session, actor=actor, site_id=site_id)
 
 
 @router.get("/trials/{trial_id}/resupply-requests", response_model=list[ResupplyRequestView])

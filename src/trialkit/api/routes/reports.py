@@ -10,16 +10,26 @@ from fastapi.responses import HTMLResponse, Response
 from trialkit.api.deps import CurrentPrincipal, DbSession, Id, Today
 from trialkit.report.html import render_html
 from trialkit.report.pdf import render_pdf
-from trialkit.service.trial_report import trial_report
+from trialkit.service.trial_report import ReportOutput, trial_report
 
 router = APIRouter(prefix="/api", tags=["reports"])
 
 
 def _html(
-    trial_id: int, session: DbSession, actor: CurrentPrincipal, cutoff: dt.date, unblinded: bool
+    trial_id: int,
+    session: DbSession,
+    actor: CurrentPrincipal,
+    cutoff: dt.date,
+    unblinded: bool,
+    output: ReportOutput,
 ) -> tuple[str, str]:
     document = trial_report(
-        session=session, actor=actor, trial_id=trial_id, unblinded=unblinded, cutoff=cutoff
+        session=session,
+        actor=actor,
+        trial_id=trial_id,
+        unblinded=unblinded,
+        cutoff=cutoff,
+        output=output,
     )
     kind = "blinded" if document.blinded else "unblinded"
     return render_html(document), f"{document.trial}-report-{kind}-{cutoff.isoformat()}"
@@ -35,7 +45,7 @@ def report_html(
     cutoff: dt.date | None = None,
 ) -> HTMLResponse:
     """The report (HTML, figures inline); ``unblinded`` needs an unblinded role."""
-    html, _ = _html(trial_id, session, actor, cutoff or today, unblinded)
+    html, _ = _html(trial_id, session, actor, cutoff or today, unblinded, "html")
     return HTMLResponse(html)
 
 
@@ -49,7 +59,7 @@ def report_pdf(
     cutoff: dt.date | None = None,
 ) -> Response:
     """The same report as PDF."""
-    html, name = _html(trial_id, session, actor, cutoff or today, unblinded)
+    html, name = _html(trial_id, session, actor, cutoff or today, unblinded, "pdf")
     return Response(
         render_pdf(html),
         media_type="application/pdf",

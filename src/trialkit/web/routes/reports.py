@@ -20,7 +20,7 @@ from trialkit.report.document import ReportDocument
 from trialkit.report.html import render_html
 from trialkit.report.pdf import render_pdf
 from trialkit.service import can_see_arm
-from trialkit.service.trial_report import trial_report
+from trialkit.service.trial_report import ReportOutput, trial_report
 from trialkit.web.deps import DbSession, PagesDep, Viewer, ViewerDep
 
 router = APIRouter()
@@ -34,7 +34,11 @@ def _cutoff(request: Request, text: str | None) -> dt.date:
 
 
 def _document(
-    viewer: Viewer, session: DbSession, cutoff: dt.date, view: str | None
+    viewer: Viewer,
+    session: DbSession,
+    cutoff: dt.date,
+    view: str | None,
+    output: ReportOutput,
 ) -> ReportDocument:
     if viewer.trial is None:
         raise NotFoundError("you hold no role in a trial")
@@ -45,6 +49,7 @@ def _document(
         trial_id=viewer.trial.id,
         unblinded=unblinded,
         cutoff=cutoff,
+        output=output,
     )
 
 
@@ -76,7 +81,7 @@ def reports_page(
             report=None,
             query="",
         )
-    document = _document(viewer, session, day, view)
+    document = _document(viewer, session, day, view, "page")
     query = f"cutoff={day.isoformat()}&view={'blinded' if document.blinded else 'unblinded'}"
     return pages.response(
         "reports/reports.html",
@@ -103,7 +108,7 @@ def report_download(
     cutoff: str | None = None,
     view: str | None = None,
 ) -> HTMLResponse:
-    document = _document(viewer, session, _safe_cutoff(request, cutoff), view)
+    document = _document(viewer, session, _safe_cutoff(request, cutoff), view, "html")
     return HTMLResponse(
         render_html(document),
         headers={"Content-Disposition": f'attachment; filename="{_filename(document, "html")}"'},
@@ -118,7 +123,7 @@ def report_pdf(
     cutoff: str | None = None,
     view: str | None = None,
 ) -> Response:
-    document = _document(viewer, session, _safe_cutoff(request, cutoff), view)
+    document = _document(viewer, session, _safe_cutoff(request, cutoff), view, "pdf")
     return Response(
         render_pdf(render_html(document)),
         media_type="application/pdf",

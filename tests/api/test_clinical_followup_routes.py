@@ -1,0 +1,75 @@
+"""The API routes over the service functions the investigator and pharmacist pages use:
+a patient's PFS, the site's dispensings and the RECIST preview (thin, same service, no arm)."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import World
+from tests.factories import ENROLMENT_DAY
+from trialkit.service import Role
+
+BASELINE = {"date": "2008-02-25", "target": [{"id": "T1", "organ": "liver", "diameter_mm": 30}]}
+
+
+def test_pfs_of_a_randomised_patient_and_null_before(client: TestClient, world: World) -> None:
+    headers = world.headers(Role.INVESTIGATOR, "own")
+    pfs = client.get(f"/api/patients/{world.randomised}/pfs", headers=headers)
+    assert pfs.status_code == 200
+    body = pfs.json()
+    # randomised today, nothing recorded since: censored on the day of randomisation
+    assert body["start"] == body["date"] == ENROLMENT_DAY.isoformat()
+    assert body["event"] is False
+    assert body["days"] == 1
+    assert "arm" not in body
+    waiting = client.get(f"/api/patients/{world.to_randomise}/pfs", headers=headers)
+    assert waiting.status_code == 200
+    assert waiting.json() is None
+    elsewhere = world.headers(Role.INVESTIGATOR, "other")
+    assert client.get(f"/api/patients/{world.randomised}/pfs", headers=elsewhere).status_code == 404
+
+
+def test_dispensings_name_kits_never_arms(client: TestClient, world: World) -> None:
+    pharmacist = world.headers(Role.PHARMACIST, "own")
+    given = client.post(
+        f"/api/patients/{world.randomised}/dispensings", json={"cycle": 2}, headers=pharmacist
+    )
+    assert given.status_code == 201
+    listed = client.get(f"/api/sites/{world.site_a.id}/dispensings", headers=pharmacist)
+    assert listed.status_code == 200
+    rows = [r for r in listed.json() if r["cycle"] == 2]
+    assert rows == [
+        {
+            "patient_id": world.randomised,
+            "cycle": 2,
+            "kit_number": given.json()["kit_number"],
+            "dispensed_at": rows[0]["dispensed_at"],
+        }
+    ]
+    assert all(
+        set(r) == {"patient_id", "cycle", "kit_number", "dispensed_at"} for r in listed.json()
+    )
+
+
+def test_the_preview_evaluates_without_saving(client: TestClient, world: World) -> None:
+    headers = world.headers(Role.INVESTIGATOR, "own")
+    url = f"/api/patients/{world.randomised}/tumour-response/preview"
+    preview = client.post(url, json={"form": "tumour_baseline", "data": BASELINE}, headers=headers)
+    assert preview.status_code == 200
+    evaluation = preview.json()["evaluation"]
+    assert evaluation["baseline"]["sum_mm"] == 30
+    assert evaluation["timepoints"] == []
+    records = client.get(f"/api/patients/{world.randomised}/records", headers=headers).json()
+    assert not [r for r in records if r["form"] == "tumour_baseline"]  # nothing saved
+
+
+def test_a_bad_preview_says_what_is_wrong(client: TestClient, world: World) -> None:
+    headers = world.headers(Role.INVESTIGATOR, "own")
+    url = f"/api/patients/{world.randomised}/tumour-response/preview"
+    wrong_form = client.post(url, json={"form": "adverse_event", "data": {}}, headers=headers)
+    assert wrong_form.status_code == 422
+    assert "form" in wrong_form.text
+    bad_value = {"form": "tumour_baseline", "data": {"date": "2008-02-25", "target": "big"}}
+    bad = client.post(url, json=bad_value, headers=headers)
+    assert bad.status_code == 422
+    assert "target" in bad.text
