@@ -1,0 +1,112 @@
+"""The CUDA kernel (:mod:`trialkit.simulate.cuda_kernel`) under numba's CUDA simulator.
+
+numba reads ``NUMBA_ENABLE_CUDASIM`` once, when it is first imported, and the rest of
+the suite has imported it for the CPU kernel; so each check runs in a fresh Python
+with the variable set, and reports back as one JSON line. Expected values: the fused
+CPU kernel (:mod:`trialkit.simulate.fused`) on the same host draws (to 1e-9), and a
+CPU run of the same scenario for the device's own stream (within Monte Carlo error).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+_EQUALITY = textwrap.dedent(
+    """
+    import json
+    import numpy as np
+    from trialkit.protocol import load_protocol
+    from trialkit.simulate.cuda_kernel import cuda_statistics
+    from trialkit.simulate.fused import fused_statistics
+    from trialkit.simulate.generate import RawDraws, draw
+    from trialkit.simulate.scenario import scenario_from_protocol
+
+    overrides, trials, tie_step = json.loads({args!r})
+    scenario = scenario_from_protocol(load_protocol("sor"), **overrides)
+    raw = draw(scenario, np.random.default_rng(11), trials)
+    if tie_step:  # coarse draws: many tied times within and across arms
+        raw = RawDraws(spacings=raw.spacings, allocation=raw.allocation,
+                       pfs=np.ceil(raw.pfs / tie_step) * tie_step, dropout=raw.dropout)
+    got = cuda_statistics(scenario, trials, raw=raw)
+    want = fused_statistics(scenario, raw)
+    report = {{"infinite_hr": int(np.isinf(want[5]).sum()), "nan_hr": int(np.isnan(want[5]).sum())}}
+    np.testing.assert_array_equal(got[1], want[1])
+    for g, w in zip(got[:1] + got[2:], want[:1] + want[2:], strict=True):
+        np.testing.assert_array_equal(np.isinf(g), np.isinf(w))
+        np.testing.assert_array_equal(np.isnan(g), np.isnan(w))
+        np.testing.assert_allclose(g, w, rtol=0, atol=1e-9)
+    print(json.dumps(report))
+    """
+)
+
+_DISTRIBUTION = textwrap.dedent(
+    """
+    import json
+    import numpy as np
+    from trialkit.protocol import load_protocol
+    from trialkit.simulate.cuda_kernel import cuda_statistics
+    from trialkit.simulate.engine import batch_statistics
+    from trialkit.simulate.scenario import scenario_from_protocol
+
+    scenario = scenario_from_protocol(load_protocol("sor"), n=40, events=24)
+    trials = 256
+    dev = cuda_statistics(scenario, trials, seed=5, index=0)
+    again = cuda_statistics(scenario, trials, seed=5, index=0)
+    other = cuda_statistics(scenario, trials, seed=5, index=1)
+    cpu = batch_statistics(scenario, 5, 0, 4000)
+    print(json.dumps({{
+        "repeat_equal": all(np.array_equal(a, b, equal_nan=True) for a, b in zip(dev, again)),
+        "index_differs": not np.array_equal(dev[0], other[0]),
+        "dev_mean": float(dev[0][:, -1].mean()), "dev_sd": float(dev[0][:, -1].std()),
+        "cpu_mean": float(cpu[0][:, -1].mean()), "cpu_sd": float(cpu[0][:, -1].std()),
+        "dev_events": int(dev[1][:, -1].min()),
+        "dev_o": float(dev[2][:, -1].mean()), "cpu_o": float(cpu[2][:, -1].mean()),
+        "trials": trials,
+    }}))
+    """
+)
+
+
+def _simulated(code: str) -> dict[str, object]:
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", PYTHONWARNINGS="ignore")
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    result: dict[str, object] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+@pytest.mark.parametrize(
+    ("overrides", "trials", "tie_step"),
+    [({}, 24, 0.0),  # SOR: 220 patients, blocks, random entry
+     ({"dropout_rate": 0.3, "information_rates": [0.5, 0.75, 1]}, 16, 0.0),
+     ({"allocation": "simple", "entry": "fixed", "accrual_rates": [8, 20],
+       "accrual_breaks": [6]}, 16, 0.0),
+     ({"hazards_control": [0.088, 0.088], "hazards_treatment": [0.088, 0.05],
+       "pfs_breaks": [3]}, 16, 0.0),
+     ({"n": 24, "events": 16, "hr": 1.0, "entry": "fixed"}, 32, 0.25),  # ties
+     ({"n": 10, "events": 10, "dropout_rate": 0.5, "dropout_time": 1}, 48, 0.0)],
+)  # fmt: skip
+def test_simulated_kernel_equals_the_fused_cpu_kernel_on_the_same_draws(
+    overrides: dict[str, object], trials: int, tie_step: float
+) -> None:
+    report = _simulated(_EQUALITY.format(args=json.dumps([overrides, trials, tie_step])))
+    if overrides.get("n") == 10:  # the case exists: monotone likelihoods and no-HR trials
+        assert report["infinite_hr"] > 0
+
+
+def test_device_draws_agree_with_the_cpu_in_distribution() -> None:
+    r = _simulated(_DISTRIBUTION.format())
+    assert r["repeat_equal"] is True  # one seed, one stream
+    assert r["index_differs"] is True  # each logical batch its own stream
+    assert r["dev_events"] == 24  # every trial reached its 24th event
+    se = float(r["dev_sd"]) / float(r["trials"]) ** 0.5  # type: ignore[arg-type]
+    assert abs(float(r["dev_mean"]) - float(r["cpu_mean"])) < 4 * se  # type: ignore[arg-type]
+    assert float(r["dev_sd"]) == pytest.approx(float(r["cpu_sd"]), rel=0.25)  # type: ignore[arg-type]
