@@ -75,8 +75,8 @@ _MAX_STEP = 2.0
 _MONOTONE = 20.0
 _INF = math.inf
 NO_CUDA = (
-    "--backend cuda needs an NVIDIA GPU with its CUDA driver and numba's CUDA libraries "
-    "(pip install numba-cuda or a CUDA toolkit); none was found: use --backend numba"
+    "--backend cuda needs an NVIDIA GPU, its driver and the CUDA toolkit for numba "
+    "(e.g. pip install 'numba-cuda[cu12]'); none was found: use --backend numba"
 )
 
 
