@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -126,3 +127,55 @@ def test_device_draws_agree_with_the_cpu_in_distribution() -> None:
     assert abs(r["dev_mean"] - r["cpu_mean"]) < 4 * se
     assert r["dev_sd"] == pytest.approx(r["cpu_sd"], rel=0.25)
     assert r["dev_o"] == pytest.approx(r["cpu_o"], rel=0.1)
+
+
+_PTX = textwrap.dedent(
+    """
+    import numba.cuda.dispatcher as dispatcher
+    from numba import cuda, types
+    from numba.cuda.random import xoroshiro128p_dtype
+    from numba.np.numpy_support import from_dtype
+    from trialkit.simulate.cuda_kernel import make_kernel
+
+    class Hopper:  # no device here: compiling device functions only asks its compute capability
+        compute_capability = (9, 0)
+
+    dispatcher.get_current_device = lambda: Hopper()
+    f2, i2, b2 = types.float64[:, :], types.int64[:, :], types.boolean[:, :]
+    f1, i1 = types.float64[:], types.int64[:]
+    states = types.Array(from_dtype(xoroshiro128p_dtype), 1, "C")
+    sig = (states, f2, i2, f2, f2, f2, types.float64, b2, types.float64,
+           f1, f1, f1, f1, f1, f1, f1, f1, i1, f2, i2, f2, f2, f2, f2)
+    for switches in [(True, False, True, True, False, False),  # SOR, device draws
+                     (True, False, True, True, True, True),  # dropout, host draws
+                     (False, True, False, False, True, False)]:  # piecewise everything, simple
+        ptx, _ = cuda.compile_ptx(make_kernel(220, 3, 4, 55, 6, *switches).py_func, sig,
+                                  cc=(9, 0))
+        assert ".entry" in ptx
+    print("{{}}")
+    """
+)
+
+
+def _nvvm_home() -> str | None:
+    candidates = [os.environ.get("CUDA_HOME", ""), "/usr/local/cuda", *sorted(
+        (str(p) for p in Path("/usr/local").glob("cuda-*")), reverse=True)]  # fmt: skip
+    for home in candidates:
+        if home and any(Path(home).glob("nvvm/libdevice/libdevice*.bc")):
+            return home
+    return None
+
+
+def test_kernel_compiles_to_ptx_for_a_hopper_gpu() -> None:
+    # typing and lowering on the real CUDA target (what the simulator does not check);
+    # needs the CUDA toolkit's NVVM, not a GPU
+    home = _nvvm_home()
+    if home is None:
+        pytest.skip("no CUDA toolkit (NVVM, libdevice) on this machine")
+    env = dict(os.environ, CUDA_HOME=home, PYTHONWARNINGS="ignore")
+    env.pop("NUMBA_ENABLE_CUDASIM", None)
+    proc = subprocess.run(
+        [sys.executable, "-c", _PTX.format()], capture_output=True, text=True, env=env,
+        timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-4000:]

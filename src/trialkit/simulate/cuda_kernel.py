@@ -91,6 +91,18 @@ def require_cuda() -> None:
 
 
 @_device
+def _smaller(a: Any, b: Any) -> Any:  # pragma: no cover
+    """``min(a, b)``: numba's CUDA target (0.68) fails to type the builtin on two scalars."""
+    return a if a <= b else b
+
+
+@_device
+def _larger(a: Any, b: Any) -> Any:  # pragma: no cover
+    """``max(a, b)``, as :func:`_smaller`."""
+    return a if a >= b else b
+
+
+@_device
 def _invert(level: float, starts: Any, knots: Any, slopes: Any) -> float:  # pragma: no cover
     k = 0
     while k + 1 < knots.size and knots[k + 1] <= level:  # searchsorted(side="right") - 1
@@ -114,13 +126,13 @@ def _bucket_select(
     for i in range(n):
         if cal[i] < _INF:
             finite += 1
-            hi = max(hi, cal[i])
+            hi = _larger(hi, cal[i])
     scale = n / hi if hi > 0.0 else 0.0
     for b in range(n + 1):
         counts[b] = 0
     for i in range(n):
         if cal[i] < _INF:
-            b = min(int(cal[i] * scale), n - 1)
+            b = _smaller(int(cal[i] * scale), n - 1)
             bucket[i] = b
             counts[b] += 1
         else:
@@ -157,7 +169,7 @@ def _bucket_sort(
     for b in range(m + 1):
         counts[b] = 0
     for i in range(m):
-        b = min(int(y[i] * scale), m - 1)
+        b = _smaller(int(y[i] * scale), m - 1)
         bucket[i] = b
         counts[b + 1] += 1
     for b in range(m):
@@ -277,7 +289,7 @@ def make_kernel(
                 if host:
                     pick = allocation[r, blk]
                 else:
-                    pick = min(
+                    pick = _smaller(
                         int(xoroshiro128p_uniform_float64(states, r) * n_patterns), n_patterns - 1
                     )
                 for j in range(size):
@@ -308,10 +320,10 @@ def make_kernel(
                 for i in range(n):
                     if cal[i] < _INF:
                         n_ev += 1
-                        last = max(last, cal[i])
+                        last = _larger(last, cal[i])
                 if n_ev == 0:
                     for i in range(n):
-                        last = max(last, entry[i] + min(pfs[i], drop[i]))
+                        last = _larger(last, entry[i] + _smaller(pfs[i], drop[i]))
                 tau = last
             out_time[r, k] = tau
             out_events[r, k] = n_ev
@@ -319,7 +331,7 @@ def make_kernel(
             m1 = 0
             for i in range(n):
                 if entry[i] < tau:
-                    y[m] = min(min(pfs[i], drop[i]), tau - entry[i])
+                    y[m] = _smaller(_smaller(pfs[i], drop[i]), tau - entry[i])
                     x_i = treated[i]
                     flag[m] = 2 * (1 if cal[i] <= tau else 0) + x_i
                     m1 += x_i
@@ -368,7 +380,7 @@ def make_kernel(
             out_v[r, k] = v
             beta = math.nan
             if v > 0.0:
-                b = min(max((o - e) / v, -_MAX_STEP), _MAX_STEP)
+                b = _smaller(_larger((o - e) / v, -_MAX_STEP), _MAX_STEP)
                 for _ in range(_NEWTON_MAX):
                     theta = math.exp(b)
                     score = o
@@ -392,7 +404,7 @@ def make_kernel(
                     if info <= 0.0:
                         b = math.nan
                         break
-                    step = min(max(score / info, -_MAX_STEP), _MAX_STEP)
+                    step = _smaller(_larger(score / info, -_MAX_STEP), _MAX_STEP)
                     b += step
                     if abs(step) <= _NEWTON_TOL:
                         beta = b
