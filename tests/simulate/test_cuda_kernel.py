@@ -57,7 +57,7 @@ _DISTRIBUTION = textwrap.dedent(
     import json
     import numpy as np
     from trialkit.protocol import load_protocol
-    from trialkit.simulate.cuda_kernel import cuda_statistics
+    from trialkit.simulate.cuda_kernel import cuda_batches, cuda_statistics
     from trialkit.simulate.engine import batch_statistics
     from trialkit.simulate.scenario import scenario_from_protocol
 
@@ -66,10 +66,14 @@ _DISTRIBUTION = textwrap.dedent(
     dev = cuda_statistics(scenario, trials, seed=5, index=0)
     again = cuda_statistics(scenario, 8, seed=5, index=0)  # thread i: the i-th jump-ahead
     other = cuda_statistics(scenario, 8, seed=5, index=1)
+    together = cuda_batches(scenario, 5, [(1, 8), (0, 12)])  # one launch, two streams
     cpu = batch_statistics(scenario, 5, 0, 4000)
     print(json.dumps({{
         "repeat_equal": all(np.array_equal(a[:8], b, equal_nan=True) for a, b in zip(dev, again)),
         "index_differs": not np.array_equal(dev[0][:8], other[0]),
+        "launch_free": all(np.array_equal(a, b, equal_nan=True) for a, b in zip(together[0], other))
+                       and all(np.array_equal(a[:12], b, equal_nan=True)
+                               for a, b in zip(dev, together[1])),
         "dev_mean": float(dev[0][:, -1].mean()), "dev_sd": float(dev[0][:, -1].std()),
         "cpu_mean": float(cpu[0][:, -1].mean()), "cpu_sd": float(cpu[0][:, -1].std()),
         "dev_events": int(dev[1][:, -1].min()),
@@ -122,6 +126,7 @@ def test_device_draws_agree_with_the_cpu_in_distribution() -> None:
     r = _simulated(_DISTRIBUTION.format())
     assert r["repeat_equal"] is True  # one seed, one stream
     assert r["index_differs"] is True  # each logical batch its own stream
+    assert r["launch_free"] is True  # whatever batches share a kernel launch
     assert r["dev_events"] == 24  # every trial reached its 24th event
     se = r["dev_sd"] / r["trials"] ** 0.5
     assert abs(r["dev_mean"] - r["cpu_mean"]) < 4 * se

@@ -33,7 +33,7 @@ Blackman D. and Vigna S. (2021). Scrambled linear pseudorandom number generators
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any, TypeVar, cast
 
@@ -50,6 +50,7 @@ __all__ = [
     "NO_CUDA",
     "THREADS_PER_BLOCK",
     "batch_seed",
+    "cuda_batches",
     "cuda_statistics",
     "make_kernel",
     "require_cuda",
@@ -58,7 +59,6 @@ __all__ = [
 FloatArray = NDArray[np.float64]
 # numba.cuda is untyped (and partly generated at run time): typed as Any for mypy
 cuda: Any = _cuda
-create_xoroshiro128p_states: Any = _random.create_xoroshiro128p_states
 xoroshiro128p_uniform_float64: Any = _random.xoroshiro128p_uniform_float64
 THREADS_PER_BLOCK = 64
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -426,15 +426,57 @@ def batch_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence(seed, spawn_key=(index,)).generate_state(1, np.uint64)[0])
 
 
+Stats = tuple[FloatArray, NDArray[np.int64], FloatArray, FloatArray, FloatArray, FloatArray]
+
+
+def _states(seed: int, batches: Sequence[tuple[int, int]]) -> Any:
+    """Host ``xoroshiro128p`` states: for batch ``(index, size)``, ``size`` jumps from its seed.
+
+    The same as ``create_xoroshiro128p_states(size, seed=batch_seed(seed, index))`` per
+    batch, built on the host so that many batches go to the device in one copy.
+    """
+    parts = []
+    for index, size in batches:
+        part = np.empty(size, dtype=_random.xoroshiro128p_dtype)
+        _random.init_xoroshiro128p_states_cpu(part, batch_seed(seed, index), 0)
+        parts.append(part)
+    return np.concatenate(parts)
+
+
 def cuda_statistics(
     scenario: Scenario, trials: int, *, seed: int = 0, index: int = 0, raw: RawDraws | None = None
-) -> tuple[FloatArray, NDArray[np.int64], FloatArray, FloatArray, FloatArray, FloatArray]:
+) -> Stats:
     """Time, events, log-rank O, E, V and Cox log HR at every look of ``trials`` trials.
 
     Draws on the device from logical batch ``index`` of ``seed`` (:func:`batch_seed`),
     or, with ``raw``, reads those host draws (the trials of the CPU kernel). Returns host
     arrays of shape ``(trials, looks)``, as :func:`trialkit.simulate.fused.fused_statistics`.
     """
+    return _launch(
+        scenario, trials, raw=raw, states=None if raw else _states(seed, [(index, trials)])
+    )
+
+
+def cuda_batches(scenario: Scenario, seed: int, batches: Sequence[tuple[int, int]]) -> list[Stats]:
+    """The statistics of several logical batches ``(index, size)`` in one kernel launch.
+
+    Each batch keeps its own stream (:func:`batch_seed`), so the result per batch does
+    not depend on which batches share a launch; one launch of many batches fills the
+    device (a batch of 4096 trials is 64 blocks, far fewer than a GPU's SMs can hold).
+    """
+    total = sum(size for _, size in batches)
+    stats = _launch(scenario, total, raw=None, states=_states(seed, batches))
+    out: list[Stats] = []
+    start = 0
+    t, ev, o, e, v, beta = stats
+    for _, size in batches:
+        rows = slice(start, start + size)
+        out.append((t[rows], ev[rows], o[rows], e[rows], v[rows], beta[rows]))
+        start += size
+    return out
+
+
+def _launch(scenario: Scenario, trials: int, *, raw: RawDraws | None, states: Any) -> Stats:
     n = scenario.n
     looks = np.asarray(scenario.look_events, dtype=np.int64)
     a, b = scenario.allocation_ratio
@@ -463,14 +505,13 @@ def cuda_statistics(
     )
     dummy = np.zeros((1, 1))
     if raw is not None:
-        states = create_xoroshiro128p_states(1, seed=0)  # unused; typed as the device path
+        states = np.zeros(1, dtype=_random.xoroshiro128p_dtype)  # unused; typed as drawn
         spacings = dummy if raw.spacings is None else np.ascontiguousarray(raw.spacings)
         allocation = np.zeros((1, 1), np.int64) if simple else np.asarray(raw.allocation, np.int64)
         uniforms = np.asarray(raw.allocation, np.float64) if simple else dummy
         pfs_unit = np.ascontiguousarray(raw.pfs)
         drop_unit = dummy if raw.dropout is None else np.ascontiguousarray(raw.dropout)
     else:
-        states = create_xoroshiro128p_states(trials, seed=batch_seed(seed, index))
         spacings, uniforms, pfs_unit, drop_unit = dummy, dummy, dummy, dummy
         allocation = np.zeros((1, 1), np.int64)
     shape = (trials, int(looks.size))
@@ -478,7 +519,7 @@ def cuda_statistics(
     outs[1] = cuda.device_array(shape, np.int64)
     grid = -(-trials // THREADS_PER_BLOCK)
     kernel[grid, THREADS_PER_BLOCK](
-        states,
+        cuda.to_device(states),
         cuda.to_device(spacings),
         cuda.to_device(allocation),
         cuda.to_device(uniforms),

@@ -59,6 +59,7 @@ from trialkit.simulate.results import (
 from trialkit.simulate.scenario import Scenario
 
 __all__ = [
+    "CUDA_CHUNK_BATCHES",
     "LOGICAL_BATCH",
     "Backend",
     "LookStatistics",
@@ -75,6 +76,8 @@ __all__ = [
 ]
 
 LOGICAL_BATCH = 4096
+#: logical batches per kernel launch of the cuda backend (at least): 262,144 trials fill a GPU
+CUDA_CHUNK_BATCHES = 64
 Backend = Literal["numba", "numpy", "gpu", "cuda"]
 BACKENDS: tuple[str, ...] = ("numba", "numpy", "gpu", "cuda")
 
@@ -186,6 +189,13 @@ def simulate_batches(
 ) -> Tally:
     """The tally of the logical batches ``indices`` of a run of ``trials`` trials."""
     tally = Tally(looks=len(scenario.look_events))
+    if backend == "cuda" and not host_draws:  # one kernel launch for all the batches
+        from trialkit.simulate.cuda_kernel import cuda_batches
+
+        sizes = [(index, _batch_size(trials, index)) for index in indices]
+        for index, stats in zip(indices, cuda_batches(scenario, seed, sizes), strict=True):
+            tally_batch(scenario, index, stats, tally)
+        return tally
     for index in indices:
         size = _batch_size(trials, index)
         stats = batch_statistics(scenario, seed, index, size, backend, host_draws=host_draws)
@@ -272,6 +282,8 @@ def simulate(
     start = time.perf_counter()
     n_batches = -(-trials // LOGICAL_BATCH)
     step = max(1, chunk_batches)
+    if backend == "cuda" and not host_draws:
+        step = max(step, CUDA_CHUNK_BATCHES)
     chunks = [list(range(i, min(i + step, n_batches))) for i in range(0, n_batches, step)]
     if backend == "cuda":
         from trialkit.simulate.cuda_kernel import require_cuda
