@@ -9,8 +9,8 @@ Usage::
 times the CuPy backend instead of the CPU threads: one device, chunks sized from its
 free memory; use ``--trials 20000000`` or more there, the GPU needs big runs to fill.
 ``--backend cuda`` times the numba.cuda kernel (one thread per trial,
-:mod:`trialkit.simulate.cuda_kernel`; logical batches of 4096 trials in turn); the
-warm-up call includes its compilation.
+:mod:`trialkit.simulate.cuda_kernel`; 64 logical batches per launch); the warm-up
+call includes its compilation.
 
 Scenario: SOR (220 patients, uniform accrual over 15.708 months, exponential PFS with
 medians 7.9 and 12.2 months, analysis at the 120th event, one-sided log-rank at 0.025;

@@ -184,3 +184,23 @@ def test_kernel_compiles_to_ptx_for_a_hopper_gpu() -> None:
         timeout=300,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-4000:]
+
+
+def test_state_seeding_is_vignas_splitmix64() -> None:
+    from trialkit.simulate.cuda_kernel import _splitmix64, _states, batch_seed
+
+    def reference(x: int, count: int) -> list[int]:  # splitmix64.c (Vigna 2015), line by line
+        out, mask = [], 2**64 - 1
+        for _ in range(count):
+            x = (x + 0x9E3779B97F4A7C15) & mask
+            z = x
+            z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+            z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+            out.append(z ^ (z >> 31))
+        return out
+
+    assert [int(v) for v in _splitmix64(1234567, 5)] == reference(1234567, 5)
+    states = _states(9, [(3, 4), (0, 2)])
+    words = reference(batch_seed(9, 3), 8) + reference(batch_seed(9, 0), 4)
+    assert [int(v) for v in states["s0"]] == words[0::2]
+    assert [int(v) for v in states["s1"]] == words[1::2]

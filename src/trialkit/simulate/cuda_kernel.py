@@ -17,15 +17,19 @@ kernel per shape ``(n, looks, block size, blocks)`` and per model switches.
 Random numbers: with ``host=True`` the kernel reads the draws of
 :func:`trialkit.simulate.generate.draw` (a check: the trials are the CPU's); otherwise
 each thread draws its own from a ``xoroshiro128p`` state of
-:mod:`numba.cuda.random`, the states seeded from the logical batch's spawned
-``SeedSequence`` (see :func:`batch_seed`). That stream differs from the CPU's PCG64
-stream: a device run agrees with a CPU run of the same seed within Monte Carlo error,
-not trial for trial; two device runs of one seed are identical.
+:mod:`numba.cuda.random`, the states seeded through splitmix64 from the logical batch's
+spawned ``SeedSequence`` (see :func:`batch_seed` and :func:`_states`). That stream
+differs from the CPU's PCG64 stream: a device run agrees with a CPU run of the same seed
+within Monte Carlo error, not trial for trial; two device runs of one seed are identical.
 
-Status: tested under the CUDA simulator only; not yet compiled or run on a real GPU.
+Status: tested under the CUDA simulator and compiled to PTX for sm_90; not yet run on a
+real GPU.
 
 References
 ----------
+Steele G.L., Lea D. and Flood C.H. (2014). Fast splittable pseudorandom number
+generators. *OOPSLA 2014*, 453-472 (splitmix64).
+
 Blackman D. and Vigna S. (2021). Scrambled linear pseudorandom number generators.
 *ACM Transactions on Mathematical Software* 47(4), 36.
 """
@@ -422,23 +426,45 @@ def _knots(starts: FloatArray, slopes: FloatArray) -> FloatArray:
 
 
 def batch_seed(seed: int, index: int) -> int:
-    """The ``xoroshiro128p`` seed of logical batch ``index``: from its spawned SeedSequence."""
-    return int(np.random.SeedSequence(seed, spawn_key=(index,)).generate_state(1, np.uint64)[0])
+    """The ``xoroshiro128p`` seed of logical batch ``index``: 63 bits of its SeedSequence."""
+    state = np.random.SeedSequence(seed, spawn_key=(index,)).generate_state(1, np.uint64)[0]
+    return int(state) >> 1  # 63 bits: numba's state initialisation takes a signed 64-bit int
 
 
 Stats = tuple[FloatArray, NDArray[np.int64], FloatArray, FloatArray, FloatArray, FloatArray]
 
 
-def _states(seed: int, batches: Sequence[tuple[int, int]]) -> Any:
-    """Host ``xoroshiro128p`` states: for batch ``(index, size)``, ``size`` jumps from its seed.
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
 
-    The same as ``create_xoroshiro128p_states(size, seed=batch_seed(seed, index))`` per
-    batch, built on the host so that many batches go to the device in one copy.
+
+def _splitmix64(base: int, count: int) -> NDArray[np.uint64]:
+    """Outputs ``1..count`` of the splitmix64 generator started at ``base`` (vectorised)."""
+    steps = np.arange(1, count + 1, dtype=np.uint64)
+    z = np.uint64(base) + steps * _GOLDEN  # uint64 arrays wrap modulo 2**64, as in C
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    out: NDArray[np.uint64] = z ^ (z >> np.uint64(31))
+    return out
+
+
+def _states(seed: int, batches: Sequence[tuple[int, int]]) -> Any:
+    """Host ``xoroshiro128p`` states, one per trial, for the logical batches ``(index, size)``.
+
+    Trial ``i`` of a batch takes words ``2i`` and ``2i + 1`` of the splitmix64 stream
+    seeded with the batch's seed (:func:`batch_seed`): the seeding Blackman and Vigna
+    recommend, vectorised (a few ms for 262,144 trials, against 54 ms for numba's
+    jump-ahead initialisation, which would cap a GPU run near 5 million trials/s).
+    The streams are not provably disjoint as jump-ahead ones are; with a period of
+    2**128 - 1, an overlap within a run is negligible.
     """
     parts = []
     for index, size in batches:
+        words = _splitmix64(batch_seed(seed, index), 2 * size)
         part = np.empty(size, dtype=_random.xoroshiro128p_dtype)
-        _random.init_xoroshiro128p_states_cpu(part, batch_seed(seed, index), 0)
+        part["s0"] = words[0::2]
+        part["s1"] = words[1::2]
         parts.append(part)
     return np.concatenate(parts)
 
