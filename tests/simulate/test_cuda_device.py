@@ -26,10 +26,13 @@ def _device() -> None:
 
     if config.ENABLE_CUDASIM:
         pytest.skip("the CUDA simulator is on: these checks are for a real device")
-    from trialkit.simulate.cuda_kernel import cuda
+    from trialkit.errors import DesignInputError
+    from trialkit.simulate.cuda_kernel import require_cuda
 
-    if not cuda.is_available():
-        pytest.skip("no usable CUDA device for numba")
+    try:
+        require_cuda()
+    except DesignInputError as exc:
+        pytest.skip(str(exc))
 
 
 @pytest.mark.parametrize(

@@ -84,10 +84,19 @@ NO_CUDA = (
 )
 
 
+def _cuda_simulated() -> bool:
+    from numba import config
+
+    return bool(getattr(config, "ENABLE_CUDASIM", False))
+
+
 def require_cuda() -> None:
     """Raise :class:`DesignInputError` (one line) unless numba sees a usable CUDA device."""
     try:
-        ok = bool(cuda.is_available())
+        from numba.cuda.cudadrv import nvvm  # the compiler: a device alone is not enough
+
+        compiler: Any = nvvm.is_available
+        ok = bool(cuda.is_available()) and (_cuda_simulated() or bool(compiler()))
     except Exception:  # broken driver or libraries: numba raises its own error types
         ok = False
     if not ok:
