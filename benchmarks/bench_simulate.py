@@ -3,11 +3,14 @@
 Usage::
 
     .venv/bin/python benchmarks/bench_simulate.py [--trials 1000000] [--rpact-trials 20000]
-        [--workers 2] [--seed 1] [--backend numba|numpy|gpu]
+        [--workers 2] [--seed 1] [--backend numba|numpy|gpu|cuda]
 
 ``--backend gpu`` (on a machine with an NVIDIA GPU and ``pip install 'trialkit[gpu]'``)
 times the CuPy backend instead of the CPU threads: one device, chunks sized from its
 free memory; use ``--trials 20000000`` or more there, the GPU needs big runs to fill.
+``--backend cuda`` times the numba.cuda kernel (one thread per trial,
+:mod:`trialkit.simulate.cuda_kernel`; 64 logical batches per launch); the warm-up
+call includes its compilation.
 
 Scenario: SOR (220 patients, uniform accrual over 15.708 months, exponential PFS with
 medians 7.9 and 12.2 months, analysis at the 120th event, one-sided log-rank at 0.025;
@@ -73,7 +76,7 @@ def main() -> None:
     parser.add_argument("--rpact-trials", type=int, default=20_000)
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--backend", choices=("numba", "numpy", "gpu"), default="numba")
+    parser.add_argument("--backend", choices=("numba", "numpy", "gpu", "cuda"), default="numba")
     args = parser.parse_args()
     backend = args.backend
     if backend == "gpu":
@@ -83,6 +86,14 @@ def main() -> None:
             sys.exit(f"bench_simulate: {exc}")
         name = cupy.cuda.runtime.getDeviceProperties(0)["name"]
         print(f"GPU: {name.decode() if isinstance(name, bytes) else name}")
+    if backend == "cuda":
+        from trialkit.simulate.cuda_kernel import cuda, require_cuda
+
+        try:
+            require_cuda()
+        except DesignInputError as exc:
+            sys.exit(f"bench_simulate: {exc}")
+        print(f"GPU: {cuda.get_current_device().name}")
 
     protocol = load_protocol("sor")
     print(f"load average before: {os.getloadavg()}")
@@ -96,12 +107,13 @@ def main() -> None:
     # entry "fixed" is rpact's model (like for like); "random" is trialkit's default
     for entry in ("fixed", "random"):
         scenario = scenario_from_protocol(protocol, entry=entry)
-        for workers in sorted({1, args.workers}) if backend != "gpu" else [1]:
+        on_device = backend in ("gpu", "cuda")
+        for workers in sorted({1, args.workers}) if not on_device else [1]:
             n = args.trials if workers == args.workers else max(args.trials // 4, 4096)
-            n = args.trials if backend == "gpu" else n
+            n = args.trials if on_device else n
             result = simulate(scenario, n, args.seed, workers=workers, backend=backend)
             rates[(entry, workers)] = n / result.elapsed_seconds
-            where = "1 GPU" if backend == "gpu" else f"{workers} worker{'s' if workers > 1 else ''}"
+            where = "1 GPU" if on_device else f"{workers} worker{'s' if workers > 1 else ''}"
             print(
                 f"trialkit {backend} ({entry} entry, {where}): {n} "
                 f"trials in {result.elapsed_seconds:.2f} s = {n / result.elapsed_seconds:,.0f} "

@@ -126,7 +126,7 @@ def _dump(
         tau, events = float(stats[0][row, -1]), int(stats[1][row, -1])
     else:
         one, tau, events = trial_data(scenario, trials, seed, trial)
-        stats = batch_statistics(scenario, seed, index, size, backend)
+        stats = batch_statistics(scenario, seed, index, size, backend, host_draws=host_draws)
     follow, event = observed_at(one, np.array([tau]))
     o, e, v, log_hr = (float(s[row, -1]) for s in stats[2:])
     try:
@@ -209,14 +209,19 @@ def simulate_command(
         str, typer.Option(help="random (Poisson given n) or fixed (rpact's grid).")
     ] = "random",
     backend: Annotated[
-        str, typer.Option(help="numba (default), numpy or gpu (CuPy, the 'gpu' extra, CUDA).")
+        str,
+        typer.Option(
+            help="numba (default), numpy, gpu (CuPy, the 'gpu' extra, CUDA) or cuda "
+            "(numba.cuda, one GPU thread per trial)."
+        ),
     ] = "numba",
     workers: Annotated[int | None, typer.Option(help="Threads (default: all CPUs).")] = None,
     host_draws: Annotated[
         bool,
         typer.Option(
             "--host-draws",
-            help="With --backend gpu: the CPU's random numbers, so results equal the CPU's.",
+            help="With --backend gpu or cuda: the CPU's random numbers, so results equal "
+            "the CPU's.",
         ),
     ] = False,
     cluster: Annotated[
@@ -242,8 +247,8 @@ def simulate_command(
         fail(f"--entry must be random or fixed; you gave {entry!r}")
     if spending is not None and spending not in ("obrien-fleming", "pocock"):
         fail(f"--spending must be obrien-fleming or pocock; you gave {spending!r}")
-    if backend not in ("numba", "numpy", "gpu"):
-        fail(f"--backend must be numba, numpy or gpu; you gave {backend!r}")
+    if backend not in ("numba", "numpy", "gpu", "cuda"):
+        fail(f"--backend must be numba, numpy, gpu or cuda; you gave {backend!r}")
     if (
         cluster is not None
         and cluster != "local"
@@ -253,12 +258,20 @@ def simulate_command(
             f"--cluster got {cluster!r}: write --cluster local (2 local workers) or a "
             "scheduler address such as tcp://127.0.0.1:8786"
         )
-    if host_draws and backend != "gpu":
-        fail("--host-draws applies to --backend gpu only; the CPU backends always draw there")
-    if cluster is not None and backend == "gpu":
+    if host_draws and backend not in ("gpu", "cuda"):
         fail(
-            "--cluster spreads the CPU backends over Dask workers; --backend gpu runs on one "
-            "device: drop one of them"
+            "--host-draws applies to --backend gpu only (or cuda); the CPU backends always "
+            "draw there"
+        )
+    if cluster is not None and backend in ("gpu", "cuda"):
+        fail(
+            f"--cluster spreads the CPU backends over Dask workers; --backend {backend} runs "
+            "on one device: drop one of them"
+        )
+    if dump_trial is not None and backend == "cuda" and not host_draws:
+        fail(
+            "--dump-trial with --backend cuda needs --host-draws (the device's own draws "
+            "stay on the device); add --host-draws or use another backend"
         )
     if plot is not None and grid is None:
         fail("--plot draws the power curve of a --grid; add e.g. --grid hr=0.5:1.0:0.05")
@@ -294,6 +307,10 @@ def simulate_command(
             from trialkit.simulate.gpu import load_cupy
 
             load_cupy()
+        if backend == "cuda":  # numba.cuda is imported only here, never on the CPU path
+            from trialkit.simulate.cuda_kernel import require_cuda
+
+            require_cuda()
         show = not as_json and sys.stdout.isatty() and trials >= PROGRESS_MIN_TRIALS
         be: Backend = backend  # type: ignore[assignment]
         with _runner(cluster) as runner:

@@ -13,7 +13,9 @@ Backends: ``"numba"`` (default: the fused compiled kernel of
 :mod:`trialkit.simulate.fused`), ``"numpy"`` (the array kernels of
 :mod:`trialkit.simulate.kernels`, the reference), ``"gpu"`` (the array-namespace
 kernel of :mod:`trialkit.simulate.arrays` on CuPy, run by :mod:`trialkit.simulate.gpu`;
-its random stream differs, see there). The numba and numpy backends consume the
+its random stream differs, see there), ``"cuda"`` (one CUDA thread per trial, the fused
+kernel of :mod:`trialkit.simulate.cuda_kernel` compiled by numba.cuda; its own
+``xoroshiro128p`` stream, see there). The numba and numpy backends consume the
 same draws and give the same trials; the statistics agree to rounding (about 1e-12),
 so decisions can differ only for a statistic within that distance of its threshold.
 
@@ -57,6 +59,7 @@ from trialkit.simulate.results import (
 from trialkit.simulate.scenario import Scenario
 
 __all__ = [
+    "CUDA_CHUNK_BATCHES",
     "LOGICAL_BATCH",
     "Backend",
     "LookStatistics",
@@ -73,8 +76,10 @@ __all__ = [
 ]
 
 LOGICAL_BATCH = 4096
-Backend = Literal["numba", "numpy", "gpu"]
-BACKENDS: tuple[str, ...] = ("numba", "numpy", "gpu")
+#: logical batches per kernel launch of the cuda backend (at least): 262,144 trials fill a GPU
+CUDA_CHUNK_BATCHES = 64
+Backend = Literal["numba", "numpy", "gpu", "cuda"]
+BACKENDS: tuple[str, ...] = ("numba", "numpy", "gpu", "cuda")
 
 FloatArray = NDArray[np.float64]
 LookStatistics = tuple[
@@ -108,6 +113,11 @@ def batch_statistics(
 
         _, stats = device_trial_batch(scenario, seed, index, size, on_host=host_draws)
         return cast(LookStatistics, stats)
+    if backend == "cuda":  # numba.cuda imported only now
+        from trialkit.simulate.cuda_kernel import cuda_statistics
+
+        raw = draw(scenario, batch_generator(seed, index), size) if host_draws else None
+        return cuda_statistics(scenario, size, seed=seed, index=index, raw=raw)
     rng = batch_generator(seed, index)
     raw = draw(scenario, rng, size)
     if backend == "numba":
@@ -170,13 +180,25 @@ def tally_batch(scenario: Scenario, index: int, stats: LookStatistics, into: Tal
 
 
 def simulate_batches(
-    scenario: Scenario, trials: int, seed: int, indices: Sequence[int], backend: Backend
+    scenario: Scenario,
+    trials: int,
+    seed: int,
+    indices: Sequence[int],
+    backend: Backend,
+    host_draws: bool = False,
 ) -> Tally:
     """The tally of the logical batches ``indices`` of a run of ``trials`` trials."""
     tally = Tally(looks=len(scenario.look_events))
+    if backend == "cuda" and not host_draws:  # one kernel launch for all the batches
+        from trialkit.simulate.cuda_kernel import cuda_batches
+
+        sizes = [(index, _batch_size(trials, index)) for index in indices]
+        for index, stats in zip(indices, cuda_batches(scenario, seed, sizes), strict=True):
+            tally_batch(scenario, index, stats, tally)
+        return tally
     for index in indices:
         size = _batch_size(trials, index)
-        stats = batch_statistics(scenario, seed, index, size, backend)
+        stats = batch_statistics(scenario, seed, index, size, backend, host_draws=host_draws)
         tally_batch(scenario, index, stats, tally)
     return tally
 
@@ -235,9 +257,11 @@ def simulate(
     trials, seed
         Number of trials and the seed of the whole run.
     backend
-        ``"numba"`` (fused compiled kernel), ``"numpy"`` (array kernels) or ``"gpu"``
+        ``"numba"`` (fused compiled kernel), ``"numpy"`` (array kernels), ``"gpu"``
         (the array kernel of :mod:`trialkit.simulate.arrays` on CuPy, one device;
-        ``workers``, ``chunk_batches`` and ``runner`` do not apply).
+        ``workers``, ``chunk_batches`` and ``runner`` do not apply) or ``"cuda"`` (one
+        CUDA thread per trial, :mod:`trialkit.simulate.cuda_kernel`; logical batches in
+        turn on one device, ``workers`` does not apply).
     workers
         Threads for the default runner (default: the CPUs available).
     chunk_batches
@@ -247,8 +271,8 @@ def simulate(
     progress
         Called with the number of trials finished after each task.
     host_draws
-        ``"gpu"`` only: draw on the host with the CPU's generators, so that the trials
-        are the CPU backends' (a check of the device; slower).
+        ``"gpu"`` and ``"cuda"`` only: draw on the host with the CPU's generators, so
+        that the trials are the CPU backends' (a check of the device; slower).
     """
     check_run(trials, seed, backend)
     if backend == "gpu":  # CuPy is imported there, only now
@@ -258,12 +282,19 @@ def simulate(
     start = time.perf_counter()
     n_batches = -(-trials // LOGICAL_BATCH)
     step = max(1, chunk_batches)
+    if backend == "cuda" and not host_draws:
+        step = max(step, CUDA_CHUNK_BATCHES)
     chunks = [list(range(i, min(i + step, n_batches))) for i in range(0, n_batches, step)]
+    if backend == "cuda":
+        from trialkit.simulate.cuda_kernel import require_cuda
+
+        require_cuda()
+        runner = runner or thread_runner(1)  # one device, batches in turn
     if runner is None:
         runner = thread_runner(workers or len(os.sched_getaffinity(0)))
 
     def task(indices: list[int]) -> Tally:
-        return simulate_batches(scenario, trials, seed, indices, backend)
+        return simulate_batches(scenario, trials, seed, indices, backend, host_draws)
 
     tally = Tally(looks=len(scenario.look_events))
     for part in runner(task, chunks):

@@ -1,0 +1,82 @@
+"""The cuda backend on a real CUDA device (skipped without one, as in CI).
+
+Run on a machine with an NVIDIA GPU and numba's CUDA toolkit (e.g.
+``pip install 'numba-cuda[cu12]'``)::
+
+    .venv/bin/pytest tests/simulate/test_cuda_device.py -q
+
+Expected values: the fused CPU kernel on the same draws (copied to the device), and a
+CPU run of the same scenario (the device's own stream: within Monte Carlo error).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from trialkit.protocol import Protocol
+from trialkit.simulate.engine import LOGICAL_BATCH, simulate
+from trialkit.simulate.fused import fused_statistics
+from trialkit.simulate.generate import draw
+from trialkit.simulate.scenario import scenario_from_protocol
+
+
+def _device() -> None:
+    from numba import config
+
+    if config.ENABLE_CUDASIM:
+        pytest.skip("the CUDA simulator is on: these checks are for a real device")
+    from trialkit.errors import DesignInputError
+    from trialkit.simulate.cuda_kernel import require_cuda
+
+    try:
+        require_cuda()
+    except DesignInputError as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{}, {"dropout_rate": 0.3, "information_rates": [0.5, 0.75, 1]},
+     {"allocation": "simple", "entry": "fixed"},
+     {"hazards_control": [0.088, 0.088], "hazards_treatment": [0.088, 0.05], "pfs_breaks": [3]},
+     {"n": 10, "events": 10, "dropout_rate": 0.5, "dropout_time": 1}],
+)  # fmt: skip
+def test_device_kernel_equals_the_fused_kernel_on_the_same_draws(
+    sor: Protocol, overrides: dict
+) -> None:
+    _device()
+    from trialkit.simulate.cuda_kernel import cuda_statistics
+
+    scenario = scenario_from_protocol(sor, **overrides)
+    raw = draw(scenario, np.random.default_rng(3), 2000)
+    got = cuda_statistics(scenario, 2000, raw=raw)
+    want = fused_statistics(scenario, raw)
+    np.testing.assert_array_equal(got[1], want[1])
+    for g, w in zip(got[:1] + got[2:], want[:1] + want[2:], strict=True):
+        np.testing.assert_array_equal(np.isinf(g), np.isinf(w))
+        np.testing.assert_allclose(g, w, rtol=0, atol=1e-9)
+
+
+def test_device_run_agrees_with_the_cpu(sor: Protocol) -> None:
+    _device()
+    scenario = scenario_from_protocol(sor, dropout_rate=0.1)
+    trials = 20 * LOGICAL_BATCH + 11
+    first = simulate(scenario, trials, 5, backend="cuda")
+    again = simulate(scenario, trials, 5, backend="cuda", chunk_batches=3)
+    assert first.to_dict() | {"elapsed_seconds": 0} == again.to_dict() | {"elapsed_seconds": 0}
+    cpu = simulate(scenario, trials, 5)
+    for key in ("reject_rate", "logrank_reject_rate", "mean_analysis_time"):
+        se = np.hypot(first.mc_standard_error[key], cpu.mc_standard_error[key])
+        assert abs(getattr(first, key) - getattr(cpu, key)) < 3 * se, key
+
+
+def test_host_draws_on_the_device_give_the_cpu_result(sor: Protocol) -> None:
+    _device()
+    scenario = scenario_from_protocol(sor, information_rates=[0.5, 1], dropout_rate=0.1)
+    trials = 2 * LOGICAL_BATCH + 5
+    got = simulate(scenario, trials, 3, backend="cuda", host_draws=True)
+    want = simulate(scenario, trials, 3)
+    assert abs(got.reject_rate - want.reject_rate) <= 1 / trials
+    assert abs(got.logrank_reject_rate - want.logrank_reject_rate) <= 1 / trials
+    assert got.mean_analysis_time == pytest.approx(want.mean_analysis_time, rel=1e-12)
