@@ -44,3 +44,10 @@ def test_an_unknown_command_still_suggests_a_near_one(capsys: pytest.CaptureFixt
     assert err.count("\n") == 1
     assert "No such command 'repor'" in err
     assert "'report'" in err
+
+
+def test_version_alone_prints_the_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from trialkit import __version__
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == __version__

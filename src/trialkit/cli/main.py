@@ -157,13 +157,23 @@ app = typer.Typer(
 )
 
 
-@app.callback()
-def _root(
-    show_version: bool = typer.Option(False, "--version", help="Print the version and exit."),
-) -> None:
-    if show_version:
+def _print_version(value: bool) -> None:
+    if value:
         typer.echo(__version__)
         raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    show_version: bool = typer.Option(
+        False,
+        "--version",
+        help="Print the version and exit.",
+        is_eager=True,  # before the sub-command is required: 'trialkit --version' alone works
+        callback=_print_version,
+    ),
+) -> None:
+    del show_version  # handled by its callback
 
 
 def main(argv: list[str] | None = None) -> int:
