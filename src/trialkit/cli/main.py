@@ -1,76 +1,179 @@
 """The ``trialkit`` command: a thin adapter over the core and the service.
 
-Every sub-command lives in its own module and is registered here. Bad input of
-any kind (unknown option, malformed file, invalid value) ends with exit code 2
-and exactly one line on stderr.
+Every sub-command lives in its own module and is registered here by name only:
+the module is imported when the command runs (or its own ``--help`` is asked
+for), so ``trialkit --help`` and each command start without importing the
+heavy libraries of the others (numba, matplotlib, WeasyPrint, FastAPI...).
+Bad input of any kind (unknown option, malformed file, invalid value) ends
+with exit code 2 and exactly one line on stderr.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
+from dataclasses import dataclass
+from typing import Any
 
 import typer
+from typer import _click as click  # typer >= 0.22 vendors click: its types are these
+from typer.core import TyperCommand, TyperGroup
 from typer.exceptions import TyperException
 
 from trialkit import __version__
-from trialkit.cli import (
-    analyze,
-    audit,
-    db,
-    demo,
-    design,
-    eligibility,
-    endpoints,
-    export,
-    predict,
-    protocol,
-    randomization,
-    recist,
-    report,
-    serve,
-    simulate,
-    sites,
-    trials,
-    users,
-)
 from trialkit.cli._common import EXIT_BAD_INPUT
 
-__all__ = ["app", "main", "run"]
+__all__ = ["COMMANDS", "LazyCommand", "app", "load_command", "main", "run"]
+
+
+@dataclass(frozen=True)
+class LazyCommand:
+    """One sub-command, registered by where it lives rather than by its object.
+
+    Attributes
+    ----------
+    module:
+        Module under ``trialkit.cli`` that defines it.
+    attribute:
+        ``app`` (a ``typer.Typer`` group) or the name of a command function.
+    help:
+        The one-line help shown by ``trialkit --help``; a test checks it equals
+        the help of the loaded command, so the listing needs no import.
+    """
+
+    module: str
+    attribute: str
+    help: str
+
+    @property
+    def is_group(self) -> bool:
+        """Whether the attribute is a ``typer.Typer`` group (``app``)."""
+        return self.attribute == "app"
+
+
+# Order as ``trialkit --help`` has always listed them: commands, then groups.
+COMMANDS: dict[str, LazyCommand] = {
+    "serve": LazyCommand(
+        "serve", "serve", "Serve the trial service's API (OpenAPI docs at /docs)."
+    ),
+    "simulate": LazyCommand(
+        "simulate",
+        "simulate_command",
+        "Simulate whole trials of a protocol: decision rule, log-rank power, analysis time.",
+    ),
+    "report": LazyCommand(
+        "report", "report", "Write the trial report: CONSORT flow, efficacy, safety and subgroups."
+    ),
+    "protocol": LazyCommand("protocol", "app", "Show a protocol."),
+    "eligibility": LazyCommand(
+        "eligibility", "app", "Check a screening record against a protocol's eligibility criteria."
+    ),
+    "design": LazyCommand(
+        "design",
+        "app",
+        "Statistical design: protocol claims, sample size, decision rules, boundaries.",
+    ),
+    "analyze": LazyCommand("analyze", "app", "Analyse trial data."),
+    "recist": LazyCommand("recist", "app", "Tumour response by RECIST 1.1."),
+    "endpoints": LazyCommand(
+        "endpoints", "app", "Endpoints and analysis datasets from the trial database."
+    ),
+    "export": LazyCommand("export", "app", "Export the captured clinical data (SDTM, ODM)."),
+    "randomization": LazyCommand(
+        "randomization",
+        "app",
+        "Seal and verify a trial's allocation and kit lists; generate or verify list files.",
+    ),
+    "predict": LazyCommand("predict", "app", "Forecast enrolment and events from blinded data."),
+    "demo": LazyCommand(
+        "demo", "app", "The demo: protocol and example verdicts; 'seed' makes the demo trial."
+    ),
+    "db": LazyCommand("db", "app", "Database schema migrations."),
+    "trials": LazyCommand("trials", "app", "Trials run by this service."),
+    "sites": LazyCommand("sites", "app", "Sites: add, approve, activate, list."),
+    "users": LazyCommand("users", "app", "User accounts and roles."),
+    "audit": LazyCommand("audit", "app", "The audit trail."),
+}
+
+
+def load_command(name: str) -> click.Command:
+    """Import the module of command ``name`` and build its click command.
+
+    A group is built exactly as ``Typer.add_typer`` would (always a group, even
+    with one sub-command); a single command as ``Typer.command`` would.
+    """
+    spec = COMMANDS[name]
+    target = getattr(importlib.import_module(f"trialkit.cli.{spec.module}"), spec.attribute)
+    if spec.is_group:
+        command: click.Command = typer.main.get_group(target)
+    else:
+        holder = typer.Typer(pretty_exceptions_enable=False, add_completion=False)
+        holder.command(name)(target)
+        command = typer.main.get_command(holder)
+    command.name = name
+    return command
+
+
+class _LazyGroup(TyperGroup):
+    """Root group whose sub-commands are imported only when one is used.
+
+    Listing them (``trialkit --help``) uses the help text of :data:`COMMANDS`,
+    so it imports nothing; running one, or asking for its own help, imports
+    that command's module only. Python has no library hook for this (click's
+    documented recipe is exactly such a ``get_command`` override).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._loaded: dict[str, click.Command] = {}
+        self._listing = False
+        for name, spec in COMMANDS.items():
+            self.commands[name] = TyperCommand(name, help=spec.help)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        if self._listing:
+            return self._loaded.get(cmd_name, self.commands[cmd_name])
+        if cmd_name not in self._loaded:
+            self._loaded[cmd_name] = load_command(cmd_name)
+        return self._loaded[cmd_name]
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
 
 app = typer.Typer(
     name="trialkit",
+    cls=_LazyGroup,
     help="Run a randomised clinical trial end to end from one protocol written as data.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.add_typer(protocol.app, name="protocol")
-app.add_typer(eligibility.app, name="eligibility")
-app.add_typer(design.app, name="design")
-app.add_typer(analyze.app, name="analyze")
-app.add_typer(recist.app, name="recist")
-app.add_typer(endpoints.app, name="endpoints")
-app.add_typer(export.app, name="export")
-app.add_typer(randomization.app, name="randomization")
-app.add_typer(predict.app, name="predict")
-app.add_typer(demo.app, name="demo")
-app.add_typer(db.app, name="db")
-app.add_typer(trials.app, name="trials")
-app.add_typer(sites.app, name="sites")
-app.add_typer(users.app, name="users")
-app.add_typer(audit.app, name="audit")
-app.command("serve")(serve.serve)
-app.command("simulate")(simulate.simulate_command)
-app.command("report")(report.report)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit(0)
 
 
 @app.callback()
 def _root(
-    show_version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+    show_version: bool = typer.Option(
+        False,
+        "--version",
+        help="Print the version and exit.",
+        is_eager=True,  # before the sub-command is required: 'trialkit --version' alone works
+        callback=_print_version,
+    ),
 ) -> None:
-    if show_version:
-        typer.echo(__version__)
-        raise typer.Exit(0)
+    del show_version  # handled by its callback
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,12 +13,6 @@ from pathlib import Path
 import typer
 
 from trialkit.cli._common import fail, print_json, user_errors
-from trialkit.cli._db import cli_settings, service_transaction
-from trialkit.cli.endpoints import actor_for
-from trialkit.report.html import render_html
-from trialkit.report.pdf import render_pdf
-from trialkit.service import trials
-from trialkit.service.trial_report import trial_report
 
 __all__ = ["report"]
 
@@ -46,6 +40,14 @@ def report(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON summary object."),
 ) -> None:
     """Write the trial report: CONSORT flow, efficacy, safety and subgroups."""
+    # imported here, not at the top: 'trialkit report --help' then needs none of them
+    from trialkit.cli._db import cli_settings, service_transaction
+    from trialkit.cli.endpoints import actor_for
+    from trialkit.report.html import render_html
+    from trialkit.report.pdf import render_pdf
+    from trialkit.service import trials
+    from trialkit.service.trial_report import trial_report
+
     day = _cutoff(cutoff) or cli_settings().today()
     if out.exists() and not out.is_dir():
         fail(f"--out {out} is a file; give a directory for the report")

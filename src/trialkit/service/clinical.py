@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from trialkit.endpoints import LesionRecord, RecistEvaluation, evaluate_recist
@@ -20,6 +20,7 @@ from trialkit.store.patients import Patient
 __all__ = [
     "evaluate_patient",
     "latest_records",
+    "latest_records_of",
     "lesion_record",
     "require_randomised",
 ]
@@ -47,6 +48,27 @@ def latest_records(session: Session, patient_id: int) -> list[CaptureRecord]:
     for row in rows:
         latest[(row.form, row.record_key)] = row
     return list(latest.values())
+
+
+def latest_records_of(session: Session, patients: Select[int]) -> dict[int, list[CaptureRecord]]:
+    """:func:`latest_records` of many patients in one query: patient id -> its latest records.
+
+    ``patients`` selects the patient ids; a patient without records is absent from the result.
+    """
+    rows = session.scalars(
+        select(CaptureRecord)
+        .where(CaptureRecord.patient_id.in_(patients.scalar_subquery()))
+        .order_by(
+            CaptureRecord.patient_id,
+            CaptureRecord.form,
+            CaptureRecord.record_key,
+            CaptureRecord.version,
+        )
+    )
+    latest: dict[int, dict[tuple[str, str], CaptureRecord]] = {}
+    for row in rows:
+        latest.setdefault(row.patient_id, {})[(row.form, row.record_key)] = row
+    return {patient_id: list(records.values()) for patient_id, records in latest.items()}
 
 
 def lesion_record(

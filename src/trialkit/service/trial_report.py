@@ -49,9 +49,8 @@ from trialkit.report.document import ReportDocument
 from trialkit.report.inputs import ArmInfo, DesignFacts, ReportInputs
 from trialkit.report.trial_report import build_trial_report
 from trialkit.service import audit
-from trialkit.service.clinical import latest_records
 from trialkit.service.forms import Form
-from trialkit.service.outcomes import patient_outcome
+from trialkit.service.outcomes import trial_outcomes
 from trialkit.service.policy import Action, authorize
 from trialkit.service.principal import Principal
 from trialkit.service.trials import get_trial_or_raise, trial_protocol
@@ -164,9 +163,12 @@ def report_inputs(
     exposure: dict[str, int] = {}
     best: dict[str, str] = {}
     country: dict[str, str] = {}
+    randomised = trial_outcomes(
+        session, trial, {site.id: site for _, site, _ in rows}, with_arm=unblinded
+    )
     for patient, _site, nation in rows:
         eligible, failed = _failed_criteria(evaluations.get(patient.id))
-        outcome = patient_outcome(session, patient, with_arm=unblinded)
+        outcome, records = randomised.get(patient.id, (None, []))
         if outcome is None or outcome.randomisation_date > cutoff:
             consort.append(ConsortPatient(eligible=eligible, failed_criteria=failed))
             continue
@@ -174,7 +176,6 @@ def report_inputs(
         outcomes.append(outcome)
         uid = outcome.usubjid
         country[uid] = nation.code
-        records = latest_records(session, patient.id)
         stopped = next(
             (
                 r

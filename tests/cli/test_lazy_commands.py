@@ -1,0 +1,53 @@
+"""Commands are imported only when used: the listing needs none, and says what the commands say."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from trialkit.cli.main import COMMANDS, load_command, main
+
+HEAVY = ("sqlalchemy", "scipy", "matplotlib", "weasyprint", "numba", "pandas", "fastapi")
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_the_listed_help_is_the_command_help(name: str) -> None:
+    command = load_command(name)
+    assert command.name == name
+    assert (command.short_help or command.help) == COMMANDS[name].help
+
+
+def _imported_after(args: list[str]) -> set[str]:
+    code = (
+        "import sys\n"
+        "from trialkit.cli.main import main\n"
+        f"assert main({args!r}) == 0\n"
+        "print(' '.join(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+    return set(out.splitlines()[-1].split())  # the help comes first
+
+
+def test_the_listing_and_a_light_command_import_nothing_heavy() -> None:
+    for args in (["--help"], ["report", "--help"], ["protocol", "--help"]):
+        modules = _imported_after(args)
+        assert not {m for m in modules if m.split(".")[0] in HEAVY}, args
+
+
+def test_an_unknown_command_still_suggests_a_near_one(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["repor"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "No such command 'repor'" in err
+    assert "'report'" in err
+
+
+def test_version_alone_prints_the_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from trialkit import __version__
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == __version__
