@@ -5,9 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trialkit.service.policy import Action, authorize
+from trialkit.service.policy import Action, site_or_absent
 from trialkit.service.principal import Principal
-from trialkit.service.trials import get_site_or_raise
 from trialkit.service.views import DispensingView
 from trialkit.store.patients import Patient
 from trialkit.store.supply import Dispensing, InventoryKit
@@ -19,14 +18,7 @@ def list_site_dispensings(
     *, session: Session, actor: Principal, site_id: int
 ) -> list[DispensingView]:
     """Every dispensing to the site's patients, by patient then cycle (another site: absent)."""
-    site = get_site_or_raise(session, site_id)
-    authorize(
-        actor,
-        Action.VIEW_SUPPLY,
-        trial_id=site.trial_id,
-        site_id=site.id,
-        absent=f"site {site_id} not found",
-    )
+    site, _ = site_or_absent(session, actor, site_id, Action.VIEW_SUPPLY)
     rows = session.execute(
         select(Dispensing, InventoryKit.number)
         .join(InventoryKit, InventoryKit.id == Dispensing.kit_id)

@@ -26,7 +26,12 @@ from trialkit.protocol import Protocol
 from trialkit.screening import ScreeningOutcome, screen
 from trialkit.service import audit, randomised
 from trialkit.service.calendar import calendar_date
-from trialkit.service.policy import Action, authorize, can_see_arm, patient_or_absent
+from trialkit.service.policy import (
+    Action,
+    can_see_arm,
+    patient_or_absent,
+    site_or_absent,
+)
 from trialkit.service.principal import Grant, Principal
 from trialkit.service.trials import (
     get_site_or_raise,
@@ -93,14 +98,7 @@ def register_patient(
     *, session: Session, actor: Principal, site_id: int, screening_number: str
 ) -> PatientView:
     """Register a patient for screening at a recruiting site (number unique per trial and site)."""
-    site = get_site_or_raise(session, site_id)
-    grant = authorize(
-        actor,
-        Action.EDIT_PATIENTS,
-        trial_id=site.trial_id,
-        site_id=site.id,
-        absent=f"site {site_id} not found",
-    )
+    site, grant = site_or_absent(session, actor, site_id, Action.EDIT_PATIENTS)
     require_recruiting(session, site)
     exists = session.scalars(
         select(Patient.id).where(
@@ -141,14 +139,7 @@ def register_patient(
 
 
 def list_patients(*, session: Session, actor: Principal, site_id: int) -> list[PatientView]:
-    site = get_site_or_raise(session, site_id)
-    grant = authorize(
-        actor,
-        Action.VIEW_PATIENTS,
-        trial_id=site.trial_id,
-        site_id=site.id,
-        absent=f"site {site_id} not found",
-    )
+    site, grant = site_or_absent(session, actor, site_id, Action.VIEW_PATIENTS)
     patients = session.scalars(
         select(Patient).where(Patient.site_id == site.id).order_by(Patient.id)
     )

@@ -17,6 +17,7 @@ from trialkit.errors import NotFoundError, PermissionDenied
 from trialkit.service.principal import Grant, Principal
 from trialkit.store.patients import Patient
 from trialkit.store.people import Role
+from trialkit.store.trials import Site
 
 __all__ = [
     "PERMISSIONS",
@@ -214,3 +215,19 @@ def patient_or_absent(
         actor, action, trial_id=patient.trial_id, site_id=patient.site_id, absent=absent
     )
     return patient, grant
+
+
+def site_or_absent(
+    session: Session, actor: Principal, site_id: int, action: Action
+) -> tuple[Site, Grant]:
+    """The site and the actor's grant for ``action`` there.
+
+    A site the actor holds no grant for reads as absent (404), the same answer as a site
+    that does not exist, so site-scoped work lists never reveal another site's data.
+    """
+    absent = f"site {site_id} not found"
+    site = session.get(Site, site_id)
+    if site is None:
+        raise NotFoundError(absent)
+    grant = authorize(actor, action, trial_id=site.trial_id, site_id=site.id, absent=absent)
+    return site, grant

@@ -22,9 +22,15 @@ from sqlalchemy.orm import Session
 from trialkit.errors import ConflictError, NotFoundError
 from trialkit.service import audit
 from trialkit.service.forms import Form
-from trialkit.service.policy import Action, authorize, patient_or_absent, site_scope
+from trialkit.service.policy import (
+    Action,
+    authorize,
+    patient_or_absent,
+    site_or_absent,
+    site_scope,
+)
 from trialkit.service.principal import Grant, Principal
-from trialkit.service.trials import get_site_or_raise, get_trial_or_raise
+from trialkit.service.trials import get_trial_or_raise
 from trialkit.store.base import utcnow
 from trialkit.store.capture import DataQuery
 from trialkit.store.patients import Patient
@@ -265,14 +271,7 @@ def list_site_queries(
     *, session: Session, actor: Principal, site_id: int, status: str | None = None
 ) -> list[QueryView]:
     """A site's queries (the investigator's work list)."""
-    site = get_site_or_raise(session, site_id)
-    authorize(
-        actor,
-        Action.VIEW_CLINICAL,
-        trial_id=site.trial_id,
-        site_id=site.id,
-        absent=f"site {site_id} not found",
-    )
+    site, _ = site_or_absent(session, actor, site_id, Action.VIEW_CLINICAL)
     return _listed(session, DataQuery.site_id == site.id, status=status)
 
 

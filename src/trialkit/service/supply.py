@@ -20,7 +20,13 @@ from sqlalchemy.orm import Session
 
 from trialkit.errors import ConflictError, InputError, NotFoundError, SupplyError
 from trialkit.service import audit
-from trialkit.service.policy import Action, authorize, patient_or_absent, site_scope
+from trialkit.service.policy import (
+    Action,
+    authorize,
+    patient_or_absent,
+    site_or_absent,
+    site_scope,
+)
 from trialkit.service.principal import Grant, Principal
 from trialkit.service.trials import get_site_or_raise, get_trial_or_raise, trial_protocol
 from trialkit.service.views import DispensingView, KitView, ResupplyRequestView, ShipmentView
@@ -336,14 +342,7 @@ def _kit_view(kit: InventoryKit) -> KitView:
 
 def list_site_kits(*, session: Session, actor: Principal, site_id: int) -> list[KitView]:
     """The site's inventory (kits reserved for, in transit to, at or dispensed at the site)."""
-    site = get_site_or_raise(session, site_id)
-    authorize(
-        actor,
-        Action.VIEW_SUPPLY,
-        trial_id=site.trial_id,
-        site_id=site.id,
-        absent=f"site {site_id} not found",
-    )
+    site, _ = site_or_absent(session, actor, site_id, Action.VIEW_SUPPLY)
     kits = session.scalars(
         select(InventoryKit).where(InventoryKit.site_id == site.id).order_by(InventoryKit.number)
     )
