@@ -26,10 +26,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from trialkit.config import Settings, load_settings
 from trialkit.protocol import Protocol, load_protocol
 from trialkit.service import Security
-from trialkit.service import randomised as service_randomised
 from trialkit.store import Database, create_database
 from trialkit.store.migrate import upgrade
-from trialkit.store.patients import Patient
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -167,23 +165,7 @@ def example(name: str) -> dict[str, Any]:
 
 
 RANDOMISED_ON = dt.date(2008, 3, 3)
-
-
-@pytest.fixture
-def randomised(monkeypatch: pytest.MonkeyPatch) -> dict[int, dt.date]:
-    """Randomised patients without the sealed list: patient id -> date randomised.
-
-    Fill the returned mapping; :func:`trialkit.service.randomised.randomisation_date` reads it
-    first and the randomisation record for every other patient.
-    """
-    dates: dict[int, dt.date] = {}
-    recorded = service_randomised.randomisation_date
-
-    def randomisation_date(*, session: Session, patient: Patient) -> dt.date | None:
-        return dates.get(patient.id) or recorded(session=session, patient=patient)
-
-    monkeypatch.setattr(service_randomised, "randomisation_date", randomisation_date)
-    return dates
+"""The randomisation date of the patients of tests that need one date (in SOR's enrolment)."""
 
 
 # a small seeded demo trial, for any test that asks for it (see tests/demo_fixtures.py)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trialkit.service import (
@@ -19,11 +20,13 @@ from trialkit.service import (
     allocation,
     auth,
     patients,
+    randomisation,
     supply,
     trials,
     users,
 )
 from trialkit.service.views import PatientView, SiteView, TrialView
+from trialkit.store.supply import ResupplyRequest
 
 SYSTEM = Principal.system(request_id="test")
 PASSWORD = "correct horse battery staple"
@@ -146,22 +149,25 @@ def stock_site(session: Session, trial: TrialView, site: SiteView) -> None:
     assert row is not None
     request = supply.raise_resupply(session, trial_id=trial.id, site=row, on_date=ENROLMENT_DAY)
     assert request is not None
-    shipment = supply.ship_resupply(session=session, actor=SYSTEM, request_id=request.id)
-    receiver = Principal(
-        user_id=None,
-        username="test-pharmacist",
-        grants=(Grant(Role.PHARMACIST, trial.id, site.id),),
-    )
-    supply.receive_shipment(session=session, actor=receiver, shipment_id=shipment.id)
+    restock(session, site)
 
 
 def make_eligible_patient(
-    session: Session, actor: Principal, site: SiteView, *, consent: bool = True
+    session: Session,
+    actor: Principal,
+    site: SiteView,
+    *,
+    consent: bool = True,
+    consent_date: dt.date = ENROLMENT_DAY,
+    record: dict[str, Any] | None = None,
 ) -> PatientView:
-    """A patient with an eligible, fully decided evaluation (endocrine group) and consent."""
+    """A patient with an eligible, fully decided evaluation and consent.
+
+    ``record``: her screening record (default: the endocrine-group example).
+    """
     patient = make_patient(session, actor, site)
     patients.submit_screening_record(
-        session=session, actor=actor, patient_id=patient.id, data=example_record()
+        session=session, actor=actor, patient_id=patient.id, data=record or example_record()
     )
     evaluation = patients.evaluate_eligibility(session=session, actor=actor, patient_id=patient.id)
     assert evaluation.eligible, evaluation.result
@@ -170,7 +176,43 @@ def make_eligible_patient(
             session=session,
             actor=actor,
             patient_id=patient.id,
-            consent_date=ENROLMENT_DAY,
+            consent_date=consent_date,
             information_sheet_version="1.0",
         )
+    return patient
+
+
+def restock(session: Session, site: SiteView) -> None:
+    """Ship and receive the site's open resupply request, if randomisations raised one."""
+    pending = session.scalars(
+        select(ResupplyRequest.id).where(
+            ResupplyRequest.site_id == site.id, ResupplyRequest.shipment_id.is_(None)
+        )
+    ).all()
+    for request_id in pending:
+        shipment = supply.ship_resupply(session=session, actor=SYSTEM, request_id=request_id)
+        receiver = Principal(
+            user_id=None,
+            username="test-pharmacist",
+            grants=(Grant(Role.PHARMACIST, site.trial_id, site.id),),
+        )
+        supply.receive_shipment(session=session, actor=receiver, shipment_id=shipment.id)
+
+
+def randomise_patient(
+    session: Session,
+    actor: Principal,
+    site: SiteView,
+    on_date: dt.date,
+    *,
+    record: dict[str, Any] | None = None,
+) -> PatientView:
+    """An eligible patient, consented and randomised on ``on_date`` from the sealed list.
+
+    The trial must be sealed (:func:`seal_trial`) and the site stocked (:func:`stock_site`);
+    the kit the randomisation takes is replaced, so any number of patients can follow.
+    """
+    patient = make_eligible_patient(session, actor, site, consent_date=on_date, record=record)
+    randomisation.randomise(session=session, actor=actor, patient_id=patient.id, on_date=on_date)
+    restock(session, site)
     return patient

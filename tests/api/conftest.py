@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import RANDOMISED_ON
 from tests.factories import (
     ENROLMENT_DAY,
     SYSTEM,
@@ -47,9 +45,9 @@ class World:
     site_a: SiteView
     site_b: SiteView
     pending: SiteView  # approved, not yet activated
-    patient: PatientView  # at site A, with one screening record
+    patient: PatientView  # at site A, with one screening record, not randomised
     spare_assignment: int
-    query: int  # an open query on the patient (a randomised patient with an incomplete AE)
+    query: int  # an open query on the randomised patient (an incomplete AE)
     to_randomise: int  # at site A: eligible and consented
     randomised: int  # at site A
     request: int  # a resupply request (for site B), not shipped
@@ -65,7 +63,7 @@ SITE_OPTIONAL = {Role.MONITOR}
 
 
 @pytest.fixture
-def world(db: Database, security: Security, randomised: dict[int, dt.date]) -> World:
+def world(db: Database, security: Security) -> World:
     """A trial with sites A and B; every role held 'own' (at A) and 'other' (at B).
 
     Trial-wide roles have no site: their 'own' and 'other' users are alike.
@@ -88,15 +86,6 @@ def world(db: Database, security: Security, randomised: dict[int, dt.date]) -> W
         patients.submit_screening_record(
             session=session, actor=investigator, patient_id=patient.id, data=example_record()
         )
-        randomised[patient.id] = RANDOMISED_ON
-        record = capture.record_form(
-            session=session,
-            actor=investigator,
-            patient_id=patient.id,
-            form=Form.ADVERSE_EVENT,
-            data={"term": "Neutropenia", "start_date": "2008-03-20"},
-        )
-        query = record.queries_opened[0].id
         spare = make_user(session, security, trial, Role.STATISTICIAN)
         spare_assignment = (
             users.get_user(session=session, actor=SYSTEM, user_id=spare.id).roles[0].id
@@ -111,6 +100,14 @@ def world(db: Database, security: Security, randomised: dict[int, dt.date]) -> W
             patient_id=randomised_patient.id,
             on_date=ENROLMENT_DAY,
         )
+        record = capture.record_form(
+            session=session,
+            actor=investigator,
+            patient_id=randomised_patient.id,
+            form=Form.ADVERSE_EVENT,
+            data={"term": "Neutropenia", "start_date": "2008-03-20"},
+        )
+        query = record.queries_opened[0].id
         rows = {s.id: session.get(Site, s.id) for s in (site_a, site_b)}
         top_up = supply.raise_resupply(
             session,

@@ -213,16 +213,18 @@ CASES = [
         site_scoped=True,
         body=lambda w: {"consent_date": "2008-03-01", "information_sheet_version": "1.0"},
     ),
-    Case("GET", "/api/patients/{patient}/records", 200, CLINICAL_READERS, site_scoped=True),
+    Case("GET", "/api/patients/{randomised}/records", 200, CLINICAL_READERS, site_scoped=True),
     Case(
         "POST",
-        "/api/patients/{patient}/records/{form}",
+        "/api/patients/{randomised}/records/{form}",
         201,
         INVESTIGATOR,
         site_scoped=True,
         body=lambda w: {"data": {"term": "Fatigue", "grade": 1, "start_date": "2008-04-01"}},
     ),
-    Case("GET", "/api/patients/{patient}/tumour-response", 200, CLINICAL_READERS, site_scoped=True),
+    Case(
+        "GET", "/api/patients/{randomised}/tumour-response", 200, CLINICAL_READERS, site_scoped=True
+    ),
     Case(
         "POST",
         "/api/patients/{randomised}/tumour-response/preview",
@@ -234,16 +236,16 @@ CASES = [
     Case("GET", "/api/patients/{randomised}/pfs", 200, CLINICAL_READERS, site_scoped=True),
     Case(
         "POST",
-        "/api/patients/{patient}/edit-checks",
+        "/api/patients/{randomised}/edit-checks",
         200,
         INVESTIGATOR | MONITOR,
         site_scoped=True,
     ),
-    Case("GET", "/api/patients/{patient}/queries", 200, CLINICAL_READERS, site_scoped=True),
-    Case("GET", "/api/patients/{patient}/schedule", 200, CLINICAL_READERS, site_scoped=True),
+    Case("GET", "/api/patients/{randomised}/queries", 200, CLINICAL_READERS, site_scoped=True),
+    Case("GET", "/api/patients/{randomised}/schedule", 200, CLINICAL_READERS, site_scoped=True),
     Case(
         "POST",
-        "/api/patients/{patient}/queries?form=adverse_event",
+        "/api/patients/{randomised}/queries?form=adverse_event",
         201,
         MONITOR,
         site_scoped=True,

@@ -7,7 +7,6 @@ pyreadstat; the ODM file is parsed and its ClinicalData checked against its own 
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -15,7 +14,16 @@ import pyreadstat
 import pytest
 
 from tests.conftest import RANDOMISED_ON, test_settings
-from tests.factories import SYSTEM, make_patient, make_site, make_trial, make_user, principal
+from tests.factories import (
+    SYSTEM,
+    make_site,
+    make_trial,
+    make_user,
+    principal,
+    randomise_patient,
+    seal_trial,
+    stock_site,
+)
 from trialkit.cli.main import main
 from trialkit.errors import PermissionDenied
 from trialkit.service import Role, Security, capture, transaction
@@ -29,9 +37,7 @@ DOMAINS = ("DM", "DS", "EX", "AE", "TU", "TR", "RS")
 
 
 @pytest.fixture
-def filled(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, randomised: dict[int, dt.date]
-) -> dict[str, str]:
+def filled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """A SQLite trial database with two randomised patients; returns user names by role."""
     url = f"sqlite:///{tmp_path / 'trial.db'}"
     monkeypatch.setenv("TRIALKIT_DATABASE_URL", url)
@@ -41,16 +47,17 @@ def filled(
     with transaction(database) as session:
         trial = make_trial(session)
         site = make_site(session, trial, code="IT01")
+        seal_trial(session, trial)
+        stock_site(session, trial, site)
         investigator = principal(
             session, security, make_user(session, security, trial, Role.INVESTIGATOR, site=site)
         )
         blinded = make_user(session, security, trial, Role.STATISTICIAN)
         unblinded = make_user(session, security, trial, Role.UNBLINDED_STATISTICIAN)
         first, second = (
-            make_patient(session, investigator, site),
-            make_patient(session, investigator, site),
+            randomise_patient(session, investigator, site, RANDOMISED_ON),
+            randomise_patient(session, investigator, site, RANDOMISED_ON),
         )
-        randomised[first.id] = randomised[second.id] = RANDOMISED_ON
 
         def record(patient: int, form: Form, data: dict[str, object]) -> None:
             capture.record_form(

@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import test_settings
-from tests.factories import make_patient, make_site, make_trial, make_user, principal
+from tests.factories import (
+    make_site,
+    make_trial,
+    make_user,
+    principal,
+    randomise_patient,
+    seal_trial,
+    stock_site,
+)
 from tests.service.test_forecast import START, _fill
 from trialkit.cli.main import main
 from trialkit.service import Role, Security, transaction
@@ -35,7 +43,7 @@ def _database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 @pytest.fixture
-def filled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, randomised: dict[int, dt.date]) -> None:
+def filled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A SQLite trial with ten randomised patients, four PFS events and one withdrawal."""
     url = _database(tmp_path, monkeypatch)
     database = create_database(url, pool_size=1)
@@ -44,13 +52,15 @@ def filled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, randomised: dict[int
     with transaction(database) as session:
         trial = make_trial(session)
         site = make_site(session, trial, code="IT01")
+        seal_trial(session, trial)
+        stock_site(session, trial, site)
         investigator = principal(
             session, security, make_user(session, security, trial, Role.INVESTIGATOR, site=site)
         )
         enrolled = {}
         for k in range(10):
-            patient = make_patient(session, investigator, site)
-            randomised[patient.id] = START + dt.timedelta(days=7 * k)
+            on = START + dt.timedelta(days=7 * k)
+            patient = randomise_patient(session, investigator, site, on)
             enrolled[patient.id] = 7 * k
         _fill(session, investigator, enrolled)
     database.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
@@ -10,7 +11,16 @@ import pytest
 from sqlalchemy.orm import Session
 
 from tests.conftest import RANDOMISED_ON, example
-from tests.factories import make_patient, make_site, make_trial, make_user, principal
+from tests.factories import (
+    make_patient,
+    make_site,
+    make_trial,
+    make_user,
+    principal,
+    randomise_patient,
+    seal_trial,
+    stock_site,
+)
 from trialkit.errors import ConflictError, InputError, NotFoundError, PermissionDenied, RecordError
 from trialkit.service import (
     Principal,
@@ -18,12 +28,11 @@ from trialkit.service import (
     Security,
     capture,
     edit_checks,
-    patients,
     queries,
     visits,
 )
 from trialkit.service.forms import Form
-from trialkit.service.views import PatientView
+from trialkit.service.views import PatientView, SiteView
 
 
 @dataclass(frozen=True)
@@ -32,12 +41,15 @@ class Clinic:
     elsewhere: Principal  # an investigator at another site
     monitor: Principal
     patient: PatientView
+    site: SiteView
 
 
 @pytest.fixture
-def clinic(session: Session, security: Security, randomised: dict[int, dt.date]) -> Clinic:
+def clinic(session: Session, security: Security) -> Clinic:
     trial = make_trial(session)
     site, other = make_site(session, trial), make_site(session, trial)
+    seal_trial(session, trial)
+    stock_site(session, trial, site)
     investigator = principal(
         session, security, make_user(session, security, trial, Role.INVESTIGATOR, site=site)
     )
@@ -45,9 +57,8 @@ def clinic(session: Session, security: Security, randomised: dict[int, dt.date])
         session, security, make_user(session, security, trial, Role.INVESTIGATOR, site=other)
     )
     monitor = principal(session, security, make_user(session, security, trial, Role.MONITOR))
-    patient = make_patient(session, investigator, site)
-    randomised[patient.id] = RANDOMISED_ON
-    return Clinic(investigator, elsewhere, monitor, patient)
+    patient = randomise_patient(session, investigator, site, RANDOMISED_ON)
+    return Clinic(investigator, elsewhere, monitor, patient, site)
 
 
 def _record(session: Session, c: Clinic, form: Form, data: dict[str, Any], **kw: Any) -> Any:
@@ -92,9 +103,7 @@ def test_wrong_types_are_refused_with_the_field_path(session: Session, clinic: C
     assert caught.value.location == "data.grade"
 
 
-def test_scope_role_and_randomisation(
-    session: Session, clinic: Clinic, randomised: dict[int, dt.date]
-) -> None:
+def test_scope_role_and_randomisation(session: Session, clinic: Clinic) -> None:
     with pytest.raises(NotFoundError):
         capture.record_form(
             session=session,
@@ -111,9 +120,15 @@ def test_scope_role_and_randomisation(
             form=Form.DEATH,
             data={},
         )
-    del randomised[clinic.patient.id]
+    screened = make_patient(session, clinic.investigator, clinic.site)
     with pytest.raises(ConflictError, match="not randomised"):
-        _record(session, clinic, Form.ADVERSE_EVENT, AE)
+        capture.record_form(
+            session=session,
+            actor=clinic.investigator,
+            patient_id=screened.id,
+            form=Form.ADVERSE_EVENT,
+            data=AE,
+        )
 
 
 def test_edit_checks_open_queries_on_the_field(session: Session, clinic: Clinic) -> None:
@@ -318,12 +333,14 @@ def test_every_survival_follow_up_contact_counts(session: Session, clinic: Clini
 
 
 def test_a_delayed_cycle_puts_only_itself_out_of_window(session: Session, clinic: Clinic) -> None:
-    patients.submit_screening_record(
-        session=session,
-        actor=clinic.investigator,
-        patient_id=clinic.patient.id,
-        data=example("02_chemo_then_endocrine_liver_alt_4x"),
+    chemo = randomise_patient(
+        session,
+        clinic.investigator,
+        clinic.site,
+        RANDOMISED_ON,
+        record=example("02_chemo_then_endocrine_liver_alt_4x"),
     )
+    clinic = dataclasses.replace(clinic, patient=chemo)
     # randomised 2008-03-03; cycle 2 planned 2008-03-24, given a week late; the later cycles
     # every 21 days from it
     for cycle, when in enumerate(("2008-03-03", "2008-03-31", "2008-04-21", "2008-05-12"), 1):

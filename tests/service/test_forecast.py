@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 
 from tests.factories import (
     make_eligible_patient,
-    make_patient,
     make_site,
     make_trial,
     make_user,
     principal,
+    randomise_patient,
     seal_trial,
     stock_site,
 )
@@ -80,9 +80,12 @@ def _fill(session: Session, who: Principal, enrolled: dict[int, int]) -> None:
 
 
 @pytest.fixture
-def trial(session: Session, security: Security, randomised: dict[int, dt.date]) -> Trial:
+def trial(session: Session, security: Security) -> Trial:
+    """Ten patients randomised for real (sealed list, kits), a week apart from START."""
     view = make_trial(session)
     site = make_site(session, view)
+    seal_trial(session, view)
+    stock_site(session, view, site)
 
     def who(role: Role) -> Principal:
         at = site if role in (Role.INVESTIGATOR, Role.PHARMACIST) else None
@@ -91,8 +94,7 @@ def trial(session: Session, security: Security, randomised: dict[int, dt.date]) 
     investigator = who(Role.INVESTIGATOR)
     enrolled: dict[int, int] = {}
     for k in range(10):
-        patient = make_patient(session, investigator, site)
-        randomised[patient.id] = START + dt.timedelta(days=7 * k)
+        patient = randomise_patient(session, investigator, site, START + dt.timedelta(days=7 * k))
         enrolled[patient.id] = 7 * k
     _fill(session, investigator, enrolled)
     return Trial(

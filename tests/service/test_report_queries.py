@@ -1,14 +1,16 @@
-"""The report reads the database in a fixed number of statements, whatever the number of patients.
+"""Readers of all patients use a fixed number of statements, whatever the number of patients.
 
-Before, ``report_inputs`` asked five or six questions per patient (about 1,100 statements for the
-221 randomised patients of the demo); now one per record kind for all patients. The statements are
-counted with a SQLAlchemy ``before_cursor_execute`` listener on a small and a larger trial, and the
-batched outcomes are checked equal to the per-patient ones.
+Before, ``report_inputs``, the forecast's blinded table, the analysis datasets and the SDTM and
+ODM exports asked five or six questions per patient (about 900-1,100 statements for the 221
+randomised patients of the demo); now one per record kind for all patients
+(:func:`~trialkit.service.outcomes.trial_outcomes`). The statements are counted with a SQLAlchemy
+``before_cursor_execute`` listener on a small and a larger trial, and one patient's outcome is
+checked equal to her entry among all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import event, select
@@ -18,7 +20,9 @@ from sqlalchemy.orm import Session
 from tests.factories import principal
 from tests.report_world import CUTOFF, ReportWorld, fill_trial
 from trialkit.service import Security
-from trialkit.service.outcomes import patient_outcome, trial_outcomes
+from trialkit.service.exports import odm_xml, sdtm_domains
+from trialkit.service.forecast import blinded_table
+from trialkit.service.outcomes import derive_datasets, patient_outcome, trial_outcomes
 from trialkit.service.trial_report import report_inputs
 from trialkit.store.patients import Patient
 from trialkit.store.trials import Site, Trial
@@ -61,7 +65,48 @@ def test_report_statements_do_not_grow_with_the_patients(
     assert small <= 8, small
 
 
-def test_batched_outcomes_equal_the_per_patient_ones(session: Session, security: Security) -> None:
+def _reader_statements(session: Session, security: Security, world: ReportWorld) -> dict[str, int]:
+    """Statements of each reader of all patients (each as a role that may call it)."""
+    monitor = principal(session, security, world.monitor)
+    statistician = principal(session, security, world.statistician)
+    unblinded = principal(session, security, world.unblinded)
+    readers: dict[str, Callable[[], object]] = {
+        "blinded_table": lambda: blinded_table(
+            session=session, actor=monitor, trial_id=world.trial_id
+        ),
+        "derive_datasets": lambda: derive_datasets(
+            session=session, actor=unblinded, trial_id=world.trial_id, unblinded=True
+        ),
+        "sdtm_domains": lambda: sdtm_domains(
+            session=session, actor=statistician, trial_id=world.trial_id
+        ),
+        "odm_xml": lambda: odm_xml(session=session, actor=statistician, trial_id=world.trial_id),
+    }
+    counts = {}
+    for name, read in readers.items():
+        session.expire_all()
+        with _statements(session) as seen:
+            read()
+        counts[name] = len(seen)
+    table = blinded_table(session=session, actor=monitor, trial_id=world.trial_id)
+    assert len(table.rows) == world.randomised
+    return counts
+
+
+def test_forecast_and_export_statements_do_not_grow_with_the_patients(
+    session: Session, security: Security
+) -> None:
+    small_world = session.begin_nested()  # one trial per database: drop the small one after
+    small = _reader_statements(session, security, fill_trial(session, security, patients_n=2))
+    small_world.rollback()
+    large = _reader_statements(session, security, fill_trial(session, security, patients_n=10))
+    assert large == small, (small, large)
+    assert max(small.values()) <= 8, small
+
+
+def test_one_patients_outcome_equals_her_entry_among_all(
+    session: Session, security: Security
+) -> None:
     world = fill_trial(session, security, patients_n=6)
     trial = session.get(Trial, world.trial_id)
     assert trial is not None

@@ -27,15 +27,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import trialkit
-from trialkit.service import randomised
-from trialkit.service.clinical import evaluate_patient, latest_records
+from trialkit.endpoints import evaluate_recist
+from trialkit.endpoints.recist import DEFAULT_CRITERIA
+from trialkit.protocol.model import ResponseCriteria
+from trialkit.service.clinical import latest_records_of, lesion_record
 from trialkit.service.forms import Form
-from trialkit.service.outcomes import patient_outcomes, usubjid
+from trialkit.service.outcomes import authorise_export, trial_outcomes, usubjid
 from trialkit.service.policy import Action, authorize
 from trialkit.service.principal import Principal
-from trialkit.service.trials import get_trial_or_raise
+from trialkit.service.trials import get_trial_or_raise, trial_protocol
 from trialkit.store.capture import CaptureRecord
 from trialkit.store.patients import Patient
+from trialkit.store.randomisation import Randomisation
 from trialkit.store.trials import Site, Trial
 
 __all__ = ["ODM_NS", "Domain", "odm_xml", "sdtm_domains"]
@@ -153,21 +156,19 @@ def _by_form(records: list[CaptureRecord], form: Form) -> list[CaptureRecord]:
 def sdtm_domains(
     *, session: Session, actor: Principal, trial_id: int, unblinded: bool = False
 ) -> list[Domain]:
-    """The SDTM-shaped domains of every randomised patient (authorised as a data export)."""
-    outcomes = {
-        o.usubjid: o
-        for o in patient_outcomes(
-            session=session, actor=actor, trial_id=trial_id, unblinded=unblinded
-        )
-    }
-    trial = get_trial_or_raise(session, trial_id)
+    """The SDTM-shaped domains of every randomised patient (authorised as a data export).
+
+    All patients are read in a fixed few statements (:func:`.outcomes.trial_outcomes`).
+    """
+    trial = authorise_export(session=session, actor=actor, trial_id=trial_id, unblinded=unblinded)
+    outcomes = trial_outcomes(session, trial, with_arm=unblinded)
+    criteria = trial_protocol(trial).response or DEFAULT_CRITERIA
     study = trial.acronym
     out: dict[str, list[tuple[Value, ...]]] = {name: [] for name in _COLUMNS}
     for patient, site, subject in _patients(session, trial):
-        outcome = outcomes.get(subject)
-        if outcome is None:
+        if patient.id not in outcomes:
             continue  # not randomised: nothing captured
-        records = latest_records(session, patient.id)
+        outcome, records = outcomes[patient.id]
         died = outcome.death_date
         dm: tuple[Value, ...] = (
             study,
@@ -224,7 +225,7 @@ def sdtm_domains(
                     _text(d.get("end_date")),
                 )
             )
-        _tumour_domains(session, patient, records, outcome.randomisation_date, study, subject, out)
+        _tumour_domains(records, outcome.randomisation_date, criteria, study, subject, out)
     domains = []
     for name, (label, columns) in _COLUMNS.items():
         if name == "DM" and unblinded:
@@ -234,10 +235,9 @@ def sdtm_domains(
 
 
 def _tumour_domains(
-    session: Session,
-    patient: Patient,
     records: list[CaptureRecord],
     randomised_on: dt.date,
+    criteria: ResponseCriteria,
     study: str,
     subject: str,
     out: dict[str, list[tuple[Value, ...]]],
@@ -282,9 +282,10 @@ def _tumour_domains(
                 tr.append((lesion_id, "TUMSTATE", state.upper().replace("_", " "), None, None, on))
     for k, row in enumerate(tr, 1):
         out["TR"].append((study, "TR", subject, float(k), *row))
-    evaluation = evaluate_patient(session, patient, records, randomised_on)
-    if evaluation is None:
+    recist_input, _ = lesion_record(records, randomised_on)
+    if recist_input is None:
         return
+    evaluation = evaluate_recist(recist_input, criteria)
     rs: list[tuple[str, str, str | None]] = []
     for t in evaluation.assessments:
         on = t.date.isoformat()
@@ -356,12 +357,21 @@ def odm_xml(*, session: Session, actor: Principal, trial_id: int) -> bytes:
     )
     forms: dict[str, dict[str, dict[str, str]]] = {}  # form OID -> group OID -> items
     repeating: set[str] = set()
+    in_trial = select(Patient.id).where(Patient.trial_id == trial.id)
+    randomised = set(
+        session.scalars(
+            select(Randomisation.patient_id).where(
+                Randomisation.patient_id.in_(in_trial.scalar_subquery())
+            )
+        )
+    )
+    records_of = latest_records_of(session, in_trial)
     for patient, _, subject in _patients(session, trial):
-        if randomised.randomisation_date(session=session, patient=patient) is None:
+        if patient.id not in randomised:
             continue
         subject_el = ET.SubElement(clinical, q("SubjectData"), {"SubjectKey": subject})
         event = ET.SubElement(subject_el, q("StudyEventData"), {"StudyEventOID": "SE.ONSTUDY"})
-        for record in latest_records(session, patient.id):
+        for record in records_of.get(patient.id, []):
             form_oid = f"F.{_oid(record.form)}"
             form_el = ET.SubElement(
                 event,

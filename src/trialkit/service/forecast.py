@@ -16,7 +16,7 @@ table column        from
 ``patient_id``      the unique subject id (named in error messages)
 ==================  ==============================================================
 
-Blinding: the table is built from :func:`~trialkit.service.outcomes.patient_outcome` with
+Blinding: the table is built from :func:`~trialkit.service.outcomes.trial_outcomes` with
 ``with_arm=False`` and has exactly the columns above, so no arm ever reaches the core
 (which refuses an arm column anyway); the forecast is the same whether or not arms exist.
 Monitors, statisticians and the DSMB may see it (:attr:`Action.VIEW_FORECAST`).
@@ -36,7 +36,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trialkit.endpoints import CensoringRules, PatientOutcome, derive_pfs
@@ -51,11 +50,10 @@ from trialkit.predict import (
     predict_events,
 )
 from trialkit.protocol import Protocol
-from trialkit.service.outcomes import patient_outcome
+from trialkit.service.outcomes import trial_outcomes
 from trialkit.service.policy import Action, authorize
 from trialkit.service.principal import Principal
 from trialkit.service.trials import get_trial_or_raise, trial_protocol
-from trialkit.store.patients import Patient
 
 __all__ = [
     "MAX_SIMS",
@@ -199,10 +197,7 @@ def blinded_table(
     authorize(actor, Action.VIEW_FORECAST, trial_id=trial.id)
     protocol = trial_protocol(trial)
     rules = CensoringRules.fda(protocol.schedule)
-    patients = session.scalars(
-        select(Patient).where(Patient.trial_id == trial.id).order_by(Patient.id)
-    )
-    outcomes = [o for p in patients if (o := patient_outcome(session, p)) is not None]
+    outcomes = [outcome for outcome, _ in trial_outcomes(session, trial).values()]
     if not outcomes:
         raise InputError(
             f"no patient of {trial.acronym} is randomised yet, so there is nothing to forecast "

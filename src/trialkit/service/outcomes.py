@@ -18,12 +18,15 @@ arm                   the randomisation record, for unblinded callers only
 ====================  ==============================================================
 
 Blinded callers get every row with the arm left out; ``unblinded=True`` is refused unless the
-caller holds an unblinded role (:func:`~trialkit.service.policy.can_see_arm`).
+caller holds an unblinded role (:func:`~trialkit.service.policy.can_see_arm`). Every reader
+(the report, the forecast, the exports, one patient's PFS) goes through :func:`trial_outcomes`,
+which reads all patients in a fixed few statements.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -42,13 +45,7 @@ from trialkit.endpoints import (
 )
 from trialkit.endpoints.recist import DEFAULT_CRITERIA
 from trialkit.errors import NotFoundError, PermissionDenied
-from trialkit.service import randomised
-from trialkit.service.clinical import (
-    evaluate_patient,
-    latest_records,
-    latest_records_of,
-    lesion_record,
-)
+from trialkit.service.clinical import latest_records_of, lesion_record
 from trialkit.service.edit_checks import all_dates
 from trialkit.service.forms import Form
 from trialkit.service.policy import Action, authorize, can_see_arm
@@ -63,6 +60,7 @@ from trialkit.store.trials import Site, Trial
 __all__ = [
     "AnalysisDatasets",
     "acting_user",
+    "authorise_export",
     "derive_datasets",
     "patient_outcome",
     "patient_outcomes",
@@ -99,27 +97,18 @@ def usubjid(trial: Trial, site: Site, patient: Patient) -> str:
 def patient_outcome(
     session: Session, patient: Patient, *, with_arm: bool = False
 ) -> PatientOutcome | None:
-    """The derivation input of one patient, or ``None`` if not randomised."""
-    randomised_on = randomised.randomisation_date(session=session, patient=patient)
-    if randomised_on is None:
-        return None
+    """The derivation input of one patient, or ``None`` if not randomised.
+
+    :func:`trial_outcomes` restricted to this patient (the same statements, one patient).
+    """
     trial = session.get(Trial, patient.trial_id)
     site = session.get(Site, patient.site_id)
     assert trial is not None
     assert site is not None
-    records = latest_records(session, patient.id)
-    evaluation = evaluate_patient(session, patient, records, randomised_on)
-    stratum, background_therapy = randomised.randomisation_strata(session=session, patient=patient)
-    return _outcome(
-        trial,
-        site,
-        patient,
-        records,
-        evaluation=evaluation,
-        randomised_on=randomised_on,
-        strata=(stratum, background_therapy),
-        arm=randomised.randomised_arm(session=session, patient=patient) if with_arm else None,
+    found = trial_outcomes(
+        session, trial, {site.id: site}, with_arm=with_arm, patient_id=patient.id
     )
+    return found[patient.id][0] if patient.id in found else None
 
 
 def _outcome(
@@ -161,16 +150,26 @@ def _outcome(
 
 
 def trial_outcomes(
-    session: Session, trial: Trial, sites: dict[int, Site], *, with_arm: bool = False
+    session: Session,
+    trial: Trial,
+    sites: Mapping[int, Site] | None = None,
+    *,
+    with_arm: bool = False,
+    patient_id: int | None = None,
 ) -> dict[int, tuple[PatientOutcome, list[CaptureRecord]]]:
-    """:func:`patient_outcome` of every randomised patient of ``trial`` in a fixed few queries.
+    """The outcome of every randomised patient of ``trial`` in a fixed few queries.
 
-    Returns patient id -> (outcome, the patient's latest records). ``sites`` maps the site id of
-    every patient to its site. The queries are the same whatever the number of patients (the
-    report reads 200 patients without 1,000 statements); the result equals
-    :func:`patient_outcome` patient by patient. Callers authorise ``with_arm``.
+    Returns patient id -> (outcome, the patient's latest records), in patient id order.
+    ``sites`` maps the site id of every patient to its site (default: the trial's sites, read
+    in one more query); ``patient_id`` restricts the result to that patient. The queries are the
+    same whatever the number of patients (the report, the forecast and the exports read 200
+    patients without 1,000 statements). Callers authorise ``with_arm``.
     """
     in_trial = select(Patient.id).where(Patient.trial_id == trial.id)
+    if patient_id is not None:
+        in_trial = in_trial.where(Patient.id == patient_id)
+    if sites is None:
+        sites = {s.id: s for s in session.scalars(select(Site).where(Site.trial_id == trial.id))}
     randomisations = {
         row.patient_id: row
         for row in session.execute(
@@ -214,10 +213,10 @@ def trial_outcomes(
     return result
 
 
-def patient_outcomes(
+def authorise_export(
     *, session: Session, actor: Principal, trial_id: int, unblinded: bool = False
-) -> list[PatientOutcome]:
-    """Every randomised patient's derivation input (the arm only for unblinded callers)."""
+) -> Trial:
+    """The trial, if ``actor`` may export its data (and see its arms, when ``unblinded``)."""
     trial = get_trial_or_raise(session, trial_id)
     grant = authorize(actor, Action.EXPORT_DATA, trial_id=trial.id)
     if unblinded and not any(
@@ -227,11 +226,16 @@ def patient_outcomes(
             f"{actor.username} ({grant.role.value}) may not see arms: unblinded datasets need "
             "an unblinded statistician or DSMB member"
         )
-    patients = session.scalars(
-        select(Patient).where(Patient.trial_id == trial.id).order_by(Patient.id)
-    )
-    outcomes = [patient_outcome(session, p, with_arm=unblinded) for p in patients]
-    return [o for o in outcomes if o is not None]
+    return trial
+
+
+def patient_outcomes(
+    *, session: Session, actor: Principal, trial_id: int, unblinded: bool = False
+) -> list[PatientOutcome]:
+    """Every randomised patient's derivation input (the arm only for unblinded callers)."""
+    trial = authorise_export(session=session, actor=actor, trial_id=trial_id, unblinded=unblinded)
+    outcomes = trial_outcomes(session, trial, with_arm=unblinded)
+    return [outcome for outcome, _ in outcomes.values()]
 
 
 def derive_datasets(

@@ -2,8 +2,9 @@
 
 Every capture, edit check, schedule and export asks here, and the answer is read from the
 randomisation record that the randomise transaction writes (``randomisations`` and the
-allocation slot it took). Tests that need a randomised patient without going through the
-sealed allocation list may patch :func:`randomisation_date`.
+allocation slot it took). Readers of many patients read the same records in one statement
+(:func:`trialkit.service.outcomes.trial_outcomes`); tests randomise through the sealed list
+(``tests.factories.randomise_patient``).
 """
 
 from __future__ import annotations
