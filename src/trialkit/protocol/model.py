@@ -1,8 +1,10 @@
 """The protocol model: everything a trial registry record states, as validated data.
 
-A protocol file (YAML) is parsed into :class:`Protocol`. The model is frozen and
-forbids unknown keys, so a misspelt key in a protocol file is an error, not a
-silently ignored setting. Rules (eligibility criteria, background-therapy rules)
+A protocol file (YAML) is parsed into :class:`Protocol`. The model is frozen all
+the way down (lists are tuples, mappings read-only: one loaded protocol is shared
+by every caller in the process, so no caller may change it) and forbids unknown
+keys, so a misspelt key in a protocol file is an error, not a silently ignored
+setting. Rules (eligibility criteria, background-therapy rules)
 are CEL expressions (https://cel.dev) kept as strings here; they are compiled
 and checked by :mod:`trialkit.protocol.loader` when the file is loaded.
 """
@@ -10,10 +12,20 @@ and checked by :mod:`trialkit.protocol.loader` when the file is loaded.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date
-from typing import Literal
+from types import MappingProxyType
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "Allocation",
@@ -49,6 +61,24 @@ NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+V = TypeVar("V")
+
+
+def _read_only(value: Mapping[str, V]) -> Mapping[str, V]:
+    return MappingProxyType(dict(value))
+
+
+ReadOnlyMapping = Annotated[
+    Mapping[str, V],
+    AfterValidator(_read_only),
+    PlainSerializer(dict, return_type=dict[str, Any]),
+]
+"""A mapping field that cannot be changed after validation (a ``MappingProxyType`` over a copy).
+
+Written and validated as a YAML/JSON object; dumped as a plain ``dict``.
+"""
 
 
 class Organisation(_Frozen):
@@ -124,11 +154,11 @@ class Minimisation(_Frozen):
 
     p_preferred: float = Field(default=0.8, gt=0, lt=1)
     measure: Literal["range", "variance"] = "range"
-    weights: dict[str, float] = Field(default_factory=dict)
+    weights: ReadOnlyMapping[float] = Field(default_factory=lambda: _read_only({}))
 
     @field_validator("weights")
     @classmethod
-    def _positive(cls, value: dict[str, float]) -> dict[str, float]:
+    def _positive(cls, value: Mapping[str, float]) -> Mapping[str, float]:
         bad = sorted(k for k, w in value.items() if w <= 0)
         if bad:
             raise ValueError(f"minimisation weights must be positive: {', '.join(bad)}")
@@ -143,15 +173,15 @@ class Allocation(_Frozen):
     (ratio sum) and 2 x (ratio sum), unstratified, with a list of 500 slots.
     """
 
-    ratio: dict[str, int]
+    ratio: ReadOnlyMapping[int]
     blinding: Literal["open", "single", "double"]
     text: str
     method: Literal["permuted_blocks", "minimisation"] = "permuted_blocks"
-    block_sizes: list[int] | None = Field(
+    block_sizes: tuple[int, ...] | None = Field(
         default=None, description="Block sizes drawn at random (equally likely) for each block."
     )
-    strata: list[StratificationFactor] = Field(
-        default_factory=list,
+    strata: tuple[StratificationFactor, ...] = Field(
+        default=(),
         description="Stratification factors, in the order the stratum key names them.",
     )
     slots_per_stratum: int = Field(
@@ -167,7 +197,7 @@ class Allocation(_Frozen):
             if bad or not self.block_sizes:
                 raise ValueError(
                     f"allocation.block_sizes must be positive multiples of the ratio sum {total} "
-                    f"(ratio {self.ratio}); got {self.block_sizes}"
+                    f"(ratio {dict(self.ratio)}); got {list(self.block_sizes)}"
                 )
             if len(set(self.block_sizes)) != len(self.block_sizes):
                 raise ValueError("allocation.block_sizes must not repeat a size")
@@ -178,7 +208,7 @@ class Allocation(_Frozen):
             if unknown:
                 raise ValueError(
                     f"minimisation weights name {unknown}, which are not allocation.strata "
-                    f"{self.strata}"
+                    f"{list(self.strata)}"
                 )
             if len(self.ratio) > 1 and self.minimisation.p_preferred <= 1 / len(self.ratio):
                 raise ValueError(
@@ -207,7 +237,7 @@ class Regimen(_Frozen):
     cycle_days: int | None = Field(default=None, gt=0)
     day_of_cycle: int | None = Field(default=None, gt=0)
     max_cycles: int | None = Field(default=None, gt=0)
-    stop_early_when: list[str] = Field(default_factory=list)
+    stop_early_when: tuple[str, ...] = ()
     text: str
 
     @model_validator(mode="after")
@@ -224,7 +254,7 @@ class TherapyRule(_Frozen):
     id: str = Field(pattern=NAME.pattern)
     label: str
     when: str
-    regimens: list[str] = Field(min_length=1)
+    regimens: tuple[str, ...] = Field(min_length=1)
     switch_window_days: tuple[int, int] | None = Field(
         default=None,
         description="Days of the last cycle of the first regimen on which the next one starts.",
@@ -240,10 +270,10 @@ class BodySurfaceArea(_Frozen):
 
 
 class BackgroundTherapy(_Frozen):
-    regimens: list[Regimen]
-    rules: list[TherapyRule]
-    no_assignment: list[UnknownCheck] = Field(
-        default_factory=list,
+    regimens: tuple[Regimen, ...]
+    rules: tuple[TherapyRule, ...]
+    no_assignment: tuple[UnknownCheck, ...] = Field(
+        default=(),
         description="Checks (CEL) that leave a patient without background therapy, with reason.",
     )
     body_surface_area: BodySurfaceArea
@@ -292,8 +322,8 @@ class Criterion(_Frozen):
     applies_when: str | None = None
     not_applicable: str | None = None
     combine: Literal["all", "any"] | None = None
-    requires: list[str] = Field(default_factory=list)
-    unknown_when: list[UnknownCheck] = Field(default_factory=list)
+    requires: tuple[str, ...] = ()
+    unknown_when: tuple[UnknownCheck, ...] = ()
     note: str | None = None
 
     @field_validator("id")
@@ -330,8 +360,8 @@ class Criterion(_Frozen):
 
 
 class Eligibility(_Frozen):
-    derived: list[Derived] = Field(default_factory=list)
-    criteria: list[Criterion] = Field(min_length=1)
+    derived: tuple[Derived, ...] = ()
+    criteria: tuple[Criterion, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _structure(self) -> Eligibility:
@@ -378,7 +408,7 @@ class Endpoint(_Frozen):
     role: Literal["primary", "secondary"]
     type: Literal["time_to_event", "binary", "safety"]
     origin: Literal["randomisation"] | None = None
-    events: list[str] = Field(default_factory=list)
+    events: tuple[str, ...] = ()
     text: str
 
 
@@ -405,7 +435,7 @@ class Design(_Frozen):
     alternative_hr: float = Field(gt=0)
     alpha_one_sided: float = Field(gt=0, lt=1)
     text: str
-    claims: list[DesignClaim]
+    claims: tuple[DesignClaim, ...]
 
     @model_validator(mode="after")
     def _events_possible(self) -> Design:
@@ -475,18 +505,18 @@ class Protocol(_Frozen):
     primary_study_design: str
     study_type: str
     registry_record: str | None = None
-    ethics: list[EthicsApproval]
-    countries: list[Country] = Field(min_length=1)
-    centres: list[Centre] = Field(min_length=1)
+    ethics: tuple[EthicsApproval, ...]
+    countries: tuple[Country, ...] = Field(min_length=1)
+    centres: tuple[Centre, ...] = Field(min_length=1)
     sponsor: Organisation
-    funders: list[Organisation]
+    funders: tuple[Organisation, ...]
     dates: TrialDates
     population: Population
-    arms: list[Arm] = Field(min_length=2)
+    arms: tuple[Arm, ...] = Field(min_length=2)
     allocation: Allocation
     background_therapy: BackgroundTherapy | None = None
     eligibility: Eligibility
-    endpoints: list[Endpoint] = Field(min_length=1)
+    endpoints: tuple[Endpoint, ...] = Field(min_length=1)
     design: Design | None = None
     schedule: Schedule | None = None
     response: ResponseCriteria | None = None
