@@ -9,7 +9,7 @@ import pytest
 
 from trialkit.cli.main import COMMANDS, load_command, main
 
-HEAVY = ("sqlalchemy", "scipy", "matplotlib", "weasyprint", "numba", "pandas", "fastapi")
+HEAVY = ("sqlalchemy", "scipy", "matplotlib", "weasyprint", "numba", "numpy", "pandas", "fastapi")
 
 
 @pytest.mark.parametrize("name", list(COMMANDS))
@@ -33,7 +33,7 @@ def _imported_after(args: list[str]) -> set[str]:
 
 
 def test_the_listing_and_a_light_command_import_nothing_heavy() -> None:
-    for args in (["--help"], ["report", "--help"], ["protocol", "--help"]):
+    for args in (["--help"], ["report", "--help"], ["protocol", "--help"], ["simulate", "--help"]):
         modules = _imported_after(args)
         assert not {m for m in modules if m.split(".")[0] in HEAVY}, args
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import typer
-from typer import _click as click  # typer >= 0.22 vendors click: its types are these
 from typer.core import TyperCommand, TyperGroup
 from typer.exceptions import TyperException
 
@@ -96,7 +95,11 @@ COMMANDS: dict[str, LazyCommand] = {
 }
 
 
-def load_command(name: str) -> click.Command:
+Command = TyperCommand | TyperGroup
+"""A built sub-command: a single command or a group (typer's public classes)."""
+
+
+def load_command(name: str) -> Command:
     """Import the module of command ``name`` and build its click command.
 
     A group is built exactly as ``Typer.add_typer`` would (always a group, even
@@ -104,12 +107,15 @@ def load_command(name: str) -> click.Command:
     """
     spec = COMMANDS[name]
     target = getattr(importlib.import_module(f"trialkit.cli.{spec.module}"), spec.attribute)
+    command: Command
     if spec.is_group:
-        command: click.Command = typer.main.get_group(target)
+        command = typer.main.get_group(target)
     else:
         holder = typer.Typer(pretty_exceptions_enable=False, add_completion=False)
         holder.command(name)(target)
-        command = typer.main.get_command(holder)
+        built = typer.main.get_command(holder)
+        assert isinstance(built, TyperCommand)  # one command, no callback: not a group
+        command = built
     command.name = name
     return command
 
@@ -121,25 +127,30 @@ class _LazyGroup(TyperGroup):
     so it imports nothing; running one, or asking for its own help, imports
     that command's module only. Python has no library hook for this (click's
     documented recipe is exactly such a ``get_command`` override).
+
+    The context and help formatter are passed through untouched and typed ``Any``: typer
+    vendors click and names their classes only in its private ``typer._click``.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._loaded: dict[str, click.Command] = {}
+        self._loaded: dict[str, Command] = {}
+        self._placeholders: dict[str, TyperCommand] = {}
         self._listing = False
         for name, spec in COMMANDS.items():
-            self.commands[name] = TyperCommand(name, help=spec.help)
+            self._placeholders[name] = TyperCommand(name, help=spec.help)
+            self.commands[name] = self._placeholders[name]
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+    def get_command(self, ctx: Any, cmd_name: str) -> Command | None:
         if cmd_name not in COMMANDS:
-            return super().get_command(ctx, cmd_name)
+            return None  # only COMMANDS are registered (the root has no other sub-command)
         if self._listing:
-            return self._loaded.get(cmd_name, self.commands[cmd_name])
+            return self._loaded.get(cmd_name, self._placeholders[cmd_name])
         if cmd_name not in self._loaded:
             self._loaded[cmd_name] = load_command(cmd_name)
         return self._loaded[cmd_name]
 
-    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+    def format_help(self, ctx: Any, formatter: Any) -> None:
         self._listing = True
         try:
             super().format_help(ctx, formatter)

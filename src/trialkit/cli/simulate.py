@@ -15,26 +15,17 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from trialkit.cli._common import fail, print_json, user_errors
 from trialkit.errors import DesignInputError
-from trialkit.protocol import load_protocol
-from trialkit.simulate.engine import (
-    LOGICAL_BATCH,
-    Backend,
-    Runner,
-    batch_statistics,
-    simulate,
-    trial_data,
-)
-from trialkit.simulate.generate import TrialBatch
-from trialkit.simulate.kernels import observed_at
-from trialkit.simulate.scenario import Scenario, scenario_from_protocol
+
+if TYPE_CHECKING:  # the engine (numpy, numba) is imported when a simulation runs, not for --help
+    from trialkit.simulate.engine import Backend, Runner
+    from trialkit.simulate.scenario import Scenario
 
 __all__ = ["parse_grid", "simulate_command"]
 
@@ -107,6 +98,12 @@ def _dump(
     path: Path,
     host_draws: bool = False,
 ) -> dict[str, Any]:
+    import numpy as np
+
+    from trialkit.simulate.engine import LOGICAL_BATCH, batch_statistics, trial_data
+    from trialkit.simulate.generate import TrialBatch
+    from trialkit.simulate.kernels import observed_at
+
     index, row = divmod(trial, LOGICAL_BATCH)
     size = min(LOGICAL_BATCH, trials - index * LOGICAL_BATCH)
     if backend == "gpu":  # the GPU's own stream: regenerate the batch there
@@ -275,6 +272,10 @@ def simulate_command(
         )
     if plot is not None and grid is None:
         fail("--plot draws the power curve of a --grid; add e.g. --grid hr=0.5:1.0:0.05")
+    from trialkit.protocol import load_protocol
+    from trialkit.simulate.engine import simulate
+    from trialkit.simulate.scenario import scenario_from_protocol
+
     with user_errors():
         scenario = scenario_from_protocol(
             load_protocol(protocol),
@@ -346,6 +347,8 @@ def _grid(
     show: bool,
     host_draws: bool = False,
 ) -> None:
+    from trialkit.simulate.engine import simulate
+
     rows = []
     with _progress(trials * len(hrs), show) as tick:
         # the same seed for every HR: common random numbers make the curve smooth
