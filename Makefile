@@ -24,8 +24,8 @@ run: $(STAMP)
 test: $(STAMP) lint typecheck contracts pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/ruff format --check src tests benchmarks tools
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -40,9 +40,12 @@ pytest: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_service.py
 
-# Re-pin every dependency to what is installed in .venv now (run after changing pyproject.toml).
+# Re-pin every dependency to what is installed in .venv now (run after changing pyproject.toml);
+# pins of extras not installed here (gpu: CuPy) are kept (tools/lock_constraints.py).
 lock: $(STAMP)
-	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^trialkit' > constraints.txt
+	$(BIN)/python -m pip freeze --exclude-editable \
+		| $(BIN)/python tools/lock_constraints.py constraints.txt pyproject.toml > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 # Extract the pages' messages, update the catalogues and compile them (after changing UI text).
 LOCALES := src/trialkit/web/locale
