@@ -1,6 +1,6 @@
 """The seam to randomisation: when a patient was randomised, and to which arm.
 
-Every capture, edit check, schedule and export asks here, and the answer is read from the
+Every capture, edit check and schedule of one patient asks here, and the answer is read from the
 randomisation record that the randomise transaction writes (``randomisations`` and the
 allocation slot it took). Readers of many patients read the same records in one statement
 (:func:`trialkit.service.outcomes.trial_outcomes`); tests randomise through the sealed list
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from trialkit.store.patients import Patient
 from trialkit.store.randomisation import AllocationSlot, Randomisation
 
-__all__ = ["randomisation_date", "randomisation_strata", "randomised_arm"]
+__all__ = ["randomisation_date", "randomised_arm"]
 
 
 def randomisation_date(*, session: Session, patient: Patient) -> dt.date | None:
@@ -34,16 +34,3 @@ def randomised_arm(*, session: Session, patient: Patient) -> str | None:
         .join(Randomisation, Randomisation.slot_id == AllocationSlot.id)
         .where(Randomisation.patient_id == patient.id)
     )
-
-
-def randomisation_strata(*, session: Session, patient: Patient) -> tuple[str | None, str | None]:
-    """The stratum and background-therapy group ``patient`` was randomised in (not arm-derived).
-
-    ``(None, None)`` when the patient has no randomisation record.
-    """
-    row = session.execute(
-        select(Randomisation.stratum, Randomisation.background_therapy).where(
-            Randomisation.patient_id == patient.id
-        )
-    ).first()
-    return (None, None) if row is None else (row[0], row[1])
