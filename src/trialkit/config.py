@@ -44,6 +44,12 @@ class Settings(BaseSettings):
         default=8000, ge=1, le=65535, validation_alias=AliasChoices("PORT", "TRIALKIT_PORT")
     )
     session_minutes: int = Field(default=480, ge=1, description="Lifetime of a login session.")
+    session_idle_minutes: int = Field(
+        default=30,
+        ge=1,
+        description="A login session ends after this many minutes without activity "
+        "(and at the latest after session_minutes).",
+    )
     max_failed_logins: int = Field(default=5, ge=1, description="Failures before a lock-out.")
     lockout_minutes: int = Field(default=15, ge=1)
     cookie_secure: bool = Field(default=False, description="Send the cookie over HTTPS only.")

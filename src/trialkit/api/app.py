@@ -31,8 +31,16 @@ __all__ = ["create_app"]
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
-def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
-    """Build the API; refuses unsafe settings (a default secret key outside demo mode)."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    security: Security | None = None,
+) -> FastAPI:
+    """Build the API; refuses unsafe settings (a default secret key outside demo mode).
+
+    ``security`` replaces the one built from the settings (tests give one with their clock).
+    """
     settings = settings or load_settings()
     settings.require_safe()
     app = FastAPI(
@@ -44,7 +52,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.database = database or create_database(
         settings.database_url, pool_size=settings.db_pool_size
     )
-    app.state.security = Security.from_settings(settings)
+    app.state.security = security or Security.from_settings(settings)
 
     @app.middleware("http")
     async def request_id(
