@@ -61,8 +61,9 @@ class Settings(BaseSettings):
     calendar_date: dt.date | None = Field(
         default=None,
         description="Pin the service's calendar date (enrolment period, kit expiry) for demos, "
-        "tests and benchmarks of a protocol whose enrolment period is not today; every "
-        "randomisation records the date it used beside its real UTC time.",
+        "tests and benchmarks of a protocol whose enrolment period is not today; records are "
+        "then stamped on that date at the real time of day, while the audit trail, sessions "
+        "and lock-outs keep the real UTC time (see trialkit.store.base).",
     )
 
     def today(self) -> dt.date:

@@ -24,6 +24,7 @@ from trialkit.api.routes import (
 )
 from trialkit.config import Settings, load_settings
 from trialkit.service import Security
+from trialkit.service.calendar import on_calendar
 from trialkit.store import Database, create_database
 
 __all__ = ["create_app"]
@@ -60,7 +61,8 @@ def create_app(
     ) -> Response:
         given = request.headers.get("x-request-id", "")
         request.state.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
-        response = await call_next(request)
+        with on_calendar(settings.calendar_date):  # records stamped on a pinned calendar date
+            response = await call_next(request)
         response.headers["X-Request-ID"] = request.state.request_id
         return response
 

@@ -28,7 +28,7 @@ from trialkit.service import audit
 from trialkit.service.principal import Grant, Principal
 from trialkit.service.security import Security, check_password_rules
 from trialkit.service.views import IssuedToken
-from trialkit.store.base import utcnow
+from trialkit.store.base import real_utcnow
 from trialkit.store.people import LoginSession, Role, RoleAssignment, User
 
 __all__ = [
@@ -296,7 +296,7 @@ def logout(*, session: Session, actor: Principal) -> None:
     login_session = session.get(LoginSession, actor.session_id)
     if login_session is None or login_session.ended_at is not None:
         return
-    login_session.ended_at = utcnow()
+    login_session.ended_at = real_utcnow()
     audit.record(
         session,
         actor=actor,
@@ -320,7 +320,7 @@ def change_password(
     check_password_rules(new_password, field="new_password")
     if new_password == old_password:
         raise InputError("the new password must differ from the old one", location="new_password")
-    now = utcnow()
+    now = security.clock()
     user.password_hash = security.hash_password(new_password)
     user.password_changed_at = now
     session.execute(

@@ -14,7 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from trialkit.config import Settings
 from trialkit.errors import InputError
-from trialkit.store.base import utcnow
+from trialkit.store.base import real_utcnow
 
 __all__ = ["MIN_PASSWORD_LENGTH", "Security", "check_password_rules"]
 
@@ -26,8 +26,9 @@ MAX_PASSWORD_LENGTH = 256
 class Security:
     """Everything authentication needs from the settings, built once per application.
 
-    ``clock`` is the time sessions are judged by (real UTC time; tests give a clock they
-    move, so that lifetimes and idle timeouts are tested without sleeping).
+    ``clock`` is the time sessions are judged by: the real clock, never a pinned calendar
+    date (tests give a clock they move, so that lifetimes and idle timeouts are tested
+    without sleeping).
     """
 
     hasher: PasswordHasher
@@ -37,7 +38,7 @@ class Security:
     lockout: dt.timedelta
     demo: bool
     session_idle: dt.timedelta = dt.timedelta(minutes=30)
-    clock: Callable[[], dt.datetime] = utcnow
+    clock: Callable[[], dt.datetime] = real_utcnow
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Security:
