@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
+import threading
 
 from sqlalchemy.orm import Session
 
@@ -51,18 +51,28 @@ def test_pins_nest_and_none_means_the_real_date() -> None:
         assert utcnow().date() == DAY
 
 
-def test_a_pin_holds_for_its_own_task_only() -> None:
-    async def stamp(day: dt.date | None, wait: float) -> dt.date:
+def test_a_pin_holds_for_its_own_context_only() -> None:
+    """Two requests at once, in two threads: one pinned, one not; neither sees the other's."""
+    barrier = threading.Barrier(2, timeout=10)
+    seen: dict[str, dt.date] = {}
+
+    def request(name: str, day: dt.date | None) -> None:
         with on_calendar(day):
-            await asyncio.sleep(wait)
-            return utcnow().date()
+            barrier.wait()  # both pins are set now
+            seen[name] = utcnow().date()
+            barrier.wait()
 
-    async def both() -> list[dt.date]:
-        return list(await asyncio.gather(stamp(DAY, 0.02), stamp(None, 0.01)))
-
-    pinned, real = asyncio.run(both())
-    assert pinned == DAY
-    assert real == real_utcnow().date()
+    threads = [
+        threading.Thread(target=request, args=("pinned", DAY)),
+        threading.Thread(target=request, args=("real", None)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen["pinned"] == DAY
+    assert seen["real"] == real_utcnow().date()
+    assert pinned_calendar() is None
 
 
 def test_audit_events_keep_the_real_time_under_a_pinned_date(session: Session) -> None:
