@@ -216,3 +216,17 @@ def randomise_patient(
     randomisation.randomise(session=session, actor=actor, patient_id=patient.id, on_date=on_date)
     restock(session, site)
     return patient
+
+
+class MovableClock:
+    """A clock for :attr:`trialkit.service.Security.clock` that tests move (no sleeping)."""
+
+    def __init__(self, start: dt.datetime | None = None) -> None:
+        self.now = start or dt.datetime.now(dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> dt.datetime:
+        self.now += dt.timedelta(**delta)
+        return self.now

@@ -44,6 +44,12 @@ class Settings(BaseSettings):
         default=8000, ge=1, le=65535, validation_alias=AliasChoices("PORT", "TRIALKIT_PORT")
     )
     session_minutes: int = Field(default=480, ge=1, description="Lifetime of a login session.")
+    session_idle_minutes: int = Field(
+        default=30,
+        ge=1,
+        description="A login session ends after this many minutes without activity "
+        "(and at the latest after session_minutes).",
+    )
     max_failed_logins: int = Field(default=5, ge=1, description="Failures before a lock-out.")
     lockout_minutes: int = Field(default=15, ge=1)
     cookie_secure: bool = Field(default=False, description="Send the cookie over HTTPS only.")
@@ -55,8 +61,9 @@ class Settings(BaseSettings):
     calendar_date: dt.date | None = Field(
         default=None,
         description="Pin the service's calendar date (enrolment period, kit expiry) for demos, "
-        "tests and benchmarks of a protocol whose enrolment period is not today; every "
-        "randomisation records the date it used beside its real UTC time.",
+        "tests and benchmarks of a protocol whose enrolment period is not today; records are "
+        "then stamped on that date at the real time of day, while the audit trail, sessions "
+        "and lock-outs keep the real UTC time (see trialkit.store.base).",
     )
 
     def today(self) -> dt.date:

@@ -21,11 +21,14 @@ on stderr.
     ├── ConflictError               the request contradicts what is recorded (a duplicate, a state)
     │   └── InactiveSiteError       the site may not recruit yet: no ethics approval or activation
     ├── AuthenticationError         who is asking is unknown: bad credentials, expired session,
-    │                               locked account
+    │   │                           locked account
+    │   └── SessionTimeoutError     a session that ended after a spell without activity
     └── PermissionDenied            the user is known but their roles do not allow the action
 """
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 __all__ = [
     "AuthenticationError",
@@ -40,6 +43,7 @@ __all__ = [
     "RandomisationError",
     "RecordError",
     "RuleError",
+    "SessionTimeoutError",
     "SupplyError",
     "TrialkitError",
 ]
@@ -55,7 +59,13 @@ class TrialkitError(Exception):
     location
         Where the problem is: a file, a field path (``labs.alt.value``), or
         ``file:line``. Empty when the message says it all.
+
+    ``keeps_record`` is true for the few refusals that the service has already recorded in
+    the caller's transaction (an audit event): :func:`trialkit.service.transaction` commits
+    that record before the error goes on to become a 401, a page or an exit code.
     """
+
+    keeps_record: ClassVar[bool] = False
 
     def __init__(self, message: str, *, location: str = "") -> None:
         super().__init__(message)
@@ -116,3 +126,9 @@ class AuthenticationError(TrialkitError):
 
 class PermissionDenied(TrialkitError):  # noqa: N818 - the name every web framework uses
     """The caller is known, but none of their roles allows the action."""
+
+
+class SessionTimeoutError(AuthenticationError):
+    """A session that ended after the idle timeout; its end is recorded, so commit it."""
+
+    keeps_record: ClassVar[bool] = True

@@ -10,15 +10,21 @@ from fastapi import FastAPI
 
 from trialkit.api import create_app
 from trialkit.config import Settings
+from trialkit.service import Security
 from trialkit.store import Database
 from trialkit.web import create_web_app
 
 __all__ = ["create_server"]
 
 
-def create_server(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+def create_server(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    security: Security | None = None,
+) -> FastAPI:
     """The API with the pages mounted at ``/`` (API routes and ``/docs`` match first)."""
-    app = create_app(settings, database=database)
+    app = create_app(settings, database=database, security=security)
     app.mount(
         "/",
         create_web_app(

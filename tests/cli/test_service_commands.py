@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.tamper import SQLITE_GUARD_TRIGGERS
 from trialkit.cli.main import main
 
 
@@ -79,11 +80,17 @@ def test_set_up_a_trial_from_the_command_line(
     assert exported["verification"]["intact"] is True
     assert len(exported["events"]) == len(lines) - 1
 
-    # an inspector's worst case: someone edits a row directly in the database
+    # someone edits a row directly in the database: the database refuses
+    forge = "UPDATE audit_events SET new_value = 'Dr Evil' WHERE field = 'full_name'"
+    with sqlite3.connect(database) as connection, pytest.raises(sqlite3.IntegrityError) as refused:
+        connection.execute(forge)
+    assert "audit_events is append-only: UPDATE refused" in str(refused.value)
+    assert main(["audit", "verify"]) == 0
+    # an inspector's worst case: the schema's owner drops the guard first; the chain tells
     with sqlite3.connect(database) as connection:
-        connection.execute(
-            "UPDATE audit_events SET new_value = 'Dr Evil' WHERE field = 'full_name'"
-        )
+        for trigger in SQLITE_GUARD_TRIGGERS:
+            connection.execute(f"DROP TRIGGER {trigger}")
+        connection.execute(forge)
     capsys.readouterr()
     assert main(["audit", "verify", "--json"]) == 1
     report = json.loads(capsys.readouterr().out)

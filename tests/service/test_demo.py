@@ -19,7 +19,16 @@ from sqlalchemy.orm import Session
 from tests.demo_fixtures import SMALL_DEMO, SeededDemo
 from trialkit.demodata.records import screening_record
 from trialkit.errors import InactiveSiteError
-from trialkit.service import Role, Security, audit, patients, randomisation, reports, supply
+from trialkit.service import (
+    Role,
+    Security,
+    audit,
+    monitoring,
+    patients,
+    randomisation,
+    reports,
+    supply,
+)
 from trialkit.service.demo import DemoOptions, seed_demo
 from trialkit.service.edit_checks import all_dates
 from trialkit.service.outcomes import derive_datasets
@@ -179,11 +188,38 @@ def _a_second_seeding_changes_nothing(
     assert session.scalar(select(func.count()).select_from(Patient)) == demo_trial.outcome.screened
 
 
+def _records_are_stamped_on_the_demo_calendar(session: Session, demo_trial: SeededDemo) -> None:
+    """Record stamps follow the demo's days; the audit trail keeps the real time, in order."""
+    cutoff = demo_trial.outcome.cutoff
+    assert cutoff is not None
+    set_up = dt.date(2007, 6, 20)  # the coordinating centre's ethics approval
+    for row in session.scalars(select(Randomisation)):
+        assert row.randomised_at.date() == row.enrolment_date
+    created = [p.created_at.date() for p in session.scalars(select(Patient))]
+    assert all(set_up <= day <= cutoff for day in created)
+    assert all(
+        set_up <= d.dispensed_at.date() <= cutoff for d in session.scalars(select(Dispensing))
+    )
+    opened = [q.opened_at.date() for q in session.scalars(select(DataQuery))]
+    assert opened
+    assert all(set_up < day <= cutoff for day in opened)
+    tallies = monitoring.query_summary(
+        session=session, actor=demo_trial.actor(Role.MONITOR), trial_id=demo_trial.trial_id
+    )
+    oldest = [t.oldest_open for t in tallies if t.oldest_open is not None]
+    assert oldest
+    assert all(day <= cutoff for day in oldest)  # the monitor's "oldest open query since"
+    times = list(session.scalars(select(AuditEvent.occurred_at).order_by(AuditEvent.seq)))
+    assert times == sorted(times)
+    assert times[0].date() > cutoff  # the computer's time of writing, not the trial's
+
+
 def test_the_seeded_demo_trial(
     session: Session, security: Security, demo_trial: SeededDemo
 ) -> None:
     """One seeding per database (seeding takes seconds): every property of the seeded trial."""
     _in_progress_with_an_intact_audit_trail(session, demo_trial)
+    _records_are_stamped_on_the_demo_calendar(session, demo_trial)
     _pfs_events_derived_from_the_records_are_the_generators(session, demo_trial)
     _no_arm_in_what_blinded_roles_see(session, demo_trial)
     _a_second_seeding_changes_nothing(session, security, demo_trial)

@@ -1,4 +1,9 @@
-"""The audit chain: intact after appends; an edited, removed or truncated event is caught."""
+"""The audit chain: intact after appends; an edited, removed or truncated event is caught.
+
+The database refuses such edits (migration 0004, tests/store/test_audit_append_only.py);
+here the tamperer owns the schema and switches that guard off first, and the chain is what
+catches them.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import itertools
 from sqlalchemy import delete, text, update
 from sqlalchemy.orm import Session
 
+from tests.tamper import drop_append_only_guard
 from trialkit.store.audit import AuditEntry, AuditEvent, append_events, verify_chain
 
 
@@ -33,7 +39,8 @@ def test_appended_events_chain_up(session: Session) -> None:
 def test_an_edited_row_is_caught_at_that_row(session: Session) -> None:
     _append(session, 5)
     session.expunge_all()
-    # an edit straight in the database, as a tamperer with SQL access would make it
+    # an edit straight in the database, as a tamperer who owns the schema would make it
+    drop_append_only_guard(session)
     session.execute(text("UPDATE audit_events SET new_value = 'forged' WHERE seq = 3"))
     report = verify_chain(session)
     assert not report.intact
@@ -43,6 +50,7 @@ def test_an_edited_row_is_caught_at_that_row(session: Session) -> None:
 
 def test_a_rehashed_row_is_caught_at_the_next_link(session: Session) -> None:
     events = _append(session, 4)
+    drop_append_only_guard(session)
     session.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(hash="f" * 64))
     session.expunge_all()
     report = verify_chain(session)
@@ -52,6 +60,7 @@ def test_a_rehashed_row_is_caught_at_the_next_link(session: Session) -> None:
 
 def test_a_removed_row_is_caught(session: Session) -> None:
     _append(session, 4)
+    drop_append_only_guard(session)
     session.execute(delete(AuditEvent).where(AuditEvent.seq == 2))
     session.expunge_all()
     report = verify_chain(session)
@@ -61,6 +70,7 @@ def test_a_removed_row_is_caught(session: Session) -> None:
 
 def test_a_truncated_tail_is_caught_by_the_head(session: Session) -> None:
     _append(session, 4)
+    drop_append_only_guard(session)
     session.execute(delete(AuditEvent).where(AuditEvent.seq == 4))
     session.expunge_all()
     report = verify_chain(session)

@@ -24,6 +24,7 @@ from trialkit.api.routes import (
 )
 from trialkit.config import Settings, load_settings
 from trialkit.service import Security
+from trialkit.service.calendar import on_calendar
 from trialkit.store import Database, create_database
 
 __all__ = ["create_app"]
@@ -31,8 +32,16 @@ __all__ = ["create_app"]
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
-def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
-    """Build the API; refuses unsafe settings (a default secret key outside demo mode)."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    security: Security | None = None,
+) -> FastAPI:
+    """Build the API; refuses unsafe settings (a default secret key outside demo mode).
+
+    ``security`` replaces the one built from the settings (tests give one with their clock).
+    """
     settings = settings or load_settings()
     settings.require_safe()
     app = FastAPI(
@@ -44,7 +53,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.database = database or create_database(
         settings.database_url, pool_size=settings.db_pool_size
     )
-    app.state.security = Security.from_settings(settings)
+    app.state.security = security or Security.from_settings(settings)
 
     @app.middleware("http")
     async def request_id(
@@ -52,7 +61,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     ) -> Response:
         given = request.headers.get("x-request-id", "")
         request.state.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
-        response = await call_next(request)
+        with on_calendar(settings.calendar_date):  # records stamped on a pinned calendar date
+            response = await call_next(request)
         response.headers["X-Request-ID"] = request.state.request_id
         return response
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from trialkit.cli._common import fail, user_errors
 from trialkit.config import Settings, load_settings
 from trialkit.service import Principal, transaction
+from trialkit.service.calendar import on_calendar
 from trialkit.store import Database, create_database
 
 __all__ = ["cli_actor", "cli_settings", "open_database", "service_transaction"]
@@ -47,6 +48,15 @@ def open_database(settings: Settings | None = None) -> Iterator[Database]:
 
 @contextmanager
 def service_transaction(settings: Settings | None = None) -> Iterator[Session]:
-    """One transaction around one command; domain errors end as one line and exit code 2."""
-    with open_database(settings) as database, user_errors(), transaction(database) as session:
+    """One transaction around one command; domain errors end as one line and exit code 2.
+
+    Records are stamped on ``TRIALKIT_CALENDAR_DATE`` when it is pinned (as in the API).
+    """
+    settings = settings or cli_settings()
+    with (
+        open_database(settings) as database,
+        user_errors(),
+        on_calendar(settings.calendar_date),
+        transaction(database) as session,
+    ):
         yield session

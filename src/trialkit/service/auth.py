@@ -3,27 +3,47 @@
 A failed login is recorded (audit event, failure count, lock-out) and then
 *returned*, not raised, so that the caller's transaction commits the record; the
 caller turns :attr:`LoginOutcome.failure` into a 401 or a one-line error.
+
+A session ends at its absolute lifetime (``TRIALKIT_SESSION_MINUTES``) or after
+``TRIALKIT_SESSION_IDLE_MINUTES`` without activity, whichever comes first. Activity
+is recorded at most once a minute (:data:`ACTIVITY_RESOLUTION`), not on every
+request, so a session may end up to a minute before the idle timeout measured from
+its very last request, never after it. A timed-out session is ended and audited
+(action ``timeout``, like a logout) when it is next presented, and
+:class:`~trialkit.errors.SessionTimeoutError` (which keeps that record) is raised.
+All times come from :attr:`Security.clock`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from trialkit.errors import AuthenticationError, InputError, PermissionDenied
+from trialkit.errors import AuthenticationError, InputError, PermissionDenied, SessionTimeoutError
 from trialkit.service import audit
 from trialkit.service.principal import Grant, Principal
 from trialkit.service.security import Security, check_password_rules
 from trialkit.service.views import IssuedToken
-from trialkit.store.base import utcnow
+from trialkit.store.base import real_utcnow
 from trialkit.store.people import LoginSession, Role, RoleAssignment, User
 
-__all__ = ["LoginOutcome", "authenticate", "change_password", "login", "logout"]
+__all__ = [
+    "ACTIVITY_RESOLUTION",
+    "LoginOutcome",
+    "authenticate",
+    "change_password",
+    "idle_message",
+    "login",
+    "logout",
+]
 
 BAD_CREDENTIALS = "wrong username or password"
+ACTIVITY_RESOLUTION = dt.timedelta(minutes=1)
+"""A session's last activity is written when it is at least this old (not on every request)."""
 SessionKind = Literal["cookie", "bearer"]
 
 
@@ -74,7 +94,7 @@ def login(
     request_id: str | None = None,
 ) -> LoginOutcome:
     """Check a password and open a session; failures count towards a lock-out."""
-    now = utcnow()
+    now = security.clock()
     user = session.scalars(select(User).where(User.username == username)).one_or_none()
     if user is None:
         security.verify_password(_DUMMY.get(security), password)  # same time as a real check
@@ -157,6 +177,7 @@ def login(
         kind=kind,
         created_at=now,
         expires_at=now + security.session_lifetime,
+        last_seen_at=now,
     )
     session.add(login_session)
     session.flush()
@@ -193,8 +214,14 @@ _DUMMY = _DummyHash()
 def authenticate(
     *, session: Session, security: Security, token: str, request_id: str | None = None
 ) -> Principal:
-    """The principal behind a session token; expired, ended or unknown tokens are refused."""
-    now = utcnow()
+    """The principal behind a session token; expired, ended, idle or unknown ones are refused.
+
+    A session idle for :attr:`Security.session_idle` is ended here, at the moment its
+    timeout passed, with an audit event; :class:`SessionTimeoutError` then carries that
+    record to the caller's commit. Otherwise its activity is brought up to date when the
+    recorded one is a minute old or more.
+    """
+    now = security.clock()
     row = session.execute(
         select(LoginSession, User)
         .join(User, User.id == LoginSession.user_id)
@@ -207,6 +234,14 @@ def authenticate(
         raise AuthenticationError("your session has ended or expired: log in again")
     if not user.is_active or (user.is_demo and not security.demo):
         raise AuthenticationError("this account may not log in")
+    timeout_at = login_session.last_seen_at + security.session_idle
+    if timeout_at <= now:
+        _end_idle_session(
+            session, login_session=login_session, user=user, at=timeout_at, request_id=request_id
+        )
+        raise SessionTimeoutError(idle_message(security))
+    if now - login_session.last_seen_at >= ACTIVITY_RESOLUTION:
+        login_session.last_seen_at = now
     assignments = session.scalars(
         select(RoleAssignment).where(
             RoleAssignment.user_id == user.id, RoleAssignment.revoked_at.is_(None)
@@ -225,6 +260,35 @@ def authenticate(
     )
 
 
+def idle_message(security: Security) -> str:
+    """What a user whose session timed out is told (the API's 401, the CLI)."""
+    minutes = round(security.session_idle.total_seconds() / 60)
+    unit = "minute" if minutes == 1 else "minutes"
+    return f"your session ended after {minutes} {unit} without activity: log in again"
+
+
+def _end_idle_session(
+    session: Session,
+    *,
+    login_session: LoginSession,
+    user: User,
+    at: dt.datetime,
+    request_id: str | None,
+) -> None:
+    login_session.ended_at = at
+    minutes = round((at - login_session.last_seen_at).total_seconds() / 60)
+    audit.record(
+        session,
+        actor=Principal(user_id=user.id, username=user.username, grants=(), request_id=request_id),
+        grant=None,
+        action="timeout",
+        entity="login_session",
+        entity_id=login_session.id,
+        changes={"ended_at": (None, at)},
+        reason=f"no activity for {minutes} minutes",
+    )
+
+
 def logout(*, session: Session, actor: Principal) -> None:
     """End the actor's current session."""
     if actor.session_id is None:
@@ -232,7 +296,7 @@ def logout(*, session: Session, actor: Principal) -> None:
     login_session = session.get(LoginSession, actor.session_id)
     if login_session is None or login_session.ended_at is not None:
         return
-    login_session.ended_at = utcnow()
+    login_session.ended_at = real_utcnow()
     audit.record(
         session,
         actor=actor,
@@ -256,7 +320,7 @@ def change_password(
     check_password_rules(new_password, field="new_password")
     if new_password == old_password:
         raise InputError("the new password must differ from the old one", location="new_password")
-    now = utcnow()
+    now = security.clock()
     user.password_hash = security.hash_password(new_password)
     user.password_changed_at = now
     session.execute(

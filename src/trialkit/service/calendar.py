@@ -2,15 +2,19 @@
 
 Callers that have the service's calendar date pass it in (the API's and the web pages'
 ``Today``, the CLI's settings, the demo seeder's simulated day): it is ``Settings.today()``,
-pinned by ``TRIALKIT_CALENDAR_DATE`` in demos and tests. Audit timestamps are not calendar
-dates: they stay real UTC time (:func:`trialkit.store.base.utcnow`).
+pinned by ``TRIALKIT_CALENDAR_DATE`` in demos and tests. The shell also pins it for the
+records' time stamps (:func:`on_calendar` around each request and command: records are
+stamped on that date at the real time of day); audit timestamps, sessions and lock-outs stay
+on the real clock (see :mod:`trialkit.store.base`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-__all__ = ["calendar_date"]
+from trialkit.store.base import on_calendar
+
+__all__ = ["calendar_date", "on_calendar"]
 
 
 def calendar_date(today: dt.date | None) -> dt.date:

@@ -13,6 +13,13 @@ is never printed, logged or returned. The data cut-off is the first day on which
 events reach :func:`trialkit.demodata.target_events`, while enrolment is open; it is kept in the
 audit trail (entity ``demo_data``) and is the demo server's calendar date.
 
+Each step runs on its own day of the trial's calendar (:func:`.calendar.on_calendar`): the
+records are stamped on that day at the real time of day (a patient's ``created_at`` on her
+screening day, a randomisation on its day, a form record and the queries its edit checks open
+on the day the data became known, a dispensing on its cycle's day), so record dates and query
+ages agree with the demo's calendar. The audit trail keeps the real time of the seeding: it
+says truthfully when these records were written.
+
 Everything is reproducible from the seed: the allocation list is sealed from a seed derived from
 it (demo only; a real trial's list is sealed from a fresh CSPRNG seed). A second run finds the
 trial and changes nothing. Demo users are marked as such and cannot log in outside demo mode,
@@ -34,6 +41,7 @@ from trialkit.demodata import (
     DEMO_SITES,
     Candidate,
     Course,
+    CourseRecord,
     DemoSite,
     Scenario,
     clinical_course,
@@ -55,6 +63,7 @@ from trialkit.service import (
     trials,
     users,
 )
+from trialkit.service.calendar import on_calendar
 from trialkit.service.forms import Form
 from trialkit.service.principal import Grant, Principal
 from trialkit.service.security import Security
@@ -221,12 +230,17 @@ class _Seeder:
         on_date = self.protocol.dates.first_enrolment
         for site in self.sites.values():
             if site.activated_at is not None:
-                supply.raise_resupply(
-                    self.session, trial_id=self.trial_id, site=site, on_date=on_date
-                )
-                self.restock(site)
+                with on_calendar(on_date):
+                    supply.raise_resupply(
+                        self.session, trial_id=self.trial_id, site=site, on_date=on_date
+                    )
+                    self.restock(site)
 
     def screen(self, candidate: Candidate) -> None:
+        with on_calendar(candidate.screening.screening_date):
+            self._screen(candidate)
+
+    def _screen(self, candidate: Candidate) -> None:
         actor = self.actors[candidate.site.code]
         patient = patients.register_patient(
             session=self.session,
@@ -252,6 +266,10 @@ class _Seeder:
         patients.evaluate_eligibility(session=self.session, actor=actor, patient_id=patient.id)
 
     def randomise(self, candidate: Candidate) -> Course:
+        with on_calendar(candidate.screening.randomisation_date):
+            return self._randomise(candidate)
+
+    def _randomise(self, candidate: Candidate) -> Course:
         site = self.sites[candidate.site.code]
         patient_id = self.patient_ids[candidate.index]
         view = randomisation.randomise(
@@ -287,17 +305,23 @@ class _Seeder:
             ),
             key=lambda item: item[:3],
         )
-        for _, index, _, record in pending:
-            candidate = candidates[index]
-            actor = self.actors[candidate.site.code]
-            patient_id = self.patient_ids[index]
-            data: dict[str, Any] = dict(record.data)
-            if record.dispensings:
-                numbers = []
-                for cycle, on_date in record.dispensings:
-                    if cycle == 1:  # dispensed at randomisation
-                        numbers.append(self.kits[index])
-                        continue
+        for known_on, index, _, record in pending:
+            with on_calendar(known_on):  # recorded on the day it became known
+                self._record(candidates[index], index, record, cutoff)
+
+    def _record(
+        self, candidate: Candidate, index: int, record: CourseRecord, cutoff: dt.date
+    ) -> None:
+        actor = self.actors[candidate.site.code]
+        patient_id = self.patient_ids[index]
+        data: dict[str, Any] = dict(record.data)
+        if record.dispensings:
+            numbers = []
+            for cycle, on_date in record.dispensings:
+                if cycle == 1:  # dispensed at randomisation
+                    numbers.append(self.kits[index])
+                    continue
+                with on_calendar(on_date):
                     numbers.append(
                         supply.dispense(
                             session=self.session,
@@ -308,16 +332,20 @@ class _Seeder:
                         ).kit_number
                     )
                     self.restock(self.sites[candidate.site.code])
-                data["kits_dispensed"] = [str(n) for n in numbers]
-            capture.record_form(
-                session=self.session,
-                actor=actor,
-                patient_id=patient_id,
-                form=Form(record.form),
-                data=data,
-                reason=record.reason,
-                today=cutoff,  # the demo's calendar date (course records hold end dates early)
-            )
+            data["kits_dispensed"] = [str(n) for n in numbers]
+        capture.record_form(
+            session=self.session,
+            actor=actor,
+            patient_id=patient_id,
+            form=Form(record.form),
+            data=data,
+            reason=record.reason,
+            today=cutoff,  # the demo's calendar date (course records hold end dates early)
+        )
+
+
+_SET_UP_DAY = min(s.approval_date for s in DEMO_SITES if s.approval_date is not None)
+"""The demo's trial, sites and users are set up on the first ethics approval's day."""
 
 
 def _create_trial(session: Session, protocol_name: str, options: DemoOptions) -> int:
@@ -335,17 +363,19 @@ def _create_trial(session: Session, protocol_name: str, options: DemoOptions) ->
             coordinating=demo_site.coordinating,
         )
         if demo_site.committee and demo_site.approval_date:
-            trials.record_ethics_approval(
-                session=session,
-                actor=_SYSTEM,
-                site_id=site.id,
-                committee=demo_site.committee,
-                approval_date=demo_site.approval_date,
-                protocol_version=version,
-                today=demo_site.approval_date,
-            )
+            with on_calendar(demo_site.approval_date):
+                trials.record_ethics_approval(
+                    session=session,
+                    actor=_SYSTEM,
+                    site_id=site.id,
+                    committee=demo_site.committee,
+                    approval_date=demo_site.approval_date,
+                    protocol_version=version,
+                    today=demo_site.approval_date,
+                )
         if demo_site.activate:
-            trials.activate_site(session=session, actor=_SYSTEM, site_id=site.id, reason="demo")
+            with on_calendar(demo_site.recruits_from or demo_site.approval_date):
+                trials.activate_site(session=session, actor=_SYSTEM, site_id=site.id, reason="demo")
     allocation.seal(
         session=session,
         actor=_SYSTEM,
@@ -441,8 +471,9 @@ def seed_demo(
     acronym = load_protocol(protocol_name).acronym
     trial = session.scalars(select(Trial).where(Trial.acronym == acronym)).one_or_none()
     if trial is None:
-        trial_id = _create_trial(session, protocol_name, options)
-        _create_users(session, security, trial_id)  # first: the site users record the data
+        with on_calendar(_SET_UP_DAY):
+            trial_id = _create_trial(session, protocol_name, options)
+            _create_users(session, security, trial_id)  # first: the site users record the data
         outcome = _seed_data(session, trial_id, options)
     else:
         trial_id = trial.id
@@ -466,5 +497,6 @@ def seed_demo(
             )
             or 0,
         )
-    _create_users(session, security, trial_id)
+    with on_calendar(_SET_UP_DAY):
+        _create_users(session, security, trial_id)
     return outcome

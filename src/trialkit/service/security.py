@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher, Type
@@ -13,6 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from trialkit.config import Settings
 from trialkit.errors import InputError
+from trialkit.store.base import real_utcnow
 
 __all__ = ["MIN_PASSWORD_LENGTH", "Security", "check_password_rules"]
 
@@ -22,7 +24,12 @@ MAX_PASSWORD_LENGTH = 256
 
 @dataclass(frozen=True)
 class Security:
-    """Everything authentication needs from the settings, built once per application."""
+    """Everything authentication needs from the settings, built once per application.
+
+    ``clock`` is the time sessions are judged by: the real clock, never a pinned calendar
+    date (tests give a clock they move, so that lifetimes and idle timeouts are tested
+    without sleeping).
+    """
 
     hasher: PasswordHasher
     token_key: bytes
@@ -30,6 +37,8 @@ class Security:
     max_failed_logins: int
     lockout: dt.timedelta
     demo: bool
+    session_idle: dt.timedelta = dt.timedelta(minutes=30)
+    clock: Callable[[], dt.datetime] = real_utcnow
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Security:
@@ -42,6 +51,7 @@ class Security:
             ),
             token_key=settings.session_key(),
             session_lifetime=dt.timedelta(minutes=settings.session_minutes),
+            session_idle=dt.timedelta(minutes=settings.session_idle_minutes),
             max_failed_logins=settings.max_failed_logins,
             lockout=dt.timedelta(minutes=settings.lockout_minutes),
             demo=settings.demo,

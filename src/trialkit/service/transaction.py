@@ -18,6 +18,21 @@ __all__ = ["Database", "transaction"]  # Database: the type the shell passes in
 
 @contextmanager
 def transaction(database: Database) -> Iterator[Session]:
-    """A session in a transaction: committed when the block ends, rolled back on an error."""
+    """A session in a transaction: committed when the block ends, rolled back on an error.
+
+    An error with a true ``keeps_record`` attribute (:class:`~trialkit.errors.SessionTimeoutError`,
+    and the web's redirect to the login page that carries it) is the exception: the service
+    recorded the refusal (the session's end and its audit event) before raising, so the
+    transaction commits and the error then propagates. Such errors are raised only while a
+    request authenticates, before the request has changed anything else.
+    """
+    kept: BaseException | None = None
     with database.sessions.begin() as session:
-        yield session
+        try:
+            yield session
+        except Exception as exc:
+            if not getattr(exc, "keeps_record", False):
+                raise
+            kept = exc
+    if kept is not None:
+        raise kept

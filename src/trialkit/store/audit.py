@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from trialkit.store.base import Base, UTCDateTime, utcnow
+from trialkit.store.base import Base, UTCDateTime, real_utcnow
 
 __all__ = [
     "GENESIS_HASH",
@@ -140,7 +140,7 @@ def append_events(session: Session, entries: Sequence[AuditEntry]) -> list[Audit
     if not entries:
         return []
     head = session.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
-    now = utcnow()
+    now = real_utcnow()  # the computer's time, never a pinned calendar (see store.base)
     events = []
     for entry in entries:
         event = AuditEvent(

@@ -1,8 +1,29 @@
-"""The declarative base, the UTC timestamp type and the naming convention of constraints."""
+"""The declarative base, the UTC timestamp type, the clocks and the naming convention.
+
+Two clocks (one module, so that every stamp comes from one of them):
+
+* :func:`utcnow`, the **record clock**: when a record was made, as the service's records
+  show it (a patient's ``created_at``, a query's ``opened_at``, a form's ``recorded_at``,
+  a resupply's ``raised_at``, ...). It is real UTC time, except while a calendar date is
+  pinned (:func:`on_calendar`): then it is that date at the real time of day. The trial
+  service pins it for each request and command when ``TRIALKIT_CALENDAR_DATE`` is set
+  (demos, tests, benchmarks of a trial whose enrolment period is not today), and the demo
+  seeder pins each simulated day, so the demo's records carry the trial's own dates: the
+  monitor's "oldest open query" is a day of 2009, not the day the demo was seeded.
+* :func:`real_utcnow`, the **real clock**, never pinned: the audit trail's ``occurred_at``
+  (21 CFR 11.10(e): the computer's own time of each entry; it also keeps the chain's
+  times in the order of the chain, which a pinned date, whose time of day wraps at
+  midnight, would not) and login sessions, lock-outs and idle timeouts (real minutes).
+
+In production no date is pinned and both clocks agree.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData
@@ -10,7 +31,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["Base", "UTCDateTime", "utcnow"]
+__all__ = ["Base", "UTCDateTime", "on_calendar", "pinned_calendar", "real_utcnow", "utcnow"]
 
 # Stable constraint names, so that migrations can name what they alter on every database.
 NAMING_CONVENTION = {
@@ -22,9 +43,43 @@ NAMING_CONVENTION = {
 }
 
 
-def utcnow() -> dt.datetime:
-    """Now, as an aware UTC timestamp."""
+_CALENDAR: ContextVar[dt.date | None] = ContextVar("trialkit_calendar", default=None)
+
+
+def real_utcnow() -> dt.datetime:
+    """The computer's real time, as an aware UTC timestamp (audit trail, sessions)."""
     return dt.datetime.now(dt.UTC)
+
+
+def utcnow() -> dt.datetime:
+    """Now on the record clock: real UTC time, or the pinned calendar date at the real time of day.
+
+    Hand-written rather than a time-travel library (freezegun, time-machine): those patch
+    the process's clock for everything, the audit trail and sessions included, while only
+    the records' stamps should follow the trial's calendar.
+    """
+    now = real_utcnow()
+    day = _CALENDAR.get()
+    return now if day is None else dt.datetime.combine(day, now.timetz())
+
+
+def pinned_calendar() -> dt.date | None:
+    """The calendar date pinned in this context (``None``: the real date)."""
+    return _CALENDAR.get()
+
+
+@contextmanager
+def on_calendar(day: dt.date | None) -> Iterator[None]:
+    """Stamp records made inside the block on ``day`` (``None``: on the real date).
+
+    A context variable: it holds for the current request, command or task (and the threads
+    it hands work to through ``contextvars``), never for other requests running beside it.
+    """
+    token = _CALENDAR.set(day)
+    try:
+        yield
+    finally:
+        _CALENDAR.reset(token)
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):

@@ -60,7 +60,12 @@ class RoleAssignment(Base):
 
 
 class LoginSession(Base):
-    """A login: a cookie or bearer token, stored only as its keyed hash."""
+    """A login: a cookie or bearer token, stored only as its keyed hash.
+
+    ``last_seen_at`` is the last recorded activity (updated at most once a minute, see
+    :func:`trialkit.service.auth.authenticate`); the session ends after the idle timeout
+    from it, or at ``expires_at``, whichever comes first.
+    """
 
     __tablename__ = "login_sessions"
 
@@ -70,4 +75,5 @@ class LoginSession(Base):
     kind: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -18,7 +18,7 @@ from urllib.parse import quote
 from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
-from trialkit.errors import AuthenticationError
+from trialkit.errors import AuthenticationError, SessionTimeoutError
 from trialkit.service import Principal, Role, Security, auth, transaction, trials
 from trialkit.service.transaction import Database
 from trialkit.service.views import TrialView
@@ -45,11 +45,17 @@ MAX_ID = 2_147_483_647
 
 
 class LoginRequired(Exception):  # noqa: N818 - a signal, not an error: answered with a redirect
-    """No valid session: the page answers with a redirect to the login page."""
+    """No valid session: the page answers with a redirect to the login page.
 
-    def __init__(self, next_path: str) -> None:
+    ``timed_out``: the session ended after the idle timeout; the login page says so, and
+    the session's end (recorded by the service) is committed (``keeps_record``).
+    """
+
+    def __init__(self, next_path: str, *, timed_out: bool = False) -> None:
         super().__init__(next_path)
         self.next_path = next_path
+        self.timed_out = timed_out
+        self.keeps_record = timed_out
 
 
 class CsrfRejected(Exception):  # noqa: N818
@@ -122,7 +128,7 @@ def _viewer(request: Request, session: DbSession, security: SecurityDep) -> View
             request_id=getattr(request.state, "request_id", None),
         )
     except AuthenticationError as exc:
-        raise LoginRequired(target) from exc
+        raise LoginRequired(target, timed_out=isinstance(exc, SessionTimeoutError)) from exc
     # the service's calendar date (pinned in demos): is enrolment open "today"
     today = request.app.state.settings.today()
     visible = trials.list_trials(session=session, actor=principal, today=today)
@@ -157,5 +163,10 @@ Form = Annotated[dict[str, str], Depends(_checked_form)]
 """The posted form, after its CSRF token was checked against the session."""
 
 
-def login_url(next_path: str) -> str:
-    return "/login?next=" + quote(next_path, safe="/")
+IDLE_ENDED = "idle"
+"""``/login?ended=idle``: the login page explains that the session timed out."""
+
+
+def login_url(next_path: str, *, timed_out: bool = False) -> str:
+    url = "/login?next=" + quote(next_path, safe="/")
+    return url + f"&ended={IDLE_ENDED}" if timed_out else url

@@ -23,6 +23,7 @@ from trialkit.errors import (
     InputError,
     NotFoundError,
     PermissionDenied,
+    SessionTimeoutError,
     TrialkitError,
 )
 from trialkit.web.deps import CsrfRejected, LoginRequired, login_url
@@ -65,7 +66,7 @@ async def _form_rejected(_request: Request, exc: Exception) -> Response:
 
 async def _login_required(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LoginRequired)
-    return RedirectResponse(login_url(exc.next_path), status_code=303)
+    return RedirectResponse(login_url(exc.next_path, timed_out=exc.timed_out), status_code=303)
 
 
 async def _csrf(request: Request, _exc: Exception) -> Response:
@@ -83,7 +84,8 @@ async def _csrf(request: Request, _exc: Exception) -> Response:
 async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, TrialkitError)
     if isinstance(exc, AuthenticationError):
-        return RedirectResponse(login_url(request.url.path), status_code=303)
+        timed_out = isinstance(exc, SessionTimeoutError)
+        return RedirectResponse(login_url(request.url.path, timed_out=timed_out), status_code=303)
     if isinstance(exc, NotFoundError):
         return _error_page(request, 404, N_("Not found"), str(exc))
     if isinstance(exc, PermissionDenied):

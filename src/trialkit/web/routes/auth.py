@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from trialkit.service import auth
 from trialkit.web.deps import (
     COOKIE_NAME,
+    IDLE_ENDED,
     LOGIN_CSRF_COOKIE,
     DbSession,
     Form,
@@ -38,6 +39,7 @@ def _login_page(
     next_path: str,
     username: str = "",
     error: str | None = None,
+    notice: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     response = pages.response(
@@ -47,6 +49,7 @@ def _login_page(
         next_path=next_path,
         username=username,
         error=error,
+        notice=notice,
         viewer=None,
     )
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/login")
@@ -55,10 +58,29 @@ def _login_page(
 
 @router.get("/login", response_class=HTMLResponse)
 def login_form(
-    request: Request, pages: PagesDep, next_path: Annotated[str | None, Query(alias="next")] = None
+    request: Request,
+    pages: PagesDep,
+    security: SecurityDep,
+    next_path: Annotated[str | None, Query(alias="next")] = None,
+    ended: Annotated[str | None, Query()] = None,
 ) -> HTMLResponse:
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
-    return _login_page(pages, token=token, next_path=_safe_next(next_path))
+    notice = None
+    if ended == IDLE_ENDED:  # the number comes from the settings, never from the address
+        minutes = round(security.session_idle.total_seconds() / 60)
+        notice = (
+            pages._(
+                "Your session ended after 1 minute without activity. "
+                "Log in again to continue where you were."
+            )
+            if minutes == 1
+            else pages._(
+                "Your session ended after %(minutes)d minutes without activity. "
+                "Log in again to continue where you were."
+            )
+            % {"minutes": minutes}
+        )
+    return _login_page(pages, token=token, next_path=_safe_next(next_path), notice=notice)
 
 
 @router.post("/login", response_class=HTMLResponse)
