@@ -145,6 +145,7 @@ _TALLY = textwrap.dedent(
     o, e = rng.uniform(0, 60, (rows, 3)), rng.uniform(0, 60, (rows, 3))
     v = rng.uniform(0, 30, (rows, 3))
     v[rng.random((rows, 3)) < 0.1] = 0.0
+    v[:7] = 0.0  # no crossing: the rows below stop at the last look
     beta = rng.normal(-0.3, 0.6, (rows, 3))
     pick = rng.random((rows, 3))
     beta[pick < 0.05] = np.nan
