@@ -50,7 +50,9 @@ Knuth D.E. (1997). *The Art of Computer Programming*, vol. 2, 3rd ed., section 4
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, TypeVar, cast
 
@@ -89,6 +91,9 @@ uint32: Any = numba.uint32
 float64: Any = numba.float64
 #: threads per block of the simulation kernel (see benchmarks/RESULTS.md for the reasoning)
 THREADS_PER_BLOCK = 64
+#: register cap per thread of the simulation kernel (None: the compiler's choice, 70 for SOR
+#: on sm_90); ``benchmarks/bench_simulate.py --max-registers`` times the alternatives
+MAX_REGISTERS: int | None = None
 #: threads per block of the tally kernel (a power of two: tree reductions)
 TALLY_THREADS = 128
 _FIELDS = 8  # tally fields reduced per pass: 128 x 8 x 24 bytes = 24 KB of shared memory
@@ -335,6 +340,7 @@ def make_kernel(
     one_piece: bool,
     has_dropout: bool,
     host: bool,
+    max_registers: int | None = None,
 ) -> Any:
     """The kernel for ``n`` patients, ``n_looks`` looks and these model switches.
 
@@ -355,7 +361,7 @@ def make_kernel(
     n1 = n + 1
     idx = index_dtype(n)
 
-    @cuda.jit
+    @cuda.jit(**({} if max_registers is None else {"max_registers": max_registers}))
     def kernel(  # type: ignore[no-untyped-def]  # pragma: no cover - runs on the device
         seeds,
         starts,
@@ -784,9 +790,10 @@ def thread_states(seed: int, batches: Sequence[tuple[int, int]]) -> NDArray[np.u
     """The initial ``(s0, s1)`` of every row of a launch, as the device computes them."""
     seeds, starts = _seeds(seed, batches)
     out = cuda.device_array((int(starts[-1]), 2), np.uint64)
-    _seed_kernel[-(-int(starts[-1]) // 128), 128](
-        cuda.to_device(seeds), cuda.to_device(starts), out
-    )
+    with _quiet():
+        _seed_kernel[-(-int(starts[-1]) // 128), 128](
+            cuda.to_device(seeds), cuda.to_device(starts), out
+        )
     states: NDArray[np.uint64] = out.copy_to_host()
     return states
 
@@ -881,19 +888,20 @@ def tally_on_device(
     hr_hist = cuda.to_device(np.zeros(HR_BINS, np.int32))
     big = np.iinfo(np.int32).max
     spans = cuda.to_device(np.array([big, -1, big, -1], np.int32))
-    make_tally_kernel(looks)[n_blocks, TALLY_THREADS](
-        cuda.to_device(np.asarray(row0, np.int64)),
-        cuda.to_device(np.asarray(rows, np.int64)),
-        *outs,
-        cuda.to_device(np.asarray(scenario.efficacy_z, np.float64)),
-        math.log(scenario.decision_hr),
-        p_int,
-        p_hi,
-        p_lo,
-        time_hist,
-        hr_hist,
-        spans,
-    )
+    with _quiet():
+        make_tally_kernel(looks)[n_blocks, TALLY_THREADS](
+            cuda.to_device(np.asarray(row0, np.int64)),
+            cuda.to_device(np.asarray(rows, np.int64)),
+            *outs,
+            cuda.to_device(np.asarray(scenario.efficacy_z, np.float64)),
+            math.log(scenario.decision_hr),
+            p_int,
+            p_hi,
+            p_lo,
+            time_hist,
+            hr_hist,
+            spans,
+        )
     ints, his, los = p_int.copy_to_host(), p_hi.copy_to_host(), p_lo.copy_to_host()
     lo_t, hi_t, lo_h, hi_h = (int(x) for x in spans.copy_to_host())
     if hi_t >= lo_t:
@@ -956,6 +964,7 @@ def _launch(
         h_c.size == 1,
         scenario.dropout_hazard > 0.0,
         host,
+        MAX_REGISTERS,
     )
     dummy = np.zeros((1, 1))
     if raw is not None:
@@ -975,26 +984,45 @@ def _launch(
     grid = -(-trials // THREADS_PER_BLOCK)
     if grid == 0:
         return outs
-    kernel[grid, THREADS_PER_BLOCK](
-        cuda.to_device(seeds),
-        cuda.to_device(starts),
-        cuda.to_device(spacings),
-        cuda.to_device(allocation),
-        cuda.to_device(uniforms),
-        cuda.to_device(pfs_unit),
-        cuda.to_device(drop_unit),
-        a / (a + b),
-        cuda.to_device(patterns),
-        float(scenario.dropout_hazard),
-        cuda.to_device(acc_starts),
-        cuda.to_device(_knots(acc_starts, acc_rates)),
-        cuda.to_device(acc_rates),
-        cuda.to_device(pfs_starts),
-        cuda.to_device(_knots(pfs_starts, h_c)),
-        cuda.to_device(h_c),
-        cuda.to_device(_knots(pfs_starts, h_t)),
-        cuda.to_device(h_t),
-        cuda.to_device(looks),
-        *outs,
-    )
+    with _quiet():
+        kernel[grid, THREADS_PER_BLOCK](
+            *_device_args(
+                seeds,
+                starts,
+                spacings,
+                allocation,
+                uniforms,
+                pfs_unit,
+                drop_unit,
+                a / (a + b),
+                patterns,
+                float(scenario.dropout_hazard),
+                acc_starts,
+                _knots(acc_starts, acc_rates),
+                acc_rates,
+                pfs_starts,
+                _knots(pfs_starts, h_c),
+                h_c,
+                _knots(pfs_starts, h_t),
+                h_t,
+                looks,
+            ),
+            *outs,
+        )
     return outs
+
+
+def _device_args(*args: Any) -> list[Any]:
+    """Host arrays copied to the device; scalars as they are."""
+    return [cuda.to_device(a) if isinstance(a, np.ndarray) else a for a in args]
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence numba's under-utilisation warning for small launches (a few trials are fine).
+
+    Matched by message: numba and numba-cuda define the warning class in different modules.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Grid size .* under-utilization")
+        yield

@@ -172,7 +172,7 @@ def array_tally(
     z = xp.where(positive, (e - o) / xp.sqrt(xp.where(positive, v, 1.0)), xp.nan)
     cross = z >= xp.asarray(scenario.efficacy_z, dtype=xp.float64)[None, :]
     crossed = cross.any(axis=1)
-    stop = xp.where(crossed, xp.argmax(cross, axis=1), looks - 1)
+    stop = xp.where(crossed, xp.argmax(cross.astype(xp.int8), axis=1), looks - 1)
     every = xp.arange(rows)
     t_stop = times[every, stop]
     ev_stop = events[every, stop]
