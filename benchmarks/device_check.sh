@@ -7,7 +7,7 @@
 # Simulation, "Device check", for fetching the wheels it installs and for the call.
 # From the repository root:
 #
-#     bash benchmarks/device_check.sh            # every step, about 6 minutes
+#     bash benchmarks/device_check.sh            # every step: about 6 minutes, at most 570 s
 #     STEPS="cuda_tests bench_cuda" bash benchmarks/device_check.sh   # a subset
 #
 # Steps (each independent, each under its own timeout; a failing step does not stop the
@@ -155,16 +155,16 @@ export -f env_report install_wheels check_imports run_tests bench bench_variants
 
 echo "device check of $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'), steps: $STEPS"
 step env 20 env_report
-step install 60 install_wheels
+step install 45 install_wheels
 if [ -d "$SITE" ]; then export PYTHONPATH="$SITE:$PYTHONPATH"; fi
-step imports 90 check_imports
+step imports 60 check_imports
 step ptxas 60 "$PY" "$ROOT"/benchmarks/bench_simulate.py --ptxas
 prepare_tests
 step cuda_tests 150 run_tests test_cuda_device.py
-step gpu_tests 120 run_tests test_gpu_device.py
-step bench_cuda 90 bench --backend cuda --trials "$CUDA_TRIALS"
-step bench_cuda_variants 70 bench_variants
-step bench_gpu 90 bench --backend gpu --entry random --trials "$GPU_TRIALS"
+step gpu_tests 110 run_tests test_gpu_device.py
+step bench_cuda 75 bench --backend cuda --trials "$CUDA_TRIALS"
+step bench_cuda_variants 60 bench_variants
+step bench_gpu 50 bench --backend gpu --entry random --trials "$GPU_TRIALS"
 {
     echo "--- throughput lines"
     grep -h -E 'trials/s|^GPU:' "$OUT/bench.txt" 2>/dev/null || echo "(no benchmark output)"
