@@ -15,9 +15,10 @@ Backends: ``"numba"`` (default: the fused compiled kernel of
 kernel of :mod:`trialkit.simulate.arrays` on CuPy, run by :mod:`trialkit.simulate.gpu`;
 its random stream differs, see there), ``"cuda"`` (one CUDA thread per trial, the fused
 kernel of :mod:`trialkit.simulate.cuda_kernel` compiled by numba.cuda, tallied on the
-device; its own ``xoroshiro128p`` stream, see there; not yet run on a real GPU). The numba and numpy backends consume the
-same draws and give the same trials; the statistics agree to rounding (about 1e-12),
-so decisions can differ only for a statistic within that distance of its threshold.
+device; its own ``xoroshiro128p`` stream, see there; not yet run on a real GPU). The
+numba and numpy backends consume the same draws and give the same trials; the statistics
+agree to rounding (about 1e-12), so decisions can differ only for a statistic within that
+distance of its threshold.
 
 References
 ----------
