@@ -23,7 +23,7 @@ mkdir -p "$OUT"
 LOG=$OUT/device_check.log
 SUMMARY=$OUT/summary.txt
 : >"$SUMMARY"
-exec > >(tee -a "$LOG") 2>&1
+exec 3>&1 4>&2 > >(tee -a "$LOG") 2>&1
 
 PY=${PYTHON:-python3}
 STEPS=${STEPS:-"env install imports cuda_tests gpu_tests bench_cuda bench_cuda_variants bench_gpu"}
@@ -171,5 +171,7 @@ step bench_gpu 50 bench --backend gpu --entry random --trials "$GPU_TRIALS"
     echo "--- test results"
     grep -h -E '^(PASSED|FAILED|ERROR|SKIPPED)|passed|failed' "$LOG" | grep -v '^+' | tail -40
 } >>"$SUMMARY"
-echo "=== summary"
+exec 1>&3 2>&4 # ends the log's tee; the summary goes last, straight to the caller
+sleep 1
+echo "=== summary (also in $SUMMARY; everything in $LOG)"
 cat "$SUMMARY"
