@@ -22,17 +22,24 @@ from trialkit.analysis import coxph, logrank_kernel
 from trialkit.errors import DesignInputError
 from trialkit.protocol import Protocol
 from trialkit.simulate.arrays import array_batch, array_statistics, row_statistics
-from trialkit.simulate.engine import LOGICAL_BATCH, batch_statistics, simulate, trial_data
+from trialkit.simulate.engine import (
+    LOGICAL_BATCH,
+    batch_statistics,
+    simulate,
+    tally_batch,
+    trial_data,
+)
 from trialkit.simulate.fused import fused_statistics
 from trialkit.simulate.generate import draw, generate_batch, to_batch
 from trialkit.simulate.gpu import (
+    array_tally,
     chunk_batches_for_memory,
     device_trial_batch,
     load_cupy,
     simulate_on_device,
 )
 from trialkit.simulate.kernels import analysis_cut, observed_at, two_arm_statistics
-from trialkit.simulate.results import SimulationResult
+from trialkit.simulate.results import SimulationResult, Tally
 from trialkit.simulate.scenario import scenario_from_protocol
 
 DAY = 1 / 30.4375
@@ -122,6 +129,46 @@ def test_numpy_run_of_the_gpu_runner_is_the_cpu_run(sor: Protocol) -> None:
     got = simulate_on_device(scenario, TRIALS, 9, xp=np, chunk_batches=2)
     assert got.backend == "array"
     _same(got, simulate(scenario, TRIALS, 9))
+
+
+def test_array_tally_is_the_host_tally_bit_for_bit(sor: Protocol) -> None:
+    # crafted outputs: crossings at every look, no variance, NaN / infinite HRs, bins at
+    # and beyond both ends of the histograms; batches of uneven sizes in one chunk
+    scenario = scenario_from_protocol(sor, information_rates=[0.4, 0.7, 1])
+    rng = np.random.default_rng(2)
+    indices, sizes = [5, 2, 9, 0], [300, 128, 5, 1]
+    rows = sum(sizes)
+    times = rng.uniform(0, 60, (rows, 3))
+    times[:7, 2] = [0.0, 999.9995, 1000.0, 2500.0, 1e-3, 0.0005, 59.9999]
+    events = rng.integers(0, 200, (rows, 3))
+    o, e, v = (
+        rng.uniform(0, 60, (rows, 3)),
+        rng.uniform(0, 60, (rows, 3)),
+        rng.uniform(0, 30, (rows, 3)),
+    )
+    v[rng.random((rows, 3)) < 0.1] = 0.0
+    v[:7] = 0.0  # no crossing: the rows below stop at the last look
+    beta = rng.normal(-0.3, 0.6, (rows, 3))
+    pick = rng.random((rows, 3))
+    beta[pick < 0.05] = np.nan
+    beta[(pick > 0.05) & (pick < 0.08)] = np.inf
+    beta[(pick > 0.08) & (pick < 0.11)] = -np.inf
+    beta[:4, 2] = [8.0, -8.0, 7.99995, np.log(scenario.decision_hr)]
+    stats = (times, events, o, e, v, beta)
+    got = array_tally(scenario, indices, sizes, stats, np)
+    want, start = Tally(looks=3), 0
+    for index, size in zip(indices, sizes, strict=True):
+        tally_batch(scenario, index, tuple(s[start : start + size] for s in stats), want)  # type: ignore[arg-type]
+        start += size
+    for key in ("trials", "decision", "logrank", "hr_missing", "sums"):
+        assert getattr(got, key) == getattr(want, key), key
+    for key in ("stopped", "reached", "time_hist", "hr_hist"):
+        np.testing.assert_array_equal(getattr(got, key), getattr(want, key))
+    assert 0 < got.logrank < rows  # the branches were taken
+    assert 0 < got.hr_missing < rows
+    assert got.time_hist[-1] >= 3  # 999.9995, 1000 and 2500 months: the last bin
+    assert got.hr_hist[0] >= 2  # log HR -8 and -inf
+    assert got.hr_hist[-1] >= 3  # 8, 7.99995 and +inf
 
 
 def test_own_stream_is_independent_of_the_chunk_size(sor: Protocol) -> None:

@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 
 from trialkit.protocol import Protocol
-from trialkit.simulate.engine import LOGICAL_BATCH, simulate
+from trialkit.simulate.engine import LOGICAL_BATCH, simulate, tally_batch
 from trialkit.simulate.fused import fused_statistics
 from trialkit.simulate.generate import draw
+from trialkit.simulate.results import Tally
 from trialkit.simulate.scenario import scenario_from_protocol
 
 
@@ -80,3 +81,34 @@ def test_host_draws_on_the_device_give_the_cpu_result(sor: Protocol) -> None:
     assert abs(got.reject_rate - want.reject_rate) <= 1 / trials
     assert abs(got.logrank_reject_rate - want.logrank_reject_rate) <= 1 / trials
     assert got.mean_analysis_time == pytest.approx(want.mean_analysis_time, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"information_rates": [0.5, 1], "dropout_rate": 0.1},
+     {"n": 10, "events": 10, "dropout_rate": 0.5, "dropout_time": 1}],  # no-HR trials
+)  # fmt: skip
+def test_device_tally_equals_the_host_tally_on_the_device(sor: Protocol, overrides: dict) -> None:
+    # the real device's shared memory, barriers and atomics (the simulator runs threads in turn)
+    _device()
+    from trialkit.simulate.cuda_kernel import cuda_batches, cuda_tally
+
+    scenario = scenario_from_protocol(sor, **overrides)
+    looks = len(scenario.look_events)
+    batches = [(3, LOGICAL_BATCH), (0, LOGICAL_BATCH), (7, 1000)]
+    want = Tally(looks=looks)
+    for (index, _), stats in zip(batches, cuda_batches(scenario, 5, batches), strict=True):
+        tally_batch(scenario, index, stats, want)
+    got = cuda_tally(scenario, 5, batches)
+    apart = Tally(looks=looks)
+    for batch in batches:
+        apart.add(cuda_tally(scenario, 5, [batch]))
+    for tally in (got, apart, cuda_tally(scenario, 5, batches)):
+        for key in ("trials", "decision", "logrank", "hr_missing"):
+            assert getattr(tally, key) == getattr(want, key), key
+        for key in ("stopped", "reached", "time_hist", "hr_hist"):
+            np.testing.assert_array_equal(getattr(tally, key), getattr(want, key))
+        assert sorted(tally.sums) == sorted(want.sums)
+        for index, sums in want.sums.items():
+            np.testing.assert_allclose(tally.sums[index], sums, rtol=1e-12, atol=0)
+        assert tally.sums == got.sums  # exactly: per batch, whatever shares the launch

@@ -64,7 +64,7 @@ _DISTRIBUTION = textwrap.dedent(
     scenario = scenario_from_protocol(load_protocol("sor"), n=40, events=24)
     trials = 192
     dev = cuda_statistics(scenario, trials, seed=5, index=0)
-    again = cuda_statistics(scenario, 8, seed=5, index=0)  # thread i: the i-th jump-ahead
+    again = cuda_statistics(scenario, 8, seed=5, index=0)  # its first 8 trials again
     other = cuda_statistics(scenario, 8, seed=5, index=1)
     together = cuda_batches(scenario, 5, [(1, 8), (0, 12)])  # one launch, two streams
     cpu = batch_statistics(scenario, 5, 0, 4000)
@@ -80,6 +80,93 @@ _DISTRIBUTION = textwrap.dedent(
         "dev_o": float(dev[2][:, -1].mean()), "cpu_o": float(cpu[2][:, -1].mean()),
         "trials": trials,
     }}))
+    """
+)
+
+
+_SEEDING = textwrap.dedent(
+    """
+    import json
+    import numpy as np
+    from trialkit.simulate.cuda_kernel import _states, thread_states
+
+    batches = [(3, 4), (0, 2), (7, 130)]
+    got, want = thread_states(9, batches), _states(9, batches)
+    print(json.dumps({"equal": bool(np.array_equal(got[:, 0], want["s0"])
+                                    and np.array_equal(got[:, 1], want["s1"])),
+                      "rows": len(got)}))
+    """
+)
+
+_TALLY = textwrap.dedent(
+    """
+    import json, math
+    import numpy as np
+    from trialkit.protocol import load_protocol
+    from trialkit.simulate.cuda_kernel import cuda_batches, cuda_tally, tally_on_device
+    from trialkit.simulate.engine import tally_batch
+    from trialkit.simulate.results import Tally
+    from trialkit.simulate.scenario import scenario_from_protocol
+
+    def host(scenario, batches, stats):
+        tally, start = Tally(looks=len(scenario.look_events)), 0
+        for index, size in batches:
+            tally_batch(scenario, index, tuple(s[start:start + size] for s in stats), tally)
+            start += size
+        return tally
+
+    def compare(got, want):
+        problems = []
+        for key in ("trials", "decision", "logrank", "hr_missing"):
+            if getattr(got, key) != getattr(want, key):
+                problems.append(key)
+        for key in ("stopped", "reached", "time_hist", "hr_hist"):
+            if not np.array_equal(getattr(got, key), getattr(want, key)):
+                problems.append(key)
+        if sorted(got.sums) != sorted(want.sums):
+            problems.append("sum keys")
+        worst = 0.0
+        for index, sums in want.sums.items():
+            for g, w in zip(got.sums.get(index, ()), sums, strict=True):
+                if w == int(w) and g != w:  # event counts: exact
+                    problems.append(f"sum {{index}}")
+                worst = max(worst, abs(g - w) / max(abs(w), 1e-300))
+        return problems, worst
+
+    reports = {{}}
+    # 1. crafted outputs: every branch of the rule, bins at and beyond both ends
+    rng = np.random.default_rng(2)
+    scenario = scenario_from_protocol(load_protocol("sor"), information_rates=[0.4, 0.7, 1])
+    batches = [(5, 300), (2, 128), (9, 5), (0, 1)]
+    rows = sum(size for _, size in batches)
+    times = rng.uniform(0, 60, (rows, 3))
+    times[:7, 2] = [0.0, 999.9995, 1000.0, 2500.0, 1e-3, 0.0005, 59.9999]
+    events = rng.integers(0, 200, (rows, 3))
+    o, e = rng.uniform(0, 60, (rows, 3)), rng.uniform(0, 60, (rows, 3))
+    v = rng.uniform(0, 30, (rows, 3))
+    v[rng.random((rows, 3)) < 0.1] = 0.0
+    v[:7] = 0.0  # no crossing: the rows below stop at the last look
+    beta = rng.normal(-0.3, 0.6, (rows, 3))
+    pick = rng.random((rows, 3))
+    beta[pick < 0.05] = np.nan
+    beta[(pick > 0.05) & (pick < 0.08)] = np.inf
+    beta[(pick > 0.08) & (pick < 0.11)] = -np.inf
+    beta[:4, 2] = [8.0, -8.0, 7.99995, math.log(scenario.decision_hr)]
+    stats = (times, events, o, e, v, beta)
+    reports["crafted"] = compare(tally_on_device(scenario, batches, stats),
+                                 host(scenario, batches, stats))
+    # 2. the kernel's own outputs, two looks, dropout (monotone likelihoods included)
+    small = scenario_from_protocol(load_protocol("sor"), n=16, events=10, dropout_rate=0.3,
+                                   information_rates=[0.5, 1])
+    batches = [(1, 130), (0, 7)]
+    stats = [np.concatenate(parts) for parts in zip(*cuda_batches(small, 4, batches))]
+    reports["kernel"] = compare(cuda_tally(small, 4, batches), host(small, batches, stats))
+    # 3. the launch layout does not matter: batch by batch equals all in one launch
+    apart = Tally(looks=2)
+    for batch in batches[::-1]:
+        apart.add(cuda_tally(small, 4, [batch]))
+    reports["layout"] = compare(apart, cuda_tally(small, 4, batches))
+    print(json.dumps(reports))
     """
 )
 
@@ -122,6 +209,22 @@ def test_simulated_kernel_equals_the_fused_cpu_kernel_on_the_same_draws(
         assert report["infinite_hr"] > 0
 
 
+@pytest.fixture(scope="module")
+def tally_reports() -> dict[str, Any]:
+    reports: dict[str, Any] = _simulated(_TALLY.format())
+    return reports
+
+
+@pytest.mark.parametrize("case", ["crafted", "kernel", "layout"])
+def test_device_tally_equals_the_host_tally_of_the_same_outputs(
+    tally_reports: dict[str, Any], case: str
+) -> None:
+    # counts, histograms and integer sums exactly; float sums to rounding (summation order)
+    problems, worst = tally_reports[case]
+    assert problems == []
+    assert worst <= (0.0 if case == "layout" else 1e-12)
+
+
 def test_device_draws_agree_with_the_cpu_in_distribution() -> None:
     r = _simulated(_DISTRIBUTION.format())
     assert r["repeat_equal"] is True  # one seed, one stream
@@ -136,28 +239,41 @@ def test_device_draws_agree_with_the_cpu_in_distribution() -> None:
 
 _PTX = textwrap.dedent(
     """
+    import json, re, shutil, subprocess, sys, tempfile
+    from pathlib import Path
     import numba.cuda.dispatcher as dispatcher
     from numba import cuda, types
-    from numba.cuda.random import xoroshiro128p_dtype
-    from numba.np.numpy_support import from_dtype
-    from trialkit.simulate.cuda_kernel import make_kernel
+    from trialkit.simulate.cuda_kernel import make_kernel, make_tally_kernel
 
     class Hopper:  # no device here: compiling device functions only asks its compute capability
         compute_capability = (9, 0)
 
     dispatcher.get_current_device = lambda: Hopper()
     f2, i2, b2 = types.float64[:, :], types.int64[:, :], types.boolean[:, :]
-    f1, i1 = types.float64[:], types.int64[:]
-    states = types.Array(from_dtype(xoroshiro128p_dtype), 1, "C")
-    sig = (states, f2, i2, f2, f2, f2, types.float64, b2, types.float64,
+    f1, i1, u1, n1 = types.float64[:], types.int64[:], types.uint64[:], types.int32[:]
+    sig = (u1, i1, f2, i2, f2, f2, f2, types.float64, b2, types.float64,
            f1, f1, f1, f1, f1, f1, f1, f1, i1, f2, i2, f2, f2, f2, f2)
+    ptxs = []
     for switches in [(True, False, True, True, False, False),  # SOR, device draws
                      (True, False, True, True, True, True),  # dropout, host draws
                      (False, True, False, False, True, False)]:  # piecewise everything, simple
         ptx, _ = cuda.compile_ptx(make_kernel(220, 3, 4, 55, 6, *switches).py_func, sig,
                                   cc=(9, 0))
         assert ".entry" in ptx
-    print("{{}}")
+        ptxs.append(ptx)
+    tally_sig = (i1, i1, f2, i2, f2, f2, f2, f2, f1, types.float64, i2, f2, f2, n1, n1, n1)
+    ptx, _ = cuda.compile_ptx(make_tally_kernel(3).py_func, tally_sig, cc=(9, 0))
+    assert ".entry" in ptx
+    stack = []
+    ptxas = {ptxas!r} or shutil.which("ptxas")
+    if ptxas:  # the SOR kernel's local memory, as the compiler for sm_90 lays it out
+        with tempfile.TemporaryDirectory() as tmp:
+            source = Path(tmp, "sor.ptx")
+            source.write_text(ptxs[0])
+            out = subprocess.run([ptxas, "-arch=sm_90", "-v", str(source), "-o", "/dev/null"],
+                                 capture_output=True, text=True, check=True).stderr
+        stack = [int(x) for x in re.findall(r"(\\d+) bytes stack frame", out)]
+    print(json.dumps({{"stack": stack}}))
     """
 )
 
@@ -179,11 +295,15 @@ def test_kernel_compiles_to_ptx_for_a_hopper_gpu() -> None:
         pytest.skip("no CUDA toolkit (NVVM, libdevice) on this machine")
     env = dict(os.environ, CUDA_HOME=home, PYTHONWARNINGS="ignore")
     env.pop("NUMBA_ENABLE_CUDASIM", None)
+    ptxas = Path(home, "bin", "ptxas")
     proc = subprocess.run(
-        [sys.executable, "-c", _PTX.format()], capture_output=True, text=True, env=env,
-        timeout=300,
+        [sys.executable, "-c", _PTX.format(ptxas=str(ptxas) if ptxas.exists() else "")],
+        capture_output=True, text=True, env=env, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-4000:]
+    stack = json.loads(proc.stdout.strip().splitlines()[-1])["stack"]
+    if stack:  # per patient: 3 float64 times, 2 flag bytes, 6 int16 (make_kernel's arrays)
+        assert stack[0] <= 220 * (3 * 8 + 2 + 6 * 2) + 512, stack
 
 
 def test_state_seeding_is_vignas_splitmix64() -> None:
@@ -204,3 +324,9 @@ def test_state_seeding_is_vignas_splitmix64() -> None:
     words = reference(batch_seed(9, 3), 8) + reference(batch_seed(9, 0), 4)
     assert [int(v) for v in states["s0"]] == words[0::2]
     assert [int(v) for v in states["s1"]] == words[1::2]
+
+
+def test_threads_seed_themselves_as_the_host_reference() -> None:
+    r = _simulated(_SEEDING)
+    assert r["equal"] is True
+    assert r["rows"] == 4 + 2 + 130

@@ -88,3 +88,35 @@ def test_host_draws_on_the_device_give_the_cpu_result(sor: Protocol) -> None:
     assert abs(got.reject_rate - want.reject_rate) <= 1 / trials
     assert abs(got.logrank_reject_rate - want.logrank_reject_rate) <= 1 / trials
     assert got.mean_analysis_time == pytest.approx(want.mean_analysis_time, rel=1e-12)
+
+
+def test_device_tally_equals_the_host_tally_of_the_same_statistics(sor: Protocol) -> None:
+    cp = _cupy()
+    from trialkit.simulate.engine import tally_batch
+    from trialkit.simulate.gpu import array_tally
+    from trialkit.simulate.results import Tally
+
+    scenario = scenario_from_protocol(sor, information_rates=[0.5, 1], dropout_rate=0.1)
+    indices, sizes = [4, 1, 6], [LOGICAL_BATCH, LOGICAL_BATCH, 777]
+    raws = [
+        draw(scenario, np.random.default_rng(i), s) for i, s in zip(indices, sizes, strict=True)
+    ]
+    on_device = RawDraws(
+        spacings=cp.asarray(np.concatenate([r.spacings for r in raws])),
+        allocation=cp.asarray(np.concatenate([r.allocation for r in raws])),
+        pfs=cp.asarray(np.concatenate([r.pfs for r in raws])),
+        dropout=cp.asarray(np.concatenate([r.dropout for r in raws])),
+    )
+    stats = array_statistics(scenario, array_batch(scenario, on_device, cp), cp)
+    got = array_tally(scenario, indices, sizes, stats, cp)
+    host = [to_host(a) for a in stats]
+    want, start = Tally(looks=2), 0
+    for index, size in zip(indices, sizes, strict=True):
+        tally_batch(scenario, index, tuple(a[start : start + size] for a in host), want)
+        start += size
+    for key in ("trials", "decision", "logrank", "hr_missing"):
+        assert getattr(got, key) == getattr(want, key), key
+    for key in ("stopped", "reached", "time_hist", "hr_hist"):
+        np.testing.assert_array_equal(getattr(got, key), getattr(want, key))
+    for index, sums in want.sums.items():
+        np.testing.assert_allclose(got.sums[index], sums, rtol=1e-12, atol=0)

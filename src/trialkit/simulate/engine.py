@@ -14,10 +14,11 @@ Backends: ``"numba"`` (default: the fused compiled kernel of
 :mod:`trialkit.simulate.kernels`, the reference), ``"gpu"`` (the array-namespace
 kernel of :mod:`trialkit.simulate.arrays` on CuPy, run by :mod:`trialkit.simulate.gpu`;
 its random stream differs, see there), ``"cuda"`` (one CUDA thread per trial, the fused
-kernel of :mod:`trialkit.simulate.cuda_kernel` compiled by numba.cuda; its own
-``xoroshiro128p`` stream, see there). The numba and numpy backends consume the
-same draws and give the same trials; the statistics agree to rounding (about 1e-12),
-so decisions can differ only for a statistic within that distance of its threshold.
+kernel of :mod:`trialkit.simulate.cuda_kernel` compiled by numba.cuda, tallied on the
+device; its own ``xoroshiro128p`` stream, see there; not yet run on a real GPU). The
+numba and numpy backends consume the same draws and give the same trials; the statistics
+agree to rounding (about 1e-12), so decisions can differ only for a statistic within that
+distance of its threshold.
 
 References
 ----------
@@ -76,8 +77,9 @@ __all__ = [
 ]
 
 LOGICAL_BATCH = 4096
-#: logical batches per kernel launch of the cuda backend (at least): 262,144 trials fill a GPU
-CUDA_CHUNK_BATCHES = 64
+#: logical batches per kernel launch of the cuda backend (at least): 1,048,576 trials, about
+#: nine waves of the 118,000 threads an H100/H200 holds at once (benchmarks/RESULTS.md)
+CUDA_CHUNK_BATCHES = 256
 Backend = Literal["numba", "numpy", "gpu", "cuda"]
 BACKENDS: tuple[str, ...] = ("numba", "numpy", "gpu", "cuda")
 
@@ -188,14 +190,18 @@ def simulate_batches(
     host_draws: bool = False,
 ) -> Tally:
     """The tally of the logical batches ``indices`` of a run of ``trials`` trials."""
-    tally = Tally(looks=len(scenario.look_events))
-    if backend == "cuda" and not host_draws:  # one kernel launch for all the batches
-        from trialkit.simulate.cuda_kernel import cuda_batches
+    if backend == "cuda":  # simulated and tallied on the device; numba.cuda imported only now
+        from trialkit.simulate.cuda_kernel import cuda_tally
 
         sizes = [(index, _batch_size(trials, index)) for index in indices]
-        for index, stats in zip(indices, cuda_batches(scenario, seed, sizes), strict=True):
-            tally_batch(scenario, index, stats, tally)
+        if not host_draws:  # one kernel launch for all the batches
+            return cuda_tally(scenario, seed, sizes)
+        tally = Tally(looks=len(scenario.look_events))
+        for index, size in sizes:
+            raw = draw(scenario, batch_generator(seed, index), size)
+            tally.add(cuda_tally(scenario, seed, [(index, size)], raw=raw))
         return tally
+    tally = Tally(looks=len(scenario.look_events))
     for index in indices:
         size = _batch_size(trials, index)
         stats = batch_statistics(scenario, seed, index, size, backend, host_draws=host_draws)
