@@ -146,13 +146,17 @@ def stock_site(session: Session, trial: TrialView, site: SiteView) -> None:
     assert row is not None
     request = supply.raise_resupply(session, trial_id=trial.id, site=row, on_date=ENROLMENT_DAY)
     assert request is not None
-    shipment = supply.ship_resupply(session=session, actor=SYSTEM, request_id=request.id)
+    shipment = supply.ship_resupply(
+        session=session, actor=SYSTEM, request_id=request.id, today=ENROLMENT_DAY
+    )
     receiver = Principal(
         user_id=None,
         username="test-pharmacist",
         grants=(Grant(Role.PHARMACIST, trial.id, site.id),),
     )
-    supply.receive_shipment(session=session, actor=receiver, shipment_id=shipment.id)
+    supply.receive_shipment(
+        session=session, actor=receiver, shipment_id=shipment.id, today=ENROLMENT_DAY
+    )
 
 
 def make_eligible_patient(

@@ -388,15 +388,17 @@ def test_dispensing_later_cycles_gives_a_kit_of_the_same_arm_fefo(
 def test_resupply_below_threshold_lists_kit_numbers_only_and_tops_up_every_arm(
     session: Session, world: Setting
 ) -> None:
-    for _ in range(10):  # one arm then has at most one usable kit left
+    # the site starts with every arm at the target (10 + 10 = 20 kits); SOR's threshold is 16
+    assert supply.site_threshold(2) == 16
+    for n in range(1, 6):
         _randomise(
             session, world, make_eligible_patient(session, world.investigator, world.site).id
         )
-    requests = supply.list_resupply_requests(
-        session=session, actor=world.monitor, trial_id=world.trial.id
-    )
-    pending = [r for r in requests if r.shipment_id is None]
-    assert len(pending) == 1
+        requests = supply.list_resupply_requests(
+            session=session, actor=world.pharmacist, trial_id=world.trial.id
+        )
+        pending = [r for r in requests if r.shipment_id is None]
+        assert len(pending) == (1 if n == 5 else 0)  # raised when 15 kits are left
     assert set(pending[0].model_dump()) == {
         "id",
         "site_id",
@@ -405,7 +407,13 @@ def test_resupply_below_threshold_lists_kit_numbers_only_and_tops_up_every_arm(
         "raised_at",
         "shipment_id",
     }
+    # as many kits as were dispensed, whatever their arms; every arm back at the target
+    assert len(pending[0].kit_numbers) == 5
     assert pending[0].kit_numbers == sorted(pending[0].kit_numbers)
+    arm_of = dict(session.execute(select(KitListEntry.number, KitListEntry.arm)).all())
+    kits = supply.list_site_kits(session=session, actor=world.pharmacist, site_id=world.site.id)
+    stock = [arm_of[k.number] for k in kits if k.status in {"available", "reserved"}]
+    assert sorted(stock) == ["A"] * supply.RESUPPLY_TARGET + ["B"] * supply.RESUPPLY_TARGET
 
 
 def test_reports_enrolment_blinded_and_arm_balance_unblinded_only(

@@ -442,11 +442,13 @@ def test_the_pharmacist_receives_a_shipment(
             trial_id=web_world.trial.id,
             site=site,
             on_date=ENROLMENT_DAY,
-            threshold=6,
-            target=6,
+            threshold=24,  # the site holds fewer than 24 kits: a top-up, every arm to 12
+            target=12,
         )
         assert request is not None
-        shipment = supply.ship_resupply(session=session, actor=SYSTEM, request_id=request.id)
+        shipment = supply.ship_resupply(
+            session=session, actor=SYSTEM, request_id=request.id, today=ENROLMENT_DAY
+        )
     browser = as_user("pharmacist")
     page = browser.get("/pharmacy")
     assert f"Receive shipment {shipment.id}" in page.text

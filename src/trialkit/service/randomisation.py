@@ -1,7 +1,9 @@
 """Randomising a patient, reading a randomisation, and emergency unblinding.
 
 :func:`randomise` runs in the caller's one transaction: it checks every
-precondition and names the missing step, locks the stratum's counter row
+precondition and names the missing step, refuses (before the list is touched) unless
+the site holds a dispensable kit of every arm, so that the refusal is the same whatever
+arm the patient would draw, locks the stratum's counter row
 (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` serialises
 writers), takes the stratum's next slot, checks it against the list the sealed
 seed regenerates, takes an unexpired kit of that arm held at the site (FEFO),
@@ -42,7 +44,7 @@ from trialkit.service.allocation import extend, verified_list
 from trialkit.service.policy import Action, can_see_arm, patient_or_absent
 from trialkit.service.principal import Principal
 from trialkit.service.security import Security
-from trialkit.service.supply import record_dispensing
+from trialkit.service.supply import raise_resupply, record_dispensing, require_every_arm
 from trialkit.service.trials import (
     get_site_or_raise,
     get_trial_or_raise,
@@ -212,6 +214,9 @@ def randomise(
         raise ConflictError("randomisation refused: informed consent is not recorded")
     country = session.get(Country, site.country_id)
     assert country is not None
+    # before the list is touched: a site short of either arm refuses every patient alike
+    raise_resupply(session, trial_id=trial.id, site=site, on_date=on_date)
+    require_every_arm(session, trial_id=trial.id, site=site, on_date=on_date, what="randomised")
     _, sealed = verified_list(session, trial)
     stratum = sealed.spec.stratum_of({"background_therapy": group, "country": country.code})
 

@@ -108,18 +108,24 @@ def list_resupply_requests(
     response_model=ShipmentView,
     status_code=status.HTTP_201_CREATED,
 )
-def ship_resupply(request_id: Id, session: DbSession, actor: CurrentPrincipal) -> ShipmentView:
+def ship_resupply(
+    request_id: Id, session: DbSession, actor: CurrentPrincipal, today: Today
+) -> ShipmentView:
     """Ship a resupply request's kits from the depot (the sponsor)."""
-    return supply.ship_resupply(session=session, actor=actor, request_id=request_id)
+    return supply.ship_resupply(session=session, actor=actor, request_id=request_id, today=today)
 
 
 @router.post("/shipments/{shipment_id}/receipt", response_model=ShipmentView)
 def receive_shipment(
-    shipment_id: Id, body: ShipmentReceipt, session: DbSession, actor: CurrentPrincipal
+    shipment_id: Id,
+    body: ShipmentReceipt,
+    session: DbSession,
+    actor: CurrentPrincipal,
+    today: Today,
 ) -> ShipmentView:
     """The site pharmacist's receipt of a shipment (damaged kits listed)."""
     return supply.receive_shipment(
-        session=session, actor=actor, shipment_id=shipment_id, damaged=body.damaged
+        session=session, actor=actor, shipment_id=shipment_id, damaged=body.damaged, today=today
     )
 
 
