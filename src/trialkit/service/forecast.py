@@ -103,15 +103,10 @@ class TrialForecast:
     def to_dict(self, at: tuple[dt.date, ...] = ()) -> dict[str, Any]:
         """The ``trialkit predict events --json`` contract, with ``at`` dates if asked.
 
-        The two-component mixture's parameters (component medians and their hazard ratio)
-        are withheld: fitted to pooled data with the allocation share, they estimate the
-        treatment effect, which no blinded reader may see.
+        Blinded, as every forecast shown: the two-component mixture's parameters are
+        withheld by :meth:`~trialkit.predict.EventForecast.to_dict` (they estimate the arms).
         """
         out = self.forecast.to_dict()
-        for fit in out["event_models"]:
-            if fit["model"] == "mixture":
-                fit["params"] = {}
-                fit["params_withheld"] = "component estimates approximate the arms"
         out["seed"] = self.seed
         if at:
             out["at"] = [at_date(self.forecast, d) for d in at]
@@ -119,13 +114,7 @@ class TrialForecast:
 
     def summary(self) -> str:
         """The forecast's summary, the mixture's component estimates withheld (see above)."""
-        lines = self.forecast.summary().splitlines()
-        return "\n".join(
-            line.split(";")[0] + "; parameters withheld (blinded)"
-            if line.lstrip().startswith("mixture:")
-            else line
-            for line in lines
-        )
+        return self.forecast.summary()
 
 
 def at_date(forecast: EventForecast, when: dt.date) -> dict[str, Any]:
