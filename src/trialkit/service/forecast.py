@@ -52,7 +52,7 @@ from trialkit.predict import (
 )
 from trialkit.protocol import Protocol
 from trialkit.service.outcomes import patient_outcome
-from trialkit.service.policy import Action, authorize
+from trialkit.service.policy import Action, authorize, authorize_trial_wide
 from trialkit.service.principal import Principal
 from trialkit.service.trials import get_trial_or_raise, trial_protocol
 from trialkit.store.patients import Patient
@@ -185,7 +185,9 @@ def blinded_table(
         No patient is randomised (by the cut-off).
     """
     trial = get_trial_or_raise(session, trial_id)
-    authorize(actor, Action.VIEW_FORECAST, trial_id=trial.id)
+    authorize_trial_wide(
+        actor, Action.VIEW_FORECAST, trial_id=trial.id, what="the pooled event data (forecast)"
+    )
     protocol = trial_protocol(trial)
     rules = CensoringRules.fda(protocol.schedule)
     patients = session.scalars(
