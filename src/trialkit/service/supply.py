@@ -113,8 +113,8 @@ def _kits_of_arm(trial_id: int, arm: str) -> Select[InventoryKit]:
 
 
 _NO_KIT = (
-    "site {site} does not hold a dispensable kit of every treatment arm on {on}, so no "
-    "patient there can be {what} (the refusal is the same for every patient): the pharmacist "
+    "site {site} cannot dispense a kit for whichever treatment a patient receives on {on}, "
+    "so no patient there can be {what} (the refusal is the same for every patient): the pharmacist "
     "should receive any pending shipment; otherwise the sponsor's depot should fill the site's "
     "resupply request"
 )
