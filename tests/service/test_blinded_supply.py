@@ -207,3 +207,33 @@ def test_a_request_the_depot_cannot_fill_for_every_arm_mix_waits_with_no_kits(
             request_id=request.id,
             today=ENROLMENT_DAY + dt.timedelta(days=1),
         )
+
+
+def test_kits_about_to_expire_are_replaced_while_dispensable_whatever_their_arm(
+    session: Session, world: Setting
+) -> None:
+    """Expiry lowers the stock a site counts (it reads the dates on its kits), so a request
+    comes when five kits near expiry, of one arm or of both, sized to replace them, while
+    they can still be dispensed for a cycle."""
+    soon = ENROLMENT_DAY + dt.timedelta(days=supply.COVER_DAYS + supply.RESUPPLY_LEAD_DAYS - 1)
+    arm_of = dict(session.execute(select(KitListEntry.number, KitListEntry.arm)).all())
+    sizes = []
+    for site, arms in zip(world.sites, ("AAAAA", "AABBB"), strict=True):
+        kits = session.scalars(
+            select(InventoryKit)
+            .where(InventoryKit.site_id == site.id, InventoryKit.status == "available")
+            .order_by(InventoryKit.number)
+        ).all()
+        for arm in arms:
+            kit = next(k for k in kits if arm_of[k.number] == arm and k.expiry != soon)
+            kit.expiry = soon
+        request = supply.raise_resupply(
+            session, trial_id=world.trial.id, site=_row(session, site), on_date=ENROLMENT_DAY
+        )
+        assert request is not None
+        sizes.append(len(request.kit_numbers))
+        supply.require_every_arm(  # the expiring kits are still dispensable: no refusal
+            session, trial_id=world.trial.id, site=_row(session, site), on_date=ENROLMENT_DAY,
+            what="randomised",
+        )  # fmt: skip
+    assert sizes == [5, 5]
