@@ -149,7 +149,7 @@ def stock_site(session: Session, trial: TrialView, site: SiteView) -> None:
     assert row is not None
     request = supply.raise_resupply(session, trial_id=trial.id, site=row, on_date=ENROLMENT_DAY)
     assert request is not None
-    restock(session, site)
+    restock(session, site, ENROLMENT_DAY)
 
 
 def make_eligible_patient(
@@ -182,21 +182,25 @@ def make_eligible_patient(
     return patient
 
 
-def restock(session: Session, site: SiteView) -> None:
-    """Ship and receive the site's open resupply request, if randomisations raised one."""
+def restock(session: Session, site: SiteView, on_date: dt.date) -> None:
+    """Ship and receive, on ``on_date``, the site's open resupply requests, if any were raised."""
     pending = session.scalars(
         select(ResupplyRequest.id).where(
             ResupplyRequest.site_id == site.id, ResupplyRequest.shipment_id.is_(None)
         )
     ).all()
     for request_id in pending:
-        shipment = supply.ship_resupply(session=session, actor=SYSTEM, request_id=request_id)
+        shipment = supply.ship_resupply(
+            session=session, actor=SYSTEM, request_id=request_id, today=on_date
+        )
         receiver = Principal(
             user_id=None,
             username="test-pharmacist",
             grants=(Grant(Role.PHARMACIST, site.trial_id, site.id),),
         )
-        supply.receive_shipment(session=session, actor=receiver, shipment_id=shipment.id)
+        supply.receive_shipment(
+            session=session, actor=receiver, shipment_id=shipment.id, today=on_date
+        )
 
 
 def randomise_patient(
@@ -214,7 +218,7 @@ def randomise_patient(
     """
     patient = make_eligible_patient(session, actor, site, consent_date=on_date, record=record)
     randomisation.randomise(session=session, actor=actor, patient_id=patient.id, on_date=on_date)
-    restock(session, site)
+    restock(session, site, on_date)
     return patient
 
 

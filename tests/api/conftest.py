@@ -114,15 +114,17 @@ def world(db: Database, security: Security) -> World:
             trial_id=trial.id,
             site=rows[site_a.id],
             on_date=ENROLMENT_DAY,
-            threshold=8,
-            target=8,
+            threshold=24,  # the site holds fewer than 24 kits: a top-up, every arm to 12
+            target=12,
         )
         request = supply.raise_resupply(
             session, trial_id=trial.id, site=rows[site_b.id], on_date=ENROLMENT_DAY
         )
         assert top_up is not None
         assert request is not None
-        shipment = supply.ship_resupply(session=session, actor=SYSTEM, request_id=top_up.id)
+        shipment = supply.ship_resupply(
+            session=session, actor=SYSTEM, request_id=top_up.id, today=ENROLMENT_DAY
+        )
         tokens = {key: login(session, security, user) for key, user in people.items()}
     return World(
         trial,

@@ -15,8 +15,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import World
-from tests.factories import PASSWORD, example_record
-from trialkit.service import Role, can_see_arm
+from tests.factories import PASSWORD, example_record, login, make_user
+from trialkit.service import Role, Security, can_see_arm
+from trialkit.store import Database
 
 ALL = frozenset(Role)
 ADMIN = frozenset({Role.ADMINISTRATOR})
@@ -66,6 +67,7 @@ class Case:
     body: Callable[[World], Any] | None = None
     authenticated: bool = True
     reveals_arm: bool = False  # the one response that shows a blinded role an arm
+    pools_sites: bool = False  # pools every site: refused (403) to a monitor of some sites
 
 
 def _site_body(w: World) -> dict[str, Any]:
@@ -84,9 +86,10 @@ CASES = [
     Case("GET", "/api/trials", 200, ALL),
     Case("GET", "/api/trials/{trial}", 200, ALL),
     Case("GET", "/api/trials/{trial}/sites", 200, ALL),
-    # pooled and trial-wide (a site monitor too); the world has no PFS event yet: 422 says so
-    Case("GET", "/api/trials/{trial}/forecast?sims=100", 422, FORECAST),
-    Case("GET", "/api/trials/{trial}/forecast.svg?sims=100", 422, FORECAST),
+    # pooled over every site (not for the world's monitors, who hold one site each); the
+    # world has no PFS event yet: 422 says so
+    Case("GET", "/api/trials/{trial}/forecast?sims=100", 422, FORECAST, pools_sites=True),
+    Case("GET", "/api/trials/{trial}/forecast.svg?sims=100", 422, FORECAST, pools_sites=True),
     Case("POST", "/api/trials/{trial}/sites", 201, ADMIN, body=_site_body),
     Case("GET", "/api/sites/{site_a}", 200, ALL),
     Case(
@@ -102,9 +105,9 @@ CASES = [
     ),
     Case("POST", "/api/sites/{pending}/activation", 200, ADMIN, body=lambda w: {}),
     Case("GET", "/api/users", 200, ADMIN),
-    Case("GET", "/api/trials/{trial}/report", 200, REPORTS),
+    Case("GET", "/api/trials/{trial}/report", 200, REPORTS, pools_sites=True),
     Case("GET", "/api/trials/{trial}/report?unblinded=true", 200, UNBLINDED),
-    Case("GET", "/api/trials/{trial}/report.pdf?cutoff=2008-12-31", 200, REPORTS),
+    Case("GET", "/api/trials/{trial}/report.pdf?cutoff=2008-12-31", 200, REPORTS, pools_sites=True),
     Case(
         "POST",
         "/api/users",
@@ -371,6 +374,8 @@ def _expected(case: Case, role: Role, where: str) -> int:
     if role not in case.allowed:
         return 403
     holds_site = role in {Role.INVESTIGATOR, Role.PHARMACIST, Role.MONITOR}
+    if case.pools_sites and holds_site:
+        return 403
     if case.site_scoped and where == "other" and holds_site:
         return 404
     return case.ok
@@ -458,3 +463,25 @@ def test_a_blinded_patient_view_has_no_arm_field_at_all(client: TestClient, worl
     )
     assert "arm" not in blinded.json()
     assert unblinded.json()["arm"] is None  # nothing randomised yet
+
+
+def test_a_monitor_of_some_sites_is_refused_pooled_reports_and_forecasts_with_the_reason(
+    client: TestClient, world: World, db: Database, security: Security
+) -> None:
+    """A site-scoped monitor sees only their sites' data; the trial report, the forecast and
+    the pooled event count pool every site, so they are refused with why (a trial-wide
+    monitor gets them)."""
+    with db.sessions.begin() as session:
+        wide = make_user(session, security, world.trial, Role.MONITOR)
+        token = login(session, security, wide)
+    pooled = [c for c in CASES if c.pools_sites]
+    assert len(pooled) == 4
+    for case in pooled:
+        path = _path(case, world)
+        scoped = client.get(path, headers=world.headers(Role.MONITOR, "own"))
+        assert scoped.status_code == 403, path
+        message = scoped.text  # the problem document, whatever its shape
+        assert "every site" in message
+        assert "trial-wide" in message
+        trial_wide = client.get(path, headers={"Authorization": f"Bearer {token}"})
+        assert trial_wide.status_code == case.ok, (path, trial_wide.text[:200])

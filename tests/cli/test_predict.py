@@ -164,3 +164,26 @@ def test_bad_row_names_the_line(capsys: pytest.CaptureFixture[str], tmp_path: Pa
     assert code == 2
     assert f"{path}:3: " in err
     assert "not a date" in err
+
+
+@pytest.mark.parametrize("model", ["auto", "average", "mixture"])
+def test_predict_from_a_csv_withholds_the_mixture_component_estimates_in_text_and_json(
+    capsys: pytest.CaptureFixture[str], blinded_csv: Path, model: str
+) -> None:
+    """The mixture's component medians and their hazard ratio approximate the arms: no path
+    shows them (the database path never did; --data printed them)."""
+    base = ("--data", str(blinded_csv), "--sims", "100", "--seed", "2", "--model", model)
+    code, text, err = _run(capsys, *base)
+    assert (code, err) == (0, "")
+    code, out, err = _run(capsys, *base, "--json")
+    assert (code, err) == (0, "")
+    fits = {f["model"]: f for f in json.loads(out)["event_models"]}
+    assert fits["mixture"]["params"] == {}
+    assert fits["mixture"]["params_withheld"] == "component estimates approximate the arms"
+    if "exponential" in fits:  # other models' parameters say nothing of the arms
+        assert fits["exponential"]["params"]
+    mixture_line = next(line for line in text.splitlines() if line.lstrip().startswith("mixture"))
+    assert mixture_line.endswith("parameters withheld (blinded)")
+    for shown in (text, out):
+        for word in ("median_1", "median_2", "hazard_ratio", "share_1"):
+            assert word not in shown

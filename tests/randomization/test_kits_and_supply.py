@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 from collections import Counter
 from datetime import date, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.randomization._helpers import OTHER_SEED, SEED, small_spec
 from trialkit.errors import InputError, SupplyError
-from trialkit.protocol import Protocol
+from trialkit.protocol import Protocol, load_protocol
 from trialkit.randomization import allocation_spec
 from trialkit.randomization.kits import KitList, generate_kit_list, verify_kit_list
-from trialkit.randomization.supply import InventoryKit, ResupplyRequest, choose_kit, resupply_needs
+from trialkit.randomization.supply import (
+    InventoryKit,
+    ResupplyRequest,
+    choose_kit,
+    guaranteed_arm_stock,
+    resupply_needs,
+    resupply_threshold,
+)
 
 TODAY = date(2008, 3, 1)
 
@@ -117,22 +127,25 @@ def test_dispensing_picks_an_unexpired_kit_of_the_patients_arm_first_expiry_firs
     assert "placebo" not in message.lower()
 
 
-def test_resupply_ships_kit_numbers_never_arms_when_either_arm_runs_low(kits: KitList) -> None:
+def test_resupply_ships_kit_numbers_never_arms_bringing_every_arm_to_the_target(
+    kits: KitList,
+) -> None:
     expiry = TODAY + timedelta(days=365)
     a, b = _of_arm(kits, "A", 40), _of_arm(kits, "B", 40)
     inventory = [
-        *_inventory(kits, "IT-01", a[:1], expiry),  # 1 A-kit left: below threshold 2
+        *_inventory(kits, "IT-01", a[:1], expiry),  # 1 + 3 = 4 kits: below the threshold 5
         *_inventory(kits, "IT-01", b[:3], expiry),
-        *_inventory(kits, "DE-01", a[1:4] + b[3:6], expiry),  # 3 and 3: fine
+        *_inventory(kits, "DE-01", a[1:4] + b[3:5], expiry),  # 3 + 2 = 5: fine
         *_inventory(kits, "DEPOT", a[10:40] + b[10:40], expiry),
     ]
     requests = resupply_needs(
-        inventory, kits, sites=["IT-01", "DE-01"], depot="DEPOT", on=TODAY, threshold=2, target=4
+        inventory, kits, sites=["IT-01", "DE-01"], depot="DEPOT", on=TODAY, threshold=5, target=4
     )
     assert len(requests) == 1
     request = requests[0]
     assert request.site == "IT-01"
-    # both arms brought to 4: three A-kits and one B-kit, as numbers in ascending order
+    # both arms brought to 4: three A-kits and one B-kit, as numbers in ascending order;
+    # 2 x 4 - 4 = 4 kits, the number the site consumed since it was full
     assert sorted(kits.arm_of(n) for n in request.kit_numbers) == ["A", "A", "A", "B"]
     assert list(request.kit_numbers) == sorted(request.kit_numbers)
     assert request.complete
@@ -151,21 +164,22 @@ def test_resupply_ships_kit_numbers_never_arms_when_either_arm_runs_low(kits: Ki
     ]
     assert (
         resupply_needs(
-            shipped, kits, sites=["IT-01"], depot="DEPOT", on=TODAY, threshold=2, target=4
+            shipped, kits, sites=["IT-01"], depot="DEPOT", on=TODAY, threshold=5, target=4
         )
         == ()
     )
 
 
-def test_resupply_takes_depot_kits_first_expiry_first_and_flags_a_short_depot(
-    kits: KitList,
-) -> None:
-    a, b = _of_arm(kits, "A", 3), _of_arm(kits, "B", 3)
+def test_resupply_takes_depot_kits_first_expiry_first(kits: KitList) -> None:
+    a, b = _of_arm(kits, "A", 4), _of_arm(kits, "B", 3)
     inventory = [
         InventoryKit(a[0], "DEPOT", TODAY + timedelta(days=200)),
         InventoryKit(a[1], "DEPOT", TODAY + timedelta(days=100)),
         InventoryKit(a[2], "DEPOT", TODAY + timedelta(days=10)),  # expires within cover
+        InventoryKit(a[3], "DEPOT", TODAY + timedelta(days=300)),
         InventoryKit(b[0], "DEPOT", TODAY + timedelta(days=300)),
+        InventoryKit(b[1], "DEPOT", TODAY + timedelta(days=50)),
+        InventoryKit(b[2], "PL-01", TODAY + timedelta(days=50)),
     ]
     (request,) = resupply_needs(
         inventory,
@@ -173,11 +187,107 @@ def test_resupply_takes_depot_kits_first_expiry_first_and_flags_a_short_depot(
         sites=["PL-01"],
         depot="DEPOT",
         on=TODAY,
-        threshold=1,
+        threshold=3,
         target=2,
         cover_days=30,
     )
-    assert set(request.kit_numbers) == {a[0], a[1], b[0]}
-    assert not request.complete
-    with pytest.raises(InputError):
-        resupply_needs(inventory, kits, sites=[], depot="DEPOT", on=TODAY, threshold=3, target=2)
+    # A: the two usable kits expiring first; B: one kit (the site holds one), expiring first
+    assert set(request.kit_numbers) == {a[0], a[1], b[1]}
+    assert request.complete
+    with pytest.raises(InputError, match="threshold above 2"):
+        resupply_needs(inventory, kits, sites=[], depot="DEPOT", on=TODAY, threshold=2, target=2)
+    with pytest.raises(InputError, match="at most 4"):
+        resupply_needs(inventory, kits, sites=[], depot="DEPOT", on=TODAY, threshold=5, target=2)
+
+
+def test_a_short_depot_fills_no_request_partially_whatever_the_arm_mix(kits: KitList) -> None:
+    """A partial fill would ship a number of kits that depends on the arm the site needs."""
+    expiry = TODAY + timedelta(days=365)
+    a, b = _of_arm(kits, "A", 20), _of_arm(kits, "B", 20)
+    depot = _inventory(kits, "DEPOT", a[10:20] + b[10:13], expiry)  # 10 A, 3 B (target 4)
+    for site_stock in (a[:1] + b[:3], a[:3] + b[:1], a[:2] + b[:2]):
+        inventory = [*_inventory(kits, "IT-01", site_stock, expiry), *depot]
+        (request,) = resupply_needs(
+            inventory, kits, sites=["IT-01"], depot="DEPOT", on=TODAY, threshold=5, target=4
+        )
+        assert request == ResupplyRequest("IT-01", (), complete=False)
+        assert str(request) == "resupply IT-01: waiting for depot stock"
+
+
+@functools.cache
+def _sor_kits() -> KitList:  # not a fixture: hypothesis would print it with every example
+    return generate_kit_list(SEED, allocation_spec(load_protocol("sor")), 1000)
+
+
+def _replay(
+    kits: KitList, consumed_arms: str, *, target: int, threshold: int, lead: int
+) -> tuple[list[tuple[int, int]], bool]:
+    """Dispense kits of the given arms in turn at a site that starts full, checking for
+    resupply after each dispensing; a request's kits are in transit (counted as stock) and
+    arrive ``lead`` dispensings later. Returns the site's observations, (dispensing, kits
+    shipped) for every request, and whether an arm ran out when a patient needed it."""
+    expiry = TODAY + timedelta(days=365)
+    depot = {arm: iter(_of_arm(kits, arm, 400, skip=50)) for arm in "AB"}
+    at_site = [InventoryKit(next(depot[arm]), "S", expiry) for arm in "AB" for _ in range(target)]
+    in_depot = [InventoryKit(n, "DEPOT", expiry) for arm in "AB" for n in depot[arm]]
+    seen: list[tuple[int, int]] = []
+    in_flight: list[tuple[int, int]] = []  # (arrival: before this dispensing, kit number)
+    for step, arm in enumerate(consumed_arms, start=1):
+        at_site += [InventoryKit(n, "S", expiry) for due, n in in_flight if due <= step]
+        in_flight = [(due, n) for due, n in in_flight if due > step]
+        mine = [k for k in at_site if kits.arm_of(k.number) == arm]
+        if not mine:
+            return seen, True
+        at_site.remove(mine[0])
+        transit = [InventoryKit(n, "S", expiry, "in_transit") for _, n in in_flight]
+        for request in resupply_needs(
+            [*at_site, *transit, *in_depot],
+            kits,
+            sites=["S"],
+            depot="DEPOT",
+            on=TODAY,
+            threshold=threshold,
+            target=target,
+        ):
+            seen.append((step, len(request.kit_numbers)))
+            in_flight += [(step + 1 + lead, n) for n in request.kit_numbers]
+            in_depot = [k for k in in_depot if k.number not in request.kit_numbers]
+    return seen, False
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from("AB"), min_size=1, max_size=60).map("".join))
+def test_when_and_how_much_a_site_is_resupplied_depends_only_on_its_total_consumption(
+    arms: str,
+) -> None:
+    """A blinded site sees when requests are raised and how many kits they hold: the same for
+    every arm mix of the same number of dispensings (here: against all kits of one arm)."""
+    kits = _sor_kits()
+    target, lead = 6, 0
+    threshold = resupply_threshold(target=target, arms=2, lead_dispensings=lead)
+    seen, _ = _replay(kits, arms, target=target, threshold=threshold, lead=lead)
+    same_total, _ = _replay(kits, "A" * len(arms), target=target, threshold=threshold, lead=lead)
+    assert seen == same_total
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.sampled_from("AB"), min_size=1, max_size=80).map("".join),
+    st.integers(0, 5),
+    st.integers(0, 4),
+)
+def test_the_threshold_covers_the_lead_time_even_when_every_kit_is_of_one_arm(
+    arms: str, lead: int, extra: int
+) -> None:
+    kits = _sor_kits()
+    target = lead + 1 + extra
+    threshold = resupply_threshold(target=target, arms=2, lead_dispensings=lead)
+    assert guaranteed_arm_stock(threshold=threshold, target=target, arms=2) == lead + 1
+    for consumed in (arms, "A" * len(arms), "B" * len(arms)):
+        _, ran_out = _replay(kits, consumed, target=target, threshold=threshold, lead=lead)
+        assert not ran_out, consumed
+    if lead >= 1:  # a threshold one lower runs out when every kit is of one arm
+        _, ran_out = _replay(kits, "A" * 80, target=target, threshold=threshold - 1, lead=lead)
+        assert ran_out
+    with pytest.raises(InputError, match="above the lead-time"):
+        resupply_threshold(target=lead, arms=2, lead_dispensings=lead)

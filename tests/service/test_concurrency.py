@@ -77,15 +77,18 @@ def _seed(url: str) -> Live:
         row = session.get(Site, site.id)
         assert row is not None
         request = supply.raise_resupply(
-            session, trial_id=trial.id, site=row, on_date=ENROLMENT_DAY, threshold=40, target=40
+            session, trial_id=trial.id, site=row, on_date=ENROLMENT_DAY, threshold=80, target=40
         )
         assert request is not None
-        shipment = supply.ship_resupply(session=session, actor=SYSTEM, request_id=request.id)
+        shipment = supply.ship_resupply(
+            session=session, actor=SYSTEM, request_id=request.id, today=ENROLMENT_DAY
+        )
         pharmacist = make_user(session, security, trial, Role.PHARMACIST, site=site)
         supply.receive_shipment(
             session=session,
             actor=principal(session, security, pharmacist),
             shipment_id=shipment.id,
+            today=ENROLMENT_DAY,
         )
         user = make_user(session, security, trial, Role.INVESTIGATOR, site=site)
         investigator = principal(session, security, user)

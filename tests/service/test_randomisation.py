@@ -38,6 +38,7 @@ from trialkit.service import (
     Role,
     Security,
     allocation,
+    auth,
     patients,
     randomisation,
     reports,
@@ -56,7 +57,10 @@ from trialkit.store import (
     KitListEntry,
     Notification,
     StratumCounter,
+    Unblinding,
+    User,
 )
+from trialkit.store.base import utcnow
 
 
 @dataclass(frozen=True)
@@ -307,7 +311,7 @@ def test_one_patient_emergency_unblinding(
             patient_id=patient.id,
             password=password,
             reason=reason,
-        )
+        ).shown_or_raise()
 
     with pytest.raises(AuthenticationError):
         unblind(world.investigator, password="wrong")
@@ -322,7 +326,7 @@ def test_one_patient_emergency_unblinding(
         patient_id=patient.id,
         password=PASSWORD,
         reason="severe hepatotoxicity; treating physician must know",
-    )
+    ).shown_or_raise()
     truth = randomisation.get_randomisation(
         session=session, actor=world.dsmb, patient_id=patient.id
     )
@@ -388,15 +392,17 @@ def test_dispensing_later_cycles_gives_a_kit_of_the_same_arm_fefo(
 def test_resupply_below_threshold_lists_kit_numbers_only_and_tops_up_every_arm(
     session: Session, world: Setting
 ) -> None:
-    for _ in range(10):  # one arm then has at most one usable kit left
+    # the site starts with every arm at the target (10 + 10 = 20 kits); SOR's threshold is 16
+    assert supply.site_threshold(2) == 16
+    for n in range(1, 6):
         _randomise(
             session, world, make_eligible_patient(session, world.investigator, world.site).id
         )
-    requests = supply.list_resupply_requests(
-        session=session, actor=world.monitor, trial_id=world.trial.id
-    )
-    pending = [r for r in requests if r.shipment_id is None]
-    assert len(pending) == 1
+        requests = supply.list_resupply_requests(
+            session=session, actor=world.pharmacist, trial_id=world.trial.id
+        )
+        pending = [r for r in requests if r.shipment_id is None]
+        assert len(pending) == (1 if n == 5 else 0)  # raised when 15 kits are left
     assert set(pending[0].model_dump()) == {
         "id",
         "site_id",
@@ -405,7 +411,13 @@ def test_resupply_below_threshold_lists_kit_numbers_only_and_tops_up_every_arm(
         "raised_at",
         "shipment_id",
     }
+    # as many kits as were dispensed, whatever their arms; every arm back at the target
+    assert len(pending[0].kit_numbers) == 5
     assert pending[0].kit_numbers == sorted(pending[0].kit_numbers)
+    arm_of = dict(session.execute(select(KitListEntry.number, KitListEntry.arm)).all())
+    kits = supply.list_site_kits(session=session, actor=world.pharmacist, site_id=world.site.id)
+    stock = [arm_of[k.number] for k in kits if k.status in {"available", "reserved"}]
+    assert sorted(stock) == ["A"] * supply.RESUPPLY_TARGET + ["B"] * supply.RESUPPLY_TARGET
 
 
 def test_reports_enrolment_blinded_and_arm_balance_unblinded_only(
@@ -445,3 +457,64 @@ def test_adsl_carries_the_stratum_and_therapy_of_the_randomisation(
     assert view.stratum == row.STRATAR
     assert view.background_therapy == row.BGTHER
     assert (row.ARM, row.ARMCD) == (None, None)
+
+
+def test_wrong_passwords_on_the_unblinding_form_count_towards_the_lockout_and_are_audited(
+    session: Session, security: Security, world: Setting
+) -> None:
+    """The password re-entry is a password check: wrong ones count with failed logins, lock
+    the account as login does, and a locked account shows no arm even with the password."""
+    patient = make_eligible_patient(session, world.investigator, world.site)
+    _randomise(session, world, patient.id)
+    username = world.investigator.username
+
+    def unblind(password: str) -> randomisation.UnblindingOutcome:
+        return randomisation.emergency_unblind(
+            session=session,
+            security=security,
+            actor=world.investigator,
+            patient_id=patient.id,
+            password=password,
+            reason="anaphylaxis",
+        )
+
+    # failed logins and failed unblindings add up
+    for _ in range(security.max_failed_logins - 2):
+        failed = auth.login(
+            session=session, security=security, username=username, password="no", kind="bearer"
+        )
+        assert failed.issued is None
+    first = unblind("wrong")
+    assert (first.shown, first.locked) == (None, False)
+    assert first.failure == "emergency unblinding refused: the password is wrong"
+    last = unblind("wrong again")
+    assert last.shown is None
+    assert last.locked
+    assert "locked" in (last.failure or "")
+    # locked: the right password shows no arm, and logging in is refused too
+    locked = unblind(PASSWORD)
+    assert locked.shown is None
+    assert locked.locked
+    with pytest.raises(AuthenticationError, match="locked"):
+        locked.shown_or_raise()
+    login = auth.login(
+        session=session, security=security, username=username, password=PASSWORD, kind="bearer"
+    )
+    assert login.issued is None
+    assert "locked" in (login.failure or "")
+    assert session.scalars(select(Unblinding)).all() == []
+    refused = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "emergency_unblinding_refused")
+    ).all()
+    assert [e.reason for e in refused] == ["wrong password", "wrong password", "account locked"]
+    counted = session.scalars(
+        select(AuditEvent.reason).where(
+            AuditEvent.entity == "user",
+            AuditEvent.field == "failed_logins",
+            AuditEvent.reason == "wrong password on the emergency unblinding form",
+        )
+    ).all()
+    assert len(counted) == 2
+    # when the lock ends, the right password unblinds and clears the count
+    session.execute(update(User).where(User.username == username).values(locked_until=utcnow()))
+    assert unblind(PASSWORD).shown is not None

@@ -13,11 +13,18 @@ from collections.abc import Callable
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.factories import make_eligible_patient, principal, seal_trial, stock_site
+from tests.factories import (
+    login,
+    make_eligible_patient,
+    make_user,
+    principal,
+    seal_trial,
+    stock_site,
+)
 from tests.service.test_forecast import START, _fill
 from tests.web.conftest import Browser, WebWorld
 from tests.web.test_pages import arm_mentions
-from trialkit.service import Security, queries, randomisation
+from trialkit.service import Role, Security, queries, randomisation
 from trialkit.service.forecast import clear_forecast_cache
 from trialkit.service.forms import Form
 from trialkit.store import Database
@@ -201,3 +208,27 @@ def test_forecast_api_json_and_svg(web: TestClient, conducted: WebWorld) -> None
     assert web.get(f"/api/trials/{trial}/forecast", headers=investigator).status_code == 403
     bad = web.get(f"/api/trials/{trial}/forecast?sims=5", headers=headers)
     assert bad.status_code == 422
+
+
+def test_a_monitor_of_some_sites_sees_their_sites_and_no_pooled_report_or_forecast(
+    web: TestClient, conducted: WebWorld, db: Database, security: Security
+) -> None:
+    """The trial report, the forecast and the pooled event count pool every site: a monitor
+    assigned to IT01 only is told why they are not shown, and sees IT01's enrolment."""
+    with db.sessions.begin() as session:
+        user = make_user(session, security, conducted.trial, Role.MONITOR, site=conducted.site_a)
+        browser = Browser(web, login(session, security, user))
+    home = browser.get("/home")
+    assert 'href="/reports"' not in home.text
+    assert 'href="/forecast"' not in home.text
+    assert "for trial-wide monitors" in home.text
+    overview = browser.get("/monitor")
+    assert overview.status_code == 200
+    assert "IT01" in overview.text
+    assert "events-progress" not in overview.text
+    assert "for trial-wide monitors" in overview.text
+    for url in ("/reports", "/forecast", "/forecast.svg"):
+        refused = browser.get(url)
+        assert refused.status_code == 403, url
+        if url != "/forecast.svg":
+            assert "every site" in refused.text

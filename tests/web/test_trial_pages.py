@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.conftest import test_settings
@@ -25,7 +26,7 @@ from tests.web.conftest import Browser, WebWorld
 from trialkit.config import Settings
 from trialkit.protocol import load_protocol
 from trialkit.service import Security, patients, randomisation, supply
-from trialkit.store import Database, Notification
+from trialkit.store import AuditEvent, Database, Notification, Unblinding
 from trialkit.store.trials import Site
 
 AsUser = Callable[[str], Browser]
@@ -155,7 +156,7 @@ def test_the_service_s_refusal_is_shown_at_the_top(
     page = as_user("investigator").post(f"/patients/{trial.ready}/randomise", {"confirm": "yes"})
     assert page.status_code == 422
     assert "The patient was not randomised." in page.text
-    assert "holds no dispensable kit" in page.text
+    assert "cannot dispense a kit for whichever treatment" in page.text
     assert arm_shown(page.text) == []
 
 
@@ -400,6 +401,41 @@ def test_unblinding_shows_the_arm_once_to_that_investigator_after_the_form(
     assert arm_shown(as_user("monitor").get("/monitor").text) == []
 
 
+def test_wrong_passwords_on_the_unblinding_form_lock_the_account_as_failed_logins_do(
+    as_user: AsUser,
+    trial: Trial,
+    db: Database,
+    security: Security,
+    web: TestClient,
+    web_world: WebWorld,
+) -> None:
+    """Each refused unblinding is committed (its own request), counted with failed logins and
+    audited: the form is no way round the lock-out."""
+    browser = as_user("investigator")
+    url = f"/patients/{trial.treated}/unblinding"
+    for attempt in range(security.max_failed_logins):
+        wrong = browser.post(
+            url, {"password": f"guess {attempt}", "reason": "x", "understood": "yes"}
+        )
+        assert wrong.status_code == 422
+        assert arm_shown(wrong.text) == []
+    assert error_at(wrong.text, "f-password").startswith("Your account is locked")
+    right = browser.post(url, {"password": PASSWORD, "reason": "x", "understood": "yes"})
+    assert right.status_code == 422
+    assert error_at(right.text, "f-password").startswith("Your account is locked")
+    assert arm_shown(right.text) == []
+    username = web_world.users["investigator"].username
+    with db.sessions() as session:
+        refused = session.scalars(
+            select(AuditEvent.reason).where(AuditEvent.action == "emergency_unblinding_refused")
+        ).all()
+        assert session.scalars(select(Unblinding)).all() == []
+    assert refused == ["wrong password"] * security.max_failed_logins + ["account locked"]
+    login = web.post("/api/auth/token", json={"username": username, "password": PASSWORD})
+    assert login.status_code == 401
+    assert "locked" in login.text
+
+
 # --- pharmacist ---------------------------------------------------------------------------------
 
 
@@ -442,11 +478,13 @@ def test_the_pharmacist_receives_a_shipment(
             trial_id=web_world.trial.id,
             site=site,
             on_date=ENROLMENT_DAY,
-            threshold=6,
-            target=6,
+            threshold=24,  # the site holds fewer than 24 kits: a top-up, every arm to 12
+            target=12,
         )
         assert request is not None
-        shipment = supply.ship_resupply(session=session, actor=SYSTEM, request_id=request.id)
+        shipment = supply.ship_resupply(
+            session=session, actor=SYSTEM, request_id=request.id, today=ENROLMENT_DAY
+        )
     browser = as_user("pharmacist")
     page = browser.get("/pharmacy")
     assert f"Receive shipment {shipment.id}" in page.text

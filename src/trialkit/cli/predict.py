@@ -275,7 +275,7 @@ def events(
 
             plot_event_forecast(forecast, plot, title=f"{proto.acronym}: events")
     if as_json:
-        # the database forecast withholds the mixture's component estimates (blinded readers)
+        # every path withholds the mixture's component estimates (they approximate the arms)
         out = forecast.to_dict() if from_db is None else from_db.to_dict()
         out["seed"] = seed
         if at_dates:

@@ -28,6 +28,7 @@ from trialkit.predict.event_models import (
     fit_event_model,
 )
 from trialkit.predict.forecast import (
+    MIXTURE_WITHHELD,
     EventCount,
     EventForecast,
     ModelChoice,
@@ -38,6 +39,7 @@ from trialkit.predict.forecast import (
 __all__ = [
     "ARM_COLUMN",
     "COLUMNS",
+    "MIXTURE_WITHHELD",
     "BlindedData",
     "CalibrationResult",
     "CutCalibration",

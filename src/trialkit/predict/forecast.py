@@ -56,6 +56,7 @@ from trialkit.predict.event_models import (
 
 __all__ = [
     "DAYS_PER_MONTH",
+    "MIXTURE_WITHHELD",
     "EventCount",
     "EventForecast",
     "ModelChoice",
@@ -200,8 +201,13 @@ class EventForecast:
         return [self.events_by(d, level) for d in dates]
 
     # ---- presentation --------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON contract of ``trialkit predict events --json`` (plus extras)."""
+    def to_dict(self, *, blinded: bool = True) -> dict[str, Any]:
+        """The JSON contract of ``trialkit predict events --json`` (plus extras).
+
+        ``blinded`` (the default, on every path that shows a forecast) withholds the
+        mixture's parameters (:data:`MIXTURE_WITHHELD`); ``False`` is for the core's own
+        tests and calibration only.
+        """
         lo, hi = self.predicted_date_interval()
         e_lo, e_hi = self.enrolment_complete_interval()
         return {
@@ -234,14 +240,14 @@ class EventForecast:
                     "aic": _finite(f.aic),
                     "bic": _finite(f.bic),
                     "weight": w,
-                    "params": f.params,
+                    **_shown_params(f, blinded=blinded),
                 }
                 for f, w in zip(self.fits, self.weights, strict=True)
             ],
         }
 
-    def summary(self) -> str:
-        """A few readable lines."""
+    def summary(self, *, blinded: bool = True) -> str:
+        """A few readable lines (``blinded``: the mixture's parameters withheld, as in JSON)."""
         lo, hi = self.predicted_date_interval()
         pct = round(100 * self.level)
         lines = [
@@ -257,13 +263,28 @@ class EventForecast:
             f"Event model: {self.model}.",
         ]
         for f, w in zip(self.fits, self.weights, strict=True):
-            params = ", ".join(f"{k} {v:.3g}" for k, v in f.params.items())
+            shown = _shown_params(f, blinded=blinded)
+            params = ", ".join(f"{k} {v:.3g}" for k, v in shown["params"].items())
+            if "params_withheld" in shown:
+                params = "parameters withheld (blinded)"
             aic = "" if not math.isfinite(f.aic) else f"AIC {f.aic:.1f}, "
             lines.append(f"  {f.name}: {aic}weight {w:.2f}; {params}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.summary()
+
+
+MIXTURE_WITHHELD = "component estimates approximate the arms"
+"""Why the mixture's parameters are withheld: fitted to pooled blinded data with the
+allocation share, its two components' medians (and their hazard ratio) estimate the arms'
+medians and the treatment effect, which no blinded reader may see."""
+
+
+def _shown_params(fit: EventFit, *, blinded: bool) -> dict[str, Any]:
+    if blinded and fit.name == "mixture":
+        return {"params": {}, "params_withheld": MIXTURE_WITHHELD}
+    return {"params": dict(fit.params)}
 
 
 def _iso(value: date | None) -> str | None:

@@ -49,7 +49,9 @@ from trialkit.randomization.supply import (
     InventoryKit,
     ResupplyRequest,
     choose_kit,
+    guaranteed_arm_stock,
     resupply_needs,
+    resupply_threshold,
     usable,
 )
 from trialkit.randomization.verify import SlotDifference, VerificationResult, regenerate, verify
@@ -86,6 +88,7 @@ __all__ = [
     "extend_stratum",
     "generate_allocation_list",
     "generate_kit_list",
+    "guaranteed_arm_stock",
     "imbalance_scores",
     "kit_list_hash",
     "kit_view",
@@ -98,6 +101,7 @@ __all__ = [
     "redact",
     "regenerate",
     "resupply_needs",
+    "resupply_threshold",
     "usable",
     "verify",
     "verify_kit_list",

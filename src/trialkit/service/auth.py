@@ -37,8 +37,11 @@ __all__ = [
     "authenticate",
     "change_password",
     "idle_message",
+    "locked_out",
     "login",
     "logout",
+    "record_password_failure",
+    "record_password_success",
 ]
 
 BAD_CREDENTIALS = "wrong username or password"
@@ -113,61 +116,26 @@ def login(
             why="demo account outside demo mode",
             request_id=request_id,
         )
-    if user.locked_until is not None and user.locked_until > now:
+    locked = locked_out(user, now)
+    if locked is not None:
         return _failed(
             session,
             user=user,
             username=username,
             why="account locked",
             request_id=request_id,
-            shown="account locked after repeated failed logins until "
-            f"{user.locked_until:%Y-%m-%d %H:%M} UTC; try again later or ask an administrator",
+            shown=locked,
         )
     if not security.verify_password(user.password_hash, password):
-        actor = Principal(user_id=user.id, username=user.username, grants=(), request_id=request_id)
-        failures = user.failed_logins + 1
-        changes: dict[str, tuple[object, object]] = {
-            "failed_logins": (user.failed_logins, failures)
-        }
-        if failures >= security.max_failed_logins:
-            locked_until = now + security.lockout
-            changes = {
-                "failed_logins": (user.failed_logins, 0),
-                "locked_until": (user.locked_until, locked_until),
-            }
-            user.failed_logins, user.locked_until = 0, locked_until
-        else:
-            user.failed_logins = failures
-        audit.record(
-            session,
-            actor=actor,
-            grant=None,
-            action="update",
-            entity="user",
-            entity_id=user.id,
-            changes=changes,
-            reason="failed login",
+        record_password_failure(
+            session, security=security, user=user, request_id=request_id, reason="failed login"
         )
         return _failed(
             session, user=user, username=username, why="wrong password", request_id=request_id
         )
 
     actor = Principal(user_id=user.id, username=user.username, grants=(), request_id=request_id)
-    if user.failed_logins or user.locked_until is not None:
-        audit.record(
-            session,
-            actor=actor,
-            grant=None,
-            action="update",
-            entity="user",
-            entity_id=user.id,
-            changes={
-                "failed_logins": (user.failed_logins, 0),
-                "locked_until": (user.locked_until, None),
-            },
-            reason="successful login",
-        )
-        user.failed_logins, user.locked_until = 0, None
+    record_password_success(session, user=user, request_id=request_id, reason="successful login")
     if security.hasher.check_needs_rehash(user.password_hash):
         user.password_hash = security.hash_password(password)
     token, token_hash = security.new_token()
@@ -193,6 +161,72 @@ def login(
     return LoginOutcome(
         issued=IssuedToken(token=token, expires_at=login_session.expires_at, user_id=user.id)
     )
+
+
+def locked_out(user: User, now: dt.datetime) -> str | None:
+    """Why the user's password may not be tried now (a lock-out), or ``None``."""
+    if user.locked_until is not None and user.locked_until > now:
+        return (
+            "account locked after repeated failed password attempts until "
+            f"{user.locked_until:%Y-%m-%d %H:%M} UTC; try again later or ask an administrator"
+        )
+    return None
+
+
+def record_password_failure(
+    session: Session, *, security: Security, user: User, request_id: str | None, reason: str
+) -> None:
+    """Count a wrong password (a login, or a re-entry such as emergency unblinding) and lock
+    the account after :attr:`Security.max_failed_logins` of them, audited with ``reason``.
+
+    Every form that checks a password counts here, so none is a way round the lock-out.
+    """
+    now = security.clock()
+    actor = Principal(user_id=user.id, username=user.username, grants=(), request_id=request_id)
+    failures = user.failed_logins + 1
+    changes: dict[str, tuple[object, object]] = {"failed_logins": (user.failed_logins, failures)}
+    if failures >= security.max_failed_logins:
+        locked_until = now + security.lockout
+        changes = {
+            "failed_logins": (user.failed_logins, 0),
+            "locked_until": (user.locked_until, locked_until),
+        }
+        user.failed_logins, user.locked_until = 0, locked_until
+    else:
+        user.failed_logins = failures
+    audit.record(
+        session,
+        actor=actor,
+        grant=None,
+        action="update",
+        entity="user",
+        entity_id=user.id,
+        changes=changes,
+        reason=reason,
+    )
+
+
+def record_password_success(
+    session: Session, *, user: User, request_id: str | None, reason: str
+) -> None:
+    """A right password clears the failure count and any expired lock (audited if it changes)."""
+    if not user.failed_logins and user.locked_until is None:
+        return
+    actor = Principal(user_id=user.id, username=user.username, grants=(), request_id=request_id)
+    audit.record(
+        session,
+        actor=actor,
+        grant=None,
+        action="update",
+        entity="user",
+        entity_id=user.id,
+        changes={
+            "failed_logins": (user.failed_logins, 0),
+            "locked_until": (user.locked_until, None),
+        },
+        reason=reason,
+    )
+    user.failed_logins, user.locked_until = 0, None
 
 
 class _DummyHash:

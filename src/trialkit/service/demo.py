@@ -211,7 +211,7 @@ class _Seeder:
         self.kits: dict[int, int] = {}
         self.courses: dict[int, Course] = {}
 
-    def restock(self, site: Site) -> None:
+    def restock(self, site: Site, on_date: dt.date) -> None:
         """Ship and receive the site's pending resupply request (the sponsor and the pharmacy)."""
         pending = self.session.scalars(
             select(ResupplyRequest.id).where(
@@ -220,10 +220,13 @@ class _Seeder:
         ).all()
         for request_id in pending:
             shipment = supply.ship_resupply(
-                session=self.session, actor=_SYSTEM, request_id=request_id
+                session=self.session, actor=_SYSTEM, request_id=request_id, today=on_date
             )
             supply.receive_shipment(
-                session=self.session, actor=self.pharmacists[site.code], shipment_id=shipment.id
+                session=self.session,
+                actor=self.pharmacists[site.code],
+                shipment_id=shipment.id,
+                today=on_date,
             )
 
     def first_kits(self) -> None:
@@ -234,7 +237,7 @@ class _Seeder:
                     supply.raise_resupply(
                         self.session, trial_id=self.trial_id, site=site, on_date=on_date
                     )
-                    self.restock(site)
+                    self.restock(site, on_date)
 
     def screen(self, candidate: Candidate) -> None:
         with on_calendar(candidate.screening.screening_date):
@@ -278,7 +281,7 @@ class _Seeder:
             patient_id=patient_id,
             on_date=candidate.screening.randomisation_date,
         )
-        self.restock(site)
+        self.restock(site, candidate.screening.randomisation_date)
         assert view.kit_number is not None
         self.kits[candidate.index] = view.kit_number
         patient = self.session.get(Patient, patient_id)
@@ -331,7 +334,7 @@ class _Seeder:
                             on_date=on_date,
                         ).kit_number
                     )
-                    self.restock(self.sites[candidate.site.code])
+                    self.restock(self.sites[candidate.site.code], on_date)
             data["kits_dispensed"] = [str(n) for n in numbers]
         capture.record_form(
             session=self.session,

@@ -51,7 +51,7 @@ from trialkit.predict import (
 )
 from trialkit.protocol import Protocol
 from trialkit.service.outcomes import trial_outcomes
-from trialkit.service.policy import Action, authorize
+from trialkit.service.policy import Action, authorize, authorize_trial_wide
 from trialkit.service.principal import Principal
 from trialkit.service.trials import get_trial_or_raise, trial_protocol
 
@@ -101,15 +101,10 @@ class TrialForecast:
     def to_dict(self, at: tuple[dt.date, ...] = ()) -> dict[str, Any]:
         """The ``trialkit predict events --json`` contract, with ``at`` dates if asked.
 
-        The two-component mixture's parameters (component medians and their hazard ratio)
-        are withheld: fitted to pooled data with the allocation share, they estimate the
-        treatment effect, which no blinded reader may see.
+        Blinded, as every forecast shown: the two-component mixture's parameters are
+        withheld by :meth:`~trialkit.predict.EventForecast.to_dict` (they estimate the arms).
         """
         out = self.forecast.to_dict()
-        for fit in out["event_models"]:
-            if fit["model"] == "mixture":
-                fit["params"] = {}
-                fit["params_withheld"] = "component estimates approximate the arms"
         out["seed"] = self.seed
         if at:
             out["at"] = [at_date(self.forecast, d) for d in at]
@@ -117,13 +112,7 @@ class TrialForecast:
 
     def summary(self) -> str:
         """The forecast's summary, the mixture's component estimates withheld (see above)."""
-        lines = self.forecast.summary().splitlines()
-        return "\n".join(
-            line.split(";")[0] + "; parameters withheld (blinded)"
-            if line.lstrip().startswith("mixture:")
-            else line
-            for line in lines
-        )
+        return self.forecast.summary()
 
 
 def at_date(forecast: EventForecast, when: dt.date) -> dict[str, Any]:
@@ -194,7 +183,9 @@ def blinded_table(
         No patient is randomised (by the cut-off).
     """
     trial = get_trial_or_raise(session, trial_id)
-    authorize(actor, Action.VIEW_FORECAST, trial_id=trial.id)
+    authorize_trial_wide(
+        actor, Action.VIEW_FORECAST, trial_id=trial.id, what="the pooled event data (forecast)"
+    )
     protocol = trial_protocol(trial)
     rules = CensoringRules.fda(protocol.schedule)
     outcomes = [outcome for outcome, _ in trial_outcomes(session, trial).values()]

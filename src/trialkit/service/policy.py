@@ -27,6 +27,7 @@ __all__ = [
     "Action",
     "Role",
     "authorize",
+    "authorize_trial_wide",
     "can_see_arm",
     "patient_or_absent",
 ]
@@ -184,6 +185,25 @@ def authorize(
         raise NotFoundError(absent)
     # prefer the site's own assignment: it is what the audit trail should name
     return sorted(at_site, key=lambda g: g.site_id is None)[0]
+
+
+def authorize_trial_wide(actor: Principal, action: Action, *, trial_id: int, what: str) -> Grant:
+    """The grant for ``action`` on an output that pools every site (``what``), or a refusal.
+
+    A monitor assigned to some sites only must see only their sites' data, and the trial
+    report, the pooled event count and the event forecast are trial-wide by nature (the
+    events are counted against the trial's target, the report is the trial's): a subset
+    of sites would not be the document a monitor asks for, so it is refused (403) with the
+    reason, rather than silently narrowed.
+    """
+    grant = authorize(actor, action, trial_id=trial_id)
+    if site_scope(actor, action, trial_id=trial_id) is not None:
+        raise PermissionDenied(
+            f"{what} pools the data of every site of the trial, and {actor.username} may see "
+            "only the data of the sites assigned to them; ask the sponsor for a trial-wide "
+            "assignment to see it"
+        )
+    return grant
 
 
 def site_scope(actor: Principal, action: Action, *, trial_id: int) -> frozenset[int] | None:

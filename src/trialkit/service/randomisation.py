@@ -1,7 +1,9 @@
 """Randomising a patient, reading a randomisation, and emergency unblinding.
 
 :func:`randomise` runs in the caller's one transaction: it checks every
-precondition and names the missing step, locks the stratum's counter row
+precondition and names the missing step, refuses (before the list is touched) unless
+the site holds a dispensable kit of every arm, so that the refusal is the same whatever
+arm the patient would draw, locks the stratum's counter row
 (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` serialises
 writers), takes the stratum's next slot, checks it against the list the sealed
 seed regenerates, takes an unexpired kit of that arm held at the site (FEFO),
@@ -17,6 +19,7 @@ Nothing returned to a blinded role, and no error message, names an arm.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -37,12 +40,12 @@ from trialkit.randomization import (
     emergency_view,
     redact,
 )
-from trialkit.service import audit
+from trialkit.service import audit, auth
 from trialkit.service.allocation import extend, verified_list
 from trialkit.service.policy import Action, can_see_arm, patient_or_absent
 from trialkit.service.principal import Principal
 from trialkit.service.security import Security
-from trialkit.service.supply import record_dispensing
+from trialkit.service.supply import raise_resupply, record_dispensing, require_every_arm
 from trialkit.service.trials import (
     get_site_or_raise,
     get_trial_or_raise,
@@ -70,7 +73,7 @@ from trialkit.store.supply import Dispensing, InventoryKit
 from trialkit.store.trials import Country, Site
 from trialkit.therapy import TherapyAssignment, treatment_calendar
 
-__all__ = ["emergency_unblind", "get_randomisation", "randomise"]
+__all__ = ["UnblindingOutcome", "emergency_unblind", "get_randomisation", "randomise"]
 
 
 def _therapy(protocol: Protocol, group: str) -> TherapyAssignment:
@@ -212,6 +215,9 @@ def randomise(
         raise ConflictError("randomisation refused: informed consent is not recorded")
     country = session.get(Country, site.country_id)
     assert country is not None
+    # before the list is touched: a site short of either arm refuses every patient alike
+    raise_resupply(session, trial_id=trial.id, site=site, on_date=on_date)
+    require_every_arm(session, trial_id=trial.id, site=site, on_date=on_date, what="randomised")
     _, sealed = verified_list(session, trial)
     stratum = sealed.spec.stratum_of({"background_therapy": group, "country": country.code})
 
@@ -328,6 +334,24 @@ def get_randomisation(*, session: Session, actor: Principal, patient_id: int) ->
     )
 
 
+@dataclass(frozen=True)
+class UnblindingOutcome:
+    """An emergency unblinding: the arm shown, or why not (a wrong password or a lock-out).
+
+    A refusal is *returned*, not raised, so that the caller's transaction commits the
+    failure count and its audit event, as a failed login does.
+    """
+
+    shown: EmergencyUnblindingView | None
+    failure: str | None = None
+    locked: bool = False  # the account is locked (now or already) after wrong passwords
+
+    def shown_or_raise(self) -> EmergencyUnblindingView:
+        if self.shown is None:
+            raise AuthenticationError(self.failure or "emergency unblinding refused")
+        return self.shown
+
+
 def emergency_unblind(
     *,
     session: Session,
@@ -336,19 +360,56 @@ def emergency_unblind(
     patient_id: int,
     password: str,
     reason: str,
-) -> EmergencyUnblindingView:
+) -> UnblindingOutcome:
     """Show one own patient's arm to their investigator: password re-entered, reason given.
 
     Records the unblinding, an audit event (without the arm: the audit trail is
     read by blinded administrators) and a notification to the sponsor (without
     the arm). Nothing else changes: every other response stays blinded.
+
+    The password re-entry is a password check like a login: a wrong one counts towards
+    the account's lock-out (:func:`trialkit.service.auth.record_password_failure`), and a
+    locked account is refused before the password is tried, so the form is no way to
+    guess passwords. Both refusals are audited (``emergency_unblinding_refused``).
     """
     patient, grant = patient_or_absent(session, actor, patient_id, Action.EMERGENCY_UNBLIND)
     user = session.get(User, actor.user_id) if actor.user_id is not None else None
-    if user is None or not security.verify_password(user.password_hash, password):
-        raise AuthenticationError("emergency unblinding refused: the password is wrong")
+    if user is None:
+        raise AuthenticationError("emergency unblinding needs a user account")
     if not reason.strip():
         raise InputError("give the medical reason for the emergency unblinding", location="reason")
+    locked = auth.locked_out(user, security.clock())
+    if locked is None and not security.verify_password(user.password_hash, password):
+        auth.record_password_failure(
+            session,
+            security=security,
+            user=user,
+            request_id=actor.request_id,
+            reason="wrong password on the emergency unblinding form",
+        )
+        locked = auth.locked_out(user, security.clock())
+        failure = "emergency unblinding refused: the password is wrong" + (
+            f"; {locked}" if locked else ""
+        )
+        why = "wrong password"
+    elif locked is not None:
+        failure, why = f"emergency unblinding refused: {locked}", "account locked"
+    else:
+        failure = why = ""
+    if failure:
+        audit.record(
+            session,
+            actor=actor,
+            grant=grant,
+            action="emergency_unblinding_refused",
+            entity="patient",
+            entity_id=patient.id,
+            reason=why,
+        )
+        return UnblindingOutcome(shown=None, failure=failure, locked=locked is not None)
+    auth.record_password_success(
+        session, user=user, request_id=actor.request_id, reason="password re-entered"
+    )
     row, slot = _randomisation(session, patient)
     trial = get_trial_or_raise(session, patient.trial_id)
     protocol = trial_protocol(trial)
@@ -395,12 +456,14 @@ def emergency_unblind(
             slot.block_size,
         )
     )
-    return EmergencyUnblindingView(
-        unblinding_id=unblinding.id,
-        patient_id=patient.id,
-        randomisation_number=row.randomisation_number,
-        arm=shown.arm,
-        arm_label=shown.arm_label,
-        unblinded_at=now,
-        sponsor_notified=True,
+    return UnblindingOutcome(
+        EmergencyUnblindingView(
+            unblinding_id=unblinding.id,
+            patient_id=patient.id,
+            randomisation_number=row.randomisation_number,
+            arm=shown.arm,
+            arm_label=shown.arm_label,
+            unblinded_at=now,
+            sponsor_notified=True,
+        )
     )

@@ -1,12 +1,29 @@
 """Blinded drug supply: site inventory, shipments, receipt, dispensing and resupply.
 
-Kits leave the depot only through a resupply request: when a site's usable stock
-of either arm (available, reserved for it or in transit to it, unexpired through
-a cycle) falls below :data:`RESUPPLY_THRESHOLD`, every arm is brought back up to
-:data:`RESUPPLY_TARGET` (as :func:`trialkit.randomization.resupply_needs` does),
-so a request never singles out the arm that ran low; it lists kit numbers
-only. The administrator ships a request, the site pharmacist receives it, and
-kits are dispensed first-expiry-first-out without the arm ever being shown.
+Kits leave the depot only through a resupply request. The rules, and why they
+keep the arm mix from the site, are those of :mod:`trialkit.randomization.supply`:
+
+* a request is raised when a site's *total* usable stock (available, reserved for
+  it or in transit to it, every arm together) falls below the threshold
+  (:func:`site_threshold`: :data:`RESUPPLY_TARGET` per arm, covering
+  :data:`RESUPPLY_LEAD_DISPENSINGS` kits dispensed from one arm alone while the
+  shipment is on its way), never because one arm ran low;
+* it brings every arm back up to :data:`RESUPPLY_TARGET`, so it holds as many kits
+  as the site consumed since it was last full, a number the site knows;
+* it is filled only when the depot holds :data:`RESUPPLY_TARGET` usable kits of
+  every arm, or else waits for depot stock with no kits (``complete`` false);
+* stock counts only kits unexpired for :data:`COVER_DAYS` plus
+  :data:`RESUPPLY_LEAD_DAYS`, so a kit about to expire is replaced while it can
+  still be dispensed, and expiry (which the site reads on its kits) counts as
+  consumption.
+
+Requests are checked after every dispensing and every receipt, and before a
+randomisation or dispensing; they list kit numbers only. The administrator ships
+a request, the site pharmacist receives it, and kits are dispensed
+first-expiry-first-out without the arm ever being shown. A site must hold a
+dispensable kit of *every* arm before a patient is randomised or a later cycle is
+dispensed (:func:`require_every_arm`), so a refusal is the same whatever the
+patient's arm.
 """
 
 from __future__ import annotations
@@ -19,6 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from trialkit.errors import ConflictError, InputError, NotFoundError, SupplyError
+from trialkit.randomization import guaranteed_arm_stock, resupply_threshold
 from trialkit.service import audit
 from trialkit.service.policy import (
     Action,
@@ -44,22 +62,30 @@ from trialkit.store.trials import Site
 
 __all__ = [
     "COVER_DAYS",
+    "RESUPPLY_LEAD_DAYS",
+    "RESUPPLY_LEAD_DISPENSINGS",
     "RESUPPLY_TARGET",
-    "RESUPPLY_THRESHOLD",
     "dispense",
     "list_resupply_requests",
     "list_site_kits",
     "raise_resupply",
     "receive_shipment",
+    "require_every_arm",
     "ship_resupply",
+    "site_threshold",
 ]
 
 COVER_DAYS = 21
 """A dispensed kit must not expire within one treatment cycle (SOR: 21-day cycles)."""
-RESUPPLY_THRESHOLD = 2
-"""A site is resupplied when any arm has fewer usable kits than this."""
-RESUPPLY_TARGET = 6
-"""Each arm is then brought up to this many usable kits."""
+RESUPPLY_TARGET = 10
+"""Each arm is brought up to this many usable kits by a resupply."""
+RESUPPLY_LEAD_DISPENSINGS = 5
+"""The kits a site may dispense between a request and the receipt of its shipment, all of
+one arm in the worst case (SOR: a site treats a handful of patients on 21- or 28-day cycles,
+so about two weeks of its dispensings)."""
+RESUPPLY_LEAD_DAYS = 14
+"""The longest time assumed from a request to the receipt of its shipment: stock counts only
+kits that stay dispensable that long."""
 _STOCK = ("available", "reserved", "in_transit")
 
 
@@ -86,6 +112,67 @@ def _kits_of_arm(trial_id: int, arm: str) -> Select[InventoryKit]:
     )
 
 
+_NO_KIT = (
+    "site {site} cannot dispense a kit for whichever treatment a patient receives on {on}, "
+    "so no patient there can be {what} (the refusal is the same for every patient): the pharmacist "
+    "should receive any pending shipment; otherwise the sponsor's depot should fill the site's "
+    "resupply request"
+)
+
+
+def _arms(session: Session, trial_id: int) -> list[str]:
+    return [arm.id for arm in trial_protocol(get_trial_or_raise(session, trial_id)).arms]
+
+
+def site_threshold(arms: int, *, target: int = RESUPPLY_TARGET) -> int:
+    """The total stock below which a site with ``arms`` arms is resupplied (SOR: 16)."""
+    return resupply_threshold(target=target, arms=arms, lead_dispensings=RESUPPLY_LEAD_DISPENSINGS)
+
+
+def _arm_counts(
+    session: Session, *, trial_id: int, site_id: int, statuses: tuple[str, ...], after: dt.date
+) -> dict[str, int]:
+    rows = session.execute(
+        select(KitListEntry.arm, func.count())
+        .select_from(InventoryKit)
+        .join(
+            KitListEntry,
+            and_(
+                KitListEntry.trial_id == InventoryKit.trial_id,
+                KitListEntry.number == InventoryKit.number,
+            ),
+        )
+        .where(
+            InventoryKit.trial_id == trial_id,
+            InventoryKit.site_id == site_id,
+            InventoryKit.status.in_(statuses),
+            InventoryKit.expiry > after,
+        )
+        .group_by(KitListEntry.arm)
+    ).all()
+    return {str(arm): int(n) for arm, n in rows}
+
+
+def require_every_arm(
+    session: Session, *, trial_id: int, site: Site, on_date: dt.date, what: str
+) -> None:
+    """Refuse unless the site holds a dispensable kit of every arm (the message names none).
+
+    Checked before a patient is randomised (no list slot is taken) and before a later
+    cycle is dispensed: a refusal that depended on the patient's arm would tell the site
+    that patients share, or do not share, an arm.
+    """
+    counts = _arm_counts(
+        session,
+        trial_id=trial_id,
+        site_id=site.id,
+        statuses=("available",),
+        after=on_date + dt.timedelta(days=COVER_DAYS),
+    )
+    if any(counts.get(arm, 0) < 1 for arm in _arms(session, trial_id)):
+        raise SupplyError(_NO_KIT.format(site=site.code, on=on_date, what=what))
+
+
 def take_kit(
     session: Session, *, trial_id: int, site: Site, arm: str, on_date: dt.date
 ) -> InventoryKit:
@@ -96,14 +183,56 @@ def take_kit(
         InventoryKit.expiry > on_date + dt.timedelta(days=COVER_DAYS),
     )
     kit = session.scalars(_locked(session, query.limit(1))).first()
-    if kit is None:
-        raise SupplyError(
-            f"site {site.code} holds no dispensable kit for this patient on {on_date}: the "
-            "pharmacist should receive pending shipments; the sponsor has been sent a resupply "
-            "request"
-        )
+    if kit is None:  # only when another transaction took the last kit of an arm meanwhile
+        raise SupplyError(_NO_KIT.format(site=site.code, on=on_date, what="given a kit"))
     kit.status = "dispensed"
     return kit
+
+
+def _fill(
+    session: Session,
+    *,
+    trial_id: int,
+    site: Site,
+    arms: list[str],
+    counts: dict[str, int],
+    on_date: dt.date,
+    target: int,
+) -> list[int] | None:
+    """Reserve the depot kits that bring every arm to ``target``; ``None`` if the depot is short.
+
+    The depot must hold ``target`` usable kits of every arm, enough for any arm mix at the
+    site: whether a request is filled then says nothing about which arm the site needs.
+    """
+    horizon = on_date + dt.timedelta(days=COVER_DAYS + RESUPPLY_LEAD_DAYS)
+    chosen: dict[str, list[InventoryKit]] = {}
+    for arm in arms:
+        query = _kits_of_arm(trial_id, arm).where(
+            InventoryKit.site_id.is_(None),
+            InventoryKit.status == "depot",
+            InventoryKit.expiry > horizon,
+        )
+        available = session.scalars(_locked(session, query.limit(target))).all()
+        if len(available) < target:
+            return None
+        chosen[arm] = list(available[: max(0, target - counts.get(arm, 0))])
+    numbers: list[int] = []
+    for kits in chosen.values():
+        for kit in kits:
+            kit.status, kit.site_id = "reserved", site.id
+            numbers.append(kit.number)
+    return sorted(numbers)
+
+
+def _stock(session: Session, *, trial_id: int, site: Site, on_date: dt.date) -> dict[str, int]:
+    """Usable kits per arm at, reserved for or on their way to the site (never shown)."""
+    return _arm_counts(
+        session,
+        trial_id=trial_id,
+        site_id=site.id,
+        statuses=_STOCK,
+        after=on_date + dt.timedelta(days=COVER_DAYS + RESUPPLY_LEAD_DAYS),
+    )
 
 
 def raise_resupply(
@@ -112,69 +241,53 @@ def raise_resupply(
     trial_id: int,
     site: Site,
     on_date: dt.date,
-    threshold: int = RESUPPLY_THRESHOLD,
+    threshold: int | None = None,
     target: int = RESUPPLY_TARGET,
 ) -> ResupplyRequest | None:
-    """Raise a resupply request for the site if either arm's stock is low (kit numbers only)."""
-    if not 0 <= threshold <= target or target < 1:
+    """Raise a resupply request if the site's *total* stock is below the threshold.
+
+    ``threshold`` defaults to :func:`site_threshold`. The request brings every arm to
+    ``target`` (kit numbers only), or waits for depot stock with no kits.
+    """
+    arms = _arms(session, trial_id)
+    if threshold is None:
+        threshold = site_threshold(len(arms), target=target)
+    if target < 1 or guaranteed_arm_stock(threshold=threshold, target=target, arms=len(arms)) < 1:
         raise InputError(
-            f"resupply needs 0 <= threshold <= target, target >= 1; got {threshold}, {target}"
+            f"resupply needs a per-arm target >= 1 and a total threshold above "
+            f"{(len(arms) - 1) * target}; got threshold {threshold}, target {target}"
         )
-    arms = [arm.id for arm in trial_protocol(get_trial_or_raise(session, trial_id)).arms]
-
-    def stock() -> dict[str, int]:
-        rows = session.execute(
-            select(KitListEntry.arm, func.count())
-            .select_from(InventoryKit)
-            .join(
-                KitListEntry,
-                and_(
-                    KitListEntry.trial_id == InventoryKit.trial_id,
-                    KitListEntry.number == InventoryKit.number,
-                ),
-            )
-            .where(
-                InventoryKit.trial_id == trial_id,
-                InventoryKit.site_id == site.id,
-                InventoryKit.status.in_(_STOCK),
-                InventoryKit.expiry > on_date + dt.timedelta(days=COVER_DAYS),
-            )
-            .group_by(KitListEntry.arm)
-        ).all()
-        counts = {str(arm): int(n) for arm, n in rows}
-        return {arm: counts.get(arm, 0) for arm in arms}
-
-    if all(n >= threshold for n in stock().values()):
+    if sum(_stock(session, trial_id=trial_id, site=site, on_date=on_date).values()) >= threshold:
         return None
-    # one request per site at a time: serialise on the site row, then look again
+    # serialise on the site row, then look again. Kits reserved by a request not yet
+    # shipped count as stock, so another request is raised only if the total is still low
+    # (as the sizing needs: consumption while a shipment is on its way may take it below);
+    # a request waiting for depot stock holds no kits, so none is raised beside it
     session.execute(select(Site.id).where(Site.id == site.id).with_for_update())
-    pending = session.scalars(
+    waiting = session.scalars(
         select(ResupplyRequest.id).where(
-            ResupplyRequest.site_id == site.id, ResupplyRequest.shipment_id.is_(None)
+            ResupplyRequest.site_id == site.id,
+            ResupplyRequest.shipment_id.is_(None),
+            ResupplyRequest.complete.is_(False),
         )
     ).first()
-    counts = stock()
-    if pending is not None or all(n >= threshold for n in counts.values()):
+    counts = _stock(session, trial_id=trial_id, site=site, on_date=on_date)
+    if waiting is not None or sum(counts.values()) >= threshold:
         return None
-    numbers: list[int] = []
-    complete = True
-    for arm in arms:
-        need = max(0, target - counts[arm])
-        query = _kits_of_arm(trial_id, arm).where(
-            InventoryKit.site_id.is_(None),
-            InventoryKit.status == "depot",
-            InventoryKit.expiry > on_date + dt.timedelta(days=COVER_DAYS),
-        )
-        taken = session.scalars(_locked(session, query.limit(need))).all() if need else []
-        complete &= len(taken) == need
-        for kit in taken:
-            kit.status, kit.site_id = "reserved", site.id
-            numbers.append(kit.number)
+    numbers = _fill(
+        session,
+        trial_id=trial_id,
+        site=site,
+        arms=arms,
+        counts=counts,
+        on_date=on_date,
+        target=target,
+    )
     request = ResupplyRequest(
         trial_id=trial_id,
         site_id=site.id,
-        kit_numbers=sorted(numbers),
-        complete=complete,
+        kit_numbers=numbers or [],
+        complete=numbers is not None,
         raised_at=utcnow(),
     )
     session.add(request)
@@ -185,8 +298,13 @@ def raise_resupply(
         grant=None,
         entity="resupply_request",
         entity_id=request.id,
-        values={"site_id": site.id, "kit_numbers": request.kit_numbers, "complete": complete},
-        reason="stock at the site fell below the resupply threshold",
+        values={
+            "site_id": site.id,
+            "kit_numbers": request.kit_numbers,
+            "complete": request.complete,
+        },
+        reason=f"the site's total usable stock fell below {threshold} kits"
+        + ("" if request.complete else "; waiting for depot stock"),
         site_id=site.id,
     )
     return request
@@ -234,8 +352,14 @@ def _shipment_view(session: Session, row: Shipment) -> ShipmentView:
     )
 
 
-def ship_resupply(*, session: Session, actor: Principal, request_id: int) -> ShipmentView:
-    """Ship a resupply request's kits from the depot to its site (the sponsor's depot)."""
+def ship_resupply(
+    *, session: Session, actor: Principal, request_id: int, today: dt.date
+) -> ShipmentView:
+    """Ship a resupply request's kits from the depot to its site (the sponsor's depot).
+
+    A request that waited for depot stock is filled first, as on the day it is raised
+    (every arm to the target, only if the depot could fill any arm mix).
+    """
     request = session.get(ResupplyRequest, request_id)
     if request is None:
         authorize(actor, Action.MANAGE_SUPPLY, trial_id=None)
@@ -245,6 +369,35 @@ def ship_resupply(*, session: Session, actor: Principal, request_id: int) -> Shi
         raise ConflictError(
             f"resupply request {request_id} was shipped already (shipment {request.shipment_id})"
         )
+    if not request.complete:
+        site = get_site_or_raise(session, request.site_id)
+        on_date = today
+        numbers = _fill(
+            session,
+            trial_id=request.trial_id,
+            site=site,
+            arms=_arms(session, request.trial_id),
+            counts=_stock(session, trial_id=request.trial_id, site=site, on_date=on_date),
+            on_date=on_date,
+            target=RESUPPLY_TARGET,
+        )
+        if numbers is None:
+            raise ConflictError(
+                f"resupply request {request_id} cannot be filled yet: the depot holds fewer "
+                f"than {RESUPPLY_TARGET} usable kits of some treatment arm; add kits to the "
+                "depot, then ship it"
+            )
+        audit.record(
+            session,
+            actor=actor,
+            grant=grant,
+            action="update",
+            entity="resupply_request",
+            entity_id=request.id,
+            changes={"kit_numbers": (request.kit_numbers, numbers), "complete": (False, True)},
+            reason="filled from depot stock",
+        )
+        request.kit_numbers, request.complete = numbers, True
     shipment = Shipment(
         trial_id=request.trial_id,
         site_id=request.site_id,
@@ -286,8 +439,12 @@ def receive_shipment(
     actor: Principal,
     shipment_id: int,
     damaged: Iterable[int] = (),
+    today: dt.date,
 ) -> ShipmentView:
-    """The site pharmacist's receipt: kits become available (or damaged, as counted)."""
+    """The site pharmacist's receipt: kits become available (or damaged, as counted).
+
+    Damaged kits lower the site's total stock, which may raise the next request at once.
+    """
     shipment = session.get(Shipment, shipment_id)
     absent = f"shipment {shipment_id} not found"
     if shipment is None:
@@ -327,6 +484,8 @@ def receive_shipment(
             "damaged": (None, sorted(broken)),
         },
     )
+    site = get_site_or_raise(session, shipment.site_id)
+    raise_resupply(session, trial_id=shipment.trial_id, site=site, on_date=today)
     return _shipment_view(session, shipment)
 
 
@@ -360,7 +519,10 @@ def record_dispensing(
     cycle: int,
     on_date: dt.date,
 ) -> tuple[InventoryKit, Dispensing]:
-    """Take a kit of the patient's arm at the site and record it as dispensed (audited)."""
+    """Take a kit of the patient's arm at the site and record it as dispensed (audited).
+
+    The caller has checked :func:`require_every_arm` before anything arm-dependent.
+    """
     kit = take_kit(session, trial_id=patient.trial_id, site=site, arm=arm, on_date=on_date)
     row = Dispensing(
         patient_id=patient.id,
@@ -403,6 +565,10 @@ def dispense(
     if done is not None:
         raise ConflictError(f"cycle {cycle} was dispensed already to this patient")
     site = get_site_or_raise(session, patient.site_id)
+    raise_resupply(session, trial_id=patient.trial_id, site=site, on_date=on_date)
+    require_every_arm(
+        session, trial_id=patient.trial_id, site=site, on_date=on_date, what="given a kit"
+    )
     kit, row = record_dispensing(
         session,
         actor=actor,

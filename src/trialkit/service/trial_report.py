@@ -51,7 +51,7 @@ from trialkit.report.trial_report import build_trial_report
 from trialkit.service import audit
 from trialkit.service.forms import Form
 from trialkit.service.outcomes import trial_outcomes
-from trialkit.service.policy import Action, authorize
+from trialkit.service.policy import Action, authorize, authorize_trial_wide
 from trialkit.service.principal import Principal
 from trialkit.service.trials import get_trial_or_raise, trial_protocol
 from trialkit.store.capture import CaptureRecord
@@ -135,7 +135,7 @@ def report_inputs(
 ) -> ReportInputs:
     """Gather the report's analysis inputs from the database (authorised as the report)."""
     trial = get_trial_or_raise(session, trial_id)
-    authorize(actor, Action.VIEW_REPORTS, trial_id=trial.id)
+    authorize_trial_wide(actor, Action.VIEW_REPORTS, trial_id=trial.id, what="the trial report")
     if unblinded:
         authorize(actor, Action.VIEW_ARMS, trial_id=trial.id)
     protocol = trial_protocol(trial)

@@ -252,7 +252,11 @@ class DispensingView(_View):
 
 
 class ResupplyRequestView(_View):
-    """Kits to ship to a site, as kit numbers only (no arm, no count by arm)."""
+    """Kits to ship to a site, as kit numbers only (no arm, no count by arm).
+
+    ``complete`` is false while the request waits for depot stock (then it lists no kits):
+    a state of the depot, never of the site's arm mix.
+    """
 
     id: int
     site_id: int

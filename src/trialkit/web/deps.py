@@ -114,6 +114,10 @@ class Viewer:
     def site_ids(self, role: Role) -> list[int]:
         return sorted({g.site_id for g in self.principal.grants if g.role == role and g.site_id})
 
+    def trial_wide(self, role: Role | str) -> bool:
+        """Whether the viewer holds ``role`` for every site (a monitor may hold some only)."""
+        return any(g.role == role and g.site_id is None for g in self.principal.grants)
+
 
 def _viewer(request: Request, session: DbSession, security: SecurityDep) -> Viewer:
     token = request.cookies.get(COOKIE_NAME, "")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, status
+from fastapi.responses import JSONResponse
 
 from trialkit.api.deps import CurrentPrincipal, DbSession, Id, SecurityDep, Today
+from trialkit.api.errors import error_response
 from trialkit.api.schemas import DispensingCreate, ShipmentReceipt, UnblindingBody
+from trialkit.errors import AuthenticationError
 from trialkit.service import randomisation, reports, supply
 from trialkit.service.dispensings import list_site_dispensings
 from trialkit.service.views import (
@@ -46,16 +49,20 @@ def get_randomisation(
     return randomisation.get_randomisation(session=session, actor=actor, patient_id=patient_id)
 
 
-@router.post("/patients/{patient_id}/unblinding", response_model=EmergencyUnblindingView)
+@router.post(
+    "/patients/{patient_id}/unblinding",
+    response_model=EmergencyUnblindingView,
+    responses={401: {"description": "Wrong password (counts towards the lock-out) or locked"}},
+)
 def emergency_unblind(
     patient_id: Id,
     body: UnblindingBody,
     session: DbSession,
     security: SecurityDep,
     actor: CurrentPrincipal,
-) -> EmergencyUnblindingView:
+) -> EmergencyUnblindingView | JSONResponse:
     """Emergency unblinding of one own patient (password re-entered, reason; recorded)."""
-    return randomisation.emergency_unblind(
+    outcome = randomisation.emergency_unblind(
         session=session,
         security=security,
         actor=actor,
@@ -63,6 +70,9 @@ def emergency_unblind(
         password=body.password,
         reason=body.reason,
     )
+    if outcome.shown is None:  # returned, not raised: the failed attempt is committed
+        return error_response(AuthenticationError(outcome.failure or "unblinding refused"))
+    return outcome.shown
 
 
 @router.post(
@@ -108,18 +118,24 @@ def list_resupply_requests(
     response_model=ShipmentView,
     status_code=status.HTTP_201_CREATED,
 )
-def ship_resupply(request_id: Id, session: DbSession, actor: CurrentPrincipal) -> ShipmentView:
+def ship_resupply(
+    request_id: Id, session: DbSession, actor: CurrentPrincipal, today: Today
+) -> ShipmentView:
     """Ship a resupply request's kits from the depot (the sponsor)."""
-    return supply.ship_resupply(session=session, actor=actor, request_id=request_id)
+    return supply.ship_resupply(session=session, actor=actor, request_id=request_id, today=today)
 
 
 @router.post("/shipments/{shipment_id}/receipt", response_model=ShipmentView)
 def receive_shipment(
-    shipment_id: Id, body: ShipmentReceipt, session: DbSession, actor: CurrentPrincipal
+    shipment_id: Id,
+    body: ShipmentReceipt,
+    session: DbSession,
+    actor: CurrentPrincipal,
+    today: Today,
 ) -> ShipmentView:
     """The site pharmacist's receipt of a shipment (damaged kits listed)."""
     return supply.receive_shipment(
-        session=session, actor=actor, shipment_id=shipment_id, damaged=body.damaged
+        session=session, actor=actor, shipment_id=shipment_id, damaged=body.damaged, today=today
     )
 
 

@@ -22,6 +22,7 @@ from trialkit.errors import NotFoundError
 from trialkit.report.enrolment_plot import enrolment_svg
 from trialkit.service import forecast, monitoring, patients, trials
 from trialkit.service import screening as screening_service
+from trialkit.service.policy import Action, site_scope
 from trialkit.service.views import PatientView, SiteView
 from trialkit.web.deps import DbSession, PagesDep, ViewerDep
 from trialkit.web.routes.forecast import calendar_today
@@ -77,14 +78,20 @@ def enrolment(
         by_site.append((site, tally))
     names = {c.code: c.name for c in protocol.countries}
     progress = monitoring.enrolment_progress(session=session, actor=actor, trial_id=viewer.trial.id)
-    events = forecast.pooled_events(
-        session=session, actor=actor, trial_id=viewer.trial.id, today=calendar_today(request)
+    trial_wide = site_scope(actor, Action.VIEW_FORECAST, trial_id=viewer.trial.id) is None
+    events = (  # pooled over every site: not for a monitor of some sites only
+        forecast.pooled_events(
+            session=session, actor=actor, trial_id=viewer.trial.id, today=calendar_today(request)
+        )
+        if trial_wide
+        else None
     )
     return pages.response(
         "monitor/enrolment.html",
         viewer=viewer,
         progress=progress,
         events=events,
+        trial_wide=trial_wide,
         by_site=by_site,
         by_country=sorted(by_country.items()),
         country_names=names,

@@ -2,7 +2,8 @@
 
 Everything here is blinded: kits are shown by number, status, expiry and patient, never by
 arm, and nothing is counted per arm (counts are by status only, which the arm does not
-decide: resupply brings every arm back up at once, so a request singles out none).
+decide: resupply is raised on the site's total stock and brings every arm back up at once,
+so when a request comes and how many kits it holds follow from what the site consumed).
 """
 
 from __future__ import annotations
@@ -178,7 +179,11 @@ def receive(
     if not errors:
         try:
             supply.receive_shipment(
-                session=session, actor=viewer.principal, shipment_id=shipment_id, damaged=damaged
+                session=session,
+                actor=viewer.principal,
+                shipment_id=shipment_id,
+                damaged=damaged,
+                today=today,
             )
         except (NotFoundError, PermissionDenied):
             raise

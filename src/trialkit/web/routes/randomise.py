@@ -264,7 +264,7 @@ def unblind(
         errors["understood"] = pages._("Tick the box to confirm that you have read the warning.")
     if not errors:
         try:
-            shown = randomisation.emergency_unblind(
+            outcome = randomisation.emergency_unblind(
                 session=session,
                 security=security,
                 actor=viewer.principal,
@@ -272,6 +272,7 @@ def unblind(
                 password=password,
                 reason=reason,
             )
+            shown = outcome.shown
         except AuthenticationError:
             errors["password"] = pages._("The password is wrong; nothing was unblinded.")
         except NotFoundError:
@@ -280,6 +281,24 @@ def unblind(
         except (ConflictError, InputError) as exc:
             errors[exc.location or "form"] = exc.message
         else:
+            if shown is None:  # returned, not raised: the failure count and audit commit
+                errors["password"] = (
+                    pages._(
+                        "Your account is locked after repeated wrong passwords; nothing was "
+                        "unblinded. Try again later or ask an administrator."
+                    )
+                    if outcome.locked
+                    else pages._("The password is wrong; nothing was unblinded.")
+                )
+                return _unblinding_page(
+                    pages,
+                    session,
+                    viewer,
+                    patient_id,
+                    errors=errors,
+                    values={"reason": reason},
+                    status_code=422,
+                )
             patient = patients.get_patient(
                 session=session, actor=viewer.principal, patient_id=patient_id
             )
