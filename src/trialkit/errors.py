@@ -45,6 +45,7 @@ __all__ = [
     "RuleError",
     "SessionTimeoutError",
     "SupplyError",
+    "SupplyShortError",
     "TrialkitError",
 ]
 
@@ -102,6 +103,17 @@ class RandomisationError(TrialkitError):
 
 class SupplyError(RandomisationError):
     """No dispensable kit, or a kit list that cannot serve the request; never names an arm."""
+
+
+class SupplyShortError(SupplyError):
+    """A site short of a kit, whose shortage raised a resupply request in the same call.
+
+    The refusal must not roll the request back (the site would stay short, and every later
+    attempt would raise and lose it again), so the caller's transaction commits it: the
+    service raises this only before it has changed anything else.
+    """
+
+    keeps_record: ClassVar[bool] = True
 
 
 class NotFoundError(TrialkitError):

@@ -21,10 +21,11 @@ from tests.factories import (
     seal_trial,
     stock_site,
 )
-from trialkit.errors import ConflictError, SupplyError
+from trialkit.errors import ConflictError, SupplyError, SupplyShortError
 from trialkit.service import Principal, Role, Security, randomisation, supply
+from trialkit.service.transaction import transaction
 from trialkit.service.views import SiteView, TrialView
-from trialkit.store import InventoryKit, KitListEntry, StratumCounter
+from trialkit.store import Database, InventoryKit, KitListEntry, ResupplyRequest, StratumCounter
 from trialkit.store.trials import Site
 
 
@@ -237,3 +238,49 @@ def test_kits_about_to_expire_are_replaced_while_dispensable_whatever_their_arm(
             what="randomised",
         )  # fmt: skip
     assert sizes == [5, 5]
+
+
+def test_a_refused_randomisation_keeps_the_resupply_request_its_shortage_raised(
+    db: Database, security: Security
+) -> None:
+    """Kits of one arm passing the expiry horizon, with no dispensing at the site, leave it
+    short: the randomisation is refused, but the request that shortage raised is committed
+    with the refusal (else every attempt would raise it and roll it back, and the site would
+    never be resupplied); nothing else of the attempt is kept."""
+    with transaction(db) as session:
+        trial = make_trial(session)
+        site = make_site(session, trial, country="DE")
+        seal_trial(session, trial)
+        stock_site(session, trial, site)
+        investigator = principal(
+            session, security, make_user(session, security, trial, Role.INVESTIGATOR, site=site)
+        )
+        patient = make_eligible_patient(session, investigator, site)
+        arm_b = select(KitListEntry.number).where(
+            KitListEntry.trial_id == trial.id, KitListEntry.arm == "B"
+        )
+        session.execute(  # every B kit now expires inside the dispensing cover
+            update(InventoryKit)
+            .where(InventoryKit.site_id == site.id, InventoryKit.number.in_(arm_b))
+            .values(expiry=ENROLMENT_DAY + dt.timedelta(days=supply.COVER_DAYS))
+        )
+        before = len(session.scalars(select(ResupplyRequest.id)).all())
+    with pytest.raises(SupplyShortError), transaction(db) as session:
+        randomisation.randomise(
+            session=session, actor=investigator, patient_id=patient.id, on_date=ENROLMENT_DAY
+        )
+    with transaction(db) as session:
+        pending = session.scalars(
+            select(ResupplyRequest).where(ResupplyRequest.shipment_id.is_(None))
+        ).all()
+        assert len(session.scalars(select(ResupplyRequest.id)).all()) == before + 1
+        assert [r.site_id for r in pending] == [site.id]
+        assert set(session.scalars(select(StratumCounter.used)).all()) == {0}
+    # asked again while the request is pending: the same refusal, nothing new to keep
+    with pytest.raises(SupplyError) as again, transaction(db) as session:
+        randomisation.randomise(
+            session=session, actor=investigator, patient_id=patient.id, on_date=ENROLMENT_DAY
+        )
+    assert not isinstance(again.value, SupplyShortError)
+    with transaction(db) as session:
+        assert len(session.scalars(select(ResupplyRequest.id)).all()) == before + 1

@@ -45,7 +45,7 @@ from trialkit.service.allocation import extend, verified_list
 from trialkit.service.policy import Action, can_see_arm, patient_or_absent
 from trialkit.service.principal import Principal
 from trialkit.service.security import Security
-from trialkit.service.supply import raise_resupply, record_dispensing, require_every_arm
+from trialkit.service.supply import record_dispensing, require_every_arm
 from trialkit.service.trials import (
     get_site_or_raise,
     get_trial_or_raise,
@@ -216,7 +216,6 @@ def randomise(
     country = session.get(Country, site.country_id)
     assert country is not None
     # before the list is touched: a site short of either arm refuses every patient alike
-    raise_resupply(session, trial_id=trial.id, site=site, on_date=on_date)
     require_every_arm(session, trial_id=trial.id, site=site, on_date=on_date, what="randomised")
     _, sealed = verified_list(session, trial)
     stratum = sealed.spec.stratum_of({"background_therapy": group, "country": country.code})

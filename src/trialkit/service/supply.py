@@ -35,7 +35,13 @@ from sqlalchemy import Select, and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from trialkit.errors import ConflictError, InputError, NotFoundError, SupplyError
+from trialkit.errors import (
+    ConflictError,
+    InputError,
+    NotFoundError,
+    SupplyError,
+    SupplyShortError,
+)
 from trialkit.randomization import guaranteed_arm_stock, resupply_threshold
 from trialkit.service import audit
 from trialkit.service.policy import (
@@ -156,12 +162,17 @@ def _arm_counts(
 def require_every_arm(
     session: Session, *, trial_id: int, site: Site, on_date: dt.date, what: str
 ) -> None:
-    """Refuse unless the site holds a dispensable kit of every arm (the message names none).
+    """Raise a resupply request if the site's stock calls for one, then refuse unless the
+    site holds a dispensable kit of every arm (the message names none).
 
     Checked before a patient is randomised (no list slot is taken) and before a later
     cycle is dispensed: a refusal that depended on the patient's arm would tell the site
-    that patients share, or do not share, an arm.
+    that patients share, or do not share, an arm. A request raised here survives the
+    refusal (:class:`~trialkit.errors.SupplyShortError` commits it): else a site whose
+    stock ran short without a dispensing (kits passing the expiry horizon) would lose
+    its request with every refused attempt and never be resupplied.
     """
+    raised = raise_resupply(session, trial_id=trial_id, site=site, on_date=on_date)
     counts = _arm_counts(
         session,
         trial_id=trial_id,
@@ -170,7 +181,8 @@ def require_every_arm(
         after=on_date + dt.timedelta(days=COVER_DAYS),
     )
     if any(counts.get(arm, 0) < 1 for arm in _arms(session, trial_id)):
-        raise SupplyError(_NO_KIT.format(site=site.code, on=on_date, what=what))
+        error = SupplyShortError if raised is not None else SupplyError
+        raise error(_NO_KIT.format(site=site.code, on=on_date, what=what))
 
 
 def take_kit(
@@ -565,7 +577,6 @@ def dispense(
     if done is not None:
         raise ConflictError(f"cycle {cycle} was dispensed already to this patient")
     site = get_site_or_raise(session, patient.site_id)
-    raise_resupply(session, trial_id=patient.trial_id, site=site, on_date=on_date)
     require_every_arm(
         session, trial_id=patient.trial_id, site=site, on_date=on_date, what="given a kit"
     )

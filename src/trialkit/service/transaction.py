@@ -20,11 +20,14 @@ __all__ = ["Database", "transaction"]  # Database: the type the shell passes in
 def transaction(database: Database) -> Iterator[Session]:
     """A session in a transaction: committed when the block ends, rolled back on an error.
 
-    An error with a true ``keeps_record`` attribute (:class:`~trialkit.errors.SessionTimeoutError`,
-    and the web's redirect to the login page that carries it) is the exception: the service
-    recorded the refusal (the session's end and its audit event) before raising, so the
-    transaction commits and the error then propagates. Such errors are raised only while a
-    request authenticates, before the request has changed anything else.
+    An error with a true ``keeps_record`` attribute is the exception: the service recorded
+    something that must outlive the refusal before raising, so the transaction commits and
+    the error then propagates. There are two: :class:`~trialkit.errors.SessionTimeoutError`
+    (and the web's redirect to the login page that carries it), raised while a request
+    authenticates, which keeps the session's end and its audit event; and
+    :class:`~trialkit.errors.SupplyShortError`, raised before a randomisation or a
+    dispensing has changed anything else, which keeps the resupply request the shortage
+    raised. Both are raised before the request has changed anything else.
     """
     kept: BaseException | None = None
     with database.sessions.begin() as session:
