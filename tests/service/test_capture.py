@@ -28,6 +28,7 @@ from trialkit.service import (
     Security,
     capture,
     edit_checks,
+    patients,
     queries,
     visits,
 )
@@ -379,3 +380,38 @@ def test_a_delayed_cycle_puts_only_itself_out_of_window(session: Session, clinic
         f"docetaxel cycle {k} day 1" for k in (1, 2, 3, 4)
     ]
     assert {v.status for v in ended.visits if v.kind == "treatment"} <= {"done", "out_of_window"}
+
+
+def test_the_visit_plan_follows_the_therapy_recorded_at_randomisation_not_a_later_correction(
+    session: Session, clinic: Clinic
+) -> None:
+    """The patient was randomised in the chemotherapy stratum; a screening record corrected
+    afterwards (to data that would now assign letrozole alone) changes neither her stratum nor
+    the treatment she receives, so her expected docetaxel cycles stay."""
+    chemo = randomise_patient(
+        session,
+        clinic.investigator,
+        clinic.site,
+        RANDOMISED_ON,
+        record=example("02_chemo_then_endocrine_liver_alt_4x"),
+    )
+
+    def cycles() -> list[str]:
+        view = visits.patient_visits(
+            session=session,
+            actor=clinic.monitor,
+            patient_id=chemo.id,
+            today=dt.date(2008, 5, 20),
+        )
+        return [v.label for v in view.visits if v.kind == "treatment"]
+
+    planned = cycles()
+    assert any(label.startswith("docetaxel cycle") for label in planned)
+    patients.submit_screening_record(
+        session=session,
+        actor=clinic.investigator,
+        patient_id=chemo.id,
+        data=example("01_endocrine_bone_only"),
+        reason="transcription error corrected after randomisation",
+    )
+    assert cycles() == planned

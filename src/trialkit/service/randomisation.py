@@ -71,25 +71,17 @@ from trialkit.store.randomisation import (
 )
 from trialkit.store.supply import Dispensing, InventoryKit
 from trialkit.store.trials import Country, Site
-from trialkit.therapy import TherapyAssignment, treatment_calendar
+from trialkit.therapy import TherapyAssignment, group_assignment, treatment_calendar
 
 __all__ = ["UnblindingOutcome", "emergency_unblind", "get_randomisation", "randomise"]
 
 
 def _therapy(protocol: Protocol, group: str) -> TherapyAssignment:
     """The background therapy of a group, as the screening assigned it (no re-evaluation)."""
-    spec = protocol.background_therapy
-    rule = next((r for r in spec.rules if r.id == group), None) if spec else None
-    if spec is None or rule is None:
+    assignment = group_assignment(protocol, group)
+    if assignment is None:
         raise ConflictError(f"background therapy {group!r} is not one of the protocol's groups")
-    regimens = {r.id: r for r in spec.regimens}
-    return TherapyAssignment(
-        group=rule.id,
-        label=rule.label,
-        regimens=tuple(regimens[r] for r in rule.regimens),
-        reason=" ".join(rule.text.split()),
-        switch_window_days=rule.switch_window_days,
-    )
+    return assignment
 
 
 def _eligible_evaluation(

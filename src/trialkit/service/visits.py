@@ -1,9 +1,10 @@
 """Each randomised patient's expected visits and windows, with overdue and out-of-window flags.
 
-The plan comes from the protocol's ``schedule:`` via :func:`trialkit.endpoints.patient_schedule`
-(background therapy from the latest screening record; tumour assessments stop at progression,
-survival follow-up starts then; no treatment visits after the end-of-treatment date; nothing
-after death or the end of study). Actual visits are the captured dates:
+The plan comes from the protocol's ``schedule:`` via
+:func:`trialkit.endpoints.patient_schedule`: background therapy as recorded at randomisation
+(the patient's stratum, not a screening record corrected since); tumour assessments stop at
+progression, survival follow-up starts then; no treatment visits after the end-of-treatment
+date; nothing after death or the end of study. Actual visits are the captured dates:
 docetaxel cycles and letrozole start (treatment), tumour assessments, and last-known-alive
 contacts after progression (survival follow-up).
 
@@ -21,10 +22,8 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trialkit.eligibility import parse_record
 from trialkit.endpoints import ActualVisit, check_visits, patient_schedule
 from trialkit.endpoints.schedule import VisitKind
-from trialkit.screening import screen
 from trialkit.service.calendar import calendar_date
 from trialkit.service.clinical import (
     evaluate_patient,
@@ -36,7 +35,8 @@ from trialkit.service.policy import Action, patient_or_absent
 from trialkit.service.principal import Principal
 from trialkit.service.trials import get_trial_or_raise, trial_protocol
 from trialkit.store.capture import CaptureRecord
-from trialkit.store.patients import ScreeningRecordVersion
+from trialkit.store.randomisation import Randomisation
+from trialkit.therapy import group_assignment
 
 __all__ = ["ScheduleView", "VisitView", "follow_up_contacts", "patient_visits"]
 
@@ -110,15 +110,10 @@ def patient_visits(
     randomised_on = require_randomised(session, patient)
     today = calendar_date(today)
     protocol = trial_protocol(get_trial_or_raise(session, patient.trial_id))
-    screening = session.scalars(
-        select(ScreeningRecordVersion)
-        .where(ScreeningRecordVersion.patient_id == patient.id)
-        .order_by(ScreeningRecordVersion.version.desc())
-        .limit(1)
-    ).first()
-    assignment = (
-        None if screening is None else screen(protocol, parse_record(screening.data)).therapy
+    group = session.scalar(
+        select(Randomisation.background_therapy).where(Randomisation.patient_id == patient.id)
     )
+    assignment = None if group is None else group_assignment(protocol, group)
     records = latest_records(session, patient.id)
     evaluation = evaluate_patient(session, patient, records, randomised_on)
     progressed = evaluation.date_of_progression if evaluation else None

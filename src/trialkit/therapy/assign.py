@@ -17,7 +17,7 @@ from trialkit.errors import RuleError
 from trialkit.protocol.model import Protocol, Regimen
 from trialkit.protocol.rules import Undecided
 
-__all__ = ["TherapyAssignment", "assign_background_therapy"]
+__all__ = ["TherapyAssignment", "assign_background_therapy", "group_assignment"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,27 @@ class TherapyAssignment:
 
     def __str__(self) -> str:
         return f"{self.label} ({self.reason})" if self.assigned else f"none: {self.reason}"
+
+
+def group_assignment(protocol: Protocol, group: str) -> TherapyAssignment | None:
+    """The background therapy of a group as the rules name it (no re-evaluation of a record);
+    ``None`` if the protocol has no such group.
+
+    A randomised patient's therapy is the group recorded at randomisation (her stratum), not
+    a fresh assignment from a screening record that may have been corrected since.
+    """
+    spec = protocol.background_therapy
+    rule = next((r for r in spec.rules if r.id == group), None) if spec else None
+    if spec is None or rule is None:
+        return None
+    regimens = {r.id: r for r in spec.regimens}
+    return TherapyAssignment(
+        group=rule.id,
+        label=rule.label,
+        regimens=tuple(regimens[r] for r in rule.regimens),
+        reason=" ".join(rule.text.split()),
+        switch_window_days=rule.switch_window_days,
+    )
 
 
 def assign_background_therapy(
