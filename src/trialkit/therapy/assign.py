@@ -93,15 +93,9 @@ def assign_background_therapy(
             location="background_therapy.rules",
         )
     if holding and not undecided:
-        rule = holding[0]
-        regimens = {r.id: r for r in spec.regimens}
-        return TherapyAssignment(
-            group=rule.id,
-            label=rule.label,
-            regimens=tuple(regimens[r] for r in rule.regimens),
-            reason=" ".join(rule.text.split()),
-            switch_window_days=rule.switch_window_days,
-        )
+        assigned = group_assignment(protocol, holding[0].id)
+        assert assigned is not None  # the rule is one of the protocol's
+        return assigned
     if holding or undecided:
         return TherapyAssignment(
             None, None, (), "undecided: the data cannot decide " + "; ".join(undecided)
