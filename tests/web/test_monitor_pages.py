@@ -95,6 +95,7 @@ def test_forecast_page_shows_the_date_band_and_chosen_date(
     assert "4 of the 120 needed" in text
     assert re.search(r"Date of the 120th event, median</dt><dd>\d{4}-\d\d-\d\d", text)
     assert "90% prediction interval" in text
+    assert "<dt>Model</dt><dd>average (" in text  # the default: model averaging
     assert "Enrolment complete, median" in text
     assert "Expected PFS events by 2010-06-30" in text
     assert "Chance of 120 events by 2010-06-30" in text
@@ -106,6 +107,28 @@ def test_forecast_page_shows_the_date_band_and_chosen_date(
     assert not re.search(r"sorafenib|placebo|\barm\b", svg.text, re.I)
     statistician = as_user("statistician").get("/forecast")
     assert "4 of the 120 needed" in statistician.text
+
+
+def test_the_api_forecast_averages_models_by_default_and_auto_stays_selectable(
+    as_user: AsUser, conducted: WebWorld
+) -> None:
+    browser = as_user("statistician")
+    url = f"/api/trials/{conducted.trial.id}/forecast?sims=100"
+    default = browser.get(url)
+    assert default.status_code == 200, default.text
+    assert default.json()["model"] == "average"
+    chosen = browser.get(url + "&model=auto").json()
+    assert chosen["model"] in {"exponential", "weibull", "piecewise", "mixture"}
+    assert browser.get(url + "&model=auto").json() == chosen
+    bad = browser.get(url + "&model=gamma")
+    assert bad.status_code == 422
+    assert "average" in bad.text
+    assert (
+        browser.get(
+            f"/api/trials/{conducted.trial.id}/forecast.svg?sims=100&model=auto"
+        ).status_code
+        == 200
+    )
 
 
 def test_forecast_page_bad_dates_are_explained_next_to_the_field(
