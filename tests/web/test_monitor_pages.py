@@ -24,7 +24,7 @@ from tests.factories import (
 from tests.service.test_forecast import START, _fill
 from tests.web.conftest import Browser, WebWorld
 from tests.web.test_pages import arm_mentions
-from trialkit.service import Role, Security, queries, randomisation
+from trialkit.service import Role, Security, monitoring, queries, randomisation
 from trialkit.service.forecast import clear_forecast_cache
 from trialkit.service.forms import Form
 from trialkit.store import Database
@@ -74,10 +74,13 @@ def test_monitor_overview_counts_randomised_and_pooled_events(
     assert re.search(r"<dt>Randomised</dt><dd>6</dd>", page.text)
     assert "6 / 220" in page.text
     assert "4 / 120" in page.text  # pooled PFS events against the target
+    assert "Planned (cumulative)" in page.text
+    assert "some sites only" not in page.text
     assert re.search(r"<th scope=\"row\">2008-03</th><td>\d+</td>", page.text)
     assert arm_mentions(page.text, conducted.trial.title, names=True) == []
     svg = browser.get("/monitor/enrolment.svg")
     assert svg.headers["content-type"] == "image/svg+xml"
+    assert "planned (220)" in svg.text
     assert "<svg" in svg.text
     assert not re.search(r"sorafenib|placebo|\barm\b", svg.text, re.I)
     by_site = browser.get("/monitor/enrolment.svg?by=site")
@@ -250,6 +253,23 @@ def test_a_monitor_of_some_sites_sees_their_sites_and_no_pooled_report_or_foreca
     assert "IT01" in overview.text
     assert "events-progress" not in overview.text
     assert "for trial-wide monitors" in overview.text
+    # their sites' randomisations, not set against the trial-wide target of 220 nor its plan
+    text = overview.text
+    assert "You monitor some sites only (IT01)" in text
+    assert "target of 220 randomised patients is for the whole trial" in text
+    assert "randomised-progress" not in text
+    assert "Target (protocol)" not in text
+    assert "Planned (cumulative)" not in text
+    assert "Patients randomised by month at your sites" in text
+    assert "planned" not in browser.get("/monitor/enrolment.svg").text
+    with db.sessions() as session:
+        scoped = principal(session, security, user)
+        progress = monitoring.enrolment_progress(
+            session=session, actor=scoped, trial_id=conducted.trial.id
+        )
+    assert (progress.target, progress.trial_target, progress.sites) == (None, 220, ["IT01"])
+    assert progress.total == 6
+    assert all(m.planned is None for m in progress.months)
     for url in ("/reports", "/forecast", "/forecast.svg"):
         refused = browser.get(url)
         assert refused.status_code == 403, url
