@@ -134,8 +134,8 @@ def _first_screening_dates(session: Session, trial_id: int) -> dict[int, dt.date
         .join(Patient, Patient.id == ScreeningRecordVersion.patient_id)
         .where(Patient.trial_id == trial_id)
         .group_by(ScreeningRecordVersion.patient_id)
-    ).all()
-    return {patient_id: first for patient_id, first in rows}
+    )
+    return dict(rows.tuples().all())
 
 
 def report_inputs(
