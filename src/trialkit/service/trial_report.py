@@ -135,7 +135,7 @@ def _first_screening_dates(session: Session, trial_id: int) -> dict[int, dt.date
         .where(Patient.trial_id == trial_id)
         .group_by(ScreeningRecordVersion.patient_id)
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 def report_inputs(
