@@ -28,6 +28,7 @@ from tests.factories import (
 )
 from trialkit.service import Principal, Role, Security, capture, patients, randomisation
 from trialkit.service.forms import Form
+from trialkit.store.base import on_calendar
 
 CUTOFF = dt.date(2009, 1, 31)
 ARM_LABELS = ("Sorafenib", "Placebo")
@@ -74,13 +75,14 @@ def fill_trial(session: Session, security: Security, *, patients_n: int = 12) ->
             session, security, make_user(session, security, trial, Role.INVESTIGATOR, site=other)
         ),
     )
-    failed = make_patient(session, investigator, site)
-    record = example_record()
-    record["receptors"] = dict(record["receptors"], her2={"ihc": "3+", "fish": "not_done"})
-    patients.submit_screening_record(
-        session=session, actor=investigator, patient_id=failed.id, data=record
-    )
-    patients.evaluate_eligibility(session=session, actor=investigator, patient_id=failed.id)
+    with on_calendar(ENROLMENT_DAY):  # screened during enrolment, as the records say
+        failed = make_patient(session, investigator, site)
+        record = example_record()
+        record["receptors"] = dict(record["receptors"], her2={"ihc": "3+", "fish": "not_done"})
+        patients.submit_screening_record(
+            session=session, actor=investigator, patient_id=failed.id, data=record
+        )
+        patients.evaluate_eligibility(session=session, actor=investigator, patient_id=failed.id)
     for k in range(patients_n):
         actor = investigators[k % 2]
         patient = make_eligible_patient(session, actor, (site, other)[k % 2])

@@ -22,7 +22,8 @@ on stderr.
     │   └── InactiveSiteError       the site may not recruit yet: no ethics approval or activation
     ├── AuthenticationError         who is asking is unknown: bad credentials, expired session,
     │   │                           locked account
-    │   └── SessionTimeoutError     a session that ended after a spell without activity
+    │   ├── SessionTimeoutError     a session that ended after a spell without activity
+    │   └── SessionExpiredError     a session that reached its absolute lifetime
     └── PermissionDenied            the user is known but their roles do not allow the action
 """
 
@@ -43,6 +44,7 @@ __all__ = [
     "RandomisationError",
     "RecordError",
     "RuleError",
+    "SessionExpiredError",
     "SessionTimeoutError",
     "SupplyError",
     "SupplyShortError",
@@ -142,5 +144,11 @@ class PermissionDenied(TrialkitError):  # noqa: N818 - the name every web framew
 
 class SessionTimeoutError(AuthenticationError):
     """A session that ended after the idle timeout; its end is recorded, so commit it."""
+
+    keeps_record: ClassVar[bool] = True
+
+
+class SessionExpiredError(AuthenticationError):
+    """A session that reached its absolute lifetime; its end is recorded, so commit it."""
 
     keeps_record: ClassVar[bool] = True

@@ -82,6 +82,7 @@ def test_json_contract_from_the_database(capsys: pytest.CaptureFixture[str]) -> 
     data = json.loads(out)
     assert set(data) >= KEYS
     assert data["cutoff"] == "2008-04-20"
+    assert data["model"] == "average"  # the default, as for --data
     assert data["events_so_far"] == 3  # PD day 56, deaths days 37, 74 (not 111)
     assert data["at_risk"] == 6
     assert len(data["predicted_date_90pi"]) == 2

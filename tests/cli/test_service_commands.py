@@ -1,15 +1,20 @@
-"""The service's commands end to end on a SQLite file: db, trials, sites, users, audit."""
+"""The service's commands end to end on a SQLite file: db, trials, sites, users, audit, sessions."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from tests.tamper import SQLITE_GUARD_TRIGGERS
 from trialkit.cli.main import main
+from trialkit.config import load_settings
+from trialkit.service import Security, auth, transaction
+from trialkit.store import AuditEvent, LoginSession, create_database
 
 
 @pytest.fixture
@@ -138,3 +143,47 @@ def test_seal_and_verify_a_trial_from_the_command_line(
         )
     assert main(["randomization", "verify", "--trial", "SOR"]) == 1
     assert "NOT verified" in capsys.readouterr().out
+
+
+def test_sessions_sweep_ends_and_audits_abandoned_sessions(
+    database: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("a long enough password\n"))
+    assert main(["users", "create", "rossi", "--full-name", "M. Rossi", "--password-stdin"]) == 0
+    settings = load_settings()
+    db = create_database(settings.database_url, pool_size=1)
+    try:
+        with transaction(db) as session:
+            auth.login(
+                session=session,
+                security=Security.from_settings(settings),
+                username="rossi",
+                password="a long enough password",
+                kind="bearer",
+            ).token_or_raise()
+            abandoned = session.scalars(select(LoginSession)).one()
+            abandoned.last_seen_at -= dt.timedelta(minutes=settings.session_idle_minutes + 5)
+            timed_out_at = abandoned.last_seen_at + dt.timedelta(
+                minutes=settings.session_idle_minutes
+            )
+        capsys.readouterr()
+        assert main(["sessions", "sweep", "--json"]) == 0
+        assert json.loads(capsys.readouterr().out) == {
+            "ended": 1,
+            "timed_out": 1,
+            "expired": 0,
+            "more": False,
+        }
+        with transaction(db) as session:
+            swept = session.scalars(select(LoginSession)).one()
+            assert (swept.ended_at, swept.end_reason) == (timed_out_at, "timeout")
+            event = session.scalars(select(AuditEvent).where(AuditEvent.action == "timeout")).one()
+            assert (event.username, event.request_id[:4]) == ("rossi", "cli-")
+        assert main(["sessions", "sweep"]) == 0
+        assert capsys.readouterr().out == (
+            "ended 0 sessions that had run out (0 timed out, 0 expired)\n"
+        )
+        assert main(["sessions", "sweep", "--limit", "0"]) == 2
+        assert capsys.readouterr().err.count("\n") == 1
+    finally:
+        db.dispose()

@@ -11,7 +11,7 @@ import pytest
 from trialkit.design.accrual import SurvivalModel
 from trialkit.errors import DesignInputError, InputError
 from trialkit.predict import BlindedData, design_forecast, predict_events, simulate_truth
-from trialkit.predict.forecast import DAYS_PER_MONTH
+from trialkit.predict.forecast import DAYS_PER_MONTH, DEFAULT_MODEL
 
 ORIGIN = date(2007, 11, 22)
 
@@ -55,7 +55,12 @@ def test_design_forecast_agrees_with_the_expected_event_curve() -> None:
 
 def test_interim_forecast_outputs_are_consistent(interim: BlindedData) -> None:
     forecast = predict_events(
-        interim, target=120, target_enrolment=220, rng=np.random.default_rng(2), n_sims=2000
+        interim,
+        target=120,
+        target_enrolment=220,
+        rng=np.random.default_rng(2),
+        n_sims=2000,
+        model="auto",
     )
     assert forecast.events_so_far == interim.events == 50
     assert forecast.at_risk == int(interim.at_risk.sum())
@@ -139,3 +144,31 @@ def test_enrolment_complete_uses_observed_date_when_full() -> None:
         data, target=150, target_enrolment=220, rng=np.random.default_rng(1), n_sims=200
     )
     assert f.enrolment_complete_date_median == ORIGIN + timedelta(days=last)
+
+
+def test_the_default_event_model_is_the_akaike_weighted_average(interim: BlindedData) -> None:
+    """Averaging is the default (better calibrated than "auto"; benchmarks/RESULTS.md)."""
+    assert DEFAULT_MODEL == "average"
+    default = predict_events(
+        interim, target=120, target_enrolment=220, rng=np.random.default_rng(5), n_sims=300
+    )
+    average = predict_events(
+        interim,
+        target=120,
+        target_enrolment=220,
+        rng=np.random.default_rng(5),
+        n_sims=300,
+        model="average",
+    )
+    assert default.model == "average"
+    assert default.predicted_date_median == average.predicted_date_median
+    assert default.predicted_date_interval() == average.predicted_date_interval()
+    chosen = predict_events(
+        interim,
+        target=120,
+        target_enrolment=220,
+        rng=np.random.default_rng(5),
+        n_sims=300,
+        model="auto",
+    )
+    assert chosen.model == min(chosen.fits, key=lambda f: f.aic).name  # still selectable

@@ -39,7 +39,7 @@ def test_login_authenticate_logout(session: Session, security: Security) -> None
     assert actor.username == user.username
     assert actor.roles == {Role.MONITOR}
     auth.logout(session=session, actor=actor)
-    with pytest.raises(AuthenticationError, match="ended or expired"):
+    with pytest.raises(AuthenticationError, match="you logged out of this session"):
         auth.authenticate(session=session, security=security, token=token)
     assert {"login", "logout"} <= set(_actions(session))
 

@@ -140,6 +140,7 @@ def test_forecast_for_blinded_roles_only_and_cached(session: Session, trial: Tri
         session=session, actor=trial.statistician, trial_id=trial.id, n_sims=200, seed=3
     )
     out = result.to_dict((dt.date(2010, 1, 1),))
+    assert out["model"] == "average"  # the default event model
     assert out["target"] == 120
     assert out["events_so_far"] == 4
     assert out["at_risk"] == 5

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.factories import SYSTEM, MovableClock, TestUser, login, make_trial, make_user
-from trialkit.errors import AuthenticationError, SessionTimeoutError
+from trialkit.errors import AuthenticationError, SessionExpiredError, SessionTimeoutError
 from trialkit.service import Role, Security, audit, auth, transaction
 from trialkit.store import AuditEvent, Database, LoginSession
 
@@ -72,9 +72,11 @@ def test_activity_keeps_a_session_alive_and_idleness_ends_it(
     assert event.new_value == stored.ended_at.isoformat()
     assert event.reason == "no activity for 30 minutes"
     assert audit.verify_trail(session=session).intact
-    # presented again, it stays ended (and the end is not recorded twice)
-    with pytest.raises(AuthenticationError, match="ended or expired"):
+    assert stored.end_reason == "timeout"
+    # presented again (a second tab), it stays ended, says why, and is not recorded twice
+    with pytest.raises(SessionTimeoutError) as again:
         auth.authenticate(session=session, security=timed, token=token)
+    assert str(again.value) == str(ended.value)
     assert len(session.scalars(select(AuditEvent).where(AuditEvent.action == "timeout")).all()) == 1
 
 
@@ -120,10 +122,22 @@ def test_the_absolute_lifetime_still_ends_an_active_session(
     auth.authenticate(session=session, security=short, token=token)
     clock.advance(minutes=20)
     auth.authenticate(session=session, security=short, token=token)
-    clock.advance(minutes=20)
-    with pytest.raises(AuthenticationError, match="ended or expired") as refused:
+    clock.advance(minutes=25)
+    with pytest.raises(SessionExpiredError) as refused:
         auth.authenticate(session=session, security=short, token=token)
-    assert not isinstance(refused.value, SessionTimeoutError)
+    assert str(refused.value) == (
+        "your session expired after its maximum length of 1 hour: log in again"
+    )
+    # ended and audited at the moment its lifetime ran out, not when it was presented
+    stored = _stored(session, token, short)
+    assert (stored.ended_at, stored.end_reason) == (START + dt.timedelta(hours=1), "expired")
+    event = session.scalars(select(AuditEvent).where(AuditEvent.action == "expired")).one()
+    assert (event.entity, event.entity_id) == ("login_session", str(stored.id))
+    assert event.new_value == stored.ended_at.isoformat()
+    assert event.reason == "maximum session length of 60 minutes reached"
+    with pytest.raises(SessionExpiredError):
+        auth.authenticate(session=session, security=short, token=token)
+    assert len(session.scalars(select(AuditEvent).where(AuditEvent.action == "expired")).all()) == 1
 
 
 def test_the_idle_timeout_is_a_setting(

@@ -6,6 +6,7 @@ and must contain no arm label, no comparison of arms and nothing else derived fr
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 
@@ -13,14 +14,16 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy.orm import Session
 
-from tests.factories import principal
+from tests.factories import example_record, principal
 from tests.report_world import ARM_LABELS, CUTOFF, ReportWorld, fill_trial
+from trialkit.analysis import consort_flow
 from trialkit.errors import PermissionDenied
 from trialkit.report.html import render_html
 from trialkit.report.pdf import render_pdf
-from trialkit.service import Security
+from trialkit.service import Security, patients
 from trialkit.service.trial_report import REPORT_ENTITY, report_inputs, trial_report
 from trialkit.store.audit import iter_events
+from trialkit.store.base import on_calendar
 
 ARM_DERIVED = re.compile(
     r"hazard ratio|\bHR\b|log-rank|logrank|interaction|Newcombe|difference in ORR|"
@@ -183,3 +186,55 @@ def test_each_report_view_is_in_the_audit_trail_without_an_arm(
         assert not re.search(r"\d", re.sub(r"[0-9a-f]{64}|\d{4}-\d{2}-\d{2}|sha256", "", text)), (
             text
         )
+
+
+def test_consort_counts_only_patients_screened_by_the_cut_off(
+    session: Session, security: Security, world: ReportWorld
+) -> None:
+    """Screened = first screening record (or registration) on or before the cut-off."""
+    actor = principal(session, security, world.statistician)
+    before = consort_flow(
+        report_inputs(session=session, actor=actor, trial_id=world.trial_id, cutoff=CUTOFF).consort
+    )
+    assert (before.screened, before.not_eligible, before.randomised) == (13, 1, 12)
+    investigator = principal(session, security, world.investigator)
+    site_id = investigator.grants[0].site_id
+    assert site_id is not None
+    record = example_record()
+    record["receptors"] = dict(record["receptors"], her2={"ihc": "3+", "fish": "not_done"})
+    registered = {}
+    for name, registered_on, screened_on in (
+        ("registered before, screened after", CUTOFF, CUTOFF + dt.timedelta(days=1)),
+        ("screened after", CUTOFF + dt.timedelta(days=3), CUTOFF + dt.timedelta(days=3)),
+        ("registered before, never screened", CUTOFF - dt.timedelta(days=1), None),
+        ("registered after, never screened", CUTOFF + dt.timedelta(days=1), None),
+        ("screened on the cut-off", CUTOFF, CUTOFF),
+    ):
+        with on_calendar(registered_on):
+            patient = patients.register_patient(
+                session=session, actor=investigator, site_id=site_id, screening_number=name[:32]
+            )
+        if screened_on is not None:
+            with on_calendar(screened_on):
+                patients.submit_screening_record(
+                    session=session, actor=investigator, patient_id=patient.id, data=record
+                )
+                patients.evaluate_eligibility(
+                    session=session, actor=investigator, patient_id=patient.id
+                )
+        registered[name] = patient.id
+    after = consort_flow(
+        report_inputs(session=session, actor=actor, trial_id=world.trial_id, cutoff=CUTOFF).consort
+    )
+    # counted: the one registered before and never screened (undetermined), and the one
+    # screened on the cut-off (not eligible); not the three screened or registered after it
+    assert (after.screened, after.not_eligible, after.randomised) == (15, 2, 12)
+    later = consort_flow(
+        report_inputs(
+            session=session,
+            actor=actor,
+            trial_id=world.trial_id,
+            cutoff=CUTOFF + dt.timedelta(days=3),
+        ).consort
+    )
+    assert (later.screened, later.not_eligible) == (18, 4)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect, select
 
 from tests.conftest import create_postgres_database, drop_postgres_database
-from trialkit.store import Base, create_database
+from trialkit.store import AuditEvent, Base, LoginSession, User, create_database
 from trialkit.store.migrate import current_revision, downgrade, head_revision, upgrade
 
 
@@ -42,5 +43,86 @@ def test_empty_to_head_and_back(empty_url: str) -> None:
         assert set(inspect(database.engine).get_table_names()) <= {"alembic_version"}
         upgrade(database.engine)  # and up again
         assert current_revision(database.engine) == head_revision()
+    finally:
+        database.dispose()
+
+
+def test_0006_takes_the_end_reason_of_earlier_sessions_from_their_audit_event(
+    empty_url: str,
+) -> None:
+    database = create_database(empty_url, pool_size=1)
+    at = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
+    try:
+        upgrade(database.engine, "0005")
+        with database.engine.begin() as connection:
+            connection.execute(
+                User.__table__.insert(),
+                [
+                    {
+                        "id": 1,
+                        "username": "rossi",
+                        "full_name": "M. Rossi",
+                        "password_hash": "x",
+                        "is_active": True,
+                        "is_demo": False,
+                        "failed_logins": 0,
+                        "password_changed_at": at,
+                        "created_at": at,
+                    }
+                ],
+            )
+            ended = {1: at, 2: at, 3: at, 4: None}  # logout, timeout, password change, open
+            connection.execute(
+                insert(LoginSession.__table__),
+                [
+                    {
+                        "id": i,
+                        "token_hash": f"{i:064d}",
+                        "user_id": 1,
+                        "kind": "bearer",
+                        "created_at": at,
+                        "expires_at": at + dt.timedelta(hours=8),
+                        "last_seen_at": at,
+                        "ended_at": ended_at,
+                    }
+                    for i, ended_at in ended.items()
+                ],
+            )
+            connection.execute(
+                insert(AuditEvent.__table__),
+                [
+                    {
+                        "seq": seq,
+                        "occurred_at": at,
+                        "user_id": 1,
+                        "username": "rossi",
+                        "action": action,
+                        "entity": entity,
+                        "entity_id": entity_id,
+                        "field": "ended_at",
+                        "prev_hash": f"{seq - 1:064d}",
+                        "hash": f"{seq:064d}",
+                    }
+                    for seq, (action, entity, entity_id) in enumerate(
+                        [
+                            ("login", "login_session", "1"),
+                            ("logout", "login_session", "1"),
+                            ("timeout", "login_session", "2"),
+                            ("logout", "user", "3"),  # another entity's event of that id
+                            ("login", "login_session", "4"),
+                        ],
+                        start=1,
+                    )
+                ],
+            )
+        upgrade(database.engine)
+        with database.engine.connect() as connection:
+            reasons = dict(
+                connection.execute(
+                    select(LoginSession.id, LoginSession.end_reason).order_by(LoginSession.id)
+                ).all()
+            )
+        assert reasons == {1: "logout", 2: "timeout", 3: None, 4: None}
+        downgrade(database.engine, "0005")
     finally:
         database.dispose()

@@ -24,7 +24,7 @@ from tests.factories import (
 from tests.service.test_forecast import START, _fill
 from tests.web.conftest import Browser, WebWorld
 from tests.web.test_pages import arm_mentions
-from trialkit.service import Role, Security, queries, randomisation
+from trialkit.service import Role, Security, monitoring, queries, randomisation
 from trialkit.service.forecast import clear_forecast_cache
 from trialkit.service.forms import Form
 from trialkit.store import Database
@@ -74,10 +74,13 @@ def test_monitor_overview_counts_randomised_and_pooled_events(
     assert re.search(r"<dt>Randomised</dt><dd>6</dd>", page.text)
     assert "6 / 220" in page.text
     assert "4 / 120" in page.text  # pooled PFS events against the target
+    assert "Planned (cumulative)" in page.text
+    assert "some sites only" not in page.text
     assert re.search(r"<th scope=\"row\">2008-03</th><td>\d+</td>", page.text)
     assert arm_mentions(page.text, conducted.trial.title, names=True) == []
     svg = browser.get("/monitor/enrolment.svg")
     assert svg.headers["content-type"] == "image/svg+xml"
+    assert "planned (220)" in svg.text
     assert "<svg" in svg.text
     assert not re.search(r"sorafenib|placebo|\barm\b", svg.text, re.I)
     by_site = browser.get("/monitor/enrolment.svg?by=site")
@@ -95,6 +98,7 @@ def test_forecast_page_shows_the_date_band_and_chosen_date(
     assert "4 of the 120 needed" in text
     assert re.search(r"Date of the 120th event, median</dt><dd>\d{4}-\d\d-\d\d", text)
     assert "90% prediction interval" in text
+    assert "<dt>Model</dt><dd>average (" in text  # the default: model averaging
     assert "Enrolment complete, median" in text
     assert "Expected PFS events by 2010-06-30" in text
     assert "Chance of 120 events by 2010-06-30" in text
@@ -106,6 +110,28 @@ def test_forecast_page_shows_the_date_band_and_chosen_date(
     assert not re.search(r"sorafenib|placebo|\barm\b", svg.text, re.I)
     statistician = as_user("statistician").get("/forecast")
     assert "4 of the 120 needed" in statistician.text
+
+
+def test_the_api_forecast_averages_models_by_default_and_auto_stays_selectable(
+    as_user: AsUser, conducted: WebWorld
+) -> None:
+    browser = as_user("statistician")
+    url = f"/api/trials/{conducted.trial.id}/forecast?sims=100"
+    default = browser.get(url)
+    assert default.status_code == 200, default.text
+    assert default.json()["model"] == "average"
+    chosen = browser.get(url + "&model=auto").json()
+    assert chosen["model"] in {"exponential", "weibull", "piecewise", "mixture"}
+    assert browser.get(url + "&model=auto").json() == chosen
+    bad = browser.get(url + "&model=gamma")
+    assert bad.status_code == 422
+    assert "average" in bad.text
+    assert (
+        browser.get(
+            f"/api/trials/{conducted.trial.id}/forecast.svg?sims=100&model=auto"
+        ).status_code
+        == 200
+    )
 
 
 def test_forecast_page_bad_dates_are_explained_next_to_the_field(
@@ -227,6 +253,23 @@ def test_a_monitor_of_some_sites_sees_their_sites_and_no_pooled_report_or_foreca
     assert "IT01" in overview.text
     assert "events-progress" not in overview.text
     assert "for trial-wide monitors" in overview.text
+    # their sites' randomisations, not set against the trial-wide target of 220 nor its plan
+    text = overview.text
+    assert "You monitor some sites only (IT01)" in text
+    assert "target of 220 randomised patients is for the whole trial" in text
+    assert "randomised-progress" not in text
+    assert "Target (protocol)" not in text
+    assert "Planned (cumulative)" not in text
+    assert "Patients randomised by month at your sites" in text
+    assert "planned" not in browser.get("/monitor/enrolment.svg").text
+    with db.sessions() as session:
+        scoped = principal(session, security, user)
+        progress = monitoring.enrolment_progress(
+            session=session, actor=scoped, trial_id=conducted.trial.id
+        )
+    assert (progress.target, progress.trial_target, progress.sites) == (None, 220, ["IT01"])
+    assert progress.total == 6
+    assert all(m.planned is None for m in progress.months)
     for url in ("/reports", "/forecast", "/forecast.svg"):
         refused = browser.get(url)
         assert refused.status_code == 403, url

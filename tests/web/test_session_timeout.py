@@ -86,3 +86,26 @@ def test_a_form_posted_after_the_timeout_goes_to_the_login_page(
     response = browser.post("/logout", {})
     assert response.status_code == 303
     assert response.headers["location"] == "/login?next=/logout&ended=idle"
+
+
+def test_a_second_tab_after_the_timeout_is_told_the_session_timed_out(
+    timed_web: TestClient, web_world: WebWorld, clock: MovableClock, db: Database
+) -> None:
+    web = timed_web
+    web.cookies.set(COOKIE_NAME, web_world.tokens["investigator"])
+    assert web.get("/patients").status_code == 200
+    clock.advance(minutes=31)
+    first_tab = web.get("/patients")
+    assert first_tab.headers["location"] == "/login?next=/patients&ended=idle"
+    # the other tab presents the same (now ended) session: the same reason, not "ended"
+    second_tab = web.get(f"/patients/{web_world.patient.id}")
+    assert second_tab.status_code == 303
+    assert (
+        second_tab.headers["location"] == f"/login?next=/patients/{web_world.patient.id}&ended=idle"
+    )
+    assert IDLE_NOTICE in web.get(second_tab.headers["location"]).text
+    with db.sessions() as session:  # recorded once
+        assert (
+            len(session.scalars(select(AuditEvent).where(AuditEvent.action == "timeout")).all())
+            == 1
+        )

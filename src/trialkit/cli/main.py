@@ -91,6 +91,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "trials": LazyCommand("trials", "app", "Trials run by this service."),
     "sites": LazyCommand("sites", "app", "Sites: add, approve, activate, list."),
     "users": LazyCommand("users", "app", "User accounts and roles."),
+    "sessions": LazyCommand("sessions", "app", "Login sessions: end the ones that ran out."),
     "audit": LazyCommand("audit", "app", "The audit trail."),
 }
 

@@ -22,6 +22,7 @@ import typer
 from trialkit.cli._common import fail, print_json, user_errors
 from trialkit.errors import InputError
 from trialkit.predict import (
+    DEFAULT_MODEL,
     BlindedData,
     EventForecast,
     blinded_data_from_table,
@@ -165,10 +166,10 @@ def events(
         str,
         typer.Option(
             "--model",
-            help="Event model: auto (smallest AIC), average (AIC weights), exponential, "
-            "weibull, piecewise or mixture.",
+            help="Event model: average (AIC weights; the default, best calibrated), auto "
+            "(smallest AIC), exponential, weibull, piecewise or mixture.",
         ),
-    ] = "auto",
+    ] = DEFAULT_MODEL,
     knots: Annotated[
         str | None,
         typer.Option("--knots", help="Piecewise knots in days on study, e.g. 60,180."),

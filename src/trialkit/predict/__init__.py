@@ -28,6 +28,7 @@ from trialkit.predict.event_models import (
     fit_event_model,
 )
 from trialkit.predict.forecast import (
+    DEFAULT_MODEL,
     MIXTURE_WITHHELD,
     EventCount,
     EventForecast,
@@ -39,6 +40,7 @@ from trialkit.predict.forecast import (
 __all__ = [
     "ARM_COLUMN",
     "COLUMNS",
+    "DEFAULT_MODEL",
     "MIXTURE_WITHHELD",
     "BlindedData",
     "CalibrationResult",

@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from trialkit.predict.data import BlindedData
-from trialkit.predict.forecast import DAYS_PER_MONTH, ModelChoice, predict_events
+from trialkit.predict.forecast import DAYS_PER_MONTH, DEFAULT_MODEL, ModelChoice, predict_events
 
 __all__ = ["CalibrationResult", "CutCalibration", "TrialTruth", "calibrate", "simulate_truth"]
 
@@ -118,7 +118,7 @@ def calibrate(
     target: int = 120,
     patients: int = 220,
     n_sims: int = 2000,
-    model: ModelChoice = "auto",
+    model: ModelChoice = DEFAULT_MODEL,
     level: float = 0.9,
     dropout_per_year: float = 0.0,
 ) -> CalibrationResult:

@@ -56,6 +56,7 @@ from trialkit.predict.event_models import (
 
 __all__ = [
     "DAYS_PER_MONTH",
+    "DEFAULT_MODEL",
     "MIXTURE_WITHHELD",
     "EventCount",
     "EventForecast",
@@ -67,6 +68,11 @@ __all__ = [
 DAYS_PER_MONTH = 30.4375
 ModelChoice = Literal["auto", "average", "exponential", "weibull", "piecewise", "mixture"]
 _ALL_MODELS: tuple[ModelName, ...] = ("exponential", "weibull", "piecewise", "mixture")
+DEFAULT_MODEL: ModelChoice = "average"
+"""Model averaging by default: over 500 simulated SOR-like trials its 90% prediction interval
+covered the true date 92.0/92.0/90.0% of the time at 30/60/90 events, against 87.4/87.2/88.4%
+for ``"auto"`` (the smallest AIC, which ignores model-selection uncertainty), with a similar
+median absolute error (``benchmarks/RESULTS.md``, Event prediction)."""
 
 Array = NDArray[np.float64]
 
@@ -365,7 +371,7 @@ def predict_events(
     target: int,
     target_enrolment: int,
     rng: np.random.Generator,
-    model: ModelChoice = "auto",
+    model: ModelChoice = DEFAULT_MODEL,
     n_sims: int = 5000,
     criterion: Criterion = "aic",
     enrolment_criterion: Criterion = "bic",
@@ -386,8 +392,9 @@ def predict_events(
     rng
         The random stream; the forecast is reproducible from its seed.
     model
-        ``"auto"`` picks the event model with the smallest ``criterion``;
-        ``"average"`` mixes all fitted models with Akaike (or BIC) weights; or name one.
+        ``"average"`` (the default, :data:`DEFAULT_MODEL`) mixes all fitted models with
+        Akaike (or BIC) weights; ``"auto"`` picks the event model with the smallest
+        ``criterion``; or name one.
     n_sims
         Number of simulated continuations.
     criterion

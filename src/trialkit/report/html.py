@@ -4,10 +4,17 @@ Jinja2 template shipped with the package (``report/templates/trial_report.html``
 inline SVG, the style sheet is inline, nothing is fetched: the file opens offline, can be
 mailed, and WeasyPrint turns it into the PDF unchanged. ``fragment=True`` gives the body only,
 for the web pages, which wrap it in the site layout.
+
+The template's own words (title-page labels, running header and footer) are written
+``_("...")``: ``make i18n`` extracts them into the web pages' catalogue, and the pages pass
+their catalogue's ``gettext`` so that the report reads in the page's language. Without one,
+as from the CLI and the API, the words are English, as written. The report's body (section
+titles, captions, tables) is built in :mod:`trialkit.report.trial_report` and is English.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -33,7 +40,19 @@ def _environment() -> Environment:
     return env
 
 
-def render_html(document: ReportDocument, *, fragment: bool = False) -> str:
-    """The whole HTML document (or, with ``fragment``, the report's body for a page)."""
+def _as_written(message: str) -> str:
+    return message
+
+
+def render_html(
+    document: ReportDocument,
+    *,
+    fragment: bool = False,
+    gettext: Callable[[str], str] | None = None,
+) -> str:
+    """The whole HTML document (or, with ``fragment``, the report's body for a page).
+
+    ``gettext`` translates the template's own words (default: English, as written).
+    """
     template = _environment().get_template("trial_report.html")
-    return template.render(doc=document, fragment=fragment)
+    return template.render(doc=document, fragment=fragment, _=gettext or _as_written)

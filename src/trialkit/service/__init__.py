@@ -18,6 +18,7 @@ Use cases (one module each):
 ``trials``         trials, sites and site activation
 ``users``          user accounts and role assignments
 ``auth``           logging in and out, tokens, passwords
+``sessions``       how login sessions end; the sweep of the ones that ran out
 ``patients``       screening: registration, screening records, eligibility, consent
 ``screening``      a dry run of a screening record against the protocol
 ``allocation``     sealing, verifying and extending the allocation and kit lists
@@ -85,6 +86,7 @@ if TYPE_CHECKING:
         reports,
         screening,
         security,
+        sessions,
         simulation,
         supply,
         trial_report,
@@ -133,6 +135,7 @@ __all__ = [
     "reports",
     "screening",
     "security",
+    "sessions",
     "simulation",
     "supply",
     "transaction",

@@ -8,9 +8,12 @@ A session ends at its absolute lifetime (``TRIALKIT_SESSION_MINUTES``) or after
 ``TRIALKIT_SESSION_IDLE_MINUTES`` without activity, whichever comes first. Activity
 is recorded at most once a minute (:data:`ACTIVITY_RESOLUTION`), not on every
 request, so a session may end up to a minute before the idle timeout measured from
-its very last request, never after it. A timed-out session is ended and audited
-(action ``timeout``, like a logout) when it is next presented, and
-:class:`~trialkit.errors.SessionTimeoutError` (which keeps that record) is raised.
+its very last request, never after it. A session that ran out is ended and audited
+(action ``timeout`` or ``expired``, like a logout; see :mod:`trialkit.service.sessions`)
+when it is next presented, and :class:`~trialkit.errors.SessionTimeoutError` or
+:class:`~trialkit.errors.SessionExpiredError` (which keep that record) is raised; each
+login also sweeps up to :data:`~trialkit.service.sessions.LOGIN_SWEEP_LIMIT` sessions that
+ran out unseen. A session presented after it ended is told why (``end_reason``).
 All times come from :attr:`Security.clock`.
 """
 
@@ -23,13 +26,21 @@ from typing import Literal
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from trialkit.errors import AuthenticationError, InputError, PermissionDenied, SessionTimeoutError
+from trialkit.errors import AuthenticationError, InputError, PermissionDenied
 from trialkit.service import audit
 from trialkit.service.principal import Grant, Principal
 from trialkit.service.security import Security, check_password_rules
+from trialkit.service.sessions import (
+    LOGIN_SWEEP_LIMIT,
+    end_session,
+    ended_error,
+    idle_message,
+    ran_out,
+    sweep,
+)
 from trialkit.service.views import IssuedToken
 from trialkit.store.base import real_utcnow
-from trialkit.store.people import LoginSession, Role, RoleAssignment, User
+from trialkit.store.people import LoginSession, Role, RoleAssignment, SessionEnd, User
 
 __all__ = [
     "ACTIVITY_RESOLUTION",
@@ -158,6 +169,7 @@ def login(
         entity_id=login_session.id,
         changes={"kind": (None, kind), "expires_at": (None, login_session.expires_at)},
     )
+    sweep(session, security=security, request_id=request_id, limit=LOGIN_SWEEP_LIMIT)
     return LoginOutcome(
         issued=IssuedToken(token=token, expires_at=login_session.expires_at, user_id=user.id)
     )
@@ -250,10 +262,12 @@ def authenticate(
 ) -> Principal:
     """The principal behind a session token; expired, ended, idle or unknown ones are refused.
 
-    A session idle for :attr:`Security.session_idle` is ended here, at the moment its
-    timeout passed, with an audit event; :class:`SessionTimeoutError` then carries that
-    record to the caller's commit. Otherwise its activity is brought up to date when the
-    recorded one is a minute old or more.
+    A session that ran out (idle for :attr:`Security.session_idle`, or past its lifetime)
+    is ended here, at the moment it ran out, with an audit event;
+    :class:`SessionTimeoutError` or :class:`SessionExpiredError` then carries that record
+    to the caller's commit. One that had already ended is refused with the reason it
+    ended (an idle timeout gets the idle message in every tab). Otherwise its activity is
+    brought up to date when the recorded one is a minute old or more.
     """
     now = security.clock()
     row = session.execute(
@@ -264,16 +278,22 @@ def authenticate(
     if row is None:
         raise AuthenticationError("unknown session: log in again")
     login_session, user = row
-    if login_session.ended_at is not None or login_session.expires_at <= now:
-        raise AuthenticationError("your session has ended or expired: log in again")
+    if login_session.ended_at is not None:
+        raise ended_error(login_session.end_reason, security)
+    out = ran_out(login_session, security, now)
+    if out is not None:
+        reason, at = out
+        end_session(
+            session,
+            login_session=login_session,
+            user=user,
+            reason=reason,
+            at=at,
+            request_id=request_id,
+        )
+        raise ended_error(login_session.end_reason or reason, security)
     if not user.is_active or (user.is_demo and not security.demo):
         raise AuthenticationError("this account may not log in")
-    timeout_at = login_session.last_seen_at + security.session_idle
-    if timeout_at <= now:
-        _end_idle_session(
-            session, login_session=login_session, user=user, at=timeout_at, request_id=request_id
-        )
-        raise SessionTimeoutError(idle_message(security))
     if now - login_session.last_seen_at >= ACTIVITY_RESOLUTION:
         login_session.last_seen_at = now
     assignments = session.scalars(
@@ -294,35 +314,6 @@ def authenticate(
     )
 
 
-def idle_message(security: Security) -> str:
-    """What a user whose session timed out is told (the API's 401, the CLI)."""
-    minutes = round(security.session_idle.total_seconds() / 60)
-    unit = "minute" if minutes == 1 else "minutes"
-    return f"your session ended after {minutes} {unit} without activity: log in again"
-
-
-def _end_idle_session(
-    session: Session,
-    *,
-    login_session: LoginSession,
-    user: User,
-    at: dt.datetime,
-    request_id: str | None,
-) -> None:
-    login_session.ended_at = at
-    minutes = round((at - login_session.last_seen_at).total_seconds() / 60)
-    audit.record(
-        session,
-        actor=Principal(user_id=user.id, username=user.username, grants=(), request_id=request_id),
-        grant=None,
-        action="timeout",
-        entity="login_session",
-        entity_id=login_session.id,
-        changes={"ended_at": (None, at)},
-        reason=f"no activity for {minutes} minutes",
-    )
-
-
 def logout(*, session: Session, actor: Principal) -> None:
     """End the actor's current session."""
     if actor.session_id is None:
@@ -330,15 +321,16 @@ def logout(*, session: Session, actor: Principal) -> None:
     login_session = session.get(LoginSession, actor.session_id)
     if login_session is None or login_session.ended_at is not None:
         return
-    login_session.ended_at = real_utcnow()
-    audit.record(
+    user = session.get(User, login_session.user_id)
+    assert user is not None  # a session's user is never deleted (foreign key)
+    end_session(
         session,
+        login_session=login_session,
+        user=user,
+        reason=SessionEnd.LOGOUT,
+        at=real_utcnow(),
+        request_id=actor.request_id,
         actor=actor,
-        grant=None,
-        action="logout",
-        entity="login_session",
-        entity_id=login_session.id,
-        changes={"ended_at": (None, login_session.ended_at)},
     )
 
 
@@ -364,7 +356,7 @@ def change_password(
             LoginSession.ended_at.is_(None),
             LoginSession.id != (actor.session_id or 0),
         )
-        .values(ended_at=now)
+        .values(ended_at=now, end_reason=SessionEnd.PASSWORD_CHANGE.value)
     )
     audit.record(
         session,

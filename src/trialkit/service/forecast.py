@@ -42,6 +42,7 @@ from trialkit.endpoints import CensoringRules, PatientOutcome, derive_pfs
 from trialkit.errors import InputError
 from trialkit.predict import (
     COLUMNS,
+    DEFAULT_MODEL,
     BlindedData,
     EventForecast,
     ModelChoice,
@@ -273,7 +274,7 @@ def trial_forecast(
     cutoff: dt.date | None = None,
     today: dt.date | None = None,
     target: int | None = None,
-    model: ModelChoice = "auto",
+    model: ModelChoice = DEFAULT_MODEL,
     n_sims: int = 2000,
     seed: int = 1,
 ) -> TrialForecast:

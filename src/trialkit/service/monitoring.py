@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from trialkit.errors import ConflictError, NotFoundError
 from trialkit.service import patients, queries, reports, trials, visits
+from trialkit.service.policy import Action, site_scope
 from trialkit.service.principal import Principal
 from trialkit.service.trials import get_trial_or_raise, trial_protocol
 
@@ -34,18 +35,29 @@ class _View(BaseModel):
 
 
 class MonthCount(_View):
-    """Patients randomised in one month, the running total and the planned running total."""
+    """Patients randomised in one month, the running total and the planned running total.
+
+    ``planned`` is ``None`` for a monitor of some sites only (the plan is the whole trial's).
+    """
 
     month: str
     randomised: int
     cumulative: int
-    planned: float
+    planned: float | None
 
 
 class EnrolmentProgress(_View):
-    """Randomised patients over time, by site and by country, against the protocol's target."""
+    """Randomised patients over time, by site and by country, against the protocol's target.
+
+    For a monitor assigned to some sites only (``sites``: their codes), the counts are their
+    sites' and ``target`` is ``None``: the protocol's target (``trial_target``) and its plan
+    are the whole trial's, and their sites' randomisations set against it would read as the
+    trial falling behind. ``sites`` is ``None`` for a trial-wide view.
+    """
 
     target: int | None
+    trial_target: int | None
+    sites: list[str] | None
     planned_start: dt.date
     planned_end: dt.date
     total: int
@@ -75,12 +87,23 @@ def enrolment_progress(*, session: Session, actor: Principal, trial_id: int) -> 
     """Cumulative randomisations per month (every month, also those without any) vs the plan.
 
     The plan is linear: the protocol's patients spread evenly from its first to its last
-    planned enrolment date.
+    planned enrolment date. A monitor of some sites sees their sites' counts without it.
     """
     rows = reports.enrolment(session=session, actor=actor, trial_id=trial_id)
     protocol = trial_protocol(get_trial_or_raise(session, trial_id))
     start, end = protocol.dates.first_enrolment, protocol.dates.final_enrolment
-    target = protocol.design.patients if protocol.design else None
+    trial_target = protocol.design.patients if protocol.design else None
+    scope = site_scope(actor, Action.VIEW_ENROLMENT, trial_id=trial_id)
+    target = trial_target if scope is None else None
+    codes = (
+        None
+        if scope is None
+        else sorted(
+            s.code
+            for s in trials.list_sites(session=session, actor=actor, trial_id=trial_id)
+            if s.id in scope
+        )
+    )
     per_month: Counter[str] = Counter()
     by_site: Counter[str] = Counter()
     by_country: Counter[str] = Counter()
@@ -99,7 +122,7 @@ def enrolment_progress(*, session: Session, actor: Principal, trial_id: int) -> 
         for month in _months(min(per_month), max(per_month)):
             running += per_month[month]
             days = min(max((_month_end(month) - start).days + 1, 0), span)
-            planned = (target or 0) * days / span
+            planned = target * days / span if target is not None else None
             months.append(
                 MonthCount(
                     month=month, randomised=per_month[month], cumulative=running, planned=planned
@@ -107,6 +130,8 @@ def enrolment_progress(*, session: Session, actor: Principal, trial_id: int) -> 
             )
     return EnrolmentProgress(
         target=target,
+        trial_target=trial_target,
+        sites=codes,
         planned_start=start,
         planned_end=end,
         total=running,

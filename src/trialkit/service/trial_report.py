@@ -3,8 +3,10 @@
 ===================  ==============================================================
 population           definition
 ===================  ==============================================================
-screened             every registered patient of the trial (registration is stamped
-                     with the system clock, not the trial calendar, so it is not cut)
+screened             screened on or before the cut-off: the date of the patient's first
+                     screening record, or of her registration if she has none (both
+                     stamped on the record clock, which follows the trial calendar);
+                     her eligibility is the latest evaluation made by the cut-off
 ITT                  randomised on or before the cut-off (analysed as randomised)
 safety               ITT patients with a study-drug start on or before the cut-off
 per-protocol         safety patients without a major protocol deviation (ADSL
@@ -32,7 +34,7 @@ import dataclasses
 import datetime as dt
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import trialkit
@@ -55,7 +57,7 @@ from trialkit.service.policy import Action, authorize, authorize_trial_wide
 from trialkit.service.principal import Principal
 from trialkit.service.trials import get_trial_or_raise, trial_protocol
 from trialkit.store.capture import CaptureRecord
-from trialkit.store.patients import EligibilityEvaluation, Patient
+from trialkit.store.patients import EligibilityEvaluation, Patient, ScreeningRecordVersion
 from trialkit.store.trials import Country, Site
 
 __all__ = ["REPORT_ENTITY", "ReportOutput", "at_cutoff", "report_inputs", "trial_report"]
@@ -125,6 +127,17 @@ def _exposure_days(records: list[CaptureRecord], cutoff: dt.date) -> int | None:
     return days if seen else None
 
 
+def _first_screening_dates(session: Session, trial_id: int) -> dict[int, dt.datetime]:
+    """When each patient's first screening record was made (patients with one)."""
+    rows = session.execute(
+        select(ScreeningRecordVersion.patient_id, func.min(ScreeningRecordVersion.recorded_at))
+        .join(Patient, Patient.id == ScreeningRecordVersion.patient_id)
+        .where(Patient.trial_id == trial_id)
+        .group_by(ScreeningRecordVersion.patient_id)
+    )
+    return dict(rows.all())
+
+
 def report_inputs(
     *,
     session: Session,
@@ -148,6 +161,7 @@ def report_inputs(
         .where(Patient.trial_id == trial.id)
         .order_by(Patient.id)
     ).all()
+    first_screened = _first_screening_dates(session, trial.id)
     evaluations = {
         e.patient_id: e
         for e in session.scalars(
@@ -156,7 +170,8 @@ def report_inputs(
             .where(Patient.trial_id == trial.id)
             .order_by(EligibilityEvaluation.id)
         )
-    }  # the latest evaluation of each patient wins
+        if e.evaluated_at.date() <= cutoff
+    }  # the latest evaluation of each patient made by the cut-off wins
     outcomes: list[PatientOutcome] = []
     consort: list[ConsortPatient] = []
     events: list[AdverseEvent] = []
@@ -170,7 +185,9 @@ def report_inputs(
         eligible, failed = _failed_criteria(evaluations.get(patient.id))
         outcome, records = randomised.get(patient.id, (None, []))
         if outcome is None or outcome.randomisation_date > cutoff:
-            consort.append(ConsortPatient(eligible=eligible, failed_criteria=failed))
+            screened_on = first_screened.get(patient.id, patient.created_at).date()
+            if screened_on <= cutoff:  # screened after the cut-off: not in the flow yet
+                consort.append(ConsortPatient(eligible=eligible, failed_criteria=failed))
             continue
         outcome = at_cutoff(outcome, cutoff)
         outcomes.append(outcome)

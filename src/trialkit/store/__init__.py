@@ -9,7 +9,7 @@ from trialkit.store.base import Base, utcnow
 from trialkit.store.capture import CaptureRecord, DataQuery
 from trialkit.store.database import Database, create_database
 from trialkit.store.patients import Consent, EligibilityEvaluation, Patient, ScreeningRecordVersion
-from trialkit.store.people import LoginSession, Role, RoleAssignment, User
+from trialkit.store.people import LoginSession, Role, RoleAssignment, SessionEnd, User
 from trialkit.store.randomisation import (
     AllocationSeal,
     AllocationSlot,
@@ -47,6 +47,7 @@ __all__ = [
     "Role",
     "RoleAssignment",
     "ScreeningRecordVersion",
+    "SessionEnd",
     "Shipment",
     "Site",
     "StratumCounter",

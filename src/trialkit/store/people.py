@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from trialkit.store.base import Base, UTCDateTime
 
-__all__ = ["LoginSession", "Role", "RoleAssignment", "User"]
+__all__ = ["LoginSession", "Role", "RoleAssignment", "SessionEnd", "User"]
 
 
 class Role(StrEnum):
@@ -23,6 +23,18 @@ class Role(StrEnum):
     UNBLINDED_STATISTICIAN = "unblinded_statistician"
     DSMB_MEMBER = "dsmb_member"
     ADMINISTRATOR = "administrator"
+
+
+class SessionEnd(StrEnum):
+    """Why a login session ended, as stored in ``login_sessions.end_reason``."""
+
+    LOGOUT = "logout"
+    TIMEOUT = "timeout"
+    """No activity for the idle timeout (``TRIALKIT_SESSION_IDLE_MINUTES``)."""
+    EXPIRED = "expired"
+    """Its absolute lifetime (``TRIALKIT_SESSION_MINUTES``) was reached."""
+    PASSWORD_CHANGE = "password_change"
+    """The user changed their password in another session."""
 
 
 class User(Base):
@@ -64,7 +76,8 @@ class LoginSession(Base):
 
     ``last_seen_at`` is the last recorded activity (updated at most once a minute, see
     :func:`trialkit.service.auth.authenticate`); the session ends after the idle timeout
-    from it, or at ``expires_at``, whichever comes first.
+    from it, or at ``expires_at``, whichever comes first. ``end_reason`` says why it ended
+    (a :class:`SessionEnd`; empty for sessions ended before it was recorded, migration 0006).
     """
 
     __tablename__ = "login_sessions"
@@ -76,4 +89,5 @@ class LoginSession(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    end_reason: Mapped[str | None] = mapped_column(String(16))

@@ -47,15 +47,18 @@ MAX_ID = 2_147_483_647
 class LoginRequired(Exception):  # noqa: N818 - a signal, not an error: answered with a redirect
     """No valid session: the page answers with a redirect to the login page.
 
-    ``timed_out``: the session ended after the idle timeout; the login page says so, and
-    the session's end (recorded by the service) is committed (``keeps_record``).
+    ``timed_out``: the session ended after the idle timeout; the login page says so.
+    ``keeps_record``: the service has just recorded the session's end (an idle timeout or
+    its lifetime reached), which is committed although the page is refused.
     """
 
-    def __init__(self, next_path: str, *, timed_out: bool = False) -> None:
+    def __init__(
+        self, next_path: str, *, timed_out: bool = False, keeps_record: bool = False
+    ) -> None:
         super().__init__(next_path)
         self.next_path = next_path
         self.timed_out = timed_out
-        self.keeps_record = timed_out
+        self.keeps_record = timed_out or keeps_record
 
 
 class CsrfRejected(Exception):  # noqa: N818
@@ -132,7 +135,11 @@ def _viewer(request: Request, session: DbSession, security: SecurityDep) -> View
             request_id=getattr(request.state, "request_id", None),
         )
     except AuthenticationError as exc:
-        raise LoginRequired(target, timed_out=isinstance(exc, SessionTimeoutError)) from exc
+        raise LoginRequired(
+            target,
+            timed_out=isinstance(exc, SessionTimeoutError),
+            keeps_record=bool(getattr(exc, "keeps_record", False)),
+        ) from exc
     # the service's calendar date (pinned in demos): is enrolment open "today"
     today = request.app.state.settings.today()
     visible = trials.list_trials(session=session, actor=principal, today=today)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from trialkit.api.deps import CurrentPrincipal, DbSession, Id, Today
+from trialkit.predict import DEFAULT_MODEL, ModelChoice
 from trialkit.report.predict_plot import event_forecast_svg
 from trialkit.service import forecast
 from trialkit.service.forecast import MAX_SIMS
@@ -21,6 +22,13 @@ Cutoff = Annotated[
 Target = Annotated[int | None, Query(ge=1, le=100_000, description="Target events.")]
 Sims = Annotated[int, Query(ge=10, le=MAX_SIMS, description="Simulated continuations.")]
 Seed = Annotated[int, Query(ge=0, le=2**32 - 1, description="Seed of the random stream.")]
+Model = Annotated[
+    ModelChoice,
+    Query(
+        description="Event model: average (AIC weights; the default, best calibrated), auto "
+        "(smallest AIC), exponential, weibull, piecewise or mixture."
+    ),
+]
 
 
 @router.get("/trials/{trial_id}/forecast", response_model=dict[str, Any])
@@ -34,6 +42,7 @@ def get_forecast(
     at: Annotated[list[dt.date] | None, Query(description="Dates to report.")] = None,
     sims: Sims = 2000,
     seed: Seed = 1,
+    model: Model = DEFAULT_MODEL,
 ) -> dict[str, Any]:
     """The predicted date of the target PFS event from blinded data (no arm is used)."""
     result = forecast.trial_forecast(
@@ -43,6 +52,7 @@ def get_forecast(
         cutoff=cutoff,
         today=today,
         target=target,
+        model=model,
         n_sims=sims,
         seed=seed,
     )
@@ -59,6 +69,7 @@ def get_forecast_plot(
     target: Target = None,
     sims: Sims = 2000,
     seed: Seed = 1,
+    model: Model = DEFAULT_MODEL,
 ) -> Response:
     """Observed and predicted cumulative events with the prediction band and the target."""
     result = forecast.trial_forecast(
@@ -68,6 +79,7 @@ def get_forecast_plot(
         cutoff=cutoff,
         today=today,
         target=target,
+        model=model,
         n_sims=sims,
         seed=seed,
     )

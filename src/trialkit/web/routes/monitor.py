@@ -96,7 +96,7 @@ def enrolment(
         by_country=sorted(by_country.items()),
         country_names=names,
         total=total,
-        target=protocol.design.patients if protocol.design else None,
+        target=progress.target,  # None for a monitor of some sites: the target is the trial's
         target_events=protocol.design.events if protocol.design else None,
     )
 

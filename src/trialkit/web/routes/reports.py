@@ -89,7 +89,7 @@ def reports_page(
         values={"cutoff": day.isoformat(), "view": "blinded" if document.blinded else "unblinded"},
         errors={},
         may_unblind=_may_unblind(viewer),
-        report=Markup(render_html(document, fragment=True)),
+        report=Markup(render_html(document, fragment=True, gettext=pages._)),
         document=document,
         query=query,
     )
@@ -105,12 +105,13 @@ def report_download(
     request: Request,
     viewer: ViewerDep,
     session: DbSession,
+    pages: PagesDep,
     cutoff: str | None = None,
     view: str | None = None,
 ) -> HTMLResponse:
     document = _document(viewer, session, _safe_cutoff(request, cutoff), view, "html")
     return HTMLResponse(
-        render_html(document),
+        render_html(document, gettext=pages._),
         headers={"Content-Disposition": f'attachment; filename="{_filename(document, "html")}"'},
     )
 
@@ -120,12 +121,13 @@ def report_pdf(
     request: Request,
     viewer: ViewerDep,
     session: DbSession,
+    pages: PagesDep,
     cutoff: str | None = None,
     view: str | None = None,
 ) -> Response:
     document = _document(viewer, session, _safe_cutoff(request, cutoff), view, "pdf")
     return Response(
-        render_pdf(render_html(document)),
+        render_pdf(render_html(document, gettext=pages._)),
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{_filename(document, "pdf")}"'},
     )
