@@ -116,7 +116,7 @@ def profiled(enabled: bool, title: str) -> Iterator[None]:
         profiler.disable()
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out)
-        stats.sort_stats("cumulative").print_stats(35)
+        stats.sort_stats("cumulative").print_stats(os.environ.get("BENCH_PROFILE_FILTER", ""), 35)
         print(f"\n--- profile: {title} ---")
         print("\n".join(out.getvalue().splitlines()[:60]))
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -103,17 +103,27 @@ def _locked(session: Session, query: Select[InventoryKit]) -> Select[InventoryKi
     return query
 
 
+_KIT_ARM = (
+    select(KitListEntry.arm)
+    .where(
+        KitListEntry.trial_id == InventoryKit.trial_id,
+        KitListEntry.number == InventoryKit.number,
+    )
+    .scalar_subquery()
+)
+"""A kit's arm, looked up per kit through the kit list's unique (trial, number) index.
+
+A correlated subquery rather than a join: the planner then probes the index once per kit
+whatever its statistics say. Joined, PostgreSQL planned a nested loop that scans the whole
+kit list per kit while the tables had no statistics yet (after sealing, before autovacuum
+analysed them): about 15 ms per dispensing instead of 0.4 ms.
+"""
+
+
 def _kits_of_arm(trial_id: int, arm: str) -> Select[InventoryKit]:
     return (
         select(InventoryKit)
-        .join(
-            KitListEntry,
-            and_(
-                KitListEntry.trial_id == InventoryKit.trial_id,
-                KitListEntry.number == InventoryKit.number,
-            ),
-        )
-        .where(InventoryKit.trial_id == trial_id, KitListEntry.arm == arm)
+        .where(InventoryKit.trial_id == trial_id, _KIT_ARM == arm)  # noqa: SIM300 (SQL, not Yoda)
         .order_by(InventoryKit.expiry, InventoryKit.number)
     )
 
@@ -135,27 +145,49 @@ def site_threshold(arms: int, *, target: int = RESUPPLY_TARGET) -> int:
     return resupply_threshold(target=target, arms=arms, lead_dispensings=RESUPPLY_LEAD_DISPENSINGS)
 
 
+def _site_counts(
+    session: Session, *, trial_id: int, site_id: int, on_date: dt.date
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Per arm, in one query: the site's stock (:func:`_stock`) and its dispensable kits
+    (available, unexpired for :data:`COVER_DAYS`)."""
+    cover = on_date + dt.timedelta(days=COVER_DAYS)
+    horizon = on_date + dt.timedelta(days=COVER_DAYS + RESUPPLY_LEAD_DAYS)
+    kits = (
+        select(_KIT_ARM.label("arm"), InventoryKit.status, InventoryKit.expiry)
+        .where(
+            InventoryKit.trial_id == trial_id,
+            InventoryKit.site_id == site_id,
+            InventoryKit.status.in_(_STOCK),
+            InventoryKit.expiry > min(cover, horizon),
+        )
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            kits.c.arm,
+            func.sum(case((kits.c.expiry > horizon, 1), else_=0)),
+            func.sum(case((and_(kits.c.status == "available", kits.c.expiry > cover), 1), else_=0)),
+        ).group_by(kits.c.arm)
+    ).all()
+    stock = {str(arm): int(n) for arm, n, _ in rows if n}
+    available = {str(arm): int(n) for arm, _, n in rows if n}
+    return stock, available
+
+
 def _arm_counts(
     session: Session, *, trial_id: int, site_id: int, statuses: tuple[str, ...], after: dt.date
 ) -> dict[str, int]:
-    rows = session.execute(
-        select(KitListEntry.arm, func.count())
-        .select_from(InventoryKit)
-        .join(
-            KitListEntry,
-            and_(
-                KitListEntry.trial_id == InventoryKit.trial_id,
-                KitListEntry.number == InventoryKit.number,
-            ),
-        )
+    kits = (
+        select(_KIT_ARM.label("arm"))
         .where(
             InventoryKit.trial_id == trial_id,
             InventoryKit.site_id == site_id,
             InventoryKit.status.in_(statuses),
             InventoryKit.expiry > after,
         )
-        .group_by(KitListEntry.arm)
-    ).all()
+        .subquery()
+    )
+    rows = session.execute(select(kits.c.arm, func.count()).group_by(kits.c.arm)).all()
     return {str(arm): int(n) for arm, n in rows}
 
 
@@ -172,15 +204,18 @@ def require_every_arm(
     stock ran short without a dispensing (kits passing the expiry horizon) would lose
     its request with every refused attempt and never be resupplied.
     """
-    raised = raise_resupply(session, trial_id=trial_id, site=site, on_date=on_date)
-    counts = _arm_counts(
+    # one count serves both: a request only reserves depot kits, never a site's available ones
+    stock, available = _site_counts(session, trial_id=trial_id, site_id=site.id, on_date=on_date)
+    raised = _raise_resupply(
         session,
         trial_id=trial_id,
-        site_id=site.id,
-        statuses=("available",),
-        after=on_date + dt.timedelta(days=COVER_DAYS),
+        site=site,
+        on_date=on_date,
+        threshold=None,
+        target=RESUPPLY_TARGET,
+        stock=stock,
     )
-    if any(counts.get(arm, 0) < 1 for arm in _arms(session, trial_id)):
+    if any(available.get(arm, 0) < 1 for arm in _arms(session, trial_id)):
         error = SupplyShortError if raised is not None else SupplyError
         raise error(_NO_KIT.format(site=site.code, on=on_date, what=what))
 
@@ -261,6 +296,28 @@ def raise_resupply(
     ``threshold`` defaults to :func:`site_threshold`. The request brings every arm to
     ``target`` (kit numbers only), or waits for depot stock with no kits.
     """
+    return _raise_resupply(
+        session,
+        trial_id=trial_id,
+        site=site,
+        on_date=on_date,
+        threshold=threshold,
+        target=target,
+        stock=None,
+    )
+
+
+def _raise_resupply(
+    session: Session,
+    *,
+    trial_id: int,
+    site: Site,
+    on_date: dt.date,
+    threshold: int | None,
+    target: int,
+    stock: dict[str, int] | None,
+) -> ResupplyRequest | None:
+    """:func:`raise_resupply`, given the site's stock if the caller has just counted it."""
     arms = _arms(session, trial_id)
     if threshold is None:
         threshold = site_threshold(len(arms), target=target)
@@ -269,7 +326,9 @@ def raise_resupply(
             f"resupply needs a per-arm target >= 1 and a total threshold above "
             f"{(len(arms) - 1) * target}; got threshold {threshold}, target {target}"
         )
-    if sum(_stock(session, trial_id=trial_id, site=site, on_date=on_date).values()) >= threshold:
+    if stock is None:
+        stock = _stock(session, trial_id=trial_id, site=site, on_date=on_date)
+    if sum(stock.values()) >= threshold:
         return None
     # serialise on the site row, then look again. Kits reserved by a request not yet
     # shipped count as stock, so another request is raised only if the total is still low
