@@ -30,6 +30,7 @@ from trialkit.service.policy import (
     Action,
     can_see_arm,
     patient_or_absent,
+    patient_with_site_or_absent,
     site_or_absent,
 )
 from trialkit.service.principal import Grant, Principal
@@ -193,8 +194,10 @@ def submit_screening_record(
     reason: str | None = None,
 ) -> ScreeningRecordView:
     """Store a new version of the screening record (validated against the record schema)."""
-    patient, grant = patient_or_absent(session, actor, patient_id, Action.EDIT_PATIENTS)
-    require_recruiting(session, get_site_or_raise(session, patient.site_id))
+    patient, site, _, grant = patient_with_site_or_absent(
+        session, actor, patient_id, Action.EDIT_PATIENTS
+    )
+    require_recruiting(session, site)
     record = parse_record(data, source="data")
     normalised = record.model_dump(mode="json", exclude_unset=True)
     _finite(normalised, "$")

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trialkit.errors import NotFoundError, PermissionDenied
 from trialkit.service.principal import Grant, Principal
 from trialkit.store.patients import Patient
 from trialkit.store.people import Role
-from trialkit.store.trials import Site
+from trialkit.store.trials import Site, Trial
 
 __all__ = [
     "PERMISSIONS",
@@ -235,6 +236,34 @@ def patient_or_absent(
         actor, action, trial_id=patient.trial_id, site_id=patient.site_id, absent=absent
     )
     return patient, grant
+
+
+def patient_with_site_or_absent(
+    session: Session, actor: Principal, patient_id: int, action: Action
+) -> tuple[Patient, Site, Trial, Grant]:
+    """:func:`patient_or_absent`, with the patient's site and trial read in the same statement.
+
+    For the use cases that read all three on every request (a screening record, a
+    randomisation): one statement instead of three.
+    """
+    found = session.execute(
+        select(Patient, Site, Trial)
+        .join(Site, Site.id == Patient.site_id)
+        .join(Trial, Trial.id == Patient.trial_id)
+        .where(Patient.id == patient_id)
+    ).first()
+    if found is None:
+        authorize(actor, action, trial_id=None)
+        raise NotFoundError(f"patient {patient_id} not found")
+    patient, site, trial = found
+    grant = authorize(
+        actor,
+        action,
+        trial_id=patient.trial_id,
+        site_id=patient.site_id,
+        absent=f"patient {patient_id} not found",
+    )
+    return patient, site, trial, grant
 
 
 def site_or_absent(

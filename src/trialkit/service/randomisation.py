@@ -42,12 +42,16 @@ from trialkit.randomization import (
 )
 from trialkit.service import audit, auth
 from trialkit.service.allocation import extend, verified_list
-from trialkit.service.policy import Action, can_see_arm, patient_or_absent
+from trialkit.service.policy import (
+    Action,
+    can_see_arm,
+    patient_or_absent,
+    patient_with_site_or_absent,
+)
 from trialkit.service.principal import Principal
 from trialkit.service.security import Security
 from trialkit.service.supply import record_dispensing, require_every_arm
 from trialkit.service.trials import (
-    get_site_or_raise,
     get_trial_or_raise,
     require_enrolment_open,
     require_recruiting,
@@ -84,28 +88,60 @@ def _therapy(protocol: Protocol, group: str) -> TherapyAssignment:
     return assignment
 
 
-def _eligible_evaluation(
-    session: Session, patient: Patient, protocol: Protocol
-) -> tuple[EligibilityEvaluation, str]:
-    """The latest evaluation, if it clears the patient for randomisation; else the missing step."""
-    evaluation = session.scalars(
-        select(EligibilityEvaluation)
+@dataclass(frozen=True)
+class _PatientState:
+    """What a randomisation checks about the patient, read in one query."""
+
+    randomisation_number: int | None  # randomised already
+    latest_record_id: int | None
+    consent_id: int | None
+    country_code: str | None
+    evaluation: EligibilityEvaluation | None  # the latest
+
+
+def _patient_state(session: Session, patient: Patient, site: Site) -> _PatientState:
+    """One statement instead of five: each precondition is a scalar subquery on an index."""
+    done = (
+        select(Randomisation.randomisation_number)
+        .where(Randomisation.patient_id == patient.id)
+        .scalar_subquery()
+    )
+    latest_record = (
+        select(ScreeningRecordVersion.id)
+        .where(ScreeningRecordVersion.patient_id == patient.id)
+        .order_by(ScreeningRecordVersion.version.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    consent = select(Consent.id).where(Consent.patient_id == patient.id).limit(1).scalar_subquery()
+    country = select(Country.code).where(Country.id == site.country_id).scalar_subquery()
+    latest_evaluation = (
+        select(EligibilityEvaluation.id)
         .where(EligibilityEvaluation.patient_id == patient.id)
         .order_by(EligibilityEvaluation.id.desc())
         .limit(1)
-    ).first()
+        .scalar_subquery()
+    )
+    row = session.execute(
+        select(done, latest_record, consent, country, EligibilityEvaluation)
+        .select_from(Patient)
+        .outerjoin(EligibilityEvaluation, EligibilityEvaluation.id == latest_evaluation)
+        .where(Patient.id == patient.id)
+    ).one()
+    return _PatientState(row[0], row[1], row[2], row[3], row[4])
+
+
+def _eligible_evaluation(
+    state: _PatientState, protocol: Protocol
+) -> tuple[EligibilityEvaluation, str]:
+    """The latest evaluation, if it clears the patient for randomisation; else the missing step."""
+    evaluation = state.evaluation
     if evaluation is None:
         raise ConflictError(
             "randomisation refused: eligibility has not been evaluated; evaluate the screening "
             "record first"
         )
-    latest_record = session.scalar(
-        select(ScreeningRecordVersion.id)
-        .where(ScreeningRecordVersion.patient_id == patient.id)
-        .order_by(ScreeningRecordVersion.version.desc())
-        .limit(1)
-    )
-    if latest_record != evaluation.screening_record_id:
+    if state.latest_record_id != evaluation.screening_record_id:
         raise ConflictError(
             "randomisation refused: the screening record was corrected after the last "
             "eligibility evaluation; evaluate it again"
@@ -190,27 +226,25 @@ def randomise(
     *, session: Session, actor: Principal, patient_id: int, on_date: dt.date
 ) -> RandomisationView:
     """Randomise an eligible, consented patient (see the module docstring for the steps)."""
-    patient, grant = patient_or_absent(session, actor, patient_id, Action.RANDOMISE)
-    site = get_site_or_raise(session, patient.site_id)
-    trial = get_trial_or_raise(session, patient.trial_id)
+    patient, site, trial, grant = patient_with_site_or_absent(
+        session, actor, patient_id, Action.RANDOMISE
+    )
     require_recruiting(session, site)
     require_enrolment_open(trial, on_date)
-    done = session.scalar(
-        select(Randomisation.randomisation_number).where(Randomisation.patient_id == patient.id)
-    )
-    if done is not None:
-        raise ConflictError(f"the patient is randomised already (randomisation number {done})")
+    state = _patient_state(session, patient, site)
+    if state.randomisation_number is not None:
+        raise ConflictError(
+            f"the patient is randomised already (randomisation number {state.randomisation_number})"
+        )
     protocol = trial_protocol(trial)
-    evaluation, group = _eligible_evaluation(session, patient, protocol)
-    consent = session.scalar(select(Consent.id).where(Consent.patient_id == patient.id).limit(1))
-    if consent is None:
+    evaluation, group = _eligible_evaluation(state, protocol)
+    if state.consent_id is None:
         raise ConflictError("randomisation refused: informed consent is not recorded")
-    country = session.get(Country, site.country_id)
-    assert country is not None
+    assert state.country_code is not None
     # before the list is touched: a site short of either arm refuses every patient alike
     require_every_arm(session, trial_id=trial.id, site=site, on_date=on_date, what="randomised")
     _, sealed = verified_list(session, trial)
-    stratum = sealed.spec.stratum_of({"background_therapy": group, "country": country.code})
+    stratum = sealed.spec.stratum_of({"background_therapy": group, "country": state.country_code})
 
     # the stratum's counter row serialises its randomisations: slots are used in order
     counter = session.scalars(

@@ -31,7 +31,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import Select, and_, bindparam, case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -145,6 +145,42 @@ def site_threshold(arms: int, *, target: int = RESUPPLY_TARGET) -> int:
     return resupply_threshold(target=target, arms=arms, lead_dispensings=RESUPPLY_LEAD_DISPENSINGS)
 
 
+_SITE_KITS = (
+    select(_KIT_ARM.label("arm"), InventoryKit.status, InventoryKit.expiry)
+    .where(
+        InventoryKit.trial_id == bindparam("trial_id"),
+        InventoryKit.site_id == bindparam("site_id"),
+        InventoryKit.status.in_(_STOCK),
+        InventoryKit.expiry > bindparam("after"),
+    )
+    .subquery()
+)
+# built once: these run on every randomisation and dispensing
+_STOCK_COUNTS = select(_SITE_KITS.c.arm, func.count()).group_by(_SITE_KITS.c.arm)
+_STOCK_AND_AVAILABLE = select(
+    _SITE_KITS.c.arm,
+    func.sum(case((_SITE_KITS.c.expiry > bindparam("horizon"), 1), else_=0)),
+    func.sum(
+        case(
+            (and_(_SITE_KITS.c.status == "available", _SITE_KITS.c.expiry > bindparam("cover")), 1),
+            else_=0,
+        )
+    ),
+).group_by(_SITE_KITS.c.arm)
+_TAKE_KIT = (
+    select(InventoryKit)
+    .where(
+        InventoryKit.trial_id == bindparam("trial_id"),
+        _KIT_ARM == bindparam("arm"),  # noqa: SIM300 (SQL, not Yoda)
+        InventoryKit.site_id == bindparam("site_id"),
+        InventoryKit.status == "available",
+        InventoryKit.expiry > bindparam("after"),
+    )
+    .order_by(InventoryKit.expiry, InventoryKit.number)
+    .limit(1)
+)
+
+
 def _site_counts(
     session: Session, *, trial_id: int, site_id: int, on_date: dt.date
 ) -> tuple[dict[str, int], dict[str, int]]:
@@ -152,43 +188,19 @@ def _site_counts(
     (available, unexpired for :data:`COVER_DAYS`)."""
     cover = on_date + dt.timedelta(days=COVER_DAYS)
     horizon = on_date + dt.timedelta(days=COVER_DAYS + RESUPPLY_LEAD_DAYS)
-    kits = (
-        select(_KIT_ARM.label("arm"), InventoryKit.status, InventoryKit.expiry)
-        .where(
-            InventoryKit.trial_id == trial_id,
-            InventoryKit.site_id == site_id,
-            InventoryKit.status.in_(_STOCK),
-            InventoryKit.expiry > min(cover, horizon),
-        )
-        .subquery()
-    )
     rows = session.execute(
-        select(
-            kits.c.arm,
-            func.sum(case((kits.c.expiry > horizon, 1), else_=0)),
-            func.sum(case((and_(kits.c.status == "available", kits.c.expiry > cover), 1), else_=0)),
-        ).group_by(kits.c.arm)
+        _STOCK_AND_AVAILABLE,
+        {
+            "trial_id": trial_id,
+            "site_id": site_id,
+            "after": min(cover, horizon),
+            "cover": cover,
+            "horizon": horizon,
+        },
     ).all()
     stock = {str(arm): int(n) for arm, n, _ in rows if n}
     available = {str(arm): int(n) for arm, _, n in rows if n}
     return stock, available
-
-
-def _arm_counts(
-    session: Session, *, trial_id: int, site_id: int, statuses: tuple[str, ...], after: dt.date
-) -> dict[str, int]:
-    kits = (
-        select(_KIT_ARM.label("arm"))
-        .where(
-            InventoryKit.trial_id == trial_id,
-            InventoryKit.site_id == site_id,
-            InventoryKit.status.in_(statuses),
-            InventoryKit.expiry > after,
-        )
-        .subquery()
-    )
-    rows = session.execute(select(kits.c.arm, func.count()).group_by(kits.c.arm)).all()
-    return {str(arm): int(n) for arm, n in rows}
 
 
 def require_every_arm(
@@ -224,12 +236,15 @@ def take_kit(
     session: Session, *, trial_id: int, site: Site, arm: str, on_date: dt.date
 ) -> InventoryKit:
     """The first-expiring usable kit of ``arm`` at the site, locked; the error names no arm."""
-    query = _kits_of_arm(trial_id, arm).where(
-        InventoryKit.site_id == site.id,
-        InventoryKit.status == "available",
-        InventoryKit.expiry > on_date + dt.timedelta(days=COVER_DAYS),
-    )
-    kit = session.scalars(_locked(session, query.limit(1))).first()
+    kit = session.scalars(
+        _locked(session, _TAKE_KIT),
+        {
+            "trial_id": trial_id,
+            "arm": arm,
+            "site_id": site.id,
+            "after": on_date + dt.timedelta(days=COVER_DAYS),
+        },
+    ).first()
     if kit is None:  # only when another transaction took the last kit of an arm meanwhile
         raise SupplyError(_NO_KIT.format(site=site.code, on=on_date, what="given a kit"))
     kit.status = "dispensed"
@@ -273,13 +288,15 @@ def _fill(
 
 def _stock(session: Session, *, trial_id: int, site: Site, on_date: dt.date) -> dict[str, int]:
     """Usable kits per arm at, reserved for or on their way to the site (never shown)."""
-    return _arm_counts(
-        session,
-        trial_id=trial_id,
-        site_id=site.id,
-        statuses=_STOCK,
-        after=on_date + dt.timedelta(days=COVER_DAYS + RESUPPLY_LEAD_DAYS),
-    )
+    rows = session.execute(
+        _STOCK_COUNTS,
+        {
+            "trial_id": trial_id,
+            "site_id": site.id,
+            "after": on_date + dt.timedelta(days=COVER_DAYS + RESUPPLY_LEAD_DAYS),
+        },
+    ).all()
+    return {str(arm): int(n) for arm, n in rows}
 
 
 def raise_resupply(
