@@ -12,10 +12,13 @@ Reported per operation: wall time (mean, p50, p95), CPU time of this process
 counter, SAVEPOINTs included). Peer, measured in the same run on the same database: the
 database's own cost of one bare ``INSERT`` + ``COMMIT`` transaction through the same engine
 (the floor of any audited write), and the ratio of each operation to it. ``--profile`` adds a
-cProfile summary (cumulative time) of each timed loop.
+cProfile summary (cumulative time) of each timed loop (``BENCH_PROFILE_FILTER=trialkit``:
+only the project's functions). ``--analyze`` runs ``ANALYZE`` after seeding, as autovacuum
+would a minute later; without it the freshly filled tables have no statistics, as right after
+a trial's lists are sealed.
 
     .venv/bin/python benchmarks/bench_service_time.py [-n 200] [--backends sqlite,postgresql]
-        [--postgres URL] [--profile]
+        [--postgres URL] [--profile] [--analyze]
 """
 
 from __future__ import annotations
@@ -267,11 +270,14 @@ def floor(database: Database, n: int, counter: StatementCounter) -> Timing:
     )
 
 
-def run_backend(name: str, url: str, n: int, *, profile: bool) -> list[Timing]:
+def run_backend(name: str, url: str, n: int, *, profile: bool, analyze: bool) -> list[Timing]:
     database = create_database(url, pool_size=2)
     try:
         upgrade(database.engine)
         seeded = seed(database, n)
+        if analyze:  # statistics as autovacuum would gather them a minute after seeding
+            with database.engine.begin() as connection:
+                connection.execute(text("ANALYZE"))
         counter = StatementCounter(database.engine)
         record = json.loads(EXAMPLE.read_text())
         record_changed = {**record, "ecog": 0} if "ecog" in record else dict(record)
@@ -329,6 +335,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="PostgreSQL server URL")
     parser.add_argument("--profile", action="store_true", help="cProfile each timed loop")
+    parser.add_argument(
+        "--analyze",
+        action="store_true",
+        help="ANALYZE the database after seeding (else fresh tables have no statistics)",
+    )
     args = parser.parse_args(argv)
     print(
         f"# bench_service_time: n={args.n}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
@@ -343,12 +354,18 @@ def main(argv: list[str] | None = None) -> int:
         if backend == "sqlite":
             with tempfile.TemporaryDirectory() as folder:
                 results = run_backend(
-                    backend, f"sqlite:///{folder}/bench.db", args.n, profile=args.profile
+                    backend,
+                    f"sqlite:///{folder}/bench.db",
+                    args.n,
+                    profile=args.profile,
+                    analyze=args.analyze,
                 )
         elif backend == "postgresql":
             url = create_bench_database(args.postgres)
             try:
-                results = run_backend(backend, url, args.n, profile=args.profile)
+                results = run_backend(
+                    backend, url, args.n, profile=args.profile, analyze=args.analyze
+                )
             finally:
                 drop_bench_database(args.postgres, url)
         else:

@@ -47,7 +47,7 @@ from trialkit.service.views import (
     ScreeningRecordView,
     UnblindedPatientView,
 )
-from trialkit.store.base import utcnow
+from trialkit.store.base import insert_unique, utcnow
 from trialkit.store.patients import (
     Consent,
     EligibilityEvaluation,
@@ -208,22 +208,20 @@ def submit_screening_record(
     )
     version = int(last or 0) + 1
     reason = _require_reason(version, reason, "screening record")
-    row = ScreeningRecordVersion(
-        patient_id=patient.id,
-        version=version,
-        data=normalised,
-        reason=reason,
-        recorded_at=utcnow(),
-        recorded_by=actor.user_id,
-    )
-    session.add(row)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:  # another version was stored concurrently
+    values: dict[str, Any] = {
+        "patient_id": patient.id,
+        "version": version,
+        "data": normalised,
+        "reason": reason,
+        "recorded_at": utcnow(),
+        "recorded_by": actor.user_id,
+    }
+    row_id = insert_unique(session, ScreeningRecordVersion, values)
+    if row_id is None:  # another version was stored concurrently
         raise ConflictError(
             f"version {version} of this screening record was stored meanwhile: reload and resubmit"
-        ) from exc
+        )
+    row = ScreeningRecordVersion(id=row_id, **values)  # not added: the row is stored
     audit.record(
         session,
         actor=actor,

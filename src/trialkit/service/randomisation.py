@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from trialkit.errors import (
@@ -63,7 +62,7 @@ from trialkit.service.views import (
     RandomisationView,
     UnblindedRandomisationView,
 )
-from trialkit.store.base import utcnow
+from trialkit.store.base import insert_unique, utcnow
 from trialkit.store.patients import Consent, EligibilityEvaluation, Patient, ScreeningRecordVersion
 from trialkit.store.people import User
 from trialkit.store.randomisation import (
@@ -275,26 +274,24 @@ def randomise(
             f"randomisation refused: stored slot {sequence} of stratum {stratum.key} differs "
             f"from the sealed list (run 'trialkit randomization verify --trial {trial.acronym}')"
         )
-    row = Randomisation(
-        trial_id=trial.id,
-        patient_id=patient.id,
-        site_id=site.id,
-        slot_id=slot.id,
-        stratum=stratum.key,
-        sequence=sequence,
-        randomisation_number=slot.randomisation_number,
-        background_therapy=group,
-        eligibility_evaluation_id=evaluation.id,
-        enrolment_date=on_date,
-        randomised_at=utcnow(),
-        randomised_by=actor.user_id,
-    )
-    session.add(row)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:  # the patient was randomised by a concurrent request
-        raise ConflictError("the patient was randomised meanwhile: reload") from exc
+    values: dict[str, Any] = {
+        "trial_id": trial.id,
+        "patient_id": patient.id,
+        "site_id": site.id,
+        "slot_id": slot.id,
+        "stratum": stratum.key,
+        "sequence": sequence,
+        "randomisation_number": slot.randomisation_number,
+        "background_therapy": group,
+        "eligibility_evaluation_id": evaluation.id,
+        "enrolment_date": on_date,
+        "randomised_at": utcnow(),
+        "randomised_by": actor.user_id,
+    }
+    row_id = insert_unique(session, Randomisation, values)  # flushes the counter first
+    if row_id is None:  # the patient was randomised by a concurrent request
+        raise ConflictError("the patient was randomised meanwhile: reload")
+    row = Randomisation(id=row_id, **values)  # not added: the row is stored
     kit, _ = record_dispensing(
         session,
         actor=actor,

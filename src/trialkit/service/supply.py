@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, case, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from trialkit.errors import (
@@ -54,7 +54,7 @@ from trialkit.service.policy import (
 from trialkit.service.principal import Grant, Principal
 from trialkit.service.trials import get_site_or_raise, get_trial_or_raise, trial_protocol
 from trialkit.service.views import DispensingView, KitView, ResupplyRequestView, ShipmentView
-from trialkit.store.base import utcnow
+from trialkit.store.base import insert_unique, utcnow
 from trialkit.store.patients import Patient
 from trialkit.store.randomisation import AllocationSlot, Randomisation
 from trialkit.store.supply import (
@@ -612,21 +612,17 @@ def record_dispensing(
     The caller has checked :func:`require_every_arm` before anything arm-dependent.
     """
     kit = take_kit(session, trial_id=patient.trial_id, site=site, arm=arm, on_date=on_date)
-    row = Dispensing(
-        patient_id=patient.id,
-        kit_id=kit.id,
-        cycle=cycle,
-        dispensed_at=utcnow(),
-        dispensed_by=actor.user_id,
-    )
-    session.add(row)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:
-        raise ConflictError(
-            f"cycle {cycle} of this patient was dispensed meanwhile: reload"
-        ) from exc
+    values: dict[str, Any] = {
+        "patient_id": patient.id,
+        "kit_id": kit.id,
+        "cycle": cycle,
+        "dispensed_at": utcnow(),
+        "dispensed_by": actor.user_id,
+    }
+    row_id = insert_unique(session, Dispensing, values)  # flushes the kit's status first
+    if row_id is None:
+        raise ConflictError(f"cycle {cycle} of this patient was dispensed meanwhile: reload")
+    row = Dispensing(id=row_id, **values)  # not added: the row is stored
     raise_resupply(session, trial_id=patient.trial_id, site=site, on_date=on_date)
     return kit, row
 
