@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, event, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_service import create_bench_database, drop_bench_database
@@ -63,6 +63,7 @@ from trialkit.store import create_database
 from trialkit.store.audit import verify_chain
 from trialkit.store.database import Database
 from trialkit.store.migrate import upgrade
+from trialkit.store.supply import ResupplyRequest
 from trialkit.store.trials import Site
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "sor" / "01_endocrine_bone_only.json"
@@ -107,19 +108,21 @@ def percentile(data: list[float], q: float) -> float:
 
 
 @contextmanager
-def profiled(enabled: bool, title: str) -> Iterator[None]:
+def profiled(enabled: bool, title: str) -> Iterator[cProfile.Profile | None]:
     if not enabled:
-        yield
+        yield None
         return
     profiler = cProfile.Profile()
     profiler.enable()
     try:
-        yield
+        yield profiler
     finally:
         profiler.disable()
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out)
-        stats.sort_stats("cumulative").print_stats(os.environ.get("BENCH_PROFILE_FILTER", ""), 35)
+        stats.sort_stats(os.environ.get("BENCH_PROFILE_SORT", "cumulative")).print_stats(
+            os.environ.get("BENCH_PROFILE_FILTER", ""), 35
+        )
         print(f"\n--- profile: {title} ---")
         print("\n".join(out.getvalue().splitlines()[:60]))
 
@@ -130,28 +133,46 @@ def timed(
     counter: StatementCounter,
     *,
     profile: bool,
+    between: Callable[[], object] | None = None,
 ) -> Timing:
+    """Run the operations one by one; ``between`` runs after each, neither timed nor counted."""
     walls: list[float] = []
-    statements_before = counter.count
-    with profiled(profile, case):
-        cpu_start = time.process_time()
+    cpu = 0.0
+    statements = 0
+    with profiled(profile, case) as profiler:
         for operation in operations:
+            statements_before = counter.count
+            cpu_start = time.process_time()
             start = time.perf_counter()
             operation()
             walls.append((time.perf_counter() - start) * 1000)
-        cpu = (time.process_time() - cpu_start) * 1000
+            cpu += (time.process_time() - cpu_start) * 1000
+            statements += counter.count - statements_before
+            if between is not None:
+                if profiler is not None:
+                    profiler.disable()
+                between()
+                if profiler is not None:
+                    profiler.enable()
     n = len(operations)
-    return Timing(case, n, walls, cpu / n, (counter.count - statements_before) / n)
+    return Timing(case, n, walls, cpu / n, statements / n)
 
 
 @dataclass
 class Seeded:
     screening: list[tuple[Principal, int]]  # (investigator, patient with one record version)
     ready: list[tuple[Principal, int]]  # eligible, consented, not randomised
+    restock: Callable[[], None]  # ship and receive the site's pending resupply requests
 
 
 def seed(database: Database, n: int) -> Seeded:
-    """SOR sealed, one stocked Italian site, an investigator, 2n screened patients."""
+    """SOR sealed, one Italian site, an investigator, 2n screened patients.
+
+    The site holds the stock the supply rules give it (resupplied below 16 kits, each arm
+    to 10), as a site does: its kit queries then read a site's real handful of kits.
+    Between timed randomisations, :attr:`Seeded.restock` ships and receives what the
+    randomisations' resupply checks requested (untimed: the depot's and pharmacist's work).
+    """
     settings = load_settings(database_url=database.url, secret_key="x" * 40, argon2_time_cost=1)
     security = Security.from_settings(settings)
     system = Principal.system(request_id="bench-seed")
@@ -185,22 +206,7 @@ def seed(database: Database, n: int) -> Seeded:
         )
         row = session.get(Site, site.id)
         assert row is not None
-        request = supply.raise_resupply(
-            session,
-            trial_id=trial.id,
-            site=row,
-            on_date=ON_DATE,
-            threshold=2 * per_arm,
-            target=per_arm,
-        )
-        assert request is not None
-        shipment = supply.ship_resupply(
-            session=session, actor=system, request_id=request.id, today=ON_DATE
-        )
-        pharmacist = Principal(None, "bench", (Grant(Role.PHARMACIST, trial.id, site.id),))
-        supply.receive_shipment(
-            session=session, actor=pharmacist, shipment_id=shipment.id, today=ON_DATE
-        )
+        assert supply.raise_resupply(session, trial_id=trial.id, site=row, on_date=ON_DATE)
         user = users.create_user(
             session=session,
             security=security,
@@ -224,7 +230,25 @@ def seed(database: Database, n: int) -> Seeded:
         request_id="bench",
     )
     record = json.loads(EXAMPLE.read_text())
-    seeded = Seeded([], [])
+    pharmacist = Principal(None, "bench", (Grant(Role.PHARMACIST, trial.id, site.id),))
+
+    def restock() -> None:
+        with transaction(database) as session:
+            pending = session.scalars(
+                select(ResupplyRequest.id).where(
+                    ResupplyRequest.site_id == site.id, ResupplyRequest.shipment_id.is_(None)
+                )
+            ).all()
+            for request_id in pending:
+                shipment = supply.ship_resupply(
+                    session=session, actor=system, request_id=request_id, today=ON_DATE
+                )
+                supply.receive_shipment(
+                    session=session, actor=pharmacist, shipment_id=shipment.id, today=ON_DATE
+                )
+
+    restock()
+    seeded = Seeded([], [], restock)
     with transaction(database) as session:
         for i in range(2 * n):
             patient = patients.register_patient(
@@ -317,6 +341,7 @@ def run_backend(name: str, url: str, n: int, *, profile: bool, analyze: bool) ->
                 [randomise(a, p) for a, p in seeded.ready],
                 counter,
                 profile=profile,
+                between=seeded.restock,
             ),
         ]
         with database.sessions() as session:

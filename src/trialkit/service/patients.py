@@ -194,10 +194,10 @@ def submit_screening_record(
     reason: str | None = None,
 ) -> ScreeningRecordView:
     """Store a new version of the screening record (validated against the record schema)."""
-    patient, site, _, grant = patient_with_site_or_absent(
+    patient, site, _, grant, approved = patient_with_site_or_absent(
         session, actor, patient_id, Action.EDIT_PATIENTS
     )
-    require_recruiting(session, site)
+    require_recruiting(session, site, approved=approved)
     record = parse_record(data, source="data")
     normalised = record.model_dump(mode="json", exclude_unset=True)
     _finite(normalised, "$")

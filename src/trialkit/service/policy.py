@@ -10,6 +10,7 @@ Blinded roles never see an arm: responses are built through :func:`can_see_arm`.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,7 +19,7 @@ from trialkit.errors import NotFoundError, PermissionDenied
 from trialkit.service.principal import Grant, Principal
 from trialkit.store.patients import Patient
 from trialkit.store.people import Role
-from trialkit.store.trials import Site, Trial
+from trialkit.store.trials import EthicsApproval, Site, Trial
 
 __all__ = [
     "PERMISSIONS",
@@ -238,16 +239,37 @@ def patient_or_absent(
     return patient, grant
 
 
+class PatientAtSite(NamedTuple):
+    """A patient with their site and trial, the actor's grant, and whether the site holds an
+    ethics approval of the protocol version the trial runs (for ``require_recruiting``)."""
+
+    patient: Patient
+    site: Site
+    trial: Trial
+    grant: Grant
+    approved: bool
+
+
 def patient_with_site_or_absent(
     session: Session, actor: Principal, patient_id: int, action: Action
-) -> tuple[Patient, Site, Trial, Grant]:
-    """:func:`patient_or_absent`, with the patient's site and trial read in the same statement.
+) -> PatientAtSite:
+    """:func:`patient_or_absent`, with the patient's site, trial and the site's approval of
+    the trial's protocol version read in the same statement.
 
-    For the use cases that read all three on every request (a screening record, a
-    randomisation): one statement instead of three.
+    For the use cases that read all of them on every request (a screening record, a
+    randomisation): one statement instead of four.
     """
+    approved = (
+        select(EthicsApproval.id)
+        .where(
+            EthicsApproval.site_id == Site.id,
+            EthicsApproval.protocol_version == Trial.protocol_version,
+        )
+        .limit(1)
+        .exists()
+    )
     found = session.execute(
-        select(Patient, Site, Trial)
+        select(Patient, Site, Trial, approved)
         .join(Site, Site.id == Patient.site_id)
         .join(Trial, Trial.id == Patient.trial_id)
         .where(Patient.id == patient_id)
@@ -255,7 +277,7 @@ def patient_with_site_or_absent(
     if found is None:
         authorize(actor, action, trial_id=None)
         raise NotFoundError(f"patient {patient_id} not found")
-    patient, site, trial = found
+    patient, site, trial, is_approved = found
     grant = authorize(
         actor,
         action,
@@ -263,7 +285,7 @@ def patient_with_site_or_absent(
         site_id=patient.site_id,
         absent=f"patient {patient_id} not found",
     )
-    return patient, site, trial, grant
+    return PatientAtSite(patient, site, trial, grant, bool(is_approved))
 
 
 def site_or_absent(

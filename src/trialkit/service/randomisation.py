@@ -22,7 +22,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from trialkit.errors import (
@@ -225,10 +225,10 @@ def randomise(
     *, session: Session, actor: Principal, patient_id: int, on_date: dt.date
 ) -> RandomisationView:
     """Randomise an eligible, consented patient (see the module docstring for the steps)."""
-    patient, site, trial, grant = patient_with_site_or_absent(
+    patient, site, trial, grant, approved = patient_with_site_or_absent(
         session, actor, patient_id, Action.RANDOMISE
     )
-    require_recruiting(session, site)
+    require_recruiting(session, site, approved=approved)
     require_enrolment_open(trial, on_date)
     state = _patient_state(session, patient, site)
     if state.randomisation_number is not None:
@@ -246,16 +246,19 @@ def randomise(
     stratum = sealed.spec.stratum_of({"background_therapy": group, "country": state.country_code})
 
     # the stratum's counter row serialises its randomisations: slots are used in order
-    counter = session.scalars(
-        select(StratumCounter)
+    # (an UPDATE takes the row lock and counts the slot in one statement; a concurrent one
+    # waits for the commit, then counts on from the committed value)
+    sequence, slots = session.execute(
+        update(StratumCounter)
         .where(StratumCounter.trial_id == trial.id, StratumCounter.stratum == stratum.key)
-        .with_for_update()
+        .values(used=StratumCounter.used + 1)
+        .returning(StratumCounter.used, StratumCounter.slots)
     ).one()
-    if counter.used >= counter.slots:
+    if sequence > slots:  # every slot was used: extend the stratum (under the same lock)
+        counter = session.get(StratumCounter, (trial.id, stratum.key))
+        assert counter is not None
         extend(session, actor=actor, grant=grant, trial=trial, counter=counter)
         _, sealed = verified_list(session, trial)
-    sequence = counter.used + 1
-    counter.used = sequence
     slot = session.scalars(
         select(AllocationSlot).where(
             AllocationSlot.trial_id == trial.id,

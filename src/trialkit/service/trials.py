@@ -248,18 +248,24 @@ def find_site(session: Session, *, trial_id: int, code: str) -> Site:
     return site
 
 
-def require_recruiting(session: Session, site: Site) -> None:
-    """Refuse work that needs a recruiting site (screening, randomisation), with the reason."""
+def require_recruiting(session: Session, site: Site, *, approved: bool | None = None) -> None:
+    """Refuse work that needs a recruiting site (screening, randomisation), with the reason.
+
+    ``approved``: whether the site holds an ethics approval of the trial's protocol version,
+    if the caller read it already (:func:`~trialkit.service.policy.patient_with_site_or_absent`).
+    """
     trial = get_trial_or_raise(session, site.trial_id)
-    approved = session.scalar(  # one indexed probe, not the site's approvals as entities
-        select(EthicsApproval.id)
-        .where(
-            EthicsApproval.site_id == site.id,
-            EthicsApproval.protocol_version == trial.protocol_version,
+    if approved is None:
+        found = session.scalar(  # one indexed probe, not the site's approvals as entities
+            select(EthicsApproval.id)
+            .where(
+                EthicsApproval.site_id == site.id,
+                EthicsApproval.protocol_version == trial.protocol_version,
+            )
+            .limit(1)
         )
-        .limit(1)
-    )
-    why_not = _why_not_recruiting(trial, site, approved=approved is not None)
+        approved = found is not None
+    why_not = _why_not_recruiting(trial, site, approved=approved)
     if why_not is not None:
         raise InactiveSiteError(why_not)
 
