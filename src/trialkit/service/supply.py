@@ -32,8 +32,8 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, Update, and_, bindparam, case, func, select, update
+from sqlalchemy.orm import Session, aliased
 
 from trialkit.errors import (
     ConflictError,
@@ -167,18 +167,6 @@ _STOCK_AND_AVAILABLE = select(
         )
     ),
 ).group_by(_SITE_KITS.c.arm)
-_TAKE_KIT = (
-    select(InventoryKit)
-    .where(
-        InventoryKit.trial_id == bindparam("trial_id"),
-        _KIT_ARM == bindparam("arm"),  # noqa: SIM300 (SQL, not Yoda)
-        InventoryKit.site_id == bindparam("site_id"),
-        InventoryKit.status == "available",
-        InventoryKit.expiry > bindparam("after"),
-    )
-    .order_by(InventoryKit.expiry, InventoryKit.number)
-    .limit(1)
-)
 
 
 def _site_counts(
@@ -232,22 +220,56 @@ def require_every_arm(
         raise error(_NO_KIT.format(site=site.code, on=on_date, what=what))
 
 
+def _take_kit_statement(*, lock: bool) -> Update:
+    picked = aliased(InventoryKit, name="picked")
+    arm = (
+        select(KitListEntry.arm)
+        .where(KitListEntry.trial_id == picked.trial_id, KitListEntry.number == picked.number)
+        .scalar_subquery()
+    )
+    first = (
+        select(picked.id)
+        .where(
+            picked.trial_id == bindparam("take_trial"),
+            arm == bindparam("take_arm"),
+            picked.site_id == bindparam("take_site"),
+            picked.status == "available",
+            picked.expiry > bindparam("take_after"),
+        )
+        .order_by(picked.expiry, picked.number)
+        .limit(1)
+    )
+    if lock:  # see _locked
+        first = first.with_for_update(skip_locked=True)
+    return (
+        update(InventoryKit)
+        .where(InventoryKit.id == first.scalar_subquery())
+        .values(status="dispensed")
+        .returning(InventoryKit)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+# built once: pick the kit and mark it dispensed in one statement (by dialect: lock or not)
+_TAKE_KIT = {lock: _take_kit_statement(lock=lock) for lock in (False, True)}
+
+
 def take_kit(
     session: Session, *, trial_id: int, site: Site, arm: str, on_date: dt.date
 ) -> InventoryKit:
-    """The first-expiring usable kit of ``arm`` at the site, locked; the error names no arm."""
-    kit = session.scalars(
-        _locked(session, _TAKE_KIT),
+    """The first-expiring usable kit of ``arm`` at the site, taken (status ``dispensed``) and
+    locked; the error names no arm."""
+    kit: InventoryKit | None = session.scalars(
+        _TAKE_KIT[session.get_bind().dialect.name == "postgresql"],
         {
-            "trial_id": trial_id,
-            "arm": arm,
-            "site_id": site.id,
-            "after": on_date + dt.timedelta(days=COVER_DAYS),
+            "take_trial": trial_id,
+            "take_arm": arm,
+            "take_site": site.id,
+            "take_after": on_date + dt.timedelta(days=COVER_DAYS),
         },
     ).first()
     if kit is None:  # only when another transaction took the last kit of an arm meanwhile
         raise SupplyError(_NO_KIT.format(site=site.code, on=on_date, what="given a kit"))
-    kit.status = "dispensed"
     return kit
 
 
