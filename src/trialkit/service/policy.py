@@ -12,7 +12,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from trialkit.errors import NotFoundError, PermissionDenied
@@ -250,6 +250,25 @@ class PatientAtSite(NamedTuple):
     approved: bool
 
 
+_PATIENT_AT_SITE = (  # built once: it runs on every screening record and randomisation
+    select(
+        Patient,
+        Site,
+        Trial,
+        select(EthicsApproval.id)
+        .where(
+            EthicsApproval.site_id == Site.id,
+            EthicsApproval.protocol_version == Trial.protocol_version,
+        )
+        .limit(1)
+        .exists(),
+    )
+    .join(Site, Site.id == Patient.site_id)
+    .join(Trial, Trial.id == Patient.trial_id)
+    .where(Patient.id == bindparam("patient"))
+)
+
+
 def patient_with_site_or_absent(
     session: Session, actor: Principal, patient_id: int, action: Action
 ) -> PatientAtSite:
@@ -259,21 +278,7 @@ def patient_with_site_or_absent(
     For the use cases that read all of them on every request (a screening record, a
     randomisation): one statement instead of four.
     """
-    approved = (
-        select(EthicsApproval.id)
-        .where(
-            EthicsApproval.site_id == Site.id,
-            EthicsApproval.protocol_version == Trial.protocol_version,
-        )
-        .limit(1)
-        .exists()
-    )
-    found = session.execute(
-        select(Patient, Site, Trial, approved)
-        .join(Site, Site.id == Patient.site_id)
-        .join(Trial, Trial.id == Patient.trial_id)
-        .where(Patient.id == patient_id)
-    ).first()
+    found = session.execute(_PATIENT_AT_SITE, {"patient": patient_id}).first()
     if found is None:
         authorize(actor, action, trial_id=None)
         raise NotFoundError(f"patient {patient_id} not found")

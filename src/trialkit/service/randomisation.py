@@ -22,7 +22,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import BindParameter, Integer, Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from trialkit.errors import (
@@ -98,35 +98,43 @@ class _PatientState:
     evaluation: EligibilityEvaluation | None  # the latest
 
 
-def _patient_state(session: Session, patient: Patient, site: Site) -> _PatientState:
-    """One statement instead of five: each precondition is a scalar subquery on an index."""
+def _patient_state_statement() -> Select[Any]:
+    patient: BindParameter[int] = bindparam("patient", type_=Integer)
     done = (
         select(Randomisation.randomisation_number)
-        .where(Randomisation.patient_id == patient.id)
+        .where(Randomisation.patient_id == patient)
         .scalar_subquery()
     )
     latest_record = (
         select(ScreeningRecordVersion.id)
-        .where(ScreeningRecordVersion.patient_id == patient.id)
+        .where(ScreeningRecordVersion.patient_id == patient)
         .order_by(ScreeningRecordVersion.version.desc())
         .limit(1)
         .scalar_subquery()
     )
-    consent = select(Consent.id).where(Consent.patient_id == patient.id).limit(1).scalar_subquery()
-    country = select(Country.code).where(Country.id == site.country_id).scalar_subquery()
+    consent = select(Consent.id).where(Consent.patient_id == patient).limit(1).scalar_subquery()
+    country = select(Country.code).where(Country.id == bindparam("country")).scalar_subquery()
     latest_evaluation = (
         select(EligibilityEvaluation.id)
-        .where(EligibilityEvaluation.patient_id == patient.id)
+        .where(EligibilityEvaluation.patient_id == patient)
         .order_by(EligibilityEvaluation.id.desc())
         .limit(1)
         .scalar_subquery()
     )
-    row = session.execute(
+    return (
         select(done, latest_record, consent, country, EligibilityEvaluation)
         .select_from(Patient)
         .outerjoin(EligibilityEvaluation, EligibilityEvaluation.id == latest_evaluation)
-        .where(Patient.id == patient.id)
-    ).one()
+        .where(Patient.id == patient)
+    )
+
+
+_PATIENT_STATE = _patient_state_statement()  # built once: it runs on every randomisation
+
+
+def _patient_state(session: Session, patient: Patient, site: Site) -> _PatientState:
+    """One statement instead of five: each precondition is a scalar subquery on an index."""
+    row = session.execute(_PATIENT_STATE, {"patient": patient.id, "country": site.country_id}).one()
     return _PatientState(row[0], row[1], row[2], row[3], row[4])
 
 
