@@ -15,7 +15,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -185,6 +185,11 @@ def _require_reason(version: int, reason: str | None, what: str) -> str | None:
     return reason.strip() if reason else None
 
 
+_LAST_RECORD_VERSION = select(func.max(ScreeningRecordVersion.version)).where(
+    ScreeningRecordVersion.patient_id == bindparam("patient")
+)
+
+
 def submit_screening_record(
     *,
     session: Session,
@@ -201,11 +206,7 @@ def submit_screening_record(
     record = parse_record(data, source="data")
     normalised = record.model_dump(mode="json", exclude_unset=True)
     _finite(normalised, "$")
-    last = session.scalar(
-        select(func.max(ScreeningRecordVersion.version)).where(
-            ScreeningRecordVersion.patient_id == patient.id
-        )
-    )
+    last = session.scalar(_LAST_RECORD_VERSION, {"patient": patient.id})
     version = int(last or 0) + 1
     reason = _require_reason(version, reason, "screening record")
     values: dict[str, Any] = {

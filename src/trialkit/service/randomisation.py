@@ -229,6 +229,23 @@ def _view(
     return RandomisationView(**fields)
 
 
+# built once, with bound parameters (an UPDATE reserves its columns' names for itself)
+_COUNT_SLOT = (
+    update(StratumCounter)
+    .where(
+        StratumCounter.trial_id == bindparam("counter_trial"),
+        StratumCounter.stratum == bindparam("counter_stratum"),
+    )
+    .values(used=StratumCounter.used + 1)
+    .returning(StratumCounter.used, StratumCounter.slots)
+)
+_SLOT = select(AllocationSlot).where(
+    AllocationSlot.trial_id == bindparam("trial"),
+    AllocationSlot.stratum == bindparam("stratum"),
+    AllocationSlot.sequence == bindparam("sequence"),
+)
+
+
 def randomise(
     *, session: Session, actor: Principal, patient_id: int, on_date: dt.date
 ) -> RandomisationView:
@@ -257,10 +274,7 @@ def randomise(
     # (an UPDATE takes the row lock and counts the slot in one statement; a concurrent one
     # waits for the commit, then counts on from the committed value)
     sequence, slots = session.execute(
-        update(StratumCounter)
-        .where(StratumCounter.trial_id == trial.id, StratumCounter.stratum == stratum.key)
-        .values(used=StratumCounter.used + 1)
-        .returning(StratumCounter.used, StratumCounter.slots)
+        _COUNT_SLOT, {"counter_trial": trial.id, "counter_stratum": stratum.key}
     ).one()
     if sequence > slots:  # every slot was used: extend the stratum (under the same lock)
         counter = session.get(StratumCounter, (trial.id, stratum.key))
@@ -268,11 +282,7 @@ def randomise(
         extend(session, actor=actor, grant=grant, trial=trial, counter=counter)
         _, sealed = verified_list(session, trial)
     slot = session.scalars(
-        select(AllocationSlot).where(
-            AllocationSlot.trial_id == trial.id,
-            AllocationSlot.stratum == stratum.key,
-            AllocationSlot.sequence == sequence,
-        )
+        _SLOT, {"trial": trial.id, "stratum": stratum.key, "sequence": sequence}
     ).one()
     expected = sealed.allocation.stratum_slots(stratum.key)[sequence - 1]
     if (slot.arm, slot.randomisation_number, slot.block, slot.block_size) != (
