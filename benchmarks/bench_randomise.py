@@ -122,13 +122,17 @@ def seed(url: str, clients: int, total: int) -> dict[int, list[int]]:
                 trial_id=trial.id,
                 site=row,
                 on_date=on_date,
-                threshold=per_arm,
+                threshold=2 * per_arm,  # a total above one arm's target (the supply rules)
                 target=per_arm,
             )
             assert request is not None
-            shipment = supply.ship_resupply(session=session, actor=actor, request_id=request.id)
+            shipment = supply.ship_resupply(
+                session=session, actor=actor, request_id=request.id, today=on_date
+            )
             receiver = Principal(None, "bench", (Grant(Role.PHARMACIST, trial.id, site.id),))
-            supply.receive_shipment(session=session, actor=receiver, shipment_id=shipment.id)
+            supply.receive_shipment(
+                session=session, actor=receiver, shipment_id=shipment.id, today=on_date
+            )
         for i in range(clients):
             user = users.create_user(
                 session=session,

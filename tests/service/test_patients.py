@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 import trialkit
@@ -20,6 +20,8 @@ from tests.factories import (
 from trialkit.errors import ConflictError, InputError, NotFoundError, PermissionDenied, RecordError
 from trialkit.service import Role, Security, audit, patients, users
 from trialkit.store import AuditEvent
+from trialkit.store.base import insert_unique
+from trialkit.store.patients import ScreeningRecordVersion
 
 
 def test_screening_records_are_versioned_with_reasons(session: Session, security: Security) -> None:
@@ -240,3 +242,47 @@ def test_blinded_and_unblinded_roles_are_never_combined(
     ).all()
     assert events.count("grant") >= 2
     assert "revoke" in events
+
+
+def test_a_version_stored_meanwhile_is_a_conflict_and_the_session_goes_on(
+    session: Session, security: Security, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another request stores the same version between this one's read and its insert."""
+    trial = make_trial(session)
+    site = make_site(session, trial)
+    actor = principal(
+        session, security, make_user(session, security, trial, Role.INVESTIGATOR, site=site)
+    )
+    patient = make_patient(session, actor, site)
+    data = example_record()
+    patients.submit_screening_record(session=session, actor=actor, patient_id=patient.id, data=data)
+    real_insert = insert_unique
+
+    def racing_insert(session: Session, model: type, values: dict[str, object]) -> int | None:
+        # the other request's version 2 lands first (a plain INSERT, as its own would be)
+        session.execute(
+            insert(ScreeningRecordVersion).values(
+                {**values, "reason": "the other request's correction"}
+            )
+        )
+        return real_insert(session, model, values)
+
+    monkeypatch.setattr(patients, "insert_unique", racing_insert)
+    before = session.scalar(select(func.count()).select_from(AuditEvent))
+    with pytest.raises(ConflictError, match="version 2 of this screening record was stored"):
+        patients.submit_screening_record(
+            session=session, actor=actor, patient_id=patient.id, data=data, reason="typo"
+        )
+    monkeypatch.undo()
+    # nothing of the refused request was stored or audited, and the session is still usable
+    stored = patients.list_screening_records(session=session, actor=actor, patient_id=patient.id)
+    assert [(r.version, r.reason) for r in stored] == [
+        (1, None),
+        (2, "the other request's correction"),
+    ]
+    assert session.scalar(select(func.count()).select_from(AuditEvent)) == before
+    third = patients.submit_screening_record(
+        session=session, actor=actor, patient_id=patient.id, data=data, reason="typo"
+    )
+    assert third.version == 3
+    assert audit.verify_trail(session=session).intact

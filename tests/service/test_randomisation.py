@@ -504,7 +504,9 @@ def test_wrong_passwords_on_the_unblinding_form_count_towards_the_lockout_and_ar
     assert "locked" in (login.failure or "")
     assert session.scalars(select(Unblinding)).all() == []
     refused = session.scalars(
-        select(AuditEvent).where(AuditEvent.action == "emergency_unblinding_refused")
+        select(AuditEvent)
+        .where(AuditEvent.action == "emergency_unblinding_refused")
+        .order_by(AuditEvent.seq)
     ).all()
     assert [e.reason for e in refused] == ["wrong password", "wrong password", "account locked"]
     counted = session.scalars(

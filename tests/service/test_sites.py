@@ -5,11 +5,21 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from tests.factories import SYSTEM, make_site, make_trial, make_user, principal
+from tests.factories import (
+    ENROLMENT_DAY,
+    SYSTEM,
+    example_record,
+    make_site,
+    make_trial,
+    make_user,
+    principal,
+)
 from trialkit.errors import ConflictError, InactiveSiteError, InputError, PermissionDenied
-from trialkit.service import Role, Security, enrolment_open, patients, trials
+from trialkit.service import Role, Security, enrolment_open, patients, randomisation, trials
+from trialkit.store.trials import EthicsApproval
 
 
 def test_the_trial_comes_from_the_protocol(session: Session) -> None:
@@ -174,4 +184,33 @@ def test_site_rules(session: Session, security: Security) -> None:
             name="x",
             city="x",
             country="DE",
+        )
+
+
+def test_screening_and_randomisation_read_the_approval_of_the_current_protocol_version(
+    session: Session, security: Security
+) -> None:
+    """The patient's own statement reads the site's approval; no approval of the version the
+    trial runs refuses a screening record and a randomisation as it refuses registering."""
+    trial = make_trial(session)
+    site = make_site(session, trial)
+    investigator = principal(
+        session, security, make_user(session, security, trial, Role.INVESTIGATOR, site=site)
+    )
+    patient = patients.register_patient(
+        session=session, actor=investigator, site_id=site.id, screening_number="1"
+    )
+    # the approval on record is of another version (as after an amendment not yet approved)
+    session.execute(
+        update(EthicsApproval)
+        .where(EthicsApproval.site_id == site.id)
+        .values(protocol_version="0.9")
+    )
+    with pytest.raises(InactiveSiteError, match="no ethics approval of protocol version"):
+        patients.submit_screening_record(
+            session=session, actor=investigator, patient_id=patient.id, data=example_record()
+        )
+    with pytest.raises(InactiveSiteError, match="no ethics approval of protocol version"):
+        randomisation.randomise(
+            session=session, actor=investigator, patient_id=patient.id, on_date=ENROLMENT_DAY
         )

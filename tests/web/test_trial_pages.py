@@ -427,7 +427,9 @@ def test_wrong_passwords_on_the_unblinding_form_lock_the_account_as_failed_login
     username = web_world.users["investigator"].username
     with db.sessions() as session:
         refused = session.scalars(
-            select(AuditEvent.reason).where(AuditEvent.action == "emergency_unblinding_refused")
+            select(AuditEvent.reason)
+            .where(AuditEvent.action == "emergency_unblinding_refused")
+            .order_by(AuditEvent.seq)
         ).all()
         assert session.scalars(select(Unblinding)).all() == []
     assert refused == ["wrong password"] * security.max_failed_logins + ["account locked"]

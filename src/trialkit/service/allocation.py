@@ -22,7 +22,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from trialkit.errors import ConflictError, InputError, RandomisationError
@@ -108,9 +108,12 @@ def sealed_spec(trial: Trial, seal_row: AllocationSeal) -> AllocationSpec:
     return dataclasses.replace(spec, slots_per_stratum=seal_row.slots_per_stratum)
 
 
+_SEAL = select(AllocationSeal).where(AllocationSeal.trial_id == bindparam("trial"))
+_SEAL_LOCKED = _SEAL.with_for_update()
+
+
 def _seal_row(session: Session, trial: Trial, *, lock: bool = False) -> AllocationSeal:
-    query = select(AllocationSeal).where(AllocationSeal.trial_id == trial.id)
-    row = session.scalars(query.with_for_update() if lock else query).one_or_none()
+    row = session.scalars(_SEAL_LOCKED if lock else _SEAL, {"trial": trial.id}).one_or_none()
     if row is None:
         raise ConflictError(
             f"{trial.acronym} has no sealed allocation list: an administrator seals it with "

@@ -19,7 +19,7 @@ from trialkit.store.audit import (
     AuditEntry,
     AuditEvent,
     ChainReport,
-    append_events,
+    append_rows,
     iter_events,
     verify_chain,
 )
@@ -77,7 +77,7 @@ def record(
             AuditEntry(field=name, old_value=_text(old), new_value=_text(new), **common)
             for name, (old, new) in changes.items()
         ]
-    append_events(session, entries)
+    append_rows(session, entries)
 
 
 def record_created(

@@ -15,7 +15,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,6 +30,7 @@ from trialkit.service.policy import (
     Action,
     can_see_arm,
     patient_or_absent,
+    patient_with_site_or_absent,
     site_or_absent,
 )
 from trialkit.service.principal import Grant, Principal
@@ -46,7 +47,7 @@ from trialkit.service.views import (
     ScreeningRecordView,
     UnblindedPatientView,
 )
-from trialkit.store.base import utcnow
+from trialkit.store.base import insert_unique, utcnow
 from trialkit.store.patients import (
     Consent,
     EligibilityEvaluation,
@@ -184,6 +185,11 @@ def _require_reason(version: int, reason: str | None, what: str) -> str | None:
     return reason.strip() if reason else None
 
 
+_LAST_RECORD_VERSION = select(func.max(ScreeningRecordVersion.version)).where(
+    ScreeningRecordVersion.patient_id == bindparam("patient")
+)
+
+
 def submit_screening_record(
     *,
     session: Session,
@@ -193,34 +199,30 @@ def submit_screening_record(
     reason: str | None = None,
 ) -> ScreeningRecordView:
     """Store a new version of the screening record (validated against the record schema)."""
-    patient, grant = patient_or_absent(session, actor, patient_id, Action.EDIT_PATIENTS)
-    require_recruiting(session, get_site_or_raise(session, patient.site_id))
+    patient, site, _, grant, approved = patient_with_site_or_absent(
+        session, actor, patient_id, Action.EDIT_PATIENTS
+    )
+    require_recruiting(session, site, approved=approved)
     record = parse_record(data, source="data")
     normalised = record.model_dump(mode="json", exclude_unset=True)
     _finite(normalised, "$")
-    last = session.scalar(
-        select(func.max(ScreeningRecordVersion.version)).where(
-            ScreeningRecordVersion.patient_id == patient.id
-        )
-    )
+    last = session.scalar(_LAST_RECORD_VERSION, {"patient": patient.id})
     version = int(last or 0) + 1
     reason = _require_reason(version, reason, "screening record")
-    row = ScreeningRecordVersion(
-        patient_id=patient.id,
-        version=version,
-        data=normalised,
-        reason=reason,
-        recorded_at=utcnow(),
-        recorded_by=actor.user_id,
-    )
-    session.add(row)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:  # another version was stored concurrently
+    values: dict[str, Any] = {
+        "patient_id": patient.id,
+        "version": version,
+        "data": normalised,
+        "reason": reason,
+        "recorded_at": utcnow(),
+        "recorded_by": actor.user_id,
+    }
+    row_id = insert_unique(session, ScreeningRecordVersion, values)
+    if row_id is None:  # another version was stored concurrently
         raise ConflictError(
             f"version {version} of this screening record was stored meanwhile: reload and resubmit"
-        ) from exc
+        )
+    row = ScreeningRecordVersion(id=row_id, **values)  # not added: the row is stored
     audit.record(
         session,
         actor=actor,

@@ -22,8 +22,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import BindParameter, Integer, Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from trialkit.errors import (
@@ -42,12 +41,16 @@ from trialkit.randomization import (
 )
 from trialkit.service import audit, auth
 from trialkit.service.allocation import extend, verified_list
-from trialkit.service.policy import Action, can_see_arm, patient_or_absent
+from trialkit.service.policy import (
+    Action,
+    can_see_arm,
+    patient_or_absent,
+    patient_with_site_or_absent,
+)
 from trialkit.service.principal import Principal
 from trialkit.service.security import Security
 from trialkit.service.supply import record_dispensing, require_every_arm
 from trialkit.service.trials import (
-    get_site_or_raise,
     get_trial_or_raise,
     require_enrolment_open,
     require_recruiting,
@@ -59,7 +62,7 @@ from trialkit.service.views import (
     RandomisationView,
     UnblindedRandomisationView,
 )
-from trialkit.store.base import utcnow
+from trialkit.store.base import insert_unique, utcnow
 from trialkit.store.patients import Consent, EligibilityEvaluation, Patient, ScreeningRecordVersion
 from trialkit.store.people import User
 from trialkit.store.randomisation import (
@@ -84,28 +87,68 @@ def _therapy(protocol: Protocol, group: str) -> TherapyAssignment:
     return assignment
 
 
-def _eligible_evaluation(
-    session: Session, patient: Patient, protocol: Protocol
-) -> tuple[EligibilityEvaluation, str]:
-    """The latest evaluation, if it clears the patient for randomisation; else the missing step."""
-    evaluation = session.scalars(
-        select(EligibilityEvaluation)
-        .where(EligibilityEvaluation.patient_id == patient.id)
+@dataclass(frozen=True)
+class _PatientState:
+    """What a randomisation checks about the patient, read in one query."""
+
+    randomisation_number: int | None  # randomised already
+    latest_record_id: int | None
+    consent_id: int | None
+    country_code: str | None
+    evaluation: EligibilityEvaluation | None  # the latest
+
+
+def _patient_state_statement() -> Select[Any]:
+    patient: BindParameter[int] = bindparam("patient", type_=Integer)
+    done = (
+        select(Randomisation.randomisation_number)
+        .where(Randomisation.patient_id == patient)
+        .scalar_subquery()
+    )
+    latest_record = (
+        select(ScreeningRecordVersion.id)
+        .where(ScreeningRecordVersion.patient_id == patient)
+        .order_by(ScreeningRecordVersion.version.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    consent = select(Consent.id).where(Consent.patient_id == patient).limit(1).scalar_subquery()
+    country = select(Country.code).where(Country.id == bindparam("country")).scalar_subquery()
+    latest_evaluation = (
+        select(EligibilityEvaluation.id)
+        .where(EligibilityEvaluation.patient_id == patient)
         .order_by(EligibilityEvaluation.id.desc())
         .limit(1)
-    ).first()
+        .scalar_subquery()
+    )
+    return (
+        select(done, latest_record, consent, country, EligibilityEvaluation)
+        .select_from(Patient)
+        .outerjoin(EligibilityEvaluation, EligibilityEvaluation.id == latest_evaluation)
+        .where(Patient.id == patient)
+    )
+
+
+_PATIENT_STATE = _patient_state_statement()  # built once: it runs on every randomisation
+
+
+def _patient_state(session: Session, patient: Patient, site: Site) -> _PatientState:
+    """One statement instead of five: each precondition is a scalar subquery on an index."""
+    row = session.execute(_PATIENT_STATE, {"patient": patient.id, "country": site.country_id}).one()
+    return _PatientState(row[0], row[1], row[2], row[3], row[4])
+
+
+def _eligible_evaluation(
+    state: _PatientState, protocol: Protocol
+) -> tuple[EligibilityEvaluation, str]:
+    """The latest evaluation, if it clears the patient for randomisation; else the missing step."""
+    evaluation = state.evaluation
     if evaluation is None:
         raise ConflictError(
             "randomisation refused: eligibility has not been evaluated; evaluate the screening "
             "record first"
         )
-    latest_record = session.scalar(
-        select(ScreeningRecordVersion.id)
-        .where(ScreeningRecordVersion.patient_id == patient.id)
-        .order_by(ScreeningRecordVersion.version.desc())
-        .limit(1)
-    )
-    if latest_record != evaluation.screening_record_id:
+    if state.latest_record_id != evaluation.screening_record_id:
         raise ConflictError(
             "randomisation refused: the screening record was corrected after the last "
             "eligibility evaluation; evaluate it again"
@@ -186,49 +229,60 @@ def _view(
     return RandomisationView(**fields)
 
 
+# built once, with bound parameters (an UPDATE reserves its columns' names for itself)
+_COUNT_SLOT = (
+    update(StratumCounter)
+    .where(
+        StratumCounter.trial_id == bindparam("counter_trial"),
+        StratumCounter.stratum == bindparam("counter_stratum"),
+    )
+    .values(used=StratumCounter.used + 1)
+    .returning(StratumCounter.used, StratumCounter.slots)
+)
+_SLOT = select(AllocationSlot).where(
+    AllocationSlot.trial_id == bindparam("trial"),
+    AllocationSlot.stratum == bindparam("stratum"),
+    AllocationSlot.sequence == bindparam("sequence"),
+)
+
+
 def randomise(
     *, session: Session, actor: Principal, patient_id: int, on_date: dt.date
 ) -> RandomisationView:
     """Randomise an eligible, consented patient (see the module docstring for the steps)."""
-    patient, grant = patient_or_absent(session, actor, patient_id, Action.RANDOMISE)
-    site = get_site_or_raise(session, patient.site_id)
-    trial = get_trial_or_raise(session, patient.trial_id)
-    require_recruiting(session, site)
-    require_enrolment_open(trial, on_date)
-    done = session.scalar(
-        select(Randomisation.randomisation_number).where(Randomisation.patient_id == patient.id)
+    patient, site, trial, grant, approved = patient_with_site_or_absent(
+        session, actor, patient_id, Action.RANDOMISE
     )
-    if done is not None:
-        raise ConflictError(f"the patient is randomised already (randomisation number {done})")
+    require_recruiting(session, site, approved=approved)
+    require_enrolment_open(trial, on_date)
+    state = _patient_state(session, patient, site)
+    if state.randomisation_number is not None:
+        raise ConflictError(
+            f"the patient is randomised already (randomisation number {state.randomisation_number})"
+        )
     protocol = trial_protocol(trial)
-    evaluation, group = _eligible_evaluation(session, patient, protocol)
-    consent = session.scalar(select(Consent.id).where(Consent.patient_id == patient.id).limit(1))
-    if consent is None:
+    evaluation, group = _eligible_evaluation(state, protocol)
+    if state.consent_id is None:
         raise ConflictError("randomisation refused: informed consent is not recorded")
-    country = session.get(Country, site.country_id)
-    assert country is not None
+    assert state.country_code is not None
     # before the list is touched: a site short of either arm refuses every patient alike
     require_every_arm(session, trial_id=trial.id, site=site, on_date=on_date, what="randomised")
     _, sealed = verified_list(session, trial)
-    stratum = sealed.spec.stratum_of({"background_therapy": group, "country": country.code})
+    stratum = sealed.spec.stratum_of({"background_therapy": group, "country": state.country_code})
 
     # the stratum's counter row serialises its randomisations: slots are used in order
-    counter = session.scalars(
-        select(StratumCounter)
-        .where(StratumCounter.trial_id == trial.id, StratumCounter.stratum == stratum.key)
-        .with_for_update()
+    # (an UPDATE takes the row lock and counts the slot in one statement; a concurrent one
+    # waits for the commit, then counts on from the committed value)
+    sequence, slots = session.execute(
+        _COUNT_SLOT, {"counter_trial": trial.id, "counter_stratum": stratum.key}
     ).one()
-    if counter.used >= counter.slots:
+    if sequence > slots:  # every slot was used: extend the stratum (under the same lock)
+        counter = session.get(StratumCounter, (trial.id, stratum.key))
+        assert counter is not None
         extend(session, actor=actor, grant=grant, trial=trial, counter=counter)
         _, sealed = verified_list(session, trial)
-    sequence = counter.used + 1
-    counter.used = sequence
     slot = session.scalars(
-        select(AllocationSlot).where(
-            AllocationSlot.trial_id == trial.id,
-            AllocationSlot.stratum == stratum.key,
-            AllocationSlot.sequence == sequence,
-        )
+        _SLOT, {"trial": trial.id, "stratum": stratum.key, "sequence": sequence}
     ).one()
     expected = sealed.allocation.stratum_slots(stratum.key)[sequence - 1]
     if (slot.arm, slot.randomisation_number, slot.block, slot.block_size) != (
@@ -241,26 +295,24 @@ def randomise(
             f"randomisation refused: stored slot {sequence} of stratum {stratum.key} differs "
             f"from the sealed list (run 'trialkit randomization verify --trial {trial.acronym}')"
         )
-    row = Randomisation(
-        trial_id=trial.id,
-        patient_id=patient.id,
-        site_id=site.id,
-        slot_id=slot.id,
-        stratum=stratum.key,
-        sequence=sequence,
-        randomisation_number=slot.randomisation_number,
-        background_therapy=group,
-        eligibility_evaluation_id=evaluation.id,
-        enrolment_date=on_date,
-        randomised_at=utcnow(),
-        randomised_by=actor.user_id,
-    )
-    session.add(row)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:  # the patient was randomised by a concurrent request
-        raise ConflictError("the patient was randomised meanwhile: reload") from exc
+    values: dict[str, Any] = {
+        "trial_id": trial.id,
+        "patient_id": patient.id,
+        "site_id": site.id,
+        "slot_id": slot.id,
+        "stratum": stratum.key,
+        "sequence": sequence,
+        "randomisation_number": slot.randomisation_number,
+        "background_therapy": group,
+        "eligibility_evaluation_id": evaluation.id,
+        "enrolment_date": on_date,
+        "randomised_at": utcnow(),
+        "randomised_by": actor.user_id,
+    }
+    row_id = insert_unique(session, Randomisation, values)  # flushes the counter first
+    if row_id is None:  # the patient was randomised by a concurrent request
+        raise ConflictError("the patient was randomised meanwhile: reload")
+    row = Randomisation(id=row_id, **values)  # not added: the row is stored
     kit, _ = record_dispensing(
         session,
         actor=actor,

@@ -30,10 +30,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import Select, and_, func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, Update, and_, bindparam, case, func, select, update
+from sqlalchemy.orm import Session, aliased
 
 from trialkit.errors import (
     ConflictError,
@@ -54,7 +54,7 @@ from trialkit.service.policy import (
 from trialkit.service.principal import Grant, Principal
 from trialkit.service.trials import get_site_or_raise, get_trial_or_raise, trial_protocol
 from trialkit.service.views import DispensingView, KitView, ResupplyRequestView, ShipmentView
-from trialkit.store.base import utcnow
+from trialkit.store.base import insert_unique, utcnow
 from trialkit.store.patients import Patient
 from trialkit.store.randomisation import AllocationSlot, Randomisation
 from trialkit.store.supply import (
@@ -103,17 +103,27 @@ def _locked(session: Session, query: Select[InventoryKit]) -> Select[InventoryKi
     return query
 
 
+_KIT_ARM = (
+    select(KitListEntry.arm)
+    .where(
+        KitListEntry.trial_id == InventoryKit.trial_id,
+        KitListEntry.number == InventoryKit.number,
+    )
+    .scalar_subquery()
+)
+"""A kit's arm, looked up per kit through the kit list's unique (trial, number) index.
+
+A correlated subquery rather than a join: the planner then probes the index once per kit
+whatever its statistics say. Joined, PostgreSQL planned a nested loop that scans the whole
+kit list per kit while the tables had no statistics yet (after sealing, before autovacuum
+analysed them): about 15 ms per dispensing instead of 0.4 ms.
+"""
+
+
 def _kits_of_arm(trial_id: int, arm: str) -> Select[InventoryKit]:
     return (
         select(InventoryKit)
-        .join(
-            KitListEntry,
-            and_(
-                KitListEntry.trial_id == InventoryKit.trial_id,
-                KitListEntry.number == InventoryKit.number,
-            ),
-        )
-        .where(InventoryKit.trial_id == trial_id, KitListEntry.arm == arm)
+        .where(InventoryKit.trial_id == trial_id, _KIT_ARM == arm)  # noqa: SIM300 (SQL, not Yoda)
         .order_by(InventoryKit.expiry, InventoryKit.number)
     )
 
@@ -135,28 +145,50 @@ def site_threshold(arms: int, *, target: int = RESUPPLY_TARGET) -> int:
     return resupply_threshold(target=target, arms=arms, lead_dispensings=RESUPPLY_LEAD_DISPENSINGS)
 
 
-def _arm_counts(
-    session: Session, *, trial_id: int, site_id: int, statuses: tuple[str, ...], after: dt.date
-) -> dict[str, int]:
+_SITE_KITS = (
+    select(_KIT_ARM.label("arm"), InventoryKit.status, InventoryKit.expiry)
+    .where(
+        InventoryKit.trial_id == bindparam("trial_id"),
+        InventoryKit.site_id == bindparam("site_id"),
+        InventoryKit.status.in_(_STOCK),
+        InventoryKit.expiry > bindparam("after"),
+    )
+    .subquery()
+)
+# built once: these run on every randomisation and dispensing
+_STOCK_COUNTS = select(_SITE_KITS.c.arm, func.count()).group_by(_SITE_KITS.c.arm)
+_STOCK_AND_AVAILABLE = select(
+    _SITE_KITS.c.arm,
+    func.sum(case((_SITE_KITS.c.expiry > bindparam("horizon"), 1), else_=0)),
+    func.sum(
+        case(
+            (and_(_SITE_KITS.c.status == "available", _SITE_KITS.c.expiry > bindparam("cover")), 1),
+            else_=0,
+        )
+    ),
+).group_by(_SITE_KITS.c.arm)
+
+
+def _site_counts(
+    session: Session, *, trial_id: int, site_id: int, on_date: dt.date
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Per arm, in one query: the site's stock (:func:`_stock`) and its dispensable kits
+    (available, unexpired for :data:`COVER_DAYS`)."""
+    cover = on_date + dt.timedelta(days=COVER_DAYS)
+    horizon = on_date + dt.timedelta(days=COVER_DAYS + RESUPPLY_LEAD_DAYS)
     rows = session.execute(
-        select(KitListEntry.arm, func.count())
-        .select_from(InventoryKit)
-        .join(
-            KitListEntry,
-            and_(
-                KitListEntry.trial_id == InventoryKit.trial_id,
-                KitListEntry.number == InventoryKit.number,
-            ),
-        )
-        .where(
-            InventoryKit.trial_id == trial_id,
-            InventoryKit.site_id == site_id,
-            InventoryKit.status.in_(statuses),
-            InventoryKit.expiry > after,
-        )
-        .group_by(KitListEntry.arm)
+        _STOCK_AND_AVAILABLE,
+        {
+            "trial_id": trial_id,
+            "site_id": site_id,
+            "after": min(cover, horizon),
+            "cover": cover,
+            "horizon": horizon,
+        },
     ).all()
-    return {str(arm): int(n) for arm, n in rows}
+    stock = {str(arm): int(n) for arm, n, _ in rows if n}
+    available = {str(arm): int(n) for arm, _, n in rows if n}
+    return stock, available
 
 
 def require_every_arm(
@@ -172,32 +204,72 @@ def require_every_arm(
     stock ran short without a dispensing (kits passing the expiry horizon) would lose
     its request with every refused attempt and never be resupplied.
     """
-    raised = raise_resupply(session, trial_id=trial_id, site=site, on_date=on_date)
-    counts = _arm_counts(
+    # one count serves both: a request only reserves depot kits, never a site's available ones
+    stock, available = _site_counts(session, trial_id=trial_id, site_id=site.id, on_date=on_date)
+    raised = _raise_resupply(
         session,
         trial_id=trial_id,
-        site_id=site.id,
-        statuses=("available",),
-        after=on_date + dt.timedelta(days=COVER_DAYS),
+        site=site,
+        on_date=on_date,
+        threshold=None,
+        target=RESUPPLY_TARGET,
+        stock=stock,
     )
-    if any(counts.get(arm, 0) < 1 for arm in _arms(session, trial_id)):
+    if any(available.get(arm, 0) < 1 for arm in _arms(session, trial_id)):
         error = SupplyShortError if raised is not None else SupplyError
         raise error(_NO_KIT.format(site=site.code, on=on_date, what=what))
+
+
+def _take_kit_statement(*, lock: bool) -> Update:
+    picked = aliased(InventoryKit, name="picked")
+    arm = (
+        select(KitListEntry.arm)
+        .where(KitListEntry.trial_id == picked.trial_id, KitListEntry.number == picked.number)
+        .scalar_subquery()
+    )
+    first = (
+        select(picked.id)
+        .where(
+            picked.trial_id == bindparam("take_trial"),
+            arm == bindparam("take_arm"),
+            picked.site_id == bindparam("take_site"),
+            picked.status == "available",
+            picked.expiry > bindparam("take_after"),
+        )
+        .order_by(picked.expiry, picked.number)
+        .limit(1)
+    )
+    if lock:  # see _locked
+        first = first.with_for_update(skip_locked=True)
+    return (
+        update(InventoryKit)
+        .where(InventoryKit.id == first.scalar_subquery())
+        .values(status="dispensed")
+        .returning(InventoryKit)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+# built once: pick the kit and mark it dispensed in one statement (by dialect: lock or not)
+_TAKE_KIT = {lock: _take_kit_statement(lock=lock) for lock in (False, True)}
 
 
 def take_kit(
     session: Session, *, trial_id: int, site: Site, arm: str, on_date: dt.date
 ) -> InventoryKit:
-    """The first-expiring usable kit of ``arm`` at the site, locked; the error names no arm."""
-    query = _kits_of_arm(trial_id, arm).where(
-        InventoryKit.site_id == site.id,
-        InventoryKit.status == "available",
-        InventoryKit.expiry > on_date + dt.timedelta(days=COVER_DAYS),
-    )
-    kit = session.scalars(_locked(session, query.limit(1))).first()
+    """The first-expiring usable kit of ``arm`` at the site, taken (status ``dispensed``) and
+    locked; the error names no arm."""
+    kit: InventoryKit | None = session.scalars(
+        _TAKE_KIT[session.get_bind().dialect.name == "postgresql"],
+        {
+            "take_trial": trial_id,
+            "take_arm": arm,
+            "take_site": site.id,
+            "take_after": on_date + dt.timedelta(days=COVER_DAYS),
+        },
+    ).first()
     if kit is None:  # only when another transaction took the last kit of an arm meanwhile
         raise SupplyError(_NO_KIT.format(site=site.code, on=on_date, what="given a kit"))
-    kit.status = "dispensed"
     return kit
 
 
@@ -238,13 +310,15 @@ def _fill(
 
 def _stock(session: Session, *, trial_id: int, site: Site, on_date: dt.date) -> dict[str, int]:
     """Usable kits per arm at, reserved for or on their way to the site (never shown)."""
-    return _arm_counts(
-        session,
-        trial_id=trial_id,
-        site_id=site.id,
-        statuses=_STOCK,
-        after=on_date + dt.timedelta(days=COVER_DAYS + RESUPPLY_LEAD_DAYS),
-    )
+    rows = session.execute(
+        _STOCK_COUNTS,
+        {
+            "trial_id": trial_id,
+            "site_id": site.id,
+            "after": on_date + dt.timedelta(days=COVER_DAYS + RESUPPLY_LEAD_DAYS),
+        },
+    ).all()
+    return {str(arm): int(n) for arm, n in rows}
 
 
 def raise_resupply(
@@ -261,6 +335,28 @@ def raise_resupply(
     ``threshold`` defaults to :func:`site_threshold`. The request brings every arm to
     ``target`` (kit numbers only), or waits for depot stock with no kits.
     """
+    return _raise_resupply(
+        session,
+        trial_id=trial_id,
+        site=site,
+        on_date=on_date,
+        threshold=threshold,
+        target=target,
+        stock=None,
+    )
+
+
+def _raise_resupply(
+    session: Session,
+    *,
+    trial_id: int,
+    site: Site,
+    on_date: dt.date,
+    threshold: int | None,
+    target: int,
+    stock: dict[str, int] | None,
+) -> ResupplyRequest | None:
+    """:func:`raise_resupply`, given the site's stock if the caller has just counted it."""
     arms = _arms(session, trial_id)
     if threshold is None:
         threshold = site_threshold(len(arms), target=target)
@@ -269,7 +365,9 @@ def raise_resupply(
             f"resupply needs a per-arm target >= 1 and a total threshold above "
             f"{(len(arms) - 1) * target}; got threshold {threshold}, target {target}"
         )
-    if sum(_stock(session, trial_id=trial_id, site=site, on_date=on_date).values()) >= threshold:
+    if stock is None:
+        stock = _stock(session, trial_id=trial_id, site=site, on_date=on_date)
+    if sum(stock.values()) >= threshold:
         return None
     # serialise on the site row, then look again. Kits reserved by a request not yet
     # shipped count as stock, so another request is raised only if the total is still low
@@ -536,21 +634,17 @@ def record_dispensing(
     The caller has checked :func:`require_every_arm` before anything arm-dependent.
     """
     kit = take_kit(session, trial_id=patient.trial_id, site=site, arm=arm, on_date=on_date)
-    row = Dispensing(
-        patient_id=patient.id,
-        kit_id=kit.id,
-        cycle=cycle,
-        dispensed_at=utcnow(),
-        dispensed_by=actor.user_id,
-    )
-    session.add(row)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:
-        raise ConflictError(
-            f"cycle {cycle} of this patient was dispensed meanwhile: reload"
-        ) from exc
+    values: dict[str, Any] = {
+        "patient_id": patient.id,
+        "kit_id": kit.id,
+        "cycle": cycle,
+        "dispensed_at": utcnow(),
+        "dispensed_by": actor.user_id,
+    }
+    row_id = insert_unique(session, Dispensing, values)  # flushes the kit's status first
+    if row_id is None:
+        raise ConflictError(f"cycle {cycle} of this patient was dispensed meanwhile: reload")
+    row = Dispensing(id=row_id, **values)  # not added: the row is stored
     raise_resupply(session, trial_id=patient.trial_id, site=site, on_date=on_date)
     return kit, row
 

@@ -178,7 +178,12 @@ def get_trial(
 
 def _recruiting(trial: Trial, site: Site, approvals: list[EthicsApproval]) -> str | None:
     """Why the site may not recruit, or ``None`` when it may."""
-    if not any(a.protocol_version == trial.protocol_version for a in approvals):
+    approved = any(a.protocol_version == trial.protocol_version for a in approvals)
+    return _why_not_recruiting(trial, site, approved=approved)
+
+
+def _why_not_recruiting(trial: Trial, site: Site, *, approved: bool) -> str | None:
+    if not approved:
         return (
             f"site {site.code} has no ethics approval of protocol version "
             f"{trial.protocol_version!r} recorded"
@@ -243,11 +248,24 @@ def find_site(session: Session, *, trial_id: int, code: str) -> Site:
     return site
 
 
-def require_recruiting(session: Session, site: Site) -> None:
-    """Refuse work that needs a recruiting site (screening, randomisation), with the reason."""
-    why_not = _recruiting(
-        get_trial_or_raise(session, site.trial_id), site, _approvals(session, site.id)
-    )
+def require_recruiting(session: Session, site: Site, *, approved: bool | None = None) -> None:
+    """Refuse work that needs a recruiting site (screening, randomisation), with the reason.
+
+    ``approved``: whether the site holds an ethics approval of the trial's protocol version,
+    if the caller read it already (:func:`~trialkit.service.policy.patient_with_site_or_absent`).
+    """
+    trial = get_trial_or_raise(session, site.trial_id)
+    if approved is None:
+        found = session.scalar(  # one indexed probe, not the site's approvals as entities
+            select(EthicsApproval.id)
+            .where(
+                EthicsApproval.site_id == site.id,
+                EthicsApproval.protocol_version == trial.protocol_version,
+            )
+            .limit(1)
+        )
+        approved = found is not None
+    why_not = _why_not_recruiting(trial, site, approved=approved)
     if why_not is not None:
         raise InactiveSiteError(why_not)
 

@@ -16,9 +16,11 @@ import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import String, Text, select
+from sqlalchemy import String, Text, bindparam, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm.util import identity_key
 
 from trialkit.store.base import Base, UTCDateTime, real_utcnow
 
@@ -29,6 +31,7 @@ __all__ = [
     "AuditHead",
     "ChainReport",
     "append_events",
+    "append_rows",
     "event_hash",
     "iter_events",
     "verify_chain",
@@ -126,46 +129,77 @@ HASHED_FIELDS = (
 )
 
 
-def event_hash(event: AuditEvent) -> str:
-    """SHA-256 over the event's content and its predecessor's hash (canonical JSON)."""
-    content = event.as_dict()
-    payload = json.dumps(
-        [content[name] for name in HASHED_FIELDS], separators=(",", ":"), ensure_ascii=False
-    )
+def _digest(values: Sequence[object]) -> str:
+    payload = json.dumps(list(values), separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def append_events(session: Session, entries: Sequence[AuditEntry]) -> list[AuditEvent]:
-    """Append entries to the chain in the caller's transaction (holds the head lock till commit)."""
+def event_hash(event: AuditEvent) -> str:
+    """SHA-256 over the event's content and its predecessor's hash (canonical JSON)."""
+    content = event.as_dict()
+    return _digest([content[name] for name in HASHED_FIELDS])
+
+
+_LOCK_HEAD = (
+    select(AuditHead.last_seq, AuditHead.last_hash).where(AuditHead.id == 1).with_for_update()
+)
+_INSERT_EVENTS = insert(AuditEvent)
+_MOVE_HEAD = (
+    update(AuditHead)
+    .where(AuditHead.id == 1)
+    .values(last_seq=bindparam("seq"), last_hash=bindparam("hash"))
+)
+
+
+def append_rows(session: Session, entries: Sequence[AuditEntry]) -> list[dict[str, Any]]:
+    """Append entries to the chain in the caller's transaction (holds the head lock till commit).
+
+    Three Core statements (lock the head, insert the events, move the head), no ORM unit
+    of work: the audit append is on every write's path. Each row is hashed exactly as
+    :func:`event_hash` hashes the stored event (the same values in the same order), so
+    :func:`verify_chain` checks what is written here. Returns the rows written.
+    """
     if not entries:
         return []
-    head = session.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
+    last_seq, last_hash = session.execute(_LOCK_HEAD).one()  # autoflushes pending ORM work
     now = real_utcnow()  # the computer's time, never a pinned calendar (see store.base)
-    events = []
+    stamp = now.isoformat()
+    rows: list[dict[str, Any]] = []
     for entry in entries:
-        event = AuditEvent(
-            seq=head.last_seq + 1,
-            occurred_at=now,
-            request_id=entry.request_id,
-            user_id=entry.user_id,
-            username=entry.username,
-            role=entry.role,
-            site_id=entry.site_id,
-            action=entry.action,
-            entity=entry.entity,
-            entity_id=entry.entity_id,
-            field=entry.field,
-            old_value=entry.old_value,
-            new_value=entry.new_value,
-            reason=entry.reason,
-            prev_hash=head.last_hash,
+        last_seq += 1
+        row: dict[str, Any] = {
+            "seq": last_seq,
+            "occurred_at": now,
+            "request_id": entry.request_id,
+            "user_id": entry.user_id,
+            "username": entry.username,
+            "role": entry.role,
+            "site_id": entry.site_id,
+            "action": entry.action,
+            "entity": entry.entity,
+            "entity_id": entry.entity_id,
+            "field": entry.field,
+            "old_value": entry.old_value,
+            "new_value": entry.new_value,
+            "reason": entry.reason,
+            "prev_hash": last_hash,
+        }
+        row["hash"] = last_hash = _digest(
+            [stamp if name == "occurred_at" else row[name] for name in HASHED_FIELDS]
         )
-        event.hash = event_hash(event)
-        head.last_seq, head.last_hash = event.seq, event.hash
-        events.append(event)
-    session.add_all(events)
-    session.flush()
-    return events
+        rows.append(row)
+    connection = session.connection()
+    connection.execute(_INSERT_EVENTS, rows)
+    connection.execute(_MOVE_HEAD, {"seq": last_seq, "hash": last_hash})
+    head = session.identity_map.get(identity_key(AuditHead, 1))
+    if head is not None:  # loaded earlier in this session: read it again when next used
+        session.expire(head)
+    return rows
+
+
+def append_events(session: Session, entries: Sequence[AuditEntry]) -> list[AuditEvent]:
+    """:func:`append_rows`, returning the events written (not attached to the session)."""
+    return [AuditEvent(**row) for row in append_rows(session, entries)]
 
 
 def iter_events(session: Session, *, batch: int = 1000) -> Iterator[AuditEvent]:

@@ -27,11 +27,21 @@ from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["Base", "UTCDateTime", "on_calendar", "pinned_calendar", "real_utcnow", "utcnow"]
+__all__ = [
+    "Base",
+    "UTCDateTime",
+    "insert_unique",
+    "on_calendar",
+    "pinned_calendar",
+    "real_utcnow",
+    "utcnow",
+]
 
 # Stable constraint names, so that migrations can name what they alter on every database.
 NAMING_CONVENTION = {
@@ -112,3 +122,26 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+_INSERT_UNIQUE: dict[tuple[type[Base], str], Any] = {}
+
+
+def insert_unique(session: Session, model: type[Base], values: dict[str, Any]) -> int | None:
+    """Insert one row and return its id, or ``None`` (nothing inserted) if the row would break
+    one of the table's unique constraints: a record stored meanwhile by another transaction.
+
+    ``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` (PostgreSQL and SQLite 3.35+): one
+    statement where an ORM flush inside a SAVEPOINT, to survive the IntegrityError, takes
+    three, and the session stays usable either way. A concurrent insert of the same key
+    still waits for that transaction, as the unique index's check does. The row is not
+    added to the session (read it back if it is needed as an object).
+    """
+    dialect = session.get_bind().dialect.name
+    statement = _INSERT_UNIQUE.get((model, dialect))
+    if statement is None:
+        make = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        statement = make(model).on_conflict_do_nothing().returning(model.__table__.c.id)
+        _INSERT_UNIQUE[(model, dialect)] = statement
+    new_id = session.execute(statement, values).scalar_one_or_none()
+    return None if new_id is None else int(new_id)
