@@ -151,6 +151,30 @@ def test_forecast_page_bad_dates_are_explained_next_to_the_field(
     assert as_user("monitor").get("/forecast.svg?cutoff=soon").status_code == 422
 
 
+def test_forecast_page_offers_the_models_and_explains_a_bad_one(
+    as_user: AsUser, conducted: WebWorld
+) -> None:
+    """The page defaults to model averaging, lets the viewer pick another model (the plot
+    follows the choice), and explains an unknown model next to its field."""
+    browser = as_user("monitor")
+    default = browser.get("/forecast").text
+    assert re.search(r'<option value="average" selected>', default)
+    assert '<option value="auto">' in default
+    chosen = browser.get("/forecast?model=exponential")
+    assert chosen.status_code == 200
+    assert "<dt>Model</dt><dd>exponential (" in chosen.text
+    assert re.search(r'<option value="exponential" selected>', chosen.text)
+    assert 'src="/forecast.svg?model=exponential"' in chosen.text
+    plot = browser.get("/forecast.svg?model=exponential")
+    assert plot.status_code == 200
+    assert "<svg" in plot.text
+    bad = browser.get("/forecast?model=gamma")
+    assert bad.status_code == 200
+    assert re.search(r'id="f-model-error".*?Choose one of the listed models', bad.text, re.S)
+    assert "<dt>Model</dt><dd>average (" in bad.text  # the default meanwhile
+    assert browser.get("/forecast.svg?model=gamma").status_code == 422
+
+
 def test_forecast_without_patients_falls_back_to_the_design(as_user: AsUser) -> None:
     page = as_user("statistician").get("/forecast")
     assert page.status_code == 200

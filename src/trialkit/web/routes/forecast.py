@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from trialkit.config import Settings
 from trialkit.errors import InputError, NotFoundError
-from trialkit.predict import EventForecast
+from trialkit.predict import DEFAULT_MODEL, EventForecast, ModelChoice
 from trialkit.report.predict_plot import event_forecast_svg
 from trialkit.service import forecast as forecast_service
 from trialkit.web.deps import DbSession, PagesDep, Viewer, ViewerDep
@@ -56,6 +57,30 @@ def _date(text: str | None, label: str, errors: dict[str, str], key: str, pages:
         return None
 
 
+def model_options(pages: Pages) -> list[tuple[str, str]]:
+    """The event models a viewer may choose, the default first."""
+    return [
+        ("average", pages._("Model average (Akaike weights; the default, best calibrated)")),
+        ("auto", pages._("The model with the smallest AIC")),
+        ("exponential", pages._("Exponential")),
+        ("weibull", pages._("Weibull")),
+        ("piecewise", pages._("Piecewise exponential")),
+        ("mixture", pages._("Two-component exponential mixture")),
+    ]
+
+
+def _model(text: str | None, errors: dict[str, str], pages: Pages) -> ModelChoice:
+    choices = [value for value, _ in model_options(pages)]
+    if not text:
+        return DEFAULT_MODEL
+    if text not in choices:
+        errors["model"] = pages._("Choose one of the listed models (%(choices)s).") % {
+            "choices": ", ".join(choices)
+        }
+        return DEFAULT_MODEL
+    return cast(ModelChoice, text)  # checked against the choices above
+
+
 def calendar_today(request: Request) -> dt.date:
     """Today as the settings give it (``TRIALKIT_CALENDAR_DATE`` may pin it)."""
     settings: Settings = request.app.state.settings
@@ -63,7 +88,12 @@ def calendar_today(request: Request) -> dt.date:
 
 
 def shown_forecast(
-    session: Session, viewer: Viewer, pages: Pages, cutoff: dt.date | None, today: dt.date
+    session: Session,
+    viewer: Viewer,
+    pages: Pages,
+    cutoff: dt.date | None,
+    today: dt.date,
+    model: ModelChoice = DEFAULT_MODEL,
 ) -> Shown:
     """The data forecast, or the design-stage one with the reason the data give none."""
     trial_id = _trial_id(viewer, pages)
@@ -75,6 +105,7 @@ def shown_forecast(
             cutoff=cutoff,
             today=today,
             n_sims=PAGE_SIMS,
+            model=model,
         )
         return Shown(result.forecast, True, None)
     except InputError as exc:
@@ -92,16 +123,26 @@ def forecast_page(
     pages: PagesDep,
     cutoff: str | None = None,
     by: str | None = None,
+    model: str | None = None,
 ) -> HTMLResponse:
     errors: dict[str, str] = {}
     cut = _date(cutoff, pages._("Cut-off date"), errors, "cutoff", pages)
     when = _date(by, pages._("Date"), errors, "by", pages)
-    shown = shown_forecast(session, viewer, pages, cut, calendar_today(request))
+    chosen = _model(model, errors, pages)
+    shown = shown_forecast(session, viewer, pages, cut, calendar_today(request), chosen)
     f = shown.forecast
     lo, hi = f.predicted_date_interval()
     e_lo, e_hi = f.enrolment_complete_interval()
     at = f.events_by(when) if when else None
-    query = f"?cutoff={cut.isoformat()}" if cut else ""  # the plot recomputes the same
+    # the plot recomputes the same forecast
+    query = urlencode(
+        {
+            k: v
+            for k, v in (("cutoff", cut.isoformat() if cut else ""), ("model", chosen))
+            if v and not (k == "model" and v == DEFAULT_MODEL)
+        }
+    )
+    query = f"?{query}" if query else ""
     return pages.response(
         "forecast/forecast.html",
         viewer=viewer,
@@ -111,8 +152,9 @@ def forecast_page(
         enrolment_interval=(e_lo, e_hi),
         at=at,
         probability=f.probability_by(when) if when else None,
-        values={"cutoff": cutoff or "", "by": by or ""},
+        values={"cutoff": cutoff or "", "by": by or "", "model": chosen},
         errors=errors,
+        models=model_options(pages),
         plot_url=f"/forecast.svg{query}",
     )
 
@@ -124,12 +166,15 @@ def forecast_plot(
     session: DbSession,
     pages: PagesDep,
     cutoff: str | None = None,
+    model: str | None = None,
 ) -> Response:
     """Observed and predicted cumulative PFS events, the 90% band and the target line."""
     errors: dict[str, str] = {}
     cut = _date(cutoff, "cutoff", errors, "cutoff", pages)
-    if errors:
-        raise InputError(errors["cutoff"], location="cutoff")
-    shown = shown_forecast(session, viewer, pages, cut, calendar_today(request))
+    chosen = _model(model, errors, pages)
+    for key in ("cutoff", "model"):
+        if key in errors:
+            raise InputError(errors[key], location=key)
+    shown = shown_forecast(session, viewer, pages, cut, calendar_today(request), chosen)
     svg = event_forecast_svg(shown.forecast, title=pages._("PFS events"))
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "max-age=60"})
