@@ -152,6 +152,22 @@ def _larger(a: Any, b: Any) -> Any:  # pragma: no cover
 
 
 @_device
+def _count_in(hist: Any, spans: Any, slot: int, x: float) -> None:  # pragma: no cover
+    """Count ``x`` (a position in bin widths) in ``hist``: bin ``int(x)``, clamped to the first
+    and last bin (NaN to the last), and widen the occupied range ``spans[slot:slot + 2]``."""
+    last = hist.size - 1
+    if x <= 0.0:
+        b = 0
+    elif x < last:
+        b = int(x)
+    else:
+        b = last
+    cuda.atomic.add(hist, b, 1)
+    cuda.atomic.min(spans, slot, b)
+    cuda.atomic.max(spans, slot + 1, b)
+
+
+@_device
 def _invert(level: float, starts: Any, knots: Any, slopes: Any) -> float:  # pragma: no cover
     k = 0
     while k + 1 < knots.size and knots[k + 1] <= level:  # searchsorted(side="right") - 1
@@ -663,29 +679,11 @@ def make_tally_kernel(n_looks: int) -> Any:
                 flts[2 + k] = times[r, k]
             flts[0] = t_stop
             flts[1] = t_stop * t_stop
-            x = t_stop / TIME_BIN
-            if x < 0.0:
-                tb = 0
-            elif x < TIME_BINS - 1:
-                tb = int(x)
-            else:
-                tb = TIME_BINS - 1
-            cuda.atomic.add(time_hist, tb, 1)
-            cuda.atomic.min(spans, 0, tb)
-            cuda.atomic.max(spans, 1, tb)
+            _count_in(time_hist, spans, 0, t_stop / TIME_BIN)
             if math.isnan(hr_stop):
                 ints[2] = 1
             else:
-                h = (hr_stop + HR_LIMIT) / HR_BIN
-                if h <= 0.0:
-                    hb = 0
-                elif h < HR_BINS - 1:
-                    hb = int(h)
-                else:
-                    hb = HR_BINS - 1
-                cuda.atomic.add(hr_hist, hb, 1)
-                cuda.atomic.min(spans, 2, hb)
-                cuda.atomic.max(spans, 3, hb)
+                _count_in(hr_hist, spans, 2, (hr_stop + HR_LIMIT) / HR_BIN)
         # fixed-shape tree reductions, _FIELDS fields at a time (bounded shared memory)
         sh_i = cuda.shared.array((tpb, _FIELDS), np.int64)
         sh_hi = cuda.shared.array((tpb, _FIELDS), np.float64)
