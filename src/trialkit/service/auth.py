@@ -185,27 +185,15 @@ def locked_out(user: User, now: dt.datetime) -> str | None:
     return None
 
 
-def record_password_failure(
-    session: Session, *, security: Security, user: User, request_id: str | None, reason: str
+def _audit_own_account(
+    session: Session,
+    user: User,
+    request_id: str | None,
+    changes: dict[str, tuple[object, object]],
+    reason: str,
 ) -> None:
-    """Count a wrong password (a login, or a re-entry such as emergency unblinding) and lock
-    the account after :attr:`Security.max_failed_logins` of them, audited with ``reason``.
-
-    Every form that checks a password counts here, so none is a way round the lock-out.
-    """
-    now = security.clock()
+    """Audit a change the user's own password attempt made to their account."""
     actor = Principal(user_id=user.id, username=user.username, grants=(), request_id=request_id)
-    failures = user.failed_logins + 1
-    changes: dict[str, tuple[object, object]] = {"failed_logins": (user.failed_logins, failures)}
-    if failures >= security.max_failed_logins:
-        locked_until = now + security.lockout
-        changes = {
-            "failed_logins": (user.failed_logins, 0),
-            "locked_until": (user.locked_until, locked_until),
-        }
-        user.failed_logins, user.locked_until = 0, locked_until
-    else:
-        user.failed_logins = failures
     audit.record(
         session,
         actor=actor,
@@ -218,26 +206,40 @@ def record_password_failure(
     )
 
 
+def record_password_failure(
+    session: Session, *, security: Security, user: User, request_id: str | None, reason: str
+) -> None:
+    """Count a wrong password (a login, or a re-entry such as emergency unblinding) and lock
+    the account after :attr:`Security.max_failed_logins` of them, audited with ``reason``.
+
+    Every form that checks a password counts here, so none is a way round the lock-out.
+    """
+    now = security.clock()
+    failures = user.failed_logins + 1
+    changes: dict[str, tuple[object, object]] = {"failed_logins": (user.failed_logins, failures)}
+    if failures >= security.max_failed_logins:
+        locked_until = now + security.lockout
+        changes = {
+            "failed_logins": (user.failed_logins, 0),
+            "locked_until": (user.locked_until, locked_until),
+        }
+        user.failed_logins, user.locked_until = 0, locked_until
+    else:
+        user.failed_logins = failures
+    _audit_own_account(session, user, request_id, changes, reason)
+
+
 def record_password_success(
     session: Session, *, user: User, request_id: str | None, reason: str
 ) -> None:
     """A right password clears the failure count and any expired lock (audited if it changes)."""
     if not user.failed_logins and user.locked_until is None:
         return
-    actor = Principal(user_id=user.id, username=user.username, grants=(), request_id=request_id)
-    audit.record(
-        session,
-        actor=actor,
-        grant=None,
-        action="update",
-        entity="user",
-        entity_id=user.id,
-        changes={
-            "failed_logins": (user.failed_logins, 0),
-            "locked_until": (user.locked_until, None),
-        },
-        reason=reason,
-    )
+    changes: dict[str, tuple[object, object]] = {
+        "failed_logins": (user.failed_logins, 0),
+        "locked_until": (user.locked_until, None),
+    }
+    _audit_own_account(session, user, request_id, changes, reason)
     user.failed_logins, user.locked_until = 0, None
 
 
