@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, cast, get_args
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -58,24 +58,26 @@ def _date(text: str | None, label: str, errors: dict[str, str], key: str, pages:
 
 
 def model_options(pages: Pages) -> list[tuple[str, str]]:
-    """The event models a viewer may choose, the default first."""
-    return [
-        ("average", pages._("Model average (Akaike weights; the default, best calibrated)")),
-        ("auto", pages._("The model with the smallest AIC")),
-        ("exponential", pages._("Exponential")),
-        ("weibull", pages._("Weibull")),
-        ("piecewise", pages._("Piecewise exponential")),
-        ("mixture", pages._("Two-component exponential mixture")),
-    ]
+    """The event models a viewer may choose (the predict core's), the default first."""
+    labels = {
+        "average": pages._("Model average (Akaike weights; the default, best calibrated)"),
+        "auto": pages._("The model with the smallest AIC"),
+        "exponential": pages._("Exponential"),
+        "weibull": pages._("Weibull"),
+        "piecewise": pages._("Piecewise exponential"),
+        "mixture": pages._("Two-component exponential mixture"),
+    }
+    models = sorted(get_args(ModelChoice), key=lambda m: m != DEFAULT_MODEL)
+    return [(m, labels.get(m, m)) for m in models]
 
 
 def _model(text: str | None, errors: dict[str, str], pages: Pages) -> ModelChoice:
-    choices = [value for value, _ in model_options(pages)]
     if not text:
         return DEFAULT_MODEL
+    choices = get_args(ModelChoice)
     if text not in choices:
         errors["model"] = pages._("Choose one of the listed models (%(choices)s).") % {
-            "choices": ", ".join(choices)
+            "choices": ", ".join(m for m, _ in model_options(pages))
         }
         return DEFAULT_MODEL
     return cast(ModelChoice, text)  # checked against the choices above
