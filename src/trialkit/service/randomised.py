@@ -17,13 +17,20 @@ from sqlalchemy.orm import Session
 from trialkit.store.patients import Patient
 from trialkit.store.randomisation import AllocationSlot, Randomisation
 
-__all__ = ["randomisation_date", "randomised_arm"]
+__all__ = ["randomisation_date", "randomised_arm", "randomised_therapy"]
 
 
 def randomisation_date(*, session: Session, patient: Patient) -> dt.date | None:
     """The date ``patient`` was randomised, or ``None`` if not (yet) randomised."""
     return session.scalar(
         select(Randomisation.enrolment_date).where(Randomisation.patient_id == patient.id)
+    )
+
+
+def randomised_therapy(*, session: Session, patient: Patient) -> str | None:
+    """The background-therapy group ``patient`` was randomised in (her stratum), or ``None``."""
+    return session.scalar(
+        select(Randomisation.background_therapy).where(Randomisation.patient_id == patient.id)
     )
 
 

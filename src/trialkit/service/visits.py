@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from trialkit.endpoints import ActualVisit, check_visits, patient_schedule
 from trialkit.endpoints.schedule import VisitKind
+from trialkit.service import randomised
 from trialkit.service.calendar import calendar_date
 from trialkit.service.clinical import (
     evaluate_patient,
@@ -35,7 +36,6 @@ from trialkit.service.policy import Action, patient_or_absent
 from trialkit.service.principal import Principal
 from trialkit.service.trials import get_trial_or_raise, trial_protocol
 from trialkit.store.capture import CaptureRecord
-from trialkit.store.randomisation import Randomisation
 from trialkit.therapy import group_assignment
 
 __all__ = ["ScheduleView", "VisitView", "follow_up_contacts", "patient_visits"]
@@ -110,9 +110,7 @@ def patient_visits(
     randomised_on = require_randomised(session, patient)
     today = calendar_date(today)
     protocol = trial_protocol(get_trial_or_raise(session, patient.trial_id))
-    group = session.scalar(
-        select(Randomisation.background_therapy).where(Randomisation.patient_id == patient.id)
-    )
+    group = randomised.randomised_therapy(session=session, patient=patient)
     assignment = None if group is None else group_assignment(protocol, group)
     records = latest_records(session, patient.id)
     evaluation = evaluate_patient(session, patient, records, randomised_on)
