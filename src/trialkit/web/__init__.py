@@ -24,15 +24,13 @@ response while a tumour form is.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from trialkit.config import Settings
 from trialkit.service import Security
-from trialkit.service.calendar import on_calendar
 from trialkit.service.transaction import Database
 from trialkit.web.errors import install_error_pages
 from trialkit.web.rendering import Pages
@@ -56,19 +54,16 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def create_web_app(*, settings: Settings, database: Database, security: Security) -> FastAPI:
-    """The pages as an application, sharing the API's settings, database and security."""
+    """The pages as an application, sharing the API's settings, database and security.
+
+    It runs mounted in the API application (:func:`trialkit.server.create_server`), whose
+    middleware gives each request its request id and pins the calendar date for records.
+    """
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.database = database
     app.state.security = security
     app.state.pages = Pages()
-
-    @app.middleware("http")
-    async def calendar(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        with on_calendar(settings.calendar_date):  # records stamped on a pinned calendar date
-            return await call_next(request)
 
     install_error_pages(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
