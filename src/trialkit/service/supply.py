@@ -181,7 +181,7 @@ def _site_counts(
         {
             "trial_id": trial_id,
             "site_id": site_id,
-            "after": min(cover, horizon),
+            "after": cover,  # the earlier of the two bounds
             "cover": cover,
             "horizon": horizon,
         },
