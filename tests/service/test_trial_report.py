@@ -8,19 +8,30 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import re
+from pathlib import Path
+from typing import Any
 
 import pytest
 from pypdf import PdfReader
 from sqlalchemy.orm import Session
 
-from tests.factories import example_record, principal
+from tests.factories import (
+    ENROLMENT_DAY,
+    example_record,
+    make_patient,
+    make_site,
+    make_trial,
+    make_user,
+    principal,
+)
 from tests.report_world import ARM_LABELS, CUTOFF, ReportWorld, fill_trial
 from trialkit.analysis import consort_flow
 from trialkit.errors import PermissionDenied
 from trialkit.report.html import render_html
 from trialkit.report.pdf import render_pdf
-from trialkit.service import Security, patients
+from trialkit.service import Role, Security, patients
 from trialkit.service.trial_report import REPORT_ENTITY, report_inputs, trial_report
 from trialkit.store.audit import iter_events
 from trialkit.store.base import on_calendar
@@ -238,3 +249,79 @@ def test_consort_counts_only_patients_screened_by_the_cut_off(
         ).consort
     )
     assert (later.screened, later.not_eligible) == (18, 4)
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "sor"
+
+
+def _example(name: str, **changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((EXAMPLES / name).read_text())
+    for path, value in changes.items():
+        *parents, leaf = path.split("__")
+        node = data
+        for part in parents:
+            node = node[part]
+        node[leaf] = value
+    return data
+
+
+def test_screening_failures_count_only_the_criteria_that_decided_the_verdict(
+    session: Session, security: Security
+) -> None:
+    """CONSORT and the failures table count a numbered criterion only when it blocks.
+
+    A world whose failures are known: an unmet alternative of a met criterion (I3.1, I3.3 and
+    I3.4 for a woman post-menopausal by I3.2) and a sub-item under its criterion (I10.1 under
+    I10) are no screening failures; each criterion is shown with its short text.
+    """
+    trial = make_trial(session)
+    site = make_site(session, trial)
+    investigator = principal(
+        session, security, make_user(session, security, trial, Role.INVESTIGATOR, site=site)
+    )
+    statistician = principal(
+        session, security, make_user(session, security, trial, Role.STATISTICIAN)
+    )
+    endocrine = "01_endocrine_bone_only.json"  # post-menopausal by I3.2 alone
+    world: list[tuple[dict[str, Any], bool | None, tuple[str, ...]]] = [
+        (_example(endocrine), True, ()),
+        (_example(endocrine, history__peripheral_neuropathy_grade=2), False, ("E11",)),
+        (
+            _example(endocrine, labs__haemoglobin={"value": 8.1, "unit": "g/dL"}),
+            False,
+            ("I10",),
+        ),
+        (_example("04_her2_positive.json"), False, ("E1",)),
+        (_example("05_premenopausal_er_positive_no_ablation.json"), False, ("I3", "E5")),
+        (_example("08_triple_negative_recent_taxane.json"), False, ("I4",)),
+        (_example("09_active_brain_metastases_ecog_2.json"), False, ("I9", "E2")),
+        (_example("06_missing_labs.json"), None, ()),  # undetermined: no failure
+    ]
+    with on_calendar(ENROLMENT_DAY):
+        for record, verdict, _ in world:
+            patient = make_patient(session, investigator, site)
+            patients.submit_screening_record(
+                session=session, actor=investigator, patient_id=patient.id, data=record
+            )
+            evaluation = patients.evaluate_eligibility(
+                session=session, actor=investigator, patient_id=patient.id
+            )
+            assert evaluation.eligible is verdict
+    inputs = report_inputs(
+        session=session, actor=statistician, trial_id=trial.id, cutoff=ENROLMENT_DAY
+    )
+    flow = consort_flow(inputs.consort)
+    assert (flow.screened, flow.not_eligible, flow.undetermined) == (8, 6, 1)
+    expected = dict.fromkeys((c for _, _, deciding in world for c in deciding), 1)
+    assert flow.not_eligible_by_criterion == expected
+    doc = trial_report(session=session, actor=statistician, trial_id=trial.id, cutoff=ENROLMENT_DAY)
+    table = next(t for t in doc.tables() if t.caption == "Screening failures by criterion")
+    assert table.header == ("Criterion", "Short text", "Patients")
+    shown = {row[0]: (row[1], row[2]) for row in table.rows}
+    assert set(shown) == set(expected)
+    assert shown["E1"] == ("HER2-positive or HER2 status unknown", "1")
+    assert shown["I9"] == ("ECOG performance status 0 or 1", "1")
+    figure = next(f for f in doc.figures() if f.caption == "CONSORT flow diagram")
+    assert "I3.1" not in figure.svg
+    assert "I10.1" not in figure.svg
+    assert "E11 Peripheral neuropathy grade &gt;= 2: 1" in figure.svg

@@ -15,7 +15,7 @@ apply are left out; when none applies the combination does not constrain.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -62,6 +62,25 @@ class CriterionResult:
             "missing": list(self.missing),
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CriterionResult:
+        """The result again from :meth:`as_dict` (a stored evaluation)."""
+        parent = data.get("parent")
+        return cls(
+            id=str(data["id"]),
+            kind="exclusion" if data.get("kind") == "exclusion" else "inclusion",
+            status=_status(data.get("status")),
+            reason=str(data.get("reason") or ""),
+            text=str(data.get("text") or ""),
+            parent=None if parent is None else str(parent),
+            applicable=bool(data.get("applicable", True)),
+            missing=tuple(str(m) for m in data.get("missing") or ()),
+        )
+
+
+def _status(value: object) -> Status:
+    return "met" if value == "met" else "not_met" if value == "not_met" else "unknown"
+
 
 @dataclass(frozen=True)
 class EligibilityResult:
@@ -76,6 +95,20 @@ class EligibilityResult:
     @property
     def verdict(self) -> str:
         return {True: "eligible", False: "not eligible", None: "undetermined"}[self.eligible]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EligibilityResult:
+        """The result again from its stored form (``ScreeningOutcome.as_dict``: the verdict,
+        every criterion's :meth:`CriterionResult.as_dict` and the missing data)."""
+        eligible = data.get("eligible")
+        return cls(
+            protocol=str(data.get("protocol") or ""),
+            eligible=eligible if isinstance(eligible, bool) else None,
+            criteria=tuple(
+                CriterionResult.from_dict(c) for c in data.get("criteria") or () if "id" in c
+            ),
+            missing=tuple(str(m) for m in data.get("missing") or ()),
+        )
 
     def result(self, criterion_id: str) -> CriterionResult:
         """The result of one criterion by id."""

@@ -311,12 +311,14 @@ class Criterion(_Frozen):
     criterion it means the excluding condition is present (*met*, so the patient
     is excluded). ``reason`` is a CEL string expression naming the data used.
     Criteria with sub-items combine their children's results with ``combine``
-    (``all`` or ``any``) and, when given, their own ``rule``.
+    (``all`` or ``any``) and, when given, their own ``rule``. ``short`` names the
+    criterion in a few words where a table or flow diagram has no room for the text.
     """
 
     id: str
     kind: Literal["inclusion", "exclusion"]
     text: str
+    short: str | None = Field(default=None, max_length=60)
     rule: str | None = None
     reason: str | None = None
     applies_when: str | None = None
@@ -340,6 +342,16 @@ class Criterion(_Frozen):
     def parent(self) -> str | None:
         """The id of the criterion this one is a sub-item of (``I10`` for ``I10.5``)."""
         return self.id.split(".")[0] if "." in self.id else None
+
+    @property
+    def short_text(self) -> str:
+        """``short``, else the text's first sentence cut to about 60 characters."""
+        if self.short:
+            return self.short
+        first = re.split(r"(?<=[.;:])\s", self.text.strip(), maxsplit=1)[0].rstrip(".;: ")
+        if len(first) <= 60:
+            return first
+        return first[:59].rsplit(" ", 1)[0].rstrip(",;: ") + "\u2026"
 
     @model_validator(mode="after")
     def _consistent(self) -> Criterion:

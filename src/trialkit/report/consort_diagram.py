@@ -6,6 +6,8 @@ blinded flow), drawn with matplotlib so that it embeds like the other figures.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyBboxPatch
@@ -13,7 +15,7 @@ from matplotlib.patches import FancyBboxPatch
 from trialkit.analysis import ConsortFlow
 from trialkit.report.svg import figure_svg
 
-__all__ = ["consort_figure", "consort_svg"]
+__all__ = ["consort_figure", "consort_svg", "screening_failures"]
 
 
 def _box(fig: Figure, x: float, y: float, w: float, h: float, text: str) -> None:
@@ -50,16 +52,30 @@ def _height(lines: int) -> float:
     return lines * _LINE_IN + 2 * _PAD_IN
 
 
-def consort_figure(flow: ConsortFlow) -> Figure:
+def screening_failures(
+    flow: ConsortFlow, criteria: Mapping[str, str] | None = None
+) -> list[tuple[str, str, int]]:
+    """(criterion, short text, patients) of each criterion that made patients not eligible:
+    the most frequent first, ties in the order of ``criteria`` (the protocol's)."""
+    criteria = criteria or {}
+    order = {c: i for i, c in enumerate(criteria)}
+    counts = flow.not_eligible_by_criterion
+    ranked = sorted(counts, key=lambda c: (-counts[c], order.get(c, len(order)), c))
+    return [(c, criteria.get(c, ""), counts[c]) for c in ranked]
+
+
+def consort_figure(flow: ConsortFlow, criteria: Mapping[str, str] | None = None) -> Figure:
     """The flow: screened, excluded (by criterion), randomised, per arm treated, discontinued
     (by reason) and analysed.
 
-    Boxes are sized in inches from their number of lines and stacked from the top, so a long
-    list of criteria or reasons makes the figure taller instead of boxes overlapping.
+    ``criteria``: each criterion's short text by id, shown beside its code. Boxes are sized in
+    inches from their number of lines and stacked from the top, so a long list of criteria or
+    reasons makes the figure taller instead of boxes overlapping.
     """
     k = max(len(flow.arms), 1)
-    reasons = "\n".join(f"  {c}: {n}" for c, n in list(flow.not_eligible_by_criterion.items())[:8])
-    more = len(flow.not_eligible_by_criterion) - 8
+    failures = screening_failures(flow, criteria)
+    reasons = "\n".join(f"  {c}{' ' + text if text else ''}: {n}" for c, text, n in failures[:8])
+    more = len(failures) - 8
     if more > 0:
         reasons += f"\n  and {more} more criteria"
     excluded = (
@@ -129,6 +145,6 @@ def consort_figure(flow: ConsortFlow) -> Figure:
     return fig
 
 
-def consort_svg(flow: ConsortFlow) -> str:
+def consort_svg(flow: ConsortFlow, criteria: Mapping[str, str] | None = None) -> str:
     """:func:`consort_figure` as an inline ``<svg>`` string."""
-    return figure_svg(consort_figure(flow))
+    return figure_svg(consort_figure(flow, criteria))

@@ -48,7 +48,8 @@ class ReportInputs:
     ``adsl``/``adtte`` carry ``ARM`` only in an unblinded report; ``adtte_ema`` is the same
     derivation under the EMA 2012 censoring rules; ``best_response`` is each ITT patient's best
     overall response (CR, PR, SD, PD, NE); ``exposure_days`` the days on study drug of the
-    safety population; ``country`` each patient's site country.
+    safety population; ``country`` each patient's site country; ``criteria`` the short text of
+    each numbered eligibility criterion, by id, in the protocol's order.
     """
 
     trial: str
@@ -66,6 +67,7 @@ class ReportInputs:
     exposure_days: Mapping[str, int]
     consort: tuple[ConsortPatient, ...]
     country: Mapping[str, str]
+    criteria: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 def _plain(value: Any) -> Any:

@@ -16,7 +16,7 @@ from trialkit.analysis import (
     safety_tables,
 )
 from trialkit.analysis.safety import GRADES
-from trialkit.report.consort_diagram import consort_svg
+from trialkit.report.consort_diagram import consort_svg, screening_failures
 from trialkit.report.document import Block, FigureBlock, ReportDocument, Section, Table, TextBlock
 from trialkit.report.efficacy import (
     POOLED,
@@ -49,14 +49,18 @@ def _consort_section(inputs: ReportInputs) -> Section:
     else:
         arms = [a.label for a in sorted(inputs.arms, key=lambda a: a.control)]
         flow = consort_flow(inputs.consort, arms=arms)
-    blocks: list[Block] = [FigureBlock("CONSORT flow diagram", consort_svg(flow))]
+    blocks: list[Block] = [FigureBlock("CONSORT flow diagram", consort_svg(flow, inputs.criteria))]
     if flow.not_eligible_by_criterion:
         blocks.append(
             Table(
                 "Screening failures by criterion",
-                ("Criterion", "Patients"),
-                tuple((c, str(n)) for c, n in flow.not_eligible_by_criterion.items()),
-                note="A patient failing several criteria is counted under each.",
+                ("Criterion", "Short text", "Patients"),
+                tuple(
+                    (c, text, str(n)) for c, text, n in screening_failures(flow, inputs.criteria)
+                ),
+                note="Only the numbered criteria that made the patient not eligible are "
+                "counted (not the unmet alternatives of a criterion met another way); a patient "
+                "failing several criteria is counted under each.",
             )
         )
     rows = []

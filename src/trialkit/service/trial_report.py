@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 
 import trialkit
 from trialkit.analysis import AdverseEvent, ConsortPatient
+from trialkit.eligibility import EligibilityResult
 from trialkit.endpoints import (
     CensoringRules,
     PatientOutcome,
@@ -98,18 +99,18 @@ def at_cutoff(outcome: PatientOutcome, cutoff: dt.date) -> PatientOutcome:
     )
 
 
-def _failed_criteria(
+def _deciding_criteria(
     evaluation: EligibilityEvaluation | None,
 ) -> tuple[bool | None, tuple[str, ...]]:
+    """The verdict and the numbered criteria that decided it (the engine's ``blocking``).
+
+    An unmet alternative of a met criterion (I3.1 when I3.2 made the patient post-menopausal)
+    or a sub-item under its numbered criterion (I10.1 under I10) is no screening failure.
+    """
     if evaluation is None:
         return None, ()
-    failed = [
-        str(c["id"])
-        for c in evaluation.result.get("criteria", [])
-        if (c.get("kind") == "inclusion" and c.get("status") == "not_met")
-        or (c.get("kind") == "exclusion" and c.get("status") == "met")
-    ]
-    return evaluation.eligible, tuple(failed)
+    result = EligibilityResult.from_dict(evaluation.result)
+    return evaluation.eligible, tuple(c.id for c in result.blocking)
 
 
 def _exposure_days(records: list[CaptureRecord], cutoff: dt.date) -> int | None:
@@ -182,7 +183,7 @@ def report_inputs(
         session, trial, {site.id: site for _, site, _ in rows}, with_arm=unblinded
     )
     for patient, _site, nation in rows:
-        eligible, failed = _failed_criteria(evaluations.get(patient.id))
+        eligible, failed = _deciding_criteria(evaluations.get(patient.id))
         outcome, records = randomised.get(patient.id, (None, []))
         if outcome is None or outcome.randomisation_date > cutoff:
             screened_on = first_screened.get(patient.id, patient.created_at).date()
@@ -275,6 +276,7 @@ def report_inputs(
         exposure_days=exposure,
         consort=tuple(consort),
         country=country,
+        criteria={c.id: c.short_text for c in protocol.eligibility.criteria if c.parent is None},
     )
 
 
