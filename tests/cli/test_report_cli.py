@@ -48,6 +48,18 @@ def test_blinded_html_and_pdf(
     assert (out / "report.pdf").read_bytes().startswith(b"%PDF")
 
 
+def test_without_a_cutoff_the_report_is_cut_on_the_services_calendar_date(
+    world: ReportWorld,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No --cutoff: the service's calendar date (TRIALKIT_CALENDAR_DATE), as on the pages."""
+    monkeypatch.setenv("TRIALKIT_CALENDAR_DATE", CUTOFF.isoformat())
+    assert main(["report", "--out", str(tmp_path / "pinned"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["cutoff"] == CUTOFF.isoformat()
+
+
 def test_a_cutoff_before_any_randomisation_gives_an_empty_report(
     world: ReportWorld, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -33,7 +33,10 @@ def report(
     ),
     pdf: bool = typer.Option(False, "--pdf", help="Also write report.pdf (WeasyPrint)."),
     cutoff: str | None = typer.Option(
-        None, "--cutoff", help="Data cut-off date YYYY-MM-DD (default: today)."
+        None,
+        "--cutoff",
+        help="Data cut-off date YYYY-MM-DD (default: the service's calendar date, "
+        "TRIALKIT_CALENDAR_DATE when pinned, else today).",
     ),
     user: str | None = typer.Option(None, "--user", help="Act as this user (for --unblinded)."),
     trial: str = typer.Option("SOR", "--trial", "-t", help="Trial acronym."),
@@ -41,14 +44,14 @@ def report(
 ) -> None:
     """Write the trial report: CONSORT flow, efficacy, safety and subgroups."""
     # imported here, not at the top: 'trialkit report --help' then needs none of them
-    from trialkit.cli._db import cli_settings, service_transaction
+    from trialkit.cli._db import service_transaction
     from trialkit.cli.endpoints import actor_for
     from trialkit.report.html import render_html
     from trialkit.report.pdf import render_pdf
     from trialkit.service import trials
     from trialkit.service.trial_report import trial_report
 
-    day = _cutoff(cutoff) or cli_settings().today()
+    day = _cutoff(cutoff)  # None: the service's calendar date
     if out.exists() and not out.is_dir():
         fail(f"--out {out} is a file; give a directory for the report")
     with service_transaction() as session:

@@ -2,7 +2,7 @@
 
 They run when a record is saved and on demand. "Today" (for dates in the future) is the
 trial's calendar date, ``Settings.today()`` (pinned in demos and tests), passed in by the
-caller; only a caller without one gets the real UTC date. Nothing is refused for failing a
+caller; a caller without one gets the record clock's date. Nothing is refused for failing a
 check: the record is kept as entered and the query asks the site to correct it or explain.
 
 ==============================  ========================================================

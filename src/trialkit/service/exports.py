@@ -36,6 +36,7 @@ from trialkit.service.outcomes import authorise_export, trial_outcomes, usubjid
 from trialkit.service.policy import Action, authorize
 from trialkit.service.principal import Principal
 from trialkit.service.trials import get_trial_or_raise, trial_protocol
+from trialkit.store.base import utcnow
 from trialkit.store.capture import CaptureRecord
 from trialkit.store.patients import Patient
 from trialkit.store.randomisation import Randomisation
@@ -331,7 +332,7 @@ def odm_xml(*, session: Session, actor: Principal, trial_id: int) -> bytes:
     def q(tag: str) -> str:
         return f"{{{ODM_NS}}}{tag}"
 
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    now = utcnow().replace(microsecond=0).isoformat()  # on the trial's calendar
     root = ET.Element(
         q("ODM"),
         {

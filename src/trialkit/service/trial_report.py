@@ -52,6 +52,7 @@ from trialkit.report.document import ReportDocument
 from trialkit.report.inputs import ArmInfo, DesignFacts, ReportInputs
 from trialkit.report.trial_report import build_trial_report
 from trialkit.service import audit
+from trialkit.service.calendar import calendar_date
 from trialkit.service.forms import Form
 from trialkit.service.outcomes import trial_outcomes
 from trialkit.service.policy import Action, authorize, authorize_trial_wide
@@ -286,16 +287,18 @@ def trial_report(
     actor: Principal,
     trial_id: int,
     unblinded: bool = False,
-    cutoff: dt.date,
+    cutoff: dt.date | None = None,
     output: ReportOutput = "html",
 ) -> ReportDocument:
-    """The blinded (default) or unblinded trial report at the data cut-off ``cutoff``.
+    """The blinded (default) or unblinded trial report at the data cut-off ``cutoff``
+    (default: the service's calendar date, :func:`~trialkit.service.calendar.calendar_date`).
 
     With no patient randomised by then the report says so in each section (CONSORT still
     counts the screened patients). The view is recorded in the audit trail (action
     ``view_unblinded_report`` or ``view_blinded_report``; the snapshot hash as the new value;
     the cut-off and ``output`` in the reason), in the caller's transaction.
     """
+    cutoff = calendar_date(cutoff)
     inputs = report_inputs(
         session=session, actor=actor, trial_id=trial_id, unblinded=unblinded, cutoff=cutoff
     )

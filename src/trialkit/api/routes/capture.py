@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter, status
@@ -182,7 +181,7 @@ def close_query(
 
 @router.get("/patients/{patient_id}/schedule", response_model=ScheduleView)
 def patient_schedule(
-    patient_id: Id, session: DbSession, actor: CurrentPrincipal, today: dt.date | None = None
+    patient_id: Id, session: DbSession, actor: CurrentPrincipal, today: Today
 ) -> ScheduleView:
     """Expected visits and windows from the protocol, flagged done, overdue or out of window."""
     return visits.patient_visits(session=session, actor=actor, patient_id=patient_id, today=today)
