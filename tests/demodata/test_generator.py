@@ -25,7 +25,14 @@ from trialkit.demodata import (
     visible_records,
 )
 from trialkit.eligibility import parse_record
-from trialkit.endpoints import LesionRecord, evaluate_recist
+from trialkit.endpoints import (
+    CensoringRules,
+    LesionRecord,
+    PatientOutcome,
+    TumourResponse,
+    derive_pfs,
+    evaluate_recist,
+)
 from trialkit.protocol import Protocol
 from trialkit.screening import screen
 
@@ -145,11 +152,11 @@ def test_a_course_records_progression_by_recist_and_treatment_ends_there(
         else:
             assert 1 <= forms["docetaxel_cycle"] <= 6
         assessments = [r for r in records if r.form == "tumour_assessment"]
-        detected = course.pfs_event_date not in (None, course.death)  # not died first
+        detected = course.progression_documented is not None
         if detected and course.progression_true is not None:
             seen_event = True
             last = assessments[-1].data
-            assert last["date"] == str(course.pfs_event_date)
+            assert last["date"] == str(course.progression_documented)
             assert last["date"] >= course.progression_true.isoformat()
         for record in records:  # nothing is entered before it happens
             assert record.known_on >= course.randomisation_date
@@ -204,10 +211,10 @@ def test_recist_reads_progression_exactly_where_the_course_puts_it(
         )
         assert sor.response is not None
         evaluation = evaluate_recist(lesions, sor.response)
-        detected = course.pfs_event_date not in (None, course.death)
+        detected = course.progression_documented is not None
         if detected:
             progressed += 1
-            assert evaluation.date_of_progression == course.pfs_event_date, candidate
+            assert evaluation.date_of_progression == course.progression_documented, candidate
         else:
             assert evaluation.date_of_progression is None, candidate
     assert progressed > 20
@@ -266,3 +273,67 @@ def test_letrozole_starts_on_day_15_to_21_of_the_last_docetaxel_cycle(
                 assert 15 <= day <= 21, (plan, day)
                 starts += 1
     assert starts > 0
+
+
+def _outcome(sor: Protocol, course: Course, cutoff: dt.date) -> PatientOutcome:
+    """What the recorded data show at ``cutoff`` (the service reads the same forms)."""
+    records = visible_records(course, cutoff)
+    assessments = sorted(
+        (r.data for r in records if r.form == "tumour_assessment"), key=lambda d: d["date"]
+    )
+    lesions = LesionRecord.model_validate(
+        {
+            "randomisation_date": course.randomisation_date,
+            "baseline": next(r.data for r in records if r.form == "tumour_baseline"),
+            "assessments": assessments,
+        }
+    )
+    assert sor.response is not None
+    evaluation = evaluate_recist(lesions, sor.response)
+    death = next((r.data["date"] for r in records if r.form == "death"), None)
+    therapies = [r.data["start_date"] for r in records if r.form == "new_therapy"]
+    return PatientOutcome(
+        usubjid=str(id(course)),
+        randomisation_date=course.randomisation_date,
+        assessments=tuple(
+            TumourResponse(t.date, t.overall_response) for t in evaluation.assessments
+        ),
+        progression_date=evaluation.date_of_progression,
+        death_date=None if death is None else dt.date.fromisoformat(death),
+        new_therapy_date=dt.date.fromisoformat(min(therapies)) if therapies else None,
+    )
+
+
+def test_the_demo_holds_the_situations_each_pfs_censoring_rule_exists_for(sor: Protocol) -> None:
+    """New therapy before progression and two missed assessments before the event occur (a few
+    patients each), so FDA 2018 censors some events that EMA 2012 counts; the generator's own
+    count of PFS events is the FDA derivation's."""
+    candidates = plan_screening(np.random.default_rng([3, 0]), sor, patients=240)
+    medians = pfs_medians(sor, "alt")
+    flips = np.random.default_rng([3, 2])
+
+    def randomise(candidate: Candidate) -> Course:
+        arm = "A" if flips.random() < 0.5 else "B"
+        return clinical_course(
+            np.random.default_rng([3, 1, candidate.index]),
+            sor,
+            candidate.screening,
+            arm=arm,
+            median_months=medians[arm],
+        )
+
+    done = replay(sor, candidates, screen=lambda _: None, randomise=randomise)
+    outcomes = [_outcome(sor, c, done.cutoff) for c in done.courses.values()]
+    fda = [derive_pfs(o, CensoringRules.fda(sor.schedule)) for o in outcomes]
+    ema = [derive_pfs(o, CensoringRules.ema(sor.schedule)) for o in outcomes]
+    reasons = Counter(t.rule.code for t in fda)
+    assert sum(t.event for t in fda) == done.pfs_events
+    # a few of each, as trials meet them (not a large share of the ~220 randomised)
+    assert 0 < reasons["NEW_THERAPY"] <= 15, reasons
+    assert 0 < reasons["MISSED_ASSESSMENTS"] <= 15, reasons
+    counted = Counter(f.rule.code for f, e in zip(fda, ema, strict=True) if e.event and not f.event)
+    # EMA 2012 counts every event after missed assessments, and the progressions after new
+    # therapy that are documented by the cut-off (the others are still to come)
+    assert counted["MISSED_ASSESSMENTS"] == reasons["MISSED_ASSESSMENTS"]
+    assert counted["NEW_THERAPY"] > 0
+    assert set(counted) == {"MISSED_ASSESSMENTS", "NEW_THERAPY"}

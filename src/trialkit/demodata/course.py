@@ -5,10 +5,15 @@ Times follow the design: progression-free survival is exponential with the arm's
 survive an exponential post-progression time. What a site records follows from that truth:
 
 * a tumour baseline (target lesions in the disease sites of the screening record, bone as
-  non-target) and assessments every ``interval_days`` (+- a few days; a few late, a few missed,
-  never two in a row) whose target sums fall to a nadir (partial response or stable disease) and
-  reach progression by RECIST 1.1 (sum +30% and +8 mm over the nadir, or a new lesion) at the
-  first assessment after the true progression time;
+  non-target) and assessments every ``interval_days`` (+- a few days; a few late, a few missed)
+  whose target sums fall to a nadir (partial response or stable disease) and reach progression
+  by RECIST 1.1 (sum +30% and +8 mm over the nadir, or a new lesion) at the first assessment
+  after the true progression time;
+* the situations the PFS censoring rules exist for, at small frequencies: a few patients miss
+  the two assessments before their progression or death (:data:`P_MISS_TWO`), and a few stop
+  study treatment and start new anticancer therapy before progression is documented
+  (:data:`P_EARLY_NEW_THERAPY`; their scans go on until progression). The FDA 2018 rules
+  censor both, the EMA 2012 rules count the event, so the sensitivity analysis differs;
 * docetaxel cycles every 21 days (up to 6) for the chemotherapy groups, letrozole for the
   endocrine ones (after the last cycle when chemotherapy comes first);
 * a study-drug kit (112 tablets) every 28 days while on treatment; end of treatment at
@@ -36,6 +41,8 @@ from trialkit.therapy.dosing import regimen_dose
 
 __all__ = [
     "DAYS_PER_MONTH",
+    "P_EARLY_NEW_THERAPY",
+    "P_MISS_TWO",
     "Course",
     "CourseRecord",
     "Scenario",
@@ -45,6 +52,12 @@ __all__ = [
 ]
 
 DAYS_PER_MONTH = 30.4375
+P_MISS_TWO = 0.08
+"""Chance that a patient with at least three assessments due before her event misses the last
+two of them (FDA 2018: censored at the last adequate assessment; EMA 2012: an event)."""
+P_EARLY_NEW_THERAPY = 0.06
+"""Chance that a patient who will progress starts new anticancer therapy before progression is
+documented (FDA 2018: censored at the last adequate assessment on or before it; EMA 2012: not)."""
 KITS_PER_FORM = 3
 """Study-drug kits recorded on one study-drug form."""
 Scenario = Literal["alt", "null"]
@@ -109,9 +122,13 @@ class Course:
     death: dt.date | None
     dropout: dt.date | None
     pfs_event_date: dt.date | None
-    """Recorded PFS event: the assessment that shows progression, or death before it."""
+    """Recorded PFS event under the FDA 2018 rules: the assessment that shows progression, or
+    death before it; ``None`` when censored (no event yet, or new anticancer therapy or two
+    missed assessments before it)."""
     pfs_event_known_on: dt.date | None
     records: tuple[CourseRecord, ...] = field(default=())
+    progression_documented: dt.date | None = None
+    """The assessment that shows progression by RECIST 1.1, whatever the censoring rules."""
 
 
 def pfs_medians(protocol: Protocol, scenario: Scenario) -> dict[str, float]:
@@ -206,6 +223,31 @@ def clinical_course(
     toxicity_stop: dt.date | None = None
     if rng.random() < (0.10 if treatment else 0.05):
         toxicity_stop = r + dt.timedelta(days=int(rng.integers(30, 240)))
+    # new anticancer therapy before documented progression (clinical deterioration)
+    early_therapy: dt.date | None = None
+    if rng.random() < P_EARLY_NEW_THERAPY and progression_true is not None and pfs_days > 60:
+        start = r + dt.timedelta(days=int(pfs_days * rng.uniform(0.4, 0.9)))
+        if start < (dropout or dt.date.max):
+            early_therapy = start
+    # the last two assessments due before the event missed (at least one adequate before them)
+    skipped: tuple[int, ...] = ()
+    due_before = (pfs_days - 5) // interval  # visits surely before the event, whatever the jitter
+    if rng.random() < P_MISS_TWO and due_before >= 3:
+        skipped = (due_before - 1, due_before)
+
+    early_known = dt.date.min
+    if early_therapy is not None:
+        early_known = early_therapy + _lag(rng, slow_site)
+        records.append(
+            CourseRecord(
+                early_known,
+                "new_therapy",
+                {
+                    "start_date": early_therapy.isoformat(),
+                    "therapy": str(rng.choice(_NEXT_LINE[plan.group])),
+                },
+            )
+        )
 
     # tumour assessments until progression, death or dropout
     lesions = _lesions(rng, plan)
@@ -245,8 +287,11 @@ def clinical_course(
         if day >= stop:
             break
         progressed = progression_true is not None and day >= progression_true
+        if not progressed and k in skipped:
+            missed_last = True
+            continue
         if not progressed and not missed_last and k > 1 and rng.random() < 0.03:
-            missed_last = True  # one missed visit, never two in a row
+            missed_last = True  # one missed visit, never two in a row by chance
             continue
         missed_last = False
         factor = 1.0 - (1.0 - nadir_factor) * min(1.0, k / 2)
@@ -265,6 +310,8 @@ def clinical_course(
             min_factor = min(min_factor, factor)
             data = _assessment(lesions, day, factor, progression=None)
         known = max(known, day + _lag(rng, slow_site))
+        if early_therapy is not None and day > early_therapy:
+            known = max(known, early_known)  # never known before the therapy that censors it
         records.append(CourseRecord(known, "tumour_assessment", data))
         if not progressed:
             last_adequate = day
@@ -277,6 +324,8 @@ def clinical_course(
     window = protocol.schedule.tumour_assessments.window_days if protocol.schedule else 7
     if pfs_event_date is not None and (pfs_event_date - last_adequate).days > 2 * interval + window:
         pfs_event_date = pfs_known = None  # after two missed assessments: censored (FDA 2018)
+    if pfs_event_date is not None and early_therapy is not None and early_therapy < pfs_event_date:
+        pfs_event_date = pfs_known = None  # after new anticancer therapy: censored (FDA 2018)
     # treatment ends at progression, death, dropout or toxicity, whichever comes first
     ends = [
         (d, why)
@@ -285,6 +334,7 @@ def clinical_course(
             (death, "death"),
             (dropout, dropout_reason),
             (toxicity_stop, "adverse_event"),
+            (early_therapy, "investigator_decision"),
         )
         if d is not None
     ]
@@ -301,7 +351,7 @@ def clinical_course(
             if progression_true is not None
             else str(rng.choice(["other", "adverse_event", "unknown"], p=[0.5, 0.2, 0.3]))
         )
-        death_known = death + dt.timedelta(days=int(rng.integers(3, 30)))
+        death_known = max(death + dt.timedelta(days=int(rng.integers(3, 30))), early_known)
         records.append(
             CourseRecord(death_known, "death", {"date": death.isoformat(), "cause": cause})
         )
@@ -315,7 +365,8 @@ def clinical_course(
     if detected is not None:
         therapy = str(rng.choice(_NEXT_LINE[plan.group]))
         start = detected + dt.timedelta(days=int(rng.integers(10, 45)))
-        if start < (death or dt.date.max) and start < (dropout or dt.date.max):
+        already = early_therapy is not None  # on the new therapy since before progression
+        if not already and start < (death or dt.date.max) and start < (dropout or dt.date.max):
             add(start, "new_therapy", {"start_date": start.isoformat(), "therapy": therapy})
         contact = detected + dt.timedelta(days=91)
         first = True
@@ -339,6 +390,7 @@ def clinical_course(
         pfs_event_date=pfs_event_date,
         pfs_event_known_on=pfs_known,
         records=tuple(sorted(records, key=lambda c: c.known_on)),
+        progression_documented=detected,
     )
 
 
