@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -17,8 +18,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.demo_fixtures import SMALL_DEMO, SeededDemo
+from trialkit.analysis import consort_flow
 from trialkit.demodata.records import screening_record
+from trialkit.eligibility import parse_record
 from trialkit.errors import InactiveSiteError
+from trialkit.protocol import load_protocol
+from trialkit.screening import screen
 from trialkit.service import (
     Role,
     Security,
@@ -32,6 +37,7 @@ from trialkit.service import (
 from trialkit.service.demo import DemoOptions, seed_demo
 from trialkit.service.edit_checks import all_dates
 from trialkit.service.outcomes import derive_datasets
+from trialkit.service.trial_report import report_inputs
 from trialkit.service.trials import enrolment_open, get_trial_or_raise
 from trialkit.service.views import UnblindedPatientView, UnblindedRandomisationView
 from trialkit.store.audit import AuditEvent
@@ -85,6 +91,39 @@ def _pfs_events_derived_from_the_records_are_the_generators(
         unblinded=True,
     )
     assert {row.ARMCD for row in unblinded.adsl} == {"A", "B"}
+
+
+def _consort_counts_the_criteria_that_decided_each_verdict(
+    session: Session, demo_trial: SeededDemo
+) -> None:
+    """The report's screening failures are the numbered criteria that block each patient's
+    latest screening record (never an unmet alternative such as I3.1, nor a sub-item)."""
+    assert demo_trial.outcome.cutoff is not None
+    inputs = report_inputs(
+        session=session,
+        actor=demo_trial.actor(Role.STATISTICIAN),
+        trial_id=demo_trial.trial_id,
+        cutoff=demo_trial.outcome.cutoff,
+    )
+    flow = consort_flow(inputs.consort)
+    protocol = load_protocol("sor")
+    deciding: Counter[str] = Counter()
+    failed = 0
+    for patient in session.scalars(select(Patient).where(Patient.trial_id == demo_trial.trial_id)):
+        latest = session.scalars(
+            select(ScreeningRecordVersion)
+            .where(ScreeningRecordVersion.patient_id == patient.id)
+            .order_by(ScreeningRecordVersion.version.desc())
+        ).first()
+        if latest is None:
+            continue
+        blocking = screen(protocol, parse_record(latest.data)).eligibility.blocking
+        deciding.update(c.id for c in blocking)
+        failed += bool(blocking)
+    assert failed > 0
+    assert flow.not_eligible == failed
+    assert flow.not_eligible_by_criterion == dict(sorted(deciding.items()))
+    assert not any("." in c for c in flow.not_eligible_by_criterion)
 
 
 def _no_arm_in_what_blinded_roles_see(session: Session, demo_trial: SeededDemo) -> None:
@@ -221,6 +260,7 @@ def test_the_seeded_demo_trial(
     _in_progress_with_an_intact_audit_trail(session, demo_trial)
     _records_are_stamped_on_the_demo_calendar(session, demo_trial)
     _pfs_events_derived_from_the_records_are_the_generators(session, demo_trial)
+    _consort_counts_the_criteria_that_decided_each_verdict(session, demo_trial)
     _no_arm_in_what_blinded_roles_see(session, demo_trial)
     _a_second_seeding_changes_nothing(session, security, demo_trial)
     _an_investigator_can_still_screen_and_randomise_on_the_cut_off(session, demo_trial)
