@@ -139,9 +139,13 @@ def _stored_slots(session: Session, trial_id: int) -> list[Slot]:
 
 def _stored_kits(session: Session, trial_id: int) -> list[Kit]:
     rows = session.execute(
-        select(KitListEntry.number, KitListEntry.arm, KitListEntry.batch).where(
-            KitListEntry.trial_id == trial_id
-        )
+        select(
+            KitListEntry.number,
+            KitListEntry.arm,
+            KitListEntry.batch,
+            KitListEntry.ship_key,
+            KitListEntry.dispense_key,
+        ).where(KitListEntry.trial_id == trial_id)
     ).all()
     return [Kit(*row) for row in rows]
 
@@ -212,7 +216,14 @@ def seal(
     session.execute(
         insert(KitListEntry),
         [
-            {"trial_id": trial.id, "number": k.number, "arm": k.arm, "batch": k.batch}
+            {
+                "trial_id": trial.id,
+                "number": k.number,
+                "arm": k.arm,
+                "batch": k.batch,
+                "ship_key": k.ship_key,
+                "dispense_key": k.dispense_key,
+            }
             for k in kit_list.kits
         ],
     )
