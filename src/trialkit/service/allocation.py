@@ -42,7 +42,11 @@ from trialkit.randomization import (
 from trialkit.service import audit
 from trialkit.service.policy import Action, authorize
 from trialkit.service.principal import Grant, Principal
-from trialkit.service.trials import get_trial_or_raise, trial_protocol
+from trialkit.service.trials import (
+    get_trial_or_raise,
+    require_supported_allocation,
+    trial_protocol,
+)
 from trialkit.service.views import SealVerificationView, SealView
 from trialkit.store.base import utcnow
 from trialkit.store.randomisation import AllocationSeal, AllocationSlot, StratumCounter
@@ -175,7 +179,9 @@ def seal(
             f"{trial.acronym}'s allocation list is sealed already; a list is generated once "
             "and extended, never replaced"
         )
-    spec = allocation_spec(trial_protocol(trial))
+    protocol = trial_protocol(trial)
+    require_supported_allocation(protocol, source=trial.protocol_name)
+    spec = allocation_spec(protocol)
     if slots_per_stratum is not None:
         if slots_per_stratum < spec.slots_per_stratum:
             raise InputError(
