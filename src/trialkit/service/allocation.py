@@ -59,6 +59,7 @@ __all__ = [
     "extend",
     "seal",
     "sealed_spec",
+    "sealed_verification",
     "verified_list",
     "verify_sealed",
 ]
@@ -290,6 +291,11 @@ def verify_sealed(*, session: Session, actor: Principal, trial_id: int) -> SealV
     """Regenerate both lists from the sealed seed and compare them with what is stored."""
     trial = get_trial_or_raise(session, trial_id)
     authorize(actor, Action.MANAGE_SUPPLY, trial_id=trial.id)
+    return sealed_verification(session, trial)
+
+
+def sealed_verification(session: Session, trial: Trial) -> SealVerificationView:
+    """:func:`verify_sealed` for a caller that has authorised the actor (the allocation audit)."""
     row = _seal_row(session, trial)
     spec = sealed_spec(trial, row)
     slots = _stored_slots(session, trial.id)
