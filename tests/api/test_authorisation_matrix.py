@@ -325,6 +325,7 @@ CASES = [
         ),
     ),
     Case("GET", "/api/trials/{trial}/reports/arm-balance", 200, UNBLINDED),
+    Case("GET", "/api/trials/{trial}/allocation-audit", 200, UNBLINDED),
     # last: it ends the session
     Case("POST", "/api/auth/logout", 204, ALL),
 ]

@@ -16,7 +16,12 @@ from tests.randomization._helpers import OTHER_SEED, SEED, small_spec
 from trialkit.errors import InputError, SupplyError
 from trialkit.protocol import Protocol, load_protocol
 from trialkit.randomization import allocation_spec
-from trialkit.randomization.kits import KitList, generate_kit_list, verify_kit_list
+from trialkit.randomization.kits import (
+    KitList,
+    generate_kit_list,
+    kit_order_keys,
+    verify_kit_list,
+)
 from trialkit.randomization.supply import (
     InventoryKit,
     ResupplyRequest,
@@ -125,6 +130,30 @@ def test_dispensing_picks_an_unexpired_kit_of_the_patients_arm_first_expiry_firs
     message = str(caught.value)
     assert "A" not in message.replace("IT-01", "")
     assert "placebo" not in message.lower()
+
+
+def test_among_kits_of_the_same_expiry_the_sealed_keys_choose_never_the_kit_numbers(
+    kits: KitList,
+) -> None:
+    """Dispensing takes the lowest sealed dispensing key, shipping the lowest shipping keys:
+    by number, the kits left would show the lower numbers to be of the other arm."""
+    expiry = TODAY + timedelta(days=365)
+    a = _of_arm(kits, "A", 12)
+    shelf = _inventory(kits, "IT-01", a, expiry)
+    chosen = choose_kit(shelf, kits, site="IT-01", arm="A", on=TODAY)
+    assert chosen == min(a, key=kits.dispense_key)
+    assert [kits.dispense_key(n) for n in a] == [kit_order_keys(SEED, n)[1] for n in a]
+    depot = _inventory(kits, "DEPOT", a + _of_arm(kits, "B", 12), expiry)
+    (request,) = resupply_needs(
+        depot, kits, sites=["IT-01"], depot="DEPOT", on=TODAY, threshold=5, target=4
+    )
+    packed_a = {n for n in request.kit_numbers if kits.arm_of(n) == "A"}
+    assert packed_a == set(sorted(a, key=kits.ship_key)[:4])
+    # the two keys are independent: the first kit packed is not bound to go out first
+    assert [kits.ship_key(n) for n in a] != [kits.dispense_key(n) for n in a]
+    assert sorted(a, key=kits.ship_key) != sorted(a, key=kits.dispense_key)
+    with pytest.raises(SupplyError, match="kit 1 is not on the kit list"):
+        kits.dispense_key(1)
 
 
 def test_resupply_ships_kit_numbers_never_arms_bringing_every_arm_to_the_target(

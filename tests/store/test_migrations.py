@@ -8,11 +8,13 @@ from collections.abc import Iterator
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import insert, inspect, select
+from sqlalchemy import insert, inspect, select, text
 
 from tests.conftest import create_postgres_database, drop_postgres_database
-from trialkit.store import AuditEvent, Base, LoginSession, User, create_database
+from trialkit.randomization import kit_order_keys
+from trialkit.store import AuditEvent, Base, KitListEntry, LoginSession, User, create_database
 from trialkit.store.migrate import current_revision, downgrade, head_revision, upgrade
+from trialkit.store.trials import Trial
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -124,5 +126,66 @@ def test_0006_takes_the_end_reason_of_earlier_sessions_from_their_audit_event(
             )
         assert reasons == {1: "logout", 2: "timeout", 3: None, 4: None}
         downgrade(database.engine, "0005")
+    finally:
+        database.dispose()
+
+
+def test_0008_gives_kits_sealed_before_it_the_order_keys_of_their_trials_seed(
+    empty_url: str,
+) -> None:
+    """Kits sealed before the order keys existed get the keys their seed regenerates, so a
+    sealed trial verifies and dispenses by key after the upgrade."""
+    database = create_database(empty_url, pool_size=1)
+    at = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
+    seeds = {1: bytes(range(32)), 2: bytes(range(32, 64))}
+    try:
+        upgrade(database.engine, "0006")
+        with database.engine.begin() as connection:
+            for trial_id, seed in seeds.items():
+                connection.execute(
+                    insert(Trial.__table__),
+                    [
+                        {
+                            "id": trial_id,
+                            "acronym": f"T{trial_id}",
+                            "protocol_name": "sor",
+                            "protocol_version": "1",
+                            "title": "t",
+                            "blinding": "double",
+                            "first_enrolment": dt.date(2007, 11, 22),
+                            "final_enrolment": dt.date(2010, 6, 30),
+                            "created_at": at,
+                        }
+                    ],
+                )
+                connection.execute(
+                    text(
+                        "INSERT INTO allocation_seals (trial_id, seed, protocol_version,"
+                        " slots_per_stratum, list_hash, kit_list_hash, extensions, sealed_at)"
+                        " VALUES (:t, :seed, '1', 4, 'x', 'y', 0, :at)"
+                    ),
+                    {"t": trial_id, "seed": seed, "at": at},
+                )
+                connection.execute(
+                    text(
+                        "INSERT INTO kit_list (trial_id, number, arm, batch)"
+                        " VALUES (:t, :n, :arm, 0)"
+                    ),
+                    [{"t": trial_id, "n": n, "arm": "AB"[n % 2]} for n in (100_001, 100_002)],
+                )
+        upgrade(database.engine)
+        with database.engine.connect() as connection:
+            keys = connection.execute(
+                select(
+                    KitListEntry.trial_id,
+                    KitListEntry.number,
+                    KitListEntry.ship_key,
+                    KitListEntry.dispense_key,
+                )
+            ).all()
+        assert len(keys) == 4
+        for trial_id, number, ship, dispense in keys:
+            assert (ship, dispense) == kit_order_keys(seeds[trial_id], number)
+        downgrade(database.engine, "0006")
     finally:
         database.dispose()

@@ -3,8 +3,9 @@
 ``seal --trial SOR`` has the service draw the seed from the operating system's
 CSPRNG, generate and store the allocation and kit lists and audit their hashes;
 ``verify --trial SOR`` regenerates both from the sealed seed and proves they
-match what is stored. With files, a thin adapter over :mod:`trialkit.randomization`:
-in a trial the service draws
+match what is stored; ``audit --trial SOR --user NAME`` lists every slot in order with who
+took it (an unblinded statistician or DSMB member). With files, a thin adapter over
+:mod:`trialkit.randomization`: in a trial the service draws
 the seed from the operating system (``secrets.token_bytes(32)``), generates the
 list once and seals both; ``generate`` here only reproduces a list from a seed
 given explicitly. ``verify`` exits 0 when the list is what the seed
@@ -33,8 +34,9 @@ from trialkit.randomization import (
     verify,
 )
 from trialkit.randomization.stream import MIN_SEED_BYTES
-from trialkit.service import allocation
+from trialkit.service import allocation, reports
 from trialkit.service.trials import find_trial
+from trialkit.service.views import AllocationAuditView
 
 __all__ = ["app"]
 
@@ -226,4 +228,59 @@ def verify_command(
     else:
         typer.echo(str(result))
     if not verified:
+        raise typer.Exit(EXIT_MISMATCH)
+
+
+def _audit_text(view: AllocationAuditView) -> str:
+    verdict = (
+        "verified" if view.verification.verified else f"NOT verified: {view.verification.problem}"
+    )
+    lines = [
+        f"allocation audit of {view.acronym}: list sha256 {view.list_hash}, "
+        f"{view.extensions} extension(s); randomization verify: {verdict}",
+    ]
+    for stratum in view.strata:
+        lines.append(
+            f"stratum {stratum.stratum}: {stratum.used} of {stratum.slots} slots used; gaps: "
+            f"{', '.join(map(str, stratum.gaps)) or 'none'}; out of order: "
+            f"{', '.join(map(str, stratum.out_of_order)) or 'none'}"
+        )
+        lines.append("sequence\tblock\tblock size\tarm\trandomisation number\textension\ttaken by")
+        for slot in stratum.rows:
+            taken = (
+                f"{slot.screening_number} ({slot.site}) on {slot.randomised_on}"
+                if slot.used
+                else "unused"
+            )
+            lines.append(
+                f"{slot.sequence}\t{slot.block}\t{slot.block_size}\t{slot.arm}\t"
+                f"{slot.randomisation_number}\t{slot.extension or '-'}\t{taken}"
+            )
+    return "\n".join(lines)
+
+
+@app.command("audit")
+def audit_command(
+    trial: str = typer.Option(..., "--trial", help="Trial acronym, e.g. SOR."),
+    user: str | None = typer.Option(
+        None, "--user", help="Act as this user: an unblinded statistician or DSMB member."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Every slot of the sealed list in order (block, arm, number, who took it), with the list's
+    hash and the verification's verdict; exit 1 if the list does not verify or has gaps."""
+    from trialkit.service.outcomes import acting_user
+
+    if user is None:
+        fail("audit needs --user NAME: an unblinded statistician or DSMB member (it shows arms)")
+    with service_transaction() as session:
+        actor = acting_user(session=session, username=user, request_id=cli_actor().request_id)
+        view = reports.allocation_audit(
+            session=session, actor=actor, trial_id=find_trial(session, trial).id, output="cli"
+        )
+    if as_json:
+        print_json(view.model_dump(mode="json"))
+    else:
+        typer.echo(_audit_text(view))
+    if not view.verification.verified or any(s.gaps or s.out_of_order for s in view.strata):
         raise typer.Exit(EXIT_MISMATCH)

@@ -32,6 +32,7 @@ from trialkit.randomization.kits import (
     KitListVerification,
     generate_kit_list,
     kit_list_hash,
+    kit_order_keys,
     verify_kit_list,
 )
 from trialkit.randomization.minimisation import (
@@ -91,6 +92,7 @@ __all__ = [
     "guaranteed_arm_stock",
     "imbalance_scores",
     "kit_list_hash",
+    "kit_order_keys",
     "kit_view",
     "list_from_document",
     "list_hash",

@@ -9,8 +9,19 @@ arm. So arms are in exact proportion to the ratio (equal numbers of sorafenib
 and placebo kits for SOR), every arrangement is equally likely, and the numbers
 carry no check digit or other pattern: a kit number says nothing about its arm.
 
+Two sealed order keys per kit (:func:`kit_order_keys`) break ties of expiry: ``ship_key``
+orders the depot's kits of an arm when a shipment is packed, ``dispense_key`` a site's kits of
+an arm when one is dispensed. Key ``k`` of kit ``n`` is ``below(2**63)`` of the stream
+``kit-order/<k>/<n>`` (the first word's low 63 bits: it fits a signed SQL ``BIGINT``). They are
+uniform, independent of the numbers, the arms and each other, and sealed like the arms: ordered
+by number, shipments would hold arm-sorted ranges and each dispensing would show the lower
+numbers left on the shelf to be of the other arm; with one key for both, a site would dispense
+each arm shipment by shipment, and a newer kit given would show the older ones to be of the
+other arm.
+
 Canonical form: the line ``trialkit-kit-list/v1``, then ``number<TAB>arm<TAB>batch`` per kit in
-number order, each line ending with ``\\n``, UTF-8; the hash is its SHA-256 in hex.
+number order, each line ending with ``\\n``, UTF-8; the hash is its SHA-256 in hex. The order
+keys are not in it: they follow from the seed and the number, and verification regenerates them.
 """
 
 from __future__ import annotations
@@ -32,6 +43,7 @@ __all__ = [
     "KitListVerification",
     "generate_kit_list",
     "kit_list_hash",
+    "kit_order_keys",
     "verify_kit_list",
 ]
 
@@ -40,11 +52,24 @@ KIT_FORMAT = "trialkit-kit-list/v1"
 
 @dataclass(frozen=True)
 class Kit:
-    """One kit of the kit list (unblinded: it holds the arm)."""
+    """One kit of the kit list (unblinded: it holds the arm; the keys are sealed too)."""
 
     number: int
     arm: str
-    batch: int = 0
+    batch: int
+    ship_key: int
+    dispense_key: int
+
+
+def kit_order_keys(seed: bytes, number: int) -> tuple[int, int]:
+    """The sealed ``(ship_key, dispense_key)`` of kit ``number`` (see the module docstring)."""
+    return (
+        SeedStream(seed, "kit-order", "ship", str(number)).below(_KEY_RANGE),
+        SeedStream(seed, "kit-order", "dispense", str(number)).below(_KEY_RANGE),
+    )
+
+
+_KEY_RANGE = 1 << 63
 
 
 def kit_list_hash(kits: Iterable[Kit]) -> str:
@@ -62,6 +87,7 @@ class KitList:
     protocol_id: str
     kits: tuple[Kit, ...]
     _arms: dict[int, str] = field(init=False, repr=False, compare=False)
+    _kits: dict[int, Kit] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         ordered = tuple(sorted(self.kits, key=lambda k: k.number))
@@ -70,10 +96,25 @@ class KitList:
             raise InputError("kit numbers must be unique")
         object.__setattr__(self, "kits", ordered)
         object.__setattr__(self, "_arms", {k.number: k.arm for k in ordered})
+        object.__setattr__(self, "_kits", {k.number: k for k in ordered})
 
     @cached_property
     def hash(self) -> str:
         return kit_list_hash(self.kits)
+
+    def dispense_key(self, number: int) -> int:
+        """The kit's sealed dispensing order key (ties of expiry: the lowest goes first)."""
+        return self._kit(number).dispense_key
+
+    def ship_key(self, number: int) -> int:
+        """The kit's sealed shipping order key (ties of expiry: the lowest is packed first)."""
+        return self._kit(number).ship_key
+
+    def _kit(self, number: int) -> Kit:
+        try:
+            return self._kits[number]
+        except KeyError:
+            raise SupplyError(f"kit {number} is not on the kit list") from None
 
     def arm_of(self, number: int) -> str:
         """The arm of a kit; an unknown number is a :class:`SupplyError`."""
@@ -123,7 +164,10 @@ def generate_kit_list(
         a for a, r in zip(spec.arms, spec.ratio, strict=True) for _ in range(count // total * r)
     ]
     SeedStream(seed, "kits", str(batch)).shuffle(arms)
-    new = tuple(Kit(first_number + i, arm, batch) for i, arm in enumerate(arms))
+    new = tuple(
+        Kit(first_number + i, arm, batch, *kit_order_keys(seed, first_number + i))
+        for i, arm in enumerate(arms)
+    )
     return KitList(spec.protocol_id, kits + new)
 
 
@@ -169,6 +213,8 @@ def verify_kit_list(
                 difference = (
                     f"kit {got.number}: stored ({got.arm}, batch {got.batch}) but regenerated "
                     f"({want.arm}, batch {want.batch}) for kit {want.number}"
+                    if (got.number, got.arm, got.batch) != (want.number, want.arm, want.batch)
+                    else f"kit {got.number}: its stored order keys are not the sealed ones"
                 )
                 break
     return KitListVerification(

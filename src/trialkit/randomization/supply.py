@@ -7,7 +7,9 @@ number. :func:`resupply_needs` returns, per site, the kit numbers to ship.
 A kit is *usable* on a date when it is available (received at the site, not
 dispensed, damaged or quarantined) and does not expire within ``cover_days``
 days: ``expiry > on + cover_days``. Among usable kits of the right arm the one
-that expires first is dispensed or shipped first (FEFO), ties by kit number.
+that expires first is dispensed or shipped first (FEFO), ties by the kit's sealed
+dispensing or shipping key (:func:`~trialkit.randomization.kits.kit_order_keys`), never
+by number: the numbers are what blinded staff see.
 A site's stock for resupply also counts usable kits in transit to it.
 
 Why resupply looks only at a site's *total* stock
@@ -50,7 +52,7 @@ every patient (see :mod:`trialkit.service.randomisation`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
@@ -86,8 +88,9 @@ def usable(kit: InventoryKit, on: date, cover_days: int = 0) -> bool:
     return kit.status == "available" and kit.expiry > on + timedelta(days=cover_days)
 
 
-def _fefo(kits: Iterable[InventoryKit]) -> list[InventoryKit]:
-    return sorted(kits, key=lambda k: (k.expiry, k.number))
+def _fefo(kits: Iterable[InventoryKit], key: Callable[[int], int]) -> list[InventoryKit]:
+    """First expiry first out; ties by the sealed order ``key`` of the kit number."""
+    return sorted(kits, key=lambda k: (k.expiry, key(k.number)))
 
 
 def choose_kit(
@@ -99,7 +102,8 @@ def choose_kit(
     on: date,
     cover_days: int = 0,
 ) -> int:
-    """The kit number to dispense to a patient of ``arm`` at ``site`` on ``on`` (FEFO).
+    """The kit number to dispense to a patient of ``arm`` at ``site`` on ``on`` (FEFO, ties by
+    the sealed dispensing key).
 
     Raises
     ------
@@ -117,7 +121,7 @@ def choose_kit(
             f"site {site} holds no dispensable kit for this patient on {on.isoformat()}; "
             "raise a resupply request and dispense when it is received"
         )
-    return _fefo(candidates)[0].number
+    return _fefo(candidates, kit_list.dispense_key)[0].number
 
 
 @dataclass(frozen=True)
@@ -205,7 +209,7 @@ def resupply_needs(
     depot_stock = {
         arm: [
             k
-            for k in _fefo(kits)
+            for k in _fefo(kits, kit_list.ship_key)
             if k.location == depot
             and usable(k, on, cover_days)
             and kit_list.arm_of(k.number) == arm

@@ -42,7 +42,11 @@ from trialkit.randomization import (
 from trialkit.service import audit
 from trialkit.service.policy import Action, authorize
 from trialkit.service.principal import Grant, Principal
-from trialkit.service.trials import get_trial_or_raise, trial_protocol
+from trialkit.service.trials import (
+    get_trial_or_raise,
+    require_supported_allocation,
+    trial_protocol,
+)
 from trialkit.service.views import SealVerificationView, SealView
 from trialkit.store.base import utcnow
 from trialkit.store.randomisation import AllocationSeal, AllocationSlot, StratumCounter
@@ -55,6 +59,7 @@ __all__ = [
     "extend",
     "seal",
     "sealed_spec",
+    "sealed_verification",
     "verified_list",
     "verify_sealed",
 ]
@@ -139,9 +144,13 @@ def _stored_slots(session: Session, trial_id: int) -> list[Slot]:
 
 def _stored_kits(session: Session, trial_id: int) -> list[Kit]:
     rows = session.execute(
-        select(KitListEntry.number, KitListEntry.arm, KitListEntry.batch).where(
-            KitListEntry.trial_id == trial_id
-        )
+        select(
+            KitListEntry.number,
+            KitListEntry.arm,
+            KitListEntry.batch,
+            KitListEntry.ship_key,
+            KitListEntry.dispense_key,
+        ).where(KitListEntry.trial_id == trial_id)
     ).all()
     return [Kit(*row) for row in rows]
 
@@ -171,7 +180,9 @@ def seal(
             f"{trial.acronym}'s allocation list is sealed already; a list is generated once "
             "and extended, never replaced"
         )
-    spec = allocation_spec(trial_protocol(trial))
+    protocol = trial_protocol(trial)
+    require_supported_allocation(protocol, source=trial.protocol_name)
+    spec = allocation_spec(protocol)
     if slots_per_stratum is not None:
         if slots_per_stratum < spec.slots_per_stratum:
             raise InputError(
@@ -212,7 +223,14 @@ def seal(
     session.execute(
         insert(KitListEntry),
         [
-            {"trial_id": trial.id, "number": k.number, "arm": k.arm, "batch": k.batch}
+            {
+                "trial_id": trial.id,
+                "number": k.number,
+                "arm": k.arm,
+                "batch": k.batch,
+                "ship_key": k.ship_key,
+                "dispense_key": k.dispense_key,
+            }
             for k in kit_list.kits
         ],
     )
@@ -273,6 +291,11 @@ def verify_sealed(*, session: Session, actor: Principal, trial_id: int) -> SealV
     """Regenerate both lists from the sealed seed and compare them with what is stored."""
     trial = get_trial_or_raise(session, trial_id)
     authorize(actor, Action.MANAGE_SUPPLY, trial_id=trial.id)
+    return sealed_verification(session, trial)
+
+
+def sealed_verification(session: Session, trial: Trial) -> SealVerificationView:
+    """:func:`verify_sealed` for a caller that has authorised the actor (the allocation audit)."""
     row = _seal_row(session, trial)
     spec = sealed_spec(trial, row)
     slots = _stored_slots(session, trial.id)

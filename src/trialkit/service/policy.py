@@ -56,6 +56,10 @@ class Action(StrEnum):
     MANAGE_SUPPLY = "seal the allocation and kit lists and ship kits from the depot"
     VIEW_ENROLMENT = "view blinded enrolment reports"
     VIEW_ARMS = "view arm balance and other unblinded reports"
+    AUDIT_ALLOCATION = (
+        "audit the allocation list (every slot in order with its arm, used or not); "
+        "only unblinded roles may, since it shows every patient's arm"
+    )
     VIEW_FORECAST = "view blinded event forecasts and pooled event counts"
     RUN_SIMULATIONS = "run simulations of the trial's design"
     VIEW_REPORTS = "view the trial report (blinded unless the role sees arms)"
@@ -69,6 +73,7 @@ _UNBLINDED = frozenset(
         Action.VIEW_RANDOMISATION,
         Action.VIEW_ENROLMENT,
         Action.VIEW_ARMS,
+        Action.AUDIT_ALLOCATION,
         Action.VIEW_CLINICAL,
         Action.EXPORT_DATA,
         Action.VIEW_FORECAST,

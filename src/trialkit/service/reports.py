@@ -1,25 +1,45 @@
-"""Randomisation reports: blinded enrolment over time, and arm balance for unblinded roles.
+"""Randomisation reports: blinded enrolment over time; arm balance and the allocation audit for
+unblinded roles.
 
 The enrolment report counts randomised patients by month, site, country and
 stratum and nothing arm-derived. The arm balance by stratum needs a role that
 sees arms (unblinded statistician, DSMB); anyone else is refused without a count.
+
+The allocation audit (:func:`allocation_audit`) lists, per stratum, every slot of the sealed
+list in order (block, block size, arm, randomisation number, extension) with the patient and
+date that took it, the list's hash and the verdict of
+:func:`~trialkit.service.allocation.sealed_verification`, so that an auditor checks gaps and
+order without access to the database. Only roles holding
+:attr:`~trialkit.service.policy.Action.AUDIT_ALLOCATION` (unblinded statistician, DSMB) get it;
+every look is an audit event naming no arm. The API, the page and the CLI call it.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from itertools import groupby, pairwise
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from trialkit.service import audit
+from trialkit.service.allocation import sealed_verification
 from trialkit.service.policy import Action, authorize, site_scope
 from trialkit.service.principal import Principal
 from trialkit.service.trials import get_trial_or_raise, trial_protocol
-from trialkit.service.views import ArmBalanceRow, EnrolmentRow
-from trialkit.store.randomisation import AllocationSlot, Randomisation
+from trialkit.service.views import (
+    AllocationAuditSlot,
+    AllocationAuditStratum,
+    AllocationAuditView,
+    ArmBalanceRow,
+    EnrolmentRow,
+)
+from trialkit.store.patients import Patient
+from trialkit.store.randomisation import AllocationSeal, AllocationSlot, Randomisation
 from trialkit.store.trials import Country, Site
 
-__all__ = ["arm_balance", "enrolment"]
+__all__ = ["AUDIT_ACTION", "AuditOutput", "allocation_audit", "arm_balance", "enrolment"]
 
 
 def enrolment(*, session: Session, actor: Principal, trial_id: int) -> list[EnrolmentRow]:
@@ -76,3 +96,114 @@ def arm_balance(*, session: Session, actor: Principal, trial_id: int) -> list[Ar
         )
         for stratum, counts in sorted(by_stratum.items())
     ]
+
+
+AUDIT_ACTION = "view_allocation_audit"
+"""The audit trail's action for each look at the allocation audit (entity ``allocation_list``)."""
+AuditOutput = Literal["api", "page", "cli"]
+
+_SLOTS = (
+    select(
+        AllocationSlot.stratum,
+        AllocationSlot.sequence,
+        AllocationSlot.block,
+        AllocationSlot.block_size,
+        AllocationSlot.arm,
+        AllocationSlot.randomisation_number,
+        AllocationSlot.extension,
+        Randomisation.patient_id,
+        Patient.screening_number,
+        Site.code,
+        Randomisation.enrolment_date,
+    )
+    .outerjoin(Randomisation, Randomisation.slot_id == AllocationSlot.id)
+    .outerjoin(Patient, Patient.id == Randomisation.patient_id)
+    .outerjoin(Site, Site.id == Randomisation.site_id)
+)
+
+
+def _stratum(stratum: str, rows: list[AllocationAuditSlot]) -> AllocationAuditStratum:
+    used = [r for r in rows if r.used]
+    last = max((r.sequence for r in used), default=0)
+    out_of_order = [
+        later.sequence
+        for earlier, later in pairwise(used)
+        if earlier.randomised_on
+        and later.randomised_on
+        and later.randomised_on < earlier.randomised_on
+    ]
+    return AllocationAuditStratum(
+        stratum=stratum,
+        slots=len(rows),
+        used=len(used),
+        gaps=[r.sequence for r in rows if not r.used and r.sequence < last],
+        out_of_order=out_of_order,
+        rows=rows,
+    )
+
+
+def allocation_audit(
+    *, session: Session, actor: Principal, trial_id: int, output: AuditOutput
+) -> AllocationAuditView:
+    """Every stratum's slots in order with who took them, the hash and the verification."""
+    trial = get_trial_or_raise(session, trial_id)
+    grant = authorize(actor, Action.AUDIT_ALLOCATION, trial_id=trial.id)
+    verification = sealed_verification(session, trial)  # refuses a trial not sealed yet
+    seal = session.get(AllocationSeal, trial.id)
+    assert seal is not None  # sealed_verification found it
+    rows = [
+        (
+            stratum,
+            AllocationAuditSlot(
+                sequence=sequence,
+                block=block,
+                block_size=block_size,
+                arm=arm,
+                randomisation_number=number,
+                extension=extension,
+                used=patient_id is not None,
+                patient_id=patient_id,
+                screening_number=screening_number,
+                site=site,
+                randomised_on=on,
+            ),
+        )
+        for (
+            stratum,
+            sequence,
+            block,
+            block_size,
+            arm,
+            number,
+            extension,
+            patient_id,
+            screening_number,
+            site,
+            on,
+        ) in session.execute(_SLOTS.where(AllocationSlot.trial_id == trial.id))
+    ]
+    # sorted here, not in SQL: the databases' collations may order the stratum keys differently
+    rows.sort(key=lambda row: (row[0], row[1].sequence))
+    strata = [
+        _stratum(stratum, [slot for _, slot in group])
+        for stratum, group in groupby(rows, key=lambda row: row[0])
+    ]
+    audit.record(
+        session,
+        actor=actor,
+        grant=grant,
+        action=AUDIT_ACTION,
+        entity="allocation_list",
+        entity_id=trial.id,
+        changes={"list_hash": (None, seal.list_hash)},
+        reason=f"unblinded allocation audit ({output}); verified: {verification.verified}",
+    )
+    return AllocationAuditView(
+        trial_id=trial.id,
+        acronym=trial.acronym,
+        list_hash=seal.list_hash,
+        extensions=seal.extensions,
+        sealed_at=seal.sealed_at,
+        verification=verification,
+        strata=strata,
+    )

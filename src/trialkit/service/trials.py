@@ -15,7 +15,13 @@ from typing import Protocol as TypingProtocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trialkit.errors import ConflictError, InactiveSiteError, InputError, NotFoundError
+from trialkit.errors import (
+    ConflictError,
+    InactiveSiteError,
+    InputError,
+    NotFoundError,
+    ProtocolError,
+)
 from trialkit.protocol import Protocol, load_protocol
 from trialkit.service import audit
 from trialkit.service.calendar import calendar_date
@@ -37,6 +43,7 @@ __all__ = [
     "record_ethics_approval",
     "require_enrolment_open",
     "require_recruiting",
+    "require_supported_allocation",
     "trial_protocol",
 ]
 
@@ -79,6 +86,29 @@ def trial_protocol(trial: Trial) -> Protocol:
     return protocol
 
 
+_SUPPORTED_ALLOCATION = "permuted_blocks"
+"""The one allocation method the service seals and randomises from (stratified permuted blocks)."""
+
+
+def require_supported_allocation(protocol: Protocol, *, source: str) -> None:
+    """Refuse a protocol whose ``allocation.method`` the service cannot run yet.
+
+    The core has Pocock-Simon minimisation (:mod:`trialkit.randomization.minimisation`), but
+    the service seals and takes permuted-block lists only, so a protocol asking for
+    minimisation would be run, silently, as a block list. Checked when a trial is added and
+    when its lists are sealed.
+    """
+    method = protocol.allocation.method
+    if method != _SUPPORTED_ALLOCATION:
+        raise ProtocolError(
+            f"protocol {source!r} asks for allocation.method {method}, which the trial service "
+            f"does not run yet (it seals and randomises from {_SUPPORTED_ALLOCATION} lists only, "
+            f"and would run this trial as one without saying so): set allocation.method to "
+            f"{_SUPPORTED_ALLOCATION}, or wait for a release that implements {method}",
+            location="allocation.method",
+        )
+
+
 def _trial_view(session: Session, trial: Trial, today: dt.date | None = None) -> TrialView:
     codes = session.scalars(
         select(Country.code).where(Country.trial_id == trial.id).order_by(Country.code)
@@ -107,6 +137,7 @@ def create_trial(*, session: Session, actor: Principal, protocol_name: str) -> T
     """Start running a trial under a (bundled or file) protocol; its countries come along."""
     grant = authorize(actor, Action.MANAGE_TRIAL, trial_id=None)
     protocol = _load(protocol_name)
+    require_supported_allocation(protocol, source=protocol_name)
     if session.scalars(select(Trial.id).where(Trial.acronym == protocol.acronym)).first():
         raise ConflictError(f"trial {protocol.acronym} exists already")
     trial = Trial(

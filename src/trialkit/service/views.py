@@ -12,6 +12,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 __all__ = [
+    "AllocationAuditSlot",
+    "AllocationAuditStratum",
+    "AllocationAuditView",
     "ArmBalanceRow",
     "CalendarEntryView",
     "ConsentView",
@@ -283,3 +286,45 @@ class ArmBalanceRow(_View):
     stratum: str
     counts: dict[str, int]
     imbalance: int
+
+
+class AllocationAuditSlot(_View):
+    """One slot of the sealed list, in order, and who took it (unblinded roles only)."""
+
+    sequence: int
+    block: int
+    block_size: int
+    arm: str
+    randomisation_number: int
+    extension: int
+    """0: the list as sealed; n: the n-th extension of the list (fresh blocks)."""
+    used: bool
+    patient_id: int | None
+    screening_number: str | None
+    site: str | None
+    randomised_on: dt.date | None
+
+
+class AllocationAuditStratum(_View):
+    """A stratum's slots in order; ``gaps``: unused slots before its last used one (none in an
+    intact list), ``out_of_order``: used slots randomised before the slot used before them."""
+
+    stratum: str
+    slots: int
+    used: int
+    gaps: list[int]
+    out_of_order: list[int]
+    rows: list[AllocationAuditSlot]
+
+
+class AllocationAuditView(_View):
+    """The unblinded allocation audit: every stratum's slots, the list's hash and whether the
+    stored lists are what the sealed seed regenerates (``trialkit randomization verify``)."""
+
+    trial_id: int
+    acronym: str
+    list_hash: str
+    extensions: int
+    sealed_at: dt.datetime
+    verification: SealVerificationView
+    strata: list[AllocationAuditStratum]

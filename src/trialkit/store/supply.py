@@ -1,6 +1,6 @@
 """Blinded drug supply: the sealed kit list, the inventory, shipments, dispensings, resupply.
 
-``kit_list`` holds each kit's arm (sealed); ``kits`` is the inventory that
+``kit_list`` holds each kit's arm and its order keys (sealed); ``kits`` is the inventory that
 blinded staff work with (number, where, expiry, status) and has no arm. A kit
 is dispensed at most once (``dispensings.kit_id`` is unique).
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trialkit.store.base import Base, UTCDateTime
@@ -19,7 +19,12 @@ __all__ = ["Dispensing", "InventoryKit", "KitListEntry", "ResupplyRequest", "Shi
 
 
 class KitListEntry(Base):
-    """One kit of the sealed kit list (it holds the arm: sealed)."""
+    """One kit of the sealed kit list (it holds the arm: sealed).
+
+    ``ship_key`` and ``dispense_key`` break ties of expiry when the depot packs a shipment
+    and when a site dispenses (:func:`trialkit.randomization.kits.kit_order_keys`); they are
+    sealed too, since knowing them would let a pharmacist read arms off the dispensings.
+    """
 
     __tablename__ = "kit_list"
     __table_args__ = (UniqueConstraint("trial_id", "number"),)
@@ -29,6 +34,8 @@ class KitListEntry(Base):
     number: Mapped[int]
     arm: Mapped[str] = mapped_column(String(8))
     batch: Mapped[int]
+    ship_key: Mapped[int] = mapped_column(BigInteger)
+    dispense_key: Mapped[int] = mapped_column(BigInteger)
 
 
 class Shipment(Base):

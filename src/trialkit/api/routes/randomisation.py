@@ -12,6 +12,7 @@ from trialkit.errors import AuthenticationError
 from trialkit.service import randomisation, reports, supply
 from trialkit.service.dispensings import list_site_dispensings
 from trialkit.service.views import (
+    AllocationAuditView,
     ArmBalanceRow,
     DispensingView,
     EmergencyUnblindingView,
@@ -153,3 +154,12 @@ def arm_balance_report(
 ) -> list[ArmBalanceRow]:
     """Patients per arm in each stratum (unblinded statistician and DSMB only)."""
     return reports.arm_balance(session=session, actor=actor, trial_id=trial_id)
+
+
+@router.get("/trials/{trial_id}/allocation-audit", response_model=AllocationAuditView)
+def allocation_audit(
+    trial_id: Id, session: DbSession, actor: CurrentPrincipal
+) -> AllocationAuditView:
+    """Every slot of the sealed list in order with who took it, the list's hash and the
+    verification's verdict (unblinded statistician and DSMB only; recorded in the audit trail)."""
+    return reports.allocation_audit(session=session, actor=actor, trial_id=trial_id, output="api")

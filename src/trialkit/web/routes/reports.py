@@ -1,5 +1,7 @@
 """The trial report pages: blinded (statistician: pooled KM curve, counts, safety) and unblinded
-(unblinded statistician, DSMB), inside the site layout, with HTML and PDF downloads.
+(unblinded statistician, DSMB), inside the site layout, with HTML and PDF downloads; and the
+unblinded allocation audit (``/allocation-audit``, from
+:func:`trialkit.service.reports.allocation_audit`, as for the API and the CLI).
 
 The page is a GET form (cut-off date, and blinded or unblinded for roles that see arms), so it
 works without JavaScript; a bad date is shown next to its field. The report itself comes from
@@ -19,7 +21,7 @@ from trialkit.errors import InputError, NotFoundError
 from trialkit.report.document import ReportDocument
 from trialkit.report.html import render_html
 from trialkit.report.pdf import render_pdf
-from trialkit.service import can_see_arm
+from trialkit.service import can_see_arm, reports
 from trialkit.service.trial_report import ReportOutput, trial_report
 from trialkit.web.deps import DbSession, PagesDep, Viewer, ViewerDep
 
@@ -141,3 +143,14 @@ def _safe_cutoff(request: Request, text: str | None) -> dt.date:
         raise InputError(
             f"cut-off {text!r} is not a date: give it as YYYY-MM-DD", location="cutoff"
         ) from None
+
+
+@router.get("/allocation-audit", response_class=HTMLResponse)
+def allocation_audit_page(viewer: ViewerDep, session: DbSession, pages: PagesDep) -> HTMLResponse:
+    """Every slot of the sealed list in order with who took it (unblinded roles; others: 403)."""
+    if viewer.trial is None:
+        raise NotFoundError("you hold no role in a trial")
+    audit = reports.allocation_audit(
+        session=session, actor=viewer.principal, trial_id=viewer.trial.id, output="page"
+    )
+    return pages.response("reports/allocation_audit.html", viewer=viewer, audit=audit)
