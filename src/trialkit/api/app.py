@@ -6,9 +6,10 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 
 from trialkit import __version__
+from trialkit.api.deps import checked_input
 from trialkit.api.errors import install_error_handlers
 from trialkit.api.routes import (
     audit,
@@ -48,6 +49,7 @@ def create_app(
         title="trialkit",
         version=__version__,
         description="The trial service: sites, users, patients, screening and the audit trail.",
+        dependencies=[Depends(checked_input)],  # one validation layer for every route
     )
     app.state.settings = settings
     app.state.database = database or create_database(

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -14,6 +15,7 @@ from trialkit.config import Settings
 from trialkit.errors import AuthenticationError
 from trialkit.service import Principal, Security, transaction
 from trialkit.service.auth import authenticate
+from trialkit.service.boundary import MAX_ID, request_problems
 from trialkit.store import Database
 
 __all__ = [
@@ -24,15 +26,44 @@ __all__ = [
     "RequestId",
     "SecurityDep",
     "Today",
+    "checked_input",
 ]
 
 COOKIE_NAME = "trialkit_session"
-MAX_ID = 2_147_483_647  # the largest integer key every database stores
 
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /api/auth/token")
 _cookie = APIKeyCookie(
     name=COOKIE_NAME, auto_error=False, description="Set by POST /api/auth/session"
 )
+
+
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def checked_input(request: Request) -> None:
+    """Every request's path, query and body through the boundary's checks, before its route.
+
+    NaN, Infinity, 1e999, NUL, unpaired surrogates, implausible dates and ids beyond the
+    database's range are refused with a 422 naming the field
+    (:mod:`trialkit.service.boundary`); the application runs this for every route.
+    """
+    json_body: bytes | None = None
+    form: list[tuple[str, str]] | None = None
+    if request.method not in {"GET", "HEAD", "OPTIONS"}:
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind in _FORMS:
+            received = await request.form()
+            form = [(k, v) for k, v in received.multi_items() if isinstance(v, str)]
+        elif not kind or kind == "application/json" or kind.endswith("+json"):
+            json_body = await request.body()
+    problems = request_problems(
+        path=((k, str(v)) for k, v in request.path_params.items()),
+        query=request.query_params.multi_items(),
+        json_body=json_body,
+        form=form,
+    )
+    if problems:
+        raise RequestValidationError([p.as_error() for p in problems])
 
 
 def _database(request: Request) -> Database:
