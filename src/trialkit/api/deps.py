@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 from collections.abc import Iterator
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Path, Request
 from fastapi.exceptions import RequestValidationError
@@ -12,7 +14,7 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy.orm import Session
 
 from trialkit.config import Settings
-from trialkit.errors import AuthenticationError
+from trialkit.errors import AuthenticationError, PermissionDenied
 from trialkit.service import Principal, Security, transaction
 from trialkit.service.auth import authenticate
 from trialkit.service.boundary import MAX_ID, request_problems
@@ -92,7 +94,38 @@ RequestId = Annotated[str, Depends(_request_id)]
 DbSession = Annotated[Session, Depends(_session, scope="function")]
 
 
+CSRF_HEADER = "X-CSRF-Token"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _same_origin(request: Request) -> bool:
+    """Whether the browser says the request comes from a page of this very site."""
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        return False
+    given = urlsplit(origin)
+    return given.scheme in {"http", "https"} and given.netloc == request.headers.get("host")
+
+
+def _forgery_guard(request: Request, security: Security, cookie: str) -> None:
+    """A write authenticated by the session cookie needs its CSRF token or this site's Origin.
+
+    SameSite=Strict is one guard; this is the second, for browsers that ignore it. Bearer
+    tokens are never sent by a browser on its own, so they need neither.
+    """
+    if request.method in _SAFE_METHODS or _same_origin(request):
+        return
+    given = request.headers.get(CSRF_HEADER, "")
+    if not hmac.compare_digest(given.encode(), security.csrf_token(cookie).encode()):
+        raise PermissionDenied(
+            f"a write with the session cookie needs the {CSRF_HEADER} header given at login "
+            "(POST /api/auth/session answers it as csrf_token), or must come from a page of "
+            "this site; API clients may use a bearer token instead"
+        )
+
+
 def _principal(
+    request: Request,
     session: DbSession,
     security: SecurityDep,
     request_id: RequestId,
@@ -104,7 +137,10 @@ def _principal(
         raise AuthenticationError(
             "log in first: POST /api/auth/session (cookie) or /api/auth/token (bearer)"
         )
-    return authenticate(session=session, security=security, token=token, request_id=request_id)
+    principal = authenticate(session=session, security=security, token=token, request_id=request_id)
+    if bearer is None:
+        _forgery_guard(request, security, token)
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(_principal)]
