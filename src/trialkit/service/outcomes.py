@@ -133,15 +133,20 @@ def patient_outcome(
 ) -> PatientOutcome | None:
     """The derivation input of one patient, or ``None`` if not randomised.
 
-    :func:`trial_outcomes` restricted to this patient (the same statements, one patient).
+    :func:`trial_outcomes` restricted to this patient (the same statements, one patient); a
+    recorded inconsistency raises :class:`~trialkit.errors.RecordError` naming it.
     """
     trial = session.get(Trial, patient.trial_id)
     site = session.get(Site, patient.site_id)
     assert trial is not None
     assert site is not None
+    issues: list[DataIssue] = []
     found = trial_outcomes(
-        session, trial, {site.id: site}, with_arm=with_arm, patient_id=patient.id
+        session, trial, {site.id: site}, with_arm=with_arm, patient_id=patient.id, issues=issues
     )
+    if issues:  # one patient's own view says what contradicts what, rather than set it aside
+        first = issues[0]
+        raise RecordError(first.message, location=f"patient {first.usubjid}: {first.field}")
     return found[patient.id][0] if patient.id in found else None
 
 
