@@ -1,6 +1,7 @@
 """A tamperer who owns the schema: switches off the audit trail's append-only triggers.
 
-Migration 0004 makes the database refuse UPDATE, DELETE and TRUNCATE of audit rows.
+Migration 0004 makes the database refuse UPDATE, DELETE and TRUNCATE of audit rows
+(0009: and SQLite's INSERT OR REPLACE over an existing row).
 The schema's owner can still drop those triggers; the hash chain is what catches
 an edit made that way, and the tests of :func:`trialkit.store.audit.verify_chain`
 play that tamperer. Inside a test's rolled-back transaction the triggers come
@@ -19,6 +20,8 @@ SQLITE_GUARD_TRIGGERS = (
     "audit_events_no_delete",
     "audit_head_forward_only",
     "audit_head_no_delete",
+    "audit_events_no_replace",
+    "audit_head_no_replace",
 )
 
 

@@ -49,8 +49,32 @@ def test_cookie_login(client: TestClient, world: World) -> None:
     me = client.get("/api/auth/me")
     assert me.status_code == 200
     assert me.json()["username"] == user.username
-    assert client.post("/api/auth/logout").status_code == 204
+    csrf = {"X-CSRF-Token": response.json()["csrf_token"]}  # a cookie write carries it
+    assert client.post("/api/auth/logout", headers=csrf).status_code == 204
     assert client.get("/api/auth/me").status_code == 401
+
+
+def test_a_cookie_authenticated_write_from_a_foreign_origin_without_the_csrf_token_is_refused(
+    client: TestClient, world: World
+) -> None:
+    user = world.users[(Role.INVESTIGATOR, "own")]
+    opened = client.post(
+        "/api/auth/session", json={"username": user.username, "password": PASSWORD}
+    )
+    token = opened.json()["csrf_token"]
+    checks = f"/api/patients/{world.randomised}/edit-checks"
+    forged = client.post(checks, headers={"Origin": "https://evil.example"})
+    assert forged.status_code == 403
+    assert "X-CSRF-Token" in forged.json()["detail"]
+    assert client.post(checks).status_code == 403  # no Origin and no token: refused too
+    evil_with_token = {"Origin": "https://evil.example", "X-CSRF-Token": token}
+    assert client.post(checks, headers=evil_with_token).status_code == 200
+    assert client.post(checks, headers={"X-CSRF-Token": token + "0"}).status_code == 403
+    assert client.post(checks, headers={"Origin": "http://127.0.0.1"}).status_code == 200
+    assert client.get(f"/api/patients/{world.randomised}/queries").status_code == 200  # reads
+    client.cookies.clear()  # a bearer token is never sent by a browser on its own: unaffected
+    bearer = {**world.headers(Role.INVESTIGATOR, "own"), "Origin": "https://evil.example"}
+    assert client.post(checks, headers=bearer).status_code == 200
 
 
 def test_request_ids_are_echoed(client: TestClient) -> None:

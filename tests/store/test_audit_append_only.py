@@ -202,3 +202,35 @@ def test_upgrade_and_downgrade_add_and_remove_the_guard(empty_url: str) -> None:
         database.dispose()
     assert _guard_triggers(empty_url) == expected
     assert _try_update(empty_url) is not None
+
+
+def test_insert_or_replace_over_an_existing_audit_event_is_refused(session: Session) -> None:
+    """SQLite's REPLACE deletes the old row silently (no DELETE trigger): refused (0009).
+
+    PostgreSQL's nearest form, ``INSERT ... ON CONFLICT DO UPDATE``, is an UPDATE: refused too.
+    """
+    events = _append(session, 3)
+    columns = "seq, occurred_at, action, entity, entity_id, prev_hash, hash"
+    forged = "2, occurred_at, 'forged', entity, entity_id, prev_hash, hash"
+    if session.get_bind().dialect.name == "sqlite":
+        for verb in ("INSERT OR REPLACE INTO", "REPLACE INTO"):
+            statement = f"{verb} audit_events ({columns}) SELECT {forged} FROM audit_events "
+            _refused(session, text(statement + "WHERE seq = 2"), table="audit_events", op="REPLACE")
+        _refused(
+            session,
+            text("INSERT OR REPLACE INTO audit_head (id, last_seq, last_hash) VALUES (1, 0, 'x')"),
+            table="audit_head",
+            op="REPLACE",
+        )
+    else:
+        statement = (
+            f"INSERT INTO audit_events ({columns}) SELECT {forged} FROM audit_events "
+            "WHERE seq = 2 ON CONFLICT (seq) DO UPDATE SET action = EXCLUDED.action"
+        )
+        _refused(session, text(statement), table="audit_events", op="UPDATE")
+    session.expire_all()
+    assert session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)).all() == [
+        e.action for e in events
+    ]
+    assert verify_chain(session).intact
+    assert [e.seq for e in _append(session, 1)] == [4]  # a genuine append still passes

@@ -292,9 +292,12 @@ def test_the_screening_form_opens_with_the_latest_version(
 def test_consent_is_recorded_without_javascript(as_user: AsUser, web_world: WebWorld) -> None:
     browser = as_user("investigator")
     url = f"/patients/{web_world.fresh.id}/consent"
-    bad = browser.post(url, {"consent_date": "2999-01-01", "information_sheet_version": "2.1"})
+    bad = browser.post(url, {"consent_date": "2199-01-01", "information_sheet_version": "2.1"})
     assert bad.status_code == 422
     assert re.search(r'id="f-consent_date-error">.*future.*</p>', bad.text)
+    implausible = browser.post(url, {"consent_date": "2999-01-01"})  # refused at the boundary
+    assert implausible.status_code == 422
+    assert "consent_date: must be a date between 1900-01-01 and 2200-12-31" in implausible.text
     empty = browser.post(url, {"consent_date": "20.02.2008", "information_sheet_version": ""})
     assert 'id="f-consent_date-error"' in empty.text
     assert "YYYY-MM-DD" in empty.text

@@ -6,9 +6,10 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 
 from trialkit import __version__
+from trialkit.api.deps import checked_input
 from trialkit.api.errors import install_error_handlers
 from trialkit.api.routes import (
     audit,
@@ -30,6 +31,32 @@ from trialkit.store import Database, create_database
 __all__ = ["create_app"]
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# scripts only from this site (htmx is served from /static), no framing, no plug-ins; inline
+# styles stay allowed for the reports' self-contained figures (SVG style attributes)
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+_INTERACTIVE_DOCS = ("/docs", "/redoc")  # FastAPI's own pages, which load their scripts
+
+
+def _secure(path: str, response: Response) -> None:
+    """Browser hygiene on every answer, API and pages alike.
+
+    Nothing but the static files may be kept by a browser or a proxy: pages and API answers
+    hold patient data (``Cache-Control: no-store``).
+    """
+    response.headers.update(SECURITY_HEADERS)
+    if not path.startswith(_INTERACTIVE_DOCS):
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    if not path.startswith("/static/"):
+        response.headers["Cache-Control"] = "no-store"
 
 
 def create_app(
@@ -48,6 +75,7 @@ def create_app(
         title="trialkit",
         version=__version__,
         description="The trial service: sites, users, patients, screening and the audit trail.",
+        dependencies=[Depends(checked_input)],  # one validation layer for every route
     )
     app.state.settings = settings
     app.state.database = database or create_database(
@@ -64,6 +92,7 @@ def create_app(
         with on_calendar(settings.calendar_date):  # records stamped on a pinned calendar date
             response = await call_next(request)
         response.headers["X-Request-ID"] = request.state.request_id
+        _secure(request.url.path, response)
         return response
 
     install_error_handlers(app)

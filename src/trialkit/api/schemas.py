@@ -59,6 +59,8 @@ class LoginBody(_Body):
 class SessionOpened(_Body):
     user_id: int
     expires_at: dt.datetime
+    csrf_token: str
+    """Send it as ``X-CSRF-Token`` with every write made with the session cookie."""
 
 
 class TokenIssued(_Body):

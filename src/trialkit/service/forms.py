@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from trialkit.endpoints.lesions import Measurement, NonTargetLesion, NonTargetStatus, TargetLesion
 from trialkit.errors import RecordError
+from trialkit.service.boundary import plausible_date
 
 __all__ = ["FORMS", "Form", "FormSpec", "validate_form"]
 
@@ -244,4 +245,18 @@ def validate_form(form: Form, data: Any) -> dict[str, Any]:
             f"{where}: {error['msg']}", location=f"data.{where}" if where else "data"
         ) from exc
     dumped: dict[str, Any] = record.model_dump(mode="json", exclude_unset=True)
+    _plausible_dates(dumped, "data")
     return dumped
+
+
+def _plausible_dates(value: Any, where: str) -> None:
+    """Refuse an implausible date at entry (a new therapy on 0001-01-01), naming the field."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if (key == "date" or key.endswith("_date")) and isinstance(item, str):
+                plausible_date(dt.date.fromisoformat(item), location=f"{where}.{key}")
+            else:
+                _plausible_dates(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _plausible_dates(item, f"{where}[{index}]")

@@ -44,7 +44,7 @@ from trialkit.endpoints import (
     evaluate_recist,
 )
 from trialkit.endpoints.recist import DEFAULT_CRITERIA
-from trialkit.errors import NotFoundError, PermissionDenied
+from trialkit.errors import NotFoundError, PermissionDenied, RecordError
 from trialkit.service.clinical import latest_records_of, lesion_record
 from trialkit.service.edit_checks import all_dates
 from trialkit.service.forms import Form
@@ -59,6 +59,7 @@ from trialkit.store.trials import Site, Trial
 
 __all__ = [
     "AnalysisDatasets",
+    "DataIssue",
     "acting_user",
     "authorise_export",
     "derive_datasets",
@@ -73,6 +74,39 @@ class AnalysisDatasets:
     adsl: tuple[AdslRow, ...]
     adtte: tuple[AdtteRow, ...]
     unblinded: bool
+
+
+@dataclass(frozen=True)
+class DataIssue:
+    """A recorded inconsistency of one patient, set aside in the analyses until it is resolved.
+
+    ``field`` is the derivation input concerned (``new_therapy_date``); the edit checks have
+    opened a query on the record itself. Never an arm.
+    """
+
+    usubjid: str
+    field: str
+    message: str
+
+
+# a date that contradicts randomisation (or death) is set aside, as if not yet recorded, so
+# that one site's mistake cannot stop the trial's report, forecast or exports for everyone
+_SET_ASIDE = ("death_date", "last_known_alive", "new_therapy_date", "progression_date")
+
+
+def _consistent(fields: dict[str, object], issues: list[DataIssue]) -> PatientOutcome:
+    """The outcome, with each contradictory date set aside and listed in ``issues``."""
+    for _ in range(len(_SET_ASIDE) + 2):
+        try:
+            return PatientOutcome(**fields)  # type: ignore[arg-type]
+        except RecordError as exc:
+            name = exc.location.rsplit(": ", 1)[-1]
+            issues.append(DataIssue(str(fields["usubjid"]), name, exc.message))
+            if name in _SET_ASIDE:
+                fields[name] = fields["randomisation_date"] if name == "last_known_alive" else None
+            else:  # the tumour assessments: set aside as a whole until the query is answered
+                fields["assessments"], fields["progression_date"] = (), None
+    raise AssertionError("unreachable: every inconsistency is set aside")  # pragma: no cover
 
 
 def _date(row: CaptureRecord | None, name: str = "date") -> dt.date | None:
@@ -99,15 +133,20 @@ def patient_outcome(
 ) -> PatientOutcome | None:
     """The derivation input of one patient, or ``None`` if not randomised.
 
-    :func:`trial_outcomes` restricted to this patient (the same statements, one patient).
+    :func:`trial_outcomes` restricted to this patient (the same statements, one patient); a
+    recorded inconsistency raises :class:`~trialkit.errors.RecordError` naming it.
     """
     trial = session.get(Trial, patient.trial_id)
     site = session.get(Site, patient.site_id)
     assert trial is not None
     assert site is not None
+    issues: list[DataIssue] = []
     found = trial_outcomes(
-        session, trial, {site.id: site}, with_arm=with_arm, patient_id=patient.id
+        session, trial, {site.id: site}, with_arm=with_arm, patient_id=patient.id, issues=issues
     )
+    if issues:  # one patient's own view says what contradicts what, rather than set it aside
+        first = issues[0]
+        raise RecordError(first.message, location=f"patient {first.usubjid}: {first.field}")
     return found[patient.id][0] if patient.id in found else None
 
 
@@ -121,32 +160,34 @@ def _outcome(
     randomised_on: dt.date,
     strata: tuple[str | None, str | None],
     arm: str | None,
+    issues: list[DataIssue],
 ) -> PatientOutcome:
     death = _one(records, Form.DEATH)
     alive = _date(_one(records, Form.LAST_KNOWN_ALIVE))
     if alive is None:
         seen = [d for r in records if r.form != Form.DEATH for _, d in all_dates(r.data)]
         alive = max(seen, default=randomised_on)
-    return PatientOutcome(
-        usubjid=usubjid(trial, site, patient),
-        stratum=strata[0],
-        background_therapy=strata[1],
-        randomisation_date=randomised_on,
-        assessments=tuple(
+    fields: dict[str, object] = {
+        "usubjid": usubjid(trial, site, patient),
+        "stratum": strata[0],
+        "background_therapy": strata[1],
+        "randomisation_date": randomised_on,
+        "assessments": tuple(
             TumourResponse(t.date, t.overall_response)
             for t in (evaluation.assessments if evaluation else ())
         ),
-        baseline_assessed=evaluation is not None,
-        progression_date=evaluation.date_of_progression if evaluation else None,
-        death_date=_date(death),
-        death_cause=None if death is None else death.data.get("cause"),
-        last_known_alive=max(alive, randomised_on),
-        new_therapy_date=_earliest(records, Form.NEW_THERAPY, "start_date"),
-        end_of_study=_date(_one(records, Form.END_OF_STUDY)),
-        siteid=site.code,
-        first_dose_date=_earliest(records, Form.STUDY_DRUG, "start_date"),
-        arm=arm,
-    )
+        "baseline_assessed": evaluation is not None,
+        "progression_date": evaluation.date_of_progression if evaluation else None,
+        "death_date": _date(death),
+        "death_cause": None if death is None else death.data.get("cause"),
+        "last_known_alive": max(alive, randomised_on),
+        "new_therapy_date": _earliest(records, Form.NEW_THERAPY, "start_date"),
+        "end_of_study": _date(_one(records, Form.END_OF_STUDY)),
+        "siteid": site.code,
+        "first_dose_date": _earliest(records, Form.STUDY_DRUG, "start_date"),
+        "arm": arm,
+    }
+    return _consistent(fields, issues)
 
 
 def trial_outcomes(
@@ -156,6 +197,7 @@ def trial_outcomes(
     *,
     with_arm: bool = False,
     patient_id: int | None = None,
+    issues: list[DataIssue] | None = None,
 ) -> dict[int, tuple[PatientOutcome, list[CaptureRecord]]]:
     """The outcome of every randomised patient of ``trial`` in a fixed few queries.
 
@@ -163,8 +205,11 @@ def trial_outcomes(
     ``sites`` maps the site id of every patient to its site (default: the trial's sites, read
     in one more query); ``patient_id`` restricts the result to that patient. The queries are the
     same whatever the number of patients (the report, the forecast and the exports read 200
-    patients without 1,000 statements). Callers authorise ``with_arm``.
+    patients without 1,000 statements). Callers authorise ``with_arm``. A recorded date that
+    contradicts the randomisation (a new therapy dated 0001-01-01) is set aside for that patient
+    and appended to ``issues`` (:class:`DataIssue`): it never fails the whole trial's outputs.
     """
+    found: list[DataIssue] = [] if issues is None else issues
     in_trial = select(Patient.id).where(Patient.trial_id == trial.id)
     if patient_id is not None:
         in_trial = in_trial.where(Patient.id == patient_id)
@@ -208,6 +253,7 @@ def trial_outcomes(
             randomised_on=row.enrolment_date,
             strata=(row.stratum, row.background_therapy),
             arm=arms.get(patient.id) if with_arm else None,
+            issues=found,
         )
         result[patient.id] = (outcome, records)
     return result

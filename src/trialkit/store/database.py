@@ -47,7 +47,8 @@ def create_database(url: str, *, pool_size: int = 20) -> Database:
         kwargs["connect_args"] = {"check_same_thread": False}
     else:
         kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
-    engine = create_engine(parsed, **kwargs)
+    # statement parameters stay out of error messages and logs (they may hold secrets)
+    engine = create_engine(parsed, hide_parameters=True, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     return Database(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))

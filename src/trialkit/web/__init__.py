@@ -26,12 +26,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from trialkit.config import Settings
 from trialkit.service import Security
 from trialkit.service.transaction import Database
+from trialkit.web.deps import checked_input
 from trialkit.web.errors import install_error_pages
 from trialkit.web.rendering import Pages
 from trialkit.web.routes import (
@@ -59,7 +60,12 @@ def create_web_app(*, settings: Settings, database: Database, security: Security
     It runs mounted in the API application (:func:`trialkit.server.create_server`), whose
     middleware gives each request its request id and pins the calendar date for records.
     """
-    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        dependencies=[Depends(checked_input)],  # the boundary's checks on every page and form
+    )
     app.state.settings = settings
     app.state.database = database
     app.state.security = security

@@ -8,7 +8,6 @@ where a browser ignores SameSite.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,10 +15,12 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import Depends, Path, Request
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session
 
 from trialkit.errors import AuthenticationError, SessionTimeoutError
 from trialkit.service import Principal, Role, Security, auth, transaction, trials
+from trialkit.service.boundary import MAX_ID, request_problems
 from trialkit.service.transaction import Database
 from trialkit.service.views import TrialView
 from trialkit.web.rendering import Pages
@@ -36,12 +37,12 @@ __all__ = [
     "SecurityDep",
     "Viewer",
     "ViewerDep",
+    "checked_input",
     "csrf_token",
 ]
 
 COOKIE_NAME = "trialkit_session"  # the API's cookie (trialkit.api.deps.COOKIE_NAME)
 LOGIN_CSRF_COOKIE = "trialkit_login_csrf"
-MAX_ID = 2_147_483_647
 
 
 class LoginRequired(Exception):  # noqa: N818 - a signal, not an error: answered with a redirect
@@ -63,6 +64,25 @@ class LoginRequired(Exception):  # noqa: N818 - a signal, not an error: answered
 
 class CsrfRejected(Exception):  # noqa: N818
     """A form without the token of the session it claims to come from."""
+
+
+async def checked_input(request: Request) -> None:
+    """Every page request's address and form through the boundary's checks, before its route.
+
+    The rules are the API's (:mod:`trialkit.service.boundary`); a problem becomes the 422 page
+    naming the field (:mod:`trialkit.web.errors`), a bad part of the address a 404 page.
+    """
+    form: list[tuple[str, str]] | None = None
+    if request.method == "POST":
+        received = await request.form()
+        form = [(k, v) for k, v in received.multi_items() if isinstance(v, str)]
+    problems = request_problems(
+        path=((k, str(v)) for k, v in request.path_params.items()),
+        query=request.query_params.multi_items(),
+        form=form,
+    )
+    if problems:
+        raise RequestValidationError([p.as_error() for p in problems])
 
 
 def _database(request: Request) -> Database:
@@ -94,9 +114,7 @@ Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 def csrf_token(security: Security, session_token: str) -> str:
     """The form token of a login session: an HMAC of its token, never the token itself."""
-    return hmac.new(
-        security.token_key, b"csrf\x00" + session_token.encode(), hashlib.sha256
-    ).hexdigest()
+    return security.csrf_token(session_token)
 
 
 @dataclass(frozen=True)
@@ -163,7 +181,7 @@ async def _checked_form(
 ) -> dict[str, str]:
     token = request.cookies.get(COOKIE_NAME, "")
     given = form.get("csrf_token", "")
-    if not token or not hmac.compare_digest(given, csrf_token(security, token)):
+    if not token or not hmac.compare_digest(given.encode(), csrf_token(security, token).encode()):
         raise CsrfRejected()
     return form
 

@@ -26,6 +26,7 @@ from trialkit.errors import (
     SessionTimeoutError,
     TrialkitError,
 )
+from trialkit.service.boundary import printable
 from trialkit.web.deps import CsrfRejected, LoginRequired, login_url
 from trialkit.web.labels import N_
 from trialkit.web.rendering import Pages
@@ -54,7 +55,7 @@ def _error_page(request: Request, status: int, title: str, message: str) -> HTML
         "error.html",
         status_code=status,
         title=pages._(title),
-        message=message,
+        message=printable(message, 2000),
         request_id=getattr(request.state, "request_id", "-"),
     )
 
@@ -119,8 +120,8 @@ async def _invalid_request(request: Request, exc: Exception) -> Response:
         )
     lines = []
     for problem in problems:
-        name = str(tuple(problem.get("loc", ()))[-1])
-        context = {k: str(v) for k, v in (problem.get("ctx") or {}).items()}
+        name = printable(str(tuple(problem.get("loc", ()))[-1]))
+        context = {k: printable(str(v)) for k, v in (problem.get("ctx") or {}).items()}
         words = plain_problem(
             pages, str(problem.get("type", "")), str(problem.get("msg", "")), context
         )

@@ -41,7 +41,9 @@ def open_session(
         return error_response(AuthenticationError(outcome.failure or "login failed"))
     response = JSONResponse(
         SessionOpened(
-            user_id=outcome.issued.user_id, expires_at=outcome.issued.expires_at
+            user_id=outcome.issued.user_id,
+            expires_at=outcome.issued.expires_at,
+            csrf_token=security.csrf_token(outcome.issued.token),
         ).model_dump(mode="json")
     )
     response.set_cookie(

@@ -41,6 +41,7 @@ def _login_page(
     error: str | None = None,
     notice: str | None = None,
     status_code: int = 200,
+    secure: bool,
 ) -> HTMLResponse:
     response = pages.response(
         "login.html",
@@ -52,7 +53,9 @@ def _login_page(
         notice=notice,
         viewer=None,
     )
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/login")
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=secure, path="/login"
+    )
     return response
 
 
@@ -80,7 +83,13 @@ def login_form(
             )
             % {"minutes": minutes}
         )
-    return _login_page(pages, token=token, next_path=_safe_next(next_path), notice=notice)
+    return _login_page(
+        pages,
+        token=token,
+        next_path=_safe_next(next_path),
+        notice=notice,
+        secure=request.app.state.settings.cookie_secure,
+    )
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -93,9 +102,10 @@ def login(
 ) -> Response:
     """Check the password; a failure is recorded (committed) and shown next to the password."""
     next_path = _safe_next(form.get("next"))
+    secure: bool = request.app.state.settings.cookie_secure
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     username = form.get("username", "").strip()
-    if not cookie or not hmac.compare_digest(cookie, form.get("csrf_token", "")):
+    if not cookie or not hmac.compare_digest(cookie.encode(), form.get("csrf_token", "").encode()):
         return _login_page(
             pages,
             token=secrets.token_urlsafe(24),
@@ -103,6 +113,7 @@ def login(
             username=username,
             error=pages._("The login form had expired; please enter your password again."),
             status_code=400,
+            secure=secure,
         )
     if not username or not form.get("password"):
         return _login_page(
@@ -112,6 +123,7 @@ def login(
             username=username,
             error=pages._("Enter your username and your password."),
             status_code=422,
+            secure=secure,
         )
     outcome = auth.login(
         session=session,
@@ -129,6 +141,7 @@ def login(
             username=username,
             error=outcome.failure,
             status_code=401,
+            secure=secure,
         )
     response = RedirectResponse(next_path, status_code=303)
     response.set_cookie(

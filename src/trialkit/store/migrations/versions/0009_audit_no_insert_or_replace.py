@@ -1,0 +1,66 @@
+"""The audit trail on SQLite: ``INSERT OR REPLACE`` over an existing row refused.
+
+Migration 0004 refuses UPDATE and DELETE of audit rows. On SQLite an
+``INSERT OR REPLACE INTO audit_events`` (or ``REPLACE INTO``) naming an existing
+``seq`` deletes the old row and inserts the new one; that hidden delete fires no
+DELETE trigger (unless recursive triggers are on), so an event could be rewritten
+with the guard in place. A ``BEFORE INSERT`` trigger refuses any insert whose key
+is already taken, in ``audit_events`` and in the one-row ``audit_head`` alike: a
+genuine append has a new ``seq`` and passes; a plain ``INSERT`` over an existing key
+would fail on the primary key anyway, and now fails with the trail's own message.
+
+PostgreSQL has no ``INSERT OR REPLACE``; its ``INSERT ... ON CONFLICT DO UPDATE``
+fires the UPDATE trigger of 0004 and is refused already, so nothing changes there.
+
+Revision ID: 0009
+Revises: 0006
+Create Date: 2026-12-01 10:00:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0009"
+down_revision: str | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_HINT = "the audit trail is never altered or removed; record a correction as a new event"
+_HEAD_HINT = "the chain head only moves forward, as events are appended"
+
+_SQLITE_UP = [
+    f"""
+    CREATE TRIGGER audit_events_no_replace BEFORE INSERT ON audit_events
+    WHEN EXISTS (SELECT 1 FROM audit_events WHERE seq = NEW.seq)
+    BEGIN
+        SELECT RAISE(ABORT, 'audit_events is append-only: REPLACE refused ({_HINT})');
+    END
+    """,
+    f"""
+    CREATE TRIGGER audit_head_no_replace BEFORE INSERT ON audit_head
+    WHEN EXISTS (SELECT 1 FROM audit_head WHERE id = NEW.id)
+    BEGIN
+        SELECT RAISE(ABORT, 'audit_head is append-only: REPLACE refused ({_HEAD_HINT})');
+    END
+    """,
+]
+
+_SQLITE_DOWN = [
+    "DROP TRIGGER IF EXISTS audit_head_no_replace",
+    "DROP TRIGGER IF EXISTS audit_events_no_replace",
+]
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        for statement in _SQLITE_UP:
+            op.execute(statement)
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        for statement in _SQLITE_DOWN:
+            op.execute(statement)
