@@ -13,7 +13,7 @@ PostgreSQL has no ``INSERT OR REPLACE``; its ``INSERT ... ON CONFLICT DO UPDATE`
 fires the UPDATE trigger of 0004 and is refused already, so nothing changes there.
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008
 Create Date: 2026-12-01 10:00:00
 """
 
@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0006"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
