@@ -274,6 +274,7 @@ def test_soft_check_queries_are_shown_next_to_their_fields_and_at_the_top(
     url = f"/patients/{trial.treated}/forms/adverse_event"
     saved = browser.post(url, {"term": "Fatigue", "start_date": "2008-03-03", "serious": "no"})
     assert saved.status_code == 303
+    assert saved.headers["location"].endswith("key=AE-1#query-summary")  # opens at the queries
     patient = browser.get(saved.headers["location"]).text
     summary = patient.index('id="query-summary"')
     assert summary < patient.index('id="randomisation"')  # at the top, not below the records

@@ -312,8 +312,11 @@ def record_form_save(
             field = field_of_location(exc.location or "form", rows)
             errors[field if field != "reason" or versions else "form"] = exc.message
         else:
+            # open queries on the record: the page opens on their summary, at its top
+            queried = _record_queries(session, viewer, patient_id, form, saved.record_key)
+            anchor = "query-summary" if queried else "records"
             return RedirectResponse(
-                f"/patients/{patient_id}?saved={form.value}&key={saved.record_key}#records",
+                f"/patients/{patient_id}?saved={form.value}&key={saved.record_key}#{anchor}",
                 status_code=303,
             )
     raise FormRejected(
