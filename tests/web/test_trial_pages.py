@@ -259,7 +259,8 @@ def test_an_adverse_event_ending_before_it_started_is_refused_next_to_the_field(
         ("action_taken", "dose_interrupted"),
     ):
         select = re.search(rf'<select id="f-{name}".*?</select>', refused.text, re.S)
-        assert select and f'<option value="{value}" selected>' in select.group(0), name
+        assert select, name
+        assert f'<option value="{value}" selected>' in select.group(0), name
     assert browser.get(url + "?key=AE-1").status_code == 404  # nothing recorded
     patient = browser.get(f"/patients/{trial.treated}")
     assert "Febrile neutropenia" not in patient.text
@@ -293,7 +294,8 @@ def test_soft_check_queries_are_shown_next_to_their_fields_and_at_the_top(
     assert top < form.index(f'<form method="post" action="{url}"')
     assert 'href="#f-grade">CTCAE grade</a>: Adverse event AE-1: grade is required' in form
     grade = re.search(r'<div class="field queried">.*?<select id="f-grade"[^>]*>', form, re.S)
-    assert grade and 'id="f-grade-query"' in grade.group(0)
+    assert grade
+    assert 'id="f-grade-query"' in grade.group(0)
     assert "grade is required" in grade.group(0)
     assert 'aria-describedby="f-grade-query"' in grade.group(0)
     assert 'id="f-term-query"' not in form  # no query on the term
