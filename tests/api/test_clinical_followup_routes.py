@@ -3,6 +3,8 @@ a patient's PFS, the site's dispensings and the RECIST preview (thin, same servi
 
 from __future__ import annotations
 
+import datetime as dt
+
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import World
@@ -73,3 +75,29 @@ def test_a_bad_preview_says_what_is_wrong(client: TestClient, world: World) -> N
     bad = client.post(url, json=bad_value, headers=headers)
     assert bad.status_code == 422
     assert "target" in bad.text
+
+
+def test_end_before_start_is_refused_with_422_and_the_field_path(
+    client: TestClient, world: World
+) -> None:
+    """A serious grade 3 AE ending before it started is refused: 422 naming data.end_date."""
+    headers = world.headers(Role.INVESTIGATOR, "own")
+    start = ENROLMENT_DAY.isoformat()
+    end = (ENROLMENT_DAY - dt.timedelta(days=3)).isoformat()
+    ae = {
+        "term": "Neutropenia",
+        "grade": 3,
+        "serious": True,
+        "start_date": start,
+        "end_date": end,
+        "relationship": "possible",
+        "action_taken": "dose_interrupted",
+    }
+    url = f"/api/patients/{world.randomised}/records"
+    before = client.get(url, headers=headers).json()
+    refused = client.post(f"{url}/adverse_event", json={"data": ae}, headers=headers)
+    assert refused.status_code == 422
+    (detail,) = refused.json()["detail"]
+    assert detail["loc"] == ["body", "data", "end_date"]
+    assert f"end_date {end} is before start_date {start}" in detail["msg"]
+    assert client.get(url, headers=headers).json() == before  # nothing saved

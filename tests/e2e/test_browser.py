@@ -151,6 +151,40 @@ def test_the_trial_in_a_browser(browser: Any, server: str, artefacts: Path) -> N
     assert "57 days" in pfs  # 2008-03-03 to 2008-04-28, ADT - STARTDT + 1
     assert arm_shown(page.content()) == [], page.url
     page.screenshot(path=shots / "patient-pfs.png", full_page=True)
+
+    # --- a serious grade 3 AE ending before it started: refused next to the end date -------
+    page.goto(patient_url + "/forms/adverse_event")
+    page.get_by_label("CTCAE term").fill("Febrile neutropenia")
+    page.get_by_label("CTCAE grade").select_option("3")
+    page.get_by_label("Start date").fill("2008-03-03")
+    page.get_by_label("End date").fill("2008-03-01")
+    page.get_by_label("Serious adverse event").select_option("yes")
+    page.get_by_role("button", name="Save").click()
+    end_error = page.locator("#f-end_date-error")
+    end_error.wait_for()
+    assert "is before start_date 2008-03-03" in end_error.inner_text()
+    assert page.locator("#error-summary a[href='#f-end_date']").count() == 1
+    assert page.get_by_label("CTCAE term").input_value() == "Febrile neutropenia"  # kept
+    assert page.get_by_label("CTCAE grade").input_value() == "3"
+    assert page.get_by_label("Serious adverse event").input_value() == "yes"
+    page.screenshot(path=shots / "adverse-event-end-before-start.png", full_page=True)
+    # corrected, but saved without its relation and action: soft checks, queries at the top
+    page.get_by_label("End date").fill("")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url(re.compile(r"saved=adverse_event&key=AE-1#query-summary$"))
+    summary = page.locator("#query-summary")
+    assert "on the record just saved" in summary.inner_text()
+    assert -1 < summary.bounding_box()["y"] < 400  # in view at the top, not below the records
+    assert page.evaluate("window.scrollY") < 400
+    page.screenshot(path=shots / "patient-queries.png", full_page=False)
+    summary.get_by_role("link", name=re.compile("Relation to the study drug")).click()
+    page.wait_for_url(re.compile(r"key=AE-1#f-relationship$"))
+    note = page.locator("#f-relationship-query")
+    assert "relationship is required" in note.inner_text()
+    assert 0 <= note.bounding_box()["y"] < 900  # the link scrolled to the field
+    page.screenshot(path=shots / "adverse-event-queries.png", full_page=True)
+    assert arm_shown(page.content()) == [], page.url
+    page.goto(patient_url)
     page.get_by_role("link", name="Emergency unblinding").click()
     page.locator("#warning").wait_for()
     assert arm_shown(page.content()) == [], page.url  # the form and its warning: no arm

@@ -47,6 +47,10 @@ PREMENOPAUSAL: Patch = {
         "ovarian_ablation": "unwilling",
     },
 }
+# Pharmacological ovarian ablation is a GnRH analogue: a gonadotropin-suppressing agent.
+UNDERGOING_ABLATION: Patch = {
+    "menopause": {"ovarian_ablation": "undergoing", "gonadotropin_suppression": True}
+}
 CHILDBEARING: Patch = {
     "reproductive": {
         "childbearing_potential": True,
@@ -212,7 +216,7 @@ CASES: list[Case] = [
         "I3",
         "premenopausal-undergoing-ablation",
         PREMENOPAUSAL,
-        {"menopause": {"ovarian_ablation": "undergoing"}},
+        UNDERGOING_ABLATION,
         reason="met by I3.4",
     ),
     met(
@@ -301,10 +305,33 @@ CASES: list[Case] = [
     # ------------------------------------------------------------------ I3.3
     met(
         "I3.3",
-        "fsh-postmenopausal-under-60",
+        "fsh-postmenopausal-under-60-no-menses-for-12-months",
         PREMENOPAUSAL,
-        {"menopause": {"fsh": {"value": 30.0}}},
-        reason="FSH 30 IU/L within the postmenopausal range (from 30)",
+        {"menopause": {"fsh": {"value": 30.0}, "months_since_last_menses": 12}},
+        reason="FSH 30 IU/L within the postmenopausal range (from 30) and no menses for 12 months",
+    ),
+    not_met(
+        "I3.3",
+        "fsh-unrecorded-menses-last-month",
+        PREMENOPAUSAL,
+        {"menopause": {"fsh": DELETE}},
+        reason="menses 1 month(s) ago: FSH counts only after 12 months without menses",
+    ),
+    unknown(
+        "I3.3",
+        "fsh-postmenopausal-menses-last-month",
+        PREMENOPAUSAL,
+        {"menopause": {"fsh": {"value": 80.0}}},
+        reason="FSH 80 IU/L (postmenopausal from 30), last menses 1 month(s) ago",
+        missing="",  # nothing is absent: the data contradict each other
+    ),
+    unknown(
+        "I3.3",
+        "fsh-postmenopausal-menstrual-history-unrecorded",
+        PREMENOPAUSAL,
+        {"menopause": {"fsh": {"value": 80.0}, "months_since_last_menses": DELETE}},
+        reason="missing ",
+        missing="menopause.months_since_last_menses",
     ),
     not_met(
         "I3.3",
@@ -329,7 +356,13 @@ CASES: list[Case] = [
         "I3.3",
         "fsh-unrecorded-under-60",
         PREMENOPAUSAL,
-        {"menopause": {"fsh": DELETE}},
+        {
+            "menopause": {
+                "fsh": DELETE,
+                "months_since_last_menses": 14,
+                "gonadotropin_suppression": True,
+            }
+        },
         reason="missing ",
         missing="menopause.fsh",
     ),
@@ -338,8 +371,16 @@ CASES: list[Case] = [
         "I3.4",
         "undergoing",
         PREMENOPAUSAL,
-        {"menopause": {"ovarian_ablation": "undergoing"}},
+        UNDERGOING_ABLATION,
         reason="undergoing pharmacological ovarian ablation",
+    ),
+    unknown(
+        "I3.4",
+        "undergoing-not-on-gonadotropin-suppression",
+        PREMENOPAUSAL,
+        {"menopause": {"ovarian_ablation": "undergoing", "gonadotropin_suppression": False}},
+        reason="contradictory data - undergoing pharmacological ovarian ablation",
+        missing="",  # nothing is absent: the data contradict each other
     ),
     not_met(
         "I3.4",
@@ -1043,7 +1084,14 @@ CASES: list[Case] = [
         "E5",
         "premenopausal-unwilling",
         PREMENOPAUSAL,
-        reason="ER+/PgR+, pre-menopausal and unwilling to undergo pharmacological ovarian ablation",
+        reason="ER+/PgR+, pre-menopausal (menses 1 month(s) ago) and unwilling to undergo",
+    ),
+    met(
+        "E5",
+        "menstruating-fsh-postmenopausal-unwilling",
+        PREMENOPAUSAL,
+        {"menopause": {"fsh": {"value": 80.0}}},
+        reason="ER+/PgR+, pre-menopausal (menses 1 month(s) ago) and unwilling to undergo",
     ),
     not_met(
         "E5",
@@ -1065,9 +1113,17 @@ CASES: list[Case] = [
     unknown(
         "E5",
         "fsh-postmenopausal-age-unrecorded-unwilling",
-        # FSH counts only under 60: without the age, menopause is undecided
+        # FSH counts only under 60: without the age, menopause is undecided (amenorrhoea on
+        # gonadotropin-suppressing agents does not decide it by I3.2)
         PREMENOPAUSAL,
-        {"patient": {"date_of_birth": DELETE}, "menopause": {"fsh": {"value": 80.0}}},
+        {
+            "patient": {"date_of_birth": DELETE},
+            "menopause": {
+                "fsh": {"value": 80.0},
+                "months_since_last_menses": 14,
+                "gonadotropin_suppression": True,
+            },
+        },
         reason="missing ",
         missing="patient.date_of_birth",
     ),
@@ -1635,7 +1691,7 @@ def test_unwilling_premenopausal_is_blocked_by_i3_and_e5(evaluate: Evaluate) -> 
 
 
 def test_undergoing_ovarian_ablation_is_eligible(evaluate: Evaluate) -> None:
-    result = evaluate(PREMENOPAUSAL, {"menopause": {"ovarian_ablation": "undergoing"}})
+    result = evaluate(PREMENOPAUSAL, UNDERGOING_ABLATION)
     assert result.eligible is True, result.summary()
     assert result.result("E5").status == "not_met"
 
@@ -1648,9 +1704,106 @@ def test_fsh_counts_only_under_60_without_hysterectomy(evaluate: Evaluate) -> No
     )  # 61 on randomisation
     assert old.result("I3.3").status == "not_met"
     assert old.result("I3").status == "not_met"
-    young = evaluate(PREMENOPAUSAL, fsh)
+    amenorrhoea = {"menopause": {"months_since_last_menses": 14, "gonadotropin_suppression": True}}
+    young = evaluate(PREMENOPAUSAL, fsh, amenorrhoea)
+    assert young.result("I3.2").status == "not_met"  # amenorrhoea on suppressing agents
     assert young.result("I3.3").status == "met"
     assert young.result("I3").status == "met"
+
+
+# Menopausal contradictions: a menstruation within the last 12 months (0 and 11 months ago),
+# FSH below, at the lower limit of and in the postmenopausal range, or unrecorded, and every
+# ablation answer. None of them makes an ER+/PgR+ patient post-menopausal.
+_MENSES = (0, 11)
+_FSH: dict[str, Patch] = {
+    "fsh-premenopausal": {"menopause": {"fsh": {"value": 6.0}}},
+    "fsh-at-postmenopausal-min": {"menopause": {"fsh": {"value": 30.0}}},
+    "fsh-postmenopausal": {"menopause": {"fsh": {"value": 80.0}}},
+    "fsh-unrecorded": {"menopause": {"fsh": DELETE}},
+}
+_ABLATION = ("unwilling", "willing", "not_applicable")
+_CONTRADICTORY = [
+    pytest.param(months, fsh, ablation, id=f"menses-{months}-months-ago-{fsh}-{ablation}")
+    for months in _MENSES
+    for fsh in _FSH
+    for ablation in _ABLATION
+]
+
+
+@pytest.mark.parametrize(("months", "fsh", "ablation"), _CONTRADICTORY)
+def test_i3_menstruation_within_12_months_is_never_post_menopausal_whatever_the_fsh(
+    months: int, fsh: str, ablation: str, evaluate: Evaluate
+) -> None:
+    """I3/E5: menses in the last 12 months make an ER+/PgR+ woman pre-menopausal (never eligible
+    without ovarian ablation); unwilling to undergo ablation, she meets E5."""
+    menses = {"menopause": {"months_since_last_menses": months, "ovarian_ablation": ablation}}
+    result = evaluate(PREMENOPAUSAL, menses, _FSH[fsh])
+    assert result.eligible is not True, result.summary()
+    assert result.derived["postmenopausal"] is False
+    assert result.result("I3").status != "met"
+    assert result.result("I3.3").status != "met"
+    assert result.result("E5").status == ("met" if ablation == "unwilling" else "not_met")
+    if ablation == "unwilling":
+        assert result.eligible is False
+        assert "E5" in {c.id for c in result.blocking}
+
+
+@pytest.mark.parametrize("months", _MENSES)
+@pytest.mark.parametrize("fsh", ["fsh-at-postmenopausal-min", "fsh-postmenopausal"])
+def test_i3_3_fsh_postmenopausal_with_recent_menses_is_unknown_naming_both(
+    months: int, fsh: str, evaluate: Evaluate
+) -> None:
+    """I3.3: FSH in the postmenopausal range with menses in the last 12 months is contradictory:
+    unknown, with a reason naming both data and their values; I3 stays undecided with it."""
+    menses = {"menopause": {"months_since_last_menses": months, "ovarian_ablation": "willing"}}
+    result = evaluate(PREMENOPAUSAL, menses, _FSH[fsh])
+    i33 = result.result("I3.3")
+    assert i33.status == "unknown"
+    assert i33.reason.startswith("contradictory data")
+    assert "menopause.fsh" in i33.reason
+    assert "menopause.months_since_last_menses" in i33.reason
+    assert f"last menses {months} month(s) ago" in i33.reason
+    assert "(postmenopausal from 30)" in i33.reason
+    assert i33.missing == ()
+    i3 = result.result("I3")
+    assert i3.status == "unknown"
+    assert "undecided: I3.3 (contradictory data" in i3.reason
+    assert result.eligible is None  # willing, not undergoing: undecided until corrected
+    assert "I3.3 (contradictory data" in result.summary()
+
+
+def test_i3_3_fsh_needs_the_menstrual_history(evaluate: Evaluate) -> None:
+    """I3.3: FSH alone never makes a patient post-menopausal; an unrecorded menstrual history
+    leaves I3, E5 and the verdict undecided (never eligible)."""
+    result = evaluate(
+        PREMENOPAUSAL,
+        {"menopause": {"months_since_last_menses": DELETE, "fsh": {"value": 80.0}}},
+    )
+    assert result.result("I3.3").status == "unknown"
+    assert result.result("E5").status == "unknown"
+    assert result.eligible is None
+    assert "menopause.months_since_last_menses" in result.missing
+
+
+@pytest.mark.parametrize("suppression", [False, DELETE, True])
+def test_i3_4_ablation_without_gonadotropin_suppression_is_unknown(
+    suppression: object, evaluate: Evaluate
+) -> None:
+    """I3.4: undergoing pharmacological ovarian ablation (a GnRH analogue) while not on
+    gonadotropin-suppressing agents is contradictory: unknown, never eligible by I3.4."""
+    result = evaluate(
+        PREMENOPAUSAL,
+        {"menopause": {"ovarian_ablation": "undergoing", "gonadotropin_suppression": suppression}},
+    )
+    i34 = result.result("I3.4")
+    if suppression is False:
+        assert i34.status == "unknown"
+        assert "menopause.ovarian_ablation" in i34.reason
+        assert "menopause.gonadotropin_suppression" in i34.reason
+        assert result.eligible is None, result.summary()
+    else:  # on suppressing agents, or not recorded: nothing contradicts the ablation
+        assert i34.status == "met"
+        assert result.eligible is True, result.summary()
 
 
 def test_every_anticoagulant_is_allowed(evaluate: Evaluate) -> None:
@@ -1745,7 +1898,7 @@ GAP_BASES: dict[str, tuple[Patch, ...]] = {
     ),
     "premenopausal-ablation-liver": (
         PREMENOPAUSAL,
-        {"menopause": {"ovarian_ablation": "undergoing"}},
+        UNDERGOING_ABLATION,
         {"disease": {"visceral": True, "liver": True}},
         lab("alt", 160, "U/L", uln=40),
         {

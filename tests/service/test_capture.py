@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import typing
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from tests.conftest import RANDOMISED_ON, example
@@ -32,8 +34,10 @@ from trialkit.service import (
     queries,
     visits,
 )
-from trialkit.service.forms import Form
+from trialkit.service.forms import FORMS, Form
 from trialkit.service.views import PatientView, SiteView
+from trialkit.store.base import utcnow
+from trialkit.store.capture import CaptureRecord
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,114 @@ def test_edit_checks_open_queries_on_the_field(session: Session, clinic: Clinic)
     )
     assert len(report.findings) == 6
     assert report.queries_opened == []
+
+
+STUDY_DRUG = {"start_date": "2008-03-20", "kits_dispensed": ["K-0001"]}
+END_BEFORE_START = [
+    pytest.param(
+        Form.ADVERSE_EVENT,
+        AE | {"grade": 3, "serious": True, "end_date": "2008-04-01"},
+        "data.end_date",
+        id="adverse-event",
+    ),
+    pytest.param(
+        Form.STUDY_DRUG, STUDY_DRUG | {"end_date": "2008-03-19"}, "data.end_date", id="study-drug"
+    ),
+    pytest.param(
+        Form.STUDY_DRUG,
+        STUDY_DRUG | {"interruptions": [{"start_date": "2008-04-10", "end_date": "2008-04-09"}]},
+        "data.interruptions[0].end_date",
+        id="dose-interruption",
+    ),
+]
+
+
+@pytest.mark.parametrize(("form", "data", "location"), END_BEFORE_START)
+def test_end_before_start_is_refused_with_the_field_path(
+    session: Session, clinic: Clinic, form: Form, data: dict[str, Any], location: str
+) -> None:
+    """A hard inconsistency is refused on save, on every form, nothing stored or queried."""
+    with pytest.raises(RecordError) as caught:
+        _record(session, clinic, form, data)
+    assert caught.value.location == location
+    assert "is before" in caught.value.message
+    assert "correct the date that is wrong" in caught.value.message
+    assert not capture.list_records(
+        session=session, actor=clinic.investigator, patient_id=clinic.patient.id, form=form
+    )
+    listed = queries.list_patient_queries(
+        session=session, actor=clinic.investigator, patient_id=clinic.patient.id
+    )
+    assert listed == []
+
+
+def test_end_before_start_correction_is_refused_and_the_version_kept(
+    session: Session, clinic: Clinic
+) -> None:
+    _record(session, clinic, Form.ADVERSE_EVENT, AE)
+    with pytest.raises(RecordError) as caught:
+        _record(
+            session,
+            clinic,
+            Form.ADVERSE_EVENT,
+            AE | {"end_date": "2008-04-01"},
+            record_key="AE-1",
+            reason="resolved",
+        )
+    assert caught.value.location == "data.end_date"
+    versions = capture.list_records(
+        session=session, actor=clinic.investigator, patient_id=clinic.patient.id
+    )
+    assert [(v.record_key, v.version) for v in versions] == [("AE-1", 1)]
+
+
+def test_end_on_the_start_day_is_accepted(session: Session, clinic: Clinic) -> None:
+    saved = _record(session, clinic, Form.ADVERSE_EVENT, AE | {"end_date": AE["start_date"]})
+    assert saved.queries_opened == []
+
+
+def _form_parts(model: type[BaseModel]) -> list[type[BaseModel]]:
+    """A form's model and every model nested in it (a study drug's dose interruptions)."""
+    found = [model]
+    for info in model.model_fields.values():
+        pending: list[Any] = [info.annotation]
+        while pending:
+            kind = pending.pop()
+            pending.extend(typing.get_args(kind))
+            if isinstance(kind, type) and issubclass(kind, BaseModel) and kind not in found:
+                found += _form_parts(kind)
+    return found
+
+
+def test_every_end_date_on_every_form_is_ordered_after_its_start() -> None:
+    """Each form part with an end date declares it after its start (refused the same way)."""
+    for spec in FORMS.values():
+        for model in _form_parts(spec.schema):
+            ends = {n for n in model.model_fields if n.endswith("end_date")}
+            declared = {later for _, later in getattr(model, "date_order", ())}
+            assert ends == declared, (spec.form, model.__name__)
+
+
+def test_a_stored_end_before_start_still_opens_a_query(session: Session, clinic: Clinic) -> None:
+    """A record stored before saving refused it is found by the same rule, as a query."""
+    session.add(
+        CaptureRecord(
+            patient_id=clinic.patient.id,
+            form=Form.ADVERSE_EVENT.value,
+            record_key="AE-1",
+            version=1,
+            data=AE | {"end_date": "2008-04-01"},
+            result=None,
+            reason=None,
+            recorded_at=utcnow(),
+            recorded_by=None,
+        )
+    )
+    session.flush()
+    report = edit_checks.run_edit_checks(
+        session=session, actor=clinic.monitor, patient_id=clinic.patient.id
+    )
+    assert {(f.field, f.code) for f in report.findings} == {("end_date", "end_before_start")}
 
 
 def test_death_before_a_later_record(session: Session, clinic: Clinic) -> None:

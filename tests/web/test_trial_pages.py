@@ -227,6 +227,80 @@ def test_an_adverse_event_is_recorded_and_corrected_with_a_reason(
     assert "grade: 4" in browser.get(f"/patients/{trial.treated}").text
 
 
+def test_an_adverse_event_ending_before_it_started_is_refused_next_to_the_field(
+    as_user: AsUser, trial: Trial
+) -> None:
+    """A hard inconsistency is refused: the message next to the end date, in the summary at the
+    top, every input kept as entered, and nothing recorded."""
+    browser = as_user("investigator")
+    url = f"/patients/{trial.treated}/forms/adverse_event"
+    fields = {
+        "term": "Febrile neutropenia",
+        "grade": "3",
+        "start_date": "2008-03-03",
+        "end_date": "2008-03-01",
+        "serious": "yes",
+        "relationship": "possible",
+        "action_taken": "dose_interrupted",
+    }
+    refused = browser.post(url, fields)
+    assert refused.status_code == 422
+    assert error_at(refused.text, "f-end_date").startswith(
+        "end_date 2008-03-01 is before start_date 2008-03-03"
+    )
+    assert 'href="#f-end_date">End date</a>: end_date 2008-03-01 is before' in refused.text
+    assert "saved" not in refused.text
+    for value in ("Febrile neutropenia", "2008-03-03", "2008-03-01"):
+        assert f'value="{value}"' in refused.text
+    for name, value in (
+        ("grade", "3"),
+        ("serious", "yes"),
+        ("relationship", "possible"),
+        ("action_taken", "dose_interrupted"),
+    ):
+        select = re.search(rf'<select id="f-{name}".*?</select>', refused.text, re.S)
+        assert select, name
+        assert f'<option value="{value}" selected>' in select.group(0), name
+    assert browser.get(url + "?key=AE-1").status_code == 404  # nothing recorded
+    patient = browser.get(f"/patients/{trial.treated}")
+    assert "Febrile neutropenia" not in patient.text
+
+
+def test_soft_check_queries_are_shown_next_to_their_fields_and_at_the_top(
+    as_user: AsUser, trial: Trial
+) -> None:
+    """A record saved with failing soft checks: its queries lead the patient page, each linking
+    to its field; on the form page each query sits next to its field and in a summary above."""
+    browser = as_user("investigator")
+    url = f"/patients/{trial.treated}/forms/adverse_event"
+    saved = browser.post(url, {"term": "Fatigue", "start_date": "2008-03-03", "serious": "no"})
+    assert saved.status_code == 303
+    assert saved.headers["location"].endswith("key=AE-1#query-summary")  # opens at the queries
+    patient = browser.get(saved.headers["location"]).text
+    summary = patient.index('id="query-summary"')
+    assert summary < patient.index('id="randomisation"')  # at the top, not below the records
+    assert "Adverse event AE-1 saved." in patient
+    assert '<p class="notice warn" role="status">Adverse event AE-1 saved. Its checks' in patient
+    assert "3 of them on the record just saved." in patient
+    link = f'href="{url}?key=AE-1#f-grade">Adverse event AE-1 · CTCAE grade</a>'
+    assert link in patient
+    assert f'href="{url}?key=AE-1#f-relationship">' in patient
+    # next to the record in the records table
+    records = patient[patient.index('id="records"') :]
+    assert f'<a href="{url}?key=AE-1#f-grade">CTCAE grade</a>' in records
+
+    form = browser.get(f"{url}?key=AE-1").text
+    top = form.index('id="query-summary"')
+    assert top < form.index(f'<form method="post" action="{url}"')
+    assert 'href="#f-grade">CTCAE grade</a>: Adverse event AE-1: grade is required' in form
+    grade = re.search(r'<div class="field queried">.*?<select id="f-grade"[^>]*>', form, re.S)
+    assert grade
+    assert 'id="f-grade-query"' in grade.group(0)
+    assert "grade is required" in grade.group(0)
+    assert 'aria-describedby="f-grade-query"' in grade.group(0)
+    assert 'id="f-term-query"' not in form  # no query on the term
+
+
 def test_tumour_assessments_show_recist_per_assessment_and_pfs(
     as_user: AsUser, trial: Trial
 ) -> None:

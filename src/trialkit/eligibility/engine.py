@@ -14,6 +14,7 @@ apply are left out; when none applies the combination does not constrain.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -237,7 +238,12 @@ def _evaluate(
         if contradictory:
             # what the check itself reads: a contradiction names nothing, a datum the
             # check asks for (E2: the brain imaging) is named even if 'requires' is silent
-            return result("unknown", check.reason, needs=_record_paths(check.when))
+            reason = check.reason
+            if check.detail is not None:
+                with contextlib.suppress(Undecided):
+                    detail = compiled(check.detail, where + ".unknown_when.detail")
+                    reason += f" ({detail.evaluate_str(context.activation)})"
+            return result("unknown", reason, needs=_record_paths(check.when))
 
     parts: list[bool | None] = []
     reasons: list[str] = []
@@ -324,7 +330,8 @@ def _kleene_or(values: Iterable[bool | None]) -> bool | None:
 def _combine_reason(how: str, children: list[CriterionResult]) -> str:
     met = [c.id for c in children if c.status == "met"]
     not_met = [c.id for c in children if c.status == "not_met"]
-    unknown = [c.id for c in children if c.status == "unknown"]
+    # an undecided sub-item says why (missing data, or contradictory data naming both)
+    unknown = [f"{c.id} ({c.reason})" for c in children if c.status == "unknown"]
     if how == "all":
         if not_met:
             return "not met: " + ", ".join(not_met)

@@ -120,6 +120,10 @@ def _compile_rules(protocol: Protocol, data: dict[str, Any], node: Any, filename
             expressions.append(
                 (("eligibility", "criteria", i, "unknown_when", j, "when"), check.when)
             )
+            if check.detail is not None:
+                expressions.append(
+                    (("eligibility", "criteria", i, "unknown_when", j, "detail"), check.detail)
+                )
     if protocol.background_therapy is not None:
         for i, rule in enumerate(protocol.background_therapy.rules):
             expressions.append((("background_therapy", "rules", i, "when"), rule.when))

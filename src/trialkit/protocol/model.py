@@ -289,10 +289,15 @@ class BackgroundTherapy(_Frozen):
 
 
 class UnknownCheck(_Frozen):
-    """A condition (CEL) under which a rule cannot be decided, with the reason shown."""
+    """A condition (CEL) under which a rule cannot be decided, with the reason shown.
+
+    ``detail``, when given, is a CEL string expression naming the values that met the
+    condition (``"FSH 80 IU/L, last menses 1 month(s) ago"``); it follows the reason.
+    """
 
     when: str
     reason: str
+    detail: str | None = None
 
 
 class Derived(_Frozen):

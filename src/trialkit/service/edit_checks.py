@@ -11,7 +11,8 @@ code                            check
 missing_required                a required field of the form is empty
 before_randomisation            a date before randomisation (the tumour baseline excepted)
 date_in_future                  a date after the trial's calendar date ("today")
-end_before_start                an end date before the start date (AE, study drug, ...)
+end_before_start                an end date before its start date in a record stored before
+                                saving refused it (:func:`.forms.validate_form`)
 death_before_later_record       a date of death before a date recorded elsewhere
 duplicate_assessment_date       two tumour assessments on one date
 assessment_not_after_baseline   a tumour assessment on or before the baseline
@@ -39,7 +40,7 @@ from trialkit.service.clinical import (
     lesion_record,
     require_randomised,
 )
-from trialkit.service.forms import FORMS, Form
+from trialkit.service.forms import FORMS, Form, date_order_problems, parse_form
 from trialkit.service.policy import Action, patient_or_absent
 from trialkit.service.principal import Grant, Principal
 from trialkit.service.queries import QueryView, open_query
@@ -139,17 +140,12 @@ def _date_checks(
                 f"{field} {when} is before randomisation ({randomised_on}); data on this form "
                 "are recorded from randomisation on",
             )
-    for field, when in found.items():
-        if field.endswith("end_date"):
-            start = found.get(field.removesuffix("end_date") + "start_date")
-            if start is not None and when < start:
-                yield CheckFinding(
-                    row.form,
-                    row.record_key,
-                    field,
-                    "end_before_start",
-                    f"{field} {when} is before the start date {start}",
-                )
+    # saving refuses these (forms.validate_form); a record stored before that still has one
+    record = parse_form(Form(row.form), row.data)
+    for problem in date_order_problems(record) if record is not None else ():
+        yield CheckFinding(
+            row.form, row.record_key, problem.field, "end_before_start", problem.message
+        )
 
 
 def _death_checks(records: Sequence[CaptureRecord]) -> Iterator[CheckFinding]:

@@ -1,9 +1,11 @@
 """The case report forms sites fill in after randomisation, as validated schemas.
 
 A form's fields are typed (a grade is 1-5, a date is a date) and a record of the wrong type is
-refused with the field's path. A *missing* required field is not refused: the record is stored
-and an edit check opens a query on the field (:mod:`trialkit.service.edit_checks`), so that
-what the site saw is kept and nothing is blocked silently.
+refused with the field's path. So is a hard inconsistency: an end date before its start date
+(each form declares its ordered pairs in ``date_order``; nested parts such as a dose
+interruption too). A *missing* required field is not refused: the record is stored and an
+edit check opens a query on the field (:mod:`trialkit.service.edit_checks`), so that what the
+site saw is kept and nothing is blocked silently.
 
 ==================  ==========  ===================================================
 form                repeats     fields
@@ -27,9 +29,10 @@ last_known_alive    once        date (corrected forward as new versions)
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -37,7 +40,15 @@ from trialkit.endpoints.lesions import Measurement, NonTargetLesion, NonTargetSt
 from trialkit.errors import RecordError
 from trialkit.service.boundary import plausible_date
 
-__all__ = ["FORMS", "Form", "FormSpec", "validate_form"]
+__all__ = [
+    "FORMS",
+    "DateOrderProblem",
+    "Form",
+    "FormSpec",
+    "date_order_problems",
+    "parse_form",
+    "validate_form",
+]
 
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 
@@ -59,6 +70,9 @@ class Form(StrEnum):
 class _Form(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    date_order: ClassVar[tuple[tuple[str, str], ...]] = ()
+    """Pairs of date fields (earlier, later): a record with the later one first is refused."""
+
 
 class TumourBaseline(_Form):
     date: dt.date | None = None
@@ -75,6 +89,8 @@ class TumourAssessment(_Form):
 
 
 class DoseInterruption(_Form):
+    date_order = (("start_date", "end_date"),)
+
     start_date: dt.date
     end_date: dt.date | None = None
     reason: Text | None = None
@@ -88,6 +104,8 @@ class DoseReduction(_Form):
 
 class StudyDrug(_Form):
     """One dispensing period of blinded study drug; kits are referenced by number only."""
+
+    date_order = (("start_date", "end_date"),)
 
     start_date: dt.date | None = None
     end_date: dt.date | None = None
@@ -115,6 +133,8 @@ class Letrozole(_Form):
 
 
 class AdverseEvent(_Form):
+    date_order = (("start_date", "end_date"),)
+
     term: Text | None = None
     grade: Annotated[int, Field(ge=1, le=5)] | None = None
     start_date: dt.date | None = None
@@ -226,13 +246,55 @@ def _path(loc: tuple[int | str, ...]) -> str:
     return out
 
 
+@dataclass(frozen=True)
+class DateOrderProblem:
+    """A date that must not come before another one of the same record, and does."""
+
+    field: str  # the later field's path in the record (``end_date``, ``interruptions[0].end_date``)
+    value: dt.date
+    before: str  # the earlier field's path
+    before_value: dt.date
+
+    @property
+    def message(self) -> str:
+        return (
+            f"{self.field} {self.value} is before {self.before} {self.before_value}: an end "
+            "cannot come before its start; correct the date that is wrong"
+        )
+
+
+def date_order_problems(record: _Form, path: str = "") -> Iterator[DateOrderProblem]:
+    """Every declared date pair of a validated record (nested parts included) out of order."""
+    for earlier, later in type(record).date_order:
+        start, end = getattr(record, earlier), getattr(record, later)
+        if start is not None and end is not None and end < start:
+            yield DateOrderProblem(path + later, end, path + earlier, start)
+    for name in type(record).model_fields:
+        value = getattr(record, name)
+        if isinstance(value, _Form):
+            yield from date_order_problems(value, f"{path}{name}.")
+        elif isinstance(value, tuple):
+            for i, item in enumerate(value):
+                if isinstance(item, _Form):
+                    yield from date_order_problems(item, f"{path}{name}[{i}].")
+
+
+def parse_form(form: Form, data: dict[str, Any]) -> _Form | None:
+    """A stored record as its form's model, or ``None`` when it no longer fits the schema."""
+    try:
+        return FORMS[form].schema.model_validate(data)
+    except ValidationError:
+        return None
+
+
 def validate_form(form: Form, data: Any) -> dict[str, Any]:
     """The record validated against its form's schema, as JSON data (unset fields left out).
 
     Raises
     ------
     RecordError
-        With ``data.<field path>`` of the first problem as location.
+        With ``data.<field path>`` of the first problem as location: a value of the wrong
+        type, or a date before the one it must follow (:func:`date_order_problems`).
     """
     if not isinstance(data, dict):
         raise RecordError(f"a {form.value} record must be a JSON object", location="data")
@@ -244,6 +306,8 @@ def validate_form(form: Form, data: Any) -> dict[str, Any]:
         raise RecordError(
             f"{where}: {error['msg']}", location=f"data.{where}" if where else "data"
         ) from exc
+    for problem in date_order_problems(record):
+        raise RecordError(problem.message, location=f"data.{problem.field}")
     dumped: dict[str, Any] = record.model_dump(mode="json", exclude_unset=True)
     _plausible_dates(dumped, "data")
     return dumped

@@ -29,6 +29,8 @@ __all__ = [
     "field_labels",
     "field_of_location",
     "form_label",
+    "lesion_ids",
+    "page_field",
     "simple_from_form",
     "simple_to_form",
 ]
@@ -417,3 +419,37 @@ def field_of_location(location: str, keys: dict[str, str] | None = None) -> str:
             if path == name or path.startswith(name + "."):
                 return row
     return path or "form"
+
+
+def lesion_ids(baseline: dict[str, Any] | None) -> tuple[list[str], list[str]]:
+    """The target and non-target lesion identifiers of a baseline record's data."""
+    if not baseline:
+        return [], []
+    return (
+        [str(t.get("id")) for t in baseline.get("target") or []],
+        [str(n.get("id")) for n in baseline.get("non_target") or []],
+    )
+
+
+def page_field(form: Form, item: str, targets: list[str], non_targets: list[str]) -> str | None:
+    """The field of the form's page that a query's item is on, or ``None`` if not on the page.
+
+    ``end_date`` -> ``end_date``; a baseline's ``target[0].organ`` -> ``target.0.organ``; an
+    assessment's ``target.T2`` -> ``target.1``; a study drug's ``interruptions[0].end_date``
+    (entered through the API) -> ``None``.
+    """
+    rows = {f"target.{t}": f"target.{i}" for i, t in enumerate(targets)}
+    rows.update({f"non_target.{n}": f"non_target.{i}" for i, n in enumerate(non_targets)})
+    name = field_of_location(item, rows if form == Form.TUMOUR_ASSESSMENT else None)
+    if form == Form.TUMOUR_BASELINE:
+        shown = {"date"} | {
+            f"{group}.{i}.{part}"
+            for group, count in (("target", TARGET_ROWS), ("non_target", NON_TARGET_ROWS))
+            for i in range(count)
+            for part in _LESION_PARTS
+        }
+    elif form == Form.TUMOUR_ASSESSMENT:
+        shown = {"date", "new_lesions", *rows.values()}
+    else:
+        shown = {spec.name for spec in SIMPLE_FORMS.get(form, ())}
+    return name if name in shown else None

@@ -2,7 +2,8 @@
 
 The randomisation (blinded for blinded roles), the visit schedule with its windows and
 flags, the latest version of every record, the RECIST evaluation per assessment, the
-derived PFS, and the open queries. A patient who is not randomised has none of these.
+derived PFS, and the open queries with the form field each one is on (the page lists them at
+its top and next to their records). A patient who is not randomised has none of these.
 """
 
 from __future__ import annotations
@@ -17,16 +18,18 @@ from sqlalchemy.orm import Session
 from trialkit.errors import TrialkitError
 from trialkit.service import capture, queries, visits
 from trialkit.service.capture import CaptureView
+from trialkit.service.forms import Form
 from trialkit.service.patient_pfs import PfsView, patient_pfs
 from trialkit.service.queries import QueryView
 from trialkit.service.views import RandomisationView
 from trialkit.service.visits import ScheduleView
+from trialkit.web.clinical_forms import field_labels, lesion_ids, page_field
 from trialkit.web.deps import Viewer
 from trialkit.web.labels import N_
 from trialkit.web.routes.clinical import latest_versions
 from trialkit.web.routes.randomise import randomisation_or_none
 
-__all__ = ["VISIT_STATUS", "Clinical", "clinical_summary"]
+__all__ = ["VISIT_STATUS", "Clinical", "QueryLink", "clinical_summary"]
 
 T = TypeVar("T")
 
@@ -41,6 +44,14 @@ VISIT_STATUS = {
 
 
 @dataclass(frozen=True)
+class QueryLink:
+    """Where a query's item is: the field on its record's form page, and the field's label."""
+
+    href: str
+    label: str
+
+
+@dataclass(frozen=True)
 class Clinical:
     randomisation: RandomisationView
     schedule: ScheduleView | None
@@ -52,6 +63,8 @@ class Clinical:
     pfs: PfsView | None
     queries: list[QueryView]
     """Open and answered queries (closed ones are done)."""
+    query_links: dict[int, QueryLink]
+    """Query id -> the field it is on (the form page's summary when the page does not show it)."""
     problems: dict[str, str]
     """Section -> why it cannot be shown (records that contradict each other): the page says
     so in that section and shows the rest."""
@@ -65,9 +78,38 @@ def _section(problems: dict[str, str], name: str, read: Callable[[], T]) -> T | 
         return None
 
 
+def _query_links(
+    patient_id: int,
+    records: list[CaptureView],
+    listed: list[QueryView],
+    gettext: Callable[[str], str],
+) -> dict[int, QueryLink]:
+    baseline = next((r.data for r in records if r.form == Form.TUMOUR_BASELINE.value), None)
+    targets, non_targets = lesion_ids(baseline)
+    links: dict[int, QueryLink] = {}
+    for query in listed:
+        form = Form(query.form)
+        name = page_field(form, query.field, targets, non_targets)
+        label = query.field
+        if name is not None:
+            words, values = field_labels(form, targets, non_targets)[name]
+            label = gettext(words)
+            if values:
+                label %= {k: gettext(v) for k, v in values.items()}
+        anchor = f"f-{name.replace('.', '-')}" if name else "query-summary"
+        href = f"/patients/{patient_id}/forms/{query.form}?key={query.record_key}#{anchor}"
+        links[query.id] = QueryLink(href, label)
+    return links
+
+
 def clinical_summary(
-    session: Session, viewer: Viewer, patient_id: int, today: dt.date
+    session: Session,
+    viewer: Viewer,
+    patient_id: int,
+    today: dt.date,
+    gettext: Callable[[str], str] = str,
 ) -> Clinical | None:
+    """``gettext`` translates the field labels of the queries."""
     actor = viewer.principal
     randomised = randomisation_or_none(session, viewer, patient_id)
     if randomised is None:
@@ -91,13 +133,18 @@ def clinical_summary(
     pfs = _section(
         problems, "pfs", lambda: patient_pfs(session=session, actor=actor, patient_id=patient_id)
     )
-    listed = queries.list_patient_queries(session=session, actor=actor, patient_id=patient_id)
+    listed = [
+        q
+        for q in queries.list_patient_queries(session=session, actor=actor, patient_id=patient_id)
+        if q.status != "closed"
+    ]
     return Clinical(
         randomisation=randomised,
         schedule=schedule,
         records=records,
         response=None if response is None else response.evaluation,
         pfs=pfs,
-        queries=[q for q in listed if q.status != "closed"],
+        queries=listed,
+        query_links=_query_links(patient_id, records, listed, gettext),
         problems=problems,
     )

@@ -20,6 +20,7 @@ from trialkit.service import capture as capture_service
 from trialkit.service import queries as query_service
 from trialkit.service.capture import CaptureView
 from trialkit.service.forms import Form
+from trialkit.service.queries import QueryView
 from trialkit.service.recist_preview import preview_tumour_response
 from trialkit.service.views import PatientView
 from trialkit.web.clinical_forms import (
@@ -36,6 +37,8 @@ from trialkit.web.clinical_forms import (
     field_labels,
     field_of_location,
     form_label,
+    lesion_ids,
+    page_field,
     simple_from_form,
     simple_to_form,
 )
@@ -93,13 +96,21 @@ def _baseline_lesions(
     records = capture_service.list_records(
         session=session, actor=viewer.principal, patient_id=patient_id, form=Form.TUMOUR_BASELINE
     )
-    if not records:
-        return [], []
-    data = records[-1].data
-    return (
-        [str(t.get("id")) for t in data.get("target") or []],
-        [str(n.get("id")) for n in data.get("non_target") or []],
+    return lesion_ids(records[-1].data if records else None)
+
+
+def _record_queries(
+    session: Session, viewer: Viewer, patient_id: int, form: Form, key: str | None
+) -> list[QueryView]:
+    """The queries on one record that are not closed (``[]`` for a new record)."""
+    if key is None:
+        return []
+    listed = query_service.list_patient_queries(
+        session=session, actor=viewer.principal, patient_id=patient_id
     )
+    return [
+        q for q in listed if q.form == form.value and q.record_key == key and q.status != "closed"
+    ]
 
 
 def _convert(
@@ -160,12 +171,21 @@ def _page(
     response: dict[str, Any] | None = None,
     preview: bool = False,
     status_code: int = 200,
+    queries: list[QueryView] | None = None,
 ) -> HTMLResponse:
-    labels = {
+    all_labels = {
         key: pages._(words) % {k: pages._(v) for k, v in values_.items()}
         for key, (words, values_) in field_labels(form, targets, non_targets).items()
-        if key in errors
     }
+    labels = {key: label for key, label in all_labels.items() if key in errors}
+    # each open query next to its field, and all of them in a summary at the top
+    field_queries: dict[str, list[QueryView]] = {}
+    query_summary: list[tuple[QueryView, str | None, str]] = []
+    for query in queries or []:
+        name = page_field(form, query.field, targets, non_targets)
+        if name is not None:
+            field_queries.setdefault(name, []).append(query)
+        query_summary.append((query, name, all_labels.get(name or "", query.field)))
     return pages.response(
         "patients/record_form.html",
         labels=labels,
@@ -186,6 +206,9 @@ def _page(
         target_rows=range(TARGET_ROWS),
         non_target_rows=range(NON_TARGET_ROWS),
         method_options=[(m, m) for m in METHODS],
+        field_queries=field_queries,
+        query_summary=query_summary,
+        query_status=QUERY_STATUS,
     )
 
 
@@ -237,6 +260,7 @@ def record_form_page(
         errors={},
         targets=targets,
         non_targets=non_targets,
+        queries=_record_queries(session, viewer, patient_id, form, key if versions else None),
     )
 
 
@@ -288,8 +312,11 @@ def record_form_save(
             field = field_of_location(exc.location or "form", rows)
             errors[field if field != "reason" or versions else "form"] = exc.message
         else:
+            # open queries on the record: the page opens on their summary, at its top
+            queried = _record_queries(session, viewer, patient_id, form, saved.record_key)
+            anchor = "query-summary" if queried else "records"
             return RedirectResponse(
-                f"/patients/{patient_id}?saved={form.value}&key={saved.record_key}#records",
+                f"/patients/{patient_id}?saved={form.value}&key={saved.record_key}#{anchor}",
                 status_code=303,
             )
     raise FormRejected(
@@ -306,6 +333,9 @@ def record_form_save(
             targets=targets,
             non_targets=non_targets,
             status_code=422,
+            queries=_record_queries(
+                session, viewer, patient_id, form, versions[-1].record_key if versions else None
+            ),
         )
     )
 

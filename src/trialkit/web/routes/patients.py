@@ -164,7 +164,7 @@ def patient_page(
         errors={},
         values={},
         editable=viewer.has(Role.INVESTIGATOR) and site.recruiting,
-        clinical=clinical_summary(session, viewer, patient_id, today),
+        clinical=clinical_summary(session, viewer, patient_id, today, pages._),
         may_record=viewer.has(Role.INVESTIGATOR),
         entered_forms=[(f.value, form_label(f)) for f in ENTERED_FORMS],
         form_label=lambda name: form_label(CaseForm(name)),
