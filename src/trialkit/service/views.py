@@ -245,10 +245,14 @@ class ShipmentView(_View):
 
 
 class DispensingView(_View):
+    """A kit given at a cycle: on which calendar day, and the override reason if one was given."""
+
     patient_id: int
     cycle: int
     kit_number: int
     dispensed_at: dt.datetime
+    dispensed_on: dt.date
+    override_reason: str | None = None
 
 
 class ResupplyRequestView(_View):
