@@ -457,12 +457,20 @@ def test_the_pharmacist_dispenses_a_later_cycle(as_user: AsUser, trial: Trial) -
     assert word.status_code == 422
     assert "whole number" in word.text
 
-    done = browser.post("/pharmacy/dispensings", {"patient_id": str(trial.treated), "cycle": "2"})
+    # randomised today: cycle 2 is not due; the page says why, next to the override reason
+    assert f'id="refusal-{trial.treated}"' in page.text
+    early = browser.post("/pharmacy/dispensings", {"patient_id": str(trial.treated), "cycle": "2"})
+    assert early.status_code == 422
+    assert "cycle 2 is not due" in error_at(early.text, f"f-override-{trial.treated}")
+    done = browser.post(
+        "/pharmacy/dispensings",
+        {"patient_id": str(trial.treated), "cycle": "2", "override_reason": "travels for 5 weeks"},
+    )
     assert done.status_code == 303
     page = browser.get(done.headers["location"])
     kit = re.search(r"Kit (\d+) dispensed\.", page.text)
     assert kit
-    assert f"2: {kit.group(1)}" in page.text
+    assert f"2: {kit.group(1)} (override: travels for 5 weeks)" in page.text
     assert arm_shown(page.text) == []
     twice = browser.post("/pharmacy/dispensings", {"patient_id": str(trial.treated), "cycle": "2"})
     assert twice.status_code == 422
