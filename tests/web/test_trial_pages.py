@@ -529,6 +529,28 @@ def test_the_patient_list_shows_who_is_randomised(as_user: AsUser, trial: Trial)
     assert arm_shown(page.text) == []
 
 
+def test_a_dead_patient_reads_dead_and_is_offered_only_the_death_and_end_forms(
+    as_user: AsUser, trial: Trial
+) -> None:
+    browser = as_user("investigator")
+    base = f"/patients/{trial.treated}/forms"
+    page = browser.get(f"/patients/{trial.treated}")
+    assert "randomised, on study treatment" in page.text
+    assert f'href="{base}/adverse_event"' in page.text
+    died = {"date": "2008-04-01", "cause": "other"}
+    assert browser.post(f"{base}/death", died).status_code == 303
+    page = browser.get(f"/patients/{trial.treated}")
+    status = re.search(r'id="patient-status">([^<]*)<', page.text)
+    assert status
+    assert status.group(1).startswith("dead (since 2008-04-01")
+    offered = re.findall(rf'<a class="button" href="{base}/([a-z_]+)"', page.text)
+    assert offered == ["end_of_treatment", "death", "end_of_study"]
+    listed = browser.get("/patients").text
+    assert "randomised (number " in listed
+    assert "dead since 2008-04-01" in listed
+    assert arm_shown(page.text) == []
+
+
 def test_a_study_drug_record_lists_its_kits_and_keeps_what_the_page_does_not_show(
     as_user: AsUser, trial: Trial, db: Database, security: Security, web_world: WebWorld
 ) -> None:

@@ -167,7 +167,7 @@ def patient_state(session: Session, patient: Patient) -> PatientState:
     return derive_status(status_facts(session, patient))
 
 
-def offered_forms(state: PatientState, forms: Iterable[Form]) -> list[Form]:
+def offered_forms(status: PatientStatus, forms: Iterable[Form]) -> list[Form]:
     """The forms the site is offered to record, of ``forms`` (in their order), given the status.
 
     Nothing before randomisation. After death only what the protocol still asks for: the
@@ -175,11 +175,11 @@ def offered_forms(state: PatientState, forms: Iterable[Form]) -> list[Form]:
     study. After withdrawal or the end of study: the end of study and the death form (overall
     survival). Otherwise every form. A record already made is still corrected on itself.
     """
-    if not state.randomised:
+    if status in (PatientStatus.SCREENING, PatientStatus.SCREEN_FAILURE):
         return []
-    if state.status == PatientStatus.DEAD:
+    if status == PatientStatus.DEAD:
         allowed = {Form.DEATH, Form.END_OF_TREATMENT, Form.END_OF_STUDY}
-    elif state.status in (PatientStatus.WITHDRAWN, PatientStatus.OFF_STUDY):
+    elif status in (PatientStatus.WITHDRAWN, PatientStatus.OFF_STUDY):
         allowed = {Form.DEATH, Form.END_OF_STUDY}
     else:
         allowed = set(Form)

@@ -114,6 +114,11 @@ class PatientView(_View):
     screening_record_versions: int
     latest_verdict: str | None
     consented: bool
+    status: str
+    """The status derived from what was recorded (:mod:`trialkit.service.patient_status`):
+    screening, screen_failure, on_treatment, follow_up, dead, withdrawn or off_study."""
+    status_since: dt.date | None
+    status_reason: str | None
 
 
 class UnblindedPatientView(PatientView):
