@@ -529,6 +529,20 @@ def test_the_patient_list_shows_who_is_randomised(as_user: AsUser, trial: Trial)
     assert arm_shown(page.text) == []
 
 
+def test_every_page_shows_the_one_enrolment_state(as_user: AsUser, trial: Trial) -> None:
+    """Home, randomise, monitor and forecast read the state the service computes (one
+    randomised of 220 here): the home page once said open while the forecast said complete."""
+    state = 'data-enrolment="open">enrolment open: 1 of 220 patients randomised'
+    investigator, monitor = as_user("investigator"), as_user("monitor")
+    assert state in investigator.get("/home").text
+    assert state in monitor.get("/monitor").text
+    gate = investigator.get(f"/patients/{trial.ready}/randomise").text
+    assert "enrolment in SOR is open (from 2007-11-22 to 2010-06-30): 1 of 220" in gate
+    forecast = monitor.get("/forecast")
+    assert forecast.status_code == 200
+    assert state in forecast.text
+
+
 def test_a_dead_patient_reads_dead_and_is_offered_only_the_death_and_end_forms(
     as_user: AsUser, trial: Trial
 ) -> None:

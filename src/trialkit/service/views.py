@@ -19,6 +19,7 @@ __all__ = [
     "EligibilityView",
     "EmergencyUnblindingView",
     "EnrolmentRow",
+    "EnrolmentView",
     "EthicsApprovalView",
     "IssuedToken",
     "KitView",
@@ -42,6 +43,23 @@ class _View(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class EnrolmentView(_View):
+    """The trial's enrolment state on a day (:func:`trialkit.service.trials.enrolment_state`).
+
+    ``status``: ``closed`` (outside the enrolment period), ``open``, ``target_reached``
+    (randomisation allowed, with ``warning``) or ``closed_at_cap``.
+    """
+
+    status: str
+    may_randomise: bool
+    randomised: int
+    target: int | None
+    cap: int | None
+    on_date: dt.date
+    message: str
+    warning: str | None
+
+
 class TrialView(_View):
     id: int
     acronym: str
@@ -51,6 +69,7 @@ class TrialView(_View):
     first_enrolment: dt.date
     final_enrolment: dt.date
     enrolment_open_today: bool
+    enrolment: EnrolmentView
     countries: list[str]
 
 
@@ -210,6 +229,8 @@ class RandomisationView(_View):
     enrolment_date: dt.date
     randomised_at: dt.datetime
     treatment_calendar: list[CalendarEntryView]
+    warning: str | None = None
+    """Given by the randomisation itself when the trial had reached its enrolment target."""
 
 
 class UnblindedRandomisationView(RandomisationView):
