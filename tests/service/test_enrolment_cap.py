@@ -54,7 +54,7 @@ def test_a_cap_below_the_target_or_a_second_target_is_refused() -> None:
     with pytest.raises(ProtocolError, match="cap"):
         parse_protocol(yaml.safe_dump(data))
     data["enrolment"] = {"target": 230, "cap": 250, "text": "x"}
-    with pytest.raises(ProtocolError, match="design.patients"):
+    with pytest.raises(ProtocolError, match=r"design\.patients"):
         parse_protocol(yaml.safe_dump(data))
 
 
