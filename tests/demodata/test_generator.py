@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import Counter
 
 import numpy as np
@@ -174,7 +175,7 @@ def test_kits_are_dispensed_only_when_due_and_only_while_on_treatment(
         kits = [k for r in records for k in r.dispensings]
         assert [c for c, _ in kits] == list(range(1, len(kits) + 1))
         assert kits[0][1] == course.randomisation_date
-        assert all((b - a).days >= earliest_gap for (_, a), (_, b) in zip(kits, kits[1:]))
+        assert all((b - a).days >= earliest_gap for (_, a), (_, b) in itertools.pairwise(kits))
         ends = [
             dt.date.fromisoformat(str(r.data["date"]))
             for r in records
