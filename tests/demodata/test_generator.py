@@ -296,3 +296,23 @@ def test_letrozole_starts_on_day_15_to_21_of_the_last_docetaxel_cycle(
                 assert 15 <= day <= 21, (plan, day)
                 starts += 1
     assert starts > 0
+
+
+def test_the_demo_randomises_no_one_past_the_enrolment_cap(sor: Protocol) -> None:
+    """A demo screening many women stops randomising at the cap (the service would refuse)."""
+    assert sor.enrolment is not None
+    capped = sor.model_copy(update={"enrolment": sor.enrolment.model_copy(update={"cap": 30})})
+    candidates = plan_screening(np.random.default_rng([5, 0]), sor, patients=80)
+    assert sum(c.eligible for c in candidates) > 30
+
+    def randomise(candidate: Candidate) -> Course:
+        return clinical_course(
+            np.random.default_rng([5, 1, candidate.index]),
+            sor,
+            candidate.screening,
+            arm="B",
+            median_months=60.0,  # few events: the replay goes on to the cap
+        )
+
+    done = replay(capped, candidates, screen=lambda _: None, randomise=randomise)
+    assert len(done.courses) == 30
