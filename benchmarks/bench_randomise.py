@@ -20,12 +20,14 @@ import os
 import secrets
 import statistics
 import sys
+import tempfile
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx2 as httpx
+import yaml
 from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -64,9 +66,20 @@ from trialkit.store.trials import Site
 
 HOST = "127.0.0.1"
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "sor" / "01_endocrine_bone_only.json"
+SOR_FILE = Path(__file__).resolve().parents[1] / "src/trialkit/protocol/protocols/sor.yaml"
 CALENDAR_DATE = "2008-03-03"
 COUNTRIES = ("DE", "IT", "PL", "RU")
 BATCH = 250
+
+
+def uncapped_sor(total: int) -> str:
+    """SOR with its enrolment cap raised to ``total`` (the load randomises far more patients
+    than the protocol's cap of 242, past which randomisation is refused): a protocol file's path."""
+    data = yaml.safe_load(SOR_FILE.read_text(encoding="utf-8"))
+    data["enrolment"]["cap"] = max(int(data["enrolment"]["cap"]), total)
+    path = Path(tempfile.mkdtemp(prefix="bench-randomise-")) / "sor-uncapped.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return str(path)
 
 
 def seed(url: str, clients: int, total: int) -> dict[int, list[int]]:
@@ -83,7 +96,7 @@ def seed(url: str, clients: int, total: int) -> dict[int, list[int]]:
     per_arm = per_site // 2 + 64  # block imbalance and resupply margin
     record = json.loads(EXAMPLE.read_text())
     with transaction(database) as session:
-        trial = trials.create_trial(session=session, actor=actor, protocol_name="sor")
+        trial = trials.create_trial(session=session, actor=actor, protocol_name=uncapped_sor(total))
         sites = []
         for country in COUNTRIES:
             site = trials.add_site(

@@ -296,7 +296,15 @@ CASES = [
         201,
         frozenset({Role.PHARMACIST}),
         site_scoped=True,
-        body=lambda w: {"cycle": 2},
+        # randomised today: cycle 2 is not due, so the pharmacist overrides (documented)
+        body=lambda w: {"cycle": 2, "override_reason": "patient travels abroad for 5 weeks"},
+    ),
+    Case(
+        "GET",
+        "/api/patients/{randomised}/dispensing-check",
+        200,
+        frozenset({Role.PHARMACIST}),
+        site_scoped=True,
     ),
     Case("GET", "/api/sites/{site_a}/kits", 200, SUPPLY, site_scoped=True),
     Case("GET", "/api/sites/{site_a}/dispensings", 200, SUPPLY, site_scoped=True),

@@ -32,9 +32,20 @@ def test_pfs_of_a_randomised_patient_and_null_before(client: TestClient, world: 
 
 
 def test_dispensings_name_kits_never_arms(client: TestClient, world: World) -> None:
+    """Cycle 2 on the day of randomisation is refused (not due) with the reason; the
+    pharmacist's documented override dispenses it and is shown with the kit, never an arm."""
     pharmacist = world.headers(Role.PHARMACIST, "own")
-    given = client.post(
+    early = client.post(
         f"/api/patients/{world.randomised}/dispensings", json={"cycle": 2}, headers=pharmacist
+    )
+    assert early.status_code == 409
+    assert "cycle 2 is not due" in early.text
+    assert "override_reason" in early.text
+    reason = "patient travels abroad for 5 weeks"
+    given = client.post(
+        f"/api/patients/{world.randomised}/dispensings",
+        json={"cycle": 2, "override_reason": reason},
+        headers=pharmacist,
     )
     assert given.status_code == 201
     listed = client.get(f"/api/sites/{world.site_a.id}/dispensings", headers=pharmacist)
@@ -46,11 +57,12 @@ def test_dispensings_name_kits_never_arms(client: TestClient, world: World) -> N
             "cycle": 2,
             "kit_number": given.json()["kit_number"],
             "dispensed_at": rows[0]["dispensed_at"],
+            "dispensed_on": ENROLMENT_DAY.isoformat(),
+            "override_reason": reason,
         }
     ]
-    assert all(
-        set(r) == {"patient_id", "cycle", "kit_number", "dispensed_at"} for r in listed.json()
-    )
+    keys = {"patient_id", "cycle", "kit_number", "dispensed_at", "dispensed_on", "override_reason"}
+    assert all(set(r) == keys for r in listed.json())
 
 
 def test_the_preview_evaluates_without_saving(client: TestClient, world: World) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import Counter
 
 import numpy as np
@@ -161,6 +162,35 @@ def test_a_course_records_progression_by_recist_and_treatment_ends_there(
         for record in records:  # nothing is entered before it happens
             assert record.known_on >= course.randomisation_date
     assert seen_event
+
+
+def test_kits_are_dispensed_only_when_due_and_only_while_on_treatment(
+    sor: Protocol, candidates: tuple[Candidate, ...]
+) -> None:
+    """Every kit the course dispenses passes the service's dispensing check: cycles in
+    sequence, each no earlier than its window after the last, none on or after the end of
+    treatment, death or the end of study."""
+    assert sor.study_drug is not None
+    earliest_gap = sor.study_drug.cycle_days - sor.study_drug.window_days
+    eligible = [c for c in candidates if c.eligible][:80]
+    died = 0
+    for i, candidate in enumerate(eligible):
+        course = clinical_course(
+            np.random.default_rng([11, i]), sor, candidate.screening, arm="A", median_months=12.2
+        )
+        records = visible_records(course, dt.date(2030, 1, 1))
+        kits = [k for r in records for k in r.dispensings]
+        assert [c for c, _ in kits] == list(range(1, len(kits) + 1))
+        assert kits[0][1] == course.randomisation_date
+        assert all((b - a).days >= earliest_gap for (_, a), (_, b) in itertools.pairwise(kits))
+        ends = [
+            dt.date.fromisoformat(str(r.data["date"]))
+            for r in records
+            if r.form in ("end_of_treatment", "death", "end_of_study")
+        ]
+        died += any(r.form == "death" for r in records)
+        assert all(day < min(ends) for _, day in kits[1:]), (kits, ends)
+    assert died
 
 
 def test_cut_off_hides_what_is_not_yet_known(
@@ -337,3 +367,23 @@ def test_the_demo_holds_the_situations_each_pfs_censoring_rule_exists_for(sor: P
     assert counted["MISSED_ASSESSMENTS"] == reasons["MISSED_ASSESSMENTS"]
     assert counted["NEW_THERAPY"] > 0
     assert set(counted) == {"MISSED_ASSESSMENTS", "NEW_THERAPY"}
+
+
+def test_the_demo_randomises_no_one_past_the_enrolment_cap(sor: Protocol) -> None:
+    """A demo screening many women stops randomising at the cap (the service would refuse)."""
+    assert sor.enrolment is not None
+    capped = sor.model_copy(update={"enrolment": sor.enrolment.model_copy(update={"cap": 30})})
+    candidates = plan_screening(np.random.default_rng([5, 0]), sor, patients=80)
+    assert sum(c.eligible for c in candidates) > 30
+
+    def randomise(candidate: Candidate) -> Course:
+        return clinical_course(
+            np.random.default_rng([5, 1, candidate.index]),
+            sor,
+            candidate.screening,
+            arm="B",
+            median_months=60.0,  # few events: the replay goes on to the cap
+        )
+
+    done = replay(capped, candidates, screen=lambda _: None, randomise=randomise)
+    assert len(done.courses) == 30

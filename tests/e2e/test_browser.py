@@ -1,6 +1,7 @@
 """In a real browser: an investigator screens a patient to eligible, records consent,
 randomises her (never seeing the arm), records the baseline tumours and an assessment with
-progression and sees PFS appear; the pharmacist dispenses her next cycle; an investigator at
+progression and sees PFS appear; the pharmacist, told her next cycle is not yet due, dispenses it
+with a documented override; an investigator at
 another site cannot open her; every page reachable from a blinded monitor's home names no
 arm; screenshots of the main pages are kept under test-artefacts/e2e/.
 
@@ -197,7 +198,12 @@ def test_the_trial_in_a_browser(browser: Any, server: str, artefacts: Path) -> N
     page.get_by_role("link", name="Pharmacy", exact=True).first.click()
     row = page.locator(f"#patient-{patient_id}")
     assert row.get_by_label("Cycle for IT01-E2E").input_value() == "2"
-    row.get_by_role("button", name="Dispense").click()
+    # randomised today: cycle 2 is not due, so the page says why and asks for a documented reason
+    assert "cycle 2 is not due" in row.locator(f"#refusal-{patient_id}").inner_text()
+    row.get_by_label("Reason to override the refusal (documented, audited)").fill(
+        "travels abroad for five weeks"
+    )
+    row.get_by_role("button", name="Dispense with override").click()
     page.locator("#dispensed").wait_for()
     assert "2: " in page.locator(f"#patient-{patient_id}").inner_text()
     assert arm_mentions(page.content(), title=load_protocol("sor").title, names=True) == []

@@ -83,6 +83,18 @@ def test_progression_switches_to_survival_follow_up(
     assert _targets(early, "treatment") == [0, 21, 42]
 
 
+def test_no_visit_is_expected_after_death_even_if_its_window_opened_before(
+    sor: Protocol,
+) -> None:
+    # follow-up 2 is due on day 332 (window from day 318): a death on day 325 falls inside the
+    # window, so the visit is not expected of her; before the fix it stayed, then overdue.
+    died = patient_schedule(sor, R, until=day(400), progression_date=day(150), death_date=day(325))
+    assert _targets(died, "survival_follow_up") == [241]
+    # the same for the end of study (withdrawal, lost to follow-up)
+    left = patient_schedule(sor, R, until=day(400), progression_date=day(150), study_end=day(325))
+    assert _targets(left, "survival_follow_up") == [241]
+
+
 def test_endocrine_alone_has_no_cycle_visits(sor: Protocol) -> None:
     assignment = assign_background_therapy(sor, parse_record(example("01_endocrine_bone_only")))
     plan = patient_schedule(sor, R, until=day(120), assignment=assignment)

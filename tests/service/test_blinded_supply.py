@@ -173,7 +173,7 @@ def test_a_later_cycle_is_refused_alike_unless_the_site_holds_every_arm(
                 actor=world.pharmacists[0],
                 patient_id=patient.id,
                 cycle=2,
-                on_date=ENROLMENT_DAY,
+                on_date=ENROLMENT_DAY + dt.timedelta(days=28),  # cycle 2 is due
             )
         messages.add(str(refused.value).replace("randomised", "given a kit"))
         _restore(session, site)

@@ -356,12 +356,13 @@ def test_dispensing_later_cycles_gives_a_kit_of_the_same_arm_fefo(
 ) -> None:
     patient = make_eligible_patient(session, world.investigator, world.site)
     view = _randomise(session, world, patient.id)
+    due = ENROLMENT_DAY + dt.timedelta(days=28)  # SOR: 28-day study-drug cycles
     given = supply.dispense(
         session=session,
         actor=world.pharmacist,
         patient_id=patient.id,
         cycle=2,
-        on_date=ENROLMENT_DAY,
+        on_date=due,
     )
     arm_of = dict(session.execute(select(KitListEntry.number, KitListEntry.arm)).all())
     assert arm_of[given.kit_number] == arm_of[view.kit_number or 0]
@@ -371,7 +372,7 @@ def test_dispensing_later_cycles_gives_a_kit_of_the_same_arm_fefo(
             actor=world.pharmacist,
             patient_id=patient.id,
             cycle=2,
-            on_date=ENROLMENT_DAY,
+            on_date=due,
         )
     with pytest.raises(PermissionDenied):
         supply.dispense(

@@ -49,7 +49,7 @@ def test_enrolment_is_open_between_first_and_final_enrolment(
     assert enrolment_open(trial, day) is open_
     if not open_:
         with pytest.raises(ConflictError, match="2007-11-22 to 2010-06-30"):
-            trials.require_enrolment_open(trial, day)
+            trials.require_enrolment_open(session, trial, day)
 
 
 def test_a_site_without_approval_or_activation_refuses_screening(

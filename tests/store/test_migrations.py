@@ -139,7 +139,7 @@ def test_0008_gives_kits_sealed_before_it_the_order_keys_of_their_trials_seed(
     at = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
     seeds = {1: bytes(range(32)), 2: bytes(range(32, 64))}
     try:
-        upgrade(database.engine, "0006")
+        upgrade(database.engine, "0007")
         with database.engine.begin() as connection:
             for trial_id, seed in seeds.items():
                 connection.execute(
@@ -186,6 +186,6 @@ def test_0008_gives_kits_sealed_before_it_the_order_keys_of_their_trials_seed(
         assert len(keys) == 4
         for trial_id, number, ship, dispense in keys:
             assert (ship, dispense) == kit_order_keys(seeds[trial_id], number)
-        downgrade(database.engine, "0006")
+        downgrade(database.engine, "0007")
     finally:
         database.dispose()

@@ -531,12 +531,20 @@ def test_the_pharmacist_dispenses_a_later_cycle(as_user: AsUser, trial: Trial) -
     assert word.status_code == 422
     assert "whole number" in word.text
 
-    done = browser.post("/pharmacy/dispensings", {"patient_id": str(trial.treated), "cycle": "2"})
+    # randomised today: cycle 2 is not due; the page says why, next to the override reason
+    assert f'id="refusal-{trial.treated}"' in page.text
+    early = browser.post("/pharmacy/dispensings", {"patient_id": str(trial.treated), "cycle": "2"})
+    assert early.status_code == 422
+    assert "cycle 2 is not due" in error_at(early.text, f"f-override-{trial.treated}")
+    done = browser.post(
+        "/pharmacy/dispensings",
+        {"patient_id": str(trial.treated), "cycle": "2", "override_reason": "travels for 5 weeks"},
+    )
     assert done.status_code == 303
     page = browser.get(done.headers["location"])
     kit = re.search(r"Kit (\d+) dispensed\.", page.text)
     assert kit
-    assert f"2: {kit.group(1)}" in page.text
+    assert f"2: {kit.group(1)} (override: travels for 5 weeks)" in page.text
     assert arm_shown(page.text) == []
     twice = browser.post("/pharmacy/dispensings", {"patient_id": str(trial.treated), "cycle": "2"})
     assert twice.status_code == 422
@@ -592,6 +600,42 @@ def test_only_pharmacists_open_the_pharmacy_and_investigators_the_query_list(
 def test_the_patient_list_shows_who_is_randomised(as_user: AsUser, trial: Trial) -> None:
     page = as_user("investigator").get("/patients")
     assert page.text.count("randomised (number ") == 1
+    assert arm_shown(page.text) == []
+
+
+def test_every_page_shows_the_one_enrolment_state(as_user: AsUser, trial: Trial) -> None:
+    """Home, randomise, monitor and forecast read the state the service computes (one
+    randomised of 220 here): the home page once said open while the forecast said complete."""
+    state = 'data-enrolment="open">enrolment open: 1 of 220 patients randomised'
+    investigator, monitor = as_user("investigator"), as_user("monitor")
+    assert state in investigator.get("/home").text
+    assert state in monitor.get("/monitor").text
+    gate = investigator.get(f"/patients/{trial.ready}/randomise").text
+    assert "enrolment in SOR is open (from 2007-11-22 to 2010-06-30): 1 of 220" in gate
+    forecast = monitor.get("/forecast")
+    assert forecast.status_code == 200
+    assert state in forecast.text
+
+
+def test_a_dead_patient_reads_dead_and_is_offered_only_the_death_and_end_forms(
+    as_user: AsUser, trial: Trial
+) -> None:
+    browser = as_user("investigator")
+    base = f"/patients/{trial.treated}/forms"
+    page = browser.get(f"/patients/{trial.treated}")
+    assert "randomised, on study treatment" in page.text
+    assert f'href="{base}/adverse_event"' in page.text
+    died = {"date": "2008-04-01", "cause": "other"}
+    assert browser.post(f"{base}/death", died).status_code == 303
+    page = browser.get(f"/patients/{trial.treated}")
+    status = re.search(r'id="patient-status">([^<]*)<', page.text)
+    assert status
+    assert status.group(1).startswith("dead (since 2008-04-01")
+    offered = re.findall(rf'<a class="button" href="{base}/([a-z_]+)"', page.text)
+    assert offered == ["end_of_treatment", "death", "end_of_study"]
+    listed = browser.get("/patients").text
+    assert "randomised (number " in listed
+    assert "dead since 2008-04-01" in listed
     assert arm_shown(page.text) == []
 
 

@@ -155,6 +155,11 @@ class UnblindingBody(_Body):
 
 class DispensingCreate(_Body):
     cycle: Annotated[int, Field(ge=2, le=1000)]
+    override_reason: Reason | None = Field(
+        default=None,
+        description="The pharmacist's documented reason to dispense although the check refuses "
+        "(a cycle not yet due, treatment ended); recorded on the dispensing and audited.",
+    )
 
 
 class ShipmentReceipt(_Body):

@@ -16,8 +16,9 @@ survive an exponential post-progression time. What a site records follows from t
   censor both, the EMA 2012 rules count the event, so the sensitivity analysis differs;
 * docetaxel cycles every 21 days (up to 6) for the chemotherapy groups, letrozole for the
   endocrine ones (after the last cycle when chemotherapy comes first);
-* a study-drug kit (112 tablets) every 28 days while on treatment; end of treatment at
-  progression, death, withdrawal or toxicity; adverse events with CTCAE grades (hand-foot skin
+* a study-drug kit (112 tablets) every study-drug cycle (SOR: 28 days, never early) while on
+  treatment; end of treatment at progression, death, withdrawal or toxicity; adverse events
+  with CTCAE grades (hand-foot skin
   reaction, hypertension, diarrhoea and rash more often on sorafenib); new anticancer therapy and
   survival follow-up after progression; deaths; a few withdrawals and patients lost to follow-up;
 * each record becomes known some days after it happens (data entry lags), so at a data cut-off
@@ -36,6 +37,7 @@ from typing import Any, Literal
 import numpy as np
 
 from trialkit.demodata.records import ScreeningPlan
+from trialkit.errors import InputError
 from trialkit.protocol import Protocol
 from trialkit.therapy.dosing import regimen_dose
 
@@ -403,13 +405,25 @@ def _treatment(
     add: Any,
     records: list[CourseRecord],
 ) -> None:
-    """Docetaxel cycles, letrozole, and study drug: a kit (112 tablets) every 28 days, recorded
-    on one study-drug form per three kits (about one per tumour-assessment interval)."""
+    """Docetaxel cycles, letrozole, and study drug: a kit every study-drug cycle of the protocol
+    (SOR: 112 tablets every 28 days), recorded on one study-drug form per three kits (about one
+    per tumour-assessment interval).
+
+    A kit is given on its cycle's due day or up to two days late (never early: the dispensing
+    check refuses a cycle before its window), and only while on treatment, strictly before the
+    end of treatment (which comes no later than death, withdrawal or the end of study).
+    """
+    if protocol.study_drug is None:
+        raise InputError(
+            f"protocol {protocol.acronym} gives no study-drug cycle (study_drug.cycle_days): the "
+            "demo dispenses a kit per cycle"
+        )
+    cycle_days = protocol.study_drug.cycle_days
     kits: list[tuple[int, dt.date]] = []
     cycle, day = 1, r
     while day < end_day or cycle == 1:
         kits.append((cycle, day))
-        cycle, day = cycle + 1, day + dt.timedelta(days=28 + int(rng.integers(0, 3)))
+        cycle, day = cycle + 1, day + dt.timedelta(days=cycle_days + int(rng.integers(0, 3)))
     for first in range(0, len(kits), KITS_PER_FORM):
         period = tuple(kits[first : first + KITS_PER_FORM])
         following = kits[first + KITS_PER_FORM][1] if first + KITS_PER_FORM < len(kits) else day

@@ -56,7 +56,8 @@ def replay(
     screen: Callable[[Candidate], None],
     randomise: Callable[[Candidate], Course],
 ) -> Replay:
-    """Screen (when the record is complete) and randomise in date order until the cut-off."""
+    """Screen (when the record is complete) and randomise in date order until the cut-off;
+    no one is randomised once the protocol's enrolment cap is reached (enrolment closes)."""
     target = target_events(protocol, sum(c.eligible for c in candidates))
     cap = cutoff_cap(protocol)
     steps = sorted(
@@ -78,8 +79,8 @@ def replay(
         if step == 0:
             screen(by_index[index])
             screened.append(index)
-        else:
-            courses[index] = randomise(by_index[index])
+        elif protocol.enrolment is None or len(courses) < protocol.enrolment.cap:
+            courses[index] = randomise(by_index[index])  # past the cap, enrolment is closed
     if cutoff is None:
         reached = first_day_with((c.pfs_event_known_on for c in courses.values()), target)
         cutoff = min(reached or cap, cap)

@@ -148,7 +148,8 @@ def patient_schedule(
         The last chemotherapy cycle when chemotherapy stopped early (best response, toxicity).
     progression_date, death_date
         Tumour assessments stop at progression and survival follow-up starts; everything stops
-        at death.
+        at death: no visit whose day falls after it is expected (even if its window opened
+        before).
     cycle_dates
         Day 1 of each chemotherapy cycle given so far, by cycle number. Cycle ``k + 1`` is due
         one cycle length (21 days) after cycle ``k`` as given, or after cycle ``k``'s planned
@@ -229,6 +230,9 @@ def patient_schedule(
             follow.window_days,
             stop=stop,
         )
+    ended = min((d for d in (death_date, study_end) if d is not None), default=None)
+    if ended is not None:  # a window that opened before death is not a visit due after it
+        visits = [v for v in visits if v.target <= ended]
     visits.sort(key=lambda v: (v.target, v.kind))
     return PatientSchedule(randomisation_date, until, tuple(visits))
 

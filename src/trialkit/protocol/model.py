@@ -40,6 +40,7 @@ __all__ = [
     "DesignClaim",
     "Eligibility",
     "Endpoint",
+    "Enrolment",
     "EthicsApproval",
     "Minimisation",
     "Organisation",
@@ -50,6 +51,7 @@ __all__ = [
     "Schedule",
     "ScheduledVisits",
     "StratificationFactor",
+    "StudyDrug",
     "TherapyRule",
     "TrialDates",
     "UnknownCheck",
@@ -493,6 +495,48 @@ class Schedule(_Frozen):
     text: str
 
 
+class StudyDrug(_Frozen):
+    """How the blinded study drug is dispensed: one kit per cycle, each due a cycle after the last.
+
+    Cycle ``k`` (``k`` >= 2) is due ``cycle_days`` after cycle ``k - 1`` was dispensed and may
+    be dispensed from ``window_days`` before that day; a later dispensing is a delay, which
+    moves the following cycles with it.
+    """
+
+    cycle_days: int = Field(gt=0, description="Days one kit lasts: the study-drug cycle.")
+    window_days: int = Field(ge=0, description="Days before the due date a kit may be given.")
+    text: str
+
+    @model_validator(mode="after")
+    def _window_inside_cycle(self) -> StudyDrug:
+        if self.window_days >= self.cycle_days:
+            raise ValueError(
+                f"study_drug.window_days ({self.window_days}) must be shorter than the cycle "
+                f"({self.cycle_days} days), or two kits could be given on one day"
+            )
+        return self
+
+
+class Enrolment(_Frozen):
+    """How many patients the trial randomises: ``target``, then at most ``cap``.
+
+    Between the target and the cap a randomisation is allowed with a warning; at the cap
+    enrolment closes. Over-enrolment is the sponsor's decision, recorded here.
+    """
+
+    target: int = Field(gt=0)
+    cap: int = Field(gt=0)
+    text: str
+
+    @model_validator(mode="after")
+    def _cap_at_or_over_target(self) -> Enrolment:
+        if self.cap < self.target:
+            raise ValueError(
+                f"enrolment.cap ({self.cap}) must be at least enrolment.target ({self.target})"
+            )
+        return self
+
+
 class ResponseCriteria(_Frozen):
     """Tumour response criteria (RECIST 1.1) and the best-overall-response rules."""
 
@@ -537,6 +581,8 @@ class Protocol(_Frozen):
     design: Design | None = None
     schedule: Schedule | None = None
     response: ResponseCriteria | None = None
+    study_drug: StudyDrug | None = None
+    enrolment: Enrolment | None = None
 
     @model_validator(mode="after")
     def _cross_references(self) -> Protocol:
@@ -568,6 +614,15 @@ class Protocol(_Frozen):
             raise ValueError("at most one centre can be the coordinating centre")
         if sum(e.role == "primary" for e in self.endpoints) != 1:
             raise ValueError("exactly one endpoint must have role: primary")
+        if (
+            self.enrolment is not None
+            and self.design is not None
+            and self.enrolment.target != self.design.patients
+        ):
+            raise ValueError(
+                f"enrolment.target ({self.enrolment.target}) must equal design.patients "
+                f"({self.design.patients}): the trial has one target"
+            )
         return self
 
     def arm(self, arm_id: str) -> Arm:

@@ -25,12 +25,14 @@ Use cases (one module each):
 ``randomisation``  randomising a patient, reading a randomisation, emergency unblinding
 ``supply``         site inventory, shipments, receipt, dispensing and resupply
 ``dispensings``    which kit went to which patient (kit numbers only)
+``dispensing_check`` whether a cycle's kit may be dispensed today, and why not
 ``capture``        clinical data after randomisation: versioned form records
 ``edit_checks``    edit checks over a patient's records, opening queries
 ``queries``        data queries on one field of one record
 ``visits``         each randomised patient's expected visits and windows
 ``recist_preview`` the RECIST 1.1 response a tumour record would give, before saving
 ``patient_pfs``    one patient's derived progression-free survival
+``patient_status`` a patient's status derived from the records, and the forms it allows
 ``monitoring``     the monitor's blinded overview
 ``reports``        randomisation reports (blinded enrolment, arm balance if unblinded)
 ``forecast``       event prediction from the blinded database
@@ -67,6 +69,7 @@ if TYPE_CHECKING:
         capture,
         clinical,
         demo,
+        dispensing_check,
         dispensings,
         edit_checks,
         exports,
@@ -76,6 +79,7 @@ if TYPE_CHECKING:
         monitoring,
         outcomes,
         patient_pfs,
+        patient_status,
         patients,
         policy,
         principal,
@@ -115,6 +119,7 @@ __all__ = [
     "capture",
     "clinical",
     "demo",
+    "dispensing_check",
     "dispensings",
     "edit_checks",
     "enrolment_open",
@@ -125,6 +130,7 @@ __all__ = [
     "monitoring",
     "outcomes",
     "patient_pfs",
+    "patient_status",
     "patients",
     "policy",
     "principal",

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from trialkit.service.policy import Action, site_or_absent
 from trialkit.service.principal import Principal
+from trialkit.service.supply import dispensing_view
 from trialkit.service.views import DispensingView
 from trialkit.store.patients import Patient
 from trialkit.store.supply import Dispensing, InventoryKit
@@ -26,12 +27,4 @@ def list_site_dispensings(
         .where(Patient.site_id == site.id)
         .order_by(Dispensing.patient_id, Dispensing.cycle)
     ).all()
-    return [
-        DispensingView(
-            patient_id=row.patient_id,
-            cycle=row.cycle,
-            kit_number=number,
-            dispensed_at=row.dispensed_at,
-        )
-        for row, number in rows
-    ]
+    return [dispensing_view(row, number) for row, number in rows]

@@ -26,6 +26,7 @@ from trialkit.protocol import Protocol
 from trialkit.screening import ScreeningOutcome, screen
 from trialkit.service import audit, randomised
 from trialkit.service.calendar import calendar_date
+from trialkit.service.patient_status import patient_state
 from trialkit.service.policy import (
     Action,
     can_see_arm,
@@ -88,6 +89,12 @@ def _patient_view(session: Session, patient: Patient, grant: Grant) -> PatientVi
         "screening_record_versions": int(versions or 0),
         "latest_verdict": verdict,
         "consented": consented is not None,
+    }
+    state = patient_state(session, patient)
+    fields |= {
+        "status": state.status.value,
+        "status_since": state.since,
+        "status_reason": state.reason,
     }
     if can_see_arm(grant.role):
         arm = randomised.randomised_arm(session=session, patient=patient)

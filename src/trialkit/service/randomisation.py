@@ -254,7 +254,7 @@ def randomise(
         session, actor, patient_id, Action.RANDOMISE
     )
     require_recruiting(session, site, approved=approved)
-    require_enrolment_open(trial, on_date)
+    enrolment = require_enrolment_open(session, trial, on_date)
     state = _patient_state(session, patient, site)
     if state.randomisation_number is not None:
         raise ConflictError(
@@ -340,7 +340,8 @@ def randomise(
             "randomised_at": row.randomised_at,
         },
     )
-    return _view(protocol, patient, row, kit.number, slot, sees_arm=can_see_arm(grant.role))
+    shown = _view(protocol, patient, row, kit.number, slot, sees_arm=can_see_arm(grant.role))
+    return shown.model_copy(update={"warning": enrolment.warning})
 
 
 def _first_kit(session: Session, patient_id: int) -> int | None:

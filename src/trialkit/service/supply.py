@@ -46,6 +46,7 @@ from trialkit.errors import (
 )
 from trialkit.randomization import guaranteed_arm_stock, resupply_threshold
 from trialkit.service import audit
+from trialkit.service.dispensing_check import check_dispensing
 from trialkit.service.policy import (
     Action,
     authorize,
@@ -74,6 +75,7 @@ __all__ = [
     "RESUPPLY_LEAD_DISPENSINGS",
     "RESUPPLY_TARGET",
     "dispense",
+    "dispensing_view",
     "list_resupply_requests",
     "list_site_kits",
     "raise_resupply",
@@ -643,6 +645,7 @@ def record_dispensing(
     arm: str,
     cycle: int,
     on_date: dt.date,
+    override_reason: str | None = None,
 ) -> tuple[InventoryKit, Dispensing]:
     """Take a kit of the patient's arm at the site and record it as dispensed (audited).
 
@@ -655,6 +658,8 @@ def record_dispensing(
         "cycle": cycle,
         "dispensed_at": utcnow(),
         "dispensed_by": actor.user_id,
+        "dispensed_on": on_date,
+        "override_reason": override_reason,
     }
     row_id = insert_unique(session, Dispensing, values)  # flushes the kit's status first
     if row_id is None:
@@ -665,26 +670,51 @@ def record_dispensing(
 
 
 def dispense(
-    *, session: Session, actor: Principal, patient_id: int, cycle: int, on_date: dt.date
+    *,
+    session: Session,
+    actor: Principal,
+    patient_id: int,
+    cycle: int,
+    on_date: dt.date,
+    override_reason: str | None = None,
 ) -> DispensingView:
-    """Dispense the kit for a later treatment cycle (cycle 1 is dispensed at randomisation)."""
+    """Dispense the kit for a later treatment cycle (cycle 1 is dispensed at randomisation).
+
+    :func:`~trialkit.service.dispensing_check.check_dispensing` decides first, before any kit
+    or arm is looked at. A refusal it allows to override is overridden by a pharmacist's
+    documented ``override_reason``, kept on the dispensing and in its audit event; a reason
+    given when nothing is refused is not kept.
+    """
     patient, grant = patient_or_absent(session, actor, patient_id, Action.HANDLE_KITS)
     if cycle < 2:
         raise InputError(
             "cycle 1 is dispensed at randomisation; give a later cycle", location="cycle"
         )
-    found = session.execute(
-        select(Randomisation, AllocationSlot.arm)
-        .join(AllocationSlot, AllocationSlot.id == Randomisation.slot_id)
+    reason = (override_reason or "").strip() or None
+    if reason is not None and len(reason) > 2000:
+        raise InputError(
+            "the override reason has at most 2000 characters", location="override_reason"
+        )
+    trial = get_trial_or_raise(session, patient.trial_id)
+    checked = check_dispensing(
+        session, patient=patient, protocol=trial_protocol(trial), cycle=cycle, on_date=on_date
+    )
+    if checked.refusal is not None and not checked.overridable:
+        raise ConflictError(f"dispensing refused: {checked.refusal}", location="cycle")
+    if checked.refusal is not None and reason is None:
+        raise ConflictError(
+            f"dispensing refused: {checked.refusal}. A pharmacist may override this refusal "
+            "by giving the documented reason (override_reason)",
+            location="override_reason",
+        )
+    overridden = checked.refusal if reason is not None else None
+    arm = session.scalar(
+        select(AllocationSlot.arm)
+        .join(Randomisation, Randomisation.slot_id == AllocationSlot.id)
         .where(Randomisation.patient_id == patient.id)
-    ).first()
-    if found is None:
+    )
+    if arm is None:  # the check refuses a patient who is not randomised
         raise ConflictError("the patient is not randomised: no kit can be dispensed")
-    done = session.scalars(
-        select(Dispensing.id).where(Dispensing.patient_id == patient.id, Dispensing.cycle == cycle)
-    ).first()
-    if done is not None:
-        raise ConflictError(f"cycle {cycle} was dispensed already to this patient")
     site = get_site_or_raise(session, patient.site_id)
     require_every_arm(
         session, trial_id=patient.trial_id, site=site, on_date=on_date, what="given a kit"
@@ -695,9 +725,10 @@ def dispense(
         grant=grant,
         patient=patient,
         site=site,
-        arm=str(found[1]),
+        arm=str(arm),
         cycle=cycle,
         on_date=on_date,
+        override_reason=reason if overridden is not None else None,
     )
     audit.record_created(
         session,
@@ -705,8 +736,25 @@ def dispense(
         grant=grant,
         entity="dispensing",
         entity_id=row.id,
-        values={"patient_id": patient.id, "cycle": cycle, "kit_number": kit.number},
+        values={
+            "patient_id": patient.id,
+            "cycle": cycle,
+            "kit_number": kit.number,
+            "dispensed_on": on_date,
+            "override_reason": row.override_reason,
+        },
+        reason=None if overridden is None else f'override of "{overridden}": {reason}',
     )
+    return dispensing_view(row, kit.number)
+
+
+def dispensing_view(row: Dispensing, kit_number: int) -> DispensingView:
+    """A dispensing as the pharmacist sees it (kit number, never the arm)."""
     return DispensingView(
-        patient_id=patient.id, cycle=cycle, kit_number=kit.number, dispensed_at=row.dispensed_at
+        patient_id=row.patient_id,
+        cycle=row.cycle,
+        kit_number=kit_number,
+        dispensed_at=row.dispensed_at,
+        dispensed_on=row.dispensed_on or row.dispensed_at.date(),
+        override_reason=row.override_reason,
     )

@@ -3,7 +3,8 @@
 A site recruits when (1) its ethics committee has approved the trial's current
 protocol version and (2) the sponsor (an administrator) has activated it.
 Enrolment is open between the protocol's first and final enrolment dates
-(:func:`enrolment_open`); randomisation checks it.
+(:func:`enrolment_open`) and below the protocol's cap; :func:`enrolment_state` is the one
+state every page, the API and randomisation read.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import datetime as dt
 from functools import lru_cache
 from typing import Protocol as TypingProtocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from trialkit.errors import (
@@ -27,8 +28,9 @@ from trialkit.service import audit
 from trialkit.service.calendar import calendar_date
 from trialkit.service.policy import Action, authorize
 from trialkit.service.principal import Principal
-from trialkit.service.views import EthicsApprovalView, SiteView, TrialView
+from trialkit.service.views import EnrolmentView, EthicsApprovalView, SiteView, TrialView
 from trialkit.store.base import utcnow
+from trialkit.store.randomisation import Randomisation
 from trialkit.store.trials import Country, EthicsApproval, Site, Trial
 
 __all__ = [
@@ -36,6 +38,7 @@ __all__ = [
     "add_site",
     "create_trial",
     "enrolment_open",
+    "enrolment_state",
     "get_site",
     "get_trial",
     "list_sites",
@@ -61,13 +64,69 @@ def enrolment_open(trial: _EnrolmentPeriod, on_date: dt.date) -> bool:
     return trial.first_enrolment <= on_date <= trial.final_enrolment
 
 
-def require_enrolment_open(trial: Trial, on_date: dt.date) -> None:
-    """Refuse (randomisation) outside the enrolment period, saying what the period is."""
-    if not enrolment_open(trial, on_date):
-        raise ConflictError(
-            f"enrolment in {trial.acronym} is closed on {on_date}: it is open from "
-            f"{trial.first_enrolment} to {trial.final_enrolment}"
+def _randomised_count(session: Session, trial_id: int) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Randomisation)
+            .where(Randomisation.trial_id == trial_id)
         )
+        or 0
+    )
+
+
+def enrolment_state(session: Session, trial: Trial, on_date: dt.date) -> EnrolmentView:
+    """The trial's one enrolment state on ``on_date``, for every page, the API and randomise.
+
+    ``closed``: outside the enrolment period; ``open``: below the target; ``target_reached``:
+    at or past the protocol's ``enrolment.target`` and below its ``cap`` (randomisation goes
+    on, with a warning); ``closed_at_cap``: the cap is reached. Counts every randomisation of
+    the trial (no arm, no site).
+    """
+    spec = trial_protocol(trial).enrolment
+    target, cap = (spec.target, spec.cap) if spec is not None else (None, None)
+    randomised = _randomised_count(session, trial.id)
+    period = f"from {trial.first_enrolment} to {trial.final_enrolment}"
+    warning = None
+    if not enrolment_open(trial, on_date):
+        status, may = "closed", False
+        message = f"enrolment in {trial.acronym} is closed on {on_date}: it is open {period}"
+    elif cap is not None and randomised >= cap:
+        status, may = "closed_at_cap", False
+        message = (
+            f"enrolment in {trial.acronym} is closed: {randomised} patients are randomised, the "
+            f"protocol's cap of {cap} (target {target}) is reached"
+        )
+    elif target is not None and randomised >= target:
+        status, may = "target_reached", True
+        message = warning = (
+            f"{trial.acronym} has reached its target of {target} randomised patients "
+            f"({randomised} randomised): a further patient is randomised over the target, up "
+            f"to the protocol's cap of {cap}"
+        )
+    else:
+        status, may = "open", True
+        message = f"enrolment in {trial.acronym} is open ({period})"
+        if target is not None:
+            message += f": {randomised} of {target} patients randomised"
+    return EnrolmentView(
+        status=status,
+        may_randomise=may,
+        randomised=randomised,
+        target=target,
+        cap=cap,
+        on_date=on_date,
+        message=message,
+        warning=warning,
+    )
+
+
+def require_enrolment_open(session: Session, trial: Trial, on_date: dt.date) -> EnrolmentView:
+    """Refuse (randomisation) unless :func:`enrolment_state` allows it; the state otherwise."""
+    state = enrolment_state(session, trial, on_date)
+    if not state.may_randomise:
+        raise ConflictError(state.message)
+    return state
 
 
 @lru_cache(maxsize=16)
@@ -113,6 +172,7 @@ def _trial_view(session: Session, trial: Trial, today: dt.date | None = None) ->
     codes = session.scalars(
         select(Country.code).where(Country.trial_id == trial.id).order_by(Country.code)
     ).all()
+    enrolment = enrolment_state(session, trial, calendar_date(today))
     return TrialView(
         id=trial.id,
         acronym=trial.acronym,
@@ -121,7 +181,8 @@ def _trial_view(session: Session, trial: Trial, today: dt.date | None = None) ->
         blinding=trial.blinding,
         first_enrolment=trial.first_enrolment,
         final_enrolment=trial.final_enrolment,
-        enrolment_open_today=enrolment_open(trial, calendar_date(today)),
+        enrolment_open_today=enrolment.may_randomise,
+        enrolment=enrolment,
         countries=list(codes),
     )
 

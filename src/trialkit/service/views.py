@@ -22,6 +22,7 @@ __all__ = [
     "EligibilityView",
     "EmergencyUnblindingView",
     "EnrolmentRow",
+    "EnrolmentView",
     "EthicsApprovalView",
     "IssuedToken",
     "KitView",
@@ -45,6 +46,23 @@ class _View(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class EnrolmentView(_View):
+    """The trial's enrolment state on a day (:func:`trialkit.service.trials.enrolment_state`).
+
+    ``status``: ``closed`` (outside the enrolment period), ``open``, ``target_reached``
+    (randomisation allowed, with ``warning``) or ``closed_at_cap``.
+    """
+
+    status: str
+    may_randomise: bool
+    randomised: int
+    target: int | None
+    cap: int | None
+    on_date: dt.date
+    message: str
+    warning: str | None
+
+
 class TrialView(_View):
     id: int
     acronym: str
@@ -54,6 +72,7 @@ class TrialView(_View):
     first_enrolment: dt.date
     final_enrolment: dt.date
     enrolment_open_today: bool
+    enrolment: EnrolmentView
     countries: list[str]
 
 
@@ -117,6 +136,11 @@ class PatientView(_View):
     screening_record_versions: int
     latest_verdict: str | None
     consented: bool
+    status: str
+    """The status derived from what was recorded (:mod:`trialkit.service.patient_status`):
+    screening, screen_failure, on_treatment, follow_up, dead, withdrawn or off_study."""
+    status_since: dt.date | None
+    status_reason: str | None
 
 
 class UnblindedPatientView(PatientView):
@@ -208,6 +232,8 @@ class RandomisationView(_View):
     enrolment_date: dt.date
     randomised_at: dt.datetime
     treatment_calendar: list[CalendarEntryView]
+    warning: str | None = None
+    """Given by the randomisation itself when the trial had reached its enrolment target."""
 
 
 class UnblindedRandomisationView(RandomisationView):
@@ -248,10 +274,14 @@ class ShipmentView(_View):
 
 
 class DispensingView(_View):
+    """A kit given at a cycle: on which calendar day, and the override reason if one was given."""
+
     patient_id: int
     cycle: int
     kit_number: int
     dispensed_at: dt.datetime
+    dispensed_on: dt.date
+    override_reason: str | None = None
 
 
 class ResupplyRequestView(_View):

@@ -72,7 +72,12 @@ class InventoryKit(Base):
 
 
 class Dispensing(Base):
-    """A kit given to a patient at a treatment cycle (cycle 1: at randomisation)."""
+    """A kit given to a patient at a treatment cycle (cycle 1: at randomisation).
+
+    ``dispensed_on`` is the trial's calendar date of the dispensing (the cycle's day, from
+    which the next cycle is due); ``override_reason`` the pharmacist's documented reason when
+    the dispensing overrode a refusal (empty otherwise).
+    """
 
     __tablename__ = "dispensings"
     __table_args__ = (UniqueConstraint("patient_id", "cycle"),)
@@ -83,6 +88,8 @@ class Dispensing(Base):
     cycle: Mapped[int]
     dispensed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     dispensed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    dispensed_on: Mapped[dt.date | None] = mapped_column(Date)
+    override_reason: Mapped[str | None] = mapped_column(String(2000))
 
 
 class ResupplyRequest(Base):

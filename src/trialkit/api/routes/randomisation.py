@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 
 from trialkit.api.deps import CurrentPrincipal, DbSession, Id, SecurityDep, Today
 from trialkit.api.errors import error_response
 from trialkit.api.schemas import DispensingCreate, ShipmentReceipt, UnblindingBody
 from trialkit.errors import AuthenticationError
+from trialkit.service import dispensing_check as check_service
 from trialkit.service import randomisation, reports, supply
+from trialkit.service.dispensing_check import DispensingCheckView
 from trialkit.service.dispensings import list_site_dispensings
 from trialkit.service.views import (
     AllocationAuditView,
@@ -90,7 +94,26 @@ def dispense(
 ) -> DispensingView:
     """Dispense the kit of a later cycle (the pharmacist; the arm is never shown)."""
     return supply.dispense(
-        session=session, actor=actor, patient_id=patient_id, cycle=body.cycle, on_date=today
+        session=session,
+        actor=actor,
+        patient_id=patient_id,
+        cycle=body.cycle,
+        on_date=today,
+        override_reason=body.override_reason,
+    )
+
+
+@router.get("/patients/{patient_id}/dispensing-check", response_model=DispensingCheckView)
+def dispensing_check(
+    patient_id: Id,
+    session: DbSession,
+    actor: CurrentPrincipal,
+    today: Today,
+    cycle: Annotated[int | None, Query(ge=2, le=1000)] = None,
+) -> DispensingCheckView:
+    """Whether the kit of ``cycle`` (default: the next) may be dispensed today, and if not, why."""
+    return check_service.dispensing_check(
+        session=session, actor=actor, patient_id=patient_id, cycle=cycle, on_date=today
     )
 
 

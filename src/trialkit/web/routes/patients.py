@@ -21,6 +21,7 @@ from trialkit.errors import InputError, TrialkitError
 from trialkit.service import Role, patients, trials
 from trialkit.service import screening as screening_service
 from trialkit.service.forms import Form as CaseForm
+from trialkit.service.patient_status import PatientStatus, offered_forms
 from trialkit.service.views import PatientView
 from trialkit.web.checklist import Checklist, checklist
 from trialkit.web.clinical_forms import form_label
@@ -42,8 +43,22 @@ from trialkit.web.screening_form import (
 router = APIRouter()
 
 
+STATUS = {
+    "screen_failure": N_("screen failure (not eligible)"),
+    "on_treatment": N_("randomised, on study treatment"),
+    "follow_up": N_("in follow-up (study treatment ended)"),
+    "dead": N_("dead"),
+    "withdrawn": N_("withdrawn"),
+    "off_study": N_("off study"),
+}
+"""The words for :class:`trialkit.service.patient_status.PatientStatus` (screening: below)."""
+
+
 def patient_status(patient: PatientView) -> str:
-    """The patient's screening status, in words to translate (never anything about an arm)."""
+    """The patient's status in words to translate, from the service's derived status (never
+    anything about an arm); in screening, how far screening went."""
+    if patient.status in STATUS:
+        return STATUS[patient.status]
     if patient.screening_record_versions == 0:
         return N_("registered, not yet screened")
     if patient.latest_verdict is None:
@@ -167,6 +182,10 @@ def patient_page(
         clinical=clinical_summary(session, viewer, patient_id, today, pages._),
         may_record=viewer.has(Role.INVESTIGATOR),
         entered_forms=[(f.value, form_label(f)) for f in ENTERED_FORMS],
+        offered_forms=[
+            (f.value, form_label(f))
+            for f in offered_forms(PatientStatus(patient.status), ENTERED_FORMS)
+        ],
         form_label=lambda name: form_label(CaseForm(name)),
         today=today,
         visit_status=VISIT_STATUS,

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from trialkit.errors import NotFoundError, PermissionDenied, TrialkitError
 from trialkit.service import Role, patients, randomisation, supply, trials
+from trialkit.service.dispensing_check import DispensingCheckView, dispensing_check
 from trialkit.service.dispensings import list_site_dispensings
 from trialkit.service.views import (
     DispensingView,
@@ -59,15 +60,17 @@ class Incoming:
 
 @dataclass(frozen=True)
 class Treated:
-    """A randomised patient of the site, with the cycles dispensed so far."""
+    """A randomised patient of the site, the cycles dispensed so far, and the next one's check."""
 
     patient: PatientView
     randomisation_number: int
     cycles: list[DispensingView]
+    check: DispensingCheckView
+    """The service's check of the next cycle today: why not, and whether it may be overridden."""
 
     @property
     def next_cycle(self) -> int:
-        return max((d.cycle for d in self.cycles), default=1) + 1
+        return self.check.next_cycle
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ class SiteSupply:
     requests: list[ResupplyRequestView]
 
 
-def _site_supply(session: Session, viewer: Viewer, site_id: int) -> SiteSupply:
+def _site_supply(session: Session, viewer: Viewer, site_id: int, today: dt.date) -> SiteSupply:
     actor = viewer.principal
     site = trials.get_site(session=session, actor=actor, site_id=site_id)
     kits = supply.list_site_kits(session=session, actor=actor, site_id=site_id)
@@ -96,7 +99,10 @@ def _site_supply(session: Session, viewer: Viewer, site_id: int) -> SiteSupply:
         if p.id not in by_patient:
             continue  # randomisation dispenses cycle 1: no dispensing, not randomised
         shown = randomisation.get_randomisation(session=session, actor=actor, patient_id=p.id)
-        treated.append(Treated(p, shown.randomisation_number, by_patient[p.id]))
+        check = dispensing_check(
+            session=session, actor=actor, patient_id=p.id, cycle=None, on_date=today
+        )
+        treated.append(Treated(p, shown.randomisation_number, by_patient[p.id], check))
     shipments: dict[int, list[KitView]] = {}
     for kit in kits:
         if kit.status == "in_transit" and kit.shipment_id is not None:
@@ -129,7 +135,7 @@ def _page(
     values: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    sites = [_site_supply(session, viewer, s) for s in viewer.site_ids(Role.PHARMACIST)]
+    sites = [_site_supply(session, viewer, s, today) for s in viewer.site_ids(Role.PHARMACIST)]
     return pages.response(
         "pharmacy/pharmacy.html",
         status_code=status_code,
@@ -200,7 +206,12 @@ def receive(
 def dispense(
     form: Form, viewer: ViewerDep, session: DbSession, pages: PagesDep, today: Today
 ) -> Response:
-    """Dispense the kit of a later cycle to a randomised patient of the site."""
+    """Dispense the kit of a later cycle to a randomised patient of the site.
+
+    The service checks the dispensing (:func:`~trialkit.service.dispensing_check.check_dispensing`);
+    its refusal is shown next to the cycle, and one it allows to override is overridden by the
+    reason the pharmacist documents in ``override_reason``.
+    """
     errors: dict[str, str] = {}
     try:
         patient_id = int(form.get("patient_id", ""))
@@ -222,11 +233,14 @@ def dispense(
                 patient_id=patient_id,
                 cycle=cycle,
                 on_date=today,
+                override_reason=form.get("override_reason", ""),
             )
         except (NotFoundError, PermissionDenied):
             raise
         except TrialkitError as exc:
-            errors[key] = exc.message
+            errors[f"override-{patient_id}" if exc.location == "override_reason" else key] = (
+                exc.message
+            )
         else:
             return RedirectResponse(
                 f"/pharmacy?done=dispensed-{done.kit_number}#patient-{patient_id}",
@@ -239,7 +253,10 @@ def dispense(
             viewer,
             today,
             errors=errors,
-            values={key: form.get("cycle", "")},
+            values={
+                key: form.get("cycle", ""),
+                f"override-{patient_id}": form.get("override_reason", ""),
+            },
             status_code=422,
         )
     )

@@ -27,7 +27,7 @@ from trialkit.errors import (
     NotFoundError,
     RandomisationError,
 )
-from trialkit.service import Role, enrolment_open, patients, randomisation, trials
+from trialkit.service import Role, patients, randomisation, trials
 from trialkit.service.views import PatientView, RandomisationView
 from trialkit.web.clock import Today
 from trialkit.web.deps import DbSession, Form, Id, PagesDep, SecurityDep, Viewer, ViewerDep
@@ -125,13 +125,12 @@ def gates(
             else str(site.not_recruiting_because),
         )
     )
-    is_open = enrolment_open(trial, today)
+    state = trial.enrolment  # the service's one enrolment state, as randomise checks it
     out.append(
         Gate(
             N_("Enrolment open today"),
-            is_open,
-            pages._("Today is %(d)s; enrolment runs from %(a)s to %(b)s.")
-            % {"d": today, "a": trial.first_enrolment, "b": trial.final_enrolment},
+            state.may_randomise,
+            state.message if state.warning is None else state.warning,
         )
     )
     return out
@@ -147,6 +146,7 @@ def _randomise_page(
     problem: str | None = None,
     status_code: int = 200,
     done: bool = False,
+    over: bool = False,
 ) -> HTMLResponse:
     patient = patients.get_patient(session=session, actor=viewer.principal, patient_id=patient_id)
     randomised = randomisation_or_none(session, viewer, patient_id)
@@ -162,6 +162,7 @@ def _randomise_page(
         may_randomise=viewer.has(Role.INVESTIGATOR),
         problem=problem,
         done=done,
+        over=over,
         today=today,
     )
 
@@ -177,7 +178,8 @@ def randomise_page(
 ) -> HTMLResponse:
     """The checks, then a confirmation step; or the randomisation, once done."""
     done = request.query_params.get("done") == "1"
-    return _randomise_page(pages, session, viewer, patient_id, today, done=done)
+    over = request.query_params.get("over") == "1"
+    return _randomise_page(pages, session, viewer, patient_id, today, done=done, over=over)
 
 
 @router.post("/patients/{patient_id}/randomise", response_class=HTMLResponse)
@@ -194,13 +196,16 @@ def randomise(
         problem = pages._("Tick the box to confirm that you want to randomise this patient now.")
     else:
         try:
-            randomisation.randomise(
+            shown = randomisation.randomise(
                 session=session, actor=viewer.principal, patient_id=patient_id, on_date=today
             )
         except (ConflictError, InputError, RandomisationError) as exc:
             problem = exc.message
         else:
-            return RedirectResponse(f"/patients/{patient_id}/randomise?done=1", status_code=303)
+            over = "&over=1" if shown.warning else ""
+            return RedirectResponse(
+                f"/patients/{patient_id}/randomise?done=1{over}", status_code=303
+            )
     raise FormRejected(
         _randomise_page(pages, session, viewer, patient_id, today, problem=problem, status_code=422)
     )

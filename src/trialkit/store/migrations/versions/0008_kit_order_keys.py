@@ -7,7 +7,7 @@ sealed seed (:func:`trialkit.randomization.kits.kit_order_keys`); kits already s
 theirs from their trial's seed here.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-01 00:00:00
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 from trialkit.randomization.kits import kit_order_keys
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
