@@ -148,7 +148,8 @@ def test_sdtm_domains_read_back_from_xpt(filled: dict[str, str], tmp_path: Path)
     assert overall == ["PR", "PD"]
     assert rs[rs["RSTESTCD"] == "BESTRESP"]["RSORRES"].tolist() == ["PR"]
     tr, _ = pyreadstat.read_xport(str(out / "tr.xpt"))
-    assert tr[tr["TRTESTCD"] == "DIAMETER"]["TRSTRESN"].tolist() == [50.0, 30.0, 40.0]
+    assert tr[tr["TRTESTCD"] == "LDIAM"]["TRSTRESN"].tolist() == [50.0, 30.0, 40.0]
+    assert tr[tr["TRTESTCD"] == "SUMDIAM"]["TRSTRESN"].tolist() == [50.0, 30.0, 40.0]
     ex, _ = pyreadstat.read_xport(str(out / "ex.xpt"))
     assert ex["EXTRT"].tolist() == ["SORAFENIB/PLACEBO"]  # the blinded name
 
