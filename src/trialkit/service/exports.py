@@ -20,25 +20,57 @@ import datetime as dt
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import trialkit
+from trialkit.endpoints import planned_arms
 from trialkit.service.clinical import latest_records_of
+from trialkit.service.define_xml import define_xml
 from trialkit.service.outcomes import usubjid
 from trialkit.service.policy import Action, authorize
 from trialkit.service.principal import Principal
 from trialkit.service.sdtm import Domain, sdtm_domains
-from trialkit.service.trials import get_trial_or_raise
+from trialkit.service.sdtm_conformance import Finding, check_sdtm
+from trialkit.service.trials import get_trial_or_raise, trial_protocol
 from trialkit.store.patients import Patient
 from trialkit.store.randomisation import Randomisation
 from trialkit.store.trials import Site, Trial
 
-__all__ = ["ODM_NS", "Domain", "odm_xml", "sdtm_domains"]
+__all__ = ["ODM_NS", "Domain", "SdtmExport", "odm_xml", "sdtm_domains", "sdtm_export"]
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
+
+
+@dataclass(frozen=True)
+class SdtmExport:
+    """The SDTM domains, their define.xml 2.1, and what the conformance checks found."""
+
+    domains: tuple[Domain, ...]
+    define: bytes
+    findings: tuple[Finding, ...]
+
+
+def sdtm_export(
+    *, session: Session, actor: Principal, trial_id: int, unblinded: bool = False
+) -> SdtmExport:
+    """:func:`sdtm_domains` with define.xml, checked (:func:`.sdtm_conformance.check_sdtm`)."""
+    domains = sdtm_domains(session=session, actor=actor, trial_id=trial_id, unblinded=unblinded)
+    trial = get_trial_or_raise(session, trial_id)
+    arms = planned_arms(trial_protocol(trial).arms)
+    arm_names = {a.code: a.name for a in arms.values()} if unblinded else None
+    define = define_xml(
+        domains,
+        study=trial.acronym,
+        title=trial.title,
+        protocol_version=trial.protocol_version,
+        arm_names=arm_names,
+    )
+    findings = check_sdtm(domains, define, arm_names=arm_names)
+    return SdtmExport(tuple(domains), define, tuple(findings))
 
 
 def _patients(session: Session, trial: Trial) -> Iterator[tuple[Patient, Site, str]]:

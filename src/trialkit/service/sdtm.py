@@ -39,7 +39,7 @@ __all__ = ["ARM_VARIABLES", "Domain", "sdtm_domains"]
 
 Value = str | int | float | None
 Row = dict[str, Value]
-ARM_VARIABLES = ("ARMCD", "ARM", "ACTARMCD", "ACTARM")
+ARM_VARIABLES = ("ARMCD", "ARM", "ACTARMCD", "ACTARM", "ARMNRS")
 """The DM variables that name an arm: only unblinded exports have them."""
 
 
@@ -198,6 +198,11 @@ def _dm_arms(outcome: PatientOutcome, arms: Mapping[str, PlannedArm]) -> Row:
         "ARM": None if planned is None else planned.name,
         "ACTARMCD": None if actual is None else actual.code,
         "ACTARM": None if actual is None else actual.name,
+        "ARMNRS": None
+        if actual is not None
+        else "ASSIGNED, NOT TREATED"
+        if outcome.first_dose_date is None
+        else "UNPLANNED TREATMENT",
     }
 
 

@@ -154,6 +154,15 @@ DOMAINS: dict[str, DomainSpec] = {
                 _v("ARM", "Description of Planned Arm", "Req", o="Assigned", cl="ARM"),
                 _v("ACTARMCD", "Actual Arm Code", "Req", o="Derived", cl="ARMCD"),
                 _v("ACTARM", "Description of Actual Arm", "Req", o="Derived", cl="ARM"),
+                _v(
+                    "ARMNRS",
+                    "Reason Arm and/or Actual Arm is Null",
+                    "Exp",
+                    o="Derived",
+                    cl="ARMNULRS",
+                    comment="ASSIGNED, NOT TREATED without study drug; UNPLANNED TREATMENT when "
+                    "the kits dispensed came from more than one arm",
+                ),
                 _v("COUNTRY", "Country", "Req", o="Derived", cl="COUNTRY"),
             ),
         ),
@@ -351,6 +360,10 @@ CODELISTS: dict[str, CodeList] = {
         "Causality (sponsor)",
         ("NOT RELATED", "UNLIKELY RELATED", "POSSIBLY RELATED", "PROBABLY RELATED", "RELATED"),
         cdisc=False,
+    ),
+    "ARMNULRS": CodeList(
+        "Arm Null Reason",
+        ("ASSIGNED, NOT TREATED", "NOT ASSIGNED", "SCREEN FAILURE", "UNPLANNED TREATMENT"),
     ),
     "EPOCH": CodeList("Epoch", ("SCREENING", "TREATMENT", "FOLLOW-UP")),
     "DSDECOD": CodeList(
