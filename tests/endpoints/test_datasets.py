@@ -111,11 +111,11 @@ def test_adsl_has_demographics_and_planned_and_actual_treatment() -> None:
         "Placebo",
         2,
     )
-    assert (first.RANDDT, first.TRTSDT, first.TRTEDT) == (
+    assert (
         R,
         R + timedelta(days=2),
         R + timedelta(days=200),
-    )
+    ) == (first.RANDDT, first.TRTSDT, first.TRTEDT)
     assert (first.ITTFL, first.SAFFL) == ("Y", "Y")
     # randomised, never treated: planned arm, no actual arm, not in the safety population
     assert (rows[1].TRT01P, rows[1].TRT01A, rows[1].SAFFL) == ("Sorafenib", None, "N")
@@ -132,7 +132,7 @@ def test_adtte_is_one_row_per_subject_per_parameter() -> None:
     assert len(keys) == len(set(keys))
     assert {p for _, p in keys} >= {"PFS", "OS", "TTP"}
     for r in rows:
-        assert r.AVAL == (r.ADT - r.STARTDT).days + 1
+        assert (r.ADT - r.STARTDT).days + 1 == r.AVAL
         assert r.CNSR in (0, 1)
         assert (r.EVNTDESC if r.CNSR == 0 else r.CNSDTDSC) != ""
 

@@ -84,7 +84,7 @@ def _pfs_events_derived_from_the_records_are_the_generators(
         trial_id=demo_trial.trial_id,
         unblinded=True,
     )
-    assert {row.ARMCD for row in unblinded.adsl} == {"A", "B"}
+    assert {row.ARMCD for row in unblinded.adsl} == {"SORAFENIB", "PLACEBO"}  # protocol names
 
 
 def _no_arm_in_what_blinded_roles_see(session: Session, demo_trial: SeededDemo) -> None:

@@ -94,14 +94,16 @@ def test_dm_has_sex_age_country_and_the_site_code_once(
     for row in dm:
         assert row["SEX"] == "F"
         assert row["AGEU"] == "YEARS"
-        assert isinstance(row["AGE"], int) and 18 <= row["AGE"] < 100
+        assert isinstance(row["AGE"], int)
+        assert 18 <= row["AGE"] < 100
         assert row["COUNTRY"] in ("DEU", "ITA")
         site = str(row["SITEID"])
         assert site in sites
         assert row["USUBJID"] == f"SOR-{row['SUBJID']}"
         assert str(row["USUBJID"]).count(site) == 1, row["USUBJID"]
         assert row["RFICDTC"] is not None
-        assert "ARM" not in row and "ARMCD" not in row
+        assert "ARM" not in row
+        assert "ARMCD" not in row
 
 
 def test_usubjid_does_not_repeat_a_site_code_the_screening_number_holds(
@@ -143,13 +145,15 @@ def test_unblinded_dm_names_the_protocol_arms_and_blinded_holds_none(
     ex = _domains(unblinded)["EX"]
     assert {r["EXTRT"] for r in ex} <= {"SORAFENIB", "PLACEBO"}
     define = unblinded.define.decode()
-    assert 'CodedValue="SORAFENIB"' in define and ">Placebo<" in define
+    assert 'CodedValue="SORAFENIB"' in define
+    assert ">Placebo<" in define
 
     blinded = _export(session, security, world, unblinded=False)
     dm_columns = next(d.columns for d in blinded.domains if d.name == "DM")
     assert not set(dm_columns) & {"ARMCD", "ARM", "ACTARMCD", "ACTARM", "ARMNRS"}
     text = blinded.define.decode()
-    assert "ARMCD" not in text and "Sorafenib" not in text.replace("Sorafenib Compared", "")
+    assert "ARMCD" not in text
+    assert "Sorafenib" not in text.replace("Sorafenib Compared", "")
     ex = _domains(blinded)["EX"]
     # the study drug is one name for both arms, with no dose that would tell them apart
     assert {r["EXTRT"] for r in ex if r["EXTRT"] not in ("DOCETAXEL", "LETROZOLE")} == {
@@ -225,7 +229,9 @@ def test_define_xml_describes_every_dataset_and_variable(
                 assert ref.get("CodeListOID") in codelists
     sex = {e.get("CodedValue") for e in codelists["CL.SEX"].findall("odm:EnumeratedItem", NS)}
     assert sex == {"F", "M", "U"}
-    assert "CL.ACN" in codelists and "CL.NY" in codelists and "CL.EPOCH" in codelists
+    assert "CL.ACN" in codelists
+    assert "CL.NY" in codelists
+    assert "CL.EPOCH" in codelists
 
 
 def test_the_checker_finds_each_broken_rule() -> None:
@@ -266,16 +272,20 @@ def test_adsl_from_the_database_has_demographics_and_protocol_arms(
     session: Session, security: Security, world: ReportWorld
 ) -> None:
     unblinded = principal(session, security, world.unblinded)
-    data = derive_datasets(session=session, actor=unblinded, trial_id=world.trial_id, unblinded=True)
+    data = derive_datasets(
+        session=session, actor=unblinded, trial_id=world.trial_id, unblinded=True
+    )
     for row in data.adsl:
         assert (row.SEX, row.AGEU) == ("F", "YEARS")
-        assert row.AGE is not None and row.COUNTRY in ("DEU", "ITA")
+        assert row.AGE is not None
+        assert row.COUNTRY in ("DEU", "ITA")
         assert row.TRT01P in ("Sorafenib", "Placebo")
-        assert row.ARMCD == row.TRT01P.upper()
-        assert row.TRT01PN == {"Sorafenib": 1, "Placebo": 2}[row.TRT01P]
+        assert row.TRT01P.upper() == row.ARMCD
+        assert {"Sorafenib": 1, "Placebo": 2}[row.TRT01P] == row.TRT01PN
         assert (row.TRT01A, row.TRT01AN) == (row.TRT01P, row.TRT01PN)  # kits of her arm
         assert (row.ITTFL, row.SAFFL) == ("Y", "Y")
-        assert row.TRTSDT is not None and row.TRTEDT is not None
+        assert row.TRTSDT is not None
+        assert row.TRTEDT is not None
     keys = [(r.USUBJID, r.PARAMCD) for r in data.adtte]
     assert len(keys) == len(set(keys))
     assert {p for _, p in keys} >= {"PFS", "TTP", "OS"}

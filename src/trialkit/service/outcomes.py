@@ -224,7 +224,10 @@ def trial_outcomes(
                 Randomisation.stratum,
                 Randomisation.background_therapy,
                 ScreeningRecordVersion.data,
+                Country.code.label("country"),
             )
+            .join(Site, Site.id == Randomisation.site_id)
+            .join(Country, Country.id == Site.country_id)
             .join(
                 EligibilityEvaluation,
                 EligibilityEvaluation.id == Randomisation.eligibility_evaluation_id,
@@ -236,31 +239,26 @@ def trial_outcomes(
             .where(Randomisation.patient_id.in_(in_trial.scalar_subquery()))
         )
     }
-    countries = {
-        c.id: _alpha3(c.code)
-        for c in session.scalars(select(Country).where(Country.trial_id == trial.id))
-    }
     arms: dict[int, str] = {}
     kit_arms: dict[int, set[str]] = {}
     if with_arm:
-        dispensed = session.execute(
-            select(Dispensing.patient_id, KitListEntry.arm)
-            .join(InventoryKit, InventoryKit.id == Dispensing.kit_id)
-            .join(
+        # the randomised arm and the arm of each kit dispensed, in one statement
+        rows = session.execute(
+            select(Randomisation.patient_id, AllocationSlot.arm, KitListEntry.arm)
+            .join(AllocationSlot, AllocationSlot.id == Randomisation.slot_id)
+            .outerjoin(Dispensing, Dispensing.patient_id == Randomisation.patient_id)
+            .outerjoin(InventoryKit, InventoryKit.id == Dispensing.kit_id)
+            .outerjoin(
                 KitListEntry,
                 (KitListEntry.trial_id == InventoryKit.trial_id)
                 & (KitListEntry.number == InventoryKit.number),
             )
-            .where(Dispensing.patient_id.in_(in_trial.scalar_subquery()))
-        )
-        for who, kit_arm in dispensed:
-            kit_arms.setdefault(who, set()).add(kit_arm)
-        rows = session.execute(
-            select(Randomisation.patient_id, AllocationSlot.arm)
-            .join(AllocationSlot, AllocationSlot.id == Randomisation.slot_id)
             .where(Randomisation.patient_id.in_(in_trial.scalar_subquery()))
         )
-        arms = {patient_id: arm for patient_id, arm in rows}  # noqa: C416 (rows, not pairs)
+        for who, arm, kit_arm in rows:
+            arms[who] = arm
+            if kit_arm is not None:
+                kit_arms.setdefault(who, set()).add(kit_arm)
     records_of = latest_records_of(session, in_trial)
     patients = session.scalars(
         select(Patient).where(Patient.id.in_(list(randomisations))).order_by(Patient.id)
@@ -282,7 +280,7 @@ def trial_outcomes(
             strata=(row.stratum, row.background_therapy),
             demographics=(
                 dict((row.data or {}).get("patient") or {}),
-                countries.get(site.country_id),
+                _alpha3(row.country),
             ),
             arm=arms.get(patient.id) if with_arm else None,
             kit_arms=tuple(sorted(kit_arms.get(patient.id, ()))),
