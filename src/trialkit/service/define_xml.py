@@ -2,10 +2,11 @@
 
 One ``ItemGroupDef`` per domain (label, class, structure, keys as ``KeySequence``, the XPT file
 as its ``def:leaf``), one ``ItemDef`` per variable (data type, length, label, origin), one
-``CodeList`` per controlled term list used, one ``def:CommentDef`` per derivation or gap
-explained in :mod:`.sdtm_spec`. Lengths are those of the data: the longest value, at least 1.
-The trial's own codelists (ARMCD, ARM from the protocol; COUNTRY from the sites) are written
-from what the domains hold, so a blinded define.xml names no arm.
+``CodeList`` per controlled term list used, one ``MethodDef`` per derivation
+(:data:`.sdtm_spec.DERIVATIONS`, referenced by the derived variables' ``ItemRef``) and one
+``def:CommentDef`` per comment (a variable not collected). Lengths are those of the data: the
+longest value, at least 1. The trial's own codelists are ARMCD and ARM, from the protocol's arms
+(unblinded exports only, so a blinded define.xml names no arm), and COUNTRY, ISO 3166-1 alpha-3.
 
 References
 ----------
@@ -131,6 +132,7 @@ def define_xml(
     items: dict[str, tuple[cdisc.Variable, list[Value], str]] = {}
     used: set[str] = set()
     comments: dict[str, str] = {}
+    methods: dict[str, str] = {}
     for domain in domains:
         spec = domain.spec
         group = _described(
@@ -159,6 +161,10 @@ def define_xml(
             }
             if variable.name in spec.keys:
                 ref["KeySequence"] = str(spec.keys.index(variable.name) + 1)
+            if variable.origin == "Derived":
+                method = "SEQ" if variable.name.endswith("SEQ") else variable.name
+                ref["MethodOID"] = f"MT.{method}"
+                methods[f"MT.{method}"] = cdisc.derivation(variable.name)
             ET.SubElement(group, _odm("ItemRef"), ref)
             column = domain.columns.index(variable.name)
             items[oid] = (variable, [row[column] for row in domain.rows], domain.name)
@@ -213,6 +219,10 @@ def define_xml(
                 ET.SubElement(decode, _odm("TranslatedText"), _EN).text = decodes[term]
             else:
                 ET.SubElement(element, _odm("EnumeratedItem"), {"CodedValue": term})
+    for oid, text in methods.items():
+        name = oid.removeprefix("MT.")
+        attrs = {"OID": oid, "Name": f"Derivation of {name}", "Type": "Computation"}
+        _described(mdv, _odm("MethodDef"), attrs, text)
     for oid, text in comments.items():
         _described(mdv, _def("CommentDef"), {"OID": oid}, text)
     ET.indent(root)

@@ -19,7 +19,7 @@ USUBJID     ``USUBJID`` unique in DM, and every other domain's ``USUBJID`` in DM
 DEFINE      define.xml 2.1 well-formed and matching the datasets: one ItemGroupDef per
             domain with label, structure, class and keys, its ItemRefs the columns in
             order, each ItemDef with data type, label and a length that holds every value,
-            each codelist referenced defined
+            each codelist, comment and (for a derived variable) method referenced defined
 ==========  ===============================================================================
 
 :func:`check_sdtm` returns every finding (an empty list when the export conforms).
@@ -221,6 +221,7 @@ def _check_define(domains: Sequence[Domain], define: bytes) -> list[Finding]:
     items = {i.get("OID"): i for i in mdv.findall("odm:ItemDef", ns)}
     codelists = {c.get("OID") for c in mdv.findall("odm:CodeList", ns)}
     comments = {c.get("OID") for c in mdv.findall("def:CommentDef", ns)}
+    methods = {m.get("OID") for m in mdv.findall("odm:MethodDef", ns)}
     for domain in domains:
         group = groups.get(domain.name)
         if group is None:
@@ -248,6 +249,9 @@ def _check_define(domains: Sequence[Domain], define: bytes) -> list[Finding]:
         )
         if [n for _, n in keyed] != list(domain.spec.keys):
             add(domain.name, None, f"keys {keyed} are not {domain.spec.keys}")
+        for ref, variable in zip(refs, domain.variables(), strict=False):
+            if variable.origin == "Derived" and ref.get("MethodOID") not in methods:
+                add(domain.name, variable.name, "derived variable without a defined MethodDef")
         for column, variable in enumerate(domain.variables()):
             item = items.get(f"IT.{domain.name}.{variable.name}")
             if item is None:
@@ -261,9 +265,9 @@ def _check_define(domains: Sequence[Domain], define: bytes) -> list[Finding]:
                 variable, values
             ):
                 add(domain.name, variable.name, "ItemDef Length is shorter than a value")
-            ref = item.find("odm:CodeListRef", ns)
-            if ref is not None and ref.get("CodeListOID") not in codelists:
-                add(domain.name, variable.name, f"codelist {ref.get('CodeListOID')} not defined")
+            listed = item.find("odm:CodeListRef", ns)
+            if listed is not None and listed.get("CodeListOID") not in codelists:
+                add(domain.name, variable.name, f"codelist {listed.get('CodeListOID')} undefined")
             comment = item.get(f"{{{DEF_NS}}}CommentOID")
             if comment is not None and comment not in comments:
                 add(domain.name, variable.name, f"comment {comment} not defined")

@@ -26,6 +26,7 @@ from typing import Literal
 __all__ = [
     "ACTION_TAKEN",
     "CODELISTS",
+    "DERIVATIONS",
     "DOMAINS",
     "END_OF_STUDY_REASON",
     "END_OF_TREATMENT_REASON",
@@ -38,11 +39,12 @@ __all__ = [
     "CodeList",
     "DomainSpec",
     "Variable",
+    "derivation",
 ]
 
 DataType = Literal["text", "integer", "float", "date"]
 Core = Literal["Req", "Exp", "Perm"]
-Origin = Literal["Collected", "Derived", "Assigned", "Protocol"]
+Origin = Literal["Collected", "Derived", "Assigned", "Protocol", "Not Available"]
 
 
 @dataclass(frozen=True)
@@ -115,8 +117,6 @@ _EPOCH = _v(
     "Perm",
     o="Derived",
     cl="EPOCH",
-    comment="SCREENING before randomisation, TREATMENT up to the end-of-treatment date, "
-    "FOLLOW-UP after it",
 )
 
 DOMAINS: dict[str, DomainSpec] = {
@@ -147,6 +147,7 @@ DOMAINS: dict[str, DomainSpec] = {
                     "RACE",
                     "Race",
                     "Exp",
+                    o="Not Available",
                     cl="RACE",
                     comment="Not collected: the SOR case report form does not ask for race",
                 ),
@@ -160,8 +161,6 @@ DOMAINS: dict[str, DomainSpec] = {
                     "Exp",
                     o="Derived",
                     cl="ARMNULRS",
-                    comment="ASSIGNED, NOT TREATED without study drug; UNPLANNED TREATMENT when "
-                    "the kits dispensed came from more than one arm",
                 ),
                 _v("COUNTRY", "Country", "Req", o="Derived", cl="COUNTRY"),
             ),
@@ -220,8 +219,6 @@ DOMAINS: dict[str, DomainSpec] = {
                     "Perm",
                     o="Derived",
                     cl="OUT",
-                    comment="FATAL for CTCAE grade 5, RECOVERED/RESOLVED with an end date, "
-                    "NOT RECOVERED/NOT RESOLVED when ongoing",
                 ),
                 _v("AETOXGR", "Standard Toxicity Grade", "Perm", cl="TOXGR"),
                 _EPOCH,
@@ -275,7 +272,6 @@ DOMAINS: dict[str, DomainSpec] = {
                     "Exp",
                     t="float",
                     o="Derived",
-                    comment="5 mm for a lesion too small to measure (RECIST 1.1)",
                 ),
                 _v("TRSTRESU", "Standard Units", "Exp", o="Derived", cl="UNIT"),
                 _v("TRMETHOD", "Method Used for Tumor/Lesion Assessment", "Perm", cl="METHOD"),
@@ -463,3 +459,39 @@ FREQUENCY = {"once daily": "QD", "twice daily": "BID", "day 1 every 21 days": "Q
 RESPONSE = {"NON_CR_NON_PD": "NON-CR/NON-PD"}
 """RECIST engine responses whose CDISC submission value differs (the rest are the same; the
 engine's ``NA``, not applicable, gives no record)."""
+
+DERIVATIONS = {
+    "USUBJID": "STUDYID, a hyphen and SUBJID (the screening number qualified by the site code)",
+    "SEQ": "Record number within the domain in export order (unique within USUBJID)",
+    "RFSTDTC": "Earliest study-drug start date (first dose)",
+    "RFENDTC": "Latest study-drug end date; null while a dispensing period is open",
+    "RFXSTDTC": "Earliest study-drug start date",
+    "RFXENDTC": "Latest study-drug end date; null while a dispensing period is open",
+    "RFPENDTC": "End-of-study date, else date of death, else the last date known alive",
+    "DTHFL": "Y when a death is recorded",
+    "AGE": "Completed years from the date of birth to the randomisation date",
+    "ACTARMCD": "ARMCD of the arm of every kit dispensed (the planned arm if no kit is "
+    "recorded); null without study drug or with kits of more than one arm",
+    "ACTARM": "ARM of the arm of every kit dispensed (as ACTARMCD)",
+    "ARMNRS": "ASSIGNED, NOT TREATED without study drug; UNPLANNED TREATMENT when the kits "
+    "dispensed came from more than one arm",
+    "COUNTRY": "ISO 3166-1 alpha-3 code of the country of the patient's site",
+    "EPOCH": "SCREENING before randomisation, TREATMENT up to the end-of-treatment date, "
+    "FOLLOW-UP after it",
+    "AEOUT": "FATAL for CTCAE grade 5, RECOVERED/RESOLVED with an end date, NOT RECOVERED/NOT "
+    "RESOLVED when ongoing",
+    "TRSTRESC": "TRORRES; the millimetres as text for a measurement",
+    "TRSTRESN": "The measurement in mm; 5 mm for a lesion too small to measure (RECIST 1.1)",
+    "TRSTRESU": "mm for a measurement",
+    "RSORRES": "RECIST 1.1 response computed by trialkit from the TR measurements and the new "
+    "lesions recorded",
+    "RSSTRESC": "RSORRES",
+    "RSDTC": "Date of the assessment; for BESTRESP the date of the assessment it comes from",
+}
+"""How each derived variable is computed (define.xml MethodDefs), by name (``SEQ`` for
+every ``--SEQ``)."""
+
+
+def derivation(name: str) -> str:
+    """The derivation text of a derived variable."""
+    return DERIVATIONS["SEQ" if name.endswith("SEQ") else name]
