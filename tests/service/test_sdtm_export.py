@@ -21,7 +21,7 @@ from tests.factories import principal
 from tests.report_world import ReportWorld, fill_trial
 from trialkit.endpoints import ARM_COLUMNS
 from trialkit.service import Security
-from trialkit.service.define_xml import DEF_NS, ODM_NS
+from trialkit.service.define_xml import DEF_NS, ODM_NS, define_xml
 from trialkit.service.exports import Domain, SdtmExport, sdtm_export
 from trialkit.service.outcomes import derive_datasets
 from trialkit.service.sdtm_conformance import KNOWN_GAPS, REQUIRED, check_sdtm
@@ -227,6 +227,10 @@ def test_define_xml_describes_every_dataset_and_variable(
                 ref = item.find("odm:CodeListRef", NS)
                 assert ref is not None
                 assert ref.get("CodeListOID") in codelists
+    methods = {m.get("OID"): m for m in mdv.findall("odm:MethodDef", NS)}
+    ages = [r for r in groups["DM"].findall("odm:ItemRef", NS) if r.get("ItemOID") == "IT.DM.AGE"]
+    method = methods[ages[0].get("MethodOID")]
+    assert "randomisation" in str(method.findtext("odm:Description/odm:TranslatedText", None, NS))
     sex = {e.get("CodedValue") for e in codelists["CL.SEX"].findall("odm:EnumeratedItem", NS)}
     assert sex == {"F", "M", "U"}
     assert "CL.ACN" in codelists
@@ -266,6 +270,14 @@ def test_the_checker_finds_each_broken_rule() -> None:
     assert ("SEQ", "AE", "AESEQ") in found
     assert ("DOMAIN", "AE", "DOMAIN") in found
     assert ("REQUIRED", "AE", "AEDECOD") in found
+
+    define = define_xml([dm], study="SOR", title="SOR", protocol_version="1")
+    assert not [f for f in check_sdtm([dm], define) if f.rule == "DEFINE"]
+    without_methods = re.sub(rb' MethodOID="[^"]+"', b"", define)
+    found = {(f.rule, f.variable) for f in check_sdtm([dm], without_methods)}
+    assert ("DEFINE", "USUBJID") in found  # a derived variable needs its MethodDef
+    relabelled = define.replace(b">Demographics<", b">Demography<")
+    assert ("DEFINE", None) in {(f.rule, f.variable) for f in check_sdtm([dm], relabelled)}
 
 
 def test_adsl_from_the_database_has_demographics_and_protocol_arms(
