@@ -33,7 +33,7 @@ from trialkit.service.demo import DemoOptions, seed_demo
 from trialkit.service.edit_checks import all_dates
 from trialkit.service.exports import sdtm_export
 from trialkit.service.outcomes import derive_datasets
-from trialkit.service.sdtm_conformance import KNOWN_GAPS
+from trialkit.service.sdtm_checks import KNOWN_GAPS
 from trialkit.service.trials import enrolment_open, get_trial_or_raise
 from trialkit.service.views import UnblindedPatientView, UnblindedRandomisationView
 from trialkit.store.audit import AuditEvent

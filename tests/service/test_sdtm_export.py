@@ -2,7 +2,7 @@
 and treatment, with arm names and codes from the protocol and none for a blinded caller.
 
 The CDISC open-source rules engine cannot run here (it needs Python 3.12 and the CDISC Library's
-rules, fetched with an API key), so :func:`~trialkit.service.sdtm_conformance.check_sdtm` checks
+rules, fetched with an API key), so :func:`~trialkit.service.sdtm_checks.check_sdtm` checks
 the SDTMIG rules that apply, and these tests check both the export and that checker. They run on
 SQLite and on PostgreSQL (the ``session`` fixture).
 """
@@ -24,7 +24,7 @@ from trialkit.service import Security
 from trialkit.service.define_xml import DEF_NS, ODM_NS, define_xml
 from trialkit.service.exports import Domain, SdtmExport, sdtm_export
 from trialkit.service.outcomes import derive_datasets
-from trialkit.service.sdtm_conformance import KNOWN_GAPS, REQUIRED, check_sdtm
+from trialkit.service.sdtm_checks import KNOWN_GAPS, REQUIRED, check_sdtm
 from trialkit.store.patients import Patient
 from trialkit.store.randomisation import AllocationSlot, Randomisation
 from trialkit.store.trials import Site

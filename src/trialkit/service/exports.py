@@ -34,7 +34,7 @@ from trialkit.service.outcomes import usubjid
 from trialkit.service.policy import Action, authorize
 from trialkit.service.principal import Principal
 from trialkit.service.sdtm import Domain, sdtm_domains
-from trialkit.service.sdtm_conformance import Finding, check_sdtm
+from trialkit.service.sdtm_checks import Finding, check_sdtm
 from trialkit.service.trials import get_trial_or_raise, trial_protocol
 from trialkit.store.patients import Patient
 from trialkit.store.randomisation import Randomisation
@@ -57,7 +57,7 @@ class SdtmExport:
 def sdtm_export(
     *, session: Session, actor: Principal, trial_id: int, unblinded: bool = False
 ) -> SdtmExport:
-    """:func:`sdtm_domains` with define.xml, checked (:func:`.sdtm_conformance.check_sdtm`)."""
+    """:func:`sdtm_domains` with define.xml, checked (:func:`.sdtm_checks.check_sdtm`)."""
     domains = sdtm_domains(session=session, actor=actor, trial_id=trial_id, unblinded=unblinded)
     trial = get_trial_or_raise(session, trial_id)
     arms = planned_arms(trial_protocol(trial).arms)

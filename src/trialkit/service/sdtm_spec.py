@@ -3,7 +3,7 @@
 One table says, for each domain, its label, class, structure and keys, and for each variable its
 label (at most 40 characters), data type, core (Req / Exp / Perm), origin and the codelist its
 values come from. The domains (:mod:`.sdtm`), the XPT labels, define.xml (:mod:`.define_xml`)
-and the conformance checks (:mod:`.sdtm_conformance`) all read it, so a variable is described
+and the conformance checks (:mod:`.sdtm_checks`) all read it, so a variable is described
 once.
 
 Codelists hold CDISC Controlled Terminology submission values where CDISC publishes them (SEX,
