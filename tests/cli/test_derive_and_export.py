@@ -86,6 +86,7 @@ def filled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
                 "term": "Hand-foot skin reaction",
                 "grade": 2,
                 "start_date": "2008-03-20",
+                "end_date": "2008-04-15",
                 "serious": False,
                 "relationship": "probable",
                 "action_taken": "dose_reduced",
@@ -169,6 +170,8 @@ def test_sdtm_domains_read_back_from_xpt(
     assert all(u.count("IT01") == 1 for u in dm["USUBJID"])
     ae, _ = pyreadstat.read_xport(str(out / "ae.xpt"))
     assert (ae["AEREL"].tolist(), ae["AEACN"].tolist()) == (["PROBABLY RELATED"], ["DOSE REDUCED"])
+    assert (ae["AEOUT"].tolist(), ae["AETOXGR"].tolist()) == (["RECOVERED/RESOLVED"], ["2"])
+    assert (ae["AESER"].tolist(), ae["EPOCH"].tolist()) == (["N"], ["TREATMENT"])
     # the only SDTMIG finding: AEDECOD needs MedDRA coding
     assert capsys.readouterr().err.strip().splitlines() == [
         "SDTMIG check: REQUIRED AE.AEDECOD: required variable missing"
