@@ -25,11 +25,13 @@ from tests.factories import (
     stock_site,
 )
 from trialkit.cli.main import main
+from trialkit.endpoints import ARM_COLUMNS
 from trialkit.errors import PermissionDenied
 from trialkit.service import Role, Security, capture, transaction
 from trialkit.service.exports import ODM_NS
 from trialkit.service.forms import Form
 from trialkit.service.outcomes import acting_user, derive_datasets
+from trialkit.service.sdtm_spec import DOMAINS as DOMAINS_SPEC
 from trialkit.store import create_database
 from trialkit.store.migrate import upgrade
 
@@ -84,6 +86,7 @@ def filled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
                 "term": "Hand-foot skin reaction",
                 "grade": 2,
                 "start_date": "2008-03-20",
+                "end_date": "2008-04-15",
                 "serious": False,
                 "relationship": "probable",
                 "action_taken": "dose_reduced",
@@ -106,8 +109,10 @@ def test_derive_blinded_omits_the_arm_and_names_every_source(
     assert main(["endpoints", "derive", "--out", str(out)]) == 0
     adsl, adtte = _csv(out / "adsl.csv"), _csv(out / "adtte.csv")
     assert len(adsl) == 2
-    assert "ARM" not in adsl[0]
-    assert "ARMCD" not in adtte[0]
+    assert not set(ARM_COLUMNS) & set(adsl[0])
+    assert not set(ARM_COLUMNS) & set(adtte[0])
+    assert {r["SEX"] for r in adsl} == {"F"}
+    assert {r["COUNTRY"] for r in adsl} == {"ITA"}
     pfs = {r["USUBJID"]: r for r in adtte if r["PARAMCD"] == "PFS"}
     first, second = sorted(pfs)
     # PR at 30 mm (the nadir), then 40 mm: +10 mm and +33% -> PD on 2008-06-23
@@ -129,26 +134,55 @@ def test_unblinded_needs_an_unblinded_user(
     assert "may not see arms" in capsys.readouterr().err
     unblinded = ["--unblinded", "--user", filled["unblinded"]]
     assert main(["endpoints", "derive", "--out", str(out), *unblinded]) == 0
-    assert "ARM" in _csv(out / "adsl.csv")[0]
+    adsl = _csv(out / "adsl.csv")
+    assert {r["TRT01P"] for r in adsl} <= {"Sorafenib", "Placebo"}
+    assert {r["ARMCD"] for r in adsl} <= {"SORAFENIB", "PLACEBO"}
 
 
-def test_sdtm_domains_read_back_from_xpt(filled: dict[str, str], tmp_path: Path) -> None:
+def test_sdtm_domains_read_back_from_xpt(
+    filled: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "sdtm"
     assert main(["export", "sdtm", "--out", str(out)]) == 0
+    define = ET.parse(out / "define.xml").getroot()
+    ns = {"odm": ODM_NS}
+    labels = {
+        str(i.get("OID")): i.findtext("odm:Description/odm:TranslatedText", None, ns)
+        for i in define.iter(f"{{{ODM_NS}}}ItemDef")
+    }
     for name in DOMAINS:
         frame, meta = pyreadstat.read_xport(str(out / f"{name.lower()}.xpt"))
         rows = _csv(out / f"{name.lower()}.csv")
         assert list(frame.columns) == list(rows[0])
         assert len(frame) == len(rows), name
         assert meta.table_name == name
+        assert meta.file_label == DOMAINS_SPEC[name].label
         assert all(len(c) <= 8 for c in frame.columns)
         assert "ARM" not in frame.columns
+        # every variable has its SDTMIG label, the one define.xml gives
+        for column, label in meta.column_names_to_labels.items():
+            assert label == DOMAINS_SPEC[name].variable(column).label
+            assert label == labels[f"IT.{name}.{column}"]
+    dm, _ = pyreadstat.read_xport(str(out / "dm.xpt"))
+    assert set(dm["SEX"]) == {"F"}
+    assert set(dm["AGEU"]) == {"YEARS"}
+    assert set(dm["COUNTRY"]) == {"ITA"}
+    assert all(u.count("IT01") == 1 for u in dm["USUBJID"])
+    ae, _ = pyreadstat.read_xport(str(out / "ae.xpt"))
+    assert (ae["AEREL"].tolist(), ae["AEACN"].tolist()) == (["PROBABLY RELATED"], ["DOSE REDUCED"])
+    assert (ae["AEOUT"].tolist(), ae["AETOXGR"].tolist()) == (["RECOVERED/RESOLVED"], ["2"])
+    assert (ae["AESER"].tolist(), ae["EPOCH"].tolist()) == (["N"], ["TREATMENT"])
+    # the only SDTMIG finding: AEDECOD needs MedDRA coding
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "SDTMIG check: REQUIRED AE.AEDECOD: required variable missing"
+    ]
     rs, _ = pyreadstat.read_xport(str(out / "rs.xpt"))
     overall = rs[rs["RSTESTCD"] == "OVRLRESP"]["RSORRES"].tolist()
     assert overall == ["PR", "PD"]
     assert rs[rs["RSTESTCD"] == "BESTRESP"]["RSORRES"].tolist() == ["PR"]
     tr, _ = pyreadstat.read_xport(str(out / "tr.xpt"))
-    assert tr[tr["TRTESTCD"] == "DIAMETER"]["TRSTRESN"].tolist() == [50.0, 30.0, 40.0]
+    assert tr[tr["TRTESTCD"] == "LDIAM"]["TRSTRESN"].tolist() == [50.0, 30.0, 40.0]
+    assert tr[tr["TRTESTCD"] == "SUMDIAM"]["TRSTRESN"].tolist() == [50.0, 30.0, 40.0]
     ex, _ = pyreadstat.read_xport(str(out / "ex.xpt"))
     assert ex["EXTRT"].tolist() == ["SORAFENIB/PLACEBO"]  # the blinded name
 

@@ -11,12 +11,15 @@ import numpy as np
 
 from trialkit.analysis import kaplan_meier, two_arm_survival
 from trialkit.endpoints import (
+    ARM_COLUMNS,
     PatientOutcome,
     TumourResponse,
     build_adsl,
     build_adtte,
     csv_text,
+    planned_arms,
 )
+from trialkit.protocol import load_protocol
 
 R = date(2008, 1, 1)
 
@@ -55,8 +58,83 @@ def test_adtte_rows_and_blinding() -> None:
     )
     assert blinded[2].AVAL == 301  # OS: death on day 300
     assert blinded[3].AVAL == 57  # DOR: day 56 to day 112
-    unblinded = build_adtte([p], studyid="SOR", unblinded=True, arm_labels={"A": "Sorafenib"})
-    assert (unblinded[0].ARM, unblinded[0].ARMCD) == ("Sorafenib", "A")
+    arms = planned_arms(load_protocol("sor").arms)
+    unblinded = build_adtte([p], studyid="SOR", unblinded=True, arms=arms)
+    assert (unblinded[0].ARM, unblinded[0].ARMCD) == ("Sorafenib", "SORAFENIB")
+    assert (unblinded[0].TRT01P, unblinded[0].TRT01PN) == ("Sorafenib", 1)
+
+
+def test_arm_names_and_codes_come_from_the_protocol() -> None:
+    """ARM is the protocol arm's label, ARMCD its label as a code, TRT01PN its protocol order."""
+    arms = planned_arms(load_protocol("sor").arms)
+    assert {k: (a.code, a.name, a.number) for k, a in arms.items()} == {
+        "A": ("SORAFENIB", "Sorafenib", 1),
+        "B": ("PLACEBO", "Placebo", 2),
+    }
+    relabelled = [
+        a.model_copy(update={"label": "Nexavar 400 mg bid"}) for a in load_protocol("sor").arms
+    ]
+    assert planned_arms(relabelled)["A"].code == "NEXAVAR400MGBID"
+
+
+def test_adsl_has_demographics_and_planned_and_actual_treatment() -> None:
+    arms = planned_arms(load_protocol("sor").arms)
+    treated = PatientOutcome(
+        "SOR-IT01-001",
+        R,
+        siteid="IT01",
+        first_dose_date=R + timedelta(days=2),
+        last_dose_date=R + timedelta(days=200),
+        sex="F",
+        age=54,
+        country="ITA",
+        arm="B",
+        kit_arms=("B",),
+    )
+    untreated = PatientOutcome("SOR-IT01-002", R, siteid="IT01", sex="F", age=61, arm="A")
+    wrong_kits = PatientOutcome(
+        "SOR-IT01-003", R, siteid="IT01", first_dose_date=R, arm="A", kit_arms=("A", "B")
+    )
+    rows = build_adsl([treated, untreated, wrong_kits], studyid="SOR", unblinded=True, arms=arms)
+    first = rows[0]
+    assert (first.SUBJID, first.SITEID, first.COUNTRY) == ("IT01-001", "IT01", "ITA")
+    assert (first.AGE, first.AGEU, first.SEX) == (54, "YEARS", "F")
+    assert (first.ARM, first.ARMCD, first.ACTARM, first.ACTARMCD) == (
+        "Placebo",
+        "PLACEBO",
+        "Placebo",
+        "PLACEBO",
+    )
+    assert (first.TRT01P, first.TRT01PN, first.TRT01A, first.TRT01AN) == (
+        "Placebo",
+        2,
+        "Placebo",
+        2,
+    )
+    assert (
+        R,
+        R + timedelta(days=2),
+        R + timedelta(days=200),
+    ) == (first.RANDDT, first.TRTSDT, first.TRTEDT)
+    assert (first.ITTFL, first.SAFFL) == ("Y", "Y")
+    # randomised, never treated: planned arm, no actual arm, not in the safety population
+    assert (rows[1].TRT01P, rows[1].TRT01A, rows[1].SAFFL) == ("Sorafenib", None, "N")
+    # kits of both arms: an unplanned treatment, no actual arm
+    assert (rows[2].TRT01P, rows[2].TRT01A, rows[2].ACTARMCD) == ("Sorafenib", None, None)
+    blinded = build_adsl([treated], studyid="SOR", arms=arms)[0]
+    assert all(getattr(blinded, name) is None for name in ARM_COLUMNS)
+    assert "TRT01P" not in csv_text([blinded], omit=ARM_COLUMNS)
+
+
+def test_adtte_is_one_row_per_subject_per_parameter() -> None:
+    rows = build_adtte([_pd_patient(), PatientOutcome("SOR-01-002", R)], studyid="SOR")
+    keys = [(r.USUBJID, r.PARAMCD) for r in rows]
+    assert len(keys) == len(set(keys))
+    assert {p for _, p in keys} >= {"PFS", "OS", "TTP"}
+    for r in rows:
+        assert (r.ADT - r.STARTDT).days + 1 == r.AVAL
+        assert r.CNSR in (0, 1)
+        assert (r.EVNTDESC if r.CNSR == 0 else r.CNSDTDSC) != ""
 
 
 def test_adsl_flags() -> None:

@@ -36,7 +36,9 @@ from trialkit.service import (
 )
 from trialkit.service.demo import DemoOptions, seed_demo
 from trialkit.service.edit_checks import all_dates
+from trialkit.service.exports import sdtm_export
 from trialkit.service.outcomes import derive_datasets
+from trialkit.service.sdtm_checks import KNOWN_GAPS
 from trialkit.service.trial_report import report_inputs
 from trialkit.service.trials import enrolment_open, get_trial_or_raise
 from trialkit.service.views import UnblindedPatientView, UnblindedRandomisationView
@@ -90,7 +92,22 @@ def _pfs_events_derived_from_the_records_are_the_generators(
         trial_id=demo_trial.trial_id,
         unblinded=True,
     )
-    assert {row.ARMCD for row in unblinded.adsl} == {"A", "B"}
+    assert {row.ARMCD for row in unblinded.adsl} == {"SORAFENIB", "PLACEBO"}  # protocol names
+
+
+def _sdtm_of_the_demo_breaks_no_sdtmig_rule(session: Session, demo_trial: SeededDemo) -> None:
+    """Whatever the demo records (too-small lesions, new lesions, deaths, withdrawals)."""
+    for role, unblinded in ((Role.STATISTICIAN, False), (Role.UNBLINDED_STATISTICIAN, True)):
+        export = sdtm_export(
+            session=session,
+            actor=demo_trial.actor(role),
+            trial_id=demo_trial.trial_id,
+            unblinded=unblinded,
+        )
+        gaps = {(f.domain, f.variable) for f in export.findings}
+        assert gaps == KNOWN_GAPS, [str(f) for f in export.findings]
+        dm = next(d for d in export.domains if d.name == "DM")
+        assert ("ARMCD" in dm.columns) is unblinded
 
 
 def _consort_counts_the_criteria_that_decided_each_verdict(
@@ -261,6 +278,7 @@ def test_the_seeded_demo_trial(
     _records_are_stamped_on_the_demo_calendar(session, demo_trial)
     _pfs_events_derived_from_the_records_are_the_generators(session, demo_trial)
     _consort_counts_the_criteria_that_decided_each_verdict(session, demo_trial)
+    _sdtm_of_the_demo_breaks_no_sdtmig_rule(session, demo_trial)
     _no_arm_in_what_blinded_roles_see(session, demo_trial)
     _a_second_seeding_changes_nothing(session, security, demo_trial)
     _an_investigator_can_still_screen_and_randomise_on_the_cut_off(session, demo_trial)

@@ -13,14 +13,13 @@ from sqlalchemy.orm import Session
 
 from trialkit.cli._common import fail, print_json
 from trialkit.cli._db import cli_actor, service_transaction
-from trialkit.endpoints import csv_text
+from trialkit.endpoints import ARM_COLUMNS, csv_text
 from trialkit.service import Principal, trials
 from trialkit.service.outcomes import acting_user, derive_datasets
 
 __all__ = ["app", "derive"]
 
 app = typer.Typer(help="Endpoints and analysis datasets from the trial database.")
-ARM_COLUMNS = ("ARM", "ARMCD")
 
 
 def actor_for(session: Session, user: str | None, *, unblinded: bool) -> Principal:

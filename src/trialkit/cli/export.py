@@ -1,6 +1,7 @@
-"""``trialkit export sdtm|odm``: the captured data as SDTM-shaped domains or CDISC ODM 1.3.
+"""``trialkit export sdtm|odm``: the captured data as SDTM domains or CDISC ODM 1.3.
 
-SDTM domains are written as CSV and as SAS transport files (XPT version 5, via pyreadstat).
+SDTM domains are written as CSV and as SAS transport files (XPT version 5, via pyreadstat, with
+the SDTMIG variable labels), with ``define.xml`` (Define-XML 2.1) beside them.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from trialkit.cli._common import fail
 from trialkit.cli._db import service_transaction
 from trialkit.cli.endpoints import actor_for
 from trialkit.service import trials
-from trialkit.service.exports import Domain, odm_xml, sdtm_domains
+from trialkit.service.exports import Domain, odm_xml, sdtm_export
 
 __all__ = ["app", "write_domain"]
 
@@ -31,16 +32,18 @@ def write_domain(domain: Domain, out: Path) -> None:
         writer.writerow(domain.columns)
         writer.writerows(["" if v is None else v for v in row] for row in domain.rows)
     frame = pd.DataFrame(list(domain.rows), columns=list(domain.columns))
-    for column in frame.columns:
-        values = [v for v in frame[column] if v is not None]
-        if values and all(isinstance(v, float) for v in values):
+    variables = domain.variables()
+    for variable in variables:
+        column = variable.name
+        if variable.numeric:
             frame[column] = frame[column].astype("float64")
         else:
             frame[column] = frame[column].map(lambda v: "" if v is None else str(v)).astype(object)
     pyreadstat.write_xport(
         frame,
         str(out / f"{name}.xpt"),
-        file_label=domain.label[:40],
+        file_label=domain.label,
+        column_labels=[v.label for v in variables],
         table_name=domain.name,
         file_format_version=5,
     )
@@ -50,20 +53,27 @@ def write_domain(domain: Domain, out: Path) -> None:
 def sdtm(
     out: Path = typer.Option(..., "--out", help="Directory for the domain files."),
     trial: str = typer.Option("SOR", "--trial", "-t", help="Trial acronym."),
-    unblinded: bool = typer.Option(False, "--unblinded", help="Add ARM/ARMCD to DM."),
+    unblinded: bool = typer.Option(
+        False, "--unblinded", help="Add ARMCD/ARM/ACTARMCD/ACTARM/ARMNRS to DM."
+    ),
     user: str | None = typer.Option(None, "--user", help="Act as this user (for --unblinded)."),
 ) -> None:
-    """DM, DS, EX, AE, TU, TR, RS as CSV and XPT v5."""
+    """DM, DS, EX, AE, TU, TR, RS as CSV and XPT v5, with define.xml 2.1."""
     with service_transaction() as session:
         actor = actor_for(session, user, unblinded=unblinded)
         trial_id = trials.find_trial(session, trial).id
-        domains = sdtm_domains(session=session, actor=actor, trial_id=trial_id, unblinded=unblinded)
+        export = sdtm_export(session=session, actor=actor, trial_id=trial_id, unblinded=unblinded)
     out.mkdir(parents=True, exist_ok=True)
-    for domain in domains:
+    for domain in export.domains:
         write_domain(domain, out)
+    (out / "define.xml").write_bytes(export.define)
     typer.echo(
-        "wrote " + ", ".join(f"{d.name} ({len(d.rows)} rows)" for d in domains) + f" to {out}"
+        "wrote "
+        + ", ".join(f"{d.name} ({len(d.rows)} rows)" for d in export.domains)
+        + f" and define.xml to {out}"
     )
+    for finding in export.findings:
+        typer.echo(f"SDTMIG check: {finding}", err=True)
 
 
 @app.command("odm")

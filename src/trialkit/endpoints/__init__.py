@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from trialkit.endpoints.bor import BestOverallResponse, best_overall_response, progression_date
 from trialkit.endpoints.datasets import (
+    ARM_COLUMNS,
     PARAMS,
     AdslRow,
     AdtteRow,
+    PlannedArm,
+    actual_arm,
     build_adsl,
     build_adtte,
     csv_text,
+    planned_arms,
 )
 from trialkit.endpoints.derive import (
     DAYS_PER_MONTH,
@@ -63,6 +67,7 @@ from trialkit.endpoints.schedule import (
 )
 
 __all__ = [
+    "ARM_COLUMNS",
     "DAYS_PER_MONTH",
     "DEFAULT_CRITERIA",
     "PARAMS",
@@ -82,6 +87,7 @@ __all__ = [
     "ObjectiveResponse",
     "PatientOutcome",
     "PatientSchedule",
+    "PlannedArm",
     "RecistEvaluation",
     "Response",
     "Rule",
@@ -92,6 +98,7 @@ __all__ = [
     "TumourResponse",
     "VisitCheck",
     "VisitReport",
+    "actual_arm",
     "best_overall_response",
     "build_adsl",
     "build_adtte",
@@ -109,6 +116,7 @@ __all__ = [
     "overall_response",
     "parse_lesion_record",
     "patient_schedule",
+    "planned_arms",
     "progression_date",
     "target_response",
 ]

@@ -187,8 +187,17 @@ class PatientOutcome:
     stratum: str | None = None
     background_therapy: str | None = None
     per_protocol: bool = True
+    last_dose_date: date | None = None
+    sex: str | None = None
+    """CDISC SEX code (``F``, ``M``; ``U`` when not recorded)."""
+    age: int | None = None
+    """Completed years at randomisation."""
+    country: str | None = None
+    """ISO 3166-1 alpha-3 code of the patient's site."""
     arm: str | None = field(default=None, repr=False)
     """The arm code (``A``/``B``): only unblinded analysis datasets show it."""
+    kit_arms: tuple[str, ...] = field(default=(), repr=False)
+    """The distinct arms of the kits dispensed to the patient (unblinded callers only)."""
 
     def __post_init__(self) -> None:
         where = f"patient {self.usubjid}"

@@ -68,15 +68,28 @@ def synthetic_inputs(
         died = os_[i] <= min(follow[i], dropout[i])
         arm_code = None if blinded else str(arm[i])
         arm_label = None if blinded else label[str(arm[i])]
+        arm_number = None if blinded else 1 + [a.code for a in ARMS].index(str(arm[i]))
         adsl.append(
             AdslRow(
                 STUDYID="SOR",
                 USUBJID=uid,
+                SUBJID=uid[4:],
                 SITEID=uid[4:8],
+                COUNTRY=None,
+                AGE=None,
+                AGEU=None,
+                SEX="F",
                 ARM=arm_label,
                 ARMCD=arm_code,
+                ACTARM=arm_label if treated else None,
+                ACTARMCD=arm_code if treated else None,
+                TRT01P=arm_label,
+                TRT01PN=arm_number,
+                TRT01A=arm_label if treated else None,
+                TRT01AN=arm_number if treated else None,
                 RANDDT=rdate,
                 TRTSDT=rdate if treated else None,
+                TRTEDT=None,
                 STRATAR=f"{bg[i]}/{'visceral' if rng.random() < 0.6 else 'non-visceral'}",
                 BGTHER=str(bg[i]),
                 ITTFL="Y",
@@ -100,6 +113,8 @@ def synthetic_inputs(
                         USUBJID=uid,
                         ARM=arm_label,
                         ARMCD=arm_code,
+                        TRT01P=arm_label,
+                        TRT01PN=arm_number,
                         PARAMCD=param,
                         PARAM=PARAMS[param],
                         STARTDT=rdate,
@@ -126,6 +141,8 @@ def synthetic_inputs(
                     USUBJID=uid,
                     ARM=arm_label,
                     ARMCD=arm_code,
+                    TRT01P=arm_label,
+                    TRT01PN=arm_number,
                     PARAMCD="DOR",
                     PARAM=PARAMS["DOR"],
                     STARTDT=rdate,

@@ -38,7 +38,11 @@ Use cases (one module each):
 ``forecast``       event prediction from the blinded database
 ``simulation``     simulation runs of the trial's design, bounded for a page request
 ``outcomes``       endpoints from the database: ADSL, ADTTE
-``exports``        SDTM-shaped domains and CDISC ODM 1.3 XML
+``exports``        SDTM domains with define.xml, checked; CDISC ODM 1.3 XML
+``sdtm``           the SDTM domains (SDTMIG 3.3) of every randomised patient
+``sdtm_spec``      SDTM metadata: variables, labels, codelists, derivations
+``define_xml``     define.xml 2.1 describing the SDTM domains
+``sdtm_checks``    the SDTMIG rules the domains and define.xml are checked against
 ``trial_report``   the trial report's analysis inputs at a data cut-off
 ``audit``          recording, verifying and exporting the audit trail
 ``health``         whether the database answers
@@ -68,6 +72,7 @@ if TYPE_CHECKING:
         calendar,
         capture,
         clinical,
+        define_xml,
         demo,
         dispensing_check,
         dispensings,
@@ -89,6 +94,9 @@ if TYPE_CHECKING:
         recist_preview,
         reports,
         screening,
+        sdtm,
+        sdtm_checks,
+        sdtm_spec,
         security,
         sessions,
         simulation,
@@ -118,6 +126,7 @@ __all__ = [
     "can_see_arm",
     "capture",
     "clinical",
+    "define_xml",
     "demo",
     "dispensing_check",
     "dispensings",
@@ -140,6 +149,9 @@ __all__ = [
     "recist_preview",
     "reports",
     "screening",
+    "sdtm",
+    "sdtm_checks",
+    "sdtm_spec",
     "security",
     "sessions",
     "simulation",

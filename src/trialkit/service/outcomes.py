@@ -14,7 +14,12 @@ last_known_alive      the last-known-alive form, else the latest date recorded
 new_therapy_date      the earliest new anticancer therapy start
 end_of_study          the end-of-study form
 first_dose_date       the earliest study-drug start (safety population)
+last_dose_date        the latest study-drug end, unless a period is still open
+sex, age              the screening record the randomisation was judged on (age in
+                      completed years at randomisation)
+country               the site's country, as ISO 3166-1 alpha-3
 arm                   the randomisation record, for unblinded callers only
+kit_arms              the arms of the kits dispensed, for unblinded callers only
 ====================  ==============================================================
 
 Blinded callers get every row with the arm left out; ``unblinded=True`` is refused unless the
@@ -29,6 +34,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import pycountry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -42,6 +48,7 @@ from trialkit.endpoints import (
     build_adsl,
     build_adtte,
     evaluate_recist,
+    planned_arms,
 )
 from trialkit.endpoints.recist import DEFAULT_CRITERIA
 from trialkit.errors import NotFoundError, PermissionDenied, RecordError
@@ -52,10 +59,11 @@ from trialkit.service.policy import Action, authorize, can_see_arm
 from trialkit.service.principal import Grant, Principal
 from trialkit.service.trials import get_trial_or_raise, trial_protocol
 from trialkit.store.capture import CaptureRecord
-from trialkit.store.patients import Patient
+from trialkit.store.patients import EligibilityEvaluation, Patient, ScreeningRecordVersion
 from trialkit.store.people import Role, RoleAssignment, User
 from trialkit.store.randomisation import AllocationSlot, Randomisation
-from trialkit.store.trials import Site, Trial
+from trialkit.store.supply import Dispensing, InventoryKit, KitListEntry
+from trialkit.store.trials import Country, Site, Trial
 
 __all__ = [
     "AnalysisDatasets",
@@ -65,6 +73,7 @@ __all__ = [
     "derive_datasets",
     "patient_outcome",
     "patient_outcomes",
+    "subjid",
     "trial_outcomes",
 ]
 
@@ -123,9 +132,38 @@ def _earliest(records: list[CaptureRecord], form: Form, name: str) -> dt.date | 
     return min(dates, default=None)
 
 
+def subjid(site: Site, patient: Patient) -> str:
+    """The subject id within the study: the screening number, qualified by the site code.
+
+    Screening numbers are unique within a site; a number that already begins with its site's
+    code (``IT01-001``) is not qualified a second time.
+    """
+    number = patient.screening_number
+    return number if number.startswith(f"{site.code}-") else f"{site.code}-{number}"
+
+
 def usubjid(trial: Trial, site: Site, patient: Patient) -> str:
-    """The unique subject id: study, site and screening number."""
-    return f"{trial.acronym}-{site.code}-{patient.screening_number}"
+    """The unique subject id: study and the site-qualified subject id (``SOR-IT01-001``)."""
+    return f"{trial.acronym}-{subjid(site, patient)}"
+
+
+def _alpha3(code: str) -> str:
+    country = pycountry.countries.get(alpha_2=code.upper())
+    return code if country is None else str(country.alpha_3)
+
+
+def _age(birth: object, on: dt.date) -> int | None:
+    if birth is None:
+        return None
+    born = dt.date.fromisoformat(str(birth))
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def _last_dose(records: list[CaptureRecord]) -> dt.date | None:
+    periods = [r for r in records if r.form == Form.STUDY_DRUG and r.data.get("start_date")]
+    if not periods or any(r.data.get("end_date") is None for r in periods):
+        return None
+    return max(dt.date.fromisoformat(str(r.data["end_date"])) for r in periods)
 
 
 def patient_outcome(
@@ -159,7 +197,9 @@ def _outcome(
     evaluation: RecistEvaluation | None,
     randomised_on: dt.date,
     strata: tuple[str | None, str | None],
+    demographics: tuple[dict[str, object], str | None],
     arm: str | None,
+    kit_arms: tuple[str, ...],
     issues: list[DataIssue],
 ) -> PatientOutcome:
     death = _one(records, Form.DEATH)
@@ -185,7 +225,12 @@ def _outcome(
         "end_of_study": _date(_one(records, Form.END_OF_STUDY)),
         "siteid": site.code,
         "first_dose_date": _earliest(records, Form.STUDY_DRUG, "start_date"),
+        "last_dose_date": _last_dose(records),
+        "sex": {"female": "F", "male": "M"}.get(str(demographics[0].get("sex")), "U"),
+        "age": _age(demographics[0].get("date_of_birth"), randomised_on),
+        "country": demographics[1],
         "arm": arm,
+        "kit_arms": kit_arms,
     }
     return _consistent(fields, issues)
 
@@ -223,17 +268,42 @@ def trial_outcomes(
                 Randomisation.enrolment_date,
                 Randomisation.stratum,
                 Randomisation.background_therapy,
-            ).where(Randomisation.patient_id.in_(in_trial.scalar_subquery()))
+                ScreeningRecordVersion.data,
+                Country.code.label("country"),
+            )
+            .join(Site, Site.id == Randomisation.site_id)
+            .join(Country, Country.id == Site.country_id)
+            .join(
+                EligibilityEvaluation,
+                EligibilityEvaluation.id == Randomisation.eligibility_evaluation_id,
+            )
+            .join(
+                ScreeningRecordVersion,
+                ScreeningRecordVersion.id == EligibilityEvaluation.screening_record_id,
+            )
+            .where(Randomisation.patient_id.in_(in_trial.scalar_subquery()))
         )
     }
     arms: dict[int, str] = {}
+    kit_arms: dict[int, set[str]] = {}
     if with_arm:
+        # the randomised arm and the arm of each kit dispensed, in one statement
         rows = session.execute(
-            select(Randomisation.patient_id, AllocationSlot.arm)
+            select(Randomisation.patient_id, AllocationSlot.arm, KitListEntry.arm)
             .join(AllocationSlot, AllocationSlot.id == Randomisation.slot_id)
+            .outerjoin(Dispensing, Dispensing.patient_id == Randomisation.patient_id)
+            .outerjoin(InventoryKit, InventoryKit.id == Dispensing.kit_id)
+            .outerjoin(
+                KitListEntry,
+                (KitListEntry.trial_id == InventoryKit.trial_id)
+                & (KitListEntry.number == InventoryKit.number),
+            )
             .where(Randomisation.patient_id.in_(in_trial.scalar_subquery()))
         )
-        arms = {patient_id: arm for patient_id, arm in rows}  # noqa: C416 (rows, not pairs)
+        for who, arm, kit_arm in rows:
+            arms[who] = arm
+            if kit_arm is not None:
+                kit_arms.setdefault(who, set()).add(kit_arm)
     records_of = latest_records_of(session, in_trial)
     patients = session.scalars(
         select(Patient).where(Patient.id.in_(list(randomisations))).order_by(Patient.id)
@@ -244,15 +314,21 @@ def trial_outcomes(
         row = randomisations[patient.id]
         records = records_of.get(patient.id, [])
         lesions, _ = lesion_record(records, row.enrolment_date)
+        site = sites[patient.site_id]
         outcome = _outcome(
             trial,
-            sites[patient.site_id],
+            site,
             patient,
             records,
             evaluation=None if lesions is None else evaluate_recist(lesions, criteria),
             randomised_on=row.enrolment_date,
             strata=(row.stratum, row.background_therapy),
+            demographics=(
+                dict((row.data or {}).get("patient") or {}),
+                _alpha3(row.country),
+            ),
             arm=arms.get(patient.id) if with_arm else None,
+            kit_arms=tuple(sorted(kit_arms.get(patient.id, ()))),
             issues=found,
         )
         result[patient.id] = (outcome, records)
@@ -303,14 +379,16 @@ def derive_datasets(
         if rules == "ema"
         else CensoringRules.fda(protocol.schedule)
     )
+    arms = planned_arms(protocol.arms)
     return AnalysisDatasets(
-        adsl=build_adsl(outcomes, studyid=trial.acronym, unblinded=unblinded),
+        adsl=build_adsl(outcomes, studyid=trial.acronym, unblinded=unblinded, arms=arms),
         adtte=build_adtte(
             outcomes,
             studyid=trial.acronym,
             rules=censoring,
             criteria=protocol.response or DEFAULT_CRITERIA,
             unblinded=unblinded,
+            arms=arms,
         ),
         unblinded=unblinded,
     )

@@ -46,6 +46,7 @@ from trialkit.endpoints import (
     build_adsl,
     build_adtte,
     derive_orr,
+    planned_arms,
 )
 from trialkit.endpoints.recist import DEFAULT_CRITERIA
 from trialkit.report.document import ReportDocument
@@ -155,6 +156,7 @@ def report_inputs(
         authorize(actor, Action.VIEW_ARMS, trial_id=trial.id)
     protocol = trial_protocol(trial)
     labels = {a.id: a.label for a in protocol.arms}
+    arms = planned_arms(protocol.arms)
     criteria = protocol.response or DEFAULT_CRITERIA
     rows = session.execute(
         select(Patient, Site, Country)
@@ -255,14 +257,14 @@ def report_inputs(
             allocation_ratio=design.allocation_ratio,
             alpha_one_sided=design.alpha_one_sided,
         ),
-        adsl=build_adsl(outcomes, studyid=trial.acronym, unblinded=unblinded, arm_labels=labels),
+        adsl=build_adsl(outcomes, studyid=trial.acronym, unblinded=unblinded, arms=arms),
         adtte=build_adtte(
             outcomes,
             studyid=trial.acronym,
             rules=CensoringRules.fda(protocol.schedule),
             criteria=criteria,
             unblinded=unblinded,
-            arm_labels=labels,
+            arms=arms,
         ),
         adtte_ema=build_adtte(
             outcomes,
@@ -270,7 +272,7 @@ def report_inputs(
             rules=CensoringRules.ema(protocol.schedule),
             criteria=criteria,
             unblinded=unblinded,
-            arm_labels=labels,
+            arms=arms,
         ),
         best_response=best,
         adverse_events=tuple(events),
