@@ -4,6 +4,8 @@ listed, never a failure of the trial's report for everyone."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -33,6 +35,50 @@ def test_an_implausible_clinical_date_is_refused_at_entry_naming_the_field(
         detail = response.json()["detail"][0]  # type: ignore[attr-defined]
         assert detail["loc"][-1] == "start_date"
         assert "1900-01-01" in detail["msg"]
+
+
+def test_clinical_dates_not_before_the_patients_birth(client: TestClient, world: World) -> None:
+    """The screening record gives the date of birth (1946-04-12): a case report form date
+    before it is refused at entry naming the field, on a new record, in a nested field, and
+    in a tumour response preview; the birthday itself is a plausible date."""
+    investigator = world.headers(Role.INVESTIGATOR, "own")
+    patient = world.randomised
+    before_birth = [
+        ("adverse_event", {"term": "Fatigue", "grade": 1, "start_date": "1946-04-11"}),
+        ("new_therapy", {"start_date": "1901-01-01", "therapy": "capecitabine"}),
+        ("death", {"date": "1920-06-30", "cause": "progression"}),
+    ]
+    for form, data in before_birth:
+        response = client.post(
+            f"/api/patients/{patient}/records/{form}", json={"data": data}, headers=investigator
+        )
+        assert response.status_code == 422, (form, response.text[:300])
+        detail = response.json()["detail"][0]
+        field = "date" if form == "death" else "start_date"
+        assert detail["loc"] == ["body", "data", field], detail
+        assert "before the patient's date of birth (1946-04-12" in detail["msg"]
+    preview = client.post(
+        f"/api/patients/{patient}/tumour-response/preview",
+        json={"form": "tumour_baseline", "data": {"date": "1930-01-01"}},
+        headers=investigator,
+    )
+    assert preview.status_code == 422
+    assert preview.json()["detail"][0]["loc"] == ["body", "data", "date"]
+    on_the_birthday = client.post(
+        f"/api/patients/{patient}/records/adverse_event",
+        json={"data": {"term": "Fatigue", "grade": 1, "start_date": "1946-04-12"}},
+        headers=investigator,
+    )
+    assert on_the_birthday.status_code == 201  # before randomisation: a query, not a refusal
+    records = client.get(f"/api/patients/{patient}/records", headers=investigator).json()
+    assert {r["form"] for r in records} == {"adverse_event"}  # nothing refused was stored
+    with pytest.raises(RecordError) as caught:
+        validate_form(
+            Form.ADVERSE_EVENT,
+            {"term": "Rash", "start_date": "1950-01-01"},
+            born=dt.date(1960, 5, 1),
+        )
+    assert caught.value.location == "data.start_date"
 
 
 def test_the_form_check_itself_refuses_it_whoever_calls_the_service() -> None:

@@ -313,6 +313,19 @@ def test_tumour_assessments_show_recist_per_assessment_and_pfs(
     assert "Visit schedule" in patient.text
 
 
+def test_clinical_dates_not_before_the_patients_birth_are_refused_next_to_the_field(
+    as_user: AsUser, trial: Trial
+) -> None:
+    browser = as_user("investigator")
+    url = f"/patients/{trial.treated}/forms/adverse_event"
+    fields = {"term": "Neutropenia", "grade": "3", "start_date": "1940-03-20", "ongoing": "yes"}
+    refused = browser.post(url, fields)
+    assert refused.status_code == 422
+    message = error_at(refused.text, "f-start_date")
+    assert "date of birth (1946-04-12, from the screening record)" in message, message
+    assert 'value="Neutropenia"' in refused.text  # what was entered is kept
+
+
 def test_bad_input_on_a_form_is_never_a_server_error(as_user: AsUser, trial: Trial) -> None:
     browser = as_user("investigator")
     base = f"/patients/{trial.treated}/forms"
