@@ -10,9 +10,9 @@ import numpy as np
 
 from trialkit.analysis import two_arm_survival
 from trialkit.endpoints import DAYS_PER_MONTH
-from trialkit.report.document import ReportDocument
+from trialkit.report.document import ReportDocument, Table, TextBlock
 from trialkit.report.html import render_html
-from trialkit.report.inputs import ReportInputs, snapshot_sha256
+from trialkit.report.inputs import DataIssueRow, ReportInputs, snapshot_sha256
 from trialkit.report.pdf import render_pdf
 from trialkit.report.synthetic import synthetic_inputs
 from trialkit.report.trial_report import build_trial_report
@@ -96,6 +96,7 @@ def test_every_section_is_there() -> None:
         "Objective response and duration of response",
         "Safety",
         "PFS by subgroup",
+        "Data issues",
     ]
 
 
@@ -107,6 +108,29 @@ def test_snapshot_hash_follows_the_data() -> None:
     assert snapshot_sha256(fewer) != snapshot_sha256(inputs)
     retitled = dataclasses.replace(inputs, title="another title")
     assert snapshot_sha256(retitled) == snapshot_sha256(inputs)
+
+
+def test_data_issues_are_listed_by_patient_and_enter_the_snapshot() -> None:
+    inputs = unblinded_inputs()
+    issues = (
+        DataIssueRow("SOR-IT01-9", "death_date 2001-01-01 is before randomisation", "set aside"),
+        DataIssueRow("SOR-IT01-2", "new_therapy_date 0990-01-01 is before", "set aside too"),
+    )
+    listed = dataclasses.replace(inputs, data_issues=issues)
+    section = build_trial_report(listed).sections[-1]
+    table = section.blocks[0]
+    assert section.title == "Data issues"
+    assert isinstance(table, Table)
+    assert [row[0] for row in table.rows] == ["SOR-IT01-2", "SOR-IT01-9"]
+    assert table.header == ("Patient", "What is inconsistent", "How the analyses handled it")
+    assert snapshot_sha256(listed) != snapshot_sha256(inputs)
+    for blinded in (True, False):  # the same rows whoever reads them: no arm in them
+        doc = build_trial_report(dataclasses.replace(listed, blinded=blinded))
+        assert doc.sections[-1] == section
+    none = build_trial_report(inputs).sections[-1]
+    assert none.blocks == (
+        TextBlock("No recorded inconsistency: every date was used as recorded."),
+    )
 
 
 def test_no_randomised_patient_gives_a_report_that_says_so() -> None:

@@ -387,6 +387,19 @@ def test_tumour_assessments_show_recist_per_assessment_and_pfs(
     assert "Visit schedule" in patient.text
 
 
+def test_clinical_dates_not_before_the_patients_birth_are_refused_next_to_the_field(
+    as_user: AsUser, trial: Trial
+) -> None:
+    browser = as_user("investigator")
+    url = f"/patients/{trial.treated}/forms/adverse_event"
+    fields = {"term": "Neutropenia", "grade": "3", "start_date": "1940-03-20", "ongoing": "yes"}
+    refused = browser.post(url, fields)
+    assert refused.status_code == 422
+    message = error_at(refused.text, "f-start_date")
+    assert "date of birth (1946-04-12, from the screening record)" in message, message
+    assert 'value="Neutropenia"' in refused.text  # what was entered is kept
+
+
 def test_bad_input_on_a_form_is_never_a_server_error(as_user: AsUser, trial: Trial) -> None:
     browser = as_user("investigator")
     base = f"/patients/{trial.treated}/forms"
@@ -586,6 +599,38 @@ def test_the_pharmacist_receives_a_shipment(
     assert f"Shipment {shipment.id} received." in page.text
     assert f"Receive shipment {shipment.id}" not in page.text
     assert as_user("investigator").post(url, {}).status_code in (403, 404)
+
+
+def test_damaged_kit_numbers_pass_the_boundary_checks_and_are_refused_next_to_the_field(
+    as_user: AsUser, web_world: WebWorld, trial: Trial, db: Database
+) -> None:
+    """A kit number beyond the database's id range, in digits other than ASCII or too long to
+    parse is refused (422) next to the damaged-kits field, naming the part; nothing is received."""
+    with db.sessions.begin() as session:
+        site = session.get(Site, web_world.site_a.id)
+        assert site is not None
+        request = supply.raise_resupply(
+            session,
+            trial_id=web_world.trial.id,
+            site=site,
+            on_date=ENROLMENT_DAY,
+            threshold=24,
+            target=12,
+        )
+        assert request is not None
+        shipment = supply.ship_resupply(
+            session=session, actor=SYSTEM, request_id=request.id, today=ENROLMENT_DAY
+        )
+    browser = as_user("pharmacist")
+    url = f"/pharmacy/shipments/{shipment.id}/receipt"
+    first = shipment.kit_numbers[0]
+    for part in ("99999999999999999999", "2147483648", "\u00b2", "9" * 5000, "0"):
+        refused = browser.post(url, {"damaged": f"{first}, {part}"})
+        assert refused.status_code == 422, part[:30]
+        message = error_at(refused.text, f"f-damaged-{shipment.id}")
+        assert message.startswith("List damaged"), message
+        assert part[:10] in message
+    assert f"Receive shipment {shipment.id}" in browser.get("/pharmacy").text
 
 
 def test_only_pharmacists_open_the_pharmacy_and_investigators_the_query_list(

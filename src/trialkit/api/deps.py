@@ -28,13 +28,16 @@ __all__ = [
     "RequestId",
     "SecurityDep",
     "Today",
+    "authenticated_principal",
+    "bearer_scheme",
     "checked_input",
+    "cookie_scheme",
 ]
 
 COOKIE_NAME = "trialkit_session"
 
-_bearer = HTTPBearer(auto_error=False, description="A token from POST /api/auth/token")
-_cookie = APIKeyCookie(
+bearer_scheme = HTTPBearer(auto_error=False, description="A token from POST /api/auth/token")
+cookie_scheme = APIKeyCookie(
     name=COOKIE_NAME, auto_error=False, description="Set by POST /api/auth/session"
 )
 
@@ -124,13 +127,13 @@ def _forgery_guard(request: Request, security: Security, cookie: str) -> None:
         )
 
 
-def _principal(
+def authenticated_principal(
     request: Request,
     session: DbSession,
     security: SecurityDep,
     request_id: RequestId,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    cookie: Annotated[str | None, Depends(_cookie)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    cookie: Annotated[str | None, Depends(cookie_scheme)],
 ) -> Principal:
     token = bearer.credentials if bearer is not None else cookie
     if not token:
@@ -143,7 +146,7 @@ def _principal(
     return principal
 
 
-CurrentPrincipal = Annotated[Principal, Depends(_principal)]
+CurrentPrincipal = Annotated[Principal, Depends(authenticated_principal)]
 
 
 def _today(request: Request) -> dt.date:

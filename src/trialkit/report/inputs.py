@@ -18,7 +18,7 @@ from typing import Any
 from trialkit.analysis import AdverseEvent, ConsortPatient
 from trialkit.endpoints import AdslRow, AdtteRow
 
-__all__ = ["ArmInfo", "DesignFacts", "ReportInputs", "snapshot_sha256"]
+__all__ = ["ArmInfo", "DataIssueRow", "DesignFacts", "ReportInputs", "snapshot_sha256"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +41,16 @@ class DesignFacts:
     alpha_one_sided: float
 
 
+@dataclass(frozen=True, slots=True)
+class DataIssueRow:
+    """A recorded inconsistency of one patient: what contradicts what, and how the analyses
+    handled it (the date set aside until the site answers the query). Never an arm."""
+
+    usubjid: str
+    what: str
+    handling: str
+
+
 @dataclass(frozen=True)
 class ReportInputs:
     """Everything the report shows is computed from these, and only these.
@@ -49,7 +59,8 @@ class ReportInputs:
     derivation under the EMA 2012 censoring rules; ``best_response`` is each ITT patient's best
     overall response (CR, PR, SD, PD, NE); ``exposure_days`` the days on study drug of the
     safety population; ``country`` each patient's site country; ``criteria`` the short text of
-    each numbered eligibility criterion, by id, in the protocol's order.
+    each numbered eligibility criterion, by id, in the protocol's order; ``data_issues`` the
+    analysed patients' recorded inconsistencies, by patient.
     """
 
     trial: str
@@ -68,6 +79,7 @@ class ReportInputs:
     consort: tuple[ConsortPatient, ...]
     country: Mapping[str, str]
     criteria: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    data_issues: tuple[DataIssueRow, ...] = ()
 
 
 def _plain(value: Any) -> Any:
@@ -97,5 +109,7 @@ def snapshot_sha256(inputs: ReportInputs) -> str:
         "consort": inputs.consort,
         "country": inputs.country,
     }
+    if inputs.data_issues:  # the datasets do not show a date set aside; the snapshot does
+        data["data_issues"] = inputs.data_issues
     text = json.dumps(_plain(data), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(text.encode("ascii")).hexdigest()

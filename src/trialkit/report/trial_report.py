@@ -167,6 +167,30 @@ def _safety_section(inputs: ReportInputs) -> Section:
     return Section("safety", "Safety", tuple(blocks))
 
 
+def _data_issues_section(inputs: ReportInputs) -> Section:
+    """Each analysed patient's recorded inconsistency and how the analyses handled it."""
+    if not inputs.data_issues:
+        return Section(
+            "data-issues",
+            "Data issues",
+            (TextBlock("No recorded inconsistency: every date was used as recorded."),),
+        )
+    rows = tuple(
+        (i.usubjid, i.what, i.handling)
+        for i in sorted(inputs.data_issues, key=lambda i: (i.usubjid, i.what))
+    )
+    table = Table(
+        f"Recorded inconsistencies set aside in the analyses ({len(rows)})",
+        ("Patient", "What is inconsistent", "How the analyses handled it"),
+        rows,
+        note="One patient's inconsistent record never stops the report: the date concerned is "
+        "set aside, as if not yet recorded, and the patient stays in every analysis population "
+        "(ITT as randomised); the edit checks have opened a query at the site, and the date is "
+        "used again once it is corrected.",
+    )
+    return Section("data-issues", "Data issues", (table,))
+
+
 def build_trial_report(inputs: ReportInputs) -> ReportDocument:
     """Compute every table and figure of the report from ``inputs``."""
     kind = "blinded" if inputs.blinded else "unblinded"
@@ -176,6 +200,7 @@ def build_trial_report(inputs: ReportInputs) -> ReportDocument:
         response_section(inputs),
         _safety_section(inputs),
         subgroup_section(inputs),
+        _data_issues_section(inputs),
     ]
     return ReportDocument(
         title=f"{inputs.title}: {kind} trial report",

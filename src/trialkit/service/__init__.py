@@ -49,7 +49,8 @@ Use cases (one module each):
 ``demo``           seeding the demo trial (demo mode only)
 =================  ==========================================================================
 
-What they share: ``policy`` (who may do what), ``principal`` (who is acting), ``security``
+What they share: ``boundary`` (what any input must be: finite, printable, plausible dates and
+ids), ``policy`` (who may do what), ``principal`` (who is acting), ``security``
 (password hashing and tokens), ``transaction`` (the unit of work), ``calendar`` (the service's
 date), ``views`` (the frozen read models returned), ``forms`` (case report form schemas),
 ``clinical`` (records and RECIST of one patient), ``randomised`` (the seam to randomisation).
@@ -69,6 +70,7 @@ if TYPE_CHECKING:
         allocation,
         audit,
         auth,
+        boundary,
         calendar,
         capture,
         clinical,
@@ -122,6 +124,7 @@ __all__ = [
     "audit",
     "auth",
     "authorize",
+    "boundary",
     "calendar",
     "can_see_arm",
     "capture",

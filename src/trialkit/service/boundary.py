@@ -7,7 +7,8 @@ the JSON body or posted form, before any route runs:
 
 * numbers are finite (``NaN``, ``Infinity``, ``1e999``) and of a plausible size (at most
   ``1e15`` in a JSON body; an integer in the address or a form within 64 bits);
-* ids (``id`` and ``..._id`` fields) are within the database's integer range;
+* ids (``id`` and ``..._id`` fields) are within the database's integer range, and so is each
+  number of a list typed into one text field (:func:`listed_ids`, the pharmacy's damaged kits);
 * text holds no NUL character and no unpaired surrogate (neither is storable or printable);
 * a date (``YYYY-MM-DD``, with or without a time) lies between 1900 and 2200
   (:func:`plausible_date`, which the case report forms use too).
@@ -25,7 +26,7 @@ import math
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from trialkit.errors import RecordError
 
@@ -39,6 +40,7 @@ __all__ = [
     "field_problems",
     "is_secret",
     "json_problems",
+    "listed_ids",
     "plausible_date",
     "printable",
     "request_problems",
@@ -58,6 +60,8 @@ SECRET_FIELDS = frozenset(
 
 _DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ][0-9:.+\-Z]*)?")
 _INTEGER = re.compile(r"\s*[+-]?\d+\s*")
+_ID_DIGITS = re.compile(r"[0-9]{1,10}")  # ASCII only: str.isdigit() also takes '²' and '٣'
+_LIST_SEPARATORS = re.compile(r"[\s,;]+")
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,27 @@ def _id_range(loc: tuple[str | int, ...]) -> Problem:
 
 def _number_range(loc: tuple[str | int, ...]) -> Problem:
     return Problem(loc, "number_range", "must be a number between -10^15 and 10^15")
+
+
+class ListedIds(NamedTuple):
+    """The ids typed into one text field, and the first part that is none (``None``: all are)."""
+
+    ids: list[int]
+    refused: str | None
+
+
+def listed_ids(text: str) -> ListedIds:
+    """The ids in ``text``, separated by commas, semicolons or spaces (``"1012, 1015"``).
+
+    Each must be a whole number from 1 to :data:`MAX_ID` in ASCII digits; the first part that
+    is not is returned, printable and cut short, for the message next to the field.
+    """
+    ids: list[int] = []
+    for part in filter(None, _LIST_SEPARATORS.split(text)):
+        if _ID_DIGITS.fullmatch(part) is None or not 1 <= int(part) <= MAX_ID:
+            return ListedIds(ids, printable(part, 20))
+        ids.append(int(part))
+    return ListedIds(ids, None)
 
 
 def _key(name: str) -> str:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from trialkit.errors import ConflictError, InputError, NotFoundError
 from trialkit.service import audit, edit_checks
 from trialkit.service.clinical import (
+    date_of_birth,
     evaluate_patient,
     latest_records,
     require_randomised,
@@ -113,7 +114,7 @@ def record_form(
     """
     patient, grant = patient_or_absent(session, actor, patient_id, Action.EDIT_CLINICAL)
     randomised_on = require_randomised(session, patient)
-    values = validate_form(form, data)
+    values = validate_form(form, data, born=date_of_birth(session, patient.id))
     given = record_key
     if FORMS[form].prefix is None:
         record_key = form.value  # recorded once: a second save is a correction

@@ -15,9 +15,10 @@ from trialkit.service import randomised
 from trialkit.service.forms import Form
 from trialkit.service.trials import get_trial_or_raise, trial_protocol
 from trialkit.store.capture import CaptureRecord
-from trialkit.store.patients import Patient
+from trialkit.store.patients import Patient, ScreeningRecordVersion
 
 __all__ = [
+    "date_of_birth",
     "evaluate_patient",
     "latest_records",
     "latest_records_of",
@@ -35,6 +36,22 @@ def require_randomised(session: Session, patient: Patient) -> dt.date:
             "after randomisation"
         )
     return when
+
+
+def date_of_birth(session: Session, patient_id: int) -> dt.date | None:
+    """The date of birth in the patient's latest screening record (``None`` if not given)."""
+    data = session.scalar(
+        select(ScreeningRecordVersion.data)
+        .where(ScreeningRecordVersion.patient_id == patient_id)
+        .order_by(ScreeningRecordVersion.version.desc())
+        .limit(1)
+    )
+    given = (data or {}).get("patient", {})
+    born = given.get("date_of_birth") if isinstance(given, dict) else None
+    try:
+        return dt.date.fromisoformat(born) if isinstance(born, str) else None
+    except ValueError:  # the screening record validates its dates: not seen, but not fatal
+        return None
 
 
 def latest_records(session: Session, patient_id: int) -> list[CaptureRecord]:

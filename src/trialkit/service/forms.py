@@ -287,8 +287,11 @@ def parse_form(form: Form, data: dict[str, Any]) -> _Form | None:
         return None
 
 
-def validate_form(form: Form, data: Any) -> dict[str, Any]:
+def validate_form(form: Form, data: Any, *, born: dt.date | None = None) -> dict[str, Any]:
     """The record validated against its form's schema, as JSON data (unset fields left out).
+
+    Every date must be plausible (:func:`~trialkit.service.boundary.plausible_date`) and, when
+    the patient's date of birth ``born`` is known, not before it.
 
     Raises
     ------
@@ -309,18 +312,30 @@ def validate_form(form: Form, data: Any) -> dict[str, Any]:
     for problem in date_order_problems(record):
         raise RecordError(problem.message, location=f"data.{problem.field}")
     dumped: dict[str, Any] = record.model_dump(mode="json", exclude_unset=True)
-    _plausible_dates(dumped, "data")
+    _plausible_dates(dumped, "data", born)
     return dumped
 
 
-def _plausible_dates(value: Any, where: str) -> None:
-    """Refuse an implausible date at entry (a new therapy on 0001-01-01), naming the field."""
+def _plausible_dates(value: Any, where: str, born: dt.date | None) -> None:
+    """Refuse an implausible date at entry (a new therapy on 0001-01-01, an adverse event
+    before the patient was born), naming the field."""
     if isinstance(value, dict):
         for key, item in value.items():
             if (key == "date" or key.endswith("_date")) and isinstance(item, str):
-                plausible_date(dt.date.fromisoformat(item), location=f"{where}.{key}")
+                _clinical_date(dt.date.fromisoformat(item), f"{where}.{key}", born)
             else:
-                _plausible_dates(item, f"{where}.{key}")
+                _plausible_dates(item, f"{where}.{key}", born)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            _plausible_dates(item, f"{where}[{index}]")
+            _plausible_dates(item, f"{where}[{index}]", born)
+
+
+def _clinical_date(value: dt.date, location: str, born: dt.date | None) -> None:
+    plausible_date(value, location=location)
+    if born is not None and value < born:
+        raise RecordError(
+            f"{value.isoformat()} is before the patient's date of birth ({born.isoformat()}, "
+            "from the screening record): check the date, or correct the date of birth in the "
+            "screening record",
+            location=location,
+        )

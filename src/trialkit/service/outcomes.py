@@ -97,10 +97,27 @@ class DataIssue:
     field: str
     message: str
 
+    @property
+    def handling(self) -> str:
+        """How the analyses treat the patient while the date is set aside (as
+        :func:`_consistent` sets it aside)."""
+        return _HANDLING.get(self.field, _HANDLING["assessments"])
+
 
 # a date that contradicts randomisation (or death) is set aside, as if not yet recorded, so
 # that one site's mistake cannot stop the trial's report, forecast or exports for everyone
 _SET_ASIDE = ("death_date", "last_known_alive", "new_therapy_date", "progression_date")
+_HANDLING = {
+    "death_date": "death date set aside: the death is not counted (PFS, OS) until the date is "
+    "corrected; the patient is censored at the last date known alive",
+    "last_known_alive": "last date known alive set aside: OS is censored at randomisation",
+    "new_therapy_date": "new therapy date set aside: PFS is not censored at a new anticancer "
+    "therapy until the date is corrected",
+    "progression_date": "progression date set aside: progression is read from the tumour "
+    "assessments alone",
+    "assessments": "tumour assessments set aside: no response or progression is read from them "
+    "until they are corrected",
+}
 
 
 def _consistent(fields: dict[str, object], issues: list[DataIssue]) -> PatientOutcome:

@@ -12,7 +12,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from trialkit.service.clinical import evaluate_patient, latest_records, require_randomised
+from trialkit.service.clinical import (
+    date_of_birth,
+    evaluate_patient,
+    latest_records,
+    require_randomised,
+)
 from trialkit.service.forms import Form, validate_form
 from trialkit.service.policy import Action, patient_or_absent
 from trialkit.service.principal import Principal
@@ -41,7 +46,7 @@ def preview_tumour_response(
     randomised_on = require_randomised(session, patient)
     if form not in (Form.TUMOUR_BASELINE, Form.TUMOUR_ASSESSMENT):
         raise ValueError(f"{form.value} has no tumour response")
-    values = validate_form(form, data)
+    values = validate_form(form, data, born=date_of_birth(session, patient.id))
     key = form.value if form == Form.TUMOUR_BASELINE else record_key or _PREVIEW_KEY
     records = [
         r for r in latest_records(session, patient.id) if (r.form, r.record_key) != (form, key)

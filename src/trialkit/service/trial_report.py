@@ -23,6 +23,10 @@ Who may see what: the blinded report (pooled, no arm and nothing derived from on
 :attr:`~trialkit.service.policy.Action.VIEW_ARMS` (unblinded statistician, DSMB). A blinded
 report never reads an arm from the database.
 
+A patient's recorded inconsistency (a new therapy dated before randomisation) is set aside in the
+analyses (:func:`~trialkit.service.outcomes.trial_outcomes`) and listed in the report's "Data
+issues" section: one site's mistake is that patient's issue, never a failure of the report.
+
 Every report made by :func:`trial_report` is written to the audit trail (one event: who, in which
 role, when, blinded or unblinded, the cut-off, the snapshot hash and the output), so that an
 inspector sees who looked at unblinded data. The event holds no arm and no number from the report.
@@ -50,12 +54,12 @@ from trialkit.endpoints import (
 )
 from trialkit.endpoints.recist import DEFAULT_CRITERIA
 from trialkit.report.document import ReportDocument
-from trialkit.report.inputs import ArmInfo, DesignFacts, ReportInputs
+from trialkit.report.inputs import ArmInfo, DataIssueRow, DesignFacts, ReportInputs
 from trialkit.report.trial_report import build_trial_report
 from trialkit.service import audit
 from trialkit.service.calendar import calendar_date
 from trialkit.service.forms import Form
-from trialkit.service.outcomes import trial_outcomes
+from trialkit.service.outcomes import DataIssue, trial_outcomes
 from trialkit.service.policy import Action, authorize, authorize_trial_wide
 from trialkit.service.principal import Principal
 from trialkit.service.trials import get_trial_or_raise, trial_protocol
@@ -182,8 +186,9 @@ def report_inputs(
     exposure: dict[str, int] = {}
     best: dict[str, str] = {}
     country: dict[str, str] = {}
+    issues: list[DataIssue] = []
     randomised = trial_outcomes(
-        session, trial, {site.id: site for _, site, _ in rows}, with_arm=unblinded
+        session, trial, {site.id: site for _, site, _ in rows}, with_arm=unblinded, issues=issues
     )
     for patient, _site, nation in rows:
         eligible, failed = _deciding_criteria(evaluations.get(patient.id))
@@ -240,6 +245,7 @@ def report_inputs(
                     )
                 )
         best[uid] = derive_orr(outcome, criteria).best.response
+    analysed = {o.usubjid for o in outcomes}
     design = protocol.design
     return ReportInputs(
         trial=trial.acronym,
@@ -280,6 +286,11 @@ def report_inputs(
         consort=tuple(consort),
         country=country,
         criteria={c.id: c.short_text for c in protocol.eligibility.criteria if c.parent is None},
+        data_issues=tuple(
+            DataIssueRow(i.usubjid, i.message, i.handling)
+            for i in issues
+            if i.usubjid in analysed  # randomised after the cut-off: not in this report
+        ),
     )
 
 

@@ -7,12 +7,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from trialkit.api.deps import CurrentPrincipal, DbSession
+from trialkit.api.permissions import PermissionFirstRoute, requires
 from trialkit.service import audit
+from trialkit.service.policy import Action
 
-router = APIRouter(prefix="/api", tags=["audit"])
+router = APIRouter(route_class=PermissionFirstRoute, prefix="/api", tags=["audit"])
 
 
-@router.get("/audit/events", response_model=list[dict[str, Any]])
+@router.get(
+    "/audit/events", dependencies=[requires(Action.VIEW_AUDIT)], response_model=list[dict[str, Any]]
+)
 def list_events(
     session: DbSession,
     actor: CurrentPrincipal,

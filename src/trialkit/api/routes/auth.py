@@ -9,12 +9,13 @@ from fastapi.responses import JSONResponse
 
 from trialkit.api.deps import COOKIE_NAME, CurrentPrincipal, DbSession, RequestId, SecurityDep
 from trialkit.api.errors import error_response
+from trialkit.api.permissions import PermissionFirstRoute, requires
 from trialkit.api.schemas import LoginBody, PasswordChange, SessionOpened, TokenIssued
 from trialkit.errors import AuthenticationError
 from trialkit.service import auth, users
 from trialkit.service.views import UserView
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+router = APIRouter(route_class=PermissionFirstRoute, prefix="/api/auth", tags=["auth"])
 _401: dict[int | str, dict[str, Any]] = {
     401: {"description": "Wrong credentials, locked account or expired session"}
 }
@@ -76,14 +77,18 @@ def issue_token(
     return TokenIssued(access_token=outcome.issued.token, expires_at=outcome.issued.expires_at)
 
 
-@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=_401)
+@router.post(
+    "/logout", dependencies=[requires()], status_code=status.HTTP_204_NO_CONTENT, responses=_401
+)
 def logout(session: DbSession, actor: CurrentPrincipal, response: Response) -> None:
     """End the current session (cookie or token)."""
     auth.logout(session=session, actor=actor)
     response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="strict")
 
 
-@router.post("/password", status_code=status.HTTP_204_NO_CONTENT, responses=_401)
+@router.post(
+    "/password", dependencies=[requires()], status_code=status.HTTP_204_NO_CONTENT, responses=_401
+)
 def change_password(
     body: PasswordChange, session: DbSession, security: SecurityDep, actor: CurrentPrincipal
 ) -> None:
@@ -97,7 +102,7 @@ def change_password(
     )
 
 
-@router.get("/me", response_model=UserView, responses=_401)
+@router.get("/me", dependencies=[requires()], response_model=UserView, responses=_401)
 def me(session: DbSession, actor: CurrentPrincipal) -> UserView:
     """The caller's account and roles."""
     return users.me(session=session, actor=actor)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict
 
 from trialkit.api.deps import CurrentPrincipal, DbSession, Id, Today
+from trialkit.api.permissions import PermissionFirstRoute, requires
 from trialkit.api.schemas import (
     FormRecordCreate,
     QueryAnswer,
@@ -20,11 +21,12 @@ from trialkit.service.capture import CaptureView, TumourResponseView
 from trialkit.service.edit_checks import EditCheckReport
 from trialkit.service.forms import Form
 from trialkit.service.patient_pfs import PfsView, patient_pfs
+from trialkit.service.policy import Action
 from trialkit.service.queries import QueryView
 from trialkit.service.recist_preview import preview_tumour_response
 from trialkit.service.visits import ScheduleView
 
-router = APIRouter(prefix="/api", tags=["clinical data"])
+router = APIRouter(route_class=PermissionFirstRoute, prefix="/api", tags=["clinical data"])
 Status = Literal["open", "answered", "closed"]
 
 
@@ -38,7 +40,11 @@ class TumourPreviewView(BaseModel):
     """``None`` without a dated baseline."""
 
 
-@router.get("/patients/{patient_id}/records", response_model=list[CaptureView])
+@router.get(
+    "/patients/{patient_id}/records",
+    dependencies=[requires(Action.VIEW_CLINICAL)],
+    response_model=list[CaptureView],
+)
 def list_records(
     patient_id: Id, session: DbSession, actor: CurrentPrincipal, form: Form | None = None
 ) -> list[CaptureView]:
@@ -48,6 +54,7 @@ def list_records(
 
 @router.post(
     "/patients/{patient_id}/records/{form}",
+    dependencies=[requires(Action.EDIT_CLINICAL)],
     response_model=CaptureView,
     status_code=status.HTTP_201_CREATED,
 )
@@ -72,7 +79,11 @@ def record_form(
     )
 
 
-@router.get("/patients/{patient_id}/tumour-response", response_model=TumourResponseView)
+@router.get(
+    "/patients/{patient_id}/tumour-response",
+    dependencies=[requires(Action.VIEW_CLINICAL)],
+    response_model=TumourResponseView,
+)
 def tumour_response(
     patient_id: Id, session: DbSession, actor: CurrentPrincipal
 ) -> TumourResponseView:
@@ -80,7 +91,11 @@ def tumour_response(
     return capture.tumour_response(session=session, actor=actor, patient_id=patient_id)
 
 
-@router.post("/patients/{patient_id}/tumour-response/preview", response_model=TumourPreviewView)
+@router.post(
+    "/patients/{patient_id}/tumour-response/preview",
+    dependencies=[requires(Action.VIEW_CLINICAL)],
+    response_model=TumourPreviewView,
+)
 def preview_tumour(
     patient_id: Id, body: TumourPreviewBody, session: DbSession, actor: CurrentPrincipal
 ) -> TumourPreviewView:
@@ -96,13 +111,21 @@ def preview_tumour(
     return TumourPreviewView(patient_id=patient_id, evaluation=evaluation)
 
 
-@router.get("/patients/{patient_id}/pfs", response_model=PfsView | None)
+@router.get(
+    "/patients/{patient_id}/pfs",
+    dependencies=[requires(Action.VIEW_CLINICAL)],
+    response_model=PfsView | None,
+)
 def pfs(patient_id: Id, session: DbSession, actor: CurrentPrincipal) -> PfsView | None:
     """The patient's PFS as derived now (FDA 2018 censoring); ``null`` before randomisation."""
     return patient_pfs(session=session, actor=actor, patient_id=patient_id)
 
 
-@router.post("/patients/{patient_id}/edit-checks", response_model=EditCheckReport)
+@router.post(
+    "/patients/{patient_id}/edit-checks",
+    dependencies=[requires(Action.RUN_EDIT_CHECKS)],
+    response_model=EditCheckReport,
+)
 def run_edit_checks(
     patient_id: Id, session: DbSession, actor: CurrentPrincipal, today: Today
 ) -> EditCheckReport:
@@ -112,7 +135,11 @@ def run_edit_checks(
     )
 
 
-@router.get("/patients/{patient_id}/queries", response_model=list[QueryView])
+@router.get(
+    "/patients/{patient_id}/queries",
+    dependencies=[requires(Action.VIEW_CLINICAL)],
+    response_model=list[QueryView],
+)
 def list_patient_queries(
     patient_id: Id, session: DbSession, actor: CurrentPrincipal, status: Status | None = None
 ) -> list[QueryView]:
@@ -121,7 +148,12 @@ def list_patient_queries(
     )
 
 
-@router.post("/patients/{patient_id}/queries", response_model=QueryView, status_code=201)
+@router.post(
+    "/patients/{patient_id}/queries",
+    dependencies=[requires(Action.REVIEW_QUERIES)],
+    response_model=QueryView,
+    status_code=201,
+)
 def raise_query(
     patient_id: Id,
     form: Form,
@@ -141,7 +173,11 @@ def raise_query(
     )
 
 
-@router.get("/sites/{site_id}/queries", response_model=list[QueryView])
+@router.get(
+    "/sites/{site_id}/queries",
+    dependencies=[requires(Action.VIEW_CLINICAL)],
+    response_model=list[QueryView],
+)
 def list_site_queries(
     site_id: Id, session: DbSession, actor: CurrentPrincipal, status: Status | None = None
 ) -> list[QueryView]:
@@ -149,7 +185,11 @@ def list_site_queries(
     return queries.list_site_queries(session=session, actor=actor, site_id=site_id, status=status)
 
 
-@router.get("/trials/{trial_id}/queries", response_model=list[QueryView])
+@router.get(
+    "/trials/{trial_id}/queries",
+    dependencies=[requires(Action.VIEW_CLINICAL)],
+    response_model=list[QueryView],
+)
 def list_trial_queries(
     trial_id: Id, session: DbSession, actor: CurrentPrincipal, status: Status | None = None
 ) -> list[QueryView]:
@@ -159,7 +199,11 @@ def list_trial_queries(
     )
 
 
-@router.post("/queries/{query_id}/answer", response_model=QueryView)
+@router.post(
+    "/queries/{query_id}/answer",
+    dependencies=[requires(Action.EDIT_CLINICAL)],
+    response_model=QueryView,
+)
 def answer_query(
     query_id: Id, body: QueryAnswer, session: DbSession, actor: CurrentPrincipal
 ) -> QueryView:
@@ -169,7 +213,11 @@ def answer_query(
     )
 
 
-@router.post("/queries/{query_id}/closure", response_model=QueryView)
+@router.post(
+    "/queries/{query_id}/closure",
+    dependencies=[requires(Action.REVIEW_QUERIES)],
+    response_model=QueryView,
+)
 def close_query(
     query_id: Id, body: QueryClosure, session: DbSession, actor: CurrentPrincipal
 ) -> QueryView:
@@ -179,7 +227,11 @@ def close_query(
     )
 
 
-@router.get("/patients/{patient_id}/schedule", response_model=ScheduleView)
+@router.get(
+    "/patients/{patient_id}/schedule",
+    dependencies=[requires(Action.VIEW_CLINICAL)],
+    response_model=ScheduleView,
+)
 def patient_schedule(
     patient_id: Id, session: DbSession, actor: CurrentPrincipal, today: Today
 ) -> ScheduleView:

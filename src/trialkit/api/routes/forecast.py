@@ -9,12 +9,14 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from trialkit.api.deps import CurrentPrincipal, DbSession, Id, Today
+from trialkit.api.permissions import PermissionFirstRoute, requires
 from trialkit.predict import DEFAULT_MODEL, ModelChoice
 from trialkit.report.predict_plot import event_forecast_svg
 from trialkit.service import forecast
 from trialkit.service.forecast import MAX_SIMS
+from trialkit.service.policy import Action
 
-router = APIRouter(prefix="/api", tags=["event prediction"])
+router = APIRouter(route_class=PermissionFirstRoute, prefix="/api", tags=["event prediction"])
 
 Cutoff = Annotated[
     dt.date | None, Query(description="Cut-off date (default: the latest recorded date).")
@@ -31,7 +33,11 @@ Model = Annotated[
 ]
 
 
-@router.get("/trials/{trial_id}/forecast", response_model=dict[str, Any])
+@router.get(
+    "/trials/{trial_id}/forecast",
+    dependencies=[requires(Action.VIEW_FORECAST)],
+    response_model=dict[str, Any],
+)
 def get_forecast(
     trial_id: Id,
     session: DbSession,
@@ -59,7 +65,11 @@ def get_forecast(
     return result.to_dict(tuple(at or ()))
 
 
-@router.get("/trials/{trial_id}/forecast.svg", response_class=Response)
+@router.get(
+    "/trials/{trial_id}/forecast.svg",
+    dependencies=[requires(Action.VIEW_FORECAST)],
+    response_class=Response,
+)
 def get_forecast_plot(
     trial_id: Id,
     session: DbSession,

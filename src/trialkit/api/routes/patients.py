@@ -5,8 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from trialkit.api.deps import CurrentPrincipal, DbSession, Id, Today
+from trialkit.api.permissions import PermissionFirstRoute, requires
 from trialkit.api.schemas import ConsentCreate, PatientCreate, ScreeningRecordCreate
 from trialkit.service import patients
+from trialkit.service.policy import Action
 from trialkit.service.views import (
     ConsentView,
     EligibilityView,
@@ -15,17 +17,24 @@ from trialkit.service.views import (
     UnblindedPatientView,
 )
 
-router = APIRouter(prefix="/api", tags=["patients"])
+router = APIRouter(route_class=PermissionFirstRoute, prefix="/api", tags=["patients"])
 AnyPatient = PatientView | UnblindedPatientView
 
 
-@router.get("/sites/{site_id}/patients", response_model=list[AnyPatient])
+@router.get(
+    "/sites/{site_id}/patients",
+    dependencies=[requires(Action.VIEW_PATIENTS)],
+    response_model=list[AnyPatient],
+)
 def list_patients(site_id: Id, session: DbSession, actor: CurrentPrincipal) -> list[PatientView]:
     return patients.list_patients(session=session, actor=actor, site_id=site_id)
 
 
 @router.post(
-    "/sites/{site_id}/patients", response_model=AnyPatient, status_code=status.HTTP_201_CREATED
+    "/sites/{site_id}/patients",
+    dependencies=[requires(Action.EDIT_PATIENTS)],
+    response_model=AnyPatient,
+    status_code=status.HTTP_201_CREATED,
 )
 def register_patient(
     site_id: Id, body: PatientCreate, session: DbSession, actor: CurrentPrincipal
@@ -36,12 +45,20 @@ def register_patient(
     )
 
 
-@router.get("/patients/{patient_id}", response_model=AnyPatient)
+@router.get(
+    "/patients/{patient_id}",
+    dependencies=[requires(Action.VIEW_PATIENTS)],
+    response_model=AnyPatient,
+)
 def get_patient(patient_id: Id, session: DbSession, actor: CurrentPrincipal) -> PatientView:
     return patients.get_patient(session=session, actor=actor, patient_id=patient_id)
 
 
-@router.get("/patients/{patient_id}/screening-records", response_model=list[ScreeningRecordView])
+@router.get(
+    "/patients/{patient_id}/screening-records",
+    dependencies=[requires(Action.VIEW_SCREENING)],
+    response_model=list[ScreeningRecordView],
+)
 def list_screening_records(
     patient_id: Id, session: DbSession, actor: CurrentPrincipal
 ) -> list[ScreeningRecordView]:
@@ -50,6 +67,7 @@ def list_screening_records(
 
 @router.post(
     "/patients/{patient_id}/screening-records",
+    dependencies=[requires(Action.EDIT_PATIENTS)],
     response_model=ScreeningRecordView,
     status_code=status.HTTP_201_CREATED,
 )
@@ -62,7 +80,11 @@ def submit_screening_record(
     )
 
 
-@router.get("/patients/{patient_id}/eligibility", response_model=list[EligibilityView])
+@router.get(
+    "/patients/{patient_id}/eligibility",
+    dependencies=[requires(Action.VIEW_SCREENING)],
+    response_model=list[EligibilityView],
+)
 def list_evaluations(
     patient_id: Id, session: DbSession, actor: CurrentPrincipal
 ) -> list[EligibilityView]:
@@ -71,6 +93,7 @@ def list_evaluations(
 
 @router.post(
     "/patients/{patient_id}/eligibility",
+    dependencies=[requires(Action.EDIT_PATIENTS)],
     response_model=EligibilityView,
     status_code=status.HTTP_201_CREATED,
 )
@@ -81,13 +104,18 @@ def evaluate_eligibility(
     return patients.evaluate_eligibility(session=session, actor=actor, patient_id=patient_id)
 
 
-@router.get("/patients/{patient_id}/consents", response_model=list[ConsentView])
+@router.get(
+    "/patients/{patient_id}/consents",
+    dependencies=[requires(Action.VIEW_SCREENING)],
+    response_model=list[ConsentView],
+)
 def list_consents(patient_id: Id, session: DbSession, actor: CurrentPrincipal) -> list[ConsentView]:
     return patients.list_consents(session=session, actor=actor, patient_id=patient_id)
 
 
 @router.post(
     "/patients/{patient_id}/consents",
+    dependencies=[requires(Action.EDIT_PATIENTS)],
     response_model=ConsentView,
     status_code=status.HTTP_201_CREATED,
 )

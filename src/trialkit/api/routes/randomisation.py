@@ -9,12 +9,14 @@ from fastapi.responses import JSONResponse
 
 from trialkit.api.deps import CurrentPrincipal, DbSession, Id, SecurityDep, Today
 from trialkit.api.errors import error_response
+from trialkit.api.permissions import PermissionFirstRoute, requires
 from trialkit.api.schemas import DispensingCreate, ShipmentReceipt, UnblindingBody
 from trialkit.errors import AuthenticationError
 from trialkit.service import dispensing_check as check_service
 from trialkit.service import randomisation, reports, supply
 from trialkit.service.dispensing_check import DispensingCheckView
 from trialkit.service.dispensings import list_site_dispensings
+from trialkit.service.policy import Action
 from trialkit.service.views import (
     AllocationAuditView,
     ArmBalanceRow,
@@ -28,13 +30,14 @@ from trialkit.service.views import (
     UnblindedRandomisationView,
 )
 
-router = APIRouter(prefix="/api", tags=["randomisation"])
+router = APIRouter(route_class=PermissionFirstRoute, prefix="/api", tags=["randomisation"])
 # the unblinded view first: a blinded view validates as itself and never gains an arm
 AnyRandomisation = UnblindedRandomisationView | RandomisationView
 
 
 @router.post(
     "/patients/{patient_id}/randomisation",
+    dependencies=[requires(Action.RANDOMISE)],
     response_model=AnyRandomisation,
     status_code=status.HTTP_201_CREATED,
 )
@@ -47,7 +50,11 @@ def randomise(
     )
 
 
-@router.get("/patients/{patient_id}/randomisation", response_model=AnyRandomisation)
+@router.get(
+    "/patients/{patient_id}/randomisation",
+    dependencies=[requires(Action.VIEW_RANDOMISATION)],
+    response_model=AnyRandomisation,
+)
 def get_randomisation(
     patient_id: Id, session: DbSession, actor: CurrentPrincipal
 ) -> RandomisationView:
@@ -56,6 +63,7 @@ def get_randomisation(
 
 @router.post(
     "/patients/{patient_id}/unblinding",
+    dependencies=[requires(Action.EMERGENCY_UNBLIND)],
     response_model=EmergencyUnblindingView,
     responses={401: {"description": "Wrong password (counts towards the lock-out) or locked"}},
 )
@@ -82,6 +90,7 @@ def emergency_unblind(
 
 @router.post(
     "/patients/{patient_id}/dispensings",
+    dependencies=[requires(Action.HANDLE_KITS)],
     response_model=DispensingView,
     status_code=status.HTTP_201_CREATED,
 )
@@ -103,7 +112,11 @@ def dispense(
     )
 
 
-@router.get("/patients/{patient_id}/dispensing-check", response_model=DispensingCheckView)
+@router.get(
+    "/patients/{patient_id}/dispensing-check",
+    dependencies=[requires(Action.HANDLE_KITS)],
+    response_model=DispensingCheckView,
+)
 def dispensing_check(
     patient_id: Id,
     session: DbSession,
@@ -117,12 +130,20 @@ def dispensing_check(
     )
 
 
-@router.get("/sites/{site_id}/kits", response_model=list[KitView])
+@router.get(
+    "/sites/{site_id}/kits",
+    dependencies=[requires(Action.VIEW_SUPPLY)],
+    response_model=list[KitView],
+)
 def list_site_kits(site_id: Id, session: DbSession, actor: CurrentPrincipal) -> list[KitView]:
     return supply.list_site_kits(session=session, actor=actor, site_id=site_id)
 
 
-@router.get("/sites/{site_id}/dispensings", response_model=list[DispensingView])
+@router.get(
+    "/sites/{site_id}/dispensings",
+    dependencies=[requires(Action.VIEW_SUPPLY)],
+    response_model=list[DispensingView],
+)
 def site_dispensings(
     site_id: Id, session: DbSession, actor: CurrentPrincipal
 ) -> list[DispensingView]:
@@ -130,7 +151,11 @@ def site_dispensings(
     return list_site_dispensings(session=session, actor=actor, site_id=site_id)
 
 
-@router.get("/trials/{trial_id}/resupply-requests", response_model=list[ResupplyRequestView])
+@router.get(
+    "/trials/{trial_id}/resupply-requests",
+    dependencies=[requires(Action.VIEW_SUPPLY)],
+    response_model=list[ResupplyRequestView],
+)
 def list_resupply_requests(
     trial_id: Id, session: DbSession, actor: CurrentPrincipal
 ) -> list[ResupplyRequestView]:
@@ -139,6 +164,7 @@ def list_resupply_requests(
 
 @router.post(
     "/resupply-requests/{request_id}/shipment",
+    dependencies=[requires(Action.MANAGE_SUPPLY)],
     response_model=ShipmentView,
     status_code=status.HTTP_201_CREATED,
 )
@@ -149,7 +175,11 @@ def ship_resupply(
     return supply.ship_resupply(session=session, actor=actor, request_id=request_id, today=today)
 
 
-@router.post("/shipments/{shipment_id}/receipt", response_model=ShipmentView)
+@router.post(
+    "/shipments/{shipment_id}/receipt",
+    dependencies=[requires(Action.HANDLE_KITS)],
+    response_model=ShipmentView,
+)
 def receive_shipment(
     shipment_id: Id,
     body: ShipmentReceipt,
@@ -163,7 +193,11 @@ def receive_shipment(
     )
 
 
-@router.get("/trials/{trial_id}/reports/enrolment", response_model=list[EnrolmentRow])
+@router.get(
+    "/trials/{trial_id}/reports/enrolment",
+    dependencies=[requires(Action.VIEW_ENROLMENT)],
+    response_model=list[EnrolmentRow],
+)
 def enrolment_report(
     trial_id: Id, session: DbSession, actor: CurrentPrincipal
 ) -> list[EnrolmentRow]:
@@ -171,7 +205,11 @@ def enrolment_report(
     return reports.enrolment(session=session, actor=actor, trial_id=trial_id)
 
 
-@router.get("/trials/{trial_id}/reports/arm-balance", response_model=list[ArmBalanceRow])
+@router.get(
+    "/trials/{trial_id}/reports/arm-balance",
+    dependencies=[requires(Action.VIEW_ARMS)],
+    response_model=list[ArmBalanceRow],
+)
 def arm_balance_report(
     trial_id: Id, session: DbSession, actor: CurrentPrincipal
 ) -> list[ArmBalanceRow]:
@@ -179,7 +217,11 @@ def arm_balance_report(
     return reports.arm_balance(session=session, actor=actor, trial_id=trial_id)
 
 
-@router.get("/trials/{trial_id}/allocation-audit", response_model=AllocationAuditView)
+@router.get(
+    "/trials/{trial_id}/allocation-audit",
+    dependencies=[requires(Action.AUDIT_ALLOCATION)],
+    response_model=AllocationAuditView,
+)
 def allocation_audit(
     trial_id: Id, session: DbSession, actor: CurrentPrincipal
 ) -> AllocationAuditView:

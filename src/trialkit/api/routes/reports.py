@@ -8,11 +8,13 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
 from trialkit.api.deps import CurrentPrincipal, DbSession, Id, Today
+from trialkit.api.permissions import PermissionFirstRoute, requires
 from trialkit.report.html import render_html
 from trialkit.report.pdf import render_pdf
+from trialkit.service.policy import Action
 from trialkit.service.trial_report import ReportOutput, trial_report
 
-router = APIRouter(prefix="/api", tags=["reports"])
+router = APIRouter(route_class=PermissionFirstRoute, prefix="/api", tags=["reports"])
 
 
 def _html(
@@ -35,7 +37,11 @@ def _html(
     return render_html(document), f"{document.trial}-report-{kind}-{cutoff.isoformat()}"
 
 
-@router.get("/trials/{trial_id}/report", response_class=HTMLResponse)
+@router.get(
+    "/trials/{trial_id}/report",
+    dependencies=[requires(Action.VIEW_REPORTS)],
+    response_class=HTMLResponse,
+)
 def report_html(
     trial_id: Id,
     session: DbSession,
@@ -49,7 +55,11 @@ def report_html(
     return HTMLResponse(html)
 
 
-@router.get("/trials/{trial_id}/report.pdf", response_class=Response)
+@router.get(
+    "/trials/{trial_id}/report.pdf",
+    dependencies=[requires(Action.VIEW_REPORTS)],
+    response_class=Response,
+)
 def report_pdf(
     trial_id: Id,
     session: DbSession,

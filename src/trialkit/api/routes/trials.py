@@ -5,30 +5,41 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from trialkit.api.deps import CurrentPrincipal, DbSession, Id, Today
+from trialkit.api.permissions import PermissionFirstRoute, requires
 from trialkit.api.schemas import ActivationBody, EthicsApprovalCreate, SiteCreate
 from trialkit.service import trials
+from trialkit.service.policy import Action
 from trialkit.service.views import SiteView, TrialView
 
-router = APIRouter(prefix="/api", tags=["trials and sites"])
+router = APIRouter(route_class=PermissionFirstRoute, prefix="/api", tags=["trials and sites"])
 
 
-@router.get("/trials", response_model=list[TrialView])
+@router.get("/trials", dependencies=[requires(Action.VIEW_TRIAL)], response_model=list[TrialView])
 def list_trials(session: DbSession, actor: CurrentPrincipal, today: Today) -> list[TrialView]:
     return trials.list_trials(session=session, actor=actor, today=today)
 
 
-@router.get("/trials/{trial_id}", response_model=TrialView)
+@router.get(
+    "/trials/{trial_id}", dependencies=[requires(Action.VIEW_TRIAL)], response_model=TrialView
+)
 def get_trial(trial_id: Id, session: DbSession, actor: CurrentPrincipal, today: Today) -> TrialView:
     return trials.get_trial(session=session, actor=actor, trial_id=trial_id, today=today)
 
 
-@router.get("/trials/{trial_id}/sites", response_model=list[SiteView])
+@router.get(
+    "/trials/{trial_id}/sites",
+    dependencies=[requires(Action.VIEW_TRIAL)],
+    response_model=list[SiteView],
+)
 def list_sites(trial_id: Id, session: DbSession, actor: CurrentPrincipal) -> list[SiteView]:
     return trials.list_sites(session=session, actor=actor, trial_id=trial_id)
 
 
 @router.post(
-    "/trials/{trial_id}/sites", response_model=SiteView, status_code=status.HTTP_201_CREATED
+    "/trials/{trial_id}/sites",
+    dependencies=[requires(Action.MANAGE_TRIAL)],
+    response_model=SiteView,
+    status_code=status.HTTP_201_CREATED,
 )
 def add_site(
     trial_id: Id, body: SiteCreate, session: DbSession, actor: CurrentPrincipal
@@ -45,13 +56,14 @@ def add_site(
     )
 
 
-@router.get("/sites/{site_id}", response_model=SiteView)
+@router.get("/sites/{site_id}", dependencies=[requires(Action.VIEW_TRIAL)], response_model=SiteView)
 def get_site(site_id: Id, session: DbSession, actor: CurrentPrincipal) -> SiteView:
     return trials.get_site(session=session, actor=actor, site_id=site_id)
 
 
 @router.post(
     "/sites/{site_id}/ethics-approvals",
+    dependencies=[requires(Action.MANAGE_TRIAL)],
     response_model=SiteView,
     status_code=status.HTTP_201_CREATED,
 )
@@ -73,7 +85,11 @@ def record_ethics_approval(
     )
 
 
-@router.post("/sites/{site_id}/activation", response_model=SiteView)
+@router.post(
+    "/sites/{site_id}/activation",
+    dependencies=[requires(Action.MANAGE_TRIAL)],
+    response_model=SiteView,
+)
 def activate_site(
     site_id: Id, body: ActivationBody, session: DbSession, actor: CurrentPrincipal
 ) -> SiteView:

@@ -5,19 +5,26 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from trialkit.api.deps import CurrentPrincipal, DbSession, Id, SecurityDep
+from trialkit.api.permissions import PermissionFirstRoute, requires
 from trialkit.api.schemas import RoleGrant, RoleRevocation, UserCreate
 from trialkit.service import users
+from trialkit.service.policy import Action
 from trialkit.service.views import RoleAssignmentView, UserView
 
-router = APIRouter(prefix="/api", tags=["users"])
+router = APIRouter(route_class=PermissionFirstRoute, prefix="/api", tags=["users"])
 
 
-@router.get("/users", response_model=list[UserView])
+@router.get("/users", dependencies=[requires(Action.MANAGE_USERS)], response_model=list[UserView])
 def list_users(session: DbSession, actor: CurrentPrincipal) -> list[UserView]:
     return users.list_users(session=session, actor=actor)
 
 
-@router.post("/users", response_model=UserView, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/users",
+    dependencies=[requires(Action.MANAGE_USERS)],
+    response_model=UserView,
+    status_code=status.HTTP_201_CREATED,
+)
 def create_user(
     body: UserCreate, session: DbSession, security: SecurityDep, actor: CurrentPrincipal
 ) -> UserView:
@@ -31,13 +38,18 @@ def create_user(
     )
 
 
-@router.get("/users/{user_id}", response_model=UserView)
+@router.get(
+    "/users/{user_id}", dependencies=[requires(Action.MANAGE_USERS)], response_model=UserView
+)
 def get_user(user_id: Id, session: DbSession, actor: CurrentPrincipal) -> UserView:
     return users.get_user(session=session, actor=actor, user_id=user_id)
 
 
 @router.post(
-    "/users/{user_id}/roles", response_model=RoleAssignmentView, status_code=status.HTTP_201_CREATED
+    "/users/{user_id}/roles",
+    dependencies=[requires(Action.MANAGE_USERS)],
+    response_model=RoleAssignmentView,
+    status_code=status.HTTP_201_CREATED,
 )
 def grant_role(
     user_id: Id, body: RoleGrant, session: DbSession, actor: CurrentPrincipal
@@ -53,7 +65,11 @@ def grant_role(
     )
 
 
-@router.post("/role-assignments/{assignment_id}/revocation", response_model=RoleAssignmentView)
+@router.post(
+    "/role-assignments/{assignment_id}/revocation",
+    dependencies=[requires(Action.MANAGE_USERS)],
+    response_model=RoleAssignmentView,
+)
 def revoke_role(
     assignment_id: Id, body: RoleRevocation, session: DbSession, actor: CurrentPrincipal
 ) -> RoleAssignmentView:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from trialkit.errors import NotFoundError, PermissionDenied, TrialkitError
 from trialkit.service import Role, patients, randomisation, supply, trials
+from trialkit.service.boundary import listed_ids
 from trialkit.service.dispensing_check import DispensingCheckView, dispensing_check
 from trialkit.service.dispensings import list_site_dispensings
 from trialkit.service.views import (
@@ -47,7 +48,6 @@ KIT_STATUS = {
     "expired": N_("expired"),
 }
 """The words for a kit's status (the inventory's ``status`` column)."""
-_NUMBERS = re.compile(r"[\s,;]+")
 
 
 @dataclass(frozen=True)
@@ -172,16 +172,13 @@ def receive(
     """Receive a shipment; kits listed as damaged are kept out of stock."""
     key = f"damaged-{shipment_id}"
     raw = form.get("damaged", "").strip()
-    damaged: list[int] = []
+    damaged, refused = listed_ids(raw)
     errors: dict[str, str] = {}
-    for part in filter(None, _NUMBERS.split(raw)):
-        if not part.isdigit():
-            errors[key] = pages._(
-                "List damaged kits by number, separated by commas (e.g. 1012, 1015); "
-                "'%(p)s' is not a kit number."
-            ) % {"p": part}
-            break
-        damaged.append(int(part))
+    if refused is not None:
+        errors[key] = pages._(
+            "List damaged kits by number, separated by commas (e.g. 1012, 1015); "
+            "'%(p)s' is not a kit number."
+        ) % {"p": refused}
     if not errors:
         try:
             supply.receive_shipment(
