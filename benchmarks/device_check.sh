@@ -3,8 +3,8 @@
 # machine with an NVIDIA GPU: the device tests and the benchmark, logged to $OUT.
 #
 # Made for this workplace's device machine (x86-64, Python 3.12 with numba, numba-cuda,
-# cupy-cuda13x, numpy, scipy and pytest installed, no network); see benchmarks/RESULTS.md,
-# Simulation, "Device check", for fetching the wheels it installs and for the call.
+# cupy-cuda13x, numpy, scipy and pytest installed, no network); see docs/performance.md,
+# Simulation, "The device check", for fetching the wheels it installs and for the call.
 # From the repository root:
 #
 #     bash benchmarks/device_check.sh            # every step: about 6 minutes, at most 570 s
@@ -65,7 +65,7 @@ env_report() {
 install_wheels() {
     # trialkit's pure-Python dependencies missing from the image (pydantic, CEL, ...)
     if ! ls "$ROOT"/.whl/*.whl >/dev/null 2>&1; then
-        echo "no wheels in .whl/: nothing to install (imports may fail; see RESULTS.md)"
+        echo "no wheels in .whl/: nothing to install (imports may fail; see docs/performance.md)"
         return 0
     fi
     "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
