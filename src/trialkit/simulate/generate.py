@@ -25,8 +25,10 @@ from numpy.typing import NDArray
 from trialkit.simulate.scenario import Scenario
 
 __all__ = [
+    "LOGICAL_BATCH",
     "RawDraws",
     "TrialBatch",
+    "batch_generator",
     "block_patterns",
     "draw",
     "generate_batch",
@@ -35,6 +37,14 @@ __all__ = [
 ]
 
 FloatArray = NDArray[np.float64]
+
+#: trials per logical batch: the unit of the random streams (see :func:`batch_generator`)
+LOGICAL_BATCH = 4096
+
+
+def batch_generator(seed: int, index: int) -> np.random.Generator:
+    """The generator of logical batch ``index``: child ``index`` of ``SeedSequence(seed)``."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(index,))))
 
 
 @dataclass(frozen=True)
