@@ -16,10 +16,10 @@ from trialkit.protocol import Protocol
 from trialkit.simulate.engine import (
     LOGICAL_BATCH,
     batch_generator,
-    batch_statistics,
     simulate,
     trial_data,
 )
+from trialkit.simulate.backends.registry import get_backend
 from trialkit.simulate.generate import generate_batch
 from trialkit.simulate.results import SimulationResult
 from trialkit.simulate.scenario import scenario_from_protocol
@@ -85,8 +85,8 @@ def test_trial_data_is_the_simulated_trial(sor: Protocol) -> None:
     one, tau, events = trial_data(scenario, TRIALS, 4, LOGICAL_BATCH + 17)
     batch = generate_batch(scenario, batch_generator(4, 1), LOGICAL_BATCH)
     np.testing.assert_array_equal(one.entry[0], batch.entry[17])
-    stats = batch_statistics(scenario, 4, 1, LOGICAL_BATCH)
-    assert tau == stats[0][17, -1]
+    stats = get_backend("numba").statistics(scenario, 4, 1, LOGICAL_BATCH)
+    assert tau == stats.time[17, -1]
     assert events == 120
 
 
@@ -130,14 +130,8 @@ def test_reject_rate_decreases_with_hr_under_common_random_numbers(
 
 
 def test_progress_reports_every_trial_once(sor: Protocol) -> None:
-    from trialkit.simulate.gpu import simulate_on_device
-
     scenario = scenario_from_protocol(sor)
-    for run in (
-        lambda tick: simulate(scenario, TRIALS, 1, workers=2, chunk_batches=1, progress=tick),
-        lambda tick: simulate_on_device(scenario, TRIALS, 1, xp=np, chunk_batches=2, progress=tick),
-    ):
-        done: list[int] = []
-        run(done.append)
-        assert sum(done) == TRIALS
-        assert len(done) >= 2  # more than one update: the bar moves during the run
+    done: list[int] = []
+    simulate(scenario, TRIALS, 1, workers=2, chunk_batches=1, progress=done.append)
+    assert sum(done) == TRIALS
+    assert len(done) >= 2  # more than one update: the bar moves during the run

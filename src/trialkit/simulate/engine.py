@@ -144,8 +144,7 @@ def simulate(
     engine.require(host_draws=host_draws)
     if runner is not None and engine.devices:
         raise DesignInputError(
-            f"a runner spreads the CPU backends over workers; backend {backend} runs on one "
-            "device",
+            f"a runner spreads the CPU backends over workers; backend {backend} runs on one device",
             location="runner",
         )
     start = time.perf_counter()

@@ -53,7 +53,9 @@ class LookStatistics:
         """Rows."""
         return int(self.time.shape[0])
 
-    def arrays(self) -> tuple[FloatArray, NDArray[np.int64], FloatArray, FloatArray, FloatArray, FloatArray]:
+    def arrays(
+        self,
+    ) -> tuple[FloatArray, NDArray[np.int64], FloatArray, FloatArray, FloatArray, FloatArray]:
         """The six arrays in field order (for a kernel's output arguments)."""
         return (self.time, self.events, self.observed, self.expected, self.variance, self.log_hr)
 

@@ -21,7 +21,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from typing import Literal
+from typing import Literal, cast
 
 from trialkit.design.accrual import SurvivalModel, dropout_hazard, hazard_from_median
 from trialkit.design.boundaries import SpendingFunction, group_sequential_design
@@ -34,6 +34,7 @@ __all__ = [
     "Scenario",
     "TiesMethod",
     "check_run",
+    "hazard_ratio_grid",
     "scenario_from_protocol",
 ]
 
@@ -42,6 +43,8 @@ EntryMethod = Literal["random", "fixed"]
 TiesMethod = Literal["efron", "breslow"]
 #: the most trials one run may ask for (a run streams its batches, so this bounds time only)
 MAX_TRIALS = 10**10
+#: the most hazard ratios one grid of runs may hold
+MAX_GRID = 200
 
 
 def _error(message: str, parameter: str) -> DesignInputError:
@@ -105,6 +108,8 @@ class Scenario:
     ties
         Tie handling of the Cox HR, ``"efron"`` (R's default) or ``"breslow"``; every
         backend honours it.
+    arm_labels
+        The protocol's labels of the treatment and the control arm.
     """
 
     n: int
@@ -124,6 +129,7 @@ class Scenario:
     spending: SpendingFunction | None
     efficacy_z: tuple[float, ...]
     ties: TiesMethod = "efron"
+    arm_labels: tuple[str, str] = ("treatment", "control")
 
     @property
     def look_events(self) -> tuple[int, ...]:
@@ -178,6 +184,30 @@ def _ratio(value: float) -> tuple[int, int]:
     return frac.numerator, frac.denominator
 
 
+def hazard_ratio_grid(start: float, stop: float, step: float) -> tuple[float, ...]:
+    """The hazard ratios ``start, start + step, ...`` up to ``stop`` inclusive (parameter ``grid``).
+
+    At most :data:`MAX_GRID` values, rounded to 10 decimals so that ``0.6 + 0.2`` is 0.8.
+    """
+    if not all(math.isfinite(v) for v in (start, stop, step)) or step <= 0 or start <= 0:
+        raise _error(
+            f"start and step must be positive numbers; you gave start {start:g}, step {step:g}",
+            "grid",
+        )
+    if stop < start:
+        raise _error(f"stop must not be below start; you gave {start:g} to {stop:g}", "grid")
+    count = math.floor((stop - start) / step + 1e-9) + 1
+    if count > MAX_GRID:
+        raise _error(f"gives {count} hazard ratios; use at most {MAX_GRID}", "grid")
+    return tuple(round(start + k * step, 10) for k in range(count))
+
+
+def _arm_labels(protocol: Protocol) -> tuple[str, str]:
+    """The labels of the protocol's treatment and control arms (the first of each role)."""
+    roles = {arm.role: arm.label for arm in reversed(protocol.arms)}
+    return roles.get("treatment", "treatment"), roles.get("control", "control")
+
+
 def scenario_from_protocol(
     protocol: Protocol,
     *,
@@ -197,10 +227,10 @@ def scenario_from_protocol(
     decision_hr: float | None = None,
     alpha: float | None = None,
     information_rates: Sequence[float] | None = None,
-    spending: SpendingFunction | None = None,
-    allocation: AllocationMethod = "blocks",
-    entry: EntryMethod = "random",
-    ties: TiesMethod = "efron",
+    spending: str | None = None,
+    allocation: str = "blocks",
+    entry: str = "random",
+    ties: str = "efron",
 ) -> Scenario:
     """Build and check the simulated trial of ``protocol``, with optional overrides.
 
@@ -309,9 +339,7 @@ def scenario_from_protocol(
     if hr is not None:
         ratio = _positive(hr, "hr", "the hazard ratio", "give a value such as 0.65")
     elif median_treatment is not None:
-        _positive(
-            median_treatment, "median_treatment", "the treatment median", "give it in months"
-        )
+        _positive(median_treatment, "median_treatment", "the treatment median", "give it in months")
         ratio = hazard_from_median(median_treatment, "median treatment") / h_c[0]
     else:  # the protocol's hazard ratio, whatever the control hazard
         ratio = d.median_control / d.median_treatment
@@ -376,8 +404,10 @@ def scenario_from_protocol(
         gsd = group_sequential_design(
             alpha=a,
             information_rates=rates_info,
-            spending_function=spending or "obrien-fleming",
+            spending_function=cast(SpendingFunction, spending or "obrien-fleming"),
         )
+    except DesignInputError as exc:  # the design's own check of the rates and alpha
+        raise _error(exc.message, exc.location or "information_rates") from exc
     except ValueError as exc:  # a root the boundary search cannot bracket
         raise _error(
             f"no {spending} boundaries for information rates "
@@ -397,15 +427,16 @@ def scenario_from_protocol(
         accrual_starts=starts,
         accrual_rates=rates,
         dropout_hazard=drop,
-        allocation=allocation,
+        allocation=cast(AllocationMethod, allocation),
         allocation_ratio=_ratio(d.allocation_ratio),
-        entry=entry,
+        entry=cast(EntryMethod, entry),
         decision_hr=dec,
         alpha=a,
         information_rates=gsd.information_rates,
-        spending=spending if len(rates_info) > 1 else None,
+        spending=cast(SpendingFunction, spending) if len(rates_info) > 1 else None,
         efficacy_z=gsd.z,
-        ties=ties,
+        ties=cast(TiesMethod, ties),
+        arm_labels=_arm_labels(protocol),
     )
     looks = scenario.look_events
     if any(b <= a_ for a_, b in itertools.pairwise(looks)):

@@ -536,9 +536,7 @@ class DrawArrays(NamedTuple):
 
 
 def _knots(starts: NDArray[np.float64], slopes: NDArray[np.float64]) -> NDArray[np.float64]:
-    knots: NDArray[np.float64] = np.concatenate(
-        ([0.0], np.cumsum(slopes[:-1] * np.diff(starts)))
-    )
+    knots: NDArray[np.float64] = np.concatenate(([0.0], np.cumsum(slopes[:-1] * np.diff(starts))))
     return knots
 
 

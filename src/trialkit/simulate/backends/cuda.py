@@ -210,7 +210,7 @@ def _seed_kernel(seeds, starts, out):  # type: ignore[no-untyped-def]  # pragma:
     """Each row's initial state (``out[r] = s0, s1``): the seeding of the kernel, for tests."""
     r = cuda.grid(1)
     if r < out.shape[0]:
-        s0, s1 = _thread_state(seeds, starts, r)
+        s0, s1 = thread_state(seeds, starts, r)
         out[r, 0] = s0
         out[r, 1] = s1
 
@@ -300,7 +300,7 @@ def make_tally_kernel(n_looks: int) -> Any:
         sh_hi = cuda.shared.array((tpb, _FIELDS), np.float64)
         sh_lo = cuda.shared.array((tpb, _FIELDS), np.float64)
         for first in range(0, n_int, _FIELDS):
-            width = _smaller(_FIELDS, n_int - first)
+            width = _FIELDS if n_int - first > _FIELDS else n_int - first
             for f in range(width):
                 sh_i[t, f] = ints[first + f]
             cuda.syncthreads()
@@ -316,7 +316,7 @@ def make_tally_kernel(n_looks: int) -> Any:
                     p_int[blk, first + f] = sh_i[0, f]
             cuda.syncthreads()
         for first in range(0, n_flt, _FIELDS):
-            width = _smaller(_FIELDS, n_flt - first)
+            width = _FIELDS if n_flt - first > _FIELDS else n_flt - first
             for f in range(width):
                 sh_hi[t, f] = flts[first + f]
                 sh_lo[t, f] = 0.0
@@ -571,7 +571,9 @@ def _launch(
 
 def _device_args(*args: Any) -> list[Any]:
     """Host arrays copied to the device; scalars as they are."""
-    return [cuda.to_device(np.ascontiguousarray(a)) if isinstance(a, np.ndarray) else a for a in args]
+    return [
+        cuda.to_device(np.ascontiguousarray(a)) if isinstance(a, np.ndarray) else a for a in args
+    ]
 
 
 @contextmanager

@@ -29,7 +29,8 @@ def kernel_statistics(scenario: Scenario, raw: RawDraws) -> LookStatistics:
     shape = (trials, len(scenario.look_events))
     outs: list[Any] = [np.empty(shape) for _ in range(6)]
     outs[1] = np.empty(shape, dtype=np.int64)
-    cpu_batch(*draw_arrays(raw), *model_arrays(scenario), *outs)
+    kernel: Any = cpu_batch  # a numba dispatcher: its arguments are typed when it compiles
+    kernel(*draw_arrays(raw), *model_arrays(scenario), *outs)
     return LookStatistics(*outs)
 
 
