@@ -13,13 +13,13 @@ from scipy.stats import norm
 
 from trialkit.design.decision import decision_characteristics
 from trialkit.protocol import Protocol
+from trialkit.simulate.backends.registry import get_backend
 from trialkit.simulate.engine import (
     LOGICAL_BATCH,
     batch_generator,
     simulate,
     trial_data,
 )
-from trialkit.simulate.backends.registry import get_backend
 from trialkit.simulate.generate import generate_batch
 from trialkit.simulate.results import SimulationResult
 from trialkit.simulate.scenario import scenario_from_protocol

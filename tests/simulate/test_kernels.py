@@ -14,8 +14,13 @@ import pytest
 from trialkit.analysis import coxph, logrank_kernel
 from trialkit.protocol import Protocol
 from trialkit.simulate.backends.numba import kernel_statistics
-from trialkit.simulate.generate import RawDraws
-from trialkit.simulate.generate import draw, generate_batch, invert_piecewise_linear, to_batch
+from trialkit.simulate.generate import (
+    RawDraws,
+    draw,
+    generate_batch,
+    invert_piecewise_linear,
+    to_batch,
+)
 from trialkit.simulate.kernels import analysis_cut, observed_at, two_arm_statistics
 from trialkit.simulate.scenario import scenario_from_protocol
 
