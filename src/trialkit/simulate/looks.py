@@ -9,6 +9,7 @@ arithmetic on the device).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,9 +18,11 @@ from numpy.typing import NDArray
 from trialkit.simulate.results import HR_BIN, HR_BINS, HR_LIMIT, TIME_BIN, TIME_BINS, Tally
 from trialkit.simulate.scenario import Scenario
 
-__all__ = ["LookStatistics", "tally_statistics"]
+__all__ = ["Batches", "LookStatistics", "tally_statistics"]
 
 FloatArray = NDArray[np.float64]
+#: logical batches of a task, as ``(index, size)`` pairs
+Batches = Sequence[tuple[int, int]]
 
 
 @dataclass(frozen=True)

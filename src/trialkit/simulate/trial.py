@@ -356,23 +356,23 @@ def _cox(
 
 @register_jitable
 def simulate_trial(
-    r: int, host: bool, s0: Any, s1: Any,
-    spacings: Any, allocation: Any, uniforms: Any, pfs_unit: Any, drop_unit: Any,
-    random_entry: bool, simple: bool, share: float, patterns: Any, drop_hazard: float,
-    acc_starts: Any, acc_knots: Any, acc_rates: Any,
-    pfs_starts: Any, knots_c: Any, h_c: Any, knots_t: Any, h_t: Any,
-    looks: Any, efron: bool,
-    entry: Any, obs: Any, status: Any, ys: Any, fs: Any, bucket: Any, counts: Any, taus: Any,
-    g_n0: Any, g_n1: Any, g_d0: Any, g_d1: Any,
-    out_time: Any, out_events: Any, out_o: Any, out_e: Any, out_v: Any, out_beta: Any,
-) -> None:  # pragma: no cover - compiled  # fmt: skip
+    r: int, host: bool, s0: Any, s1: Any, draws: Any, model: Any, scratch: Any, out: Any
+) -> None:  # pragma: no cover - compiled
     """Simulate and analyse trial ``r``; write its row of the six ``(trials, looks)`` outputs.
 
     Draws, in the order of :func:`trialkit.simulate.generate.draw` (entry spacings,
-    allocation, PFS, dropout): with ``host`` row ``r`` of the host arrays, else drawn from
-    the ``xoroshiro128+`` state ``(s0, s1)``. ``entry`` ... ``g_d1`` are scratch arrays of
-    ``n`` (``counts``: ``n + 1``; ``taus``: looks) entries; ``entry.size`` is ``n``.
+    allocation, PFS, dropout): with ``host`` row ``r`` of the host arrays ``draws`` (as
+    :class:`DrawArrays`), else drawn from the ``xoroshiro128+`` state ``(s0, s1)``.
+    ``model`` is a :class:`ModelArrays`; ``scratch`` twelve arrays of ``n`` entries
+    (``counts``: ``n + 1``, ``taus``: looks), ``entry.size`` being ``n``; ``out`` the six
+    outputs in :class:`~trialkit.simulate.looks.LookStatistics` order.
     """
+    spacings, allocation, uniforms, pfs_unit, drop_unit = draws
+    random_entry, simple, share, patterns, drop_hazard = model[:5]
+    acc_starts, acc_knots, acc_rates, pfs_starts, knots_c, h_c, knots_t, h_t = model[5:13]
+    looks, efron = model[13], model[14]
+    entry, obs, status, ys, fs, bucket, counts, taus, g_n0, g_n1, g_d0, g_d1 = scratch
+    out_time, out_events, out_o, out_e, out_v, out_beta = out
     n = entry.size
     one_rate = acc_rates.size == 1
     one_piece = h_c.size == 1
@@ -471,38 +471,21 @@ def simulate_trial(
 
 
 @njit(cache=True, nogil=True)
-def cpu_batch(
-    spacings: Any, allocation: Any, uniforms: Any, pfs_unit: Any, drop_unit: Any,
-    random_entry: bool, simple: bool, share: float, patterns: Any, drop_hazard: float,
-    acc_starts: Any, acc_knots: Any, acc_rates: Any,
-    pfs_starts: Any, knots_c: Any, h_c: Any, knots_t: Any, h_t: Any,
-    looks: Any, efron: bool,
-    out_time: Any, out_events: Any, out_o: Any, out_e: Any, out_v: Any, out_beta: Any,
-) -> None:  # pragma: no cover - compiled  # fmt: skip
-    """Every trial (row) of a batch of host draws through :func:`simulate_trial`, in turn."""
-    n = pfs_unit.shape[1]
-    entry = np.empty(n)
-    obs = np.empty(n)
-    status = np.zeros(n, dtype=np.uint8)
-    ys = np.empty(n)
-    fs = np.zeros(n, dtype=np.uint8)
-    bucket = np.zeros(n, dtype=np.int64)
-    counts = np.zeros(n + 1, dtype=np.int64)
-    taus = np.empty(looks.size)
-    g_n0 = np.zeros(n, dtype=np.int64)
-    g_n1 = np.zeros(n, dtype=np.int64)
-    g_d0 = np.zeros(n, dtype=np.int64)
-    g_d1 = np.zeros(n, dtype=np.int64)
-    s0 = uint64(0)
-    s1 = uint64(0)
-    for r in range(pfs_unit.shape[0]):
-        simulate_trial(
-            r, True, s0, s1, spacings, allocation, uniforms, pfs_unit, drop_unit,
-            random_entry, simple, share, patterns, drop_hazard,
-            acc_starts, acc_knots, acc_rates, pfs_starts, knots_c, h_c, knots_t, h_t,
-            looks, efron, entry, obs, status, ys, fs, bucket, counts, taus,
-            g_n0, g_n1, g_d0, g_d1, out_time, out_events, out_o, out_e, out_v, out_beta,
-        )  # fmt: skip
+def cpu_batch(draws: Any, model: Any, out: Any) -> None:  # pragma: no cover - compiled
+    """Every trial (row) of a batch of host draws through :func:`simulate_trial`, in turn.
+
+    ``draws``, ``model`` and ``out`` as :func:`simulate_trial` takes them; the scratch
+    arrays are allocated once here, for the whole batch.
+    """
+    n = draws[3].shape[1]
+    i64 = np.int64
+    scratch = (
+        np.empty(n), np.empty(n), np.zeros(n, np.uint8), np.empty(n), np.zeros(n, np.uint8),
+        np.zeros(n, i64), np.zeros(n + 1, i64), np.empty(model[13].size),
+        np.zeros(n, i64), np.zeros(n, i64), np.zeros(n, i64), np.zeros(n, i64),
+    )  # fmt: skip
+    for r in range(draws[3].shape[0]):
+        simulate_trial(r, True, uint64(0), uint64(0), draws, model, scratch, out)
 
 
 class ModelArrays(NamedTuple):

@@ -1,34 +1,41 @@
-"""The tally of a CPU backend: each logical batch's statistics, tallied on the host."""
+"""What the CPU backends share: draws on the host, each logical batch tallied on the host."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-
 from trialkit.errors import DesignInputError
-from trialkit.simulate.looks import LookStatistics, tally_statistics
+from trialkit.simulate.looks import Batches, LookStatistics, tally_statistics
 from trialkit.simulate.results import Tally
 from trialkit.simulate.scenario import Scenario
 
-__all__ = ["host_tally", "refuse_host_draws"]
+__all__ = ["HostBackend"]
 
 
-def host_tally(
-    statistics: Callable[[Scenario, int, int, int], LookStatistics],
-    scenario: Scenario,
-    seed: int,
-    batches: Sequence[tuple[int, int]],
-) -> Tally:
-    """Tally the batches ``(index, size)`` one by one from ``statistics(scenario, seed, i, n)``."""
-    tally = Tally(looks=len(scenario.look_events))
-    for index, size in batches:
-        tally_statistics(scenario, index, statistics(scenario, seed, index, size), tally)
-    return tally
+class HostBackend:
+    """A CPU backend; a subclass names itself and computes a batch's :meth:`statistics`."""
 
+    name = ""
+    devices = 0
+    launch_batches = 1
 
-def refuse_host_draws(host_draws: bool) -> None:
-    """A CPU backend always draws on the host: asking for it is a mistake worth saying."""
-    if host_draws:
-        raise DesignInputError(
-            "host_draws applies to the GPU backends; the CPU backends always draw on the host",
-            location="host_draws",
-        )
+    def require(self, *, host_draws: bool) -> None:
+        """Always usable; the CPU always draws on the host, so asking for it is a mistake."""
+        if host_draws:
+            raise DesignInputError(
+                "host_draws applies to the GPU backends; the CPU backends always draw on the host",
+                location="host_draws",
+            )
+
+    def statistics(
+        self, scenario: Scenario, seed: int, index: int, size: int, *, host_draws: bool = False
+    ) -> LookStatistics:
+        """Logical batch ``index`` of ``size`` trials (each subclass's own kernel)."""
+        raise NotImplementedError
+
+    def tally(
+        self, scenario: Scenario, seed: int, batches: Batches, *, host_draws: bool = False
+    ) -> Tally:
+        """The batches ``(index, size)`` one after the other, tallied on the host."""
+        tally = Tally(looks=len(scenario.look_events))
+        for index, size in batches:
+            tally_statistics(scenario, index, self.statistics(scenario, seed, index, size), tally)
+        return tally

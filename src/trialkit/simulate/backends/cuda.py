@@ -46,7 +46,7 @@ from numpy.typing import NDArray
 
 from trialkit.errors import DesignInputError
 from trialkit.simulate.generate import RawDraws, batch_generator, draw
-from trialkit.simulate.looks import LookStatistics
+from trialkit.simulate.looks import Batches, LookStatistics
 from trialkit.simulate.results import HR_BIN, HR_BINS, HR_LIMIT, TIME_BIN, TIME_BINS, Tally
 from trialkit.simulate.scenario import Scenario
 from trialkit.simulate.trial import draw_arrays, model_arrays, simulate_trial, thread_state
@@ -194,13 +194,27 @@ def make_kernel(
         s1 = uint64(0)
         if not host:
             s0, s1 = thread_state(seeds, starts, r)
-        simulate_trial(
-            r, host, s0, s1, spacings, allocation, uniforms, pfs_unit, drop_unit,
-            random_entry, simple, share, patterns, drop_hazard,
-            acc_starts, acc_knots, acc_rates, pfs_starts, knots_c, h_c, knots_t, h_t,
-            looks, efron, entry, obs, status, ys, fs, bucket, counts, taus,
-            g_n0, g_n1, g_d0, g_d1, out_time, out_events, out_o, out_e, out_v, out_beta,
-        )  # fmt: skip
+        draws = (spacings, allocation, uniforms, pfs_unit, drop_unit)
+        model = (
+            random_entry,
+            simple,
+            share,
+            patterns,
+            drop_hazard,
+            acc_starts,
+            acc_knots,
+            acc_rates,
+            pfs_starts,
+            knots_c,
+            h_c,
+            knots_t,
+            h_t,
+            looks,
+            efron,
+        )
+        scratch = (entry, obs, status, ys, fs, bucket, counts, taus, g_n0, g_n1, g_d0, g_d1)
+        out = (out_time, out_events, out_o, out_e, out_v, out_beta)
+        simulate_trial(r, host, s0, s1, draws, model, scratch, out)  # fmt: skip
 
     return kernel
 
@@ -494,18 +508,10 @@ def tally_on_device(
     spans = cuda.to_device(np.array([big, -1, big, -1], np.int32))
     with _quiet():
         make_tally_kernel(looks)[n_blocks, TALLY_THREADS](
-            cuda.to_device(np.asarray(row0, np.int64)),
-            cuda.to_device(np.asarray(rows, np.int64)),
-            *outs,
-            cuda.to_device(np.asarray(scenario.efficacy_z, np.float64)),
-            math.log(scenario.decision_hr),
-            p_int,
-            p_hi,
-            p_lo,
-            time_hist,
-            hr_hist,
-            spans,
-        )
+            cuda.to_device(np.asarray(row0, np.int64)), cuda.to_device(np.asarray(rows, np.int64)),
+            *outs, cuda.to_device(np.asarray(scenario.efficacy_z, np.float64)),
+            math.log(scenario.decision_hr), p_int, p_hi, p_lo, time_hist, hr_hist, spans,
+        )  # fmt: skip
     ints, his, los = p_int.copy_to_host(), p_hi.copy_to_host(), p_lo.copy_to_host()
     lo_t, hi_t, lo_h, hi_h = (int(x) for x in spans.copy_to_host())
     if hi_t >= lo_t:
@@ -606,12 +612,7 @@ class CudaBackend:
         return cuda_statistics(scenario, size, seed=seed, index=index, raw=raw)
 
     def tally(
-        self,
-        scenario: Scenario,
-        seed: int,
-        batches: Sequence[tuple[int, int]],
-        *,
-        host_draws: bool = False,
+        self, scenario: Scenario, seed: int, batches: Batches, *, host_draws: bool = False
     ) -> Tally:
         """One launch for all the batches; with host draws, one launch per batch."""
         if not host_draws:

@@ -8,15 +8,13 @@ loads it in milliseconds and the engine's worker threads run batches in parallel
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from trialkit.simulate.backends._host import host_tally, refuse_host_draws
+from trialkit.simulate.backends._host import HostBackend
 from trialkit.simulate.generate import RawDraws, batch_generator, draw
 from trialkit.simulate.looks import LookStatistics
-from trialkit.simulate.results import Tally
 from trialkit.simulate.scenario import Scenario
 from trialkit.simulate.trial import cpu_batch, draw_arrays, model_arrays
 
@@ -30,37 +28,20 @@ def kernel_statistics(scenario: Scenario, raw: RawDraws) -> LookStatistics:
     outs: list[Any] = [np.empty(shape) for _ in range(6)]
     outs[1] = np.empty(shape, dtype=np.int64)
     kernel: Any = cpu_batch  # a numba dispatcher: its arguments are typed when it compiles
-    kernel(*draw_arrays(raw), *model_arrays(scenario), *outs)
+    kernel(draw_arrays(raw), model_arrays(scenario), tuple(outs))
     return LookStatistics(*outs)
 
 
-class NumbaBackend:
+class NumbaBackend(HostBackend):
     """The compiled per-trial kernel on the CPU."""
 
     name = "numba"
-    devices = 0
-    launch_batches = 1
-
-    def require(self, *, host_draws: bool) -> None:
-        """Always usable; the CPU always draws on the host."""
-        refuse_host_draws(host_draws)
 
     def statistics(
         self, scenario: Scenario, seed: int, index: int, size: int, *, host_draws: bool = False
     ) -> LookStatistics:
         """Logical batch ``index``: its draws from its own stream, then the kernel."""
         return kernel_statistics(scenario, draw(scenario, batch_generator(seed, index), size))
-
-    def tally(
-        self,
-        scenario: Scenario,
-        seed: int,
-        batches: Sequence[tuple[int, int]],
-        *,
-        host_draws: bool = False,
-    ) -> Tally:
-        """Batch by batch, tallied on the host."""
-        return host_tally(self.statistics, scenario, seed, batches)
 
 
 BACKEND = NumbaBackend()

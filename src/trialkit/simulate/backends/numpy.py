@@ -7,15 +7,12 @@ compiled kernel to it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
-from trialkit.simulate.backends._host import host_tally, refuse_host_draws
+from trialkit.simulate.backends._host import HostBackend
 from trialkit.simulate.generate import TrialBatch, batch_generator, generate_batch
 from trialkit.simulate.kernels import analysis_cut, observed_at, two_arm_statistics
 from trialkit.simulate.looks import LookStatistics
-from trialkit.simulate.results import Tally
 from trialkit.simulate.scenario import Scenario
 
 __all__ = ["BACKEND", "NumpyBackend", "reference_statistics"]
@@ -38,16 +35,10 @@ def reference_statistics(scenario: Scenario, batch: TrialBatch) -> LookStatistic
     )
 
 
-class NumpyBackend:
+class NumpyBackend(HostBackend):
     """The numpy reference."""
 
     name = "numpy"
-    devices = 0
-    launch_batches = 1
-
-    def require(self, *, host_draws: bool) -> None:
-        """Always usable; the CPU always draws on the host."""
-        refuse_host_draws(host_draws)
 
     def statistics(
         self, scenario: Scenario, seed: int, index: int, size: int, *, host_draws: bool = False
@@ -55,17 +46,6 @@ class NumpyBackend:
         """Logical batch ``index`` from its own stream (the same trials as the numba backend)."""
         batch = generate_batch(scenario, batch_generator(seed, index), size)
         return reference_statistics(scenario, batch)
-
-    def tally(
-        self,
-        scenario: Scenario,
-        seed: int,
-        batches: Sequence[tuple[int, int]],
-        *,
-        host_draws: bool = False,
-    ) -> Tally:
-        """Batch by batch, tallied on the host."""
-        return host_tally(self.statistics, scenario, seed, batches)
 
 
 BACKEND = NumpyBackend()

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from trialkit.errors import DesignInputError
 
 if TYPE_CHECKING:
-    from trialkit.simulate.looks import LookStatistics
+    from trialkit.simulate.looks import Batches, LookStatistics
     from trialkit.simulate.results import Tally
     from trialkit.simulate.scenario import Scenario
 
@@ -53,12 +52,7 @@ class Backend(Protocol):
         """Each trial's statistics at every look for logical batch ``index`` of ``size`` trials."""
 
     def tally(
-        self,
-        scenario: Scenario,
-        seed: int,
-        batches: Sequence[tuple[int, int]],
-        *,
-        host_draws: bool = False,
+        self, scenario: Scenario, seed: int, batches: Batches, *, host_draws: bool = False
     ) -> Tally:
         """The tally of the logical batches ``(index, size)``."""
 
