@@ -268,21 +268,24 @@ def _logrank_walk(
     while i < m:
         t_i = ys[i]
         if i + 1 == m or ys[i + 1] != t_i:  # no tie: the common case, one patient
+            # without a branch on the event (half the patients, unpredictable): a censored
+            # patient adds zeros and writes a group slot that the next event overwrites
             fl = int(fs[i])
-            if fl >= 2:
-                at = m - before
-                at1 = m1 - before1
-                frac = at1 / at
-                o += fl & 1
-                e += frac
-                v += frac * (1.0 - frac)
-                g_n0[groups] = at - at1
-                g_n1[groups] = at1
-                g_d0[groups] = 1 - (fl & 1)
-                g_d1[groups] = fl & 1
-                groups += 1
+            ev = fl >> 1
+            x = fl & 1
+            at = m - before
+            at1 = m1 - before1
+            frac = at1 / at
+            o += ev * x
+            e += ev * frac
+            v += ev * (frac * (1.0 - frac))
+            g_n0[groups] = at - at1
+            g_n1[groups] = at1
+            g_d0[groups] = 1 - x
+            g_d1[groups] = x
+            groups += ev
             before += 1
-            before1 += fl & 1
+            before1 += x
             i += 1
             continue
         j = i
@@ -372,9 +375,9 @@ def simulate_trial(
 ) -> None:  # pragma: no cover - compiled
     """Simulate and analyse trial ``r``; write its row of the six ``(trials, looks)`` outputs.
 
-    Draws, in the order of :func:`trialkit.simulate.generate.draw` (entry spacings,
-    allocation, PFS, dropout): with ``host`` row ``r`` of the host arrays ``draws`` (as
-    :class:`DrawArrays`), else drawn from the ``xoroshiro128+`` state ``(s0, s1)``.
+    Draws: with ``host`` row ``r`` of the host arrays ``draws`` (as :class:`DrawArrays`,
+    the draws of :func:`trialkit.simulate.generate.draw`), else from the ``xoroshiro128+``
+    state ``(s0, s1)``: entry spacings, one per block, then each patient's PFS and dropout.
     ``model`` is a :class:`ModelArrays`; ``scratch`` thirteen arrays of ``n`` entries
     (``counts``: ``n + 1``, ``taus``: looks), ``entry.size`` being ``n``; ``out`` the six
     outputs in :class:`~trialkit.simulate.looks.LookStatistics` order.
@@ -410,6 +413,9 @@ def simulate_trial(
         else:
             for i in range(n):
                 entry[i] = _invert(entry[i] * c, acc_starts, acc_knots, acc_rates)
+    elif one_rate:  # fixed entry, one rate: patient i enters when i + 1 have accrued
+        for i in range(n):
+            entry[i] = (i + 1) / acc_rates[0]
     else:
         for i in range(n):
             entry[i] = _invert(float(i + 1), acc_starts, acc_knots, acc_rates)
@@ -434,18 +440,17 @@ def simulate_trial(
                 if i < n:
                     status[i] = 1 if patterns[pick, j] else 0
                     i += 1
-    for i in range(n):
+    for i in range(n):  # patient i's PFS, then its dropout (device draws: in that order)
         if host:
             unit = pfs_unit[r, i]
         else:
             unit, s0, s1 = _exponential(s0, s1)
         if one_piece:
-            obs[i] = unit / (h_t[0] if status[i] else h_c[0])
+            pfs = unit / (h_t[0] if status[i] else h_c[0])
         elif status[i]:
-            obs[i] = _invert(unit, pfs_starts, knots_t, h_t)
+            pfs = _invert(unit, pfs_starts, knots_t, h_t)
         else:
-            obs[i] = _invert(unit, pfs_starts, knots_c, h_c)
-    for i in range(n):
+            pfs = _invert(unit, pfs_starts, knots_c, h_c)
         drop = _INF
         if has_dropout:
             if host:
@@ -453,9 +458,10 @@ def simulate_trial(
             else:
                 unit, s0, s1 = _exponential(s0, s1)
             drop = unit / drop_hazard
-        if obs[i] <= drop:  # the PFS event comes first: calendar time entry + PFS
+        if pfs <= drop:  # the PFS event comes first: calendar time entry + PFS
             status[i] = status[i] | 2
-            cal[i] = entry[i] + obs[i]
+            obs[i] = pfs
+            cal[i] = entry[i] + pfs
         else:
             obs[i] = drop
             cal[i] = _INF
