@@ -135,3 +135,26 @@ def test_progress_reports_every_trial_once(sor: Protocol) -> None:
     simulate(scenario, TRIALS, 1, workers=2, chunk_batches=1, progress=done.append)
     assert sum(done) == TRIALS
     assert len(done) >= 2  # more than one update: the bar moves during the run
+
+
+def test_merged_tallies_equal_one_tally_of_every_trial(sor: Protocol) -> None:
+    # a merge adds only the occupied histogram bins; the result must be the full sum
+    from trialkit.simulate.looks import tally_statistics
+    from trialkit.simulate.results import Tally
+
+    scenario = scenario_from_protocol(sor, hr=0.7, n=40, events=20, dropout_rate=0.5)
+    backend = get_backend("numba")
+    whole, merged = Tally(looks=1), Tally(looks=1)
+    for index in range(3):
+        stats = backend.statistics(scenario, 9, index, 500)
+        tally_statistics(scenario, index, stats, whole)
+        part = Tally(looks=1)
+        tally_statistics(scenario, index, stats, part)
+        merged.add(part)
+    merged.add(Tally(looks=1))  # an empty part changes nothing
+    np.testing.assert_array_equal(merged.time_hist, whole.time_hist)
+    np.testing.assert_array_equal(merged.hr_hist, whole.hr_hist)
+    assert merged.time_span == whole.time_span
+    low, high = merged.hr_span
+    assert whole.hr_hist[:low].sum() == whole.hr_hist[high + 1 :].sum() == 0
+    assert merged.trials == whole.trials == 1500

@@ -97,8 +97,8 @@ def invert_piecewise_linear(
 class RawDraws:
     """The random draws of a batch, before they are turned into times.
 
-    Kept apart from :class:`TrialBatch` so that the fused CPU kernel
-    (:mod:`trialkit.simulate.fused`) consumes exactly the draws the numpy path
+    Kept apart from :class:`TrialBatch` so that the compiled kernel
+    (:mod:`trialkit.simulate.trial`) consumes exactly the draws the numpy path
     transforms: both give the same trials from the same stream.
 
     Attributes

@@ -104,8 +104,7 @@ def tally_statistics(scenario: Scenario, index: int, stats: LookStatistics, into
         *(float(x) for x in look_events),
     )
     t_bin = np.minimum((t_stop / TIME_BIN).astype(np.int64), TIME_BINS - 1)
-    np.add.at(into.time_hist, t_bin, 1)
     ok = ~np.isnan(hr_stop)  # +-inf (monotone likelihood) land in the end bins
     into.hr_missing += int((~ok).sum())
     h_bin = np.clip((hr_stop[ok] + HR_LIMIT) / HR_BIN, 0, HR_BINS - 1).astype(np.int64)
-    np.add.at(into.hr_hist, h_bin, 1)
+    into.count(t_bin, h_bin)

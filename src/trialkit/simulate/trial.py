@@ -142,7 +142,7 @@ def thread_state(seeds: Any, starts: Any, r: int) -> tuple[Any, Any]:  # pragma:
     return splitmix_word(seeds[lo], k + 1), splitmix_word(seeds[lo], k + 2)
 
 
-@register_jitable
+@register_jitable(inline="always")
 def _bucket_select(
     cal: Any, looks: Any, counts: Any, bucket: Any, tmp: Any, out: Any
 ) -> int:  # pragma: no cover - compiled
@@ -197,7 +197,7 @@ def _bucket_select(
     return finite
 
 
-@register_jitable
+@register_jitable(inline="always")
 def _sorted_follow_up(
     entry: Any, obs: Any, status: Any, cal: Any, tau: float,
     counts: Any, bucket: Any, ys: Any, fs: Any,
@@ -205,27 +205,25 @@ def _sorted_follow_up(
     """The follow-up times at calendar ``tau`` in ascending order, with their flags.
 
     Patients with ``entry < tau`` are in the analysis, followed for ``min(obs, tau -
-    entry)``, flag ``2 * event + treated``. ``m`` buckets of equal width, then one
-    insertion pass over the nearly sorted result: expected O(m) for the smooth follow-up
+    entry)``, flag ``2 * event + treated``. ``n`` buckets of equal width over ``[0, tau]``,
+    then one insertion pass over the nearly sorted result: expected O(m) for the smooth follow-up
     distributions simulated here, and exact whatever the values. Returns ``(m, m1)``:
     patients in the analysis, of them treated.
     """
     n = entry.size
     m = 0
     m1 = 0
-    for i in range(n):
-        if entry[i] < tau:
-            m += 1
-            m1 += int(status[i] & 1)
-    scale = m / tau if tau > 0.0 else 0.0
-    for b in range(m + 1):
+    scale = n / tau if tau > 0.0 else 0.0  # n buckets over [0, tau]: one counting pass
+    for b in range(n + 1):
         counts[b] = 0
     for i in range(n):
         if entry[i] < tau:
-            b = _smaller(int(_smaller(obs[i], tau - entry[i]) * scale), m - 1)
+            b = _smaller(int(_smaller(obs[i], tau - entry[i]) * scale), n - 1)
             bucket[i] = b
             counts[b + 1] += 1
-    for b in range(m):
+            m += 1
+            m1 += int(status[i] & 1)
+    for b in range(n):
         counts[b + 1] += counts[b]
     for i in range(n):
         if entry[i] < tau:
@@ -249,7 +247,7 @@ def _sorted_follow_up(
     return m, m1
 
 
-@register_jitable
+@register_jitable(inline="always")
 def _logrank_walk(
     ys: Any, fs: Any, m: int, m1: int, g_n0: Any, g_n1: Any, g_d0: Any, g_d1: Any
 ) -> tuple[float, float, float, int]:  # pragma: no cover - compiled
@@ -320,7 +318,7 @@ def _logrank_walk(
     return o, e, v, groups
 
 
-@register_jitable
+@register_jitable(inline="always")
 def _cox(
     o: float, e: float, v: float, groups: int, g_n0: Any, g_n1: Any, g_d0: Any, g_d1: Any,
     efron: bool,
@@ -369,7 +367,7 @@ def _cox(
     return beta
 
 
-@register_jitable
+@register_jitable(inline="always")  # into each driver: no per-trial call with 40 arrays
 def simulate_trial(
     r: int, host: bool, s0: Any, s1: Any, draws: Any, model: Any, scratch: Any, out: Any
 ) -> None:  # pragma: no cover - compiled

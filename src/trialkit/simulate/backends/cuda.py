@@ -520,8 +520,10 @@ def tally_on_device(
     lo_t, hi_t, lo_h, hi_h = (int(x) for x in spans.copy_to_host())
     if hi_t >= lo_t:
         tally.time_hist[lo_t : hi_t + 1] += time_hist[lo_t : hi_t + 1].copy_to_host()
+        tally.time_span = (lo_t, hi_t)
     if hi_h >= lo_h:
         tally.hr_hist[lo_h : hi_h + 1] += hr_hist[lo_h : hi_h + 1].copy_to_host()
+        tally.hr_span = (lo_h, hi_h)
     first = 0
     for (index, size), count in zip(batches, per_batch, strict=True):
         block = slice(first, first + count)
