@@ -118,3 +118,34 @@ def test_simulate_modules_import_each_other_without_cycles() -> None:
         if module not in state:
             visit(module, [module])
     assert cycles == []
+
+
+def test_device_backends_refuse_what_needs_the_host_before_looking_for_a_gpu(
+    sor: Protocol,
+) -> None:
+    from trialkit.simulate.dump import dump_trial
+
+    scenario = scenario_from_protocol(sor)
+    with pytest.raises(DesignInputError) as caught:
+        dump_trial(scenario, 100, 1, 5, backend="cuda")  # its own draws stay on the device
+    assert caught.value.location == "dump_trial"
+    assert "host_draws" in caught.value.message
+    with pytest.raises(DesignInputError) as caught:
+        simulate(scenario, 100, 1, backend="cuda", runner=lambda task, chunks: map(task, chunks))
+    assert caught.value.location == "runner"
+    for name in ("numba", "numpy"):  # the CPU backends always draw on the host
+        with pytest.raises(DesignInputError) as caught:
+            simulate(scenario, 100, 1, backend=name, host_draws=True)
+        assert caught.value.location == "host_draws"
+
+
+def test_dumped_trial_is_the_run_s_trial_with_the_protocol_s_arm_labels(sor: Protocol) -> None:
+    from trialkit.simulate.dump import dump_trial
+
+    scenario = scenario_from_protocol(sor, dropout_rate=0.2)
+    dumped = dump_trial(scenario, 5000, 8, 4100)
+    stats = get_backend("numba").statistics(scenario, 8, 1, 5000 - 4096)
+    assert dumped.analysis_time == stats.time[4, -1]
+    assert dumped.events == stats.events[4, -1]
+    assert {p.arm for p in dumped.patients} == {"Sorafenib", "Placebo"}
+    assert sum(p.event for p in dumped.patients) == dumped.events

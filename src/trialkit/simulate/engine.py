@@ -141,12 +141,12 @@ def simulate(
     """
     check_run(trials, seed)
     engine = get_backend(backend)
-    engine.require(host_draws=host_draws)
     if runner is not None and engine.devices:
         raise DesignInputError(
             f"a runner spreads the CPU backends over workers; backend {backend} runs on one device",
             location="runner",
         )
+    engine.require(host_draws=host_draws)
     start = time.perf_counter()
     n_batches = -(-trials // LOGICAL_BATCH)
     step = max(1, chunk_batches)
