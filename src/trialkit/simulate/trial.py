@@ -42,6 +42,7 @@ from trialkit.simulate.generate import RawDraws, block_patterns
 from trialkit.simulate.scenario import Scenario
 
 __all__ = [
+    "SPLITMIX",
     "DrawArrays",
     "ModelArrays",
     "cpu_batch",
@@ -58,9 +59,13 @@ _MAX_STEP = 2.0
 _MONOTONE = 20.0
 _INF = math.inf
 _UNIT = 1.0 / 2.0**53  # 53 random bits to [0, 1), as numba's uint64_to_unit_float64
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
+#: splitmix64's increment and two multipliers (Steele, Lea and Flood 2014)
+SPLITMIX = (
+    np.uint64(0x9E3779B97F4A7C15),
+    np.uint64(0xBF58476D1CE4E5B9),
+    np.uint64(0x94D049BB133111EB),
+)
+_GOLDEN, _MIX1, _MIX2 = SPLITMIX
 
 # numba is untyped for mypy: the jitted functions below are typed Any where they are called
 

@@ -49,7 +49,13 @@ from trialkit.simulate.generate import RawDraws, batch_generator, draw
 from trialkit.simulate.looks import Batches, LookStatistics
 from trialkit.simulate.results import HR_BIN, HR_BINS, HR_LIMIT, TIME_BIN, TIME_BINS, Tally
 from trialkit.simulate.scenario import Scenario
-from trialkit.simulate.trial import draw_arrays, model_arrays, simulate_trial, thread_state
+from trialkit.simulate.trial import (
+    SPLITMIX,
+    draw_arrays,
+    model_arrays,
+    simulate_trial,
+    thread_state,
+)
 
 __all__ = [
     "BACKEND",
@@ -92,9 +98,7 @@ def _device(fn: _F) -> _F:
     return cast(_F, cuda.jit(device=True)(fn))
 
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
+_GOLDEN, _MIX1, _MIX2 = SPLITMIX
 NO_CUDA = (
     "backend cuda needs an NVIDIA GPU, its driver and the CUDA toolkit for numba "
     "(e.g. pip install 'numba-cuda[cu12]'); none was found: use backend numba"
