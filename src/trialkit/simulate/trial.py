@@ -4,8 +4,8 @@ One source for every compiled backend. The functions here are plain Python regis
 :func:`numba.extending.register_jitable`, so numba compiles them into whichever target calls
 them: :func:`cpu_batch` (``numba.njit``, one trial after another, the scratch arrays
 allocated once per batch) and the CUDA kernel of :mod:`trialkit.simulate.backends.cuda`
-(``numba.cuda.jit``, one thread per trial, the scratch arrays in local memory). Nothing here
-allocates; the caller passes every array.
+(``numba.cuda.jit``, one thread per trial, the scratch arrays in local memory). The trial
+body allocates nothing: its caller passes every array.
 
 Per trial (:func:`simulate_trial`): entry times, allocation, PFS and dropout times from the
 draws (read from host arrays, or drawn in place from a ``xoroshiro128+`` state), the
