@@ -267,7 +267,7 @@ def _background_therapy(state: _PatientState, protocol: Protocol) -> TherapyAssi
     """The background therapy the latest evaluation assigned (a protocol group)."""
     if state.evaluation is None:
         raise ConflictError(
-            "no background therapy is assigned yet: the eligibility evaluation assigns it"
+            "no background therapy is assigned yet: it is assigned when eligibility is evaluated"
         )
     result = state.evaluation.result
     if result.background_therapy is None:
@@ -344,14 +344,14 @@ def _assess(
         Precondition.ELIGIBLE,
         lambda: _eligible(state, protocol),
         lambda found: (
-            f"eligible on the latest screening record (evaluated on "
-            f"{found.evaluated_at:%Y-%m-%d} under protocol version {found.protocol_version!r})"
+            f"eligible on the latest screening record, evaluated on {found.evaluated_at:%Y-%m-%d} "
+            "under the trial's protocol version"
         ),
     )
     therapy = checks.run(
         Precondition.BACKGROUND_THERAPY,
         lambda: _background_therapy(state, protocol),
-        lambda found: f"{found.label} (assigned at screening)",
+        lambda found: f"{found.label}, assigned at screening",
     )
     checks.run(
         Precondition.CONSENT,
