@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -72,20 +73,7 @@ def _randomised_already(s: Session, a: Principal, t: TrialView, site: SiteView) 
 
 
 def _not_evaluated(s: Session, a: Principal, t: TrialView, site: SiteView) -> int:
-    patient = patients.register_patient(
-        session=s, actor=a, site_id=site.id, screening_number=f"NE-{site.id}"
-    )
-    patients.submit_screening_record(
-        session=s, actor=a, patient_id=patient.id, data=example_record()
-    )
-    patients.record_consent(
-        session=s,
-        actor=a,
-        patient_id=patient.id,
-        consent_date=ENROLMENT_DAY,
-        information_sheet_version="1.0",
-    )
-    return patient.id
+    return _screened(s, a, site, example_record(), evaluate=False)
 
 
 def _record_corrected(s: Session, a: Principal, t: TrialView, site: SiteView) -> int:
@@ -108,12 +96,16 @@ def _evaluated_under_another_protocol_version(
     return patient
 
 
-def _screened(s: Session, a: Principal, site: SiteView, record: dict[str, object]) -> int:
+def _screened(
+    s: Session, a: Principal, site: SiteView, record: dict[str, Any], *, evaluate: bool = True
+) -> int:
+    """A consented patient with ``record`` (evaluated unless told otherwise)."""
     patient = patients.register_patient(
         session=s, actor=a, site_id=site.id, screening_number=f"SC-{site.id}"
     )
     patients.submit_screening_record(session=s, actor=a, patient_id=patient.id, data=record)
-    patients.evaluate_eligibility(session=s, actor=a, patient_id=patient.id)
+    if evaluate:
+        patients.evaluate_eligibility(session=s, actor=a, patient_id=patient.id)
     patients.record_consent(
         session=s,
         actor=a,

@@ -49,6 +49,7 @@ from trialkit.service import audit, auth
 from trialkit.service.allocation import extend, verified_list
 from trialkit.service.policy import (
     Action,
+    PatientAtSite,
     can_see_arm,
     patient_or_absent,
     patient_with_site_or_absent,
@@ -308,17 +309,11 @@ class _Assessment:
 
 
 def _assess(
-    session: Session,
-    *,
-    patient: Patient,
-    site: Site,
-    trial: Trial,
-    approved: bool,
-    on_date: dt.date,
-    resupply: bool,
+    session: Session, found: PatientAtSite, on_date: dt.date, *, resupply: bool
 ) -> _Assessment:
     """Every precondition, in order; ``resupply``: the kit check raises a resupply request if
     the site's stock calls for one (:func:`~trialkit.service.supply.require_every_arm`)."""
+    patient, site, trial, _, approved = found
     protocol = trial_protocol(trial)
     state = _patient_state(session, patient, site)
     checks = _Checks()
@@ -400,19 +395,8 @@ def readiness(
 
     Reads only: unlike :func:`randomise`, it raises no resupply request.
     """
-    patient, site, trial, _, approved = patient_with_site_or_absent(
-        session, actor, patient_id, Action.VIEW_SCREENING
-    )
-    assessed = _assess(
-        session,
-        patient=patient,
-        site=site,
-        trial=trial,
-        approved=approved,
-        on_date=on_date,
-        resupply=False,
-    )
-    return assessed.readiness
+    found = patient_with_site_or_absent(session, actor, patient_id, Action.VIEW_SCREENING)
+    return _assess(session, found, on_date, resupply=False).readiness
 
 
 def _calendar(protocol: Protocol, group: str, start: dt.date) -> list[CalendarEntryView]:
@@ -481,20 +465,10 @@ def randomise(
     *, session: Session, actor: Principal, patient_id: int, on_date: dt.date
 ) -> RandomisationView:
     """Randomise an eligible, consented patient (see the module docstring for the steps)."""
-    patient, site, trial, grant, approved = patient_with_site_or_absent(
-        session, actor, patient_id, Action.RANDOMISE
-    )
-    assessed = _assess(
-        session,
-        patient=patient,
-        site=site,
-        trial=trial,
-        approved=approved,
-        on_date=on_date,
-        resupply=True,
-    )
+    found = patient_with_site_or_absent(session, actor, patient_id, Action.RANDOMISE)
+    patient, site, trial, grant, _ = found
     # every precondition before the list is touched: a refusal takes no slot
-    cleared = assessed.cleared_or_raise()
+    cleared = _assess(session, found, on_date, resupply=True).cleared_or_raise()
     evaluation, group, enrolment = cleared.evaluation, cleared.group, cleared.enrolment
     protocol = trial_protocol(trial)
     _, sealed = verified_list(session, trial)
