@@ -309,11 +309,11 @@ class _Assessment:
 
 
 def _assess(
-    session: Session, found: PatientAtSite, on_date: dt.date, *, resupply: bool
+    session: Session, at_site: PatientAtSite, on_date: dt.date, *, resupply: bool
 ) -> _Assessment:
     """Every precondition, in order; ``resupply``: the kit check raises a resupply request if
     the site's stock calls for one (:func:`~trialkit.service.supply.require_every_arm`)."""
-    patient, site, trial, _, approved = found
+    patient, site, trial, _, approved = at_site
     protocol = trial_protocol(trial)
     state = _patient_state(session, patient, site)
     checks = _Checks()
@@ -395,8 +395,8 @@ def readiness(
 
     Reads only: unlike :func:`randomise`, it raises no resupply request.
     """
-    found = patient_with_site_or_absent(session, actor, patient_id, Action.VIEW_SCREENING)
-    return _assess(session, found, on_date, resupply=False).readiness
+    at_site = patient_with_site_or_absent(session, actor, patient_id, Action.VIEW_SCREENING)
+    return _assess(session, at_site, on_date, resupply=False).readiness
 
 
 def _calendar(protocol: Protocol, group: str, start: dt.date) -> list[CalendarEntryView]:
@@ -465,10 +465,10 @@ def randomise(
     *, session: Session, actor: Principal, patient_id: int, on_date: dt.date
 ) -> RandomisationView:
     """Randomise an eligible, consented patient (see the module docstring for the steps)."""
-    found = patient_with_site_or_absent(session, actor, patient_id, Action.RANDOMISE)
-    patient, site, trial, grant, _ = found
+    at_site = patient_with_site_or_absent(session, actor, patient_id, Action.RANDOMISE)
+    patient, site, trial, grant, _ = at_site
     # every precondition before the list is touched: a refusal takes no slot
-    cleared = _assess(session, found, on_date, resupply=True).cleared_or_raise()
+    cleared = _assess(session, at_site, on_date, resupply=True).cleared_or_raise()
     evaluation, group, enrolment = cleared.evaluation, cleared.group, cleared.enrolment
     protocol = trial_protocol(trial)
     _, sealed = verified_list(session, trial)
