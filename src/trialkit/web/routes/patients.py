@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from trialkit.errors import InputError, TrialkitError
+from trialkit.screening import ScreeningResult
 from trialkit.service import Role, patients, trials
 from trialkit.service import screening as screening_service
 from trialkit.service.forms import Form as CaseForm
@@ -172,7 +173,9 @@ def patient_page(
         records=records,
         evaluations=evaluations,
         consents=consents,
-        checklist=checklist(evaluations[-1].result) if evaluations else None,
+        checklist=checklist(ScreeningResult.from_dict(evaluations[-1].result))
+        if evaluations
+        else None,
         saved=_saved(request.query_params.get("saved")),
         saved_key=_record_key(request.query_params.get("key")),
         answered=notice_number(request.query_params.get("answered")),
@@ -209,7 +212,7 @@ def _preview(
         )
     if preview.outcome is None or errors:
         return None, errors
-    return checklist(preview.outcome.as_dict()), errors
+    return checklist(preview.outcome.result), errors
 
 
 def _screening_page(
