@@ -54,6 +54,7 @@ def create_app(
         settings.database_url, pool_size=settings.db_pool_size
     )
     app.state.security = security or Security.from_settings(settings)
+    install_error_handlers(app)  # first: its request boundary runs inside the middleware below
 
     @app.middleware("http")
     async def request_id(
@@ -66,7 +67,6 @@ def create_app(
         response.headers["X-Request-ID"] = request.state.request_id
         return response
 
-    install_error_handlers(app)
     for module in (
         health,
         auth,
