@@ -1,13 +1,18 @@
 """Benchmark: 32 concurrent HTTP clients randomising patients on the running service (PostgreSQL).
 
 Creates a fresh PostgreSQL database (dropped afterwards), seals SOR's lists, stocks
-four sites (DE, IT, PL, RU) with kits, and loads eligible, consented patients in bulk
-through the service (not over HTTP). Then ``trialkit``'s API (uvicorn on 127.0.0.1)
+four sites (DE, IT, PL, RU) as the resupply rules give it (each arm to 10 kits; a
+request when a site's total falls below 16), and loads eligible, consented patients in
+bulk through the service (not over HTTP). Then ``trialkit``'s API (uvicorn on 127.0.0.1)
 is driven by concurrent clients, each an investigator randomising its own site's
-patients. Reports randomisations per second and latency percentiles beside the
-same server's ``GET /health`` floor measured in the same run, then checks the
-result in the database: no duplicate slot, number or kit, no gap in any
-stratum, every completed block balanced, and the audit chain intact.
+patients, while the depot ships every resupply request as it comes and each site's
+pharmacist receives every shipment, over HTTP too. A randomisation refused because the
+site is short of a kit (409, until the shipment is received) is sent again later.
+Reports randomisations per second and latency percentiles beside the same server's
+``GET /health`` floor measured in the same run, every answer by status (the bar: no
+5xx and no dropped connection), then checks the result in the database: no duplicate
+slot, number or kit, no gap in any stratum, every completed block balanced, and the
+audit chain intact.
 
     .venv/bin/python benchmarks/bench_randomise.py [--clients 32] [--randomisations 10000]
 """
@@ -20,9 +25,11 @@ import os
 import secrets
 import statistics
 import sys
+import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2 as httpx
@@ -69,8 +76,15 @@ COUNTRIES = ("DE", "IT", "PL", "RU")
 BATCH = 250
 
 
-def seed(url: str, clients: int, total: int) -> dict[int, list[int]]:
-    """Trial, sealed lists, stocked sites, investigators and eligible patients; by site id."""
+@dataclass(frozen=True)
+class Seeded:
+    trial_id: int
+    patients: dict[int, list[int]]  # by site id
+    pharmacists: dict[int, str]  # site id -> username
+
+
+def seed(url: str, clients: int, total: int) -> Seeded:
+    """Trial, sealed lists, sites stocked by the resupply rules, users, eligible patients."""
     import datetime as dt
 
     on_date = dt.date.fromisoformat(CALENDAR_DATE)
@@ -79,9 +93,9 @@ def seed(url: str, clients: int, total: int) -> dict[int, list[int]]:
     database = create_database(url, pool_size=2)
     upgrade(database.engine)
     actor = Principal.system(request_id="bench-seed")
-    per_site = -(-total // len(COUNTRIES))
-    per_arm = per_site // 2 + 64  # block imbalance and resupply margin
     record = json.loads(EXAMPLE.read_text())
+    per_site = -(-total // len(COUNTRIES))
+    pharmacists: dict[int, str] = {}
     with transaction(database) as session:
         trial = trials.create_trial(session=session, actor=actor, protocol_name="sor")
         sites = []
@@ -108,7 +122,8 @@ def seed(url: str, clients: int, total: int) -> dict[int, list[int]]:
             session=session,
             actor=actor,
             trial_id=trial.id,
-            kits=2 * per_arm * len(COUNTRIES) + 400,
+            # every randomisation's kit, each site's stock and the depot's reserve for any arm mix
+            kits=total + len(COUNTRIES) * 2 * supply.RESUPPLY_TARGET * 3 + 200,
             # never fewer than the protocol's own per-stratum length (264 for SOR)
             slots_per_stratum=max(
                 per_site + 200, load_protocol("sor").allocation.slots_per_stratum
@@ -117,14 +132,7 @@ def seed(url: str, clients: int, total: int) -> dict[int, list[int]]:
         for site in sites:
             row = session.get(Site, site.id)
             assert row is not None
-            request = supply.raise_resupply(
-                session,
-                trial_id=trial.id,
-                site=row,
-                on_date=on_date,
-                threshold=2 * per_arm,  # a total above one arm's target (the supply rules)
-                target=per_arm,
-            )
+            request = supply.raise_resupply(session, trial_id=trial.id, site=row, on_date=on_date)
             assert request is not None
             shipment = supply.ship_resupply(
                 session=session, actor=actor, request_id=request.id, today=on_date
@@ -133,13 +141,18 @@ def seed(url: str, clients: int, total: int) -> dict[int, list[int]]:
             supply.receive_shipment(
                 session=session, actor=receiver, shipment_id=shipment.id, today=on_date
             )
-        for i in range(clients):
+        accounts = [
+            (f"bench-{i}", Role.INVESTIGATOR, sites[i % len(sites)].id) for i in range(clients)
+        ]
+        accounts += [(f"pharmacist-{s.id}", Role.PHARMACIST, s.id) for s in sites]
+        accounts.append(("depot", Role.ADMINISTRATOR, None))
+        for username, role, site_id in accounts:
             user = users.create_user(
                 session=session,
                 security=security,
                 actor=actor,
-                username=f"bench-{i}",
-                full_name=f"Bench {i}",
+                username=username,
+                full_name=username,
                 password=PASSWORD,
             )
             users.grant_role(
@@ -147,9 +160,11 @@ def seed(url: str, clients: int, total: int) -> dict[int, list[int]]:
                 actor=actor,
                 user_id=user.id,
                 trial_id=trial.id,
-                role=Role.INVESTIGATOR,
-                site_id=sites[i % len(sites)].id,
+                role=role,
+                site_id=site_id,
             )
+            if role is Role.PHARMACIST and site_id is not None:
+                pharmacists[site_id] = username
     by_site: dict[int, list[int]] = defaultdict(list)
     for start in range(0, total, BATCH):
         with transaction(database) as session:
@@ -179,7 +194,69 @@ def seed(url: str, clients: int, total: int) -> dict[int, list[int]]:
                 )
                 by_site[site.id].append(patient.id)
     database.dispose()
-    return dict(by_site)
+    return Seeded(trial.id, dict(by_site), pharmacists)
+
+
+class Tally:
+    """Every answer of the run by status (``"dropped"``: no answer, the connection failed)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.counts: Counter[str] = Counter()
+
+        self.examples: dict[str, str] = {}  # one answer of each kind that is not a success
+
+    def add(self, what: str, status: int | str, text: str = "") -> None:
+        with self.lock:
+            self.counts[f"{what} {status}"] += 1
+            if text:
+                self.examples.setdefault(f"{what} {status}", text[:300])
+
+    def server_errors(self) -> int:
+        return sum(n for key, n in self.counts.items() if key.split()[-1][0] in "5d")
+
+
+def _unless_ok(answer: httpx.Response) -> str:
+    return "" if answer.is_success else answer.text
+
+
+def supply_chain(base: str, seeded: Seeded, done: threading.Event, tally: Tally) -> None:
+    """The depot ships each request as it comes; each site's pharmacist receives each shipment."""
+    depot = logged_in_client(base, "depot", timeout=60)
+    pharmacy = {
+        site: logged_in_client(base, name, timeout=60) for site, name in seeded.pharmacists.items()
+    }
+    received: set[int] = set()
+    try:
+        while True:
+            finished = done.is_set()  # one more round after the last randomisation
+            try:
+                listed = depot.get(f"/api/trials/{seeded.trial_id}/resupply-requests")
+                tally.add("list", listed.status_code)
+                for request in listed.json() if listed.status_code == 200 else []:
+                    shipment = request["shipment_id"]
+                    if shipment is None:
+                        shipped = depot.post(f"/api/resupply-requests/{request['id']}/shipment")
+                        tally.add("ship", shipped.status_code, _unless_ok(shipped))
+                        if shipped.status_code != 201:
+                            continue  # the depot is short: tried again next round
+                        shipment = shipped.json()["id"]
+                    if shipment not in received:
+                        answer = pharmacy[request["site_id"]].post(
+                            f"/api/shipments/{shipment}/receipt", json={"damaged": []}
+                        )
+                        tally.add("receive", answer.status_code, _unless_ok(answer))
+                        if answer.status_code == 200:
+                            received.add(shipment)
+            except httpx.HTTPError:
+                tally.add("supply", "dropped")
+            if finished:
+                return
+            time.sleep(0.05)
+    finally:
+        depot.close()
+        for client in pharmacy.values():
+            client.close()
 
 
 def percentile(data: list[float], q: float) -> float:
@@ -258,18 +335,18 @@ def main() -> int:
     server = None
     try:
         started = time.perf_counter()
-        by_site = seed(url, args.clients, args.randomisations)
+        seeded = seed(url, args.clients, args.randomisations)
         seed_seconds = time.perf_counter() - started
         server = start_server(args.port, env, workers=args.workers)
         wait_healthy(base, server)
-        sites = sorted(by_site)
+        sites = sorted(seeded.patients)
         clients, queues = [], []
         for i in range(args.clients):
             client = logged_in_client(base, f"bench-{i}", timeout=60)
             clients.append(client)
             site = sites[i % len(sites)]
             same_site = [j for j in range(args.clients) if sites[j % len(sites)] == site]
-            queues.append(by_site[site][same_site.index(i) :: len(same_site)])
+            queues.append(seeded.patients[site][same_site.index(i) :: len(same_site)])
 
         def floor(index: int) -> list[float]:
             out = []
@@ -282,22 +359,41 @@ def main() -> int:
         with ThreadPoolExecutor(max_workers=args.clients) as pool:
             health = [x for lat in pool.map(floor, range(args.clients)) for x in lat]
 
-        def work(index: int) -> tuple[list[float], int]:
-            latencies, errors = [], 0
-            for patient_id in queues[index]:
+        tally = Tally()
+
+        def work(index: int) -> list[float]:
+            """Randomise the client's queue; a patient refused for supply goes to its end."""
+            latencies: list[float] = []
+            queue = deque(queues[index])
+            refused: Counter[int] = Counter()
+            while queue:
+                patient_id = queue.popleft()
+                if refused[patient_id] > 600:  # about 30 s short of kits: the depot is empty
+                    tally.add("randomise", "given up")
+                    continue
                 t = time.perf_counter()
                 try:
-                    ok = clients[index].post(f"/api/patients/{patient_id}/randomisation")
-                    errors += ok.status_code != 201
+                    answer = clients[index].post(f"/api/patients/{patient_id}/randomisation")
                 except httpx.HTTPError:
-                    errors += 1
-                latencies.append((time.perf_counter() - t) * 1000)
-            return latencies, errors
+                    tally.add("randomise", "dropped")
+                    continue
+                tally.add("randomise", answer.status_code, _unless_ok(answer))
+                if answer.status_code == 201:
+                    latencies.append((time.perf_counter() - t) * 1000)
+                elif answer.status_code == 409 and "cannot dispense a kit" in answer.text:
+                    refused[patient_id] += 1
+                    queue.append(patient_id)  # until the site's shipment is received
+                    time.sleep(0.05)
+            return latencies
 
+        done = threading.Event()
         started = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=args.clients) as pool:
+        with ThreadPoolExecutor(max_workers=args.clients + 1) as pool:
+            chain = pool.submit(supply_chain, base, seeded, done, tally)
             outcomes = list(pool.map(work, range(args.clients)))
-        seconds = time.perf_counter() - started
+            seconds = time.perf_counter() - started
+            done.set()
+            chain.result()
         for client in clients:
             client.close()
     finally:
@@ -308,14 +404,16 @@ def main() -> int:
         result_checks = checks(url)
     finally:
         drop_bench_database(args.postgres, url)
-    latencies = [x for lat, _ in outcomes for x in lat]
+    latencies = [x for lat in outcomes for x in lat]
     summary = {
         "clients": args.clients,
         "workers": args.workers,
         "database": "postgresql",
         "seed_seconds": round(seed_seconds, 1),
-        "requests": len(latencies),
-        "errors": sum(e for _, e in outcomes),
+        "randomised": len(latencies),
+        "server_errors": tally.server_errors(),
+        "answers": dict(sorted(tally.counts.items())),
+        "answer_examples": tally.examples,
         "seconds": round(seconds, 1),
         "randomisations_per_s": round(len(latencies) / seconds, 1),
         "p50_ms": round(percentile(latencies, 50), 1),
