@@ -7,7 +7,8 @@ bulk through the service (not over HTTP). Then ``trialkit``'s API (uvicorn on 12
 is driven by concurrent clients, each an investigator randomising its own site's
 patients, while the depot ships every resupply request as it comes and each site's
 pharmacist receives every shipment, over HTTP too. A randomisation refused because the
-site is short of a kit (409, until the shipment is received) is sent again later.
+site is short of a kit (409, until the shipment is received) is sent again after the
+site's next receipt.
 Reports randomisations per second and latency percentiles beside the same server's
 ``GET /health`` floor measured in the same run, every answer by status (the bar: no
 5xx and no dropped connection), then checks the result in the database: no duplicate
@@ -197,6 +198,23 @@ def seed(url: str, clients: int, total: int) -> Seeded:
     return Seeded(trial.id, dict(by_site), pharmacists)
 
 
+class Receipts:
+    """How many shipments each site has received so far; a refused client waits for the next."""
+
+    def __init__(self) -> None:
+        self.changed = threading.Condition()
+        self.counts: Counter[int] = Counter()
+
+    def received(self, site_id: int) -> None:
+        with self.changed:
+            self.counts[site_id] += 1
+            self.changed.notify_all()
+
+    def wait_after(self, site_id: int, seen: int, timeout: float = 2.0) -> None:
+        with self.changed:
+            self.changed.wait_for(lambda: self.counts[site_id] > seen, timeout=timeout)
+
+
 class Tally:
     """Every answer of the run by status (``"dropped"``: no answer, the connection failed)."""
 
@@ -220,7 +238,9 @@ def _unless_ok(answer: httpx.Response) -> str:
     return "" if answer.is_success else answer.text
 
 
-def supply_chain(base: str, seeded: Seeded, done: threading.Event, tally: Tally) -> None:
+def supply_chain(
+    base: str, seeded: Seeded, done: threading.Event, tally: Tally, receipts: Receipts
+) -> None:
     """The depot ships each request as it comes; each site's pharmacist receives each shipment."""
     depot = logged_in_client(base, "depot", timeout=60)
     pharmacy = {
@@ -245,9 +265,14 @@ def supply_chain(base: str, seeded: Seeded, done: threading.Event, tally: Tally)
                         answer = pharmacy[request["site_id"]].post(
                             f"/api/shipments/{shipment}/receipt", json={"damaged": []}
                         )
-                        tally.add("receive", answer.status_code, _unless_ok(answer))
                         if answer.status_code == 200:
                             received.add(shipment)
+                            tally.add("receive", 200)
+                            receipts.received(request["site_id"])
+                        elif "received already" in answer.text:  # the seed's first shipments
+                            received.add(shipment)
+                        else:
+                            tally.add("receive", answer.status_code, answer.text)
             except httpx.HTTPError:
                 tally.add("supply", "dropped")
             if finished:
@@ -360,18 +385,21 @@ def main() -> int:
             health = [x for lat in pool.map(floor, range(args.clients)) for x in lat]
 
         tally = Tally()
+        receipts = Receipts()
 
         def work(index: int) -> list[float]:
             """Randomise the client's queue; a patient refused for supply goes to its end."""
             latencies: list[float] = []
+            site = sites[index % len(sites)]
             queue = deque(queues[index])
             refused: Counter[int] = Counter()
             while queue:
                 patient_id = queue.popleft()
-                if refused[patient_id] > 600:  # about 30 s short of kits: the depot is empty
+                if refused[patient_id] > 100:  # no receipt in many rounds: the depot is empty
                     tally.add("randomise", "given up")
                     continue
                 t = time.perf_counter()
+                seen = receipts.counts[site]
                 try:
                     answer = clients[index].post(f"/api/patients/{patient_id}/randomisation")
                 except httpx.HTTPError:
@@ -382,14 +410,14 @@ def main() -> int:
                     latencies.append((time.perf_counter() - t) * 1000)
                 elif answer.status_code == 409 and "cannot dispense a kit" in answer.text:
                     refused[patient_id] += 1
-                    queue.append(patient_id)  # until the site's shipment is received
-                    time.sleep(0.05)
+                    queue.append(patient_id)  # after the site's next receipt
+                    receipts.wait_after(site, seen)
             return latencies
 
         done = threading.Event()
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=args.clients + 1) as pool:
-            chain = pool.submit(supply_chain, base, seeded, done, tally)
+            chain = pool.submit(supply_chain, base, seeded, done, tally, receipts)
             outcomes = list(pool.map(work, range(args.clients)))
             seconds = time.perf_counter() - started
             done.set()

@@ -19,7 +19,9 @@ earlier one after a later one, so that no two wait for each other:
 4. kits: the site kit taken (``SKIP LOCKED``), the kits shipped or received, depot kits
    reserved for a request (``SKIP LOCKED``);
 5. the audit chain's head row, last: a use case appends its audit events after its
-   other changes, and holds the head from then to the commit.
+   other changes, and holds the head from then to the commit (the one exception, a
+   stratum's list extended under its counter lock, is followed only by the site's kits,
+   which its supply lock keeps free, and the rows the randomisation inserts).
 
 Rows that foreign keys point to (sites, patients, trials, slots, users) are never
 locked ``FOR UPDATE``: every insert naming them takes ``FOR KEY SHARE`` on them.
