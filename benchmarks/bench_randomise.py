@@ -2,8 +2,9 @@
 
 Creates a fresh PostgreSQL database (dropped afterwards), seals SOR's lists, stocks
 four sites (DE, IT, PL, RU) as the resupply rules give it (each arm to 10 kits; a
-request when a site's total falls below 16), and loads eligible, consented patients in
-bulk through the service (not over HTTP). Then ``trialkit``'s API (uvicorn on 127.0.0.1)
+request when a site's total falls below 16), and loads eligible, consented patients of
+the three background therapies (three strata per site) in bulk through the service (not
+over HTTP). Then ``trialkit``'s API (uvicorn on 127.0.0.1)
 is driven by concurrent clients, each an investigator randomising its own site's
 patients, while the depot ships every resupply request as it comes and each site's
 pharmacist receives every shipment, over HTTP too. A randomisation refused because the
@@ -71,7 +72,14 @@ from trialkit.store.migrate import upgrade
 from trialkit.store.trials import Site
 
 HOST = "127.0.0.1"
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "sor" / "01_endocrine_bone_only.json"
+EXAMPLES = [  # one eligible patient of each background therapy: three strata per site
+    Path(__file__).resolve().parents[1] / "examples" / "sor" / name
+    for name in (
+        "01_endocrine_bone_only.json",
+        "02_chemo_then_endocrine_liver_alt_4x.json",
+        "03_chemotherapy_triple_negative.json",
+    )
+]
 CALENDAR_DATE = "2008-03-03"
 COUNTRIES = ("DE", "IT", "PL", "RU")
 BATCH = 250
@@ -94,7 +102,7 @@ def seed(url: str, clients: int, total: int) -> Seeded:
     database = create_database(url, pool_size=2)
     upgrade(database.engine)
     actor = Principal.system(request_id="bench-seed")
-    record = json.loads(EXAMPLE.read_text())
+    records = [json.loads(path.read_text()) for path in EXAMPLES]
     per_site = -(-total // len(COUNTRIES))
     pharmacists: dict[int, str] = {}
     with transaction(database) as session:
@@ -181,7 +189,10 @@ def seed(url: str, clients: int, total: int) -> Seeded:
                     screening_number=f"B-{n}",
                 )
                 patients.submit_screening_record(
-                    session=session, actor=investigator, patient_id=patient.id, data=record
+                    session=session,
+                    actor=investigator,
+                    patient_id=patient.id,
+                    data=records[n // len(sites) % len(records)],
                 )
                 patients.evaluate_eligibility(
                     session=session, actor=investigator, patient_id=patient.id

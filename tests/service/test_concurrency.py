@@ -20,7 +20,12 @@ import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-from tests.conftest import TEST_SECRET, create_postgres_database, drop_postgres_database
+from tests.conftest import (
+    TEST_SECRET,
+    create_postgres_database,
+    drop_postgres_database,
+    example,
+)
 from tests.factories import (
     ENROLMENT_DAY,
     PASSWORD,
@@ -312,8 +317,14 @@ def test_crash_leaves_no_half_randomised_patient(live: Live) -> None:
 
 # Randomising while the depot ships and the sites receive their resupply: sites stocked as
 # the supply rules give it (each arm to 10, resupplied below 16 kits), two sites sharing the
-# Polish strata and one German site, 12 clients on their own keep-alive connections.
+# Polish strata and one German site, patients of three strata at each, 12 clients on their
+# own keep-alive connections.
 SUPPLIED_SITES = ("PL", "PL", "DE")
+SUPPLIED_RECORDS = (  # one patient of each background therapy: three strata at each site
+    "01_endocrine_bone_only",
+    "02_chemo_then_endocrine_liver_alt_4x",
+    "03_chemotherapy_triple_negative",
+)
 SUPPLY_CLIENTS_PER_SITE = 4
 SUPPLY_PATIENTS_PER_CLIENT = 3
 
@@ -339,6 +350,7 @@ def _seed_supplied(url: str) -> Supplied:
     security = Security.from_settings(settings)
     database = create_database(url, pool_size=2)
     upgrade(database.engine)
+    records = [example(name) for name in SUPPLIED_RECORDS]
     with transaction(database) as session:
         trial = make_trial(session)
         sites = [make_site(session, trial, country=country) for country in SUPPLIED_SITES]
@@ -354,7 +366,8 @@ def _seed_supplied(url: str) -> Supplied:
             actor = principal(session, security, user)
             count = SUPPLY_CLIENTS_PER_SITE * SUPPLY_PATIENTS_PER_CLIENT
             by_site[site.id] = [
-                make_eligible_patient(session, actor, site).id for _ in range(count)
+                make_eligible_patient(session, actor, site, record=records[n % len(records)]).id
+                for n in range(count)
             ]
         administrator = make_user(session, security, trial, Role.ADMINISTRATOR).username
     database.dispose()
