@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2 as httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_service import (
@@ -318,6 +318,9 @@ def checks(url: str) -> dict[str, object]:
         kits = session.scalar(select(func.count(func.distinct(Dispensing.kit_id))))
         dispensings = session.scalar(select(func.count(Dispensing.id)))
         chain = verify_chain(session)
+        deadlocks = session.scalar(  # PostgreSQL's count, retried or not
+            text("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")
+        )
     database.dispose()
     numbers = Counter(r.randomisation_number for r in rows)
     slots = Counter(r.slot_id for r in rows)
@@ -340,6 +343,7 @@ def checks(url: str) -> dict[str, object]:
         "complete_blocks": len(complete),
         "unbalanced_complete_blocks": unbalanced,
         "audit_chain": chain.summary(),
+        "deadlocks_detected": deadlocks,
     }
 
 
