@@ -44,9 +44,11 @@ Use cases (one module each):
 =================  ==========================================================================
 
 What they share: ``policy`` (who may do what), ``principal`` (who is acting), ``security``
-(password hashing and tokens), ``transaction`` (the unit of work), ``calendar`` (the service's
-date), ``views`` (the frozen read models returned), ``forms`` (case report form schemas),
-``clinical`` (records and RECIST of one patient), ``randomised`` (the seam to randomisation).
+(password hashing and tokens), ``transaction`` (the unit of work and the lock order),
+``boundary`` (each HTTP request's retry and error answer, for the API and the pages),
+``calendar`` (the service's date), ``views`` (the frozen read models returned), ``forms``
+(case report form schemas), ``clinical`` (records and RECIST of one patient), ``randomised``
+(the seam to randomisation).
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ if TYPE_CHECKING:
         allocation,
         audit,
         auth,
+        boundary,
         calendar,
         capture,
         clinical,
@@ -110,6 +113,7 @@ __all__ = [
     "audit",
     "auth",
     "authorize",
+    "boundary",
     "calendar",
     "can_see_arm",
     "capture",
