@@ -33,18 +33,20 @@ from tests.factories import (
     stock_site,
 )
 from trialkit.api import create_app
-from trialkit.service import Role, Security, transaction
+from trialkit.service import Role, Security, supply, transaction
 from trialkit.store import (
     AllocationSlot,
     Dispensing,
     InventoryKit,
     KitListEntry,
     Randomisation,
+    Shipment,
     StratumCounter,
     create_database,
 )
 from trialkit.store.audit import verify_chain
 from trialkit.store.migrate import upgrade
+from trialkit.store.trials import Site
 
 PATIENTS = 3
 
@@ -56,6 +58,7 @@ class Seeded:
     site_id: int
     token: str
     patients: list[int]
+    administrator: str  # a token
 
 
 @pytest.fixture
@@ -76,8 +79,11 @@ def seeded() -> Iterator[Seeded]:
             token = login(session, security, user)
             actor = principal(session, security, user)
             patients = [make_eligible_patient(session, actor, site).id for _ in range(PATIENTS)]
+            administrator = login(
+                session, security, make_user(session, security, trial, Role.ADMINISTRATOR)
+            )
         database.dispose()
-        yield Seeded(url, trial.id, site.id, token, patients)
+        yield Seeded(url, trial.id, site.id, token, patients, administrator)
     finally:
         drop_postgres_database(url)
 
@@ -284,3 +290,58 @@ def test_a_refusal_after_the_draw_is_the_refusal_before_it_byte_for_byte(
             connection.scalar(select(StratumCounter.used).where(StratumCounter.stratum == stratum))
             == used
         )
+
+
+def test_a_request_shipped_twice_at_once_is_shipped_once(seeded: Seeded, engine: Engine) -> None:
+    """Shipping serialises on the site's supply lock and reads the request under it: of two
+    shipments of one request sent at once, one ships its kits and the other is refused
+    (409), instead of a second, empty shipment that takes the request over."""
+    with engine.begin() as connection:  # five kits damaged: the site is below its threshold
+        ids = connection.scalars(
+            select(InventoryKit.id)
+            .where(InventoryKit.site_id == seeded.site_id, InventoryKit.status == "available")
+            .order_by(InventoryKit.number)
+            .limit(5)
+        ).all()
+        connection.execute(
+            update(InventoryKit).where(InventoryKit.id.in_(ids)).values(status="damaged")
+        )
+    database = create_database(seeded.url, pool_size=1)
+    try:
+        with transaction(database) as session:
+            site = session.get(Site, seeded.site_id)
+            assert site is not None
+            request = supply.raise_resupply(
+                session, trial_id=seeded.trial_id, site=site, on_date=ENROLMENT_DAY
+            )
+            assert request is not None
+            reserved = sorted(int(n) for n in request.kit_numbers)
+    finally:
+        database.dispose()
+    app = create_app(test_settings(seeded.url, calendar_date=ENROLMENT_DAY))
+    headers = {"Authorization": f"Bearer {seeded.administrator}"}
+
+    def ship() -> httpx.Response:
+        with TestClient(app, base_url="http://127.0.0.1") as client:
+            return client.post(f"/api/resupply-requests/{request.id}/shipment", headers=headers)
+
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool, engine.connect() as holder:
+            holder.begin()  # one of the request's kits held: the first shipment waits for it
+            holder.execute(
+                select(InventoryKit.id).where(InventoryKit.number == reserved[0]).with_for_update()
+            )
+            answers = [pool.submit(ship), pool.submit(ship)]
+            try:
+                _waiting_on_a_lock(engine, "UPDATE kits")
+                time.sleep(0.5)  # the other one is waiting too, wherever it waits
+            finally:
+                holder.rollback()
+            results = sorted((a.result(timeout=30) for a in answers), key=lambda r: r.status_code)
+    finally:
+        app.state.database.dispose()
+    assert [r.status_code for r in results] == [201, 409], [r.text for r in results]
+    assert results[0].json()["kit_numbers"] == reserved
+    assert "shipped already" in results[1].text
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count(Shipment.id))) == 2  # the seed's and this one
