@@ -4,7 +4,8 @@ Each test seeds a fresh database (committed, as a server sees it), runs randomis
 through the API application in this process, and uses a second connection to hold a
 lock at a chosen moment: while a randomisation waits for its stratum counter, what it
 holds must not stop another randomisation; a deadlock it meets is run again whole,
-randomising once; a kit that runs out after the draw is refused as before the draw.
+randomising once; a kit that runs out after the draw is refused as before the draw; a
+request shipped twice at once is shipped once.
 """
 
 from __future__ import annotations
