@@ -50,10 +50,12 @@ Use cases (one module each):
 =================  ==========================================================================
 
 What they share: ``boundary`` (what any input must be: finite, printable, plausible dates and
-ids), ``policy`` (who may do what), ``principal`` (who is acting), ``security``
-(password hashing and tokens), ``transaction`` (the unit of work), ``calendar`` (the service's
-date), ``views`` (the frozen read models returned), ``forms`` (case report form schemas),
-``clinical`` (records and RECIST of one patient), ``randomised`` (the seam to randomisation).
+ids), ``request_boundary`` (each HTTP request's retry and error answer, for the API and the
+pages), ``policy`` (who may do what), ``principal`` (who is acting), ``security`` (password
+hashing and tokens), ``transaction`` (the unit of work and the lock order), ``calendar`` (the
+service's date), ``views`` (the frozen read models returned), ``forms`` (case report form
+schemas), ``clinical`` (records and RECIST of one patient), ``randomised`` (the seam to
+randomisation).
 """
 
 from __future__ import annotations
@@ -95,6 +97,7 @@ if TYPE_CHECKING:
         randomised,
         recist_preview,
         reports,
+        request_boundary,
         screening,
         sdtm,
         sdtm_checks,
@@ -151,6 +154,7 @@ __all__ = [
     "randomised",
     "recist_preview",
     "reports",
+    "request_boundary",
     "screening",
     "sdtm",
     "sdtm_checks",
