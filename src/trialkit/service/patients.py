@@ -382,7 +382,7 @@ def record_consent(
 ) -> ConsentView:
     """Record informed consent (date, version of the information sheet); corrections version it.
 
-    ``today``: the trial's calendar date (``Settings.today()``; default: UTC today); a consent
+    ``today``: the trial's calendar date (``Clock.today()``; default: UTC today); a consent
     date after it is refused.
     """
     patient, grant = patient_or_absent(session, actor, patient_id, Action.EDIT_PATIENTS)

@@ -25,8 +25,7 @@ from trialkit.service.patient_status import PatientStatus, offered_forms
 from trialkit.service.views import PatientView
 from trialkit.web.checklist import Checklist, checklist
 from trialkit.web.clinical_forms import form_label
-from trialkit.web.clock import Today
-from trialkit.web.deps import DbSession, Form, Id, PagesDep, Viewer, ViewerDep
+from trialkit.web.deps import DbSession, Form, Id, PagesDep, Today, Viewer, ViewerDep
 from trialkit.web.errors import FormRejected, plain_problem
 from trialkit.web.labels import N_
 from trialkit.web.patient_summary import VISIT_STATUS, clinical_summary

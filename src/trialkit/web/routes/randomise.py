@@ -29,8 +29,7 @@ from trialkit.errors import (
 )
 from trialkit.service import Role, patients, randomisation, trials
 from trialkit.service.views import PatientView, RandomisationView
-from trialkit.web.clock import Today
-from trialkit.web.deps import DbSession, Form, Id, PagesDep, SecurityDep, Viewer, ViewerDep
+from trialkit.web.deps import DbSession, Form, Id, PagesDep, SecurityDep, Today, Viewer, ViewerDep
 from trialkit.web.errors import FormRejected
 from trialkit.web.labels import N_
 from trialkit.web.rendering import Pages
