@@ -174,7 +174,7 @@ def _record_view(row: ScreeningRecordVersion) -> ScreeningRecordView:
 def _finite(value: Any, path: str) -> None:
     """Refuse NaN and infinities (``1e999`` in JSON): they are no measurement."""
     if isinstance(value, float) and not math.isfinite(value):
-        raise RecordError(f"{path}: numbers must be finite (got {value})", location="data")
+        raise RecordError(f"numbers must be finite (got {value})", location=path)
     if isinstance(value, dict):
         for key, item in value.items():
             _finite(item, f"{path}.{key}")
@@ -212,7 +212,7 @@ def submit_screening_record(
     require_recruiting(session, site, approved=approved)
     record = parse_record(data, source="data")
     normalised = record.model_dump(mode="json", exclude_unset=True)
-    _finite(normalised, "$")
+    _finite(normalised, "data")
     last = session.scalar(_LAST_RECORD_VERSION, {"patient": patient.id})
     version = int(last or 0) + 1
     reason = _require_reason(version, reason, "screening record")

@@ -304,8 +304,8 @@ def screening_save(
                 reason=reason,
             )
             patients.evaluate_eligibility(session=session, actor=actor, patient_id=patient_id)
-        except InputError as exc:
-            errors[exc.location or "form"] = exc.message
+        except InputError as exc:  # the record's field path is the form's field name
+            errors[exc.location.removeprefix("data.") or "form"] = exc.message
         else:
             return RedirectResponse(f"/patients/{patient_id}?saved=screening", status_code=303)
     raise FormRejected(
