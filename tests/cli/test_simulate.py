@@ -9,6 +9,9 @@ from typing import Any
 import pytest
 
 from trialkit.cli.main import main
+from trialkit.protocol import load_protocol
+
+_CONTROL = next(arm.label for arm in load_protocol("sor").arms if arm.role == "control")
 
 KEYS = {
     "trials", "seed", "reject_rate", "logrank_reject_rate", "mc_standard_error",
@@ -61,6 +64,9 @@ def test_dumped_trial_reanalyses_to_the_simulated_statistics(
     sim = _json(capsys, ["simulate", "--trials", "5000", "--seed", "8", "--dropout-rate", "0.2",
                          "--dump-trial", "4100", str(path), "--json"])  # fmt: skip
     dumped = sim["dumped_trial"]
+    arms = {arm.role: arm.label for arm in load_protocol("sor").arms}  # Sorafenib, Placebo
+    rows = [line.split(",") for line in path.read_text().splitlines()[1:]]
+    assert {r[1] for r in rows} == set(arms.values())  # the protocol's arms, as it labels them
     if rounding:  # the same trial as dates: whole days; the kernel must then handle ties
         import numpy as np
 
@@ -69,7 +75,7 @@ def test_dumped_trial_reanalyses_to_the_simulated_statistics(
         rows = [line.split(",") for line in path.read_text().splitlines()[1:]]
         days = np.array([[round(float(r[5]) * 30.4375) for r in rows]], dtype=float)
         event = np.array([[r[6] == "1" for r in rows]])
-        treated = np.array([[r[1] == "sorafenib" for r in rows]])
+        treated = np.array([[r[1] == arms["treatment"] for r in rows]])
         st = two_arm_statistics(days, event, treated)
         days_csv = tmp_path / "days.csv"
         days_csv.write_text(
@@ -77,13 +83,13 @@ def test_dumped_trial_reanalyses_to_the_simulated_statistics(
             + "".join(f"{d:g},{r[6]},{r[1]}\n" for d, r in zip(days[0], rows, strict=True))
         )
         argv = ["analyze", "survival", str(days_csv), "--time", "time", "--event", "event",
-                "--group", "arm", "--reference", "placebo", "--json"]  # fmt: skip
+                "--group", "arm", "--reference", arms["control"], "--json"]  # fmt: skip
         out = _json(capsys, argv)
         assert out["logrank"]["chisq"] == pytest.approx(float(st.z[0]) ** 2, rel=1e-10)
         assert out["cox"]["coef"] == pytest.approx(float(st.log_hr[0]), abs=1e-9)
         return
     out = _json(capsys, ["analyze", "survival", str(path), "--time", "time", "--event", "event",
-                         "--group", "arm", "--reference", "placebo", "--json"])  # fmt: skip
+                         "--group", "arm", "--reference", arms["control"], "--json"])  # fmt: skip
     assert out["events"] == dumped["events"]
     assert out["logrank"]["chisq"] == pytest.approx(dumped["logrank_chisq"], rel=1e-10)
     assert out["cox"]["hr"] == pytest.approx(dumped["hr"], rel=1e-10)
@@ -191,7 +197,7 @@ def test_gpu_backend_end_to_end_with_numpy_standing_in_for_cupy(
             "--dump-trial", "4100", str(path), "--json"]  # fmt: skip
     on_gpu = _json(capsys, [*argv, "--backend", "gpu"])
     out = _json(capsys, ["analyze", "survival", str(path), "--time", "time", "--event", "event",
-                         "--group", "arm", "--reference", "placebo", "--json"])  # fmt: skip
+                         "--group", "arm", "--reference", _CONTROL, "--json"])  # fmt: skip
     dumped = on_gpu["dumped_trial"]
     assert out["events"] == dumped["events"]
     assert out["logrank"]["chisq"] == pytest.approx(dumped["logrank_chisq"], rel=1e-10)

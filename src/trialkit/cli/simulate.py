@@ -24,6 +24,7 @@ from trialkit.cli._common import fail, print_json, user_errors
 from trialkit.errors import DesignInputError
 
 if TYPE_CHECKING:  # the engine (numpy, numba) is imported when a simulation runs, not for --help
+    from trialkit.protocol import Protocol
     from trialkit.simulate.engine import Backend, Runner
     from trialkit.simulate.scenario import Scenario
 
@@ -89,6 +90,10 @@ def _runner(cluster: str | None) -> Any:
     return dask_runner(None if cluster == "local" else cluster)
 
 
+def _arm_label(protocol: Protocol, role: str) -> str:
+    return next((arm.label for arm in protocol.arms if arm.role == role), role)
+
+
 def _dump(
     scenario: Scenario,
     trials: int,
@@ -97,6 +102,7 @@ def _dump(
     trial: int,
     path: Path,
     host_draws: bool = False,
+    labels: tuple[str, str] = ("treatment", "control"),
 ) -> dict[str, Any]:
     import numpy as np
 
@@ -138,7 +144,7 @@ def _dump(
                 out.writerow(
                     [
                         i + 1,
-                        "sorafenib" if one.treated[0, i] else "placebo",
+                        labels[0] if one.treated[0, i] else labels[1],
                         repr(float(one.entry[0, i])),
                         repr(float(one.pfs[0, i])),
                         repr(float(one.dropout[0, i])) if np.isfinite(one.dropout[0, i]) else "",
@@ -277,8 +283,11 @@ def simulate_command(
     from trialkit.simulate.scenario import scenario_from_protocol
 
     with user_errors():
+        loaded = load_protocol(protocol)
+        # the dumped trial names each patient's arm as the protocol labels it
+        labels = (_arm_label(loaded, "treatment"), _arm_label(loaded, "control"))
         scenario = scenario_from_protocol(
-            load_protocol(protocol),
+            loaded,
             median_control=median_control,
             median_treatment=median_treatment,
             hr=hr,
@@ -323,7 +332,9 @@ def simulate_command(
                     )  # fmt: skip
                 out = result.to_dict()
                 if dump_trial is not None:
-                    out["dumped_trial"] = _dump(scenario, trials, seed, be, *dump_trial, host_draws)
+                    out["dumped_trial"] = _dump(
+                        scenario, trials, seed, be, *dump_trial, host_draws, labels
+                    )
                 if as_json:
                     print_json(out)
                 else:
