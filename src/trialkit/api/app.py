@@ -25,7 +25,7 @@ from trialkit.api.routes import (
 )
 from trialkit.config import Settings, load_settings
 from trialkit.service import Security
-from trialkit.service.calendar import on_calendar
+from trialkit.service.calendar import Clock
 from trialkit.store import Database, create_database
 
 __all__ = ["create_app"]
@@ -64,10 +64,12 @@ def create_app(
     *,
     database: Database | None = None,
     security: Security | None = None,
+    clock: Clock | None = None,
 ) -> FastAPI:
     """Build the API; refuses unsafe settings (a default secret key outside demo mode).
 
-    ``security`` replaces the one built from the settings (tests give one with their clock).
+    ``security`` replaces the one built from the settings (tests give one with their clock);
+    ``clock``, the service's clock built from the settings.
     """
     settings = settings or load_settings()
     settings.require_safe()
@@ -82,6 +84,7 @@ def create_app(
         settings.database_url, pool_size=settings.db_pool_size
     )
     app.state.security = security or Security.from_settings(settings)
+    clock = app.state.clock = clock or Clock.from_settings(settings)  # shared by the pages
     install_error_handlers(app)  # first: its request boundary runs inside the middleware below
 
     @app.middleware("http")
@@ -90,7 +93,7 @@ def create_app(
     ) -> Response:
         given = request.headers.get("x-request-id", "")
         request.state.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
-        with on_calendar(settings.calendar_date):  # records stamped on a pinned calendar date
+        with clock.pinned():  # records stamped on a pinned calendar date
             response = await call_next(request)
         response.headers["X-Request-ID"] = request.state.request_id
         _secure(request.url.path, response)

@@ -85,7 +85,10 @@ def spending(kind: SpendingFunction, error: float, t: NDArray[np.float64]) -> ND
         return np.asarray(2.0 * norm.sf(norm.isf(error / 2.0) / np.sqrt(t)), dtype=float)
     if kind == "pocock":
         return error * np.log1p((math.e - 1.0) * t)
-    raise DesignInputError(f"spending must be 'obrien-fleming' or 'pocock'; you gave {kind!r}")
+    raise DesignInputError(
+        f"spending must be 'obrien-fleming' or 'pocock'; you gave {kind!r}",
+        location="spending_function",
+    )
 
 
 @dataclass(frozen=True)
@@ -208,7 +211,7 @@ def crossing_probabilities(
     b = [float(v) for v in upper]
     a = [-_Z_MAX] * k if lower is None else [float(v) for v in lower]
     if len(b) != k or len(a) != k:
-        raise DesignInputError("give one bound per information rate")
+        raise DesignInputError("give one bound per information rate", location="information_rates")
     prev: _Continuation | None = None
     ups, lows = [], []
     for j in range(k):
@@ -222,13 +225,19 @@ def crossing_probabilities(
 def _check_rates(information_rates: Sequence[float]) -> NDArray[np.float64]:
     t = np.asarray(list(information_rates), dtype=float)
     if t.size == 0:
-        raise DesignInputError("give at least one information rate, e.g. 0.5,0.75,1")
+        raise DesignInputError(
+            "give at least one information rate, e.g. 0.5,0.75,1", location="information_rates"
+        )
     if not np.all(np.isfinite(t)) or t[0] <= 0.0 or np.any(np.diff(t) <= 0.0):
         raise DesignInputError(
-            f"information rates must increase strictly from above 0 to 1; you gave {t.tolist()}"
+            f"information rates must increase strictly from above 0 to 1; you gave {t.tolist()}",
+            location="information_rates",
         )
     if abs(t[-1] - 1.0) > 1e-12:
-        raise DesignInputError(f"the last information rate must be 1; you gave {t[-1]:g}")
+        raise DesignInputError(
+            f"the last information rate must be 1; you gave {t[-1]:g}",
+            location="information_rates",
+        )
     t[-1] = 1.0
     return t
 
@@ -387,7 +396,9 @@ def group_sequential_design(
     check_probability(alpha, "alpha")
     check_probability(power, "power")
     if alpha >= 0.5:
-        raise DesignInputError(f"one-sided alpha must be below 0.5; you gave {alpha:g}")
+        raise DesignInputError(
+            f"one-sided alpha must be below 0.5; you gave {alpha:g}", location="alpha"
+        )
     t = _check_rates(information_rates)
     alpha_spent = spending(spending_function, alpha, t)
     alpha_spent[-1] = alpha

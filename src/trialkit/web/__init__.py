@@ -31,6 +31,7 @@ from fastapi.staticfiles import StaticFiles
 
 from trialkit.config import Settings
 from trialkit.service import Security
+from trialkit.service.calendar import Clock
 from trialkit.service.transaction import Database
 from trialkit.web.deps import checked_input
 from trialkit.web.errors import install_error_pages
@@ -54,7 +55,9 @@ __all__ = ["STATIC_DIR", "create_web_app"]
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
-def create_web_app(*, settings: Settings, database: Database, security: Security) -> FastAPI:
+def create_web_app(
+    *, settings: Settings, database: Database, security: Security, clock: Clock | None = None
+) -> FastAPI:
     """The pages as an application, sharing the API's settings, database and security.
 
     It runs mounted in the API application (:func:`trialkit.server.create_server`), whose
@@ -69,6 +72,7 @@ def create_web_app(*, settings: Settings, database: Database, security: Security
     app.state.settings = settings
     app.state.database = database
     app.state.security = security
+    app.state.clock = clock or Clock.from_settings(settings)  # the API's, when mounted in it
     app.state.pages = Pages()
 
     install_error_pages(app)

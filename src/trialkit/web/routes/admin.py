@@ -11,8 +11,7 @@ from sqlalchemy.orm import Session
 
 from trialkit.errors import NotFoundError, TrialkitError
 from trialkit.service import Role, Security, audit, trials, users
-from trialkit.web.clock import Today
-from trialkit.web.deps import DbSession, Form, Id, PagesDep, SecurityDep, Viewer, ViewerDep
+from trialkit.web.deps import DbSession, Form, Id, PagesDep, SecurityDep, Today, Viewer, ViewerDep
 from trialkit.web.errors import FormRejected
 from trialkit.web.rendering import Pages
 

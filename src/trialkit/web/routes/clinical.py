@@ -42,8 +42,7 @@ from trialkit.web.clinical_forms import (
     simple_from_form,
     simple_to_form,
 )
-from trialkit.web.clock import Today
-from trialkit.web.deps import DbSession, Id, PagesDep, Viewer, ViewerDep
+from trialkit.web.deps import DbSession, Id, PagesDep, Today, Viewer, ViewerDep
 from trialkit.web.deps import Form as PostedForm
 from trialkit.web.errors import FormRejected
 from trialkit.web.labels import N_

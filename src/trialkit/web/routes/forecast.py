@@ -16,12 +16,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from trialkit.config import Settings
 from trialkit.errors import InputError, NotFoundError
 from trialkit.predict import DEFAULT_MODEL, EventForecast, ModelChoice
 from trialkit.report.predict_plot import event_forecast_svg
 from trialkit.service import forecast as forecast_service
-from trialkit.web.deps import DbSession, PagesDep, Viewer, ViewerDep
+from trialkit.web.deps import DbSession, PagesDep, Viewer, ViewerDep, request_clock
 from trialkit.web.rendering import Pages
 
 router = APIRouter()
@@ -85,8 +84,7 @@ def _model(text: str | None, errors: dict[str, str], pages: Pages) -> ModelChoic
 
 def calendar_today(request: Request) -> dt.date:
     """Today as the settings give it (``TRIALKIT_CALENDAR_DATE`` may pin it)."""
-    settings: Settings = request.app.state.settings
-    return settings.today()
+    return request_clock(request).today()
 
 
 def shown_forecast(

@@ -26,8 +26,7 @@ from trialkit.service.patient_status import PatientStatus, offered_forms
 from trialkit.service.views import PatientView
 from trialkit.web.checklist import Checklist, checklist
 from trialkit.web.clinical_forms import form_label
-from trialkit.web.clock import Today
-from trialkit.web.deps import DbSession, Form, Id, PagesDep, Viewer, ViewerDep
+from trialkit.web.deps import DbSession, Form, Id, PagesDep, Today, Viewer, ViewerDep
 from trialkit.web.errors import FormRejected, plain_problem
 from trialkit.web.labels import N_
 from trialkit.web.patient_summary import VISIT_STATUS, clinical_summary
@@ -308,8 +307,8 @@ def screening_save(
                 reason=reason,
             )
             patients.evaluate_eligibility(session=session, actor=actor, patient_id=patient_id)
-        except InputError as exc:
-            errors[exc.location or "form"] = exc.message
+        except InputError as exc:  # the record's field path is the form's field name
+            errors[exc.location.removeprefix("data.") or "form"] = exc.message
         else:
             return RedirectResponse(f"/patients/{patient_id}?saved=screening", status_code=303)
     raise FormRejected(

@@ -29,8 +29,7 @@ from trialkit.service.views import (
     ResupplyRequestView,
     SiteView,
 )
-from trialkit.web.clock import Today
-from trialkit.web.deps import DbSession, Form, Id, PagesDep, Viewer, ViewerDep
+from trialkit.web.deps import DbSession, Form, Id, PagesDep, Today, Viewer, ViewerDep
 from trialkit.web.errors import FormRejected
 from trialkit.web.labels import N_
 from trialkit.web.rendering import Pages

@@ -24,13 +24,13 @@ from trialkit.errors import (
     ConflictError,
     InputError,
     NotFoundError,
+    PasswordRefusedError,
     RandomisationError,
 )
 from trialkit.service import Role, patients, randomisation
 from trialkit.service.randomisation import Precondition
 from trialkit.service.views import RandomisationView
-from trialkit.web.clock import Today
-from trialkit.web.deps import DbSession, Form, Id, PagesDep, SecurityDep, Viewer, ViewerDep
+from trialkit.web.deps import DbSession, Form, Id, PagesDep, SecurityDep, Today, Viewer, ViewerDep
 from trialkit.web.errors import FormRejected
 from trialkit.web.labels import N_
 from trialkit.web.rendering import Pages
@@ -212,7 +212,7 @@ def unblind(
         errors["understood"] = pages._("Tick the box to confirm that you have read the warning.")
     if not errors:
         try:
-            outcome = randomisation.emergency_unblind(
+            shown = randomisation.emergency_unblind(
                 session=session,
                 security=security,
                 actor=viewer.principal,
@@ -220,7 +220,24 @@ def unblind(
                 password=password,
                 reason=reason,
             )
-            shown = outcome.shown
+        except PasswordRefusedError as exc:  # caught here, the failure count and audit commit
+            errors["password"] = (
+                pages._(
+                    "Your account is locked after repeated wrong passwords; nothing was "
+                    "unblinded. Try again later or ask an administrator."
+                )
+                if exc.locked
+                else pages._("The password is wrong; nothing was unblinded.")
+            )
+            return _unblinding_page(  # answered, not raised: the transaction commits
+                pages,
+                session,
+                viewer,
+                patient_id,
+                errors=errors,
+                values={"reason": reason},
+                status_code=422,
+            )
         except AuthenticationError:
             errors["password"] = pages._("The password is wrong; nothing was unblinded.")
         except NotFoundError:
@@ -229,24 +246,6 @@ def unblind(
         except (ConflictError, InputError) as exc:
             errors[exc.location or "form"] = exc.message
         else:
-            if shown is None:  # returned, not raised: the failure count and audit commit
-                errors["password"] = (
-                    pages._(
-                        "Your account is locked after repeated wrong passwords; nothing was "
-                        "unblinded. Try again later or ask an administrator."
-                    )
-                    if outcome.locked
-                    else pages._("The password is wrong; nothing was unblinded.")
-                )
-                return _unblinding_page(
-                    pages,
-                    session,
-                    viewer,
-                    patient_id,
-                    errors=errors,
-                    values={"reason": reason},
-                    status_code=422,
-                )
             patient = patients.get_patient(
                 session=session, actor=viewer.principal, patient_id=patient_id
             )
