@@ -322,8 +322,9 @@ def test_a_kit_expiring_within_the_protocols_study_drug_cycle_is_never_dispensed
     lasting.expiry = ENROLMENT_DAY + dt.timedelta(days=cycle + 1)
     session.flush()
     taken = supply.take_kit(
-        session, trial_id=world.trial.id, site=_row(session, site), arm="A", on_date=ENROLMENT_DAY
-    )
+        session, trial_id=world.trial.id, site=_row(session, site), arm="A", on_date=ENROLMENT_DAY,
+        what="given a kit",
+    )  # fmt: skip
     assert taken.number == lasting.number
     with pytest.raises(SupplyError):  # none left that lasts the cycle: refused, whatever the arm
         supply.require_every_arm(
