@@ -38,6 +38,22 @@ def test_the_listing_and_a_light_command_import_nothing_heavy() -> None:
         assert not {m for m in modules if m.split(".")[0] in HEAVY}, args
 
 
+#: what ``trialkit simulate`` never needs: scipy's statistics and optimisers (the design uses
+#: its own root finder and scipy.special's normal), cel's command line, rich's progress bar
+#: (a terminal and 10^5 trials only), the database, and the CUDA backend
+NOT_FOR_SIMULATE = (
+    "scipy.stats", "scipy.optimize", "prompt_toolkit", "pygments", "rich.progress",
+    "sqlalchemy", "numba.cuda", "trialkit.simulate.backends.cuda", "matplotlib", "pandas",
+)  # fmt: skip
+
+
+def test_simulate_imports_only_what_a_simulation_needs() -> None:
+    modules = _imported_after(["simulate", "--protocol", "sor", "--trials", "100", "--json"])
+    assert "trialkit.simulate.trial" in modules  # it did simulate, with the compiled kernel
+    heavy = {m for m in modules if m.startswith(NOT_FOR_SIMULATE)}
+    assert not heavy
+
+
 def test_an_unknown_command_still_suggests_a_near_one(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["repor"]) == 2
     err = capsys.readouterr().err
