@@ -37,8 +37,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import brentq
 
+from trialkit.design.roots import brentq
 from trialkit.errors import DesignInputError
 
 __all__ = [

@@ -46,10 +46,10 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import brentq
-from scipy.stats import norm
 
+from trialkit.design import normal
 from trialkit.design.events import check_probability
+from trialkit.design.roots import brentq
 from trialkit.errors import DesignInputError
 
 __all__ = [
@@ -82,7 +82,7 @@ def spending(kind: SpendingFunction, error: float, t: NDArray[np.float64]) -> ND
     """
     t = np.asarray(t, dtype=float)
     if kind == "obrien-fleming":
-        return np.asarray(2.0 * norm.sf(norm.isf(error / 2.0) / np.sqrt(t)), dtype=float)
+        return np.asarray(2.0 * normal.sf(normal.isf(error / 2.0) / np.sqrt(t)), dtype=float)
     if kind == "pocock":
         return error * np.log1p((math.e - 1.0) * t)
     raise DesignInputError(
@@ -141,7 +141,7 @@ def _grid(
 def _first(t: float, drift: float, lower: float, upper: float) -> _Continuation:
     mean = drift * math.sqrt(t)
     z, w = _grid(mean, lower, upper)
-    return _Continuation(z, w * norm.pdf(z - mean), t)
+    return _Continuation(z, w * normal.pdf(z - mean), t)
 
 
 def _next(prev: _Continuation, t: float, drift: float, lower: float, upper: float) -> _Continuation:
@@ -150,26 +150,26 @@ def _next(prev: _Continuation, t: float, drift: float, lower: float, upper: floa
     z, w = _grid(mean, lower, upper)
     sd = math.sqrt(dt)
     shift = prev.z * math.sqrt(prev.t) + drift * dt
-    kernel = norm.pdf((z[:, None] * math.sqrt(t) - shift[None, :]) / sd) * (math.sqrt(t) / sd)
+    kernel = normal.pdf((z[:, None] * math.sqrt(t) - shift[None, :]) / sd) * (math.sqrt(t) / sd)
     return _Continuation(z, w * (kernel @ prev.mass), t)
 
 
 def _upper_crossing(prev: _Continuation | None, t: float, drift: float, bound: float) -> float:
     """P(Z_k >= bound and no earlier stop)."""
     if prev is None:
-        return float(norm.sf(bound - drift * math.sqrt(t)))
+        return float(normal.sf(bound - drift * math.sqrt(t)))
     dt = t - prev.t
     arg = (prev.z * math.sqrt(prev.t) + drift * dt - bound * math.sqrt(t)) / math.sqrt(dt)
-    return float(prev.mass @ norm.cdf(arg))
+    return float(prev.mass @ normal.cdf(arg))
 
 
 def _lower_crossing(prev: _Continuation | None, t: float, drift: float, bound: float) -> float:
     """P(Z_k <= bound and no earlier stop)."""
     if prev is None:
-        return float(norm.cdf(bound - drift * math.sqrt(t)))
+        return float(normal.cdf(bound - drift * math.sqrt(t)))
     dt = t - prev.t
     arg = (bound * math.sqrt(t) - prev.z * math.sqrt(prev.t) - drift * dt) / math.sqrt(dt)
-    return float(prev.mass @ norm.cdf(arg))
+    return float(prev.mass @ normal.cdf(arg))
 
 
 def _advance(
@@ -417,7 +417,7 @@ def group_sequential_design(
 
         drift = float(brentq(gap, 0.0, 20.0, xtol=1e-12, rtol=1e-14))
         futility = [*_futility_bounds(t, upper, beta_spent, drift)[0], upper[-1]]
-    fixed = float(norm.isf(alpha) + norm.isf(beta))
+    fixed = float(normal.isf(alpha) + normal.isf(beta))
     return GroupSequentialDesign(
         alpha=alpha,
         power=power,
@@ -425,7 +425,7 @@ def group_sequential_design(
         beta_spending=beta_spending,
         information_rates=tuple(float(v) for v in t),
         z=tuple(upper),
-        nominal_p=tuple(float(norm.sf(v)) for v in upper),
+        nominal_p=tuple(float(normal.sf(v)) for v in upper),
         cumulative_alpha_spent=tuple(float(v) for v in alpha_spent),
         futility_z=tuple(futility),
         cumulative_beta_spent=tuple(float(v) for v in beta_spent),

@@ -35,8 +35,7 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from scipy.stats import norm
-
+from trialkit.design import normal
 from trialkit.errors import DesignInputError
 
 __all__ = [
@@ -135,7 +134,7 @@ def events_for_power(
             "hazard ratio must differ from 1 to be detectable; change the hazard ratio",
             location="hr",
         )
-    z = float(norm.ppf(1.0 - alpha) + norm.ppf(power))
+    z = float(normal.ppf(1.0 - alpha) + normal.ppf(power))
     if method == "schoenfeld":
         return (1.0 + r) ** 2 / r * z**2 / math.log(hr) ** 2
     if method == "freedman":
@@ -152,7 +151,7 @@ def critical_hr(*, alpha: float, events: float, allocation_ratio: float = 1.0) -
     """
     check_probability(alpha, "alpha")
     se = hr_standard_error(events, allocation_ratio)
-    return math.exp(-float(norm.ppf(1.0 - alpha)) * se)
+    return math.exp(-float(normal.ppf(1.0 - alpha)) * se)
 
 
 def probability_hr_below(
@@ -167,7 +166,7 @@ def probability_hr_below(
     _check_hr(threshold, "threshold hazard ratio", "threshold")
     _check_hr(hr)
     se = hr_standard_error(events, allocation_ratio)
-    return float(norm.cdf((math.log(threshold) - math.log(hr)) / se))
+    return float(normal.cdf((math.log(threshold) - math.log(hr)) / se))
 
 
 def power_at_events(
