@@ -1,8 +1,16 @@
 """Blinded drug supply: which kit to dispense, and which kits to ship to a site.
 
-Both helpers need the kit list (kit number -> arm), so only the service calls
-them; what they return never carries an arm. :func:`choose_kit` returns a kit
-number. :func:`resupply_needs` returns, per site, the kit numbers to ship.
+Both helpers need the kit list (kit number -> arm); what they return never carries
+an arm. :func:`choose_kit` returns a kit number. :func:`resupply_needs` returns, per
+site, the kit numbers to ship.
+
+This module is the one statement of the supply rules. The service
+(:mod:`trialkit.service.supply`) keeps the kits in the database and decides with
+the pieces these helpers are made of: :func:`usable_after` and :data:`DISPENSABLE`
+(usability), :func:`fefo_order` (the order its SQL sorts by, in its one-statement
+kit pick too), :data:`SITE_STOCK`, :func:`arm_shortfall`, :func:`top_up` and
+:func:`depot_fills` (resupply) and :func:`check_sizing`. Property tests check that
+its pick is :func:`choose_kit`'s and its requests :func:`resupply_needs`'s.
 
 A kit is *usable* on a date when it is available (received at the site, not
 dispensed, damaged or quarantined) and does not expire within ``cover_days``
