@@ -1,4 +1,4 @@
-"""define.xml 2.1 for the SDTM domains: datasets, variables, codelists, derivations.
+"""The define.xml 2.1 for the SDTM domains: datasets, variables, codelists, derivations.
 
 Details and reasoning: docs/reports.md, section `trialkit.service.define_xml`.
 

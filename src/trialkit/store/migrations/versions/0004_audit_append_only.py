@@ -1,6 +1,7 @@
 """The audit trail append-only in the database itself: UPDATE, DELETE and TRUNCATE refused.
 
-Details and reasoning: docs/operations.md, section `trialkit.store.migrations.versions.0004_audit_append_only`.
+Details and reasoning: docs/operations.md, section
+`trialkit.store.migrations.versions.0004_audit_append_only`.
 """
 
 from __future__ import annotations

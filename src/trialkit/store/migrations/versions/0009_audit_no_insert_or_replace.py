@@ -1,6 +1,7 @@
 """The audit trail on SQLite: ``INSERT OR REPLACE`` over an existing row refused.
 
-Details and reasoning: docs/operations.md, section `trialkit.store.migrations.versions.0009_audit_no_insert_or_replace`.
+Details and reasoning: docs/operations.md, section
+`trialkit.store.migrations.versions.0009_audit_no_insert_or_replace`.
 """
 
 from __future__ import annotations
