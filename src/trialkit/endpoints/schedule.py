@@ -1,5 +1,8 @@
 """Each patient's expected visits and windows, and which are done, late, missed or due.
 
+Treatment visits follow the cycles as given; tumour assessments are fixed from
+randomisation so that they do not drift; nothing is expected after death.
+
 Details and reasoning: docs/capture.md, section `trialkit.endpoints.schedule`.
 """
 

@@ -1,5 +1,8 @@
 """Blinded patient-level data at a cut-off date: what event prediction may see.
 
+One row per enrolled patient, with no arm; a table with a column naming the arm is
+refused.
+
 Details and reasoning: docs/prediction.md, section `trialkit.predict.data`.
 """
 

@@ -1,5 +1,8 @@
 """The blinded kit list: kit numbers that reveal nothing about the arm, sealed like the list.
 
+Kit numbers are consecutive and the arms are shuffled over them; two sealed order
+keys per kit break ties of expiry when shipping and dispensing.
+
 Details and reasoning: docs/randomisation.md, section `trialkit.randomization.kits`.
 """
 

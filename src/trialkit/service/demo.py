@@ -1,5 +1,8 @@
 """The demo trial: SOR in progress, seeded through the service functions (demo mode only).
 
+:func:`seed_demo` creates the trial, sites and users, seals the lists and replays the
+demo plan in date order through the same service functions a site uses.
+
 Details and reasoning: docs/operations.md, section `trialkit.service.demo`.
 """
 

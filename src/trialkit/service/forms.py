@@ -1,5 +1,8 @@
 """The case report forms sites fill in after randomisation, as validated schemas.
 
+A record of the wrong type or with an end date before its start is refused with the
+field's path; a missing required field is stored and opens a query instead.
+
 Details and reasoning: docs/capture.md, section `trialkit.service.forms`.
 """
 

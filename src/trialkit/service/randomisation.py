@@ -1,5 +1,10 @@
 """Randomising a patient, its preconditions, reading a randomisation, and emergency unblinding.
 
+:func:`readiness` is the one list of the preconditions of randomisation;
+:func:`randomise` refuses with the first that fails, then takes the stratum's next slot
+and a kit of that arm in the caller's one transaction. Nothing returned to a blinded
+role, and no error message, names an arm.
+
 Details and reasoning: docs/randomisation.md, section `trialkit.service.randomisation`.
 """
 

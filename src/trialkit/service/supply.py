@@ -1,5 +1,8 @@
 """Blinded drug supply: site inventory, shipments, receipt, dispensing and resupply.
 
+Kits leave the depot only through a resupply request, raised and filled by the
+rules of :mod:`trialkit.randomization.supply`, so that no site learns an arm mix.
+
 Details and reasoning: docs/randomisation.md, section `trialkit.service.supply`.
 """
 

@@ -1,5 +1,9 @@
 """The unit of work: one transaction per use case, opened by the caller through this module.
 
+The API and the pages open one per request and the CLI one per command, all through
+:func:`transaction`; service functions take the session and never commit. The lock
+order every transaction follows is in the docs.
+
 Details and reasoning: docs/architecture.md, section `trialkit.service.transaction`.
 """
 

@@ -1,5 +1,8 @@
 """The trial report from the database: analysis inputs at a data cut-off, authorised by role.
 
+Populations (screened, ITT, safety, per-protocol) and every record are taken as of
+the data cut-off; nothing dated after it is used.
+
 Details and reasoning: docs/reports.md, section `trialkit.service.trial_report`.
 """
 

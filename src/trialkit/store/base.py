@@ -1,5 +1,8 @@
 """The declarative base, the UTC timestamp type, the clocks and the naming convention.
 
+Two clocks: :func:`utcnow`, the record clock (pinned to the trial's calendar date
+when set), and :func:`real_utcnow`, the real clock of the audit trail and sessions.
+
 Details and reasoning: docs/architecture.md, section `trialkit.store.base`.
 """
 
