@@ -25,9 +25,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from trialkit.config import Settings, load_settings
 from trialkit.protocol import Protocol, load_protocol
-from trialkit.service import Security
-from trialkit.store import Database, create_database
-from trialkit.store.migrate import upgrade
+from trialkit.service.platform.db.database import Database, create_database
+from trialkit.service.platform.db.migrate import upgrade
+from trialkit.service.platform.security import Security
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"

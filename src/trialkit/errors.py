@@ -64,7 +64,7 @@ class TrialkitError(Exception):
         ``file:line``. Empty when the message says it all.
 
     ``keeps_record`` is true for the few refusals that the service has already recorded in
-    the caller's transaction (an audit event): :func:`trialkit.service.transaction` commits
+    the caller's transaction (an audit event): :func:`trialkit.service.platform.transaction` commits
     that record before the error goes on to become a 401, a page or an exit code.
     """
 

@@ -80,7 +80,7 @@ def test_demo_seed_refuses_a_database_with_a_real_trial(
 def test_randomization_audit_lists_every_slot_for_an_unblinded_user_and_refuses_others(
     database: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """``trialkit randomization audit``: the unblinded statistician gets every slot (JSON or a
+    """``trialkit randomisation audit``: the unblinded statistician gets every slot (JSON or a
     table); a blinded user, or no user, exits 2 with one line saying why."""
     assert main(["demo", "seed", "--patients", "10", "--seed", "3", "--json"]) == 0
     capsys.readouterr()

@@ -13,8 +13,12 @@ from sqlalchemy import select
 from tests.tamper import SQLITE_GUARD_TRIGGERS
 from trialkit.cli.main import main
 from trialkit.config import load_settings
-from trialkit.service import Security, auth, transaction
-from trialkit.store import AuditEvent, LoginSession, create_database
+from trialkit.service.platform import auth
+from trialkit.service.platform.db.database import create_database
+from trialkit.service.platform.security import Security
+from trialkit.service.platform.tables.audit import AuditEvent
+from trialkit.service.platform.tables.people import LoginSession
+from trialkit.service.platform.transaction import transaction
 
 
 @pytest.fixture

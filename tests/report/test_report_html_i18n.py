@@ -13,7 +13,7 @@ import pytest
 
 from trialkit.report.document import FigureBlock, ReportDocument, Section, Table, TextBlock
 from trialkit.report.html import render_html
-from trialkit.web.rendering import translations
+from trialkit.service.platform.pages.rendering import translations
 
 DATA = Path(__file__).parent / "data"
 

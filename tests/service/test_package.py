@@ -21,7 +21,7 @@ def test_importing_the_package_imports_no_use_case() -> None:
     ).stdout
     modules = set(out.split())
     loaded = {m for m in modules if m.startswith("trialkit.service.")}
-    assert loaded == {"trialkit.service.transaction"}, loaded
+    assert loaded == {"trialkit.service.platform.transaction"}, loaded
     assert not {m for m in modules if m.split(".")[0] in HEAVY}
 
 
@@ -39,10 +39,10 @@ def test_the_listing_names_every_module_and_every_name_resolves() -> None:
 
 
 def test_transaction_is_the_function_after_its_module_is_imported() -> None:
-    import trialkit.service.transaction  # noqa: F401 (importing it must not rebind the name)
-    from trialkit.service import transaction
+    import trialkit.service.platform.transaction  # noqa: F401 (importing it must not rebind the name)
+    from trialkit.service.platform.transaction import transaction
 
-    assert transaction is sys.modules["trialkit.service.transaction"].transaction
+    assert transaction is sys.modules["trialkit.service.platform.transaction"].transaction
     assert callable(transaction)
     assert not isinstance(transaction, ModuleType)
 

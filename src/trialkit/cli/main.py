@@ -78,8 +78,8 @@ COMMANDS: dict[str, LazyCommand] = {
         "endpoints", "app", "Endpoints and analysis datasets from the trial database."
     ),
     "export": LazyCommand("export", "app", "Export the captured clinical data (SDTM, ODM)."),
-    "randomization": LazyCommand(
-        "randomization",
+    "randomisation": LazyCommand(
+        "randomisation",
         "app",
         "Seal and verify a trial's allocation and kit lists; generate or verify list files.",
     ),

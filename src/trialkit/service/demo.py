@@ -8,7 +8,7 @@ screening record, eligibility, randomise; kits dispensed, resupply shipped and r
 every form record known at the data cut-off.
 
 The seeding process plays the sponsor's simulation of truth: after each randomisation it reads
-the patient's arm (:func:`trialkit.service.randomised.randomised_arm`) to draw her course. The arm
+the patient's arm (:func:`trialkit.service.randomisation.randomised.randomised_arm`) to draw her course. The arm
 is never printed, logged or returned. The data cut-off is the first day on which the pooled PFS
 events reach :func:`trialkit.demodata.target_events`, while enrolment is open; it is kept in the
 audit trail (entity ``demo_data``) and is the demo server's calendar date.
@@ -52,27 +52,21 @@ from trialkit.demodata import (
 )
 from trialkit.errors import ConfigError, ConflictError, InputError
 from trialkit.protocol import load_protocol
-from trialkit.service import (
-    allocation,
-    audit,
-    capture,
-    patients,
-    randomisation,
-    randomised,
-    supply,
-    trials,
-    users,
-)
-from trialkit.service.calendar import on_calendar
-from trialkit.service.forms import Form
-from trialkit.service.principal import Grant, Principal
-from trialkit.service.security import Security
-from trialkit.store.audit import AuditEvent
-from trialkit.store.patients import Patient
-from trialkit.store.people import Role, User
-from trialkit.store.randomisation import Randomisation
-from trialkit.store.supply import ResupplyRequest
-from trialkit.store.trials import Site, Trial
+from trialkit.service.capture import capture
+from trialkit.service.capture.forms import Form
+from trialkit.service.platform import audit
+from trialkit.service.platform.calendar import on_calendar
+from trialkit.service.platform.principal import Grant, Principal
+from trialkit.service.platform.security import Security
+from trialkit.service.platform.tables.audit import AuditEvent
+from trialkit.service.platform.tables.people import Role, User
+from trialkit.service.randomisation import allocation, randomisation, randomised, supply
+from trialkit.service.randomisation.tables.randomisation import Randomisation
+from trialkit.service.randomisation.tables.supply import ResupplyRequest
+from trialkit.service.screening import patients
+from trialkit.service.screening.tables import Patient
+from trialkit.service.trials import trials, users
+from trialkit.service.trials.tables import Site, Trial
 
 __all__ = [
     "DEFAULT_PATIENTS",

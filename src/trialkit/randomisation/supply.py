@@ -1,0 +1,242 @@
+"""Blinded drug supply: which kit to dispense, and which kits to ship to a site.
+
+Both helpers need the kit list (kit number -> arm), so only the service calls
+them; what they return never carries an arm. :func:`choose_kit` returns a kit
+number. :func:`resupply_needs` returns, per site, the kit numbers to ship.
+
+A kit is *usable* on a date when it is available (received at the site, not
+dispensed, damaged or quarantined) and does not expire within ``cover_days``
+days: ``expiry > on + cover_days``. Among usable kits of the right arm the one
+that expires first is dispensed or shipped first (FEFO), ties by the kit's sealed
+dispensing or shipping key (:func:`~trialkit.randomisation.kits.kit_order_keys`), never
+by number: the numbers are what blinded staff see.
+A site's stock for resupply also counts usable kits in transit to it.
+
+Why resupply looks only at a site's *total* stock
+-------------------------------------------------
+A blinded site sees when a request is raised, when a shipment comes and how
+many kits it holds. If any of these depended on the arm mix of its stock (for
+example "raise when either arm falls below 2"), a pharmacist who saw a request
+raised after a run of patients could tell that they shared an arm. So:
+
+* **Trigger**: a site is resupplied when its *total* usable stock (every arm
+  together, in transit included) falls below ``threshold``. The site knows that
+  total: it is the number of its kits, by status and expiry, that it sees.
+* **Quantity**: every arm is brought back up to ``target``. Since no arm is ever
+  stocked above ``target`` (shipments only fill up to it), a shipment holds
+  ``arms * target - total`` kits: the number consumed (dispensed, expired,
+  damaged) since the site was last full, which the site knows too.
+* **Depot shortage**: a request is filled only when the depot holds at least
+  ``target`` usable kits of *every* arm, enough for any arm mix at the site; if
+  not, it is raised with no kits (``complete`` is false) and filled later. A
+  partial fill would ship a number of kits that depends on which arm the site
+  needed, so there is none.
+* **Sizing** (the worst case: every kit consumed from one arm): while the total
+  is at or above ``threshold``, each arm holds at least
+  ``threshold - (arms - 1) * target`` usable kits (:func:`guaranteed_arm_stock`),
+  since the other arms hold at most ``target`` each. A request is raised by the
+  first consumption that takes the total below the threshold, so one arm then
+  still holds at least that guarantee minus one. :func:`resupply_threshold`
+  chooses the threshold so that this covers ``lead_dispensings``, the kits a site
+  may dispense between a request and the receipt of its shipment; a stock-out of
+  one arm then needs a longer lead time, or kits damaged in the shipment.
+* **Expiry**: the service counts stock with a cover that includes the lead time,
+  so kits about to expire are replaced (and counted as consumed, by the site's
+  own reading of their expiry dates) while they are still dispensable.
+
+No per-arm emergency rule remains: with this sizing it could only fire in the
+cases above, and the one thing a site then sees, the refusal to randomise or
+dispense while it lacks a kit of some arm, is worded and decided the same for
+every patient (see :mod:`trialkit.service.randomisation`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Literal
+
+from trialkit.errors import InputError, SupplyError
+from trialkit.randomisation.kits import KitList
+
+__all__ = [
+    "InventoryKit",
+    "ResupplyRequest",
+    "choose_kit",
+    "guaranteed_arm_stock",
+    "resupply_needs",
+    "resupply_threshold",
+    "usable",
+]
+
+KitStatus = Literal["available", "in_transit", "dispensed", "damaged", "quarantined", "expired"]
+
+
+@dataclass(frozen=True)
+class InventoryKit:
+    """A kit in a snapshot of the inventory: where it is, when it expires, its status."""
+
+    number: int
+    location: str
+    expiry: date
+    status: KitStatus = "available"
+
+
+def usable(kit: InventoryKit, on: date, cover_days: int = 0) -> bool:
+    """Whether the kit can be dispensed or shipped on ``on`` (available, unexpired with cover)."""
+    return kit.status == "available" and kit.expiry > on + timedelta(days=cover_days)
+
+
+def _fefo(kits: Iterable[InventoryKit], key: Callable[[int], int]) -> list[InventoryKit]:
+    """First expiry first out; ties by the sealed order ``key`` of the kit number."""
+    return sorted(kits, key=lambda k: (k.expiry, key(k.number)))
+
+
+def choose_kit(
+    inventory: Iterable[InventoryKit],
+    kit_list: KitList,
+    *,
+    site: str,
+    arm: str,
+    on: date,
+    cover_days: int = 0,
+) -> int:
+    """The kit number to dispense to a patient of ``arm`` at ``site`` on ``on`` (FEFO, ties by
+    the sealed dispensing key).
+
+    Raises
+    ------
+    SupplyError
+        When the site holds no usable kit of the patient's arm. The message names
+        the site but not the arm.
+    """
+    candidates = [
+        k
+        for k in inventory
+        if k.location == site and usable(k, on, cover_days) and kit_list.arm_of(k.number) == arm
+    ]
+    if not candidates:
+        raise SupplyError(
+            f"site {site} holds no dispensable kit for this patient on {on.isoformat()}; "
+            "raise a resupply request and dispense when it is received"
+        )
+    return _fefo(candidates, kit_list.dispense_key)[0].number
+
+
+@dataclass(frozen=True)
+class ResupplyRequest:
+    """Kits to ship to one site: kit numbers only, never arms or counts by arm.
+
+    ``complete`` is false when the depot could not fill the request for every arm
+    mix; then ``kit_numbers`` is empty and the request waits for depot stock.
+    """
+
+    site: str
+    kit_numbers: tuple[int, ...]
+    complete: bool
+
+    def __str__(self) -> str:
+        if not self.complete:
+            return f"resupply {self.site}: waiting for depot stock"
+        return f"ship {len(self.kit_numbers)} kit(s) to {self.site}"
+
+
+def guaranteed_arm_stock(*, threshold: int, target: int, arms: int) -> int:
+    """The usable kits every arm holds while a site's total is at or above ``threshold``.
+
+    No arm holds more than ``target`` (shipments fill up to it), so when the total
+    is at least ``threshold`` the other ``arms - 1`` arms hold at most
+    ``(arms - 1) * target`` of it.
+    """
+    return threshold - (arms - 1) * target
+
+
+def resupply_threshold(*, target: int, arms: int, lead_dispensings: int) -> int:
+    """The total stock below which a site is resupplied, covering ``lead_dispensings``.
+
+    The request is raised by the consumption that takes the total below the
+    threshold; the arm consumed then still holds ``guaranteed - 1`` kits, which
+    must cover the kits dispensed until the shipment is received, all of one arm
+    in the worst case: ``threshold - (arms - 1) * target - 1 >= lead_dispensings``.
+    """
+    if arms < 1 or lead_dispensings < 0 or target < lead_dispensings + 1:
+        raise InputError(
+            f"resupply sizing needs at least one arm and a per-arm target above the lead-time "
+            f"dispensings, got {arms} arm(s), target {target}, lead {lead_dispensings}"
+        )
+    return (arms - 1) * target + lead_dispensings + 1
+
+
+def _check_sizing(threshold: int, target: int, arms: int) -> None:
+    if target < 1 or not (arms - 1) * target < threshold <= arms * target:
+        raise InputError(
+            f"resupply needs a per-arm target >= 1 and a total threshold above "
+            f"{(arms - 1) * target} (so that every arm keeps a kit while the total is above it) "
+            f"and at most {arms * target} (the total when every arm is at the target); got "
+            f"threshold {threshold}, target {target} for {arms} arm(s)"
+        )
+
+
+def resupply_needs(
+    inventory: Iterable[InventoryKit],
+    kit_list: KitList,
+    *,
+    sites: Sequence[str],
+    depot: str,
+    on: date,
+    threshold: int,
+    target: int,
+    cover_days: int = 0,
+) -> tuple[ResupplyRequest, ...]:
+    """The shipments needed now, from ``depot`` to the ``sites`` whose total stock is low.
+
+    Parameters
+    ----------
+    inventory
+        Every kit with its location (sites and the depot) and status.
+    kit_list
+        The sealed kit list (kit number -> arm); used here, never returned.
+    threshold
+        A site is resupplied when its total usable stock (all arms, in transit
+        included) is below this (see the module docstring and :func:`resupply_threshold`).
+    target
+        Each arm is then brought up to this many usable kits.
+    """
+    kits = list(inventory)
+    arms = sorted({k.arm for k in kit_list.kits})
+    _check_sizing(threshold, target, len(arms))
+    depot_stock = {
+        arm: [
+            k
+            for k in _fefo(kits, kit_list.ship_key)
+            if k.location == depot
+            and usable(k, on, cover_days)
+            and kit_list.arm_of(k.number) == arm
+        ]
+        for arm in arms
+    }
+    requests = []
+    for site in sites:
+        stock = dict.fromkeys(arms, 0)
+        for k in kits:
+            # kits already on their way count, or every check would ship them again
+            incoming = k.status == "in_transit" and usable(
+                InventoryKit(k.number, k.location, k.expiry), on, cover_days
+            )
+            if k.location == site and (usable(k, on, cover_days) or incoming):
+                stock[kit_list.arm_of(k.number)] += 1
+        if sum(stock.values()) >= threshold:
+            continue
+        # fill only if the depot could fill any arm mix: whether and how much is shipped
+        # must not depend on which arm the site is short of
+        if any(len(depot_stock[arm]) < target for arm in arms):
+            requests.append(ResupplyRequest(site, (), complete=False))
+            continue
+        numbers: list[int] = []
+        for arm in arms:
+            need = max(0, target - stock[arm])
+            taken, depot_stock[arm] = depot_stock[arm][:need], depot_stock[arm][need:]
+            numbers += [k.number for k in taken]
+        requests.append(ResupplyRequest(site, tuple(sorted(numbers)), complete=True))
+    return tuple(requests)

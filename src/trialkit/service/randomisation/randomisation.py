@@ -1,0 +1,518 @@
+"""Randomising a patient, reading a randomisation, and emergency unblinding.
+
+:func:`randomise` runs in the caller's one transaction: it checks every
+precondition and names the missing step, refuses (before the list is touched) unless
+the site holds a dispensable kit of every arm, so that the refusal is the same whatever
+arm the patient would draw, locks the stratum's counter row
+(``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` serialises
+writers), takes the stratum's next slot, checks it against the list the sealed
+seed regenerates, takes an unexpired kit of that arm held at the site (FEFO),
+records the randomisation and the dispensing of cycle 1, raises a resupply
+request if stock ran low, and appends its audit events last, so that the audit
+chain's head lock is held only from then to the commit. A rollback anywhere
+leaves nothing: no slot is skipped, none is used twice (the unique constraints
+on slot, stratum and sequence, number, patient and kit are the last guard).
+
+Nothing returned to a blinded role, and no error message, names an arm.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import BindParameter, Integer, Select, bindparam, select, update
+from sqlalchemy.orm import Session
+
+from trialkit.errors import (
+    AuthenticationError,
+    ConflictError,
+    InputError,
+    NotFoundError,
+    RandomisationError,
+)
+from trialkit.protocol import Protocol
+from trialkit.randomisation import (
+    RandomisationRecord,
+    UnblindedRandomisation,
+    emergency_view,
+    redact,
+)
+from trialkit.service.platform import audit, auth
+from trialkit.service.platform.db.base import insert_unique, utcnow
+from trialkit.service.platform.policy import (
+    Action,
+    can_see_arm,
+    patient_or_absent,
+    patient_with_site_or_absent,
+)
+from trialkit.service.platform.principal import Principal
+from trialkit.service.platform.security import Security
+from trialkit.service.platform.tables.people import User
+from trialkit.service.platform.views import (
+    CalendarEntryView,
+    EmergencyUnblindingView,
+    RandomisationView,
+    UnblindedRandomisationView,
+)
+from trialkit.service.randomisation.allocation import extend, verified_list
+from trialkit.service.randomisation.supply import record_dispensing, require_every_arm
+from trialkit.service.randomisation.tables.randomisation import (
+    AllocationSlot,
+    Notification,
+    Randomisation,
+    StratumCounter,
+    Unblinding,
+)
+from trialkit.service.randomisation.tables.supply import Dispensing, InventoryKit
+from trialkit.service.screening.tables import (
+    Consent,
+    EligibilityEvaluation,
+    Patient,
+    ScreeningRecordVersion,
+)
+from trialkit.service.trials.tables import Country, Site
+from trialkit.service.trials.trials import (
+    get_trial_or_raise,
+    require_enrolment_open,
+    require_recruiting,
+    trial_protocol,
+)
+from trialkit.therapy import TherapyAssignment, group_assignment, treatment_calendar
+
+__all__ = ["UnblindingOutcome", "emergency_unblind", "get_randomisation", "randomise"]
+
+
+def _therapy(protocol: Protocol, group: str) -> TherapyAssignment:
+    """The background therapy of a group, as the screening assigned it (no re-evaluation)."""
+    assignment = group_assignment(protocol, group)
+    if assignment is None:
+        raise ConflictError(f"background therapy {group!r} is not one of the protocol's groups")
+    return assignment
+
+
+@dataclass(frozen=True)
+class _PatientState:
+    """What a randomisation checks about the patient, read in one query."""
+
+    randomisation_number: int | None  # randomised already
+    latest_record_id: int | None
+    consent_id: int | None
+    country_code: str | None
+    evaluation: EligibilityEvaluation | None  # the latest
+
+
+def _patient_state_statement() -> Select[Any]:
+    patient: BindParameter[int] = bindparam("patient", type_=Integer)
+    done = (
+        select(Randomisation.randomisation_number)
+        .where(Randomisation.patient_id == patient)
+        .scalar_subquery()
+    )
+    latest_record = (
+        select(ScreeningRecordVersion.id)
+        .where(ScreeningRecordVersion.patient_id == patient)
+        .order_by(ScreeningRecordVersion.version.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    consent = select(Consent.id).where(Consent.patient_id == patient).limit(1).scalar_subquery()
+    country = select(Country.code).where(Country.id == bindparam("country")).scalar_subquery()
+    latest_evaluation = (
+        select(EligibilityEvaluation.id)
+        .where(EligibilityEvaluation.patient_id == patient)
+        .order_by(EligibilityEvaluation.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return (
+        select(done, latest_record, consent, country, EligibilityEvaluation)
+        .select_from(Patient)
+        .outerjoin(EligibilityEvaluation, EligibilityEvaluation.id == latest_evaluation)
+        .where(Patient.id == patient)
+    )
+
+
+_PATIENT_STATE = _patient_state_statement()  # built once: it runs on every randomisation
+
+
+def _patient_state(session: Session, patient: Patient, site: Site) -> _PatientState:
+    """One statement instead of five: each precondition is a scalar subquery on an index."""
+    row = session.execute(_PATIENT_STATE, {"patient": patient.id, "country": site.country_id}).one()
+    return _PatientState(row[0], row[1], row[2], row[3], row[4])
+
+
+def _eligible_evaluation(
+    state: _PatientState, protocol: Protocol
+) -> tuple[EligibilityEvaluation, str]:
+    """The latest evaluation, if it clears the patient for randomisation; else the missing step."""
+    evaluation = state.evaluation
+    if evaluation is None:
+        raise ConflictError(
+            "randomisation refused: eligibility has not been evaluated; evaluate the screening "
+            "record first"
+        )
+    if state.latest_record_id != evaluation.screening_record_id:
+        raise ConflictError(
+            "randomisation refused: the screening record was corrected after the last "
+            "eligibility evaluation; evaluate it again"
+        )
+    if evaluation.protocol_version != protocol.version:
+        raise ConflictError(
+            f"randomisation refused: eligibility was evaluated under protocol version "
+            f"{evaluation.protocol_version!r}, the trial runs {protocol.version!r}; evaluate again"
+        )
+    result: dict[str, Any] = evaluation.result
+    undecided = [
+        str(c.get("id", "?"))
+        for c in result.get("criteria", [])
+        if isinstance(c, dict)
+        and c.get("parent") is None
+        and c.get("status") not in {"met", "not_met"}
+    ]
+    if evaluation.eligible is None or undecided or result.get("missing"):
+        raise ConflictError(
+            "randomisation refused: not every eligibility criterion is decided ("
+            + ", ".join(undecided or [str(m) for m in result.get("missing", [])])
+            + "); record the missing data and evaluate again"
+        )
+    if not evaluation.eligible:
+        raise ConflictError("randomisation refused: the patient is not eligible")
+    group = result.get("background_therapy")
+    if not isinstance(group, str):
+        raise ConflictError(
+            "randomisation refused: no background therapy was assigned at screening ("
+            + str(result.get("background_therapy_reason", "unknown reason"))
+            + ")"
+        )
+    return evaluation, group
+
+
+def _calendar(protocol: Protocol, group: str, start: dt.date) -> list[CalendarEntryView]:
+    plan = treatment_calendar(_therapy(protocol, group), start)
+    return [
+        CalendarEntryView(what=e.what, earliest=e.earliest, latest=e.latest, cycle=e.cycle)
+        for e in plan.entries
+    ]
+
+
+def _view(
+    protocol: Protocol,
+    patient: Patient,
+    row: Randomisation,
+    kit_number: int | None,
+    slot: AllocationSlot,
+    *,
+    sees_arm: bool,
+) -> RandomisationView:
+    fields: dict[str, Any] = {
+        "patient_id": patient.id,
+        "site_id": patient.site_id,
+        "screening_number": patient.screening_number,
+        "randomisation_number": row.randomisation_number,
+        "kit_number": kit_number,
+        "stratum": row.stratum,
+        "background_therapy": row.background_therapy,
+        "enrolment_date": row.enrolment_date,
+        "randomised_at": row.randomised_at,
+        "treatment_calendar": _calendar(protocol, row.background_therapy, row.enrolment_date),
+    }
+    record = RandomisationRecord(
+        row.randomisation_number,
+        row.stratum,
+        kit_number or 0,
+        slot.arm,
+        protocol.arm(slot.arm).label,
+        slot.sequence,
+        slot.block,
+        slot.block_size,
+    )
+    shown = redact(record, sees_arm=sees_arm)
+    if isinstance(shown, UnblindedRandomisation):
+        return UnblindedRandomisationView(**fields, arm=shown.arm, arm_label=shown.arm_label)
+    return RandomisationView(**fields)
+
+
+# built once, with bound parameters (an UPDATE reserves its columns' names for itself)
+_COUNT_SLOT = (
+    update(StratumCounter)
+    .where(
+        StratumCounter.trial_id == bindparam("counter_trial"),
+        StratumCounter.stratum == bindparam("counter_stratum"),
+    )
+    .values(used=StratumCounter.used + 1)
+    .returning(StratumCounter.used, StratumCounter.slots)
+)
+_SLOT = select(AllocationSlot).where(
+    AllocationSlot.trial_id == bindparam("trial"),
+    AllocationSlot.stratum == bindparam("stratum"),
+    AllocationSlot.sequence == bindparam("sequence"),
+)
+
+
+def randomise(
+    *, session: Session, actor: Principal, patient_id: int, on_date: dt.date
+) -> RandomisationView:
+    """Randomise an eligible, consented patient (see the module docstring for the steps)."""
+    patient, site, trial, grant, approved = patient_with_site_or_absent(
+        session, actor, patient_id, Action.RANDOMISE
+    )
+    require_recruiting(session, site, approved=approved)
+    enrolment = require_enrolment_open(session, trial, on_date)
+    state = _patient_state(session, patient, site)
+    if state.randomisation_number is not None:
+        raise ConflictError(
+            f"the patient is randomised already (randomisation number {state.randomisation_number})"
+        )
+    protocol = trial_protocol(trial)
+    evaluation, group = _eligible_evaluation(state, protocol)
+    if state.consent_id is None:
+        raise ConflictError("randomisation refused: informed consent is not recorded")
+    assert state.country_code is not None
+    # before the list is touched: a site short of either arm refuses every patient alike
+    require_every_arm(session, trial_id=trial.id, site=site, on_date=on_date, what="randomised")
+    _, sealed = verified_list(session, trial)
+    stratum = sealed.spec.stratum_of({"background_therapy": group, "country": state.country_code})
+
+    # the stratum's counter row serialises its randomisations: slots are used in order
+    # (an UPDATE takes the row lock and counts the slot in one statement; a concurrent one
+    # waits for the commit, then counts on from the committed value)
+    sequence, slots = session.execute(
+        _COUNT_SLOT, {"counter_trial": trial.id, "counter_stratum": stratum.key}
+    ).one()
+    if sequence > slots:  # every slot was used: extend the stratum (under the same lock)
+        counter = session.get(StratumCounter, (trial.id, stratum.key))
+        assert counter is not None
+        extend(session, actor=actor, grant=grant, trial=trial, counter=counter)
+        _, sealed = verified_list(session, trial)
+    slot = session.scalars(
+        _SLOT, {"trial": trial.id, "stratum": stratum.key, "sequence": sequence}
+    ).one()
+    expected = sealed.allocation.stratum_slots(stratum.key)[sequence - 1]
+    if (slot.arm, slot.randomisation_number, slot.block, slot.block_size) != (
+        expected.arm,
+        expected.randomisation_number,
+        expected.block,
+        expected.block_size,
+    ):
+        raise RandomisationError(
+            f"randomisation refused: stored slot {sequence} of stratum {stratum.key} differs "
+            f"from the sealed list (run 'trialkit randomisation verify --trial {trial.acronym}')"
+        )
+    values: dict[str, Any] = {
+        "trial_id": trial.id,
+        "patient_id": patient.id,
+        "site_id": site.id,
+        "slot_id": slot.id,
+        "stratum": stratum.key,
+        "sequence": sequence,
+        "randomisation_number": slot.randomisation_number,
+        "background_therapy": group,
+        "eligibility_evaluation_id": evaluation.id,
+        "enrolment_date": on_date,
+        "randomised_at": utcnow(),
+        "randomised_by": actor.user_id,
+    }
+    row_id = insert_unique(session, Randomisation, values)  # flushes the counter first
+    if row_id is None:  # the patient was randomised by a concurrent request
+        raise ConflictError("the patient was randomised meanwhile: reload")
+    row = Randomisation(id=row_id, **values)  # not added: the row is stored
+    kit, _ = record_dispensing(
+        session,
+        actor=actor,
+        grant=grant,
+        patient=patient,
+        site=site,
+        arm=slot.arm,
+        cycle=1,
+        on_date=on_date,
+    )
+    # last: the audit chain's head lock is held from here to the commit
+    audit.record_created(
+        session,
+        actor=actor,
+        grant=grant,
+        entity="randomisation",
+        entity_id=row.id,
+        values={
+            "patient_id": patient.id,
+            "randomisation_number": row.randomisation_number,
+            "stratum": row.stratum,
+            "kit_number": kit.number,
+            "background_therapy": group,
+            "enrolment_date": on_date,
+            "randomised_at": row.randomised_at,
+        },
+    )
+    shown = _view(protocol, patient, row, kit.number, slot, sees_arm=can_see_arm(grant.role))
+    return shown.model_copy(update={"warning": enrolment.warning})
+
+
+def _first_kit(session: Session, patient_id: int) -> int | None:
+    return session.scalar(
+        select(InventoryKit.number)
+        .join(Dispensing, Dispensing.kit_id == InventoryKit.id)
+        .where(Dispensing.patient_id == patient_id, Dispensing.cycle == 1)
+    )
+
+
+def _randomisation(session: Session, patient: Patient) -> tuple[Randomisation, AllocationSlot]:
+    found = session.execute(
+        select(Randomisation, AllocationSlot)
+        .join(AllocationSlot, AllocationSlot.id == Randomisation.slot_id)
+        .where(Randomisation.patient_id == patient.id)
+    ).first()
+    if found is None:
+        raise NotFoundError(f"patient {patient.id} is not randomised")
+    return found[0], found[1]
+
+
+def get_randomisation(*, session: Session, actor: Principal, patient_id: int) -> RandomisationView:
+    """A patient's randomisation: blinded, unless the role sees arms."""
+    patient, grant = patient_or_absent(session, actor, patient_id, Action.VIEW_RANDOMISATION)
+    row, slot = _randomisation(session, patient)
+    protocol = trial_protocol(get_trial_or_raise(session, patient.trial_id))
+    return _view(
+        protocol,
+        patient,
+        row,
+        _first_kit(session, patient.id),
+        slot,
+        sees_arm=can_see_arm(grant.role),
+    )
+
+
+@dataclass(frozen=True)
+class UnblindingOutcome:
+    """An emergency unblinding: the arm shown, or why not (a wrong password or a lock-out).
+
+    A refusal is *returned*, not raised, so that the caller's transaction commits the
+    failure count and its audit event, as a failed login does.
+    """
+
+    shown: EmergencyUnblindingView | None
+    failure: str | None = None
+    locked: bool = False  # the account is locked (now or already) after wrong passwords
+
+    def shown_or_raise(self) -> EmergencyUnblindingView:
+        if self.shown is None:
+            raise AuthenticationError(self.failure or "emergency unblinding refused")
+        return self.shown
+
+
+def emergency_unblind(
+    *,
+    session: Session,
+    security: Security,
+    actor: Principal,
+    patient_id: int,
+    password: str,
+    reason: str,
+) -> UnblindingOutcome:
+    """Show one own patient's arm to their investigator: password re-entered, reason given.
+
+    Records the unblinding, an audit event (without the arm: the audit trail is
+    read by blinded administrators) and a notification to the sponsor (without
+    the arm). Nothing else changes: every other response stays blinded.
+
+    The password re-entry is a password check like a login: a wrong one counts towards
+    the account's lock-out (:func:`trialkit.service.platform.auth.record_password_failure`), and a
+    locked account is refused before the password is tried, so the form is no way to
+    guess passwords. Both refusals are audited (``emergency_unblinding_refused``).
+    """
+    patient, grant = patient_or_absent(session, actor, patient_id, Action.EMERGENCY_UNBLIND)
+    user = session.get(User, actor.user_id) if actor.user_id is not None else None
+    if user is None:
+        raise AuthenticationError("emergency unblinding needs a user account")
+    if not reason.strip():
+        raise InputError("give the medical reason for the emergency unblinding", location="reason")
+    locked = auth.locked_out(user, security.clock())
+    if locked is None and not security.verify_password(user.password_hash, password):
+        auth.record_password_failure(
+            session,
+            security=security,
+            user=user,
+            request_id=actor.request_id,
+            reason="wrong password on the emergency unblinding form",
+        )
+        locked = auth.locked_out(user, security.clock())
+        failure = "emergency unblinding refused: the password is wrong" + (
+            f"; {locked}" if locked else ""
+        )
+        why = "wrong password"
+    elif locked is not None:
+        failure, why = f"emergency unblinding refused: {locked}", "account locked"
+    else:
+        failure = why = ""
+    if failure:
+        audit.record(
+            session,
+            actor=actor,
+            grant=grant,
+            action="emergency_unblinding_refused",
+            entity="patient",
+            entity_id=patient.id,
+            reason=why,
+        )
+        return UnblindingOutcome(shown=None, failure=failure, locked=locked is not None)
+    auth.record_password_success(
+        session, user=user, request_id=actor.request_id, reason="password re-entered"
+    )
+    row, slot = _randomisation(session, patient)
+    trial = get_trial_or_raise(session, patient.trial_id)
+    protocol = trial_protocol(trial)
+    site = session.get(Site, patient.site_id)
+    now = utcnow()
+    unblinding = Unblinding(
+        patient_id=patient.id, user_id=user.id, reason=reason.strip(), unblinded_at=now
+    )
+    session.add(unblinding)
+    session.add(
+        Notification(
+            trial_id=trial.id,
+            recipient="sponsor",
+            kind="emergency_unblinding",
+            subject=f"{trial.acronym}: emergency unblinding of randomisation number "
+            f"{row.randomisation_number}",
+            body=(
+                f"{actor.username} unblinded patient {patient.screening_number} (randomisation "
+                f"number {row.randomisation_number}) at site {site.code if site else '?'} on "
+                f"{now.isoformat()}. Reason: {reason.strip()}"
+            ),
+            created_at=now,
+        )
+    )
+    session.flush()
+    audit.record_created(
+        session,
+        actor=actor,
+        grant=grant,
+        entity="emergency_unblinding",
+        entity_id=unblinding.id,
+        values={"patient_id": patient.id, "randomisation_number": row.randomisation_number},
+        reason=reason.strip(),
+    )
+    shown = emergency_view(
+        RandomisationRecord(
+            row.randomisation_number,
+            row.stratum,
+            _first_kit(session, patient.id) or 0,
+            slot.arm,
+            protocol.arm(slot.arm).label,
+            slot.sequence,
+            slot.block,
+            slot.block_size,
+        )
+    )
+    return UnblindingOutcome(
+        EmergencyUnblindingView(
+            unblinding_id=unblinding.id,
+            patient_id=patient.id,
+            randomisation_number=row.randomisation_number,
+            arm=shown.arm,
+            arm_label=shown.arm_label,
+            unblinded_at=now,
+            sponsor_notified=True,
+        )
+    )
