@@ -2,8 +2,8 @@
 
 No HTTP and no concurrency: the two use cases behind ``POST .../screening-records`` and
 ``POST /api/patients/{id}/randomisation``, each in its own transaction exactly as the API
-opens one (:func:`trialkit.service.platform.transaction`), timed one after another in this process on
-SQLite (a file in a temporary folder) and on PostgreSQL (a fresh database on the server at
+opens one (:func:`trialkit.service.platform.transaction`), timed one after another in this process
+on SQLite (a file in a temporary folder) and on PostgreSQL (a fresh database on the server at
 ``--postgres``, dropped afterwards). Seeding (SOR sealed, a stocked site, patients registered,
 screened, evaluated and consented through the service) is not timed.
 

@@ -23,7 +23,7 @@ def list_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     path = tmp_path / "list.json"
     code, out, err = run(
         [
-            "randomization",
+            "randomisation",
             "generate",
             "--protocol",
             "sor",
@@ -44,7 +44,7 @@ def test_generate_refuses_to_run_without_an_explicit_seed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, err = run(
-        ["randomization", "generate", "--protocol", "sor", "--out", str(tmp_path / "x.json")],
+        ["randomisation", "generate", "--protocol", "sor", "--out", str(tmp_path / "x.json")],
         capsys,
     )
     assert (code, out) == (2, "")
@@ -57,7 +57,7 @@ def test_verify_an_untouched_list_exits_0(
     list_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, err = run(
-        ["randomization", "verify", str(list_file), "--seed-hex", SEED_HEX, "--protocol", "sor"],
+        ["randomisation", "verify", str(list_file), "--seed-hex", SEED_HEX, "--protocol", "sor"],
         capsys,
     )
     document = json.loads(list_file.read_text(encoding="utf-8"))
@@ -67,7 +67,7 @@ def test_verify_an_untouched_list_exits_0(
 
 def test_verify_json_is_one_object(list_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(
-        ["randomization", "verify", str(list_file), "--seed-hex", SEED_HEX, "--json"], capsys
+        ["randomisation", "verify", str(list_file), "--seed-hex", SEED_HEX, "--json"], capsys
     )
     assert (code, err) == (0, "")
     result = json.loads(out)
@@ -83,11 +83,11 @@ def test_verify_a_tampered_list_exits_1_naming_the_first_differing_slot(
     slot = document["slots"][10]
     slot["arm"] = "B" if slot["arm"] == "A" else "A"
     list_file.write_text(json.dumps(document), encoding="utf-8")
-    code, out, _ = run(["randomization", "verify", str(list_file), "--seed-hex", SEED_HEX], capsys)
+    code, out, _ = run(["randomisation", "verify", str(list_file), "--seed-hex", SEED_HEX], capsys)
     assert code == 1
     assert f"slot 11 (stratum {slot['stratum']}, sequence {slot['sequence']}): arm" in out
     code, out, _ = run(
-        ["randomization", "verify", str(list_file), "--seed-hex", SEED_HEX, "--json"], capsys
+        ["randomisation", "verify", str(list_file), "--seed-hex", SEED_HEX, "--json"], capsys
     )
     assert code == 1
     difference = json.loads(out)["first_difference"]
@@ -97,13 +97,13 @@ def test_verify_a_tampered_list_exits_1_naming_the_first_differing_slot(
 def test_verify_a_wrong_seed_or_a_wrong_recorded_hash_exits_1(
     list_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = run(["randomization", "verify", str(list_file), "--seed-hex", "a7" * 32], capsys)
+    code, out, _ = run(["randomisation", "verify", str(list_file), "--seed-hex", "a7" * 32], capsys)
     assert code == 1
     assert out.startswith("NOT verified")
     document = json.loads(list_file.read_text(encoding="utf-8"))
     document["hash"] = "0" * 64
     list_file.write_text(json.dumps(document), encoding="utf-8")
-    code, out, _ = run(["randomization", "verify", str(list_file), "--seed-hex", SEED_HEX], capsys)
+    code, out, _ = run(["randomisation", "verify", str(list_file), "--seed-hex", SEED_HEX], capsys)
     assert code == 1
     assert "recorded hash" in out
 
@@ -121,7 +121,7 @@ def test_verify_malformed_input_exits_2_with_one_line(
 ) -> None:
     path = tmp_path / "bad.json"
     path.write_text(content, encoding="utf-8")
-    code, out, err = run(["randomization", "verify", str(path), "--seed-hex", SEED_HEX], capsys)
+    code, out, err = run(["randomisation", "verify", str(path), "--seed-hex", SEED_HEX], capsys)
     assert (code, out) == (2, "")
     assert message in err
     assert err.count("\n") == 1
@@ -133,7 +133,7 @@ def test_verify_malformed_input_exits_2_with_one_line(
 def test_verify_bad_seeds_exit_2(
     list_file: Path, capsys: pytest.CaptureFixture[str], seed: str | None, message: str
 ) -> None:
-    args = ["randomization", "verify", str(list_file)] + (["--seed-hex", seed] if seed else [])
+    args = ["randomisation", "verify", str(list_file)] + (["--seed-hex", seed] if seed else [])
     code, _, err = run(args, capsys)
     assert code == 2
     assert message in err

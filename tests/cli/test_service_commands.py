@@ -131,13 +131,13 @@ def test_seal_and_verify_a_trial_from_the_command_line(
     """The sealed list is regenerated from the sealed seed; a tampered slot is found (exit 1)."""
     assert main(["trials", "add", "--protocol", "sor"]) == 0
     capsys.readouterr()
-    assert main(["randomization", "seal", "--trial", "SOR", "--kits", "100", "--json"]) == 0
+    assert main(["randomisation", "seal", "--trial", "SOR", "--kits", "100", "--json"]) == 0
     sealed = json.loads(capsys.readouterr().out)
     assert sealed["slots"] >= 12 * 264
     assert "seed" not in sealed
-    assert main(["randomization", "seal", "--trial", "SOR"]) == 2  # once per trial
+    assert main(["randomisation", "seal", "--trial", "SOR"]) == 2  # once per trial
     capsys.readouterr()
-    assert main(["randomization", "verify", "--trial", "SOR", "--json"]) == 0
+    assert main(["randomisation", "verify", "--trial", "SOR", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["verified"] is True
     assert report["list_hash"] == sealed["list_hash"] == report["expected_list_hash"]
@@ -145,7 +145,7 @@ def test_seal_and_verify_a_trial_from_the_command_line(
         connection.execute(
             "UPDATE allocation_slots SET arm = CASE arm WHEN 'A' THEN 'B' ELSE 'A' END WHERE id = 7"
         )
-    assert main(["randomization", "verify", "--trial", "SOR"]) == 1
+    assert main(["randomisation", "verify", "--trial", "SOR"]) == 1
     assert "NOT verified" in capsys.readouterr().out
 
 

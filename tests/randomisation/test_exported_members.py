@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import trialkit.randomisation as randomization
+import trialkit.randomisation as randomisation
 
 
 def test_all_names_exist_and_are_public() -> None:
-    for name in randomization.__all__:
-        assert hasattr(randomization, name), name
+    for name in randomisation.__all__:
+        assert hasattr(randomisation, name), name
         assert not name.startswith("_")
-    assert sorted(randomization.__all__) == randomization.__all__
+    assert sorted(randomisation.__all__) == randomisation.__all__

@@ -237,7 +237,7 @@ def _audit_text(view: AllocationAuditView) -> str:
     )
     lines = [
         f"allocation audit of {view.acronym}: list sha256 {view.list_hash}, "
-        f"{view.extensions} extension(s); randomization verify: {verdict}",
+        f"{view.extensions} extension(s); randomisation verify: {verdict}",
     ]
     for stratum in view.strata:
         lines.append(

@@ -8,8 +8,9 @@ screening record, eligibility, randomise; kits dispensed, resupply shipped and r
 every form record known at the data cut-off.
 
 The seeding process plays the sponsor's simulation of truth: after each randomisation it reads
-the patient's arm (:func:`trialkit.service.randomisation.randomised.randomised_arm`) to draw her course. The arm
-is never printed, logged or returned. The data cut-off is the first day on which the pooled PFS
+the patient's arm (:func:`trialkit.service.randomisation.randomised.randomised_arm`) to draw her
+course. The arm is never printed, logged or returned. The data cut-off is the first day on which the
+pooled PFS
 events reach :func:`trialkit.demodata.target_events`, while enrolment is open; it is kept in the
 audit trail (entity ``demo_data``) and is the demo server's calendar date.
 

@@ -1,8 +1,9 @@
 """A refusal for lack of a role is 403, not 422: what a route requires is decided first.
 
 Every route of the API is read from the application's own route table, with the requirement it
-declares (:func:`trialkit.service.platform.api.permissions.requires`); each is sent bad input of every kind the
-framework refuses (a date out of range in the address, an id out of range in the path, JSON that
+declares (:func:`trialkit.service.platform.api.permissions.requires`); each is sent bad input of
+every kind the framework refuses (a date out of range in the address, an id out of range in the
+path, JSON that
 does not parse, NaN, a body that fails its schema) by every role that lacks the requirement, and
 by nobody. A role without it gets 403 and nobody 401, whatever the input; a role with it gets the
 422 that says what is wrong with the input.

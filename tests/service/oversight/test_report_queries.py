@@ -3,8 +3,9 @@
 Before, ``report_inputs``, the forecast's blinded table, the analysis datasets and the SDTM and
 ODM exports asked five or six questions per patient (about 900-1,100 statements for the 221
 randomised patients of the demo); now one per record kind for all patients
-(:func:`~trialkit.service.capture.outcomes.trial_outcomes`). The statements are counted with a SQLAlchemy
-``before_cursor_execute`` listener on a small and a larger trial, and one patient's outcome is
+(:func:`~trialkit.service.capture.outcomes.trial_outcomes`). The statements are counted with a
+SQLAlchemy ``before_cursor_execute`` listener on a small and a larger trial, and one patient's
+outcome is
 checked equal to her entry among all.
 """
 

@@ -2,8 +2,9 @@
 and treatment, with arm names and codes from the protocol and none for a blinded caller.
 
 The CDISC open-source rules engine cannot run here (it needs Python 3.12 and the CDISC Library's
-rules, fetched with an API key), so :func:`~trialkit.service.oversight.sdtm_checks.check_sdtm` checks
-the SDTMIG rules that apply, and these tests check both the export and that checker. They run on
+rules, fetched with an API key), so :func:`~trialkit.service.oversight.sdtm_checks.check_sdtm`
+checks the SDTMIG rules that apply, and these tests check both the export and that checker. They run
+on
 SQLite and on PostgreSQL (the ``session`` fixture).
 """
 

@@ -1,4 +1,4 @@
-"""Every date the service stamps or judges comes from the one clock (trialkit.service.platform.db.base)."""
+"""Every date the service stamps or judges comes from the one clock (platform.db.base.utcnow)."""
 
 from __future__ import annotations
 

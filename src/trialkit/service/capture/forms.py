@@ -4,8 +4,8 @@ A form's fields are typed (a grade is 1-5, a date is a date) and a record of the
 refused with the field's path. So is a hard inconsistency: an end date before its start date
 (each form declares its ordered pairs in ``date_order``; nested parts such as a dose
 interruption too). A *missing* required field is not refused: the record is stored and an
-edit check opens a query on the field (:mod:`trialkit.service.capture.edit_checks`), so that what the
-site saw is kept and nothing is blocked silently.
+edit check opens a query on the field (:mod:`trialkit.service.capture.edit_checks`), so that what
+the site saw is kept and nothing is blocked silently.
 
 ==================  ==========  ===================================================
 form                repeats     fields
@@ -290,8 +290,8 @@ def parse_form(form: Form, data: dict[str, Any]) -> _Form | None:
 def validate_form(form: Form, data: Any, *, born: dt.date | None = None) -> dict[str, Any]:
     """The record validated against its form's schema, as JSON data (unset fields left out).
 
-    Every date must be plausible (:func:`~trialkit.service.platform.boundary.plausible_date`) and, when
-    the patient's date of birth ``born`` is known, not before it.
+    Every date must be plausible (:func:`~trialkit.service.platform.boundary.plausible_date`) and,
+    when the patient's date of birth ``born`` is known, not before it.
 
     Raises
     ------

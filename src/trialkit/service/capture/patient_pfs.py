@@ -1,7 +1,8 @@
 """One patient's derived progression-free survival, for the site that treats her.
 
-The same derivation the analysis datasets use (:func:`trialkit.service.capture.outcomes.patient_outcome`
-and :func:`trialkit.endpoints.derive_pfs` under the protocol's FDA 2018 censoring rules), for
+The same derivation the analysis datasets use
+(:func:`trialkit.service.capture.outcomes.patient_outcome` and :func:`trialkit.endpoints.derive_pfs`
+under the protocol's FDA 2018 censoring rules), for
 one patient of the caller's own site. It never reads the arm, so blinded roles may see it.
 """
 

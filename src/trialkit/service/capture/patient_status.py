@@ -7,8 +7,9 @@ withdrawal of consent makes her *withdrawn*; any other end of treatment puts her
 follow-up*; a randomised patient is otherwise *on treatment*; before randomisation she is in
 *screening*, or a *screen failure* once the latest evaluation says she is not eligible.
 
-The patient page, the patient lists, the API (:class:`~trialkit.service.platform.views.PatientView`),
-dispensing (:mod:`trialkit.service.randomisation.dispensing_check`) and the forms offered
+The patient page, the patient lists, the API
+(:class:`~trialkit.service.platform.views.PatientView`), dispensing
+(:mod:`trialkit.service.randomisation.dispensing_check`) and the forms offered
 (:func:`offered_forms`) all read it from :func:`derive_status`. Nothing in it depends on the
 arm.
 """

@@ -24,8 +24,8 @@ Who may see what: the blinded report (pooled, no arm and nothing derived from on
 report never reads an arm from the database.
 
 A patient's recorded inconsistency (a new therapy dated before randomisation) is set aside in the
-analyses (:func:`~trialkit.service.capture.outcomes.trial_outcomes`) and listed in the report's "Data
-issues" section: one site's mistake is that patient's issue, never a failure of the report.
+analyses (:func:`~trialkit.service.capture.outcomes.trial_outcomes`) and listed in the report's
+"Data issues" section: one site's mistake is that patient's issue, never a failure of the report.
 
 Every report made by :func:`trial_report` is written to the audit trail (one event: who, in which
 role, when, blinded or unblinded, the cut-off, the snapshot hash and the output), so that an
@@ -308,7 +308,8 @@ def trial_report(
     output: ReportOutput = "html",
 ) -> ReportDocument:
     """The blinded (default) or unblinded trial report at the data cut-off ``cutoff``
-    (default: the service's calendar date, :func:`~trialkit.service.platform.calendar.calendar_date`).
+    (default: the service's calendar date,
+    :func:`~trialkit.service.platform.calendar.calendar_date`).
 
     With no patient randomised by then the report says so in each section (CONSORT still
     counts the screened patients). The view is recorded in the audit trail (action

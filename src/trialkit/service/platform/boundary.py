@@ -2,8 +2,8 @@
 
 Careless and hostile input alike is answered with a clear refusal naming the field, never
 with a server error; the API (:mod:`trialkit.service.platform.api.deps`) and the pages
-(:mod:`trialkit.service.platform.pages.deps`) run these checks on every request, over the path, the query, and
-the JSON body or posted form, before any route runs:
+(:mod:`trialkit.service.platform.pages.deps`) run these checks on every request, over the path, the
+query, and the JSON body or posted form, before any route runs:
 
 * numbers are finite (``NaN``, ``Infinity``, ``1e999``) and of a plausible size (at most
   ``1e15`` in a JSON body; an integer in the address or a form within 64 bits);

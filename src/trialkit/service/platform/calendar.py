@@ -5,8 +5,8 @@ Callers that have the service's calendar date pass it in (the API's and the web 
 pinned by ``TRIALKIT_CALENDAR_DATE`` in demos and tests. The shell also pins it for the
 records' time stamps (:func:`on_calendar` around each request and command: records are
 stamped on that date at the real time of day), so a caller without a date gets the same one
-from the record clock (:func:`trialkit.service.platform.db.base.utcnow`); audit timestamps, sessions and
-lock-outs stay on the real clock (see :mod:`trialkit.service.platform.db.base`).
+from the record clock (:func:`trialkit.service.platform.db.base.utcnow`); audit timestamps, sessions
+and lock-outs stay on the real clock (see :mod:`trialkit.service.platform.db.base`).
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ class _View(BaseModel):
 
 
 class EnrolmentView(_View):
-    """The trial's enrolment state on a day (:func:`trialkit.service.trials.trials.enrolment_state`).
+    """The trial's enrolment state on a day (:func:`~.trials.trials.enrolment_state`).
 
     ``status``: ``closed`` (outside the enrolment period), ``open``, ``target_reached``
     (randomisation allowed, with ``warning``) or ``closed_at_cap``.

@@ -685,8 +685,8 @@ def dispense(
 ) -> DispensingView:
     """Dispense the kit for a later treatment cycle (cycle 1 is dispensed at randomisation).
 
-    :func:`~trialkit.service.randomisation.dispensing_check.check_dispensing` decides first, before any kit
-    or arm is looked at. A refusal it allows to override is overridden by a pharmacist's
+    :func:`~trialkit.service.randomisation.dispensing_check.check_dispensing` decides first, before
+    any kit or arm is looked at. A refusal it allows to override is overridden by a pharmacist's
     documented ``override_reason``, kept on the dispensing and in its audit event; a reason
     given when nothing is refused is not kept.
     """

@@ -344,7 +344,8 @@ def require_recruiting(session: Session, site: Site, *, approved: bool | None = 
     """Refuse work that needs a recruiting site (screening, randomisation), with the reason.
 
     ``approved``: whether the site holds an ethics approval of the trial's protocol version,
-    if the caller read it already (:func:`~trialkit.service.platform.policy.patient_with_site_or_absent`).
+    if the caller read it already
+    (:func:`~trialkit.service.platform.policy.patient_with_site_or_absent`).
     """
     trial = get_trial_or_raise(session, site.trial_id)
     if approved is None:

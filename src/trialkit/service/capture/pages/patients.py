@@ -53,7 +53,7 @@ STATUS = {
     "withdrawn": N_("withdrawn"),
     "off_study": N_("off study"),
 }
-"""The words for :class:`trialkit.service.capture.patient_status.PatientStatus` (screening: below)."""
+"""The words for :class:`~..patient_status.PatientStatus` (screening: below)."""
 
 
 def patient_status(patient: PatientView) -> str:

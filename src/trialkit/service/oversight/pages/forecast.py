@@ -1,7 +1,8 @@
 """The blinded event forecast page (monitor, statisticians, DSMB) and its plot.
 
-Pooled data only: the forecast comes from :func:`trialkit.service.oversight.forecast.trial_forecast`,
-which never reads an arm. Where the data cannot give a forecast yet (no randomised patient,
+Pooled data only: the forecast comes from
+:func:`trialkit.service.oversight.forecast.trial_forecast`, which never reads an arm. Where the data
+cannot give a forecast yet (no randomised patient,
 no event), the page says why and shows the forecast from the design assumptions instead.
 """
 

@@ -3,8 +3,9 @@
 InputError -> 422 (with the field path), NotFoundError -> 404, ConflictError and
 RandomisationError (a refused allocation, no dispensable kit) -> 409,
 AuthenticationError -> 401, PermissionDenied -> 403. A request that fails validation
-(FastAPI's own, or the boundary's checks in :func:`trialkit.service.platform.api.deps.checked_input`) -> 422
-naming each field, without the rejected value: no password, token or unprintable text is ever
+(FastAPI's own, or the boundary's checks in
+:func:`trialkit.service.platform.api.deps.checked_input`) -> 422 naming each field, without the
+rejected value: no password, token or unprintable text is ever
 sent back. Anything else is a defect: it is logged with the request id and answered with a
 generic 500.
 """

@@ -75,8 +75,9 @@ class CsrfRejected(Exception):  # noqa: N818
 async def checked_input(request: Request) -> None:
     """Every page request's address and form through the boundary's checks, before its route.
 
-    The rules are the API's (:mod:`trialkit.service.platform.boundary`); a problem becomes the 422 page
-    naming the field (:mod:`trialkit.service.platform.pages.errors`), a bad part of the address a 404 page.
+    The rules are the API's (:mod:`trialkit.service.platform.boundary`); a problem becomes the 422
+    page naming the field (:mod:`trialkit.service.platform.pages.errors`), a bad part of the address
+    a 404 page.
     """
     form: list[tuple[str, str]] | None = None
     if request.method == "POST":

@@ -208,8 +208,9 @@ def dispense(
 ) -> Response:
     """Dispense the kit of a later cycle to a randomised patient of the site.
 
-    The service checks the dispensing (:func:`~trialkit.service.randomisation.dispensing_check.check_dispensing`);
-    its refusal is shown next to the cycle, and one it allows to override is overridden by the
+    The service checks the dispensing
+    (:func:`~trialkit.service.randomisation.dispensing_check.check_dispensing`); its refusal is
+    shown next to the cycle, and one it allows to override is overridden by the
     reason the pharmacist documents in ``override_reason``.
     """
     errors: dict[str, str] = {}

@@ -1,4 +1,4 @@
-"""Alembic environment: runs online on the engine that trialkit.service.platform.db.migrate hands over."""
+"""Alembic environment: runs on the engine :mod:`trialkit.service.platform.db.migrate` gives."""
 
 from __future__ import annotations
 
