@@ -137,3 +137,17 @@ def test_verify_bad_seeds_exit_2(
     code, _, err = run(args, capsys)
     assert code == 2
     assert message in err
+
+
+def test_the_old_spelling_randomization_still_verifies_and_is_not_listed(
+    list_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(
+        ["randomization", "verify", str(list_file), "--seed-hex", SEED_HEX, "--json"], capsys
+    )
+    assert code == 0
+    assert json.loads(out)["verified"] is True
+    assert err == "note: 'trialkit randomization' is now 'trialkit randomisation'\n"
+    code, out, _ = run(["--help"], capsys)
+    assert "randomisation" in out
+    assert "randomization" not in out

@@ -253,7 +253,7 @@ def test_consort_counts_only_patients_screened_by_the_cut_off(
     assert (later.screened, later.not_eligible) == (18, 4)
 
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "sor"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "sor"
 
 
 def _example(name: str, **changes: Any) -> dict[str, Any]:

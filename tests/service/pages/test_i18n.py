@@ -13,7 +13,7 @@ from trialkit.service.platform.pages.labels import LABELS, OPTION_LABELS, PARTS,
 from trialkit.service.platform.pages.rendering import LOCALE_DIR
 from trialkit.service.screening.pages.screening_form import all_fields
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _ids(path: Path) -> set[str]:
