@@ -208,9 +208,31 @@ TEST_MOVES.update(
         "store/test_audit_chain.py": "service/platform/test_audit_chain.py",
         "store/test_clock.py": "service/platform/test_clock.py",
         "store/test_migrations.py": "service/platform/test_migrations.py",
-        # the HTTP tests keep their fixtures (conftest.py) beside them
-        "api": "service/api",
-        "web": "service/pages",
+        # the HTTP tests: their fixtures are plugins (tests/conftest.py), each test to its slice
+        "api/conftest.py": "service/api_fixtures.py",
+        "web/conftest.py": "service/page_fixtures.py",
+        "api/test_api.py": "service/platform/test_api.py",
+        "api/test_authorisation_matrix.py": "service/platform/test_api_authorisation_matrix.py",
+        "api/test_hostile_input.py": "service/platform/test_hostile_input.py",
+        "api/test_permission_first.py": "service/platform/test_api_permission_first.py",
+        "api/test_record_clock.py": "service/platform/test_api_record_clock.py",
+        "api/test_session_timeout.py": "service/platform/test_api_session_timeout.py",
+        "api/test_clinical_followup_routes.py": "service/capture/test_api_clinical_followup.py",
+        "api/test_one_site_bad_date.py": "service/capture/test_api_one_site_bad_date.py",
+        "api/test_report_audit.py": "service/oversight/test_api_report_audit.py",
+        "api/test_unblinding_lockout.py": "service/randomisation/test_api_unblinding_lockout.py",
+        "web/test_allocation_audit_page.py": "service/randomisation/test_pages_allocation_audit.py",
+        "web/test_browser_hygiene.py": "service/platform/test_pages_browser_hygiene.py",
+        "web/test_error_pages.py": "service/platform/test_pages_errors.py",
+        "web/test_i18n.py": "service/platform/test_pages_i18n.py",
+        "web/test_record_clock.py": "service/platform/test_pages_record_clock.py",
+        "web/test_session_timeout.py": "service/platform/test_pages_session_timeout.py",
+        "web/test_screening_form.py": "service/screening/test_pages_screening_form.py",
+        "web/test_trial_pages.py": "service/capture/test_pages_trial.py",
+        "web/test_monitor_pages.py": "service/oversight/test_pages_monitor.py",
+        "web/test_reports_pages.py": "service/oversight/test_pages_reports.py",
+        "web/test_demo_pages.py": "service/test_demo_pages.py",  # every role's pages
+        "web/test_pages.py": "service/test_pages.py",  # every role's pages
         "randomization": "randomisation",
         "cli/test_randomization_cli.py": "cli/test_randomisation_cli.py",
     }
@@ -218,10 +240,6 @@ TEST_MOVES.update(
 TEXT_RENAMES = {
     "tests.randomization": "tests.randomisation",
     "tests/randomization": "tests/randomisation",
-    "tests.web.": "tests.service.pages.",
-    "tests/web/": "tests/service/pages/",
-    "tests.api.": "tests.service.api.",
-    "tests/api/": "tests/service/api/",
     "bench_randomization": "bench_randomisation",
     "trialkit randomization": "trialkit randomisation",
     "test_randomization_cli": "test_randomisation_cli",
@@ -443,6 +461,9 @@ def main() -> int:
         for leftover in sorted((PKG / folder).glob("*.py")) if (PKG / folder).is_dir() else []:
             if leftover.name != "__init__.py" and f"{folder}/{leftover.name}" not in MOVES.values():
                 print(f"not mapped, move by hand: {leftover.relative_to(ROOT)}", file=sys.stderr)
+    for rel in ("tests/api/__init__.py", "tests/web/__init__.py"):
+        if (ROOT / rel).exists() and len(list((ROOT / rel).parent.glob("*.py"))) == 1:
+            git("rm", "-q", rel)
     for rel in DELETED:
         if (PKG / rel).exists():
             git("rm", "-q", str((PKG / rel).relative_to(ROOT)))

@@ -53,17 +53,17 @@ HOSTILE: dict[str, tuple[Any, str]] = {
 }
 SECRET_HOSTILE = [SECRET + "\x00", SECRET * 20, SECRET + "\ud800"]
 PAGE_MODULES = [
-    "admin",
-    "auth",
-    "clinical",
-    "design",
-    "forecast",
-    "home",
-    "monitor",
-    "patients",
-    "pharmacy",
-    "randomise",
-    "reports",
+    "trialkit.service.platform.pages.auth",
+    "trialkit.service.platform.pages.home",
+    "trialkit.service.trials.pages",
+    "trialkit.service.randomisation.pages.pharmacy",
+    "trialkit.service.randomisation.pages.randomise",
+    "trialkit.service.capture.pages.clinical",
+    "trialkit.service.capture.pages.patients",
+    "trialkit.service.oversight.pages.design",
+    "trialkit.service.oversight.pages.forecast",
+    "trialkit.service.oversight.pages.monitor",
+    "trialkit.service.oversight.pages.reports",
 ]
 PAGE_FIELDS = sorted(
     {
@@ -143,7 +143,7 @@ def _operations(server: Any) -> list[Operation]:
                 body = _resolve(spec, schema)
             found.append(Operation(method.upper(), path, query, body, page=False))
     for name in PAGE_MODULES:
-        router = importlib.import_module(f"trialkit.service.pages.routes.{name}").router
+        router = importlib.import_module(name).router
         for route in router.routes:
             assert isinstance(route, APIRoute)
             query = tuple(p.alias for p in route.dependant.query_params)

@@ -15,16 +15,26 @@ from trialkit.service.platform.db.database import Database
 from trialkit.service.server import create_server
 
 PAGE_MODULES = [
-    "admin", "auth", "clinical", "design", "forecast", "home", "monitor", "patients",
-    "pharmacy", "randomise", "reports",
-]  # fmt: skip
+    "trialkit.service.platform.pages.auth",
+    "trialkit.service.platform.pages.home",
+    "trialkit.service.trials.pages",
+    "trialkit.service.randomisation.pages.pharmacy",
+    "trialkit.service.randomisation.pages.randomise",
+    "trialkit.service.capture.pages.clinical",
+    "trialkit.service.capture.pages.patients",
+    "trialkit.service.oversight.pages.design",
+    "trialkit.service.oversight.pages.forecast",
+    "trialkit.service.oversight.pages.monitor",
+    "trialkit.service.oversight.pages.reports",
+]
+"""Every module of page routes (the server includes each one's router)."""
 
 
 def _page_paths(world: WebWorld) -> list[str]:
     ids = {"patient_id": world.patient.id, "site_id": world.site_a.id, "form_name": "death"}
     paths = []
     for name in PAGE_MODULES:
-        for route in importlib.import_module(f"trialkit.service.pages.routes.{name}").router.routes:
+        for route in importlib.import_module(name).router.routes:
             assert isinstance(route, APIRoute)
             if "GET" in route.methods and "{fmt}" not in route.path and ".pdf" not in route.path:
                 paths.append(re.sub(r"\{(\w+)\}", lambda m: str(ids.get(m[1], 1)), route.path))
