@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck contracts pytest bench lock clean i18n
+.PHONY: run test lint typecheck contracts pytest docs bench lock clean i18n
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ run: $(STAMP)
 	TRIALKIT_DEMO=1 $(BIN)/trialkit db upgrade
 	TRIALKIT_DEMO=1 $(BIN)/trialkit serve --demo $(DEMO_OPTIONS)
 
-test: $(STAMP) lint typecheck contracts pytest
+test: $(STAMP) lint typecheck contracts docs pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks tools
@@ -35,6 +35,10 @@ contracts: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest
+
+# The documentation site (docs/, mkdocs.yml) into site/; --strict fails on a broken link or page.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 # The service benchmark (needs PostgreSQL; see benchmarks/RESULTS.md).
 bench: $(STAMP)
@@ -57,4 +61,4 @@ i18n: $(STAMP)
 	$(BIN)/pybabel compile -d $(LOCALES) -l en
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache site

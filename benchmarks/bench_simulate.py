@@ -1,48 +1,61 @@
-"""Trials per second of trialkit's simulation against rpact's getSimulationSurvival, same run.
+"""Trials per second of ``trialkit simulate`` against rpact's getSimulationSurvival, same run.
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_simulate.py [--trials 1000000] [--rpact-trials 20000]
-        [--workers 2] [--seed 1] [--backend numba|numpy|gpu|cuda] [--entry fixed,random]
-        [--threads-per-block 64] [--max-registers 64] [--skip-rpact] [--ptxas]
-
-``--backend gpu`` (on a machine with an NVIDIA GPU and ``pip install 'trialkit[gpu]'``)
-times the CuPy backend instead of the CPU threads: one device, chunks sized from its
-free memory; use ``--trials 20000000`` or more there, the GPU needs big runs to fill.
-``--backend cuda`` times the numba.cuda kernel (one thread per trial,
-:mod:`trialkit.simulate.cuda_kernel`; 256 logical batches per launch, tallied on the
-device); each entry model is warmed up (compiled) before it is timed. Variants for a
-device check: ``--threads-per-block`` and ``--max-registers`` (the simulation kernel's
-launch shape and register cap). ``--ptxas`` needs no GPU, only the CUDA toolkit: it
-compiles the SOR kernels to PTX for sm_90, runs ``ptxas -arch=sm_90 -v`` on them and
-prints registers, stack frame (local memory per thread) and spills, then exits.
-``--skip-rpact`` leaves rpact out (machines without R).
+    .venv/bin/python benchmarks/bench_simulate.py [--trials 1000000] [--rpact-trials 100000]
+        [--workers 2] [--seed 1] [--backend numba|numpy|cuda] [--entry fixed,random]
+        [--skip-rpact] [--skip-process] [--skip-profile] [--profile-trials 20480]
+        [--threads-per-block 64] [--max-registers 64] [--ptxas]
 
 Scenario: SOR (220 patients, uniform accrual over 15.708 months, exponential PFS with
 medians 7.9 and 12.2 months, analysis at the 120th event, one-sided log-rank at 0.025;
-trialkit also fits the Cox HR per trial). rpact runs through ``Rscript``; only the
-``getSimulationSurvival`` call is timed (``system.time`` inside R: R start-up and package
-loading excluded). trialkit is timed after a warm-up call (numba's compiled kernel is
-loaded from its cache then). Peak resident memory (``ru_maxrss``) is reported after each
-trialkit run, to show that it does not grow with the number of trials (streamed batches).
-When ``Rscript`` or rpact is missing, rpact is skipped and said so. Not a test: tests
-never assert on wall-clock time.
+trialkit also fits the Cox HR per trial). Three comparisons, all from the same run:
+
+* **whole process**: the wall time of the command a user types, ``trialkit simulate
+  --protocol sor --trials N --json`` (start-up, imports, the numba kernel loaded from its
+  cache, filled by one untimed run first, the run, the JSON), against the wall time of
+  ``Rscript`` running rpact's ``getSimulationSurvival`` for ``--rpact-trials`` (R's
+  start-up and ``library(rpact)`` included);
+* **kernel alone**: :func:`trialkit.simulate.engine.simulate` in this process after a
+  warm-up, against the ``system.time`` of the ``getSimulationSurvival`` call inside R;
+* **per-part profile** (one thread): the per-trial cost of the random draws alone (the
+  floor), then of the kernel stopped after each part (times from the draws, analysis cut,
+  sort of the follow-up times, log-rank walk, Cox fit), and of the tally. The stopped
+  kernels are built from :mod:`trialkit.simulate.trial`'s own source with one call cut
+  each; the benchmark stops if a cut no longer matches the source.
+
+rpact runs before and after trialkit (the machine is shared; its speed drifts) and the
+ratios use the mean. ``--backend cuda`` times the CUDA backend in process (one device;
+``--threads-per-block``, ``--max-registers``: launch shape and register cap); ``--ptxas``
+needs only the CUDA toolkit: the SOR kernels compiled for sm_90 and ``ptxas -v``'s
+registers, stack frame and spills. The load average is printed before and after: on a
+shared machine the figures are depressed. Not a test: tests never assert on wall-clock time.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
 import os
 import resource
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from trialkit.errors import DesignInputError
 from trialkit.protocol import load_protocol
 from trialkit.simulate.engine import simulate
-from trialkit.simulate.gpu import load_cupy
-from trialkit.simulate.scenario import scenario_from_protocol
+from trialkit.simulate.generate import batch_generator, draw
+from trialkit.simulate.looks import LookStatistics, tally_statistics
+from trialkit.simulate.results import Tally
+from trialkit.simulate.scenario import Scenario, scenario_from_protocol
 
 R_SCRIPT = """
 suppressMessages(library(rpact))
@@ -54,21 +67,34 @@ cat(t, s$overallReject, s$analysisTime[1], "\\n")
 """
 
 
-def run_rpact(trials: int, seed: int, accrual: float) -> tuple[float, float, float] | None:
-    """(seconds, power, mean analysis time) from rpact, or None without R/rpact."""
+def run_rpact(trials: int, seed: int, accrual: float) -> tuple[float, float, float, float] | None:
+    """(whole-process seconds, call seconds, power, mean analysis time), or None without R."""
     rscript = shutil.which("Rscript")
     if rscript is None:
         print("rpact: skipped (Rscript is not on the PATH)")
         return None
     code = R_SCRIPT.format(trials=trials, seed=seed, accrual=accrual)
+    start = time.perf_counter()
     proc = subprocess.run(
         [rscript, "-e", code], capture_output=True, text=True, check=False, timeout=3600
     )
+    whole = time.perf_counter() - start
     if proc.returncode != 0:
         print(f"rpact: skipped (R failed: {proc.stderr.strip().splitlines()[-1:]})")
         return None
     seconds, power, analysis = (float(v) for v in proc.stdout.split())
-    return seconds, power, analysis
+    return whole, seconds, power, analysis
+
+
+def run_process(trials: int, seed: int, entry: str) -> tuple[float, dict[str, Any]]:
+    """Wall seconds and JSON of the whole ``trialkit simulate`` command."""
+    exe = Path(sys.executable).with_name("trialkit")
+    argv = [str(exe)] if exe.exists() else [sys.executable, "-m", "trialkit.cli.main"]
+    argv += ["simulate", "--protocol", "sor", "--trials", str(trials), "--seed", str(seed)]
+    argv += ["--json"] + (["--entry", entry] if entry != "random" else [])
+    start = time.perf_counter()
+    proc = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=3600)
+    return time.perf_counter() - start, json.loads(proc.stdout)
 
 
 def peak_rss_mb() -> float:
@@ -76,10 +102,107 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+# the kernel stopped after each part: (part, line of trial.py, what replaces it)
+_CUTS = [
+    ("Cox fit", "out_beta[r, k] = _cox(o, e, v, groups, g_n0, g_n1, g_d0, g_d1, efron)",
+     "out_beta[r, k] = 0.0"),
+    ("log-rank walk", "o, e, v, groups = _logrank_walk(ys, fs, m, m1, g_n0, g_n1, g_d0, g_d1)",
+     "o, e, v, groups = ys[0], float(fs[m // 2]), float(m1), 0"),
+    ("sort of the follow-up times",
+     "m, m1 = _sorted_follow_up(entry, obs, status, cal, tau, counts, bucket, ys, fs)",
+     "m, m1 = n, int(status[0])"),
+    ("analysis cut", "finite = _bucket_select(cal, looks, counts, bucket, ys, taus)",
+     "finite = n\n    for k in range(looks.size):\n        taus[k] = cal[k]"),
+]  # fmt: skip
+
+
+def _stopped_kernels() -> list[tuple[str, Any]]:
+    """The CPU batch loop of the full kernel, then stopped before each part in turn."""
+    import trialkit.simulate.trial as trial
+
+    source = Path(trial.__file__).read_text(encoding="utf-8").replace("cache=True", "cache=False")
+    kernels: list[tuple[str, Any]] = [("whole kernel", trial.cpu_batch)]
+    folder = Path(tempfile.mkdtemp(prefix="bench_simulate_"))
+    for k, (part, line, stub) in enumerate(_CUTS):
+        if line not in source:
+            sys.exit(f"bench_simulate: the profile's cut for {part!r} no longer matches trial.py")
+        source = source.replace(line, stub)
+        path = folder / f"stopped_{k}.py"
+        path.write_text(source, encoding="utf-8")
+        spec = importlib.util.spec_from_file_location(f"stopped_{k}", path)
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        kernels.append((f"without {part}", module.cpu_batch))
+    return kernels
+
+
+def profile(scenario: Scenario, trials: int, seed: int) -> None:
+    """Per-trial cost of each part (one thread, best of several repeats)."""
+    from trialkit.simulate.trial import draw_arrays, model_arrays
+
+    size = 4096
+    batches = max(1, trials // size)
+    raws = [draw(scenario, batch_generator(seed, i), size) for i in range(batches)]
+    shape = (size, len(scenario.look_events))
+
+    def outs() -> tuple[Any, ...]:
+        out: list[Any] = [np.empty(shape) for _ in range(6)]
+        out[1] = np.empty(shape, np.int64)
+        return tuple(out)
+
+    def best(run: Any, repeats: int = 5) -> float:
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - start)
+        return min(times) / (batches * size) * 1e9  # ns per trial
+
+    def draws() -> None:
+        for i in range(batches):
+            draw(scenario, batch_generator(seed, i), size)
+
+    floor = best(draws)
+    model = model_arrays(scenario)
+    args = [draw_arrays(raw) for raw in raws]
+    kernels = _stopped_kernels()
+    costs = []
+    for name, kernel in kernels:
+        kernel(args[0], model, outs())  # compile (or load)
+        costs.append((name, best(lambda k=kernel: [k(a, model, outs()) for a in args])))
+    out = outs()
+    kernels[0][1](args[0], model, out)
+    stats = LookStatistics(*out)
+    total = Tally(looks=shape[1])
+
+    def tally() -> None:  # as the engine: one Tally per task of 4 batches, merged into the run's
+        for first in range(0, batches, 4):
+            part = Tally(looks=shape[1])
+            for i in range(first, min(first + 4, batches)):
+                tally_statistics(scenario, i, stats, part)
+            total.add(part)
+
+    tally_cost = best(tally)
+    print(f"per-trial cost, one thread ({scenario.entry} entry, {batches * size} trials):")
+    print(f"  random draws alone (numpy PCG64; the floor): {floor:8.0f} ns")
+    whole = costs[0][1]
+    parts = [*(c[0] for c in costs[1:]), "times from the draws"]
+    values = [costs[k][1] - costs[k + 1][1] for k in range(len(costs) - 1)] + [costs[-1][1]]
+    for part, value in zip(reversed(parts), reversed(values), strict=True):
+        label = part.removeprefix("without ")
+        print(f"  {label:<46} {value:8.0f} ns")
+    print(f"  {'kernel (all parts)':<46} {whole:8.0f} ns")
+    print(f"  {'tally of the statistics':<46} {tally_cost:8.0f} ns")
+    every = floor + whole + tally_cost
+    print(f"  draws + kernel + tally: {every:.0f} ns = {every / floor:.1f} x the floor")
+
+
 PTX_SCRIPT = """
 import numba.cuda.dispatcher as dispatcher
 from numba import cuda, types
-from trialkit.simulate.cuda_kernel import make_kernel
+from trialkit.simulate.backends.cuda import make_kernel
 
 class Hopper:  # no device needed: compiling device functions only asks its compute capability
     compute_capability = (9, 0)
@@ -87,12 +210,12 @@ class Hopper:  # no device needed: compiling device functions only asks its comp
 dispatcher.get_current_device = lambda: Hopper()
 f2, i2, b2 = types.float64[:, :], types.int64[:, :], types.boolean[:, :]
 f1, i1, u1 = types.float64[:], types.int64[:], types.uint64[:]
-sig = (u1, i1, f2, i2, f2, f2, f2, types.float64, b2, types.float64,
-       f1, f1, f1, f1, f1, f1, f1, f1, i1, f2, i2, f2, f2, f2, f2)
-# SOR: 220 patients, one look, blocks of 4 (55 blocks, 6 patterns), random entry, one rate,
-# exponential PFS, no dropout; device draws and host draws
-for name, host in (("device draws", False), ("host draws", True)):
-    kernel = make_kernel(220, 1, 4, 55, 6, True, False, True, True, False, host)
+flag, real = types.boolean, types.float64
+sig = (u1, i1, f2, i2, f2, f2, f2, flag, flag, real, b2, real,
+       f1, f1, f1, f1, f1, f1, f1, f1, i1, flag, f2, i2, f2, f2, f2, f2)
+# SOR: 220 patients, one look, random entry, permuted blocks; device draws and host draws
+for host in (False, True):
+    kernel = make_kernel(220, 1, True, False, host)
     ptx, _ = cuda.compile_ptx(kernel.py_func, sig, cc=(9, 0))
     with open({out!r} + "." + str(int(host)) + ".ptx", "w") as f:
         f.write(ptx)
@@ -102,7 +225,6 @@ for name, host in (("device draws", False), ("host draws", True)):
 def ptxas_report(max_registers: int | None) -> None:
     """Registers, stack frame and spills of the SOR kernels for sm_90 (``ptxas -v``)."""
     import re
-    import tempfile
 
     home = os.environ.get("CUDA_HOME") or "/usr/local/cuda"
     ptxas = shutil.which("ptxas") or os.path.join(home, "bin", "ptxas")
@@ -112,8 +234,7 @@ def ptxas_report(max_registers: int | None) -> None:
         out = os.path.join(tmp, "sor")
         env = dict(os.environ, CUDA_HOME=home)
         env.pop("NUMBA_ENABLE_CUDASIM", None)
-        code = PTX_SCRIPT.format(out=out)  # the cap is ptxas's (numba passes it at link)
-        subprocess.run([sys.executable, "-c", code], check=True, env=env)
+        subprocess.run([sys.executable, "-c", PTX_SCRIPT.format(out=out)], check=True, env=env)
         for host, name in ((0, "device draws"), (1, "host draws")):
             cap = [] if max_registers is None else [f"-maxrregcount={max_registers}"]
             proc = subprocess.run(
@@ -132,90 +253,104 @@ def ptxas_report(max_registers: int | None) -> None:
             )
 
 
+def _cuda_setup(args: argparse.Namespace) -> None:
+    from trialkit.simulate.backends import cuda as backend
+
+    try:
+        backend.require_cuda()
+    except DesignInputError as exc:
+        sys.exit(f"bench_simulate: {exc}")
+    if args.threads_per_block:
+        backend.THREADS_PER_BLOCK = args.threads_per_block
+    if args.max_registers:
+        backend.MAX_REGISTERS = args.max_registers
+    name = backend.cuda.get_current_device().name
+    print(
+        f"GPU: {name.decode() if isinstance(name, bytes) else name}; threads per block "
+        f"{backend.THREADS_PER_BLOCK}, max registers {backend.MAX_REGISTERS}"
+    )
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=500_000)
-    parser.add_argument("--rpact-trials", type=int, default=20_000)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--trials", type=int, default=1_000_000)
+    parser.add_argument("--rpact-trials", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--backend", choices=("numba", "numpy", "gpu", "cuda"), default="numba")
+    parser.add_argument("--backend", choices=("numba", "numpy", "cuda"), default="numba")
     parser.add_argument("--entry", default="fixed,random", help="entry models to time")
+    parser.add_argument("--profile-trials", type=int, default=20_480)
     parser.add_argument("--threads-per-block", type=int, help="cuda: simulation kernel block")
     parser.add_argument("--max-registers", type=int, help="cuda: register cap per thread")
     parser.add_argument("--skip-rpact", action="store_true")
+    parser.add_argument("--skip-process", action="store_true", help="no whole-process runs")
+    parser.add_argument("--skip-profile", action="store_true", help="no per-part profile")
     parser.add_argument("--ptxas", action="store_true", help="print ptxas -v for sm_90, exit")
     args = parser.parse_args()
     if args.ptxas:
         ptxas_report(args.max_registers)
         return
     backend = args.backend
-    if backend == "gpu":
-        try:
-            cupy = load_cupy()
-        except DesignInputError as exc:
-            sys.exit(f"bench_simulate: {exc}")
-        name = cupy.cuda.runtime.getDeviceProperties(0)["name"]
-        print(f"GPU: {name.decode() if isinstance(name, bytes) else name}")
-    if backend == "cuda":
-        from trialkit.simulate.cuda_kernel import cuda, require_cuda
-
-        try:
-            require_cuda()
-        except DesignInputError as exc:
-            sys.exit(f"bench_simulate: {exc}")
-        from trialkit.simulate import cuda_kernel
-
-        if args.threads_per_block:
-            cuda_kernel.THREADS_PER_BLOCK = args.threads_per_block
-        if args.max_registers:
-            cuda_kernel.MAX_REGISTERS = args.max_registers
-        name = cuda.get_current_device().name
-        print(
-            f"GPU: {name.decode() if isinstance(name, bytes) else name}; threads per block "
-            f"{cuda_kernel.THREADS_PER_BLOCK}, max registers {cuda_kernel.MAX_REGISTERS}"
-        )
-
+    on_device = backend == "cuda"
+    if on_device:
+        _cuda_setup(args)
     protocol = load_protocol("sor")
     print(f"load average before: {os.getloadavg()}")
-    # rpact before and after trialkit: the machine is shared, so its speed drifts
     accrual = scenario_from_protocol(protocol).accrual_time
     first = None if args.skip_rpact else run_rpact(args.rpact_trials, args.seed, accrual)
-    # warm-up: numba's kernel loads from its cache, CuPy compiles its kernels
-    simulate(scenario_from_protocol(protocol), 4096, args.seed, workers=1, backend=backend)
-    print(f"peak RSS after warm-up: {peak_rss_mb():.0f} MB")
-    rates = {}
-    # entry "fixed" is rpact's model (like for like); "random" is trialkit's default
-    for entry in args.entry.split(","):
+    entries = args.entry.split(",")
+    process: dict[str, float] = {}
+    if not args.skip_process and backend == "numba":
+        for entry in entries:  # once untimed: the kernels compiled into numba's cache
+            run_process(1, args.seed, entry)
+        for entry in entries:  # the command a user types, in a fresh process
+            wall, out = run_process(args.trials, args.seed, entry)
+            process[entry] = args.trials / wall
+            print(
+                f"trialkit simulate --trials {args.trials} ({entry} entry), whole process: "
+                f"{wall:.2f} s = {args.trials / wall:,.0f} trials/s; log-rank power "
+                f"{out['logrank_reject_rate']:.4f}, mean analysis time "
+                f"{out['mean_analysis_time']:.3f}"
+            )
+    rates: dict[tuple[str, int], float] = {}
+    for entry in entries:
         scenario = scenario_from_protocol(protocol, entry=entry)
-        on_device = backend in ("gpu", "cuda")
-        if on_device:  # each entry model is its own kernel: compile it before timing
-            simulate(scenario, 4096, args.seed, workers=1, backend=backend)
-        for workers in sorted({1, args.workers}) if not on_device else [1]:
-            n = args.trials if workers == args.workers else max(args.trials // 4, 4096)
-            n = args.trials if on_device else n
+        simulate(scenario, 4096, args.seed, workers=1, backend=backend)  # load or compile
+        for workers in [1] if on_device else sorted({1, args.workers}):
+            n = args.trials if workers == args.workers or on_device else args.trials // 4
             result = simulate(scenario, n, args.seed, workers=workers, backend=backend)
             rates[(entry, workers)] = n / result.elapsed_seconds
             where = "1 GPU" if on_device else f"{workers} worker{'s' if workers > 1 else ''}"
             print(
-                f"trialkit {backend} ({entry} entry, {where}): {n} "
-                f"trials in {result.elapsed_seconds:.2f} s = {n / result.elapsed_seconds:,.0f} "
-                f"trials/s; log-rank power {result.logrank_reject_rate:.4f}, mean analysis "
-                f"time {result.mean_analysis_time:.3f}; peak RSS {peak_rss_mb():.0f} MB"
+                f"trialkit {backend} in process ({entry} entry, {where}): {n} trials in "
+                f"{result.elapsed_seconds:.2f} s = {n / result.elapsed_seconds:,.0f} trials/s; "
+                f"log-rank power {result.logrank_reject_rate:.4f}, mean analysis time "
+                f"{result.mean_analysis_time:.3f}; peak RSS {peak_rss_mb():.0f} MB"
             )
+    if not args.skip_profile and backend == "numba":
+        for entry in entries:
+            profile(scenario_from_protocol(protocol, entry=entry), args.profile_trials, args.seed)
     second = run_rpact(args.rpact_trials, args.seed, accrual) if first is not None else None
     if first is not None and second is not None:
-        for label, (seconds, power, analysis) in (("before", first), ("after", second)):
+        for label, (whole, seconds, power, analysis) in (("before", first), ("after", second)):
             print(
-                f"rpact 3.3.4 (1 core, {label} trialkit): {args.rpact_trials} trials in "
-                f"{seconds:.2f} s = {args.rpact_trials / seconds:,.0f} trials/s; power "
+                f"rpact 3.3.4 (1 core, {label} trialkit): {args.rpact_trials} trials, whole "
+                f"process {whole:.2f} s = {args.rpact_trials / whole:,.0f} trials/s, the call "
+                f"alone {seconds:.2f} s = {args.rpact_trials / seconds:,.0f} trials/s; power "
                 f"{power:.4f}, mean analysis time {analysis:.3f}"
             )
-        rpact_rate = 2 * args.rpact_trials / (first[0] + second[0])
-        print(f"rpact mean of both runs: {rpact_rate:,.0f} trials/s")
+        r_whole = 2 * args.rpact_trials / (first[0] + second[0])
+        r_call = 2 * args.rpact_trials / (first[1] + second[1])
+        print(f"rpact mean of both runs: whole process {r_whole:,.0f}/s, call {r_call:,.0f}/s")
+        for entry, rate in process.items():
+            print(
+                f"ratio, whole process: trialkit simulate --trials {args.trials} ({entry} "
+                f"entry) / rpact's Rscript run of {args.rpact_trials}: {rate / r_whole:.1f}x"
+            )
         for (entry, workers), rate in rates.items():
             print(
-                f"ratio trialkit {backend} ({entry} entry, {workers} worker(s)) / rpact: "
-                f"{rate / rpact_rate:.1f}x"
+                f"ratio, kernel alone: trialkit {backend} ({entry} entry, {workers} worker(s)) "
+                f"/ rpact's getSimulationSurvival call: {rate / r_call:.1f}x"
             )
     print(f"load average after: {os.getloadavg()}")
 

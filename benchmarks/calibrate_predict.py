@@ -13,7 +13,7 @@ prints, per cut, how often the true date lies in the 90% prediction interval (ta
 85-95%), the median absolute and signed error of the predicted median date in days,
 and the median width of the interval. Each model uses the same seed, so the same
 trials. There is no peer measured in the same run: eventPred (R) is not installable
-here; RESULTS.md compares with its published behaviour. Not a test.
+here; docs/performance.md compares with its published behaviour. Not a test.
 """
 
 from __future__ import annotations

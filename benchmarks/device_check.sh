@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
-# One-shot check of the GPU simulation backends (--backend cuda and --backend gpu) on a
-# machine with an NVIDIA GPU: the device tests and the benchmark, logged to $OUT.
+# One-shot check of the GPU simulation backend (--backend cuda: the per-trial kernel of
+# src/trialkit/simulate/trial.py compiled by numba.cuda) on a machine with an NVIDIA GPU:
+# the device tests and the benchmark, logged to $OUT.
 #
 # Made for this workplace's device machine (x86-64, Python 3.12 with numba, numba-cuda,
-# cupy-cuda13x, numpy, scipy and pytest installed, no network); see benchmarks/RESULTS.md,
-# Simulation, "Device check", for fetching the wheels it installs and for the call.
+# numpy, scipy and pytest installed, no network); see docs/performance.md,
+# Simulation, "The device check", for fetching the wheels it installs and for the call.
 # From the repository root:
 #
-#     bash benchmarks/device_check.sh            # every step: about 6 minutes, at most 570 s
+#     bash benchmarks/device_check.sh            # every step: about 5 minutes, at most 505 s
 #     STEPS="cuda_tests bench_cuda" bash benchmarks/device_check.sh   # a subset
 #
 # Steps (each independent, each under its own timeout; a failing step does not stop the
-# others): env, install, imports, ptxas (not by default), cuda_tests, gpu_tests,
-# bench_cuda, bench_cuda_variants, bench_gpu.
-# Sizes: CUDA_TRIALS (default 10485760 per entry model), GPU_TRIALS (default 4194304).
+# others): env, install, imports, ptxas (not by default), cuda_tests, bench_cuda,
+# bench_cuda_variants, bench_cpu (the numba backend on the machine's CPUs, for scale).
+# Sizes: CUDA_TRIALS (default 10485760 per entry model), CPU_TRIALS (default 2000000).
 # Output: $OUT/device_check.log (everything, with the commands: set -x) and
 # $OUT/summary.txt (each step's exit status and time, and every trials/s line).
 
@@ -26,9 +27,9 @@ SUMMARY=$OUT/summary.txt
 exec 3>&1 4>&2 > >(tee -a "$LOG") 2>&1
 
 PY=${PYTHON:-python3}
-STEPS=${STEPS:-"env install imports cuda_tests gpu_tests bench_cuda bench_cuda_variants bench_gpu"}
+STEPS=${STEPS:-"env install imports cuda_tests bench_cuda bench_cuda_variants bench_cpu"}
 CUDA_TRIALS=${CUDA_TRIALS:-10485760}
-GPU_TRIALS=${GPU_TRIALS:-4194304}
+CPU_TRIALS=${CPU_TRIALS:-2000000}
 ROOT=$(pwd)
 SITE=/tmp/trialkit_site
 TESTS=/tmp/trialkit_device_tests
@@ -57,7 +58,7 @@ env_report() {
     uname -a
     nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv
     "$PY" --version
-    "$PY" -m pip list 2>/dev/null | grep -i -E '^(numba|numba-cuda|numba_cuda|cupy|numpy|scipy|pytest|llvmlite|cuda-)' || true
+    "$PY" -m pip list 2>/dev/null | grep -i -E '^(numba|numba-cuda|numba_cuda|numpy|scipy|pytest|llvmlite|cuda-)' || true
     ls -d /usr/local/cuda* 2>/dev/null || true
     nproc
 }
@@ -75,7 +76,7 @@ install_wheels() {
 check_imports() {
     "$PY" - <<'EOF'
 import importlib, sys
-for name in ("numpy", "scipy", "numba", "numba_cuda", "cupy", "pydantic", "cel"):
+for name in ("numpy", "scipy", "numba", "numba_cuda", "pydantic", "cel"):
     try:
         module = importlib.import_module(name)
         print(name, getattr(module, "__version__", "?"), getattr(module, "__file__", ""))
@@ -98,22 +99,12 @@ try:
     twice[8, 128](a)
     assert np.array_equal(a.copy_to_host(), 2 * np.arange(1000.0)), "tiny kernel wrong"
     print("numba.cuda compiles and runs a kernel")
-    from trialkit.simulate.cuda_kernel import require_cuda
+    from trialkit.simulate.backends.cuda import require_cuda
     require_cuda()
     print("trialkit: require_cuda() passed")
 except Exception as exc:
     failed.append("numba.cuda")
     print("numba.cuda NOT USABLE:", type(exc).__name__, exc)
-try:
-    import cupy
-    print("cupy devices:", cupy.cuda.runtime.getDeviceCount(),
-          "sum check:", float(cupy.arange(10.0).sum()))
-    from trialkit.simulate.gpu import load_cupy
-    load_cupy()
-    print("trialkit: load_cupy() passed")
-except Exception as exc:
-    failed.append("cupy")
-    print("cupy NOT USABLE:", type(exc).__name__, exc)
 sys.exit(1 if failed else 0)
 EOF
 }
@@ -122,7 +113,7 @@ prepare_tests() {
     # the device test files with a minimal conftest: the suite's own conftest needs the
     # database stack (SQLAlchemy, psycopg, ...), which the device image does not have
     rm -rf "$TESTS" && mkdir -p "$TESTS"
-    cp "$ROOT"/tests/simulate/test_cuda_device.py "$ROOT"/tests/simulate/test_gpu_device.py "$TESTS"/
+    cp "$ROOT"/tests/simulate/test_cuda_device.py "$TESTS"/
     cat >"$TESTS"/conftest.py <<'EOF'
 import pytest
 from trialkit.protocol import Protocol, load_protocol
@@ -150,7 +141,7 @@ bench_variants() {  # the launch shape and the register cap, random entry only
     bench --backend cuda --entry random --trials "$CUDA_TRIALS" --max-registers 64
 }
 
-export PY ROOT OUT SITE TESTS CUDA_TRIALS GPU_TRIALS
+export PY ROOT OUT SITE TESTS CUDA_TRIALS CPU_TRIALS
 export -f env_report install_wheels check_imports run_tests bench bench_variants
 
 echo "device check of $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'), steps: $STEPS"
@@ -161,10 +152,9 @@ step imports 60 check_imports
 step ptxas 60 "$PY" "$ROOT"/benchmarks/bench_simulate.py --ptxas
 prepare_tests
 step cuda_tests 150 run_tests test_cuda_device.py
-step gpu_tests 110 run_tests test_gpu_device.py
 step bench_cuda 75 bench --backend cuda --trials "$CUDA_TRIALS"
 step bench_cuda_variants 60 bench_variants
-step bench_gpu 50 bench --backend gpu --entry random --trials "$GPU_TRIALS"
+step bench_cpu 75 bench --backend numba --skip-process --skip-profile --trials "$CPU_TRIALS"
 {
     echo "--- throughput lines"
     grep -h -E 'trials/s|^GPU:' "$OUT/bench.txt" 2>/dev/null || echo "(no benchmark output)"

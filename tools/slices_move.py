@@ -177,6 +177,7 @@ TEST_SLICE = {
     ],
     "trials": ["service/test_sites.py"],
     "screening": ["service/test_patients.py"],
+    # (added on main during the move)
     "randomisation": [
         "service/test_allocation_audit.py",
         "service/test_allocation_method.py",
@@ -208,6 +209,12 @@ TEST_MOVES.update(
         "store/test_audit_chain.py": "service/platform/test_audit_chain.py",
         "store/test_clock.py": "service/platform/test_clock.py",
         "store/test_migrations.py": "service/platform/test_migrations.py",
+        "store/test_screening_result_column.py": (
+            "service/screening/test_screening_result_column.py"
+        ),
+        "service/test_randomise_readiness.py": "service/randomisation/test_randomise_readiness.py",
+        "web/test_checklist.py": "service/screening/test_pages_checklist.py",
+        "web/test_randomise_page.py": "service/randomisation/test_pages_randomise.py",
         # the HTTP tests: their fixtures are plugins (tests/conftest.py), each test to its slice
         "api/conftest.py": "service/api_fixtures.py",
         "web/conftest.py": "service/page_fixtures.py",
@@ -482,7 +489,18 @@ def main() -> int:
     store_names = store_reexports()
     roots = ["src", "tests", "benchmarks", "tools", "docs", "examples"]
     files = [p for r in roots if (ROOT / r).is_dir() for p in (ROOT / r).rglob("*") if p.is_file()]
-    files += [ROOT / n for n in ("README.md", "Makefile", "pyproject.toml", "babel.cfg")]
+    files += [
+        ROOT / n
+        for n in (
+            "README.md",
+            "ARCHITECTURE.md",
+            "mkdocs.yml",
+            "Makefile",
+            "pyproject.toml",
+            "babel.cfg",
+        )
+        if (ROOT / n).exists()
+    ]
     files += (
         [p for p in (ROOT / ".ci").rglob("*") if p.is_file()] if (ROOT / ".ci").is_dir() else []
     )

@@ -11,11 +11,12 @@ on stderr.
     ├── InputError                  bad input from a user or a file; says where and how to fix it
     │   ├── ProtocolError           a protocol file that cannot be read or does not validate
     │   ├── RecordError             a screening (or other patient) record that does not validate
-    │   └── DesignInputError        design / simulation parameters that are invalid or contradictory
+    │   ├── DesignInputError        design / simulation parameters that are invalid or contradictory
     │   └── ConfigError             settings that are missing or unsafe (e.g. a default secret key)
     ├── RuleError                   a protocol rule that cannot be compiled or evaluated
     ├── RandomisationError          an allocation cannot be made (list exhausted, bad stratum)
     │   └── SupplyError             no dispensable kit, or a kit list that cannot serve a request
+    │       └── SupplyShortError    a site short of a kit; the resupply request it raised is kept
     ├── NotFoundError               something looked up by name or id does not exist (or is not
     │                               yours to see: another site's patient reads as absent)
     ├── ConflictError               the request contradicts what is recorded (a duplicate, a state)

@@ -6,6 +6,7 @@ the service all call.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,13 +16,18 @@ from trialkit.eligibility.record import ScreeningRecord
 from trialkit.protocol.model import Protocol
 from trialkit.therapy.assign import TherapyAssignment, assign_background_therapy
 
-__all__ = ["ScreeningOutcome", "screen"]
+__all__ = ["ScreeningOutcome", "ScreeningResult", "screen"]
 
 
 @dataclass(frozen=True)
-class ScreeningOutcome:
+class ScreeningResult:
+    """A screening outcome as an evaluation keeps it: the eligibility result and the
+    background-therapy group assigned (or why none), in the stable JSON shape of
+    ``trialkit eligibility check --json``."""
+
     eligibility: EligibilityResult
-    therapy: TherapyAssignment
+    background_therapy: str | None
+    background_therapy_reason: str
 
     def as_dict(self) -> dict[str, Any]:
         """The stable JSON shape of ``trialkit eligibility check --json``."""
@@ -29,11 +35,36 @@ class ScreeningOutcome:
             "protocol": self.eligibility.protocol,
             "eligible": self.eligibility.eligible,
             "verdict": self.eligibility.verdict,
-            "background_therapy": self.therapy.group,
-            "background_therapy_reason": self.therapy.reason,
+            "background_therapy": self.background_therapy,
+            "background_therapy_reason": self.background_therapy_reason,
             "criteria": [c.as_dict() for c in self.eligibility.criteria],
             "missing": list(self.eligibility.missing),
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ScreeningResult:
+        """The result again from :meth:`as_dict` (a stored evaluation)."""
+        group = data.get("background_therapy")
+        return cls(
+            eligibility=EligibilityResult.from_dict(data),
+            background_therapy=group if isinstance(group, str) else None,
+            background_therapy_reason=str(data.get("background_therapy_reason") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class ScreeningOutcome:
+    eligibility: EligibilityResult
+    therapy: TherapyAssignment
+
+    @property
+    def result(self) -> ScreeningResult:
+        """What an evaluation keeps of this outcome (the therapy by its group)."""
+        return ScreeningResult(self.eligibility, self.therapy.group, self.therapy.reason)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The stable JSON shape of ``trialkit eligibility check --json``."""
+        return self.result.as_dict()
 
 
 def screen(protocol: Protocol, record: ScreeningRecord) -> ScreeningOutcome:

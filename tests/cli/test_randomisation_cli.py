@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from trialkit.cli.main import main
+from trialkit.cli.main import DEPRECATED_NAMES, main
 
 SEED_HEX = "5e" * 32
+(OLD_NAME,) = DEPRECATED_NAMES  # the old spelling of the command
 
 
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -143,11 +144,11 @@ def test_the_old_spelling_randomization_still_verifies_and_is_not_listed(
     list_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, err = run(
-        ["randomization", "verify", str(list_file), "--seed-hex", SEED_HEX, "--json"], capsys
+        [OLD_NAME, "verify", str(list_file), "--seed-hex", SEED_HEX, "--json"], capsys
     )
     assert code == 0
     assert json.loads(out)["verified"] is True
-    assert err == "note: 'trialkit randomization' is now 'trialkit randomisation'\n"
+    assert err == f"note: 'trialkit {OLD_NAME}' is now 'trialkit randomisation'\n"
     code, out, _ = run(["--help"], capsys)
     assert "randomisation" in out
-    assert "randomization" not in out
+    assert OLD_NAME not in out

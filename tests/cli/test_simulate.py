@@ -69,7 +69,7 @@ def test_dumped_trial_reanalyses_to_the_simulated_statistics(
         rows = [line.split(",") for line in path.read_text().splitlines()[1:]]
         days = np.array([[round(float(r[5]) * 30.4375) for r in rows]], dtype=float)
         event = np.array([[r[6] == "1" for r in rows]])
-        treated = np.array([[r[1] == "sorafenib" for r in rows]])
+        treated = np.array([[r[1] == "Sorafenib" for r in rows]])
         st = two_arm_statistics(days, event, treated)
         days_csv = tmp_path / "days.csv"
         days_csv.write_text(
@@ -77,16 +77,35 @@ def test_dumped_trial_reanalyses_to_the_simulated_statistics(
             + "".join(f"{d:g},{r[6]},{r[1]}\n" for d, r in zip(days[0], rows, strict=True))
         )
         argv = ["analyze", "survival", str(days_csv), "--time", "time", "--event", "event",
-                "--group", "arm", "--reference", "placebo", "--json"]  # fmt: skip
+                "--group", "arm", "--reference", "Placebo", "--json"]  # fmt: skip
         out = _json(capsys, argv)
         assert out["logrank"]["chisq"] == pytest.approx(float(st.z[0]) ** 2, rel=1e-10)
         assert out["cox"]["coef"] == pytest.approx(float(st.log_hr[0]), abs=1e-9)
         return
     out = _json(capsys, ["analyze", "survival", str(path), "--time", "time", "--event", "event",
-                         "--group", "arm", "--reference", "placebo", "--json"])  # fmt: skip
+                         "--group", "arm", "--reference", "Placebo", "--json"])  # fmt: skip
     assert out["events"] == dumped["events"]
     assert out["logrank"]["chisq"] == pytest.approx(dumped["logrank_chisq"], rel=1e-10)
     assert out["cox"]["hr"] == pytest.approx(dumped["hr"], rel=1e-10)
+
+
+def test_dumped_arms_are_the_protocols_labels(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "trial.csv"
+    _json(capsys, ["simulate", "--trials", "50", "--dump-trial", "3", str(path), "--json"])
+    arms = {line.split(",")[1] for line in path.read_text().splitlines()[1:]}
+    assert arms == {"Sorafenib", "Placebo"}  # the arms' labels in the sor protocol
+
+
+def test_breslow_ties_from_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["simulate", "--trials", "500", "--seed", "3", "--json"]
+    efron = _json(capsys, argv)
+    breslow = _json(capsys, [*argv, "--ties", "breslow"])
+    assert breslow["scenario"]["ties"] == "breslow"
+    assert efron["scenario"]["ties"] == "efron"
+    # continuous times: no ties, so the two methods give the same estimates
+    assert breslow["hr_quantiles"] == pytest.approx(efron["hr_quantiles"], rel=1e-9)
 
 
 def test_grid_and_plot(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -103,20 +122,23 @@ def test_grid_and_plot(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> No
     ("argv", "message"),
     [
         (["--events", "250"], "220 patients can give at most 220 events; you asked for 250"),
-        (["--median-control", "0"], "control median must be a positive number"),
-        (["--median-treatment", "-3"], "treatment median must be a positive number"),
-        (["--alpha", "1.2"], "alpha must lie in (0, 1)"),
-        (["--grid", "hr=0.5-1.0"], "--grid must look like hr=0.5:1.0:0.05"),
-        (["--grid", "hr=1.0:0.5:0.1"], "stop must not be below start"),
-        (["--information-rates", "0.5,x"], "--information-rates must be comma-separated"),
-        (["--backend", "gpu"], "pip install 'trialkit[gpu]'"),
-        (["--trials", "0"], "--trials must be at least 1"),
-        (["--allocation", "urn"], "--allocation must be simple or blocks"),
+        (["--median-control", "0"], "--median-control: the control median must be a positive"),
+        (["--median-treatment", "-3"], "--median-treatment: the treatment median must be"),
+        (["--alpha", "1.2"], "--alpha: the one-sided alpha must lie in (0, 0.5)"),
+        (["--grid", "hr=0.5-1.0"], "--grid: must look like hr=0.5:1.0:0.05"),
+        (["--grid", "hr=1.0:0.5:0.1"], "--grid: stop must not be below start"),
+        (["--information-rates", "0.5,x"], "--information-rates: must be comma-separated"),
+        (["--median-treatment", "9", "--hr", "0.7"], "--hr: give --median-treatment or hr"),
+        (["--backend", "gpu"], "--backend: backend must be one of numba, cuda, numpy"),
+        (["--trials", "0"], "--trials: must be between 1 and"),
+        (["--seed", "-1"], "--seed: must be an integer from 0"),
+        (["--allocation", "urn"], "--allocation: must be simple or blocks"),
+        (["--ties", "exact"], "--ties: must be efron or breslow"),
+        (["--spending", "x"], "--spending: must be obrien-fleming or pocock"),
         (["--plot", "x.png"], "--plot draws the power curve of a --grid"),
-        (["--cluster", "foo"], "write --cluster local"),
-        (["--cluster", "local", "--backend", "gpu"], "drop one of them"),
-        (["--host-draws"], "--host-draws applies to --backend gpu only"),
-        (["--dump-trial", "100", "x.csv"], "the trial to dump must be between 0 and 99"),
+        (["--cluster", "foo"], "--cluster: got 'foo'"),
+        (["--host-draws"], "--host-draws: --host-draws applies to the GPU backends"),
+        (["--dump-trial", "100", "x.csv"], "--dump-trial: the trial to dump must be between 0"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(
@@ -168,39 +190,3 @@ def test_non_proportional_hazards_from_the_command_line(
     # equal hazards: the null; a later halving of the hazard: far more rejections
     assert same["logrank_reject_rate"] < 0.05
     assert better["logrank_reject_rate"] > same["logrank_reject_rate"] + 0.2
-
-
-def test_gpu_backend_end_to_end_with_numpy_standing_in_for_cupy(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    # the whole --backend gpu path (CLI, runner, array kernel, --dump-trial) with numpy as
-    # the array namespace and, like CuPy, a stream of its own (numpy's Philox)
-    import numpy as np
-
-    import trialkit.simulate.gpu as gpu
-
-    def own_stream(xp: Any, seed: int, index: int) -> np.random.Generator:
-        return np.random.Generator(
-            np.random.Philox(np.random.SeedSequence(seed, spawn_key=(index,)))
-        )
-
-    monkeypatch.setattr(gpu, "load_cupy", lambda: np)
-    monkeypatch.setattr(gpu, "device_generator", own_stream)
-    path = tmp_path / "trial.csv"
-    argv = ["simulate", "--trials", "5000", "--seed", "8", "--dropout-rate", "0.2",
-            "--dump-trial", "4100", str(path), "--json"]  # fmt: skip
-    on_gpu = _json(capsys, [*argv, "--backend", "gpu"])
-    out = _json(capsys, ["analyze", "survival", str(path), "--time", "time", "--event", "event",
-                         "--group", "arm", "--reference", "placebo", "--json"])  # fmt: skip
-    dumped = on_gpu["dumped_trial"]
-    assert out["events"] == dumped["events"]
-    assert out["logrank"]["chisq"] == pytest.approx(dumped["logrank_chisq"], rel=1e-10)
-    assert out["cox"]["hr"] == pytest.approx(dumped["hr"], rel=1e-10)
-    on_cpu = _json(capsys, argv)
-    assert on_gpu["backend"] == "gpu"
-    assert on_gpu["mean_analysis_time"] != on_cpu["mean_analysis_time"]  # its own stream
-    # --host-draws: the CPU's random numbers, so the CPU's trials and results
-    host = _json(capsys, [*argv, "--backend", "gpu", "--host-draws"])
-    for key in ("reject_rate", "logrank_reject_rate", "mean_analysis_time", "hr_quantiles"):
-        assert host[key] == on_cpu[key]
-    assert host["dumped_trial"]["analysis_time"] == on_cpu["dumped_trial"]["analysis_time"]

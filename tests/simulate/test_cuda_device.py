@@ -5,8 +5,9 @@ Run on a machine with an NVIDIA GPU and numba's CUDA toolkit (e.g.
 
     .venv/bin/pytest tests/simulate/test_cuda_device.py -q
 
-Expected values: the fused CPU kernel on the same draws (copied to the device), and a
-CPU run of the same scenario (the device's own stream: within Monte Carlo error).
+Expected values: the compiled CPU kernel (the same source) on the same draws (copied to
+the device), and a CPU run of the same scenario (the device's own stream: within Monte
+Carlo error).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import numpy as np
 import pytest
 
 from trialkit.protocol import Protocol
-from trialkit.simulate.engine import LOGICAL_BATCH, simulate, tally_batch
-from trialkit.simulate.fused import fused_statistics
+from trialkit.simulate.backends.numba import kernel_statistics
+from trialkit.simulate.engine import LOGICAL_BATCH, simulate
 from trialkit.simulate.generate import draw
+from trialkit.simulate.looks import tally_statistics
 from trialkit.simulate.results import Tally
 from trialkit.simulate.scenario import scenario_from_protocol
 
@@ -28,7 +30,7 @@ def _device() -> None:
     if config.ENABLE_CUDASIM:
         pytest.skip("the CUDA simulator is on: these checks are for a real device")
     from trialkit.errors import DesignInputError
-    from trialkit.simulate.cuda_kernel import require_cuda
+    from trialkit.simulate.backends.cuda import require_cuda
 
     try:
         require_cuda()
@@ -41,18 +43,19 @@ def _device() -> None:
     [{}, {"dropout_rate": 0.3, "information_rates": [0.5, 0.75, 1]},
      {"allocation": "simple", "entry": "fixed"},
      {"hazards_control": [0.088, 0.088], "hazards_treatment": [0.088, 0.05], "pfs_breaks": [3]},
-     {"n": 10, "events": 10, "dropout_rate": 0.5, "dropout_time": 1}],
+     {"n": 10, "events": 10, "dropout_rate": 0.5, "dropout_time": 1},
+     {"dropout_rate": 0.2, "ties": "breslow"}],
 )  # fmt: skip
-def test_device_kernel_equals_the_fused_kernel_on_the_same_draws(
+def test_device_kernel_equals_the_cpu_kernel_on_the_same_draws(
     sor: Protocol, overrides: dict
 ) -> None:
     _device()
-    from trialkit.simulate.cuda_kernel import cuda_statistics
+    from trialkit.simulate.backends.cuda import cuda_statistics
 
     scenario = scenario_from_protocol(sor, **overrides)
     raw = draw(scenario, np.random.default_rng(3), 2000)
-    got = cuda_statistics(scenario, 2000, raw=raw)
-    want = fused_statistics(scenario, raw)
+    got = cuda_statistics(scenario, 2000, raw=raw).arrays()
+    want = kernel_statistics(scenario, raw).arrays()
     np.testing.assert_array_equal(got[1], want[1])
     for g, w in zip(got[:1] + got[2:], want[:1] + want[2:], strict=True):
         np.testing.assert_array_equal(np.isinf(g), np.isinf(w))
@@ -91,14 +94,14 @@ def test_host_draws_on_the_device_give_the_cpu_result(sor: Protocol) -> None:
 def test_device_tally_equals_the_host_tally_on_the_device(sor: Protocol, overrides: dict) -> None:
     # the real device's shared memory, barriers and atomics (the simulator runs threads in turn)
     _device()
-    from trialkit.simulate.cuda_kernel import cuda_batches, cuda_tally
+    from trialkit.simulate.backends.cuda import cuda_batches, cuda_tally
 
     scenario = scenario_from_protocol(sor, **overrides)
     looks = len(scenario.look_events)
     batches = [(3, LOGICAL_BATCH), (0, LOGICAL_BATCH), (7, 1000)]
     want = Tally(looks=looks)
     for (index, _), stats in zip(batches, cuda_batches(scenario, 5, batches), strict=True):
-        tally_batch(scenario, index, stats, want)
+        tally_statistics(scenario, index, stats, want)
     got = cuda_tally(scenario, 5, batches)
     apart = Tally(looks=looks)
     for batch in batches:

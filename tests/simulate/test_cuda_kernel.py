@@ -1,10 +1,11 @@
-"""The CUDA kernel (:mod:`trialkit.simulate.cuda_kernel`) under numba's CUDA simulator.
+"""The CUDA backend (:mod:`trialkit.simulate.backends.cuda`) under numba's CUDA simulator.
 
 numba reads ``NUMBA_ENABLE_CUDASIM`` once, when it is first imported, and the rest of
 the suite has imported it for the CPU kernel; so each check runs in a fresh Python
-with the variable set, and reports back as one JSON line. Expected values: the fused
-CPU kernel (:mod:`trialkit.simulate.fused`) on the same host draws (to 1e-9), and a
-CPU run of the same scenario for the device's own stream (within Monte Carlo error).
+with the variable set, and reports back as one JSON line. Expected values: the compiled
+CPU kernel (the same source, :mod:`trialkit.simulate.trial`) on the same host draws (to
+1e-9), and a CPU run of the same scenario for the device's own stream (within Monte Carlo
+error). The PTX test compiles the kernel for a real GPU (NVVM), which the simulator does not.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ _EQUALITY = textwrap.dedent(
     import json
     import numpy as np
     from trialkit.protocol import load_protocol
-    from trialkit.simulate.cuda_kernel import cuda_statistics
-    from trialkit.simulate.fused import fused_statistics
+    from trialkit.simulate.backends.cuda import cuda_statistics
+    from trialkit.simulate.backends.numba import kernel_statistics
     from trialkit.simulate.generate import RawDraws, draw
     from trialkit.simulate.scenario import scenario_from_protocol
 
@@ -36,8 +37,8 @@ _EQUALITY = textwrap.dedent(
         if tie_step:  # coarse draws: many tied times within and across arms
             raw = RawDraws(spacings=raw.spacings, allocation=raw.allocation,
                            pfs=np.ceil(raw.pfs / tie_step) * tie_step, dropout=raw.dropout)
-        got = cuda_statistics(scenario, trials, raw=raw)
-        want = fused_statistics(scenario, raw)
+        got = cuda_statistics(scenario, trials, raw=raw).arrays()
+        want = kernel_statistics(scenario, raw).arrays()
         report = {{"infinite_hr": int(np.isinf(want[5]).sum()), "error": ""}}
         try:
             np.testing.assert_array_equal(got[1], want[1])
@@ -57,17 +58,17 @@ _DISTRIBUTION = textwrap.dedent(
     import json
     import numpy as np
     from trialkit.protocol import load_protocol
-    from trialkit.simulate.cuda_kernel import cuda_batches, cuda_statistics
-    from trialkit.simulate.engine import batch_statistics
+    from trialkit.simulate.backends.cuda import cuda_batches, cuda_statistics
+    from trialkit.simulate.backends.registry import get_backend
     from trialkit.simulate.scenario import scenario_from_protocol
 
     scenario = scenario_from_protocol(load_protocol("sor"), n=40, events=24)
     trials = 192
-    dev = cuda_statistics(scenario, trials, seed=5, index=0)
-    again = cuda_statistics(scenario, 8, seed=5, index=0)  # its first 8 trials again
-    other = cuda_statistics(scenario, 8, seed=5, index=1)
-    together = cuda_batches(scenario, 5, [(1, 8), (0, 12)])  # one launch, two streams
-    cpu = batch_statistics(scenario, 5, 0, 4000)
+    dev = cuda_statistics(scenario, trials, seed=5, index=0).arrays()
+    again = cuda_statistics(scenario, 8, seed=5, index=0).arrays()  # its first 8 trials again
+    other = cuda_statistics(scenario, 8, seed=5, index=1).arrays()
+    together = [b.arrays() for b in cuda_batches(scenario, 5, [(1, 8), (0, 12)])]
+    cpu = get_backend("numba").statistics(scenario, 5, 0, 4000).arrays()
     print(json.dumps({{
         "repeat_equal": all(np.array_equal(a[:8], b, equal_nan=True) for a, b in zip(dev, again)),
         "index_differs": not np.array_equal(dev[0][:8], other[0]),
@@ -88,7 +89,7 @@ _SEEDING = textwrap.dedent(
     """
     import json
     import numpy as np
-    from trialkit.simulate.cuda_kernel import _states, thread_states
+    from trialkit.simulate.backends.cuda import _states, thread_states
 
     batches = [(3, 4), (0, 2), (7, 130)]
     got, want = thread_states(9, batches), _states(9, batches)
@@ -103,15 +104,16 @@ _TALLY = textwrap.dedent(
     import json, math
     import numpy as np
     from trialkit.protocol import load_protocol
-    from trialkit.simulate.cuda_kernel import cuda_batches, cuda_tally, tally_on_device
-    from trialkit.simulate.engine import tally_batch
+    from trialkit.simulate.backends.cuda import cuda_batches, cuda_tally, tally_on_device
+    from trialkit.simulate.looks import LookStatistics, tally_statistics
     from trialkit.simulate.results import Tally
     from trialkit.simulate.scenario import scenario_from_protocol
 
     def host(scenario, batches, stats):
         tally, start = Tally(looks=len(scenario.look_events)), 0
         for index, size in batches:
-            tally_batch(scenario, index, tuple(s[start:start + size] for s in stats), tally)
+            part = LookStatistics(*(s[start:start + size] for s in stats))
+            tally_statistics(scenario, index, part, tally)
             start += size
         return tally
 
@@ -159,7 +161,8 @@ _TALLY = textwrap.dedent(
     small = scenario_from_protocol(load_protocol("sor"), n=16, events=10, dropout_rate=0.3,
                                    information_rates=[0.5, 1])
     batches = [(1, 130), (0, 7)]
-    stats = [np.concatenate(parts) for parts in zip(*cuda_batches(small, 4, batches))]
+    stats = [np.concatenate(parts)
+             for parts in zip(*(b.arrays() for b in cuda_batches(small, 4, batches)))]
     reports["kernel"] = compare(cuda_tally(small, 4, batches), host(small, batches, stats))
     # 3. the launch layout does not matter: batch by batch equals all in one launch
     apart = Tally(looks=2)
@@ -189,6 +192,9 @@ CASES = [
       "pfs_breaks": [3]}, 16, 0.0),
     ({"n": 24, "events": 16, "hr": 1.0, "entry": "fixed"}, 32, 0.25),  # ties within and across arms
     ({"n": 10, "events": 10, "dropout_rate": 0.5, "dropout_time": 1}, 48, 0.0),  # monotone
+    # Breslow ties (the CUDA copy of the kernel once ignored the switch and used Efron)
+    ({"n": 24, "events": 16, "hr": 1.0, "entry": "fixed", "ties": "breslow"}, 32, 0.25),
+    ({"dropout_rate": 0.2, "ties": "breslow", "information_rates": [0.5, 1]}, 16, 0.02),
 ]  # fmt: skip
 
 
@@ -200,7 +206,7 @@ def equality_reports() -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("case", range(len(CASES)))
-def test_simulated_kernel_equals_the_fused_cpu_kernel_on_the_same_draws(
+def test_simulated_cuda_kernel_equals_the_cpu_kernel_on_the_same_draws_either_ties(
     equality_reports: list[dict[str, Any]], case: int
 ) -> None:
     report = equality_reports[case]
@@ -243,7 +249,7 @@ _PTX = textwrap.dedent(
     from pathlib import Path
     import numba.cuda.dispatcher as dispatcher
     from numba import cuda, types
-    from trialkit.simulate.cuda_kernel import make_kernel, make_tally_kernel
+    from trialkit.simulate.backends.cuda import make_kernel, make_tally_kernel
 
     class Hopper:  # no device here: compiling device functions only asks its compute capability
         compute_capability = (9, 0)
@@ -251,14 +257,14 @@ _PTX = textwrap.dedent(
     dispatcher.get_current_device = lambda: Hopper()
     f2, i2, b2 = types.float64[:, :], types.int64[:, :], types.boolean[:, :]
     f1, i1, u1, n1 = types.float64[:], types.int64[:], types.uint64[:], types.int32[:]
-    sig = (u1, i1, f2, i2, f2, f2, f2, types.float64, b2, types.float64,
-           f1, f1, f1, f1, f1, f1, f1, f1, i1, f2, i2, f2, f2, f2, f2)
+    flag, real = types.boolean, types.float64
+    sig = (u1, i1, f2, i2, f2, f2, f2, flag, flag, real, b2, real,
+           f1, f1, f1, f1, f1, f1, f1, f1, i1, flag, f2, i2, f2, f2, f2, f2)
     ptxs = []
-    for switches in [(True, False, True, True, False, False),  # SOR, device draws
-                     (True, False, True, True, True, True),  # dropout, host draws
-                     (False, True, False, False, True, False)]:  # piecewise everything, simple
-        ptx, _ = cuda.compile_ptx(make_kernel(220, 3, 4, 55, 6, *switches).py_func, sig,
-                                  cc=(9, 0))
+    for switches in [(True, False, False),  # SOR: random entry, blocks, device draws
+                     (True, False, True),  # host draws
+                     (False, True, False)]:  # fixed entry, simple allocation
+        ptx, _ = cuda.compile_ptx(make_kernel(220, 3, *switches).py_func, sig, cc=(9, 0))
         assert ".entry" in ptx
         ptxs.append(ptx)
     tally_sig = (i1, i1, f2, i2, f2, f2, f2, f2, f1, types.float64, i2, f2, f2, n1, n1, n1)
@@ -302,12 +308,12 @@ def test_kernel_compiles_to_ptx_for_a_hopper_gpu() -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-4000:]
     stack = json.loads(proc.stdout.strip().splitlines()[-1])["stack"]
-    if stack:  # per patient: 3 float64 times, 2 flag bytes, 6 int16 (make_kernel's arrays)
-        assert stack[0] <= 220 * (3 * 8 + 2 + 6 * 2) + 512, stack
+    if stack:  # per patient: 4 float64 times, 2 flag bytes, 6 int16 (make_kernel's arrays)
+        assert stack[0] <= 220 * (4 * 8 + 2 + 6 * 2) + 512, stack
 
 
 def test_state_seeding_is_vignas_splitmix64() -> None:
-    from trialkit.simulate.cuda_kernel import _splitmix64, _states, batch_seed
+    from trialkit.simulate.backends.cuda import _splitmix64, _states, batch_seed
 
     def reference(x: int, count: int) -> list[int]:  # splitmix64.c (Vigna 2015), line by line
         out, mask = [], 2**64 - 1

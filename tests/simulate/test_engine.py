@@ -13,10 +13,10 @@ from scipy.stats import norm
 
 from trialkit.design.decision import decision_characteristics
 from trialkit.protocol import Protocol
+from trialkit.simulate.backends.registry import get_backend
 from trialkit.simulate.engine import (
     LOGICAL_BATCH,
     batch_generator,
-    batch_statistics,
     simulate,
     trial_data,
 )
@@ -85,8 +85,8 @@ def test_trial_data_is_the_simulated_trial(sor: Protocol) -> None:
     one, tau, events = trial_data(scenario, TRIALS, 4, LOGICAL_BATCH + 17)
     batch = generate_batch(scenario, batch_generator(4, 1), LOGICAL_BATCH)
     np.testing.assert_array_equal(one.entry[0], batch.entry[17])
-    stats = batch_statistics(scenario, 4, 1, LOGICAL_BATCH)
-    assert tau == stats[0][17, -1]
+    stats = get_backend("numba").statistics(scenario, 4, 1, LOGICAL_BATCH)
+    assert tau == stats.time[17, -1]
     assert events == 120
 
 
@@ -130,14 +130,31 @@ def test_reject_rate_decreases_with_hr_under_common_random_numbers(
 
 
 def test_progress_reports_every_trial_once(sor: Protocol) -> None:
-    from trialkit.simulate.gpu import simulate_on_device
-
     scenario = scenario_from_protocol(sor)
-    for run in (
-        lambda tick: simulate(scenario, TRIALS, 1, workers=2, chunk_batches=1, progress=tick),
-        lambda tick: simulate_on_device(scenario, TRIALS, 1, xp=np, chunk_batches=2, progress=tick),
-    ):
-        done: list[int] = []
-        run(done.append)
-        assert sum(done) == TRIALS
-        assert len(done) >= 2  # more than one update: the bar moves during the run
+    done: list[int] = []
+    simulate(scenario, TRIALS, 1, workers=2, chunk_batches=1, progress=done.append)
+    assert sum(done) == TRIALS
+    assert len(done) >= 2  # more than one update: the bar moves during the run
+
+
+def test_merged_tallies_equal_one_tally_of_every_trial(sor: Protocol) -> None:
+    # a merge adds only the occupied histogram bins; the result must be the full sum
+    from trialkit.simulate.looks import tally_statistics
+    from trialkit.simulate.results import Tally
+
+    scenario = scenario_from_protocol(sor, hr=0.7, n=40, events=20, dropout_rate=0.5)
+    backend = get_backend("numba")
+    whole, merged = Tally(looks=1), Tally(looks=1)
+    for index in range(3):
+        stats = backend.statistics(scenario, 9, index, 500)
+        tally_statistics(scenario, index, stats, whole)
+        part = Tally(looks=1)
+        tally_statistics(scenario, index, stats, part)
+        merged.add(part)
+    merged.add(Tally(looks=1))  # an empty part changes nothing
+    np.testing.assert_array_equal(merged.time_hist, whole.time_hist)
+    np.testing.assert_array_equal(merged.hr_hist, whole.hr_hist)
+    assert merged.time_span == whole.time_span
+    low, high = merged.hr_span
+    assert whole.hr_hist[:low].sum() == whole.hr_hist[high + 1 :].sum() == 0
+    assert merged.trials == whole.trials == 1500

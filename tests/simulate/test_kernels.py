@@ -13,8 +13,14 @@ import pytest
 
 from trialkit.analysis import coxph, logrank_kernel
 from trialkit.protocol import Protocol
-from trialkit.simulate.fused import fused_statistics
-from trialkit.simulate.generate import draw, generate_batch, invert_piecewise_linear, to_batch
+from trialkit.simulate.backends.numba import kernel_statistics
+from trialkit.simulate.generate import (
+    RawDraws,
+    draw,
+    generate_batch,
+    invert_piecewise_linear,
+    to_batch,
+)
 from trialkit.simulate.kernels import analysis_cut, observed_at, two_arm_statistics
 from trialkit.simulate.scenario import scenario_from_protocol
 
@@ -84,18 +90,26 @@ def test_too_few_events_analyses_at_the_last_event(sor: Protocol) -> None:
         {"n": 10, "events": 10, "dropout_rate": 0.5, "dropout_time": 1},
         {"hazards_control": [0.1, 0.05], "pfs_breaks": [6], "hr": 0.7,
          "accrual_rates": [5, 20], "accrual_breaks": [4]},
+        # coarse draws (below): tied times within and across arms, both tie methods
+        {"ties": "efron", "dropout_rate": 0.2},
+        {"ties": "breslow", "dropout_rate": 0.2},
+        {"ties": "breslow", "information_rates": [0.5, 1]},
     ],
 )  # fmt: skip
-def test_fused_kernel_equals_numpy_kernels(sor: Protocol, overrides: dict) -> None:
+def test_compiled_kernel_equals_the_numpy_reference(sor: Protocol, overrides: dict) -> None:
     scenario = scenario_from_protocol(sor, **overrides)
     raw = draw(scenario, np.random.default_rng(3), 200)
-    time, events, o, e, v, log_hr = fused_statistics(scenario, raw)
+    if "ties" in overrides:  # PFS in whole weeks of the unit exponential: many ties
+        raw = RawDraws(raw.spacings, raw.allocation, np.ceil(raw.pfs * 52) / 52, raw.dropout)
+    got = kernel_statistics(scenario, raw)
+    time, events, o, e, v, log_hr = got.arrays()
     batch = to_batch(scenario, raw)
     cut = analysis_cut(batch, scenario.look_events)
     np.testing.assert_array_equal(time, cut.time)  # same arithmetic: bit-identical
     np.testing.assert_array_equal(events, cut.events)
     for k in range(time.shape[1]):
-        st = two_arm_statistics(*observed_at(batch, cut.time[:, k]), batch.treated)
+        follow, event = observed_at(batch, cut.time[:, k])
+        st = two_arm_statistics(follow, event, batch.treated, ties=scenario.ties)
         np.testing.assert_allclose(o[:, k], st.observed, rtol=0, atol=1e-12)
         np.testing.assert_allclose(e[:, k], st.expected, rtol=0, atol=1e-10)
         np.testing.assert_allclose(v[:, k], st.variance, rtol=0, atol=1e-10)
@@ -162,12 +176,14 @@ def test_random_entry_is_sorted_within_accrual(sor: Protocol) -> None:
     ],
 )
 def test_bucket_selection_is_exact(values: np.ndarray) -> None:
-    from trialkit.simulate.fused import _bucket_select
+    from numba import njit
+
+    from trialkit.simulate.trial import _bucket_select
 
     n = values.size
     looks = np.array([1, 60, 120, 151, 220], dtype=np.int64)
     out = np.empty(looks.size)
-    finite = _bucket_select(
+    finite = njit(_bucket_select)(
         values.copy(), looks, np.zeros(n + 1, np.int64), np.zeros(n, np.int64), np.empty(n), out
     )
     assert finite == np.isfinite(values).sum()

@@ -23,7 +23,8 @@ import numpy as np
 import pytest
 
 from trialkit.protocol import Protocol
-from trialkit.simulate.engine import LOGICAL_BATCH, batch_statistics, simulate
+from trialkit.simulate.backends.registry import get_backend
+from trialkit.simulate.engine import LOGICAL_BATCH, simulate
 from trialkit.simulate.results import SimulationResult
 from trialkit.simulate.scenario import Scenario, scenario_from_protocol
 
@@ -115,7 +116,9 @@ def test_decision_rule_on_logrank_hr_matches_rpact(sor: Protocol, name: str) -> 
     hits = 0
     batches = 6
     for index in range(batches):
-        _, events, o, e, v, _ = batch_statistics(scenario, SEED, index, LOGICAL_BATCH)
+        _, events, o, e, v, _ = (
+            get_backend("numba").statistics(scenario, SEED, index, LOGICAL_BATCH).arrays()
+        )
         z = (e[:, -1] - o[:, -1]) / np.sqrt(v[:, -1])
         hits += int((np.exp(-2 * z / np.sqrt(events[:, -1])) <= 0.82).sum())
     n = batches * LOGICAL_BATCH

@@ -8,7 +8,7 @@ import pytest
 
 from trialkit.errors import DesignInputError
 from trialkit.protocol import Protocol
-from trialkit.simulate.scenario import scenario_from_protocol
+from trialkit.simulate.scenario import check_run, hazard_ratio_grid, scenario_from_protocol
 
 
 def test_defaults_are_the_protocol_design(sor: Protocol) -> None:
@@ -49,36 +49,70 @@ def test_non_proportional_hazards(sor: Protocol) -> None:
 
 
 @pytest.mark.parametrize(
-    ("overrides", "message"),
+    ("overrides", "parameter", "message"),
     [
-        ({"events": 250}, "220 patients can give at most 220 events; you asked for 250"),
-        ({"median_control": 0.0}, "control median must be a positive number"),
-        ({"median_treatment": -2.0}, "treatment median must be a positive number"),
-        ({"alpha": 1.5}, "alpha must lie in (0, 1)"),
-        ({"alpha": 0.0}, "alpha must lie in (0, 1)"),
-        ({"hr": 0.7, "median_treatment": 10.0}, "not both"),
-        ({"accrual_time": -1.0}, "accrual time must be a positive number"),
-        ({"dropout_rate": 1.0}, "dropout rate must lie in [0, 1)"),
-        ({"information_rates": [0.5, 0.4, 1]}, "information rates"),
-        ({"hazards_control": [0.1], "pfs_breaks": [6]}, "1 PFS break points need 2 hazards"),
-        ({"n": 1}, "at least 2 patients"),
-        ({"hazards_treatment": [0.1]}, "--hazards-treatment needs --hazards-control"),
+        ({"events": 250}, "events", "220 patients can give at most 220 events; you asked for 250"),
+        ({"median_control": 0.0}, "median_control", "control median must be a positive number"),
+        ({"median_treatment": -2.0}, "median_treatment", "treatment median must be a positive"),
+        ({"alpha": 1.5}, "alpha", "alpha must lie in (0, 0.5)"),
+        ({"alpha": 0.0}, "alpha", "alpha must lie in (0, 0.5)"),
+        ({"hr": 0.7, "median_treatment": 10.0}, "hr", "give median_treatment or hr, not both"),
+        ({"accrual_time": -1.0}, "accrual_time", "accrual time must be a positive number"),
+        ({"dropout_rate": 1.0}, "dropout_rate", "must lie in [0, 1)"),
+        ({"dropout_time": 0.0}, "dropout_time", "dropout time must be a positive number"),
+        ({"information_rates": [0.5, 0.4, 1]}, "information_rates", "information rates"),
+        ({"hazards_control": [0.1], "pfs_breaks": [6]}, "hazards_control",
+         "1 pfs_breaks need 2 hazards"),
+        ({"n": 1}, "n", "at least 2 patients"),
+        ({"hazards_treatment": [0.1]}, "hazards_treatment",
+         "hazards_treatment needs hazards_control"),
         (
             {"hazards_control": [0.1, 0.05], "hazards_treatment": [0.1], "pfs_breaks": [6]},
+            "hazards_treatment",
             "2 control hazards need 2 treatment hazards; you gave 1",
         ),
-        ({"hazards_control": [0.1], "hazards_treatment": [0.05], "hr": 0.5}, "not both"),
+        ({"hazards_control": [0.1], "hazards_treatment": [0.05], "hr": 0.5},
+         "hazards_treatment", "not both"),
         (
             {"hazards_control": [0.1], "hazards_treatment": [0.0]},
+            "hazards_treatment",
             "every treatment hazard must be a positive number",
         ),
-        ({"information_rates": [0.01, 1]}, "no obrien-fleming boundaries"),
+        ({"information_rates": [0.01, 1]}, "information_rates", "no obrien-fleming boundaries"),
+        ({"allocation": "urn"}, "allocation", "must be simple or blocks; you gave 'urn'"),
+        ({"entry": "poisson"}, "entry", "must be random or fixed"),
+        ({"ties": "exact"}, "ties", "must be efron or breslow"),
+        ({"spending": "haybittle"}, "spending", "must be obrien-fleming or pocock"),
     ],
-)
-def test_bad_input_says_what_to_change(
-    sor: Protocol, overrides: dict[str, object], message: str
+)  # fmt: skip
+def test_scenario_errors_name_their_parameter_and_say_what_to_change(
+    sor: Protocol, overrides: dict[str, object], parameter: str, message: str
 ) -> None:
-    with pytest.raises(
-        DesignInputError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")
-    ):
+    with pytest.raises(DesignInputError) as caught:
         scenario_from_protocol(sor, **overrides)  # type: ignore[arg-type]
+    assert caught.value.location == parameter
+    assert message in caught.value.message
+    assert "--" not in caught.value.message  # parameters by name: the shells name their inputs
+
+
+@pytest.mark.parametrize(
+    ("trials", "seed", "parameter"), [(0, 1, "trials"), (10, -1, "seed"), (10**11, 1, "trials")]
+)
+def test_run_checks_name_their_parameter(trials: int, seed: int, parameter: str) -> None:
+    with pytest.raises(DesignInputError) as caught:
+        check_run(trials, seed)
+    assert caught.value.location == parameter
+
+
+def test_hazard_ratio_grid_is_inclusive_and_bounded() -> None:
+    assert hazard_ratio_grid(0.6, 1.0, 0.2) == (0.6, 0.8, 1.0)
+    for bad in ((1.0, 0.5, 0.1), (0.5, 1.0, 0.0), (0.1, 100.0, 0.1)):
+        with pytest.raises(DesignInputError) as caught:
+            hazard_ratio_grid(*bad)
+        assert caught.value.location == "grid"
+
+
+def test_arm_labels_come_from_the_protocol(sor: Protocol) -> None:
+    assert scenario_from_protocol(sor).arm_labels == ("Sorafenib", "Placebo")
+    swapped = sor.model_copy(update={"arms": tuple(reversed(sor.arms))})
+    assert scenario_from_protocol(swapped).arm_labels == ("Sorafenib", "Placebo")

@@ -1,67 +1,91 @@
 """``trialkit simulate``: Monte Carlo operating characteristics of a protocol's trial.
 
-Thin adapter: parses options into a :class:`~trialkit.simulate.scenario.Scenario`,
+Thin adapter: parses options into :func:`~trialkit.simulate.scenario.scenario_from_protocol`,
 runs :func:`~trialkit.simulate.engine.simulate` (threads, or Dask with ``--cluster``),
-prints a summary or one JSON object, writes the ``--dump-trial`` CSV and the
-``--plot``. Bad input: exit code 2 and one line on stderr.
+prints a summary or one JSON object, writes the ``--dump-trial`` CSV and the ``--plot``.
+Every check is the core's; its errors name a parameter, which becomes the flag here. Bad
+input: exit code 2 and one line on stderr.
 """
 
 from __future__ import annotations
 
 import csv
-import math
 import re
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-from trialkit.cli._common import fail, print_json, user_errors
-from trialkit.errors import DesignInputError
+from trialkit.cli._common import fail, print_json
+from trialkit.errors import DesignInputError, TrialkitError
 
 if TYPE_CHECKING:  # the engine (numpy, numba) is imported when a simulation runs, not for --help
-    from trialkit.simulate.engine import Backend, Runner
+    from trialkit.simulate.dump import DumpedTrial
+    from trialkit.simulate.engine import Runner
     from trialkit.simulate.scenario import Scenario
 
-__all__ = ["parse_grid", "simulate_command"]
+__all__ = ["flag_of", "parse_grid", "simulate_command"]
 
 #: runs at least this long (in trials) show a progress bar when stdout is a terminal
 PROGRESS_MIN_TRIALS = 100_000
 _GRID = re.compile(r"^hr=([^:]+):([^:]+):([^:]+)$")
+#: the core's parameter names whose flag is not ``--`` + the name with dashes
+_FLAGS = {
+    "accrual_rates": "--accrual-rate",
+    "runner": "--cluster",
+    "design.allocation_ratio": "--protocol",
+}
+#: the core's parameters written with an underscore, named by their flag in its messages
+_NAMED = (
+    "median_control", "median_treatment", "hazards_control", "hazards_treatment", "pfs_breaks",
+    "accrual_time", "accrual_rates", "accrual_breaks", "dropout_rate", "dropout_time",
+    "decision_hr", "information_rates", "host_draws", "dump_trial",
+)  # fmt: skip
+_PARAMETER = re.compile(r"\b(" + "|".join(_NAMED) + r")\b")
 
 
-def parse_grid(text: str) -> list[float]:
-    """``hr=START:STOP:STEP`` (inclusive) as a list of hazard ratios."""
+def flag_of(parameter: str) -> str:
+    """The option that sets the core's ``parameter``."""
+    return _FLAGS.get(parameter, "--" + parameter.replace("_", "-"))
+
+
+@contextmanager
+def _as_flags() -> Iterator[None]:
+    """The core's errors as one line naming the flags (exit code 2, never a traceback)."""
+    try:
+        yield
+    except TrialkitError as exc:
+        message = _PARAMETER.sub(lambda m: flag_of(m.group(0)), exc.message)
+        fail(f"{flag_of(exc.location)}: {message}" if exc.location else message)
+
+
+def parse_grid(text: str) -> tuple[float, ...]:
+    """``hr=START:STOP:STEP`` (inclusive) as hazard ratios (the core checks the values)."""
+    from trialkit.simulate.scenario import hazard_ratio_grid
+
     m = _GRID.match(text.strip())
-    bad = f"--grid must look like hr=0.5:1.0:0.05 (start:stop:step); you gave {text!r}"
+    bad = f"must look like hr=0.5:1.0:0.05 (start:stop:step); you gave {text!r}"
     if m is None:
-        raise DesignInputError(bad)
+        raise DesignInputError(bad, location="grid")
     try:
         start, stop, step = (float(v) for v in m.groups())
     except ValueError:
-        raise DesignInputError(bad) from None
-    if not all(math.isfinite(v) for v in (start, stop, step)) or step <= 0 or start <= 0:
-        raise DesignInputError(bad + "; start and step must be positive")
-    if stop < start:
-        raise DesignInputError(bad + "; stop must not be below start")
-    count = math.floor((stop - start) / step + 1e-9) + 1
-    if count > 200:
-        raise DesignInputError(f"--grid gives {count} hazard ratios; use at most 200")
-    return [round(start + k * step, 10) for k in range(count)]
+        raise DesignInputError(bad, location="grid") from None
+    return hazard_ratio_grid(start, stop, step)
 
 
-def _floats(text: str | None, option: str) -> list[float] | None:
+def _floats(text: str | None, parameter: str) -> list[float] | None:
     if text is None:
         return None
     try:
         return [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
         raise DesignInputError(
-            f"{option} must be comma-separated numbers like 0.5,1; you gave {text!r}"
+            f"must be comma-separated numbers like 0.5,1; you gave {text!r}", location=parameter
         ) from None
 
 
@@ -81,7 +105,7 @@ def _progress(total: int, show: bool) -> Iterator[Callable[[int], None] | None]:
         yield lambda done: bar.advance(task, done)
 
 
-def _runner(cluster: str | None) -> Any:
+def _runner(cluster: str | None) -> AbstractContextManager[Runner | None]:
     if cluster is None:
         return nullcontext(None)
     from trialkit.simulate.cluster import dask_runner
@@ -89,75 +113,21 @@ def _runner(cluster: str | None) -> Any:
     return dask_runner(None if cluster == "local" else cluster)
 
 
-def _dump(
-    scenario: Scenario,
-    trials: int,
-    seed: int,
-    backend: Backend,
-    trial: int,
-    path: Path,
-    host_draws: bool = False,
-) -> dict[str, Any]:
-    import numpy as np
-
-    from trialkit.simulate.engine import LOGICAL_BATCH, batch_statistics, trial_data
-    from trialkit.simulate.generate import TrialBatch
-    from trialkit.simulate.kernels import observed_at
-
-    index, row = divmod(trial, LOGICAL_BATCH)
-    size = min(LOGICAL_BATCH, trials - index * LOGICAL_BATCH)
-    if backend == "gpu":  # the GPU's own stream: regenerate the batch there
-        from trialkit.simulate.gpu import device_trial_batch
-
-        if not 0 <= trial < trials:
-            raise DesignInputError(
-                f"the trial to dump must be between 0 and {trials - 1} (0-based); you gave {trial}"
-            )
-        batch, stats = device_trial_batch(scenario, seed, index, size, on_host=host_draws)
-        one = TrialBatch(
-            entry=batch.entry[row : row + 1],
-            pfs=batch.pfs[row : row + 1],
-            dropout=batch.dropout[row : row + 1],
-            treated=batch.treated[row : row + 1],
-        )
-        tau, events = float(stats[0][row, -1]), int(stats[1][row, -1])
-    else:
-        one, tau, events = trial_data(scenario, trials, seed, trial)
-        stats = batch_statistics(scenario, seed, index, size, backend, host_draws=host_draws)
-    follow, event = observed_at(one, np.array([tau]))
-    o, e, v, log_hr = (float(s[row, -1]) for s in stats[2:])
+def _write_dump(dumped: DumpedTrial, path: Path) -> None:
     try:
         with path.open("w", newline="", encoding="utf-8") as fh:
             out = csv.writer(fh)
             out.writerow(
                 ["patient", "arm", "entry_time", "pfs_time", "dropout_time", "time", "event"]
             )
-            for i in range(scenario.n):
-                if follow[0, i] < 0:  # randomised after the analysis cut: not analysed
-                    continue
-                out.writerow(
-                    [
-                        i + 1,
-                        "sorafenib" if one.treated[0, i] else "placebo",
-                        repr(float(one.entry[0, i])),
-                        repr(float(one.pfs[0, i])),
-                        repr(float(one.dropout[0, i])) if np.isfinite(one.dropout[0, i]) else "",
-                        repr(float(follow[0, i])),
-                        int(event[0, i]),
-                    ]
-                )
+            for p in dumped.patients:
+                drop = "" if p.dropout_time is None else repr(p.dropout_time)
+                row = [p.patient, p.arm, repr(p.entry_time), repr(p.pfs_time), drop]
+                out.writerow([*row, repr(p.time), int(p.event)])
     except OSError as exc:
-        raise DesignInputError(f"cannot write --dump-trial file {path}: {exc}") from exc
-    z = (o - e) / math.sqrt(v) if v > 0 else float("nan")
-    return {
-        "trial": trial,
-        "file": str(path),
-        "analysis_time": tau,
-        "events": events,
-        "logrank_z": z,
-        "logrank_chisq": z * z,
-        "hr": math.exp(log_hr) if math.isfinite(log_hr) else None,
-    }
+        raise DesignInputError(
+            f"cannot write the file {path}: {exc}", location="dump_trial"
+        ) from exc
 
 
 def simulate_command(
@@ -205,11 +175,12 @@ def simulate_command(
     entry: Annotated[
         str, typer.Option(help="random (Poisson given n) or fixed (rpact's grid).")
     ] = "random",
+    ties: Annotated[str, typer.Option(help="Cox ties: efron or breslow.")] = "efron",
     backend: Annotated[
         str,
         typer.Option(
-            help="numba (default), numpy, gpu (CuPy, the 'gpu' extra, CUDA) or cuda "
-            "(numba.cuda, one GPU thread per trial)."
+            help="numba (default: the compiled kernel on the CPU), cuda (the same kernel, one "
+            "NVIDIA GPU thread per trial) or numpy (the reference)."
         ),
     ] = "numba",
     workers: Annotated[int | None, typer.Option(help="Threads (default: all CPUs).")] = None,
@@ -217,8 +188,7 @@ def simulate_command(
         bool,
         typer.Option(
             "--host-draws",
-            help="With --backend gpu or cuda: the CPU's random numbers, so results equal "
-            "the CPU's.",
+            help="With --backend cuda: the CPU's random numbers, so results equal the CPU's.",
         ),
     ] = False,
     cluster: Annotated[
@@ -238,108 +208,71 @@ def simulate_command(
     plot: Annotated[Path | None, typer.Option(help="Power curve of --grid: FILE.png|svg.")] = None,
 ) -> None:
     """Simulate whole trials of a protocol: decision rule, log-rank power, analysis time."""
-    if allocation not in ("simple", "blocks"):
-        fail(f"--allocation must be simple or blocks; you gave {allocation!r}")
-    if entry not in ("random", "fixed"):
-        fail(f"--entry must be random or fixed; you gave {entry!r}")
-    if spending is not None and spending not in ("obrien-fleming", "pocock"):
-        fail(f"--spending must be obrien-fleming or pocock; you gave {spending!r}")
-    if backend not in ("numba", "numpy", "gpu", "cuda"):
-        fail(f"--backend must be numba, numpy, gpu or cuda; you gave {backend!r}")
-    if (
-        cluster is not None
-        and cluster != "local"
-        and (cluster.startswith("-") or ":" not in cluster)
-    ):
-        fail(
-            f"--cluster got {cluster!r}: write --cluster local (2 local workers) or a "
-            "scheduler address such as tcp://127.0.0.1:8786"
-        )
-    if host_draws and backend not in ("gpu", "cuda"):
-        fail(
-            "--host-draws applies to --backend gpu only (or cuda); the CPU backends always "
-            "draw there"
-        )
-    if cluster is not None and backend in ("gpu", "cuda"):
-        fail(
-            f"--cluster spreads the CPU backends over Dask workers; --backend {backend} runs "
-            "on one device: drop one of them"
-        )
-    if dump_trial is not None and backend == "cuda" and not host_draws:
-        fail(
-            "--dump-trial with --backend cuda needs --host-draws (the device's own draws "
-            "stay on the device); add --host-draws or use another backend"
-        )
     if plot is not None and grid is None:
         fail("--plot draws the power curve of a --grid; add e.g. --grid hr=0.5:1.0:0.05")
     from trialkit.protocol import load_protocol
     from trialkit.simulate.engine import simulate
-    from trialkit.simulate.scenario import scenario_from_protocol
+    from trialkit.simulate.scenario import check_run, scenario_from_protocol
 
-    with user_errors():
+    with _as_flags():
+        check_run(trials, seed)
         scenario = scenario_from_protocol(
             load_protocol(protocol),
             median_control=median_control,
             median_treatment=median_treatment,
             hr=hr,
-            hazards_control=_floats(hazards_control, "--hazards-control"),
-            hazards_treatment=_floats(hazards_treatment, "--hazards-treatment"),
-            pfs_breaks=_floats(pfs_breaks, "--pfs-breaks") or (),
+            hazards_control=_floats(hazards_control, "hazards_control"),
+            hazards_treatment=_floats(hazards_treatment, "hazards_treatment"),
+            pfs_breaks=_floats(pfs_breaks, "pfs_breaks") or (),
             n=n,
             events=events,
             accrual_time=accrual_time,
-            accrual_rates=_floats(accrual_rate, "--accrual-rate"),
-            accrual_breaks=_floats(accrual_breaks, "--accrual-breaks") or (),
+            accrual_rates=_floats(accrual_rate, "accrual_rates"),
+            accrual_breaks=_floats(accrual_breaks, "accrual_breaks") or (),
             dropout_rate=dropout_rate,
             dropout_time=dropout_time,
             decision_hr=decision_hr,
             alpha=alpha,
-            information_rates=_floats(information_rates, "--information-rates"),
-            spending=spending,  # type: ignore[arg-type]
-            allocation=allocation,  # type: ignore[arg-type]
-            entry=entry,  # type: ignore[arg-type]
+            information_rates=_floats(information_rates, "information_rates"),
+            spending=spending,
+            allocation=allocation,
+            entry=entry,
+            ties=ties,
         )
         hrs = parse_grid(grid) if grid is not None else None
-        if trials < 1:
-            raise DesignInputError(f"--trials must be at least 1; you gave {trials}")
-        if seed < 0:
-            raise DesignInputError(f"--seed must be a non-negative integer; you gave {seed}")
-        if backend == "gpu":  # CuPy is imported only here, never on the CPU path
-            from trialkit.simulate.gpu import load_cupy
-
-            load_cupy()
-        if backend == "cuda":  # numba.cuda is imported only here, never on the CPU path
-            from trialkit.simulate.cuda_kernel import require_cuda
-
-            require_cuda()
         show = not as_json and sys.stdout.isatty() and trials >= PROGRESS_MIN_TRIALS
-        be: Backend = backend  # type: ignore[assignment]
         with _runner(cluster) as runner:
-            if hrs is None:
-                with _progress(trials, show) as tick:
-                    result = simulate(
-                        scenario, trials, seed, backend=be, workers=workers, runner=runner,
-                        progress=tick, host_draws=host_draws,
-                    )  # fmt: skip
-                out = result.to_dict()
-                if dump_trial is not None:
-                    out["dumped_trial"] = _dump(scenario, trials, seed, be, *dump_trial, host_draws)
-                if as_json:
-                    print_json(out)
-                else:
-                    typer.echo(result.summary())
-                    if dump_trial is not None:
-                        typer.echo(f"trial {dump_trial[0]} written to {dump_trial[1]}")
+            if hrs is not None:
+                _grid(scenario, hrs, trials, seed, backend, workers, runner, as_json, plot, show,
+                      host_draws)  # fmt: skip
                 return
-            _grid(scenario, hrs, trials, seed, be, workers, runner, as_json, plot, show, host_draws)
+            with _progress(trials, show) as tick:
+                result = simulate(
+                    scenario, trials, seed, backend=backend, workers=workers, runner=runner,
+                    progress=tick, host_draws=host_draws,
+                )  # fmt: skip
+        out = result.to_dict()
+        if dump_trial is not None:
+            from trialkit.simulate.dump import dump_trial as dump
+
+            trial, path = dump_trial
+            dumped = dump(scenario, trials, seed, trial, backend=backend, host_draws=host_draws)
+            _write_dump(dumped, path)
+            out["dumped_trial"] = {**dumped.to_dict(), "file": str(path)}
+    if as_json:
+        print_json(out)
+        return
+    typer.echo(result.summary())
+    if dump_trial is not None:
+        typer.echo(f"trial {dump_trial[0]} written to {dump_trial[1]}")
 
 
 def _grid(
     scenario: Scenario,
-    hrs: list[float],
+    hrs: tuple[float, ...],
     trials: int,
     seed: int,
-    backend: Backend,
+    backend: str,
     workers: int | None,
     runner: Runner | None,
     as_json: bool,

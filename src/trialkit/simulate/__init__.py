@@ -1,28 +1,21 @@
-"""Vectorised Monte Carlo of whole trials: accrual, allocation, PFS, analysis at the D-th event.
+"""Monte Carlo of whole trials: accrual, allocation, PFS, analysis at the D-th event.
 
 Pure core (no I/O; randomness only from an explicit seed):
 
 * :mod:`~trialkit.simulate.scenario` - the validated, frozen trial scenario (protocol + overrides)
-* :mod:`~trialkit.simulate.generate` - per-batch random draws and the patient-level times
-* :mod:`~trialkit.simulate.kernels` - batched analysis cut, log-rank and Cox HR (numpy reference)
-* :mod:`~trialkit.simulate.fused` - the same analysis fused per trial and compiled (numba)
-* :mod:`~trialkit.simulate.arrays` - the same analysis over an array namespace (numpy or CuPy)
-* :mod:`~trialkit.simulate.gpu` - the GPU runner (optional ``[gpu]`` extra; CuPy imported lazily)
-* :mod:`~trialkit.simulate.engine` - logical batches, seed streams, runners, aggregation
+* :mod:`~trialkit.simulate.generate` - seed streams, random draws and patient-level times
+* :mod:`~trialkit.simulate.kernels` - the numpy reference: analysis cut, log-rank, Cox HR
+* :mod:`~trialkit.simulate.trial` - the per-trial kernel, one source for the CPU and the GPU
+* :mod:`~trialkit.simulate.backends` - the backends (numba, cuda, numpy) and their registry
+* :mod:`~trialkit.simulate.looks` - per-look statistics and their tally
+* :mod:`~trialkit.simulate.engine` - logical batches, runners, aggregation
 * :mod:`~trialkit.simulate.results` - typed results with a readable summary
 * :mod:`~trialkit.simulate.cluster` - the Dask runner (optional ``[cluster]`` extra)
 """
 
-from trialkit.simulate.engine import (
-    LOGICAL_BATCH,
-    Backend,
-    Runner,
-    batch_generator,
-    simulate,
-    thread_runner,
-    trial_data,
-)
-from trialkit.simulate.generate import TrialBatch, generate_batch
+from trialkit.simulate.backends.registry import Backend, backend_names
+from trialkit.simulate.engine import Runner, simulate, thread_runner, trial_data
+from trialkit.simulate.generate import LOGICAL_BATCH, TrialBatch, batch_generator, generate_batch
 from trialkit.simulate.kernels import (
     AnalysisCut,
     BatchStatistics,
@@ -30,8 +23,9 @@ from trialkit.simulate.kernels import (
     observed_at,
     two_arm_statistics,
 )
+from trialkit.simulate.looks import LookStatistics
 from trialkit.simulate.results import LookResult, SimulationResult
-from trialkit.simulate.scenario import Scenario, scenario_from_protocol
+from trialkit.simulate.scenario import Scenario, check_run, scenario_from_protocol
 
 __all__ = [
     "LOGICAL_BATCH",
@@ -39,12 +33,15 @@ __all__ = [
     "Backend",
     "BatchStatistics",
     "LookResult",
+    "LookStatistics",
     "Runner",
     "Scenario",
     "SimulationResult",
     "TrialBatch",
     "analysis_cut",
+    "backend_names",
     "batch_generator",
+    "check_run",
     "generate_batch",
     "observed_at",
     "scenario_from_protocol",

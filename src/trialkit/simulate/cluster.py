@@ -33,13 +33,19 @@ def dask_runner(address: str | None = None, *, workers: int = LOCAL_WORKERS) -> 
     """A runner on a Dask cluster: the scheduler at ``address``, or a local one.
 
     Without ``address`` a ``LocalCluster`` of ``workers`` single-threaded processes is
-    started on 127.0.0.1 and shut down on exit.
+    started on 127.0.0.1 and shut down on exit. Errors name the parameter ``cluster``.
     """
+    if address is not None and (address.startswith("-") or ":" not in address):
+        raise DesignInputError(
+            f"got {address!r}: give no address (a local cluster of {workers} workers) or a "
+            "scheduler address such as tcp://127.0.0.1:8786",
+            location="cluster",
+        )
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError as exc:
         raise DesignInputError(
-            "the cluster backend needs Dask: pip install 'trialkit[cluster]'"
+            "the cluster runner needs Dask: pip install 'trialkit[cluster]'", location="cluster"
         ) from exc
     cluster: Any = None
     try:
@@ -57,7 +63,8 @@ def dask_runner(address: str | None = None, *, workers: int = LOCAL_WORKERS) -> 
     except (OSError, ValueError) as exc:
         raise DesignInputError(
             f"cannot reach the Dask scheduler at {address}: {exc}; check the address "
-            "(tcp://HOST:PORT) or omit it for a local cluster"
+            "(tcp://HOST:PORT) or omit it for a local cluster",
+            location="cluster",
         ) from exc
 
     def run(task: Callable[[list[int]], Tally], chunks: list[list[int]]) -> Iterable[Tally]:

@@ -1,24 +1,18 @@
 """Run many simulated trials: logical batches, their seeds, backends and aggregation.
 
 Reproducibility does not depend on how the work is executed. Trials are cut into
-logical batches of :data:`LOGICAL_BATCH` trials; batch ``i`` draws from its own
-stream, ``numpy.random.SeedSequence(seed).spawn(...)[i]`` (built directly as
-``SeedSequence(seed, spawn_key=(i,))``), and its trials are always generated together,
-in one fixed order. Workers (threads here, Dask processes in
+logical batches of :data:`~trialkit.simulate.generate.LOGICAL_BATCH` trials; batch ``i``
+draws from its own stream, child ``i`` of ``numpy.random.SeedSequence(seed)``
+(:func:`~trialkit.simulate.generate.batch_generator`), and its trials are always
+generated together, in one fixed order. Workers (threads here, Dask processes in
 :mod:`trialkit.simulate.cluster`) take chunks of batch indices and return a
-:class:`~trialkit.simulate.results.Tally`; tallies merge exactly. So the result
-for a seed is the same for any chunk size, number of workers or runner.
+:class:`~trialkit.simulate.results.Tally`; tallies merge exactly. So the result for a
+seed is the same for any chunk size, number of workers or runner.
 
-Backends: ``"numba"`` (default: the fused compiled kernel of
-:mod:`trialkit.simulate.fused`), ``"numpy"`` (the array kernels of
-:mod:`trialkit.simulate.kernels`, the reference), ``"gpu"`` (the array-namespace
-kernel of :mod:`trialkit.simulate.arrays` on CuPy, run by :mod:`trialkit.simulate.gpu`;
-its random stream differs, see there), ``"cuda"`` (one CUDA thread per trial, the fused
-kernel of :mod:`trialkit.simulate.cuda_kernel` compiled by numba.cuda, tallied on the
-device; its own ``xoroshiro128p`` stream, see there; not yet run on a real GPU). The
-numba and numpy backends consume the same draws and give the same trials; the statistics
-agree to rounding (about 1e-12), so decisions can differ only for a statistic within that
-distance of its threshold.
+The backend comes from :mod:`trialkit.simulate.backends.registry` by name and is the
+only one imported. The CPU backends (``numba``, ``numpy``) consume the same draws and
+give the same trials, their statistics agreeing to rounding (about 1e-12); the ``cuda``
+backend draws its own stream on the device (agreement within Monte Carlo error).
 
 References
 ----------
@@ -34,179 +28,48 @@ import math
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Literal, cast
-
-import numpy as np
-from numpy.typing import NDArray
-from scipy.stats import norm
+from statistics import NormalDist
 
 from trialkit.errors import DesignInputError
-from trialkit.simulate.generate import TrialBatch, draw, generate_batch, to_batch
-from trialkit.simulate.kernels import analysis_cut, observed_at, two_arm_statistics
+from trialkit.simulate.backends.registry import DEFAULT_BACKEND, get_backend
+from trialkit.simulate.generate import (
+    LOGICAL_BATCH,
+    TrialBatch,
+    batch_generator,
+    generate_batch,
+)
+from trialkit.simulate.kernels import analysis_cut
 from trialkit.simulate.results import (
     HR_BIN,
-    HR_BINS,
     HR_LIMIT,
     QUANTILES,
     TIME_BIN,
-    TIME_BINS,
     LookResult,
     SimulationResult,
     Tally,
     histogram_quantile,
 )
-from trialkit.simulate.scenario import Scenario
+from trialkit.simulate.scenario import Scenario, check_run
 
 __all__ = [
-    "CUDA_CHUNK_BATCHES",
     "LOGICAL_BATCH",
-    "Backend",
-    "LookStatistics",
     "Runner",
     "batch_generator",
-    "batch_statistics",
-    "check_run",
+    "scenario_dict",
     "simulate",
-    "simulate_batches",
     "summarise",
-    "tally_batch",
     "thread_runner",
     "trial_data",
 ]
 
-LOGICAL_BATCH = 4096
-#: logical batches per kernel launch of the cuda backend (at least): 1,048,576 trials, about
-#: nine waves of the 118,000 threads an H100/H200 holds at once (benchmarks/RESULTS.md)
-CUDA_CHUNK_BATCHES = 256
-Backend = Literal["numba", "numpy", "gpu", "cuda"]
-BACKENDS: tuple[str, ...] = ("numba", "numpy", "gpu", "cuda")
-
-FloatArray = NDArray[np.float64]
-LookStatistics = tuple[
-    FloatArray, NDArray[np.int64], FloatArray, FloatArray, FloatArray, FloatArray
-]
 #: maps a function over chunks of batch indices, yielding each chunk's tally as it is done
 Runner = Callable[[Callable[[list[int]], Tally], list[list[int]]], Iterable[Tally]]
 
 
-def batch_generator(seed: int, index: int) -> np.random.Generator:
-    """The generator of logical batch ``index``: child ``index`` of ``SeedSequence(seed)``."""
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(index,))))
-
-
 def _batch_size(trials: int, index: int) -> int:
     return min(LOGICAL_BATCH, trials - index * LOGICAL_BATCH)
-
-
-def batch_statistics(
-    scenario: Scenario,
-    seed: int,
-    index: int,
-    size: int,
-    backend: Backend = "numba",
-    *,
-    host_draws: bool = False,
-) -> LookStatistics:
-    """Time, events, log-rank O, E, V and Cox log HR at every look for one logical batch."""
-    if backend == "gpu":  # the device's own stream (CuPy imported there, only now)
-        from trialkit.simulate.gpu import device_trial_batch
-
-        _, stats = device_trial_batch(scenario, seed, index, size, on_host=host_draws)
-        return cast(LookStatistics, stats)
-    if backend == "cuda":  # numba.cuda imported only now
-        from trialkit.simulate.cuda_kernel import cuda_statistics
-
-        raw = draw(scenario, batch_generator(seed, index), size) if host_draws else None
-        return cuda_statistics(scenario, size, seed=seed, index=index, raw=raw)
-    rng = batch_generator(seed, index)
-    raw = draw(scenario, rng, size)
-    if backend == "numba":
-        from trialkit.simulate.fused import fused_statistics
-
-        return fused_statistics(scenario, raw)
-    batch = to_batch(scenario, raw)
-    cut = analysis_cut(batch, scenario.look_events)
-    cols = [
-        two_arm_statistics(*observed_at(batch, cut.time[:, k]), batch.treated)
-        for k in range(cut.time.shape[1])
-    ]
-    return (
-        cut.time,
-        cut.events,
-        np.stack([c.observed for c in cols], axis=1),
-        np.stack([c.expected for c in cols], axis=1),
-        np.stack([c.variance for c in cols], axis=1),
-        np.stack([c.log_hr for c in cols], axis=1),
-    )
-
-
-def tally_batch(scenario: Scenario, index: int, stats: LookStatistics, into: Tally) -> None:
-    """Add the statistics of logical batch ``index`` to ``into`` (decisions, sums, histograms)."""
-    times, events, o, e, v, log_hr = stats
-    size, looks = times.shape
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(v > 0, (e - o) / np.sqrt(v), np.nan)  # positive favours treatment
-    cross = z >= np.asarray(scenario.efficacy_z)[None, :]
-    crossed = cross.any(axis=1)
-    stop = np.where(crossed, np.argmax(cross, axis=1), looks - 1)
-    rows = np.arange(size)
-    t_stop = times[rows, stop]
-    ev_stop = events[rows, stop]
-    hr_stop = log_hr[rows, stop]
-    early = crossed & (stop < looks - 1)
-    decision = early | (log_hr[:, -1] <= math.log(scenario.decision_hr))
-    into.trials += size
-    into.decision += int(decision.sum())
-    into.logrank += int(crossed.sum())
-    into.stopped += np.bincount(stop[crossed], minlength=looks)
-    # look k is reached by trials that did not stop before it
-    reached = stop[:, None] >= np.arange(looks)[None, :]
-    into.reached += reached.sum(axis=0)
-    look_time = np.where(reached, times, 0.0).sum(axis=0)
-    look_events = np.where(reached, events, 0).sum(axis=0)
-    into.sums[index] = (
-        float(t_stop.sum()),
-        float((t_stop * t_stop).sum()),
-        float(ev_stop.sum()),
-        *(float(x) for x in look_time),
-        *(float(x) for x in look_events),
-    )
-    t_bin = np.minimum((t_stop / TIME_BIN).astype(np.int64), TIME_BINS - 1)
-    np.add.at(into.time_hist, t_bin, 1)
-    ok = ~np.isnan(hr_stop)  # +-inf (monotone likelihood) land in the end bins
-    into.hr_missing += int((~ok).sum())
-    h_bin = np.clip((hr_stop[ok] + HR_LIMIT) / HR_BIN, 0, HR_BINS - 1).astype(np.int64)
-    np.add.at(into.hr_hist, h_bin, 1)
-
-
-def simulate_batches(
-    scenario: Scenario,
-    trials: int,
-    seed: int,
-    indices: Sequence[int],
-    backend: Backend,
-    host_draws: bool = False,
-) -> Tally:
-    """The tally of the logical batches ``indices`` of a run of ``trials`` trials."""
-    if backend == "cuda":  # simulated and tallied on the device; numba.cuda imported only now
-        from trialkit.simulate.cuda_kernel import cuda_tally
-
-        sizes = [(index, _batch_size(trials, index)) for index in indices]
-        if not host_draws:  # one kernel launch for all the batches
-            return cuda_tally(scenario, seed, sizes)
-        tally = Tally(looks=len(scenario.look_events))
-        for index, size in sizes:
-            raw = draw(scenario, batch_generator(seed, index), size)
-            tally.add(cuda_tally(scenario, seed, [(index, size)], raw=raw))
-        return tally
-    tally = Tally(looks=len(scenario.look_events))
-    for index in indices:
-        size = _batch_size(trials, index)
-        stats = batch_statistics(scenario, seed, index, size, backend, host_draws=host_draws)
-        tally_batch(scenario, index, stats, tally)
-    return tally
 
 
 def thread_runner(workers: int) -> Runner:
@@ -232,22 +95,12 @@ def thread_runner(workers: int) -> Runner:
     return run
 
 
-def check_run(trials: int, seed: int, backend: str) -> None:
-    """Refuse a run that cannot be done, saying what to change."""
-    if trials < 1:
-        raise DesignInputError(f"--trials must be at least 1; you gave {trials}")
-    if seed < 0:
-        raise DesignInputError(f"--seed must be a non-negative integer; you gave {seed}")
-    if backend not in BACKENDS:
-        raise DesignInputError(f"backend must be one of {', '.join(BACKENDS)}; you gave {backend}")
-
-
 def simulate(
     scenario: Scenario,
     trials: int,
     seed: int,
     *,
-    backend: Backend = "numba",
+    backend: str = DEFAULT_BACKEND,
     workers: int | None = None,
     chunk_batches: int = 4,
     runner: Runner | None = None,
@@ -263,44 +116,50 @@ def simulate(
     trials, seed
         Number of trials and the seed of the whole run.
     backend
-        ``"numba"`` (fused compiled kernel), ``"numpy"`` (array kernels), ``"gpu"``
-        (the array kernel of :mod:`trialkit.simulate.arrays` on CuPy, one device;
-        ``workers``, ``chunk_batches`` and ``runner`` do not apply) or ``"cuda"`` (one
-        CUDA thread per trial, :mod:`trialkit.simulate.cuda_kernel`; logical batches in
-        turn on one device, ``workers`` does not apply).
+        A name from :func:`~trialkit.simulate.backends.registry.backend_names`:
+        ``"numba"`` (the compiled per-trial kernel on the CPU), ``"numpy"`` (the
+        reference) or ``"cuda"`` (the same kernel on one NVIDIA GPU; ``workers`` does not
+        apply).
     workers
         Threads for the default runner (default: the CPUs available).
     chunk_batches
-        Logical batches per task; affects speed and memory, never the result.
+        Logical batches per task (at least the backend's launch size); affects speed and
+        memory, never the result.
     runner
         Executes the tasks (default: a thread pool); see :data:`Runner`.
     progress
         Called with the number of trials finished after each task.
     host_draws
-        ``"gpu"`` and ``"cuda"`` only: draw on the host with the CPU's generators, so
-        that the trials are the CPU backends' (a check of the device; slower).
-    """
-    check_run(trials, seed, backend)
-    if backend == "gpu":  # CuPy is imported there, only now
-        from trialkit.simulate.gpu import simulate_on_device
+        GPU backends only: draw on the host with the CPU's generators, so that the trials
+        are the CPU backends' (a check of the device; slower).
 
-        return simulate_on_device(scenario, trials, seed, progress=progress, on_host=host_draws)
+    Raises
+    ------
+    DesignInputError
+        ``location`` names the parameter: ``trials``, ``seed``, ``backend`` or
+        ``host_draws``.
+    """
+    check_run(trials, seed)
+    engine = get_backend(backend)
+    if runner is not None and engine.devices:
+        raise DesignInputError(
+            f"a runner spreads the CPU backends over workers; backend {backend} runs on one device",
+            location="runner",
+        )
+    engine.require(host_draws=host_draws)
     start = time.perf_counter()
     n_batches = -(-trials // LOGICAL_BATCH)
     step = max(1, chunk_batches)
-    if backend == "cuda" and not host_draws:
-        step = max(step, CUDA_CHUNK_BATCHES)
+    if not host_draws:
+        step = max(step, engine.launch_batches)
     chunks = [list(range(i, min(i + step, n_batches))) for i in range(0, n_batches, step)]
-    if backend == "cuda":
-        from trialkit.simulate.cuda_kernel import require_cuda
-
-        require_cuda()
-        runner = runner or thread_runner(1)  # one device, batches in turn
     if runner is None:
-        runner = thread_runner(workers or len(os.sched_getaffinity(0)))
+        count = 1 if engine.devices else workers or len(os.sched_getaffinity(0))
+        runner = thread_runner(count)
 
     def task(indices: list[int]) -> Tally:
-        return simulate_batches(scenario, trials, seed, indices, backend, host_draws)
+        batches = [(index, _batch_size(trials, index)) for index in indices]
+        return engine.tally(scenario, seed, batches, host_draws=host_draws)
 
     tally = Tally(looks=len(scenario.look_events))
     for part in runner(task, chunks):
@@ -390,7 +249,8 @@ def scenario_dict(scenario: Scenario) -> dict[str, object]:
         "spending": scenario.spending,
         "efficacy_z": list(scenario.efficacy_z),
         "look_events": list(scenario.look_events),
-        "fixed_design_z": float(norm.isf(scenario.alpha)),
+        "fixed_design_z": NormalDist().inv_cdf(1.0 - scenario.alpha),
+        "ties": scenario.ties,
     }
 
 

@@ -25,8 +25,10 @@ from numpy.typing import NDArray
 from trialkit.simulate.scenario import Scenario
 
 __all__ = [
+    "LOGICAL_BATCH",
     "RawDraws",
     "TrialBatch",
+    "batch_generator",
     "block_patterns",
     "draw",
     "generate_batch",
@@ -35,6 +37,14 @@ __all__ = [
 ]
 
 FloatArray = NDArray[np.float64]
+
+#: trials per logical batch: the unit of the random streams (see :func:`batch_generator`)
+LOGICAL_BATCH = 4096
+
+
+def batch_generator(seed: int, index: int) -> np.random.Generator:
+    """The generator of logical batch ``index``: child ``index`` of ``SeedSequence(seed)``."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(index,))))
 
 
 @dataclass(frozen=True)
@@ -87,8 +97,8 @@ def invert_piecewise_linear(
 class RawDraws:
     """The random draws of a batch, before they are turned into times.
 
-    Kept apart from :class:`TrialBatch` so that the fused CPU kernel
-    (:mod:`trialkit.simulate.fused`) consumes exactly the draws the numpy path
+    Kept apart from :class:`TrialBatch` so that the compiled kernel
+    (:mod:`trialkit.simulate.trial`) consumes exactly the draws the numpy path
     transforms: both give the same trials from the same stream.
 
     Attributes

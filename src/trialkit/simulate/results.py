@@ -60,6 +60,23 @@ class Tally:
             self.time_hist = np.zeros(TIME_BINS, np.int64)
             self.hr_hist = np.zeros(HR_BINS, np.int64)
 
+    #: occupied bins of each histogram, ``[low, high]`` (empty while ``high < low``): a
+    #: merge adds only these, not the 1.16 million bins (a quarter of a millisecond per
+    #: 1,000 trials otherwise)
+    time_span: tuple[int, int] = (TIME_BINS, -1)
+    hr_span: tuple[int, int] = (HR_BINS, -1)
+
+    def count(self, time_bins: NDArray[np.int64], hr_bins: NDArray[np.int64]) -> None:
+        """Count these bin numbers into the analysis-time and log-HR histograms."""
+        for hist, bins, span in (
+            (self.time_hist, time_bins, "time_span"),
+            (self.hr_hist, hr_bins, "hr_span"),
+        ):
+            if bins.size:
+                np.add.at(hist, bins, 1)
+                low, high = getattr(self, span)
+                setattr(self, span, (min(low, int(bins.min())), max(high, int(bins.max()))))
+
     def add(self, other: Tally) -> None:
         """Merge ``other`` into this tally (exact)."""
         self.trials += other.trials
@@ -69,8 +86,15 @@ class Tally:
         self.stopped += other.stopped
         self.reached += other.reached
         self.sums.update(other.sums)
-        self.time_hist += other.time_hist
-        self.hr_hist += other.hr_hist
+        for hist, theirs, span in (
+            (self.time_hist, other.time_hist, "time_span"),
+            (self.hr_hist, other.hr_hist, "hr_span"),
+        ):
+            low, high = getattr(other, span)
+            if high >= low:
+                hist[low : high + 1] += theirs[low : high + 1]
+                mine = getattr(self, span)
+                setattr(self, span, (min(mine[0], low), max(mine[1], high)))
 
     def total(self, position: int) -> float:
         """Correctly rounded sum over batches of one per-batch sum."""

@@ -105,7 +105,7 @@ def test_the_randomise_page_names_the_missing_step(as_user: AsUser, web_world: W
     page = as_user("investigator").get(f"/patients/{web_world.fresh.id}/randomise")
     assert page.status_code == 200
     assert "Missing step:" in page.text
-    assert "Not screened and evaluated yet." in page.text
+    assert "eligibility has not been evaluated: evaluate the screening record first" in page.text
     assert f'href="/patients/{web_world.fresh.id}/consent"' in page.text
     assert 'name="confirm"' not in page.text  # no confirmation until every check is met
 

@@ -43,7 +43,6 @@ from sqlalchemy.orm import Session
 
 import trialkit
 from trialkit.analysis import AdverseEvent, ConsortPatient
-from trialkit.eligibility import EligibilityResult
 from trialkit.endpoints import (
     CensoringRules,
     PatientOutcome,
@@ -119,8 +118,7 @@ def _deciding_criteria(
     """
     if evaluation is None:
         return None, ()
-    result = EligibilityResult.from_dict(evaluation.result)
-    return evaluation.eligible, tuple(c.id for c in result.blocking)
+    return evaluation.eligible, tuple(c.id for c in evaluation.result.eligibility.blocking)
 
 
 def _exposure_days(records: list[CaptureRecord], cutoff: dt.date) -> int | None:

@@ -1,12 +1,15 @@
-"""Randomising a patient, reading a randomisation, and emergency unblinding.
+"""Randomising a patient, its preconditions, reading a randomisation, and emergency unblinding.
 
-:func:`randomise` runs in the caller's one transaction: it checks every
-precondition and names the missing step, refuses (before the list is touched) unless
-the site holds a dispensable kit of every arm, so that the refusal is the same whatever
-arm the patient would draw, locks the stratum's counter row
-(``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` serialises
-writers), takes the stratum's next slot, checks it against the list the sealed
-seed regenerates, takes an unexpired kit of that arm held at the site (FEFO),
+:func:`readiness` is the one list of the preconditions of randomisation (site recruiting,
+enrolment open, not randomised yet, eligible on the latest record under the trial's
+protocol version with every criterion decided, a background therapy assigned, consent,
+a dispensable kit of every arm at the site): the randomise page shows it, and
+:func:`randomise` refuses with the first that fails, naming the missing step, before the
+list is touched (the kit check names no arm, so the refusal is the same whatever arm the
+patient would draw). Then, in the caller's one transaction, :func:`randomise` locks the
+stratum's counter row (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN
+IMMEDIATE`` serialises writers), takes the stratum's next slot, checks it against the list
+the sealed seed regenerates, takes an unexpired kit of that arm held at the site (FEFO),
 records the randomisation and the dispensing of cycle 1, raises a resupply
 request if stock ran low, and appends its audit events last, so that the audit
 chain's head lock is held only from then to the commit. A rollback anywhere
@@ -19,8 +22,10 @@ Nothing returned to a blinded role, and no error message, names an arm.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from sqlalchemy import BindParameter, Integer, Select, bindparam, select, update
 from sqlalchemy.orm import Session
@@ -31,6 +36,7 @@ from trialkit.errors import (
     InputError,
     NotFoundError,
     RandomisationError,
+    SupplyError,
 )
 from trialkit.protocol import Protocol
 from trialkit.randomisation import (
@@ -43,6 +49,7 @@ from trialkit.service.platform import audit, auth
 from trialkit.service.platform.db.base import insert_unique, utcnow
 from trialkit.service.platform.policy import (
     Action,
+    PatientAtSite,
     can_see_arm,
     patient_or_absent,
     patient_with_site_or_absent,
@@ -53,11 +60,16 @@ from trialkit.service.platform.tables.people import User
 from trialkit.service.platform.views import (
     CalendarEntryView,
     EmergencyUnblindingView,
+    EnrolmentView,
     RandomisationView,
     UnblindedRandomisationView,
 )
 from trialkit.service.randomisation.allocation import extend, verified_list
-from trialkit.service.randomisation.supply import record_dispensing, require_every_arm
+from trialkit.service.randomisation.supply import (
+    kit_shortage,
+    record_dispensing,
+    require_every_arm,
+)
 from trialkit.service.randomisation.tables.randomisation import (
     AllocationSlot,
     Notification,
@@ -72,7 +84,7 @@ from trialkit.service.screening.tables import (
     Patient,
     ScreeningRecordVersion,
 )
-from trialkit.service.trials.tables import Country, Site
+from trialkit.service.trials.tables import Country, Site, Trial
 from trialkit.service.trials.trials import (
     get_trial_or_raise,
     require_enrolment_open,
@@ -81,7 +93,16 @@ from trialkit.service.trials.trials import (
 )
 from trialkit.therapy import TherapyAssignment, group_assignment, treatment_calendar
 
-__all__ = ["UnblindingOutcome", "emergency_unblind", "get_randomisation", "randomise"]
+__all__ = [
+    "Precondition",
+    "Readiness",
+    "ReadinessCheck",
+    "UnblindingOutcome",
+    "emergency_unblind",
+    "get_randomisation",
+    "randomise",
+    "readiness",
+]
 
 
 def _therapy(protocol: Protocol, group: str) -> TherapyAssignment:
@@ -143,50 +164,249 @@ def _patient_state(session: Session, patient: Patient, site: Site) -> _PatientSt
     return _PatientState(row[0], row[1], row[2], row[3], row[4])
 
 
-def _eligible_evaluation(
-    state: _PatientState, protocol: Protocol
-) -> tuple[EligibilityEvaluation, str]:
+class Precondition(StrEnum):
+    """The preconditions of randomisation, in the order :func:`randomise` checks them."""
+
+    SITE_RECRUITING = "site_recruiting"
+    ENROLMENT_OPEN = "enrolment_open"
+    NOT_RANDOMISED = "not_randomised"
+    ELIGIBLE = "eligible"
+    BACKGROUND_THERAPY = "background_therapy"
+    CONSENT = "consent"
+    KIT_STOCK = "kit_stock"
+
+
+@dataclass(frozen=True)
+class ReadinessCheck:
+    """One precondition: whether it holds, and why, in words that never name an arm."""
+
+    name: Precondition
+    ok: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Every precondition of randomising one patient on one day (:func:`readiness`)."""
+
+    patient_id: int
+    on_date: dt.date
+    checks: tuple[ReadinessCheck, ...]
+
+    @property
+    def ready(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    @property
+    def failing(self) -> tuple[ReadinessCheck, ...]:
+        return tuple(c for c in self.checks if not c.ok)
+
+    def summary(self) -> str:
+        head = f"patient {self.patient_id} on {self.on_date}: "
+        lines = [head + ("ready to randomise" if self.ready else "not ready")]
+        lines += [f"  {'ok' if c.ok else 'NO'} {c.name}: {c.reason}" for c in self.checks]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+_T = TypeVar("_T")
+
+
+@dataclass
+class _Checks:
+    """The checks made so far, and the first refusal as :func:`randomise` raises it."""
+
+    checks: list[ReadinessCheck] = field(default_factory=list)
+    refusal: ConflictError | RandomisationError | None = None
+
+    def run(
+        self, name: Precondition, holds: Callable[[], _T], reason: Callable[[_T], str]
+    ) -> _T | None:
+        """``holds`` returns what the check found or raises the service's refusal."""
+        try:
+            found = holds()
+        except (ConflictError, RandomisationError) as exc:
+            self.checks.append(ReadinessCheck(name, False, exc.message))
+            self.refusal = self.refusal or exc
+            return None
+        self.checks.append(ReadinessCheck(name, True, reason(found)))
+        return found
+
+
+def _not_randomised(state: _PatientState) -> None:
+    if state.randomisation_number is not None:
+        raise ConflictError(
+            f"the patient is randomised already (randomisation number {state.randomisation_number})"
+        )
+
+
+def _eligible(state: _PatientState, protocol: Protocol) -> EligibilityEvaluation:
     """The latest evaluation, if it clears the patient for randomisation; else the missing step."""
     evaluation = state.evaluation
     if evaluation is None:
         raise ConflictError(
-            "randomisation refused: eligibility has not been evaluated; evaluate the screening "
-            "record first"
+            "eligibility has not been evaluated: evaluate the screening record first"
         )
     if state.latest_record_id != evaluation.screening_record_id:
         raise ConflictError(
-            "randomisation refused: the screening record was corrected after the last "
-            "eligibility evaluation; evaluate it again"
+            "the screening record was corrected after the last eligibility evaluation: "
+            "evaluate it again"
         )
     if evaluation.protocol_version != protocol.version:
         raise ConflictError(
-            f"randomisation refused: eligibility was evaluated under protocol version "
-            f"{evaluation.protocol_version!r}, the trial runs {protocol.version!r}; evaluate again"
+            f"eligibility was evaluated under protocol version {evaluation.protocol_version!r}, "
+            f"the trial runs {protocol.version!r}: evaluate again"
         )
-    result: dict[str, Any] = evaluation.result
-    undecided = [
-        str(c.get("id", "?"))
-        for c in result.get("criteria", [])
-        if isinstance(c, dict)
-        and c.get("parent") is None
-        and c.get("status") not in {"met", "not_met"}
-    ]
-    if evaluation.eligible is None or undecided or result.get("missing"):
+    result = evaluation.result.eligibility
+    undecided = [c.id for c in result.undecided]
+    if result.eligible is None or undecided or result.missing:
         raise ConflictError(
-            "randomisation refused: not every eligibility criterion is decided ("
-            + ", ".join(undecided or [str(m) for m in result.get("missing", [])])
-            + "); record the missing data and evaluate again"
+            "not every eligibility criterion is decided ("
+            + ", ".join(undecided or result.missing)
+            + "): record the missing data and evaluate again"
         )
-    if not evaluation.eligible:
-        raise ConflictError("randomisation refused: the patient is not eligible")
-    group = result.get("background_therapy")
-    if not isinstance(group, str):
+    if not result.eligible:
+        blocking = ", ".join(c.id for c in result.blocking)
+        raise ConflictError(f"the patient is not eligible ({blocking})")
+    return evaluation
+
+
+def _background_therapy(state: _PatientState, protocol: Protocol) -> TherapyAssignment:
+    """The background therapy the latest evaluation assigned (a protocol group)."""
+    if state.evaluation is None:
         raise ConflictError(
-            "randomisation refused: no background therapy was assigned at screening ("
-            + str(result.get("background_therapy_reason", "unknown reason"))
+            "no background therapy is assigned yet: it is assigned when eligibility is evaluated"
+        )
+    result = state.evaluation.result
+    if result.background_therapy is None:
+        raise ConflictError(
+            "no background therapy was assigned at screening ("
+            + (result.background_therapy_reason or "no reason recorded")
             + ")"
         )
-    return evaluation, group
+    return _therapy(protocol, result.background_therapy)
+
+
+def _consented(state: _PatientState) -> None:
+    if state.consent_id is None:
+        raise ConflictError("informed consent is not recorded")
+
+
+@dataclass(frozen=True)
+class _Cleared:
+    """What a patient cleared for randomisation brings to it."""
+
+    evaluation: EligibilityEvaluation
+    group: str
+    country_code: str
+    enrolment: EnrolmentView
+
+
+@dataclass(frozen=True)
+class _Assessment:
+    readiness: Readiness
+    refusal: ConflictError | RandomisationError | None
+    cleared: _Cleared | None  # when every check holds
+
+    def cleared_or_raise(self) -> _Cleared:
+        if self.refusal is not None:
+            raise self.refusal
+        assert self.cleared is not None
+        return self.cleared
+
+
+def _assess(
+    session: Session, at_site: PatientAtSite, on_date: dt.date, *, resupply: bool
+) -> _Assessment:
+    """Every precondition, in order; ``resupply``: the kit check raises a resupply request if
+    the site's stock calls for one
+    (:func:`~trialkit.service.randomisation.supply.require_every_arm`)."""
+    patient, site, trial, _, approved = at_site
+    protocol = trial_protocol(trial)
+    state = _patient_state(session, patient, site)
+    checks = _Checks()
+    checks.run(
+        Precondition.SITE_RECRUITING,
+        lambda: require_recruiting(session, site, approved=approved),
+        lambda _: (
+            f"site {site.code} is approved for protocol version "
+            f"{trial.protocol_version!r} and active"
+        ),
+    )
+    enrolment = checks.run(
+        Precondition.ENROLMENT_OPEN,
+        lambda: require_enrolment_open(session, trial, on_date),
+        lambda found: found.message,
+    )
+    checks.run(
+        Precondition.NOT_RANDOMISED,
+        lambda: _not_randomised(state),
+        lambda _: "the patient is not randomised yet",
+    )
+    evaluation = checks.run(
+        Precondition.ELIGIBLE,
+        lambda: _eligible(state, protocol),
+        lambda found: (
+            f"eligible on the latest screening record, evaluated on {found.evaluated_at:%Y-%m-%d} "
+            "under the trial's protocol version"
+        ),
+    )
+    therapy = checks.run(
+        Precondition.BACKGROUND_THERAPY,
+        lambda: _background_therapy(state, protocol),
+        lambda found: f"{found.label}, assigned at screening",
+    )
+    checks.run(
+        Precondition.CONSENT,
+        lambda: _consented(state),
+        lambda _: "informed consent is recorded",
+    )
+    checks.run(
+        Precondition.KIT_STOCK,
+        lambda: _kit_of_every_arm(
+            session, trial=trial, site=site, on_date=on_date, resupply=resupply
+        ),
+        lambda _: (
+            f"site {site.code} holds a dispensable kit for whichever treatment the patient receives"
+        ),
+    )
+    cleared = None
+    if checks.refusal is None:
+        assert evaluation is not None
+        assert therapy is not None
+        assert therapy.group is not None
+        assert enrolment is not None
+        assert state.country_code is not None
+        cleared = _Cleared(evaluation, therapy.group, state.country_code, enrolment)
+    return _Assessment(
+        Readiness(patient.id, on_date, tuple(checks.checks)), checks.refusal, cleared
+    )
+
+
+def _kit_of_every_arm(
+    session: Session, *, trial: Trial, site: Site, on_date: dt.date, resupply: bool
+) -> None:
+    """A site short of any arm refuses every patient alike (the reason names no arm)."""
+    if resupply:
+        require_every_arm(session, trial_id=trial.id, site=site, on_date=on_date, what="randomised")
+        return
+    why = kit_shortage(session, trial_id=trial.id, site=site, on_date=on_date, what="randomised")
+    if why is not None:
+        raise SupplyError(why)
+
+
+def readiness(
+    *, session: Session, actor: Principal, patient_id: int, on_date: dt.date
+) -> Readiness:
+    """Every precondition of randomising the patient on ``on_date``, in the order
+    :func:`randomise` checks them (it refuses with the first that fails).
+
+    Reads only: unlike :func:`randomise`, it raises no resupply request.
+    """
+    at_site = patient_with_site_or_absent(session, actor, patient_id, Action.VIEW_SCREENING)
+    return _assess(session, at_site, on_date, resupply=False).readiness
 
 
 def _calendar(protocol: Protocol, group: str, start: dt.date) -> list[CalendarEntryView]:
@@ -255,25 +475,14 @@ def randomise(
     *, session: Session, actor: Principal, patient_id: int, on_date: dt.date
 ) -> RandomisationView:
     """Randomise an eligible, consented patient (see the module docstring for the steps)."""
-    patient, site, trial, grant, approved = patient_with_site_or_absent(
-        session, actor, patient_id, Action.RANDOMISE
-    )
-    require_recruiting(session, site, approved=approved)
-    enrolment = require_enrolment_open(session, trial, on_date)
-    state = _patient_state(session, patient, site)
-    if state.randomisation_number is not None:
-        raise ConflictError(
-            f"the patient is randomised already (randomisation number {state.randomisation_number})"
-        )
+    at_site = patient_with_site_or_absent(session, actor, patient_id, Action.RANDOMISE)
+    patient, site, trial, grant, _ = at_site
+    # every precondition before the list is touched: a refusal takes no slot
+    cleared = _assess(session, at_site, on_date, resupply=True).cleared_or_raise()
+    evaluation, group, enrolment = cleared.evaluation, cleared.group, cleared.enrolment
     protocol = trial_protocol(trial)
-    evaluation, group = _eligible_evaluation(state, protocol)
-    if state.consent_id is None:
-        raise ConflictError("randomisation refused: informed consent is not recorded")
-    assert state.country_code is not None
-    # before the list is touched: a site short of either arm refuses every patient alike
-    require_every_arm(session, trial_id=trial.id, site=site, on_date=on_date, what="randomised")
     _, sealed = verified_list(session, trial)
-    stratum = sealed.spec.stratum_of({"background_therapy": group, "country": state.country_code})
+    stratum = sealed.spec.stratum_of({"background_therapy": group, "country": cleared.country_code})
 
     # the stratum's counter row serialises its randomisations: slots are used in order
     # (an UPDATE takes the row lock and counts the slot in one statement; a concurrent one

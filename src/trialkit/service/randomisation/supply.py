@@ -81,6 +81,7 @@ __all__ = [
     "RESUPPLY_TARGET",
     "dispense",
     "dispensing_view",
+    "kit_shortage",
     "list_resupply_requests",
     "list_site_kits",
     "raise_resupply",
@@ -236,9 +237,33 @@ def require_every_arm(
         target=RESUPPLY_TARGET,
         stock=stock,
     )
-    if any(available.get(arm, 0) < 1 for arm in _arms(session, trial_id)):
+    why = _short_of_an_arm(session, available, trial_id=trial_id, site=site, on=on_date, what=what)
+    if why is not None:
         error = SupplyShortError if raised is not None else SupplyError
-        raise error(_NO_KIT.format(site=site.code, on=on_date, what=what))
+        raise error(why)
+
+
+def kit_shortage(
+    session: Session, *, trial_id: int, site: Site, on_date: dt.date, what: str
+) -> str | None:
+    """:func:`require_every_arm`'s refusal, read only (no resupply request); ``None`` if the
+    site holds a dispensable kit of every arm."""
+    _, available = _site_counts(session, trial_id=trial_id, site_id=site.id, on_date=on_date)
+    return _short_of_an_arm(session, available, trial_id=trial_id, site=site, on=on_date, what=what)
+
+
+def _short_of_an_arm(
+    session: Session,
+    available: dict[str, int],
+    *,
+    trial_id: int,
+    site: Site,
+    on: dt.date,
+    what: str,
+) -> str | None:
+    if any(available.get(arm, 0) < 1 for arm in _arms(session, trial_id)):
+        return _NO_KIT.format(site=site.code, on=on, what=what)
+    return None
 
 
 def _take_kit_statement(*, lock: bool) -> Update:

@@ -270,7 +270,7 @@ def _evaluation_view(row: EligibilityEvaluation, version: int) -> EligibilityVie
         trialkit_version=row.trialkit_version,
         eligible=row.eligible,
         verdict=row.verdict,
-        result=row.result,
+        result=row.result.as_dict(),
         evaluated_at=row.evaluated_at,
     )
 
@@ -312,7 +312,6 @@ def evaluate_eligibility(*, session: Session, actor: Principal, patient_id: int)
         raise ConflictError("no screening record to evaluate: submit one first")
     protocol = trial_protocol(get_trial_or_raise(session, patient.trial_id))
     outcome = _screen(protocol, latest.data)
-    result = outcome.as_dict()
     row = EligibilityEvaluation(
         patient_id=patient.id,
         screening_record_id=latest.id,
@@ -320,7 +319,7 @@ def evaluate_eligibility(*, session: Session, actor: Principal, patient_id: int)
         trialkit_version=trialkit.__version__,
         eligible=outcome.eligibility.eligible,
         verdict=outcome.eligibility.verdict,
-        result=result,
+        result=outcome.result,
         evaluated_at=utcnow(),
         evaluated_by=actor.user_id,
     )

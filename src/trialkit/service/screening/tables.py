@@ -8,9 +8,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, Dialect, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
+from trialkit.screening import ScreeningResult
 from trialkit.service.platform.db.base import Base, UTCDateTime
 
 __all__ = ["Consent", "EligibilityEvaluation", "Patient", "ScreeningRecordVersion"]
@@ -43,6 +45,19 @@ class ScreeningRecordVersion(Base):
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
+class ScreeningResultJSON(TypeDecorator[ScreeningResult]):
+    """A :class:`~trialkit.screening.ScreeningResult` stored as its JSON shape, read back typed."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: ScreeningResult | None, dialect: Dialect) -> Any:
+        return None if value is None else value.as_dict()
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> ScreeningResult | None:
+        return None if value is None else ScreeningResult.from_dict(value)
+
+
 class EligibilityEvaluation(Base):
     """The verdict on one screening record version, with what produced it."""
 
@@ -55,7 +70,7 @@ class EligibilityEvaluation(Base):
     trialkit_version: Mapped[str] = mapped_column(String(32))
     eligible: Mapped[bool | None]
     verdict: Mapped[str] = mapped_column(String(32))
-    result: Mapped[dict[str, Any]] = mapped_column(JSON)
+    result: Mapped[ScreeningResult] = mapped_column(ScreeningResultJSON)
     evaluated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     evaluated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from trialkit.errors import InputError, TrialkitError
+from trialkit.screening import ScreeningResult
 from trialkit.service.capture.forms import Form as CaseForm
 from trialkit.service.capture.pages.clinical import ENTERED_FORMS, QUERY_STATUS, notice_number
 from trialkit.service.capture.pages.clinical_forms import form_label
@@ -174,7 +175,9 @@ def patient_page(
         records=records,
         evaluations=evaluations,
         consents=consents,
-        checklist=checklist(evaluations[-1].result) if evaluations else None,
+        checklist=checklist(ScreeningResult.from_dict(evaluations[-1].result))
+        if evaluations
+        else None,
         saved=_saved(request.query_params.get("saved")),
         saved_key=_record_key(request.query_params.get("key")),
         answered=notice_number(request.query_params.get("answered")),
@@ -211,7 +214,7 @@ def _preview(
         )
     if preview.outcome is None or errors:
         return None, errors
-    return checklist(preview.outcome.as_dict()), errors
+    return checklist(preview.outcome.result), errors
 
 
 def _screening_page(

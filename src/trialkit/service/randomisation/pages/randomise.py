@@ -1,10 +1,11 @@
 """Randomisation and emergency unblinding of one patient, by her site's investigator.
 
-The randomise page lists the checks that gate randomisation (eligible on the latest
-screening record, consent, the site recruiting, enrolment open today) and names the
-missing step; a confirmation step posts the randomisation, and the result shows the
-randomisation number, the kit, the background therapy and the treatment calendar,
-never the arm. The service decides: its refusal, if any, is shown at the top.
+The randomise page lists the service's checks
+(:func:`trialkit.service.randomisation.randomisation.readiness`, the ones ``randomise`` refuses
+by) with their reasons and names the missing step; a confirmation step posts the randomisation,
+and the result shows the randomisation number, the kit, the background therapy and the treatment
+calendar, never the arm. The service
+decides: its refusal, if any, is shown at the top.
 
 Emergency unblinding asks for the password again and the medical reason, warns first,
 and shows the one patient's arm once, on the response to that form; it is recorded
@@ -14,7 +15,6 @@ and shows the one patient's arm once, on the response to that form; it is record
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -41,24 +41,33 @@ from trialkit.service.platform.pages.errors import FormRejected
 from trialkit.service.platform.pages.labels import N_
 from trialkit.service.platform.pages.rendering import Pages
 from trialkit.service.platform.policy import Role
-from trialkit.service.platform.views import PatientView, RandomisationView
+from trialkit.service.platform.views import RandomisationView
 from trialkit.service.randomisation import randomisation
+from trialkit.service.randomisation.randomisation import Precondition
 from trialkit.service.screening import patients
-from trialkit.service.trials import trials
 
-__all__ = ["Gate", "gates", "randomisation_or_none", "router"]
+__all__ = ["CHECK_LABELS", "randomisation_or_none", "router"]
 
 router = APIRouter()
 
 
-@dataclass(frozen=True)
-class Gate:
-    """One precondition of randomisation: met or not, in words, and where to fix it."""
+CHECK_LABELS: dict[Precondition, str] = {
+    Precondition.SITE_RECRUITING: N_("Site recruiting"),
+    Precondition.ENROLMENT_OPEN: N_("Enrolment open today"),
+    Precondition.NOT_RANDOMISED: N_("Not randomised yet"),
+    Precondition.ELIGIBLE: N_("Eligible"),
+    Precondition.BACKGROUND_THERAPY: N_("Background therapy assigned"),
+    Precondition.CONSENT: N_("Informed consent"),
+    Precondition.KIT_STOCK: N_("Kits at the site"),
+}
+"""The page's name of each of the service's checks."""
 
-    label: str
-    met: bool
-    detail: str
-    fix: str | None = None
+_FIX: dict[Precondition, str] = {
+    Precondition.ELIGIBLE: "/patients/{p}/screening",
+    Precondition.BACKGROUND_THERAPY: "/patients/{p}/screening",
+    Precondition.CONSENT: "/patients/{p}/consent",
+}
+"""Where an investigator fixes a failing check, when it is on a page of hers."""
 
 
 def randomisation_or_none(
@@ -71,80 +80,6 @@ def randomisation_or_none(
         )
     except NotFoundError:
         return None  # the patient is in scope (read before): she is not randomised yet
-
-
-def gates(
-    session: Session, viewer: Viewer, pages: Pages, patient: PatientView, today: dt.date
-) -> list[Gate]:
-    """The checks the service makes before randomising, as the investigator can see them."""
-    actor = viewer.principal
-    site = trials.get_site(session=session, actor=actor, site_id=patient.site_id)
-    trial = trials.get_trial(session=session, actor=actor, trial_id=patient.trial_id, today=today)
-    records = patients.list_screening_records(session=session, actor=actor, patient_id=patient.id)
-    evaluations = patients.list_evaluations(session=session, actor=actor, patient_id=patient.id)
-    latest = evaluations[-1] if evaluations else None
-    screening = f"/patients/{patient.id}/screening"
-    out: list[Gate] = []
-    if latest is None:
-        out.append(
-            Gate(N_("Eligible"), False, pages._("Not screened and evaluated yet."), screening)
-        )
-    elif records and latest.screening_record_version != records[-1].version:
-        out.append(
-            Gate(
-                N_("Eligible"),
-                False,
-                pages._(
-                    "The screening record was corrected after the last evaluation: save it "
-                    "again to evaluate it."
-                ),
-                screening,
-            )
-        )
-    elif latest.verdict != "eligible":
-        out.append(
-            Gate(
-                N_("Eligible"),
-                False,
-                pages._("The latest evaluation says: %(v)s.") % {"v": pages._(latest.verdict)},
-                screening,
-            )
-        )
-    else:
-        out.append(
-            Gate(
-                N_("Eligible"),
-                True,
-                pages._("Eligible on screening record version %(v)s.")
-                % {"v": latest.screening_record_version},
-            )
-        )
-    out.append(
-        Gate(
-            N_("Informed consent"),
-            patient.consented,
-            pages._("Recorded.") if patient.consented else pages._("Not recorded."),
-            None if patient.consented else f"/patients/{patient.id}/consent",
-        )
-    )
-    out.append(
-        Gate(
-            N_("Site recruiting"),
-            site.recruiting,
-            pages._("Site %(s)s may recruit.") % {"s": site.code}
-            if site.recruiting
-            else str(site.not_recruiting_because),
-        )
-    )
-    state = trial.enrolment  # the service's one enrolment state, as randomise checks it
-    out.append(
-        Gate(
-            N_("Enrolment open today"),
-            state.may_randomise,
-            state.message if state.warning is None else state.warning,
-        )
-    )
-    return out
 
 
 def _randomise_page(
@@ -161,15 +96,23 @@ def _randomise_page(
 ) -> HTMLResponse:
     patient = patients.get_patient(session=session, actor=viewer.principal, patient_id=patient_id)
     randomised = randomisation_or_none(session, viewer, patient_id)
-    checks = [] if randomised else gates(session, viewer, pages, patient, today)
+    readiness = (
+        None
+        if randomised
+        else randomisation.readiness(
+            session=session, actor=viewer.principal, patient_id=patient_id, on_date=today
+        )
+    )
     return pages.response(
         "patients/randomise.html",
         status_code=status_code,
         viewer=viewer,
         patient=patient,
         randomised=randomised,
-        gates=checks,
-        ready=all(g.met for g in checks),
+        checks=readiness.checks if readiness else (),
+        labels=CHECK_LABELS,
+        fixes={name: url.format(p=patient_id) for name, url in _FIX.items()},
+        ready=readiness is not None and readiness.ready,
         may_randomise=viewer.has(Role.INVESTIGATOR),
         problem=problem,
         done=done,

@@ -7,8 +7,8 @@ what is missing and links to the input where it is entered.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from trialkit.screening import ScreeningResult
 from trialkit.service.screening.pages.screening_form import field_for_path, label_for
 
 __all__ = ["Checklist", "ChecklistItem", "Missing", "checklist"]
@@ -30,7 +30,7 @@ class ChecklistItem:
     text: str
     parent: str | None
     applicable: bool
-    blocks: bool
+    blocks: bool  # the engine's: a numbered criterion that makes the patient not eligible
     missing: tuple[Missing, ...]
 
 
@@ -60,33 +60,28 @@ def _missing(path: str) -> Missing:
     return Missing(path=path, label=label, anchor=target.id if target else None)
 
 
-def checklist(result: dict[str, Any]) -> Checklist:
-    """A checklist from the JSON shape of a screening outcome (``ScreeningOutcome.as_dict``)."""
-    items = []
-    for c in result.get("criteria", []):
-        # a sub-item is one alternative or part of its criterion: only numbered criteria block
-        blocks = c.get("parent") is None and (
-            (c["kind"] == "inclusion" and c["status"] == "not_met")
-            or (c["kind"] == "exclusion" and c["status"] == "met")
+def checklist(result: ScreeningResult) -> Checklist:
+    """A checklist from a screening result (stored, or a preview's); the engine says what blocks."""
+    blocking = {c.id for c in result.eligibility.blocking}
+    items = tuple(
+        ChecklistItem(
+            id=c.id,
+            kind=c.kind,
+            status=c.status,
+            reason=c.reason,
+            text=c.text,
+            parent=c.parent,
+            applicable=c.applicable,
+            blocks=c.id in blocking,
+            missing=tuple(_missing(p) for p in c.missing),
         )
-        items.append(
-            ChecklistItem(
-                id=c["id"],
-                kind=c["kind"],
-                status=c["status"],
-                reason=c["reason"],
-                text=c["text"],
-                parent=c.get("parent"),
-                applicable=c.get("applicable", True),
-                blocks=blocks,
-                missing=tuple(_missing(p) for p in c.get("missing", [])),
-            )
-        )
+        for c in result.eligibility.criteria
+    )
     return Checklist(
-        verdict=result["verdict"],
-        eligible=result["eligible"],
-        background_therapy=result.get("background_therapy"),
-        background_therapy_reason=result.get("background_therapy_reason"),
-        items=tuple(items),
-        missing=tuple(_missing(p) for p in result.get("missing", [])),
+        verdict=result.eligibility.verdict,
+        eligible=result.eligibility.eligible,
+        background_therapy=result.background_therapy,
+        background_therapy_reason=result.background_therapy_reason,
+        items=items,
+        missing=tuple(_missing(p) for p in result.eligibility.missing),
     )
