@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.factories import example_record
-from tests.service.pages.test_pages import arm_mentions
-from tests.service.pages.test_trial_pages import arm_shown
+from tests.service.capture.test_pages_trial import arm_shown
+from tests.service.test_pages import arm_mentions
 from trialkit.protocol import load_protocol
 from trialkit.service.demo import DEMO_USERS
 from trialkit.service.screening.pages.screening_form import all_fields, record_to_form

@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.factories import PASSWORD, example_record, login, make_user
-from tests.service.api.conftest import World
+from tests.service.api_fixtures import World
 from trialkit.service.platform.db.database import Database
 from trialkit.service.platform.policy import Role, can_see_arm
 from trialkit.service.platform.security import Security

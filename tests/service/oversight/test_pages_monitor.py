@@ -22,8 +22,8 @@ from tests.factories import (
     stock_site,
 )
 from tests.service.oversight.test_forecast import START, _fill
-from tests.service.pages.conftest import Browser, WebWorld
-from tests.service.pages.test_pages import arm_mentions
+from tests.service.page_fixtures import Browser, WebWorld
+from tests.service.test_pages import arm_mentions
 from trialkit.service.capture import queries
 from trialkit.service.capture.forms import Form
 from trialkit.service.oversight import monitoring

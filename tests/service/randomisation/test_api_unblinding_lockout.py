@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from tests.factories import PASSWORD
-from tests.service.api.conftest import World
+from tests.service.api_fixtures import World
 from trialkit.service.platform.policy import Role
 from trialkit.service.platform.security import Security
 

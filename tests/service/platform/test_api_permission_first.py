@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from fastapi.testclient import TestClient
 
-from tests.service.api.conftest import World
+from tests.service.api_fixtures import World
 from trialkit.service.platform.policy import Role
 
 PUBLIC = {("POST", "/api/auth/session"), ("POST", "/api/auth/token"), ("GET", "/health")}

@@ -7,7 +7,7 @@ import dataclasses
 from fastapi.testclient import TestClient
 
 from tests.factories import PASSWORD, MovableClock
-from tests.service.api.conftest import World
+from tests.service.api_fixtures import World
 from trialkit.service.platform.policy import Role
 from trialkit.service.platform.security import Security
 

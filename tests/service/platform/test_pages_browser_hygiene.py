@@ -9,7 +9,7 @@ from collections.abc import Callable
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from tests.service.pages.conftest import Browser, WebWorld
+from tests.service.page_fixtures import Browser, WebWorld
 from trialkit.config import Settings
 from trialkit.service.platform.db.database import Database
 from trialkit.service.server import create_server

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.factories import ENROLMENT_DAY
-from tests.service.api.conftest import World
+from tests.service.api_fixtures import World
 from trialkit.config import Settings
 from trialkit.errors import RecordError
 from trialkit.service.capture.forms import Form, validate_form

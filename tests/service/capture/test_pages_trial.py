@@ -22,7 +22,7 @@ from tests.factories import (
     seal_trial,
     stock_site,
 )
-from tests.service.pages.conftest import Browser, WebWorld
+from tests.service.page_fixtures import Browser, WebWorld
 from trialkit.config import Settings
 from trialkit.protocol import load_protocol
 from trialkit.service.platform.db.database import Database

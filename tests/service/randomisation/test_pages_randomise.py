@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import test_settings
 from tests.factories import ENROLMENT_DAY, make_eligible_patient, principal, seal_trial, stock_site
 from tests.randomisation_cases import CASES, Case
-from tests.service.pages.conftest import Browser, WebWorld
+from tests.service.page_fixtures import Browser, WebWorld
 from trialkit.config import Settings
 from trialkit.service.platform.db.database import Database
 from trialkit.service.platform.security import Security

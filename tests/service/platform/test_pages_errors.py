@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.service.pages.conftest import Browser
+from tests.service.page_fixtures import Browser
 
 
 @pytest.mark.parametrize("path", ["/patients/0", "/patients/abc", "/patients/99999999999"])

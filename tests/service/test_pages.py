@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.factories import PASSWORD, example_record
-from tests.service.pages.conftest import Browser, WebWorld
+from tests.service.page_fixtures import Browser, WebWorld
 from trialkit.protocol import load_protocol
 from trialkit.service.platform.api.deps import COOKIE_NAME as API_COOKIE
 from trialkit.service.platform.pages.deps import COOKIE_NAME, LOGIN_CSRF_COOKIE

@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.factories import ENROLMENT_DAY
-from tests.service.api.conftest import World
+from tests.service.api_fixtures import World
 from trialkit.config import Settings
 from trialkit.service.platform.db.database import Database
 from trialkit.service.platform.pages.deps import COOKIE_NAME, csrf_token

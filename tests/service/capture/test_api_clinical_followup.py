@@ -8,7 +8,7 @@ import datetime as dt
 from fastapi.testclient import TestClient
 
 from tests.factories import ENROLMENT_DAY
-from tests.service.api.conftest import World
+from tests.service.api_fixtures import World
 from trialkit.service.platform.policy import Role
 
 BASELINE = {"date": "2008-02-25", "target": [{"id": "T1", "organ": "liver", "diameter_mm": 30}]}

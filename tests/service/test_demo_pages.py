@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from tests.conftest import test_settings
 from tests.demo_fixtures import SMALL_DEMO
-from tests.service.pages.test_pages import arm_mentions
+from tests.service.test_pages import arm_mentions
 from trialkit.protocol import load_protocol
 from trialkit.service.demo import DEMO_USERS, seed_demo
 from trialkit.service.platform import auth

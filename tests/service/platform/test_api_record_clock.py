@@ -7,7 +7,7 @@ import datetime as dt
 from fastapi.testclient import TestClient
 
 from tests.factories import ENROLMENT_DAY
-from tests.service.api.conftest import World
+from tests.service.api_fixtures import World
 from trialkit.service.platform.calendar import calendar_date, on_calendar
 from trialkit.service.platform.policy import Role
 

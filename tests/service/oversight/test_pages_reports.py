@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from tests.factories import login
 from tests.report_world import CUTOFF, fill_trial
-from tests.service.pages.conftest import Browser
+from tests.service.page_fixtures import Browser
 from trialkit.service.platform.db.database import Database
 from trialkit.service.platform.security import Security
 from trialkit.service.platform.tables.audit import iter_events

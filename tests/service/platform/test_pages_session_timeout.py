@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.factories import PASSWORD, MovableClock
-from tests.service.pages.conftest import Browser, WebWorld
+from tests.service.page_fixtures import Browser, WebWorld
 from trialkit.config import Settings
 from trialkit.service.platform.db.database import Database
 from trialkit.service.platform.pages.deps import COOKIE_NAME, LOGIN_CSRF_COOKIE

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.conftest import test_settings
-from tests.service.pages.conftest import Browser, WebWorld
+from tests.service.page_fixtures import Browser, WebWorld
 from trialkit.service.platform.db.database import Database
 from trialkit.service.screening.tables import Patient
 from trialkit.service.server import create_server

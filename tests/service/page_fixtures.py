@@ -1,4 +1,8 @@
-"""Web fixtures: the whole server (API and pages) on the test's rolled-back transaction."""
+"""Web fixtures: the whole server (API and pages) on the test's rolled-back transaction.
+
+Registered by ``tests/conftest.py``; a test using the pages runs on SQLite only (the pages are
+thin over the service, whose tests run on both databases).
+"""
 
 from __future__ import annotations
 
@@ -22,12 +26,6 @@ from trialkit.service.screening import patients
 from trialkit.service.server import create_server
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """SQLite only: the pages are thin over the service, whose tests run on both databases."""
-    return f"sqlite:///{tmp_path_factory.mktemp('webdb') / 'trialkit.db'}"
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.factories import PASSWORD
-from tests.service.api.conftest import World
+from tests.service.api_fixtures import World
 from trialkit.config import load_settings
 from trialkit.errors import ConfigError
 from trialkit.service.app import create_app
