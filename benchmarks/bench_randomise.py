@@ -1,13 +1,20 @@
 """Benchmark: 32 concurrent HTTP clients randomising patients on the running service (PostgreSQL).
 
 Creates a fresh PostgreSQL database (dropped afterwards), seals SOR's lists, stocks
-four sites (DE, IT, PL, RU) with kits, and loads eligible, consented patients in bulk
-through the service (not over HTTP). Then ``trialkit``'s API (uvicorn on 127.0.0.1)
+four sites (DE, IT, PL, RU) as the resupply rules give it (each arm to 10 kits; a
+request when a site's total falls below 16), and loads eligible, consented patients of
+the three background therapies (three strata per site) in bulk through the service (not
+over HTTP). Then ``trialkit``'s API (uvicorn on 127.0.0.1)
 is driven by concurrent clients, each an investigator randomising its own site's
-patients. Reports randomisations per second and latency percentiles beside the
-same server's ``GET /health`` floor measured in the same run, then checks the
-result in the database: no duplicate slot, number or kit, no gap in any
-stratum, every completed block balanced, and the audit chain intact.
+patients, while the depot ships every resupply request as it comes and each site's
+pharmacist receives every shipment, over HTTP too. A randomisation refused because the
+site is short of a kit (409, until the shipment is received) is sent again after the
+site's next receipt.
+Reports randomisations per second and latency percentiles beside the same server's
+``GET /health`` floor measured in the same run, every answer by status (the bar: no
+5xx and no dropped connection), then checks the result in the database: no duplicate
+slot, number or kit, no gap in any stratum, every completed block balanced, and the
+audit chain intact.
 
     .venv/bin/python benchmarks/bench_randomise.py [--clients 32] [--randomisations 10000]
 """
@@ -21,14 +28,16 @@ import secrets
 import statistics
 import sys
 import tempfile
+import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2 as httpx
 import yaml
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_service import (
@@ -57,7 +66,14 @@ from trialkit.service.trials import trials, users
 from trialkit.service.trials.tables import Site
 
 HOST = "127.0.0.1"
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "sor" / "01_endocrine_bone_only.json"
+EXAMPLES = [  # one eligible patient of each background therapy: three strata per site
+    Path(__file__).resolve().parents[1] / "examples" / "sor" / name
+    for name in (
+        "01_endocrine_bone_only.json",
+        "02_chemo_then_endocrine_liver_alt_4x.json",
+        "03_chemotherapy_triple_negative.json",
+    )
+]
 SOR_FILE = Path(__file__).resolve().parents[1] / "src/trialkit/protocol/protocols/sor.yaml"
 CALENDAR_DATE = "2008-03-03"
 COUNTRIES = ("DE", "IT", "PL", "RU")
@@ -74,8 +90,15 @@ def uncapped_sor(total: int) -> str:
     return str(path)
 
 
-def seed(url: str, clients: int, total: int) -> dict[int, list[int]]:
-    """Trial, sealed lists, stocked sites, investigators and eligible patients; by site id."""
+@dataclass(frozen=True)
+class Seeded:
+    trial_id: int
+    patients: dict[int, list[int]]  # by site id
+    pharmacists: dict[int, str]  # site id -> username
+
+
+def seed(url: str, clients: int, total: int) -> Seeded:
+    """Trial, sealed lists, sites stocked by the resupply rules, users, eligible patients."""
     import datetime as dt
 
     on_date = dt.date.fromisoformat(CALENDAR_DATE)
@@ -84,9 +107,9 @@ def seed(url: str, clients: int, total: int) -> dict[int, list[int]]:
     database = create_database(url, pool_size=2)
     upgrade(database.engine)
     actor = Principal.system(request_id="bench-seed")
+    records = [json.loads(path.read_text()) for path in EXAMPLES]
     per_site = -(-total // len(COUNTRIES))
-    per_arm = per_site // 2 + 64  # block imbalance and resupply margin
-    record = json.loads(EXAMPLE.read_text())
+    pharmacists: dict[int, str] = {}
     with transaction(database) as session:
         trial = trials.create_trial(session=session, actor=actor, protocol_name=uncapped_sor(total))
         sites = []
@@ -113,7 +136,8 @@ def seed(url: str, clients: int, total: int) -> dict[int, list[int]]:
             session=session,
             actor=actor,
             trial_id=trial.id,
-            kits=2 * per_arm * len(COUNTRIES) + 400,
+            # every randomisation's kit, each site's stock and the depot's reserve for any arm mix
+            kits=total + len(COUNTRIES) * 2 * supply.RESUPPLY_TARGET * 3 + 200,
             # never fewer than the protocol's own per-stratum length (264 for SOR)
             slots_per_stratum=max(
                 per_site + 200, load_protocol("sor").allocation.slots_per_stratum
@@ -122,14 +146,7 @@ def seed(url: str, clients: int, total: int) -> dict[int, list[int]]:
         for site in sites:
             row = session.get(Site, site.id)
             assert row is not None
-            request = supply.raise_resupply(
-                session,
-                trial_id=trial.id,
-                site=row,
-                on_date=on_date,
-                threshold=2 * per_arm,  # a total above one arm's target (the supply rules)
-                target=per_arm,
-            )
+            request = supply.raise_resupply(session, trial_id=trial.id, site=row, on_date=on_date)
             assert request is not None
             shipment = supply.ship_resupply(
                 session=session, actor=actor, request_id=request.id, today=on_date
@@ -138,13 +155,18 @@ def seed(url: str, clients: int, total: int) -> dict[int, list[int]]:
             supply.receive_shipment(
                 session=session, actor=receiver, shipment_id=shipment.id, today=on_date
             )
-        for i in range(clients):
+        accounts = [
+            (f"bench-{i}", Role.INVESTIGATOR, sites[i % len(sites)].id) for i in range(clients)
+        ]
+        accounts += [(f"pharmacist-{s.id}", Role.PHARMACIST, s.id) for s in sites]
+        accounts.append(("depot", Role.ADMINISTRATOR, None))
+        for username, role, site_id in accounts:
             user = users.create_user(
                 session=session,
                 security=security,
                 actor=actor,
-                username=f"bench-{i}",
-                full_name=f"Bench {i}",
+                username=username,
+                full_name=username,
                 password=PASSWORD,
             )
             users.grant_role(
@@ -152,9 +174,11 @@ def seed(url: str, clients: int, total: int) -> dict[int, list[int]]:
                 actor=actor,
                 user_id=user.id,
                 trial_id=trial.id,
-                role=Role.INVESTIGATOR,
-                site_id=sites[i % len(sites)].id,
+                role=role,
+                site_id=site_id,
             )
+            if role is Role.PHARMACIST and site_id is not None:
+                pharmacists[site_id] = username
     by_site: dict[int, list[int]] = defaultdict(list)
     for start in range(0, total, BATCH):
         with transaction(database) as session:
@@ -170,7 +194,10 @@ def seed(url: str, clients: int, total: int) -> dict[int, list[int]]:
                     screening_number=f"B-{n}",
                 )
                 patients.submit_screening_record(
-                    session=session, actor=investigator, patient_id=patient.id, data=record
+                    session=session,
+                    actor=investigator,
+                    patient_id=patient.id,
+                    data=records[n // len(sites) % len(records)],
                 )
                 patients.evaluate_eligibility(
                     session=session, actor=investigator, patient_id=patient.id
@@ -184,7 +211,93 @@ def seed(url: str, clients: int, total: int) -> dict[int, list[int]]:
                 )
                 by_site[site.id].append(patient.id)
     database.dispose()
-    return dict(by_site)
+    return Seeded(trial.id, dict(by_site), pharmacists)
+
+
+class Receipts:
+    """How many shipments each site has received so far; a refused client waits for the next."""
+
+    def __init__(self) -> None:
+        self.changed = threading.Condition()
+        self.counts: Counter[int] = Counter()
+
+    def received(self, site_id: int) -> None:
+        with self.changed:
+            self.counts[site_id] += 1
+            self.changed.notify_all()
+
+    def wait_after(self, site_id: int, seen: int, timeout: float = 2.0) -> None:
+        with self.changed:
+            self.changed.wait_for(lambda: self.counts[site_id] > seen, timeout=timeout)
+
+
+class Tally:
+    """Every answer of the run by status (``"dropped"``: no answer, the connection failed)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.counts: Counter[str] = Counter()
+
+        self.examples: dict[str, str] = {}  # one answer of each kind that is not a success
+
+    def add(self, what: str, status: int | str, text: str = "") -> None:
+        with self.lock:
+            self.counts[f"{what} {status}"] += 1
+            if text:
+                self.examples.setdefault(f"{what} {status}", text[:300])
+
+    def server_errors(self) -> int:
+        return sum(n for key, n in self.counts.items() if key.split()[-1][0] in "5d")
+
+
+def _unless_ok(answer: httpx.Response) -> str:
+    return "" if answer.is_success else answer.text
+
+
+def supply_chain(
+    base: str, seeded: Seeded, done: threading.Event, tally: Tally, receipts: Receipts
+) -> None:
+    """The depot ships each request as it comes; each site's pharmacist receives each shipment."""
+    depot = logged_in_client(base, "depot", timeout=60)
+    pharmacy = {
+        site: logged_in_client(base, name, timeout=60) for site, name in seeded.pharmacists.items()
+    }
+    received: set[int] = set()
+    try:
+        while True:
+            finished = done.is_set()  # one more round after the last randomisation
+            try:
+                listed = depot.get(f"/api/trials/{seeded.trial_id}/resupply-requests")
+                tally.add("list", listed.status_code)
+                for request in listed.json() if listed.status_code == 200 else []:
+                    shipment = request["shipment_id"]
+                    if shipment is None:
+                        shipped = depot.post(f"/api/resupply-requests/{request['id']}/shipment")
+                        tally.add("ship", shipped.status_code, _unless_ok(shipped))
+                        if shipped.status_code != 201:
+                            continue  # the depot is short: tried again next round
+                        shipment = shipped.json()["id"]
+                    if shipment not in received:
+                        answer = pharmacy[request["site_id"]].post(
+                            f"/api/shipments/{shipment}/receipt", json={"damaged": []}
+                        )
+                        if answer.status_code == 200:
+                            received.add(shipment)
+                            tally.add("receive", 200)
+                            receipts.received(request["site_id"])
+                        elif "received already" in answer.text:  # the seed's first shipments
+                            received.add(shipment)
+                        else:
+                            tally.add("receive", answer.status_code, answer.text)
+            except httpx.HTTPError:
+                tally.add("supply", "dropped")
+            if finished:
+                return
+            time.sleep(0.05)
+    finally:
+        depot.close()
+        for client in pharmacy.values():
+            client.close()
 
 
 def percentile(data: list[float], q: float) -> float:
@@ -210,6 +323,9 @@ def checks(url: str) -> dict[str, object]:
         kits = session.scalar(select(func.count(func.distinct(Dispensing.kit_id))))
         dispensings = session.scalar(select(func.count(Dispensing.id)))
         chain = verify_chain(session)
+        deadlocks = session.scalar(  # PostgreSQL's count, retried or not
+            text("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")
+        )
     database.dispose()
     numbers = Counter(r.randomisation_number for r in rows)
     slots = Counter(r.slot_id for r in rows)
@@ -232,6 +348,7 @@ def checks(url: str) -> dict[str, object]:
         "complete_blocks": len(complete),
         "unbalanced_complete_blocks": unbalanced,
         "audit_chain": chain.summary(),
+        "deadlocks_detected": deadlocks,
     }
 
 
@@ -263,18 +380,18 @@ def main() -> int:
     server = None
     try:
         started = time.perf_counter()
-        by_site = seed(url, args.clients, args.randomisations)
+        seeded = seed(url, args.clients, args.randomisations)
         seed_seconds = time.perf_counter() - started
         server = start_server(args.port, env, workers=args.workers)
         wait_healthy(base, server)
-        sites = sorted(by_site)
+        sites = sorted(seeded.patients)
         clients, queues = [], []
         for i in range(args.clients):
             client = logged_in_client(base, f"bench-{i}", timeout=60)
             clients.append(client)
             site = sites[i % len(sites)]
             same_site = [j for j in range(args.clients) if sites[j % len(sites)] == site]
-            queues.append(by_site[site][same_site.index(i) :: len(same_site)])
+            queues.append(seeded.patients[site][same_site.index(i) :: len(same_site)])
 
         def floor(index: int) -> list[float]:
             out = []
@@ -287,22 +404,44 @@ def main() -> int:
         with ThreadPoolExecutor(max_workers=args.clients) as pool:
             health = [x for lat in pool.map(floor, range(args.clients)) for x in lat]
 
-        def work(index: int) -> tuple[list[float], int]:
-            latencies, errors = [], 0
-            for patient_id in queues[index]:
-                t = time.perf_counter()
-                try:
-                    ok = clients[index].post(f"/api/patients/{patient_id}/randomisation")
-                    errors += ok.status_code != 201
-                except httpx.HTTPError:
-                    errors += 1
-                latencies.append((time.perf_counter() - t) * 1000)
-            return latencies, errors
+        tally = Tally()
+        receipts = Receipts()
 
+        def work(index: int) -> list[float]:
+            """Randomise the client's queue; a patient refused for supply goes to its end."""
+            latencies: list[float] = []
+            site = sites[index % len(sites)]
+            queue = deque(queues[index])
+            refused: Counter[int] = Counter()
+            while queue:
+                patient_id = queue.popleft()
+                if refused[patient_id] > 100:  # no receipt in many rounds: the depot is empty
+                    tally.add("randomise", "given up")
+                    continue
+                t = time.perf_counter()
+                seen = receipts.counts[site]
+                try:
+                    answer = clients[index].post(f"/api/patients/{patient_id}/randomisation")
+                except httpx.HTTPError:
+                    tally.add("randomise", "dropped")
+                    continue
+                tally.add("randomise", answer.status_code, _unless_ok(answer))
+                if answer.status_code == 201:
+                    latencies.append((time.perf_counter() - t) * 1000)
+                elif answer.status_code == 409 and "cannot dispense a kit" in answer.text:
+                    refused[patient_id] += 1
+                    queue.append(patient_id)  # after the site's next receipt
+                    receipts.wait_after(site, seen)
+            return latencies
+
+        done = threading.Event()
         started = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=args.clients) as pool:
+        with ThreadPoolExecutor(max_workers=args.clients + 1) as pool:
+            chain = pool.submit(supply_chain, base, seeded, done, tally, receipts)
             outcomes = list(pool.map(work, range(args.clients)))
-        seconds = time.perf_counter() - started
+            seconds = time.perf_counter() - started
+            done.set()
+            chain.result()
         for client in clients:
             client.close()
     finally:
@@ -313,14 +452,16 @@ def main() -> int:
         result_checks = checks(url)
     finally:
         drop_bench_database(args.postgres, url)
-    latencies = [x for lat, _ in outcomes for x in lat]
+    latencies = [x for lat in outcomes for x in lat]
     summary = {
         "clients": args.clients,
         "workers": args.workers,
         "database": "postgresql",
         "seed_seconds": round(seed_seconds, 1),
-        "requests": len(latencies),
-        "errors": sum(e for _, e in outcomes),
+        "randomised": len(latencies),
+        "server_errors": tally.server_errors(),
+        "answers": dict(sorted(tally.counts.items())),
+        "answer_examples": tally.examples,
         "seconds": round(seconds, 1),
         "randomisations_per_s": round(len(latencies) / seconds, 1),
         "p50_ms": round(percentile(latencies, 50), 1),

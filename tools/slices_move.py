@@ -26,6 +26,7 @@ SERVICE_MODULES = {
     "audit": P,
     "auth": P,
     "boundary": P,
+    "request_boundary": P,
     "calendar": P,
     "health": P,
     "policy": P,
@@ -174,6 +175,7 @@ TEST_SLICE = {
         "service/test_calendar.py",
         "service/test_session_sweep.py",
         "service/test_session_timeout.py",
+        "service/test_boundary.py",
     ],
     "trials": ["service/test_sites.py"],
     "screening": ["service/test_patients.py"],
@@ -187,6 +189,7 @@ TEST_SLICE = {
         "service/test_enrolment_cap.py",
         "service/test_kit_order_blinded.py",
         "service/test_randomisation.py",
+        "service/test_lock_order.py",
     ],
     "capture": [
         "service/test_capture.py",

@@ -76,6 +76,7 @@ def create_app(
         settings.database_url, pool_size=settings.db_pool_size
     )
     app.state.security = security or Security.from_settings(settings)
+    install_error_handlers(app)  # first: its request boundary runs inside the middleware below
 
     @app.middleware("http")
     async def request_id(
@@ -89,7 +90,6 @@ def create_app(
         _secure(request.url.path, response)
         return response
 
-    install_error_handlers(app)
     for module in (
         health,
         auth,

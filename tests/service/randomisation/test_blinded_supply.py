@@ -90,7 +90,12 @@ def test_a_site_sees_resupply_raised_and_sized_by_its_total_consumption_never_it
         row = _row(session, site)
         for arm in mix:
             supply.take_kit(
-                session, trial_id=world.trial.id, site=row, arm=arm, on_date=ENROLMENT_DAY
+                session,
+                trial_id=world.trial.id,
+                site=row,
+                arm=arm,
+                on_date=ENROLMENT_DAY,
+                what="given a kit",
             )
             request = supply.raise_resupply(
                 session, trial_id=world.trial.id, site=row, on_date=ENROLMENT_DAY

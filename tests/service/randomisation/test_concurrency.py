@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +20,12 @@ import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-from tests.conftest import TEST_SECRET, create_postgres_database, drop_postgres_database
+from tests.conftest import (
+    TEST_SECRET,
+    create_postgres_database,
+    drop_postgres_database,
+    example,
+)
 from tests.factories import (
     ENROLMENT_DAY,
     PASSWORD,
@@ -30,6 +36,7 @@ from tests.factories import (
     make_user,
     principal,
     seal_trial,
+    stock_site,
 )
 from trialkit.config import load_settings
 from trialkit.service.platform.db.database import Database, create_database
@@ -44,7 +51,7 @@ from trialkit.service.randomisation.tables.randomisation import (
     Randomisation,
     StratumCounter,
 )
-from trialkit.service.randomisation.tables.supply import Dispensing, InventoryKit
+from trialkit.service.randomisation.tables.supply import Dispensing, InventoryKit, ResupplyRequest
 from trialkit.service.trials.tables import Site
 
 PATIENTS = 28  # 12 for the concurrency test, 16 for the crash test
@@ -306,3 +313,194 @@ def test_crash_leaves_no_half_randomised_patient(live: Live) -> None:
         _stop(server)
         database.dispose()
         watcher.dispose()
+
+
+# Randomising while the depot ships and the sites receive their resupply: sites stocked as
+# the supply rules give it (each arm to 10, resupplied below 16 kits), two sites sharing the
+# Polish strata and one German site, patients of three strata at each, 12 clients on their
+# own keep-alive connections.
+SUPPLIED_SITES = ("PL", "PL", "DE")
+SUPPLIED_RECORDS = (  # one patient of each background therapy: three strata at each site
+    "01_endocrine_bone_only",
+    "02_chemo_then_endocrine_liver_alt_4x",
+    "03_chemotherapy_triple_negative",
+)
+SUPPLY_CLIENTS_PER_SITE = 4
+SUPPLY_PATIENTS_PER_CLIENT = 3
+
+
+@dataclass(frozen=True)
+class Supplied:
+    url: str
+    trial_id: int
+    investigators: dict[int, str]  # site id -> username
+    pharmacists: dict[int, str]
+    administrator: str
+    patients: dict[int, list[int]]  # site id -> patients
+
+
+def _seed_supplied(url: str) -> Supplied:
+    settings = load_settings(
+        database_url=url,
+        secret_key=TEST_SECRET,
+        argon2_time_cost=1,
+        argon2_memory_kib=8,
+        argon2_parallelism=1,
+    )
+    security = Security.from_settings(settings)
+    database = create_database(url, pool_size=2)
+    upgrade(database.engine)
+    records = [example(name) for name in SUPPLIED_RECORDS]
+    with transaction(database) as session:
+        trial = make_trial(session)
+        sites = [make_site(session, trial, country=country) for country in SUPPLIED_SITES]
+        seal_trial(session, trial, kits=400)
+        investigators, pharmacists, by_site = {}, {}, {}
+        for site in sites:
+            stock_site(session, trial, site)  # the first request, shipped and received
+            user = make_user(session, security, trial, Role.INVESTIGATOR, site=site)
+            investigators[site.id] = user.username
+            pharmacists[site.id] = make_user(
+                session, security, trial, Role.PHARMACIST, site=site
+            ).username
+            actor = principal(session, security, user)
+            count = SUPPLY_CLIENTS_PER_SITE * SUPPLY_PATIENTS_PER_CLIENT
+            by_site[site.id] = [
+                make_eligible_patient(session, actor, site, record=records[n % len(records)]).id
+                for n in range(count)
+            ]
+        administrator = make_user(session, security, trial, Role.ADMINISTRATOR).username
+    database.dispose()
+    return Supplied(url, trial.id, investigators, pharmacists, administrator, by_site)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def supplied(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Supplied]:
+    if request.param == "sqlite":
+        yield _seed_supplied(f"sqlite:///{tmp_path_factory.mktemp('supplied') / 'live.db'}")
+        return
+    url = create_postgres_database("trialkit_supplied")
+    try:
+        yield _seed_supplied(url)
+    finally:
+        drop_postgres_database(url)
+
+
+def _client(server: Server, username: str) -> httpx.Client:
+    """A keep-alive connection of its own, logged in as ``username``."""
+    client = httpx.Client(base_url=server.base, timeout=30)
+    client.headers["Authorization"] = f"Bearer {_token(server, username)}"
+    return client
+
+
+def test_randomising_while_resupply_is_shipped_and_received_gives_no_server_error(
+    supplied: Supplied,
+) -> None:
+    """Concurrent randomisations at sites whose stock runs down and is resupplied meanwhile
+    (the depot ships each request as it comes, the pharmacists receive each shipment): every
+    answer is a randomisation or a supply refusal (never a 5xx or a dropped connection),
+    every patient is randomised in the end, and the trial is consistent: slots used once
+    each and in order, one kit per randomisation, distinct numbers, the audit chain intact."""
+    server = _start(supplied.url)
+    statuses: list[int] = []  # every answer, of every client
+    failures: list[str] = []
+    randomised: list[dict[str, object]] = []
+    done = threading.Event()
+    refusal = "cannot dispense a kit for whichever treatment"
+
+    def randomiser(site_id: int, patients: list[int]) -> None:
+        with _client(server, supplied.investigators[site_id]) as client:
+            for patient_id in patients:
+                deadline = time.monotonic() + 60
+                while True:
+                    try:
+                        answer = client.post(f"/api/patients/{patient_id}/randomisation")
+                    except httpx.HTTPError as exc:
+                        failures.append(f"patient {patient_id}: {exc!r}")
+                        break
+                    statuses.append(answer.status_code)
+                    if answer.status_code == 201:
+                        randomised.append(answer.json())
+                        break
+                    if answer.status_code != 409 or refusal not in answer.text:
+                        failures.append(f"patient {patient_id}: {answer.status_code} {answer.text}")
+                        break
+                    if time.monotonic() > deadline:
+                        failures.append(f"patient {patient_id}: still refused after 60 s")
+                        break
+                    time.sleep(0.05)  # the pharmacist is receiving the shipment
+
+    def depot_and_pharmacists() -> None:
+        clients = {site: _client(server, name) for site, name in supplied.pharmacists.items()}
+        depot = _client(server, supplied.administrator)
+        received: set[int] = set()
+        try:
+            while True:
+                finished = done.is_set()  # one more round after the last randomisation
+                listed = depot.get(f"/api/trials/{supplied.trial_id}/resupply-requests")
+                statuses.append(listed.status_code)
+                for request in listed.json() if listed.status_code == 200 else []:
+                    shipment = request["shipment_id"]
+                    if shipment is None:
+                        shipped = depot.post(f"/api/resupply-requests/{request['id']}/shipment")
+                        statuses.append(shipped.status_code)
+                        if shipped.status_code != 201:
+                            continue  # waiting for depot stock (409): tried again next round
+                        shipment = shipped.json()["id"]
+                    if shipment not in received:
+                        answer = clients[request["site_id"]].post(
+                            f"/api/shipments/{shipment}/receipt", json={"damaged": []}
+                        )
+                        statuses.append(answer.status_code)
+                        if answer.status_code == 200:
+                            received.add(shipment)
+                if finished:
+                    return
+                time.sleep(0.02)
+        except httpx.HTTPError as exc:
+            failures.append(f"depot or pharmacist: {exc!r}")
+        finally:
+            depot.close()
+            for client in clients.values():
+                client.close()
+
+    try:
+        with ThreadPoolExecutor(
+            max_workers=len(supplied.patients) * SUPPLY_CLIENTS_PER_SITE + 1
+        ) as pool:
+            supply_loop = pool.submit(depot_and_pharmacists)
+            work = [
+                pool.submit(randomiser, site_id, patients[i::SUPPLY_CLIENTS_PER_SITE])
+                for site_id, patients in supplied.patients.items()
+                for i in range(SUPPLY_CLIENTS_PER_SITE)
+            ]
+            for future in work:
+                future.result()
+            done.set()
+            supply_loop.result()
+    finally:
+        _stop(server)
+    assert failures == []
+    assert all(status < 500 for status in statuses), sorted(set(statuses))
+    everyone = [p for patients in supplied.patients.values() for p in patients]
+    assert sorted(int(str(b["patient_id"])) for b in randomised) == sorted(everyone)
+    numbers = [b["randomisation_number"] for b in randomised]
+    assert len(set(numbers)) == len(numbers)
+    assert all("arm" not in b for b in randomised)
+    database = create_database(supplied.url, pool_size=2)
+    try:
+        assert _check_consistency(database, supplied.trial_id) == len(everyone)
+        with database.sessions() as session:  # kits came and went only through the rules
+            shipped = session.scalar(
+                select(func.count())
+                .select_from(ResupplyRequest)
+                .where(
+                    ResupplyRequest.trial_id == supplied.trial_id,
+                    ResupplyRequest.shipment_id.is_not(None),
+                )
+            )
+        assert (shipped or 0) > len(supplied.patients)  # resupplied during the run
+    finally:
+        database.dispose()

@@ -6,15 +6,17 @@ protocol version with every criterion decided, a background therapy assigned, co
 a dispensable kit of every arm at the site): the randomise page shows it, and
 :func:`randomise` refuses with the first that fails, naming the missing step, before the
 list is touched (the kit check names no arm, so the refusal is the same whatever arm the
-patient would draw). Then, in the caller's one transaction, :func:`randomise` locks the
-stratum's counter row (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN
-IMMEDIATE`` serialises writers), takes the stratum's next slot, checks it against the list
-the sealed seed regenerates, takes an unexpired kit of that arm held at the site (FEFO),
-records the randomisation and the dispensing of cycle 1, raises a resupply
-request if stock ran low, and appends its audit events last, so that the audit
-chain's head lock is held only from then to the commit. A rollback anywhere
-leaves nothing: no slot is skipped, none is used twice (the unique constraints
-on slot, stratum and sequence, number, patient and kit are the last guard).
+patient would draw). :func:`randomise` runs in the caller's one transaction and takes its
+locks in the order :mod:`trialkit.service.platform.transaction` documents: the site's supply lock
+first; then it locks the stratum's counter row (an ``UPDATE`` on PostgreSQL; SQLite's
+``BEGIN IMMEDIATE`` serialises writers), takes the stratum's next slot, checks it against
+the list the sealed seed regenerates, takes an unexpired kit of that arm held at the site
+(FEFO), records the randomisation and the dispensing of cycle 1, raises a resupply request
+if stock ran low, and appends its audit events last, so that the audit chain's head lock is
+held only from then to the commit. A rollback anywhere leaves nothing: no slot is skipped,
+none is used twice (the unique constraints on slot, stratum and sequence, number, patient
+and kit are the last guard), and a transaction the database aborts to break a deadlock is
+run again whole.
 
 Nothing returned to a blinded role, and no error message, names an arm.
 """
@@ -536,6 +538,7 @@ def randomise(
         arm=slot.arm,
         cycle=1,
         on_date=on_date,
+        what="randomised",
     )
     # last: the audit chain's head lock is held from here to the commit
     audit.record_created(

@@ -18,14 +18,20 @@ keep the arm mix from the site, are those of :mod:`trialkit.randomisation.supply
   consumption.
 
 Requests are checked after every dispensing and every receipt, and before a
-randomisation or dispensing; they list kit numbers only. The administrator ships
-a request, the site pharmacist receives it, and kits are dispensed
+randomisation or dispensing that is refused; they list kit numbers only. The
+administrator ships a request, the site pharmacist receives it, and kits are dispensed
 first-expiry-first-out without the arm ever being shown. Kits of the same expiry are packed
 and dispensed in the order of their sealed keys, never by number
 (:func:`trialkit.randomisation.kits.kit_order_keys`). A site must hold a
 dispensable kit of *every* arm before a patient is randomised or a later cycle is
 dispensed (:func:`require_every_arm`), so a refusal is the same whatever the
-patient's arm.
+patient's arm (:func:`supply_refusal`: one message, one status).
+
+Every use case that changes a site's kits or may raise its request (randomise,
+dispense, ship, receive) first takes the site's supply lock
+(:func:`lock_site_supply`), in the order :mod:`trialkit.service.platform.transaction` documents:
+no kit is taken between the every-arm check and the dispensing, and the sites row,
+which foreign keys check, is never locked.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, Update, and_, bindparam, case, func, select, update
+from sqlalchemy import Integer, Select, Update, and_, bindparam, case, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from trialkit.errors import (
@@ -79,16 +85,19 @@ __all__ = [
     "RESUPPLY_LEAD_DAYS",
     "RESUPPLY_LEAD_DISPENSINGS",
     "RESUPPLY_TARGET",
+    "SITE_SUPPLY_LOCK",
     "dispense",
     "dispensing_view",
     "kit_shortage",
     "list_resupply_requests",
     "list_site_kits",
+    "lock_site_supply",
     "raise_resupply",
     "receive_shipment",
     "require_every_arm",
     "ship_resupply",
     "site_threshold",
+    "supply_refusal",
 ]
 
 COVER_DAYS = 21
@@ -103,6 +112,28 @@ RESUPPLY_LEAD_DAYS = 14
 """The longest time assumed from a request to the receipt of its shipment: stock counts only
 kits that stay dispensable that long."""
 _STOCK = ("available", "reserved", "in_transit")
+SITE_SUPPLY_LOCK = 0x5355_5050  # "SUPP": the class of PostgreSQL advisory lock keyed by site id
+"""The first key of a site's supply lock (:func:`lock_site_supply`); the second is the site id."""
+
+
+def lock_site_supply(session: Session, site_id: int) -> None:
+    """Take the site's supply lock until the transaction ends (re-entrant).
+
+    PostgreSQL: a transaction-scoped advisory lock on (:data:`SITE_SUPPLY_LOCK`, site id),
+    a lock of its own rather than ``FOR UPDATE`` on the sites row, which every insert that
+    names the site checks with ``FOR KEY SHARE``. SQLite: nothing to take (``BEGIN
+    IMMEDIATE`` serialises writers). Taken first by each use case that changes the site's
+    kits (see :mod:`trialkit.service.platform.transaction` for the lock order).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_LOCK_SITE_SUPPLY, {"lock_class": SITE_SUPPLY_LOCK, "lock_site": site_id})
+
+
+_LOCK_SITE_SUPPLY = select(
+    func.pg_advisory_xact_lock(
+        bindparam("lock_class", type_=Integer), bindparam("lock_site", type_=Integer)
+    )
+)
 
 
 def _locked(session: Session, query: Select[InventoryKit]) -> Select[InventoryKit]:
@@ -156,6 +187,17 @@ _NO_KIT = (
     "should receive any pending shipment; otherwise the sponsor's depot should fill the site's "
     "resupply request"
 )
+
+
+def supply_refusal(site: Site, on_date: dt.date, what: str, *, raised: bool = False) -> SupplyError:
+    """The one refusal for a site short of a kit, wherever it is found (names no arm).
+
+    ``what`` is the use case refused ("randomised", "given a kit"); ``raised``: the
+    shortage raised a resupply request that the refusal commits
+    (:class:`~trialkit.errors.SupplyShortError`), which the answer does not show.
+    """
+    error = SupplyShortError if raised else SupplyError
+    return error(_NO_KIT.format(site=site.code, on=on_date, what=what))
 
 
 def _arms(session: Session, trial_id: int) -> list[str]:
@@ -216,18 +258,26 @@ def _site_counts(
 def require_every_arm(
     session: Session, *, trial_id: int, site: Site, on_date: dt.date, what: str
 ) -> None:
-    """Raise a resupply request if the site's stock calls for one, then refuse unless the
-    site holds a dispensable kit of every arm (the message names none).
+    """Take the site's supply lock, then refuse unless the site holds a dispensable kit of
+    every arm (the message names none), raising a resupply request first if its stock
+    calls for one.
 
     Checked before a patient is randomised (no list slot is taken) and before a later
     cycle is dispensed: a refusal that depended on the patient's arm would tell the site
-    that patients share, or do not share, an arm. A request raised here survives the
-    refusal (:class:`~trialkit.errors.SupplyShortError` commits it): else a site whose
-    stock ran short without a dispensing (kits passing the expiry horizon) would lose
-    its request with every refused attempt and never be resupplied.
+    that patients share, or do not share, an arm. Under the lock no other transaction
+    takes a kit at the site until this one ends, so the kit the caller then takes exists.
+    A request raised here survives the refusal (:class:`~trialkit.errors.SupplyShortError`
+    commits it): else a site whose stock ran short without a dispensing (kits passing the
+    expiry horizon) would lose its request with every refused attempt and never be
+    resupplied. When nothing is refused, the dispensing that follows checks the stock
+    after it (:func:`record_dispensing`), so its audit events, and the audit chain's head
+    lock, come after the caller's other locks.
     """
+    lock_site_supply(session, site.id)
     # one count serves both: a request only reserves depot kits, never a site's available ones
     stock, available = _site_counts(session, trial_id=trial_id, site_id=site.id, on_date=on_date)
+    if all(available.get(arm, 0) >= 1 for arm in _arms(session, trial_id)):
+        return
     raised = _raise_resupply(
         session,
         trial_id=trial_id,
@@ -237,33 +287,18 @@ def require_every_arm(
         target=RESUPPLY_TARGET,
         stock=stock,
     )
-    why = _short_of_an_arm(session, available, trial_id=trial_id, site=site, on=on_date, what=what)
-    if why is not None:
-        error = SupplyShortError if raised is not None else SupplyError
-        raise error(why)
+    raise supply_refusal(site, on_date, what, raised=raised is not None)
 
 
 def kit_shortage(
     session: Session, *, trial_id: int, site: Site, on_date: dt.date, what: str
 ) -> str | None:
-    """:func:`require_every_arm`'s refusal, read only (no resupply request); ``None`` if the
-    site holds a dispensable kit of every arm."""
+    """:func:`require_every_arm`'s refusal, read only (no lock, no resupply request); ``None``
+    if the site holds a dispensable kit of every arm."""
     _, available = _site_counts(session, trial_id=trial_id, site_id=site.id, on_date=on_date)
-    return _short_of_an_arm(session, available, trial_id=trial_id, site=site, on=on_date, what=what)
-
-
-def _short_of_an_arm(
-    session: Session,
-    available: dict[str, int],
-    *,
-    trial_id: int,
-    site: Site,
-    on: dt.date,
-    what: str,
-) -> str | None:
-    if any(available.get(arm, 0) < 1 for arm in _arms(session, trial_id)):
-        return _NO_KIT.format(site=site.code, on=on, what=what)
-    return None
+    if all(available.get(arm, 0) >= 1 for arm in _arms(session, trial_id)):
+        return None
+    return supply_refusal(site, on_date, what).message
 
 
 def _take_kit_statement(*, lock: bool) -> Update:
@@ -299,24 +334,41 @@ def _take_kit_statement(*, lock: bool) -> Update:
 
 # built once: pick the kit and mark it dispensed in one statement (by dialect: lock or not)
 _TAKE_KIT = {lock: _take_kit_statement(lock=lock) for lock in (False, True)}
+_WAIT_FOR_KITS = (  # every usable kit of the arm at the site, waiting for their lock holders
+    select(InventoryKit.id)
+    .where(
+        InventoryKit.trial_id == bindparam("take_trial"),
+        _KIT_ARM == bindparam("take_arm"),  # noqa: SIM300 (SQL, not Yoda)
+        InventoryKit.site_id == bindparam("take_site"),
+        InventoryKit.status == "available",
+        InventoryKit.expiry > bindparam("take_after"),
+    )
+    .with_for_update(of=InventoryKit)
+)
 
 
 def take_kit(
-    session: Session, *, trial_id: int, site: Site, arm: str, on_date: dt.date
+    session: Session, *, trial_id: int, site: Site, arm: str, on_date: dt.date, what: str
 ) -> InventoryKit:
     """The first-expiring usable kit of ``arm`` at the site (ties: the lowest sealed dispensing
-    key), taken (status ``dispensed``) and locked; the error names no arm."""
-    kit: InventoryKit | None = session.scalars(
-        _TAKE_KIT[session.get_bind().dialect.name == "postgresql"],
-        {
-            "take_trial": trial_id,
-            "take_arm": arm,
-            "take_site": site.id,
-            "take_after": on_date + dt.timedelta(days=COVER_DAYS),
-        },
-    ).first()
-    if kit is None:  # only when another transaction took the last kit of an arm meanwhile
-        raise SupplyError(_NO_KIT.format(site=site.code, on=on_date, what="given a kit"))
+    key), taken (status ``dispensed``) and locked; without one, :func:`supply_refusal` (the
+    same refusal as before the draw)."""
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    params = {
+        "take_trial": trial_id,
+        "take_arm": arm,
+        "take_site": site.id,
+        "take_after": on_date + dt.timedelta(days=COVER_DAYS),
+    }
+    kit: InventoryKit | None = session.scalars(_TAKE_KIT[postgresql], params).first()
+    if kit is None and postgresql:
+        # every usable kit is locked by a transaction that skipped the site's supply lock
+        # (the service's own take it first): wait for those to end, then take one of the
+        # kits they left, now locked by this transaction
+        session.execute(_WAIT_FOR_KITS, params)
+        kit = session.scalars(_TAKE_KIT[postgresql], params).first()
+    if kit is None:  # kits gone since require_every_arm: refused as it refuses, for any arm
+        raise supply_refusal(site, on_date, what)
     return kit
 
 
@@ -416,11 +468,12 @@ def _raise_resupply(
         stock = _stock(session, trial_id=trial_id, site=site, on_date=on_date)
     if sum(stock.values()) >= threshold:
         return None
-    # serialise on the site row, then look again. Kits reserved by a request not yet
-    # shipped count as stock, so another request is raised only if the total is still low
-    # (as the sizing needs: consumption while a shipment is on its way may take it below);
-    # a request waiting for depot stock holds no kits, so none is raised beside it
-    session.execute(select(Site.id).where(Site.id == site.id).with_for_update())
+    # serialise on the site's supply lock (callers hold it already), then look again. Kits
+    # reserved by a request not yet shipped count as stock, so another request is raised only
+    # if the total is still low (as the sizing needs: consumption while a shipment is on its
+    # way may take it below); a request waiting for depot stock holds no kits, so none is
+    # raised beside it
+    lock_site_supply(session, site.id)
     waiting = session.scalars(
         select(ResupplyRequest.id).where(
             ResupplyRequest.site_id == site.id,
@@ -522,6 +575,8 @@ def ship_resupply(
         authorize(actor, Action.MANAGE_SUPPLY, trial_id=None)
         raise NotFoundError(f"resupply request {request_id} not found")
     grant = authorize(actor, Action.MANAGE_SUPPLY, trial_id=request.trial_id)
+    lock_site_supply(session, request.site_id)
+    session.refresh(request)  # as the last holder of the lock left it: shipped once only
     if request.shipment_id is not None:
         raise ConflictError(
             f"resupply request {request_id} was shipped already (shipment {request.shipment_id})"
@@ -614,6 +669,8 @@ def receive_shipment(
         site_id=shipment.site_id,
         absent=absent,
     )
+    lock_site_supply(session, shipment.site_id)
+    session.refresh(shipment)  # as the last holder of the lock left it: received once only
     if shipment.received_at is not None:
         raise ConflictError(f"shipment {shipment_id} was received already")
     kits = session.scalars(
@@ -675,13 +732,17 @@ def record_dispensing(
     arm: str,
     cycle: int,
     on_date: dt.date,
+    what: str,
     override_reason: str | None = None,
 ) -> tuple[InventoryKit, Dispensing]:
     """Take a kit of the patient's arm at the site and record it as dispensed (audited).
 
-    The caller has checked :func:`require_every_arm` before anything arm-dependent.
+    The caller has checked :func:`require_every_arm` before anything arm-dependent, and
+    holds the site's supply lock since; ``what`` names the use case in a refusal.
     """
-    kit = take_kit(session, trial_id=patient.trial_id, site=site, arm=arm, on_date=on_date)
+    kit = take_kit(
+        session, trial_id=patient.trial_id, site=site, arm=arm, on_date=on_date, what=what
+    )
     values: dict[str, Any] = {
         "patient_id": patient.id,
         "kit_id": kit.id,
@@ -758,6 +819,7 @@ def dispense(
         arm=str(arm),
         cycle=cycle,
         on_date=on_date,
+        what="given a kit",
         override_reason=reason if overridden is not None else None,
     )
     audit.record_created(

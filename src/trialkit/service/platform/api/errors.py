@@ -5,9 +5,10 @@ RandomisationError (a refused allocation, no dispensable kit) -> 409,
 AuthenticationError -> 401, PermissionDenied -> 403. A request that fails validation
 (FastAPI's own, or the boundary's checks in
 :func:`trialkit.service.platform.api.deps.checked_input`) -> 422 naming each field, without the
-rejected value: no password, token or unprintable text is ever
-sent back. Anything else is a defect: it is logged with the request id and answered with a
-generic 500.
+rejected value: no password, token or unprintable text is ever sent back. A transaction the
+database aborted to break a deadlock, which still failed when run again, -> 503 (send it again).
+Anything else is a defect: it is logged with the request id and answered with a generic 500, and
+the connection stays open (:mod:`trialkit.service.platform.request_boundary`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from trialkit.errors import (
     TrialkitError,
 )
 from trialkit.service.platform.boundary import is_secret, printable
+from trialkit.service.platform.request_boundary import RequestBoundary
+from trialkit.service.platform.transaction import is_retryable
 
 __all__ = ["error_response", "install_error_handlers", "validation_detail"]
 
@@ -109,6 +112,14 @@ async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     request_id = getattr(request.state, "request_id", "-")
+    if is_retryable(exc):
+        log.warning("request %s: transaction aborted by the database on every attempt", request_id)
+        return JSONResponse(
+            {"detail": "the trial database was busy with conflicting requests and nothing was "
+             f"recorded: send the request again (request id {request_id})"},
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )  # fmt: skip
     log.error("unhandled error in request %s", request_id, exc_info=exc)
     return JSONResponse(
         {"detail": f"internal error; quote request id {request_id} to the administrator"},
@@ -117,6 +128,8 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    """The domain errors' answers, and the request boundary (retries, then the 500 or 503)."""
     app.add_exception_handler(TrialkitError, _domain_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
-    app.add_exception_handler(Exception, _unexpected)
+    app.add_exception_handler(Exception, _unexpected)  # errors in the outer middleware
+    app.add_middleware(RequestBoundary, on_error=_unexpected)

@@ -30,6 +30,8 @@ from trialkit.service.platform.boundary import printable
 from trialkit.service.platform.pages.deps import CsrfRejected, LoginRequired, login_url
 from trialkit.service.platform.pages.labels import N_
 from trialkit.service.platform.pages.rendering import Pages
+from trialkit.service.platform.request_boundary import RequestBoundary
+from trialkit.service.platform.transaction import is_retryable
 
 __all__ = ["FormRejected", "install_error_pages", "plain_problem"]
 
@@ -131,10 +133,15 @@ async def _invalid_request(request: Request, exc: Exception) -> Response:
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     request_id = getattr(request.state, "request_id", "-")
-    log.error("unhandled error in page request %s", request_id, exc_info=exc)
+    status = 500
+    if is_retryable(exc):  # conflicting transactions, on every attempt: worth sending again
+        log.warning("page request %s: transaction aborted on every attempt", request_id)
+        status = 503
+    else:
+        log.error("unhandled error in page request %s", request_id, exc_info=exc)
     return _error_page(
         request,
-        500,
+        status,
         N_("Something went wrong"),
         _pages(request)._("An internal error occurred; quote the request id to the administrator."),
     )
@@ -148,6 +155,7 @@ def install_error_pages(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(Exception, _unexpected)
+    app.add_middleware(RequestBoundary, on_error=_unexpected)  # retries, then the error page
 
 
 _PLAIN: dict[str, str] = {
