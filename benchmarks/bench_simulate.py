@@ -5,6 +5,7 @@ Usage::
     .venv/bin/python benchmarks/bench_simulate.py [--trials 1000000] [--rpact-trials 100000]
         [--workers 2] [--seed 1] [--backend numba|numpy|cuda] [--entry fixed,random]
         [--skip-rpact] [--skip-process] [--skip-profile] [--profile-trials 20480]
+        [--startup-runs 7]
         [--threads-per-block 64] [--max-registers 64] [--ptxas]
 
 Scenario: SOR (220 patients, uniform accrual over 15.708 months, exponential PFS with
@@ -16,6 +17,8 @@ trialkit also fits the Cox HR per trial). Three comparisons, all from the same r
   cache, filled by one untimed run first, the run, the JSON), against the wall time of
   ``Rscript`` running rpact's ``getSimulationSurvival`` for ``--rpact-trials`` (R's
   start-up and ``library(rpact)`` included);
+* **start-up**: the same command with ``--trials 1000``, ``--startup-runs`` times (median,
+  minimum and maximum of the wall and CPU seconds): what a run pays before its trials;
 * **kernel alone**: :func:`trialkit.simulate.engine.simulate` in this process after a
   warm-up, against the ``system.time`` of the ``getSimulationSurvival`` call inside R;
 * **per-part profile** (one thread): the per-trial cost of the random draws alone (the
@@ -88,13 +91,39 @@ def run_rpact(trials: int, seed: int, accrual: float) -> tuple[float, float, flo
 
 def run_process(trials: int, seed: int, entry: str) -> tuple[float, dict[str, Any]]:
     """Wall seconds and JSON of the whole ``trialkit simulate`` command."""
+    wall, _, out = _timed_process(trials, seed, entry)
+    return wall, out
+
+
+def _timed_process(trials: int, seed: int, entry: str) -> tuple[float, float, dict[str, Any]]:
+    """Wall and CPU (user + system) seconds, and the JSON, of ``trialkit simulate``."""
     exe = Path(sys.executable).with_name("trialkit")
     argv = [str(exe)] if exe.exists() else [sys.executable, "-m", "trialkit.cli.main"]
     argv += ["simulate", "--protocol", "sor", "--trials", str(trials), "--seed", str(seed)]
     argv += ["--json"] + (["--entry", entry] if entry != "random" else [])
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=3600)
-    return time.perf_counter() - start, json.loads(proc.stdout)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return wall, cpu, json.loads(proc.stdout)
+
+
+def startup(seed: int, runs: int) -> None:
+    """``trialkit simulate --trials 1000 --json`` (the kernel in numba's cache), ``runs`` times."""
+    walls, cpus = [], []
+    for _ in range(runs):
+        wall, cpu, _ = _timed_process(1000, seed, "random")
+        walls.append(wall)
+        cpus.append(cpu)
+    walls.sort()
+    cpus.sort()
+    print(
+        f"start-up, trialkit simulate --trials 1000 --json ({runs} runs): wall median "
+        f"{walls[runs // 2]:.2f} s (min {walls[0]:.2f}, max {walls[-1]:.2f}); CPU median "
+        f"{cpus[runs // 2]:.2f} s (min {cpus[0]:.2f}, max {cpus[-1]:.2f})"
+    )
 
 
 def peak_rss_mb() -> float:
@@ -285,6 +314,7 @@ def main() -> None:
     parser.add_argument("--skip-rpact", action="store_true")
     parser.add_argument("--skip-process", action="store_true", help="no whole-process runs")
     parser.add_argument("--skip-profile", action="store_true", help="no per-part profile")
+    parser.add_argument("--startup-runs", type=int, default=7, help="start-up runs (0: none)")
     parser.add_argument("--ptxas", action="store_true", help="print ptxas -v for sm_90, exit")
     args = parser.parse_args()
     if args.ptxas:
@@ -303,6 +333,8 @@ def main() -> None:
     if not args.skip_process and backend == "numba":
         for entry in entries:  # once untimed: the kernels compiled into numba's cache
             run_process(1, args.seed, entry)
+        if args.startup_runs > 0:
+            startup(args.seed, args.startup_runs)
         for entry in entries:  # the command a user types, in a fresh process
             wall, out = run_process(args.trials, args.seed, entry)
             process[entry] = args.trials / wall

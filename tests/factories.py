@@ -110,10 +110,10 @@ def make_user(
 
 
 def login(session: Session, security: Security, user: TestUser) -> str:
-    outcome = auth.login(
+    issued = auth.login(
         session=session, security=security, username=user.username, password=PASSWORD, kind="bearer"
     )
-    return outcome.token_or_raise().token
+    return issued.token
 
 
 def principal(session: Session, security: Security, user: TestUser) -> Principal:

@@ -176,6 +176,7 @@ TEST_SLICE = {
         "service/test_session_sweep.py",
         "service/test_session_timeout.py",
         "service/test_boundary.py",
+        "service/test_kept_refusals.py",
     ],
     "trials": ["service/test_sites.py"],
     "screening": ["service/test_patients.py"],
@@ -218,6 +219,7 @@ TEST_MOVES.update(
         "service/test_randomise_readiness.py": "service/randomisation/test_randomise_readiness.py",
         "web/test_checklist.py": "service/screening/test_pages_checklist.py",
         "web/test_randomise_page.py": "service/randomisation/test_pages_randomise.py",
+        "web/test_code_lists.py": "service/capture/test_pages_code_lists.py",
         # the HTTP tests: their fixtures are plugins (tests/conftest.py), each test to its slice
         "api/conftest.py": "service/api_fixtures.py",
         "web/conftest.py": "service/page_fixtures.py",

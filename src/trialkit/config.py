@@ -63,12 +63,9 @@ class Settings(BaseSettings):
         description="Pin the service's calendar date (enrolment period, kit expiry) for demos, "
         "tests and benchmarks of a protocol whose enrolment period is not today; records are "
         "then stamped on that date at the real time of day, while the audit trail, sessions "
-        "and lock-outs keep the real UTC time (see trialkit.service.platform.db.base).",
+        "and lock-outs keep the real UTC time "
+        "(read through trialkit.service.platform.calendar.Clock).",
     )
-
-    def today(self) -> dt.date:
-        """The calendar date randomisation and dispensing use (UTC today unless pinned)."""
-        return self.calendar_date or dt.datetime.now(dt.UTC).date()
 
     def require_safe(self) -> None:
         """Refuse unsafe settings before serving: outside demo mode the secret must be real."""

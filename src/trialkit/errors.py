@@ -23,6 +23,7 @@ on stderr.
     │   └── InactiveSiteError       the site may not recruit yet: no ethics approval or activation
     ├── AuthenticationError         who is asking is unknown: bad credentials, expired session,
     │   │                           locked account
+    │   ├── PasswordRefusedError    a failed password check; its count, lock-out and audit are kept
     │   ├── SessionTimeoutError     a session that ended after a spell without activity
     │   └── SessionExpiredError     a session that reached its absolute lifetime
     └── PermissionDenied            the user is known but their roles do not allow the action
@@ -40,6 +41,7 @@ __all__ = [
     "InactiveSiteError",
     "InputError",
     "NotFoundError",
+    "PasswordRefusedError",
     "PermissionDenied",
     "ProtocolError",
     "RandomisationError",
@@ -66,7 +68,10 @@ class TrialkitError(Exception):
 
     ``keeps_record`` is true for the few refusals that the service has already recorded in
     the caller's transaction (an audit event): :func:`trialkit.service.platform.transaction` commits
-    that record before the error goes on to become a 401, a page or an exit code.
+    that record before the error goes on to become a 401, a page or an exit code. It is the
+    one way a refusal keeps what it recorded: a failed password check
+    (:class:`PasswordRefusedError`), a session's end (:class:`SessionTimeoutError`,
+    :class:`SessionExpiredError`), a shortage's resupply request (:class:`SupplyShortError`).
     """
 
     keeps_record: ClassVar[bool] = False
@@ -141,6 +146,21 @@ class AuthenticationError(TrialkitError):
 
 class PermissionDenied(TrialkitError):  # noqa: N818 - the name every web framework uses
     """The caller is known, but none of their roles allows the action."""
+
+
+class PasswordRefusedError(AuthenticationError):
+    """A password check that failed: a login, or a password re-entered to confirm an act.
+
+    The failure count, any lock-out it brought and the audit event are recorded before this
+    is raised, so the caller's transaction commits them (else a password could be guessed
+    without ever reaching the lock-out). ``locked``: the account is locked (now or already).
+    """
+
+    keeps_record: ClassVar[bool] = True
+
+    def __init__(self, message: str, *, location: str = "", locked: bool = False) -> None:
+        super().__init__(message, location=location)
+        self.locked = locked
 
 
 class SessionTimeoutError(AuthenticationError):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -36,6 +38,39 @@ def test_the_listing_and_a_light_command_import_nothing_heavy() -> None:
     for args in (["--help"], ["report", "--help"], ["protocol", "--help"], ["simulate", "--help"]):
         modules = _imported_after(args)
         assert not {m for m in modules if m.split(".")[0] in HEAVY}, args
+
+
+#: what ``trialkit simulate`` never needs: scipy's statistics and optimisers (the design uses
+#: its own root finder and scipy.special's normal), cel's command line, rich's progress bar
+#: (a terminal and 10^5 trials only), the database, and the CUDA backend
+NOT_FOR_SIMULATE = (
+    "scipy.stats", "scipy.optimize", "prompt_toolkit", "pygments", "rich.progress",
+    "sqlalchemy", "numba.cuda", "trialkit.simulate.backends.cuda", "matplotlib", "pandas",
+)  # fmt: skip
+
+
+def test_simulate_imports_only_what_a_simulation_needs() -> None:
+    modules = _imported_after(["simulate", "--protocol", "sor", "--trials", "100", "--json"])
+    assert "trialkit.simulate.trial" in modules  # it did simulate, with the compiled kernel
+    heavy = {m for m in modules if m.startswith(NOT_FOR_SIMULATE)}
+    assert not heavy
+
+
+def test_the_console_entry_exits_with_the_commands_code_and_output(tmp_path: Path) -> None:
+    """``run`` (the ``trialkit`` script) freezes the heap before exiting; nothing is lost."""
+    dump = tmp_path / "trial.csv"
+    code = "from trialkit.cli.main import run\nrun()\n"
+    argv = [sys.executable, "-c", code, "simulate", "--trials", "50", "--json"]
+    done = subprocess.run(
+        [*argv, "--dump-trial", "3", str(dump)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["trials"] == 50
+    assert dump.read_text(encoding="utf-8").count("\n") == 221  # header and 220 patients
+    bad = subprocess.run([*argv, "--jsn"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2
+    assert bad.stdout == ""
+    assert bad.stderr.startswith("error: No such option: --jsn")
 
 
 def test_an_unknown_command_still_suggests_a_near_one(capsys: pytest.CaptureFixture[str]) -> None:

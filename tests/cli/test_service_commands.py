@@ -164,7 +164,7 @@ def test_sessions_sweep_ends_and_audits_abandoned_sessions(
                 username="rossi",
                 password="a long enough password",
                 kind="bearer",
-            ).token_or_raise()
+            )
             abandoned = session.scalars(select(LoginSession)).one()
             abandoned.last_seen_at -= dt.timedelta(minutes=settings.session_idle_minutes + 5)
             timed_out_at = abandoned.last_seen_at + dt.timedelta(

@@ -157,16 +157,18 @@ def test_progress_bar_on_a_terminal(
 ) -> None:
     import sys
 
+    import rich.progress
+
     import trialkit.cli.simulate as cli
 
     advanced: list[float] = []
 
-    class Recording(cli.Progress):  # type: ignore[misc]
+    class Recording(rich.progress.Progress):
         def advance(self, task_id: Any, advance: float = 1) -> None:
             advanced.append(advance)
             super().advance(task_id, advance)
 
-    monkeypatch.setattr(cli, "Progress", Recording)
+    monkeypatch.setattr(rich.progress, "Progress", Recording)  # imported when a bar is shown
     monkeypatch.setattr(cli, "PROGRESS_MIN_TRIALS", 5000)
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     assert main(["simulate", "--trials", "9000", "--seed", "2"]) == 0

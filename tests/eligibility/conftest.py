@@ -60,7 +60,7 @@ def record_data(*patches: Mapping[str, Any]) -> dict[str, Any]:
 
 def build_record(*patches: Mapping[str, Any]) -> ScreeningRecord:
     """A validated screening record: the eligible example with the patches applied in order."""
-    return parse_record(record_data(*patches), source=str(ELIGIBLE_EXAMPLE))
+    return parse_record(record_data(*patches))
 
 
 @pytest.fixture(scope="session")

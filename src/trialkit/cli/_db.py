@@ -15,17 +15,22 @@ from sqlalchemy.orm import Session
 
 from trialkit.cli._common import fail, user_errors
 from trialkit.config import Settings, load_settings
-from trialkit.service.platform.calendar import on_calendar
+from trialkit.service.platform.calendar import Clock
 from trialkit.service.platform.db.database import Database, create_database
 from trialkit.service.platform.principal import Principal
 from trialkit.service.platform.transaction import transaction
 
-__all__ = ["cli_actor", "cli_settings", "open_database", "service_transaction"]
+__all__ = ["cli_actor", "cli_clock", "cli_settings", "open_database", "service_transaction"]
 
 
 def cli_settings() -> Settings:
     with user_errors():
         return load_settings()
+
+
+def cli_clock(settings: Settings | None = None) -> Clock:
+    """The service's clock, from the settings (as the API's): record time and real time."""
+    return Clock.from_settings(settings or cli_settings())
 
 
 def cli_actor() -> Principal:
@@ -57,7 +62,7 @@ def service_transaction(settings: Settings | None = None) -> Iterator[Session]:
     with (
         open_database(settings) as database,
         user_errors(),
-        on_calendar(settings.calendar_date),
+        cli_clock(settings).pinned(),
         transaction(database) as session,
     ):
         yield session

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
@@ -19,6 +21,7 @@ from trialkit.design.claims import ClaimsReport, check_claims
 from trialkit.design.decision import DecisionCharacteristics, decision_characteristics
 from trialkit.design.events import EventsMethod
 from trialkit.design.sample_size import SurvivalSampleSize, round_up, survival_sample_size
+from trialkit.errors import DesignInputError
 from trialkit.protocol import load_protocol
 
 __all__ = ["app"]
@@ -49,6 +52,42 @@ BetaSpendingOption = typer.Option(
 )
 JsonOption = typer.Option(False, "--json", help="Print one JSON object.")
 PlotOption = typer.Option(None, "--plot", help="Also draw the design to FILE.png or FILE.svg.")
+
+
+FLAGS = {
+    "alpha": "--alpha",
+    "power": "--power",
+    "allocation_ratio": "--allocation-ratio",
+    "information_rates": "--information-rates",
+    "spending_function": "--spending",
+    "beta_spending": "--beta-spending",
+    "median_control": "--median-control",
+    "median_treatment": "--median-treatment",
+    "hr": "--hr",
+    "alternative_hr": "--hr",
+    "decision_hr": "--decision-hr",
+    "events": "--events",
+    "accrual_time": "--accrual-time",
+    "n": "--n",
+    "follow_up_time": "--follow-up",
+    "dropout_rate": "--dropout-rate",
+    "dropout_time": "--dropout-time",
+    "method": "--method",
+}
+"""The flag of each design parameter that the core's errors name as their location."""
+
+
+@contextmanager
+def design_errors() -> Iterator[None]:
+    """Domain errors as one line and exit code 2; a design parameter is named by its flag."""
+    with user_errors():
+        try:
+            yield
+        except DesignInputError as exc:
+            flag = FLAGS.get(exc.location)
+            if flag is None:
+                raise
+            fail(f"{flag}: {exc.message}")
 
 
 def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:
@@ -206,7 +245,7 @@ def survival(
         else None
     )
     rates = _rates(information_rates)
-    with user_errors():
+    with design_errors():
         result = survival_sample_size(
             median_control=median_control,
             median_treatment=median_treatment,
@@ -309,7 +348,7 @@ def decision(
     as_json: bool = JsonOption,
 ) -> None:
     """False-positive and false-negative rates and power of 'observed HR <= threshold'."""
-    with user_errors():
+    with design_errors():
         result = decision_characteristics(
             events=events,
             decision_hr=decision_hr,
@@ -372,7 +411,7 @@ def boundaries(
         else None
     )
     rates = _rates(information_rates)
-    with user_errors():
+    with design_errors():
         design = group_sequential_design(
             alpha=alpha,
             information_rates=rates,

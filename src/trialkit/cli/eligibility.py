@@ -11,6 +11,7 @@ from rich.table import Table
 
 from trialkit.cli._common import fail, print_json, user_errors
 from trialkit.eligibility.record import ScreeningRecord, parse_record
+from trialkit.errors import RecordError
 from trialkit.protocol import load_protocol
 from trialkit.screening import ScreeningOutcome, screen
 
@@ -47,8 +48,10 @@ def read_record(path: Path) -> ScreeningRecord:
         fail(f"{path}: cannot read the file ({exc})")
     except json.JSONDecodeError as exc:
         fail(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})")
-    with user_errors():
-        return parse_record(data, source=str(path))
+    try:
+        return parse_record(data)
+    except RecordError as exc:  # the file, then the field's JSON path
+        fail(f"{path}: {exc}")
 
 
 @app.command("check")

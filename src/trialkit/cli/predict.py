@@ -118,7 +118,7 @@ def _from_database(
     seed: int,
 ) -> TrialForecast:
     """The forecast from the trial database, through the service (one read transaction)."""
-    from trialkit.cli._db import cli_actor, cli_settings, service_transaction
+    from trialkit.cli._db import cli_actor, cli_clock, service_transaction
     from trialkit.service.capture.outcomes import acting_user
     from trialkit.service.oversight.forecast import MAX_SIMS, trial_forecast
     from trialkit.service.trials import trials
@@ -135,7 +135,7 @@ def _from_database(
             actor=actor,
             trial_id=found.id,
             cutoff=cutoff,
-            today=cli_settings().today(),
+            today=cli_clock().today(),
             target=target,
             model=model,  # type: ignore[arg-type]
             n_sims=sims,

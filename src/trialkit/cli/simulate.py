@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from trialkit.cli._common import fail, print_json
 from trialkit.errors import DesignInputError, TrialkitError
@@ -94,6 +93,8 @@ def _progress(total: int, show: bool) -> Iterator[Callable[[int], None] | None]:
     if not show:
         yield None
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),

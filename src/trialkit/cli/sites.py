@@ -7,7 +7,7 @@ import datetime as dt
 import typer
 
 from trialkit.cli._common import print_json
-from trialkit.cli._db import cli_actor, cli_settings, service_transaction
+from trialkit.cli._db import cli_actor, cli_clock, service_transaction
 from trialkit.service.trials import trials
 
 __all__ = ["app"]
@@ -65,7 +65,7 @@ def approve(
             committee=committee,
             approval_date=approval_date.date(),
             protocol_version=protocol_version or row.protocol_version,
-            today=cli_settings().today(),
+            today=cli_clock().today(),
         )
     typer.echo(f"site {code}: approval by {committee} of {approval_date:%Y-%m-%d} recorded")
 

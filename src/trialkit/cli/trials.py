@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from trialkit.cli._common import print_json
-from trialkit.cli._db import cli_actor, cli_settings, service_transaction
+from trialkit.cli._db import cli_actor, cli_clock, service_transaction
 from trialkit.service.trials import trials
 
 __all__ = ["app"]
@@ -27,7 +27,7 @@ def add(
 def list_(as_json: bool = typer.Option(False, "--json", help="One JSON object.")) -> None:
     """List the trials."""
     with service_transaction() as session:
-        views = trials.list_trials(session=session, actor=cli_actor(), today=cli_settings().today())
+        views = trials.list_trials(session=session, actor=cli_actor(), today=cli_clock().today())
     if as_json:
         print_json({"trials": [v.model_dump(mode="json") for v in views]})
         return

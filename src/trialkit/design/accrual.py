@@ -37,8 +37,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import brentq
 
+from trialkit.design.roots import brentq
 from trialkit.errors import DesignInputError
 
 __all__ = [
@@ -53,17 +53,23 @@ _XTOL = 1e-12
 def hazard_from_median(median: float, name: str = "median") -> float:
     """Exponential hazard per month for a median in months: :math:`\\lambda = \\log 2 / m`."""
     if not (math.isfinite(median) and median > 0.0):
-        raise DesignInputError(f"{name} must be a positive number of months; you gave {median:g}")
+        raise DesignInputError(
+            f"{name} must be a positive number of months; you gave {median:g}",
+            location=name.replace(" ", "_"),
+        )
     return math.log(2.0) / median
 
 
 def dropout_hazard(rate: float, time: float) -> float:
     """Exponential dropout hazard giving probability ``rate`` of dropping out by ``time`` months."""
     if not (math.isfinite(rate) and 0.0 <= rate < 1.0):
-        raise DesignInputError(f"dropout rate must lie in [0, 1); you gave {rate:g}")
+        raise DesignInputError(
+            f"dropout rate must lie in [0, 1); you gave {rate:g}", location="dropout_rate"
+        )
     if not (math.isfinite(time) and time > 0.0):
         raise DesignInputError(
-            f"dropout time must be a positive number of months; you gave {time:g}"
+            f"dropout time must be a positive number of months; you gave {time:g}",
+            location="dropout_time",
         )
     return -math.log1p(-rate) / time
 
@@ -91,9 +97,13 @@ class SurvivalModel:
         for name in ("hazard_control", "hazard_treatment", "allocation_ratio"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0.0):
-                raise DesignInputError(f"{name.replace('_', ' ')} must be positive; got {value:g}")
+                raise DesignInputError(
+                    f"{name.replace('_', ' ')} must be positive; got {value:g}", location=name
+                )
         if not (math.isfinite(self.dropout) and self.dropout >= 0.0):
-            raise DesignInputError(f"dropout hazard must be non-negative; got {self.dropout:g}")
+            raise DesignInputError(
+                f"dropout hazard must be non-negative; got {self.dropout:g}", location="dropout"
+            )
 
     @classmethod
     def from_medians(
@@ -168,17 +178,19 @@ class SurvivalModel:
             with_dropout = " after dropout" if self.dropout > 0.0 else ""
             raise DesignInputError(
                 f"{n:g} patients can give at most {limit:.4g} events{with_dropout}; "
-                f"you asked for {events:.4g}: enrol more patients or lower the events"
+                f"you asked for {events:.4g}: enrol more patients or lower the events",
+                location="n",
             )
 
     def patients_for_events(
         self, events: float, *, accrual_time: float, follow_up_time: float
     ) -> float:
         """Patients needed so that ``events`` are expected at ``accrual_time + follow_up_time``."""
-        _check_positive(accrual_time, "accrual time")
+        _check_positive(accrual_time, "accrual time", "accrual_time")
         if not (math.isfinite(follow_up_time) and follow_up_time >= 0.0):
             raise DesignInputError(
-                f"follow-up time must be zero or more months; you gave {follow_up_time:g}"
+                f"follow-up time must be zero or more months; you gave {follow_up_time:g}",
+                location="follow_up_time",
             )
         return events / self._fraction_with_event(accrual_time + follow_up_time, accrual_time)
 
@@ -187,8 +199,8 @@ class SurvivalModel:
 
         Before the end of accrual when the events come early, as rpact reports it.
         """
-        _check_positive(accrual_time, "accrual time")
-        _check_positive(n, "number of patients")
+        _check_positive(accrual_time, "accrual time", "accrual_time")
+        _check_positive(n, "number of patients", "n")
         self._check_reachable(events, n)
 
         def excess(t: float) -> float:
@@ -206,10 +218,11 @@ class SurvivalModel:
         :math:`f` (earlier patients are followed longer), from :math:`n F(f)` at
         :math:`a \\to 0` towards the maximum the patients can give.
         """
-        _check_positive(n, "number of patients")
+        _check_positive(n, "number of patients", "n")
         if not (math.isfinite(follow_up_time) and follow_up_time >= 0.0):
             raise DesignInputError(
-                f"follow-up time must be zero or more months; you gave {follow_up_time:g}"
+                f"follow-up time must be zero or more months; you gave {follow_up_time:g}",
+                location="follow_up_time",
             )
         self._check_reachable(events, n)
         at_once = n * float(self.event_probability(follow_up_time))
@@ -217,7 +230,8 @@ class SurvivalModel:
             raise DesignInputError(
                 f"{n:g} patients followed for {follow_up_time:g} months give {at_once:.4g} events "
                 f"even if all enter at once, more than the {events:.4g} asked for: "
-                "shorten the follow-up or lower the number of patients"
+                "shorten the follow-up or lower the number of patients",
+                location="follow_up_time",
             )
 
         def excess(a: float) -> float:
@@ -229,9 +243,9 @@ class SurvivalModel:
         return float(brentq(excess, lower, upper, xtol=_XTOL, rtol=4 * np.finfo(float).eps))
 
 
-def _check_positive(value: float, name: str) -> None:
+def _check_positive(value: float, name: str, parameter: str) -> None:
     if not (math.isfinite(value) and value > 0.0):
-        raise DesignInputError(f"{name} must be positive; you gave {value:g}")
+        raise DesignInputError(f"{name} must be positive; you gave {value:g}", location=parameter)
 
 
 def _integrated_cdf(t: NDArray[np.float64], lam: float, h: float) -> NDArray[np.float64]:

@@ -46,10 +46,10 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import brentq
-from scipy.stats import norm
 
+from trialkit.design import normal
 from trialkit.design.events import check_probability
+from trialkit.design.roots import brentq
 from trialkit.errors import DesignInputError
 
 __all__ = [
@@ -82,10 +82,13 @@ def spending(kind: SpendingFunction, error: float, t: NDArray[np.float64]) -> ND
     """
     t = np.asarray(t, dtype=float)
     if kind == "obrien-fleming":
-        return np.asarray(2.0 * norm.sf(norm.isf(error / 2.0) / np.sqrt(t)), dtype=float)
+        return np.asarray(2.0 * normal.sf(normal.isf(error / 2.0) / np.sqrt(t)), dtype=float)
     if kind == "pocock":
         return error * np.log1p((math.e - 1.0) * t)
-    raise DesignInputError(f"spending must be 'obrien-fleming' or 'pocock'; you gave {kind!r}")
+    raise DesignInputError(
+        f"spending must be 'obrien-fleming' or 'pocock'; you gave {kind!r}",
+        location="spending_function",
+    )
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,7 @@ def _grid(
 def _first(t: float, drift: float, lower: float, upper: float) -> _Continuation:
     mean = drift * math.sqrt(t)
     z, w = _grid(mean, lower, upper)
-    return _Continuation(z, w * norm.pdf(z - mean), t)
+    return _Continuation(z, w * normal.pdf(z - mean), t)
 
 
 def _next(prev: _Continuation, t: float, drift: float, lower: float, upper: float) -> _Continuation:
@@ -147,26 +150,26 @@ def _next(prev: _Continuation, t: float, drift: float, lower: float, upper: floa
     z, w = _grid(mean, lower, upper)
     sd = math.sqrt(dt)
     shift = prev.z * math.sqrt(prev.t) + drift * dt
-    kernel = norm.pdf((z[:, None] * math.sqrt(t) - shift[None, :]) / sd) * (math.sqrt(t) / sd)
+    kernel = normal.pdf((z[:, None] * math.sqrt(t) - shift[None, :]) / sd) * (math.sqrt(t) / sd)
     return _Continuation(z, w * (kernel @ prev.mass), t)
 
 
 def _upper_crossing(prev: _Continuation | None, t: float, drift: float, bound: float) -> float:
     """P(Z_k >= bound and no earlier stop)."""
     if prev is None:
-        return float(norm.sf(bound - drift * math.sqrt(t)))
+        return float(normal.sf(bound - drift * math.sqrt(t)))
     dt = t - prev.t
     arg = (prev.z * math.sqrt(prev.t) + drift * dt - bound * math.sqrt(t)) / math.sqrt(dt)
-    return float(prev.mass @ norm.cdf(arg))
+    return float(prev.mass @ normal.cdf(arg))
 
 
 def _lower_crossing(prev: _Continuation | None, t: float, drift: float, bound: float) -> float:
     """P(Z_k <= bound and no earlier stop)."""
     if prev is None:
-        return float(norm.cdf(bound - drift * math.sqrt(t)))
+        return float(normal.cdf(bound - drift * math.sqrt(t)))
     dt = t - prev.t
     arg = (bound * math.sqrt(t) - prev.z * math.sqrt(prev.t) - drift * dt) / math.sqrt(dt)
-    return float(prev.mass @ norm.cdf(arg))
+    return float(prev.mass @ normal.cdf(arg))
 
 
 def _advance(
@@ -208,7 +211,7 @@ def crossing_probabilities(
     b = [float(v) for v in upper]
     a = [-_Z_MAX] * k if lower is None else [float(v) for v in lower]
     if len(b) != k or len(a) != k:
-        raise DesignInputError("give one bound per information rate")
+        raise DesignInputError("give one bound per information rate", location="information_rates")
     prev: _Continuation | None = None
     ups, lows = [], []
     for j in range(k):
@@ -222,13 +225,19 @@ def crossing_probabilities(
 def _check_rates(information_rates: Sequence[float]) -> NDArray[np.float64]:
     t = np.asarray(list(information_rates), dtype=float)
     if t.size == 0:
-        raise DesignInputError("give at least one information rate, e.g. 0.5,0.75,1")
+        raise DesignInputError(
+            "give at least one information rate, e.g. 0.5,0.75,1", location="information_rates"
+        )
     if not np.all(np.isfinite(t)) or t[0] <= 0.0 or np.any(np.diff(t) <= 0.0):
         raise DesignInputError(
-            f"information rates must increase strictly from above 0 to 1; you gave {t.tolist()}"
+            f"information rates must increase strictly from above 0 to 1; you gave {t.tolist()}",
+            location="information_rates",
         )
     if abs(t[-1] - 1.0) > 1e-12:
-        raise DesignInputError(f"the last information rate must be 1; you gave {t[-1]:g}")
+        raise DesignInputError(
+            f"the last information rate must be 1; you gave {t[-1]:g}",
+            location="information_rates",
+        )
     t[-1] = 1.0
     return t
 
@@ -387,7 +396,9 @@ def group_sequential_design(
     check_probability(alpha, "alpha")
     check_probability(power, "power")
     if alpha >= 0.5:
-        raise DesignInputError(f"one-sided alpha must be below 0.5; you gave {alpha:g}")
+        raise DesignInputError(
+            f"one-sided alpha must be below 0.5; you gave {alpha:g}", location="alpha"
+        )
     t = _check_rates(information_rates)
     alpha_spent = spending(spending_function, alpha, t)
     alpha_spent[-1] = alpha
@@ -406,7 +417,7 @@ def group_sequential_design(
 
         drift = float(brentq(gap, 0.0, 20.0, xtol=1e-12, rtol=1e-14))
         futility = [*_futility_bounds(t, upper, beta_spent, drift)[0], upper[-1]]
-    fixed = float(norm.isf(alpha) + norm.isf(beta))
+    fixed = float(normal.isf(alpha) + normal.isf(beta))
     return GroupSequentialDesign(
         alpha=alpha,
         power=power,
@@ -414,7 +425,7 @@ def group_sequential_design(
         beta_spending=beta_spending,
         information_rates=tuple(float(v) for v in t),
         z=tuple(upper),
-        nominal_p=tuple(float(norm.sf(v)) for v in upper),
+        nominal_p=tuple(float(normal.sf(v)) for v in upper),
         cumulative_alpha_spent=tuple(float(v) for v in alpha_spent),
         futility_z=tuple(futility),
         cumulative_beta_spent=tuple(float(v) for v in beta_spent),

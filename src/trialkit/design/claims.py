@@ -252,7 +252,8 @@ def _events_for_error_rates(ctx: _Context) -> tuple[float, str]:
     if missing:
         raise DesignInputError(
             f"claim 'events' is recomputed from the claims {', '.join(needed)}; "
-            f"add {', '.join(missing)} to the design claims"
+            f"add {', '.join(missing)} to the design claims",
+            location="design.claims.events",
         )
     alpha = ctx.claims["false_positive_rate"].stated
     beta = ctx.claims["false_negative_rate"].stated
@@ -344,11 +345,12 @@ def check_claims(
         actual = months_between(first_enrolment, final_enrolment)
         if actual <= 0.0:
             raise DesignInputError(
-                f"final enrolment {final_enrolment} is not after first enrolment {first_enrolment}"
+                f"final enrolment {final_enrolment} is not after first enrolment {first_enrolment}",
+                location="final_enrolment",
             )
         expected = model.time_of_events(design.events, n=design.patients, accrual_time=actual)
     if not math.isfinite(implied):  # pragma: no cover - brentq returns finite values
-        raise DesignInputError("no accrual period gives the stated events")
+        raise DesignInputError("no accrual period gives the stated events", location="design")
     return ClaimsReport(
         claims=tuple(checks),
         implied_accrual_months=implied,

@@ -101,9 +101,14 @@ def decision_characteristics(
     hrs
         True hazard ratios for the power curve; :func:`default_hr_grid` when omitted.
     """
-    for name, value in (("decision HR", decision_hr), ("alternative HR", alternative_hr)):
+    for name, parameter, value in (
+        ("decision HR", "decision_hr", decision_hr),
+        ("alternative HR", "alternative_hr", alternative_hr),
+    ):
         if not value > 0.0:
-            raise DesignInputError(f"{name} must be positive; you gave {value:g}")
+            raise DesignInputError(
+                f"{name} must be positive; you gave {value:g}", location=parameter
+            )
     se = hr_standard_error(events, allocation_ratio)
     grid = default_hr_grid(alternative_hr) if hrs is None else tuple(hrs)
 

@@ -35,8 +35,7 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from scipy.stats import norm
-
+from trialkit.design import normal
 from trialkit.errors import DesignInputError
 
 __all__ = [
@@ -55,27 +54,34 @@ EventsMethod = Literal["schoenfeld", "freedman"]
 def check_probability(value: float, name: str) -> float:
     """Return ``value`` if it lies strictly inside (0, 1), else raise :class:`DesignInputError`."""
     if not (math.isfinite(value) and 0.0 < value < 1.0):
-        raise DesignInputError(f"{name} must lie strictly between 0 and 1; you gave {value:g}")
+        raise DesignInputError(
+            f"{name} must lie strictly between 0 and 1; you gave {value:g}", location=name
+        )
     return value
 
 
-def _check_hr(hr: float, name: str = "hazard ratio") -> float:
+def _check_hr(hr: float, name: str = "hazard ratio", parameter: str = "hr") -> float:
     if not (math.isfinite(hr) and hr > 0.0):
-        raise DesignInputError(f"{name} must be a positive number; you gave {hr:g}")
+        raise DesignInputError(
+            f"{name} must be a positive number; you gave {hr:g}", location=parameter
+        )
     return hr
 
 
 def _check_ratio(allocation_ratio: float) -> float:
     if not (math.isfinite(allocation_ratio) and allocation_ratio > 0.0):
         raise DesignInputError(
-            f"allocation ratio (treatment:control) must be positive; you gave {allocation_ratio:g}"
+            f"allocation ratio (treatment:control) must be positive; you gave {allocation_ratio:g}",
+            location="allocation_ratio",
         )
     return allocation_ratio
 
 
 def _check_events(events: float) -> float:
     if not (math.isfinite(events) and events > 0.0):
-        raise DesignInputError(f"number of events must be positive; you gave {events:g}")
+        raise DesignInputError(
+            f"number of events must be positive; you gave {events:g}", location="events"
+        )
     return events
 
 
@@ -124,13 +130,18 @@ def events_for_power(
     _check_hr(hr)
     r = _check_ratio(allocation_ratio)
     if hr == 1.0:
-        raise DesignInputError("hazard ratio must differ from 1 to be detectable; change --hr")
-    z = float(norm.ppf(1.0 - alpha) + norm.ppf(power))
+        raise DesignInputError(
+            "hazard ratio must differ from 1 to be detectable; change the hazard ratio",
+            location="hr",
+        )
+    z = float(normal.ppf(1.0 - alpha) + normal.ppf(power))
     if method == "schoenfeld":
         return (1.0 + r) ** 2 / r * z**2 / math.log(hr) ** 2
     if method == "freedman":
         return (1.0 + r * hr) ** 2 / (r * (1.0 - hr) ** 2) * z**2
-    raise DesignInputError(f"method must be 'schoenfeld' or 'freedman'; you gave {method!r}")
+    raise DesignInputError(
+        f"method must be 'schoenfeld' or 'freedman'; you gave {method!r}", location="method"
+    )
 
 
 def critical_hr(*, alpha: float, events: float, allocation_ratio: float = 1.0) -> float:
@@ -140,7 +151,7 @@ def critical_hr(*, alpha: float, events: float, allocation_ratio: float = 1.0) -
     """
     check_probability(alpha, "alpha")
     se = hr_standard_error(events, allocation_ratio)
-    return math.exp(-float(norm.ppf(1.0 - alpha)) * se)
+    return math.exp(-float(normal.ppf(1.0 - alpha)) * se)
 
 
 def probability_hr_below(
@@ -152,10 +163,10 @@ def probability_hr_below(
     :math:`\\log\\widehat{\\mathrm{HR}} \\sim N(\\log \\mathrm{HR}, (1+r)^2/(rD))`.
     With ``hr = 1`` this is the one-sided p-value of an observed ``threshold``.
     """
-    _check_hr(threshold, "threshold hazard ratio")
+    _check_hr(threshold, "threshold hazard ratio", "threshold")
     _check_hr(hr)
     se = hr_standard_error(events, allocation_ratio)
-    return float(norm.cdf((math.log(threshold) - math.log(hr)) / se))
+    return float(normal.cdf((math.log(threshold) - math.log(hr)) / se))
 
 
 def power_at_events(

@@ -124,7 +124,7 @@ class SurvivalSampleSize:
     def power_at(self, hr: float) -> float:
         """Probability of rejecting (at any analysis, futility bounds followed) at true ``hr``."""
         if not (math.isfinite(hr) and hr > 0.0):
-            raise DesignInputError(f"hazard ratio must be positive; you gave {hr:g}")
+            raise DesignInputError(f"hazard ratio must be positive; you gave {hr:g}", location="hr")
         drift = -math.log(hr) / hr_standard_error(self.events, self.allocation_ratio)
         rates = [s.information_rate for s in self.stages]
         upper = [s.z for s in self.stages]
@@ -161,20 +161,24 @@ def resolve_hazard_ratio(
     """
     hazard_from_median(median_control, "median control")
     if median_treatment is None and hr is None:
-        raise DesignInputError("give --median-treatment or --hr (treatment / control)")
+        raise DesignInputError(
+            "give the treatment median or the hazard ratio (treatment / control)",
+            location="median_treatment",
+        )
     if median_treatment is not None:
         hazard_from_median(median_treatment, "median treatment")
         implied = median_control / median_treatment
         if hr is not None and abs(hr - implied) > _HR_AGREEMENT * implied:
             raise DesignInputError(
-                f"--hr {hr:g} contradicts the medians, which imply HR {implied:.6g} "
-                f"({median_control:g}/{median_treatment:g}): give --hr or --median-treatment, "
-                "not both"
+                f"the hazard ratio {hr:g} contradicts the medians, which imply HR {implied:.6g} "
+                f"({median_control:g}/{median_treatment:g}): give the hazard ratio or the "
+                "treatment median, not both",
+                location="hr",
             )
         return implied, median_treatment
     assert hr is not None
     if not (math.isfinite(hr) and hr > 0.0):
-        raise DesignInputError(f"hazard ratio must be positive; you gave {hr:g}")
+        raise DesignInputError(f"hazard ratio must be positive; you gave {hr:g}", location="hr")
     return hr, median_control / hr
 
 
@@ -251,14 +255,20 @@ def survival_sample_size(
     )
     events = fixed * design.inflation_factor if design is not None else fixed
 
-    given = {"--accrual-time": accrual_time, "--n": n, "--follow-up": follow_up_time}
-    missing = [name for name, value in given.items() if value is None]
+    given = {
+        "accrual_time": ("the accrual time", accrual_time),
+        "n": ("the number of patients", n),
+        "follow_up_time": ("the follow-up time", follow_up_time),
+    }
+    missing = [key for key, (_, value) in given.items() if value is None]
     if len(missing) != 1:
-        named = [name for name, value in given.items() if value is not None]
+        named = [label for label, value in given.values() if value is not None]
         what = "all three" if not missing else ("only " + ", ".join(named) if named else "none")
         raise DesignInputError(
-            f"give exactly two of --accrual-time, --n and --follow-up (the third is solved for); "
-            f"you gave {what}"
+            "give exactly two of the accrual time, the number of patients and the follow-up "
+            f"time (the third is solved for); you gave {what}",
+            # the parameter to leave out, or the first one to add
+            location="follow_up_time" if not missing else missing[0],
         )
     if n is None:
         assert accrual_time is not None

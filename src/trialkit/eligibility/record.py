@@ -322,13 +322,15 @@ class ScreeningRecord(_Part):
         return data
 
 
-def parse_record(data: Any, *, source: str = "record") -> ScreeningRecord:
-    """Validate raw JSON data; an invalid record raises :class:`RecordError` with the JSON path."""
+def parse_record(data: Any, *, source: str = "$") -> ScreeningRecord:
+    """Validate raw JSON data; an invalid record raises :class:`RecordError` located at the
+    field's path under ``source``, where the record sits (``$.labs.alt.value`` for a file,
+    ``data.labs.alt.value`` for the ``data`` field of a request)."""
     try:
         return ScreeningRecord.model_validate(data)
     except ValidationError as exc:
         error = exc.errors()[0]
-        path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
+        path = source + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
         value = error.get("input")
         shown = (
             f" (got {value!r})" if not isinstance(value, dict | list) and value is not None else ""
@@ -338,4 +340,4 @@ def parse_record(data: Any, *, source: str = "record") -> ScreeningRecord:
             if exc.error_count() > 1
             else ""
         )
-        raise RecordError(f"{path}: {error['msg']}{shown}{more}", location=source) from exc
+        raise RecordError(f"{error['msg']}{shown}{more}", location=path) from exc

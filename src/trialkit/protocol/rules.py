@@ -16,13 +16,16 @@ need; CEL's own timestamps have no calendar months.
 from __future__ import annotations
 
 import calendar
+import importlib.machinery
+import importlib.util
 import re
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
+from types import ModuleType
 from typing import Any
-
-import cel
 
 from trialkit.errors import RuleError
 
@@ -40,6 +43,41 @@ __all__ = [
 
 DERIVED_REFERENCE = re.compile(r"\bd\.([a-z][a-z0-9_]*)")
 """A reference to a derived value (``d.name``) inside a rule."""
+
+
+def _cel_engine() -> ModuleType:
+    """``cel.cel``, the compiled CEL interpreter, without the ``cel`` package's ``__init__``.
+
+    common-expression-language's ``__init__`` imports the package's own command line (typer,
+    prompt_toolkit, pygments, rich), which trialkit never uses and which costs every process
+    that loads a protocol (``trialkit simulate`` among them) about 0.1 s. The compiled module
+    is registered under its own name, ``cel.cel``, so that a later ``import cel`` (whose
+    ``__init__`` imports it by that name) finds it rather than loading it a second time.
+    Where the compiled file is not where it is expected, the package is imported as usual.
+    """
+    loaded = sys.modules.get("cel.cel")
+    if loaded is not None:
+        return loaded
+    spec = importlib.util.find_spec("cel")
+    for folder in (spec.submodule_search_locations or []) if spec is not None else []:
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+            path = Path(folder) / f"cel{suffix}"
+            if not path.is_file():
+                continue
+            loader = importlib.machinery.ExtensionFileLoader("cel.cel", str(path))
+            found = importlib.util.spec_from_file_location("cel.cel", path, loader=loader)
+            if found is None:  # pragma: no cover - a file with an extension suffix
+                continue
+            module = importlib.util.module_from_spec(found)
+            sys.modules["cel.cel"] = module
+            loader.exec_module(module)
+            return module
+    import cel  # pragma: no cover - another layout of the package
+
+    return cel  # pragma: no cover
+
+
+cel = _cel_engine()
 
 
 class Undecided(Exception):  # noqa: N818 - a control-flow signal, not an error

@@ -15,7 +15,7 @@ from trialkit.service.oversight.api import forecast, reports
 from trialkit.service.platform.api import audit, health
 from trialkit.service.platform.api.deps import checked_input
 from trialkit.service.platform.api.errors import install_error_handlers
-from trialkit.service.platform.calendar import on_calendar
+from trialkit.service.platform.calendar import Clock
 from trialkit.service.platform.db.database import Database, create_database
 from trialkit.service.platform.security import Security
 from trialkit.service.randomisation import api as randomisation
@@ -58,10 +58,12 @@ def create_app(
     *,
     database: Database | None = None,
     security: Security | None = None,
+    clock: Clock | None = None,
 ) -> FastAPI:
     """Build the API; refuses unsafe settings (a default secret key outside demo mode).
 
-    ``security`` replaces the one built from the settings (tests give one with their clock).
+    ``security`` replaces the one built from the settings (tests give one with their clock);
+    ``clock``, the service's clock built from the settings.
     """
     settings = settings or load_settings()
     settings.require_safe()
@@ -76,6 +78,7 @@ def create_app(
         settings.database_url, pool_size=settings.db_pool_size
     )
     app.state.security = security or Security.from_settings(settings)
+    clock = app.state.clock = clock or Clock.from_settings(settings)  # shared by the pages
     install_error_handlers(app)  # first: its request boundary runs inside the middleware below
 
     @app.middleware("http")
@@ -84,7 +87,7 @@ def create_app(
     ) -> Response:
         given = request.headers.get("x-request-id", "")
         request.state.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
-        with on_calendar(settings.calendar_date):  # records stamped on a pinned calendar date
+        with clock.pinned():  # records stamped on a pinned calendar date
             response = await call_next(request)
         response.headers["X-Request-ID"] = request.state.request_id
         _secure(request.url.path, response)

@@ -32,6 +32,7 @@ from fastapi.staticfiles import StaticFiles
 from trialkit.config import Settings
 from trialkit.service.capture.pages import clinical, patients
 from trialkit.service.oversight.pages import design, forecast, monitor, reports
+from trialkit.service.platform.calendar import Clock
 from trialkit.service.platform.pages import auth, home
 from trialkit.service.platform.pages.deps import checked_input
 from trialkit.service.platform.pages.errors import install_error_pages
@@ -46,7 +47,9 @@ __all__ = ["STATIC_DIR", "create_web_app"]
 STATIC_DIR = Path(__file__).resolve().parent / "platform" / "pages" / "static"
 
 
-def create_web_app(*, settings: Settings, database: Database, security: Security) -> FastAPI:
+def create_web_app(
+    *, settings: Settings, database: Database, security: Security, clock: Clock | None = None
+) -> FastAPI:
     """The pages as an application, sharing the API's settings, database and security.
 
     It runs mounted in the API application (:func:`trialkit.service.server.create_server`), whose
@@ -61,6 +64,7 @@ def create_web_app(*, settings: Settings, database: Database, security: Security
     app.state.settings = settings
     app.state.database = database
     app.state.security = security
+    app.state.clock = clock or Clock.from_settings(settings)  # the API's, when mounted in it
     app.state.pages = Pages()
 
     install_error_pages(app)

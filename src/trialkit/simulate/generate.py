@@ -133,13 +133,25 @@ def block_patterns(treatment: int, control: int) -> NDArray[np.bool_]:
     return np.array(rows)
 
 
-def draw(scenario: Scenario, rng: np.random.Generator, trials: int) -> RawDraws:
+def draw(
+    scenario: Scenario, rng: np.random.Generator, trials: int, reuse: RawDraws | None = None
+) -> RawDraws:
     """Take the draws of ``trials`` trials from ``rng``, always in the same order.
 
     Entry spacings (random entry only), allocation, PFS, dropout (with dropout only).
+    ``reuse``: an earlier batch's draws, done with, whose arrays of the right shape are
+    refilled in place (the same values as new arrays; a thread drawing batch after batch
+    then does not fault in fresh memory for each).
     """
     n = scenario.n
-    spacings = rng.standard_exponential((trials, n + 1)) if scenario.entry == "random" else None
+    spare = (None, None, None) if reuse is None else (reuse.spacings, reuse.pfs, reuse.dropout)
+
+    def exponential(shape: tuple[int, int], old: FloatArray | None) -> FloatArray:
+        if old is not None and old.shape == shape:
+            return rng.standard_exponential(out=old)
+        return rng.standard_exponential(shape)
+
+    spacings = exponential((trials, n + 1), spare[0]) if scenario.entry == "random" else None
     allocation: NDArray[np.int64] | FloatArray
     if scenario.allocation == "simple":
         allocation = rng.random((trials, n))
@@ -149,8 +161,8 @@ def draw(scenario: Scenario, rng: np.random.Generator, trials: int) -> RawDraws:
         blocks = -(-n // patterns.shape[1])
         # one draw per block picks its arrangement: equally likely permuted blocks
         allocation = rng.integers(0, patterns.shape[0], size=(trials, blocks), dtype=np.int64)
-    pfs = rng.standard_exponential((trials, n))
-    dropout = rng.standard_exponential((trials, n)) if scenario.dropout_hazard > 0.0 else None
+    pfs = exponential((trials, n), spare[1])
+    dropout = exponential((trials, n), spare[2]) if scenario.dropout_hazard > 0.0 else None
     return RawDraws(spacings=spacings, allocation=allocation, pfs=pfs, dropout=dropout)
 
 

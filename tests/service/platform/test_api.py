@@ -111,6 +111,7 @@ def _post_record(client: TestClient, world: World, content: str | bytes) -> tupl
             ["body", "data", "ecog"],
         ),
         ('{"data": {"ecog": 1e999}, "reason": "x"}', ["body", "data", "ecog"]),  # overflows to inf
+        ('{"data": {"ecog": 9}, "reason": "x"}', ["body", "data", "ecog"]),  # the record's check
         ('{"data": {"labs": {"anc": {"value": 1e999, "unit": "/mm3"}}}, "reason": "x"}', None),
         ('{"data": {"labs": {"anc": {"value": NaN, "unit": "/mm3"}}}, "reason": "x"}', None),
         ('{"data": {"unknown_section": true}, "reason": "x"}', ["body", "data", "unknown_section"]),

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tests.factories import PASSWORD, make_trial, make_user, principal
-from trialkit.errors import AuthenticationError, InputError, PermissionDenied
+from trialkit.errors import AuthenticationError, InputError, PasswordRefusedError, PermissionDenied
 from trialkit.service.platform import auth
 from trialkit.service.platform.db.base import utcnow
 from trialkit.service.platform.policy import Role
@@ -32,10 +32,9 @@ def test_passwords_are_stored_as_argon2id(session: Session, security: Security) 
 
 def test_login_authenticate_logout(session: Session, security: Security) -> None:
     user = make_user(session, security, make_trial(session), Role.MONITOR)
-    outcome = auth.login(
+    token = auth.login(
         session=session, security=security, username=user.username, password=PASSWORD, kind="bearer"
-    )
-    token = outcome.token_or_raise().token
+    ).token
     stored = session.scalars(select(LoginSession)).all()
     assert token not in {s.token_hash for s in stored}  # only a keyed hash is kept
     actor = auth.authenticate(session=session, security=security, token=token)
@@ -49,17 +48,13 @@ def test_login_authenticate_logout(session: Session, security: Security) -> None
 
 def test_sessions_expire(session: Session, security: Security) -> None:
     user = make_user(session, security, make_trial(session), Role.MONITOR)
-    token = (
-        auth.login(
-            session=session,
-            security=security,
-            username=user.username,
-            password=PASSWORD,
-            kind="cookie",
-        )
-        .token_or_raise()
-        .token
-    )
+    token = auth.login(
+        session=session,
+        security=security,
+        username=user.username,
+        password=PASSWORD,
+        kind="cookie",
+    ).token
     session.execute(update(LoginSession).values(expires_at=utcnow()))
     with pytest.raises(AuthenticationError, match="expired"):
         auth.authenticate(session=session, security=security, token=token)
@@ -70,51 +65,51 @@ def test_sessions_expire(session: Session, security: Security) -> None:
 def test_failed_logins_lock_the_account(session: Session, security: Security) -> None:
     user = make_user(session, security, make_trial(session), Role.MONITOR)
     for _ in range(security.max_failed_logins):
-        outcome = auth.login(
-            session=session,
-            security=security,
-            username=user.username,
-            password="wrong",
-            kind="bearer",
-        )
-        assert outcome.failure == "wrong username or password"
+        with pytest.raises(PasswordRefusedError, match=r"^wrong username or password$"):
+            auth.login(
+                session=session,
+                security=security,
+                username=user.username,
+                password="wrong",
+                kind="bearer",
+            )
     # now even the right password is refused, saying until when
-    outcome = auth.login(
-        session=session, security=security, username=user.username, password=PASSWORD, kind="bearer"
-    )
-    assert outcome.issued is None
-    assert "locked" in (outcome.failure or "")
-    with pytest.raises(AuthenticationError, match="locked"):
-        outcome.token_or_raise()
-    assert _actions(session).count("login_failed") == security.max_failed_logins + 1
-    # the lock ends by itself
-    session.execute(update(User).where(User.id == user.id).values(locked_until=utcnow()))
-    assert auth.login(
-        session=session, security=security, username=user.username, password=PASSWORD, kind="bearer"
-    ).issued
-
-
-def test_unknown_users_are_audited_too(session: Session, security: Security) -> None:
-    outcome = auth.login(
-        session=session, security=security, username="nobody", password="x", kind="bearer"
-    )
-    assert outcome.failure == "wrong username or password"
-    event = session.scalars(select(AuditEvent).where(AuditEvent.action == "login_failed")).one()
-    assert (event.username, event.reason) == ("nobody", "unknown user")
-
-
-def test_demo_accounts_work_only_in_demo_mode(session: Session, security: Security) -> None:
-    user = make_user(session, security, make_trial(session), Role.MONITOR, is_demo=True)
-    assert (
+    with pytest.raises(PasswordRefusedError, match="locked") as refused:
         auth.login(
             session=session,
             security=security,
             username=user.username,
             password=PASSWORD,
             kind="bearer",
-        ).issued
-        is None
-    )
+        )
+    assert refused.value.locked
+    assert _actions(session).count("login_failed") == security.max_failed_logins + 1
+    # the lock ends by itself
+    session.execute(update(User).where(User.id == user.id).values(locked_until=utcnow()))
+    assert auth.login(
+        session=session, security=security, username=user.username, password=PASSWORD, kind="bearer"
+    ).token
+
+
+def test_unknown_users_are_audited_too(session: Session, security: Security) -> None:
+    with pytest.raises(PasswordRefusedError, match=r"^wrong username or password$"):
+        auth.login(
+            session=session, security=security, username="nobody", password="x", kind="bearer"
+        )
+    event = session.scalars(select(AuditEvent).where(AuditEvent.action == "login_failed")).one()
+    assert (event.username, event.reason) == ("nobody", "unknown user")
+
+
+def test_demo_accounts_work_only_in_demo_mode(session: Session, security: Security) -> None:
+    user = make_user(session, security, make_trial(session), Role.MONITOR, is_demo=True)
+    with pytest.raises(PasswordRefusedError):
+        auth.login(
+            session=session,
+            security=security,
+            username=user.username,
+            password=PASSWORD,
+            kind="bearer",
+        )
     demo_security = dataclasses.replace(security, demo=True)
     assert auth.login(
         session=session,
@@ -122,23 +117,19 @@ def test_demo_accounts_work_only_in_demo_mode(session: Session, security: Securi
         username=user.username,
         password=PASSWORD,
         kind="bearer",
-    ).issued
+    ).token
 
 
 def test_a_password_change_needs_the_old_password(session: Session, security: Security) -> None:
     user = make_user(session, security, make_trial(session), Role.MONITOR)
     actor = principal(session, security, user)
-    other = (
-        auth.login(
-            session=session,
-            security=security,
-            username=user.username,
-            password=PASSWORD,
-            kind="cookie",
-        )
-        .token_or_raise()
-        .token
-    )
+    other = auth.login(
+        session=session,
+        security=security,
+        username=user.username,
+        password=PASSWORD,
+        kind="cookie",
+    ).token
     with pytest.raises(PermissionDenied, match="old password"):
         auth.change_password(
             session=session,
@@ -164,22 +155,20 @@ def test_a_password_change_needs_the_old_password(session: Session, security: Se
     )
     with pytest.raises(AuthenticationError):  # other sessions end
         auth.authenticate(session=session, security=security, token=other)
-    assert (
+    with pytest.raises(PasswordRefusedError):
         auth.login(
             session=session,
             security=security,
             username=user.username,
             password=PASSWORD,
             kind="bearer",
-        ).issued
-        is None
-    )
+        )
     assert auth.login(
         session=session,
         security=security,
         username=user.username,
         password="a new long password",
         kind="bearer",
-    ).issued
+    ).token
     event = session.scalars(select(AuditEvent).where(AuditEvent.action == "password_change")).one()
     assert event.old_value == event.new_value == "[redacted]"

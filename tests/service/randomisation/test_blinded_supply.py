@@ -22,6 +22,7 @@ from tests.factories import (
     stock_site,
 )
 from trialkit.errors import ConflictError, SupplyError, SupplyShortError
+from trialkit.protocol import load_protocol
 from trialkit.service.platform.db.database import Database
 from trialkit.service.platform.policy import Role
 from trialkit.service.platform.principal import Principal
@@ -230,7 +231,9 @@ def test_kits_about_to_expire_are_replaced_while_dispensable_whatever_their_arm(
     """Expiry lowers the stock a site counts (it reads the dates on its kits), so a request
     comes when five kits near expiry, of one arm or of both, sized to replace them, while
     they can still be dispensed for a cycle."""
-    soon = ENROLMENT_DAY + dt.timedelta(days=supply.COVER_DAYS + supply.RESUPPLY_LEAD_DAYS - 1)
+    soon = ENROLMENT_DAY + dt.timedelta(
+        days=supply.cover_days(session, world.trial.id) + supply.RESUPPLY_LEAD_DAYS - 1
+    )
     arm_of = dict(session.execute(select(KitListEntry.number, KitListEntry.arm)).all())
     sizes = []
     for site, arms in zip(world.sites, ("AAAAA", "AABBB"), strict=True):
@@ -276,7 +279,7 @@ def test_a_refused_randomisation_keeps_the_resupply_request_its_shortage_raised(
         session.execute(  # every B kit now expires inside the dispensing cover
             update(InventoryKit)
             .where(InventoryKit.site_id == site.id, InventoryKit.number.in_(arm_b))
-            .values(expiry=ENROLMENT_DAY + dt.timedelta(days=supply.COVER_DAYS))
+            .values(expiry=ENROLMENT_DAY + dt.timedelta(days=supply.cover_days(session, trial.id)))
         )
         before = len(session.scalars(select(ResupplyRequest.id)).all())
     with pytest.raises(SupplyShortError), transaction(db) as session:
@@ -298,3 +301,42 @@ def test_a_refused_randomisation_keeps_the_resupply_request_its_shortage_raised(
     assert not isinstance(again.value, SupplyShortError)
     with transaction(db) as session:
         assert len(session.scalars(select(ResupplyRequest.id)).all()) == before + 1
+
+
+def test_a_kit_expiring_within_the_protocols_study_drug_cycle_is_never_dispensed(
+    session: Session, world: Setting
+) -> None:
+    """A kit lasts one study-drug cycle (SOR: 28 days, 112 tablets at 4 a day), so one that
+    expires within it is never dispensed: the cover is the protocol's cycle, not a constant."""
+    cycle = supply.cover_days(session, world.trial.id)
+    protocol = load_protocol("sor")
+    assert protocol.study_drug is not None
+    assert cycle == protocol.study_drug.cycle_days == 28
+    site = world.sites[0]
+    arm_a = select(KitListEntry.number).where(
+        KitListEntry.trial_id == world.trial.id, KitListEntry.arm == "A"
+    )
+    kits = session.scalars(
+        select(InventoryKit)
+        .where(
+            InventoryKit.site_id == site.id,
+            InventoryKit.status == "available",
+            InventoryKit.number.in_(arm_a),
+        )
+        .order_by(InventoryKit.number)
+    ).all()
+    lasting = kits[0]
+    for kit in kits[1:]:  # inside the cycle, but after a 21-day one: first-expiry-first-out
+        kit.expiry = ENROLMENT_DAY + dt.timedelta(days=cycle)
+    lasting.expiry = ENROLMENT_DAY + dt.timedelta(days=cycle + 1)
+    session.flush()
+    taken = supply.take_kit(
+        session, trial_id=world.trial.id, site=_row(session, site), arm="A", on_date=ENROLMENT_DAY,
+        what="given a kit",
+    )  # fmt: skip
+    assert taken.number == lasting.number
+    with pytest.raises(SupplyError):  # none left that lasts the cycle: refused, whatever the arm
+        supply.require_every_arm(
+            session, trial_id=world.trial.id, site=_row(session, site), on_date=ENROLMENT_DAY,
+            what="randomised",
+        )  # fmt: skip

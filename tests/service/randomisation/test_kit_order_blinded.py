@@ -169,7 +169,9 @@ def test_a_dispensed_kit_is_the_sealed_random_choice_among_the_earliest_expiry_n
     row = session.get(Site, site.id)
     assert row is not None
     taken = [
-        supply.take_kit(session, trial_id=trial.id, site=row, arm=arm, on_date=ENROLMENT_DAY).number
+        supply.take_kit(
+            session, trial_id=trial.id, site=row, arm=arm, on_date=ENROLMENT_DAY, what="given a kit"
+        ).number
         for _ in ours
     ]
     assert taken == [soon, *by_key[:-1]]

@@ -30,6 +30,7 @@ from trialkit.errors import (
     ConflictError,
     InputError,
     NotFoundError,
+    PasswordRefusedError,
     PermissionDenied,
     RandomisationError,
 )
@@ -306,7 +307,7 @@ def test_one_patient_emergency_unblinding(
             patient_id=patient.id,
             password=password,
             reason=reason,
-        ).shown_or_raise()
+        )
 
     with pytest.raises(AuthenticationError):
         unblind(world.investigator, password="wrong")
@@ -321,7 +322,7 @@ def test_one_patient_emergency_unblinding(
         patient_id=patient.id,
         password=PASSWORD,
         reason="severe hepatotoxicity; treating physician must know",
-    ).shown_or_raise()
+    )
     truth = randomisation.get_randomisation(
         session=session, actor=world.dsmb, patient_id=patient.id
     )
@@ -464,40 +465,38 @@ def test_wrong_passwords_on_the_unblinding_form_count_towards_the_lockout_and_ar
     _randomise(session, world, patient.id)
     username = world.investigator.username
 
-    def unblind(password: str) -> randomisation.UnblindingOutcome:
-        return randomisation.emergency_unblind(
-            session=session,
-            security=security,
-            actor=world.investigator,
-            patient_id=patient.id,
-            password=password,
-            reason="anaphylaxis",
-        )
+    def unblind(password: str) -> PasswordRefusedError:
+        with pytest.raises(PasswordRefusedError) as refused:
+            randomisation.emergency_unblind(
+                session=session,
+                security=security,
+                actor=world.investigator,
+                patient_id=patient.id,
+                password=password,
+                reason="anaphylaxis",
+            )
+        return refused.value
 
     # failed logins and failed unblindings add up
     for _ in range(security.max_failed_logins - 2):
-        failed = auth.login(
-            session=session, security=security, username=username, password="no", kind="bearer"
-        )
-        assert failed.issued is None
+        with pytest.raises(PasswordRefusedError):
+            auth.login(
+                session=session, security=security, username=username, password="no", kind="bearer"
+            )
     first = unblind("wrong")
-    assert (first.shown, first.locked) == (None, False)
-    assert first.failure == "emergency unblinding refused: the password is wrong"
+    assert not first.locked
+    assert first.message == "emergency unblinding refused: the password is wrong"
     last = unblind("wrong again")
-    assert last.shown is None
     assert last.locked
-    assert "locked" in (last.failure or "")
+    assert "locked" in last.message
     # locked: the right password shows no arm, and logging in is refused too
     locked = unblind(PASSWORD)
-    assert locked.shown is None
     assert locked.locked
-    with pytest.raises(AuthenticationError, match="locked"):
-        locked.shown_or_raise()
-    login = auth.login(
-        session=session, security=security, username=username, password=PASSWORD, kind="bearer"
-    )
-    assert login.issued is None
-    assert "locked" in (login.failure or "")
+    assert "locked" in locked.message
+    with pytest.raises(PasswordRefusedError, match="locked"):
+        auth.login(
+            session=session, security=security, username=username, password=PASSWORD, kind="bearer"
+        )
     assert session.scalars(select(Unblinding)).all() == []
     refused = session.scalars(
         select(AuditEvent)
@@ -515,4 +514,11 @@ def test_wrong_passwords_on_the_unblinding_form_count_towards_the_lockout_and_ar
     assert len(counted) == 2
     # when the lock ends, the right password unblinds and clears the count
     session.execute(update(User).where(User.username == username).values(locked_until=utcnow()))
-    assert unblind(PASSWORD).shown is not None
+    assert randomisation.emergency_unblind(
+        session=session,
+        security=security,
+        actor=world.investigator,
+        patient_id=patient.id,
+        password=PASSWORD,
+        reason="anaphylaxis",
+    ).arm

@@ -110,7 +110,7 @@ def record_form(
 ) -> CaptureView:
     """Store a new record (no key) or the next version of ``record_key`` (with a reason).
 
-    ``today``: the trial's calendar date for the edit checks (``Settings.today()``; default:
+    ``today``: the trial's calendar date for the edit checks (``Clock.today()``; default:
     UTC today).
     """
     patient, grant = patient_or_absent(session, actor, patient_id, Action.EDIT_CLINICAL)

@@ -1,7 +1,7 @@
 """Edit checks over one patient's clinical records; each failure opens a query on the field.
 
 They run when a record is saved and on demand. "Today" (for dates in the future) is the
-trial's calendar date, ``Settings.today()`` (pinned in demos and tests), passed in by the
+trial's calendar date, ``Clock.today()`` (pinned in demos and tests), passed in by the
 caller; a caller without one gets the record clock's date. Nothing is refused for failing a
 check: the record is kept as entered and the query asks the site to correct it or explain.
 
@@ -262,7 +262,7 @@ def run_checks(
 ) -> list[QueryView]:
     """Run every check on the patient; open a query for each failure not already queried.
 
-    ``today``: the trial's calendar date (``Settings.today()``); default: UTC today.
+    ``today``: the trial's calendar date (``Clock.today()``); default: UTC today.
     """
     opened = []
     for f in current_findings(session, patient, today=today):
@@ -287,7 +287,7 @@ def run_edit_checks(
 ) -> EditCheckReport:
     """The edit checks on demand (site or monitor): what fails now, and the queries opened.
 
-    ``today``: the trial's calendar date (``Settings.today()``); default: UTC today.
+    ``today``: the trial's calendar date (``Clock.today()``); default: UTC today.
     """
     patient, grant = patient_or_absent(session, actor, patient_id, Action.RUN_EDIT_CHECKS)
     findings = current_findings(session, patient, today=today)

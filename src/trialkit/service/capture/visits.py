@@ -100,7 +100,7 @@ def patient_visits(
 ) -> ScheduleView:
     """The patient's expected visits up to one interval after ``today``.
 
-    ``today``: the trial's calendar date (``Settings.today()``; default: the record clock's).
+    ``today``: the trial's calendar date (``Clock.today()``; default: the record clock's).
     """
     patient, _ = patient_or_absent(session, actor, patient_id, Action.VIEW_CLINICAL)
     randomised_on = require_randomised(session, patient)

@@ -1,8 +1,8 @@
 """Logging in and out, authenticating a token, and changing a password.
 
-A failed login is recorded (audit event, failure count, lock-out) and then
-*returned*, not raised, so that the caller's transaction commits the record; the
-caller turns :attr:`LoginOutcome.failure` into a 401 or a one-line error.
+A failed login is recorded (audit event, failure count, lock-out) and then raised as
+:class:`~trialkit.errors.PasswordRefusedError`, which the caller's transaction commits
+(:func:`trialkit.service.platform.transaction`) before it becomes a 401 or a one-line error.
 
 A session ends at its absolute lifetime (``TRIALKIT_SESSION_MINUTES``) or after
 ``TRIALKIT_SESSION_IDLE_MINUTES`` without activity, whichever comes first. Activity
@@ -20,13 +20,12 @@ All times come from :attr:`Security.clock`.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from trialkit.errors import AuthenticationError, InputError, PermissionDenied
+from trialkit.errors import AuthenticationError, InputError, PasswordRefusedError, PermissionDenied
 from trialkit.service.platform import audit
 from trialkit.service.platform.db.base import real_utcnow
 from trialkit.service.platform.principal import Grant, Principal
@@ -50,7 +49,6 @@ from trialkit.service.platform.views import IssuedToken
 
 __all__ = [
     "ACTIVITY_RESOLUTION",
-    "LoginOutcome",
     "authenticate",
     "change_password",
     "idle_message",
@@ -67,19 +65,6 @@ ACTIVITY_RESOLUTION = dt.timedelta(minutes=1)
 SessionKind = Literal["cookie", "bearer"]
 
 
-@dataclass(frozen=True)
-class LoginOutcome:
-    """A login attempt: a token, or why not (already recorded in the audit trail)."""
-
-    issued: IssuedToken | None
-    failure: str | None = None
-
-    def token_or_raise(self) -> IssuedToken:
-        if self.issued is None:
-            raise AuthenticationError(self.failure or BAD_CREDENTIALS)
-        return self.issued
-
-
 def _failed(
     session: Session,
     *,
@@ -88,7 +73,7 @@ def _failed(
     why: str,
     request_id: str | None,
     shown: str = BAD_CREDENTIALS,
-) -> LoginOutcome:
+) -> PasswordRefusedError:
     actor = Principal(
         user_id=user.id if user else None, username=username[:64], grants=(), request_id=request_id
     )
@@ -101,7 +86,7 @@ def _failed(
         entity_id=user.id if user else None,
         reason=why,
     )
-    return LoginOutcome(issued=None, failure=shown)
+    return PasswordRefusedError(shown, locked=why == "account locked")
 
 
 def login(
@@ -112,21 +97,25 @@ def login(
     password: str,
     kind: SessionKind,
     request_id: str | None = None,
-) -> LoginOutcome:
-    """Check a password and open a session; failures count towards a lock-out."""
+) -> IssuedToken:
+    """Check a password and open a session; failures count towards a lock-out.
+
+    A failure is recorded and raised as :class:`~trialkit.errors.PasswordRefusedError` (kept by
+    the caller's transaction).
+    """
     now = security.clock()
     user = session.scalars(select(User).where(User.username == username)).one_or_none()
     if user is None:
         security.verify_password(_DUMMY.get(security), password)  # same time as a real check
-        return _failed(
+        raise _failed(
             session, user=None, username=username, why="unknown user", request_id=request_id
         )
     if not user.is_active:
-        return _failed(
+        raise _failed(
             session, user=user, username=username, why="account deactivated", request_id=request_id
         )
     if user.is_demo and not security.demo:
-        return _failed(
+        raise _failed(
             session,
             user=user,
             username=username,
@@ -135,7 +124,7 @@ def login(
         )
     locked = locked_out(user, now)
     if locked is not None:
-        return _failed(
+        raise _failed(
             session,
             user=user,
             username=username,
@@ -147,7 +136,7 @@ def login(
         record_password_failure(
             session, security=security, user=user, request_id=request_id, reason="failed login"
         )
-        return _failed(
+        raise _failed(
             session, user=user, username=username, why="wrong password", request_id=request_id
         )
 
@@ -176,9 +165,7 @@ def login(
         changes={"kind": (None, kind), "expires_at": (None, login_session.expires_at)},
     )
     sweep(session, security=security, request_id=request_id, limit=LOGIN_SWEEP_LIMIT)
-    return LoginOutcome(
-        issued=IssuedToken(token=token, expires_at=login_session.expires_at, user_id=user.id)
-    )
+    return IssuedToken(token=token, expires_at=login_session.expires_at, user_id=user.id)
 
 
 def locked_out(user: User, now: dt.datetime) -> str | None:

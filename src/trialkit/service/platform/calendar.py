@@ -1,21 +1,60 @@
-"""The trial's calendar date ("today") in the service: the caller's, else the record clock's.
+"""The service's clock: its two readings, and the trial's calendar date ("today").
 
-Callers that have the service's calendar date pass it in (the API's and the web pages'
-``Today``, the CLI's settings, the demo seeder's simulated day): it is ``Settings.today()``,
-pinned by ``TRIALKIT_CALENDAR_DATE`` in demos and tests. The shell also pins it for the
-records' time stamps (:func:`on_calendar` around each request and command: records are
-stamped on that date at the real time of day), so a caller without a date gets the same one
-from the record clock (:func:`trialkit.service.platform.db.base.utcnow`); audit timestamps, sessions
-and lock-outs stay on the real clock (see :mod:`trialkit.service.platform.db.base`).
+One :class:`Clock` per service, built from the settings (:meth:`Clock.from_settings`) by the
+API application, which the pages share, and by the CLI. It has two readings:
+
+* record time (:meth:`Clock.record_time`): ``TRIALKIT_CALENDAR_DATE`` when it is pinned (demos,
+  tests, benchmarks of a protocol whose enrolment period is not today) at the real time of day,
+  else real time; its date is the trial's calendar date, :meth:`Clock.today` (enrolment period,
+  kit expiry, the visit schedule);
+* real time (:meth:`Clock.real_time`): the audit trail, sessions and lock-outs.
+
+The shell pins the record clock around each request and command (:meth:`Clock.pinned`), so
+records are stamped on the calendar date (:func:`trialkit.service.platform.db.base.utcnow`), and
+a service function whose caller gives no date gets the same one (:func:`calendar_date`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
-from trialkit.service.platform.db.base import on_calendar, utcnow
+from trialkit.config import Settings
+from trialkit.service.platform.db.base import on_calendar, real_utcnow, utcnow
 
-__all__ = ["calendar_date", "on_calendar"]
+__all__ = ["Clock", "calendar_date", "on_calendar"]
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Record time and real time; ``pinned_date``: the calendar date pinned in the settings."""
+
+    pinned_date: dt.date | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Clock:
+        return cls(pinned_date=settings.calendar_date)
+
+    def real_time(self) -> dt.datetime:
+        """The computer's real UTC time (audit trail, sessions, lock-outs)."""
+        return real_utcnow()
+
+    def record_time(self) -> dt.datetime:
+        """The pinned calendar date at the real time of day, or real time when none is pinned."""
+        with self.pinned():
+            return utcnow()
+
+    def today(self) -> dt.date:
+        """The trial's calendar date: the record time's date."""
+        return self.record_time().date()
+
+    @contextmanager
+    def pinned(self) -> Iterator[None]:
+        """Stamp records made inside the block on the record time (around a request or command)."""
+        with on_calendar(self.pinned_date):
+            yield
 
 
 def calendar_date(today: dt.date | None) -> dt.date:

@@ -55,14 +55,16 @@ def is_retryable(exc: BaseException) -> bool:
 def transaction(database: Database) -> Iterator[Session]:
     """A session in a transaction: committed when the block ends, rolled back on an error.
 
-    An error with a true ``keeps_record`` attribute is the exception: the service recorded
-    something that must outlive the refusal before raising, so the transaction commits and
-    the error then propagates. There are two: :class:`~trialkit.errors.SessionTimeoutError`
-    (and the web's redirect to the login page that carries it), raised while a request
-    authenticates, which keeps the session's end and its audit event; and
-    :class:`~trialkit.errors.SupplyShortError`, raised before a randomisation or a
-    dispensing has changed anything else, which keeps the resupply request the shortage
-    raised. Both are raised before the request has changed anything else.
+    An error with a true ``keeps_record`` attribute is the exception, and the one way a
+    refusal keeps what it recorded: the service recorded something that must outlive the
+    refusal before raising, so the transaction commits and the error then propagates.
+    :class:`~trialkit.errors.PasswordRefusedError` keeps a failed password's count, lock-out and
+    audit event (a login, an emergency unblinding's password);
+    :class:`~trialkit.errors.SessionTimeoutError` and
+    :class:`~trialkit.errors.SessionExpiredError` (and the web's redirect to the login page
+    that carries them), raised while a request authenticates, keep the session's end and its
+    audit event; :class:`~trialkit.errors.SupplyShortError` keeps the resupply request a
+    shortage raised. Each is raised before the request has changed anything else.
     """
     kept: BaseException | None = None
     with database.sessions.begin() as session:

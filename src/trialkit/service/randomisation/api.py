@@ -5,11 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
-from fastapi.responses import JSONResponse
 
-from trialkit.errors import AuthenticationError
 from trialkit.service.platform.api.deps import CurrentPrincipal, DbSession, Id, SecurityDep, Today
-from trialkit.service.platform.api.errors import error_response
 from trialkit.service.platform.api.permissions import PermissionFirstRoute, requires
 from trialkit.service.platform.api.schemas import DispensingCreate, ShipmentReceipt, UnblindingBody
 from trialkit.service.platform.policy import Action
@@ -73,19 +70,16 @@ def emergency_unblind(
     session: DbSession,
     security: SecurityDep,
     actor: CurrentPrincipal,
-) -> EmergencyUnblindingView | JSONResponse:
+) -> EmergencyUnblindingView:
     """Emergency unblinding of one own patient (password re-entered, reason; recorded)."""
-    outcome = randomisation.emergency_unblind(
+    return randomisation.emergency_unblind(
         session=session,
         security=security,
         actor=actor,
         patient_id=patient_id,
         password=body.password,
         reason=body.reason,
-    )
-    if outcome.shown is None:  # returned, not raised: the failed attempt is committed
-        return error_response(AuthenticationError(outcome.failure or "unblinding refused"))
-    return outcome.shown
+    )  # a wrong password raises PasswordRefusedError: committed (count, audit), then a 401
 
 
 @router.post(

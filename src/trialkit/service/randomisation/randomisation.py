@@ -37,6 +37,7 @@ from trialkit.errors import (
     ConflictError,
     InputError,
     NotFoundError,
+    PasswordRefusedError,
     RandomisationError,
     SupplyError,
 )
@@ -99,7 +100,6 @@ __all__ = [
     "Precondition",
     "Readiness",
     "ReadinessCheck",
-    "UnblindingOutcome",
     "emergency_unblind",
     "get_randomisation",
     "randomise",
@@ -595,24 +595,6 @@ def get_randomisation(*, session: Session, actor: Principal, patient_id: int) ->
     )
 
 
-@dataclass(frozen=True)
-class UnblindingOutcome:
-    """An emergency unblinding: the arm shown, or why not (a wrong password or a lock-out).
-
-    A refusal is *returned*, not raised, so that the caller's transaction commits the
-    failure count and its audit event, as a failed login does.
-    """
-
-    shown: EmergencyUnblindingView | None
-    failure: str | None = None
-    locked: bool = False  # the account is locked (now or already) after wrong passwords
-
-    def shown_or_raise(self) -> EmergencyUnblindingView:
-        if self.shown is None:
-            raise AuthenticationError(self.failure or "emergency unblinding refused")
-        return self.shown
-
-
 def emergency_unblind(
     *,
     session: Session,
@@ -621,7 +603,7 @@ def emergency_unblind(
     patient_id: int,
     password: str,
     reason: str,
-) -> UnblindingOutcome:
+) -> EmergencyUnblindingView:
     """Show one own patient's arm to their investigator: password re-entered, reason given.
 
     Records the unblinding, an audit event (without the arm: the audit trail is
@@ -631,7 +613,8 @@ def emergency_unblind(
     The password re-entry is a password check like a login: a wrong one counts towards
     the account's lock-out (:func:`trialkit.service.platform.auth.record_password_failure`), and a
     locked account is refused before the password is tried, so the form is no way to
-    guess passwords. Both refusals are audited (``emergency_unblinding_refused``).
+    guess passwords. Both refusals are audited (``emergency_unblinding_refused``) and raised
+    as :class:`~trialkit.errors.PasswordRefusedError`, which the caller's transaction commits.
     """
     patient, grant = patient_or_absent(session, actor, patient_id, Action.EMERGENCY_UNBLIND)
     user = session.get(User, actor.user_id) if actor.user_id is not None else None
@@ -667,7 +650,7 @@ def emergency_unblind(
             entity_id=patient.id,
             reason=why,
         )
-        return UnblindingOutcome(shown=None, failure=failure, locked=locked is not None)
+        raise PasswordRefusedError(failure, locked=locked is not None)
     auth.record_password_success(
         session, user=user, request_id=actor.request_id, reason="password re-entered"
     )
@@ -717,14 +700,12 @@ def emergency_unblind(
             slot.block_size,
         )
     )
-    return UnblindingOutcome(
-        EmergencyUnblindingView(
-            unblinding_id=unblinding.id,
-            patient_id=patient.id,
-            randomisation_number=row.randomisation_number,
-            arm=shown.arm,
-            arm_label=shown.arm_label,
-            unblinded_at=now,
-            sponsor_notified=True,
-        )
+    return EmergencyUnblindingView(
+        unblinding_id=unblinding.id,
+        patient_id=patient.id,
+        randomisation_number=row.randomisation_number,
+        arm=shown.arm,
+        arm_label=shown.arm_label,
+        unblinded_at=now,
+        sponsor_notified=True,
     )

@@ -12,7 +12,7 @@ keep the arm mix from the site, are those of :mod:`trialkit.randomisation.supply
   as the site consumed since it was last full, a number the site knows;
 * it is filled only when the depot holds :data:`RESUPPLY_TARGET` usable kits of
   every arm, or else waits for depot stock with no kits (``complete`` false);
-* stock counts only kits unexpired for :data:`COVER_DAYS` plus
+* stock counts only kits unexpired for the protocol's study-drug cycle (:func:`cover_days`) plus
   :data:`RESUPPLY_LEAD_DAYS`, so a kit about to expire is replaced while it can
   still be dispensed, and expiry (which the site reads on its kits) counts as
   consumption.
@@ -81,11 +81,11 @@ from trialkit.service.trials.tables import Site
 from trialkit.service.trials.trials import get_site_or_raise, get_trial_or_raise, trial_protocol
 
 __all__ = [
-    "COVER_DAYS",
     "RESUPPLY_LEAD_DAYS",
     "RESUPPLY_LEAD_DISPENSINGS",
     "RESUPPLY_TARGET",
     "SITE_SUPPLY_LOCK",
+    "cover_days",
     "dispense",
     "dispensing_view",
     "kit_shortage",
@@ -100,8 +100,6 @@ __all__ = [
     "supply_refusal",
 ]
 
-COVER_DAYS = 21
-"""A dispensed kit must not expire within one treatment cycle (SOR: 21-day cycles)."""
 RESUPPLY_TARGET = 10
 """Each arm is brought up to this many usable kits by a resupply."""
 RESUPPLY_LEAD_DISPENSINGS = 5
@@ -204,6 +202,13 @@ def _arms(session: Session, trial_id: int) -> list[str]:
     return [arm.id for arm in trial_protocol(get_trial_or_raise(session, trial_id)).arms]
 
 
+def cover_days(session: Session, trial_id: int) -> int:
+    """Days a dispensed kit must stay unexpired: the protocol's study-drug cycle, which one kit
+    covers (``study_drug.cycle_days``; none for a protocol that dispenses no cycled kits)."""
+    study_drug = trial_protocol(get_trial_or_raise(session, trial_id)).study_drug
+    return study_drug.cycle_days if study_drug is not None else 0
+
+
 def site_threshold(arms: int, *, target: int = RESUPPLY_TARGET) -> int:
     """The total stock below which a site with ``arms`` arms is resupplied (SOR: 16)."""
     return resupply_threshold(target=target, arms=arms, lead_dispensings=RESUPPLY_LEAD_DISPENSINGS)
@@ -237,9 +242,9 @@ def _site_counts(
     session: Session, *, trial_id: int, site_id: int, on_date: dt.date
 ) -> tuple[dict[str, int], dict[str, int]]:
     """Per arm, in one query: the site's stock (:func:`_stock`) and its dispensable kits
-    (available, unexpired for :data:`COVER_DAYS`)."""
-    cover = on_date + dt.timedelta(days=COVER_DAYS)
-    horizon = on_date + dt.timedelta(days=COVER_DAYS + RESUPPLY_LEAD_DAYS)
+    (available, unexpired for the protocol's cycle, :func:`cover_days`)."""
+    cover = on_date + dt.timedelta(days=cover_days(session, trial_id))
+    horizon = cover + dt.timedelta(days=RESUPPLY_LEAD_DAYS)
     rows = session.execute(
         _STOCK_AND_AVAILABLE,
         {
@@ -358,7 +363,7 @@ def take_kit(
         "take_trial": trial_id,
         "take_arm": arm,
         "take_site": site.id,
-        "take_after": on_date + dt.timedelta(days=COVER_DAYS),
+        "take_after": on_date + dt.timedelta(days=cover_days(session, trial_id)),
     }
     kit: InventoryKit | None = session.scalars(_TAKE_KIT[postgresql], params).first()
     if kit is None and postgresql:
@@ -387,7 +392,7 @@ def _fill(
     The depot must hold ``target`` usable kits of every arm, enough for any arm mix at the
     site: whether a request is filled then says nothing about which arm the site needs.
     """
-    horizon = on_date + dt.timedelta(days=COVER_DAYS + RESUPPLY_LEAD_DAYS)
+    horizon = on_date + dt.timedelta(days=cover_days(session, trial_id) + RESUPPLY_LEAD_DAYS)
     chosen: dict[str, list[InventoryKit]] = {}
     for arm in arms:
         query = _kits_of_arm(trial_id, arm).where(
@@ -414,7 +419,8 @@ def _stock(session: Session, *, trial_id: int, site: Site, on_date: dt.date) -> 
         {
             "trial_id": trial_id,
             "site_id": site.id,
-            "after": on_date + dt.timedelta(days=COVER_DAYS + RESUPPLY_LEAD_DAYS),
+            "after": on_date
+            + dt.timedelta(days=cover_days(session, trial_id) + RESUPPLY_LEAD_DAYS),
         },
     ).all()
     return {str(arm): int(n) for arm, n in rows}

@@ -175,7 +175,7 @@ def _record_view(row: ScreeningRecordVersion) -> ScreeningRecordView:
 def _finite(value: Any, path: str) -> None:
     """Refuse NaN and infinities (``1e999`` in JSON): they are no measurement."""
     if isinstance(value, float) and not math.isfinite(value):
-        raise RecordError(f"{path}: numbers must be finite (got {value})", location="data")
+        raise RecordError(f"numbers must be finite (got {value})", location=path)
     if isinstance(value, dict):
         for key, item in value.items():
             _finite(item, f"{path}.{key}")
@@ -213,7 +213,7 @@ def submit_screening_record(
     require_recruiting(session, site, approved=approved)
     record = parse_record(data, source="data")
     normalised = record.model_dump(mode="json", exclude_unset=True)
-    _finite(normalised, "$")
+    _finite(normalised, "data")
     last = session.scalar(_LAST_RECORD_VERSION, {"patient": patient.id})
     version = int(last or 0) + 1
     reason = _require_reason(version, reason, "screening record")
@@ -382,7 +382,7 @@ def record_consent(
 ) -> ConsentView:
     """Record informed consent (date, version of the information sheet); corrections version it.
 
-    ``today``: the trial's calendar date (``Settings.today()``; default: UTC today); a consent
+    ``today``: the trial's calendar date (``Clock.today()``; default: UTC today); a consent
     date after it is refused.
     """
     patient, grant = patient_or_absent(session, actor, patient_id, Action.EDIT_PATIENTS)

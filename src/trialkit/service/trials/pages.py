@@ -11,13 +11,13 @@ from sqlalchemy.orm import Session
 
 from trialkit.errors import NotFoundError, TrialkitError
 from trialkit.service.platform import audit
-from trialkit.service.platform.pages.clock import Today
 from trialkit.service.platform.pages.deps import (
     DbSession,
     Form,
     Id,
     PagesDep,
     SecurityDep,
+    Today,
     Viewer,
     ViewerDep,
 )

@@ -438,7 +438,7 @@ def record_ethics_approval(
 ) -> SiteView:
     """Record an ethics committee's approval of a protocol version for a site.
 
-    ``today``: the trial's calendar date (``Settings.today()``; default: UTC today); an
+    ``today``: the trial's calendar date (``Clock.today()``; default: UTC today); an
     approval date after it is refused.
     """
     site = get_site_or_raise(session, site_id)

@@ -40,8 +40,7 @@ from trialkit.service.capture.pages.clinical_forms import (
 )
 from trialkit.service.capture.queries import QueryView
 from trialkit.service.capture.recist_preview import preview_tumour_response
-from trialkit.service.platform.pages.clock import Today
-from trialkit.service.platform.pages.deps import DbSession, Id, PagesDep, Viewer, ViewerDep
+from trialkit.service.platform.pages.deps import DbSession, Id, PagesDep, Today, Viewer, ViewerDep
 from trialkit.service.platform.pages.deps import Form as PostedForm
 from trialkit.service.platform.pages.errors import FormRejected
 from trialkit.service.platform.pages.labels import N_

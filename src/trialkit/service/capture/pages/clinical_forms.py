@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from trialkit.service.capture.forms import FORMS, Form
 from trialkit.service.platform.pages.labels import N_
 
 __all__ = [
+    "CODE_LABELS",
     "NON_TARGET_ROWS",
     "SIMPLE_FORMS",
     "TARGET_ROWS",
@@ -31,6 +33,7 @@ __all__ = [
     "form_label",
     "lesion_ids",
     "page_field",
+    "schema_values",
     "simple_from_form",
     "simple_to_form",
 ]
@@ -58,69 +61,115 @@ class Converted:
     problems: dict[str, str] = field(default_factory=dict)
 
 
-_GRADES = (
-    ("1", N_("1 - mild")),
-    ("2", N_("2 - moderate")),
-    ("3", N_("3 - severe")),
-    ("4", N_("4 - life-threatening")),
-    ("5", N_("5 - death related to the adverse event")),
-)
-_RELATION = (
-    ("not_related", N_("not related")),
-    ("unlikely", N_("unlikely")),
-    ("possible", N_("possible")),
-    ("probable", N_("probable")),
-    ("related", N_("related")),
-)
-_ACTION = (
-    ("none", N_("none")),
-    ("dose_interrupted", N_("study drug interrupted")),
-    ("dose_reduced", N_("study drug dose reduced")),
-    ("drug_withdrawn", N_("study drug withdrawn")),
-    ("not_applicable", N_("not applicable")),
-)
-_DEATH_CAUSE = (
-    ("progression", N_("disease progression")),
-    ("adverse_event", N_("adverse event")),
-    ("other", N_("other")),
-    ("unknown", N_("unknown")),
-)
-_EOT_REASON = (
-    ("progression", N_("disease progression")),
-    ("adverse_event", N_("adverse event")),
-    ("death", N_("death")),
-    ("withdrawal_of_consent", N_("withdrawal of consent")),
-    ("investigator_decision", N_("investigator's decision")),
-    ("lost_to_follow_up", N_("lost to follow-up")),
-    ("other", N_("other")),
-)
-_EOS_REASON = (
-    ("completed", N_("completed")),
-    ("death", N_("death")),
-    ("withdrawal_of_consent", N_("withdrawal of consent")),
-    ("lost_to_follow_up", N_("lost to follow-up")),
-    ("other", N_("other")),
-)
+CODE_LABELS: dict[tuple[Form, str], dict[str, str]] = {
+    (Form.ADVERSE_EVENT, "grade"): {
+        "1": N_("1 - mild"),
+        "2": N_("2 - moderate"),
+        "3": N_("3 - severe"),
+        "4": N_("4 - life-threatening"),
+        "5": N_("5 - death related to the adverse event"),
+    },
+    (Form.ADVERSE_EVENT, "relationship"): {
+        "not_related": N_("not related"),
+        "unlikely": N_("unlikely"),
+        "possible": N_("possible"),
+        "probable": N_("probable"),
+        "related": N_("related"),
+    },
+    (Form.ADVERSE_EVENT, "action_taken"): {
+        "none": N_("none"),
+        "dose_interrupted": N_("study drug interrupted"),
+        "dose_reduced": N_("study drug dose reduced"),
+        "drug_withdrawn": N_("study drug withdrawn"),
+        "not_applicable": N_("not applicable"),
+    },
+    (Form.DEATH, "cause"): {
+        "progression": N_("disease progression"),
+        "adverse_event": N_("adverse event"),
+        "other": N_("other"),
+        "unknown": N_("unknown"),
+    },
+    (Form.END_OF_TREATMENT, "reason"): {
+        "progression": N_("disease progression"),
+        "adverse_event": N_("adverse event"),
+        "death": N_("death"),
+        "withdrawal_of_consent": N_("withdrawal of consent"),
+        "investigator_decision": N_("investigator's decision"),
+        "lost_to_follow_up": N_("lost to follow-up"),
+        "other": N_("other"),
+    },
+    (Form.END_OF_STUDY, "reason"): {
+        "completed": N_("completed"),
+        "death": N_("death"),
+        "withdrawal_of_consent": N_("withdrawal of consent"),
+        "lost_to_follow_up": N_("lost to follow-up"),
+        "other": N_("other"),
+    },
+}
+"""The label of each value of a form's code list, keyed by the schema's own values: the values
+themselves come from the schema (:func:`schema_values`), never from this table."""
+
+
+def _bounds(metadata: Iterable[object]) -> tuple[int, int] | None:
+    # pydantic's Field(ge=..., le=...) as annotated-types constraints (Ge, Le)
+    low = next((m.ge for m in metadata if hasattr(m, "ge")), None)
+    high = next((m.le for m in metadata if hasattr(m, "le")), None)
+    return (int(low), int(high)) if isinstance(low, int) and isinstance(high, int) else None
+
+
+def schema_values(form: Form, name: str) -> tuple[str, ...]:
+    """The values a form's field may take, as its schema declares them (a ``Literal``, or a
+    whole number between bounds), in the schema's order; as posted by a page (strings)."""
+    annotation = FORMS[form].schema.model_fields[name].annotation
+    optional = get_origin(annotation) not in (Literal, Annotated)  # X | None: look inside
+    candidates = [a for a in get_args(annotation) if a is not type(None)] if optional else []
+    for arg in candidates or [annotation]:
+        if get_origin(arg) is Literal:
+            return tuple(str(value) for value in get_args(arg))
+        if get_origin(arg) is Annotated:
+            base, *extra = get_args(arg)
+            metadata = [m for info in extra for m in getattr(info, "metadata", [info])]
+            bounds = _bounds(metadata)
+            if base is int and bounds is not None:
+                return tuple(str(v) for v in range(bounds[0], bounds[1] + 1))
+    raise TypeError(f"{form}.{name} is no code list in the form's schema")
+
+
+def _choices(form: Form, name: str) -> tuple[tuple[str, str], ...]:
+    """The field's options: the schema's values, each with its label."""
+    labels = CODE_LABELS[form, name]
+    return tuple((value, labels[value]) for value in schema_values(form, name))
+
 
 SIMPLE_FORMS: dict[Form, tuple[FieldSpec, ...]] = {
     Form.ADVERSE_EVENT: (
         FieldSpec("term", N_("CTCAE term"), hint=N_("The CTCAE v5.0 term, e.g. Neutropenia.")),
-        FieldSpec("grade", N_("CTCAE grade"), "choice", _GRADES),
+        FieldSpec("grade", N_("CTCAE grade"), "choice", _choices(Form.ADVERSE_EVENT, "grade")),
         FieldSpec("start_date", N_("Start date"), "date"),
         FieldSpec("end_date", N_("End date"), "date", hint=N_("Leave blank while it is ongoing.")),
         FieldSpec("ongoing", N_("Ongoing"), "yesno"),
         FieldSpec("serious", N_("Serious adverse event"), "yesno"),
-        FieldSpec("relationship", N_("Relation to the study drug"), "choice", _RELATION),
-        FieldSpec("action_taken", N_("Action taken with the study drug"), "choice", _ACTION),
+        FieldSpec(
+            "relationship",
+            N_("Relation to the study drug"),
+            "choice",
+            _choices(Form.ADVERSE_EVENT, "relationship"),
+        ),
+        FieldSpec(
+            "action_taken",
+            N_("Action taken with the study drug"),
+            "choice",
+            _choices(Form.ADVERSE_EVENT, "action_taken"),
+        ),
     ),
     Form.DEATH: (
         FieldSpec("date", N_("Date of death"), "date"),
-        FieldSpec("cause", N_("Cause of death"), "choice", _DEATH_CAUSE),
+        FieldSpec("cause", N_("Cause of death"), "choice", _choices(Form.DEATH, "cause")),
         FieldSpec("cause_text", N_("Cause, in words")),
     ),
     Form.END_OF_TREATMENT: (
         FieldSpec("date", N_("Date of the end of treatment"), "date"),
-        FieldSpec("reason", N_("Reason"), "choice", _EOT_REASON),
+        FieldSpec("reason", N_("Reason"), "choice", _choices(Form.END_OF_TREATMENT, "reason")),
         FieldSpec("reason_text", N_("Reason, in words")),
     ),
     Form.NEW_THERAPY: (
@@ -154,7 +203,7 @@ SIMPLE_FORMS: dict[Form, tuple[FieldSpec, ...]] = {
     ),
     Form.END_OF_STUDY: (
         FieldSpec("date", N_("Date of the end of study"), "date"),
-        FieldSpec("reason", N_("Reason"), "choice", _EOS_REASON),
+        FieldSpec("reason", N_("Reason"), "choice", _choices(Form.END_OF_STUDY, "reason")),
         FieldSpec("reason_text", N_("Reason, in words")),
     ),
     Form.LAST_KNOWN_ALIVE: (FieldSpec("date", N_("Date last known alive"), "date"),),

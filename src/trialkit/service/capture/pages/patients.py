@@ -24,8 +24,15 @@ from trialkit.service.capture.pages.clinical import ENTERED_FORMS, QUERY_STATUS,
 from trialkit.service.capture.pages.clinical_forms import form_label
 from trialkit.service.capture.pages.patient_summary import VISIT_STATUS, clinical_summary
 from trialkit.service.capture.patient_status import PatientStatus, offered_forms
-from trialkit.service.platform.pages.clock import Today
-from trialkit.service.platform.pages.deps import DbSession, Form, Id, PagesDep, Viewer, ViewerDep
+from trialkit.service.platform.pages.deps import (
+    DbSession,
+    Form,
+    Id,
+    PagesDep,
+    Today,
+    Viewer,
+    ViewerDep,
+)
 from trialkit.service.platform.pages.errors import FormRejected, plain_problem
 from trialkit.service.platform.pages.labels import N_
 from trialkit.service.platform.pages.rendering import Pages
@@ -310,8 +317,8 @@ def screening_save(
                 reason=reason,
             )
             patients.evaluate_eligibility(session=session, actor=actor, patient_id=patient_id)
-        except InputError as exc:
-            errors[exc.location or "form"] = exc.message
+        except InputError as exc:  # the record's field path is the form's field name
+            errors[exc.location.removeprefix("data.") or "form"] = exc.message
         else:
             return RedirectResponse(f"/patients/{patient_id}?saved=screening", status_code=303)
     raise FormRejected(

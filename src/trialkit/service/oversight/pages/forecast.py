@@ -2,8 +2,8 @@
 
 Pooled data only: the forecast comes from
 :func:`trialkit.service.oversight.forecast.trial_forecast`, which never reads an arm. Where the data
-cannot give a forecast yet (no randomised patient,
-no event), the page says why and shows the forecast from the design assumptions instead.
+cannot give a forecast yet (no randomised patient, no event), the page says why and shows the
+forecast from the design assumptions instead.
 """
 
 from __future__ import annotations
@@ -17,12 +17,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from trialkit.config import Settings
 from trialkit.errors import InputError, NotFoundError
 from trialkit.predict import DEFAULT_MODEL, EventForecast, ModelChoice
 from trialkit.report.predict_plot import event_forecast_svg
 from trialkit.service.oversight import forecast as forecast_service
-from trialkit.service.platform.pages.deps import DbSession, PagesDep, Viewer, ViewerDep
+from trialkit.service.platform.pages.deps import (
+    DbSession,
+    PagesDep,
+    Viewer,
+    ViewerDep,
+    request_clock,
+)
 from trialkit.service.platform.pages.rendering import Pages
 
 router = APIRouter()
@@ -86,8 +91,7 @@ def _model(text: str | None, errors: dict[str, str], pages: Pages) -> ModelChoic
 
 def calendar_today(request: Request) -> dt.date:
     """Today as the settings give it (``TRIALKIT_CALENDAR_DATE`` may pin it)."""
-    settings: Settings = request.app.state.settings
-    return settings.today()
+    return request_clock(request).today()
 
 
 def shown_forecast(

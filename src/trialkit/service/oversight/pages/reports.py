@@ -16,13 +16,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
-from trialkit.config import Settings
 from trialkit.errors import InputError, NotFoundError
 from trialkit.report.document import ReportDocument
 from trialkit.report.html import render_html
 from trialkit.report.pdf import render_pdf
 from trialkit.service.oversight.trial_report import ReportOutput, trial_report
-from trialkit.service.platform.pages.deps import DbSession, PagesDep, Viewer, ViewerDep
+from trialkit.service.platform.pages.deps import (
+    DbSession,
+    PagesDep,
+    Viewer,
+    ViewerDep,
+    request_clock,
+)
 from trialkit.service.platform.policy import can_see_arm
 from trialkit.service.randomisation import reports
 
@@ -31,8 +36,7 @@ router = APIRouter()
 
 def _cutoff(request: Request, text: str | None) -> dt.date:
     if not text:
-        settings: Settings = request.app.state.settings
-        return settings.today()
+        return request_clock(request).today()
     return dt.date.fromisoformat(text)
 
 

@@ -1,4 +1,10 @@
-"""Dependencies of the routes, as ``Annotated`` aliases: the transaction, the caller, the ids."""
+"""Dependencies of the routes, as ``Annotated`` aliases: the transaction, the caller, the ids.
+
+The one module of HTTP dependencies: the API's routes and the web pages
+(:mod:`trialkit.service.platform.pages.deps` adds only what is page-specific: the redirect to the
+login page, the checked form) take the boundary's checks, the database session, the security, the
+session cookie's name, the id limits and the clock from here.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +19,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from trialkit.config import Settings
 from trialkit.errors import AuthenticationError, PermissionDenied
 from trialkit.service.platform.auth import authenticate
 from trialkit.service.platform.boundary import MAX_ID, request_problems
+from trialkit.service.platform.calendar import Clock
 from trialkit.service.platform.db.database import Database
 from trialkit.service.platform.principal import Principal
 from trialkit.service.platform.security import Security
@@ -24,6 +30,7 @@ from trialkit.service.platform.transaction import transaction
 
 __all__ = [
     "COOKIE_NAME",
+    "ClockDep",
     "CurrentPrincipal",
     "DbSession",
     "Id",
@@ -34,6 +41,7 @@ __all__ = [
     "bearer_scheme",
     "checked_input",
     "cookie_scheme",
+    "request_clock",
 ]
 
 COOKIE_NAME = "trialkit_session"
@@ -151,11 +159,21 @@ def authenticated_principal(
 CurrentPrincipal = Annotated[Principal, Depends(authenticated_principal)]
 
 
-def _today(request: Request) -> dt.date:
-    settings: Settings = request.app.state.settings
-    return settings.today()
+def request_clock(request: Request) -> Clock:
+    """The application's clock (outside a route's parameters: ``request_clock(request)``)."""
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+ClockDep = Annotated[Clock, Depends(request_clock)]
+"""The service's clock (record time, real time), built once by the application."""
+
+
+def _today(clock: ClockDep) -> dt.date:
+    return clock.today()
 
 
 Today = Annotated[dt.date, Depends(_today)]
 """The calendar date of the request (UTC today, or the date pinned in the settings)."""
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+"""A database id in a path: 1 to the largest the database holds (else 422, or the 404 page)."""

@@ -39,18 +39,18 @@ from trialkit.service.platform.transaction import is_retryable
 __all__ = ["error_response", "install_error_handlers", "validation_detail"]
 
 log = logging.getLogger("trialkit.api")
-_PATH = re.compile(r"^\$(?P<path>[^:\s]*): ")
+_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
 def _loc(exc: InputError) -> list[str | int]:
-    """The field path of an input error, as FastAPI's own 422 responses give it."""
+    """The field path of an input error, as FastAPI's own 422 responses give it.
+
+    The error carries the parameter or field it concerns as its location (``data.labs.alt``,
+    ``lesions[0].diameter``, ``median_treatment``); the message is never read for it.
+    """
     loc: list[str | int] = ["body"]
-    if exc.location:
-        loc += exc.location.split(".")
-    match = _PATH.match(exc.message)
-    if match:
-        for part in re.findall(r"\.([^.\[]+)|\[(\d+)\]", match["path"]):
-            loc.append(part[0] if part[0] else int(part[1]))
+    for name, index in _STEP.findall(exc.location.removeprefix("$")):
+        loc.append(name if name else int(index))
     return loc
 
 

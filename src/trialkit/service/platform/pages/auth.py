@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from trialkit.errors import PasswordRefusedError
 from trialkit.service.platform import auth
 from trialkit.service.platform.pages.deps import (
     COOKIE_NAME,
@@ -125,28 +126,29 @@ def login(
             status_code=422,
             secure=secure,
         )
-    outcome = auth.login(
-        session=session,
-        security=security,
-        username=username,
-        password=form.get("password", ""),
-        kind="cookie",
-        request_id=getattr(request.state, "request_id", None),
-    )
-    if outcome.issued is None:
+    try:
+        issued = auth.login(
+            session=session,
+            security=security,
+            username=username,
+            password=form.get("password", ""),
+            kind="cookie",
+            request_id=getattr(request.state, "request_id", None),
+        )
+    except PasswordRefusedError as exc:  # caught here, the failure is committed with the page
         return _login_page(
             pages,
             token=cookie,
             next_path=next_path,
             username=username,
-            error=outcome.failure,
+            error=exc.message,
             status_code=401,
             secure=secure,
         )
     response = RedirectResponse(next_path, status_code=303)
     response.set_cookie(
         COOKIE_NAME,
-        outcome.issued.token,
+        issued.token,
         max_age=int(security.session_lifetime.total_seconds()),
         httponly=True,
         samesite="strict",

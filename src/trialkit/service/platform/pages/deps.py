@@ -1,5 +1,9 @@
 """What every page needs: the transaction, the logged-in viewer, and the form with its CSRF check.
 
+The HTTP dependencies shared with the API (the boundary's checks, the transaction, the
+security, the session cookie, the id limits, the clock) are the API's own
+(:mod:`trialkit.service.platform.api.deps`), re-exported here; this module adds only what is
+page-specific.
 The session cookie is the API's (``trialkit_session``): logging in on a page opens
 the same kind of session as ``POST /api/auth/session``. Forms carry a token bound
 to that session (an HMAC of it), so a request forged from another site fails even
@@ -9,23 +13,28 @@ where a browser ignores SameSite.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import Depends, Path, Request
-from fastapi.exceptions import RequestValidationError
-from sqlalchemy.orm import Session
+from fastapi import Depends, Request
 
 from trialkit.errors import AuthenticationError, SessionTimeoutError
 from trialkit.service.platform import auth
-from trialkit.service.platform.boundary import MAX_ID, request_problems
+from trialkit.service.platform.api.deps import (
+    COOKIE_NAME,
+    ClockDep,
+    DbSession,
+    Id,
+    SecurityDep,
+    Today,
+    checked_input,
+    request_clock,
+)
 from trialkit.service.platform.pages.rendering import Pages
 from trialkit.service.platform.policy import Role
 from trialkit.service.platform.principal import Principal
 from trialkit.service.platform.security import Security
-from trialkit.service.platform.transaction import Database, transaction
 from trialkit.service.platform.views import TrialView
 from trialkit.service.trials import trials
 
@@ -39,15 +48,14 @@ __all__ = [
     "PagesDep",
     "RawForm",
     "SecurityDep",
+    "Today",
     "Viewer",
     "ViewerDep",
     "checked_input",
     "csrf_token",
+    "request_clock",
 ]
 
-COOKIE_NAME = (
-    "trialkit_session"  # the API's cookie (trialkit.service.platform.api.deps.COOKIE_NAME)
-)
 LOGIN_CSRF_COOKIE = "trialkit_login_csrf"
 
 
@@ -72,51 +80,12 @@ class CsrfRejected(Exception):  # noqa: N818
     """A form without the token of the session it claims to come from."""
 
 
-async def checked_input(request: Request) -> None:
-    """Every page request's address and form through the boundary's checks, before its route.
-
-    The rules are the API's (:mod:`trialkit.service.platform.boundary`); a problem becomes the 422
-    page naming the field (:mod:`trialkit.service.platform.pages.errors`), a bad part of the address
-    a 404 page.
-    """
-    form: list[tuple[str, str]] | None = None
-    if request.method == "POST":
-        received = await request.form()
-        form = [(k, v) for k, v in received.multi_items() if isinstance(v, str)]
-    problems = request_problems(
-        path=((k, str(v)) for k, v in request.path_params.items()),
-        query=request.query_params.multi_items(),
-        form=form,
-    )
-    if problems:
-        raise RequestValidationError([p.as_error() for p in problems])
-
-
-def _database(request: Request) -> Database:
-    database: Database = request.app.state.database
-    return database
-
-
-def _security(request: Request) -> Security:
-    security: Security = request.app.state.security
-    return security
-
-
 def _pages(request: Request) -> Pages:
     pages: Pages = request.app.state.pages
     return pages
 
 
-def _session(database: Annotated[Database, Depends(_database)]) -> Iterator[Session]:
-    # one transaction per request, committed before the response is sent (as in the API)
-    with transaction(database) as session:
-        yield session
-
-
-DbSession = Annotated[Session, Depends(_session, scope="function")]
-SecurityDep = Annotated[Security, Depends(_security)]
 PagesDep = Annotated[Pages, Depends(_pages)]
-Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def csrf_token(security: Security, session_token: str) -> str:
@@ -147,7 +116,7 @@ class Viewer:
         return any(g.role == role and g.site_id is None for g in self.principal.grants)
 
 
-def _viewer(request: Request, session: DbSession, security: SecurityDep) -> Viewer:
+def _viewer(request: Request, session: DbSession, security: SecurityDep, clock: ClockDep) -> Viewer:
     token = request.cookies.get(COOKIE_NAME, "")
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     if not token:
@@ -166,8 +135,7 @@ def _viewer(request: Request, session: DbSession, security: SecurityDep) -> View
             keeps_record=bool(getattr(exc, "keeps_record", False)),
         ) from exc
     # the service's calendar date (pinned in demos): is enrolment open "today"
-    today = request.app.state.settings.today()
-    visible = trials.list_trials(session=session, actor=principal, today=today)
+    visible = trials.list_trials(session=session, actor=principal, today=clock.today())
     return Viewer(
         principal=principal,
         csrf=csrf_token(security, token),

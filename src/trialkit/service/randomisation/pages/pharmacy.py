@@ -19,8 +19,15 @@ from sqlalchemy.orm import Session
 
 from trialkit.errors import NotFoundError, PermissionDenied, TrialkitError
 from trialkit.service.platform.boundary import listed_ids
-from trialkit.service.platform.pages.clock import Today
-from trialkit.service.platform.pages.deps import DbSession, Form, Id, PagesDep, Viewer, ViewerDep
+from trialkit.service.platform.pages.deps import (
+    DbSession,
+    Form,
+    Id,
+    PagesDep,
+    Today,
+    Viewer,
+    ViewerDep,
+)
 from trialkit.service.platform.pages.errors import FormRejected
 from trialkit.service.platform.pages.labels import N_
 from trialkit.service.platform.pages.rendering import Pages
@@ -210,8 +217,8 @@ def dispense(
 
     The service checks the dispensing
     (:func:`~trialkit.service.randomisation.dispensing_check.check_dispensing`); its refusal is
-    shown next to the cycle, and one it allows to override is overridden by the
-    reason the pharmacist documents in ``override_reason``.
+    shown next to the cycle, and one it allows to override is overridden by the reason the
+    pharmacist documents in ``override_reason``.
     """
     errors: dict[str, str] = {}
     try:

@@ -1,11 +1,10 @@
 """Randomisation and emergency unblinding of one patient, by her site's investigator.
 
 The randomise page lists the service's checks
-(:func:`trialkit.service.randomisation.randomisation.readiness`, the ones ``randomise`` refuses
-by) with their reasons and names the missing step; a confirmation step posts the randomisation,
-and the result shows the randomisation number, the kit, the background therapy and the treatment
-calendar, never the arm. The service
-decides: its refusal, if any, is shown at the top.
+(:func:`trialkit.service.randomisation.randomisation.readiness`, the ones ``randomise`` refuses by)
+with their reasons and names the missing step; a confirmation step posts the randomisation, and the
+result shows the randomisation number, the kit, the background therapy and the treatment calendar,
+never the arm. The service decides: its refusal, if any, is shown at the top.
 
 Emergency unblinding asks for the password again and the medical reason, warns first,
 and shows the one patient's arm once, on the response to that form; it is recorded
@@ -25,15 +24,16 @@ from trialkit.errors import (
     ConflictError,
     InputError,
     NotFoundError,
+    PasswordRefusedError,
     RandomisationError,
 )
-from trialkit.service.platform.pages.clock import Today
 from trialkit.service.platform.pages.deps import (
     DbSession,
     Form,
     Id,
     PagesDep,
     SecurityDep,
+    Today,
     Viewer,
     ViewerDep,
 )
@@ -223,7 +223,7 @@ def unblind(
         errors["understood"] = pages._("Tick the box to confirm that you have read the warning.")
     if not errors:
         try:
-            outcome = randomisation.emergency_unblind(
+            shown = randomisation.emergency_unblind(
                 session=session,
                 security=security,
                 actor=viewer.principal,
@@ -231,7 +231,24 @@ def unblind(
                 password=password,
                 reason=reason,
             )
-            shown = outcome.shown
+        except PasswordRefusedError as exc:  # caught here, the failure count and audit commit
+            errors["password"] = (
+                pages._(
+                    "Your account is locked after repeated wrong passwords; nothing was "
+                    "unblinded. Try again later or ask an administrator."
+                )
+                if exc.locked
+                else pages._("The password is wrong; nothing was unblinded.")
+            )
+            return _unblinding_page(  # answered, not raised: the transaction commits
+                pages,
+                session,
+                viewer,
+                patient_id,
+                errors=errors,
+                values={"reason": reason},
+                status_code=422,
+            )
         except AuthenticationError:
             errors["password"] = pages._("The password is wrong; nothing was unblinded.")
         except NotFoundError:
@@ -240,24 +257,6 @@ def unblind(
         except (ConflictError, InputError) as exc:
             errors[exc.location or "form"] = exc.message
         else:
-            if shown is None:  # returned, not raised: the failure count and audit commit
-                errors["password"] = (
-                    pages._(
-                        "Your account is locked after repeated wrong passwords; nothing was "
-                        "unblinded. Try again later or ask an administrator."
-                    )
-                    if outcome.locked
-                    else pages._("The password is wrong; nothing was unblinded.")
-                )
-                return _unblinding_page(
-                    pages,
-                    session,
-                    viewer,
-                    patient_id,
-                    errors=errors,
-                    values={"reason": reason},
-                    status_code=422,
-                )
             patient = patients.get_patient(
                 session=session, actor=viewer.principal, patient_id=patient_id
             )

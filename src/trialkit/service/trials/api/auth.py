@@ -7,7 +7,6 @@ from typing import Any
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from trialkit.errors import AuthenticationError
 from trialkit.service.platform import auth
 from trialkit.service.platform.api.deps import (
     COOKIE_NAME,
@@ -16,7 +15,6 @@ from trialkit.service.platform.api.deps import (
     RequestId,
     SecurityDep,
 )
-from trialkit.service.platform.api.errors import error_response
 from trialkit.service.platform.api.permissions import PermissionFirstRoute, requires
 from trialkit.service.platform.api.schemas import (
     LoginBody,
@@ -42,7 +40,7 @@ def open_session(
     request: Request,
 ) -> SessionOpened | JSONResponse:
     """Log in with a password; the session travels in an HttpOnly, SameSite cookie."""
-    outcome = auth.login(
+    issued = auth.login(  # a failure raises PasswordRefusedError: committed, then a 401
         session=session,
         security=security,
         username=body.username,
@@ -50,18 +48,16 @@ def open_session(
         kind="cookie",
         request_id=request_id,
     )
-    if outcome.issued is None:  # returned, not raised: the failed attempt is committed
-        return error_response(AuthenticationError(outcome.failure or "login failed"))
     response = JSONResponse(
         SessionOpened(
-            user_id=outcome.issued.user_id,
-            expires_at=outcome.issued.expires_at,
-            csrf_token=security.csrf_token(outcome.issued.token),
+            user_id=issued.user_id,
+            expires_at=issued.expires_at,
+            csrf_token=security.csrf_token(issued.token),
         ).model_dump(mode="json")
     )
     response.set_cookie(
         COOKIE_NAME,
-        outcome.issued.token,
+        issued.token,
         max_age=int(security.session_lifetime.total_seconds()),
         httponly=True,
         samesite="strict",
@@ -74,9 +70,9 @@ def open_session(
 @router.post("/token", response_model=TokenIssued, responses=_401)
 def issue_token(
     body: LoginBody, session: DbSession, security: SecurityDep, request_id: RequestId
-) -> TokenIssued | JSONResponse:
+) -> TokenIssued:
     """Log in with a password; the answer holds a bearer token for API clients."""
-    outcome = auth.login(
+    issued = auth.login(  # a failure raises PasswordRefusedError: committed, then a 401
         session=session,
         security=security,
         username=body.username,
@@ -84,9 +80,7 @@ def issue_token(
         kind="bearer",
         request_id=request_id,
     )
-    if outcome.issued is None:
-        return error_response(AuthenticationError(outcome.failure or "login failed"))
-    return TokenIssued(access_token=outcome.issued.token, expires_at=outcome.issued.expires_at)
+    return TokenIssued(access_token=issued.token, expires_at=issued.expires_at)
 
 
 @router.post(
