@@ -191,6 +191,7 @@ TEST_SLICE = {
         "service/test_kit_order_blinded.py",
         "service/test_randomisation.py",
         "service/test_lock_order.py",
+        "service/test_supply_rules_one.py",
     ],
     "capture": [
         "service/test_capture.py",

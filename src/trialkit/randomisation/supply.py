@@ -1,8 +1,16 @@
 """Blinded drug supply: which kit to dispense, and which kits to ship to a site.
 
-Both helpers need the kit list (kit number -> arm), so only the service calls
-them; what they return never carries an arm. :func:`choose_kit` returns a kit
-number. :func:`resupply_needs` returns, per site, the kit numbers to ship.
+Both helpers need the kit list (kit number -> arm); what they return never carries
+an arm. :func:`choose_kit` returns a kit number. :func:`resupply_needs` returns, per
+site, the kit numbers to ship.
+
+This module is the one statement of the supply rules. The service
+(:mod:`trialkit.service.randomisation.supply`) keeps the kits in the database and decides with
+the pieces these helpers are made of: :func:`usable_after` and :data:`DISPENSABLE`
+(usability), :func:`fefo_order` (the order its SQL sorts by, in its one-statement
+kit pick too), :data:`SITE_STOCK`, :func:`arm_shortfall`, :func:`top_up` and
+:func:`depot_fills` (resupply) and :func:`check_sizing`. Property tests check that
+its pick is :func:`choose_kit`'s and its requests :func:`resupply_needs`'s.
 
 A kit is *usable* on a date when it is available (received at the site, not
 dispensed, damaged or quarantined) and does not expire within ``cover_days``
@@ -52,25 +60,45 @@ every patient (see :mod:`trialkit.service.randomisation`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Literal
+from typing import Literal, TypeVar
 
 from trialkit.errors import InputError, SupplyError
 from trialkit.randomisation.kits import KitList
 
 __all__ = [
+    "DISPENSABLE",
+    "SITE_STOCK",
     "InventoryKit",
     "ResupplyRequest",
+    "arm_shortfall",
+    "check_sizing",
     "choose_kit",
+    "depot_fills",
+    "fefo_order",
     "guaranteed_arm_stock",
     "resupply_needs",
     "resupply_threshold",
+    "top_up",
     "usable",
+    "usable_after",
 ]
 
-KitStatus = Literal["available", "in_transit", "dispensed", "damaged", "quarantined", "expired"]
+KitStatus = Literal[
+    "available", "reserved", "in_transit", "dispensed", "damaged", "quarantined", "expired"
+]
+DISPENSABLE: KitStatus = "available"
+"""The one status of a kit that can be dispensed (or, at the depot, shipped)."""
+SITE_STOCK: tuple[KitStatus, ...] = ("available", "reserved", "in_transit")
+"""The statuses of a site's kits that count as its stock for resupply: on its shelf, reserved
+for it at the depot by a request not yet shipped, or on their way to it (kits already coming
+count, or every check would ship them again)."""
+
+_E = TypeVar("_E")
+_K = TypeVar("_K")
+_N = TypeVar("_N")
 
 
 @dataclass(frozen=True)
@@ -83,14 +111,34 @@ class InventoryKit:
     status: KitStatus = "available"
 
 
+def usable_after(on: date, cover_days: int = 0) -> date:
+    """The date a usable kit's expiry must be later than: ``on`` plus the cover.
+
+    The one definition of "unexpired with cover"; the service's queries compare
+    ``expiry > usable_after(...)`` with it.
+    """
+    return on + timedelta(days=cover_days)
+
+
 def usable(kit: InventoryKit, on: date, cover_days: int = 0) -> bool:
     """Whether the kit can be dispensed or shipped on ``on`` (available, unexpired with cover)."""
-    return kit.status == "available" and kit.expiry > on + timedelta(days=cover_days)
+    return kit.status == DISPENSABLE and kit.expiry > usable_after(on, cover_days)
+
+
+def fefo_order(expiry: _E, key: _K, number: _N) -> tuple[_E, _K, _N]:
+    """The dispensing and packing order: first expiry first out, ties by the kit's sealed
+    order ``key`` (dispensing or shipping key), never by number; the number last only so
+    that the order is total.
+
+    The one definition of the order: :func:`choose_kit` and :func:`resupply_needs` sort by it,
+    and the service's SQL orders by it, given columns.
+    """
+    return (expiry, key, number)
 
 
 def _fefo(kits: Iterable[InventoryKit], key: Callable[[int], int]) -> list[InventoryKit]:
     """First expiry first out; ties by the sealed order ``key`` of the kit number."""
-    return sorted(kits, key=lambda k: (k.expiry, key(k.number)))
+    return sorted(kits, key=lambda k: fefo_order(k.expiry, key(k.number), k.number))
 
 
 def choose_kit(
@@ -168,7 +216,8 @@ def resupply_threshold(*, target: int, arms: int, lead_dispensings: int) -> int:
     return (arms - 1) * target + lead_dispensings + 1
 
 
-def _check_sizing(threshold: int, target: int, arms: int) -> None:
+def check_sizing(threshold: int, target: int, arms: int) -> None:
+    """Refuse a threshold and target with which some arm could run out above the threshold."""
     if target < 1 or not (arms - 1) * target < threshold <= arms * target:
         raise InputError(
             f"resupply needs a per-arm target >= 1 and a total threshold above "
@@ -205,7 +254,7 @@ def resupply_needs(
     """
     kits = list(inventory)
     arms = sorted({k.arm for k in kit_list.kits})
-    _check_sizing(threshold, target, len(arms))
+    check_sizing(threshold, target, len(arms))
     depot_stock = {
         arm: [
             k
@@ -220,23 +269,50 @@ def resupply_needs(
     for site in sites:
         stock = dict.fromkeys(arms, 0)
         for k in kits:
-            # kits already on their way count, or every check would ship them again
-            incoming = k.status == "in_transit" and usable(
-                InventoryKit(k.number, k.location, k.expiry), on, cover_days
-            )
-            if k.location == site and (usable(k, on, cover_days) or incoming):
+            if k.location == site and _counts_as_stock(k, on, cover_days):
                 stock[kit_list.arm_of(k.number)] += 1
-        if sum(stock.values()) >= threshold:
+        needs = arm_shortfall(stock, arms, threshold=threshold, target=target)
+        if needs is None:
             continue
-        # fill only if the depot could fill any arm mix: whether and how much is shipped
-        # must not depend on which arm the site is short of
-        if any(len(depot_stock[arm]) < target for arm in arms):
+        if not depot_fills({arm: len(depot_stock[arm]) for arm in arms}, arms, target=target):
             requests.append(ResupplyRequest(site, (), complete=False))
             continue
         numbers: list[int] = []
         for arm in arms:
-            need = max(0, target - stock[arm])
-            taken, depot_stock[arm] = depot_stock[arm][:need], depot_stock[arm][need:]
+            taken, depot_stock[arm] = depot_stock[arm][: needs[arm]], depot_stock[arm][needs[arm] :]
             numbers += [k.number for k in taken]
         requests.append(ResupplyRequest(site, tuple(sorted(numbers)), complete=True))
     return tuple(requests)
+
+
+def _counts_as_stock(kit: InventoryKit, on: date, cover_days: int) -> bool:
+    """Whether a site's kit counts as its stock: a :data:`SITE_STOCK` status, unexpired with
+    the cover (a kit reserved for the site or in transit is dispensable once received)."""
+    return kit.status in SITE_STOCK and kit.expiry > usable_after(on, cover_days)
+
+
+def arm_shortfall(
+    stock: Mapping[str, int], arms: Sequence[str], *, threshold: int, target: int
+) -> dict[str, int] | None:
+    """The kits of each arm a site's resupply needs, or ``None`` when none is raised.
+
+    ``stock`` holds the site's usable stock per arm (missing arms: none). The trigger is the
+    *total* against ``threshold``; every arm is then brought up to ``target``.
+    """
+    if sum(stock.get(arm, 0) for arm in arms) >= threshold:
+        return None
+    return top_up(stock, arms, target=target)
+
+
+def top_up(stock: Mapping[str, int], arms: Sequence[str], *, target: int) -> dict[str, int]:
+    """The kits of each arm that bring a site's ``stock`` per arm up to ``target``."""
+    return {arm: max(0, target - stock.get(arm, 0)) for arm in arms}
+
+
+def depot_fills(depot: Mapping[str, int], arms: Sequence[str], *, target: int) -> bool:
+    """Whether the depot, holding ``depot`` usable kits per arm, fills a request now.
+
+    Only if it could fill any arm mix (``target`` of every arm): whether and how much is
+    shipped must not depend on which arm the site is short of.
+    """
+    return all(depot.get(arm, 0) >= target for arm in arms)

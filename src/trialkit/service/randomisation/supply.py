@@ -50,7 +50,16 @@ from trialkit.errors import (
     SupplyError,
     SupplyShortError,
 )
-from trialkit.randomisation import guaranteed_arm_stock, resupply_threshold
+from trialkit.randomisation import (
+    arm_shortfall,
+    check_sizing,
+    depot_fills,
+    fefo_order,
+    resupply_threshold,
+    top_up,
+    usable_after,
+)
+from trialkit.randomisation.supply import DISPENSABLE, SITE_STOCK
 from trialkit.service.platform import audit
 from trialkit.service.platform.db.base import insert_unique, utcnow
 from trialkit.service.platform.policy import (
@@ -109,7 +118,6 @@ so about two weeks of its dispensings)."""
 RESUPPLY_LEAD_DAYS = 14
 """The longest time assumed from a request to the receipt of its shipment: stock counts only
 kits that stay dispensable that long."""
-_STOCK = ("available", "reserved", "in_transit")
 SITE_SUPPLY_LOCK = 0x5355_5050  # "SUPP": the class of PostgreSQL advisory lock keyed by site id
 """The first key of a site's supply lock (:func:`lock_site_supply`); the second is the site id."""
 
@@ -175,7 +183,7 @@ def _kits_of_arm(trial_id: int, arm: str) -> Select[InventoryKit]:
     return (
         select(InventoryKit)
         .where(InventoryKit.trial_id == trial_id, _KIT_ARM == arm)  # noqa: SIM300 (SQL, not Yoda)
-        .order_by(InventoryKit.expiry, _SHIP_KEY, InventoryKit.number)
+        .order_by(*fefo_order(InventoryKit.expiry, _SHIP_KEY, InventoryKit.number))
     )
 
 
@@ -219,7 +227,7 @@ _SITE_KITS = (
     .where(
         InventoryKit.trial_id == bindparam("trial_id"),
         InventoryKit.site_id == bindparam("site_id"),
-        InventoryKit.status.in_(_STOCK),
+        InventoryKit.status.in_(SITE_STOCK),
         InventoryKit.expiry > bindparam("after"),
     )
     .subquery()
@@ -231,7 +239,7 @@ _STOCK_AND_AVAILABLE = select(
     func.sum(case((_SITE_KITS.c.expiry > bindparam("horizon"), 1), else_=0)),
     func.sum(
         case(
-            (and_(_SITE_KITS.c.status == "available", _SITE_KITS.c.expiry > bindparam("cover")), 1),
+            (and_(_SITE_KITS.c.status == DISPENSABLE, _SITE_KITS.c.expiry > bindparam("cover")), 1),
             else_=0,
         )
     ),
@@ -243,8 +251,9 @@ def _site_counts(
 ) -> tuple[dict[str, int], dict[str, int]]:
     """Per arm, in one query: the site's stock (:func:`_stock`) and its dispensable kits
     (available, unexpired for the protocol's cycle, :func:`cover_days`)."""
-    cover = on_date + dt.timedelta(days=cover_days(session, trial_id))
-    horizon = cover + dt.timedelta(days=RESUPPLY_LEAD_DAYS)
+    days = cover_days(session, trial_id)
+    cover = usable_after(on_date, days)
+    horizon = usable_after(on_date, days + RESUPPLY_LEAD_DAYS)
     rows = session.execute(
         _STOCK_AND_AVAILABLE,
         {
@@ -320,10 +329,10 @@ def _take_kit_statement(*, lock: bool) -> Update:
             picked.trial_id == bindparam("take_trial"),
             arm == bindparam("take_arm"),
             picked.site_id == bindparam("take_site"),
-            picked.status == "available",
+            picked.status == DISPENSABLE,
             picked.expiry > bindparam("take_after"),
         )
-        .order_by(picked.expiry, key, picked.number)
+        .order_by(*fefo_order(picked.expiry, key, picked.number))
         .limit(1)
     )
     if lock:  # see _locked
@@ -345,7 +354,7 @@ _WAIT_FOR_KITS = (  # every usable kit of the arm at the site, waiting for their
         InventoryKit.trial_id == bindparam("take_trial"),
         _KIT_ARM == bindparam("take_arm"),  # noqa: SIM300 (SQL, not Yoda)
         InventoryKit.site_id == bindparam("take_site"),
-        InventoryKit.status == "available",
+        InventoryKit.status == DISPENSABLE,
         InventoryKit.expiry > bindparam("take_after"),
     )
     .with_for_update(of=InventoryKit)
@@ -363,7 +372,7 @@ def take_kit(
         "take_trial": trial_id,
         "take_arm": arm,
         "take_site": site.id,
-        "take_after": on_date + dt.timedelta(days=cover_days(session, trial_id)),
+        "take_after": usable_after(on_date, cover_days(session, trial_id)),
     }
     kit: InventoryKit | None = session.scalars(_TAKE_KIT[postgresql], params).first()
     if kit is None and postgresql:
@@ -383,27 +392,28 @@ def _fill(
     trial_id: int,
     site: Site,
     arms: list[str],
-    counts: dict[str, int],
+    needs: dict[str, int],
     on_date: dt.date,
     target: int,
 ) -> list[int] | None:
-    """Reserve the depot kits that bring every arm to ``target``; ``None`` if the depot is short.
-
-    The depot must hold ``target`` usable kits of every arm, enough for any arm mix at the
-    site: whether a request is filled then says nothing about which arm the site needs.
+    """Reserve the depot kits of each arm that the request ``needs`` (from
+    :func:`~trialkit.randomisation.supply.arm_shortfall`), first expiry first, then by the
+    sealed shipping key; ``None`` if the depot is short
+    (:func:`~trialkit.randomisation.supply.depot_fills`: ``target`` usable kits of every arm).
     """
-    horizon = on_date + dt.timedelta(days=cover_days(session, trial_id) + RESUPPLY_LEAD_DAYS)
-    chosen: dict[str, list[InventoryKit]] = {}
+    horizon = usable_after(on_date, cover_days(session, trial_id) + RESUPPLY_LEAD_DAYS)
+    # the first ``target`` of each arm: as many as depot_fills asks for, and at least the need
+    shelves: dict[str, list[InventoryKit]] = {}
     for arm in arms:
         query = _kits_of_arm(trial_id, arm).where(
             InventoryKit.site_id.is_(None),
             InventoryKit.status == "depot",
             InventoryKit.expiry > horizon,
         )
-        available = session.scalars(_locked(session, query.limit(target))).all()
-        if len(available) < target:
+        shelves[arm] = list(session.scalars(_locked(session, query.limit(target))).all())
+        if not depot_fills({arm: len(shelves[arm])}, [arm], target=target):
             return None
-        chosen[arm] = list(available[: max(0, target - counts.get(arm, 0))])
+    chosen = {arm: shelves[arm][: needs[arm]] for arm in arms}
     numbers: list[int] = []
     for kits in chosen.values():
         for kit in kits:
@@ -419,8 +429,7 @@ def _stock(session: Session, *, trial_id: int, site: Site, on_date: dt.date) -> 
         {
             "trial_id": trial_id,
             "site_id": site.id,
-            "after": on_date
-            + dt.timedelta(days=cover_days(session, trial_id) + RESUPPLY_LEAD_DAYS),
+            "after": usable_after(on_date, cover_days(session, trial_id) + RESUPPLY_LEAD_DAYS),
         },
     ).all()
     return {str(arm): int(n) for arm, n in rows}
@@ -465,14 +474,10 @@ def _raise_resupply(
     arms = _arms(session, trial_id)
     if threshold is None:
         threshold = site_threshold(len(arms), target=target)
-    if target < 1 or guaranteed_arm_stock(threshold=threshold, target=target, arms=len(arms)) < 1:
-        raise InputError(
-            f"resupply needs a per-arm target >= 1 and a total threshold above "
-            f"{(len(arms) - 1) * target}; got threshold {threshold}, target {target}"
-        )
+    check_sizing(threshold, target, len(arms))
     if stock is None:
         stock = _stock(session, trial_id=trial_id, site=site, on_date=on_date)
-    if sum(stock.values()) >= threshold:
+    if arm_shortfall(stock, arms, threshold=threshold, target=target) is None:
         return None
     # serialise on the site's supply lock (callers hold it already), then look again. Kits
     # reserved by a request not yet shipped count as stock, so another request is raised only
@@ -488,14 +493,15 @@ def _raise_resupply(
         )
     ).first()
     counts = _stock(session, trial_id=trial_id, site=site, on_date=on_date)
-    if waiting is not None or sum(counts.values()) >= threshold:
+    needs = arm_shortfall(counts, arms, threshold=threshold, target=target)
+    if waiting is not None or needs is None:
         return None
     numbers = _fill(
         session,
         trial_id=trial_id,
         site=site,
         arms=arms,
-        counts=counts,
+        needs=needs,
         on_date=on_date,
         target=target,
     )
@@ -595,7 +601,11 @@ def ship_resupply(
             trial_id=request.trial_id,
             site=site,
             arms=_arms(session, request.trial_id),
-            counts=_stock(session, trial_id=request.trial_id, site=site, on_date=on_date),
+            needs=top_up(
+                _stock(session, trial_id=request.trial_id, site=site, on_date=on_date),
+                _arms(session, request.trial_id),
+                target=RESUPPLY_TARGET,
+            ),
             on_date=on_date,
             target=RESUPPLY_TARGET,
         )
