@@ -1,4 +1,4 @@
-"""trialkit: run a randomised clinical trial end to end from one protocol written as data."""
+"""Run a randomised clinical trial end to end from one protocol written as data."""
 
 from __future__ import annotations
 

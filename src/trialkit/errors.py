@@ -5,28 +5,7 @@ Domain errors know nothing of HTTP or of the command line: the API translates
 them into 4xx responses with field paths, the CLI into exit code 2 and one line
 on stderr.
 
-::
-
-    TrialkitError
-    ├── InputError                  bad input from a user or a file; says where and how to fix it
-    │   ├── ProtocolError           a protocol file that cannot be read or does not validate
-    │   ├── RecordError             a screening (or other patient) record that does not validate
-    │   ├── DesignInputError        design / simulation parameters that are invalid or contradictory
-    │   └── ConfigError             settings that are missing or unsafe (e.g. a default secret key)
-    ├── RuleError                   a protocol rule that cannot be compiled or evaluated
-    ├── RandomisationError          an allocation cannot be made (list exhausted, bad stratum)
-    │   └── SupplyError             no dispensable kit, or a kit list that cannot serve a request
-    │       └── SupplyShortError    a site short of a kit; the resupply request it raised is kept
-    ├── NotFoundError               something looked up by name or id does not exist (or is not
-    │                               yours to see: another site's patient reads as absent)
-    ├── ConflictError               the request contradicts what is recorded (a duplicate, a state)
-    │   └── InactiveSiteError       the site may not recruit yet: no ethics approval or activation
-    ├── AuthenticationError         who is asking is unknown: bad credentials, expired session,
-    │   │                           locked account
-    │   ├── PasswordRefusedError    a failed password check; its count, lock-out and audit are kept
-    │   ├── SessionTimeoutError     a session that ended after a spell without activity
-    │   └── SessionExpiredError     a session that reached its absolute lifetime
-    └── PermissionDenied            the user is known but their roles do not allow the action
+Details and reasoning: docs/architecture.md, section `trialkit.errors`.
 """
 
 from __future__ import annotations

@@ -1,20 +1,6 @@
 r"""Binomial proportions (objective response rate) and the difference of two proportions.
 
-The rate in each arm gets the Clopper-Pearson exact interval, as R's ``binom.test``. The
-difference between arms gets Newcombe's hybrid score interval (his method 10), built from each
-arm's Wilson score limits:
-
-.. math::
-
-    L = \hat d - \sqrt{(\hat p_1 - l_1)^2 + (u_2 - \hat p_2)^2}, \qquad
-    U = \hat d + \sqrt{(u_1 - \hat p_1)^2 + (\hat p_2 - l_2)^2}
-
-Why Newcombe and not the Wald interval: with response rates near 0 or 1 and tens of patients per
-arm (a phase IIb), Wald undercovers and can leave [-1, 1]; Newcombe's interval has close to
-nominal coverage, stays inside [-1, 1], is defined when a count is 0 or n, and needs no
-iteration (unlike Miettinen-Nurminen), so it is simple to check against R. No library in the
-project's dependencies computes it (statsmodels is not one), hence it is written here on top of
-scipy's normal and beta quantiles.
+Details and reasoning: docs/statistics.md, section `trialkit.analysis.proportions`.
 
 References
 ----------

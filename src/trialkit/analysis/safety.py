@@ -1,11 +1,7 @@
 """Safety tables: adverse-event incidence by arm and CTCAE grade, worst grade, SAEs, deaths,
 exposure.
 
-Counts are of *patients*, not events: a patient with the same term twice counts once, at the
-worst grade recorded for that term (the convention of ICH E3 section 12.2 and of CTCAE-graded
-oncology tables). Percentages are of the safety population of the column (patients who received
-any study drug). With no arm given, every patient falls in one pooled column: that is the table a
-blinded reader may see. Plain counting, so no library is needed and none is used.
+Details and reasoning: docs/statistics.md, section `trialkit.analysis.safety`.
 
 References
 ----------

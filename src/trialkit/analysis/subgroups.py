@@ -1,18 +1,6 @@
 r"""Treatment effect by subgroup: the hazard ratio within each level, and the interaction test.
 
-For a subgrouping with levels :math:`g = 1..k` the hazard ratio of the treatment arm in each level
-comes from a Cox model fitted to that level's patients alone. Whether the effect differs between
-levels is tested by the likelihood ratio of two Cox models fitted to everyone,
-
-.. math::
-
-    h(t) = h_0(t) \exp(\beta\,\mathrm{arm} + \textstyle\sum_g \gamma_g\,\mathrm{level}_g)
-    \quad\text{vs}\quad
-    h(t) = h_0(t) \exp(\beta\,\mathrm{arm} + \textstyle\sum_g \gamma_g\,\mathrm{level}_g
-    + \textstyle\sum_g \delta_g\,\mathrm{arm}\cdot\mathrm{level}_g),
-
-:math:`2(\ell_1 - \ell_0) \sim \chi^2_{k-1}`; as R's
-``anova(coxph(Surv(t, e) ~ arm + sg), coxph(Surv(t, e) ~ arm * sg))``.
+Details and reasoning: docs/statistics.md, section `trialkit.analysis.subgroups`.
 
 References
 ----------

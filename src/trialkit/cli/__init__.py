@@ -1,1 +1,1 @@
-"""trialkit.cli."""
+"""The command line: the `trialkit` command and its subcommands."""

@@ -1,16 +1,6 @@
 """``trialkit randomisation``: seal a trial's lists, verify them, and generate lists from a seed.
 
-``seal --trial SOR`` has the service draw the seed from the operating system's
-CSPRNG, generate and store the allocation and kit lists and audit their hashes;
-``verify --trial SOR`` regenerates both from the sealed seed and proves they
-match what is stored; ``audit --trial SOR --user NAME`` lists every slot in order with who
-took it (an unblinded statistician or DSMB member). With files, a thin adapter over
-:mod:`trialkit.randomisation`: in a trial the service draws
-the seed from the operating system (``secrets.token_bytes(32)``), generates the
-list once and seals both; ``generate`` here only reproduces a list from a seed
-given explicitly. ``verify`` exits 0 when the list is what the seed
-regenerates, 1 when it is not (naming the first differing slot), 2 when the
-input is malformed.
+Details and reasoning: docs/architecture.md, section `trialkit.cli.randomisation`.
 """
 
 from __future__ import annotations

@@ -1,30 +1,6 @@
 """A randomised demo patient's clinical course, drawn given her arm (the sponsor's simulated truth).
 
-Times follow the design: progression-free survival is exponential with the arm's median
-(:func:`pfs_medians`); a few patients die before progressing, the others progress and then
-survive an exponential post-progression time. What a site records follows from that truth:
-
-* a tumour baseline (target lesions in the disease sites of the screening record, bone as
-  non-target) and assessments every ``interval_days`` (+- a few days; a few late, a few missed)
-  whose target sums fall to a nadir (partial response or stable disease) and reach progression
-  by RECIST 1.1 (sum +30% and +8 mm over the nadir, or a new lesion) at the first assessment
-  after the true progression time;
-* the situations the PFS censoring rules exist for, at small frequencies: a few patients miss
-  the two assessments before their progression or death (:data:`P_MISS_TWO`), and a few stop
-  study treatment and start new anticancer therapy before progression is documented
-  (:data:`P_EARLY_NEW_THERAPY`; their scans go on until progression). The FDA 2018 rules
-  censor both, the EMA 2012 rules count the event, so the sensitivity analysis differs;
-* docetaxel cycles every 21 days (up to 6) for the chemotherapy groups, letrozole for the
-  endocrine ones (after the last cycle when chemotherapy comes first);
-* a study-drug kit (112 tablets) every study-drug cycle (SOR: 28 days, never early) while on
-  treatment; end of treatment at progression, death, withdrawal or toxicity; adverse events
-  with CTCAE grades (hand-foot skin
-  reaction, hypertension, diarrhoea and rash more often on sorafenib); new anticancer therapy and
-  survival follow-up after progression; deaths; a few withdrawals and patients lost to follow-up;
-* each record becomes known some days after it happens (data entry lags), so at a data cut-off
-  some visits are overdue and some fields missing, as monitors meet them.
-
-The course is drawn in full; :func:`visible_records` is what is recorded by a cut-off date.
+Details and reasoning: docs/capture.md, section `trialkit.demodata.course`.
 """
 
 from __future__ import annotations

@@ -1,27 +1,6 @@
 """Expected number of events against calendar time under uniform accrual.
 
-Patients enter uniformly over ``[0, a]`` (``n / a`` per month), time to event is
-exponential with hazard :math:`\\lambda_i` in arm :math:`i`, and patients drop out
-with an exponential hazard :math:`\\phi_i` (a competing risk). A patient followed
-for :math:`s` months has had the event with probability
-
-.. math::
-
-    F_i(s) = \\frac{\\lambda_i}{\\lambda_i + \\phi_i}
-             \\left(1 - e^{-(\\lambda_i + \\phi_i) s}\\right),
-
-and the expected number of events at calendar time :math:`t` is
-
-.. math::
-
-    E(t) = \\sum_i p_i \\frac{n}{a} \\int_{\\max(0, t-a)}^{t} F_i(s)\\, ds,
-
-with :math:`p_i` the share of patients in arm :math:`i`. This is the model of
-rpact's ``getSampleSizeSurvival`` with one accrual period, exponential survival
-and ``dropoutRate``/``dropoutTime`` (dropout hazard
-:math:`-\\log(1 - \\pi_d) / t_d`). Given two of the accrual time, the number of
-patients and the follow-up after the last patient, the third is solved for so
-that :math:`E(a + f)` equals the required events.
+Details and reasoning: docs/statistics.md, section `trialkit.design.accrual`.
 
 References
 ----------

@@ -1,25 +1,6 @@
 """Group-sequential boundaries from error-spending functions.
 
-The standardised statistics :math:`Z_1, \\dots, Z_K` at information rates
-:math:`t_1 < \\dots < t_K = 1` have the canonical joint distribution
-(Jennison and Turnbull 2000, ch. 3): :math:`Z_k \\sqrt{t_k}` has independent
-increments with mean :math:`\\delta \\Delta t_k` and variance :math:`\\Delta t_k`,
-where the drift :math:`\\delta` is the mean of :math:`Z_K`.
-
-Efficacy bounds :math:`b_k` spend the one-sided :math:`\\alpha` by a Lan-DeMets
-function (Lan and DeMets 1983):
-
-* O'Brien-Fleming type: :math:`\\alpha(t) = 2 - 2\\Phi(z_{1-\\alpha/2} / \\sqrt{t})`
-* Pocock type: :math:`\\alpha(t) = \\alpha \\log(1 + (e - 1) t)`
-
-Non-binding futility bounds :math:`a_k` spend :math:`\\beta` the same way under
-the alternative (Pampallona, Tsiatis and Kim 2001): the efficacy bounds ignore
-them, and the drift is chosen so that :math:`a_K = b_K`, which gives power
-:math:`1-\\beta`. Crossing probabilities are computed exactly (no simulation)
-by recursive numerical integration on the grid of Jennison and Turnbull
-(2000, ch. 19), after Armitage, McPherson and Rowe (1969). The conventions
-follow rpact's ``getDesignGroupSequential`` (``typeOfDesign`` "asOF"/"asP",
-``typeBetaSpending`` "bsOF"/"bsP", ``bindingFutility = FALSE``).
+Details and reasoning: docs/statistics.md, section `trialkit.design.boundaries`.
 
 References
 ----------

@@ -1,19 +1,6 @@
 """Recompute the quantitative design claims of a protocol.
 
-Each claim of a protocol's design (for SOR, the eight numbers of the registry
-record's "Study objectives") is recomputed from the design assumptions and
-compared with the stated number, allowing for the rounding of the statement:
-a number given to :math:`k` decimals agrees when it is within
-:math:`\\tfrac12 10^{-k}` of the recomputed value.
-
-The methods: exponential PFS (median :math:`= \\log 2 / \\lambda`, so the hazard
-ratio is the ratio of the medians, control over treatment); Schoenfeld's (1983)
-normal approximation :math:`\\log \\widehat{\\mathrm{HR}} \\sim N(\\log\\mathrm{HR},
-(1+r)^2/(rD))`, i.e. variance :math:`4/D` for 1:1; uniform accrual for the
-timing of the events (:mod:`trialkit.design.accrual`). The record gives no
-accrual period, so the accrual that makes the target events arrive the stated
-time after the last patient is solved for and reported, and the expected time of
-the target event under the actual enrolment dates is set against it.
+Details and reasoning: docs/statistics.md, section `trialkit.design.claims`.
 
 References
 ----------

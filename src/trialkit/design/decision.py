@@ -1,18 +1,6 @@
 """Operating characteristics of a decision-threshold design.
 
-A phase II design may declare the treatment effective when the observed hazard
-ratio after :math:`D` events is at most a threshold :math:`c`. With Schoenfeld's
-(1983) approximation :math:`\\log\\widehat{\\mathrm{HR}} \\sim N(\\log\\mathrm{HR},
-(1+r)^2/(rD))`:
-
-.. math::
-
-    P(\\widehat{\\mathrm{HR}} \\le c \\mid \\mathrm{HR}) =
-    \\Phi\\left(\\frac{\\log c - \\log \\mathrm{HR}}{(1+r)/\\sqrt{rD}}\\right).
-
-At :math:`\\mathrm{HR} = 1` this is the false-positive rate (the one-sided
-p-value of an observed :math:`c`); one minus it at the alternative is the
-false-negative rate.
+Details and reasoning: docs/statistics.md, section `trialkit.design.decision`.
 
 References
 ----------

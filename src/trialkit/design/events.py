@@ -1,25 +1,6 @@
 """Number of events needed to detect a hazard ratio with the log-rank test.
 
-The log-rank statistic is approximately normal with variance proportional to
-the number of events :math:`D`. With allocation ratio :math:`r` (treatment :
-control) and log hazard ratio :math:`\\theta`, Schoenfeld (1983) gives
-
-.. math::
-
-    Z \\approx N\\!\\left(\\theta \\sqrt{D\\,\\tfrac{r}{(1+r)^2}},\\; 1\\right),
-    \\qquad
-    D = \\frac{(1+r)^2}{r} \\frac{(z_{1-\\alpha} + z_{1-\\beta})^2}{\\theta^2},
-
-so that the estimated log hazard ratio has variance :math:`(1+r)^2 / (r D)`
-(:math:`4/D` for 1:1). Freedman (1982) uses the hazard ratio itself:
-
-.. math::
-
-    D = \\frac{(1 + r\\,\\mathrm{HR})^2}{r\\,(1-\\mathrm{HR})^2} (z_{1-\\alpha} + z_{1-\\beta})^2.
-
-Both follow rpact's ``getSampleSizeSurvival`` (``typeOfComputation`` "Schoenfeld"
-and "Freedman"); the critical hazard ratio is the Schoenfeld one in both cases,
-as in rpact.
+Details and reasoning: docs/statistics.md, section `trialkit.design.events`.
 
 References
 ----------

@@ -1,16 +1,6 @@
 """Event-driven sample size for comparing two exponential survival curves.
 
-The events come from Schoenfeld's (1983) or Freedman's (1982) formula
-(:mod:`trialkit.design.events`), inflated for a group-sequential design by
-:math:`(\\delta / (z_{1-\\alpha} + z_{1-\\beta}))^2` where :math:`\\delta` is the drift
-that gives the power with the design's bounds (:mod:`trialkit.design.boundaries`).
-Patients, accrual and follow-up then follow from the expected events under
-uniform accrual (:mod:`trialkit.design.accrual`): give two of the accrual time,
-the number of patients and the follow-up after the last patient, and the third
-is solved for. The conventions are rpact's ``getSampleSizeSurvival``: the events
-and patients are not rounded, the analysis time is the expected time of the
-unrounded events, and when the events are reached before the end of accrual the
-follow-up time is negative.
+Details and reasoning: docs/statistics.md, section `trialkit.design.sample_size`.
 
 References
 ----------

@@ -5,14 +5,7 @@ and bilirubin, ALT, AST and creatinine as multiples of the local upper limit of
 normal (ULN), which makes them independent of the unit as long as value and ULN
 share it.
 
-The SOR record states "ANC >= 1,500 x 10^9/L" and "platelets >= 100,000 x 10^9/L".
-Read literally these are a million times above any human count; they are misprints
-of the usual 1,500/mm3 (= 1.5 x 10^9/L) and 100,000/mm3 (= 100 x 10^9/L), which is
-what trialkit implements (the thresholds live in the protocol file).
-
-Conversion factors: haemoglobin 1 mmol/L (as the monomer, used in Germany and the
-Netherlands) = 1.6114 g/dL; cell counts 1/mm3 = 1/uL = 10^-3 x 10^9/L and
-1 G/L = 1 x 10^3/uL = 1 x 10^3/mm3 = 1 x 10^9/L.
+Details and reasoning: docs/eligibility.md, section `trialkit.eligibility.units`.
 """
 
 from __future__ import annotations

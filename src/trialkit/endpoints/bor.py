@@ -1,17 +1,6 @@
 """Best overall response (BOR) and the date of progression from time-point responses.
 
-BOR is the best response recorded from randomisation until progression (or the start of new
-anticancer therapy), in the order CR > PR > SD > NON_CR_NON_PD > PD > NE, with two RECIST 1.1
-rules (section 4.4):
-
-- **Minimum duration of SD**: SD (or NON_CR_NON_PD) counts only when seen at least
-  ``min_sd_days`` after the reference date (randomisation). An earlier SD followed by PD gives
-  BOR PD; followed by nothing evaluable, NE.
-- **Confirmation** (when the protocol requires it): a CR counts when a later CR at least
-  ``min_confirmation_days`` after it confirms it; a PR when a later PR or CR does, with only
-  CR/PR (CR only, for a CR) or at most ``max_ne_between`` NE assessments in between and no PD.
-  An unconfirmed CR or PR counts as SD if it meets the SD duration. RECIST 1.1 does not require
-  confirmation in randomised trials where response is a secondary endpoint, as in SOR.
+Details and reasoning: docs/capture.md, section `trialkit.endpoints.bor`.
 
 References
 ----------

@@ -4,28 +4,7 @@ Every derived time carries the rule that produced it: a code, ``CNSR`` (0 event,
 an event or censoring description (``EVNTDESC``) and the meaning of the date (``CNSDTDSC``), as
 in a CDISC ADTTE dataset, so that each censoring can be traced to the rule that caused it.
 
-Two censoring conventions for PFS (and TTP, DoR), selected with :class:`CensoringRules`:
-
-=================================================  =================================  ==========
-situation                                          FDA 2018 (default)                 EMA 2012
-=================================================  =================================  ==========
-no baseline tumour assessment                      censored at randomisation          same
-no adequate post-baseline assessment, alive        censored at randomisation          same
-new anticancer therapy before PD                   censored at last adequate          not
-                                                   assessment on or before it         censored
-PD or death after >= 2 missed assessments          censored at last adequate          event
-                                                   assessment before it
-death before the first assessment (no miss)        event on the date of death         event
-=================================================  =================================  ==========
-
-"Missed" is counted from the last adequate assessment (or randomisation): an event more than
-``missed * interval_days + window_days`` days after it came after that many scheduled
-assessments whose windows had closed. An adequate assessment is one with an overall response
-other than NE.
-
-Times are in days with the ADaM convention ``AVAL = ADT - STARTDT + 1`` (admiral's
-``derive_vars_duration(add_one = TRUE)``): an event on the day of randomisation is day 1, so no
-time is 0. Months are days / 30.4375.
+Details and reasoning: docs/capture.md, section `trialkit.endpoints.derive`.
 
 References
 ----------

@@ -1,11 +1,6 @@
 """What sites record about tumours: baseline lesions and each follow-up assessment (RECIST 1.1).
 
-These frozen models are the capture contract for tumour assessments: a baseline with target and
-non-target lesions, then one :class:`Assessment` per imaging time point with a measurement per
-target lesion, a status per non-target lesion and whether new lesions were seen. They validate
-shape and types only; the RECIST rules (measurability, how many targets) are checked by
-:func:`trialkit.endpoints.recist.check_baseline` and reported as findings, because a site must be
-able to record what it saw even when it breaks a rule, and the data manager raises a query.
+Details and reasoning: docs/capture.md, section `trialkit.endpoints.lesions`.
 
 References
 ----------

@@ -1,45 +1,6 @@
 """RECIST 1.1: baseline edit checks and the response at each assessment.
 
-Target lesions are summed (longest diameter; short axis for lymph nodes). At each follow-up
-assessment:
-
-- **CR** (complete response): every non-nodal target has disappeared and every nodal target has
-  a short axis < 10 mm (the sum need not be 0: normal nodes still add their short axis).
-- **PR** (partial response): the sum has decreased by at least 30% from the baseline sum.
-- **PD** (progressive disease): the sum has increased by at least 20% **and** by at least 5 mm
-  from the nadir, the smallest sum on study so far (the baseline sum included).
-- **SD** (stable disease): none of the above.
-- **NE** (not evaluable): a target was not evaluated, unless the lesions that were measured
-  already give PD.
-
-.. math::
-
-    \\text{PD} \\iff S_t - S_{\\text{nadir}} \\ge 0.2\\, S_{\\text{nadir}}
-        \\;\\wedge\\; S_t - S_{\\text{nadir}} \\ge 5\\,\\text{mm}, \\qquad
-    \\text{PR} \\iff S_t \\le 0.7\\, S_{\\text{baseline}}
-
-Non-target disease is CR (all absent), non-CR/non-PD, PD (unequivocal progression) or NE; the
-overall response combines target, non-target and new lesions by RECIST 1.1 tables 1 (patients
-with target disease) and 2 (non-target disease only). A new lesion makes the response PD; an
-equivocal one does not, but when a later scan confirms it the progression is dated back to the
-first scan that showed it (section 4.3.3).
-
-Decisions on the EORTC RECIST FAQ and the 2016 clarification (Schwartz et al.):
-
-- **Too small to measure**: a target the radiologist sees but cannot measure is recorded as
-  ``"too_small"`` and counts 5 mm in the sum (a lymph node too; appendix II). A lesion that has
-  gone is recorded as 0 mm. A target that was not imaged is ``null``: not evaluated.
-- **Reappearing lesions**: a target that disappeared (0 mm) comes back into the sum. After a
-  target CR, its reappearance (a non-nodal target > 0 mm, a nodal one back to >= 10 mm) is PD
-  by itself; after a PR or SD it counts only through the sum (PD at >= 20% and >= 5 mm above
-  the nadir). A non-target that reappears is ``"present"`` (non-CR/non-PD) unless the site
-  calls it unequivocal progression: progression of non-target disease is the reader's call.
-- **New nodes**: a new lymph node counts as a new lesion (PD) only when pathological, i.e. a
-  short axis >= 10 mm; the site records ``new_lesions: true`` only for such nodes, and a new
-  lesion the reader cannot yet call is ``new_lesions_equivocal: true`` (not PD; when a later
-  scan confirms it, progression is dated back to the first equivocal scan).
-- **Nodal CR**: a nodal target counts as gone below 10 mm short axis (exactly 10 mm is not
-  CR), while its short axis stays in the sum, so a CR can have a sum above 0.
+Details and reasoning: docs/capture.md, section `trialkit.endpoints.recist`.
 
 References
 ----------

@@ -1,21 +1,9 @@
 """Each patient's expected visits and windows, and which are done, late, missed or due.
 
-From the protocol file: docetaxel cycles (day 1 every 21 days, at most 6, fewer when
-chemotherapy stops early) with letrozole from days 15-21 of the last cycle (or from
-randomisation for endocrine therapy alone), via :func:`trialkit.therapy.treatment_calendar`.
-A cycle is due 21 days after the previous cycle's day 1 *as given* (its planned date while it
-has not been given), so one delayed cycle moves the later ones with it, and the switch to
-letrozole follows the last cycle as given; no treatment visit is expected after the end of
-study treatment, and nothing after the end of study. Tumour assessments are not moved by treatment
-delays: every ``interval_days`` (+- ``window_days``) from randomisation until
-progression, so that RECIST assessments do not drift; survival follow-up every
-``interval_days`` after progression. Nothing is expected after death. The registry record
-does not state the assessment interval or the windows: they are set in the protocol file's
-``schedule:`` section.
+Treatment visits follow the cycles as given; tumour assessments are fixed from
+randomisation so that they do not drift; nothing is expected after death.
 
-Given the visits that actually happened and a "today", :func:`check_visits` marks each expected
-visit done, out of window, overdue, due or upcoming, and lists actual visits that match no
-expected one.
+Details and reasoning: docs/capture.md, section `trialkit.endpoints.schedule`.
 """
 
 from __future__ import annotations

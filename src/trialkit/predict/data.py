@@ -1,30 +1,9 @@
 """Blinded patient-level data at a cut-off date: what event prediction may see.
 
-One row per enrolled patient, with no arm. Times are counted in days from the
-*origin* (the first enrolment date). Following eventPred, a patient's time on
-study counts the enrolment day as day 1, so an event, a dropout or the cut-off
-on date :math:`e` for a patient enrolled on date :math:`r` gives time
-:math:`e - r + 1` days. On the continuous calendar used by the simulation, day
-:math:`d` after the origin is the interval :math:`(d, d + 1]`, a patient
-enrolled on day :math:`d` enters at :math:`d` and the cut-off day :math:`c`
-ends at :math:`c + 1`.
+One row per enrolled patient, with no arm; a table with a column naming the arm is
+refused.
 
-The table form (what a CSV or the database gives) has these columns, in any
-order; extra columns are ignored, except that **a column naming the arm is
-refused**: forecasts are made from blinded data only.
-
-==================  ==========================================================
-``enrolment_date``  date of randomisation (ISO 8601, ``YYYY-MM-DD``); required
-``event_date``      date of the PFS event; blank when none
-``censor_date``     last date known event-free; required when ``dropout`` is 1
-``dropout``         1 when the patient left follow-up without an event on
-                    ``censor_date`` (withdrawal, loss to follow-up); else 0
-                    or blank
-``patient_id``      optional; named in error messages
-==================  ==========================================================
-
-Data after the cut-off are not used: a patient enrolled after it is left out,
-an event or dropout after it counts as ongoing at the cut-off.
+Details and reasoning: docs/prediction.md, section `trialkit.predict.data`.
 """
 
 from __future__ import annotations

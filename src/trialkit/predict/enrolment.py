@@ -1,18 +1,6 @@
 """Enrolment model: a Poisson process, constant or piecewise constant in calendar time.
 
-Patients arrive as a Poisson process with rate :math:`\\mu(t)` per day. With
-change points :math:`0 < b_1 < \\dots < b_k` before the cut-off, :math:`\\mu` is
-constant on each segment and its MLE is the arrivals over the segment length,
-:math:`\\hat\\mu_j = n_j / L_j`, with :math:`\\mathrm{Var}(\\log\\hat\\mu_j) = 1/n_j`. The first
-patient defines the origin and is not counted as an arrival. The number and
-places of change points are chosen by an information criterion over a grid
-(every 14 days, segments of at least 60 days); a change point counts as a
-parameter, as does each rate. BIC is the default because searching the places
-over a grid favours change points that AIC does not penalise enough.
-
-Future patients arrive at the rate of the last segment, drawn per simulated trial
-from :math:`N(\\log\\hat\\mu_k, 1/n_k)`; the uncertainty in the places of the change
-points is not propagated.
+Details and reasoning: docs/prediction.md, section `trialkit.predict.enrolment`.
 
 References
 ----------

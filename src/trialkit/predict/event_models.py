@@ -1,32 +1,6 @@
 """Pooled (blinded) time-to-event models: likelihoods, fits and conditional samplers.
 
-Times are days on study, right-censored. Each family keeps its parameters
-:math:`\\theta` on the log scale (see :mod:`trialkit.predict.fitting`):
-
-- exponential, :math:`S(t) = e^{-\\lambda t}`, :math:`\\theta = \\log\\lambda`;
-- Weibull, :math:`S(t) = \\exp\\{-(t/\\sigma)^k\\}`, :math:`\\theta = (\\log k, \\log\\sigma)`;
-- piecewise exponential with knots :math:`0 = \\tau_0 < \\tau_1 < \\dots` and hazard
-  :math:`\\lambda_j` on :math:`(\\tau_j, \\tau_{j+1}]`, :math:`\\theta_j = \\log\\lambda_j`;
-- exponential mixture, :math:`S(t) = p e^{-\\lambda_1 t} + (1 - p) e^{-\\lambda_2 t}`,
-  :math:`\\theta = (\\log\\lambda_1, \\log\\lambda_2)`.
-
-The **mixture** reflects a blinded two-arm trial: a patient is on treatment with
-the known allocation probability :math:`p` (0.5 for 1:1), and each arm has its
-own exponential hazard. Only :math:`\\lambda_1, \\lambda_2` are estimated. The
-model is weakly identified: the pooled data carry information on the arms'
-separation only through the curvature of the pooled hazard (which falls over
-time as the faster arm is depleted), so the two rates are estimated with
-large, strongly negatively correlated errors, and when :math:`p = 1/2` the labels
-can be swapped (we then report :math:`\\lambda_1 \\ge \\lambda_2`), and
-:mod:`trialkit.predict.fitting` floors the information's eigenvalues so that the
-parameter draws stay finite. The mixture is
-useful for prediction all the same: a patient who has been event-free a long time
-is more likely to be in the slower arm, which the conditional sampler uses.
-
-A patient at risk at the cut-off has survived :math:`u` days; the remaining time
-is drawn from :math:`T - u \\mid T > u` by inverting the conditional survival
-:math:`S(t)/S(u)` (memoryless for the exponential; for the mixture the arm is
-first drawn from its posterior :math:`P(\\text{arm} \\mid T > u)`).
+Details and reasoning: docs/prediction.md, section `trialkit.predict.event_models`.
 
 References
 ----------

@@ -1,15 +1,6 @@
 """Maximum likelihood on the log scale, and parameter draws for predictive simulation.
 
-Every model of :mod:`trialkit.predict` keeps its parameters on the log scale
-(log rates, log shape and scale) so that the asymptotic normal approximation of
-the MLE, :math:`\\hat\\theta \\sim N(\\theta, I(\\hat\\theta)^{-1})`, is reasonable and
-positive quantities stay positive. Each simulated trial draws its own
-:math:`\\theta^{(s)}` from that normal, which propagates estimation uncertainty
-into the prediction interval. This is the approach of eventPred (Lu, ``fix_parameter =
-FALSE``: "parameters will be drawn from their approximate posterior distribution"),
-i.e. a large-sample Bayesian posterior under a flat prior on the log scale; the
-predictive distribution then mixes over parameter uncertainty instead of plugging
-in the MLE, which would give intervals that are too narrow early in a trial.
+Details and reasoning: docs/prediction.md, section `trialkit.predict.fitting`.
 
 References
 ----------

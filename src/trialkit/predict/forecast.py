@@ -1,27 +1,6 @@
 """Predictive simulation of the rest of a trial: when will the target event arrive?
 
-Given blinded data at a cut-off, each of ``n_sims`` simulated continuations
-
-1. draws the model parameters from the asymptotic normal of their MLE (log scale;
-   see :mod:`trialkit.predict.fitting`), and under model averaging first draws the
-   event model with probability equal to its Akaike weight
-   :math:`w_m \\propto \\exp(-\\mathrm{AIC}_m / 2)`, so that the predictive
-   distribution is the weighted mixture of the models' predictive distributions;
-2. enrols the patients still to come as a Poisson process at the drawn rate;
-3. draws, for each patient at risk at the cut-off, the remaining time to event
-   given event-free survival to the cut-off, :math:`T - u \\mid T > u`, and the time to
-   dropout (exponential, memoryless), and for each new patient both times from
-   enrolment; an event counts if it precedes the dropout;
-4. sorts the event times: the target date is the
-   :math:`(\\text{target} - \\text{events so far})`-th of them.
-
-Everything is vectorised over simulations (arrays ``(n_sims, patients)``) and
-driven by one explicit :class:`numpy.random.Generator`. Follow-up is unlimited: the
-trial runs until the target event, as in an event-driven design.
-
-At the design stage there are no data: the event model is the design's 1:1 mixture
-of exponentials (medians per arm), enrolment is Poisson at the planned rate, and the
-parameters are fixed (only the randomness of arrivals and event times remains).
+Details and reasoning: docs/prediction.md, section `trialkit.predict.forecast`.
 
 References
 ----------

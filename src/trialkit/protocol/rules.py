@@ -1,16 +1,6 @@
 """Protocol rules as CEL expressions: compile once, evaluate in three-valued logic.
 
-Rules in protocol files are `CEL <https://cel.dev>`_ expressions, compiled and run by
-``common-expression-language`` (Python bindings of the Rust ``cel`` interpreter): no
-``eval``, no home-made parser. CEL's logical operators absorb errors (``true || error``
-is ``true``, ``false && error`` is ``false``), and a reference to a field the record does
-not hold is an error. Evaluating a rule is therefore Kleene's three-valued logic for
-free: missing data make a rule *undecided* unless the data present decide it anyway,
-and never a silent pass.
-
-Dates are ISO 8601 strings (``"2008-03-14"``), which compare correctly as strings. The
-functions below are added to CEL for the calendar arithmetic that eligibility windows
-need; CEL's own timestamps have no calendar months.
+Details and reasoning: docs/architecture.md, section `trialkit.protocol.rules`.
 """
 
 from __future__ import annotations

@@ -1,27 +1,6 @@
 """The sealed allocation list: generation, safe extension, canonical form and hash.
 
-Construction (an auditor can re-implement it from this text and
-:mod:`trialkit.randomisation.stream`):
-
-- **Initial list (extension 0).** For each stratum in spec order (index ``s``),
-  draw whole permuted blocks (:mod:`trialkit.randomisation.blocks`) from the
-  stream labelled ``allocation/<s>/0`` until the stratum holds at least
-  ``slots_per_stratum`` slots. Slots are numbered 1, 2, ... within the stratum
-  (``sequence``) and blocks 1, 2, ... within the stratum (``block``).
-- **Extension** ``e`` (``e = 1, 2, ...``, counted over the whole list) of one
-  stratum ``s`` appends whole blocks drawn from the fresh stream
-  ``allocation/<s>/<e>``, continuing the stratum's sequence and block numbers.
-  Existing slots are never changed or reused.
-- **Randomisation numbers** are six-digit numbers that say nothing about arm,
-  stratum or order. The slots created by extension ``e`` (``e = 0`` for the
-  initial list), taken in stratum-index then sequence order, receive
-  ``100000 + below(900000)`` from the stream ``randomisation-number/<e>``,
-  re-drawing any number already in the list.
-- **Canonical form**: the line ``trialkit-allocation-list/v1`` and then one line
-  per slot, sorted by stratum key (code-point order) and sequence, with the
-  fields ``stratum, sequence, block, block_size, arm, randomisation_number,
-  extension`` separated by tabs; every line ends with ``\\n``; UTF-8. The list's
-  hash is the SHA-256 of that text, in hex.
+Details and reasoning: docs/randomisation.md, section `trialkit.randomisation.allocation_list`.
 
 References
 ----------

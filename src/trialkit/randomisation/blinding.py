@@ -1,21 +1,6 @@
 """Who may see the arm, and views of randomisation results that cannot leak it.
 
-Blinding is enforced by types, not by remembering to delete a field: a blinded
-view is a different class (:class:`BlindedRandomisation`, :class:`BlindedKit`)
-that has no arm field, no block, block size or position in the stratum (which
-together with the block sizes would let a reader predict the next assignment),
-and no arm-to-kit mapping. It uses ``__slots__``, so nothing can be attached to
-it later. :func:`redact` is the one way from an unblinded record to what a role
-may see; the service and the API return only what it returns.
-
-Who may see arms is decided by the trial service's policy
-(:func:`trialkit.service.platform.policy.can_see_arm`, the one source of truth for
-roles); this pure module takes that decision as a bool (``sees_arm``), so the
-core holds no second notion of roles.
-
-Emergency unblinding (an investigator, one of their own patients, with a
-reason) is a service use case that records who, when and why; it returns
-:func:`emergency_view` for that one patient and changes nothing here.
+Details and reasoning: docs/randomisation.md, section `trialkit.randomisation.blinding`.
 
 References
 ----------

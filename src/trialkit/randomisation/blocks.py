@@ -1,17 +1,6 @@
 """Permuted blocks with randomly varying block sizes.
 
-A block of size ``b`` under ratio ``r_1 : ... : r_k`` (``b`` a multiple of
-``R = sum(r)``) holds ``b * r_j / R`` assignments to arm ``j``, in random order.
-Each block's size is drawn, with equal probability, from the protocol's block
-sizes, so that staff who learn some assignments cannot tell where a block ends
-and deduce the next assignment (the weakness of a fixed block size that ICH E9
-§2.3.1 warns about; see also Zhao and Weng [3] on how much varying sizes help).
-
-Exactly, for one block, from a :class:`~trialkit.randomisation.stream.SeedStream`:
-
-1. ``size = block_sizes[below(len(block_sizes))]``;
-2. lay out the arms in spec order, arm ``j`` repeated ``size * r_j / R`` times;
-3. Fisher-Yates shuffle that list with the same stream.
+Details and reasoning: docs/randomisation.md, section `trialkit.randomisation.blocks`.
 
 References
 ----------

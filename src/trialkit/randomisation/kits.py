@@ -1,27 +1,9 @@
 """The blinded kit list: kit numbers that reveal nothing about the arm, sealed like the list.
 
-Construction (seeded like the allocation list, :mod:`trialkit.randomisation.stream`):
-a batch ``b`` of ``N`` kits (``N`` a multiple of the ratio sum ``R``) takes the
-consecutive numbers ``first_number, ..., first_number + N - 1``. The arms are laid
-out in spec order, arm ``j`` repeated ``N * r_j / R`` times, and shuffled by
-Fisher-Yates with the stream ``kits/<b>``; the ``i``-th number gets the ``i``-th
-arm. So arms are in exact proportion to the ratio (equal numbers of sorafenib
-and placebo kits for SOR), every arrangement is equally likely, and the numbers
-carry no check digit or other pattern: a kit number says nothing about its arm.
+Kit numbers are consecutive and the arms are shuffled over them; two sealed order
+keys per kit break ties of expiry when shipping and dispensing.
 
-Two sealed order keys per kit (:func:`kit_order_keys`) break ties of expiry: ``ship_key``
-orders the depot's kits of an arm when a shipment is packed, ``dispense_key`` a site's kits of
-an arm when one is dispensed. Key ``k`` of kit ``n`` is ``below(2**63)`` of the stream
-``kit-order/<k>/<n>`` (the first word's low 63 bits: it fits a signed SQL ``BIGINT``). They are
-uniform, independent of the numbers, the arms and each other, and sealed like the arms: ordered
-by number, shipments would hold arm-sorted ranges and each dispensing would show the lower
-numbers left on the shelf to be of the other arm; with one key for both, a site would dispense
-each arm shipment by shipment, and a newer kit given would show the older ones to be of the
-other arm.
-
-Canonical form: the line ``trialkit-kit-list/v1``, then ``number<TAB>arm<TAB>batch`` per kit in
-number order, each line ending with ``\\n``, UTF-8; the hash is its SHA-256 in hex. The order
-keys are not in it: they follow from the seed and the number, and verification regenerates them.
+Details and reasoning: docs/randomisation.md, section `trialkit.randomisation.kits`.
 """
 
 from __future__ import annotations

@@ -1,32 +1,6 @@
 r"""Pocock-Simon minimisation with a random element.
 
-For a new patient with level :math:`l_i` of factor :math:`i`, let
-:math:`x_{ij}` be the number of earlier patients with that level on arm
-:math:`j`. For each candidate arm :math:`k`, add the patient to arm :math:`k`
-(:math:`x^{(k)}_{ij} = x_{ij} + [j = k]`), scale by the arm's ratio weight
-:math:`r_j`, and measure the imbalance of that factor level,
-
-.. math::
-
-    d_i(k) = \max_j x^{(k)}_{ij}/r_j - \min_j x^{(k)}_{ij}/r_j
-    \quad\text{(range)}, \qquad
-    d_i(k) = \operatorname{Var}_j\bigl(x^{(k)}_{ij}/r_j\bigr)
-    \quad\text{(variance, divisor } K\text{)},
-
-then total it over factors with weights :math:`w_i`:
-:math:`G_k = \sum_i w_i d_i(k)`. The arm with the smallest :math:`G_k` is
-*preferred* (ties among the smallest broken at random, uniformly). The patient
-goes to the preferred arm with probability :math:`p` and to each other arm with
-probability :math:`(1 - p)/(K - 1)` (Pocock and Simon's rule with
-:math:`p_1 = p`). When all :math:`G_k` are equal the arm is drawn with the
-allocation ratio's probabilities. :math:`p` must lie strictly between
-:math:`1/K` and 1: assignment is never deterministic, as ICH E9 §2.3.2 asks of
-dynamic allocation.
-
-Scaling counts by :math:`r_j` is the simplest way to aim at an unequal ratio;
-it keeps the ratio only approximately (Kuznetsova and Tymofyeyev [4] describe the
-drift and a fix), so for unequal ratios check the operating characteristics by
-simulation before use.
+Details and reasoning: docs/randomisation.md, section `trialkit.randomisation.minimisation`.
 
 References
 ----------

@@ -1,18 +1,6 @@
 """What an allocation list is generated from: arms, ratio, block sizes and strata.
 
-:func:`allocation_spec` reads the protocol's ``allocation`` block. Strata are the
-cartesian product of the stratification factors' levels, in the order the
-protocol names the factors and their levels; a stratum's *index* in that order
-is part of the label of its random stream, so changing the order of factors or
-levels in the protocol gives a different list (and verification fails, as it
-should).
-
-Factor levels
--------------
-- ``background_therapy``: the ids of the protocol's background-therapy rules
-  (SOR: endocrine, chemotherapy_then_endocrine, chemotherapy).
-- ``country``: the ISO 3166-1 codes of the trial's countries (SOR: DE, IT, PL, RU).
-- ``centre``: the centres' names.
+Details and reasoning: docs/randomisation.md, section `trialkit.randomisation.spec`.
 """
 
 from __future__ import annotations

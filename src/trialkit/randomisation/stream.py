@@ -1,27 +1,6 @@
 """Deterministic random streams derived from one sealed seed (HMAC-SHA256 in counter mode).
 
-Every random choice in an allocation or kit list comes from a stream named by a
-*label*; the same seed and label always give the same stream, and streams with
-different labels are independent for anyone who does not hold the seed. The
-construction is deliberately simple so that an auditor can re-implement it in
-any language with HMAC-SHA256 and integer arithmetic, and it does not depend on
-the version of numpy (whose ``Generator`` methods may change their output
-between releases):
-
-1. ``label = "trialkit/v1/" + "/".join(parts)``, for example
-   ``trialkit/v1/allocation/3/0`` (stratum index 3, extension 0).
-2. Byte block ``c`` (``c = 0, 1, 2, ...``) is
-   ``HMAC-SHA256(key=seed, msg=UTF8(label) || 0x00 || c as 8-byte big-endian)``;
-   the stream is block 0, block 1, ... concatenated.
-3. The stream is read as consecutive 8-byte big-endian unsigned integers ``w``.
-4. A uniform integer in ``[0, n)`` is drawn by rejection: with
-   ``limit = 2**64 - (2**64 mod n)``, read words until ``w < limit`` and return
-   ``w mod n`` (no modulo bias).
-5. A list is shuffled by Fisher-Yates: for ``i = len - 1`` down to ``1``, draw
-   ``j`` uniform in ``[0, i]`` and swap items ``i`` and ``j``.
-
-The seed itself comes from the operating system's CSPRNG (``secrets.token_bytes(32)``)
-in the service, which seals it; this module never draws entropy of its own.
+Details and reasoning: docs/randomisation.md, section `trialkit.randomisation.stream`.
 
 References
 ----------

@@ -4,58 +4,7 @@ Both helpers need the kit list (kit number -> arm); what they return never carri
 an arm. :func:`choose_kit` returns a kit number. :func:`resupply_needs` returns, per
 site, the kit numbers to ship.
 
-This module is the one statement of the supply rules. The service
-(:mod:`trialkit.service.randomisation.supply`) keeps the kits in the database and decides with
-the pieces these helpers are made of: :func:`usable_after` and :data:`DISPENSABLE`
-(usability), :func:`fefo_order` (the order its SQL sorts by, in its one-statement
-kit pick too), :data:`SITE_STOCK`, :func:`arm_shortfall`, :func:`top_up` and
-:func:`depot_fills` (resupply) and :func:`check_sizing`. Property tests check that
-its pick is :func:`choose_kit`'s and its requests :func:`resupply_needs`'s.
-
-A kit is *usable* on a date when it is available (received at the site, not
-dispensed, damaged or quarantined) and does not expire within ``cover_days``
-days: ``expiry > on + cover_days``. Among usable kits of the right arm the one
-that expires first is dispensed or shipped first (FEFO), ties by the kit's sealed
-dispensing or shipping key (:func:`~trialkit.randomisation.kits.kit_order_keys`), never
-by number: the numbers are what blinded staff see.
-A site's stock for resupply also counts usable kits in transit to it.
-
-Why resupply looks only at a site's *total* stock
--------------------------------------------------
-A blinded site sees when a request is raised, when a shipment comes and how
-many kits it holds. If any of these depended on the arm mix of its stock (for
-example "raise when either arm falls below 2"), a pharmacist who saw a request
-raised after a run of patients could tell that they shared an arm. So:
-
-* **Trigger**: a site is resupplied when its *total* usable stock (every arm
-  together, in transit included) falls below ``threshold``. The site knows that
-  total: it is the number of its kits, by status and expiry, that it sees.
-* **Quantity**: every arm is brought back up to ``target``. Since no arm is ever
-  stocked above ``target`` (shipments only fill up to it), a shipment holds
-  ``arms * target - total`` kits: the number consumed (dispensed, expired,
-  damaged) since the site was last full, which the site knows too.
-* **Depot shortage**: a request is filled only when the depot holds at least
-  ``target`` usable kits of *every* arm, enough for any arm mix at the site; if
-  not, it is raised with no kits (``complete`` is false) and filled later. A
-  partial fill would ship a number of kits that depends on which arm the site
-  needed, so there is none.
-* **Sizing** (the worst case: every kit consumed from one arm): while the total
-  is at or above ``threshold``, each arm holds at least
-  ``threshold - (arms - 1) * target`` usable kits (:func:`guaranteed_arm_stock`),
-  since the other arms hold at most ``target`` each. A request is raised by the
-  first consumption that takes the total below the threshold, so one arm then
-  still holds at least that guarantee minus one. :func:`resupply_threshold`
-  chooses the threshold so that this covers ``lead_dispensings``, the kits a site
-  may dispense between a request and the receipt of its shipment; a stock-out of
-  one arm then needs a longer lead time, or kits damaged in the shipment.
-* **Expiry**: the service counts stock with a cover that includes the lead time,
-  so kits about to expire are replaced (and counted as consumed, by the site's
-  own reading of their expiry dates) while they are still dispensable.
-
-No per-arm emergency rule remains: with this sizing it could only fire in the
-cases above, and the one thing a site then sees, the refusal to randomise or
-dispense while it lacks a kit of some arm, is worded and decided the same for
-every patient (see :mod:`trialkit.service.randomisation`).
+Details and reasoning: docs/randomisation.md, section `trialkit.randomisation.supply`.
 """
 
 from __future__ import annotations

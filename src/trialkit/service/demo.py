@@ -1,30 +1,9 @@
 """The demo trial: SOR in progress, seeded through the service functions (demo mode only).
 
-:func:`seed_demo` creates the trial, its sites (:data:`trialkit.demodata.DEMO_SITES`) and one
-user per role, seals the allocation and kit lists, then replays the pure generator's plan
-(:func:`trialkit.demodata.replay`) in date order through the same service functions a site
-uses, as the site's demo investigator and pharmacist where there are ones: register, consent,
-screening record, eligibility, randomise; kits dispensed, resupply shipped and received; then
-every form record known at the data cut-off.
+:func:`seed_demo` creates the trial, sites and users, seals the lists and replays the
+demo plan in date order through the same service functions a site uses.
 
-The seeding process plays the sponsor's simulation of truth: after each randomisation it reads
-the patient's arm (:func:`trialkit.service.randomisation.randomised.randomised_arm`) to draw her
-course. The arm is never printed, logged or returned. The data cut-off is the first day on which the
-pooled PFS
-events reach :func:`trialkit.demodata.target_events`, while enrolment is open; it is kept in the
-audit trail (entity ``demo_data``) and is the demo server's calendar date.
-
-Each step runs on its own day of the trial's calendar (:func:`.calendar.on_calendar`): the
-records are stamped on that day at the real time of day (a patient's ``created_at`` on her
-screening day, a randomisation on its day, a form record and the queries its edit checks open
-on the day the data became known, a dispensing on its cycle's day), so record dates and query
-ages agree with the demo's calendar. The audit trail keeps the real time of the seeding: it
-says truthfully when these records were written.
-
-Everything is reproducible from the seed: the allocation list is sealed from a seed derived from
-it (demo only; a real trial's list is sealed from a fresh CSPRNG seed). A second run finds the
-trial and changes nothing. Demo users are marked as such and cannot log in outside demo mode,
-so these published passwords are harmless on a real deployment.
+Details and reasoning: docs/operations.md, section `trialkit.service.demo`.
 """
 
 from __future__ import annotations

@@ -1,13 +1,6 @@
 """Body surface area and BSA-based doses.
 
-Formulas
---------
-Mosteller (1987): BSA = sqrt(height_cm * weight_kg / 3600).
-Du Bois and Du Bois (1916): BSA = 0.007184 * weight_kg^0.425 * height_cm^0.725.
-
-The BSA is rounded to the protocol's decimals first, the dose (mg/m2 x BSA) is
-then rounded half up to the protocol's step (1 mg for SOR). Rounding is decimal,
-so 0.5 steps round up as a pharmacist expects, not to even as ``round`` does.
+Details and reasoning: docs/eligibility.md, section `trialkit.therapy.dosing`.
 
 References
 ----------

@@ -1,0 +1,1 @@
+"""The protocols bundled with trialkit, as package data (the YAML file and its registry record)."""

@@ -5,21 +5,7 @@ trial's calendar date, ``Clock.today()`` (pinned in demos and tests), passed in 
 caller; a caller without one gets the record clock's date. Nothing is refused for failing a
 check: the record is kept as entered and the query asks the site to correct it or explain.
 
-==============================  ========================================================
-code                            check
-==============================  ========================================================
-missing_required                a required field of the form is empty
-before_randomisation            a date before randomisation (the tumour baseline excepted)
-date_in_future                  a date after the trial's calendar date ("today")
-end_before_start                an end date before its start date in a record stored before
-                                saving refused it (:func:`.forms.validate_form`)
-death_before_later_record       a date of death before a date recorded elsewhere
-duplicate_assessment_date       two tumour assessments on one date
-assessment_not_after_baseline   a tumour assessment on or before the baseline
-RECIST codes                    the engine's baseline and assessment findings
-                                (:func:`trialkit.endpoints.recist.check_baseline`):
-                                too_many_targets, lesion_not_measurable, missing_target ...
-==============================  ========================================================
+Details and reasoning: docs/capture.md, section `trialkit.service.capture.edit_checks`.
 """
 
 from __future__ import annotations

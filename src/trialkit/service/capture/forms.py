@@ -1,29 +1,9 @@
 """The case report forms sites fill in after randomisation, as validated schemas.
 
-A form's fields are typed (a grade is 1-5, a date is a date) and a record of the wrong type is
-refused with the field's path. So is a hard inconsistency: an end date before its start date
-(each form declares its ordered pairs in ``date_order``; nested parts such as a dose
-interruption too). A *missing* required field is not refused: the record is stored and an
-edit check opens a query on the field (:mod:`trialkit.service.capture.edit_checks`), so that what
-the site saw is kept and nothing is blocked silently.
+A record of the wrong type or with an end date before its start is refused with the
+field's path; a missing required field is stored and opens a query instead.
 
-==================  ==========  ===================================================
-form                repeats     fields
-==================  ==========  ===================================================
-tumour_baseline     once        date, target[], non_target[] (the RECIST contract)
-tumour_assessment   TA-n        date, target{}, non_target{}, new_lesions
-study_drug          SD-n        kits dispensed/returned (references), tablets, dose
-                                interruptions and reductions
-docetaxel_cycle     DC-n        cycle, date, dose given (mg/m2 and mg)
-letrozole           once        start date, dose
-adverse_event       AE-n        term, CTCAE v5 grade 1-5, start/end, serious,
-                                relationship, action taken
-death               once        date, cause
-end_of_treatment    once        date, reason
-end_of_study        once        date, reason
-new_therapy         NT-n        start date, therapy
-last_known_alive    once        date (corrected forward as new versions)
-==================  ==========  ===================================================
+Details and reasoning: docs/capture.md, section `trialkit.service.capture.forms`.
 """
 
 from __future__ import annotations

@@ -1,31 +1,6 @@
 """Endpoints from the database: each randomised patient's :class:`PatientOutcome`, ADSL, ADTTE.
 
-The adapter from captured data to the derivation inputs:
-
-====================  ==============================================================
-PatientOutcome        from
-====================  ==============================================================
-assessments           RECIST 1.1 time points over the latest tumour records
-baseline_assessed     a dated tumour baseline exists
-progression_date      the engine's date of first progression (dated back to the
-                      first equivocal scan of a confirmed new lesion)
-death_date, cause     the death form
-last_known_alive      the last-known-alive form, else the latest date recorded
-new_therapy_date      the earliest new anticancer therapy start
-end_of_study          the end-of-study form
-first_dose_date       the earliest study-drug start (safety population)
-last_dose_date        the latest study-drug end, unless a period is still open
-sex, age              the screening record the randomisation was judged on (age in
-                      completed years at randomisation)
-country               the site's country, as ISO 3166-1 alpha-3
-arm                   the randomisation record, for unblinded callers only
-kit_arms              the arms of the kits dispensed, for unblinded callers only
-====================  ==============================================================
-
-Blinded callers get every row with the arm left out; ``unblinded=True`` is refused unless the
-caller holds an unblinded role (:func:`~trialkit.service.platform.policy.can_see_arm`). Every reader
-(the report, the forecast, the exports, one patient's PFS) goes through :func:`trial_outcomes`,
-which reads all patients in a fixed few statements.
+Details and reasoning: docs/capture.md, section `trialkit.service.capture.outcomes`.
 """
 
 from __future__ import annotations

@@ -1,17 +1,6 @@
 """A patient's status, derived in one place from what was recorded, and what it still allows.
 
-The status follows the records, latest first in precedence: a death (the death form, or an
-end of treatment or of study for death) makes her *dead*; an end of study makes her
-*withdrawn* (consent withdrawn) or *off study* (any other reason); an end of treatment for
-withdrawal of consent makes her *withdrawn*; any other end of treatment puts her *in
-follow-up*; a randomised patient is otherwise *on treatment*; before randomisation she is in
-*screening*, or a *screen failure* once the latest evaluation says she is not eligible.
-
-The patient page, the patient lists, the API
-(:class:`~trialkit.service.platform.views.PatientView`), dispensing
-(:mod:`trialkit.service.randomisation.dispensing_check`) and the forms offered
-(:func:`offered_forms`) all read it from :func:`derive_status`. Nothing in it depends on the
-arm.
+Details and reasoning: docs/capture.md, section `trialkit.service.capture.patient_status`.
 """
 
 from __future__ import annotations

@@ -1,17 +1,6 @@
 """Each randomised patient's expected visits and windows, with overdue and out-of-window flags.
 
-The plan comes from the protocol's ``schedule:`` via
-:func:`trialkit.endpoints.patient_schedule`: background therapy as recorded at randomisation
-(the patient's stratum, not a screening record corrected since); tumour assessments stop at
-progression, survival follow-up starts then; no treatment visits after the end-of-treatment
-date; nothing after death or the end of study. Actual visits are the captured dates:
-docetaxel cycles and letrozole start (treatment), tumour assessments, and last-known-alive
-contacts after progression (survival follow-up).
-
-The last-known-alive form is recorded once and moved forward as new versions, one per
-contact: every version is a contact, not only the latest (:func:`follow_up_contacts`).
-Docetaxel cycles carry their number, so that each cycle's window runs from the day the
-previous cycle was given (:func:`trialkit.endpoints.patient_schedule`).
+Details and reasoning: docs/capture.md, section `trialkit.service.capture.visits`.
 """
 
 from __future__ import annotations

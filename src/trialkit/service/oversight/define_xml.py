@@ -1,12 +1,6 @@
-"""define.xml 2.1 for the SDTM domains: datasets, variables, codelists, derivations.
+"""The define.xml 2.1 for the SDTM domains: datasets, variables, codelists, derivations.
 
-One ``ItemGroupDef`` per domain (label, class, structure, keys as ``KeySequence``, the XPT file
-as its ``def:leaf``), one ``ItemDef`` per variable (data type, length, label, origin), one
-``CodeList`` per controlled term list used, one ``MethodDef`` per derivation
-(:data:`.sdtm_spec.DERIVATIONS`, referenced by the derived variables' ``ItemRef``) and one
-``def:CommentDef`` per comment (a variable not collected). Lengths are those of the data: the
-longest value, at least 1. The trial's own codelists are ARMCD and ARM, from the protocol's arms
-(unblinded exports only, so a blinded define.xml names no arm), and COUNTRY, ISO 3166-1 alpha-3.
+Details and reasoning: docs/reports.md, section `trialkit.service.oversight.define_xml`.
 
 References
 ----------

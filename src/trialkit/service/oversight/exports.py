@@ -5,9 +5,7 @@ of text and numbers with their metadata; the command line writes them as CSV and
 (XPT v5) with define.xml 2.1 beside them (:mod:`.define_xml`). No domain carries an arm unless
 the caller is unblinded (then DM gets ``ARMCD``/``ARM``/``ACTARMCD``/``ACTARM``).
 
-ODM holds every latest record as ``SubjectData / StudyEventData / FormData / ItemGroupData /
-ItemData``: a form's scalar fields form one item group; each list or mapping (lesions, target
-measurements, kits) a repeating item group keyed by index or lesion id.
+Details and reasoning: docs/reports.md, section `trialkit.service.oversight.exports`.
 
 References
 ----------

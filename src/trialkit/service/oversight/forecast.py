@@ -1,28 +1,6 @@
 """Event prediction from the database: blinded patient-level data at a cut-off, and the forecast.
 
-The adapter from captured data to :mod:`trialkit.predict` (the pure core):
-
-==================  ==============================================================
-table column        from
-==================  ==============================================================
-``enrolment_date``  the randomisation date
-``event_date``      the PFS event date (progression or death) derived by
-                    :func:`trialkit.endpoints.derive_pfs` from the data recorded
-                    on or before the cut-off, under the protocol's FDA 2018 rules
-``censor_date``     the PFS censoring date, for dropouts
-``dropout``         1 when the patient left PFS follow-up without an event by
-                    the cut-off: end of study, new anticancer therapy, or two or
-                    more missed assessments before the event (FDA censoring)
-``patient_id``      the unique subject id (named in error messages)
-==================  ==============================================================
-
-Blinding: the table is built from :func:`~trialkit.service.capture.outcomes.trial_outcomes` with
-``with_arm=False`` and has exactly the columns above, so no arm ever reaches the core
-(which refuses an arm column anyway); the forecast is the same whether or not arms exist.
-Monitors, statisticians and the DSMB may see it (:attr:`Action.VIEW_FORECAST`).
-
-Forecasts are cached per (trial, cut-off, data snapshot, options): a page view recomputes
-only when a record that changes the blinded table was saved.
+Details and reasoning: docs/prediction.md, section `trialkit.service.oversight.forecast`.
 """
 
 from __future__ import annotations

@@ -1,28 +1,6 @@
 """Conformance checks of SDTM domains and their define.xml against the SDTMIG 3.3 rules.
 
-The CDISC open-source rules engine (``cdisc-rules-engine``) needs Python 3.12 and the CDISC
-Library's rules and terminology, fetched with an API key; trialkit runs offline on Python 3.11,
-so it checks the rules that apply to its domains itself:
-
-==========  ===============================================================================
-rule        what
-==========  ===============================================================================
-NAME        dataset and variable names: at most 8 characters, capitals, digits, ``_``
-LABEL       dataset and variable labels present, at most 40 characters
-REQUIRED    the SDTMIG's required variables present and never null
-LENGTH      no text value longer than 200 characters (SAS transport v5)
-DOMAIN      ``DOMAIN`` holds the dataset's name
-SEQ         ``--SEQ`` unique within ``USUBJID``
-ISO8601     every ``--DTC`` an ISO 8601 date or date-time
-CT          coded values within their codelist (CDISC Controlled Terminology or sponsor)
-USUBJID     ``USUBJID`` unique in DM, and every other domain's ``USUBJID`` in DM
-DEFINE      define.xml 2.1 well-formed and matching the datasets: one ItemGroupDef per
-            domain with label, structure, class and keys, its ItemRefs the columns in
-            order, each ItemDef with data type, label and a length that holds every value,
-            each codelist, comment and (for a derived variable) method referenced defined
-==========  ===============================================================================
-
-:func:`check_sdtm` returns every finding (an empty list when the export conforms).
+Details and reasoning: docs/reports.md, section `trialkit.service.oversight.sdtm_checks`.
 """
 
 from __future__ import annotations

@@ -1,16 +1,6 @@
 """The SDTM metadata trialkit exports: variables, labels, types, codelists (SDTMIG 3.3).
 
-One table says, for each domain, its label, class, structure and keys, and for each variable its
-label (at most 40 characters), data type, core (Req / Exp / Perm), origin and the codelist its
-values come from. The domains (:mod:`.sdtm`), the XPT labels, define.xml (:mod:`.define_xml`)
-and the conformance checks (:mod:`.sdtm_checks`) all read it, so a variable is described
-once.
-
-Codelists hold CDISC Controlled Terminology submission values where CDISC publishes them (SEX,
-AGEU, NY, ACN, OUT, TOXGR, EPOCH, NCOMPLT, protocol milestones, ROUTE, FREQ, UNIT, METHOD,
-TUTESTCD, TRTESTCD, RSTESTCD, the oncology response results) and the sponsor's terms where
-SDTMIG leaves them to the sponsor (AEREL). Maps turn the values the case report forms capture
-into those terms.
+Details and reasoning: docs/reports.md, section `trialkit.service.oversight.sdtm_spec`.
 
 References
 ----------

@@ -1,35 +1,9 @@
 """The trial report from the database: analysis inputs at a data cut-off, authorised by role.
 
-===================  ==============================================================
-population           definition
-===================  ==============================================================
-screened             screened on or before the cut-off: the date of the patient's first
-                     screening record, or of her registration if she has none (both
-                     stamped on the record clock, which follows the trial calendar);
-                     her eligibility is the latest evaluation made by the cut-off
-ITT                  randomised on or before the cut-off (analysed as randomised)
-safety               ITT patients with a study-drug start on or before the cut-off
-per-protocol         safety patients without a major protocol deviation (ADSL
-                     ``PPROTFL``; no deviation is recorded yet, so it equals safety)
-===================  ==============================================================
+Populations (screened, ITT, safety, per-protocol) and every record are taken as of
+the data cut-off; nothing dated after it is used.
 
-Data cut-off: nothing dated after it is used. Tumour assessments, progression, death, new
-therapy, end of study/treatment, first dose and adverse events after the cut-off are dropped; a
-patient who died after it was alive on it. (A progression dated back to an equivocal scan on or
-before the cut-off but confirmed after it is kept: the derivation already dated it.)
-
-Who may see what: the blinded report (pooled, no arm and nothing derived from one) needs
-:attr:`~trialkit.service.platform.policy.Action.VIEW_REPORTS`; the unblinded report also needs
-:attr:`~trialkit.service.platform.policy.Action.VIEW_ARMS` (unblinded statistician, DSMB). A blinded
-report never reads an arm from the database.
-
-A patient's recorded inconsistency (a new therapy dated before randomisation) is set aside in the
-analyses (:func:`~trialkit.service.capture.outcomes.trial_outcomes`) and listed in the report's
-"Data issues" section: one site's mistake is that patient's issue, never a failure of the report.
-
-Every report made by :func:`trial_report` is written to the audit trail (one event: who, in which
-role, when, blinded or unblinded, the cut-off, the snapshot hash and the output), so that an
-inspector sees who looked at unblinded data. The event holds no arm and no number from the report.
+Details and reasoning: docs/reports.md, section `trialkit.service.oversight.trial_report`.
 """
 
 from __future__ import annotations

@@ -4,17 +4,7 @@ A failed login is recorded (audit event, failure count, lock-out) and then raise
 :class:`~trialkit.errors.PasswordRefusedError`, which the caller's transaction commits
 (:func:`trialkit.service.platform.transaction`) before it becomes a 401 or a one-line error.
 
-A session ends at its absolute lifetime (``TRIALKIT_SESSION_MINUTES``) or after
-``TRIALKIT_SESSION_IDLE_MINUTES`` without activity, whichever comes first. Activity
-is recorded at most once a minute (:data:`ACTIVITY_RESOLUTION`), not on every
-request, so a session may end up to a minute before the idle timeout measured from
-its very last request, never after it. A session that ran out is ended and audited
-(action ``timeout`` or ``expired``, like a logout; see :mod:`trialkit.service.platform.sessions`)
-when it is next presented, and :class:`~trialkit.errors.SessionTimeoutError` or
-:class:`~trialkit.errors.SessionExpiredError` (which keep that record) is raised; each
-login also sweeps up to :data:`~trialkit.service.platform.sessions.LOGIN_SWEEP_LIMIT` sessions that
-ran out unseen. A session presented after it ended is told why (``end_reason``).
-All times come from :attr:`Security.clock`.
+Details and reasoning: docs/operations.md, section `trialkit.service.platform.auth`.
 """
 
 from __future__ import annotations

@@ -1,21 +1,6 @@
 """What any input must be before a use case sees it: one rule set for the API and the pages.
 
-Careless and hostile input alike is answered with a clear refusal naming the field, never
-with a server error; the API (:mod:`trialkit.service.platform.api.deps`) and the pages
-(:mod:`trialkit.service.platform.pages.deps`) run these checks on every request, over the path, the
-query, and the JSON body or posted form, before any route runs:
-
-* numbers are finite (``NaN``, ``Infinity``, ``1e999``) and of a plausible size (at most
-  ``1e15`` in a JSON body; an integer in the address or a form within 64 bits);
-* ids (``id`` and ``..._id`` fields) are within the database's integer range, and so is each
-  number of a list typed into one text field (:func:`listed_ids`, the pharmacy's damaged kits);
-* text holds no NUL character and no unpaired surrogate (neither is storable or printable);
-* a date (``YYYY-MM-DD``, with or without a time) lies between 1900 and 2200
-  (:func:`plausible_date`, which the case report forms use too).
-
-A :class:`Problem` carries the field's location and the rule broken; its message never
-contains the value (a refused password is never sent back). Secret fields are named in
-:data:`SECRET_FIELDS`: error answers and logs never show their values.
+Details and reasoning: docs/operations.md, section `trialkit.service.platform.boundary`.
 """
 
 from __future__ import annotations

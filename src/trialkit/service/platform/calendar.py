@@ -1,17 +1,6 @@
 """The service's clock: its two readings, and the trial's calendar date ("today").
 
-One :class:`Clock` per service, built from the settings (:meth:`Clock.from_settings`) by the
-API application, which the pages share, and by the CLI. It has two readings:
-
-* record time (:meth:`Clock.record_time`): ``TRIALKIT_CALENDAR_DATE`` when it is pinned (demos,
-  tests, benchmarks of a protocol whose enrolment period is not today) at the real time of day,
-  else real time; its date is the trial's calendar date, :meth:`Clock.today` (enrolment period,
-  kit expiry, the visit schedule);
-* real time (:meth:`Clock.real_time`): the audit trail, sessions and lock-outs.
-
-The shell pins the record clock around each request and command (:meth:`Clock.pinned`), so
-records are stamped on the calendar date (:func:`trialkit.service.platform.db.base.utcnow`), and
-a service function whose caller gives no date gets the same one (:func:`calendar_date`).
+Details and reasoning: docs/operations.md, section `trialkit.service.platform.calendar`.
 """
 
 from __future__ import annotations

@@ -1,30 +1,10 @@
 """The unit of work: one transaction per use case, opened by the caller through this module.
 
 The API and the pages open one per request and the CLI one per command, all through
-:func:`transaction`; service functions take the session and never commit. A request
-whose transaction the database aborted to break a deadlock or a serialisation conflict
-(:func:`is_retryable`) is run again whole, up to :data:`RETRY_ATTEMPTS` times, by the
-request boundary (:mod:`trialkit.service.platform.request_boundary`); nothing of the aborted attempt
-remains, so a retried randomisation is randomised once.
+:func:`transaction`; service functions take the session and never commit. The lock
+order every transaction follows is in the docs.
 
-Lock order. Every transaction takes its locks (PostgreSQL) in this order, never an
-earlier one after a later one, so that no two wait for each other:
-
-1. the caller's login session row (its activity, written as the request authenticates);
-2. a site's supply lock (:func:`trialkit.service.randomisation.supply.lock_site_supply`), first of
-   its own locks in every use case that changes the site's kits or may raise its
-   resupply request (randomise, dispense, ship, receive);
-3. the row the use case changes: the stratum counter (randomise), the resupply request
-   (ship) or the shipment (receive);
-4. kits: the site kit taken (``SKIP LOCKED``), the kits shipped or received, depot kits
-   reserved for a request (``SKIP LOCKED``);
-5. the audit chain's head row, last: a use case appends its audit events after its
-   other changes, and holds the head from then to the commit (the one exception, a
-   stratum's list extended under its counter lock, is followed only by the site's kits,
-   which its supply lock keeps free, and the rows the randomisation inserts).
-
-Rows that foreign keys point to (sites, patients, trials, slots, users) are never
-locked ``FOR UPDATE``: every insert naming them takes ``FOR KEY SHARE`` on them.
+Details and reasoning: docs/architecture.md, section `trialkit.service.platform.transaction`.
 """
 
 from __future__ import annotations

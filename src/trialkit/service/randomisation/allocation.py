@@ -1,16 +1,6 @@
 """The sealed allocation and kit lists of a trial: sealing, verification, extension.
 
-Sealing draws the seed from the operating system's CSPRNG
-(``secrets.token_bytes(32)``), generates both lists with the pure core
-(:mod:`trialkit.randomisation`), stores them and records their hashes, never the
-seed or an arm, in the audit trail. The seed and the arms stay in sealed tables
-read only here and by the randomisation use case.
-
-Like clinicedc's ``edc-randomization``, the service refuses to randomise with a
-list that differs from its source: :func:`verified_list` regenerates the list
-from the sealed seed once per process (and after each extension) and compares
-it with every stored slot; the randomisation then checks the very slot it takes
-against the regenerated one, so a slot edited later is refused too.
+Details and reasoning: docs/randomisation.md, section `trialkit.service.randomisation.allocation`.
 """
 
 from __future__ import annotations

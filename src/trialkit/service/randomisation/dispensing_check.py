@@ -1,17 +1,7 @@
 """Whether a patient may be given the kit of a treatment cycle today, and if not, why.
 
-One check for the API, the pharmacy page and the demo seeder (:func:`check_dispensing`, run
-by :func:`trialkit.service.randomisation.supply.dispense` before any kit is looked at):
-
-* the patient's status (:mod:`trialkit.service.capture.patient_status`): no kit after death,
-  withdrawal or the end of study, which nobody overrides; none after the end of study
-  treatment, unless the pharmacist overrides with a documented reason;
-* the cycle: the next one after the last dispensed (a skipped number is a typing error), due
-  ``study_drug.cycle_days`` after the last dispensing and given from ``window_days`` before
-  (the protocol's ``study_drug:``); a cycle not yet due is refused unless overridden.
-
-The refusal never depends on the arm, and is made before anything arm-dependent, so its
-wording and timing are the same whatever the patient receives.
+Details and reasoning: docs/randomisation.md, section
+`trialkit.service.randomisation.dispensing_check`.
 """
 
 from __future__ import annotations

@@ -1,24 +1,11 @@
 """Randomising a patient, its preconditions, reading a randomisation, and emergency unblinding.
 
-:func:`readiness` is the one list of the preconditions of randomisation (site recruiting,
-enrolment open, not randomised yet, eligible on the latest record under the trial's
-protocol version with every criterion decided, a background therapy assigned, consent,
-a dispensable kit of every arm at the site): the randomise page shows it, and
-:func:`randomise` refuses with the first that fails, naming the missing step, before the
-list is touched (the kit check names no arm, so the refusal is the same whatever arm the
-patient would draw). :func:`randomise` runs in the caller's one transaction and takes its
-locks in the order :mod:`trialkit.service.platform.transaction` documents: the site's supply lock
-first; then it locks the stratum's counter row (an ``UPDATE`` on PostgreSQL; SQLite's
-``BEGIN IMMEDIATE`` serialises writers), takes the stratum's next slot, checks it against
-the list the sealed seed regenerates, takes an unexpired kit of that arm held at the site
-(FEFO), records the randomisation and the dispensing of cycle 1, raises a resupply request
-if stock ran low, and appends its audit events last, so that the audit chain's head lock is
-held only from then to the commit. A rollback anywhere leaves nothing: no slot is skipped,
-none is used twice (the unique constraints on slot, stratum and sequence, number, patient
-and kit are the last guard), and a transaction the database aborts to break a deadlock is
-run again whole.
+:func:`readiness` is the one list of the preconditions of randomisation;
+:func:`randomise` refuses with the first that fails, then takes the stratum's next slot
+and a kit of that arm in the caller's one transaction. Nothing returned to a blinded
+role, and no error message, names an arm.
 
-Nothing returned to a blinded role, and no error message, names an arm.
+Details and reasoning: docs/randomisation.md, section `trialkit.service.randomisation`.
 """
 
 from __future__ import annotations

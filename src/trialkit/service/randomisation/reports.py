@@ -5,13 +5,7 @@ The enrolment report counts randomised patients by month, site, country and
 stratum and nothing arm-derived. The arm balance by stratum needs a role that
 sees arms (unblinded statistician, DSMB); anyone else is refused without a count.
 
-The allocation audit (:func:`allocation_audit`) lists, per stratum, every slot of the sealed
-list in order (block, block size, arm, randomisation number, extension) with the patient and
-date that took it, the list's hash and the verdict of
-:func:`~trialkit.service.randomisation.allocation.sealed_verification`, so that an auditor checks
-gaps and order without access to the database. Only roles holding
-:attr:`~trialkit.service.platform.policy.Action.AUDIT_ALLOCATION` (unblinded statistician, DSMB) get
-it; every look is an audit event naming no arm. The API, the page and the CLI call it.
+Details and reasoning: docs/reports.md, section `trialkit.service.randomisation.reports`.
 """
 
 from __future__ import annotations

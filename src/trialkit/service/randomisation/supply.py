@@ -1,37 +1,9 @@
 """Blinded drug supply: site inventory, shipments, receipt, dispensing and resupply.
 
-Kits leave the depot only through a resupply request. The rules, and why they
-keep the arm mix from the site, are those of :mod:`trialkit.randomisation.supply`:
+Kits leave the depot only through a resupply request, raised and filled by the
+rules of :mod:`trialkit.randomisation.supply`, so that no site learns an arm mix.
 
-* a request is raised when a site's *total* usable stock (available, reserved for
-  it or in transit to it, every arm together) falls below the threshold
-  (:func:`site_threshold`: :data:`RESUPPLY_TARGET` per arm, covering
-  :data:`RESUPPLY_LEAD_DISPENSINGS` kits dispensed from one arm alone while the
-  shipment is on its way), never because one arm ran low;
-* it brings every arm back up to :data:`RESUPPLY_TARGET`, so it holds as many kits
-  as the site consumed since it was last full, a number the site knows;
-* it is filled only when the depot holds :data:`RESUPPLY_TARGET` usable kits of
-  every arm, or else waits for depot stock with no kits (``complete`` false);
-* stock counts only kits unexpired for the protocol's study-drug cycle (:func:`cover_days`) plus
-  :data:`RESUPPLY_LEAD_DAYS`, so a kit about to expire is replaced while it can
-  still be dispensed, and expiry (which the site reads on its kits) counts as
-  consumption.
-
-Requests are checked after every dispensing and every receipt, and before a
-randomisation or dispensing that is refused; they list kit numbers only. The
-administrator ships a request, the site pharmacist receives it, and kits are dispensed
-first-expiry-first-out without the arm ever being shown. Kits of the same expiry are packed
-and dispensed in the order of their sealed keys, never by number
-(:func:`trialkit.randomisation.kits.kit_order_keys`). A site must hold a
-dispensable kit of *every* arm before a patient is randomised or a later cycle is
-dispensed (:func:`require_every_arm`), so a refusal is the same whatever the
-patient's arm (:func:`supply_refusal`: one message, one status).
-
-Every use case that changes a site's kits or may raise its request (randomise,
-dispense, ship, receive) first takes the site's supply lock
-(:func:`lock_site_supply`), in the order :mod:`trialkit.service.platform.transaction` documents:
-no kit is taken between the every-arm check and the dispensing, and the sites row,
-which foreign keys check, is never locked.
+Details and reasoning: docs/randomisation.md, section `trialkit.service.randomisation.supply`.
 """
 
 from __future__ import annotations
@@ -789,8 +761,8 @@ def dispense(
 
     :func:`~trialkit.service.randomisation.dispensing_check.check_dispensing` decides first, before
     any kit or arm is looked at. A refusal it allows to override is overridden by a pharmacist's
-    documented ``override_reason``, kept on the dispensing and in its audit event; a reason
-    given when nothing is refused is not kept.
+    documented ``override_reason``, kept on the dispensing and in its audit event; a reason given
+    when nothing is refused is not kept.
     """
     patient, grant = patient_or_absent(session, actor, patient_id, Action.HANDLE_KITS)
     if cycle < 2:

@@ -4,13 +4,7 @@ Every route of the API declares what its caller must hold, ``dependencies=[requi
 (or ``requires()``: only a session), from the policy module's actions; the service functions
 check again, finer (the trial, the site), from the same table (:data:`PERMISSIONS`).
 
-FastAPI validates a request in two places: the JSON is parsed (and the boundary's checks run)
-before any route dependency, and a body that fails its schema is refused after them. The
-declared requirement is a dependency, so it answers first in the second case; a route built
-with :class:`PermissionFirstRoute` answers first in the first case too: when the request is
-refused as invalid before its requirement was decided, the requirement is decided then, and a
-caller without a session or without the role gets 401 or 403 rather than a 422 that would tell
-them how to shape a request they may not make.
+Details and reasoning: docs/architecture.md, section `trialkit.service.platform.api.permissions`.
 """
 
 from __future__ import annotations

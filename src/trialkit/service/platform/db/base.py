@@ -1,21 +1,9 @@
 """The declarative base, the UTC timestamp type, the clocks and the naming convention.
 
-Two clocks (one module, so that every stamp comes from one of them):
+Two clocks: :func:`utcnow`, the record clock (pinned to the trial's calendar date
+when set), and :func:`real_utcnow`, the real clock of the audit trail and sessions.
 
-* :func:`utcnow`, the **record clock**: when a record was made, as the service's records
-  show it (a patient's ``created_at``, a query's ``opened_at``, a form's ``recorded_at``,
-  a resupply's ``raised_at``, ...). It is real UTC time, except while a calendar date is
-  pinned (:func:`on_calendar`): then it is that date at the real time of day. The trial
-  service pins it for each request and command when ``TRIALKIT_CALENDAR_DATE`` is set
-  (demos, tests, benchmarks of a trial whose enrolment period is not today), and the demo
-  seeder pins each simulated day, so the demo's records carry the trial's own dates: the
-  monitor's "oldest open query" is a day of 2009, not the day the demo was seeded.
-* :func:`real_utcnow`, the **real clock**, never pinned: the audit trail's ``occurred_at``
-  (21 CFR 11.10(e): the computer's own time of each entry; it also keeps the chain's
-  times in the order of the chain, which a pinned date, whose time of day wraps at
-  midnight, would not) and login sessions, lock-outs and idle timeouts (real minutes).
-
-In production no date is pinned and both clocks agree.
+Details and reasoning: docs/architecture.md, section `trialkit.service.platform.db.base`.
 """
 
 from __future__ import annotations

@@ -1,32 +1,7 @@
 """The audit trail append-only in the database itself: UPDATE, DELETE and TRUNCATE refused.
 
-Until now the trail was append-only by convention (the code only inserts) and by
-detection (:func:`trialkit.service.platform.tables.audit.verify_chain` finds an edited, removed or
-reordered event). This migration makes the database refuse the change in the
-first place (21 CFR 11.10(e): audit trails that are computer-generated and not
-obscured; EU GCP: changes traceable, never erased):
-
-* ``audit_events``: every UPDATE and DELETE (and TRUNCATE on PostgreSQL) raises an
-  error naming the table and the operation.
-* ``audit_head`` (the one-row end of the chain): it may only move forward
-  (``last_seq`` grows, as each append makes it); deleting it, moving it back or
-  changing its id is refused, and TRUNCATE on PostgreSQL.
-
-PostgreSQL: two trigger functions in PL/pgSQL, ``BEFORE ... FOR EACH ROW`` triggers
-(and ``FOR EACH STATEMENT`` for TRUNCATE, which row triggers do not see). SQLite:
-``BEFORE`` triggers with ``RAISE(ABORT, ...)``; SQLite has no TRUNCATE, and a
-``DELETE`` without ``WHERE`` fires the triggers too.
-
-Whoever owns the schema can still drop a trigger (the database cannot forbid its own
-owner); the hash chain is what catches that case, and the service's database role
-in production should not own the schema. Rolled-back transactions leave nothing to
-refuse. A later migration that rebuilds ``audit_events`` on SQLite (Alembic's batch
-mode copies the table) drops these triggers with the old table and must create
-them again; the tests at head check that they are there.
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-29 23:40:00
+Details and reasoning: docs/operations.md, section
+`trialkit.service.platform.db.migrations.versions.0004_audit_append_only`.
 """
 
 from __future__ import annotations

@@ -1,20 +1,7 @@
 """The audit trail on SQLite: ``INSERT OR REPLACE`` over an existing row refused.
 
-Migration 0004 refuses UPDATE and DELETE of audit rows. On SQLite an
-``INSERT OR REPLACE INTO audit_events`` (or ``REPLACE INTO``) naming an existing
-``seq`` deletes the old row and inserts the new one; that hidden delete fires no
-DELETE trigger (unless recursive triggers are on), so an event could be rewritten
-with the guard in place. A ``BEFORE INSERT`` trigger refuses any insert whose key
-is already taken, in ``audit_events`` and in the one-row ``audit_head`` alike: a
-genuine append has a new ``seq`` and passes; a plain ``INSERT`` over an existing key
-would fail on the primary key anyway, and now fails with the trail's own message.
-
-PostgreSQL has no ``INSERT OR REPLACE``; its ``INSERT ... ON CONFLICT DO UPDATE``
-fires the UPDATE trigger of 0004 and is refused already, so nothing changes there.
-
-Revision ID: 0009
-Revises: 0008
-Create Date: 2026-12-01 10:00:00
+Details and reasoning: docs/operations.md, section
+`trialkit.service.platform.db.migrations.versions.0009_audit_no_insert_or_replace`.
 """
 
 from __future__ import annotations
