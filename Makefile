@@ -52,7 +52,7 @@ lock: $(STAMP)
 	mv constraints.txt.new constraints.txt
 
 # Extract the pages' messages, update the catalogues and compile them (after changing UI text).
-LOCALES := src/trialkit/web/locale
+LOCALES := src/trialkit/service/platform/pages/locale
 i18n: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output --omit-header -o $(LOCALES)/messages.pot .
 	test -f $(LOCALES)/en/LC_MESSAGES/messages.po || $(BIN)/pybabel init -i $(LOCALES)/messages.pot -d $(LOCALES) -l en

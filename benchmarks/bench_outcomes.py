@@ -11,7 +11,7 @@ session): the forecast's blinded table (the monitor page, ``/forecast``, ``trial
 events``), the analysis datasets (``trialkit endpoints derive --unblinded``), the SDTM domains
 and the ODM document (``trialkit export``). The principals are built in memory (no login), and
 each transaction is rolled back. Not a test: tests never assert on wall-clock time
-(``tests/service/test_report_queries.py`` holds the statement counts fixed).
+(``tests/service/oversight/test_report_queries.py`` holds the statement counts fixed).
 """
 
 from __future__ import annotations
@@ -23,12 +23,13 @@ from collections.abc import Callable
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from trialkit.service import Grant, Principal, Role
-from trialkit.service.exports import odm_xml, sdtm_domains
-from trialkit.service.forecast import blinded_table
-from trialkit.service.outcomes import derive_datasets
-from trialkit.service.trials import find_trial
-from trialkit.store import create_database
+from trialkit.service.capture.outcomes import derive_datasets
+from trialkit.service.oversight.exports import odm_xml, sdtm_domains
+from trialkit.service.oversight.forecast import blinded_table
+from trialkit.service.platform.db.database import create_database
+from trialkit.service.platform.policy import Role
+from trialkit.service.platform.principal import Grant, Principal
+from trialkit.service.trials.trials import find_trial
 
 
 def main() -> None:

@@ -51,27 +51,19 @@ from bench_service import (
 
 from trialkit.config import load_settings
 from trialkit.protocol import load_protocol
-from trialkit.service import (
-    Grant,
-    Principal,
-    Role,
-    Security,
-    allocation,
-    patients,
-    supply,
-    transaction,
-    trials,
-    users,
-)
-from trialkit.store import (
-    AllocationSlot,
-    Dispensing,
-    Randomisation,
-    create_database,
-)
-from trialkit.store.audit import verify_chain
-from trialkit.store.migrate import upgrade
-from trialkit.store.trials import Site
+from trialkit.service.platform.db.database import create_database
+from trialkit.service.platform.db.migrate import upgrade
+from trialkit.service.platform.policy import Role
+from trialkit.service.platform.principal import Grant, Principal
+from trialkit.service.platform.security import Security
+from trialkit.service.platform.tables.audit import verify_chain
+from trialkit.service.platform.transaction import transaction
+from trialkit.service.randomisation import allocation, supply
+from trialkit.service.randomisation.tables.randomisation import AllocationSlot, Randomisation
+from trialkit.service.randomisation.tables.supply import Dispensing
+from trialkit.service.screening import patients
+from trialkit.service.trials import trials, users
+from trialkit.service.trials.tables import Site
 
 HOST = "127.0.0.1"
 EXAMPLES = [  # one eligible patient of each background therapy: three strata per site

@@ -16,7 +16,7 @@ Not a test: tests never assert on wall-clock time.
 
 With ``--database URL`` (e.g. the seeded demo, ``trialkit demo seed``) it times the path the CLI,
 the pages and the API take instead: the read from the database at the cut-off
-(:func:`trialkit.service.trial_report.report_inputs`, as an unblinded and as a blinded
+(:func:`trialkit.service.oversight.trial_report.report_inputs`, as an unblinded and as a blinded
 statistician), then the same three steps. The transaction is rolled back: nothing (not even the
 audit event of a view) is written.
 """
@@ -34,10 +34,11 @@ from trialkit.report.inputs import ReportInputs
 from trialkit.report.pdf import render_pdf
 from trialkit.report.synthetic import synthetic_inputs
 from trialkit.report.trial_report import build_trial_report
-from trialkit.service import Grant, Principal, Role
-from trialkit.service.trial_report import report_inputs
-from trialkit.service.trials import find_trial
-from trialkit.store import create_database
+from trialkit.service.oversight.trial_report import report_inputs
+from trialkit.service.platform.db.database import create_database
+from trialkit.service.platform.policy import Role
+from trialkit.service.platform.principal import Grant, Principal
+from trialkit.service.trials.trials import find_trial
 
 TARGET_S = 5.0
 

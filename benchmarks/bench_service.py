@@ -33,9 +33,13 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from trialkit.config import load_settings
-from trialkit.service import Principal, Role, Security, transaction, trials, users
-from trialkit.store import create_database
-from trialkit.store.migrate import upgrade
+from trialkit.service.platform.db.database import create_database
+from trialkit.service.platform.db.migrate import upgrade
+from trialkit.service.platform.policy import Role
+from trialkit.service.platform.principal import Principal
+from trialkit.service.platform.security import Security
+from trialkit.service.platform.transaction import transaction
+from trialkit.service.trials import trials, users
 
 HOST = "127.0.0.1"
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "sor" / "01_endocrine_bone_only.json"

@@ -2,8 +2,8 @@
 
 No HTTP and no concurrency: the two use cases behind ``POST .../screening-records`` and
 ``POST /api/patients/{id}/randomisation``, each in its own transaction exactly as the API
-opens one (:func:`trialkit.service.transaction`), timed one after another in this process on
-SQLite (a file in a temporary folder) and on PostgreSQL (a fresh database on the server at
+opens one (:func:`trialkit.service.platform.transaction`), timed one after another in this process
+on SQLite (a file in a temporary folder) and on PostgreSQL (a fresh database on the server at
 ``--postgres``, dropped afterwards). Seeding (SOR sealed, a stocked site, patients registered,
 screened, evaluated and consented through the service) is not timed.
 
@@ -46,25 +46,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_service import create_bench_database, drop_bench_database
 
 from trialkit.config import load_settings
-from trialkit.service import (
-    Grant,
-    Principal,
-    Role,
-    Security,
-    allocation,
-    patients,
-    randomisation,
-    supply,
-    transaction,
-    trials,
-    users,
-)
-from trialkit.store import create_database
-from trialkit.store.audit import verify_chain
-from trialkit.store.database import Database
-from trialkit.store.migrate import upgrade
-from trialkit.store.supply import ResupplyRequest
-from trialkit.store.trials import Site
+from trialkit.service.platform.db.database import Database, create_database
+from trialkit.service.platform.db.migrate import upgrade
+from trialkit.service.platform.policy import Role
+from trialkit.service.platform.principal import Grant, Principal
+from trialkit.service.platform.security import Security
+from trialkit.service.platform.tables.audit import verify_chain
+from trialkit.service.platform.transaction import transaction
+from trialkit.service.randomisation import allocation, randomisation, supply
+from trialkit.service.randomisation.tables.supply import ResupplyRequest
+from trialkit.service.screening import patients
+from trialkit.service.trials import trials, users
+from trialkit.service.trials.tables import Site
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "sor" / "01_endocrine_bone_only.json"
 ON_DATE = dt.date(2008, 3, 3)

@@ -25,9 +25,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from trialkit.config import Settings, load_settings
 from trialkit.protocol import Protocol, load_protocol
-from trialkit.service import Security
-from trialkit.store import Database, create_database
-from trialkit.store.migrate import upgrade
+from trialkit.service.platform.db.database import Database, create_database
+from trialkit.service.platform.db.migrate import upgrade
+from trialkit.service.platform.security import Security
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -170,3 +170,24 @@ RANDOMISED_ON = dt.date(2008, 3, 3)
 
 # a small seeded demo trial, for any test that asks for it (see tests/demo_fixtures.py)
 from tests.demo_fixtures import demo_trial  # noqa: E402, F401
+
+# the API's and the pages' fixtures, for the HTTP tests in every slice (tests/service/<slice>/)
+from tests.service.api_fixtures import client, world  # noqa: E402, F401
+from tests.service.page_fixtures import as_user, web, web_world  # noqa: E402, F401
+
+PAGE_FIXTURES = ("web", "web_world")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The pages' tests run on SQLite only: the pages are thin over the service, whose tests run
+    on both databases."""
+    keep: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_postgres = callspec is not None and callspec.params.get("database_url") == "postgresql"
+        uses_pages = any(name in getattr(item, "fixturenames", ()) for name in PAGE_FIXTURES)
+        (dropped if on_postgres and uses_pages else keep).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep

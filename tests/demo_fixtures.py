@@ -14,9 +14,11 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy.orm import Session
 
-from trialkit.service import Grant, Principal, Role, Security
 from trialkit.service.demo import DemoOptions, DemoSeed, seed_demo
-from trialkit.service.trials import find_site, find_trial
+from trialkit.service.platform.policy import Role
+from trialkit.service.platform.principal import Grant, Principal
+from trialkit.service.platform.security import Security
+from trialkit.service.trials.trials import find_site, find_trial
 
 __all__ = ["SMALL_DEMO", "SeededDemo", "demo_trial"]
 

@@ -12,21 +12,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trialkit.service import (
-    Grant,
-    Principal,
-    Role,
-    Security,
-    allocation,
-    auth,
-    patients,
-    randomisation,
-    supply,
-    trials,
-    users,
-)
-from trialkit.service.views import PatientView, SiteView, TrialView
-from trialkit.store.supply import ResupplyRequest
+from trialkit.service.platform import auth
+from trialkit.service.platform.policy import Role
+from trialkit.service.platform.principal import Grant, Principal
+from trialkit.service.platform.security import Security
+from trialkit.service.platform.views import PatientView, SiteView, TrialView
+from trialkit.service.randomisation import allocation, randomisation, supply
+from trialkit.service.randomisation.tables.supply import ResupplyRequest
+from trialkit.service.screening import patients
+from trialkit.service.trials import trials, users
 
 SYSTEM = Principal.system(request_id="test")
 PASSWORD = "correct horse battery staple"
@@ -143,7 +137,7 @@ def seal_trial(session: Session, trial: TrialView, *, kits: int = 200) -> None:
 
 def stock_site(session: Session, trial: TrialView, site: SiteView) -> None:
     """Raise the site's first resupply request, ship it, and receive it as its pharmacist."""
-    from trialkit.store.trials import Site
+    from trialkit.service.trials.tables import Site
 
     row = session.get(Site, site.id)
     assert row is not None

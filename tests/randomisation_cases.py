@@ -1,6 +1,7 @@
 """Patients that fail exactly one precondition of randomisation, for the service's and the
 page's tests: each case builds its patient at a sealed, stocked, recruiting site and names
-the precondition that must fail (:class:`trialkit.service.randomisation.Precondition`)."""
+the precondition that must fail
+(:class:`trialkit.service.randomisation.randomisation.Precondition`)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tests.factories import ENROLMENT_DAY, example_record, make_eligible_patient
-from trialkit.service import Principal, patients, randomisation
-from trialkit.service.randomisation import Precondition
-from trialkit.service.views import SiteView, TrialView
-from trialkit.store.patients import EligibilityEvaluation
-from trialkit.store.supply import InventoryKit, KitListEntry
-from trialkit.store.trials import EthicsApproval, Site, Trial
+from trialkit.service.platform.principal import Principal
+from trialkit.service.platform.views import SiteView, TrialView
+from trialkit.service.randomisation import randomisation
+from trialkit.service.randomisation.randomisation import Precondition
+from trialkit.service.randomisation.tables.supply import InventoryKit, KitListEntry
+from trialkit.service.screening import patients
+from trialkit.service.screening.tables import EligibilityEvaluation
+from trialkit.service.trials.tables import EthicsApproval, Site, Trial
 
 Build = Callable[[Session, Principal, TrialView, SiteView], int]
 

@@ -26,9 +26,14 @@ from tests.factories import (
     seal_trial,
     stock_site,
 )
-from trialkit.service import Principal, Role, Security, capture, patients, randomisation
-from trialkit.service.forms import Form
-from trialkit.store.base import on_calendar
+from trialkit.service.capture import capture
+from trialkit.service.capture.forms import Form
+from trialkit.service.platform.db.base import on_calendar
+from trialkit.service.platform.policy import Role
+from trialkit.service.platform.principal import Principal
+from trialkit.service.platform.security import Security
+from trialkit.service.randomisation import randomisation
+from trialkit.service.screening import patients
 
 CUTOFF = dt.date(2009, 1, 31)
 ARM_LABELS = ("Sorafenib", "Placebo")

@@ -3,7 +3,7 @@
 Migration 0004 makes the database refuse UPDATE, DELETE and TRUNCATE of audit rows
 (0009: and SQLite's INSERT OR REPLACE over an existing row).
 The schema's owner can still drop those triggers; the hash chain is what catches
-an edit made that way, and the tests of :func:`trialkit.store.audit.verify_chain`
+an edit made that way, and the tests of :func:`trialkit.service.platform.tables.audit.verify_chain`
 play that tamperer. Inside a test's rolled-back transaction the triggers come
 back with the rollback (DDL is transactional on SQLite and PostgreSQL).
 """

@@ -63,7 +63,8 @@ class Settings(BaseSettings):
         description="Pin the service's calendar date (enrolment period, kit expiry) for demos, "
         "tests and benchmarks of a protocol whose enrolment period is not today; records are "
         "then stamped on that date at the real time of day, while the audit trail, sessions "
-        "and lock-outs keep the real UTC time (read through trialkit.service.calendar.Clock).",
+        "and lock-outs keep the real UTC time "
+        "(read through trialkit.service.platform.calendar.Clock).",
     )
 
     def require_safe(self) -> None:

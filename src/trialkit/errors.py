@@ -67,7 +67,7 @@ class TrialkitError(Exception):
         ``file:line``. Empty when the message says it all.
 
     ``keeps_record`` is true for the few refusals that the service has already recorded in
-    the caller's transaction (an audit event): :func:`trialkit.service.transaction` commits
+    the caller's transaction (an audit event): :func:`trialkit.service.platform.transaction` commits
     that record before the error goes on to become a 401, a page or an exit code. It is the
     one way a refusal keeps what it recorded: a failed password check
     (:class:`PasswordRefusedError`), a session's end (:class:`SessionTimeoutError`,

@@ -77,14 +77,14 @@ def test_demo_seed_refuses_a_database_with_a_real_trial(
     assert out == ""
 
 
-def test_randomization_audit_lists_every_slot_for_an_unblinded_user_and_refuses_others(
+def test_randomisation_audit_lists_every_slot_for_an_unblinded_user_and_refuses_others(
     database: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """``trialkit randomization audit``: the unblinded statistician gets every slot (JSON or a
+    """``trialkit randomisation audit``: the unblinded statistician gets every slot (JSON or a
     table); a blinded user, or no user, exits 2 with one line saying why."""
     assert main(["demo", "seed", "--patients", "10", "--seed", "3", "--json"]) == 0
     capsys.readouterr()
-    args = ["randomization", "audit", "--trial", "SOR"]
+    args = ["randomisation", "audit", "--trial", "SOR"]
     assert main([*args, "--user", "unblinded", "--json"]) == 0
     out, err = capsys.readouterr()
     audit = json.loads(out)
@@ -97,7 +97,7 @@ def test_randomization_audit_lists_every_slot_for_an_unblinded_user_and_refuses_
     assert main([*args, "--user", "dsmb"]) == 0
     text = capsys.readouterr().out
     assert text.startswith(f"allocation audit of SOR: list sha256 {audit['list_hash']}")
-    assert "randomization verify: verified" in text
+    assert "randomisation verify: verified" in text
     assert "\tunused" in text
     for user in (["--user", "statistician"], []):
         assert main([*args, *user]) == 2

@@ -27,13 +27,16 @@ from tests.factories import (
 from trialkit.cli.main import main
 from trialkit.endpoints import ARM_COLUMNS
 from trialkit.errors import PermissionDenied
-from trialkit.service import Role, Security, capture, transaction
-from trialkit.service.exports import ODM_NS
-from trialkit.service.forms import Form
-from trialkit.service.outcomes import acting_user, derive_datasets
-from trialkit.service.sdtm_spec import DOMAINS as DOMAINS_SPEC
-from trialkit.store import create_database
-from trialkit.store.migrate import upgrade
+from trialkit.service.capture import capture
+from trialkit.service.capture.forms import Form
+from trialkit.service.capture.outcomes import acting_user, derive_datasets
+from trialkit.service.oversight.exports import ODM_NS
+from trialkit.service.oversight.sdtm_spec import DOMAINS as DOMAINS_SPEC
+from trialkit.service.platform.db.database import create_database
+from trialkit.service.platform.db.migrate import upgrade
+from trialkit.service.platform.policy import Role
+from trialkit.service.platform.security import Security
+from trialkit.service.platform.transaction import transaction
 
 DOMAINS = ("DM", "DS", "EX", "AE", "TU", "TR", "RS")
 

@@ -18,11 +18,13 @@ from tests.factories import (
     seal_trial,
     stock_site,
 )
-from tests.service.test_forecast import START, _fill
+from tests.service.oversight.test_forecast import START, _fill
 from trialkit.cli.main import main
-from trialkit.service import Role, Security, transaction
-from trialkit.store import create_database
-from trialkit.store.migrate import upgrade
+from trialkit.service.platform.db.database import create_database
+from trialkit.service.platform.db.migrate import upgrade
+from trialkit.service.platform.policy import Role
+from trialkit.service.platform.security import Security
+from trialkit.service.platform.transaction import transaction
 
 KEYS = {
     "target",

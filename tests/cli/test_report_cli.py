@@ -11,10 +11,11 @@ import pytest
 from tests.conftest import test_settings
 from tests.report_world import ARM_LABELS, CUTOFF, ReportWorld, fill_trial
 from trialkit.cli.main import main
-from trialkit.service import Security, transaction
-from trialkit.store import create_database
-from trialkit.store.audit import iter_events
-from trialkit.store.migrate import upgrade
+from trialkit.service.platform.db.database import create_database
+from trialkit.service.platform.db.migrate import upgrade
+from trialkit.service.platform.security import Security
+from trialkit.service.platform.tables.audit import iter_events
+from trialkit.service.platform.transaction import transaction
 
 
 @pytest.fixture

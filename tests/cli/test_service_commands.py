@@ -13,8 +13,12 @@ from sqlalchemy import select
 from tests.tamper import SQLITE_GUARD_TRIGGERS
 from trialkit.cli.main import main
 from trialkit.config import load_settings
-from trialkit.service import Security, auth, transaction
-from trialkit.store import AuditEvent, LoginSession, create_database
+from trialkit.service.platform import auth
+from trialkit.service.platform.db.database import create_database
+from trialkit.service.platform.security import Security
+from trialkit.service.platform.tables.audit import AuditEvent
+from trialkit.service.platform.tables.people import LoginSession
+from trialkit.service.platform.transaction import transaction
 
 
 @pytest.fixture
@@ -127,13 +131,13 @@ def test_seal_and_verify_a_trial_from_the_command_line(
     """The sealed list is regenerated from the sealed seed; a tampered slot is found (exit 1)."""
     assert main(["trials", "add", "--protocol", "sor"]) == 0
     capsys.readouterr()
-    assert main(["randomization", "seal", "--trial", "SOR", "--kits", "100", "--json"]) == 0
+    assert main(["randomisation", "seal", "--trial", "SOR", "--kits", "100", "--json"]) == 0
     sealed = json.loads(capsys.readouterr().out)
     assert sealed["slots"] >= 12 * 264
     assert "seed" not in sealed
-    assert main(["randomization", "seal", "--trial", "SOR"]) == 2  # once per trial
+    assert main(["randomisation", "seal", "--trial", "SOR"]) == 2  # once per trial
     capsys.readouterr()
-    assert main(["randomization", "verify", "--trial", "SOR", "--json"]) == 0
+    assert main(["randomisation", "verify", "--trial", "SOR", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["verified"] is True
     assert report["list_hash"] == sealed["list_hash"] == report["expected_list_hash"]
@@ -141,7 +145,7 @@ def test_seal_and_verify_a_trial_from_the_command_line(
         connection.execute(
             "UPDATE allocation_slots SET arm = CASE arm WHEN 'A' THEN 'B' ELSE 'A' END WHERE id = 7"
         )
-    assert main(["randomization", "verify", "--trial", "SOR"]) == 1
+    assert main(["randomisation", "verify", "--trial", "SOR"]) == 1
     assert "NOT verified" in capsys.readouterr().out
 
 

@@ -8,7 +8,6 @@ from collections.abc import Callable
 
 import pytest
 
-from trialkit.api.errors import error_response
 from trialkit.cli.design import FLAGS
 from trialkit.cli.main import main
 from trialkit.design.boundaries import group_sequential_design
@@ -16,6 +15,7 @@ from trialkit.design.decision import decision_characteristics
 from trialkit.design.events import events_for_power
 from trialkit.design.sample_size import survival_sample_size
 from trialkit.errors import DesignInputError
+from trialkit.service.platform.api.errors import error_response
 
 _SURVIVAL = {"alpha": 0.025, "power": 0.8, "median_control": 7.9}
 

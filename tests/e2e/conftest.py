@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from trialkit.store import create_database
-from trialkit.store.migrate import upgrade
+from trialkit.service.platform.db.database import create_database
+from trialkit.service.platform.db.migrate import upgrade
 
 REPO = Path(__file__).resolve().parents[2]
 CALENDAR_DATE = "2008-03-03"

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from tests.factories import example_record
-from tests.web.test_pages import arm_mentions
-from tests.web.test_trial_pages import arm_shown
+from tests.service.capture.test_pages_trial import arm_shown
+from tests.service.test_pages import arm_mentions
 from trialkit.protocol import load_protocol
 from trialkit.service.demo import DEMO_USERS
-from trialkit.web.screening_form import all_fields, record_to_form
+from trialkit.service.screening.pages.screening_form import all_fields, record_to_form
 
 PASSWORDS = {u.username: u.password for u in DEMO_USERS}
 OTHER = ("investigator-berlin-2", "another investigator password")

@@ -13,7 +13,7 @@ import pytest
 
 from trialkit.report.document import FigureBlock, ReportDocument, Section, Table, TextBlock
 from trialkit.report.html import render_html
-from trialkit.web.rendering import translations
+from trialkit.service.platform.pages.rendering import LOCALE_DIR, translations
 
 DATA = Path(__file__).parent / "data"
 
@@ -75,9 +75,7 @@ def test_the_template_words_are_translated_and_the_report_data_are_not() -> None
 
 
 def test_make_i18n_put_the_template_words_in_the_catalogue() -> None:
-    catalogue = (
-        Path(__file__).parents[2] / "src" / "trialkit" / "web" / "locale" / "messages.pot"
-    ).read_text(encoding="utf-8")
+    catalogue = (LOCALE_DIR / "messages.pot").read_text(encoding="utf-8")
     for message in (
         "Data snapshot (SHA-256 of the analysis datasets)",
         "Data cut-off date",

@@ -24,29 +24,25 @@ from trialkit.eligibility import parse_record
 from trialkit.errors import InactiveSiteError
 from trialkit.protocol import load_protocol
 from trialkit.screening import screen
-from trialkit.service import (
-    Role,
-    Security,
-    audit,
-    monitoring,
-    patients,
-    randomisation,
-    reports,
-    supply,
-)
+from trialkit.service.capture.edit_checks import all_dates
+from trialkit.service.capture.outcomes import derive_datasets
+from trialkit.service.capture.tables import CaptureRecord, DataQuery
 from trialkit.service.demo import DemoOptions, seed_demo
-from trialkit.service.edit_checks import all_dates
-from trialkit.service.exports import sdtm_export
-from trialkit.service.outcomes import derive_datasets
-from trialkit.service.sdtm_checks import KNOWN_GAPS
-from trialkit.service.trial_report import report_inputs
-from trialkit.service.trials import enrolment_open, get_trial_or_raise
-from trialkit.service.views import UnblindedPatientView, UnblindedRandomisationView
-from trialkit.store.audit import AuditEvent
-from trialkit.store.capture import CaptureRecord, DataQuery
-from trialkit.store.patients import Patient, ScreeningRecordVersion
-from trialkit.store.randomisation import Randomisation
-from trialkit.store.supply import Dispensing
+from trialkit.service.oversight import monitoring
+from trialkit.service.oversight.exports import sdtm_export
+from trialkit.service.oversight.sdtm_checks import KNOWN_GAPS
+from trialkit.service.oversight.trial_report import report_inputs
+from trialkit.service.platform import audit
+from trialkit.service.platform.policy import Role
+from trialkit.service.platform.security import Security
+from trialkit.service.platform.tables.audit import AuditEvent
+from trialkit.service.platform.views import UnblindedPatientView, UnblindedRandomisationView
+from trialkit.service.randomisation import randomisation, reports, supply
+from trialkit.service.randomisation.tables.randomisation import Randomisation
+from trialkit.service.randomisation.tables.supply import Dispensing
+from trialkit.service.screening import patients
+from trialkit.service.screening.tables import Patient, ScreeningRecordVersion
+from trialkit.service.trials.trials import enrolment_open, get_trial_or_raise
 
 ARM_WORDS = ("sorafenib", "placebo", '"arm"')
 

@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 
 from trialkit.cli._common import fail, user_errors
 from trialkit.config import Settings, load_settings
-from trialkit.service import Principal, transaction
-from trialkit.service.calendar import Clock
-from trialkit.store import Database, create_database
+from trialkit.service.platform.calendar import Clock
+from trialkit.service.platform.db.database import Database, create_database
+from trialkit.service.platform.principal import Principal
+from trialkit.service.platform.transaction import transaction
 
 __all__ = ["cli_actor", "cli_clock", "cli_settings", "open_database", "service_transaction"]
 

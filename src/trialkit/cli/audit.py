@@ -8,7 +8,7 @@ import typer
 
 from trialkit.cli._common import fail, print_json
 from trialkit.cli._db import service_transaction
-from trialkit.service import audit
+from trialkit.service.platform import audit
 
 __all__ = ["app"]
 

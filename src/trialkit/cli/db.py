@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from trialkit.cli._db import open_database
-from trialkit.store import migrate
+from trialkit.service.platform.db import migrate
 
 __all__ = ["app"]
 

@@ -24,7 +24,6 @@ from trialkit.config import Settings, load_settings
 from trialkit.demodata import Scenario
 from trialkit.protocol import load_protocol
 from trialkit.screening import screen
-from trialkit.service import Security, transaction
 from trialkit.service.demo import (
     DEFAULT_PATIENTS,
     DEFAULT_SEED,
@@ -32,6 +31,8 @@ from trialkit.service.demo import (
     DemoSeed,
     seed_demo,
 )
+from trialkit.service.platform.security import Security
+from trialkit.service.platform.transaction import transaction
 
 __all__ = ["app", "demo_settings", "echo_seed", "seed_into_database"]
 

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 from trialkit.cli._common import fail, print_json
 from trialkit.cli._db import cli_actor, service_transaction
 from trialkit.endpoints import ARM_COLUMNS, csv_text
-from trialkit.service import Principal, trials
-from trialkit.service.outcomes import acting_user, derive_datasets
+from trialkit.service.capture.outcomes import acting_user, derive_datasets
+from trialkit.service.platform.principal import Principal
+from trialkit.service.trials import trials
 
 __all__ = ["app", "derive"]
 

@@ -16,8 +16,8 @@ import typer
 from trialkit.cli._common import fail
 from trialkit.cli._db import service_transaction
 from trialkit.cli.endpoints import actor_for
-from trialkit.service import trials
-from trialkit.service.exports import Domain, odm_xml, sdtm_export
+from trialkit.service.oversight.exports import Domain, odm_xml, sdtm_export
+from trialkit.service.trials import trials
 
 __all__ = ["app", "write_domain"]
 

@@ -23,7 +23,7 @@ from typer.exceptions import TyperException
 from trialkit import __version__
 from trialkit.cli._common import EXIT_BAD_INPUT
 
-__all__ = ["COMMANDS", "LazyCommand", "app", "load_command", "main", "run"]
+__all__ = ["COMMANDS", "DEPRECATED_NAMES", "LazyCommand", "app", "load_command", "main", "run"]
 
 
 @dataclass(frozen=True)
@@ -79,8 +79,8 @@ COMMANDS: dict[str, LazyCommand] = {
         "endpoints", "app", "Endpoints and analysis datasets from the trial database."
     ),
     "export": LazyCommand("export", "app", "Export the captured clinical data (SDTM, ODM)."),
-    "randomization": LazyCommand(
-        "randomization",
+    "randomisation": LazyCommand(
+        "randomisation",
         "app",
         "Seal and verify a trial's allocation and kit lists; generate or verify list files.",
     ),
@@ -96,6 +96,9 @@ COMMANDS: dict[str, LazyCommand] = {
     "audit": LazyCommand("audit", "app", "The audit trail."),
 }
 
+
+DEPRECATED_NAMES = {"randomization": "randomisation"}
+"""Old spellings still accepted, not listed: each runs its command after a note on stderr."""
 
 Command = TyperCommand | TyperGroup
 """A built sub-command: a single command or a group (typer's public classes)."""
@@ -144,6 +147,10 @@ class _LazyGroup(TyperGroup):
             self.commands[name] = self._placeholders[name]
 
     def get_command(self, ctx: Any, cmd_name: str) -> Command | None:
+        if cmd_name in DEPRECATED_NAMES and not self._listing:
+            new = DEPRECATED_NAMES[cmd_name]
+            sys.stderr.write(f"note: 'trialkit {cmd_name}' is now 'trialkit {new}'\n")
+            cmd_name = new
         if cmd_name not in COMMANDS:
             return None  # only COMMANDS are registered (the root has no other sub-command)
         if self._listing:

@@ -1,7 +1,7 @@
 """``trialkit predict``: when will the target event arrive, from blinded data.
 
 Thin adapter. Without ``--data`` it reads the trial database through
-:func:`trialkit.service.forecast.trial_forecast` (blinded: no arm ever leaves the
+:func:`trialkit.service.oversight.forecast.trial_forecast` (blinded: no arm ever leaves the
 service); with ``--data`` it reads a CSV of blinded patient-level data (the columns
 are listed in :mod:`trialkit.predict.data`; an arm column is refused) and calls
 :func:`trialkit.predict.predict_events`; ``--design`` calls
@@ -32,7 +32,7 @@ from trialkit.predict import (
 from trialkit.protocol import load_protocol
 
 if TYPE_CHECKING:
-    from trialkit.service.forecast import TrialForecast
+    from trialkit.service.oversight.forecast import TrialForecast
 
 __all__ = ["app", "read_blinded_csv"]
 
@@ -119,9 +119,9 @@ def _from_database(
 ) -> TrialForecast:
     """The forecast from the trial database, through the service (one read transaction)."""
     from trialkit.cli._db import cli_actor, cli_clock, service_transaction
-    from trialkit.service import trials
-    from trialkit.service.forecast import MAX_SIMS, trial_forecast
-    from trialkit.service.outcomes import acting_user
+    from trialkit.service.capture.outcomes import acting_user
+    from trialkit.service.oversight.forecast import MAX_SIMS, trial_forecast
+    from trialkit.service.trials import trials
 
     if sims > MAX_SIMS:
         raise InputError(f"--sims must be at most {MAX_SIMS} with the database, got {sims}")

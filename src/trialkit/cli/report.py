@@ -48,8 +48,8 @@ def report(
     from trialkit.cli.endpoints import actor_for
     from trialkit.report.html import render_html
     from trialkit.report.pdf import render_pdf
-    from trialkit.service import trials
-    from trialkit.service.trial_report import trial_report
+    from trialkit.service.oversight.trial_report import trial_report
+    from trialkit.service.trials import trials
 
     day = _cutoff(cutoff)  # None: the service's calendar date
     if out.exists() and not out.is_dir():

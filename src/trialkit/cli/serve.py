@@ -3,8 +3,9 @@
 In demo mode the service's calendar date is the demo's data cut-off unless
 ``TRIALKIT_CALENDAR_DATE`` pins another.
 
-The API and the pages are loaded by uvicorn from their factory (``trialkit.server:create_server``),
-which reads the settings from the environment: the CLI and the API stay
+The API and the pages are loaded by uvicorn from their factory
+(``trialkit.service.server:create_server``), which reads the settings from the environment: the CLI
+and the API stay
 independent layers, and ``--workers`` can start several processes.
 """
 
@@ -26,7 +27,7 @@ from trialkit.service.demo import DEFAULT_PATIENTS, DEFAULT_SEED, DemoOptions
 
 __all__ = ["serve"]
 
-APP_FACTORY = "trialkit.server:create_server"
+APP_FACTORY = "trialkit.service.server:create_server"
 
 
 def serve(

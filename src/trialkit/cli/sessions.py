@@ -6,7 +6,8 @@ import typer
 
 from trialkit.cli._common import print_json
 from trialkit.cli._db import cli_actor, cli_settings, service_transaction
-from trialkit.service import Security, sessions
+from trialkit.service.platform import sessions
+from trialkit.service.platform.security import Security
 
 __all__ = ["app"]
 

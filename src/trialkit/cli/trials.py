@@ -6,7 +6,7 @@ import typer
 
 from trialkit.cli._common import print_json
 from trialkit.cli._db import cli_actor, cli_clock, service_transaction
-from trialkit.service import trials
+from trialkit.service.trials import trials
 
 __all__ = ["app"]
 

@@ -8,8 +8,10 @@ import typer
 
 from trialkit.cli._common import fail
 from trialkit.cli._db import cli_actor, cli_settings, service_transaction
-from trialkit.service import Role, Security, users
-from trialkit.service import trials as trial_service
+from trialkit.service.platform.policy import Role
+from trialkit.service.platform.security import Security
+from trialkit.service.trials import trials as trial_service
+from trialkit.service.trials import users
 
 __all__ = ["app"]
 

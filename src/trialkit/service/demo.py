@@ -32,27 +32,21 @@ from trialkit.demodata import (
 )
 from trialkit.errors import ConfigError, ConflictError, InputError
 from trialkit.protocol import load_protocol
-from trialkit.service import (
-    allocation,
-    audit,
-    capture,
-    patients,
-    randomisation,
-    randomised,
-    supply,
-    trials,
-    users,
-)
-from trialkit.service.calendar import on_calendar
-from trialkit.service.forms import Form
-from trialkit.service.principal import Grant, Principal
-from trialkit.service.security import Security
-from trialkit.store.audit import AuditEvent
-from trialkit.store.patients import Patient
-from trialkit.store.people import Role, User
-from trialkit.store.randomisation import Randomisation
-from trialkit.store.supply import ResupplyRequest
-from trialkit.store.trials import Site, Trial
+from trialkit.service.capture import capture
+from trialkit.service.capture.forms import Form
+from trialkit.service.platform import audit
+from trialkit.service.platform.calendar import on_calendar
+from trialkit.service.platform.principal import Grant, Principal
+from trialkit.service.platform.security import Security
+from trialkit.service.platform.tables.audit import AuditEvent
+from trialkit.service.platform.tables.people import Role, User
+from trialkit.service.randomisation import allocation, randomisation, randomised, supply
+from trialkit.service.randomisation.tables.randomisation import Randomisation
+from trialkit.service.randomisation.tables.supply import ResupplyRequest
+from trialkit.service.screening import patients
+from trialkit.service.screening.tables import Patient
+from trialkit.service.trials import trials, users
+from trialkit.service.trials.tables import Site, Trial
 
 __all__ = [
     "DEFAULT_PATIENTS",

@@ -1,1 +1,0 @@
-"""The routers, one module per domain object."""

@@ -1,0 +1,1 @@
+"""Pages of the capture slice: the patient page and its clinical forms."""

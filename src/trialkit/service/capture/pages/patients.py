@@ -1,0 +1,403 @@
+"""The investigator's pages: patients of their own site, screening with a live checklist,
+consent, and the patient page (screening, then randomisation, visits, records, RECIST, PFS
+and queries once she is randomised).
+
+Another site's patient reads as absent (the service raises NotFoundError, shown as a
+404 page). Randomisation and unblinding are in :mod:`.randomise`, the clinical forms and
+queries in :mod:`.clinical`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from trialkit.errors import InputError, TrialkitError
+from trialkit.screening import ScreeningResult
+from trialkit.service.capture.forms import Form as CaseForm
+from trialkit.service.capture.pages.clinical import ENTERED_FORMS, QUERY_STATUS, notice_number
+from trialkit.service.capture.pages.clinical_forms import form_label
+from trialkit.service.capture.pages.patient_summary import VISIT_STATUS, clinical_summary
+from trialkit.service.capture.patient_status import PatientStatus, offered_forms
+from trialkit.service.platform.pages.deps import (
+    DbSession,
+    Form,
+    Id,
+    PagesDep,
+    Today,
+    Viewer,
+    ViewerDep,
+)
+from trialkit.service.platform.pages.errors import FormRejected, plain_problem
+from trialkit.service.platform.pages.labels import N_
+from trialkit.service.platform.pages.rendering import Pages
+from trialkit.service.platform.policy import Role
+from trialkit.service.platform.views import PatientView
+from trialkit.service.randomisation.pages.randomise import randomisation_or_none
+from trialkit.service.screening import patients
+from trialkit.service.screening import screening as screening_service
+from trialkit.service.screening.pages.checklist import Checklist, checklist
+from trialkit.service.screening.pages.screening_form import (
+    CANCER_ROWS,
+    form_sections,
+    form_to_record,
+    record_to_form,
+)
+from trialkit.service.trials import trials
+
+router = APIRouter()
+
+
+STATUS = {
+    "screen_failure": N_("screen failure (not eligible)"),
+    "on_treatment": N_("randomised, on study treatment"),
+    "follow_up": N_("in follow-up (study treatment ended)"),
+    "dead": N_("dead"),
+    "withdrawn": N_("withdrawn"),
+    "off_study": N_("off study"),
+}
+"""The words for :class:`~..patient_status.PatientStatus` (screening: below)."""
+
+
+def patient_status(patient: PatientView) -> str:
+    """The patient's status in words to translate, from the service's derived status (never
+    anything about an arm); in screening, how far screening went."""
+    if patient.status in STATUS:
+        return STATUS[patient.status]
+    if patient.screening_record_versions == 0:
+        return N_("registered, not yet screened")
+    if patient.latest_verdict is None:
+        return N_("screening record saved, not evaluated")
+    return {
+        "eligible": N_("eligible"),
+        "not eligible": N_("not eligible"),
+        "undetermined": N_("undetermined"),
+    }.get(patient.latest_verdict, patient.latest_verdict)
+
+
+def _saved(value: str | None) -> str | None:
+    """What was saved, for the notice: only the names this application writes there."""
+    known = {"screening", "consent", *(f.value for f in ENTERED_FORMS)}
+    return value if value in known else None
+
+
+def _record_key(value: str | None) -> str | None:
+    return value if value and re.fullmatch(r"[a-z_]+|[A-Z]{2}-\d{1,6}", value) else None
+
+
+def _own_sites(session: Session, viewer: Viewer) -> list[Any]:
+    return [
+        trials.get_site(session=session, actor=viewer.principal, site_id=site_id)
+        for site_id in viewer.site_ids(Role.INVESTIGATOR)
+    ]
+
+
+def _list_page(
+    session: Session,
+    viewer: Viewer,
+    pages: Pages,
+    errors: dict[str, str],
+    values: dict[str, str],
+) -> HTMLResponse:
+    listing = [
+        (site, patients.list_patients(session=session, actor=viewer.principal, site_id=site.id))
+        for site in _own_sites(session, viewer)
+    ]
+    numbers = {
+        p.id: shown.randomisation_number
+        for _, listed in listing
+        for p in listed
+        if p.consented and (shown := randomisation_or_none(session, viewer, p.id)) is not None
+    }
+    return pages.response(
+        "patients/list.html",
+        status_code=422 if errors else 200,
+        viewer=viewer,
+        listing=listing,
+        randomised=numbers,
+        status=patient_status,
+        errors=errors,
+        values=values,
+    )
+
+
+@router.get("/patients", response_class=HTMLResponse)
+def patient_list(viewer: ViewerDep, session: DbSession, pages: PagesDep) -> HTMLResponse:
+    return _list_page(session, viewer, pages, {}, {})
+
+
+@router.post("/patients", response_class=HTMLResponse)
+def register(form: Form, viewer: ViewerDep, session: DbSession, pages: PagesDep) -> Response:
+    number = form.get("screening_number", "").strip()
+    errors: dict[str, str] = {}
+    site_ids = viewer.site_ids(Role.INVESTIGATOR)
+    try:
+        site_id = int(form.get("site_id", "0"))
+    except ValueError:
+        site_id = 0
+    if site_id not in site_ids:
+        site_id = site_ids[0] if len(site_ids) == 1 else 0
+    if not number:
+        errors["screening_number"] = pages._("Enter the patient's screening number.")
+    elif len(number) > 32:
+        errors["screening_number"] = pages._("A screening number has at most 32 characters.")
+    if not errors:
+        try:
+            patient = patients.register_patient(
+                session=session, actor=viewer.principal, site_id=site_id, screening_number=number
+            )
+        except TrialkitError as exc:
+            errors[exc.location or "screening_number"] = exc.message
+        else:
+            return RedirectResponse(f"/patients/{patient.id}/screening", status_code=303)
+    raise FormRejected(_list_page(session, viewer, pages, errors, {"screening_number": number}))
+
+
+@router.get("/patients/{patient_id}", response_class=HTMLResponse)
+def patient_page(
+    patient_id: Id,
+    request: Request,
+    viewer: ViewerDep,
+    session: DbSession,
+    pages: PagesDep,
+    today: Today,
+) -> HTMLResponse:
+    actor = viewer.principal
+    patient = patients.get_patient(session=session, actor=actor, patient_id=patient_id)
+    site = trials.get_site(session=session, actor=actor, site_id=patient.site_id)
+    records = patients.list_screening_records(session=session, actor=actor, patient_id=patient_id)
+    evaluations = patients.list_evaluations(session=session, actor=actor, patient_id=patient_id)
+    consents = patients.list_consents(session=session, actor=actor, patient_id=patient_id)
+    return pages.response(
+        "patients/patient.html",
+        viewer=viewer,
+        patient=patient,
+        site=site,
+        status=patient_status(patient),
+        records=records,
+        evaluations=evaluations,
+        consents=consents,
+        checklist=checklist(ScreeningResult.from_dict(evaluations[-1].result))
+        if evaluations
+        else None,
+        saved=_saved(request.query_params.get("saved")),
+        saved_key=_record_key(request.query_params.get("key")),
+        answered=notice_number(request.query_params.get("answered")),
+        errors={},
+        values={},
+        editable=viewer.has(Role.INVESTIGATOR) and site.recruiting,
+        clinical=clinical_summary(session, viewer, patient_id, today, pages._),
+        may_record=viewer.has(Role.INVESTIGATOR),
+        entered_forms=[(f.value, form_label(f)) for f in ENTERED_FORMS],
+        offered_forms=[
+            (f.value, form_label(f))
+            for f in offered_forms(PatientStatus(patient.status), ENTERED_FORMS)
+        ],
+        form_label=lambda name: form_label(CaseForm(name)),
+        today=today,
+        visit_status=VISIT_STATUS,
+        query_status=QUERY_STATUS,
+    )
+
+
+def _preview(
+    session: Session, viewer: Viewer, pages: Pages, patient_id: int, form: dict[str, str]
+) -> tuple[Checklist | None, dict[str, str]]:
+    """The checklist for the form as entered, and the errors of its fields (path -> words)."""
+    converted = form_to_record(form)
+    errors = {path: pages._(message) for path, message in converted.problems.items()}
+    preview = screening_service.preview_screening(
+        session=session, actor=viewer.principal, patient_id=patient_id, data=converted.data
+    )
+    for problem in preview.problems:
+        errors.setdefault(
+            problem.path,
+            plain_problem(pages, problem.kind, problem.message, dict(problem.context)),
+        )
+    if preview.outcome is None or errors:
+        return None, errors
+    return checklist(preview.outcome.result), errors
+
+
+def _screening_page(
+    pages: Pages,
+    *,
+    viewer: Viewer,
+    patient: PatientView,
+    values: dict[str, str],
+    checklist_: Checklist | None,
+    errors: dict[str, str],
+    version: int,
+    status_code: int = 200,
+) -> HTMLResponse:
+    return pages.response(
+        "patients/screening.html",
+        status_code=status_code,
+        viewer=viewer,
+        patient=patient,
+        sections=form_sections(),
+        values=values,
+        checklist=checklist_,
+        errors=errors,
+        version=version,
+        cancer_rows=range(CANCER_ROWS),
+    )
+
+
+@router.get("/patients/{patient_id}/screening", response_class=HTMLResponse)
+def screening_form(
+    patient_id: Id, viewer: ViewerDep, session: DbSession, pages: PagesDep
+) -> HTMLResponse:
+    actor = viewer.principal
+    patient = patients.get_patient(session=session, actor=actor, patient_id=patient_id)
+    records = patients.list_screening_records(session=session, actor=actor, patient_id=patient_id)
+    values = record_to_form(records[-1].data) if records else {}
+    current, errors = _preview(session, viewer, pages, patient_id, values)
+    return _screening_page(
+        pages,
+        viewer=viewer,
+        patient=patient,
+        values=values,
+        checklist_=current,
+        errors=errors if records else {},
+        version=len(records) + 1,
+    )
+
+
+@router.post("/patients/{patient_id}/screening/check", response_class=HTMLResponse)
+def screening_check(
+    patient_id: Id,
+    request: Request,
+    form: Form,
+    viewer: ViewerDep,
+    session: DbSession,
+    pages: PagesDep,
+) -> HTMLResponse:
+    """The checklist for the form as entered: a fragment for htmx, the whole page without JS."""
+    current, errors = _preview(session, viewer, pages, patient_id, form)
+    if request.headers.get("HX-Request") == "true":
+        return pages.response(
+            "patients/_checklist.html", checklist=current, errors=errors, live=True
+        )
+    patient = patients.get_patient(session=session, actor=viewer.principal, patient_id=patient_id)
+    return _screening_page(
+        pages,
+        viewer=viewer,
+        patient=patient,
+        values=form,
+        checklist_=current,
+        errors=errors,
+        version=patient.screening_record_versions + 1,
+    )
+
+
+@router.post("/patients/{patient_id}/screening", response_class=HTMLResponse)
+def screening_save(
+    patient_id: Id, form: Form, viewer: ViewerDep, session: DbSession, pages: PagesDep
+) -> Response:
+    """Save the form as the next version of the screening record, and evaluate it."""
+    actor = viewer.principal
+    patient = patients.get_patient(session=session, actor=actor, patient_id=patient_id)
+    current, errors = _preview(session, viewer, pages, patient_id, form)
+    reason = form.get("reason", "").strip() or None
+    if patient.screening_record_versions and not reason:
+        errors["reason"] = pages._("Say why this version corrects the one before.")
+    if not errors:
+        try:
+            patients.submit_screening_record(
+                session=session,
+                actor=actor,
+                patient_id=patient_id,
+                data=form_to_record(form).data,
+                reason=reason,
+            )
+            patients.evaluate_eligibility(session=session, actor=actor, patient_id=patient_id)
+        except InputError as exc:  # the record's field path is the form's field name
+            errors[exc.location.removeprefix("data.") or "form"] = exc.message
+        else:
+            return RedirectResponse(f"/patients/{patient_id}?saved=screening", status_code=303)
+    raise FormRejected(
+        _screening_page(
+            pages,
+            viewer=viewer,
+            patient=patient,
+            values=form,
+            checklist_=current,
+            errors=errors,
+            version=patient.screening_record_versions + 1,
+            status_code=422,
+        )
+    )
+
+
+@router.get("/patients/{patient_id}/consent", response_class=HTMLResponse)
+def consent_form(
+    patient_id: Id, viewer: ViewerDep, session: DbSession, pages: PagesDep
+) -> HTMLResponse:
+    actor = viewer.principal
+    patient = patients.get_patient(session=session, actor=actor, patient_id=patient_id)
+    consents = patients.list_consents(session=session, actor=actor, patient_id=patient_id)
+    return pages.response(
+        "patients/consent.html",
+        viewer=viewer,
+        patient=patient,
+        consents=consents,
+        values={},
+        errors={},
+    )
+
+
+@router.post("/patients/{patient_id}/consent", response_class=HTMLResponse)
+def consent_save(
+    patient_id: Id,
+    form: Form,
+    viewer: ViewerDep,
+    session: DbSession,
+    pages: PagesDep,
+    today: Today,
+) -> Response:
+    actor = viewer.principal
+    patient = patients.get_patient(session=session, actor=actor, patient_id=patient_id)
+    errors: dict[str, str] = {}
+    consent_date: dt.date | None = None
+    try:
+        consent_date = dt.date.fromisoformat(form.get("consent_date", "").strip())
+    except ValueError:
+        errors["consent_date"] = pages._("Enter the date of consent as YYYY-MM-DD.")
+    sheet = form.get("information_sheet_version", "").strip()
+    if not sheet:
+        errors["information_sheet_version"] = pages._(
+            "Enter the version of the patient information sheet that was signed."
+        )
+    if not errors and consent_date is not None:
+        try:
+            patients.record_consent(
+                session=session,
+                actor=actor,
+                patient_id=patient_id,
+                consent_date=consent_date,
+                information_sheet_version=sheet,
+                reason=form.get("reason", "").strip() or None,
+                today=today,
+            )
+        except InputError as exc:
+            errors[exc.location or "consent_date"] = exc.message
+        else:
+            return RedirectResponse(f"/patients/{patient_id}?saved=consent", status_code=303)
+    consents = patients.list_consents(session=session, actor=actor, patient_id=patient_id)
+    raise FormRejected(
+        pages.response(
+            "patients/consent.html",
+            status_code=422,
+            viewer=viewer,
+            patient=patient,
+            consents=consents,
+            values=form,
+            errors=errors,
+        )
+    )

@@ -1,0 +1,176 @@
+"""A patient's status, derived in one place from what was recorded, and what it still allows.
+
+Details and reasoning: docs/capture.md, section `trialkit.service.capture.patient_status`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trialkit.service.capture.forms import Form
+from trialkit.service.capture.tables import CaptureRecord
+from trialkit.service.randomisation.tables.randomisation import Randomisation
+from trialkit.service.screening.tables import EligibilityEvaluation, Patient
+
+__all__ = [
+    "PatientState",
+    "PatientStatus",
+    "StatusFacts",
+    "derive_status",
+    "offered_forms",
+    "patient_state",
+]
+
+
+class PatientStatus(StrEnum):
+    SCREENING = "screening"
+    SCREEN_FAILURE = "screen_failure"
+    ON_TREATMENT = "on_treatment"
+    FOLLOW_UP = "follow_up"
+    DEAD = "dead"
+    WITHDRAWN = "withdrawn"
+    OFF_STUDY = "off_study"
+
+
+ENDED = frozenset({PatientStatus.DEAD, PatientStatus.WITHDRAWN, PatientStatus.OFF_STUDY})
+"""Statuses after which nothing more is expected of the patient."""
+
+_STATUS_FORMS = (Form.DEATH, Form.END_OF_TREATMENT, Form.END_OF_STUDY)
+
+
+@dataclass(frozen=True)
+class StatusFacts:
+    """What the status is derived from: the randomisation, the verdict, the latest end forms."""
+
+    randomised_on: dt.date | None
+    latest_verdict: str | None
+    records: dict[Form, dict[str, object]]
+    """The latest version's data of each status form recorded (death, end of treatment/study)."""
+
+
+@dataclass(frozen=True)
+class PatientState:
+    """The patient's status, since when (if known) and why (the recorded reason)."""
+
+    status: PatientStatus
+    since: dt.date | None = None
+    reason: str | None = None
+
+    @property
+    def randomised(self) -> bool:
+        return self.status not in (PatientStatus.SCREENING, PatientStatus.SCREEN_FAILURE)
+
+    @property
+    def ended(self) -> bool:
+        """Dead, withdrawn or off study: no visit is expected, no treatment given."""
+        return self.status in ENDED
+
+    def summary(self) -> str:
+        """One line in English, e.g. ``dead since 2009-04-02 (progression)``."""
+        words = self.status.value.replace("_", " ")
+        if self.since is not None:
+            words += f" since {self.since.isoformat()}"
+        return words + (f" ({self.reason.replace('_', ' ')})" if self.reason else "")
+
+
+def _date(value: object) -> dt.date | None:
+    try:
+        return None if value is None else dt.date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _reason(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def derive_status(facts: StatusFacts) -> PatientState:
+    """The one rule from recorded facts to a status (see the module docstring)."""
+    death = facts.records.get(Form.DEATH)
+    treatment_end = facts.records.get(Form.END_OF_TREATMENT)
+    study_end = facts.records.get(Form.END_OF_STUDY)
+    ends = [r for r in (study_end, treatment_end) if r is not None]
+    if death is not None:
+        return PatientState(
+            PatientStatus.DEAD, _date(death.get("date")), _reason(death.get("cause"))
+        )
+    for end in ends:
+        if end.get("reason") == "death":
+            return PatientState(PatientStatus.DEAD, _date(end.get("date")), "death")
+    if study_end is not None:
+        reason = _reason(study_end.get("reason"))
+        status = (
+            PatientStatus.WITHDRAWN
+            if reason == "withdrawal_of_consent"
+            else PatientStatus.OFF_STUDY
+        )
+        return PatientState(status, _date(study_end.get("date")), reason)
+    if treatment_end is not None:
+        reason = _reason(treatment_end.get("reason"))
+        status = (
+            PatientStatus.WITHDRAWN
+            if reason == "withdrawal_of_consent"
+            else PatientStatus.FOLLOW_UP
+        )
+        return PatientState(status, _date(treatment_end.get("date")), reason)
+    if facts.randomised_on is not None:
+        return PatientState(PatientStatus.ON_TREATMENT, facts.randomised_on)
+    if facts.latest_verdict == "not eligible":
+        return PatientState(PatientStatus.SCREEN_FAILURE)
+    return PatientState(PatientStatus.SCREENING)
+
+
+def status_facts(session: Session, patient: Patient) -> StatusFacts:
+    """The facts of one patient, read in three indexed queries."""
+    randomised_on = session.scalar(
+        select(Randomisation.enrolment_date).where(Randomisation.patient_id == patient.id)
+    )
+    verdict = session.scalars(
+        select(EligibilityEvaluation.verdict)
+        .where(EligibilityEvaluation.patient_id == patient.id)
+        .order_by(EligibilityEvaluation.id.desc())
+        .limit(1)
+    ).first()
+    records: dict[Form, dict[str, object]] = {}
+    if randomised_on is not None:
+        rows = session.scalars(
+            select(CaptureRecord)
+            .where(
+                CaptureRecord.patient_id == patient.id,
+                CaptureRecord.form.in_([f.value for f in _STATUS_FORMS]),
+            )
+            .order_by(CaptureRecord.form, CaptureRecord.version)
+        )
+        for row in rows:  # forms recorded once: the latest version wins
+            records[Form(row.form)] = dict(row.data)
+    return StatusFacts(randomised_on, verdict, records)
+
+
+def patient_state(session: Session, patient: Patient) -> PatientState:
+    """The patient's status now (callers have authorised the read)."""
+    return derive_status(status_facts(session, patient))
+
+
+def offered_forms(status: PatientStatus, forms: Iterable[Form]) -> list[Form]:
+    """The forms the site is offered to record, of ``forms`` (in their order), given the status.
+
+    Nothing before randomisation. After death only what the protocol still asks for: the
+    death form, the end of treatment (for a patient who died on treatment) and the end of
+    study. After withdrawal or the end of study: the end of study and the death form (overall
+    survival). Otherwise every form. A record already made is still corrected on itself.
+    """
+    if status in (PatientStatus.SCREENING, PatientStatus.SCREEN_FAILURE):
+        return []
+    if status == PatientStatus.DEAD:
+        allowed = {Form.DEATH, Form.END_OF_TREATMENT, Form.END_OF_STUDY}
+    elif status in (PatientStatus.WITHDRAWN, PatientStatus.OFF_STUDY):
+        allowed = {Form.DEATH, Form.END_OF_STUDY}
+    else:
+        allowed = set(Form)
+    return [f for f in forms if f in allowed]

@@ -1,0 +1,288 @@
+"""Data queries: a question on one field of one record, seen by the site and the monitor.
+
+Life cycle::
+
+    open ──(site answers)──> answered ──(monitor closes)──> closed
+      └────────────(monitor closes, e.g. raised in error)──────┘
+
+An edit check that fails opens a query (``source = edit_check``, the check's code); a monitor
+may raise one by hand (``source = manual``). A failing check does not open a second query
+while one on the same field and code is still open or answered. The site answers (and
+corrects the record, a new version with a reason); only a monitor closes. Every step is audited.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trialkit.errors import ConflictError, NotFoundError
+from trialkit.service.capture.forms import Form
+from trialkit.service.capture.tables import DataQuery
+from trialkit.service.platform import audit
+from trialkit.service.platform.db.base import utcnow
+from trialkit.service.platform.policy import (
+    Action,
+    authorize,
+    patient_or_absent,
+    site_or_absent,
+    site_scope,
+)
+from trialkit.service.platform.principal import Grant, Principal
+from trialkit.service.screening.tables import Patient
+from trialkit.service.trials.trials import get_trial_or_raise
+
+__all__ = [
+    "QueryView",
+    "answer_query",
+    "close_query",
+    "list_patient_queries",
+    "list_site_queries",
+    "list_trial_queries",
+    "open_query",
+    "raise_query",
+]
+
+
+class QueryView(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: int
+    patient_id: int
+    site_id: int
+    form: str
+    record_key: str
+    field: str
+    code: str
+    source: str
+    message: str
+    status: str
+    opened_at: dt.datetime
+    opened_by: int | None
+    response: str | None
+    answered_at: dt.datetime | None
+    resolution: str | None
+    closed_at: dt.datetime | None
+
+
+def _view(row: DataQuery) -> QueryView:
+    return QueryView(
+        id=row.id,
+        patient_id=row.patient_id,
+        site_id=row.site_id,
+        form=row.form,
+        record_key=row.record_key,
+        field=row.field,
+        code=row.code,
+        source=row.source,
+        message=row.message,
+        status=row.status,
+        opened_at=row.opened_at,
+        opened_by=row.opened_by,
+        response=row.response,
+        answered_at=row.answered_at,
+        resolution=row.resolution,
+        closed_at=row.closed_at,
+    )
+
+
+def open_query(
+    session: Session,
+    *,
+    actor: Principal,
+    grant: Grant | None,
+    patient: Patient,
+    form: str,
+    record_key: str,
+    field: str,
+    code: str,
+    message: str,
+    source: str = "edit_check",
+) -> QueryView | None:
+    """Open a query unless one on the same field and code is still open or answered."""
+    pending = session.scalars(
+        select(DataQuery.id).where(
+            DataQuery.patient_id == patient.id,
+            DataQuery.form == form,
+            DataQuery.record_key == record_key,
+            DataQuery.field == field,
+            DataQuery.code == code,
+            DataQuery.status != "closed",
+        )
+    ).first()
+    if pending is not None and source == "edit_check":
+        return None
+    row = DataQuery(
+        patient_id=patient.id,
+        site_id=patient.site_id,
+        form=form,
+        record_key=record_key,
+        field=field[:200],
+        code=code,
+        source=source,
+        message=message,
+        status="open",
+        opened_at=utcnow(),
+        opened_by=actor.user_id,
+    )
+    session.add(row)
+    session.flush()
+    audit.record_created(
+        session,
+        actor=actor,
+        grant=grant,
+        entity="data_query",
+        entity_id=row.id,
+        values={
+            "patient_id": patient.id,
+            "form": form,
+            "record_key": record_key,
+            "field": row.field,
+            "code": code,
+            "source": source,
+            "message": message,
+        },
+    )
+    return _view(row)
+
+
+def _query_or_absent(
+    session: Session, actor: Principal, query_id: int, action: Action
+) -> tuple[DataQuery, Grant]:
+    absent = f"query {query_id} not found"
+    row = session.get(DataQuery, query_id)
+    if row is None:
+        authorize(actor, action, trial_id=None)
+        raise NotFoundError(absent)
+    patient = session.get(Patient, row.patient_id)
+    assert patient is not None
+    grant = authorize(actor, action, trial_id=patient.trial_id, site_id=row.site_id, absent=absent)
+    return row, grant
+
+
+def _transition(
+    session: Session,
+    *,
+    actor: Principal,
+    grant: Grant,
+    row: DataQuery,
+    status: str,
+    field: str,
+    text: str,
+) -> QueryView:
+    old = row.status
+    row.status = status
+    now = utcnow()
+    if status == "answered":
+        row.response, row.answered_at, row.answered_by = text, now, actor.user_id
+    else:
+        row.resolution, row.closed_at, row.closed_by = text, now, actor.user_id
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        grant=grant,
+        action="answer" if status == "answered" else "close",
+        entity="data_query",
+        entity_id=row.id,
+        changes={"status": (old, status), field: (None, text)},
+    )
+    return _view(row)
+
+
+def answer_query(*, session: Session, actor: Principal, query_id: int, response: str) -> QueryView:
+    """The site's answer (say what was corrected, or why the value stands)."""
+    row, grant = _query_or_absent(session, actor, query_id, Action.EDIT_CLINICAL)
+    if row.status == "closed":
+        raise ConflictError(f"query {row.id} is closed; a monitor may raise a new one")
+    return _transition(
+        session,
+        actor=actor,
+        grant=grant,
+        row=row,
+        status="answered",
+        field="response",
+        text=response,
+    )
+
+
+def close_query(*, session: Session, actor: Principal, query_id: int, resolution: str) -> QueryView:
+    """The monitor closes a query (answered, or raised in error), saying why."""
+    row, grant = _query_or_absent(session, actor, query_id, Action.REVIEW_QUERIES)
+    if row.status == "closed":
+        raise ConflictError(f"query {row.id} is already closed")
+    return _transition(
+        session,
+        actor=actor,
+        grant=grant,
+        row=row,
+        status="closed",
+        field="resolution",
+        text=resolution,
+    )
+
+
+def raise_query(
+    *,
+    session: Session,
+    actor: Principal,
+    patient_id: int,
+    form: Form,
+    record_key: str,
+    field: str,
+    message: str,
+) -> QueryView:
+    """A monitor's own query on a field (source data verification, say)."""
+    patient, grant = patient_or_absent(session, actor, patient_id, Action.REVIEW_QUERIES)
+    view = open_query(
+        session,
+        actor=actor,
+        grant=grant,
+        patient=patient,
+        form=form.value,
+        record_key=record_key,
+        field=field,
+        code="manual",
+        message=message,
+        source="manual",
+    )
+    assert view is not None
+    return view
+
+
+def _listed(session: Session, *conditions: object, status: str | None) -> list[QueryView]:
+    query = select(DataQuery).where(*conditions)  # type: ignore[arg-type]
+    if status is not None:
+        query = query.where(DataQuery.status == status)
+    return [_view(r) for r in session.scalars(query.order_by(DataQuery.id))]
+
+
+def list_patient_queries(
+    *, session: Session, actor: Principal, patient_id: int, status: str | None = None
+) -> list[QueryView]:
+    patient, _ = patient_or_absent(session, actor, patient_id, Action.VIEW_CLINICAL)
+    return _listed(session, DataQuery.patient_id == patient.id, status=status)
+
+
+def list_site_queries(
+    *, session: Session, actor: Principal, site_id: int, status: str | None = None
+) -> list[QueryView]:
+    """A site's queries (the investigator's work list)."""
+    site, _ = site_or_absent(session, actor, site_id, Action.VIEW_CLINICAL)
+    return _listed(session, DataQuery.site_id == site.id, status=status)
+
+
+def list_trial_queries(
+    *, session: Session, actor: Principal, trial_id: int, status: str | None = None
+) -> list[QueryView]:
+    """Every query at the sites the caller may see (the monitor's work list)."""
+    trial = get_trial_or_raise(session, trial_id)
+    authorize(actor, Action.VIEW_CLINICAL, trial_id=trial.id)
+    sites = site_scope(actor, Action.VIEW_CLINICAL, trial_id=trial.id)
+    in_trial = DataQuery.patient_id.in_(select(Patient.id).where(Patient.trial_id == trial.id))
+    if sites is None:
+        return _listed(session, in_trial, status=status)
+    return _listed(session, in_trial, DataQuery.site_id.in_(sites), status=status)

@@ -1,0 +1,59 @@
+"""The RECIST 1.1 response a tumour record would give, before it is saved.
+
+The same evaluation :func:`trialkit.service.capture.capture.record_form` keeps on save, over the
+patient's latest tumour records with the entered one in place of (or beside) them; nothing
+is stored and nothing is audited. The investigator's assessment form shows it as it is
+filled in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from trialkit.service.capture.clinical import (
+    date_of_birth,
+    evaluate_patient,
+    latest_records,
+    require_randomised,
+)
+from trialkit.service.capture.forms import Form, validate_form
+from trialkit.service.capture.tables import CaptureRecord
+from trialkit.service.platform.policy import Action, patient_or_absent
+from trialkit.service.platform.principal import Principal
+
+__all__ = ["preview_tumour_response"]
+
+_PREVIEW_KEY = "preview"
+
+
+def preview_tumour_response(
+    *,
+    session: Session,
+    actor: Principal,
+    patient_id: int,
+    form: Form,
+    data: dict[str, Any],
+    record_key: str | None = None,
+) -> dict[str, Any] | None:
+    """The RECIST evaluation with ``data`` entered as ``record_key`` (a new record if ``None``).
+
+    ``None`` without a dated baseline. Raises :class:`~trialkit.errors.RecordError` (with the
+    field's path) when ``data`` does not fit the form, as saving would.
+    """
+    patient, _ = patient_or_absent(session, actor, patient_id, Action.VIEW_CLINICAL)
+    randomised_on = require_randomised(session, patient)
+    if form not in (Form.TUMOUR_BASELINE, Form.TUMOUR_ASSESSMENT):
+        raise ValueError(f"{form.value} has no tumour response")
+    values = validate_form(form, data, born=date_of_birth(session, patient.id))
+    key = form.value if form == Form.TUMOUR_BASELINE else record_key or _PREVIEW_KEY
+    records = [
+        r for r in latest_records(session, patient.id) if (r.form, r.record_key) != (form, key)
+    ]
+    # a transient row, never added to the session: the evaluation reads its form and data only
+    records.append(
+        CaptureRecord(patient_id=patient.id, form=form.value, record_key=key, data=values)
+    )
+    evaluation = evaluate_patient(session, patient, records, randomised_on)
+    return None if evaluation is None else evaluation.as_dict()

@@ -1,0 +1,2 @@
+"""The oversight slice: monitoring, exports, trial report, forecast, simulation
+runs."""

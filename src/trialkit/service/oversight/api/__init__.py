@@ -1,0 +1,1 @@
+"""API routes of the oversight slice: forecast, trial report."""

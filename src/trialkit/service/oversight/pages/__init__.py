@@ -1,0 +1,1 @@
+"""Pages of the oversight slice: monitor, forecast, reports, design."""

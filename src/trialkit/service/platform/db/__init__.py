@@ -1,0 +1,1 @@
+"""The database: declarative base, engine factory and Alembic migrations."""

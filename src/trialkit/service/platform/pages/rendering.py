@@ -1,0 +1,55 @@
+"""Templates and translations: one Jinja2 environment per application, with gettext installed.
+
+Every text a page shows goes through ``_()`` (or ``{% trans %}``); the catalogues
+live in ``locale/`` and are extracted and compiled by ``make i18n``.
+"""
+
+from __future__ import annotations
+
+import gettext
+from pathlib import Path
+from typing import Any
+
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+__all__ = ["DEFAULT_LANGUAGE", "LOCALE_DIR", "Pages", "translations"]
+
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+DEFAULT_LANGUAGE = "en"
+
+
+def translations(language: str = DEFAULT_LANGUAGE) -> gettext.NullTranslations:
+    """The compiled catalogue of ``language`` (the messages as written when there is none)."""
+    return gettext.translation("messages", LOCALE_DIR, languages=[language], fallback=True)
+
+
+class Pages:
+    """Renders the templates of :mod:`trialkit.service.pages` in one language."""
+
+    def __init__(self, language: str = DEFAULT_LANGUAGE) -> None:
+        self.language = language
+        self.gettext = translations(language)
+        self.environment = Environment(
+            loader=PackageLoader("trialkit.service.platform.pages", "templates"),
+            autoescape=select_autoescape(["html"]),
+            undefined=StrictUndefined,
+            extensions=["jinja2.ext.i18n"],
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        # added to the environment by the i18n extension, so unknown to its type
+        self.environment.install_gettext_translations(  # type: ignore[attr-defined]
+            self.gettext, newstyle=True
+        )
+        self.environment.globals["language"] = language
+        self.environment.globals["viewer"] = None  # pages without a logged-in user
+
+    def _(self, message: str) -> str:
+        return self.gettext.gettext(message)
+
+    def render(self, template: str, **context: Any) -> str:
+        return self.environment.get_template(template).render(**context)
+
+    def response(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        return HTMLResponse(self.render(template, **context), status_code=status_code)

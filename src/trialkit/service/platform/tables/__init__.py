@@ -1,0 +1,1 @@
+"""The platform's tables: users, roles, login sessions, the audit trail."""

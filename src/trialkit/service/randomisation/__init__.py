@@ -1,0 +1,2 @@
+"""The randomisation slice: randomise, allocation and kit lists, trial supply,
+dispensing, unblinding."""

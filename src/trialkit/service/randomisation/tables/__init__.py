@@ -1,0 +1,1 @@
+"""The randomisation slice's tables: allocation and randomisation, kits and supply."""

@@ -1,0 +1,1 @@
+"""The screening slice: patients, screening records, eligibility, consent."""

@@ -1,0 +1,1 @@
+"""What the screening pages share: the screening form and the eligibility checklist."""

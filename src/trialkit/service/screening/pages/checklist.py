@@ -1,0 +1,87 @@
+"""The eligibility checklist as a page shows it, from a screening result (stored or previewed).
+
+Each criterion is met, not met or unknown with its reason; an unknown one names
+what is missing and links to the input where it is entered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from trialkit.screening import ScreeningResult
+from trialkit.service.screening.pages.screening_form import field_for_path, label_for
+
+__all__ = ["Checklist", "ChecklistItem", "Missing", "checklist"]
+
+
+@dataclass(frozen=True)
+class Missing:
+    path: str
+    label: str
+    anchor: str | None  # the id of the input, when the form has one
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    id: str
+    kind: str
+    status: str  # met | not_met | unknown
+    reason: str
+    text: str
+    parent: str | None
+    applicable: bool
+    blocks: bool  # the engine's: a numbered criterion that makes the patient not eligible
+    missing: tuple[Missing, ...]
+
+
+@dataclass(frozen=True)
+class Checklist:
+    verdict: str  # eligible | not eligible | undetermined
+    eligible: bool | None
+    background_therapy: str | None
+    background_therapy_reason: str | None
+    items: tuple[ChecklistItem, ...]
+    missing: tuple[Missing, ...]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        out = {"met": 0, "not_met": 0, "unknown": 0}
+        for item in self.items:
+            if item.parent is None:
+                out[item.status] = out.get(item.status, 0) + 1
+        return out
+
+
+def _missing(path: str) -> Missing:
+    target = field_for_path(path)
+    label = label_for(path)
+    if target is not None and label == path:
+        label = target.label
+    return Missing(path=path, label=label, anchor=target.id if target else None)
+
+
+def checklist(result: ScreeningResult) -> Checklist:
+    """A checklist from a screening result (stored, or a preview's); the engine says what blocks."""
+    blocking = {c.id for c in result.eligibility.blocking}
+    items = tuple(
+        ChecklistItem(
+            id=c.id,
+            kind=c.kind,
+            status=c.status,
+            reason=c.reason,
+            text=c.text,
+            parent=c.parent,
+            applicable=c.applicable,
+            blocks=c.id in blocking,
+            missing=tuple(_missing(p) for p in c.missing),
+        )
+        for c in result.eligibility.criteria
+    )
+    return Checklist(
+        verdict=result.eligibility.verdict,
+        eligible=result.eligibility.eligible,
+        background_therapy=result.background_therapy,
+        background_therapy_reason=result.background_therapy_reason,
+        items=items,
+        missing=tuple(_missing(p) for p in result.eligibility.missing),
+    )

@@ -1,0 +1,76 @@
+"""Persistence: SQLAlchemy tables, the database factory, migrations and the audit chain.
+
+The schema is created and changed only by the Alembic migrations in
+``trialkit/service/platform/db/migrations`` (:mod:`trialkit.service.platform.db.migrate`).
+"""
+
+from trialkit.service.capture.tables import CaptureRecord, DataQuery
+from trialkit.service.platform.db.base import Base, utcnow
+from trialkit.service.platform.db.database import Database, create_database
+from trialkit.service.platform.tables.audit import AuditEntry, AuditEvent, AuditHead, ChainReport
+from trialkit.service.platform.tables.people import (
+    LoginSession,
+    Role,
+    RoleAssignment,
+    SessionEnd,
+    User,
+)
+from trialkit.service.randomisation.tables.randomisation import (
+    AllocationSeal,
+    AllocationSlot,
+    Notification,
+    Randomisation,
+    StratumCounter,
+    Unblinding,
+)
+from trialkit.service.randomisation.tables.supply import (
+    Dispensing,
+    InventoryKit,
+    KitListEntry,
+    ResupplyRequest,
+    Shipment,
+)
+from trialkit.service.screening.tables import (
+    Consent,
+    EligibilityEvaluation,
+    Patient,
+    ScreeningRecordVersion,
+)
+from trialkit.service.trials.tables import Country, EthicsApproval, Site, Trial
+
+__all__ = [
+    "AllocationSeal",
+    "AllocationSlot",
+    "AuditEntry",
+    "AuditEvent",
+    "AuditHead",
+    "Base",
+    "CaptureRecord",
+    "ChainReport",
+    "Consent",
+    "Country",
+    "DataQuery",
+    "Database",
+    "Dispensing",
+    "EligibilityEvaluation",
+    "EthicsApproval",
+    "InventoryKit",
+    "KitListEntry",
+    "LoginSession",
+    "Notification",
+    "Patient",
+    "Randomisation",
+    "ResupplyRequest",
+    "Role",
+    "RoleAssignment",
+    "ScreeningRecordVersion",
+    "SessionEnd",
+    "Shipment",
+    "Site",
+    "StratumCounter",
+    "Trial",
+    "Unblinding",
+    "User",
+    "create_database",
+    "utcnow",
+]

@@ -1,0 +1,1 @@
+"""The trials slice: trials, sites, ethics approvals, users."""

@@ -1,0 +1,1 @@
+"""API routes of the trials slice: trials, sites, users, login."""

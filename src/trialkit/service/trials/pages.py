@@ -1,0 +1,303 @@
+"""The administrator's pages: sites (ethics approvals, activation), users and roles, audit trail."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from trialkit.errors import NotFoundError, TrialkitError
+from trialkit.service.platform import audit
+from trialkit.service.platform.pages.deps import (
+    DbSession,
+    Form,
+    Id,
+    PagesDep,
+    SecurityDep,
+    Today,
+    Viewer,
+    ViewerDep,
+)
+from trialkit.service.platform.pages.errors import FormRejected
+from trialkit.service.platform.pages.rendering import Pages
+from trialkit.service.platform.policy import Role
+from trialkit.service.platform.security import Security
+from trialkit.service.trials import trials, users
+
+router = APIRouter(prefix="/admin")
+
+
+def _trial_id(viewer: Viewer) -> int:
+    if viewer.trial is None:
+        raise NotFoundError("you hold no role in a trial")
+    return viewer.trial.id
+
+
+# --- sites ---------------------------------------------------------------------------------
+
+
+def _sites_page(
+    session: Session,
+    viewer: Viewer,
+    pages: Pages,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    done: str | None = None,
+) -> HTMLResponse:
+    sites = trials.list_sites(session=session, actor=viewer.principal, trial_id=_trial_id(viewer))
+    return pages.response(
+        "admin/sites.html",
+        status_code=422 if errors else 200,
+        viewer=viewer,
+        sites=sites,
+        errors=errors or {},
+        values=values or {},
+        done=done,
+    )
+
+
+@router.get("/sites", response_class=HTMLResponse)
+def sites(
+    viewer: ViewerDep,
+    session: DbSession,
+    pages: PagesDep,
+    done: Annotated[str | None, Query(max_length=64)] = None,
+) -> HTMLResponse:
+    return _sites_page(session, viewer, pages, done=done)
+
+
+@router.post("/sites/{site_id}/approvals", response_class=HTMLResponse)
+def add_approval(
+    site_id: Id, form: Form, viewer: ViewerDep, session: DbSession, pages: PagesDep, today: Today
+) -> Response:
+    key = f"{site_id}."
+    errors: dict[str, str] = {}
+    committee = form.get("committee", "").strip()
+    version = form.get("protocol_version", "").strip()
+    approval_date: dt.date | None = None
+    try:
+        approval_date = dt.date.fromisoformat(form.get("approval_date", "").strip())
+    except ValueError:
+        errors[key + "approval_date"] = pages._("Enter the date of approval as YYYY-MM-DD.")
+    if not committee:
+        errors[key + "committee"] = pages._("Name the ethics committee.")
+    if not version:
+        errors[key + "protocol_version"] = pages._("Enter the protocol version approved.")
+    if not errors and approval_date is not None:
+        try:
+            trials.record_ethics_approval(
+                session=session,
+                actor=viewer.principal,
+                site_id=site_id,
+                committee=committee,
+                approval_date=approval_date,
+                protocol_version=version,
+                today=today,
+            )
+        except TrialkitError as exc:
+            if not exc.location:
+                raise
+            errors[key + exc.location] = exc.message
+        else:
+            return RedirectResponse("/admin/sites?done=approval", status_code=303)
+    values = {key + name: value for name, value in form.items()}
+    raise FormRejected(_sites_page(session, viewer, pages, errors=errors, values=values))
+
+
+@router.post("/sites/{site_id}/activation", response_class=HTMLResponse)
+def activate(site_id: Id, form: Form, viewer: ViewerDep, session: DbSession) -> Response:
+    trials.activate_site(
+        session=session,
+        actor=viewer.principal,
+        site_id=site_id,
+        reason=form.get("reason", "").strip() or None,
+    )
+    return RedirectResponse("/admin/sites?done=activation", status_code=303)
+
+
+# --- users and roles -------------------------------------------------------------------------
+
+
+def _users_page(
+    session: Session,
+    viewer: Viewer,
+    pages: Pages,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    done: str | None = None,
+) -> HTMLResponse:
+    listed = users.list_users(session=session, actor=viewer.principal)
+    sites = trials.list_sites(session=session, actor=viewer.principal, trial_id=_trial_id(viewer))
+    return pages.response(
+        "admin/users.html",
+        status_code=422 if errors else 200,
+        viewer=viewer,
+        users=listed,
+        sites=sites,
+        site_codes={s.id: s.code for s in sites},
+        roles=[(r.value, r.value) for r in Role],
+        site_options=[(str(s.id), s.code) for s in sites],
+        errors=errors or {},
+        values=values or {},
+        done=done,
+    )
+
+
+@router.get("/users", response_class=HTMLResponse)
+def user_list(
+    viewer: ViewerDep,
+    session: DbSession,
+    pages: PagesDep,
+    done: Annotated[str | None, Query(max_length=64)] = None,
+) -> HTMLResponse:
+    return _users_page(session, viewer, pages, done=done)
+
+
+@router.post("/users", response_class=HTMLResponse)
+def create_user(
+    form: Form,
+    viewer: ViewerDep,
+    session: DbSession,
+    security: SecurityDep,
+    pages: PagesDep,
+) -> Response:
+    errors: dict[str, str] = {}
+    username = form.get("username", "").strip()
+    full_name = form.get("full_name", "").strip()
+    if not username:
+        errors["username"] = pages._("Enter a username.")
+    if not full_name:
+        errors["full_name"] = pages._("Enter the person's full name.")
+    if not errors:
+        errors = _create(session, security, viewer, username, full_name, form.get("password", ""))
+        if not errors:
+            return RedirectResponse("/admin/users?done=user", status_code=303)
+    values = {k: v for k, v in form.items() if k != "password"}
+    raise FormRejected(_users_page(session, viewer, pages, errors=errors, values=values))
+
+
+def _create(
+    session: Session,
+    security: Security,
+    viewer: Viewer,
+    username: str,
+    full_name: str,
+    password: str,
+) -> dict[str, str]:
+    try:
+        users.create_user(
+            session=session,
+            security=security,
+            actor=viewer.principal,
+            username=username,
+            full_name=full_name,
+            password=password,
+        )
+    except TrialkitError as exc:
+        if not exc.location and "password" not in exc.message:
+            raise
+        return {exc.location or "password": exc.message}
+    return {}
+
+
+@router.post("/users/{user_id}/roles", response_class=HTMLResponse)
+def grant(
+    user_id: Id, form: Form, viewer: ViewerDep, session: DbSession, pages: PagesDep
+) -> Response:
+    key = f"{user_id}."
+    errors: dict[str, str] = {}
+    try:
+        role = Role(form.get("role", ""))
+    except ValueError:
+        errors[key + "role"] = pages._("Choose a role.")
+    site_raw = form.get("site_id", "").strip()
+    if not errors:
+        try:
+            users.grant_role(
+                session=session,
+                actor=viewer.principal,
+                user_id=user_id,
+                trial_id=_trial_id(viewer),
+                role=role,
+                site_id=int(site_raw) if site_raw.isdigit() else None,
+                reason=form.get("reason", "").strip() or None,
+            )
+        except TrialkitError as exc:
+            errors[key + (exc.location or "role")] = exc.message
+        else:
+            return RedirectResponse("/admin/users?done=role", status_code=303)
+    values = {key + name: value for name, value in form.items()}
+    raise FormRejected(_users_page(session, viewer, pages, errors=errors, values=values))
+
+
+@router.post("/roles/{assignment_id}/revoke", response_class=HTMLResponse)
+def revoke(
+    assignment_id: Id, form: Form, viewer: ViewerDep, session: DbSession, pages: PagesDep
+) -> Response:
+    key = f"revoke{assignment_id}."
+    reason = form.get("reason", "").strip()
+    if reason:
+        users.revoke_role(
+            session=session, actor=viewer.principal, assignment_id=assignment_id, reason=reason
+        )
+        return RedirectResponse("/admin/users?done=revoked", status_code=303)
+    errors = {key + "reason": pages._("Say why the role is revoked.")}
+    raise FormRejected(_users_page(session, viewer, pages, errors=errors))
+
+
+# --- audit trail -------------------------------------------------------------------------
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_trail(
+    viewer: ViewerDep,
+    session: DbSession,
+    pages: PagesDep,
+    username: Annotated[str, Query(max_length=64)] = "",
+    entity: Annotated[str, Query(max_length=64)] = "",
+    entity_id: Annotated[str, Query(max_length=64)] = "",
+    action: Annotated[str, Query(max_length=32)] = "",
+    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+) -> HTMLResponse:
+    limit = 50
+    events = audit.list_events(
+        session=session,
+        actor=viewer.principal,
+        after=after,
+        limit=limit,
+        username=username or None,
+        entity=entity or None,
+        entity_id=entity_id or None,
+        action=action or None,
+    )
+    filters: dict[str, Any] = {
+        "username": username,
+        "entity": entity,
+        "entity_id": entity_id,
+        "action": action,
+    }
+    following = dict(filters, after=events[-1]["seq"]) if len(events) == limit else None
+    return pages.response(
+        "admin/audit.html",
+        viewer=viewer,
+        events=events,
+        filters=filters,
+        following=following,
+    )
+
+
+@router.get("/audit/export.{fmt}")
+def audit_export(fmt: Literal["csv", "json"], viewer: ViewerDep, session: DbSession) -> Response:
+    """The whole trail (JSON with its verification report), as a download."""
+    body = audit.export_trail_for(session=session, actor=viewer.principal, fmt=fmt)
+    media = "text/csv" if fmt == "csv" else "application/json"
+    return Response(
+        body,
+        media_type=f"{media}; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="audit-trail.{fmt}"'},
+    )

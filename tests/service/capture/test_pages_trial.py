@@ -1,0 +1,795 @@
+"""The investigator's and pharmacist's pages after screening: randomisation, the case report
+forms with RECIST and PFS, queries, emergency unblinding, and the pharmacy. Each test names
+what it proves; blinded pages are scanned for the protocol's arm labels."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from tests.conftest import test_settings
+from tests.factories import (
+    ENROLMENT_DAY,
+    PASSWORD,
+    SYSTEM,
+    make_eligible_patient,
+    principal,
+    seal_trial,
+    stock_site,
+)
+from tests.service.page_fixtures import Browser, WebWorld
+from trialkit.config import Settings
+from trialkit.protocol import load_protocol
+from trialkit.service.platform.db.database import Database
+from trialkit.service.platform.security import Security
+from trialkit.service.platform.tables.audit import AuditEvent
+from trialkit.service.randomisation import randomisation, supply
+from trialkit.service.randomisation.tables.randomisation import Notification, Unblinding
+from trialkit.service.screening import patients
+from trialkit.service.trials.tables import Site
+
+AsUser = Callable[[str], Browser]
+SOR = load_protocol("sor")
+ARM_LABELS = [arm.label for arm in SOR.arms]  # Sorafenib, Placebo
+BLINDED_PHRASE = "sorafenib/placebo"  # the calendar's blinded study drug names both arms
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    """The pages' calendar pinned inside SOR's enrolment period (2007-11-22 to 2010-06-30)."""
+    return test_settings(database_url, calendar_date=ENROLMENT_DAY)
+
+
+@dataclass(frozen=True)
+class Trial:
+    ready: int  # eligible and consented, not randomised
+    treated: int  # randomised through the service
+    kit: int  # the treated patient's first kit
+
+
+@pytest.fixture
+def trial(web_world: WebWorld, db: Database, security: Security) -> Trial:
+    with db.sessions.begin() as session:
+        seal_trial(session, web_world.trial)
+        stock_site(session, web_world.trial, web_world.site_a)
+        actor = principal(session, security, web_world.users["investigator"])
+        patients.record_consent(
+            session=session,
+            actor=actor,
+            patient_id=web_world.patient.id,
+            consent_date=ENROLMENT_DAY,
+            information_sheet_version="1.0",
+        )
+        treated = make_eligible_patient(session, actor, web_world.site_a)
+        shown = randomisation.randomise(
+            session=session, actor=actor, patient_id=treated.id, on_date=ENROLMENT_DAY
+        )
+    assert shown.kit_number is not None
+    return Trial(web_world.patient.id, treated.id, shown.kit_number)
+
+
+def arm_shown(html: str) -> list[str]:
+    """The arm labels (and arm words) a page shows, the blinded study-drug name aside.
+
+    The eligibility checklist quotes the protocol's criteria, which name the drugs, so it is
+    left out of the scan for names (not of the scan for arm words).
+    """
+    text = html.replace(SOR.title, "").replace(BLINDED_PHRASE, "")
+    words = re.findall(r"\barms?\b|\bArm [AB]\b|allocat", text, re.I)
+    text = re.sub(r'<section aria-labelledby="eligibility">.*?</section>', "", text, flags=re.S)
+    return words + [label for label in ARM_LABELS if re.search(label, text, re.I)]
+
+
+def error_at(html: str, field_id: str) -> str:
+    """The error shown next to a field (its ``<p class="error">``), or ``""``."""
+    found = re.search(rf'id="{field_id}-error"><strong>Error:</strong> ([^<]*)<', html)
+    return found.group(1) if found else ""
+
+
+def _unlabelled_inputs(html: str) -> list[str]:
+    ids = re.findall(r'<(?:input|select|textarea)(?![^>]*type="hidden")[^>]*\sid="([^"]+)"', html)
+    labelled = set(re.findall(r'<label for="([^"]+)"', html))
+    bare = re.findall(r'<(?:input|select|textarea)(?![^>]*type="hidden")(?![^>]*\sid=)[^>]*>', html)
+    return [i for i in ids if i not in labelled] + bare
+
+
+# --- randomisation -----------------------------------------------------------------------------
+
+
+def test_the_randomise_page_names_the_missing_step(as_user: AsUser, web_world: WebWorld) -> None:
+    page = as_user("investigator").get(f"/patients/{web_world.fresh.id}/randomise")
+    assert page.status_code == 200
+    assert "Missing step:" in page.text
+    assert "eligibility has not been evaluated: evaluate the screening record first" in page.text
+    assert f'href="/patients/{web_world.fresh.id}/consent"' in page.text
+    assert 'name="confirm"' not in page.text  # no confirmation until every check is met
+
+
+def test_randomisation_needs_confirmation_then_shows_number_kit_and_calendar_not_the_arm(
+    as_user: AsUser, trial: Trial
+) -> None:
+    browser = as_user("investigator")
+    url = f"/patients/{trial.ready}/randomise"
+    page = browser.get(url)
+    assert "Missing step:" not in page.text
+    assert 'name="confirm"' in page.text
+    assert _unlabelled_inputs(page.text) == []
+
+    refused = browser.post(url, {})
+    assert refused.status_code == 422
+    assert "Tick the box to confirm" in refused.text
+
+    done = browser.post(url, {"confirm": "yes"})
+    assert done.status_code == 303
+    page = browser.get(done.headers["location"])
+    assert "The patient is randomised." in page.text
+    number = re.search(r'id="randomisation-number">(\d+)<', page.text)
+    kit = re.search(r'id="kit-number">(\d+)<', page.text)
+    assert number
+    assert kit
+    assert "Treatment calendar" in page.text
+    assert "Letrozole 2.5 mg orally once daily" in page.text  # the endocrine group's calendar
+    assert arm_shown(page.text) == []
+    patient = browser.get(f"/patients/{trial.ready}")
+    assert f'id="randomisation-number">{number.group(1)}<' in patient.text
+    assert "Visit schedule" in patient.text
+    assert arm_shown(patient.text) == []
+
+    again = browser.post(url, {"confirm": "yes"})  # a second post (a reload) is refused
+    assert again.status_code == 422
+    assert "randomised already (randomisation number " + number.group(1) in again.text
+
+
+def test_the_service_s_refusal_is_shown_at_the_top(
+    as_user: AsUser, web_world: WebWorld, trial: Trial, db: Database
+) -> None:
+    with db.sessions.begin() as session:  # the site runs out of kits: the service refuses
+        from trialkit.service.randomisation.tables.supply import InventoryKit
+
+        for kit in session.scalars(
+            select(InventoryKit).where(
+                InventoryKit.site_id == web_world.site_a.id, InventoryKit.status == "available"
+            )
+        ):
+            kit.status = "damaged"
+    page = as_user("investigator").post(f"/patients/{trial.ready}/randomise", {"confirm": "yes"})
+    assert page.status_code == 422
+    assert "The patient was not randomised." in page.text
+    assert "cannot dispense a kit for whichever treatment" in page.text
+    assert arm_shown(page.text) == []
+
+
+@pytest.mark.parametrize(
+    "suffix", ["/randomise", "/unblinding", "/forms/adverse_event", "/forms/tumour_baseline"]
+)
+def test_another_site_s_investigator_gets_not_found(
+    as_user: AsUser, trial: Trial, suffix: str
+) -> None:
+    browser = as_user("other_investigator")
+    for patient_id in (trial.ready, trial.treated):
+        page = browser.get(f"/patients/{patient_id}{suffix}")
+        assert page.status_code == 404, suffix
+        assert "Not found" in page.text
+        posted = browser.post(
+            f"/patients/{patient_id}{suffix}",
+            {"confirm": "yes", "term": "Nausea", "password": PASSWORD, "reason": "x"},
+        )
+        assert posted.status_code == 404, suffix
+
+
+# --- case report forms, RECIST and PFS -----------------------------------------------------------
+
+
+def test_an_adverse_event_is_recorded_and_corrected_with_a_reason(
+    as_user: AsUser, trial: Trial
+) -> None:
+    browser = as_user("investigator")
+    url = f"/patients/{trial.treated}/forms/adverse_event"
+    page = browser.get(url)
+    assert page.status_code == 200
+    assert _unlabelled_inputs(page.text) == []
+    for label in ("CTCAE term", "CTCAE grade", "Serious adverse event", "Relation to the study"):
+        assert label in page.text
+
+    bad = browser.post(url, {"term": "Neutropenia", "grade": "7", "start_date": "2008-13-40"})
+    assert bad.status_code == 422
+    assert error_at(bad.text, "f-start_date").startswith("enter a date")
+    assert 'id="error-summary"' in bad.text
+    assert 'href="#f-start_date">Start date</a>: enter a date' in bad.text
+    assert 'value="Neutropenia"' in bad.text  # what was entered is kept
+
+    fields = {
+        "term": "Neutropenia",
+        "grade": "3",
+        "start_date": "2008-03-20",
+        "ongoing": "yes",
+        "serious": "no",
+        "relationship": "possible",
+        "action_taken": "dose_interrupted",
+    }
+    saved = browser.post(url, fields)
+    assert saved.status_code == 303, saved.text
+    patient = browser.get(saved.headers["location"])
+    assert "Adverse event AE-1 saved." in patient.text
+    assert "term: Neutropenia" in patient.text
+
+    correction = browser.get(url + "?key=AE-1")
+    assert "Version 2 corrects version 1" in correction.text
+    assert 'value="Neutropenia"' in correction.text
+    no_reason = browser.post(url, {**fields, "record_key": "AE-1", "grade": "4"})
+    assert no_reason.status_code == 422
+    assert error_at(no_reason.text, "f-reason").startswith("Say why")
+    fixed = browser.post(
+        url, {**fields, "record_key": "AE-1", "grade": "4", "reason": "grade misread"}
+    )
+    assert fixed.status_code == 303
+    assert "grade: 4" in browser.get(f"/patients/{trial.treated}").text
+
+
+def test_an_adverse_event_ending_before_it_started_is_refused_next_to_the_field(
+    as_user: AsUser, trial: Trial
+) -> None:
+    """A hard inconsistency is refused: the message next to the end date, in the summary at the
+    top, every input kept as entered, and nothing recorded."""
+    browser = as_user("investigator")
+    url = f"/patients/{trial.treated}/forms/adverse_event"
+    fields = {
+        "term": "Febrile neutropenia",
+        "grade": "3",
+        "start_date": "2008-03-03",
+        "end_date": "2008-03-01",
+        "serious": "yes",
+        "relationship": "possible",
+        "action_taken": "dose_interrupted",
+    }
+    refused = browser.post(url, fields)
+    assert refused.status_code == 422
+    assert error_at(refused.text, "f-end_date").startswith(
+        "end_date 2008-03-01 is before start_date 2008-03-03"
+    )
+    assert 'href="#f-end_date">End date</a>: end_date 2008-03-01 is before' in refused.text
+    assert "saved" not in refused.text
+    for value in ("Febrile neutropenia", "2008-03-03", "2008-03-01"):
+        assert f'value="{value}"' in refused.text
+    for name, value in (
+        ("grade", "3"),
+        ("serious", "yes"),
+        ("relationship", "possible"),
+        ("action_taken", "dose_interrupted"),
+    ):
+        select = re.search(rf'<select id="f-{name}".*?</select>', refused.text, re.S)
+        assert select, name
+        assert f'<option value="{value}" selected>' in select.group(0), name
+    assert browser.get(url + "?key=AE-1").status_code == 404  # nothing recorded
+    patient = browser.get(f"/patients/{trial.treated}")
+    assert "Febrile neutropenia" not in patient.text
+
+
+def test_soft_check_queries_are_shown_next_to_their_fields_and_at_the_top(
+    as_user: AsUser, trial: Trial
+) -> None:
+    """A record saved with failing soft checks: its queries lead the patient page, each linking
+    to its field; on the form page each query sits next to its field and in a summary above."""
+    browser = as_user("investigator")
+    url = f"/patients/{trial.treated}/forms/adverse_event"
+    saved = browser.post(url, {"term": "Fatigue", "start_date": "2008-03-03", "serious": "no"})
+    assert saved.status_code == 303
+    assert saved.headers["location"].endswith("key=AE-1#query-summary")  # opens at the queries
+    patient = browser.get(saved.headers["location"]).text
+    summary = patient.index('id="query-summary"')
+    assert summary < patient.index('id="randomisation"')  # at the top, not below the records
+    assert "Adverse event AE-1 saved." in patient
+    assert '<p class="notice warn" role="status">Adverse event AE-1 saved. Its checks' in patient
+    assert "3 of them on the record just saved." in patient
+    link = f'href="{url}?key=AE-1#f-grade">Adverse event AE-1 · CTCAE grade</a>'
+    assert link in patient
+    assert f'href="{url}?key=AE-1#f-relationship">' in patient
+    # next to the record in the records table
+    records = patient[patient.index('id="records"') :]
+    assert f'<a href="{url}?key=AE-1#f-grade">CTCAE grade</a>' in records
+
+    form = browser.get(f"{url}?key=AE-1").text
+    top = form.index('id="query-summary"')
+    assert top < form.index(f'<form method="post" action="{url}"')
+    assert 'href="#f-grade">CTCAE grade</a>: Adverse event AE-1: grade is required' in form
+    grade = re.search(r'<div class="field queried">.*?<select id="f-grade"[^>]*>', form, re.S)
+    assert grade
+    assert 'id="f-grade-query"' in grade.group(0)
+    assert "grade is required" in grade.group(0)
+    assert 'aria-describedby="f-grade-query"' in grade.group(0)
+    assert 'id="f-term-query"' not in form  # no query on the term
+
+
+def test_tumour_assessments_show_recist_per_assessment_and_pfs(
+    as_user: AsUser, trial: Trial
+) -> None:
+    browser = as_user("investigator")
+    base = f"/patients/{trial.treated}/forms"
+    page = browser.get(f"{base}/tumour_baseline")
+    assert _unlabelled_inputs(page.text) == []
+    missing = browser.post(
+        f"{base}/tumour_baseline", {"date": "2008-02-25", "target.0.organ": "liver"}
+    )
+    assert missing.status_code == 422
+    assert error_at(missing.text, "f-target-0-diameter_mm").startswith("a target")
+    assert 'href="#f-target-0-diameter_mm">Target lesion 1: diameter</a>' in missing.text
+
+    baseline = {
+        "date": "2008-02-25",
+        "target.0.id": "T1",
+        "target.0.organ": "liver",
+        "target.0.diameter_mm": "30",
+        "target.0.method": "CT",
+        "target.1.id": "T2",
+        "target.1.organ": "lung",
+        "target.1.diameter_mm": "20",
+        "non_target.0.id": "NT1",
+        "non_target.0.organ": "bone",
+    }
+    assert browser.post(f"{base}/tumour_baseline", baseline).status_code == 303
+    page = browser.get(f"{base}/tumour_assessment")
+    assert "Target lesion T1 (mm)" in page.text
+    assert _unlabelled_inputs(page.text) == []
+    first = {"date": "2008-04-28", "target.0": "20", "target.1": "12", "non_target.0": "present"}
+    # the response as entered, before saving: an htmx fragment, or the whole form without JS
+    live = browser.post(
+        f"{base}/tumour_assessment/check",
+        {**first, "new_lesions": "no"},
+        headers={"HX-Request": "true"},
+    )
+    assert live.status_code == 200
+    assert live.text.lstrip().startswith('<section id="recist-preview"')
+    assert "as entered, not saved" in live.text
+    assert "<td><strong>PR</strong></td>" in live.text
+    plain = browser.post(f"{base}/tumour_assessment/check", {**first, "new_lesions": "no"})
+    assert "<html" in plain.text
+    assert "<td><strong>PR</strong></td>" in plain.text
+    assert 'value="20"' in plain.text  # the entries stay in the form
+    wrong = browser.post(
+        f"{base}/tumour_assessment/check",
+        {**first, "target.0": "big"},
+        headers={"HX-Request": "true"},
+    )
+    assert "Correct the fields marked in the form" in wrong.text
+    assert "TA-1" not in browser.get(f"/patients/{trial.treated}").text  # nothing was saved
+    assert (
+        browser.post(f"{base}/tumour_assessment", {**first, "new_lesions": "no"}).status_code == 303
+    )
+    patient = browser.get(f"/patients/{trial.treated}")
+    assert "<td><strong>PR</strong></td>" in patient.text  # 50 -> 32 mm: -36%, partial response
+    assert "censored" in patient.text  # no progression yet: PFS censored at the last assessment
+
+    second = {"date": "2008-06-23", "target.0": "too small", "target.1": "12"}
+    progression = {**second, "non_target.0": "present", "new_lesions": "yes"}
+    assert browser.post(f"{base}/tumour_assessment", progression).status_code == 303
+    patient = browser.get(f"/patients/{trial.treated}")
+    assert "<td><strong>PD</strong></td>" in patient.text
+    assert re.search(r'id="best-response">PR<', patient.text)
+    facts = patient.text[patient.text.index('id="pfs-facts"') :]
+    assert "<strong>event</strong> on 2008-06-23: Disease progression" in facts
+    # 2008-03-03 to 2008-06-23: 112 days plus one (ADaM: ADT - STARTDT + 1)
+    assert "113 days" in facts
+    assert arm_shown(patient.text) == []
+    form = browser.get(f"{base}/tumour_assessment")  # the response so far, beside the form
+    assert "Tumour response so far" in form.text
+    assert "<td><strong>PD</strong></td>" in form.text
+
+    # a death dated before the last scan contradicts it: the page says so and shows the rest
+    assert (
+        browser.post(f"{base}/death", {"date": "2008-05-01", "cause": "progression"}).status_code
+        == 303
+    )
+    patient = browser.get(f"/patients/{trial.treated}")
+    assert patient.status_code == 200
+    assert "PFS cannot be derived from the records as they are:" in patient.text
+    assert "after death" in patient.text
+    assert "Visit schedule" in patient.text
+
+
+def test_clinical_dates_not_before_the_patients_birth_are_refused_next_to_the_field(
+    as_user: AsUser, trial: Trial
+) -> None:
+    browser = as_user("investigator")
+    url = f"/patients/{trial.treated}/forms/adverse_event"
+    fields = {"term": "Neutropenia", "grade": "3", "start_date": "1940-03-20", "ongoing": "yes"}
+    refused = browser.post(url, fields)
+    assert refused.status_code == 422
+    message = error_at(refused.text, "f-start_date")
+    assert "date of birth (1946-04-12, from the screening record)" in message, message
+    assert 'value="Neutropenia"' in refused.text  # what was entered is kept
+
+
+def test_bad_input_on_a_form_is_never_a_server_error(as_user: AsUser, trial: Trial) -> None:
+    browser = as_user("investigator")
+    base = f"/patients/{trial.treated}/forms"
+    blank = browser.post(f"{base}/adverse_event", {"term": " "})
+    assert blank.status_code == 422
+    assert error_at(blank.text, "f-form").startswith("Nothing was entered")
+    assert browser.get(f"{base}/no_such_form").status_code == 404
+    assert browser.get(f"{base}/adverse_event?key=AE-99").status_code == 404
+    weird = browser.post(f"{base}/docetaxel_cycle", {"cycle": "nine", "dose_mg": "1e999"})
+    assert weird.status_code == 422
+    assert "enter a whole number" in weird.text
+    assert "enter a number" in weird.text
+    too_big = browser.post(f"{base}/docetaxel_cycle", {"cycle": "9"})
+    assert too_big.status_code == 422
+    assert 'id="f-cycle-error"' in too_big.text
+    not_randomised = browser.post(f"/patients/{trial.ready}/forms/death", {"date": "2008-05-01"})
+    assert not_randomised.status_code == 422
+    assert "is not randomised" in not_randomised.text
+
+
+# --- queries ------------------------------------------------------------------------------------
+
+
+def test_open_queries_are_answered_on_the_site_list(as_user: AsUser, trial: Trial) -> None:
+    browser = as_user("investigator")
+    # an adverse event without its grade: the edit checks open a query on the field
+    saved = browser.post(
+        f"/patients/{trial.treated}/forms/adverse_event",
+        {"term": "Fatigue", "start_date": "2008-03-10"},
+    )
+    assert saved.status_code == 303
+    patient = browser.get(f"/patients/{trial.treated}")
+    assert "No open queries." not in patient.text
+    listing = browser.get("/queries")
+    assert listing.status_code == 200
+    assert _unlabelled_inputs(listing.text) == []
+    query_id = re.search(r'action="/queries/(\d+)/answer"', listing.text)
+    assert query_id
+    url = f"/queries/{query_id.group(1)}/answer"
+    empty = browser.post(url, {"response": " ", "next": "/queries"})
+    assert empty.status_code == 422
+    assert f'id="f-response-{query_id.group(1)}-error"' in empty.text
+    answered = browser.post(url, {"response": "grade 2, corrected", "next": "https://evil.example"})
+    assert answered.status_code == 303
+    assert answered.headers["location"].startswith("/queries?answered=")
+    assert "grade 2, corrected" in browser.get("/queries").text
+    assert as_user("other_investigator").post(url, {"response": "x"}).status_code == 404
+
+
+# --- emergency unblinding ------------------------------------------------------------------------
+
+
+def test_unblinding_shows_the_arm_once_to_that_investigator_after_the_form(
+    as_user: AsUser, trial: Trial, db: Database
+) -> None:
+    browser = as_user("investigator")
+    url = f"/patients/{trial.treated}/unblinding"
+    page = browser.get(url)
+    assert page.status_code == 200
+    assert "Warning." in page.text
+    assert _unlabelled_inputs(page.text) == []
+    assert arm_shown(page.text) == []
+
+    wrong = browser.post(url, {"password": "not it", "reason": "anaphylaxis", "understood": "yes"})
+    assert wrong.status_code == 422
+    assert error_at(wrong.text, "f-password").startswith("The password is wrong")
+    assert arm_shown(wrong.text) == []
+    unread = browser.post(url, {"password": PASSWORD, "reason": ""})
+    assert unread.status_code == 422
+    assert 'id="f-reason-error"' in unread.text
+    assert 'id="f-understood-error"' in unread.text
+
+    shown = browser.post(url, {"password": PASSWORD, "reason": "anaphylaxis", "understood": "yes"})
+    assert shown.status_code == 200
+    assert shown.headers["cache-control"] == "no-store"
+    assert [label for label in ARM_LABELS if f"receives: {label}." in shown.text]
+    # recorded, and nowhere else shown: the patient page and the form again stay blinded
+    assert arm_shown(browser.get(f"/patients/{trial.treated}").text) == []
+    assert arm_shown(browser.get(url).text) == []
+    with db.sessions() as session:
+        notes = session.scalars(select(Notification.body)).all()
+    assert any("anaphylaxis" in n for n in notes)
+    # nobody else sees it either: the pharmacist's and the monitor's pages stay blinded
+    assert arm_shown(as_user("pharmacist").get("/pharmacy").text) == []
+    assert arm_shown(as_user("monitor").get(f"/patients/{trial.treated}").text) == []
+    assert arm_shown(as_user("monitor").get("/monitor").text) == []
+
+
+def test_wrong_passwords_on_the_unblinding_form_lock_the_account_as_failed_logins_do(
+    as_user: AsUser,
+    trial: Trial,
+    db: Database,
+    security: Security,
+    web: TestClient,
+    web_world: WebWorld,
+) -> None:
+    """Each refused unblinding is committed (its own request), counted with failed logins and
+    audited: the form is no way round the lock-out."""
+    browser = as_user("investigator")
+    url = f"/patients/{trial.treated}/unblinding"
+    for attempt in range(security.max_failed_logins):
+        wrong = browser.post(
+            url, {"password": f"guess {attempt}", "reason": "x", "understood": "yes"}
+        )
+        assert wrong.status_code == 422
+        assert arm_shown(wrong.text) == []
+    assert error_at(wrong.text, "f-password").startswith("Your account is locked")
+    right = browser.post(url, {"password": PASSWORD, "reason": "x", "understood": "yes"})
+    assert right.status_code == 422
+    assert error_at(right.text, "f-password").startswith("Your account is locked")
+    assert arm_shown(right.text) == []
+    username = web_world.users["investigator"].username
+    with db.sessions() as session:
+        refused = session.scalars(
+            select(AuditEvent.reason)
+            .where(AuditEvent.action == "emergency_unblinding_refused")
+            .order_by(AuditEvent.seq)
+        ).all()
+        assert session.scalars(select(Unblinding)).all() == []
+    assert refused == ["wrong password"] * security.max_failed_logins + ["account locked"]
+    login = web.post("/api/auth/token", json={"username": username, "password": PASSWORD})
+    assert login.status_code == 401
+    assert "locked" in login.text
+
+
+# --- pharmacist ---------------------------------------------------------------------------------
+
+
+def test_the_pharmacist_dispenses_a_later_cycle(as_user: AsUser, trial: Trial) -> None:
+    browser = as_user("pharmacist")
+    page = browser.get("/pharmacy")
+    assert page.status_code == 200
+    assert _unlabelled_inputs(page.text) == []
+    assert arm_shown(page.text) == []
+    assert f'<th scope="row">{trial.kit}</th>' in page.text  # the inventory, by kit number
+    assert "1: " + str(trial.kit) in page.text  # cycle 1, dispensed at randomisation
+
+    first = browser.post("/pharmacy/dispensings", {"patient_id": str(trial.treated), "cycle": "1"})
+    assert first.status_code == 422
+    assert error_at(first.text, f"f-cycle-{trial.treated}").startswith("cycle 1")
+    word = browser.post("/pharmacy/dispensings", {"patient_id": str(trial.treated), "cycle": "two"})
+    assert word.status_code == 422
+    assert "whole number" in word.text
+
+    # randomised today: cycle 2 is not due; the page says why, next to the override reason
+    assert f'id="refusal-{trial.treated}"' in page.text
+    early = browser.post("/pharmacy/dispensings", {"patient_id": str(trial.treated), "cycle": "2"})
+    assert early.status_code == 422
+    assert "cycle 2 is not due" in error_at(early.text, f"f-override-{trial.treated}")
+    done = browser.post(
+        "/pharmacy/dispensings",
+        {"patient_id": str(trial.treated), "cycle": "2", "override_reason": "travels for 5 weeks"},
+    )
+    assert done.status_code == 303
+    page = browser.get(done.headers["location"])
+    kit = re.search(r"Kit (\d+) dispensed\.", page.text)
+    assert kit
+    assert f"2: {kit.group(1)} (override: travels for 5 weeks)" in page.text
+    assert arm_shown(page.text) == []
+    twice = browser.post("/pharmacy/dispensings", {"patient_id": str(trial.treated), "cycle": "2"})
+    assert twice.status_code == 422
+    assert "dispensed already" in twice.text
+
+
+def test_the_pharmacist_receives_a_shipment(
+    as_user: AsUser, web_world: WebWorld, trial: Trial, db: Database
+) -> None:
+    with db.sessions.begin() as session:
+        site = session.get(Site, web_world.site_a.id)
+        assert site is not None
+        request = supply.raise_resupply(
+            session,
+            trial_id=web_world.trial.id,
+            site=site,
+            on_date=ENROLMENT_DAY,
+            threshold=24,  # the site holds fewer than 24 kits: a top-up, every arm to 12
+            target=12,
+        )
+        assert request is not None
+        shipment = supply.ship_resupply(
+            session=session, actor=SYSTEM, request_id=request.id, today=ENROLMENT_DAY
+        )
+    browser = as_user("pharmacist")
+    page = browser.get("/pharmacy")
+    assert f"Receive shipment {shipment.id}" in page.text
+    assert arm_shown(page.text) == []
+    url = f"/pharmacy/shipments/{shipment.id}/receipt"
+    bad = browser.post(url, {"damaged": "12a"})
+    assert bad.status_code == 422
+    assert error_at(bad.text, f"f-damaged-{shipment.id}").startswith("List damaged")
+    stranger = browser.post(url, {"damaged": "999999"})
+    assert stranger.status_code == 422
+    assert "not in shipment" in stranger.text
+    done = browser.post(url, {"damaged": str(shipment.kit_numbers[0])})
+    assert done.status_code == 303
+    page = browser.get(done.headers["location"])
+    assert f"Shipment {shipment.id} received." in page.text
+    assert f"Receive shipment {shipment.id}" not in page.text
+    assert as_user("investigator").post(url, {}).status_code in (403, 404)
+
+
+def test_damaged_kit_numbers_pass_the_boundary_checks_and_are_refused_next_to_the_field(
+    as_user: AsUser, web_world: WebWorld, trial: Trial, db: Database
+) -> None:
+    """A kit number beyond the database's id range, in digits other than ASCII or too long to
+    parse is refused (422) next to the damaged-kits field, naming the part; nothing is received."""
+    with db.sessions.begin() as session:
+        site = session.get(Site, web_world.site_a.id)
+        assert site is not None
+        request = supply.raise_resupply(
+            session,
+            trial_id=web_world.trial.id,
+            site=site,
+            on_date=ENROLMENT_DAY,
+            threshold=24,
+            target=12,
+        )
+        assert request is not None
+        shipment = supply.ship_resupply(
+            session=session, actor=SYSTEM, request_id=request.id, today=ENROLMENT_DAY
+        )
+    browser = as_user("pharmacist")
+    url = f"/pharmacy/shipments/{shipment.id}/receipt"
+    first = shipment.kit_numbers[0]
+    for part in ("99999999999999999999", "2147483648", "\u00b2", "9" * 5000, "0"):
+        refused = browser.post(url, {"damaged": f"{first}, {part}"})
+        assert refused.status_code == 422, part[:30]
+        message = error_at(refused.text, f"f-damaged-{shipment.id}")
+        assert message.startswith("List damaged"), message
+        assert part[:10] in message
+    assert f"Receive shipment {shipment.id}" in browser.get("/pharmacy").text
+
+
+def test_only_pharmacists_open_the_pharmacy_and_investigators_the_query_list(
+    as_user: AsUser,
+) -> None:
+    assert as_user("monitor").get("/pharmacy").status_code == 403
+    assert as_user("investigator").get("/pharmacy").status_code == 403
+    assert as_user("pharmacist").get("/queries").status_code == 403
+    assert as_user("monitor").get("/queries").status_code == 403
+
+
+def test_the_patient_list_shows_who_is_randomised(as_user: AsUser, trial: Trial) -> None:
+    page = as_user("investigator").get("/patients")
+    assert page.text.count("randomised (number ") == 1
+    assert arm_shown(page.text) == []
+
+
+def test_every_page_shows_the_one_enrolment_state(as_user: AsUser, trial: Trial) -> None:
+    """Home, randomise, monitor and forecast read the state the service computes (one
+    randomised of 220 here): the home page once said open while the forecast said complete."""
+    state = 'data-enrolment="open">enrolment open: 1 of 220 patients randomised'
+    investigator, monitor = as_user("investigator"), as_user("monitor")
+    assert state in investigator.get("/home").text
+    assert state in monitor.get("/monitor").text
+    gate = investigator.get(f"/patients/{trial.ready}/randomise").text
+    assert "enrolment in SOR is open (from 2007-11-22 to 2010-06-30): 1 of 220" in gate
+    forecast = monitor.get("/forecast")
+    assert forecast.status_code == 200
+    assert state in forecast.text
+
+
+def test_a_dead_patient_reads_dead_and_is_offered_only_the_death_and_end_forms(
+    as_user: AsUser, trial: Trial
+) -> None:
+    browser = as_user("investigator")
+    base = f"/patients/{trial.treated}/forms"
+    page = browser.get(f"/patients/{trial.treated}")
+    assert "randomised, on study treatment" in page.text
+    assert f'href="{base}/adverse_event"' in page.text
+    died = {"date": "2008-04-01", "cause": "other"}
+    assert browser.post(f"{base}/death", died).status_code == 303
+    page = browser.get(f"/patients/{trial.treated}")
+    status = re.search(r'id="patient-status">([^<]*)<', page.text)
+    assert status
+    assert status.group(1).startswith("dead (since 2008-04-01")
+    offered = re.findall(rf'<a class="button" href="{base}/([a-z_]+)"', page.text)
+    assert offered == ["end_of_treatment", "death", "end_of_study"]
+    listed = browser.get("/patients").text
+    assert "randomised (number " in listed
+    assert "dead since 2008-04-01" in listed
+    assert arm_shown(page.text) == []
+
+
+def test_a_study_drug_record_lists_its_kits_and_keeps_what_the_page_does_not_show(
+    as_user: AsUser, trial: Trial, db: Database, security: Security, web_world: WebWorld
+) -> None:
+    from trialkit.service.capture import capture
+    from trialkit.service.capture.forms import Form
+
+    with db.sessions.begin() as session:  # entered through the API, with a dose interruption
+        actor = principal(session, security, web_world.users["investigator"])
+        capture.record_form(
+            session=session,
+            actor=actor,
+            patient_id=trial.treated,
+            form=Form.STUDY_DRUG,
+            data={
+                "start_date": "2008-03-03",
+                "kits_dispensed": [str(trial.kit)],
+                "interruptions": [{"start_date": "2008-03-10", "end_date": "2008-03-12"}],
+            },
+        )
+    browser = as_user("investigator")
+    url = f"/patients/{trial.treated}/forms/study_drug"
+    page = browser.get(url + "?key=SD-1")
+    assert f'value="{trial.kit}"' in page.text
+    fixed = browser.post(
+        url,
+        {
+            "record_key": "SD-1",
+            "start_date": "2008-03-03",
+            "kits_dispensed": f"{trial.kit}, 100099",
+            "tablets_taken": "84",
+            "reason": "second kit added",
+        },
+    )
+    assert fixed.status_code == 303, fixed.text
+    with db.sessions() as session:
+        records = capture.list_records(
+            session=session, actor=actor, patient_id=trial.treated, form=Form.STUDY_DRUG
+        )
+    assert records[-1].version == 2
+    assert records[-1].data["kits_dispensed"] == [str(trial.kit), "100099"]
+    assert records[-1].data["interruptions"] == [
+        {"start_date": "2008-03-10", "end_date": "2008-03-12"}
+    ]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/patients/{t}/randomise",
+        "/patients/{t}/unblinding",
+        "/patients/{t}/forms/tumour_baseline",
+        "/patients/{t}/forms/tumour_assessment",
+        "/patients/{t}/forms/adverse_event",
+        "/patients/{t}/forms/study_drug",
+        "/patients/{t}/forms/tumour_assessment/check",
+        "/patients/{t}/forms/tumour_baseline/check",
+        "/queries/999999/answer",
+        "/pharmacy/dispensings",
+        "/pharmacy/shipments/999999/receipt",
+    ],
+)
+def test_no_bad_input_is_a_server_error(as_user: AsUser, trial: Trial, path: str) -> None:
+    url = path.format(t=trial.treated)
+    junk = [
+        {},
+        {"record_key": "AE-77", "reason": "x"},
+        {"date": "yesterday", "grade": "0", "target.0.diameter_mm": "-1", "target.0": "NaN"},
+        {"cycle": "-3", "patient_id": "abc", "damaged": "1,,2;x"},
+        {"term": "x" * 5000, "response": "y" * 5000, "password": "\x00", "reason": "z" * 5000},
+        {"new_lesions": "perhaps", "non_target.0": "gone", "kits_dispensed": "," * 50},
+    ]
+    for who in ("investigator", "pharmacist", "other_investigator", "monitor"):
+        browser = as_user(who)
+        for data in junk:
+            page = browser.post(url, data)
+            assert page.status_code < 500, (who, data, page.text[:500])
+            if page.status_code != 303:
+                assert page.headers["content-type"].startswith("text/html")
+            if who != "investigator" or "unblinding" not in url:
+                assert arm_shown(page.text) == [], (who, data)
+
+
+def test_a_monitor_reads_but_cannot_record_clinical_data(as_user: AsUser, trial: Trial) -> None:
+    monitor = as_user("monitor")
+    page = monitor.get(f"/patients/{trial.treated}")
+    assert page.status_code == 200
+    assert "Visit schedule" in page.text
+    assert f'href="/patients/{trial.treated}/forms/' not in page.text  # no form to fill in
+    assert 'action="/queries/' not in page.text
+    assert arm_shown(page.text) == []
+    refused = monitor.post(f"/patients/{trial.treated}/forms/death", {"date": "2008-05-01"})
+    assert refused.status_code == 403
+
+
+def test_notices_show_no_text_from_the_address(as_user: AsUser, trial: Trial) -> None:
+    """A crafted link cannot make a page announce something it did not do."""
+    browser = as_user("investigator")
+    page = browser.get(f"/patients/{trial.treated}?saved=Kit%20lost&key=call%20me&answered=x")
+    assert "Kit lost" not in page.text
+    assert "call me" not in page.text
+    assert "answered." not in page.text
+    assert "Query x" not in browser.get("/queries?answered=x").text
+    pharmacy = as_user("pharmacist").get("/pharmacy?done=received-taken")
+    assert pharmacy.status_code == 200
+    assert "received." not in pharmacy.text

@@ -1,0 +1,115 @@
+"""Every role's pages work against the seeded demo trial (issue 9 section 2, "done when").
+
+The demo users log in (demo mode) and open their pages over a small seeded demo; blinded roles
+see no arm on any of them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from tests.conftest import test_settings
+from tests.demo_fixtures import SMALL_DEMO
+from tests.service.test_pages import arm_mentions
+from trialkit.protocol import load_protocol
+from trialkit.service.demo import DEMO_USERS, seed_demo
+from trialkit.service.platform import auth
+from trialkit.service.platform.db.database import Database
+from trialkit.service.platform.pages.deps import COOKIE_NAME
+from trialkit.service.platform.security import Security
+from trialkit.service.randomisation.tables.randomisation import Randomisation
+from trialkit.service.screening.tables import Patient
+from trialkit.service.server import create_server
+
+BLINDED = {"investigator", "investigator-de", "pharmacist", "pharmacist-de", "monitor"}
+BLINDED |= {"statistician", "admin"}
+
+
+@pytest.fixture
+def demo_web(database_url: str, db: Database) -> Iterator[tuple[TestClient, dict[str, str], int]]:
+    """The server in demo mode over a seeded small demo; tokens of every demo user."""
+    settings = test_settings(database_url, demo=True)
+    security = Security.from_settings(settings)
+    with db.sessions.begin() as session:
+        outcome = seed_demo(session=session, security=security, options=SMALL_DEMO)
+        tokens = {
+            u.username: auth.login(
+                session=session,
+                security=security,
+                username=u.username,
+                password=u.password,
+                kind="cookie",
+            ).token
+            for u in DEMO_USERS
+        }
+        patient = session.scalars(
+            select(Patient.id)
+            .join(Randomisation, Randomisation.patient_id == Patient.id)
+            .where(Patient.screening_number.startswith("IT01-"))
+            .order_by(Patient.id)
+        ).first()
+    assert patient is not None, "the small demo randomises at Milano"
+    # as serve --demo does: the calendar date is the demo's data cut-off
+    app = create_server(
+        test_settings(database_url, demo=True, calendar_date=outcome.cutoff), database=db
+    )
+    with TestClient(app, base_url="http://127.0.0.1", follow_redirects=False) as client:
+        yield client, tokens, patient
+
+
+PAGES = {
+    "investigator": [
+        "/home",
+        "/patients",
+        "/patients/{p}",
+        "/patients/{p}/screening",
+        "/patients/{p}/consent",
+        "/patients/{p}/forms/tumour_assessment",
+        "/patients/{p}/forms/adverse_event",
+        "/queries",
+    ],
+    "investigator-de": ["/home", "/patients", "/queries"],
+    "pharmacist": ["/home", "/pharmacy"],
+    "pharmacist-de": ["/home", "/pharmacy"],
+    "monitor": ["/home", "/monitor", "/monitor/data", "/forecast", "/reports", "/patients/{p}"],
+    "statistician": ["/home", "/design", "/forecast", "/reports"],
+    "unblinded": ["/home", "/reports", "/monitor"],
+    "dsmb": ["/home", "/reports"],
+    "admin": ["/home", "/admin/sites", "/admin/users", "/admin/audit"],
+}
+EVERY_PAGE = sorted({url for pages in PAGES.values() for url in pages})
+PROTOCOL_QUOTES = ("/patients/{p}", "/patients/{p}/screening", "/design")
+"""Pages that quote the protocol's criteria or design, which name the drugs."""
+ARM_LABELS = re.compile(r"sorafenib|placebo|\bArm [AB]\b|arm_?(?:cd|label)?\s*[:=]", re.I)
+
+
+def test_every_demo_role_opens_its_pages_and_blinded_roles_see_no_arm(
+    demo_web: tuple[TestClient, dict[str, str], int],
+) -> None:
+    client, tokens, patient = demo_web
+    title = load_protocol("sor").title
+    for user, pages in PAGES.items():
+        client.cookies.set(COOKIE_NAME, tokens[user])
+        for url in EVERY_PAGE:  # another role's page: refused or absent, never an error
+            page = client.get(url.format(p=patient))
+            if url not in pages:
+                assert page.status_code in {200, 403, 404}, (user, url, page.status_code)
+                continue
+            assert page.status_code == 200, (user, url, page.text[:300])
+            if user in BLINDED:
+                if url in PROTOCOL_QUOTES:  # no arm field; the drugs are in the criteria
+                    assert arm_mentions(page.text, title, names=False) == [], (user, url)
+                else:  # pages that explain "pooled over both arms" name no arm
+                    assert ARM_LABELS.findall(page.text.replace(title, "")) == [], (user, url)
+    client.cookies.set(COOKIE_NAME, tokens["unblinded"])  # the check above would see arms
+    assert ARM_LABELS.findall(client.get("/reports").text.replace(title, ""))
+    client.cookies.set(COOKIE_NAME, tokens["investigator"])
+    assert "enrolment open" in client.get("/home").text  # on the demo's calendar date
+    # the German investigator does not reach a Milano patient
+    client.cookies.set(COOKIE_NAME, tokens["investigator-de"])
+    assert client.get(f"/patients/{patient}").status_code == 404
