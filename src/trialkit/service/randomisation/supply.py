@@ -241,6 +241,11 @@ def _site_counts(
     return stock, available
 
 
+def _every_arm_dispensable(session: Session, trial_id: int, available: dict[str, int]) -> bool:
+    """Whether the site holds a dispensable kit of every arm (``available`` by arm)."""
+    return all(available.get(arm, 0) >= 1 for arm in _arms(session, trial_id))
+
+
 def require_every_arm(
     session: Session, *, trial_id: int, site: Site, on_date: dt.date, what: str
 ) -> None:
@@ -262,7 +267,7 @@ def require_every_arm(
     lock_site_supply(session, site.id)
     # one count serves both: a request only reserves depot kits, never a site's available ones
     stock, available = _site_counts(session, trial_id=trial_id, site_id=site.id, on_date=on_date)
-    if all(available.get(arm, 0) >= 1 for arm in _arms(session, trial_id)):
+    if _every_arm_dispensable(session, trial_id, available):
         return
     raised = _raise_resupply(
         session,
@@ -282,7 +287,7 @@ def kit_shortage(
     """:func:`require_every_arm`'s refusal, read only (no lock, no resupply request); ``None``
     if the site holds a dispensable kit of every arm."""
     _, available = _site_counts(session, trial_id=trial_id, site_id=site.id, on_date=on_date)
-    if all(available.get(arm, 0) >= 1 for arm in _arms(session, trial_id)):
+    if _every_arm_dispensable(session, trial_id, available):
         return None
     return supply_refusal(site, on_date, what).message
 
