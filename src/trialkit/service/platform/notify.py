@@ -132,6 +132,7 @@ def _arm_pattern(protocol_name: str) -> re.Pattern[str] | None:
     return re.compile(r"\b(?:" + "|".join(sorted(words, key=len, reverse=True)) + r")\b", re.I)
 
 
+_LINK = re.compile(r"/(?!/)[A-Za-z0-9/_\-.?=&%]{0,299}")
 _TRIALS = table("trials", column("id"), column("protocol_name"))
 _JOINED = re.compile(r"\b(\w+)\s*(?:/|\bor\b)\s*(\w+)\b", re.I)
 
@@ -211,6 +212,10 @@ def notify(
     was due to be told).
     """
     audiences = (to,) if isinstance(to, To) else tuple(to)
+    if link is not None and not _LINK.fullmatch(link):
+        raise InputError(
+            f"a notification's link is a path in the service, not {link!r}", location="link"
+        )
     if not audiences:
         raise InputError("a notification needs an audience", location="to")
     pattern = _trial_arm_pattern(session, trial_id)
