@@ -216,7 +216,7 @@ def deliver_due(database: Database, settings: Settings, *, limit: int = BATCH) -
         for item in claimed:
             try:
                 client.send_message(_message(settings, item))
-            except (OSError, smtplib.SMTPException) as exc:
+            except (OSError, ValueError, smtplib.SMTPException) as exc:
                 error = _describe(exc)
                 report.errors.append(error)
                 report.failed += 1
