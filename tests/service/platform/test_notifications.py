@@ -524,9 +524,10 @@ def test_a_query_opened_on_a_site_notifies_that_sites_investigators(
     assert note.link == f"/patients/{patient.id}"
 
 
-def test_a_resupply_request_notifies_the_sites_pharmacists_and_the_monitors(
-    session: Session, people: People
+def test_a_resupply_request_notifies_the_sites_pharmacists_and_the_depot(
+    session: Session, security: Security, people: People
 ) -> None:
+    depot = make_user(session, security, people.trial, Role.ADMINISTRATOR)
     seal_trial(session, people.trial)
     site = session.get(Site, people.site_a.id)
     assert site is not None
@@ -537,8 +538,5 @@ def test_a_resupply_request_notifies_the_sites_pharmacists_and_the_monitors(
     note = session.scalars(
         select(Notification).where(Notification.kind == "resupply_request")
     ).one()
-    assert set(notify.recipients_of(session, note.id)) == {
-        people.pharmacist_a.id,
-        people.monitor.id,
-    }
+    assert set(notify.recipients_of(session, note.id)) == {people.pharmacist_a.id, depot.id}
     assert not ARM_TEXT.search(note.body)
