@@ -16,13 +16,18 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import create_postgres_database, drop_postgres_database, test_settings
 from tests.factories import (
+    ENROLMENT_DAY,
+    PASSWORD,
     SYSTEM,
     TestUser,
     make_patient,
     make_site,
     make_trial,
     make_user,
+    principal,
+    randomise_patient,
     seal_trial,
+    stock_site,
 )
 from tests.service.platform.smtp_server import SmtpServer
 from trialkit.config import Settings
@@ -36,10 +41,12 @@ from trialkit.service.platform.policy import UNBLINDED_ROLES, Role
 from trialkit.service.platform.principal import Grant, Principal
 from trialkit.service.platform.security import Security
 from trialkit.service.platform.tables.notifications import Channel, Delivery, Notification
+from trialkit.service.platform.tables.people import RoleAssignment
 from trialkit.service.platform.transaction import transaction
 from trialkit.service.platform.views import SiteView, TrialView
-from trialkit.service.randomisation import supply
+from trialkit.service.randomisation import randomisation, supply
 from trialkit.service.screening.tables import Patient
+from trialkit.service.trials import users
 from trialkit.service.trials.tables import Site
 
 ARM_TEXT = re.compile(r"\b(sorafenib|placebo)\b|\barm\s*[:=]?\s*[AB]\b", re.I)
@@ -540,3 +547,34 @@ def test_a_resupply_request_notifies_the_sites_pharmacists_and_the_depot(
     ).one()
     assert set(notify.recipients_of(session, note.id)) == {people.pharmacist_a.id, depot.id}
     assert not ARM_TEXT.search(note.body)
+
+
+@pytest.mark.parametrize("monitors", [True, False])
+def test_an_emergency_unblinding_notifies_the_monitors_and_says_whether_anyone_was(
+    session: Session, security: Security, people: People, monitors: bool
+) -> None:
+    seal_trial(session, people.trial)
+    stock_site(session, people.trial, people.site_a)
+    investigator = principal(session, security, people.investigator_a)
+    patient = randomise_patient(session, investigator, people.site_a, ENROLMENT_DAY)
+    if not monitors:
+        assignment = session.scalars(
+            select(RoleAssignment.id).where(RoleAssignment.user_id == people.monitor.id)
+        ).one()
+        users.revoke_role(session=session, actor=SYSTEM, assignment_id=assignment, reason="left")
+    shown = randomisation.emergency_unblind(
+        session=session,
+        security=security,
+        actor=investigator,
+        patient_id=patient.id,
+        password=PASSWORD,
+        reason="anaphylaxis; is it the placebo?",
+    )
+    note = session.scalars(
+        select(Notification).where(Notification.kind == "emergency_unblinding")
+    ).one()
+    assert shown.sponsor_notified is monitors
+    assert notify.recipients_of(session, note.id) == ([people.monitor.id] if monitors else [])
+    assert shown.arm_label not in note.body
+    assert "[arm withheld]" in note.body
+    assert note.link == f"/patients/{patient.id}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -357,13 +357,15 @@ def mark_all_read(*, session: Session, actor: Principal) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def recipients_of(session: Session, notification_id: int) -> Iterable[int]:
+def recipients_of(session: Session, notification_id: int) -> list[int]:
     """The users a notification reached (its inbox entries)."""
-    return session.scalars(
-        select(Delivery.user_id).where(
-            Delivery.notification_id == notification_id, Delivery.channel == Channel.INBOX
-        )
-    ).all()
+    return list(
+        session.scalars(
+            select(Delivery.user_id).where(
+                Delivery.notification_id == notification_id, Delivery.channel == Channel.INBOX
+            )
+        ).all()
+    )
 
 
 # --- the kinds' messages (each names the case, never an arm) ------------------------------------
