@@ -41,7 +41,7 @@ from trialkit.service.platform.policy import UNBLINDED_ROLES, Role
 from trialkit.service.platform.principal import Grant, Principal
 from trialkit.service.platform.security import Security
 from trialkit.service.platform.tables.notifications import Channel, Delivery, Notification
-from trialkit.service.platform.tables.people import RoleAssignment
+from trialkit.service.platform.tables.people import RoleAssignment, User
 from trialkit.service.platform.transaction import transaction
 from trialkit.service.platform.views import SiteView, TrialView
 from trialkit.service.randomisation import randomisation, supply
@@ -342,7 +342,7 @@ def test_an_e_mail_is_sent_once_with_its_subject_body_link_and_a_stable_message_
             message=notify.Message("SOR: query", "Please answer."),
             link="/patients/1",
         )
-    settings = smtp_settings(database_url, smtp)
+    settings = smtp_settings(database_url, smtp, public_url="https://sor.example/trialkit/")
     report = delivery.deliver_due(db, settings)
     assert (report.sent, report.failed) == (1, 0)
     assert delivery.deliver_due(db, settings).claimed == 0  # nothing is due twice
@@ -352,7 +352,7 @@ def test_an_e_mail_is_sent_once_with_its_subject_body_link_and_a_stable_message_
     assert mail["From"] == "trialkit@sor.example"
     assert mail["Message-ID"] == f"<notification-{note.id}-{people.investigator_a.id}@sor.example>"
     assert "Please answer." in mail.get_payload()
-    assert "/patients/1" in mail.get_payload()
+    assert "https://sor.example/trialkit/patients/1" in mail.get_payload()
     with transaction(db) as session:
         [sent] = deliveries(session, session.get(Notification, note.id), Channel.EMAIL)  # type: ignore[arg-type]
         assert sent.sent_at is not None
@@ -578,3 +578,18 @@ def test_an_emergency_unblinding_notifies_the_monitors_and_says_whether_anyone_w
     assert shown.arm_label not in note.body
     assert "[arm withheld]" in note.body
     assert note.link == f"/patients/{patient.id}"
+
+
+def test_a_deactivated_accounts_e_mails_wait_and_go_when_it_is_active_again(
+    db: Database, database_url: str, people: People, smtp: SmtpServer
+) -> None:
+    smtp.start()
+    settings = smtp_settings(database_url, smtp)
+    with transaction(db) as session:
+        hello(session, people, notify.To.user(people.monitor.id))
+        session.get(User, people.monitor.id).is_active = False  # type: ignore[union-attr]
+    assert delivery.deliver_due(db, settings).claimed == 0
+    with transaction(db) as session:
+        session.get(User, people.monitor.id).is_active = True  # type: ignore[union-attr]
+    assert delivery.deliver_due(db, settings).sent == 1
+    assert [address for address, _ in smtp.messages()] == ["monitor-0@sor.example"]

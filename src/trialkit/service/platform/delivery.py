@@ -22,6 +22,7 @@ from trialkit.config import Settings
 from trialkit.service.platform.db.base import real_utcnow
 from trialkit.service.platform.db.database import Database
 from trialkit.service.platform.tables.notifications import Channel, Delivery, Notification
+from trialkit.service.platform.tables.people import User
 from trialkit.service.platform.transaction import transaction
 
 __all__ = ["DeliveryReport", "backoff_seconds", "deliver_due", "run_worker", "start_background"]
@@ -91,9 +92,15 @@ def _claim(session: Session, settings: Settings, token: str, limit: int) -> list
     """
     now = real_utcnow()
     until = now + dt.timedelta(seconds=settings.notify_lease_seconds)
-    query = select(Delivery.id).where(*_due(now)).order_by(Delivery.id).limit(limit)
+    query = (
+        select(Delivery.id)
+        .join(User, User.id == Delivery.user_id)
+        .where(*_due(now), User.is_active.is_(True))  # a deactivated account's wait
+        .order_by(Delivery.id)
+        .limit(limit)
+    )
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+        query = query.with_for_update(skip_locked=True, of=Delivery)
     taken: list[int] = []
     for delivery_id in session.scalars(query).all():
         result = session.execute(
@@ -129,7 +136,7 @@ def _message(settings: Settings, item: _Claimed) -> EmailMessage:
     message["X-Trialkit-Notification"] = str(item.notification_id)
     body = item.body
     if item.link:
-        body += f"\n\n{item.link}"
+        body += f"\n\n{(settings.public_url or '').rstrip('/')}{item.link}"
     message.set_content(body + "\n")
     return message
 
