@@ -29,6 +29,7 @@ __all__ = ["DeliveryReport", "backoff_seconds", "deliver_due", "run_worker", "st
 
 log = logging.getLogger(__name__)
 BATCH = 50
+KEPT_ERRORS = 20
 
 
 @dataclass
@@ -268,7 +269,7 @@ def run_worker(
         total.claimed += report.claimed
         total.sent += report.sent
         total.failed += report.failed
-        total.errors.extend(report.errors)
+        total.errors = (total.errors + report.errors)[-KEPT_ERRORS:]  # a long run keeps the last
         if once and (report.claimed < BATCH or report.failed):
             break
         if report.claimed < BATCH:
