@@ -200,6 +200,8 @@ def test_words_naming_an_arm_are_withheld_and_the_blinded_drug_name_stays() -> N
     kept = "Hand-foot skin reaction, related to sorafenib/placebo (or placebo or sorafenib)."
     assert notify.withhold_arms(kept, pattern) == kept
     assert notify.withhold_arms("Armando at Berlin", pattern) == "Armando at Berlin"
+    pain = "Pain in the left arm a day after the infusion, at the farm B"
+    assert notify.withhold_arms(pain, pattern) == pain
     assert notify.withhold_arms('{"arm": "B"}', pattern) == '{"[arm withheld]"}'
 
 

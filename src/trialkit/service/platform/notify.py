@@ -131,7 +131,7 @@ def _arm_pattern(protocol_name: str) -> re.Pattern[str] | None:
         words.add(re.escape(arm.label))
         if arm.product:
             words.add(re.escape(arm.product))
-        words.add(rf"arm[\s\"':=]*{re.escape(arm.id)}")
+        words.add(rf"arm[\s\"':=]*(?-i:{re.escape(arm.id)})")  # "arm A", not "arm a day"
     return re.compile(r"\b(?:" + "|".join(sorted(words, key=len, reverse=True)) + r")\b", re.I)
 
 
