@@ -33,6 +33,7 @@ from trialkit.service.platform.policy import (
 )
 from trialkit.service.platform.principal import Grant, Principal
 from trialkit.service.screening.tables import Patient
+from trialkit.service.trials.locks import require_unlocked
 from trialkit.service.trials.trials import get_trial_or_raise
 
 __all__ = [
@@ -115,6 +116,20 @@ def open_query(
     ).first()
     if pending is not None and source == "edit_check":
         return None
+    try:
+        require_unlocked(
+            session,
+            trial_id=patient.trial_id,
+            site_id=patient.site_id,
+            patient_id=patient.id,
+            form=form,
+            record_key=record_key,
+            query=True,
+        )
+    except ConflictError:
+        if source == "edit_check":  # a check run by another change never queries a lock
+            return None
+        raise
     row = DataQuery(
         patient_id=patient.id,
         site_id=patient.site_id,
@@ -173,6 +188,17 @@ def _transition(
     field: str,
     text: str,
 ) -> QueryView:
+    patient = session.get(Patient, row.patient_id)
+    assert patient is not None
+    require_unlocked(
+        session,
+        trial_id=patient.trial_id,
+        site_id=row.site_id,
+        patient_id=row.patient_id,
+        form=row.form,
+        record_key=row.record_key,
+        query=True,
+    )
     old = row.status
     row.status = status
     now = utcnow()
