@@ -94,6 +94,10 @@ COMMANDS: dict[str, LazyCommand] = {
     "users": LazyCommand("users", "app", "User accounts and roles."),
     "sessions": LazyCommand("sessions", "app", "Login sessions: end the ones that ran out."),
     "audit": LazyCommand("audit", "app", "The audit trail."),
+    "lock": LazyCommand(
+        "lock", "app", "Freeze and lock data: a form record, a patient, a site, the database."
+    ),
+    "datacut": LazyCommand("datacut", "app", "Data cut packages: make one, verify one."),
 }
 
 

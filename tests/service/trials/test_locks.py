@@ -4,12 +4,15 @@ the database lock refuses every change of the trial's data."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from tests.factories import example_record
 from tests.service.api_fixtures import World
+from trialkit.service.platform.anchors import Anchoring, generate_key
 from trialkit.service.platform.policy import Role
 
 AE = {"term": "Nausea", "start_date": "2008-03-21", "grade": 1, "serious": False}
@@ -202,3 +205,15 @@ def test_only_a_data_manager_freezes_and_a_reason_is_needed(
     assert blank.status_code == 422
     assert client.post(path, json=body, headers=manager).status_code == 201
     assert client.post(path, json=body, headers=manager).status_code == 409  # already locked
+
+
+def test_a_lock_anchors_the_audit_chain(client: TestClient, world: World, tmp_path: Path) -> None:
+    generate_key(tmp_path / "operator.pem")
+    anchoring = Anchoring.from_paths(tmp_path / "operator.pem", tmp_path / "anchors")
+    client.app.state.anchoring = anchoring  # type: ignore[attr-defined]
+    _lock(client, world, "freeze", patient_id=world.randomised)
+    assert not (tmp_path / "anchors").exists()  # a freeze is not anchored
+    lock = _lock(client, world, "lock")
+    (written,) = (tmp_path / "anchors").glob("*.json")
+    anchor = json.loads(written.read_text())["anchor"]
+    assert anchor["reason"] == f"the database of trial {world.trial.id} locked (lock {lock['id']})"

@@ -30,6 +30,7 @@ __all__ = [
     "SCREENING_FORM",
     "Level",
     "LockView",
+    "database_lock",
     "list_locks",
     "release",
     "require_unlocked",
@@ -366,3 +367,20 @@ def list_locks(
     if active:
         query = query.where(DataLock.released_at.is_(None))
     return [_view(r) for r in session.scalars(query.order_by(DataLock.id))]
+
+
+def database_lock(session: Session, trial_id: int) -> LockView | None:
+    """The trial's database lock in force (a lock of the whole trial), if any."""
+    row = session.scalars(
+        select(DataLock)
+        .where(
+            DataLock.trial_id == trial_id,
+            DataLock.released_at.is_(None),
+            DataLock.level == Level.LOCK.value,
+            DataLock.site_id.is_(None),
+            DataLock.patient_id.is_(None),
+        )
+        .order_by(DataLock.id)
+        .limit(1)
+    ).first()
+    return None if row is None else _view(row)
