@@ -44,6 +44,7 @@ __all__ = [
     "generate_key",
     "key_id",
     "load_private_key",
+    "load_private_key_bytes",
     "load_public_key",
     "verify_anchors",
 ]
@@ -82,17 +83,25 @@ def generate_key(path: Path) -> Ed25519PublicKey:
 def load_private_key(path: Path, *, what: str = "the signing key") -> Ed25519PrivateKey:
     """An Ed25519 private key from a PEM file, or an error naming the file."""
     try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        data = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read {what} {path}: {exc.strerror}", location=str(path)) from exc
+    return load_private_key_bytes(data, what=f"{path} ({what})", location=str(path))
+
+
+def load_private_key_bytes(
+    data: bytes, *, what: str = "the signing key", location: str = "key"
+) -> Ed25519PrivateKey:
+    """An Ed25519 private key from PEM bytes (an uploaded key file), or an error."""
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as exc:
         raise ConfigError(
-            f"{path} is not an unencrypted PEM private key ({what}); make one with "
-            "'trialkit audit keygen'",
-            location=str(path),
+            f"{what} is not an unencrypted PEM private key; make one with 'trialkit audit keygen'",
+            location=location,
         ) from exc
     if not isinstance(key, Ed25519PrivateKey):
-        raise ConfigError(f"{path} is not an Ed25519 key ({what})", location=str(path))
+        raise ConfigError(f"{what} is not an Ed25519 key", location=location)
     return key
 
 
