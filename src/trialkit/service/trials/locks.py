@@ -124,9 +124,8 @@ def _refusal(row: DataLock, query: bool) -> ConflictError:
     kind = "database lock" if _scope(row) == "trial" and row.level == Level.LOCK else row.level
     return ConflictError(
         f"{_label(row)} is under {kind} {row.id} (since {row.created_at:%Y-%m-%d %H:%M} UTC: "
-        f"{row.reason}): {what}; {how}",
-        location=f"lock {row.id}",
-    )
+        f"{row.reason}): {what}; {how}"
+    )  # no location: it concerns the whole change, and a page shows it as such
 
 
 def require_unlocked(

@@ -126,7 +126,7 @@ def set_lock(
                 anchoring=anchoring,
             )
         except TrialkitError as exc:
-            if not exc.location or exc.location.startswith("lock "):
+            if not exc.location:
                 raise
             errors[exc.location] = exc.message
         else:
