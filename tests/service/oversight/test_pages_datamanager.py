@@ -96,5 +96,6 @@ def test_other_roles_may_not_freeze(as_user: Login, web_world: WebWorld) -> None
     monitor = as_user("monitor")
     assert 'href="/locks"' not in monitor.get("/home").text
     assert monitor.get("/locks").status_code == 403
+    assert monitor.get("/datacut").status_code == 403
     refused = monitor.post("/locks", {"level": "freeze", "reason": "x"})
     assert refused.status_code == 403

@@ -40,7 +40,7 @@ from trialkit.service.platform.policy import Action, authorize, can_see_arm
 from trialkit.service.platform.principal import Principal
 from trialkit.service.platform.tables.audit import AuditHead
 from trialkit.service.platform.tables.people import User
-from trialkit.service.trials.locks import database_lock
+from trialkit.service.trials.locks import LockView, database_lock
 from trialkit.service.trials.trials import get_trial_or_raise, trial_protocol
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "SIGNATURE",
     "DataCut",
     "PackageReport",
+    "data_cut_lock",
     "make_data_cut",
     "verify_package",
 ]
@@ -82,6 +83,13 @@ def _protocol_members(name: str, model_json: str) -> dict[str, bytes]:
     if bundled.is_file():
         members[f"protocol/{name}.yaml"] = bundled.read_bytes()
     return members
+
+
+def data_cut_lock(*, session: Session, actor: Principal, trial_id: int) -> LockView | None:
+    """The database lock a data cut would be made under (``None``: not locked), for those who
+    may make one."""
+    authorize(actor, Action.MAKE_DATA_CUT, trial_id=trial_id)
+    return database_lock(session, trial_id)
 
 
 def make_data_cut(

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from trialkit.errors import ConfigError, NotFoundError, TrialkitError
 from trialkit.service.capture.forms import Form as CaptureForm
-from trialkit.service.oversight.datacut import make_data_cut
+from trialkit.service.oversight.datacut import data_cut_lock, make_data_cut
 from trialkit.service.platform.anchors import Anchoring, load_private_key_bytes
 from trialkit.service.platform.pages.deps import DbSession, Form, Id, PagesDep, Viewer, ViewerDep
 from trialkit.service.platform.pages.errors import FormRejected
@@ -166,7 +166,7 @@ def _datacut_page(
         "datamanager/datacut.html",
         status_code=422 if errors else 200,
         viewer=viewer,
-        lock=locks.database_lock(session, trial_id),
+        lock=data_cut_lock(session=session, actor=viewer.principal, trial_id=trial_id),
         errors=errors or {},
         values=values or {},
     )
