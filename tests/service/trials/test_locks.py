@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.factories import example_record
+from tests.factories import PASSWORD, example_record
 from tests.service.api_fixtures import World
 from trialkit.service.platform.anchors import Anchoring, generate_key
 from trialkit.service.platform.policy import Role
@@ -217,3 +217,43 @@ def test_a_lock_anchors_the_audit_chain(client: TestClient, world: World, tmp_pa
     (written,) = (tmp_path / "anchors").glob("*.json")
     anchor = json.loads(written.read_text())["anchor"]
     assert anchor["reason"] == f"the database of trial {world.trial.id} locked (lock {lock['id']})"
+
+
+def test_an_emergency_unblinding_is_never_refused_by_a_lock(
+    client: TestClient, world: World
+) -> None:
+    """Patient safety: the database lock refuses every change of data, not an unblinding."""
+    _lock(client, world, "lock")
+    unblinded = client.post(
+        f"/api/patients/{world.randomised}/unblinding",
+        json={"password": PASSWORD, "reason": "anaphylactic reaction"},
+        headers=world.headers(Role.INVESTIGATOR, "own"),
+    )
+    assert unblinded.status_code == 200, unblinded.text
+
+
+def test_a_screening_record_or_consent_lock_covers_that_record(
+    client: TestClient, world: World
+) -> None:
+    investigator = world.headers(Role.INVESTIGATOR, "own")
+    _lock(
+        client,
+        world,
+        "freeze",
+        patient_id=world.patient.id,
+        form="screening_record",
+        record_key="screening_record",
+    )
+    refused = client.post(
+        f"/api/patients/{world.patient.id}/screening-records",
+        json={"data": example_record(), "reason": "typo"},
+        headers=investigator,
+    )
+    assert refused.status_code == 409
+    assert f"the screening record of patient {world.patient.id}" in refused.json()["detail"]
+    consent = client.post(
+        f"/api/patients/{world.patient.id}/consents",
+        json={"consent_date": "2008-03-01", "information_sheet_version": "2.0"},
+        headers=investigator,
+    )
+    assert consent.status_code == 201  # another record of hers

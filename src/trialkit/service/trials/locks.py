@@ -86,6 +86,10 @@ def _scope(row: DataLock) -> Scope:
 
 def _label(row: DataLock) -> str:
     scope = _scope(row)
+    if scope == "record" and row.form == SCREENING_FORM:
+        return f"the screening record of patient {row.patient_id}"
+    if scope == "record" and row.form == CONSENT_FORM:
+        return f"the consent of patient {row.patient_id}"
     if scope == "record":
         return f"{row.form} record {row.record_key} of patient {row.patient_id}"
     if scope == "patient":
