@@ -122,14 +122,7 @@ def record_form(
         record_key = form.value  # recorded once: a second save is a correction
     elif record_key is None:
         record_key = _next_key(session, patient, form)
-    require_unlocked(
-        session,
-        trial_id=patient.trial_id,
-        site_id=patient.site_id,
-        patient_id=patient.id,
-        form=form.value,
-        record_key=record_key,
-    )
+    require_unlocked(session, patient=patient, form=form.value, record_key=record_key)
     last = session.scalar(
         select(func.max(CaptureRecord.version)).where(
             CaptureRecord.patient_id == patient.id,

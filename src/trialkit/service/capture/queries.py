@@ -117,15 +117,7 @@ def open_query(
     if pending is not None and source == "edit_check":
         return None
     try:
-        require_unlocked(
-            session,
-            trial_id=patient.trial_id,
-            site_id=patient.site_id,
-            patient_id=patient.id,
-            form=form,
-            record_key=record_key,
-            query=True,
-        )
+        require_unlocked(session, patient=patient, form=form, record_key=record_key, query=True)
     except ConflictError:
         if source == "edit_check":  # a check run by another change never queries a lock
             return None
@@ -190,15 +182,7 @@ def _transition(
 ) -> QueryView:
     patient = session.get(Patient, row.patient_id)
     assert patient is not None
-    require_unlocked(
-        session,
-        trial_id=patient.trial_id,
-        site_id=row.site_id,
-        patient_id=row.patient_id,
-        form=row.form,
-        record_key=row.record_key,
-        query=True,
-    )
+    require_unlocked(session, patient=patient, form=row.form, record_key=row.record_key, query=True)
     old = row.status
     row.status = status
     now = utcnow()

@@ -467,7 +467,7 @@ def randomise(
     """Randomise an eligible, consented patient (see the module docstring for the steps)."""
     at_site = patient_with_site_or_absent(session, actor, patient_id, Action.RANDOMISE)
     patient, site, trial, grant, _ = at_site
-    require_unlocked(session, trial_id=trial.id, site_id=site.id, patient_id=patient.id)
+    require_unlocked(session, patient=patient)
     # every precondition before the list is touched: a refusal takes no slot
     cleared = _assess(session, at_site, on_date, resupply=True).cleared_or_raise()
     evaluation, group, enrolment = cleared.evaluation, cleared.group, cleared.enrolment

@@ -771,9 +771,7 @@ def dispense(
     when nothing is refused is not kept.
     """
     patient, grant = patient_or_absent(session, actor, patient_id, Action.HANDLE_KITS)
-    require_unlocked(
-        session, trial_id=patient.trial_id, site_id=patient.site_id, patient_id=patient.id
-    )
+    require_unlocked(session, patient=patient)
     if cycle < 2:
         raise InputError(
             "cycle 1 is dispensed at randomisation; give a later cycle", location="cycle"

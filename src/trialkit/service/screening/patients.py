@@ -212,14 +212,7 @@ def submit_screening_record(
     patient, site, _, grant, approved = patient_with_site_or_absent(
         session, actor, patient_id, Action.EDIT_PATIENTS
     )
-    require_unlocked(
-        session,
-        trial_id=patient.trial_id,
-        site_id=patient.site_id,
-        patient_id=patient.id,
-        form=SCREENING_FORM,
-        record_key=SCREENING_FORM,
-    )
+    require_unlocked(session, patient=patient, form=SCREENING_FORM, record_key=SCREENING_FORM)
     require_recruiting(session, site, approved=approved)
     record = parse_record(data, source="data")
     normalised = record.model_dump(mode="json", exclude_unset=True)
@@ -311,9 +304,7 @@ def _screen(protocol: Protocol, data: dict[str, Any]) -> ScreeningOutcome:
 def evaluate_eligibility(*, session: Session, actor: Principal, patient_id: int) -> EligibilityView:
     """Evaluate the latest screening record against the trial's protocol and keep the verdict."""
     patient, grant = patient_or_absent(session, actor, patient_id, Action.EDIT_PATIENTS)
-    require_unlocked(
-        session, trial_id=patient.trial_id, site_id=patient.site_id, patient_id=patient.id
-    )
+    require_unlocked(session, patient=patient)
     require_recruiting(session, get_site_or_raise(session, patient.site_id))
     latest = session.scalars(
         select(ScreeningRecordVersion)
@@ -399,14 +390,7 @@ def record_consent(
     date after it is refused.
     """
     patient, grant = patient_or_absent(session, actor, patient_id, Action.EDIT_PATIENTS)
-    require_unlocked(
-        session,
-        trial_id=patient.trial_id,
-        site_id=patient.site_id,
-        patient_id=patient.id,
-        form=CONSENT_FORM,
-        record_key=CONSENT_FORM,
-    )
+    require_unlocked(session, patient=patient, form=CONSENT_FORM, record_key=CONSENT_FORM)
     require_recruiting(session, get_site_or_raise(session, patient.site_id))
     if consent_date > calendar_date(today):
         raise InputError("a consent date cannot lie in the future", location="consent_date")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import and_, column, or_, select, table
@@ -132,12 +132,21 @@ def _refusal(row: DataLock, query: bool) -> ConflictError:
     )  # no location: it concerns the whole change, and a page shows it as such
 
 
+class _Patient(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def trial_id(self) -> int: ...
+    @property
+    def site_id(self) -> int: ...
+
+
 def require_unlocked(
     session: Session,
     *,
-    trial_id: int,
+    patient: _Patient | None = None,
+    trial_id: int | None = None,
     site_id: int | None = None,
-    patient_id: int | None = None,
     form: str | None = None,
     record_key: str | None = None,
     query: bool = False,
@@ -146,9 +155,14 @@ def require_unlocked(
     freeze) covers: the trial's, the site's, the patient's or the form record's.
 
     The one check of every write path: each use case that changes trial data calls it once,
-    with the narrowest scope it writes (a record, a patient, a site); ``query`` for raising,
-    answering and closing queries, which a freeze allows.
+    with the narrowest scope it writes (a patient's form record, a patient, a site with its
+    trial); ``query`` for raising, answering and closing queries, which a freeze allows.
     """
+    patient_id = None
+    if patient is not None:
+        trial_id, site_id, patient_id = patient.trial_id, patient.site_id, patient.id
+    if trial_id is None:
+        raise ValueError("require_unlocked needs a patient or a trial")
     covering = [
         DataLock.trial_id == trial_id,
         DataLock.released_at.is_(None),
