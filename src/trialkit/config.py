@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from pathlib import Path
 from typing import Any
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError
@@ -100,6 +101,16 @@ class Settings(BaseSettings):
         gt=0,
         description="How long a worker holds the e-mails it claimed; a worker that died "
         "holding them frees them after this.",
+    )
+    audit_anchor_key: Path | None = Field(
+        default=None,
+        description="The operator's Ed25519 private key (PEM, kept outside the database) that "
+        "signs the audit chain's head at every lock and data cut ('trialkit audit keygen').",
+    )
+    audit_anchor_dir: Path | None = Field(
+        default=None,
+        description="The directory where signed anchors of the audit chain's head are written "
+        "('trialkit audit verify --anchors DIR' checks the chain against them).",
     )
 
     def require_safe(self) -> None:

@@ -39,6 +39,31 @@ def _login(browser: Any, server: str, username: str, password: str) -> Any:
     return page
 
 
+def scan_blinded(page: Any, server: str) -> list[str]:
+    """Visit every page reachable from the logged-in user's home; none may name an arm."""
+    title = load_protocol("sor").title
+    seen: list[str] = []
+    queue = [server + "/home"]
+    while queue and len(seen) < 60:  # every page reachable from the home page
+        url = queue.pop(0)
+        if url in seen:
+            continue
+        page.goto(url)
+        seen.append(url)
+        assert arm_mentions(page.content(), title, names=True) == [], page.url
+        links = page.locator("a[href]").evaluate_all("l => l.map(a => a.href.split('#')[0])")
+        queue += [
+            link
+            for link in links
+            if link.startswith(server)
+            and not link.startswith(server + "/static")
+            and "export" not in link
+            and "/reports/report." not in link  # the report's downloads, not pages
+            and link not in seen
+        ]
+    return seen
+
+
 def _fill_screening(page: Any, values: dict[str, str]) -> None:
     """Enter values one input at a time, as a user does (each change refreshes the checklist)."""
     kinds = {f.path: f.kind for f in all_fields()}
@@ -244,26 +269,7 @@ def test_the_trial_in_a_browser(browser: Any, server: str, artefacts: Path) -> N
 
     # --- a blinded monitor: every page reachable from the menu names no arm ----------------
     page = _login(browser, server, "monitor", PASSWORDS["monitor"])
-    title = load_protocol("sor").title
-    seen: list[str] = []
-    queue = [server + "/home"]
-    while queue and len(seen) < 60:  # every page reachable from the monitor's home
-        url = queue.pop(0)
-        if url in seen:
-            continue
-        page.goto(url)
-        seen.append(url)
-        assert arm_mentions(page.content(), title, names=True) == [], page.url
-        links = page.locator("a[href]").evaluate_all("l => l.map(a => a.href.split('#')[0])")
-        queue += [
-            link
-            for link in links
-            if link.startswith(server)
-            and not link.startswith(server + "/static")
-            and "export" not in link
-            and "/reports/report." not in link  # the report's downloads, not pages
-            and link not in seen
-        ]
+    seen = scan_blinded(page, server)
     assert any(url.endswith("/monitor") for url in seen)
     page.goto("/monitor")
     assert "1" in page.locator("tfoot").inner_text()  # the patient screened above

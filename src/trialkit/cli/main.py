@@ -97,6 +97,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "notifications", "app", "Notifications: deliver the outbox's e-mails."
     ),
     "audit": LazyCommand("audit", "app", "The audit trail."),
+    "lock": LazyCommand(
+        "lock", "app", "Freeze and lock data: a form record, a patient, a site, the database."
+    ),
+    "datacut": LazyCommand("datacut", "app", "Data cut packages: make one, verify one."),
 }
 
 

@@ -92,6 +92,7 @@ DEMO_USERS = (
         "pharmacist-de", "demo-pharmacist-de", "Demo Pharmacist (Berlin)", Role.PHARMACIST, "DE01"
     ),
     DemoUser("monitor", "demo-monitor", "Demo Monitor", Role.MONITOR, None),
+    DemoUser("datamanager", "demo-data-manager", "Demo Data Manager", Role.DATA_MANAGER, None),
     DemoUser(
         "statistician", "demo-statistician", "Demo Statistician (blinded)", Role.STATISTICIAN, None
     ),

@@ -15,6 +15,8 @@ application of their own, mounted beside the API by :mod:`trialkit.service.serve
 * monitor, statisticians, DSMB: the blinded event forecast (``/forecast``)
 * statistician: the protocol's design claims and power curve, simulation runs
 * reports: the blinded (pooled) or unblinded trial report, HTML and PDF (``/reports``)
+* data manager (blinded): freezes and locks, the database lock, signed data cut packages;
+  administrator: unlock (``/locks``)
 * administrator: sites, users and roles, audit trail and its export
 
 Every form works without JavaScript; htmx only
@@ -31,7 +33,8 @@ from fastapi.staticfiles import StaticFiles
 
 from trialkit.config import Settings
 from trialkit.service.capture.pages import clinical, patients
-from trialkit.service.oversight.pages import design, forecast, monitor, reports
+from trialkit.service.oversight.pages import datamanager, design, forecast, monitor, reports
+from trialkit.service.platform.anchors import Anchoring
 from trialkit.service.platform.calendar import Clock
 from trialkit.service.platform.pages import auth, home, inbox
 from trialkit.service.platform.pages.deps import checked_input
@@ -66,6 +69,7 @@ def create_web_app(
     app.state.security = security
     app.state.clock = clock or Clock.from_settings(settings)  # the API's, when mounted in it
     app.state.pages = Pages()
+    app.state.anchoring = Anchoring.from_paths(settings.audit_anchor_key, settings.audit_anchor_dir)
 
     install_error_pages(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -82,6 +86,7 @@ def create_web_app(
         admin,
         forecast,
         reports,
+        datamanager,
     ):
         app.include_router(module.router, include_in_schema=False)
     return app

@@ -23,16 +23,25 @@ from trialkit.service.platform.security import Security
 ALL = frozenset(Role)
 ADMIN = frozenset({Role.ADMINISTRATOR})
 CLINICAL_READERS = frozenset(
-    {Role.INVESTIGATOR, Role.MONITOR, Role.UNBLINDED_STATISTICIAN, Role.DSMB_MEMBER}
+    {
+        Role.INVESTIGATOR,
+        Role.MONITOR,
+        Role.DATA_MANAGER,
+        Role.UNBLINDED_STATISTICIAN,
+        Role.DSMB_MEMBER,
+    }
 )
 INVESTIGATOR = frozenset({Role.INVESTIGATOR})
-MONITOR = frozenset({Role.MONITOR})
+MONITOR = frozenset({Role.MONITOR, Role.DATA_MANAGER})  # queries: raised and closed
+DATA_MANAGER = frozenset({Role.DATA_MANAGER})
+LOCK_READERS = frozenset({Role.DATA_MANAGER, Role.ADMINISTRATOR})
 UNBLINDED = frozenset({Role.UNBLINDED_STATISTICIAN, Role.DSMB_MEMBER})
 VIEW_PATIENT = frozenset(
     {
         Role.INVESTIGATOR,
         Role.PHARMACIST,
         Role.MONITOR,
+        Role.DATA_MANAGER,
         Role.UNBLINDED_STATISTICIAN,
         Role.DSMB_MEMBER,
     }
@@ -41,15 +50,17 @@ SUPPLY = frozenset({Role.PHARMACIST, Role.MONITOR, Role.ADMINISTRATOR})
 FORECAST = frozenset(
     {
         Role.MONITOR,
+        Role.DATA_MANAGER,
         Role.STATISTICIAN,
         Role.UNBLINDED_STATISTICIAN,
         Role.DSMB_MEMBER,
         Role.ADMINISTRATOR,
     }
 )
-REPORTS = frozenset(  # the monitor: the blinded report only
+REPORTS = frozenset(  # the monitor and the data manager: the blinded report only
     {
         Role.MONITOR,
+        Role.DATA_MANAGER,
         Role.STATISTICIAN,
         Role.UNBLINDED_STATISTICIAN,
         Role.DSMB_MEMBER,
@@ -143,15 +154,7 @@ CASES = [
         "GET",
         "/api/sites/{site_a}/patients",
         200,
-        frozenset(
-            {
-                Role.INVESTIGATOR,
-                Role.PHARMACIST,
-                Role.MONITOR,
-                Role.UNBLINDED_STATISTICIAN,
-                Role.DSMB_MEMBER,
-            }
-        ),
+        VIEW_PATIENT,
         site_scoped=True,
     ),
     Case(
@@ -166,22 +169,14 @@ CASES = [
         "GET",
         "/api/patients/{patient}",
         200,
-        frozenset(
-            {
-                Role.INVESTIGATOR,
-                Role.PHARMACIST,
-                Role.MONITOR,
-                Role.UNBLINDED_STATISTICIAN,
-                Role.DSMB_MEMBER,
-            }
-        ),
+        VIEW_PATIENT,
         site_scoped=True,
     ),
     Case(
         "GET",
         "/api/patients/{patient}/screening-records",
         200,
-        frozenset({Role.INVESTIGATOR, Role.MONITOR, Role.UNBLINDED_STATISTICIAN, Role.DSMB_MEMBER}),
+        CLINICAL_READERS,
         site_scoped=True,
     ),
     Case(
@@ -196,7 +191,7 @@ CASES = [
         "GET",
         "/api/patients/{patient}/eligibility",
         200,
-        frozenset({Role.INVESTIGATOR, Role.MONITOR, Role.UNBLINDED_STATISTICIAN, Role.DSMB_MEMBER}),
+        CLINICAL_READERS,
         site_scoped=True,
     ),
     Case(
@@ -210,7 +205,7 @@ CASES = [
         "GET",
         "/api/patients/{patient}/consents",
         200,
-        frozenset({Role.INVESTIGATOR, Role.MONITOR, Role.UNBLINDED_STATISTICIAN, Role.DSMB_MEMBER}),
+        CLINICAL_READERS,
         site_scoped=True,
     ),
     Case(
@@ -330,6 +325,7 @@ CASES = [
         frozenset(
             {
                 Role.MONITOR,
+                Role.DATA_MANAGER,
                 Role.STATISTICIAN,
                 Role.UNBLINDED_STATISTICIAN,
                 Role.DSMB_MEMBER,
@@ -339,6 +335,17 @@ CASES = [
     ),
     Case("GET", "/api/trials/{trial}/reports/arm-balance", 200, UNBLINDED),
     Case("GET", "/api/trials/{trial}/allocation-audit", 200, UNBLINDED),
+    # freezes and locks: late, since a freeze stops the edits of the cases above
+    Case("GET", "/api/trials/{trial}/locks", 200, LOCK_READERS),
+    Case(
+        "POST",
+        "/api/trials/{trial}/locks",
+        201,
+        DATA_MANAGER,
+        body=lambda w: {"level": "freeze", "reason": "review", "patient_id": w.patient.id},
+    ),
+    # no such lock: 404 to those who may release one, 403 to the others
+    Case("POST", "/api/locks/{lock}/release", 404, LOCK_READERS, body=lambda w: {"reason": "x"}),
     # last: it ends the session
     Case("POST", "/api/auth/logout", 204, ALL),
 ]
@@ -382,6 +389,7 @@ def _path(case: Case, world: World) -> str:
         request=world.request,
         shipment=world.shipment,
         no_item=2**31 - 1,
+        lock=2_147_483_647,
     )
 
 
@@ -412,7 +420,12 @@ def test_every_route_is_in_the_matrix(client: TestClient) -> None:
     names |= {"patient": "patient_id", "user": "user_id", "assignment": "assignment_id"}
     names |= {"query": "query_id", "form": "form"}
     names |= {"to_randomise": "patient_id", "randomised": "patient_id"}
-    names |= {"request": "request_id", "shipment": "shipment_id", "no_item": "item_id"}
+    names |= {
+        "request": "request_id",
+        "shipment": "shipment_id",
+        "no_item": "item_id",
+        "lock": "lock_id",
+    }
     covered = set()
     for case in CASES + UNAUTHENTICATED:
         path = case.path.partition("?")[0]

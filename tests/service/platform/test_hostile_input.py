@@ -64,6 +64,7 @@ PAGE_MODULES = [
     "trialkit.service.oversight.pages.forecast",
     "trialkit.service.oversight.pages.monitor",
     "trialkit.service.oversight.pages.reports",
+    "trialkit.service.oversight.pages.datamanager",
 ]
 PAGE_FIELDS = sorted(
     {

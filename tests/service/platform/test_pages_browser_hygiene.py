@@ -26,6 +26,7 @@ PAGE_MODULES = [
     "trialkit.service.oversight.pages.forecast",
     "trialkit.service.oversight.pages.monitor",
     "trialkit.service.oversight.pages.reports",
+    "trialkit.service.oversight.pages.datamanager",
 ]
 """Every module of page routes (the server includes each one's router)."""
 

@@ -33,6 +33,7 @@ from trialkit.service.platform.db.base import utcnow
 from trialkit.service.platform.policy import Action, patient_or_absent
 from trialkit.service.platform.principal import Principal
 from trialkit.service.screening.tables import Patient
+from trialkit.service.trials.locks import require_unlocked
 
 __all__ = ["CaptureView", "TumourResponseView", "list_records", "record_form", "tumour_response"]
 
@@ -121,6 +122,7 @@ def record_form(
         record_key = form.value  # recorded once: a second save is a correction
     elif record_key is None:
         record_key = _next_key(session, patient, form)
+    require_unlocked(session, patient=patient, form=form.value, record_key=record_key)
     last = session.scalar(
         select(func.max(CaptureRecord.version)).where(
             CaptureRecord.patient_id == patient.id,

@@ -34,6 +34,7 @@ from trialkit.service.platform.policy import (
 from trialkit.service.platform.principal import Grant, Principal
 from trialkit.service.platform.tables.people import Role
 from trialkit.service.screening.tables import Patient
+from trialkit.service.trials.locks import require_unlocked
 from trialkit.service.trials.trials import get_trial_or_raise
 
 __all__ = [
@@ -117,6 +118,12 @@ def open_query(
     ).first()
     if pending is not None and source == "edit_check":
         return None
+    try:
+        require_unlocked(session, patient=patient, form=form, record_key=record_key, query=True)
+    except ConflictError:
+        if source == "edit_check":  # a check run by another change never queries a lock
+            return None
+        raise
     row = DataQuery(
         patient_id=patient.id,
         site_id=patient.site_id,
@@ -190,6 +197,9 @@ def _transition(
     field: str,
     text: str,
 ) -> QueryView:
+    patient = session.get(Patient, row.patient_id)
+    assert patient is not None
+    require_unlocked(session, patient=patient, form=row.form, record_key=row.record_key, query=True)
     old = row.status
     row.status = status
     now = utcnow()

@@ -63,6 +63,12 @@ class Action(StrEnum):
     VIEW_FORECAST = "view blinded event forecasts and pooled event counts"
     RUN_SIMULATIONS = "run simulations of the trial's design"
     VIEW_REPORTS = "view the trial report (blinded unless the role sees arms)"
+    FREEZE_DATA = (
+        "freeze and lock a form record, a patient, a site or the trial's database, "
+        "and release a freeze"
+    )
+    UNLOCK_DATA = "unlock locked data, with a reason"
+    MAKE_DATA_CUT = "make a signed data cut package (its report blinded unless the role sees arms)"
 
 
 _UNBLINDED = frozenset(
@@ -79,6 +85,23 @@ _UNBLINDED = frozenset(
         Action.VIEW_FORECAST,
         Action.RUN_SIMULATIONS,
         Action.VIEW_REPORTS,
+    }
+)
+_DATA_MANAGER = frozenset(
+    {
+        Action.VIEW_TRIAL,
+        Action.VIEW_PATIENTS,
+        Action.VIEW_SCREENING,
+        Action.VIEW_CLINICAL,
+        Action.REVIEW_QUERIES,
+        Action.RUN_EDIT_CHECKS,
+        Action.VIEW_RANDOMISATION,  # blinded: a data manager never holds VIEW_ARMS
+        Action.VIEW_ENROLMENT,
+        Action.VIEW_FORECAST,
+        Action.VIEW_REPORTS,
+        Action.EXPORT_DATA,
+        Action.FREEZE_DATA,
+        Action.MAKE_DATA_CUT,
     }
 )
 PERMISSIONS: dict[Role, frozenset[Action]] = {
@@ -130,7 +153,8 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.VIEW_REPORTS,
         }
     ),
-    Role.UNBLINDED_STATISTICIAN: _UNBLINDED,
+    Role.DATA_MANAGER: _DATA_MANAGER,
+    Role.UNBLINDED_STATISTICIAN: _UNBLINDED | {Action.MAKE_DATA_CUT},
     Role.DSMB_MEMBER: _UNBLINDED,
     Role.ADMINISTRATOR: frozenset(
         {
@@ -138,6 +162,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.MANAGE_TRIAL,
             Action.MANAGE_USERS,
             Action.VIEW_AUDIT,
+            Action.UNLOCK_DATA,
             Action.EXPORT_DATA,
             Action.VIEW_SUPPLY,
             Action.MANAGE_SUPPLY,
@@ -150,7 +175,13 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
 SITE_ROLES = frozenset({Role.INVESTIGATOR, Role.PHARMACIST})
 """Roles held at one site: the assignment must name it."""
 TRIAL_WIDE_ROLES = frozenset(
-    {Role.STATISTICIAN, Role.UNBLINDED_STATISTICIAN, Role.DSMB_MEMBER, Role.ADMINISTRATOR}
+    {
+        Role.DATA_MANAGER,
+        Role.STATISTICIAN,
+        Role.UNBLINDED_STATISTICIAN,
+        Role.DSMB_MEMBER,
+        Role.ADMINISTRATOR,
+    }
 )
 """Roles held for the whole trial: the assignment names no site. (A monitor may be either.)"""
 UNBLINDED_ROLES = frozenset({Role.UNBLINDED_STATISTICIAN, Role.DSMB_MEMBER})

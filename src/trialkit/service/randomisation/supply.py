@@ -59,6 +59,7 @@ from trialkit.service.randomisation.tables.supply import (
     Shipment,
 )
 from trialkit.service.screening.tables import Patient
+from trialkit.service.trials.locks import require_unlocked
 from trialkit.service.trials.tables import Site
 from trialkit.service.trials.trials import get_site_or_raise, get_trial_or_raise, trial_protocol
 
@@ -785,6 +786,7 @@ def dispense(
     when nothing is refused is not kept.
     """
     patient, grant = patient_or_absent(session, actor, patient_id, Action.HANDLE_KITS)
+    require_unlocked(session, patient=patient)
     if cycle < 2:
         raise InputError(
             "cycle 1 is dispensed at randomisation; give a later cycle", location="cycle"

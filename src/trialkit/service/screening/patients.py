@@ -50,6 +50,7 @@ from trialkit.service.screening.tables import (
     Patient,
     ScreeningRecordVersion,
 )
+from trialkit.service.trials.locks import CONSENT_FORM, SCREENING_FORM, require_unlocked
 from trialkit.service.trials.trials import (
     get_site_or_raise,
     get_trial_or_raise,
@@ -108,6 +109,7 @@ def register_patient(
 ) -> PatientView:
     """Register a patient for screening at a recruiting site (number unique per trial and site)."""
     site, grant = site_or_absent(session, actor, site_id, Action.EDIT_PATIENTS)
+    require_unlocked(session, trial_id=site.trial_id, site_id=site.id)
     require_recruiting(session, site)
     exists = session.scalars(
         select(Patient.id).where(
@@ -210,6 +212,7 @@ def submit_screening_record(
     patient, site, _, grant, approved = patient_with_site_or_absent(
         session, actor, patient_id, Action.EDIT_PATIENTS
     )
+    require_unlocked(session, patient=patient, form=SCREENING_FORM, record_key=SCREENING_FORM)
     require_recruiting(session, site, approved=approved)
     record = parse_record(data, source="data")
     normalised = record.model_dump(mode="json", exclude_unset=True)
@@ -301,6 +304,7 @@ def _screen(protocol: Protocol, data: dict[str, Any]) -> ScreeningOutcome:
 def evaluate_eligibility(*, session: Session, actor: Principal, patient_id: int) -> EligibilityView:
     """Evaluate the latest screening record against the trial's protocol and keep the verdict."""
     patient, grant = patient_or_absent(session, actor, patient_id, Action.EDIT_PATIENTS)
+    require_unlocked(session, patient=patient)
     require_recruiting(session, get_site_or_raise(session, patient.site_id))
     latest = session.scalars(
         select(ScreeningRecordVersion)
@@ -386,6 +390,7 @@ def record_consent(
     date after it is refused.
     """
     patient, grant = patient_or_absent(session, actor, patient_id, Action.EDIT_PATIENTS)
+    require_unlocked(session, patient=patient, form=CONSENT_FORM, record_key=CONSENT_FORM)
     require_recruiting(session, get_site_or_raise(session, patient.site_id))
     if consent_date > calendar_date(today):
         raise InputError("a consent date cannot lie in the future", location="consent_date")

@@ -19,6 +19,7 @@ class Role(StrEnum):
     INVESTIGATOR = "investigator"
     PHARMACIST = "pharmacist"
     MONITOR = "monitor"
+    DATA_MANAGER = "data_manager"
     STATISTICIAN = "statistician"
     UNBLINDED_STATISTICIAN = "unblinded_statistician"
     DSMB_MEMBER = "dsmb_member"
