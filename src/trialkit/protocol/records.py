@@ -20,7 +20,15 @@ from trialkit.errors import RecordError
 from trialkit.protocol.forms import LAB_PARTS, EditCheck, Form, Forms, Item, Range
 from trialkit.protocol.rules import Activation, CompiledRule, Undecided, compile_rule
 
-__all__ = ["Finding", "Validated", "json_schema", "required_missing", "validate_record"]
+__all__ = [
+    "Finding",
+    "Validated",
+    "date_order_problems",
+    "has_soft_checks",
+    "json_schema",
+    "required_missing",
+    "validate_record",
+]
 
 _PARTIAL_DATE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
 _SCALARS: dict[str, TypeAdapter[Any]] = {
@@ -81,8 +89,47 @@ def validate_record(forms: Forms, form: Form, data: Any, *, source: str = "data"
             f" (got {value!r})" if not isinstance(value, dict | list) and value is not None else ""
         )
         raise RecordError(f"{exc.message}{shown}", location=where) from None
+    for problem in date_order_problems(form, cleaned):
+        raise RecordError(problem.message, location=f"{source}.{problem.path}")
     findings.extend(_checks(form, cleaned, source))
     return Validated(cleaned, tuple(findings))
+
+
+def has_soft_checks(form: Form) -> bool:
+    """Whether a form has soft ranges or query edit checks (findings beyond required items)."""
+    return any(c.severity == "query" for c in form.checks) or any(
+        item.soft_range is not None for _, item in form.walk()
+    )
+
+
+def date_order_problems(form: Form, data: dict[str, Any]) -> Iterator[Finding]:
+    """Every date of a record before the date it may not precede (``not_before``), nested
+    groups included: ``interruptions[0].end_date 2008-04-09 is before ... start_date``."""
+    yield from _order(form.items, data, "")
+
+
+def _order(items: tuple[Item, ...], data: Any, prefix: str) -> Iterator[Finding]:
+    if not isinstance(data, dict):
+        return
+    for item in items:
+        value = data.get(item.name)
+        if item.not_before is not None:
+            earlier = data.get(item.not_before)
+            if isinstance(value, str) and isinstance(earlier, str) and value < earlier:
+                yield Finding(
+                    f"{prefix}{item.name}",
+                    "end_before_start",
+                    f"{prefix}{item.name} {value} is before {prefix}{item.not_before} "
+                    f"{earlier}: an end cannot come before its start; correct the date that "
+                    "is wrong",
+                )
+        if item.type != "group" or value is None:
+            continue
+        if item.repeating and isinstance(value, list):
+            for index, entry in enumerate(value):
+                yield from _order(item.items, entry, f"{prefix}{item.name}[{index}].")
+        elif not item.repeating:
+            yield from _order(item.items, value, f"{prefix}{item.name}.")
 
 
 def required_missing(form: Form, data: dict[str, Any]) -> list[str]:
@@ -90,7 +137,7 @@ def required_missing(form: Form, data: dict[str, Any]) -> list[str]:
     return [
         path
         for path, item in form.walk()
-        if item.required and "." not in path and data.get(path) in (None, "", [], {})
+        if item.required and "." not in path and data.get(path) in (None, "", [])
     ]
 
 

@@ -164,6 +164,7 @@ def _record_view(row: ScreeningRecordVersion) -> ScreeningRecordView:
         id=row.id,
         patient_id=row.patient_id,
         version=row.version,
+        form_version=row.form_version,
         data=row.data,
         reason=row.reason,
         recorded_at=row.recorded_at,
@@ -181,6 +182,13 @@ def _finite(value: Any, path: str) -> None:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             _finite(item, f"{path}[{index}]")
+
+
+def _screening_form_version(protocol: Protocol) -> str:
+    forms = protocol.forms
+    form = forms.screening if forms is not None else None
+    assert form is not None  # parse_screening_record refused a protocol without one
+    return form.version
 
 
 def _require_reason(version: int, reason: str | None, what: str) -> str | None:
@@ -219,6 +227,7 @@ def submit_screening_record(
     values: dict[str, Any] = {
         "patient_id": patient.id,
         "version": version,
+        "form_version": _screening_form_version(protocol),
         "data": normalised,
         "reason": reason,
         "recorded_at": utcnow(),
