@@ -176,7 +176,7 @@ def list_patient_queries(
 )
 def raise_query(
     patient_id: Id,
-    form: Form,
+    form: Annotated[str, Query(pattern=_FORM_NAME, description="The record's form")],
     body: QueryCreate,
     session: DbSession,
     actor: CurrentPrincipal,
