@@ -47,6 +47,7 @@ __all__ = [
     "logout",
     "record_password_failure",
     "record_password_success",
+    "reentered_password_refusal",
 ]
 
 BAD_CREDENTIALS = "wrong username or password"
@@ -224,6 +225,40 @@ def record_password_success(
     }
     _audit_own_account(session, user, request_id, changes, reason)
     user.failed_logins, user.locked_until = 0, None
+
+
+def reentered_password_refusal(
+    session: Session,
+    *,
+    security: Security,
+    user: User,
+    password: str,
+    request_id: str | None,
+    act: str,
+) -> tuple[str, str, bool] | None:
+    """Check a password re-entered to confirm ``act`` (an emergency unblinding, a signature).
+
+    A locked account is refused before the password is tried; a wrong password counts
+    towards the lock-out like a failed login. Returns ``None`` when the password is right
+    (clearing the failure count), else ``(message, why, locked)`` for the caller to audit
+    and raise as :class:`~trialkit.errors.PasswordRefusedError`.
+    """
+    locked = locked_out(user, security.clock())
+    if locked is not None:
+        return f"{act} refused: {locked}", "account locked", True
+    if not security.verify_password(user.password_hash, password):
+        record_password_failure(
+            session,
+            security=security,
+            user=user,
+            request_id=request_id,
+            reason=f"wrong password on the {act} form",
+        )
+        locked = locked_out(user, security.clock())
+        message = f"{act} refused: the password is wrong" + (f"; {locked}" if locked else "")
+        return message, "wrong password", locked is not None
+    record_password_success(session, user=user, request_id=request_id, reason="password re-entered")
+    return None
 
 
 class _DummyHash:

@@ -609,25 +609,16 @@ def emergency_unblind(
         raise AuthenticationError("emergency unblinding needs a user account")
     if not reason.strip():
         raise InputError("give the medical reason for the emergency unblinding", location="reason")
-    locked = auth.locked_out(user, security.clock())
-    if locked is None and not security.verify_password(user.password_hash, password):
-        auth.record_password_failure(
-            session,
-            security=security,
-            user=user,
-            request_id=actor.request_id,
-            reason="wrong password on the emergency unblinding form",
-        )
-        locked = auth.locked_out(user, security.clock())
-        failure = "emergency unblinding refused: the password is wrong" + (
-            f"; {locked}" if locked else ""
-        )
-        why = "wrong password"
-    elif locked is not None:
-        failure, why = f"emergency unblinding refused: {locked}", "account locked"
-    else:
-        failure = why = ""
-    if failure:
+    refused = auth.reentered_password_refusal(
+        session,
+        security=security,
+        user=user,
+        password=password,
+        request_id=actor.request_id,
+        act="emergency unblinding",
+    )
+    if refused is not None:
+        failure, why, locked = refused
         audit.record(
             session,
             actor=actor,
@@ -637,10 +628,7 @@ def emergency_unblind(
             entity_id=patient.id,
             reason=why,
         )
-        raise PasswordRefusedError(failure, locked=locked is not None)
-    auth.record_password_success(
-        session, user=user, request_id=actor.request_id, reason="password re-entered"
-    )
+        raise PasswordRefusedError(failure, locked=locked)
     row, slot = _randomisation(session, patient)
     trial = get_trial_or_raise(session, patient.trial_id)
     protocol = trial_protocol(trial)

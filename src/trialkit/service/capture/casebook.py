@@ -1,0 +1,203 @@
+"""A patient's casebook as generic records with content hashes, and what a change undoes.
+
+Signatures and source data verification bind to stored records, never to form classes: a
+record is its form name, record key, version and data (the screening record, consent and
+randomisation included, the latter without anything about the arm), hashed as canonical JSON.
+:func:`data_changed` is the one call the write path makes after storing a new version: it
+voids the signatures and resets the verifications the change invalidates, audited.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trialkit.service.capture.signoff_tables import Signature, SourceVerification
+from trialkit.service.capture.tables import CaptureRecord
+from trialkit.service.platform import audit
+from trialkit.service.platform.db.base import utcnow
+from trialkit.service.platform.principal import Grant, Principal
+from trialkit.service.randomisation.tables.randomisation import Randomisation
+from trialkit.service.screening.tables import Consent, Patient, ScreeningRecordVersion
+
+__all__ = [
+    "CasebookRecord",
+    "casebook_records",
+    "content_hash",
+    "data_changed",
+    "item_hash",
+    "record_date",
+]
+
+DATE_ITEMS = ("date", "start_date", "consent_date", "enrolment_date", "visit_date")
+"""The items whose value dates a record (its visit), in order of preference."""
+
+
+def _canonical(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def content_hash(form: str, record_key: str, version: int, data: dict[str, Any]) -> str:
+    """SHA-256 of one record version's identity and content."""
+    return hashlib.sha256(
+        _canonical({"form": form, "record_key": record_key, "version": version, "data": data})
+    ).hexdigest()
+
+
+def item_hash(value: Any) -> str:
+    """SHA-256 of one item's value (what an item-level verification binds to)."""
+    return hashlib.sha256(_canonical(value)).hexdigest()
+
+
+@dataclass(frozen=True)
+class CasebookRecord:
+    """The latest version of one record of a patient's casebook."""
+
+    form: str
+    record_key: str
+    version: int
+    data: dict[str, Any]
+    recorded_at: dt.datetime
+    sha256: str
+
+    @property
+    def ref(self) -> dict[str, Any]:
+        """What a signature stores of the record: identity, version and hash."""
+        return {
+            "form": self.form,
+            "record_key": self.record_key,
+            "version": self.version,
+            "sha256": self.sha256,
+        }
+
+
+def record_date(data: dict[str, Any]) -> str | None:
+    """The date that places a record in a visit (ISO text), or ``None``."""
+    for name in DATE_ITEMS:
+        value = data.get(name)
+        if isinstance(value, str) and len(value) >= 10:
+            return value[:10]
+    return None
+
+
+def _make(
+    form: str, key: str, version: int, data: dict[str, Any], at: dt.datetime
+) -> CasebookRecord:
+    return CasebookRecord(form, key, version, data, at, content_hash(form, key, version, data))
+
+
+def casebook_records(session: Session, patient: Patient) -> list[CasebookRecord]:
+    """The latest version of every record of the patient: screening, consent, randomisation
+    (number, stratum, background therapy, date: never the arm), then the case report forms."""
+    found: list[CasebookRecord] = []
+    screening = session.scalars(
+        select(ScreeningRecordVersion)
+        .where(ScreeningRecordVersion.patient_id == patient.id)
+        .order_by(ScreeningRecordVersion.version.desc())
+        .limit(1)
+    ).first()
+    if screening is not None:
+        found.append(
+            _make(
+                "screening", "screening", screening.version, screening.data, screening.recorded_at
+            )
+        )
+    consent = session.scalars(
+        select(Consent)
+        .where(Consent.patient_id == patient.id)
+        .order_by(Consent.version.desc())
+        .limit(1)
+    ).first()
+    if consent is not None:
+        data: dict[str, Any] = {
+            "consent_date": consent.consent_date.isoformat(),
+            "information_sheet_version": consent.information_sheet_version,
+        }
+        found.append(_make("consent", "consent", consent.version, data, consent.recorded_at))
+    randomisation = session.scalars(
+        select(Randomisation).where(Randomisation.patient_id == patient.id)
+    ).first()
+    if randomisation is not None:
+        data = {
+            "randomisation_number": randomisation.randomisation_number,
+            "stratum": randomisation.stratum,
+            "background_therapy": randomisation.background_therapy,
+            "enrolment_date": randomisation.enrolment_date.isoformat(),
+        }
+        found.append(_make("randomisation", "randomisation", 1, data, randomisation.randomised_at))
+    latest: dict[tuple[str, str], CaptureRecord] = {}
+    for row in session.scalars(
+        select(CaptureRecord)
+        .where(CaptureRecord.patient_id == patient.id)
+        .order_by(CaptureRecord.form, CaptureRecord.record_key, CaptureRecord.version)
+    ):
+        latest[(row.form, row.record_key)] = row
+    found.extend(
+        _make(r.form, r.record_key, r.version, r.data, r.recorded_at) for r in latest.values()
+    )
+    return found
+
+
+def data_changed(
+    session: Session,
+    *,
+    actor: Principal,
+    grant: Grant | None,
+    patient: Patient,
+    form: str,
+    record_key: str,
+    version: int,
+    data: dict[str, Any],
+    reason: str | None,
+) -> None:
+    """After a new version of a record is stored: void every standing signature that covers
+    the record, and reset every verification of it whose value changed (all of them for a
+    whole-record mark), each with the reason and audited."""
+    now = utcnow()
+    why = f"{form} {record_key} changed to version {version}" + (f": {reason}" if reason else "")
+    signatures = session.scalars(
+        select(Signature).where(Signature.patient_id == patient.id, Signature.voided_at.is_(None))
+    )
+    for signature in signatures:
+        if not any(r["form"] == form and r["record_key"] == record_key for r in signature.records):
+            continue
+        signature.voided_at, signature.void_reason = now, why
+        audit.record(
+            session,
+            actor=actor,
+            grant=grant,
+            action="void",
+            entity="signature",
+            entity_id=signature.id,
+            changes={"voided_at": (None, now)},
+            reason=why,
+        )
+    marks = session.scalars(
+        select(SourceVerification).where(
+            SourceVerification.patient_id == patient.id,
+            SourceVerification.form == form,
+            SourceVerification.record_key == record_key,
+            SourceVerification.reset_at.is_(None),
+        )
+    )
+    for mark in marks:
+        if mark.item is not None and item_hash(data.get(mark.item)) == mark.sha256:
+            continue  # the item verified kept its value: its verification stands
+        mark.reset_at, mark.reset_reason = now, why
+        audit.record(
+            session,
+            actor=actor,
+            grant=grant,
+            action="reset",
+            entity="source_verification",
+            entity_id=mark.id,
+            changes={"reset_at": (None, now)},
+            reason=why,
+        )
+    session.flush()
