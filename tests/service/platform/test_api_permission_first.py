@@ -73,6 +73,7 @@ def _url(route: Operation, world: World, bad: Bad) -> str:
         "assignment_id": world.spare_assignment,
         "request_id": world.request,
         "shipment_id": world.shipment,
+        "visit_id": world.monitoring_visit,
         "form": "adverse_event",
     }
 

@@ -71,7 +71,6 @@ class PatientSdvView(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     patient_id: int
-    screening_number: str
     site_id: int
     records: list[RecordSdvView]
 
@@ -183,7 +182,6 @@ def patient_sdv(*, session: Session, actor: Principal, patient_id: int) -> Patie
     marks = _marks(session, [patient.id])
     return PatientSdvView(
         patient_id=patient.id,
-        screening_number=patient.screening_number,
         site_id=patient.site_id,
         records=[
             _record_view(

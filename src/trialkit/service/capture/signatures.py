@@ -84,7 +84,6 @@ class CasebookSignoffView(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     patient_id: int
-    screening_number: str
     meaning: str
     """The meaning the protocol suggests for a signature."""
     signature_per_form: list[str]
@@ -305,7 +304,6 @@ def casebook_signoff(*, session: Session, actor: Principal, patient_id: int) -> 
         )
     return CasebookSignoffView(
         patient_id=patient.id,
-        screening_number=patient.screening_number,
         meaning=meaning,
         signature_per_form=list(per_form),
         records=shown,
