@@ -72,6 +72,8 @@ class RecordSignoffView(BaseModel):
     version: int
     sha256: str
     visit_date: str | None
+    recorded_at: dt.datetime
+    data: dict[str, Any]
     signed_by: list[int]
     """Ids of the valid signatures covering this very version."""
     needs_signature: bool
@@ -297,6 +299,8 @@ def casebook_signoff(*, session: Session, actor: Principal, patient_id: int) -> 
                 version=record.version,
                 sha256=record.sha256,
                 visit_date=record_date(record.data),
+                recorded_at=record.recorded_at,
+                data=record.data,
                 signed_by=[v.id for v in covering],
                 needs_signature=why is not None,
                 why=why,
