@@ -24,11 +24,13 @@ from tests.factories import (
 from trialkit.errors import InputError, NotFoundError, PasswordRefusedError, PermissionDenied
 from trialkit.service.capture import capture, monitoring_visits, queries, sdv, signatures
 from trialkit.service.capture.forms import Form
+from trialkit.service.platform import notify
 from trialkit.service.platform.db.base import utcnow
 from trialkit.service.platform.policy import Role
 from trialkit.service.platform.principal import Principal
 from trialkit.service.platform.security import Security
 from trialkit.service.platform.tables.audit import AuditEvent
+from trialkit.service.platform.tables.notifications import Notification
 from trialkit.service.platform.tables.people import User
 from trialkit.service.platform.views import PatientView, SiteView
 
@@ -142,6 +144,12 @@ def test_a_signature_binds_to_the_versions_signed_and_a_change_voids_it(
         ("randomisation", 1),
         ("adverse_event", 2),
     ]  # the casebook signature is void as a whole: the casebook needs signing again
+    (needed,) = session.scalars(
+        select(Notification).where(Notification.kind == notify.Kind.SIGNATURE_NEEDED)
+    ).all()
+    assert list(notify.recipients_of(session, needed.id)) == [clinic.investigator.user_id]
+    assert needed.link == f"/patients/{clinic.patient.id}/casebook"
+    assert f"adverse_event {ae.record_key}, version 2" in needed.body
     events = session.scalars(
         select(AuditEvent.action).where(AuditEvent.entity == "signature").order_by(AuditEvent.seq)
     ).all()

@@ -74,6 +74,7 @@ def _url(route: Operation, world: World, bad: Bad) -> str:
         "request_id": world.request,
         "shipment_id": world.shipment,
         "visit_id": world.monitoring_visit,
+        "item_id": 2**31 - 1,  # an inbox entry (none needed: the role check comes first)
         "form": "adverse_event",
     }
 

@@ -20,11 +20,14 @@ from sqlalchemy.orm import Session
 
 from trialkit.service.capture.signoff_tables import Signature, SourceVerification
 from trialkit.service.capture.tables import CaptureRecord
-from trialkit.service.platform import audit
+from trialkit.service.platform import audit, notify
 from trialkit.service.platform.db.base import utcnow
 from trialkit.service.platform.principal import Grant, Principal
+from trialkit.service.platform.tables.people import Role
 from trialkit.service.randomisation.tables.randomisation import Randomisation
 from trialkit.service.screening.tables import Consent, Patient, ScreeningRecordVersion
+from trialkit.service.trials.tables import Site
+from trialkit.service.trials.trials import get_trial_or_raise
 
 __all__ = [
     "CasebookRecord",
@@ -158,16 +161,19 @@ def data_changed(
 ) -> None:
     """After a new version of a record is stored: void every standing signature that covers
     the record, and reset every verification of it whose value changed (all of them for a
-    whole-record mark), each with the reason and audited."""
+    whole-record mark), each with the reason and audited. A voided signature tells the site's
+    investigators that the casebook needs signing again (a notification, no arm)."""
     now = utcnow()
     why = f"{form} {record_key} changed to version {version}" + (f": {reason}" if reason else "")
     signatures = session.scalars(
         select(Signature).where(Signature.patient_id == patient.id, Signature.voided_at.is_(None))
-    )
+    ).all()
+    voided = 0
     for signature in signatures:
         if not any(r["form"] == form and r["record_key"] == record_key for r in signature.records):
             continue
         signature.voided_at, signature.void_reason = now, why
+        voided += 1
         audit.record(
             session,
             actor=actor,
@@ -178,6 +184,8 @@ def data_changed(
             changes={"voided_at": (None, now)},
             reason=why,
         )
+    if voided:
+        _signature_needed(session, patient, f"{form} {record_key}, version {version}")
     marks = session.scalars(
         select(SourceVerification).where(
             SourceVerification.patient_id == patient.id,
@@ -201,3 +209,22 @@ def data_changed(
             reason=why,
         )
     session.flush()
+
+
+def _signature_needed(session: Session, patient: Patient, what: str) -> None:
+    trial = get_trial_or_raise(session, patient.trial_id)
+    site = session.get(Site, patient.site_id)
+    notify.notify(
+        session,
+        trial_id=trial.id,
+        kind=notify.Kind.SIGNATURE_NEEDED,
+        to=notify.To.role(Role.INVESTIGATOR, site_id=patient.site_id),
+        message=notify.signature_needed_message(
+            trial=trial.acronym,
+            screening_number=patient.screening_number,
+            what=f"Records changed since your signature ({what})",
+            site_code=site.code if site else "?",
+        ),
+        site_id=patient.site_id,
+        link=f"/patients/{patient.id}/casebook",
+    )

@@ -1,7 +1,7 @@
 """Sign-off: electronic signatures, source data verifications and monitoring visits.
 
 Revision ID: 0015
-Revises: 0009 (other branches add 0010-0014; the chain is re-linked at merge)
+Revises: 0012 (0009 on the sign branch before notify was merged; the lead re-links the chain)
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015"
-down_revision: str | None = "0009"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
