@@ -145,6 +145,11 @@ def test_the_monitor_verifies_queries_works_the_list_and_signs_a_visit_report(
     assert sdv_page.status_code == 200
     assert "serious adverse events" in sdv_page.text
     _no_arm(sdv_page.text)
+    nothing = monitor.post(
+        f"/patients/{treated}/sdv", {"record": "adverse_event/AE-1", "whole": "no"}
+    )
+    assert nothing.status_code == 422
+    assert "Tick the items you verified, or verify the whole record." in nothing.text
     done = monitor.post(
         f"/patients/{treated}/sdv",
         {"record": "adverse_event/AE-1", "item-grade": "grade", "whole": "no"},

@@ -33,6 +33,7 @@ from trialkit.service.platform.tables.audit import AuditEvent
 from trialkit.service.platform.tables.notifications import Notification
 from trialkit.service.platform.tables.people import User
 from trialkit.service.platform.views import PatientView, SiteView
+from trialkit.service.screening import patients
 
 FULL_NAME = "Dr Anna Rossi"
 MEANING = "I approve this data as accurate and complete"
@@ -231,6 +232,36 @@ def test_signing_needs_the_password_and_wrong_ones_count_towards_the_lock_out(
         )
 
 
+def test_a_change_outside_the_capture_forms_is_found_by_its_hash(
+    session: Session, security: Security, clinic: Clinic
+) -> None:
+    """A consent correction (screening slice, below capture) voids the signature covering it,
+    and resets its verification, found when the casebook is read."""
+    _sign(session, security, clinic)
+    sdv.verify(
+        session=session,
+        actor=clinic.monitor,
+        patient_id=clinic.patient.id,
+        form="consent",
+        record_key="consent",
+    )
+    patients.record_consent(
+        session=session,
+        actor=clinic.investigator,
+        patient_id=clinic.patient.id,
+        consent_date=RANDOMISED_ON - dt.timedelta(days=2),
+        information_sheet_version="1.1",
+        reason="the sheet signed was version 1.1",
+        today=RANDOMISED_ON,
+    )
+    status = signatures.casebook_signoff(
+        session=session, actor=clinic.investigator, patient_id=clinic.patient.id
+    )
+    assert not status.signatures[0].valid
+    assert status.signatures[0].void_reason == "consent consent changed (version 2)"
+    assert not _sdv(session, clinic)[("consent", "consent")].verified
+
+
 def test_the_protocol_requires_its_own_signature_for_some_forms(
     session: Session, security: Security, clinic: Clinic
 ) -> None:
@@ -307,6 +338,15 @@ def test_source_verification_resets_when_the_verified_data_change(
             form="adverse_event",
             record_key=ae.record_key,
             items=["colour"],
+        )
+    with pytest.raises(InputError, match="name the items verified"):
+        sdv.verify(
+            session=session,
+            actor=clinic.monitor,
+            patient_id=clinic.patient.id,
+            form="adverse_event",
+            record_key=ae.record_key,
+            items=[],
         )
     with pytest.raises(PermissionDenied):  # an investigator does not verify her own data
         sdv.verify(

@@ -209,6 +209,11 @@ def verify(
     items), or every record of one visit (``visit_date``, no form)."""
     patient, grant = patient_or_absent(session, actor, patient_id, Action.VERIFY_SOURCE)
     records = casebook_records(session, patient)
+    if items is not None and not items:
+        raise InputError(
+            "name the items verified, or leave items out to verify the whole record",
+            location="items",
+        )
     if visit_date is not None and form is None:
         chosen = [r for r in records if record_date(r.data) == visit_date.isoformat()]
         if not chosen:

@@ -290,6 +290,11 @@ def verify(
         else:
             name, _, key = record.partition("/")
             ticked = [v for k, v in form.items() if k.startswith("item-") and v]
+            if form.get("whole") != "yes" and not ticked:
+                raise InputError(
+                    pages._("Tick the items you verified, or verify the whole record."),
+                    location="items",
+                )
             sdv.verify(
                 session=session,
                 actor=viewer.principal,
