@@ -163,6 +163,8 @@ def data_changed(
     the record, and reset every verification of it whose value changed (all of them for a
     whole-record mark), each with the reason and audited. A voided signature tells the site's
     investigators that the casebook needs signing again (a notification, no arm)."""
+    if version == 1:
+        return  # a new record: nothing signed or verified refers to it yet
     now = utcnow()
     why = f"{form} {record_key} changed to version {version}" + (f": {reason}" if reason else "")
     signatures = session.scalars(
