@@ -21,7 +21,6 @@ from trialkit.errors import (
     ConflictError,
     InputError,
     NotFoundError,
-    PasswordRefusedError,
 )
 from trialkit.service.capture.signoff_tables import MonitoringVisit, SourceVerification
 from trialkit.service.capture.tables import DataQuery
@@ -260,26 +259,19 @@ def sign_visit(
         raise ConflictError("only the monitor who opened the visit report may sign it")
     if not meaning.strip():
         raise InputError("state the meaning of the signature", location="meaning")
-    refused = auth.reentered_password_refusal(
+    auth.require_reentered_password(
         session,
         security=security,
+        actor=actor,
+        grant=grant,
         user=user,
         password=password,
-        request_id=actor.request_id,
         act="monitoring visit signature",
+        refused="signature_refused",
+        entity="monitoring_visit",
+        entity_id=visit.id,
+        location="password",
     )
-    if refused is not None:
-        failure, why, locked = refused
-        audit.record(
-            session,
-            actor=actor,
-            grant=grant,
-            action="signature_refused",
-            entity="monitoring_visit",
-            entity_id=visit.id,
-            reason=why,
-        )
-        raise PasswordRefusedError(failure, location="password", locked=locked)
     now = utcnow()
     visit.signed_at, visit.signed_by, visit.signer_name = now, user.id, user.full_name
     visit.meaning = meaning.strip()

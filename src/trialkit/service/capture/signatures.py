@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trialkit.errors import AuthenticationError, InputError, NotFoundError, PasswordRefusedError
+from trialkit.errors import AuthenticationError, InputError, NotFoundError
 from trialkit.service.capture.casebook import CasebookRecord, casebook_records, record_date
 from trialkit.service.capture.signoff_tables import Signature
 from trialkit.service.platform import audit, auth
@@ -208,26 +208,19 @@ def sign(
         raise InputError("state the meaning of the signature", location="meaning")
     key = "" if scope == "casebook" else scope_key.strip()
     chosen = _scoped(casebook_records(session, patient), scope, key)
-    refused = auth.reentered_password_refusal(
+    auth.require_reentered_password(
         session,
         security=security,
+        actor=actor,
+        grant=grant,
         user=user,
         password=password,
-        request_id=actor.request_id,
         act="electronic signature",
+        refused="signature_refused",
+        entity="patient",
+        entity_id=patient.id,
+        location="password",
     )
-    if refused is not None:
-        failure, why, locked = refused
-        audit.record(
-            session,
-            actor=actor,
-            grant=grant,
-            action="signature_refused",
-            entity="patient",
-            entity_id=patient.id,
-            reason=why,
-        )
-        raise PasswordRefusedError(failure, location="password", locked=locked)
     now = utcnow()
     refs = [r.ref for r in chosen]
     row = Signature(

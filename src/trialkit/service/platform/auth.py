@@ -47,7 +47,7 @@ __all__ = [
     "logout",
     "record_password_failure",
     "record_password_success",
-    "reentered_password_refusal",
+    "require_reentered_password",
 ]
 
 BAD_CREDENTIALS = "wrong username or password"
@@ -227,7 +227,7 @@ def record_password_success(
     user.failed_logins, user.locked_until = 0, None
 
 
-def reentered_password_refusal(
+def _reentered_password_refusal(
     session: Session,
     *,
     security: Security,
@@ -259,6 +259,46 @@ def reentered_password_refusal(
         return message, "wrong password", locked is not None
     record_password_success(session, user=user, request_id=request_id, reason="password re-entered")
     return None
+
+
+def require_reentered_password(
+    session: Session,
+    *,
+    security: Security,
+    actor: Principal,
+    grant: Grant | None,
+    user: User,
+    password: str,
+    act: str,
+    refused: str,
+    entity: str,
+    entity_id: object,
+    location: str = "",
+) -> None:
+    """:func:`_reentered_password_refusal`, with a refusal audited (``refused`` on ``entity``)
+    and raised as :class:`~trialkit.errors.PasswordRefusedError` for the caller's transaction
+    to commit."""
+    refusal = _reentered_password_refusal(
+        session,
+        security=security,
+        user=user,
+        password=password,
+        request_id=actor.request_id,
+        act=act,
+    )
+    if refusal is None:
+        return
+    failure, why, locked = refusal
+    audit.record(
+        session,
+        actor=actor,
+        grant=grant,
+        action=refused,
+        entity=entity,
+        entity_id=entity_id,
+        reason=why,
+    )
+    raise PasswordRefusedError(failure, location=location, locked=locked)
 
 
 class _DummyHash:

@@ -24,7 +24,6 @@ from trialkit.errors import (
     ConflictError,
     InputError,
     NotFoundError,
-    PasswordRefusedError,
     RandomisationError,
     SupplyError,
 )
@@ -608,26 +607,18 @@ def emergency_unblind(
         raise AuthenticationError("emergency unblinding needs a user account")
     if not reason.strip():
         raise InputError("give the medical reason for the emergency unblinding", location="reason")
-    refused = auth.reentered_password_refusal(
+    auth.require_reentered_password(
         session,
         security=security,
+        actor=actor,
+        grant=grant,
         user=user,
         password=password,
-        request_id=actor.request_id,
         act="emergency unblinding",
+        refused="emergency_unblinding_refused",
+        entity="patient",
+        entity_id=patient.id,
     )
-    if refused is not None:
-        failure, why, locked = refused
-        audit.record(
-            session,
-            actor=actor,
-            grant=grant,
-            action="emergency_unblinding_refused",
-            entity="patient",
-            entity_id=patient.id,
-            reason=why,
-        )
-        raise PasswordRefusedError(failure, locked=locked)
     row, slot = _randomisation(session, patient)
     trial = get_trial_or_raise(session, patient.trial_id)
     protocol = trial_protocol(trial)
