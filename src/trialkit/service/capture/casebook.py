@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from trialkit.service.capture.signoff_tables import Signature, SourceVerification
@@ -32,6 +32,7 @@ from trialkit.service.trials.trials import get_trial_or_raise
 __all__ = [
     "CasebookRecord",
     "casebook_records",
+    "casebooks_of",
     "content_hash",
     "data_changed",
     "item_hash",
@@ -98,52 +99,99 @@ def _make(
 def casebook_records(session: Session, patient: Patient) -> list[CasebookRecord]:
     """The latest version of every record of the patient: screening, consent, randomisation
     (number, stratum, background therapy, date: never the arm), then the case report forms."""
-    found: list[CasebookRecord] = []
-    screening = session.scalars(
-        select(ScreeningRecordVersion)
-        .where(ScreeningRecordVersion.patient_id == patient.id)
-        .order_by(ScreeningRecordVersion.version.desc())
-        .limit(1)
-    ).first()
-    if screening is not None:
-        found.append(
-            _make(
-                "screening", "screening", screening.version, screening.data, screening.recorded_at
+    return casebooks_of(session, [patient.id])[patient.id]
+
+
+def casebooks_of(session: Session, patient_ids: list[int]) -> dict[int, list[CasebookRecord]]:
+    """:func:`casebook_records` of many patients, in four statements (the SDV work list)."""
+    found: dict[int, list[CasebookRecord]] = {pid: [] for pid in patient_ids}
+    newest = (
+        select(
+            ScreeningRecordVersion.patient_id, func.max(ScreeningRecordVersion.version).label("v")
+        )
+        .where(ScreeningRecordVersion.patient_id.in_(patient_ids))
+        .group_by(ScreeningRecordVersion.patient_id)
+        .subquery()
+    )
+    screening = {
+        row.patient_id: row
+        for row in session.scalars(
+            select(ScreeningRecordVersion).join(
+                newest,
+                (newest.c.patient_id == ScreeningRecordVersion.patient_id)
+                & (newest.c.v == ScreeningRecordVersion.version),
             )
         )
-    consent = session.scalars(
-        select(Consent)
-        .where(Consent.patient_id == patient.id)
-        .order_by(Consent.version.desc())
-        .limit(1)
-    ).first()
-    if consent is not None:
-        data: dict[str, Any] = {
-            "consent_date": consent.consent_date.isoformat(),
-            "information_sheet_version": consent.information_sheet_version,
-        }
-        found.append(_make("consent", "consent", consent.version, data, consent.recorded_at))
-    randomisation = session.scalars(
-        select(Randomisation).where(Randomisation.patient_id == patient.id)
-    ).first()
-    if randomisation is not None:
-        data = {
-            "randomisation_number": randomisation.randomisation_number,
-            "stratum": randomisation.stratum,
-            "background_therapy": randomisation.background_therapy,
-            "enrolment_date": randomisation.enrolment_date.isoformat(),
-        }
-        found.append(_make("randomisation", "randomisation", 1, data, randomisation.randomised_at))
-    latest: dict[tuple[str, str], CaptureRecord] = {}
-    for row in session.scalars(
-        select(CaptureRecord)
-        .where(CaptureRecord.patient_id == patient.id)
-        .order_by(CaptureRecord.form, CaptureRecord.record_key, CaptureRecord.version)
+    }
+    consents: dict[int, Consent] = {}
+    for given in session.scalars(
+        select(Consent).where(Consent.patient_id.in_(patient_ids)).order_by(Consent.version)
     ):
-        latest[(row.form, row.record_key)] = row
-    found.extend(
-        _make(r.form, r.record_key, r.version, r.data, r.recorded_at) for r in latest.values()
+        consents[given.patient_id] = given
+    randomisations = {
+        r.patient_id: r
+        for r in session.scalars(
+            select(Randomisation).where(Randomisation.patient_id.in_(patient_ids))
+        )
+    }
+    last = (
+        select(
+            CaptureRecord.patient_id,
+            CaptureRecord.form,
+            CaptureRecord.record_key,
+            func.max(CaptureRecord.version).label("v"),
+        )
+        .where(CaptureRecord.patient_id.in_(patient_ids))
+        .group_by(CaptureRecord.patient_id, CaptureRecord.form, CaptureRecord.record_key)
+        .subquery()
     )
+    latest = session.execute(  # columns, not entities: no RECIST result to decode
+        select(
+            CaptureRecord.patient_id,
+            CaptureRecord.form,
+            CaptureRecord.record_key,
+            CaptureRecord.version,
+            CaptureRecord.data,
+            CaptureRecord.recorded_at,
+        )
+        .join(
+            last,
+            (last.c.patient_id == CaptureRecord.patient_id)
+            & (last.c.form == CaptureRecord.form)
+            & (last.c.record_key == CaptureRecord.record_key)
+            & (last.c.v == CaptureRecord.version),
+        )
+        .order_by(CaptureRecord.form, CaptureRecord.record_key)
+    )
+    for pid, records in found.items():
+        if (screened := screening.get(pid)) is not None:
+            records.append(
+                _make(
+                    "screening",
+                    "screening",
+                    screened.version,
+                    screened.data,
+                    screened.recorded_at,
+                )
+            )
+        if (consent := consents.get(pid)) is not None:
+            data: dict[str, Any] = {
+                "consent_date": consent.consent_date.isoformat(),
+                "information_sheet_version": consent.information_sheet_version,
+            }
+            records.append(_make("consent", "consent", consent.version, data, consent.recorded_at))
+        if (randomised := randomisations.get(pid)) is not None:
+            data = {
+                "randomisation_number": randomised.randomisation_number,
+                "stratum": randomised.stratum,
+                "background_therapy": randomised.background_therapy,
+                "enrolment_date": randomised.enrolment_date.isoformat(),
+            }
+            records.append(
+                _make("randomisation", "randomisation", 1, data, randomised.randomised_at)
+            )
+    for pid, form, key, version, values, at in latest:
+        found[pid].append(_make(form, key, version, values, at))
     return found
 
 

@@ -21,6 +21,7 @@ from trialkit.protocol.model import SourceVerificationPlan
 from trialkit.service.capture.casebook import (
     CasebookRecord,
     casebook_records,
+    casebooks_of,
     item_hash,
     record_date,
 )
@@ -299,8 +300,9 @@ def work_list(
     marks = _marks(session, [p.id for p in patients])
     required = verified = 0
     work: list[WorkItemView] = []
+    books = casebooks_of(session, [p.id for p in patients])
     for patient in patients:
-        for record in casebook_records(session, patient):
+        for record in books[patient.id]:
             why = required_by_plan(plan, patient, record)
             if why is None:
                 continue
