@@ -346,6 +346,7 @@ def arm_mentions(html: str, title: str, *, names: bool) -> list[str]:
         ("monitor", "/patients/{p}/sdv"),
         ("monitor", "/patients/{p}/casebook"),
         ("investigator", "/patients/{p}/casebook"),
+        ("investigator", "/signatures"),
         ("investigator", "/patients"),
         ("investigator", "/patients/{p}"),
         ("pharmacist", "/home"),

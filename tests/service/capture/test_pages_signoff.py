@@ -92,6 +92,8 @@ def test_the_investigator_signs_and_the_signature_shows_on_the_pages_and_in_the_
     no_meaning = browser.post(url, {"what": "casebook", "meaning": " ", "password": PASSWORD})
     assert no_meaning.status_code == 422
     assert "State the meaning of your signature." in no_meaning.text
+    work = browser.get("/signatures")
+    assert f'<a href="/patients/{treated}/casebook">' in work.text
     signed = browser.post(url, {"what": "casebook", "meaning": MEANING, "password": PASSWORD})
     assert signed.status_code == 303, signed.text
     page = browser.get(signed.headers["location"])
@@ -101,6 +103,7 @@ def test_the_investigator_signs_and_the_signature_shows_on_the_pages_and_in_the_
     assert shown, page.text
     assert "Every record of this casebook is signed." in page.text
     _no_arm(page.text)
+    assert f'<a href="/patients/{treated}/casebook">' not in browser.get("/signatures").text
     patient_page = browser.get(f"/patients/{treated}")
     assert f"Signed by {FULL_NAME} on {shown.group(1)} UTC" in patient_page.text
     pdf = browser.get(f"/patients/{treated}/casebook.pdf")

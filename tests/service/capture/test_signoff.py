@@ -156,6 +156,13 @@ def test_a_signature_binds_to_the_versions_signed_and_a_change_voids_it(
     ).all()
     assert events[0] == "create"
     assert events[-1] == "void"
+    listed = signatures.casebooks_to_sign(
+        session=session, actor=clinic.investigator, site_id=clinic.site.id
+    )
+    assert [(p.patient_id, p.to_sign, p.signed_before) for p in listed] == [
+        (clinic.patient.id, 4, True),
+        (clinic.other_patient.id, 3, False),
+    ]
     again = _sign(session, security, clinic)
     assert again.valid
     assert {r["version"] for r in again.records if r["form"] == "adverse_event"} == {2}

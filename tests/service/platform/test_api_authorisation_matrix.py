@@ -286,6 +286,7 @@ CASES = [
         site_scoped=True,
         body=lambda w: {"scope": "casebook", "password": PASSWORD, "meaning": "I approve"},
     ),
+    Case("GET", "/api/sites/{site_a}/casebooks-to-sign", 200, INVESTIGATOR, site_scoped=True),
     Case("GET", "/api/patients/{randomised}/sdv", 200, CLINICAL_READERS, site_scoped=True),
     Case(
         "POST",

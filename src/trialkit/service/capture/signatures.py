@@ -19,23 +19,31 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trialkit.errors import AuthenticationError, InputError, NotFoundError
-from trialkit.service.capture.casebook import CasebookRecord, casebook_records, record_date
+from trialkit.service.capture.casebook import (
+    CasebookRecord,
+    casebook_records,
+    casebooks_of,
+    record_date,
+)
 from trialkit.service.capture.signoff_tables import Signature
 from trialkit.service.platform import audit, auth
 from trialkit.service.platform.db.base import utcnow
-from trialkit.service.platform.policy import Action, patient_or_absent
+from trialkit.service.platform.policy import Action, patient_or_absent, site_or_absent
 from trialkit.service.platform.principal import Principal
 from trialkit.service.platform.security import Security
 from trialkit.service.platform.tables.people import User
+from trialkit.service.randomisation.tables.randomisation import Randomisation
 from trialkit.service.screening.tables import Patient
 from trialkit.service.trials.trials import get_trial_or_raise, trial_protocol
 
 __all__ = [
     "CasebookSignoffView",
+    "CasebookToSignView",
     "RecordSignoffView",
     "Scope",
     "SignatureView",
     "casebook_signoff",
+    "casebooks_to_sign",
     "sign",
 ]
 
@@ -255,18 +263,9 @@ def sign(
     return _view(row, {(r.form, r.record_key): r for r in chosen})
 
 
-def casebook_signoff(*, session: Session, actor: Principal, patient_id: int) -> CasebookSignoffView:
-    """The patient's records with the signatures covering them, and what needs signing: any
-    record no valid signature covers, and each record of a form the protocol requires a
-    signature of its own for without one."""
-    patient, _ = patient_or_absent(session, actor, patient_id, Action.VIEW_CLINICAL)
-    meaning, per_form = _protocol_settings(session, patient)
-    records = casebook_records(session, patient)
-    current = {(r.form, r.record_key): r for r in records}
-    rows = session.scalars(
-        select(Signature).where(Signature.patient_id == patient.id).order_by(Signature.id)
-    ).all()
-    views = [_view(row, current) for row in rows]
+def _record_status(
+    records: list[CasebookRecord], views: list[SignatureView], per_form: tuple[str, ...]
+) -> list[RecordSignoffView]:
     shown: list[RecordSignoffView] = []
     for record in records:
         covering = [
@@ -299,6 +298,22 @@ def casebook_signoff(*, session: Session, actor: Principal, patient_id: int) -> 
                 why=why,
             )
         )
+    return shown
+
+
+def casebook_signoff(*, session: Session, actor: Principal, patient_id: int) -> CasebookSignoffView:
+    """The patient's records with the signatures covering them, and what needs signing: any
+    record no valid signature covers, and each record of a form the protocol requires a
+    signature of its own for without one."""
+    patient, _ = patient_or_absent(session, actor, patient_id, Action.VIEW_CLINICAL)
+    meaning, per_form = _protocol_settings(session, patient)
+    records = casebook_records(session, patient)
+    current = {(r.form, r.record_key): r for r in records}
+    rows = session.scalars(
+        select(Signature).where(Signature.patient_id == patient.id).order_by(Signature.id)
+    ).all()
+    views = [_view(row, current) for row in rows]
+    shown = _record_status(records, views, per_form)
     return CasebookSignoffView(
         patient_id=patient.id,
         meaning=meaning,
@@ -307,3 +322,56 @@ def casebook_signoff(*, session: Session, actor: Principal, patient_id: int) -> 
         signatures=views,
         complete=bool(shown) and not any(r.needs_signature for r in shown),
     )
+
+
+class CasebookToSignView(BaseModel):
+    """A patient of the site whose casebook has records to sign (again)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    patient_id: int
+    screening_number: str
+    to_sign: int
+    """Records that need signing."""
+    signed_before: bool
+    """Whether anything of the casebook was signed before (then: sign again)."""
+
+
+def casebooks_to_sign(
+    *, session: Session, actor: Principal, site_id: int
+) -> list[CasebookToSignView]:
+    """The site's randomised patients with records to sign (the investigator's work list)."""
+    site, _ = site_or_absent(session, actor, site_id, Action.SIGN_CASEBOOK)
+    patients = list(
+        session.scalars(
+            select(Patient)
+            .where(
+                Patient.site_id == site.id,
+                Patient.id.in_(select(Randomisation.patient_id)),
+            )
+            .order_by(Patient.screening_number)
+        )
+    )
+    books = casebooks_of(session, [p.id for p in patients])
+    rows: dict[int, list[Signature]] = {p.id: [] for p in patients}
+    for row in session.scalars(
+        select(Signature).where(Signature.patient_id.in_(list(rows))).order_by(Signature.id)
+    ):
+        rows[row.patient_id].append(row)
+    per_form = _protocol_settings(session, patients[0])[1] if patients else ()
+    listed: list[CasebookToSignView] = []
+    for patient in patients:
+        current = {(r.form, r.record_key): r for r in books[patient.id]}
+        views = [_view(row, current) for row in rows[patient.id]]
+        status = _record_status(books[patient.id], views, per_form)
+        to_sign = sum(r.needs_signature for r in status)
+        if to_sign:
+            listed.append(
+                CasebookToSignView(
+                    patient_id=patient.id,
+                    screening_number=patient.screening_number,
+                    to_sign=to_sign,
+                    signed_before=bool(views),
+                )
+            )
+    return listed

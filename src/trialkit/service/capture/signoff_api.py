@@ -11,7 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from trialkit.service.capture import monitoring_visits, sdv, signatures
 from trialkit.service.capture.monitoring_visits import MonitoringVisitView
 from trialkit.service.capture.sdv import PatientSdvView, WorkListView
-from trialkit.service.capture.signatures import CasebookSignoffView, SignatureView
+from trialkit.service.capture.signatures import (
+    CasebookSignoffView,
+    CasebookToSignView,
+    SignatureView,
+)
 from trialkit.service.platform.api.deps import CurrentPrincipal, DbSession, Id, SecurityDep
 from trialkit.service.platform.api.permissions import PermissionFirstRoute, requires
 from trialkit.service.platform.api.schemas import IdField, Password
@@ -104,6 +108,18 @@ def sign(
         password=body.password,
         meaning=body.meaning,
     )
+
+
+@router.get(
+    "/sites/{site_id}/casebooks-to-sign",
+    dependencies=[requires(Action.SIGN_CASEBOOK)],
+    response_model=list[CasebookToSignView],
+)
+def casebooks_to_sign(
+    site_id: Id, session: DbSession, actor: CurrentPrincipal
+) -> list[CasebookToSignView]:
+    """The site's patients whose casebooks have records to sign (the investigator's list)."""
+    return signatures.casebooks_to_sign(session=session, actor=actor, site_id=site_id)
 
 
 @router.get(

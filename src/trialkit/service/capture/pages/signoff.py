@@ -3,7 +3,8 @@ the monitor's SDV work list, and monitoring visit reports (and their PDF).
 
 * ``/patients/{id}/casebook``: every record with the signatures covering it (signer's full
   name, UTC time, meaning), what needs signing again and why; the investigator signs here;
-* ``/patients/{id}/casebook.pdf``: the same, printed;
+* ``/patients/{id}/casebook.pdf``: the same, printed; ``/signatures``: the investigator's
+  casebooks to sign;
 * ``/patients/{id}/sdv``: the monitor verifies items, records or a visit, or raises a query;
 * ``/monitor/sdv``: the work list by site and patient, with the protocol's SDV plan;
 * ``/monitor/visits`` and ``/monitor/visits/{id}`` (and ``/report.pdf``): monitoring visit reports.
@@ -143,6 +144,19 @@ def casebook_page(
 ) -> HTMLResponse:
     """The casebook: records, their signatures, what needs signing; the signing form."""
     return _casebook(pages, session, viewer, patient_id, signed=signed)
+
+
+@router.get("/signatures", response_class=HTMLResponse)
+def to_sign(viewer: ViewerDep, session: DbSession, pages: PagesDep) -> HTMLResponse:
+    """The investigator's casebooks to sign, at each of her sites."""
+    listed = [
+        (
+            trials.get_site(session=session, actor=viewer.principal, site_id=site_id),
+            signatures.casebooks_to_sign(session=session, actor=viewer.principal, site_id=site_id),
+        )
+        for site_id in viewer.site_ids(Role.INVESTIGATOR)
+    ]
+    return pages.response("signoff/to_sign.html", viewer=viewer, listed=listed)
 
 
 @router.get("/patients/{patient_id}/casebook.pdf")
