@@ -26,6 +26,7 @@ from trialkit.config import Settings
 from trialkit.service.app import create_app
 from trialkit.service.capture import capture, monitoring_visits
 from trialkit.service.capture.forms import Form
+from trialkit.service.platform import auth
 from trialkit.service.platform.db.database import Database
 from trialkit.service.platform.policy import Role
 from trialkit.service.platform.security import Security
@@ -131,13 +132,15 @@ def world(db: Database, security: Security) -> World:
         shipment = supply.ship_resupply(
             session=session, actor=SYSTEM, request_id=top_up.id, today=ENROLMENT_DAY
         )
-        visit = monitoring_visits.open_visit(
+        tokens = {key: login(session, security, user) for key, user in people.items()}
+        visit = monitoring_visits.open_visit(  # with the monitor's own session: no second one
             session=session,
-            actor=principal(session, security, people[(Role.MONITOR, "own")]),
+            actor=auth.authenticate(
+                session=session, security=security, token=tokens[(Role.MONITOR, "own")]
+            ),
             site_id=site_a.id,
             visit_date=ENROLMENT_DAY,
         )
-        tokens = {key: login(session, security, user) for key, user in people.items()}
     return World(
         trial,
         site_a,
