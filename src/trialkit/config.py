@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     )
     smtp_starttls: bool = Field(default=False, description="Upgrade the connection (STARTTLS).")
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    public_url: str | None = Field(
+        default=None,
+        description="The service's address as users reach it (https://trialkit.example.org): "
+        "e-mails link to their page under it (unset: the path alone).",
+    )
     notify_poll_seconds: float = Field(
         default=10.0, gt=0, description="How often the delivery worker looks for due e-mails."
     )

@@ -74,7 +74,7 @@ def _url(route: Operation, world: World, bad: Bad) -> str:
         "request_id": world.request,
         "shipment_id": world.shipment,
         "visit_id": world.monitoring_visit,
-        "item_id": 2**31 - 1,  # an inbox entry (none needed: the role check comes first)
+        "item_id": 1,  # an inbox item: the caller's own or not, the input is refused first
         "form": "adverse_event",
     }
 

@@ -22,12 +22,14 @@ from trialkit.config import Settings
 from trialkit.service.platform.db.base import real_utcnow
 from trialkit.service.platform.db.database import Database
 from trialkit.service.platform.tables.notifications import Channel, Delivery, Notification
+from trialkit.service.platform.tables.people import User
 from trialkit.service.platform.transaction import transaction
 
 __all__ = ["DeliveryReport", "backoff_seconds", "deliver_due", "run_worker", "start_background"]
 
 log = logging.getLogger(__name__)
 BATCH = 50
+KEPT_ERRORS = 20
 
 
 @dataclass
@@ -91,9 +93,15 @@ def _claim(session: Session, settings: Settings, token: str, limit: int) -> list
     """
     now = real_utcnow()
     until = now + dt.timedelta(seconds=settings.notify_lease_seconds)
-    query = select(Delivery.id).where(*_due(now)).order_by(Delivery.id).limit(limit)
+    query = (
+        select(Delivery.id)
+        .join(User, User.id == Delivery.user_id)
+        .where(*_due(now), User.is_active.is_(True))  # a deactivated account's wait
+        .order_by(Delivery.id)
+        .limit(limit)
+    )
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+        query = query.with_for_update(skip_locked=True, of=Delivery)
     taken: list[int] = []
     for delivery_id in session.scalars(query).all():
         result = session.execute(
@@ -129,7 +137,7 @@ def _message(settings: Settings, item: _Claimed) -> EmailMessage:
     message["X-Trialkit-Notification"] = str(item.notification_id)
     body = item.body
     if item.link:
-        body += f"\n\n{item.link}"
+        body += f"\n\n{(settings.public_url or '').rstrip('/')}{item.link}"
     message.set_content(body + "\n")
     return message
 
@@ -216,7 +224,7 @@ def deliver_due(database: Database, settings: Settings, *, limit: int = BATCH) -
         for item in claimed:
             try:
                 client.send_message(_message(settings, item))
-            except (OSError, smtplib.SMTPException) as exc:
+            except (OSError, ValueError, smtplib.SMTPException) as exc:
                 error = _describe(exc)
                 report.errors.append(error)
                 report.failed += 1
@@ -261,7 +269,7 @@ def run_worker(
         total.claimed += report.claimed
         total.sent += report.sent
         total.failed += report.failed
-        total.errors.extend(report.errors)
+        total.errors = (total.errors + report.errors)[-KEPT_ERRORS:]  # a long run keeps the last
         if once and (report.claimed < BATCH or report.failed):
             break
         if report.claimed < BATCH:

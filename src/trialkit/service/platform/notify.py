@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -92,7 +92,10 @@ class To:
 
 @dataclass(frozen=True)
 class Message:
-    """A notification's text: a subject line and a plain-text body (no arm, ever)."""
+    """A notification's text: a subject line and a plain-text body (no arm, ever).
+
+    The subject is one line: line breaks in it become spaces when it is written.
+    """
 
     subject: str
     body: str
@@ -128,7 +131,7 @@ def _arm_pattern(protocol_name: str) -> re.Pattern[str] | None:
         words.add(re.escape(arm.label))
         if arm.product:
             words.add(re.escape(arm.product))
-        words.add(rf"arm\s*[:=]?\s*{re.escape(arm.id)}")
+        words.add(rf"arm[\s\"':=]*(?-i:{re.escape(arm.id)})")  # "arm A", not "arm a day"
     return re.compile(r"\b(?:" + "|".join(sorted(words, key=len, reverse=True)) + r")\b", re.I)
 
 
@@ -224,7 +227,7 @@ def notify(
         trial_id=trial_id,
         recipient=", ".join(a.describe() for a in audiences)[:32],
         kind=Kind(kind).value,
-        subject=withhold_arms(message.subject.strip(), pattern)[:200],
+        subject=withhold_arms(" ".join(message.subject.split()), pattern)[:200],
         body=withhold_arms(message.body.strip(), pattern),
         created_at=now,
         site_id=site_id,
@@ -354,13 +357,15 @@ def mark_all_read(*, session: Session, actor: Principal) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def recipients_of(session: Session, notification_id: int) -> Iterable[int]:
+def recipients_of(session: Session, notification_id: int) -> list[int]:
     """The users a notification reached (its inbox entries)."""
-    return session.scalars(
-        select(Delivery.user_id).where(
-            Delivery.notification_id == notification_id, Delivery.channel == Channel.INBOX
-        )
-    ).all()
+    return list(
+        session.scalars(
+            select(Delivery.user_id).where(
+                Delivery.notification_id == notification_id, Delivery.channel == Channel.INBOX
+            )
+        ).all()
+    )
 
 
 # --- the kinds' messages (each names the case, never an arm) ------------------------------------

@@ -254,6 +254,7 @@ class EmergencyUnblindingView(_View):
     arm_label: str
     unblinded_at: dt.datetime
     sponsor_notified: bool
+    """Whether the notification reached someone of the sponsor (the trial's monitors)."""
 
 
 class KitView(_View):

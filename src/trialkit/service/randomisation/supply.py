@@ -511,7 +511,8 @@ def _raise_resupply(
         session,
         trial_id=trial_id,
         kind=notify.Kind.RESUPPLY_REQUEST,
-        to=(notify.To.role(Role.PHARMACIST, site_id=site.id), notify.To.role(Role.MONITOR)),
+        # the site receives the kits; the depot (administrators hold MANAGE_SUPPLY) ships them
+        to=(notify.To.role(Role.PHARMACIST, site_id=site.id), notify.To.role(Role.ADMINISTRATOR)),
         message=notify.resupply_request_message(
             trial=get_trial_or_raise(session, trial_id).acronym,
             site_code=site.code,
