@@ -1,16 +1,14 @@
-"""Sign-off pages: the casebook with its signatures (and its PDF), source data verification,
-the monitor's SDV work list, and monitoring visit reports (and their PDF).
+"""Sign-off pages: the casebook with its signatures (and PDF), source data verification, the
+monitor's SDV work list, and monitoring visit reports (and PDF).
 
-* ``/patients/{id}/casebook``: every record with the signatures covering it (signer's full
-  name, UTC time, meaning), what needs signing again and why; the investigator signs here;
-* ``/patients/{id}/casebook.pdf``: the same, printed; ``/signatures``: the investigator's
-  casebooks to sign;
+* ``/patients/{id}/casebook`` (``.pdf``): every record with the signatures covering it
+  (full name, UTC time, meaning) and what needs signing; the investigator signs here;
+* ``/signatures``: the investigator's casebooks to sign;
 * ``/patients/{id}/sdv``: the monitor verifies items, records or a visit, or raises a query;
 * ``/monitor/sdv``: the work list by site and patient, with the protocol's SDV plan;
-* ``/monitor/visits`` and ``/monitor/visits/{id}`` (and ``/report.pdf``): monitoring visit reports.
+* ``/monitor/visits`` and ``/monitor/visits/{id}`` (``/report.pdf``): visit reports.
 
-Nothing here shows an arm: the casebook's randomisation record holds number, stratum,
-background therapy and date only.
+No arm: the randomisation record shows number, stratum, background therapy and date only.
 """
 
 from __future__ import annotations
