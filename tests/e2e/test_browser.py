@@ -1,9 +1,10 @@
 """In a real browser: an investigator screens a patient to eligible, records consent,
 randomises her (never seeing the arm), records the baseline tumours and an assessment with
 progression and sees PFS appear; the pharmacist, told her next cycle is not yet due, dispenses it
-with a documented override; an investigator at
-another site cannot open her; every page reachable from a blinded monitor's home names no
-arm; screenshots of the main pages are kept under test-artefacts/e2e/.
+with a documented override; she signs her casebook; an investigator at another site cannot
+open her; a blinded monitor verifies her consent against source; every page reachable from a
+blinded monitor's home names no arm; screenshots of the main pages are kept under
+test-artefacts/e2e/.
 
 One scenario in order (a session-scoped server and browser), as a user would go through it.
 """
@@ -50,7 +51,10 @@ def scan_blinded(page: Any, server: str) -> list[str]:
             continue
         page.goto(url)
         seen.append(url)
-        assert arm_mentions(page.content(), title, names=True) == [], page.url
+        # the eligibility checklist (on the patient page, reached from the SDV pages) quotes
+        # criteria that name the drugs: arm_shown leaves it out of the scan for names only
+        assert arm_shown(page.content()) == [], page.url
+        assert arm_mentions(page.content(), title, names=False) == [], page.url
         links = page.locator("a[href]").evaluate_all("l => l.map(a => a.href.split('#')[0])")
         queue += [
             link
@@ -59,6 +63,7 @@ def scan_blinded(page: Any, server: str) -> list[str]:
             and not link.startswith(server + "/static")
             and "export" not in link
             and "/reports/report." not in link  # the report's downloads, not pages
+            and not link.endswith(".pdf")  # the casebook's and visit reports' PDF downloads
             and link not in seen
         ]
     return seen
@@ -215,6 +220,23 @@ def test_the_trial_in_a_browser(browser: Any, server: str, artefacts: Path) -> N
     page.locator("#warning").wait_for()
     assert arm_shown(page.content()) == [], page.url  # the form and its warning: no arm
     page.screenshot(path=shots / "unblinding-form.png", full_page=True)
+    # she signs the casebook: password again, the meaning stated; the signature is shown
+    page.goto(patient_url)
+    page.get_by_role("link", name="Casebook and signatures").click()
+    page.get_by_label("What you sign").select_option("casebook")
+    page.get_by_label("Meaning of your signature").fill("I approve this data as accurate")
+    page.get_by_label("Your password, again").fill(PASSWORDS["investigator"])
+    page.get_by_role("button", name="Sign", exact=True).click()
+    page.locator("#signed").wait_for()
+    names = {u.username: u.full_name for u in DEMO_USERS}
+    listed = page.locator("#signature-list").inner_text()
+    assert re.search(
+        rf"Signed by {re.escape(names['investigator'])} on \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d UTC: "
+        r"“I approve this data as accurate”",
+        listed,
+    ), listed
+    assert arm_shown(page.content()) == [], page.url
+    page.screenshot(path=shots / "casebook-signed.png", full_page=True)
     patient_id = patient_url.rsplit("/", 1)[1]
     page.context.close()
 
@@ -274,6 +296,17 @@ def test_the_trial_in_a_browser(browser: Any, server: str, artefacts: Path) -> N
     page.goto("/monitor")
     assert "1" in page.locator("tfoot").inner_text()  # the patient screened above
     page.screenshot(path=shots / "monitor-enrolment.png", full_page=True)
+    # source data verification of the patient's consent, from the work list
+    page.goto("/monitor/sdv")
+    assert "informed consent" in page.locator("#work-list").inner_text()
+    page.goto(f"/patients/{patient_id}/sdv")
+    page.locator("#sdv-consent-consent").get_by_role(
+        "button", name="Verify the whole record"
+    ).click()
+    page.locator("#sdv-notice").wait_for()
+    assert "Verified." in page.locator("#sdv-consent-consent").inner_text()
+    assert arm_mentions(page.content(), load_protocol("sor").title, names=True) == [], page.url
+    page.screenshot(path=shots / "monitor-sdv.png", full_page=True)
     page.context.close()
 
     # --- the statistician's design page draws the power curve -----------------------------

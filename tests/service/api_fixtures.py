@@ -24,8 +24,9 @@ from tests.factories import (
 )
 from trialkit.config import Settings
 from trialkit.service.app import create_app
-from trialkit.service.capture import capture
+from trialkit.service.capture import capture, monitoring_visits
 from trialkit.service.capture.forms import Form
+from trialkit.service.platform import auth
 from trialkit.service.platform.db.database import Database
 from trialkit.service.platform.policy import Role
 from trialkit.service.platform.security import Security
@@ -59,6 +60,7 @@ class World:
     shipment: int  # shipped to site A, not received
     users: dict[tuple[Role, str], TestUser]  # (role, "own" | "other")
     tokens: dict[tuple[Role, str], str]
+    monitoring_visit: int = 0  # opened at site A by the site A monitor, not signed
 
     def headers(self, role: Role, where: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[(role, where)]}"}
@@ -131,6 +133,14 @@ def world(db: Database, security: Security) -> World:
             session=session, actor=SYSTEM, request_id=top_up.id, today=ENROLMENT_DAY
         )
         tokens = {key: login(session, security, user) for key, user in people.items()}
+        visit = monitoring_visits.open_visit(  # with the monitor's own session: no second one
+            session=session,
+            actor=auth.authenticate(
+                session=session, security=security, token=tokens[(Role.MONITOR, "own")]
+            ),
+            site_id=site_a.id,
+            visit_date=ENROLMENT_DAY,
+        )
     return World(
         trial,
         site_a,
@@ -145,4 +155,5 @@ def world(db: Database, security: Security) -> World:
         shipment.id,
         people,
         tokens,
+        monitoring_visit=visit.id,
     )

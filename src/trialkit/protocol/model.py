@@ -40,7 +40,9 @@ __all__ = [
     "Endpoint",
     "Enrolment",
     "EthicsApproval",
+    "FullVerification",
     "Minimisation",
+    "Monitoring",
     "Organisation",
     "Population",
     "Protocol",
@@ -48,6 +50,7 @@ __all__ = [
     "ResponseCriteria",
     "Schedule",
     "ScheduledVisits",
+    "SourceVerificationPlan",
     "StratificationFactor",
     "StudyDrug",
     "TherapyRule",
@@ -526,6 +529,33 @@ class ResponseCriteria(_Frozen):
     text: str
 
 
+class FullVerification(_Frozen):
+    """Records verified against source in full: every record of ``form`` (where ``when_item``
+    is given, only those whose item is true, e.g. serious adverse events)."""
+
+    form: str = Field(pattern=NAME.pattern)
+    when_item: str | None = Field(default=None, pattern=NAME.pattern)
+    label: str
+
+
+class SourceVerificationPlan(_Frozen):
+    """The protocol's source data verification (SDV) plan: what is verified in full, and the
+    fraction of every other record drawn (reproducibly, by hash of the record's identity)."""
+
+    full: tuple[FullVerification, ...] = ()
+    sample_fraction: float = Field(ge=0, le=1)
+    text: str
+
+
+class Monitoring(_Frozen):
+    """Monitoring and sign-off: the SDV plan, the forms that need their own signature, and the
+    meaning an investigator's signature states unless she writes her own."""
+
+    sdv: SourceVerificationPlan
+    signature_per_form: tuple[str, ...] = ()
+    signature_meaning: str = Field(min_length=1)
+
+
 class Protocol(_Frozen):
     """A whole trial protocol, validated."""
 
@@ -559,6 +589,7 @@ class Protocol(_Frozen):
     study_drug: StudyDrug | None = None
     enrolment: Enrolment | None = None
     forms: Forms | None = None
+    monitoring: Monitoring | None = None
 
     @model_validator(mode="after")
     def _cross_references(self) -> Protocol:

@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI, Request, Response
 from trialkit import __version__
 from trialkit.config import Settings, load_settings
 from trialkit.service.capture import api as capture
+from trialkit.service.capture import signoff_api
 from trialkit.service.oversight.api import forecast, reports
 from trialkit.service.platform.anchors import Anchoring
 from trialkit.service.platform.api import audit, health, notifications
@@ -103,6 +104,7 @@ def create_app(
         locks,
         patients,
         capture,
+        signoff_api,
         randomisation,
         audit,
         notifications,

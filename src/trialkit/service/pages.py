@@ -11,7 +11,9 @@ application of their own, mounted beside the API by :mod:`trialkit.service.serve
   RECIST per assessment, PFS, queries), the case report forms, emergency unblinding
 * pharmacist: kit inventory, receipts, dispensing, resupply requests
 * monitor (blinded): enrolment against target by site and country over time, visit
-  completeness and queries by site, the pooled count of PFS events
+  completeness and queries by site, the pooled count of PFS events, source data
+  verification (work list by the protocol's SDV plan) and monitoring visit reports
+* investigator: the casebook with its electronic signatures, and its PDF
 * monitor, statisticians, DSMB: the blinded event forecast (``/forecast``)
 * statistician: the protocol's design claims and power curve, simulation runs
 * reports: the blinded (pooled) or unblinded trial report, HTML and PDF (``/reports``)
@@ -32,7 +34,7 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from trialkit.config import Settings
-from trialkit.service.capture.pages import clinical, patients
+from trialkit.service.capture.pages import clinical, patients, signoff
 from trialkit.service.oversight.pages import datamanager, design, forecast, monitor, reports
 from trialkit.service.platform.anchors import Anchoring
 from trialkit.service.platform.calendar import Clock
@@ -80,6 +82,7 @@ def create_web_app(
         patients,
         randomise,
         clinical,
+        signoff,
         pharmacy,
         monitor,
         design,

@@ -4,6 +4,7 @@ The schema is created and changed only by the Alembic migrations in
 ``trialkit/service/platform/db/migrations`` (:mod:`trialkit.service.platform.db.migrate`).
 """
 
+from trialkit.service.capture.signoff_tables import MonitoringVisit, Signature, SourceVerification
 from trialkit.service.capture.tables import CaptureRecord, DataQuery
 from trialkit.service.platform.db.base import Base, utcnow
 from trialkit.service.platform.db.database import Database, create_database
@@ -58,6 +59,7 @@ __all__ = [
     "InventoryKit",
     "KitListEntry",
     "LoginSession",
+    "MonitoringVisit",
     "Notification",
     "Patient",
     "Randomisation",
@@ -67,7 +69,9 @@ __all__ = [
     "ScreeningRecordVersion",
     "SessionEnd",
     "Shipment",
+    "Signature",
     "Site",
+    "SourceVerification",
     "StratumCounter",
     "Trial",
     "Unblinding",

@@ -273,6 +273,52 @@ CASES = [
         site_scoped=True,
         body=lambda w: {"resolution": "Corrected"},
     ),
+    Case("GET", "/api/patients/{randomised}/signoff", 200, CLINICAL_READERS, site_scoped=True),
+    Case(
+        "POST",
+        "/api/patients/{randomised}/signatures",
+        201,
+        INVESTIGATOR,
+        site_scoped=True,
+        body=lambda w: {"scope": "casebook", "password": PASSWORD, "meaning": "I approve"},
+    ),
+    Case("GET", "/api/sites/{site_a}/casebooks-to-sign", 200, INVESTIGATOR, site_scoped=True),
+    Case("GET", "/api/patients/{randomised}/sdv", 200, CLINICAL_READERS, site_scoped=True),
+    Case(
+        "POST",
+        "/api/patients/{randomised}/sdv",
+        200,
+        MONITOR,
+        site_scoped=True,
+        body=lambda w: {"form": "consent", "record_key": "consent"},
+    ),
+    Case("GET", "/api/trials/{trial}/sdv-work-list", 200, MONITOR),
+    Case("GET", "/api/sites/{site_a}/monitoring-visits", 200, CLINICAL_READERS, site_scoped=True),
+    Case(
+        "POST",
+        "/api/sites/{site_a}/monitoring-visits",
+        201,
+        MONITOR,
+        site_scoped=True,
+        body=lambda w: {"visit_date": "2008-04-01"},
+    ),
+    Case("GET", "/api/monitoring-visits/{visit}", 200, CLINICAL_READERS, site_scoped=True),
+    Case(
+        "PUT",
+        "/api/monitoring-visits/{visit}/findings",
+        200,
+        MONITOR,
+        site_scoped=True,
+        body=lambda w: {"findings": "Source documents complete."},
+    ),
+    Case(
+        "POST",
+        "/api/monitoring-visits/{visit}/signature",
+        200,
+        MONITOR,
+        site_scoped=True,
+        body=lambda w: {"password": PASSWORD, "meaning": "I confirm this report"},
+    ),
     Case("GET", "/api/audit/events", 200, ADMIN),
     Case(
         "POST",
@@ -389,6 +435,7 @@ def _path(case: Case, world: World) -> str:
         randomised=world.randomised,
         request=world.request,
         shipment=world.shipment,
+        visit=world.monitoring_visit,
         no_item=2**31 - 1,
         lock=2_147_483_647,
     )
@@ -427,6 +474,7 @@ def test_every_route_is_in_the_matrix(client: TestClient) -> None:
         "no_item": "item_id",
         "lock": "lock_id",
     }
+    names |= {"visit": "visit_id"}
     covered = set()
     for case in CASES + UNAUTHENTICATED:
         path = case.path.partition("?")[0]

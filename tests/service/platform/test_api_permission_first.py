@@ -74,6 +74,7 @@ def _url(route: Operation, world: World, bad: Bad) -> str:
         "request_id": world.request,
         "shipment_id": world.shipment,
         "lock_id": 1,
+        "visit_id": world.monitoring_visit,
         "item_id": 1,  # an inbox item: the caller's own or not, the input is refused first
         "form": "adverse_event",
     }

@@ -22,6 +22,7 @@ PAGE_MODULES = [
     "trialkit.service.randomisation.pages.randomise",
     "trialkit.service.capture.pages.clinical",
     "trialkit.service.capture.pages.patients",
+    "trialkit.service.capture.pages.signoff",
     "trialkit.service.oversight.pages.design",
     "trialkit.service.oversight.pages.forecast",
     "trialkit.service.oversight.pages.monitor",

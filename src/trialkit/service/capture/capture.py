@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from trialkit.errors import ConflictError, InputError, NotFoundError
-from trialkit.service.capture import edit_checks
+from trialkit.service.capture import casebook, edit_checks
 from trialkit.service.capture.clinical import (
     date_of_birth,
     evaluate_patient,
@@ -189,6 +189,17 @@ def record_form(
             "version": (version - 1 or None, version),
             "data": (None, values),
         },
+        reason=row.reason,
+    )
+    casebook.data_changed(  # a change voids signatures of the record and resets its SDV
+        session,
+        actor=actor,
+        grant=grant,
+        patient=patient,
+        form=name,
+        record_key=record_key,
+        version=version,
+        data=values,
         reason=row.reason,
     )
     opened = edit_checks.run_checks(

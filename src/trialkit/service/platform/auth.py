@@ -47,6 +47,7 @@ __all__ = [
     "logout",
     "record_password_failure",
     "record_password_success",
+    "require_reentered_password",
 ]
 
 BAD_CREDENTIALS = "wrong username or password"
@@ -224,6 +225,80 @@ def record_password_success(
     }
     _audit_own_account(session, user, request_id, changes, reason)
     user.failed_logins, user.locked_until = 0, None
+
+
+def _reentered_password_refusal(
+    session: Session,
+    *,
+    security: Security,
+    user: User,
+    password: str,
+    request_id: str | None,
+    act: str,
+) -> tuple[str, str, bool] | None:
+    """Check a password re-entered to confirm ``act`` (an emergency unblinding, a signature).
+
+    A locked account is refused before the password is tried; a wrong password counts
+    towards the lock-out like a failed login. Returns ``None`` when the password is right
+    (clearing the failure count), else ``(message, why, locked)`` for the caller to audit
+    and raise as :class:`~trialkit.errors.PasswordRefusedError`.
+    """
+    locked = locked_out(user, security.clock())
+    if locked is not None:
+        return f"{act} refused: {locked}", "account locked", True
+    if not security.verify_password(user.password_hash, password):
+        record_password_failure(
+            session,
+            security=security,
+            user=user,
+            request_id=request_id,
+            reason=f"wrong password on the {act} form",
+        )
+        locked = locked_out(user, security.clock())
+        message = f"{act} refused: the password is wrong" + (f"; {locked}" if locked else "")
+        return message, "wrong password", locked is not None
+    record_password_success(session, user=user, request_id=request_id, reason="password re-entered")
+    return None
+
+
+def require_reentered_password(
+    session: Session,
+    *,
+    security: Security,
+    actor: Principal,
+    grant: Grant | None,
+    user: User,
+    password: str,
+    act: str,
+    refused: str,
+    entity: str,
+    entity_id: object,
+    location: str = "",
+) -> None:
+    """:func:`_reentered_password_refusal`, with a refusal audited (``refused`` on ``entity``)
+    and raised as :class:`~trialkit.errors.PasswordRefusedError` for the caller's transaction
+    to commit."""
+    refusal = _reentered_password_refusal(
+        session,
+        security=security,
+        user=user,
+        password=password,
+        request_id=actor.request_id,
+        act=act,
+    )
+    if refusal is None:
+        return
+    failure, why, locked = refusal
+    audit.record(
+        session,
+        actor=actor,
+        grant=grant,
+        action=refused,
+        entity=entity,
+        entity_id=entity_id,
+        reason=why,
+    )
+    raise PasswordRefusedError(failure, location=location, locked=locked)
 
 
 class _DummyHash:

@@ -46,6 +46,8 @@ class Action(StrEnum):
     VIEW_CLINICAL = "view clinical data, its schedule and its queries"
     EDIT_CLINICAL = "record clinical data and answer queries"
     REVIEW_QUERIES = "raise and close data queries"
+    SIGN_CASEBOOK = "sign patients' casebooks, visits and forms electronically"
+    VERIFY_SOURCE = "verify data against source and report monitoring visits"
     RUN_EDIT_CHECKS = "run the edit checks"
     EXPORT_DATA = "derive analysis datasets and export the trial's data"
     RANDOMISE = "randomise patients"
@@ -113,6 +115,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.VIEW_SCREENING,
             Action.VIEW_CLINICAL,
             Action.EDIT_CLINICAL,
+            Action.SIGN_CASEBOOK,
             Action.RUN_EDIT_CHECKS,
             Action.RANDOMISE,
             Action.VIEW_RANDOMISATION,
@@ -135,6 +138,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.VIEW_SCREENING,
             Action.VIEW_CLINICAL,
             Action.REVIEW_QUERIES,
+            Action.VERIFY_SOURCE,
             Action.RUN_EDIT_CHECKS,
             Action.VIEW_RANDOMISATION,
             Action.VIEW_SUPPLY,

@@ -24,7 +24,6 @@ from trialkit.errors import (
     ConflictError,
     InputError,
     NotFoundError,
-    PasswordRefusedError,
     RandomisationError,
     SupplyError,
 )
@@ -610,37 +609,17 @@ def emergency_unblind(
         raise AuthenticationError("emergency unblinding needs a user account")
     if not reason.strip():
         raise InputError("give the medical reason for the emergency unblinding", location="reason")
-    locked = auth.locked_out(user, security.clock())
-    if locked is None and not security.verify_password(user.password_hash, password):
-        auth.record_password_failure(
-            session,
-            security=security,
-            user=user,
-            request_id=actor.request_id,
-            reason="wrong password on the emergency unblinding form",
-        )
-        locked = auth.locked_out(user, security.clock())
-        failure = "emergency unblinding refused: the password is wrong" + (
-            f"; {locked}" if locked else ""
-        )
-        why = "wrong password"
-    elif locked is not None:
-        failure, why = f"emergency unblinding refused: {locked}", "account locked"
-    else:
-        failure = why = ""
-    if failure:
-        audit.record(
-            session,
-            actor=actor,
-            grant=grant,
-            action="emergency_unblinding_refused",
-            entity="patient",
-            entity_id=patient.id,
-            reason=why,
-        )
-        raise PasswordRefusedError(failure, locked=locked is not None)
-    auth.record_password_success(
-        session, user=user, request_id=actor.request_id, reason="password re-entered"
+    auth.require_reentered_password(
+        session,
+        security=security,
+        actor=actor,
+        grant=grant,
+        user=user,
+        password=password,
+        act="emergency unblinding",
+        refused="emergency_unblinding_refused",
+        entity="patient",
+        entity_id=patient.id,
     )
     row, slot = _randomisation(session, patient)
     trial = get_trial_or_raise(session, patient.trial_id)

@@ -23,6 +23,7 @@ from trialkit.service.capture.forms import Form as CaseForm
 from trialkit.service.capture.pages.clinical import ENTERED_FORMS, QUERY_STATUS, notice_number
 from trialkit.service.capture.pages.clinical_forms import form_label
 from trialkit.service.capture.pages.patient_summary import VISIT_STATUS, clinical_summary
+from trialkit.service.capture.pages.signoff import signoff_or_none
 from trialkit.service.capture.patient_status import PatientStatus, offered_forms
 from trialkit.service.platform.pages.deps import (
     DbSession,
@@ -192,6 +193,7 @@ def patient_page(
         values={},
         editable=viewer.has(Role.INVESTIGATOR) and site.recruiting,
         clinical=clinical_summary(session, viewer, patient_id, today, pages._),
+        signoff=signoff_or_none(session, viewer, patient_id),
         may_record=viewer.has(Role.INVESTIGATOR),
         entered_forms=[(f.value, form_label(f)) for f in ENTERED_FORMS],
         offered_forms=[
