@@ -11,9 +11,9 @@ import pytest
 
 from trialkit.eligibility.record import ScreeningRecord
 from trialkit.errors import RecordError
-from trialkit.protocol import load_protocol
+from trialkit.protocol import load_protocol, parse_protocol
 from trialkit.protocol.forms import Forms
-from trialkit.protocol.records import json_schema, validate_record
+from trialkit.protocol.records import json_schema, required_missing, validate_record
 
 EXAMPLES = sorted((Path(__file__).parents[2] / "examples/sor").glob("*.json"))
 GERI = Path(__file__).parent / "data/geriatric.yaml"
@@ -226,3 +226,79 @@ def test_json_schema_is_built_from_the_definitions() -> None:
     assert geri.screening is not None
     assert "g8_score" in json_schema(geri, geri.screening)["properties"]
     assert "g8_score" not in schema["properties"]
+
+
+def _geri_with_derived() -> Forms:
+    text = GERI.read_text(encoding="utf-8")
+    anchor = "            - {name: g8_score,"
+    assert anchor in text
+    derived = (
+        "            - {name: g8_frail, type: boolean, label: G8 suggests frailty, "
+        'derived: "r.g8_score <= 14"}\n'
+        "            - {name: g8_doubled, type: integer, label: G8 twice, range: {max: 30}, "
+        'derived: "r.g8_score * 2"}\n'
+    )
+    lines = text.splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if line.startswith(anchor))
+    lines.insert(at + 1, derived)
+    forms = parse_protocol("".join(lines), filename="geri.yaml").forms
+    assert forms is not None
+    return forms
+
+
+def test_a_value_for_an_item_hidden_by_its_condition_is_refused() -> None:
+    forms = load_protocol(GERI).forms
+    assert forms is not None
+    assert forms.screening is not None
+    shown = {"prior_therapies": {"advanced_disease_therapy": True}}
+    given = {**shown["prior_therapies"], "advanced_disease_therapy_text": "capecitabine"}
+    data = validate_record(forms, forms.screening, {"prior_therapies": given}).data
+    assert data["prior_therapies"]["advanced_disease_therapy_text"] == "capecitabine"
+    with pytest.raises(RecordError) as caught:
+        validate_record(
+            forms,
+            forms.screening,
+            {"prior_therapies": {**given, "advanced_disease_therapy": False}},
+        )
+    assert caught.value.location == "data.prior_therapies.advanced_disease_therapy_text"
+    assert "is not asked here" in caught.value.message
+    assert "'capecitabine'" in caught.value.message
+    # an empty value of a hidden item is dropped, not refused
+    empty = {"advanced_disease_therapy": False, "advanced_disease_therapy_text": ""}
+    data = validate_record(forms, forms.screening, {"prior_therapies": empty}).data
+    assert data == {"prior_therapies": {"advanced_disease_therapy": False}}
+
+
+def test_a_hidden_required_item_is_not_missing() -> None:
+    text = GERI.read_text(encoding="utf-8").replace(
+        "            - {name: g8_score,",
+        "            - {name: g8_comment, type: text, label: Why, required: true, "
+        'show_when: "has(r.g8_score) && r.g8_score <= 14"}\n'
+        "            - {name: g8_score,",
+        1,
+    )
+    forms = parse_protocol(text, filename="geri.yaml").forms
+    assert forms is not None
+    assert forms.screening is not None
+    assert "g8_comment" in required_missing(forms.screening, {"g8_score": 10})
+    assert "g8_comment" not in required_missing(forms.screening, {"g8_score": 16})
+
+
+def test_derived_values_are_computed_and_stored_with_the_record() -> None:
+    forms = _geri_with_derived()
+    assert forms.screening is not None
+    data = validate_record(forms, forms.screening, {"g8_score": 12}).data
+    assert data == {"g8_score": 12, "g8_frail": True, "g8_doubled": 24}
+    # a record that cannot compute it stores none
+    assert validate_record(forms, forms.screening, {"ecog": 1}).data == {"ecog": 1}
+    # the value it would store may be given back (a record read and saved again) ...
+    again = validate_record(forms, forms.screening, data).data
+    assert again == data
+    # ... but not a different one
+    with pytest.raises(RecordError) as caught:
+        validate_record(forms, forms.screening, {"g8_score": 16, "g8_frail": True})
+    assert caught.value.location == "data.g8_frail"
+    assert "computed from the record" in caught.value.message
+    schema = json_schema(forms, forms.screening)
+    assert schema["properties"]["g8_frail"]["readOnly"] is True
+    assert "g8_frail" not in required_missing(forms.screening, {})

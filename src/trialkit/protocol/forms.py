@@ -301,6 +301,11 @@ class Form(_Frozen):
                 )
         return tuple(out.values())
 
+    @cached_property
+    def conditional(self) -> bool:
+        """Whether an item of the form has a ``show_when`` or a ``derived`` expression."""
+        return any(i.show_when is not None or i.derived is not None for _, i in self.walk())
+
     def walk(self) -> Iterator[tuple[str, Item]]:
         """Every item of the form, groups and their contents, with its dotted path."""
         for item in self.items:

@@ -84,6 +84,8 @@ def validate_record(forms: Forms, form: Form, data: Any, *, source: str = "data"
             raise _Refused((), "Input should be a valid dictionary", data)
         top = _TopLevel(form)
         cleaned = _group(forms, top, data, (), findings)
+        if form.conditional:
+            _conditions(forms, form, form.items, cleaned, (), cleaned, None, findings)
     except _Refused as exc:
         where = _where(source, exc.path)
         value = exc.value
@@ -135,12 +137,122 @@ def _order(items: tuple[Item, ...], data: Any, prefix: str) -> Iterator[Finding]
 
 
 def required_missing(form: Form, data: dict[str, Any]) -> list[str]:
-    """The dotted paths of the form's top-level required items the record leaves empty."""
-    return [
+    """The dotted paths of the form's top-level required items the record leaves empty.
+
+    An item hidden by its ``show_when`` (the condition is false) and a derived item are not
+    asked of the site, so neither is missing.
+    """
+    missing = [
         path
         for path, item in form.walk()
-        if item.required and "." not in path and data.get(path) in (None, "", [])
+        if item.required
+        and "." not in path
+        and item.derived is None
+        and data.get(path) in (None, "", [])
     ]
+    if not missing or not form.conditional:
+        return missing
+    activation = Activation({"r": data})
+    return [
+        path
+        for path in missing
+        if (condition := form.item(path).show_when) is None
+        or _shown(condition, f"{form.name}.{path}.show_when", activation)
+    ]
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def _shown(condition: str, where: str, activation: Activation) -> bool:
+    """Whether an item is asked: hidden only when its condition is decidedly false (a
+    condition the data cannot decide yet leaves the item shown)."""
+    try:
+        return _compiled(condition, where).evaluate(activation) is not False
+    except Undecided:
+        return True
+
+
+def _conditions(
+    forms: Forms,
+    form: Form,
+    items: tuple[Item, ...],
+    data: dict[str, Any],
+    path: tuple[str | int, ...],
+    root: dict[str, Any],
+    group: dict[str, Any] | None,
+    findings: list[Finding],
+) -> None:
+    """Apply ``show_when`` and ``derived`` to cleaned data, in place, in file order.
+
+    An empty value of a hidden item is dropped and a value given for one is refused (the
+    site corrects the answer the condition reads, or clears the item); a derived item is
+    computed from the record and stored with it; a value given for one must equal it.
+    """
+    for item in items:
+        here = (*path, item.name)
+        where = f"{form.name}.{_dotted(here)}"
+        variables = {"r": root} if group is None else {"r": root, "g": group}
+        if item.show_when is not None and not _shown(
+            item.show_when, f"{where}.show_when", Activation(variables)
+        ):
+            value = data.pop(item.name, None)
+            if not _empty(value):
+                raise _Refused(
+                    here,
+                    f"{item.label} is not asked here ({item.show_when} is false): leave it "
+                    "empty or correct the answer it depends on",
+                    value,
+                )
+            continue
+        if item.derived is not None:
+            _derive(forms, item, data, here, where, Activation(variables), findings)
+            continue
+        value = data.get(item.name)
+        if item.type != "group" or item.keyed or value is None:
+            continue
+        if item.repeating and isinstance(value, list):
+            for index, entry in enumerate(value):
+                if isinstance(entry, dict):
+                    _conditions(
+                        forms, form, item.items, entry, (*here, index), root, entry, findings
+                    )
+        elif isinstance(value, dict):
+            _conditions(forms, form, item.items, value, here, root, group, findings)
+
+
+def _derive(
+    forms: Forms,
+    item: Item,
+    data: dict[str, Any],
+    here: tuple[str | int, ...],
+    where: str,
+    activation: Activation,
+    findings: list[Finding],
+) -> None:
+    assert item.derived is not None
+    try:
+        result = _compiled(item.derived, f"{where}.derived").evaluate(activation)
+    except Undecided:
+        result = None
+    computed = None if result is None else _one(forms, item, result, here, findings)
+    given = data.pop(item.name, None)
+    if given is not None and not _same(given, computed):
+        raise _Refused(
+            here,
+            f"{item.label} is computed from the record ({item.derived}"
+            f"{'' if computed is None else f' gives {computed!r}'}): leave it empty",
+            given,
+        )
+    if computed is not None:
+        data[item.name] = computed
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float | int) and isinstance(b, float | int):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+    return bool(a == b)
 
 
 def _where(source: str, path: tuple[str | int, ...]) -> str:
@@ -423,6 +535,8 @@ def _item_schema(forms: Forms, item: Item) -> dict[str, Any]:
     schema: dict[str, Any] = {"title": item.label}
     if item.help:
         schema["description"] = item.help
+    if item.derived is not None:
+        schema["readOnly"] = True
     schema["anyOf"] = [one, {"type": "null"}]
     return schema
 
