@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import get_args
 
 from trialkit.protocol import load_protocol
+from trialkit.protocol.forms import FormRole
 
 SRC = Path(__file__).parents[1] / "src" / "trialkit"
 GENERIC = {"patient", "body", "consent", "history", "disease", "death", "alt", "ast", "inr"}
 """Words that are SOR item or form names but also the service's own vocabulary."""
+ROLES = set(get_args(FormRole))
+"""The roles a protocol gives its forms (``forms.roles``), which SOR's form names repeat: a
+role name on a line that looks the role up (``forms.role("end_of_study")``) names the role,
+not the form."""
 
 NOT_YET = {
     "eligibility/context.py": "the criteria read the record's labs by name",
@@ -34,7 +40,6 @@ NOT_YET = {
     "service/capture/pages/patient_summary.py": "pages (forms-ui)",
     "service/capture/patient_status.py": "patient status from disposition forms",
     "service/capture/recist_preview.py": "RECIST preview of tumour forms",
-    "service/capture/visits.py": "the visit schedule's forms",
     "service/oversight/sdtm.py": "SDTM mapping (forms-ui: by declared SDTM names)",
     "service/oversight/sdtm_spec.py": "SDTM mapping (forms-ui)",
     "service/oversight/trial_report.py": "the report's safety and exposure tables",
@@ -56,6 +61,15 @@ def _tokens() -> tuple[set[str], re.Pattern[str]]:
     return words, re.compile(rf"""(["'])({quoted})\1|\bForm\.({members})\b""")
 
 
+def _names_the_form(text: str, match: re.Match[str]) -> bool:
+    """Whether a match names a form, not a role looked up (see ``ROLES``)."""
+    if match.group(2) not in ROLES:
+        return True
+    start = text.rfind("\n", 0, match.start()) + 1
+    end = text.find("\n", match.end())
+    return "role" not in text[start : end if end >= 0 else len(text)]
+
+
 def _naming() -> dict[str, set[str]]:
     _, pattern = _tokens()
     found: dict[str, set[str]] = {}
@@ -63,7 +77,12 @@ def _naming() -> dict[str, set[str]]:
         module = path.relative_to(SRC).as_posix()
         if module.startswith(("protocol/", "demodata/")):
             continue
-        hits = {m.group(2) or m.group(3).lower() for m in pattern.finditer(path.read_text())}
+        text = path.read_text()
+        hits = {
+            m.group(2) or m.group(3).lower()
+            for m in pattern.finditer(text)
+            if _names_the_form(text, m)
+        }
         if hits:
             found[module] = hits
     return found

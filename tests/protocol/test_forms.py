@@ -212,3 +212,61 @@ def test_an_edit_check_on_a_missing_item_and_a_bad_not_before_are_refused() -> N
     )
     with pytest.raises(ProtocolError, match="not a date item beside it"):
         parse_protocol(text, filename="geri.yaml")
+
+
+def _sor_broken(old: str, new: str) -> str:
+    text = SOR.read_text(encoding="utf-8")
+    assert old in text
+    return text.replace(old, new, 1)
+
+
+def test_sor_declares_the_roles_and_visit_forms_the_service_reads() -> None:
+    sor = load_protocol("sor")
+    assert sor.forms is not None
+    assert sor.schedule is not None
+    assert sor.forms.role("tumour_assessment") == "tumour_assessment"
+    assert sor.forms.role("death") == "death"
+    assert [v.form for v in sor.schedule.treatment_forms] == ["docetaxel_cycle", "letrozole"]
+    assert [v.form for v in sor.schedule.survival_follow_up.forms] == ["last_known_alive"]
+    geri = load_protocol(GERI).forms
+    assert geri is not None
+    assert geri.role("death") is None
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle", "message"),
+    [
+        (
+            "    death: death\n",
+            "    death: obituary\n",
+            "  roles:",
+            "roles.death names 'obituary', which is not a form of the protocol",
+        ),
+        (
+            "    death: death\n",
+            "    funeral: death\n",
+            "    tumour_baseline: tumour_baseline",
+            "unknown form role 'funeral'",
+        ),
+        (
+            "    - {form: letrozole, date: start_date, cycle: 0}",
+            "    - {form: letrozol, date: start_date, cycle: 0}",
+            "form: letrozol,",
+            "schedule.treatment_forms[1].form: 'letrozol' is not a form of the protocol",
+        ),
+        (
+            "    forms: [{form: last_known_alive, date: date}]",
+            "    forms: [{form: last_known_alive, date: contact_date}]",
+            "contact_date",
+            "'contact_date' is not an item of form 'last_known_alive'",
+        ),
+    ],
+)
+def test_roles_and_visit_forms_naming_no_form_are_refused(
+    old: str, new: str, needle: str, message: str
+) -> None:
+    text = _sor_broken(old, new)
+    with pytest.raises(ProtocolError) as caught:
+        parse_protocol(text, filename="sor.yaml")
+    assert message in caught.value.message
+    assert caught.value.location == f"sor.yaml:{_line(text, needle)}"

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from typing import Literal
 
 from trialkit.errors import InputError
-from trialkit.protocol.model import Protocol
+from trialkit.protocol.model import Protocol, VisitForm
 from trialkit.therapy import TherapyAssignment, treatment_calendar
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "VisitStatus",
     "check_visits",
     "patient_schedule",
+    "visit_forms",
 ]
 
 VisitKind = Literal["treatment", "tumour_assessment", "survival_follow_up"]
@@ -330,3 +331,15 @@ def check_visits(
             status = "upcoming"
         checks.append(VisitCheck(expected, status, on))
     return VisitReport(today, tuple(checks), tuple(sorted(unscheduled, key=lambda v: v.date)))
+
+
+def visit_forms(protocol: Protocol) -> dict[str, tuple[VisitKind, VisitForm]]:
+    """The forms the schedule records at treatment visits and tumour assessments, by name,
+    with the kind of visit each dates (survival follow-up contacts are read on their own)."""
+    schedule = protocol.schedule
+    if schedule is None:
+        return {}
+    out: dict[str, tuple[VisitKind, VisitForm]] = {}
+    out.update({v.form: ("treatment", v) for v in schedule.treatment_forms})
+    out.update({v.form: ("tumour_assessment", v) for v in schedule.tumour_assessments.forms})
+    return out

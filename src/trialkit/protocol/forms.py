@@ -11,9 +11,9 @@ import typing
 from collections.abc import Iterator, Mapping
 from functools import cached_property
 from types import MappingProxyType
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from trialkit.protocol._base import NAME, ReadOnlyMapping, _Frozen, _read_only
 
@@ -341,11 +341,43 @@ class Form(_Frozen):
         return True
 
 
+FormRole = Literal[
+    "tumour_baseline",
+    "tumour_assessment",
+    "study_drug",
+    "adverse_event",
+    "death",
+    "end_of_treatment",
+    "end_of_study",
+    "new_therapy",
+    "last_known_alive",
+]
+"""What the service derives from a form (RECIST, survival, disposition): the protocol says
+which of its forms plays each role, so that a new trial needs no code."""
+
+
 class Forms(_Frozen):
     """Every form of a protocol and the code lists they share."""
 
     code_lists: tuple[CodeList, ...] = ()
+    roles: ReadOnlyMapping[Name] = Field(
+        default_factory=lambda: _read_only({}),
+        description="role (tumour_assessment, death, ...) -> the form that plays it",
+    )
     forms: tuple[Form, ...] = Field(min_length=1)
+
+    @field_validator("roles")
+    @classmethod
+    def _known_roles(cls, roles: Mapping[str, str]) -> Mapping[str, str]:
+        known = get_args(FormRole)
+        for role in roles:
+            if role not in known:
+                raise ValueError(f"unknown form role {role!r}; roles are {', '.join(known)}")
+        return roles
+
+    def role(self, role: FormRole) -> str | None:
+        """The name of the form that plays ``role``, if the protocol declares one."""
+        return self.roles.get(role)
 
     @model_validator(mode="after")
     def _references(self) -> Forms:
@@ -359,6 +391,12 @@ class Forms(_Frozen):
             raise ValueError(f"two forms are named {duplicate!r}")
         if sum(f.used == "screening" for f in self.forms) > 1:
             raise ValueError("at most one form is used at screening")
+        for role, name in self.roles.items():
+            if name not in forms:
+                raise ValueError(
+                    f"roles.{role} names {name!r}, which is not a form of the protocol "
+                    f"({', '.join(forms)})"
+                )
         return self
 
     def form(self, name: str) -> Form:

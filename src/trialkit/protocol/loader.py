@@ -116,6 +116,7 @@ def parse_protocol(source: str, *, filename: str = "<protocol>") -> Protocol:
         raise ProtocolError(f"{_path(loc)}: {message}{more}", location=where) from exc
     _compile_rules(protocol, data, node, filename)
     _check_forms(protocol, node, filename)
+    _check_schedule_forms(protocol, node, filename)
     return protocol
 
 
@@ -200,6 +201,41 @@ def _check_derived_references(protocol: Protocol, node: Any, filename: str) -> N
                         f"{_path(loc)}: d.{ref} is not a derived value of the protocol",
                         location=f"{filename}:{_line_of(node, loc)}",
                     )
+
+
+def _check_schedule_forms(protocol: Protocol, node: Any, filename: str) -> None:
+    """Every form the visit schedule names is a form of the protocol, with the date item
+    (and cycle item) it names."""
+    schedule = protocol.schedule
+    if schedule is None:
+        return
+    entries: list[tuple[tuple[str | int, ...], Any]] = [
+        (("schedule", "treatment_forms", i), v) for i, v in enumerate(schedule.treatment_forms)
+    ]
+    for key in ("tumour_assessments", "survival_follow_up"):
+        visits = getattr(schedule, key)
+        entries += [(("schedule", key, "forms", i), v) for i, v in enumerate(visits.forms)]
+    if not entries:
+        return
+    forms = protocol.forms
+    names = [] if forms is None else [f.name for f in forms.forms]
+    for loc, entry in entries:
+        line = _line_of(node, loc)
+        where = f"{filename}:{line}" if line else filename
+        if forms is None or entry.form not in names:
+            raise ProtocolError(
+                f"{_path((*loc, 'form'))}: {entry.form!r} is not a form of the protocol "
+                f"({', '.join(names) or 'none defined under forms'})",
+                location=where,
+            )
+        form = forms.form(entry.form)
+        for key in ("date", "cycle"):
+            path = getattr(entry, key)
+            if isinstance(path, str) and not form.has_path(path):
+                raise ProtocolError(
+                    f"{_path((*loc, key))}: {path!r} is not an item of form {form.name!r}",
+                    location=where,
+                )
 
 
 def _check_forms(protocol: Protocol, node: Any, filename: str) -> None:

@@ -444,11 +444,24 @@ class Design(_Frozen):
         return self
 
 
+class VisitForm(_Frozen):
+    """A form recorded at a visit: which of its items dates the visit and numbers the cycle."""
+
+    form: str = Field(pattern=NAME.pattern)
+    date: str = Field(default="date", pattern=NAME.pattern, description="the visit's date item")
+    cycle: str | int | None = Field(
+        default=None,
+        description="the item numbering the treatment cycle, or a fixed cycle number "
+        "(0: a switch of therapy after the cycles); none: the visit has no cycle",
+    )
+
+
 class ScheduledVisits(_Frozen):
     """Visits repeated every ``interval_days`` from an anchor date, each with a +- window."""
 
     interval_days: int = Field(gt=0)
     window_days: int = Field(ge=0)
+    forms: tuple[VisitForm, ...] = Field(default=(), description="forms recorded at the visit")
     text: str
 
     @model_validator(mode="after")
@@ -465,6 +478,9 @@ class Schedule(_Frozen):
     """The visit schedule: treatment visits, tumour assessments, survival follow-up."""
 
     treatment_window_days: int = Field(ge=0, description="+- days around each cycle's day 1.")
+    treatment_forms: tuple[VisitForm, ...] = Field(
+        default=(), description="forms recorded at treatment visits (one a cycle)"
+    )
     tumour_assessments: ScheduledVisits
     survival_follow_up: ScheduledVisits
     missed_assessments_censor: int = Field(

@@ -12,9 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trialkit.endpoints import ActualVisit, check_visits, patient_schedule
-from trialkit.endpoints.schedule import VisitKind
+from trialkit.endpoints.schedule import visit_forms
+from trialkit.protocol.forms import FormRole
+from trialkit.protocol.model import Protocol, VisitForm
 from trialkit.service.capture.clinical import evaluate_patient, latest_records, require_randomised
-from trialkit.service.capture.forms import Form
 from trialkit.service.capture.tables import CaptureRecord
 from trialkit.service.platform.calendar import calendar_date
 from trialkit.service.platform.policy import Action, patient_or_absent
@@ -55,12 +56,23 @@ def _date(value: object) -> dt.date | None:
     return None if value is None else dt.date.fromisoformat(str(value))
 
 
+def _latest_of_role(
+    protocol: Protocol, records: list[CaptureRecord], role: FormRole
+) -> CaptureRecord | None:
+    """The record of the form that plays ``role`` in the protocol (forms recorded once)."""
+    name = None if protocol.forms is None else protocol.forms.role(role)
+    return None if name is None else next((r for r in records if r.form == name), None)
+
+
 def _cycle(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def follow_up_contacts(session: Session, patient_id: int) -> list[dt.date]:
-    """Every survival follow-up contact: each dated version of each last-known-alive record.
+def follow_up_contacts(
+    session: Session, patient_id: int, visits: tuple[VisitForm, ...]
+) -> list[dt.date]:
+    """Every survival follow-up contact: each dated version of each record of the forms the
+    schedule records at survival follow-up (``visits``; SOR's last-known-alive).
 
     The form is moved forward as new versions, one per contact, so the latest version alone
     would hide the earlier contacts. A version dated on or before a contact kept so far
@@ -70,14 +82,15 @@ def follow_up_contacts(session: Session, patient_id: int) -> list[dt.date]:
         select(CaptureRecord)
         .where(
             CaptureRecord.patient_id == patient_id,
-            CaptureRecord.form == Form.LAST_KNOWN_ALIVE.value,
+            CaptureRecord.form.in_([v.form for v in visits]),
         )
         .order_by(CaptureRecord.record_key, CaptureRecord.version)
     )
-    contacts: dict[str, list[dt.date]] = {}
+    contacts: dict[tuple[str, str], list[dt.date]] = {}
+    date_items = {v.form: v.date for v in visits}
     for row in rows:
-        when = _date(row.data.get("date"))
-        kept = contacts.setdefault(row.record_key, [])
+        when = _date(row.data.get(date_items[row.form]))
+        kept = contacts.setdefault((row.form, row.record_key), [])
         if when is None:
             continue
         kept[:] = [d for d in kept if d < when] + [when]
@@ -100,35 +113,35 @@ def patient_visits(
     records = latest_records(session, patient.id)
     evaluation = evaluate_patient(session, patient, records, randomised_on)
     progressed = evaluation.date_of_progression if evaluation else None
-    death = next((r for r in records if r.form == Form.DEATH), None)
-    ended = next((r for r in records if r.form == Form.END_OF_TREATMENT), None)
-    left = next((r for r in records if r.form == Form.END_OF_STUDY), None)
-    interval = protocol.schedule.tumour_assessments.interval_days if protocol.schedule else 56
-    kinds: dict[Form, tuple[VisitKind, str]] = {
-        Form.DOCETAXEL_CYCLE: ("treatment", "date"),
-        Form.LETROZOLE: ("treatment", "start_date"),
-        Form.TUMOUR_ASSESSMENT: ("tumour_assessment", "date"),
-    }
+    death = _latest_of_role(protocol, records, "death")
+    ended = _latest_of_role(protocol, records, "end_of_treatment")
+    left = _latest_of_role(protocol, records, "end_of_study")
+    schedule = protocol.schedule
+    interval = schedule.tumour_assessments.interval_days if schedule else 56
+    kinds = visit_forms(protocol)
     actual: list[ActualVisit] = []
     cycle_dates: dict[int, dt.date] = {}
     for r in records:
-        if Form(r.form) not in kinds:
+        found = kinds.get(r.form)
+        if found is None:
             continue
-        kind, field = kinds[Form(r.form)]
-        when = _date(r.data.get(field))
+        kind, visit = found
+        when = _date(r.data.get(visit.date))
         if when is None:
             continue
-        cycle = _cycle(r.data.get("cycle")) if r.form == Form.DOCETAXEL_CYCLE else None
-        if r.form == Form.LETROZOLE:
-            cycle = 0  # the switch to letrozole after chemotherapy (none expected without it)
-        elif cycle is not None:
-            # a cycle recorded twice: the earlier date is the cycle, the other unscheduled
-            cycle_dates[cycle] = min(when, cycle_dates.get(cycle, when))
+        if isinstance(visit.cycle, int):
+            cycle: int | None = visit.cycle  # a fixed cycle (0: the switch after the cycles)
+        else:
+            cycle = None if visit.cycle is None else _cycle(r.data.get(visit.cycle))
+            if cycle is not None:
+                # a cycle recorded twice: the earlier date is the cycle, the other unscheduled
+                cycle_dates[cycle] = min(when, cycle_dates.get(cycle, when))
         actual.append(ActualVisit(kind, when, cycle))
-    if progressed is not None:  # contacts count as follow-up visits after progression only
+    if progressed is not None and schedule is not None:
+        # contacts count as follow-up visits after progression only
         actual += [
             ActualVisit("survival_follow_up", when)
-            for when in follow_up_contacts(session, patient.id)
+            for when in follow_up_contacts(session, patient.id, schedule.survival_follow_up.forms)
             if when > progressed
         ]
     plan = patient_schedule(
