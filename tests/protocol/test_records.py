@@ -273,7 +273,7 @@ def test_a_hidden_required_item_is_not_missing() -> None:
     text = GERI.read_text(encoding="utf-8").replace(
         "            - {name: g8_score,",
         "            - {name: g8_comment, type: text, label: Why, required: true, "
-        'show_when: "has(r.g8_score) && r.g8_score <= 14"}\n'
+        'show_when: "r.g8_score <= 14"}\n'
         "            - {name: g8_score,",
         1,
     )
@@ -282,6 +282,11 @@ def test_a_hidden_required_item_is_not_missing() -> None:
     assert forms.screening is not None
     assert "g8_comment" in required_missing(forms.screening, {"g8_score": 10})
     assert "g8_comment" not in required_missing(forms.screening, {"g8_score": 16})
+    # not asked until the answer its condition reads is given
+    assert "g8_comment" not in required_missing(forms.screening, {})
+    with pytest.raises(RecordError) as caught:
+        validate_record(forms, forms.screening, {"g8_comment": "frail"})
+    assert caught.value.location == "data.g8_comment"
 
 
 def test_derived_values_are_computed_and_stored_with_the_record() -> None:

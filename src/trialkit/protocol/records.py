@@ -166,12 +166,13 @@ def _empty(value: Any) -> bool:
 
 
 def _shown(condition: str, where: str, activation: Activation) -> bool:
-    """Whether an item is asked: hidden only when its condition is decidedly false (a
-    condition the data cannot decide yet leaves the item shown)."""
+    """Whether an item is asked: its condition holds. A condition the data cannot decide yet
+    hides it, as the pages and the ODM export do (not asked until the answers it depends on
+    are given)."""
     try:
         return _compiled(condition, where).evaluate(activation) is not False
     except Undecided:
-        return True
+        return False
 
 
 def _conditions(
