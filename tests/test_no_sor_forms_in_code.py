@@ -38,7 +38,6 @@ NOT_YET = {
     "service/capture/pages/clinical.py": "pages (forms-ui: rendered from definitions)",
     "service/capture/pages/clinical_forms.py": "pages (forms-ui: rendered from definitions)",
     "service/capture/pages/patient_summary.py": "pages (forms-ui)",
-    "service/capture/patient_status.py": "patient status from disposition forms",
     "service/capture/recist_preview.py": "RECIST preview of tumour forms",
     "service/oversight/sdtm.py": "SDTM mapping (forms-ui: by declared SDTM names)",
     "service/oversight/sdtm_spec.py": "SDTM mapping (forms-ui)",
@@ -67,7 +66,7 @@ def _names_the_form(text: str, match: re.Match[str]) -> bool:
         return True
     start = text.rfind("\n", 0, match.start()) + 1
     end = text.find("\n", match.end())
-    return "role" not in text[start : end if end >= 0 else len(text)]
+    return "role" not in text[start : end if end >= 0 else len(text)].lower()
 
 
 def _naming() -> dict[str, set[str]]:

@@ -95,6 +95,18 @@ def test_after_death_only_the_death_end_of_treatment_and_end_of_study_forms_are_
     assert offered_forms(PatientStatus.ON_TREATMENT, list(Form)) == list(Form)
 
 
+def test_the_forms_offered_after_death_are_those_of_the_protocol_roles() -> None:
+    forms = ["ae", "obituary", "off_treatment", "off_study", "tumour"]
+    roles = {"death": "obituary", "end_of_treatment": "off_treatment", "end_of_study": "off_study"}
+    assert offered_forms(PatientStatus.DEAD, forms, roles) == [
+        "obituary",
+        "off_treatment",
+        "off_study",
+    ]
+    assert offered_forms(PatientStatus.WITHDRAWN, forms, roles) == ["obituary", "off_study"]
+    assert offered_forms(PatientStatus.ON_TREATMENT, forms, roles) == forms
+
+
 def test_a_dead_patient_reads_dead_in_every_view_and_nothing_is_due_after_her_death(
     session: Session, security: Security
 ) -> None:

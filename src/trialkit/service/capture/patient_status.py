@@ -6,17 +6,19 @@ Details and reasoning: docs/capture.md, section `trialkit.service.capture.patien
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trialkit.service.capture.forms import Form
+from trialkit.protocol.forms import FormRole
 from trialkit.service.capture.tables import CaptureRecord
 from trialkit.service.randomisation.tables.randomisation import Randomisation
 from trialkit.service.screening.tables import EligibilityEvaluation, Patient
+from trialkit.service.trials.trials import get_trial_or_raise, trial_protocol
 
 __all__ = [
     "PatientState",
@@ -41,7 +43,11 @@ class PatientStatus(StrEnum):
 ENDED = frozenset({PatientStatus.DEAD, PatientStatus.WITHDRAWN, PatientStatus.OFF_STUDY})
 """Statuses after which nothing more is expected of the patient."""
 
-_STATUS_FORMS = (Form.DEATH, Form.END_OF_TREATMENT, Form.END_OF_STUDY)
+_STATUS_ROLES: tuple[FormRole, ...] = ("death", "end_of_treatment", "end_of_study")
+"""The roles of the forms the status is derived from (the protocol's ``forms.roles``)."""
+_AFTER_DEATH_ROLES: frozenset[str] = frozenset(_STATUS_ROLES)
+_AFTER_WITHDRAWAL_ROLES: frozenset[str] = frozenset({"death", "end_of_study"})
+F = TypeVar("F", bound=str)
 
 
 @dataclass(frozen=True)
@@ -50,8 +56,9 @@ class StatusFacts:
 
     randomised_on: dt.date | None
     latest_verdict: str | None
-    records: dict[Form, dict[str, object]]
-    """The latest version's data of each status form recorded (death, end of treatment/study)."""
+    by_role: Mapping[str, Mapping[str, object]]
+    """The latest version's data of the form of each status role recorded (death, end of
+    treatment, end of study)."""
 
 
 @dataclass(frozen=True)
@@ -92,9 +99,9 @@ def _reason(value: object) -> str | None:
 
 def derive_status(facts: StatusFacts) -> PatientState:
     """The one rule from recorded facts to a status (see the module docstring)."""
-    death = facts.records.get(Form.DEATH)
-    treatment_end = facts.records.get(Form.END_OF_TREATMENT)
-    study_end = facts.records.get(Form.END_OF_STUDY)
+    death = facts.by_role.get("death")
+    treatment_end = facts.by_role.get("end_of_treatment")
+    study_end = facts.by_role.get("end_of_study")
     ends = [r for r in (study_end, treatment_end) if r is not None]
     if death is not None:
         return PatientState(
@@ -137,19 +144,19 @@ def status_facts(session: Session, patient: Patient) -> StatusFacts:
         .order_by(EligibilityEvaluation.id.desc())
         .limit(1)
     ).first()
-    records: dict[Form, dict[str, object]] = {}
+    by_role: dict[str, dict[str, object]] = {}
     if randomised_on is not None:
+        forms = trial_protocol(get_trial_or_raise(session, patient.trial_id)).forms
+        roles = {} if forms is None else {forms.role(r): r for r in _STATUS_ROLES}
+        roles.pop(None, None)
         rows = session.scalars(
             select(CaptureRecord)
-            .where(
-                CaptureRecord.patient_id == patient.id,
-                CaptureRecord.form.in_([f.value for f in _STATUS_FORMS]),
-            )
+            .where(CaptureRecord.patient_id == patient.id, CaptureRecord.form.in_(list(roles)))
             .order_by(CaptureRecord.form, CaptureRecord.version)
         )
         for row in rows:  # forms recorded once: the latest version wins
-            records[Form(row.form)] = dict(row.data)
-    return StatusFacts(randomised_on, verdict, records)
+            by_role[roles[row.form]] = dict(row.data)
+    return StatusFacts(randomised_on, verdict, by_role)
 
 
 def patient_state(session: Session, patient: Patient) -> PatientState:
@@ -157,20 +164,24 @@ def patient_state(session: Session, patient: Patient) -> PatientState:
     return derive_status(status_facts(session, patient))
 
 
-def offered_forms(status: PatientStatus, forms: Iterable[Form]) -> list[Form]:
+def offered_forms(
+    status: PatientStatus, forms: Iterable[F], roles: Mapping[str, str] | None = None
+) -> list[F]:
     """The forms the site is offered to record, of ``forms`` (in their order), given the status.
 
     Nothing before randomisation. After death only what the protocol still asks for: the
     death form, the end of treatment (for a patient who died on treatment) and the end of
     study. After withdrawal or the end of study: the end of study and the death form (overall
     survival). Otherwise every form. A record already made is still corrected on itself.
+    ``roles``: the protocol's ``forms.roles`` (without it, a form named after a role plays it).
     """
     if status in (PatientStatus.SCREENING, PatientStatus.SCREEN_FAILURE):
         return []
     if status == PatientStatus.DEAD:
-        allowed = {Form.DEATH, Form.END_OF_TREATMENT, Form.END_OF_STUDY}
+        wanted = _AFTER_DEATH_ROLES
     elif status in (PatientStatus.WITHDRAWN, PatientStatus.OFF_STUDY):
-        allowed = {Form.DEATH, Form.END_OF_STUDY}
+        wanted = _AFTER_WITHDRAWAL_ROLES
     else:
-        allowed = set(Form)
+        return list(forms)
+    allowed = {role if roles is None else roles.get(role) for role in wanted}
     return [f for f in forms if f in allowed]
