@@ -120,10 +120,14 @@ def test_unknown_unit_names_the_field_and_the_accepted_units(name: str, unit: st
 def test_unknown_unit_stops_the_evaluation(
     sor_protocol: Protocol, make_record: Callable[..., dict[str, Any]]
 ) -> None:
-    """A unit trialkit cannot read is an input error, not an 'unknown' criterion."""
-    record = make_record({"labs": {"haemoglobin": {"unit": "g/100mL"}}})
+    """A unit trialkit cannot read is an input error, not an 'unknown' criterion: the record
+    is refused when it is read (the item's units), before any criterion is evaluated."""
+    with pytest.raises(RecordError, match=r"use one of g/dl, g/l, mmol/l") as caught:
+        make_record({"labs": {"haemoglobin": {"unit": "g/100mL"}}})
+    assert caught.value.location.endswith("labs.haemoglobin.unit")
+    # a record read without its form (no unit check) still stops at the conversion
     with pytest.raises(RecordError, match=r"use one of g/dl, g/l, mmol/l"):
-        evaluate_eligibility(sor_protocol, record)
+        evaluate_eligibility(sor_protocol, {"labs": {"haemoglobin": {"value": 9, "unit": "x"}}})
 
 
 @pytest.mark.parametrize(

@@ -307,3 +307,19 @@ def test_derived_values_are_computed_and_stored_with_the_record() -> None:
     schema = json_schema(forms, forms.screening)
     assert schema["properties"]["g8_frail"]["readOnly"] is True
     assert "g8_frail" not in required_missing(forms.screening, {})
+
+
+def test_a_lab_unit_is_checked_at_entry_against_the_item_units() -> None:
+    forms = load_protocol(GERI).forms
+    assert forms is not None
+    assert forms.screening is not None
+    for unit in ("umol/L", "µmol/L", " MG/DL "):
+        lab = {"value": 80, "unit": unit, "uln": 100}
+        data = validate_record(forms, forms.screening, {"labs": {"creatinine": lab}}).data
+        assert data["labs"]["creatinine"]["unit"] == unit  # stored as entered
+    with pytest.raises(RecordError) as caught:
+        validate_record(
+            forms, forms.screening, {"labs": {"creatinine": {"value": 80, "unit": "mmol/L"}}}
+        )
+    assert caught.value.location == "data.labs.creatinine.unit"
+    assert "unknown unit 'mmol/L' for creatinine; use one of mg/dl, umol/l" in caught.value.message

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from trialkit.errors import RecordError
+from trialkit.protocol.units import normalise_unit
 
 __all__ = ["ACCEPTED_UNITS", "canonical_labs", "normalise_unit"]
 
@@ -55,33 +56,6 @@ ACCEPTED_UNITS: Mapping[str, list[str]] = {
     **{lab: sorted(units) for lab, units in _FACTORS.items()},
     **{lab: sorted(units) for lab, units in _RELATIVE.items()},
 }
-
-
-def normalise_unit(unit: str) -> str:
-    """Lower-case a unit and fold the usual spellings (µ/u, ×10⁹, 10e9, cmm) together."""
-    text = unit.strip().lower().replace(" ", "")
-    for old, new in (
-        ("µ", "u"),
-        ("μ", "u"),
-        ("×", "x"),
-        # a superscript after 10 is a power (10³/µL), after mm a volume (/mm³)
-        ("10³", "10^3"),
-        ("⁹", "^9"),
-        ("³", "3"),
-        ("10e9", "10^9"),
-        ("10e3", "10^3"),
-        ("10**9", "10^9"),
-        ("10**3", "10^3"),
-        ("cumm", "mm3"),
-        ("mm^3", "mm3"),
-        ("/cmm", "/mm3"),
-        ("mcl", "ul"),
-    ):
-        text = text.replace(old, new)
-    text = text.removeprefix("x")
-    if text in {"g/l", "10^9/l"} or text.startswith("10^"):
-        return text
-    return text.removeprefix("cells") if text.startswith("cells/mm3") else text
 
 
 def _factor(name: str, lab: Mapping[str, Any]) -> float:

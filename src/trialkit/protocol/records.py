@@ -20,6 +20,7 @@ from pydantic import TypeAdapter, ValidationError
 from trialkit.errors import RecordError
 from trialkit.protocol.forms import LAB_PARTS, EditCheck, Form, Forms, Item, Range
 from trialkit.protocol.rules import Activation, CompiledRule, Undecided, compile_rule
+from trialkit.protocol.units import normalise_unit
 
 __all__ = [
     "Finding",
@@ -460,6 +461,7 @@ def _lab(
             out[key] = None
         elif key == "unit":
             out[key] = _scalar("text", part, here)
+            _check_lab_unit(item, out[key], here)
         elif key == "date":
             out[key] = _scalar("date", part, here).isoformat()
         else:
@@ -475,6 +477,19 @@ def _lab(
         if key not in value:
             raise _Refused((*path, key), "Field required")
     return out
+
+
+def _check_lab_unit(item: Item, unit: str, path: tuple[str | int, ...]) -> None:
+    """A lab value's unit is one its item takes (any usual spelling of it), when it names some."""
+    declared = (*item.units, *((item.unit,) if item.unit else ()))
+    if declared and normalise_unit(unit) not in (accepted := _normalised(declared)):
+        shown = ", ".join(sorted(accepted))  # as eligibility's unit conversion lists them
+        raise _Refused(path, f"unknown unit {unit!r} for {item.name}; use one of {shown}")
+
+
+@lru_cache(maxsize=256)
+def _normalised(units: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(normalise_unit(u) for u in units)
 
 
 @lru_cache(maxsize=512)
