@@ -34,7 +34,7 @@ NOT_YET = {
     "service/capture/clinical.py": "RECIST inputs from the tumour forms",
     "service/capture/edit_checks.py": "cross-form checks (death, tumour dates)",
     "service/capture/forms.py": "the forms the service's derivations read",
-    "service/capture/outcomes.py": "survival and disposition outcomes",
+    "service/capture/outcomes.py": "the survival fields of endpoints.derive (forms by role)",
     "service/capture/pages/clinical.py": "pages (forms-ui: rendered from definitions)",
     "service/capture/pages/clinical_forms.py": "pages (forms-ui: rendered from definitions)",
     "service/capture/pages/patient_summary.py": "pages (forms-ui)",

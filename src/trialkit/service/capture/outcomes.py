@@ -29,7 +29,6 @@ from trialkit.endpoints.recist import DEFAULT_CRITERIA
 from trialkit.errors import NotFoundError, PermissionDenied, RecordError
 from trialkit.service.capture.clinical import latest_records_of, lesion_record
 from trialkit.service.capture.edit_checks import all_dates
-from trialkit.service.capture.forms import Form
 from trialkit.service.capture.tables import CaptureRecord
 from trialkit.service.platform.policy import Action, authorize, can_see_arm
 from trialkit.service.platform.principal import Grant, Principal
@@ -119,11 +118,11 @@ def _date(row: CaptureRecord | None, name: str = "date") -> dt.date | None:
     return None if value is None else dt.date.fromisoformat(str(value))
 
 
-def _one(records: list[CaptureRecord], form: Form) -> CaptureRecord | None:
+def _one(records: list[CaptureRecord], form: str | None) -> CaptureRecord | None:
     return next((r for r in records if r.form == form), None)
 
 
-def _earliest(records: list[CaptureRecord], form: Form, name: str) -> dt.date | None:
+def _earliest(records: list[CaptureRecord], form: str | None, name: str) -> dt.date | None:
     dates = [d for r in records if r.form == form and (d := _date(r, name)) is not None]
     return min(dates, default=None)
 
@@ -155,8 +154,8 @@ def _age(birth: object, on: dt.date) -> int | None:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
-def _last_dose(records: list[CaptureRecord]) -> dt.date | None:
-    periods = [r for r in records if r.form == Form.STUDY_DRUG and r.data.get("start_date")]
+def _last_dose(records: list[CaptureRecord], study_drug: str | None) -> dt.date | None:
+    periods = [r for r in records if r.form == study_drug and r.data.get("start_date")]
     if not periods or any(r.data.get("end_date") is None for r in periods):
         return None
     return max(dt.date.fromisoformat(str(r.data["end_date"])) for r in periods)
@@ -197,11 +196,14 @@ def _outcome(
     arm: str | None,
     kit_arms: tuple[str, ...],
     issues: list[DataIssue],
+    roles: Mapping[str, str],
 ) -> PatientOutcome:
-    death = _one(records, Form.DEATH)
-    alive = _date(_one(records, Form.LAST_KNOWN_ALIVE))
+    """``roles``: the protocol's forms by role (``forms.roles``)."""
+    death = _one(records, roles.get("death"))
+    alive = _date(_one(records, roles.get("last_known_alive")))
     if alive is None:
-        seen = [d for r in records if r.form != Form.DEATH for _, d in all_dates(r.data)]
+        death_form = roles.get("death")
+        seen = [d for r in records if r.form != death_form for _, d in all_dates(r.data)]
         alive = max(seen, default=randomised_on)
     fields: dict[str, object] = {
         "usubjid": usubjid(trial, site, patient),
@@ -217,11 +219,11 @@ def _outcome(
         "death_date": _date(death),
         "death_cause": None if death is None else death.data.get("cause"),
         "last_known_alive": max(alive, randomised_on),
-        "new_therapy_date": _earliest(records, Form.NEW_THERAPY, "start_date"),
-        "end_of_study": _date(_one(records, Form.END_OF_STUDY)),
+        "new_therapy_date": _earliest(records, roles.get("new_therapy"), "start_date"),
+        "end_of_study": _date(_one(records, roles.get("end_of_study"))),
         "siteid": site.code,
-        "first_dose_date": _earliest(records, Form.STUDY_DRUG, "start_date"),
-        "last_dose_date": _last_dose(records),
+        "first_dose_date": _earliest(records, roles.get("study_drug"), "start_date"),
+        "last_dose_date": _last_dose(records, roles.get("study_drug")),
         "sex": {"female": "F", "male": "M"}.get(str(demographics[0].get("sex")), "U"),
         "age": _age(demographics[0].get("date_of_birth"), randomised_on),
         "country": demographics[1],
@@ -304,7 +306,9 @@ def trial_outcomes(
     patients = session.scalars(
         select(Patient).where(Patient.id.in_(list(randomisations))).order_by(Patient.id)
     )
-    criteria = trial_protocol(trial).response or DEFAULT_CRITERIA
+    protocol = trial_protocol(trial)
+    criteria = protocol.response or DEFAULT_CRITERIA
+    roles = {} if protocol.forms is None else protocol.forms.roles
     result: dict[int, tuple[PatientOutcome, list[CaptureRecord]]] = {}
     for patient in patients:
         row = randomisations[patient.id]
@@ -326,6 +330,7 @@ def trial_outcomes(
             arm=arms.get(patient.id) if with_arm else None,
             kit_arms=tuple(sorted(kit_arms.get(patient.id, ()))),
             issues=found,
+            roles=roles,
         )
         result[patient.id] = (outcome, records)
     return result
