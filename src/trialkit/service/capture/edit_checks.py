@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +34,6 @@ from trialkit.service.capture.clinical import (
     lesion_record,
     require_randomised,
 )
-from trialkit.service.capture.forms import Form
 from trialkit.service.capture.queries import QueryView, open_query
 from trialkit.service.capture.tables import CaptureRecord
 from trialkit.service.platform.calendar import calendar_date
@@ -130,8 +129,10 @@ def _definition_findings(
 
 
 def _date_checks(
-    row: CaptureRecord, randomised_on: dt.date, today: dt.date
+    row: CaptureRecord, randomised_on: dt.date, today: dt.date, baseline: str | None
 ) -> Iterator[CheckFinding]:
+    """Dates in the future; dates before randomisation, except on the tumour baseline form
+    (``baseline``, the protocol's ``tumour_baseline`` role)."""
     found = dict(all_dates(row.data))
     for field, when in found.items():
         if when > today:
@@ -142,7 +143,7 @@ def _date_checks(
                 "date_in_future",
                 f"{field} {when} is in the future (today is {today})",
             )
-        elif when < randomised_on and row.form != Form.TUMOUR_BASELINE:
+        elif when < randomised_on and row.form != baseline:
             yield CheckFinding(
                 row.form,
                 row.record_key,
@@ -153,15 +154,20 @@ def _date_checks(
             )
 
 
-def _death_checks(records: Sequence[CaptureRecord]) -> Iterator[CheckFinding]:
-    death = next((r for r in records if r.form == Form.DEATH and r.data.get("date")), None)
+def _death_checks(
+    records: Sequence[CaptureRecord], roles: Mapping[str, str]
+) -> Iterator[CheckFinding]:
+    """No record dated after the death (the forms of the ``death`` and ``end_of_study`` roles
+    may be)."""
+    dead, ended = roles.get("death"), roles.get("end_of_study")
+    death = next((r for r in records if r.form == dead and r.data.get("date")), None)
     if death is None:
         return
     died = dt.date.fromisoformat(str(death.data["date"]))
     later = [
         (when, r, field)
         for r in records
-        if r.form not in (Form.DEATH, Form.END_OF_STUDY)
+        if r.form not in (dead, ended)
         for field, when in all_dates(r.data)
         if when > died
     ]
@@ -177,11 +183,16 @@ def _death_checks(records: Sequence[CaptureRecord]) -> Iterator[CheckFinding]:
         )
 
 
-def _tumour_checks(records: Sequence[CaptureRecord]) -> Iterator[CheckFinding]:
-    baseline = next((r for r in records if r.form == Form.TUMOUR_BASELINE), None)
+def _tumour_checks(
+    records: Sequence[CaptureRecord], roles: Mapping[str, str]
+) -> Iterator[CheckFinding]:
+    """Tumour assessments (the ``tumour_assessment`` role's form) on distinct dates, each
+    after the baseline (the ``tumour_baseline`` role's form)."""
+    first, later = roles.get("tumour_baseline"), roles.get("tumour_assessment")
+    baseline = next((r for r in records if r.form == first), None)
     on: dict[str, str] = {}
     for row in sorted(
-        (r for r in records if r.form == Form.TUMOUR_ASSESSMENT and r.data.get("date")),
+        (r for r in records if r.form == later and r.data.get("date")),
         key=lambda r: r.record_key,
     ):
         when = str(row.data["date"])
@@ -220,34 +231,42 @@ def check_records(
     """
     out: list[CheckFinding] = []
     defined = {f.name: f for f in forms.forms} if forms is not None else {}
+    roles = forms.roles if forms is not None else {}
     for row in records:
         form = defined.get(row.form)
         if forms is not None and form is not None:
             out.extend(_missing(row, form))
-        out.extend(_date_checks(row, randomised_on, today))
+        out.extend(_date_checks(row, randomised_on, today, roles.get("tumour_baseline")))
         if forms is not None and form is not None:
             out.extend(_definition_findings(row, forms, form))
-    out.extend(_death_checks(records))
-    out.extend(_tumour_checks(records))
+    out.extend(_death_checks(records, roles))
+    out.extend(_tumour_checks(records, roles))
     out.extend(recist)
     return out
 
 
 def _recist_findings(
-    session: Session, patient: Patient, records: list[CaptureRecord], randomised_on: dt.date
+    session: Session,
+    patient: Patient,
+    records: list[CaptureRecord],
+    randomised_on: dt.date,
+    roles: Mapping[str, str],
 ) -> list[CheckFinding]:
-    """The engine's findings, moved from its JSON paths onto the records and fields."""
+    """The engine's findings, moved from its JSON paths onto the records and fields of the
+    forms of the ``tumour_assessment`` and ``tumour_baseline`` roles."""
     evaluation = evaluate_patient(session, patient, records, randomised_on)
     if evaluation is None:
         return []
     _, keys = lesion_record(records, randomised_on)
+    assessment = roles.get("tumour_assessment", "")
+    baseline = roles.get("tumour_baseline", "")
     out = []
     for finding in evaluation.findings:
         matched = _ASSESSMENT_PATH.match(finding.path)
         if matched:
-            form, key, field = Form.TUMOUR_ASSESSMENT.value, keys[int(matched[1])], matched[2]
+            form, key, field = assessment, keys[int(matched[1])], matched[2]
         else:
-            form, key = Form.TUMOUR_BASELINE.value, Form.TUMOUR_BASELINE.value
+            form, key = baseline, baseline  # recorded once: its key is its name
             field = finding.path.removeprefix("baseline").removeprefix(".") or "target"
         out.append(CheckFinding(form, key, field, finding.code, finding.message))
     return out
@@ -265,7 +284,13 @@ def current_findings(
         forms=protocol.forms,
         randomised_on=randomised_on,
         today=calendar_date(today),
-        recist=_recist_findings(session, patient, records, randomised_on),
+        recist=_recist_findings(
+            session,
+            patient,
+            records,
+            randomised_on,
+            {} if protocol.forms is None else protocol.forms.roles,
+        ),
     )
 
 
