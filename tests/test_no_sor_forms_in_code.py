@@ -30,8 +30,6 @@ NOT_YET = {
     "endpoints/derive.py": "survival derivation reads last-known-alive",
     "endpoints/schedule.py": "the schedule reads tumour assessments",
     "report/synthetic.py": "synthetic report data name SOR's therapies",
-    "service/capture/capture.py": "RECIST on saving a tumour form",
-    "service/capture/clinical.py": "RECIST inputs from the tumour forms",
     "service/capture/forms.py": "the forms the service's derivations read",
     "service/capture/outcomes.py": "the survival fields of endpoints.derive (forms by role)",
     "service/capture/pages/clinical.py": "pages (forms-ui: rendered from definitions)",

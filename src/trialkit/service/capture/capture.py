@@ -24,8 +24,9 @@ from trialkit.service.capture.clinical import (
     evaluate_patient,
     latest_records,
     require_randomised,
+    tumour_forms,
 )
-from trialkit.service.capture.forms import Form, FormDefinition, case_report_form, validate_form
+from trialkit.service.capture.forms import FormDefinition, case_report_form, validate_form
 from trialkit.service.capture.queries import QueryView
 from trialkit.service.capture.tables import CaptureRecord
 from trialkit.service.platform import audit
@@ -37,8 +38,6 @@ from trialkit.service.trials.locks import require_unlocked
 from trialkit.service.trials.trials import get_trial_or_raise, trial_protocol
 
 __all__ = ["CaptureView", "TumourResponseView", "list_records", "record_form", "tumour_response"]
-
-TUMOUR_FORMS = (Form.TUMOUR_BASELINE, Form.TUMOUR_ASSESSMENT)
 
 
 class CaptureView(BaseModel):
@@ -170,7 +169,7 @@ def record_form(
         raise ConflictError(
             f"{name} {record_key} version {version} was stored meanwhile: reload and resubmit"
         ) from exc
-    if name in TUMOUR_FORMS:
+    if name in tumour_forms(protocol.forms.roles if protocol.forms is not None else {}):
         evaluation = evaluate_patient(
             session, patient, latest_records(session, patient.id), randomised_on
         )

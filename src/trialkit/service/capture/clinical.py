@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -11,7 +12,6 @@ from sqlalchemy.orm import Session
 from trialkit.endpoints import LesionRecord, RecistEvaluation, evaluate_recist
 from trialkit.endpoints.recist import DEFAULT_CRITERIA
 from trialkit.errors import ConflictError
-from trialkit.service.capture.forms import Form
 from trialkit.service.capture.tables import CaptureRecord
 from trialkit.service.randomisation import randomised
 from trialkit.service.screening.tables import Patient, ScreeningRecordVersion
@@ -88,19 +88,33 @@ def latest_records_of(session: Session, patients: Select[int]) -> dict[int, list
     return {patient_id: list(records.values()) for patient_id, records in latest.items()}
 
 
+def tumour_forms(roles: Mapping[str, str] | None) -> tuple[str, str]:
+    """The names of the tumour baseline and tumour assessment forms: the protocol's roles
+    (``forms.roles``); without roles, the forms named after them."""
+    found = {} if roles is None else roles
+    return (
+        found.get("tumour_baseline", "tumour_baseline" if roles is None else ""),
+        found.get("tumour_assessment", "tumour_assessment" if roles is None else ""),
+    )
+
+
 def lesion_record(
-    records: list[CaptureRecord], randomisation_date: dt.date
+    records: list[CaptureRecord],
+    randomisation_date: dt.date,
+    roles: Mapping[str, str] | None = None,
 ) -> tuple[LesionRecord | None, dict[int, str]]:
     """The RECIST input from the latest tumour records, and assessment index -> record key.
 
     ``None`` without a dated baseline. Assessments without a date are left out (an edit check
-    queries the missing date); they are put in date order.
+    queries the missing date); they are put in date order. ``roles``: the protocol's forms by
+    role (:func:`tumour_forms`).
     """
-    baseline = next((r for r in records if r.form == Form.TUMOUR_BASELINE), None)
+    first, later = tumour_forms(roles)
+    baseline = next((r for r in records if r.form == first), None)
     if baseline is None or baseline.data.get("date") is None:
         return None, {}
     dated = sorted(
-        (r for r in records if r.form == Form.TUMOUR_ASSESSMENT and r.data.get("date")),
+        (r for r in records if r.form == later and r.data.get("date")),
         key=lambda r: str(r.data["date"]),
     )
     assessments: list[dict[str, Any]] = []
@@ -127,8 +141,9 @@ def evaluate_patient(
     session: Session, patient: Patient, records: list[CaptureRecord], randomisation_date: dt.date
 ) -> RecistEvaluation | None:
     """RECIST 1.1 over the patient's latest tumour records under the trial's response rules."""
-    record, _ = lesion_record(records, randomisation_date)
+    protocol = trial_protocol(get_trial_or_raise(session, patient.trial_id))
+    roles = protocol.forms.roles if protocol.forms is not None else {}
+    record, _ = lesion_record(records, randomisation_date, roles)
     if record is None:
         return None
-    protocol = trial_protocol(get_trial_or_raise(session, patient.trial_id))
     return evaluate_recist(record, protocol.response or DEFAULT_CRITERIA)

@@ -257,7 +257,7 @@ def _recist_findings(
     evaluation = evaluate_patient(session, patient, records, randomised_on)
     if evaluation is None:
         return []
-    _, keys = lesion_record(records, randomised_on)
+    _, keys = lesion_record(records, randomised_on, roles)
     assessment = roles.get("tumour_assessment", "")
     baseline = roles.get("tumour_baseline", "")
     out = []

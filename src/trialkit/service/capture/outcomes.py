@@ -313,7 +313,7 @@ def trial_outcomes(
     for patient in patients:
         row = randomisations[patient.id]
         records = records_of.get(patient.id, [])
-        lesions, _ = lesion_record(records, row.enrolment_date)
+        lesions, _ = lesion_record(records, row.enrolment_date, roles)
         site = sites[patient.site_id]
         outcome = _outcome(
             trial,
