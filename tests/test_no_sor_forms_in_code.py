@@ -38,7 +38,6 @@ NOT_YET = {
     "service/capture/recist_preview.py": "RECIST preview of tumour forms",
     "service/oversight/sdtm.py": "SDTM mapping (forms-ui: by declared SDTM names)",
     "service/oversight/sdtm_spec.py": "SDTM mapping (forms-ui)",
-    "service/oversight/trial_report.py": "the report's safety and exposure tables",
     "service/platform/api/schemas.py": "the RECIST preview body names the tumour forms",
     "service/platform/pages/labels.py": "screening page section labels (forms-ui)",
 }

@@ -29,7 +29,6 @@ from trialkit.endpoints.recist import DEFAULT_CRITERIA
 from trialkit.report.document import ReportDocument
 from trialkit.report.inputs import ArmInfo, DataIssueRow, DesignFacts, ReportInputs
 from trialkit.report.trial_report import build_trial_report
-from trialkit.service.capture.forms import Form
 from trialkit.service.capture.outcomes import DataIssue, trial_outcomes
 from trialkit.service.capture.tables import CaptureRecord
 from trialkit.service.platform import audit
@@ -95,11 +94,14 @@ def _deciding_criteria(
     return evaluation.eligible, tuple(c.id for c in evaluation.result.eligibility.blocking)
 
 
-def _exposure_days(records: list[CaptureRecord], cutoff: dt.date) -> int | None:
+def _exposure_days(
+    records: list[CaptureRecord], cutoff: dt.date, study_drug: str | None
+) -> int | None:
+    """Days on study drug up to ``cutoff``, from the form of the ``study_drug`` role."""
     days = 0
     seen = False
     for r in records:
-        if r.form != Form.STUDY_DRUG:
+        if r.form != study_drug:
             continue
         start = _date(r.data.get("start_date"))
         if start is None or start > cutoff:
@@ -138,6 +140,7 @@ def report_inputs(
     labels = {a.id: a.label for a in protocol.arms}
     arms = planned_arms(protocol.arms)
     criteria = protocol.response or DEFAULT_CRITERIA
+    roles = protocol.forms.roles if protocol.forms is not None else {}
     rows = session.execute(
         select(Patient, Site, Country)
         .join(Site, Site.id == Patient.site_id)
@@ -182,7 +185,7 @@ def report_inputs(
             (
                 r
                 for r in records
-                if r.form == Form.END_OF_TREATMENT
+                if r.form == roles.get("end_of_treatment")
                 and (d := _date(r.data.get("date"))) is not None
                 and d <= cutoff
             ),
@@ -203,11 +206,11 @@ def report_inputs(
             )
         )
         if treated:
-            days = _exposure_days(records, cutoff)
+            days = _exposure_days(records, cutoff, roles.get("study_drug"))
             if days is not None:
                 exposure[uid] = days
             for r in records:
-                if r.form != Form.ADVERSE_EVENT:
+                if r.form != roles.get("adverse_event"):
                     continue
                 start = _date(r.data.get("start_date"))
                 if start is not None and start > cutoff:
