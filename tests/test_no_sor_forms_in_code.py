@@ -35,7 +35,6 @@ NOT_YET = {
     "service/capture/pages/clinical.py": "pages (forms-ui: rendered from definitions)",
     "service/capture/pages/clinical_forms.py": "pages (forms-ui: rendered from definitions)",
     "service/capture/pages/patient_summary.py": "pages (forms-ui)",
-    "service/capture/recist_preview.py": "RECIST preview of tumour forms",
     "service/oversight/sdtm.py": "SDTM mapping (forms-ui: by declared SDTM names)",
     "service/oversight/sdtm_spec.py": "SDTM mapping (forms-ui)",
     "service/platform/api/schemas.py": "the RECIST preview body names the tumour forms",

@@ -17,8 +17,9 @@ from trialkit.service.capture.clinical import (
     evaluate_patient,
     latest_records,
     require_randomised,
+    tumour_forms,
 )
-from trialkit.service.capture.forms import Form, validate_form
+from trialkit.service.capture.forms import validate_form
 from trialkit.service.capture.tables import CaptureRecord
 from trialkit.service.platform.policy import Action, patient_or_absent
 from trialkit.service.platform.principal import Principal
@@ -34,7 +35,7 @@ def preview_tumour_response(
     session: Session,
     actor: Principal,
     patient_id: int,
-    form: Form,
+    form: str,
     data: dict[str, Any],
     record_key: str | None = None,
 ) -> dict[str, Any] | None:
@@ -45,17 +46,18 @@ def preview_tumour_response(
     """
     patient, _ = patient_or_absent(session, actor, patient_id, Action.VIEW_CLINICAL)
     randomised_on = require_randomised(session, patient)
-    if form not in (Form.TUMOUR_BASELINE, Form.TUMOUR_ASSESSMENT):
-        raise ValueError(f"{form.value} has no tumour response")
     protocol = trial_protocol(get_trial_or_raise(session, patient.trial_id))
+    baseline, assessment = tumour_forms(protocol.forms.roles if protocol.forms else {})
+    if form not in (baseline, assessment):
+        raise ValueError(f"{form} has no tumour response")
     values = validate_form(protocol, form, data, born=date_of_birth(session, patient.id)).data
-    key = form.value if form == Form.TUMOUR_BASELINE else record_key or _PREVIEW_KEY
+    key = form if form == baseline else record_key or _PREVIEW_KEY
     records = [
         r for r in latest_records(session, patient.id) if (r.form, r.record_key) != (form, key)
     ]
     # a transient row, never added to the session: the evaluation reads its form and data only
     records.append(
-        CaptureRecord(patient_id=patient.id, form=form.value, record_key=key, data=values)
+        CaptureRecord(patient_id=patient.id, form=str(form), record_key=key, data=values)
     )
     evaluation = evaluate_patient(session, patient, records, randomised_on)
     return None if evaluation is None else evaluation.as_dict()
