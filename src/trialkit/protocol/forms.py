@@ -166,6 +166,9 @@ class Item(_Frozen):
     repeating: bool = Field(default=False, description="a group recorded any number of times")
     keyed: bool = Field(default=False, description="a mapping from an id (a lesion's) to the value")
     default: Scalar | None = None
+    not_before: Name | None = Field(
+        default=None, description="a date item beside this one that this date may not precede"
+    )
     show_when: str | None = Field(default=None, description="CEL: shown only when true")
     derived: str | None = Field(default=None, description="CEL: computed, not entered")
     sdtm: str | None = Field(default=None, pattern=r"^[A-Z]{2,8}\.[A-Z][A-Z0-9]{0,7}$")
@@ -182,6 +185,7 @@ class Item(_Frozen):
             if not self.items:
                 raise ValueError(f"group {self.name!r} needs items")
             _no_duplicates(self.items, f"group {self.name!r}")
+            _ordered_dates(self.items, f"group {self.name!r}")
         elif self.items:
             raise ValueError(f"item {self.name!r} of type {self.type} cannot hold items")
         if self.repeating and self.type != "group":
@@ -200,6 +204,8 @@ class Item(_Frozen):
             raise ValueError(f"item {self.name!r}: only a measurement or lab value has units")
         if self.type == "measurement" and self.unit is None:
             raise ValueError(f"measurement {self.name!r} needs its unit")
+        if self.not_before is not None and self.type != "date":
+            raise ValueError(f"item {self.name!r}: only a date has not_before")
         if (self.max_length or self.min_length is not None) and self.type != "text":
             raise ValueError(f"item {self.name!r}: only text has a length")
         return self
@@ -258,7 +264,9 @@ class Form(_Frozen):
         if duplicate is not None:
             raise ValueError(f"form {self.name!r} has two items named {duplicate!r}")
         for key, items in top.items():
-            _no_duplicates(items, f"form {self.name!r}" + (f" section key {key!r}" if key else ""))
+            where = f"form {self.name!r}" + (f" section key {key!r}" if key else "")
+            _no_duplicates(items, where)
+            _ordered_dates(items, where)
         return self
 
     @property
@@ -363,6 +371,16 @@ def _no_duplicates(items: tuple[Item, ...], where: str) -> None:
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate is not None:
         raise ValueError(f"{where} has two items named {duplicate!r}")
+
+
+def _ordered_dates(items: tuple[Item, ...], where: str) -> None:
+    dates = {i.name for i in items if i.type == "date" and not i.multiple}
+    for item in items:
+        if item.not_before is not None and item.not_before not in dates:
+            raise ValueError(
+                f"{where}: {item.name}.not_before names {item.not_before!r}, which is not a "
+                "date item beside it"
+            )
 
 
 def expressions(form: Form) -> Iterator[tuple[tuple[str | int, ...], str, str]]:

@@ -1,23 +1,24 @@
-"""The case report forms' code lists are the schemas' own: the pages only label their values."""
+"""The case report forms' code lists are the definitions' own: the pages only label their values."""
 
 from __future__ import annotations
 
-from typing import Literal, get_args, get_origin
-
 import pytest
 
-from trialkit.service.capture.forms import FORMS, Form
+from trialkit.protocol import load_protocol
+from trialkit.service.capture.forms import Form
 from trialkit.service.capture.pages.clinical_forms import CODE_LABELS, SIMPLE_FORMS, schema_values
 
 
 def _literal_fields() -> set[tuple[Form, str]]:
-    """Every field of the simple forms' schemas whose values are a Literal code list."""
-    found = set()
-    for form in SIMPLE_FORMS:
-        for name, info in FORMS[form].schema.model_fields.items():
-            if any(get_origin(a) is Literal for a in (info.annotation, *get_args(info.annotation))):
-                found.add((form, name))
-    return found
+    """Every item of the simple forms' definitions whose values come from a code list."""
+    forms = load_protocol("sor").forms
+    assert forms is not None
+    return {
+        (form, item.name)
+        for form in SIMPLE_FORMS
+        for item in forms.form(form.value).items
+        if item.codelist is not None
+    }
 
 
 @pytest.mark.parametrize(("form", "name"), sorted(CODE_LABELS))

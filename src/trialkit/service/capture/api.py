@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, ConfigDict
 
 from trialkit.service.capture import capture, edit_checks, queries, visits
@@ -27,6 +27,16 @@ from trialkit.service.platform.api.schemas import (
 from trialkit.service.platform.policy import Action
 
 router = APIRouter(route_class=PermissionFirstRoute, prefix="/api", tags=["clinical data"])
+_FORM_NAME = r"^[a-z][a-z0-9_]{0,31}$"
+FormName = Annotated[
+    str,
+    Path(
+        pattern=_FORM_NAME,
+        description="A case report form of the trial's protocol "
+        "(GET /api/trials/{trial_id}/forms lists them with their schemas)",
+    ),
+]
+FormQuery = Annotated[str | None, Query(pattern=_FORM_NAME, description="Only this form's records")]
 Status = Literal["open", "answered", "closed"]
 
 
@@ -46,7 +56,7 @@ class TumourPreviewView(BaseModel):
     response_model=list[CaptureView],
 )
 def list_records(
-    patient_id: Id, session: DbSession, actor: CurrentPrincipal, form: Form | None = None
+    patient_id: Id, session: DbSession, actor: CurrentPrincipal, form: FormQuery = None
 ) -> list[CaptureView]:
     """Every version of every form record of the patient (of one form with ?form=)."""
     return capture.list_records(session=session, actor=actor, patient_id=patient_id, form=form)
@@ -60,7 +70,7 @@ def list_records(
 )
 def record_form(
     patient_id: Id,
-    form: Form,
+    form: FormName,
     body: FormRecordCreate,
     session: DbSession,
     actor: CurrentPrincipal,

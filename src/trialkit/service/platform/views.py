@@ -153,6 +153,8 @@ class ScreeningRecordView(_View):
     id: int
     patient_id: int
     version: int
+    form_version: str
+    """The version of the protocol's screening form the record was entered on."""
     data: dict[str, Any]
     reason: str | None
     recorded_at: dt.datetime

@@ -20,10 +20,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import trialkit
-from trialkit.eligibility import parse_record
 from trialkit.errors import ConflictError, InputError, RecordError
 from trialkit.protocol import Protocol
-from trialkit.screening import ScreeningOutcome, screen
+from trialkit.screening import ScreeningOutcome, parse_screening_record, screen
 from trialkit.service.capture.patient_status import patient_state
 from trialkit.service.platform import audit
 from trialkit.service.platform.calendar import calendar_date
@@ -165,6 +164,7 @@ def _record_view(row: ScreeningRecordVersion) -> ScreeningRecordView:
         id=row.id,
         patient_id=row.patient_id,
         version=row.version,
+        form_version=row.form_version,
         data=row.data,
         reason=row.reason,
         recorded_at=row.recorded_at,
@@ -182,6 +182,13 @@ def _finite(value: Any, path: str) -> None:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             _finite(item, f"{path}[{index}]")
+
+
+def _screening_form_version(protocol: Protocol) -> str:
+    forms = protocol.forms
+    form = forms.screening if forms is not None else None
+    assert form is not None  # parse_screening_record refused a protocol without one
+    return form.version
 
 
 def _require_reason(version: int, reason: str | None, what: str) -> str | None:
@@ -211,8 +218,8 @@ def submit_screening_record(
         session, actor, patient_id, Action.EDIT_PATIENTS
     )
     require_recruiting(session, site, approved=approved)
-    record = parse_record(data, source="data")
-    normalised = record.model_dump(mode="json", exclude_unset=True)
+    protocol = trial_protocol(get_trial_or_raise(session, patient.trial_id))
+    normalised = parse_screening_record(protocol, data, source="data")
     _finite(normalised, "data")
     last = session.scalar(_LAST_RECORD_VERSION, {"patient": patient.id})
     version = int(last or 0) + 1
@@ -220,6 +227,7 @@ def submit_screening_record(
     values: dict[str, Any] = {
         "patient_id": patient.id,
         "version": version,
+        "form_version": _screening_form_version(protocol),
         "data": normalised,
         "reason": reason,
         "recorded_at": utcnow(),
@@ -290,7 +298,7 @@ def _screen(protocol: Protocol, data: dict[str, Any]) -> ScreeningOutcome:
     with _screened_lock:
         outcome = _SCREENED.get(key)
     if outcome is None:
-        outcome = screen(protocol, parse_record(data, source="data"))
+        outcome = screen(protocol, parse_screening_record(protocol, data, source="data"))
         with _screened_lock:
             _SCREENED[key] = outcome
             while len(_SCREENED) > _SCREENED_SIZE:

@@ -12,9 +12,10 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, get_args, get_origin
+from typing import Any, Literal
 
-from trialkit.service.capture.forms import FORMS, Form
+from trialkit.protocol import load_protocol
+from trialkit.service.capture.forms import Form
 from trialkit.service.platform.pages.labels import N_
 
 __all__ = [
@@ -118,21 +119,22 @@ def _bounds(metadata: Iterable[object]) -> tuple[int, int] | None:
 
 
 def schema_values(form: Form, name: str) -> tuple[str, ...]:
-    """The values a form's field may take, as its schema declares them (a ``Literal``, or a
-    whole number between bounds), in the schema's order; as posted by a page (strings)."""
-    annotation = FORMS[form].schema.model_fields[name].annotation
-    optional = get_origin(annotation) not in (Literal, Annotated)  # X | None: look inside
-    candidates = [a for a in get_args(annotation) if a is not type(None)] if optional else []
-    for arg in candidates or [annotation]:
-        if get_origin(arg) is Literal:
-            return tuple(str(value) for value in get_args(arg))
-        if get_origin(arg) is Annotated:
-            base, *extra = get_args(arg)
-            metadata = [m for info in extra for m in getattr(info, "metadata", [info])]
-            bounds = _bounds(metadata)
-            if base is int and bounds is not None:
-                return tuple(str(v) for v in range(bounds[0], bounds[1] + 1))
-    raise TypeError(f"{form}.{name} is no code list in the form's schema")
+    """The values a form's item may take, as its definition declares them (a code list, or a
+    whole number between bounds), in the definition's order; as posted by a page (strings).
+
+    Read from SOR's definitions until the pages are rendered from the trial's own forms.
+    """
+    forms = load_protocol("sor").forms
+    assert forms is not None
+    item = forms.form(form.value).item(name)
+    if item.codelist is not None:
+        return tuple(str(code) for code in forms.code_list(item.codelist).code_values())
+    bounds = item.range
+    if item.type == "integer" and bounds is not None and None not in (bounds.min, bounds.max):
+        assert bounds.min is not None
+        assert bounds.max is not None
+        return tuple(str(v) for v in range(int(bounds.min), int(bounds.max) + 1))
+    raise TypeError(f"{form}.{name} is no code list in the form's definition")
 
 
 def _choices(form: Form, name: str) -> tuple[tuple[str, str], ...]:
@@ -222,7 +224,7 @@ _FORM_LABELS = {
     Form.NEW_THERAPY: N_("New anticancer therapy"),
     Form.LAST_KNOWN_ALIVE: N_("Last known alive"),
 }
-assert set(_FORM_LABELS) == set(FORMS)
+assert set(_FORM_LABELS) == set(Form)
 
 
 def form_label(form: Form) -> str:
