@@ -19,9 +19,12 @@ from sqlalchemy.orm import Session
 
 from trialkit.errors import InputError, TrialkitError
 from trialkit.screening import ScreeningResult
-from trialkit.service.capture.forms import Form as CaseForm
-from trialkit.service.capture.pages.clinical import ENTERED_FORMS, QUERY_STATUS, notice_number
-from trialkit.service.capture.pages.clinical_forms import form_label
+from trialkit.service.capture.pages.clinical import (
+    QUERY_STATUS,
+    entered_forms,
+    notice_number,
+    trial_forms,
+)
 from trialkit.service.capture.pages.patient_summary import VISIT_STATUS, clinical_summary
 from trialkit.service.capture.patient_status import PatientStatus, offered_forms
 from trialkit.service.platform.pages.deps import (
@@ -80,9 +83,9 @@ def patient_status(patient: PatientView) -> str:
     }.get(patient.latest_verdict, patient.latest_verdict)
 
 
-def _saved(value: str | None) -> str | None:
+def _saved(value: str | None, forms: list[str]) -> str | None:
     """What was saved, for the notice: only the names this application writes there."""
-    known = {"screening", "consent", *(f.value for f in ENTERED_FORMS)}
+    known = {"screening", "consent", *forms}
     return value if value in known else None
 
 
@@ -173,6 +176,8 @@ def patient_page(
     records = patients.list_screening_records(session=session, actor=actor, patient_id=patient_id)
     evaluations = patients.list_evaluations(session=session, actor=actor, patient_id=patient_id)
     consents = patients.list_consents(session=session, actor=actor, patient_id=patient_id)
+    forms = entered_forms(trial_forms(session, patient.trial_id))
+    labels = {f.name: f.label for f in forms}
     return pages.response(
         "patients/patient.html",
         viewer=viewer,
@@ -185,7 +190,7 @@ def patient_page(
         checklist=checklist(ScreeningResult.from_dict(evaluations[-1].result))
         if evaluations
         else None,
-        saved=_saved(request.query_params.get("saved")),
+        saved=_saved(request.query_params.get("saved"), list(labels)),
         saved_key=_record_key(request.query_params.get("key")),
         answered=notice_number(request.query_params.get("answered")),
         errors={},
@@ -193,12 +198,12 @@ def patient_page(
         editable=viewer.has(Role.INVESTIGATOR) and site.recruiting,
         clinical=clinical_summary(session, viewer, patient_id, today, pages._),
         may_record=viewer.has(Role.INVESTIGATOR),
-        entered_forms=[(f.value, form_label(f)) for f in ENTERED_FORMS],
+        entered_forms=list(labels.items()),
         offered_forms=[
-            (f.value, form_label(f))
-            for f in offered_forms(PatientStatus(patient.status), ENTERED_FORMS)
+            (name, labels[name])
+            for name in offered_forms(PatientStatus(patient.status), list(labels))
         ],
-        form_label=lambda name: form_label(CaseForm(name)),
+        form_label=lambda name: labels.get(name, name),
         today=today,
         visit_status=VISIT_STATUS,
         query_status=QUERY_STATUS,
