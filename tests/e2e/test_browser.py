@@ -19,7 +19,13 @@ from tests.service.capture.test_pages_trial import arm_shown
 from tests.service.test_pages import arm_mentions
 from trialkit.protocol import load_protocol
 from trialkit.service.demo import DEMO_USERS
-from trialkit.service.screening.pages.screening_form import all_fields, record_to_form
+from trialkit.service.screening.pages.screening_form import (
+    all_fields,
+    protocol_screening_form,
+    record_to_form,
+)
+
+SCREENING = protocol_screening_form(load_protocol("sor"))
 
 PASSWORDS = {u.username: u.password for u in DEMO_USERS}
 OTHER = ("investigator-berlin-2", "another investigator password")
@@ -41,7 +47,7 @@ def _login(browser: Any, server: str, username: str, password: str) -> Any:
 
 def _fill_screening(page: Any, values: dict[str, str]) -> None:
     """Enter values one input at a time, as a user does (each change refreshes the checklist)."""
-    kinds = {f.path: f.kind for f in all_fields()}
+    kinds = {f.name: f.kind for f in all_fields(SCREENING, values)}
     for name, value in values.items():
         control = page.locator(f'[name="{name}"]')
         if kinds.get(name, "text") in {"yesno", "choice", "unit", "cancers"} or name.endswith(
@@ -64,7 +70,7 @@ def test_the_trial_in_a_browser(browser: Any, server: str, artefacts: Path) -> N
     page.wait_for_url(re.compile(r"/patients/\d+/screening$"))
     patient_url = page.url.removesuffix("/screening")
 
-    values = record_to_form(example_record())
+    values = record_to_form(SCREENING, example_record())
     first = {k: v for k, v in values.items() if k.startswith("patient.")}
     _fill_screening(page, first)
     checklist = page.locator("#checklist")

@@ -8,7 +8,7 @@ import pytest
 
 from trialkit.protocol import load_protocol
 from trialkit.protocol.forms import Forms
-from trialkit.service.capture.pages.clinical_forms import (
+from trialkit.service.platform.pages.form_pages import (
     Field,
     Rows,
     add_row,

@@ -21,10 +21,14 @@ from trialkit.service.capture import capture as capture_service
 from trialkit.service.capture import queries as query_service
 from trialkit.service.capture.capture import TUMOUR_FORMS, CaptureView
 from trialkit.service.capture.forms import Form as CaseForm
-from trialkit.service.capture.pages.clinical_forms import (
+from trialkit.service.capture.queries import QueryView
+from trialkit.service.capture.recist_preview import preview_tumour_response
+from trialkit.service.platform.pages.deps import DbSession, Id, PagesDep, Today, Viewer, ViewerDep
+from trialkit.service.platform.pages.deps import Form as PostedForm
+from trialkit.service.platform.pages.errors import FormRejected
+from trialkit.service.platform.pages.form_pages import (
     Converted,
     SectionView,
-    add_row,
     field_of_location,
     form_fields,
     keyed_ids,
@@ -32,13 +36,8 @@ from trialkit.service.capture.pages.clinical_forms import (
     page_sections,
     page_to_record,
     record_to_page,
-    remove_row,
+    rows_changed,
 )
-from trialkit.service.capture.queries import QueryView
-from trialkit.service.capture.recist_preview import preview_tumour_response
-from trialkit.service.platform.pages.deps import DbSession, Id, PagesDep, Today, Viewer, ViewerDep
-from trialkit.service.platform.pages.deps import Form as PostedForm
-from trialkit.service.platform.pages.errors import FormRejected
 from trialkit.service.platform.pages.labels import N_
 from trialkit.service.platform.pages.rendering import Pages
 from trialkit.service.platform.policy import Role
@@ -262,19 +261,6 @@ def record_form_page(
     )
 
 
-def _rows_changed(ctx: _Context, posted: dict[str, str]) -> dict[str, str] | None:
-    """The values after an *add a row* or *remove* button, or ``None`` for a save."""
-    action = posted.get("action", "")
-    kind, _, target = action.partition(":")
-    groups = {path for path, item in ctx.form.walk() if item.repeating}
-    values = {k: v for k, v in posted.items() if k not in ("action", "csrf_token")}
-    if kind == "add" and target in groups:
-        return add_row(values, target)
-    if kind == "remove" and target.rpartition(".")[0] in groups:
-        return remove_row(values, target)
-    return None
-
-
 @router.post("/patients/{patient_id}/forms/{form_name}", response_class=HTMLResponse)
 def record_form_save(
     patient_id: Id,
@@ -289,7 +275,7 @@ def record_form_save(
     key = posted.get("record_key", "").strip() or None
     ctx = _context(session, viewer, pages, patient_id, form_name, key)
     form = ctx.form
-    changed = _rows_changed(ctx, posted)
+    changed = rows_changed(form, posted)
     if changed is not None:  # a row added or removed: the same form again, nothing saved
         return _page(
             pages,

@@ -20,17 +20,17 @@ from trialkit.protocol.forms import Forms
 from trialkit.service.capture import capture, queries, visits
 from trialkit.service.capture.capture import CaptureView
 from trialkit.service.capture.pages.clinical import latest_versions, trial_forms
-from trialkit.service.capture.pages.clinical_forms import (
+from trialkit.service.capture.patient_pfs import PfsView, patient_pfs
+from trialkit.service.capture.queries import QueryView
+from trialkit.service.capture.visits import ScheduleView
+from trialkit.service.platform.pages.deps import Viewer
+from trialkit.service.platform.pages.form_pages import (
     form_fields,
     keyed_ids,
     page_field,
     page_sections,
     record_to_page,
 )
-from trialkit.service.capture.patient_pfs import PfsView, patient_pfs
-from trialkit.service.capture.queries import QueryView
-from trialkit.service.capture.visits import ScheduleView
-from trialkit.service.platform.pages.deps import Viewer
 from trialkit.service.platform.pages.labels import N_
 from trialkit.service.platform.views import RandomisationView
 from trialkit.service.randomisation.pages.randomise import randomisation_or_none

@@ -1,4 +1,4 @@
-"""A case report form's page, generated from its definition: inputs, and values both ways.
+"""Pages generated from a form definition: inputs, and values both ways (screening and CRFs).
 
 Each input is named by its item's path in the record (``end_date``, ``labs.alt.value``; a row
 of a repeating group ``target.0.organ``; a keyed item by the index of its key ``target.1``),
@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from trialkit.protocol.forms import Form, Forms, Item
+from trialkit.protocol.forms import Form, Forms, Item, Range
 from trialkit.protocol.rules import Activation, Undecided, compile_rule
 from trialkit.service.platform.pages.labels import N_
 
@@ -36,12 +36,14 @@ __all__ = [
     "page_to_record",
     "record_to_page",
     "remove_row",
+    "rows_changed",
 ]
 
 MAX_ROWS = 50
 """The most rows of one repeating group a page offers."""
 
 _ROW = "_row"  # the hidden input that keeps an empty row of a repeating group on the page
+_ANY = (("none", N_("none")), ("listed", N_("yes, listed below")))
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,8 @@ class Rows:
     hint: str | None
     rows: tuple[tuple[int, tuple[Entry, ...]], ...]
     shown: bool = True
+    any: Field | None = None
+    """``none`` records an empty list (known: none), ``listed`` the rows below."""
 
 
 Entry = Field | Group | Rows
@@ -187,13 +191,15 @@ def _entries(
                         ),
                     )
                 )
-            out.append(Rows(name, item.label, item.help, tuple(rows), shown))
+            anything = Field(name, N_("Any to record?"), "choice", _ANY, shown=shown)
+            out.append(Rows(name, item.label, item.help, tuple(rows), shown, anything))
         elif item.type == "group":
             inner = _entries(forms, form, item.items, f"{name}.", values, keys, record, group)
             out.append(Group(name, item.label, item.help, inner, shown))
         elif item.type == "lab":
             parts: list[Entry] = [Field(f"{name}.value", N_("value"), "float", shown=shown)]
-            units = tuple((u, u) for u in ([item.unit] if item.unit else []) + list(item.units))
+            offered = dict.fromkeys([*([item.unit] if item.unit else []), *item.units])
+            units = tuple((u, u) for u in offered)
             parts.append(Field(f"{name}.unit", N_("unit"), "choice" if units else "text", units))
             for limit in item.limits:
                 words = N_("upper limit of normal") if limit == "uln" else N_("lower limit")
@@ -253,6 +259,8 @@ def _walk(entries: tuple[Entry, ...]) -> Iterator[Field]:
         elif isinstance(entry, Group):
             yield from _walk(entry.entries)
         else:
+            if entry.any is not None:
+                yield entry.any
             for _, row in entry.rows:
                 yield from _walk(row)
 
@@ -267,6 +275,18 @@ def add_row(values: dict[str, str], name: str) -> dict[str, str]:
     indices = _rows_of(values, name)
     nxt = max(indices, default=-1) + 1
     return {**values, f"{name}.{nxt}.{_ROW}": "1", f"{name}.{nxt + 1}.{_ROW}": "1"}
+
+
+def rows_changed(form: Form, posted: Mapping[str, str]) -> dict[str, str] | None:
+    """The values after an *add a row* or *remove* button was pressed, or ``None`` (a save)."""
+    kind, _, target = posted.get("action", "").partition(":")
+    groups = {path for path, item in form.walk() if item.repeating}
+    values = {k: v for k, v in posted.items() if k not in ("action", "csrf_token")}
+    if kind == "add" and target in groups:
+        return add_row(values, target)
+    if kind == "remove" and target.rpartition(".")[0] in groups:
+        return remove_row(values, target)
+    return None
 
 
 def remove_row(values: dict[str, str], row: str) -> dict[str, str]:
@@ -323,8 +343,23 @@ def _read(forms: Forms, item: Item, raw: str) -> Any:
                 spoken = {str(code.code), str(code.code).replace("_", " "), code.label}
                 if raw.lower() in {s.lower() for s in spoken}:
                     return code.code
-        return _number(raw, item.type == "integer")
+        number = _number(raw, item.type == "integer")
+        if item.range is not None and not item.range.holds(number):
+            raise ValueError(_outside(item.range, number))
+        return number
     return raw
+
+
+def _outside(bounds: Range, value: float) -> str:
+    """The bound a value breaks, in plain words: ``must be at most 5``."""
+    low = (
+        Range(min=bounds.min, min_exclusive=bounds.min_exclusive)
+        if bounds.min is not None
+        else None
+    )
+    if low is not None and not low.holds(value):
+        return f"must be {'more than' if bounds.min_exclusive else 'at least'} {bounds.min:g}"
+    return f"must be {'less than' if bounds.max_exclusive else 'at most'} {bounds.max:g}"
 
 
 def _set(target: dict[str, Any], path: str, value: Any) -> None:
@@ -359,7 +394,16 @@ def _convert(
                         blank = not posted.get(f"{name}.{i}.{child.name}", "").strip()
                         if child.mandatory and blank and child.type != "group":
                             problems.setdefault(f"{name}.{i}.{child.name}", _NEEDED)
-            if rows:
+            said = posted.get(name, "").strip()
+            if said == "none" and rows:
+                problems[name] = N_("'none' was chosen but rows are filled in: choose one")
+            elif said == "none":
+                _set(out, name, [])
+            elif said == "listed" and not rows:
+                problems[name] = N_("fill in at least one row below, or choose 'none'")
+            elif said not in ("", "none", "listed"):
+                problems[name] = N_("choose one of the listed options")
+            elif rows:
                 _set(out, name, rows)
         elif item.type == "group":
             _convert(forms, item.items, f"{name}.", posted, keys, out, problems)
@@ -454,6 +498,7 @@ def record_to_page(
             if got is None:
                 continue
             if item.type == "group" and item.repeating and isinstance(got, list):
+                out[name] = "listed" if got else "none"
                 for i, element in enumerate(got[:MAX_ROWS]):
                     out[f"{name}.{i}.{_ROW}"] = "1"
                     flatten(item.items, element, f"{name}.{i}.")
