@@ -195,3 +195,20 @@ def test_form_lookup() -> None:
     with pytest.raises(KeyError):
         forms.form("nope")
     assert SOR.is_file()
+
+
+def test_an_edit_check_on_a_missing_item_and_a_bad_not_before_are_refused() -> None:
+    text = _broken(
+        "{name: g8_and_ecog_disagree, item: g8_score,", "{name: g8_and_ecog_disagree, item: g9,"
+    )
+    with pytest.raises(ProtocolError, match="'g9' is not an item of form 'screening'"):
+        parse_protocol(text, filename="geri.yaml")
+    text = _broken("r.ecog < 2 ||", "r.ecg < 2 ||")
+    with pytest.raises(ProtocolError, match="r.ecg names no item"):
+        parse_protocol(text, filename="geri.yaml")
+    text = _broken(
+        "{name: planned_randomisation_date, type: date,",
+        "{name: planned_randomisation_date, type: date, not_before: ecog,",
+    )
+    with pytest.raises(ProtocolError, match="not a date item beside it"):
+        parse_protocol(text, filename="geri.yaml")

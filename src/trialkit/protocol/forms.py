@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 import typing
 from collections.abc import Iterator, Mapping
+from functools import cached_property
+from types import MappingProxyType
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
@@ -84,6 +86,11 @@ class CodeList(_Frozen):
         return self
 
     def code_values(self) -> tuple[str | int, ...]:
+        return self.values
+
+    @cached_property
+    def values(self) -> tuple[str | int, ...]:
+        """The codes in their order (computed once: the model is frozen)."""
         return tuple(c.code for c in self.codes)
 
 
@@ -210,6 +217,11 @@ class Item(_Frozen):
             raise ValueError(f"item {self.name!r}: only text has a length")
         return self
 
+    @cached_property
+    def by_name(self) -> Mapping[str, Item]:
+        """A group's items by name (computed once: the model is frozen)."""
+        return MappingProxyType({i.name: i for i in self.items})
+
     def walk(self, path: str) -> Iterator[tuple[str, Item]]:
         """This item and, for a group, every item inside it, each with its dotted path."""
         yield path, self
@@ -269,9 +281,10 @@ class Form(_Frozen):
             _ordered_dates(items, where)
         return self
 
-    @property
+    @cached_property
     def items(self) -> tuple[Item, ...]:
-        """The record's top-level items: a section's ``key`` is a group of its items."""
+        """The record's top-level items: a section's ``key`` is a group of its items
+        (built once: the model is frozen)."""
         out: dict[str, Item] = {}
         for section in self.sections:
             if section.key is None:
@@ -351,19 +364,18 @@ class Forms(_Frozen):
         raise KeyError(name)
 
     def code_list(self, name: str) -> CodeList:
-        for code_list in self.code_lists:
-            if code_list.name == name:
-                return code_list
-        raise KeyError(name)
+        """The code list of this name; :class:`KeyError` when there is none."""
+        return self.code_map[name]
 
     @property
     def screening(self) -> Form | None:
         """The form recorded at screening, if the protocol defines one."""
         return next((f for f in self.forms if f.used == "screening"), None)
 
-    @property
+    @cached_property
     def code_map(self) -> Mapping[str, CodeList]:
-        return {c.name: c for c in self.code_lists}
+        """The code lists by name (built once: the model is frozen)."""
+        return MappingProxyType({c.name: c for c in self.code_lists})
 
 
 def _no_duplicates(items: tuple[Item, ...], where: str) -> None:

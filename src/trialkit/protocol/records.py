@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -81,7 +82,8 @@ def validate_record(forms: Forms, form: Form, data: Any, *, source: str = "data"
     try:
         if not isinstance(data, dict):
             raise _Refused((), "Input should be a valid dictionary", data)
-        cleaned = _group(forms, form.items, data, (), findings)
+        top = _TopLevel(form)
+        cleaned = _group(forms, top, data, (), findings)
     except _Refused as exc:
         where = _where(source, exc.path)
         value = exc.value
@@ -152,14 +154,24 @@ def _dotted(path: tuple[str | int, ...]) -> str:
     return _where("", path).removeprefix(".")
 
 
+class _TopLevel:
+    """A form's top-level items as a group (what :func:`_group` reads of a group item)."""
+
+    __slots__ = ("by_name", "items")
+
+    def __init__(self, form: Form) -> None:
+        self.items = form.items
+        self.by_name = {i.name: i for i in self.items}
+
+
 def _group(
     forms: Forms,
-    items: tuple[Item, ...],
+    group: Item | _TopLevel,
     data: dict[str, Any],
     path: tuple[str | int, ...],
     findings: list[Finding],
 ) -> dict[str, Any]:
-    by_name = {i.name: i for i in items}
+    by_name, items = group.by_name, group.items
     out: dict[str, Any] = {}
     for key, value in data.items():
         item = by_name.get(key) if isinstance(key, str) else None
@@ -200,7 +212,7 @@ def _one(
     if kind == "group":
         if not isinstance(value, dict):
             raise _Refused(path, "Input should be a valid dictionary", value)
-        return _group(forms, item.items, value, path, findings)
+        return _group(forms, item, value, path, findings)
     if kind == "lab":
         return _lab(item, value, path, findings)
     if kind == "choice":
@@ -226,6 +238,19 @@ def _one(
 
 
 def _scalar(kind: str, value: Any, path: tuple[str | int, ...]) -> Any:
+    # the common, exact cases without pydantic; anything else is coerced (or refused) by it
+    exact = type(value)
+    if (
+        (kind == "text" and exact is str)
+        or (kind == "boolean" and exact is bool)
+        or (kind == "integer" and exact is int)
+    ):
+        return value
+    if kind == "decimal" and exact in (int, float) and math.isfinite(value):
+        return float(value)
+    if kind == "date" and exact is str and len(value) == 10 and value[4] == value[7] == "-":
+        with contextlib.suppress(ValueError):
+            return dt.date.fromisoformat(value)
     try:
         return _SCALARS[kind].validate_python(value)
     except ValidationError as exc:
@@ -258,7 +283,7 @@ def _pydantic_range(bounds: Range, value: float) -> str:
 
 
 def _choice(forms: Forms, item: Item, value: Any, path: tuple[str | int, ...]) -> Any:
-    codes = forms.code_list(item.codelist or "").code_values()
+    codes = forms.code_map[item.codelist or ""].values
     if value in codes and type(value) is not bool:
         return value
     if any(isinstance(c, int) for c in codes) and isinstance(value, str | float):

@@ -86,6 +86,7 @@ CASES = [
     ),
     Case("GET", "/api/trials", 200, ALL),
     Case("GET", "/api/trials/{trial}", 200, ALL),
+    Case("GET", "/api/trials/{trial}/forms", 200, ALL),
     Case("GET", "/api/trials/{trial}/sites", 200, ALL),
     # pooled over every site (not for the world's monitors, who hold one site each); the
     # world has no PFS event yet: 422 says so

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from trialkit.service.capture import capture, edit_checks, queries, visits
 from trialkit.service.capture.capture import CaptureView, TumourResponseView
 from trialkit.service.capture.edit_checks import EditCheckReport
-from trialkit.service.capture.forms import Form
+from trialkit.service.capture.forms import Form, FormView, trial_forms
 from trialkit.service.capture.patient_pfs import PfsView, patient_pfs
 from trialkit.service.capture.queries import QueryView
 from trialkit.service.capture.recist_preview import preview_tumour_response
@@ -48,6 +48,16 @@ class TumourPreviewView(BaseModel):
     patient_id: int
     evaluation: dict[str, Any] | None
     """``None`` without a dated baseline."""
+
+
+@router.get(
+    "/trials/{trial_id}/forms",
+    dependencies=[requires(Action.VIEW_TRIAL)],
+    response_model=list[FormView],
+)
+def list_forms(trial_id: Id, session: DbSession, actor: CurrentPrincipal) -> list[FormView]:
+    """The trial's forms as its protocol defines them, each with the JSON Schema of a record."""
+    return trial_forms(session=session, actor=actor, trial_id=trial_id)
 
 
 @router.get(
@@ -166,7 +176,7 @@ def list_patient_queries(
 )
 def raise_query(
     patient_id: Id,
-    form: Form,
+    form: Annotated[str, Query(pattern=_FORM_NAME, description="The record's form")],
     body: QueryCreate,
     session: DbSession,
     actor: CurrentPrincipal,

@@ -13,16 +13,23 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.orm import Session
+
 from trialkit.errors import NotFoundError, RecordError
 from trialkit.protocol import Protocol
 from trialkit.protocol.forms import Form as FormDefinition
-from trialkit.protocol.records import Validated, validate_record
+from trialkit.protocol.records import Validated, json_schema, validate_record
 from trialkit.service.platform.boundary import plausible_date
+from trialkit.service.platform.principal import Principal
+from trialkit.service.screening.screening import get_protocol
 
 __all__ = [
     "Form",
     "FormDefinition",
+    "FormView",
     "case_report_form",
+    "trial_forms",
     "validate_form",
 ]
 
@@ -44,6 +51,43 @@ class Form(StrEnum):
     END_OF_STUDY = "end_of_study"
     NEW_THERAPY = "new_therapy"
     LAST_KNOWN_ALIVE = "last_known_alive"
+
+
+class FormView(BaseModel):
+    """A form of the trial's protocol: where it is used, its version and its record schema."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    label: str
+    version: str
+    used: str
+    repeats: bool
+    key_prefix: str | None
+    sdtm_domain: str | None
+    record_schema: dict[str, Any]
+    """JSON Schema (2020-12) of a record's ``data``, built from the form's definition."""
+
+
+def trial_forms(*, session: Session, actor: Principal, trial_id: int) -> list[FormView]:
+    """Every form of the trial's protocol (the screening form first, as the file orders them)."""
+    protocol = get_protocol(session=session, actor=actor, trial_id=trial_id)
+    forms = protocol.forms
+    if forms is None:
+        return []
+    return [
+        FormView(
+            name=form.name,
+            label=form.label,
+            version=form.version,
+            used=form.used,
+            repeats=form.repeats,
+            key_prefix=form.key_prefix,
+            sdtm_domain=form.sdtm_domain,
+            record_schema=json_schema(forms, form),
+        )
+        for form in forms.forms
+    ]
 
 
 def case_report_form(protocol: Protocol, form: str) -> FormDefinition:

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trialkit.errors import ConflictError, NotFoundError
-from trialkit.service.capture.forms import Form
+from trialkit.service.capture.forms import case_report_form
 from trialkit.service.capture.tables import DataQuery
 from trialkit.service.platform import audit
 from trialkit.service.platform.db.base import utcnow
@@ -33,7 +33,7 @@ from trialkit.service.platform.policy import (
 )
 from trialkit.service.platform.principal import Grant, Principal
 from trialkit.service.screening.tables import Patient
-from trialkit.service.trials.trials import get_trial_or_raise
+from trialkit.service.trials.trials import get_trial_or_raise, trial_protocol
 
 __all__ = [
     "QueryView",
@@ -230,19 +230,21 @@ def raise_query(
     session: Session,
     actor: Principal,
     patient_id: int,
-    form: Form,
+    form: str,
     record_key: str,
     field: str,
     message: str,
 ) -> QueryView:
-    """A monitor's own query on a field (source data verification, say)."""
+    """A monitor's own query on a field (source data verification, say) of a case report form
+    of the trial's protocol."""
     patient, grant = patient_or_absent(session, actor, patient_id, Action.REVIEW_QUERIES)
+    protocol = trial_protocol(get_trial_or_raise(session, patient.trial_id))
     view = open_query(
         session,
         actor=actor,
         grant=grant,
         patient=patient,
-        form=form.value,
+        form=case_report_form(protocol, form).name,
         record_key=record_key,
         field=field,
         code="manual",
