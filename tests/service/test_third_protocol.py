@@ -172,6 +172,8 @@ def test_colo_runs_screening_to_report_on_its_own_forms(
     )
     assert bad.status_code == 422
     assert '"answers","pain"' in bad.text
+    event = {"term": "Hand-foot syndrome", "grade": "2", "start_date": "2021-04-01"}
+    assert browser.post(f"{base}/adverse_event", event | {"serious": "no"}).status_code == 303
     patient_page = browser.get(f"/patients/{patient_id}").text
     assert "Quality of life (EORTC QLQ-C30, short)" in patient_page
     assert re.search(r"<strong>PD</strong>", patient_page)  # 40 -> 60 mm: progression
@@ -189,6 +191,11 @@ def test_colo_runs_screening_to_report_on_its_own_forms(
     domains = {d.name: d for d in export.domains}
     assert len(domains["DM"].rows) == 1
     assert "TR" in domains
+    ae = [dict(zip(domains["AE"].columns, row, strict=True)) for row in domains["AE"].rows]
+    # mapped by the AE form's declared SDTM names (no code knows COLO's items)
+    assert [(r["AETERM"], r["AETOXGR"], r["AESER"], r["AESTDTC"]) for r in ae] == [
+        ("Hand-foot syndrome", "2", "N", "2021-04-01")
+    ]
     forms = {f.get("OID") for f in metadata.iter(f"{{{ODM_NS}}}FormDef")}
     assert forms == {
         "F.SCREENING",
