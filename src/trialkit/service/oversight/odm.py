@@ -389,6 +389,14 @@ def _item_def(
             _range_checks(element, q, item.range, "Hard")
         if item.soft_range is not None:
             _range_checks(element, q, item.soft_range, "Soft")
+        if part is None and item.not_before is not None:
+            rule = ET.SubElement(element, q("RangeCheck"), {"SoftHard": "Hard"})
+            expression = f"!has(r.{item.name}) || !has(r.{item.not_before}) || "
+            expression += f"days_between(r.{item.not_before}, r.{item.name}) >= 0"
+            if group.path:
+                expression = expression.replace("r.", "g.")
+            ET.SubElement(rule, q("FormalExpression"), {"Context": "CEL"}).text = expression
+            _text(rule, q, "ErrorMessage", f"{item.name} cannot be before {item.not_before}")
         for check in form.checks:
             if f"{group.path}.{sub}".strip(".") == check.item and part is None:
                 rule = ET.SubElement(

@@ -89,9 +89,15 @@ def record_to_form(screening: ScreeningForm, data: Mapping[str, Any]) -> dict[st
     return record_to_page(screening.form, data, {})
 
 
-def field_for_path(screening: ScreeningForm, path: str) -> Field | None:
-    """The input that a record path is entered in: the input itself or the first of its group."""
-    fields = form_fields(form_sections(screening, {}))
+def field_for_path(
+    screening: ScreeningForm, path: str, fields: Mapping[str, Field] | None = None
+) -> Field | None:
+    """The input that a record path is entered in: the input itself or the first of its group.
+
+    ``fields``: the form's inputs (:func:`all_fields` by name), when already at hand.
+    """
+    if fields is None:
+        fields = form_fields(form_sections(screening, {}))
     if path in fields:
         return fields[path]
     return next((f for name, f in fields.items() if name.startswith(path + ".")), None)
