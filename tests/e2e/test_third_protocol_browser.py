@@ -2,7 +2,7 @@
 
 A server of its own, on a SQLite database holding only COLO: an investigator screens a patient
 on COLO's screening form (the live checklist, a show_when item appearing), and, the patient
-randomised, records a CT assessment and adds a row of lesions without JavaScript-only controls.
+randomised, adds a row of lesions to the baseline CT and records a CT assessment (RECIST preview).
 """
 
 from __future__ import annotations
@@ -159,3 +159,42 @@ def _screen_and_record(browser: Any, server: str, username: str) -> None:
     page.goto(patient_url + "/screening")
     assert page.locator("details.conditional", has_text="Induction cycles given").count() == 0
     assert page.get_by_label("Induction cycles given").is_visible()
+
+    # --- consent, randomisation, and a CRF: the baseline CT with a row added ---------------
+    page.goto(patient_url + "/consent")
+    page.get_by_label("Date of consent").fill("2021-02-25")
+    page.get_by_label("Version of the patient information sheet").fill("1.0")
+    page.get_by_role("button", name="Record consent").click()
+    page.wait_for_url(re.compile(r"saved=consent"))
+    page.get_by_role("link", name="Randomise", exact=True).click()
+    page.wait_for_url(re.compile(r"/randomise$"))
+    page.get_by_label(re.compile("I confirm that patient IT01-001")).check()
+    page.get_by_role("button", name="Randomise now").click()
+    page.wait_for_url(re.compile(r"/randomise\?done=1$"))
+    assert "cetuximab" in page.inner_text("main")  # RAS wild-type: the protocol's rule
+    page.goto(patient_url + "/forms/tumour_baseline")
+    page.get_by_label("Date of the baseline CT").fill("2021-02-20")
+    page.get_by_role("button", name="Add a row to Target lesions").click()
+    page.locator('[name="target.1.organ"]').wait_for()
+    for name, value in {
+        "target.0.id": "T1",
+        "target.0.organ": "liver",
+        "target.0.diameter_mm": "40",
+        "target.1.id": "T2",
+        "target.1.organ": "lung",
+        "target.1.diameter_mm": "15",
+    }.items():
+        page.locator(f'[name="{name}"]').fill(value)
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_url(re.compile(r"saved=tumour_baseline"))
+    page.goto(patient_url + "/forms/tumour_assessment")
+    page.get_by_label("Date of the CT").fill("2021-05-03")
+    page.get_by_label("Target lesion: T1 (mm)").fill("20")
+    page.get_by_label("Target lesion: T2 (mm)").fill("10")
+    page.get_by_label("New lesions", exact=True).select_option("no")
+    preview = page.locator("#recist-preview")
+    preview.get_by_text("as entered, not saved").wait_for()  # the RECIST preview, live
+    assert "PR" in preview.locator("#timepoints").inner_text()
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_url(re.compile(r"saved=tumour_assessment"))
+    context.close()
