@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import TEST_SECRET, test_settings
-from tests.e2e.conftest import CHROMIUM_ARGS, _free_port, chromium_or_skip
+from tests.e2e.conftest import _free_port, chromium_or_skip
 from tests.factories import PASSWORD, SYSTEM, make_user, restock, seal_trial
 from trialkit.service.platform.db.database import create_database
 from trialkit.service.platform.db.migrate import upgrade
@@ -112,18 +112,12 @@ def colo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         log.close()
 
 
-def test_colo_screening_form_and_a_crf_in_chromium(colo_server: tuple[str, str]) -> None:
-    from playwright.sync_api import sync_playwright
-
+def test_colo_screening_form_and_a_crf_in_chromium(
+    browser: Any, colo_server: tuple[str, str]
+) -> None:
+    """``browser``: the session's Chromium (one Playwright a process)."""
     server, username = colo_server
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_or_skip(), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            _screen_and_record(browser, server, username)
-        finally:
-            browser.close()
+    _screen_and_record(browser, server, username)
 
 
 def _screen_and_record(browser: Any, server: str, username: str) -> None:
