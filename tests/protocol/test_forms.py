@@ -204,7 +204,7 @@ def test_an_edit_check_on_a_missing_item_and_a_bad_not_before_are_refused() -> N
     with pytest.raises(ProtocolError, match="'g9' is not an item of form 'screening'"):
         parse_protocol(text, filename="geri.yaml")
     text = _broken("r.ecog < 2 ||", "r.ecg < 2 ||")
-    with pytest.raises(ProtocolError, match="r.ecg names no item"):
+    with pytest.raises(ProtocolError, match=r"r\.ecg names no item"):
         parse_protocol(text, filename="geri.yaml")
     text = _broken(
         "{name: planned_randomisation_date, type: date,",

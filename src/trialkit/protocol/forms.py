@@ -80,7 +80,7 @@ class CodeList(_Frozen):
     @model_validator(mode="after")
     def _unique_codes(self) -> CodeList:
         codes = [c.code for c in self.codes]
-        duplicate = next((c for c in codes if codes.count(c) > 1), None)
+        duplicate = _twice(codes)
         if duplicate is not None:
             raise ValueError(f"code list {self.name!r} holds code {duplicate!r} twice")
         return self
@@ -260,7 +260,7 @@ class Form(_Frozen):
         if self.repeats != (self.key_prefix is not None):
             raise ValueError(f"form {self.name!r}: a repeating form needs a key_prefix, only it")
         sections = [s.name for s in self.sections]
-        duplicate = next((s for s in sections if sections.count(s) > 1), None)
+        duplicate = _twice(sections)
         if duplicate is not None:
             raise ValueError(f"form {self.name!r} has two sections named {duplicate!r}")
         top: dict[str, tuple[Item, ...]] = {}
@@ -272,7 +272,7 @@ class Form(_Frozen):
                 top[section.key] = top.get(section.key, ()) + section.items
         nested = [key for key in top if key]
         names = [i.name for i in top.get("", ())] + nested
-        duplicate = next((n for n in names if names.count(n) > 1), None)
+        duplicate = _twice(names)
         if duplicate is not None:
             raise ValueError(f"form {self.name!r} has two items named {duplicate!r}")
         for key, items in top.items():
@@ -345,11 +345,11 @@ class Forms(_Frozen):
     @model_validator(mode="after")
     def _references(self) -> Forms:
         names = [c.name for c in self.code_lists]
-        duplicate = next((n for n in names if names.count(n) > 1), None)
+        duplicate = _twice(names)
         if duplicate is not None:
             raise ValueError(f"two code lists are named {duplicate!r}")
         forms = [f.name for f in self.forms]
-        duplicate = next((n for n in forms if forms.count(n) > 1), None)
+        duplicate = _twice(forms)
         if duplicate is not None:
             raise ValueError(f"two forms are named {duplicate!r}")
         if sum(f.used == "screening" for f in self.forms) > 1:
@@ -378,9 +378,19 @@ class Forms(_Frozen):
         return MappingProxyType({c.name: c for c in self.code_lists})
 
 
+def _twice(values: list[str] | list[str | int]) -> str | int | None:
+    """The first value that occurs more than once, if any."""
+    seen: set[str | int] = set()
+    for value in values:
+        if value in seen:
+            return value
+        seen.add(value)
+    return None
+
+
 def _no_duplicates(items: tuple[Item, ...], where: str) -> None:
     names = [i.name for i in items]
-    duplicate = next((n for n in names if names.count(n) > 1), None)
+    duplicate = _twice(names)
     if duplicate is not None:
         raise ValueError(f"{where} has two items named {duplicate!r}")
 

@@ -81,11 +81,21 @@ def _load_bundled(name: str) -> Protocol:
     return parse_protocol(source, filename=f"{name}.yaml")
 
 
+def _compose_and_construct(source: str) -> tuple[Any, Any]:
+    """The YAML node tree (for line numbers) and the data built from it: one parse, not two."""
+    loader = _YAML_LOADER(source)  # a safe loader
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
+    return node, data
+
+
 def parse_protocol(source: str, *, filename: str = "<protocol>") -> Protocol:
     """Parse and validate protocol YAML text, compiling every rule it holds."""
     try:
-        node = yaml.compose(source, Loader=_YAML_LOADER)
-        data = yaml.load(source, Loader=_YAML_LOADER)  # a safe loader
+        node, data = _compose_and_construct(source)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{filename}:{mark.line + 1}" if mark is not None else filename
