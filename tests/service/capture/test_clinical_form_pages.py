@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,7 +10,6 @@ import pytest
 from trialkit.protocol import load_protocol
 from trialkit.protocol.forms import Forms
 from trialkit.service.platform.pages.form_pages import (
-    Field,
     Rows,
     add_row,
     field_of_location,
@@ -21,6 +21,8 @@ from trialkit.service.platform.pages.form_pages import (
     record_to_page,
     remove_row,
 )
+
+COLO = Path(__file__).resolve().parents[2] / "protocol" / "data" / "colorectal.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -139,13 +141,16 @@ def test_a_service_error_lands_on_its_input(forms: Forms) -> None:
 
 
 def test_show_when_folds_an_item_until_its_answers_call_for_it() -> None:
-    protocol = load_protocol("sor").forms
-    assert protocol is not None
-    screening = protocol.screening
+    colo = load_protocol(str(COLO)).forms
+    assert colo is not None
+    screening = colo.screening
     assert screening is not None
-    conditional = [(p, i) for p, i in screening.walk() if i.show_when]
-    if not conditional:
-        pytest.skip("SOR's forms have no show_when item; the third protocol's test covers it")
-    path, _ = conditional[0]
-    fields = form_fields(page_sections(protocol, screening, {}, {}))
-    assert isinstance(fields.get(path), Field)
+    asked = {
+        answer: form_fields(page_sections(colo, screening, values, {}))["induction_cycles"].shown
+        for answer, values in (
+            ("blank", {}),
+            ("yes", {"progressed_on_induction": "yes"}),
+            ("no", {"progressed_on_induction": "no"}),
+        )
+    }
+    assert asked == {"blank": False, "yes": False, "no": True}
