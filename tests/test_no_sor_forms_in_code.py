@@ -29,9 +29,6 @@ NOT_YET = {
     "service/capture/edit_checks.py": "cross-form checks (death, tumour dates)",
     "service/capture/forms.py": "the forms the service's derivations read",
     "service/capture/outcomes.py": "survival and disposition outcomes",
-    "service/capture/pages/clinical.py": "pages (forms-ui: rendered from definitions)",
-    "service/capture/pages/clinical_forms.py": "pages (forms-ui: rendered from definitions)",
-    "service/capture/pages/patient_summary.py": "pages (forms-ui)",
     "service/capture/patient_status.py": "patient status from disposition forms",
     "service/capture/recist_preview.py": "RECIST preview of tumour forms",
     "service/capture/visits.py": "the visit schedule's forms",
@@ -39,7 +36,6 @@ NOT_YET = {
     "service/oversight/sdtm_spec.py": "SDTM mapping (forms-ui)",
     "service/oversight/trial_report.py": "the report's safety and exposure tables",
     "service/platform/api/schemas.py": "the RECIST preview body names the tumour forms",
-    "service/platform/pages/labels.py": "screening page section labels (forms-ui)",
 }
 
 

@@ -157,7 +157,7 @@ def patient_state(session: Session, patient: Patient) -> PatientState:
     return derive_status(status_facts(session, patient))
 
 
-def offered_forms(status: PatientStatus, forms: Iterable[Form]) -> list[Form]:
+def offered_forms(status: PatientStatus, forms: Iterable[str]) -> list[str]:
     """The forms the site is offered to record, of ``forms`` (in their order), given the status.
 
     Nothing before randomisation. After death only what the protocol still asks for: the
@@ -172,5 +172,5 @@ def offered_forms(status: PatientStatus, forms: Iterable[Form]) -> list[Form]:
     elif status in (PatientStatus.WITHDRAWN, PatientStatus.OFF_STUDY):
         allowed = {Form.DEATH, Form.END_OF_STUDY}
     else:
-        allowed = set(Form)
+        return list(forms)  # every form of the protocol
     return [f for f in forms if f in allowed]
