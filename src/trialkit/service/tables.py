@@ -30,6 +30,7 @@ from trialkit.service.randomisation.tables.supply import (
     ResupplyRequest,
     Shipment,
 )
+from trialkit.service.safety.tables import SaeReportVersion, SaeReview, SusarUnblinding
 from trialkit.service.screening.tables import (
     Consent,
     EligibilityEvaluation,
@@ -63,11 +64,14 @@ __all__ = [
     "ResupplyRequest",
     "Role",
     "RoleAssignment",
+    "SaeReportVersion",
+    "SaeReview",
     "ScreeningRecordVersion",
     "SessionEnd",
     "Shipment",
     "Site",
     "StratumCounter",
+    "SusarUnblinding",
     "Trial",
     "Unblinding",
     "User",

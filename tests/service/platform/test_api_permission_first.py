@@ -74,6 +74,8 @@ def _url(route: Operation, world: World, bad: Bad) -> str:
         "request_id": world.request,
         "shipment_id": world.shipment,
         "form": "adverse_event",
+        "case_number": 1,
+        "kind": "e2b",
     }
 
     def value(match: re.Match[str]) -> str:

@@ -47,6 +47,7 @@ __all__ = [
     "logout",
     "record_password_failure",
     "record_password_success",
+    "reenter_password",
 ]
 
 BAD_CREDENTIALS = "wrong username or password"
@@ -224,6 +225,59 @@ def record_password_success(
     }
     _audit_own_account(session, user, request_id, changes, reason)
     user.failed_logins, user.locked_until = 0, None
+
+
+def reenter_password(
+    session: Session,
+    *,
+    security: Security,
+    actor: Principal,
+    grant: Grant,
+    password: str,
+    what: str,
+    entity: str,
+    entity_id: object,
+) -> User:
+    """The actor's user, once they have re-entered their password to do ``what`` (an unblinding).
+
+    A password re-entry is a password check like a login: a wrong one counts towards the
+    account's lock-out (:func:`record_password_failure`), and a locked account is refused
+    before the password is tried, so the form is no way to guess passwords. Both refusals
+    are audited (``<what>_refused``, spaces as underscores) and raised as
+    :class:`~trialkit.errors.PasswordRefusedError`, which the caller's transaction commits.
+    """
+    user = session.get(User, actor.user_id) if actor.user_id is not None else None
+    if user is None:
+        raise AuthenticationError(f"{what} needs a user account")
+    locked = locked_out(user, security.clock())
+    if locked is None and not security.verify_password(user.password_hash, password):
+        record_password_failure(
+            session,
+            security=security,
+            user=user,
+            request_id=actor.request_id,
+            reason=f"wrong password on the {what} form",
+        )
+        locked = locked_out(user, security.clock())
+        failure = f"{what} refused: the password is wrong" + (f"; {locked}" if locked else "")
+        why = "wrong password"
+    elif locked is not None:
+        failure, why = f"{what} refused: {locked}", "account locked"
+    else:
+        record_password_success(
+            session, user=user, request_id=actor.request_id, reason="password re-entered"
+        )
+        return user
+    audit.record(
+        session,
+        actor=actor,
+        grant=grant,
+        action=f"{what.replace(' ', '_')}_refused",
+        entity=entity,
+        entity_id=entity_id,
+        reason=why,
+    )
+    raise PasswordRefusedError(failure, locked=locked is not None)
 
 
 class _DummyHash:

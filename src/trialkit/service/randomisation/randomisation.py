@@ -20,11 +20,9 @@ from sqlalchemy import BindParameter, Integer, Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from trialkit.errors import (
-    AuthenticationError,
     ConflictError,
     InputError,
     NotFoundError,
-    PasswordRefusedError,
     RandomisationError,
     SupplyError,
 )
@@ -46,7 +44,6 @@ from trialkit.service.platform.policy import (
 )
 from trialkit.service.platform.principal import Principal
 from trialkit.service.platform.security import Security
-from trialkit.service.platform.tables.people import User
 from trialkit.service.platform.views import (
     CalendarEntryView,
     EmergencyUnblindingView,
@@ -597,49 +594,23 @@ def emergency_unblind(
     read by blinded administrators) and a notification to the sponsor (without
     the arm). Nothing else changes: every other response stays blinded.
 
-    The password re-entry is a password check like a login: a wrong one counts towards
-    the account's lock-out (:func:`trialkit.service.platform.auth.record_password_failure`), and a
-    locked account is refused before the password is tried, so the form is no way to
-    guess passwords. Both refusals are audited (``emergency_unblinding_refused``) and raised
-    as :class:`~trialkit.errors.PasswordRefusedError`, which the caller's transaction commits.
+    The password is re-entered through :func:`trialkit.service.platform.auth.reenter_password`,
+    as for a SUSAR unblinding: a wrong one counts towards the lock-out, and refusals are
+    audited (``emergency_unblinding_refused``) and raised as
+    :class:`~trialkit.errors.PasswordRefusedError`, which the caller's transaction commits.
     """
     patient, grant = patient_or_absent(session, actor, patient_id, Action.EMERGENCY_UNBLIND)
-    user = session.get(User, actor.user_id) if actor.user_id is not None else None
-    if user is None:
-        raise AuthenticationError("emergency unblinding needs a user account")
     if not reason.strip():
         raise InputError("give the medical reason for the emergency unblinding", location="reason")
-    locked = auth.locked_out(user, security.clock())
-    if locked is None and not security.verify_password(user.password_hash, password):
-        auth.record_password_failure(
-            session,
-            security=security,
-            user=user,
-            request_id=actor.request_id,
-            reason="wrong password on the emergency unblinding form",
-        )
-        locked = auth.locked_out(user, security.clock())
-        failure = "emergency unblinding refused: the password is wrong" + (
-            f"; {locked}" if locked else ""
-        )
-        why = "wrong password"
-    elif locked is not None:
-        failure, why = f"emergency unblinding refused: {locked}", "account locked"
-    else:
-        failure = why = ""
-    if failure:
-        audit.record(
-            session,
-            actor=actor,
-            grant=grant,
-            action="emergency_unblinding_refused",
-            entity="patient",
-            entity_id=patient.id,
-            reason=why,
-        )
-        raise PasswordRefusedError(failure, locked=locked is not None)
-    auth.record_password_success(
-        session, user=user, request_id=actor.request_id, reason="password re-entered"
+    user = auth.reenter_password(
+        session,
+        security=security,
+        actor=actor,
+        grant=grant,
+        password=password,
+        what="emergency unblinding",
+        entity="patient",
+        entity_id=patient.id,
     )
     row, slot = _randomisation(session, patient)
     trial = get_trial_or_raise(session, patient.trial_id)
