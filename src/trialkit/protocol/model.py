@@ -14,18 +14,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import date
-from types import MappingProxyType
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Literal
 
 from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
-    PlainSerializer,
     field_validator,
     model_validator,
 )
+
+from trialkit.protocol._base import NAME, ReadOnlyMapping, _Frozen, _read_only
+from trialkit.protocol.forms import Forms
 
 __all__ = [
     "Allocation",
@@ -60,29 +58,6 @@ __all__ = [
 ]
 
 CRITERION_ID = re.compile(r"^(?P<kind>[IE])(?P<number>\d+)(?:\.(?P<sub>\d+))?$")
-NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-V = TypeVar("V")
-
-
-def _read_only(value: Mapping[str, V]) -> Mapping[str, V]:
-    return MappingProxyType(dict(value))
-
-
-ReadOnlyMapping = Annotated[
-    Mapping[str, V],
-    AfterValidator(_read_only),
-    PlainSerializer(dict, return_type=dict[str, Any]),
-]
-"""A mapping field that cannot be changed after validation (a ``MappingProxyType`` over a copy).
-
-Written and validated as a YAML/JSON object; dumped as a plain ``dict``.
-"""
 
 
 class Organisation(_Frozen):
@@ -637,6 +612,7 @@ class Protocol(_Frozen):
     study_drug: StudyDrug | None = None
     enrolment: Enrolment | None = None
     safety: Safety | None = None
+    forms: Forms | None = None
 
     @model_validator(mode="after")
     def _cross_references(self) -> Protocol:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from trialkit.eligibility import parse_record
+from tests.records import sor_record
 from trialkit.protocol import load_protocol
 from trialkit.screening import ScreeningOutcome, ScreeningResult, screen
 from trialkit.service.screening.pages.checklist import checklist
@@ -19,7 +19,7 @@ EXAMPLES = sorted((Path(__file__).resolve().parents[3] / "examples" / "sor").glo
 
 
 def _outcome(path: Path) -> ScreeningOutcome:
-    return screen(SOR, parse_record(json.loads(path.read_text()), source=path.name))
+    return screen(SOR, sor_record(json.loads(path.read_text()), source=path.name))
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])

@@ -20,10 +20,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import trialkit
-from trialkit.eligibility import parse_record
 from trialkit.errors import ConflictError, InputError, RecordError
 from trialkit.protocol import Protocol
-from trialkit.screening import ScreeningOutcome, screen
+from trialkit.screening import ScreeningOutcome, parse_screening_record, screen
 from trialkit.service.capture.patient_status import patient_state
 from trialkit.service.platform import audit
 from trialkit.service.platform.calendar import calendar_date
@@ -211,8 +210,8 @@ def submit_screening_record(
         session, actor, patient_id, Action.EDIT_PATIENTS
     )
     require_recruiting(session, site, approved=approved)
-    record = parse_record(data, source="data")
-    normalised = record.model_dump(mode="json", exclude_unset=True)
+    protocol = trial_protocol(get_trial_or_raise(session, patient.trial_id))
+    normalised = parse_screening_record(protocol, data, source="data")
     _finite(normalised, "data")
     last = session.scalar(_LAST_RECORD_VERSION, {"patient": patient.id})
     version = int(last or 0) + 1
@@ -290,7 +289,7 @@ def _screen(protocol: Protocol, data: dict[str, Any]) -> ScreeningOutcome:
     with _screened_lock:
         outcome = _SCREENED.get(key)
     if outcome is None:
-        outcome = screen(protocol, parse_record(data, source="data"))
+        outcome = screen(protocol, parse_screening_record(protocol, data, source="data"))
         with _screened_lock:
             _SCREENED[key] = outcome
             while len(_SCREENED) > _SCREENED_SIZE:
