@@ -113,6 +113,7 @@ class UserView(_View):
     full_name: str
     is_active: bool
     is_demo: bool
+    email: str | None = None
     locked_until: dt.datetime | None
     roles: list[RoleAssignmentView]
 
