@@ -39,6 +39,7 @@ def sae_values(**changes: object) -> dict[str, Any]:
 
 
 def report(client: TestClient, world: World, **changes: object) -> dict[str, Any]:
+    """A new SAE case of the world's randomised patient (the world holds case 1 already)."""
     response = client.post(
         f"/api/patients/{world.randomised}/saes",
         json={"values": sae_values(**changes)},
@@ -62,15 +63,15 @@ def test_a_reported_sae_is_on_the_sponsors_work_list_with_the_time_left(
     assert created["versions"] == 1
     assert "arm" not in created
     assert "review" not in created
-    rows = work_list(client, world, SAFETY)
-    assert [r["case_id"] for r in rows] == [created["case_id"]]
+    assert created["case_number"] == 2
+    rows = [r for r in work_list(client, world, SAFETY) if r["case_id"] == created["case_id"]]
     assert rows[0]["review_status"] == "to review"
     assert "arm" not in rows[0]
     assert rows[0]["due_at"].startswith(f"{(ONSET + dt.timedelta(days=1)).isoformat()}T00:00")
-    assert [r["case_id"] for r in work_list(client, world, Role.MONITOR)] == [created["case_id"]]
+    assert created["case_id"] in [r["case_id"] for r in work_list(client, world, Role.MONITOR)]
     assert work_list(client, world, Role.INVESTIGATOR, "other") == []  # another site's
     other = client.get(
-        f"/api/patients/{world.randomised}/saes/1",
+        f"/api/patients/{world.randomised}/saes/2",
         headers=world.headers(Role.INVESTIGATOR, "other"),
     )
     assert other.status_code == 404
@@ -91,16 +92,17 @@ def test_an_incomplete_report_stays_due_and_shows_overdue_after_24_hours(
     assert created["seconds_left"] < -24 * 3600
     assert created["versions_detail"][0]["missing"] == ["narrative"]
     rows = work_list(client, world, Role.INVESTIGATOR)
-    assert rows[0]["status"] == "overdue"
+    assert rows[0]["status"] == "overdue"  # overdue first
+    assert rows[0]["case_id"] == created["case_id"]
     follow = client.post(
-        f"/api/patients/{world.randomised}/saes/1/versions",
+        f"/api/patients/{world.randomised}/saes/2/versions",
         json={"values": sae_values(onset_date=early.isoformat())},
         headers=world.headers(Role.INVESTIGATOR, "own"),
     )
     assert follow.status_code == 422  # a follow-up needs its reason
     assert follow.json()["detail"][0]["loc"][-1] == "reason"
     follow = client.post(
-        f"/api/patients/{world.randomised}/saes/1/versions",
+        f"/api/patients/{world.randomised}/saes/2/versions",
         json={
             "values": sae_values(onset_date=early.isoformat()),
             "reason": "narrative completed",
@@ -126,10 +128,16 @@ def test_an_adverse_event_marked_serious_without_a_report_is_on_the_work_list(
     )
     assert response.status_code == 201, response.text
     rows = work_list(client, world, Role.INVESTIGATOR)
-    assert [(r["status"], r["term"], r["versions"]) for r in rows] == [("not started", "Sepsis", 0)]
+    assert [(r["status"], r["term"], r["versions"]) for r in rows][0] == (
+        "not started",
+        "Sepsis",
+        0,
+    )
+    assert [r["term"] for r in rows] == ["Sepsis", "Stroke"]  # and the world's case 1
     key = rows[0]["ae_record_key"]
     report(client, world, ae_record_key=key, term="Sepsis")
-    assert [r["status"] for r in work_list(client, world, Role.INVESTIGATOR)] == ["reported"]
+    after = work_list(client, world, Role.INVESTIGATOR)
+    assert [(r["term"], r["versions"]) for r in after] == [("Stroke", 1), ("Sepsis", 1)]
 
 
 @pytest.mark.parametrize(
@@ -179,7 +187,7 @@ BLINDED_GETS = (
     "/api/patients/{p}",
     "/api/patients/{p}/randomisation",
     "/api/patients/{p}/records",
-    "/api/patients/{p}/saes/1",
+    "/api/patients/{p}/saes/2",
     "/api/trials/{t}/saes",
     "/api/trials/{t}/queries",
     "/api/trials/{t}/report",
@@ -203,7 +211,7 @@ def test_a_susar_unblinds_one_case_for_the_safety_role_only(
     client: TestClient, world: World
 ) -> None:
     report(client, world)
-    url = f"/api/patients/{world.randomised}/saes/1"
+    url = f"/api/patients/{world.randomised}/saes/2"
     safety = world.headers(SAFETY, "own")
     reviewed = client.post(
         f"{url}/review",
@@ -249,7 +257,7 @@ def test_a_susar_on_placebo_is_not_reported_and_on_sorafenib_runs_15_days(
     client: TestClient, world: World
 ) -> None:
     report(client, world, criteria=["hospitalisation"])
-    url = f"/api/patients/{world.randomised}/saes/1"
+    url = f"/api/patients/{world.randomised}/saes/2"
     safety = world.headers(SAFETY, "own")
     client.post(f"{url}/review", json={"causality": {}}, headers=safety)
     case = client.post(
@@ -267,7 +275,7 @@ def test_an_expected_reaction_is_no_susar_and_is_not_unblinded(
     client: TestClient, world: World
 ) -> None:
     report(client, world, term="Hypertension", grade=3)
-    url = f"/api/patients/{world.randomised}/saes/1"
+    url = f"/api/patients/{world.randomised}/saes/2"
     safety = world.headers(SAFETY, "own")
     reviewed = client.post(f"{url}/review", json={"causality": {}}, headers=safety).json()
     assert reviewed["review"]["decision"] == "not_susar"
@@ -280,7 +288,7 @@ def test_an_expected_reaction_is_no_susar_and_is_not_unblinded(
 @pytest.mark.filterwarnings("ignore:HarfBuzz-Subset:DeprecationWarning")  # a system library
 def test_each_case_exports_as_cioms_i_and_e2b(client: TestClient, world: World) -> None:
     report(client, world)
-    url = f"/api/patients/{world.randomised}/saes/1"
+    url = f"/api/patients/{world.randomised}/saes/2"
     safety = world.headers(SAFETY, "own")
     client.post(f"{url}/review", json={"causality": {"study_drug": "probable"}}, headers=safety)
     pdf = client.get(f"{url}/cioms", headers=safety)
