@@ -128,7 +128,7 @@ def test_an_adverse_event_marked_serious_without_a_report_is_on_the_work_list(
     )
     assert response.status_code == 201, response.text
     rows = work_list(client, world, Role.INVESTIGATOR)
-    assert [(r["status"], r["term"], r["versions"]) for r in rows][0] == (
+    assert next((r["status"], r["term"], r["versions"]) for r in rows) == (
         "not started",
         "Sepsis",
         0,

@@ -34,7 +34,7 @@ from trialkit.safety.cioms import cioms_pdf
 from trialkit.safety.e2b import icsr_xml
 from trialkit.safety.susar import Assessment
 from trialkit.service.capture.tables import CaptureRecord
-from trialkit.service.platform import audit, auth
+from trialkit.service.platform import audit, auth, notify
 from trialkit.service.platform.db.base import utcnow
 from trialkit.service.platform.policy import (
     PERMISSIONS,
@@ -45,7 +45,8 @@ from trialkit.service.platform.policy import (
 )
 from trialkit.service.platform.principal import Grant, Principal
 from trialkit.service.platform.security import Security
-from trialkit.service.platform.tables.people import User
+from trialkit.service.platform.tables.notifications import Notification
+from trialkit.service.platform.tables.people import Role, User
 from trialkit.service.randomisation.randomised import randomised_arm
 from trialkit.service.safety.tables import SaeReportVersion, SaeReview, SusarUnblinding
 from trialkit.service.safety.views import (
@@ -61,9 +62,11 @@ from trialkit.service.trials.tables import Country, Site, Trial
 from trialkit.service.trials.trials import get_trial_or_raise, trial_protocol
 
 __all__ = [
+    "case_link",
     "export_case",
     "get_case",
     "list_cases",
+    "notify_overdue",
     "report_sae",
     "review_case",
     "unblind_case",
@@ -371,9 +374,134 @@ def report_sae(
         values={"patient_id": patient.id, "case_number": number, "version": version},
         reason=row.reason,
     )
+    if version == 1:  # the sponsor's safety role and the site's monitors hear of it at once
+        hours = protocol_safety(context.protocol).sae_report_hours
+        aware_at = aware or row.recorded_at
+        notify.notify(
+            session,
+            trial_id=patient.trial_id,
+            kind=notify.Kind.SAE_RECEIVED,
+            to=(
+                notify.To.role(Role.SAFETY_PHYSICIAN),
+                notify.To.role(Role.MONITOR, site_id=patient.site_id),
+            ),
+            message=notify.sae_received_message(
+                trial=context.trial.acronym,
+                site_code=context.site.code,
+                screening_number=patient.screening_number,
+                term=report.term or "term not given yet",
+                aware_at=aware_at,
+                due_at=aware_at + dt.timedelta(hours=hours),
+            ),
+            site_id=patient.site_id,
+            link=case_link(patient.id, number),
+        )
     return _view(
         session, actor, context, _versions(session, patient.id, number), utcnow(), detail=True
     )
+
+
+def case_link(patient_id: int, case_number: int) -> str:
+    """The case's page: each reader's own permissions decide what it shows."""
+    return f"/safety/cases/{patient_id}/{case_number}"
+
+
+def _susar_clock(session: Session, context: _Context, view: SaeCaseView) -> None:
+    """Tell the safety role that a SUSAR's reporting clock runs (once per case)."""
+    if not isinstance(view, SafetyCaseView) or view.review is None:
+        return
+    review = view.review
+    if review.decision != Decision.SUSAR.value or review.reporting_due_at is None:
+        return
+    link = case_link(context.patient.id, view.case_number or 0)
+    sent = session.scalar(
+        select(Notification.id).where(
+            Notification.trial_id == context.trial.id,
+            Notification.kind == notify.Kind.SUSAR_CLOCK.value,
+            Notification.link == link,
+        )
+    )
+    if sent is not None:
+        return
+    clock = review.clock_days or 0
+    notify.notify(
+        session,
+        trial_id=context.trial.id,
+        kind=notify.Kind.SUSAR_CLOCK,
+        to=notify.To.role(Role.SAFETY_PHYSICIAN),
+        message=notify.susar_clock_message(
+            trial=context.trial.acronym,
+            case=view.case_id,
+            days=clock,
+            aware_on=(review.reporting_due_at - dt.timedelta(days=clock)).date(),
+            due_on=review.reporting_due_at.date(),
+        ),
+        link=link,
+    )
+
+
+def notify_overdue(*, session: Session, trial_id: int, now: dt.datetime | None = None) -> list[str]:
+    """Tell the site's investigators, its monitors and the safety role of each SAE report
+    past its deadline (once per case); returns the case ids told now.
+
+    Run by ``trialkit safety overdue`` (for example from cron, every few minutes).
+    """
+    trial = get_trial_or_raise(session, trial_id)
+    protocol = trial_protocol(trial)
+    hours = protocol_safety(protocol).sae_report_hours
+    now = now or utcnow()
+    cases: dict[tuple[int, int], list[SaeReportVersion]] = {}
+    for row in session.scalars(
+        select(SaeReportVersion)
+        .where(SaeReportVersion.trial_id == trial_id)
+        .order_by(
+            SaeReportVersion.patient_id, SaeReportVersion.case_number, SaeReportVersion.version
+        )
+    ):
+        cases.setdefault((row.patient_id, row.case_number), []).append(row)
+    told = set(
+        session.scalars(
+            select(Notification.link).where(
+                Notification.trial_id == trial_id,
+                Notification.kind == notify.Kind.SAE_OVERDUE.value,
+            )
+        )
+    )
+    sites = {s.id: s for s in session.scalars(select(Site).where(Site.trial_id == trial_id))}
+    done: list[str] = []
+    for (patient_id, number), versions in cases.items():
+        if any(v.complete for v in versions):
+            continue
+        aware = versions[0].aware_at or versions[0].recorded_at
+        due = aware + dt.timedelta(hours=hours)
+        link = case_link(patient_id, number)
+        if now <= due or link in told:
+            continue
+        patient = session.get(Patient, patient_id)
+        assert patient is not None
+        site = sites[patient.site_id]
+        report = _parse(protocol, versions[-1].data)
+        notify.notify(
+            session,
+            trial_id=trial_id,
+            kind=notify.Kind.SAE_OVERDUE,
+            to=(
+                notify.To.role(Role.INVESTIGATOR, site_id=site.id),
+                notify.To.role(Role.MONITOR, site_id=site.id),
+                notify.To.role(Role.SAFETY_PHYSICIAN),
+            ),
+            message=notify.sae_overdue_message(
+                trial=trial.acronym,
+                site_code=site.code,
+                screening_number=patient.screening_number,
+                term=report.term or "term not given yet",
+                due_at=due,
+            ),
+            site_id=site.id,
+            link=link,
+        )
+        done.append(f"{patient.screening_number}/SAE-{number}")
+    return done
 
 
 def _case_or_absent(
@@ -560,6 +688,7 @@ def review_case(
     )
     view = _view(session, actor, context, versions, utcnow(), detail=True)
     assert isinstance(view, SafetyCaseView)
+    _susar_clock(session, context, view)
     return view
 
 
@@ -631,6 +760,7 @@ def unblind_case(
     )
     view = _view(session, actor, context, versions, utcnow(), detail=True)
     assert isinstance(view, UnblindedCaseView)
+    _susar_clock(session, context, view)
     return view
 
 
