@@ -71,7 +71,7 @@ def test_a_death_asks_for_the_date_of_death() -> None:
 @pytest.mark.parametrize(
     ("changes", "location"),
     [
-        ({"criteria": ["hospitalised"]}, "criteria.0"),
+        ({"criteria": ["hospitalised"]}, "criteria[0]"),
         ({"causality": {"sorafenib": "related"}}, "causality.sorafenib"),
         ({"causality": {"docetaxel": "maybe"}}, "causality.docetaxel"),
         ({"aware_at": "yesterday"}, "aware_at"),

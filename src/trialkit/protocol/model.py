@@ -548,6 +548,13 @@ class Safety(_Frozen):
     """Pharmacovigilance: the reference safety information per drug (ICH E2A; EU CT-3)."""
 
     sae_report_hours: int = Field(default=24, gt=0)
+    sae_form: str | None = Field(
+        default=None, description="the form (of forms) the site reports an SAE on"
+    )
+    adverse_event_form: str | None = Field(
+        default=None, description="the adverse-event form whose serious_item asks for an SAE"
+    )
+    serious_item: str = "serious"
     reference_safety_information: tuple[DrugSafetyInformation, ...] = Field(min_length=1)
     text: str
 

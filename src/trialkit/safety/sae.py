@@ -184,7 +184,7 @@ def parse_sae_report(values: Mapping[str, Any], *, drugs: Sequence[str]) -> SaeR
     if not isinstance(raw_criteria, Sequence):
         raise InputError("give the seriousness criteria as a list", location="criteria")
     criteria = tuple(
-        dict.fromkeys(_choice(c, CRITERIA, f"criteria.{i}") for i, c in enumerate(raw_criteria))
+        dict.fromkeys(_choice(c, CRITERIA, f"criteria[{i}]") for i, c in enumerate(raw_criteria))
     )
     raw_causality = values.get("causality") or {}
     if not isinstance(raw_causality, Mapping):

@@ -76,6 +76,7 @@ def _url(route: Operation, world: World, bad: Bad) -> str:
         "form": "adverse_event",
         "case_number": 1,
         "kind": "e2b",
+        "item_id": 1,
     }
 
     def value(match: re.Match[str]) -> str:

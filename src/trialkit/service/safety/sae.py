@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from trialkit.errors import ConflictError, InputError, NotFoundError
 from trialkit.protocol import Protocol
 from trialkit.protocol.model import Safety
+from trialkit.protocol.records import validate_record
 from trialkit.safety import (
     CAUSALITY,
     Decision,
@@ -72,7 +73,6 @@ __all__ = [
     "unblind_case",
 ]
 
-AE_FORM = "adverse_event"
 _STATUS_ORDER = {"overdue": 0, "not started": 1, "due": 2, "reported late": 3, "reported": 4}
 
 
@@ -88,6 +88,23 @@ def protocol_safety(protocol: Protocol) -> Safety:
 
 def _parse(protocol: Protocol, data: Mapping[str, Any]) -> SaeReport:
     return parse_sae_report(data, drugs=protocol_safety(protocol).drugs())
+
+
+def checked_values(protocol: Protocol, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The site's item values, checked against the protocol's SAE form (when it defines one)
+    and the SAE report's rules; a wrong value raises InputError located at ``values.<item>``.
+    """
+    safety = protocol_safety(protocol)
+    data = dict(values)
+    try:
+        if safety.sae_form and protocol.forms is not None:
+            form = protocol.forms.form(safety.sae_form)
+            data = dict(validate_record(protocol.forms, form, data, source="values").data)
+        parse_sae_report(data, drugs=safety.drugs())
+    except InputError as exc:
+        where = exc.location if exc.location.startswith("values") else f"values.{exc.location}"
+        raise InputError(exc.message, location=where.rstrip(".")) from None
+    return data
 
 
 def _versions(session: Session, patient_id: int, case_number: int) -> list[SaeReportVersion]:
@@ -331,6 +348,7 @@ def report_sae(
     """
     patient, grant = patient_or_absent(session, actor, patient_id, Action.REPORT_SAE)
     context = _context(session, patient)
+    values = checked_values(context.protocol, values)
     report = _parse(context.protocol, values)
     if case_number is None:
         latest = session.scalar(
@@ -530,13 +548,19 @@ def get_case(
 
 
 def _serious_without_report(
-    session: Session, trial_id: int, sites: frozenset[int] | None, reported: set[tuple[int, str]]
+    session: Session,
+    safety: Safety,
+    trial_id: int,
+    sites: frozenset[int] | None,
+    reported: set[tuple[int, str]],
 ) -> list[tuple[Patient, CaptureRecord, dt.datetime]]:
     """Adverse events marked serious (latest version) that no SAE case names yet."""
+    if safety.adverse_event_form is None:
+        return []
     statement = (
         select(Patient, CaptureRecord)
         .join(CaptureRecord, CaptureRecord.patient_id == Patient.id)
-        .where(Patient.trial_id == trial_id, CaptureRecord.form == AE_FORM)
+        .where(Patient.trial_id == trial_id, CaptureRecord.form == safety.adverse_event_form)
         .order_by(CaptureRecord.patient_id, CaptureRecord.record_key, CaptureRecord.version)
     )
     if sites is not None:
@@ -549,7 +573,7 @@ def _serious_without_report(
     return [
         (patient, record, first)
         for key, (patient, record, first) in latest.items()
-        if record.data.get("serious") is True and key not in reported
+        if record.data.get(safety.serious_item) is True and key not in reported
     ]
 
 
@@ -591,7 +615,9 @@ def list_cases(
         if view.ae_record_key:
             reported.add((patient_id, view.ae_record_key))
         rows.append(view)
-    for patient, record, first in _serious_without_report(session, trial_id, sites, reported):
+    for patient, record, first in _serious_without_report(
+        session, protocol_safety(protocol), trial_id, sites, reported
+    ):
         due = first + dt.timedelta(hours=hours)
         rows.append(
             SaeCaseView(
