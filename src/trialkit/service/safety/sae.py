@@ -64,6 +64,7 @@ from trialkit.service.trials.trials import get_trial_or_raise, trial_protocol
 
 __all__ = [
     "case_link",
+    "counts_by_patient",
     "export_case",
     "get_case",
     "list_cases",
@@ -520,6 +521,41 @@ def notify_overdue(*, session: Session, trial_id: int, now: dt.datetime | None =
         )
         done.append(f"{patient.screening_number}/SAE-{number}")
     return done
+
+
+def counts_by_patient(
+    session: Session, *, trial_id: int, cutoff: dt.date, with_susars: bool
+) -> dict[int, tuple[int, int]]:
+    """Each patient's SAE cases reported by ``cutoff`` and, ``with_susars`` (for a report that
+    shows arms, already authorised by its caller), how many the safety role decided are
+    SUSARs: ``{patient_id: (cases, susars)}``."""
+    trial = get_trial_or_raise(session, trial_id)
+    protocol = trial_protocol(trial)
+    cases: dict[tuple[int, int], list[SaeReportVersion]] = {}
+    for row in session.scalars(
+        select(SaeReportVersion)
+        .where(SaeReportVersion.trial_id == trial_id)
+        .order_by(SaeReportVersion.version)
+    ):
+        if row.recorded_at.date() <= cutoff:
+            cases.setdefault((row.patient_id, row.case_number), []).append(row)
+    counts: dict[int, tuple[int, int]] = {}
+    for (patient_id, number), versions in cases.items():
+        susar = 0
+        if with_susars:
+            review = _latest_review(session, patient_id, number)
+            unblinding = _unblinding(session, patient_id, number)
+            if review is not None:
+                assessment, _ = _assessment(protocol, _parse(protocol, versions[-1].data), review)
+                active = None
+                if unblinding is not None:
+                    patient = session.get(Patient, patient_id)
+                    arm_id = randomised_arm(session=session, patient=patient) if patient else None
+                    active = None if arm_id is None else protocol.arm(arm_id).role == "treatment"
+                susar = int(decide(assessment, active=active) is Decision.SUSAR)
+        cases_so_far, susars_so_far = counts.get(patient_id, (0, 0))
+        counts[patient_id] = (cases_so_far + 1, susars_so_far + susar)
+    return counts
 
 
 def _case_or_absent(
