@@ -30,7 +30,12 @@ from trialkit.service.randomisation.tables.supply import (
     ResupplyRequest,
     Shipment,
 )
-from trialkit.service.safety.tables import SaeReportVersion, SaeReview, SusarUnblinding
+from trialkit.service.safety.tables import (
+    MeddraTerm,
+    SaeReportVersion,
+    SaeReview,
+    SusarUnblinding,
+)
 from trialkit.service.screening.tables import (
     Consent,
     EligibilityEvaluation,
@@ -59,6 +64,7 @@ __all__ = [
     "InventoryKit",
     "KitListEntry",
     "LoginSession",
+    "MeddraTerm",
     "Notification",
     "Patient",
     "Randomisation",

@@ -85,6 +85,7 @@ CASES = [
     Case("GET", "/api/auth/me", 200, ALL),
     # SAEs: the world's randomised patient has case 1; the safety role reviews, then unblinds
     Case("GET", "/api/safety/terms", 200, SAES),
+    Case("GET", "/api/safety/meddra?q=rash", 200, SAES),
     Case("GET", "/api/trials/{trial}/saes", 200, SAES),
     Case("POST", "/api/patients/{randomised}/saes", 201, INVESTIGATOR, site_scoped=True, body=_sae),
     Case("GET", "/api/patients/{randomised}/saes/1", 200, SAES, site_scoped=True),

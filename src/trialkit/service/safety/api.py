@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Path, Query, status
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -14,7 +14,7 @@ from trialkit.service.platform.api.deps import CurrentPrincipal, DbSession, Id, 
 from trialkit.service.platform.api.permissions import PermissionFirstRoute, requires
 from trialkit.service.platform.api.schemas import UnblindingBody
 from trialkit.service.platform.policy import Action
-from trialkit.service.safety import sae
+from trialkit.service.safety import sae, terms
 from trialkit.service.safety.views import SaeCaseView, SafetyCaseView, UnblindedCaseView
 
 router = APIRouter(route_class=PermissionFirstRoute, prefix="/api", tags=["safety"])
@@ -57,6 +57,38 @@ def list_terms() -> list[TermView]:
 
 def _term(term: CtcaeTerm) -> TermView:
     return TermView(term=term.term, soc=term.soc, grades=list(term.grades))
+
+
+class MeddraTermView(_Body):
+    llt_code: int
+    llt_name: str
+    pt_code: int
+    pt_name: str
+    soc_name: str
+    version: str
+
+
+@router.get(
+    "/safety/meddra",
+    dependencies=[requires(Action.VIEW_SAES)],
+    response_model=list[MeddraTermView],
+)
+def search_meddra(
+    session: DbSession, q: Annotated[str, Query(min_length=2, max_length=100)]
+) -> list[MeddraTermView]:
+    """Current lowest level terms of the imported MedDRA release whose name contains ``q``
+    (empty when no release is imported: MedDRA is licensed by the sponsor, not shipped)."""
+    return [
+        MeddraTermView(
+            llt_code=t.llt_code,
+            llt_name=t.llt_name,
+            pt_code=t.pt_code,
+            pt_name=t.pt_name,
+            soc_name=t.soc_name,
+            version=t.version,
+        )
+        for t in terms.search_meddra(session, q)
+    ]
 
 
 @router.get(

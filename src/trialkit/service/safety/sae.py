@@ -50,6 +50,7 @@ from trialkit.service.platform.tables.notifications import Notification
 from trialkit.service.platform.tables.people import Role, User
 from trialkit.service.randomisation.randomised import randomised_arm
 from trialkit.service.safety.tables import SaeReportVersion, SaeReview, SusarUnblinding
+from trialkit.service.safety.terms import check_meddra_code
 from trialkit.service.safety.views import (
     DrugAssessmentView,
     SaeCaseView,
@@ -351,6 +352,11 @@ def report_sae(
     context = _context(session, patient)
     values = checked_values(context.protocol, values)
     report = _parse(context.protocol, values)
+    if report.meddra_llt is not None:
+        try:
+            check_meddra_code(session, report.meddra_llt)
+        except InputError as exc:
+            raise InputError(exc.message, location="values.meddra_llt") from None
     if case_number is None:
         latest = session.scalar(
             select(func.max(SaeReportVersion.case_number)).where(

@@ -10,12 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trialkit.service.platform.db.base import Base, UTCDateTime
 
-__all__ = ["SaeReportVersion", "SaeReview", "SusarUnblinding"]
+__all__ = ["MeddraTerm", "SaeReportVersion", "SaeReview", "SusarUnblinding"]
 
 
 class SaeReportVersion(Base):
@@ -69,3 +69,18 @@ class SusarUnblinding(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     reason: Mapped[str] = mapped_column(Text)
     unblinded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class MeddraTerm(Base):
+    """A lowest level term of the MedDRA release the sponsor imported (licensed, not shipped)."""
+
+    __tablename__ = "meddra_terms"
+
+    llt_code: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    llt_name: Mapped[str] = mapped_column(String(200), index=True)
+    pt_code: Mapped[int]
+    pt_name: Mapped[str] = mapped_column(String(200))
+    soc_code: Mapped[int]
+    soc_name: Mapped[str] = mapped_column(String(200))
+    current: Mapped[bool]
+    version: Mapped[str] = mapped_column(String(64))

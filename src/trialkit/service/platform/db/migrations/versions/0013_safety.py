@@ -1,4 +1,5 @@
-"""The safety slice: SAE report versions, the sponsor's reviews and SUSAR unblindings."""
+"""The safety slice: SAE report versions, the sponsor's reviews, SUSAR unblindings and the
+imported MedDRA release's lowest level terms."""
 
 from __future__ import annotations
 
@@ -112,8 +113,24 @@ def upgrade() -> None:
         op.f("ix_susar_unblindings_trial_id"), "susar_unblindings", ["trial_id"], unique=False
     )
 
+    op.create_table(
+        "meddra_terms",
+        sa.Column("llt_code", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("llt_name", sa.String(length=200), nullable=False),
+        sa.Column("pt_code", sa.Integer(), nullable=False),
+        sa.Column("pt_name", sa.String(length=200), nullable=False),
+        sa.Column("soc_code", sa.Integer(), nullable=False),
+        sa.Column("soc_name", sa.String(length=200), nullable=False),
+        sa.Column("current", sa.Boolean(), nullable=False),
+        sa.Column("version", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("llt_code", name=op.f("pk_meddra_terms")),
+    )
+    op.create_index(op.f("ix_meddra_terms_llt_name"), "meddra_terms", ["llt_name"], unique=False)
+
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_meddra_terms_llt_name"), table_name="meddra_terms")
+    op.drop_table("meddra_terms")
     op.drop_index(op.f("ix_susar_unblindings_trial_id"), table_name="susar_unblindings")
     op.drop_index(op.f("ix_susar_unblindings_patient_id"), table_name="susar_unblindings")
     op.drop_table("susar_unblindings")
