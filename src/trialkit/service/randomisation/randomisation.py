@@ -625,7 +625,7 @@ def emergency_unblind(
         session,
         trial_id=trial.id,
         kind=notify.Kind.EMERGENCY_UNBLINDING,
-        to=notify.To.role(Role.MONITOR),
+        to=(notify.To.role(Role.MONITOR), notify.To.role(Role.SAFETY_PHYSICIAN)),
         message=notify.emergency_unblinding_message(
             trial=trial.acronym,
             username=actor.username,
