@@ -57,6 +57,8 @@ FORECAST = frozenset(
         Role.ADMINISTRATOR,
     }
 )
+SAES = frozenset({Role.INVESTIGATOR, Role.MONITOR, Role.SAFETY_PHYSICIAN})
+SAFETY = frozenset({Role.SAFETY_PHYSICIAN})
 REPORTS = frozenset(  # the monitor and the data manager: the blinded report only
     {
         Role.MONITOR,
@@ -86,8 +88,42 @@ def _site_body(w: World) -> dict[str, Any]:
     return {"code": "DE77", "name": "New centre", "city": "Köln", "country": "DE"}
 
 
+def _sae(w: World) -> dict[str, Any]:
+    return {"values": {"term": "Sepsis", "criteria": ["hospitalisation"]}}
+
+
 CASES = [
     Case("GET", "/api/auth/me", 200, ALL),
+    # SAEs: the world's randomised patient has case 1; the safety role reviews, then unblinds
+    Case("GET", "/api/safety/terms", 200, SAES),
+    Case("GET", "/api/safety/meddra?q=rash", 200, SAES),
+    Case("GET", "/api/trials/{trial}/saes", 200, SAES),
+    Case("POST", "/api/patients/{randomised}/saes", 201, INVESTIGATOR, site_scoped=True, body=_sae),
+    Case("GET", "/api/patients/{randomised}/saes/1", 200, SAES, site_scoped=True),
+    Case(
+        "POST",
+        "/api/patients/{randomised}/saes/1/versions",
+        201,
+        INVESTIGATOR,
+        site_scoped=True,
+        body=lambda w: {**_sae(w), "reason": "follow-up"},
+    ),
+    Case(
+        "POST",
+        "/api/patients/{randomised}/saes/1/review",
+        201,
+        SAFETY,
+        body=lambda w: {"causality": {"study_drug": "probable"}},
+    ),
+    Case("GET", "/api/patients/{randomised}/saes/1/e2b", 200, SAFETY),
+    Case(
+        "POST",
+        "/api/patients/{randomised}/saes/1/unblinding",
+        200,
+        SAFETY,
+        body=lambda w: {"password": PASSWORD, "reason": "possible SUSAR"},
+        reveals_arm=True,  # this case's arm, to the safety role only
+    ),
     Case("GET", "/api/notifications", 200, ALL),
     Case("POST", "/api/notifications/read", 200, ALL, body=lambda w: {}),
     # nobody holds that item (their own: tests/service/platform/test_notifications_web.py)
@@ -480,6 +516,7 @@ def test_every_route_is_in_the_matrix(client: TestClient) -> None:
         path = case.path.partition("?")[0]
         for template, parameter in names.items():
             path = path.replace("{" + template + "}", "{" + parameter + "}")
+        path = path.replace("/saes/1", "/saes/{case_number}").replace("/e2b", "/{kind}")
         covered.add((case.method, path))
     assert routes == covered
 

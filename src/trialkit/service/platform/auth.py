@@ -47,6 +47,7 @@ __all__ = [
     "logout",
     "record_password_failure",
     "record_password_success",
+    "reenter_password",
     "require_reentered_password",
 ]
 
@@ -299,6 +300,38 @@ def require_reentered_password(
         reason=why,
     )
     raise PasswordRefusedError(failure, location=location, locked=locked)
+
+
+def reenter_password(
+    session: Session,
+    *,
+    security: Security,
+    actor: Principal,
+    grant: Grant | None,
+    password: str,
+    what: str,
+    entity: str,
+    entity_id: object,
+) -> User:
+    """The actor's user, once they have re-entered their password to do ``what`` (an unblinding):
+    :func:`require_reentered_password` for the logged-in user, refusals audited as
+    ``<what>_refused`` (spaces as underscores)."""
+    user = session.get(User, actor.user_id) if actor.user_id is not None else None
+    if user is None:
+        raise AuthenticationError(f"{what} needs a user account")
+    require_reentered_password(
+        session,
+        security=security,
+        actor=actor,
+        grant=grant,
+        user=user,
+        password=password,
+        act=what,
+        refused=f"{what.replace(' ', '_')}_refused",
+        entity=entity,
+        entity_id=entity_id,
+    )
+    return user
 
 
 class _DummyHash:

@@ -20,7 +20,6 @@ from sqlalchemy import BindParameter, Integer, Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from trialkit.errors import (
-    AuthenticationError,
     ConflictError,
     InputError,
     NotFoundError,
@@ -45,7 +44,7 @@ from trialkit.service.platform.policy import (
 )
 from trialkit.service.platform.principal import Principal
 from trialkit.service.platform.security import Security
-from trialkit.service.platform.tables.people import Role, User
+from trialkit.service.platform.tables.people import Role
 from trialkit.service.platform.views import (
     CalendarEntryView,
     EmergencyUnblindingView,
@@ -72,7 +71,6 @@ from trialkit.service.screening.tables import (
     Patient,
     ScreeningRecordVersion,
 )
-from trialkit.service.trials.locks import require_unlocked
 from trialkit.service.trials.tables import Country, Site, Trial
 from trialkit.service.trials.trials import (
     get_trial_or_raise,
@@ -465,7 +463,6 @@ def randomise(
     """Randomise an eligible, consented patient (see the module docstring for the steps)."""
     at_site = patient_with_site_or_absent(session, actor, patient_id, Action.RANDOMISE)
     patient, site, trial, grant, _ = at_site
-    require_unlocked(session, patient=patient)
     # every precondition before the list is touched: a refusal takes no slot
     cleared = _assess(session, at_site, on_date, resupply=True).cleared_or_raise()
     evaluation, group, enrolment = cleared.evaluation, cleared.group, cleared.enrolment
@@ -597,27 +594,21 @@ def emergency_unblind(
     read by blinded administrators) and a notification to the sponsor (without
     the arm). Nothing else changes: every other response stays blinded.
 
-    The password re-entry is a password check like a login: a wrong one counts towards
-    the account's lock-out (:func:`trialkit.service.platform.auth.record_password_failure`), and a
-    locked account is refused before the password is tried, so the form is no way to
-    guess passwords. Both refusals are audited (``emergency_unblinding_refused``) and raised
-    as :class:`~trialkit.errors.PasswordRefusedError`, which the caller's transaction commits.
+    The password is re-entered through :func:`trialkit.service.platform.auth.reenter_password`,
+    as for a SUSAR unblinding: a wrong one counts towards the lock-out, and refusals are
+    audited (``emergency_unblinding_refused``) and raised as
+    :class:`~trialkit.errors.PasswordRefusedError`, which the caller's transaction commits.
     """
     patient, grant = patient_or_absent(session, actor, patient_id, Action.EMERGENCY_UNBLIND)
-    user = session.get(User, actor.user_id) if actor.user_id is not None else None
-    if user is None:
-        raise AuthenticationError("emergency unblinding needs a user account")
     if not reason.strip():
         raise InputError("give the medical reason for the emergency unblinding", location="reason")
-    auth.require_reentered_password(
+    user = auth.reenter_password(
         session,
         security=security,
         actor=actor,
         grant=grant,
-        user=user,
         password=password,
-        act="emergency unblinding",
-        refused="emergency_unblinding_refused",
+        what="emergency unblinding",
         entity="patient",
         entity_id=patient.id,
     )
@@ -630,11 +621,11 @@ def emergency_unblind(
         patient_id=patient.id, user_id=user.id, reason=reason.strip(), unblinded_at=now
     )
     session.add(unblinding)
-    note = notify.notify(
+    notify.notify(
         session,
         trial_id=trial.id,
         kind=notify.Kind.EMERGENCY_UNBLINDING,
-        to=notify.To.role(Role.MONITOR),
+        to=(notify.To.role(Role.MONITOR), notify.To.role(Role.SAFETY_PHYSICIAN)),
         message=notify.emergency_unblinding_message(
             trial=trial.acronym,
             username=actor.username,
@@ -676,5 +667,5 @@ def emergency_unblind(
         arm=shown.arm,
         arm_label=shown.arm_label,
         unblinded_at=now,
-        sponsor_notified=bool(notify.recipients_of(session, note.id)),
+        sponsor_notified=True,
     )
