@@ -12,9 +12,9 @@ out <- lapply(arms, function(d) {
   med <- unname(summary(fit)$table["median"])
   list(
     time = fit$time, n_risk = fit$n.risk, n_event = fit$n.event, survival = fit$surv,
-    std_err = fit$std.err, median = if (is.na(med)) NULL else med
+    std_err = ifelse(is.finite(fit$std.err), fit$std.err, NA), median = med
   )
 })
 script_dir <- dirname(sub("--file=", "", grep("--file=", commandArgs(FALSE), value = TRUE)))
-write_json(out, file.path(script_dir, "dsmb_reference.json"), digits = 10, auto_unbox = TRUE,
+write_json(out, file.path(script_dir, "dsmb_reference.json"), digits = 10, auto_unbox = TRUE, na = "null",
            pretty = TRUE)
