@@ -196,7 +196,10 @@ def record_password_failure(
     the account after :attr:`Security.max_failed_logins` of them, audited with ``reason``.
 
     Every form that checks a password counts here, so none is a way round the lock-out.
+    The count is read again under a row lock first: failures sent at once to several
+    servers (or workers) each count, none overwrites another's.
     """
+    session.refresh(user, ["failed_logins", "locked_until"], with_for_update=True)
     now = security.clock()
     failures = user.failed_logins + 1
     changes: dict[str, tuple[object, object]] = {"failed_logins": (user.failed_logins, failures)}
@@ -280,7 +283,7 @@ def authenticate(
     if not user.is_active or (user.is_demo and not security.demo):
         raise AuthenticationError("this account may not log in")
     if now - login_session.last_seen_at >= ACTIVITY_RESOLUTION:
-        login_session.last_seen_at = now
+        _record_activity(session, login_session, now)
     assignments = session.scalars(
         select(RoleAssignment).where(
             RoleAssignment.user_id == user.id, RoleAssignment.revoked_at.is_(None)
@@ -297,6 +300,23 @@ def authenticate(
         request_id=request_id,
         session_id=login_session.id,
     )
+
+
+def _record_activity(session: Session, login_session: LoginSession, now: dt.datetime) -> None:
+    """Bring a session's last activity up to date, unless another request is doing so.
+
+    A page view must not wait: on PostgreSQL the row is taken with ``SKIP LOCKED``, so a
+    request that finds another one (of the same session) updating it leaves the update to
+    that one, which stamps the same minute. On SQLite, a reader's write is the request
+    boundary's affair (:mod:`trialkit.service.platform.request_boundary`).
+    """
+    free = session.scalar(
+        select(LoginSession.id)
+        .where(LoginSession.id == login_session.id)
+        .with_for_update(skip_locked=True)
+    )
+    if free is not None:
+        login_session.last_seen_at = now
 
 
 def logout(*, session: Session, actor: Principal) -> None:

@@ -8,6 +8,7 @@ nothing, so nothing is done twice. Any other unexpected error, or the last confl
 answered with the application's own error response and goes no further: an error that
 reached the server would make it close the connection, and drop the next requests a
 client sends on it.
+A GET's first attempt reads without SQLite's write lock (docs/operations.md, "Concurrency").
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from trialkit.service.platform.db.database import reading
 from trialkit.service.platform.transaction import RETRY_ATTEMPTS, is_retryable
 
 __all__ = ["ErrorResponder", "RequestBoundary"]
@@ -30,6 +32,7 @@ log = logging.getLogger("trialkit.boundary")
 ErrorResponder = Callable[[Request, Exception], Awaitable[Response]]
 """The application's answer to an unexpected error (it logs the error and says nothing of it)."""
 
+_READS = frozenset({"GET", "HEAD"})
 _BACKOFF_S = 0.005
 """The first pause before a retry; doubled for each later one, with random jitter so that
 the transactions that met each other do not meet again."""
@@ -74,7 +77,11 @@ class RequestBoundary:
             position = 0
             try:
                 # a copy: routing writes into the scope (a mount moves its root path)
-                await self.app(dict(scope), replay, tracked)
+                if attempt == 1 and scope.get("method") in _READS:
+                    with reading():
+                        await self.app(dict(scope), replay, tracked)
+                else:
+                    await self.app(dict(scope), replay, tracked)
                 return
             except Exception as exc:
                 if started:  # a response is on its way: the server must end it
