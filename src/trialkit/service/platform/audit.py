@@ -18,6 +18,7 @@ from trialkit.service.platform.tables.audit import (
     HASHED_FIELDS,
     AuditEntry,
     AuditEvent,
+    AuditHead,
     ChainReport,
     append_rows,
     iter_events,
@@ -26,6 +27,7 @@ from trialkit.service.platform.tables.audit import (
 
 __all__ = [
     "REDACTED",
+    "data_version",
     "export_trail",
     "export_trail_for",
     "list_events",
@@ -36,6 +38,16 @@ __all__ = [
 
 REDACTED = "[redacted]"
 EXPORT_FIELDS = (*HASHED_FIELDS, "hash")
+
+
+def data_version(session: Session) -> int:
+    """The audit trail's last sequence number: it grows with every change the service records.
+
+    A result computed from the data may be cached under it: any change (in this process or
+    another) makes a new key. Read it before the data it keys, so that a cached result is
+    never older than its key. A plain read: it waits for no append.
+    """
+    return int(session.scalar(select(AuditHead.last_seq).where(AuditHead.id == 1)) or 0)
 
 
 def _text(value: Any) -> str | None:
