@@ -40,14 +40,18 @@ REDACTED = "[redacted]"
 EXPORT_FIELDS = (*HASHED_FIELDS, "hash")
 
 
-def data_version(session: Session) -> int:
-    """The audit trail's last sequence number: it grows with every change the service records.
+def data_version(session: Session) -> str:
+    """The end of the audit chain (last sequence number and hash) as this transaction sees it.
 
-    A result computed from the data may be cached under it: any change (in this process or
-    another) makes a new key. Read it before the data it keys, so that a cached result is
-    never older than its key. A plain read: it waits for no append.
+    Every change the service records moves it, so a result computed from the data may be
+    cached under it: any change, in this process or another, makes a new key, and the hash
+    tells apart two chains of the same length (a rolled-back transaction's, another
+    database's). Read it before the data it keys. A plain read: it waits for no append.
     """
-    return int(session.scalar(select(AuditHead.last_seq).where(AuditHead.id == 1)) or 0)
+    row = session.execute(
+        select(AuditHead.last_seq, AuditHead.last_hash).where(AuditHead.id == 1)
+    ).one_or_none()
+    return "0" if row is None else f"{row[0]}:{row[1]}"
 
 
 def _text(value: Any) -> str | None:
