@@ -7,42 +7,61 @@ import sqlite3
 import time
 from pathlib import Path
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from tests.conftest import test_settings
 from trialkit.service.app import create_app
+from trialkit.service.pages import create_web_app
 from trialkit.service.platform.api.deps import DbSession
 from trialkit.service.platform.db.database import create_database, is_busy, reading
+from trialkit.service.platform.security import Security
 from trialkit.service.platform.transaction import is_retryable, transaction
 
 
-def _app(path: Path) -> tuple[FastAPI, list[str]]:
+def _app(path: Path, *, mounted: bool = False) -> tuple[FastAPI, list[bool]]:
     """The API with two routes on a table ``t``: a plain read, and a read then a write
-    during whose first attempt another connection commits (the snapshot goes stale)."""
+    between which another connection tries to commit a row (without waiting): it can while
+    the request reads, so the request's snapshot goes stale; it cannot once the request
+    holds the write lock. ``mounted``: the routes on the pages' application, mounted in the
+    API's as ``trialkit serve`` runs them (two request boundaries, one inside the other)."""
     url = f"sqlite:///{path}"
     with create_database(url).engine.begin() as connection:
         connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, note TEXT)"))
-    app = create_app(test_settings(url))
-    attempts: list[str] = []
+    settings = test_settings(url)
+    app = create_app(settings)
+    routes = app
+    if mounted:
+        routes = create_web_app(
+            settings=settings,
+            database=app.state.database,
+            security=Security.from_settings(settings),
+        )
+    other_committed: list[bool] = []
 
     def count(session: DbSession) -> dict[str, int]:
         return {"rows": session.execute(text("SELECT count(*) FROM t")).scalar_one()}
 
     def touch(session: DbSession) -> dict[str, int]:
-        attempts.append("attempt")
         rows = session.execute(text("SELECT count(*) FROM t")).scalar_one()
-        if len(attempts) == 1:  # another request commits between this read and the write
-            other = sqlite3.connect(path, isolation_level=None)
+        other = sqlite3.connect(path, isolation_level=None, timeout=0)
+        try:
             other.execute("INSERT INTO t (note) VALUES ('another request')")
+            other_committed.append(True)
+        except sqlite3.OperationalError:  # this request holds the write lock
+            other_committed.append(False)
+        finally:
             other.close()
         session.execute(text("INSERT INTO t (note) VALUES ('activity')"))
         return {"rows": rows + 1}
 
-    app.add_api_route("/api/count", count)
-    app.add_api_route("/api/touch", touch)
-    return app, attempts
+    routes.add_api_route("/api/count", count)
+    routes.add_api_route("/api/touch", touch)
+    if mounted:
+        app.mount("/", routes)
+    return app, other_committed
 
 
 def test_a_page_view_reads_while_another_connection_holds_the_write_lock(tmp_path: Path) -> None:
@@ -68,15 +87,19 @@ def test_a_page_view_reads_while_another_connection_holds_the_write_lock(tmp_pat
         writer.close()
 
 
-def test_a_page_view_that_writes_on_a_stale_snapshot_is_run_again(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mounted", [False, True], ids=["api", "pages"])
+def test_a_page_view_that_writes_on_a_stale_snapshot_is_run_again_as_a_writer(
+    tmp_path: Path, mounted: bool
+) -> None:
     """Its write is refused at once (SQLITE_BUSY_SNAPSHOT); the request boundary runs it
-    again as a writer, which the client does not notice."""
-    app, attempts = _app(tmp_path / "stale.db")
+    again as a writer (the other connection now cannot commit in between), which the client
+    does not notice."""
+    app, other_committed = _app(tmp_path / "stale.db", mounted=mounted)
     with TestClient(app) as client:
         answer = client.get("/api/touch")
         assert answer.status_code == 200, answer.text
+        assert other_committed == [True, False]  # a reader, then a writer
         assert answer.json() == {"rows": 2}  # the second attempt saw the other's row
-        assert len(attempts) == 2
         assert client.get("/api/count").json() == {"rows": 2}  # the first attempt left nothing
 
 

@@ -38,6 +38,13 @@ _BACKOFF_S = 0.005
 the transactions that met each other do not meet again."""
 
 
+def _code(exc: BaseException) -> str:
+    """The database's code for an aborted transaction (PostgreSQL's SQLSTATE, SQLite's code)."""
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "sqlite_errorcode", None)
+    return "?" if code is None else str(code)
+
+
 class RequestBoundary:
     """Retry a request whose transaction the database aborted; answer every other error."""
 
@@ -77,10 +84,8 @@ class RequestBoundary:
             position = 0
             try:
                 # a copy: routing writes into the scope (a mount moves its root path)
-                if attempt == 1 and scope.get("method") in _READS:
-                    with reading():
-                        await self.app(dict(scope), replay, tracked)
-                else:
+                # a retry writes from the start, even inside another boundary's first attempt
+                with reading(attempt == 1 and scope.get("method") in _READS):
                     await self.app(dict(scope), replay, tracked)
                 return
             except Exception as exc:
@@ -90,7 +95,7 @@ class RequestBoundary:
                     log.info(
                         "request %s: transaction aborted by the database (%s); attempt %d of %d",
                         scope.get("state", {}).get("request_id", "-"),
-                        getattr(getattr(exc, "orig", None), "sqlstate", "?"),
+                        _code(exc),
                         attempt + 1,
                         self.attempts,
                     )

@@ -34,8 +34,9 @@ _READING: ContextVar[bool] = ContextVar("trialkit_reading", default=False)
 
 
 @contextmanager
-def reading() -> Iterator[None]:
-    """Begin SQLite transactions opened inside the block without the write lock (``BEGIN``).
+def reading(on: bool = True) -> Iterator[None]:
+    """Begin SQLite transactions opened inside the block without the write lock (``BEGIN``);
+    ``on=False``: with it (``BEGIN IMMEDIATE``), also inside an outer ``reading()`` block.
 
     For requests that mostly read (a page view): the transaction sees one snapshot and
     blocks no writer; should it write after all (a session's activity, an audit event),
@@ -43,7 +44,7 @@ def reading() -> Iterator[None]:
     block. No effect on PostgreSQL. A context variable: it holds for the current request
     and the threads it hands work to.
     """
-    token = _READING.set(True)
+    token = _READING.set(on)
     try:
         yield
     finally:
