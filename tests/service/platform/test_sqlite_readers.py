@@ -3,6 +3,7 @@ one that comes to write on a stale snapshot is run again as a writer instead of 
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 import time
 from pathlib import Path
@@ -10,14 +11,20 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from tests.conftest import test_settings
+from tests.factories import login, make_trial, make_user
 from trialkit.service.app import create_app
 from trialkit.service.pages import create_web_app
+from trialkit.service.platform import auth
 from trialkit.service.platform.api.deps import DbSession
+from trialkit.service.platform.db.base import real_utcnow
 from trialkit.service.platform.db.database import create_database, is_busy, reading
+from trialkit.service.platform.db.migrate import upgrade
+from trialkit.service.platform.policy import Role
 from trialkit.service.platform.security import Security
+from trialkit.service.platform.tables.people import LoginSession
 from trialkit.service.platform.transaction import is_retryable, transaction
 
 
@@ -125,4 +132,45 @@ def test_the_stale_write_is_recognised_as_busy_and_retryable(tmp_path: Path) -> 
     with transaction(database) as session:  # outside reading(): BEGIN IMMEDIATE, no refusal
         session.execute(text("SELECT count(*) FROM t")).scalar_one()
         session.execute(text("INSERT INTO t DEFAULT VALUES"))
+    database.dispose()
+
+
+def test_a_page_views_activity_write_never_makes_it_wait_or_fail(tmp_path: Path) -> None:
+    """A session's activity is due (a minute old) while another connection holds the write
+    lock: the view authenticates at once as a reader and leaves the activity due; the next
+    view, with the lock free, records it."""
+    path = tmp_path / "activity.db"
+    url = f"sqlite:///{path}"
+    database = create_database(url)
+    upgrade(database.engine)
+    security = Security.from_settings(test_settings(url))
+    with transaction(database) as session:
+        trial = make_trial(session)
+        user = make_user(session, security, trial, Role.MONITOR)
+        token = login(session, security, user)
+    past = (real_utcnow() - dt.timedelta(minutes=5)).replace(tzinfo=None)
+    with transaction(database) as session:
+        session.execute(text("UPDATE login_sessions SET last_seen_at = :t"), {"t": past})
+
+    def view() -> float:
+        started = time.monotonic()
+        with reading(), transaction(database) as session:
+            auth.authenticate(session=session, security=security, token=token)
+        return time.monotonic() - started
+
+    def last_seen() -> dt.datetime:
+        with transaction(database) as session:
+            seen: dt.datetime = session.scalars(select(LoginSession.last_seen_at)).one()
+        return seen
+
+    writer = sqlite3.connect(path, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        assert view() < 5  # the busy timeout is 30 s: it did not wait
+        writer.execute("COMMIT")
+    finally:
+        writer.close()
+    assert last_seen() < real_utcnow() - dt.timedelta(minutes=4)  # still due
+    view()
+    assert last_seen() > real_utcnow() - dt.timedelta(minutes=1)  # recorded
     database.dispose()

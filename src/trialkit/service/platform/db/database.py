@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["Database", "create_database", "is_busy", "reading"]
+__all__ = ["Database", "create_database", "is_busy", "is_reading", "reading"]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _SQLITE_BUSY = frozenset({5, 6, 517})  # SQLITE_BUSY, SQLITE_LOCKED, SQLITE_BUSY_SNAPSHOT
@@ -49,6 +49,11 @@ def reading(on: bool = True) -> Iterator[None]:
         yield
     finally:
         _READING.reset(token)
+
+
+def is_reading() -> bool:
+    """Whether transactions begun now begin as readers (inside :func:`reading`)."""
+    return _READING.get()
 
 
 def is_busy(exc: BaseException) -> bool:
