@@ -93,6 +93,9 @@ COMMANDS: dict[str, LazyCommand] = {
     "sites": LazyCommand("sites", "app", "Sites: add, approve, activate, list."),
     "users": LazyCommand("users", "app", "User accounts and roles."),
     "sessions": LazyCommand("sessions", "app", "Login sessions: end the ones that ran out."),
+    "notifications": LazyCommand(
+        "notifications", "app", "Notifications: deliver the outbox's e-mails."
+    ),
     "audit": LazyCommand("audit", "app", "The audit trail."),
 }
 

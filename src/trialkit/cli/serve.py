@@ -6,13 +6,15 @@ In demo mode the service's calendar date is the demo's data cut-off unless
 The API and the pages are loaded by uvicorn from their factory
 (``trialkit.service.server:create_server``), which reads the settings from the environment: the CLI
 and the API stay
-independent layers, and ``--workers`` can start several processes.
+independent layers, and ``--workers`` can start several processes. The notification worker runs
+in a thread of the parent process (``--no-deliver``: not at all).
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import threading
 import time
 from typing import cast
 
@@ -24,6 +26,8 @@ from trialkit.cli.demo import echo_seed, seed_into_database
 from trialkit.config import load_settings
 from trialkit.demodata import Scenario
 from trialkit.service.demo import DEFAULT_PATIENTS, DEFAULT_SEED, DemoOptions
+from trialkit.service.platform import delivery
+from trialkit.service.platform.db.database import create_database
 
 __all__ = ["cpu_cores", "serve"]
 
@@ -56,6 +60,12 @@ def serve(
     patients: int = typer.Option(
         DEFAULT_PATIENTS, "--patients", min=1, max=1000, help="Demo: women screened."
     ),
+    deliver: bool = typer.Option(
+        True,
+        "--deliver/--no-deliver",
+        help="E-mail notifications from a background worker (when TRIALKIT_SMTP_HOST is set); "
+        "--no-deliver when 'trialkit notifications deliver' runs elsewhere.",
+    ),
 ) -> None:
     """Serve the trial service's API (OpenAPI docs at /docs)."""
     if demo:
@@ -84,6 +94,7 @@ def serve(
         f"Serving trialkit on http://{bind_host}:{bind_port} (pages: /, API docs: /docs), "
         f"{processes} worker process{'' if processes == 1 else 'es'}"
     )
+    stop_delivery = _start_delivery(deliver)
     try:
         uvicorn.run(
             APP_FACTORY,
@@ -95,3 +106,23 @@ def serve(
         )
     except OSError as exc:
         fail(f"cannot serve on {bind_host}:{bind_port}: {exc.strerror} (set PORT to another port)")
+    finally:
+        if stop_delivery is not None:
+            stop_delivery.set()
+
+
+def _start_delivery(deliver: bool) -> threading.Event | None:
+    """The notification worker in a thread of this (the parent) process, once per server."""
+    if not deliver:
+        typer.echo("Notification e-mails: not delivered here (--no-deliver)")
+        return None
+    settings = load_settings()
+    if not settings.smtp_host:
+        typer.echo("Notification e-mails: off (set TRIALKIT_SMTP_HOST); the inbox works without")
+        return None
+    typer.echo(
+        f"Notification e-mails: via {settings.smtp_host}:{settings.smtp_port}, "
+        f"every {settings.notify_poll_seconds:g} s"
+    )
+    database = create_database(settings.database_url, pool_size=2)
+    return delivery.start_background(settings, database)

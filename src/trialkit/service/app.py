@@ -12,7 +12,7 @@ from trialkit import __version__
 from trialkit.config import Settings, load_settings
 from trialkit.service.capture import api as capture
 from trialkit.service.oversight.api import forecast, reports
-from trialkit.service.platform.api import audit, health
+from trialkit.service.platform.api import audit, health, notifications
 from trialkit.service.platform.api.deps import checked_input
 from trialkit.service.platform.api.errors import install_error_handlers
 from trialkit.service.platform.calendar import Clock
@@ -102,6 +102,7 @@ def create_app(
         capture,
         randomisation,
         audit,
+        notifications,
         forecast,
         reports,
     ):

@@ -33,7 +33,7 @@ from trialkit.config import Settings
 from trialkit.service.capture.pages import clinical, patients
 from trialkit.service.oversight.pages import design, forecast, monitor, reports
 from trialkit.service.platform.calendar import Clock
-from trialkit.service.platform.pages import auth, home
+from trialkit.service.platform.pages import auth, home, inbox
 from trialkit.service.platform.pages.deps import checked_input
 from trialkit.service.platform.pages.errors import install_error_pages
 from trialkit.service.platform.pages.rendering import Pages
@@ -72,6 +72,7 @@ def create_web_app(
     for module in (
         auth,
         home,
+        inbox,
         patients,
         randomise,
         clinical,

@@ -8,6 +8,7 @@ from trialkit.service.capture.tables import CaptureRecord, DataQuery
 from trialkit.service.platform.db.base import Base, utcnow
 from trialkit.service.platform.db.database import Database, create_database
 from trialkit.service.platform.tables.audit import AuditEntry, AuditEvent, AuditHead, ChainReport
+from trialkit.service.platform.tables.notifications import Delivery, Notification
 from trialkit.service.platform.tables.people import (
     LoginSession,
     Role,
@@ -18,7 +19,6 @@ from trialkit.service.platform.tables.people import (
 from trialkit.service.randomisation.tables.randomisation import (
     AllocationSeal,
     AllocationSlot,
-    Notification,
     Randomisation,
     StratumCounter,
     Unblinding,
@@ -51,6 +51,7 @@ __all__ = [
     "Country",
     "DataQuery",
     "Database",
+    "Delivery",
     "Dispensing",
     "EligibilityEvaluation",
     "EthicsApproval",

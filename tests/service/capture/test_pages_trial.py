@@ -28,8 +28,9 @@ from trialkit.protocol import load_protocol
 from trialkit.service.platform.db.database import Database
 from trialkit.service.platform.security import Security
 from trialkit.service.platform.tables.audit import AuditEvent
+from trialkit.service.platform.tables.notifications import Notification
 from trialkit.service.randomisation import randomisation, supply
-from trialkit.service.randomisation.tables.randomisation import Notification, Unblinding
+from trialkit.service.randomisation.tables.randomisation import Unblinding
 from trialkit.service.screening import patients
 from trialkit.service.trials.tables import Site
 

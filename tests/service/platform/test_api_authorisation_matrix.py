@@ -77,6 +77,10 @@ def _site_body(w: World) -> dict[str, Any]:
 
 CASES = [
     Case("GET", "/api/auth/me", 200, ALL),
+    Case("GET", "/api/notifications", 200, ALL),
+    Case("POST", "/api/notifications/read", 200, ALL, body=lambda w: {}),
+    # nobody holds that item (their own: tests/service/platform/test_notifications_web.py)
+    Case("POST", "/api/notifications/{no_item}/read", 404, ALL, body=lambda w: {}),
     Case(
         "POST",
         "/api/auth/password",
@@ -377,6 +381,7 @@ def _path(case: Case, world: World) -> str:
         randomised=world.randomised,
         request=world.request,
         shipment=world.shipment,
+        no_item=2**31 - 1,
     )
 
 
@@ -407,7 +412,7 @@ def test_every_route_is_in_the_matrix(client: TestClient) -> None:
     names |= {"patient": "patient_id", "user": "user_id", "assignment": "assignment_id"}
     names |= {"query": "query_id", "form": "form"}
     names |= {"to_randomise": "patient_id", "randomised": "patient_id"}
-    names |= {"request": "request_id", "shipment": "shipment_id"}
+    names |= {"request": "request_id", "shipment": "shipment_id", "no_item": "item_id"}
     covered = set()
     for case in CASES + UNAUTHENTICATED:
         path = case.path.partition("?")[0]

@@ -73,6 +73,7 @@ def _url(route: Operation, world: World, bad: Bad) -> str:
         "assignment_id": world.spare_assignment,
         "request_id": world.request,
         "shipment_id": world.shipment,
+        "item_id": 1,  # an inbox item: the caller's own or not, the input is refused first
         "form": "adverse_event",
     }
 

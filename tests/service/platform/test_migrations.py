@@ -198,3 +198,69 @@ def test_0008_gives_kits_sealed_before_it_the_order_keys_of_their_trials_seed(
         downgrade(database.engine, "0007")
     finally:
         database.dispose()
+
+
+def test_0012_brings_the_notifications_nobody_read_to_the_monitors_inboxes(
+    empty_url: str,
+) -> None:
+    database = create_database(empty_url, pool_size=1)
+    at = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
+    try:
+        upgrade(database.engine, "0009")
+        with database.engine.begin() as connection:
+            connection.execute(
+                insert(Trial.__table__).values(
+                    id=1,
+                    acronym="SOR",
+                    protocol_name="sor",
+                    protocol_version="1.0",
+                    title="SOR",
+                    blinding="double",
+                    first_enrolment=dt.date(2007, 11, 22),
+                    final_enrolment=dt.date(2010, 6, 30),
+                    created_at=at,
+                )
+            )
+            for user_id, name in ((1, "monitor"), (2, "former-monitor"), (3, "investigator")):
+                connection.execute(
+                    text(
+                        "INSERT INTO users (id, username, full_name, password_hash, is_active,"
+                        " is_demo, failed_logins, password_changed_at, created_at)"
+                        " VALUES (:id, :name, :name, 'x', true, false, 0, :at, :at)"
+                    ),
+                    {"id": user_id, "name": name, "at": at.replace(tzinfo=None)},
+                )
+            for user_id, role, revoked in (
+                (1, "monitor", None),
+                (2, "monitor", at),
+                (3, "investigator", None),
+            ):
+                connection.execute(
+                    text(
+                        "INSERT INTO role_assignments (user_id, trial_id, role, granted_at,"
+                        " revoked_at) VALUES (:user, 1, :role, :at, :revoked)"
+                    ),
+                    {
+                        "user": user_id,
+                        "role": role,
+                        "at": at.replace(tzinfo=None),
+                        "revoked": revoked.replace(tzinfo=None) if revoked else None,
+                    },
+                )
+            connection.execute(
+                text(
+                    "INSERT INTO notifications (id, trial_id, recipient, kind, subject, body,"
+                    " created_at) VALUES (1, 1, 'sponsor', 'emergency_unblinding', 's', 'b', :at)"
+                ),
+                {"at": at.replace(tzinfo=None)},
+            )
+        upgrade(database.engine)
+        with database.engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT notification_id, user_id, channel, read_at FROM notification_deliveries"
+                )
+            ).all()
+        assert [tuple(r) for r in rows] == [(1, 1, "inbox", None)]
+    finally:
+        database.dispose()

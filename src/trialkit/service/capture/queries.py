@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from trialkit.errors import ConflictError, NotFoundError
 from trialkit.service.capture.forms import Form
 from trialkit.service.capture.tables import DataQuery
-from trialkit.service.platform import audit
+from trialkit.service.platform import audit, notify
 from trialkit.service.platform.db.base import utcnow
 from trialkit.service.platform.policy import (
     Action,
@@ -32,6 +32,7 @@ from trialkit.service.platform.policy import (
     site_scope,
 )
 from trialkit.service.platform.principal import Grant, Principal
+from trialkit.service.platform.tables.people import Role
 from trialkit.service.screening.tables import Patient
 from trialkit.service.trials.trials import get_trial_or_raise
 
@@ -102,7 +103,8 @@ def open_query(
     message: str,
     source: str = "edit_check",
 ) -> QueryView | None:
-    """Open a query unless one on the same field and code is still open or answered."""
+    """Open a query unless one on the same field and code is still open or answered; the
+    site's investigators are notified."""
     pending = session.scalars(
         select(DataQuery.id).where(
             DataQuery.patient_id == patient.id,
@@ -145,6 +147,21 @@ def open_query(
             "source": source,
             "message": message,
         },
+    )
+    notify.notify(
+        session,
+        trial_id=patient.trial_id,
+        kind=notify.Kind.QUERY_OPENED,
+        to=notify.To.role(Role.INVESTIGATOR, site_id=patient.site_id),
+        message=notify.query_opened_message(
+            trial=get_trial_or_raise(session, patient.trial_id).acronym,
+            screening_number=patient.screening_number,
+            form=form,
+            field=row.field,
+            message=message,
+        ),
+        site_id=patient.site_id,
+        link=f"/patients/{patient.id}",
     )
     return _view(row)
 

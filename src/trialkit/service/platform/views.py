@@ -113,6 +113,7 @@ class UserView(_View):
     full_name: str
     is_active: bool
     is_demo: bool
+    email: str | None = None
     locked_until: dt.datetime | None
     roles: list[RoleAssignmentView]
 
@@ -253,6 +254,7 @@ class EmergencyUnblindingView(_View):
     arm_label: str
     unblinded_at: dt.datetime
     sponsor_notified: bool
+    """Whether the notification reached someone of the sponsor (the trial's monitors)."""
 
 
 class KitView(_View):

@@ -35,7 +35,7 @@ from trialkit.randomisation import (
     emergency_view,
     redact,
 )
-from trialkit.service.platform import audit, auth
+from trialkit.service.platform import audit, auth, notify
 from trialkit.service.platform.db.base import insert_unique, utcnow
 from trialkit.service.platform.policy import (
     Action,
@@ -47,7 +47,7 @@ from trialkit.service.platform.policy import (
 )
 from trialkit.service.platform.principal import Principal
 from trialkit.service.platform.security import Security
-from trialkit.service.platform.tables.people import User
+from trialkit.service.platform.tables.people import Role, User
 from trialkit.service.platform.views import (
     CalendarEntryView,
     EmergencyUnblindingView,
@@ -63,7 +63,6 @@ from trialkit.service.randomisation.supply import (
 )
 from trialkit.service.randomisation.tables.randomisation import (
     AllocationSlot,
-    Notification,
     Randomisation,
     StratumCounter,
     Unblinding,
@@ -667,20 +666,22 @@ def emergency_unblind(
         patient_id=patient.id, user_id=user.id, reason=reason.strip(), unblinded_at=now
     )
     session.add(unblinding)
-    session.add(
-        Notification(
-            trial_id=trial.id,
-            recipient="sponsor",
-            kind="emergency_unblinding",
-            subject=f"{trial.acronym}: emergency unblinding of randomisation number "
-            f"{row.randomisation_number}",
-            body=(
-                f"{actor.username} unblinded patient {patient.screening_number} (randomisation "
-                f"number {row.randomisation_number}) at site {site.code if site else '?'} on "
-                f"{now.isoformat()}. Reason: {reason.strip()}"
-            ),
-            created_at=now,
-        )
+    note = notify.notify(
+        session,
+        trial_id=trial.id,
+        kind=notify.Kind.EMERGENCY_UNBLINDING,
+        to=notify.To.role(Role.MONITOR),
+        message=notify.emergency_unblinding_message(
+            trial=trial.acronym,
+            username=actor.username,
+            screening_number=patient.screening_number,
+            randomisation_number=row.randomisation_number,
+            site_code=site.code if site else "?",
+            when=now,
+            reason=reason.strip(),
+        ),
+        site_id=patient.site_id,
+        link=f"/patients/{patient.id}",
     )
     session.flush()
     audit.record_created(
@@ -711,5 +712,5 @@ def emergency_unblind(
         arm=shown.arm,
         arm_label=shown.arm_label,
         unblinded_at=now,
-        sponsor_notified=True,
+        sponsor_notified=bool(notify.recipients_of(session, note.id)),
     )
