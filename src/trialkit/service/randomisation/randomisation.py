@@ -41,6 +41,7 @@ from trialkit.service.platform.policy import (
     can_see_arm,
     patient_or_absent,
     patient_with_site_or_absent,
+    site_or_absent,
 )
 from trialkit.service.platform.principal import Principal
 from trialkit.service.platform.security import Security
@@ -86,6 +87,7 @@ __all__ = [
     "ReadinessCheck",
     "emergency_unblind",
     "get_randomisation",
+    "randomisation_numbers",
     "randomise",
     "readiness",
 ]
@@ -577,6 +579,21 @@ def get_randomisation(*, session: Session, actor: Principal, patient_id: int) ->
         slot,
         sees_arm=can_see_arm(grant.role),
     )
+
+
+def randomisation_numbers(*, session: Session, actor: Principal, site_id: int) -> dict[int, int]:
+    """The randomisation number of each randomised patient of a site, by patient id.
+
+    One query for a whole list page; numbers only (nothing of an arm), as
+    :func:`get_randomisation` shows them to a blinded role.
+    """
+    site, _ = site_or_absent(session, actor, site_id, Action.VIEW_RANDOMISATION)
+    rows = session.execute(
+        select(Randomisation.patient_id, Randomisation.randomisation_number).where(
+            Randomisation.site_id == site.id
+        )
+    )
+    return dict(rows.all())
 
 
 def emergency_unblind(

@@ -43,7 +43,7 @@ from trialkit.service.platform.pages.labels import N_
 from trialkit.service.platform.pages.rendering import Pages
 from trialkit.service.platform.policy import Role
 from trialkit.service.platform.views import PatientView
-from trialkit.service.randomisation.pages.randomise import randomisation_or_none
+from trialkit.service.randomisation import randomisation
 from trialkit.service.screening import patients
 from trialkit.service.screening import screening as screening_service
 from trialkit.service.screening.pages.checklist import Checklist, checklist
@@ -115,10 +115,11 @@ def _list_page(
         for site in _own_sites(session, viewer)
     ]
     numbers = {
-        p.id: shown.randomisation_number
-        for _, listed in listing
-        for p in listed
-        if p.consented and (shown := randomisation_or_none(session, viewer, p.id)) is not None
+        patient_id: number
+        for site, _ in listing
+        for patient_id, number in randomisation.randomisation_numbers(
+            session=session, actor=viewer.principal, site_id=site.id
+        ).items()
     }
     return pages.response(
         "patients/list.html",
