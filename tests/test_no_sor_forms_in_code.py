@@ -32,13 +32,10 @@ NOT_YET = {
     "report/synthetic.py": "synthetic report data name SOR's therapies",
     "service/capture/forms.py": "the forms the service's derivations read",
     "service/capture/outcomes.py": "the survival fields of endpoints.derive (forms by role)",
-    "service/capture/pages/clinical.py": "pages (forms-ui: rendered from definitions)",
-    "service/capture/pages/clinical_forms.py": "pages (forms-ui: rendered from definitions)",
-    "service/capture/pages/patient_summary.py": "pages (forms-ui)",
+    "service/safety/demo.py": "the safety demo seeds SOR's study drug records",
     "service/oversight/sdtm.py": "SDTM mapping (forms-ui: by declared SDTM names)",
     "service/oversight/sdtm_spec.py": "SDTM mapping (forms-ui)",
     "service/platform/api/schemas.py": "the RECIST preview body names the tumour forms",
-    "service/platform/pages/labels.py": "screening page section labels (forms-ui)",
 }
 
 

@@ -76,10 +76,15 @@ def test_sor_screening_form_holds_the_screening_record_item_for_item() -> None:
 
 
 def test_sor_case_report_forms_are_the_eleven_forms_the_service_reads() -> None:
-    forms = load_protocol("sor").forms
+    sor = load_protocol("sor")
+    forms = sor.forms
     assert forms is not None
-    assert {f.name for f in forms.forms if f.used != "screening"} == {f.value for f in Form}
-    prefixes = {f.name: f.key_prefix for f in forms.forms if f.repeats}
+    assert sor.safety is not None  # the SAE report is the safety slice's form, not a capture CRF
+    crfs = {f.name for f in forms.forms if f.used != "screening"} - {sor.safety.sae_form}
+    assert crfs == {f.value for f in Form}
+    prefixes = {
+        f.name: f.key_prefix for f in forms.forms if f.repeats and f.name != sor.safety.sae_form
+    }
     assert prefixes == {
         "tumour_assessment": "TA",
         "study_drug": "SD",

@@ -32,6 +32,7 @@ from trialkit.service.platform.policy import Role
 from trialkit.service.platform.security import Security
 from trialkit.service.platform.views import PatientView, SiteView, TrialView
 from trialkit.service.randomisation import randomisation, supply
+from trialkit.service.safety import sae
 from trialkit.service.screening import patients
 from trialkit.service.trials import users
 from trialkit.service.trials.tables import Site
@@ -115,6 +116,24 @@ def world(db: Database, security: Security) -> World:
             data={"term": "Neutropenia", "start_date": "2008-03-20"},
         )
         query = record.queries_opened[0].id
+        sae.report_sae(  # SAE case 1 of the randomised patient: a possible SUSAR
+            session=session,
+            actor=investigator,
+            patient_id=randomised_patient.id,
+            values={
+                "term": "Stroke",
+                "onset_date": "2008-03-03",
+                "criteria": ["life_threatening"],
+                "aware_at": "2008-03-03T08:00:00+00:00",
+                "causality": {
+                    "study_drug": "possible",
+                    "docetaxel": "not_related",
+                    "letrozole": "not_related",
+                },
+                "outcome": "recovering",
+                "narrative": "Admitted with weakness of the left arm.",
+            },
+        )
         rows = {s.id: session.get(Site, s.id) for s in (site_a, site_b)}
         top_up = supply.raise_resupply(
             session,

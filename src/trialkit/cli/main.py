@@ -96,6 +96,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "notifications": LazyCommand(
         "notifications", "app", "Notifications: deliver the outbox's e-mails."
     ),
+    "safety": LazyCommand("safety", "app", "Safety: overdue SAE reports, the MedDRA release."),
     "audit": LazyCommand("audit", "app", "The audit trail."),
     "lock": LazyCommand(
         "lock", "app", "Freeze and lock data: a form record, a patient, a site, the database."

@@ -29,15 +29,29 @@ from trialkit.service.demo import DEFAULT_PATIENTS, DEFAULT_SEED, DemoOptions
 from trialkit.service.platform import delivery
 from trialkit.service.platform.db.database import create_database
 
-__all__ = ["serve"]
+__all__ = ["cpu_cores", "serve"]
 
 APP_FACTORY = "trialkit.service.server:create_server"
+
+
+def cpu_cores() -> int:
+    """The CPU cores this process may run on (its affinity; at least 1)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def serve(
     host: str | None = typer.Option(None, "--host", help="Address to bind (default 127.0.0.1)."),
     port: int | None = typer.Option(None, "--port", help="Port (default $PORT or 8000)."),
-    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes."),
+    workers: int | None = typer.Option(
+        None,
+        "--workers",
+        min=1,
+        max=64,
+        help="Worker processes on one port (default: the number of CPU cores).",
+    ),
     demo: bool = typer.Option(False, "--demo", help="Demo mode: seed the demo trial and users."),
     scenario: str = typer.Option(
         "alt", "--scenario", help="Demo: alt (PFS medians 7.9 vs 12.2 months) or null."
@@ -63,6 +77,7 @@ def serve(
         # one key for every worker of this server; demo sessions end when it stops
         os.environ["TRIALKIT_SECRET_KEY"] = secrets.token_urlsafe(32)
     bind_host, bind_port = host or settings.host, port or settings.port
+    processes = workers or cpu_cores()
     if settings.demo:
         with user_errors():
             options = DemoOptions(scenario=cast(Scenario, scenario), seed=seed, patients=patients)
@@ -75,7 +90,10 @@ def serve(
         typer.echo(f"Calendar date: {os.environ.get('TRIALKIT_CALENDAR_DATE') or 'today'}")
     if bind_host not in {"127.0.0.1", "localhost", "::1"} and not settings.cookie_secure:
         typer.echo("warning: serving beyond loopback without TRIALKIT_COOKIE_SECURE=1", err=True)
-    typer.echo(f"Serving trialkit on http://{bind_host}:{bind_port} (pages: /, API docs: /docs)")
+    typer.echo(
+        f"Serving trialkit on http://{bind_host}:{bind_port} (pages: /, API docs: /docs), "
+        f"{processes} worker process{'' if processes == 1 else 'es'}"
+    )
     stop_delivery = _start_delivery(deliver)
     try:
         uvicorn.run(
@@ -83,7 +101,7 @@ def serve(
             factory=True,
             host=bind_host,
             port=bind_port,
-            workers=workers,
+            workers=processes,
             log_level="info",
         )
     except OSError as exc:

@@ -36,6 +36,7 @@ __all__ = [
     "Derived",
     "Design",
     "DesignClaim",
+    "DrugSafetyInformation",
     "Eligibility",
     "Endpoint",
     "Enrolment",
@@ -48,6 +49,7 @@ __all__ = [
     "Protocol",
     "Regimen",
     "ResponseCriteria",
+    "Safety",
     "Schedule",
     "ScheduledVisits",
     "SourceVerificationPlan",
@@ -572,6 +574,64 @@ class Monitoring(_Frozen):
     signature_meaning: str = Field(min_length=1)
 
 
+class DrugSafetyInformation(_Frozen):
+    """One drug's reference safety information: the adverse reactions expected with it.
+
+    ``expected`` are CTCAE v5.0 terms; an SAE whose term is not among them is unexpected for
+    the drug. ``blinded``: the drug is the blinded study drug (sorafenib or placebo), so a
+    suspicion against it needs the case unblinded.
+    """
+
+    drug: str = Field(pattern=NAME.pattern)
+    label: str
+    blinded: bool = False
+    source: str
+    status: str
+    expected: tuple[str, ...] = Field(min_length=1)
+
+
+class Safety(_Frozen):
+    """Pharmacovigilance: the reference safety information per drug (ICH E2A; EU CT-3)."""
+
+    sae_report_hours: int = Field(default=24, gt=0)
+    sae_form: str | None = Field(
+        default=None, description="the form (of forms) the site reports an SAE on"
+    )
+    adverse_event_form: str | None = Field(
+        default=None, description="the adverse-event form whose serious_item asks for an SAE"
+    )
+    serious_item: str = "serious"
+    reference_safety_information: tuple[DrugSafetyInformation, ...] = Field(min_length=1)
+    text: str
+
+    @model_validator(mode="after")
+    def _terms(self) -> Safety:
+        from trialkit.errors import InputError
+        from trialkit.safety.terms import ctcae_term  # the term list is the safety core's data
+
+        drugs = [d.drug for d in self.reference_safety_information]
+        if len(set(drugs)) != len(drugs):
+            raise ValueError("reference_safety_information names a drug twice")
+        if sum(d.blinded for d in self.reference_safety_information) > 1:
+            raise ValueError("at most one drug of the reference safety information is blinded")
+        for info in self.reference_safety_information:
+            for term in info.expected:
+                try:
+                    ctcae_term(term)
+                except InputError as exc:
+                    raise ValueError(f"{info.drug}: {exc}") from None
+        return self
+
+    def drugs(self) -> tuple[str, ...]:
+        return tuple(d.drug for d in self.reference_safety_information)
+
+    def expected(self) -> dict[str, tuple[str, ...]]:
+        return {d.drug: d.expected for d in self.reference_safety_information}
+
+    def blinded(self) -> frozenset[str]:
+        return frozenset(d.drug for d in self.reference_safety_information if d.blinded)
+
+
 class Protocol(_Frozen):
     """A whole trial protocol, validated."""
 
@@ -604,6 +664,7 @@ class Protocol(_Frozen):
     response: ResponseCriteria | None = None
     study_drug: StudyDrug | None = None
     enrolment: Enrolment | None = None
+    safety: Safety | None = None
     forms: Forms | None = None
     monitoring: Monitoring | None = None
 

@@ -21,6 +21,7 @@ from trialkit.service.platform.calendar import Clock
 from trialkit.service.platform.db.database import Database, create_database
 from trialkit.service.platform.security import Security
 from trialkit.service.randomisation import api as randomisation
+from trialkit.service.safety import api as safety
 from trialkit.service.screening import api as patients
 from trialkit.service.trials.api import auth, locks, trials, users
 
@@ -106,6 +107,7 @@ def create_app(
         capture,
         signoff_api,
         randomisation,
+        safety,
         audit,
         notifications,
         forecast,

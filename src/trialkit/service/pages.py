@@ -45,6 +45,7 @@ from trialkit.service.platform.pages.rendering import Pages
 from trialkit.service.platform.security import Security
 from trialkit.service.platform.transaction import Database
 from trialkit.service.randomisation.pages import pharmacy, randomise
+from trialkit.service.safety import pages as safety
 from trialkit.service.trials import pages as admin
 
 __all__ = ["STATIC_DIR", "create_web_app"]
@@ -84,6 +85,7 @@ def create_web_app(
         clinical,
         signoff,
         pharmacy,
+        safety,
         monitor,
         design,
         admin,

@@ -31,6 +31,12 @@ from trialkit.service.randomisation.tables.supply import (
     ResupplyRequest,
     Shipment,
 )
+from trialkit.service.safety.tables import (
+    MeddraTerm,
+    SaeReportVersion,
+    SaeReview,
+    SusarUnblinding,
+)
 from trialkit.service.screening.tables import (
     Consent,
     EligibilityEvaluation,
@@ -59,6 +65,7 @@ __all__ = [
     "InventoryKit",
     "KitListEntry",
     "LoginSession",
+    "MeddraTerm",
     "MonitoringVisit",
     "Notification",
     "Patient",
@@ -66,6 +73,8 @@ __all__ = [
     "ResupplyRequest",
     "Role",
     "RoleAssignment",
+    "SaeReportVersion",
+    "SaeReview",
     "ScreeningRecordVersion",
     "SessionEnd",
     "Shipment",
@@ -73,6 +82,7 @@ __all__ = [
     "Site",
     "SourceVerification",
     "StratumCounter",
+    "SusarUnblinding",
     "Trial",
     "Unblinding",
     "User",

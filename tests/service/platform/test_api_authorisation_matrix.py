@@ -33,6 +33,7 @@ CLINICAL_READERS = frozenset(
 )
 INVESTIGATOR = frozenset({Role.INVESTIGATOR})
 MONITOR = frozenset({Role.MONITOR, Role.DATA_MANAGER})  # queries: raised and closed
+VERIFIER = frozenset({Role.MONITOR})  # source data verification and monitoring visits
 DATA_MANAGER = frozenset({Role.DATA_MANAGER})
 LOCK_READERS = frozenset({Role.DATA_MANAGER, Role.ADMINISTRATOR})
 UNBLINDED = frozenset({Role.UNBLINDED_STATISTICIAN, Role.DSMB_MEMBER})
@@ -57,6 +58,8 @@ FORECAST = frozenset(
         Role.ADMINISTRATOR,
     }
 )
+SAES = frozenset({Role.INVESTIGATOR, Role.MONITOR, Role.SAFETY_PHYSICIAN})
+SAFETY = frozenset({Role.SAFETY_PHYSICIAN})
 REPORTS = frozenset(  # the monitor and the data manager: the blinded report only
     {
         Role.MONITOR,
@@ -86,8 +89,42 @@ def _site_body(w: World) -> dict[str, Any]:
     return {"code": "DE77", "name": "New centre", "city": "Köln", "country": "DE"}
 
 
+def _sae(w: World) -> dict[str, Any]:
+    return {"values": {"term": "Sepsis", "criteria": ["hospitalisation"]}}
+
+
 CASES = [
     Case("GET", "/api/auth/me", 200, ALL),
+    # SAEs: the world's randomised patient has case 1; the safety role reviews, then unblinds
+    Case("GET", "/api/safety/terms", 200, SAES),
+    Case("GET", "/api/safety/meddra?q=rash", 200, SAES),
+    Case("GET", "/api/trials/{trial}/saes", 200, SAES),
+    Case("POST", "/api/patients/{randomised}/saes", 201, INVESTIGATOR, site_scoped=True, body=_sae),
+    Case("GET", "/api/patients/{randomised}/saes/1", 200, SAES, site_scoped=True),
+    Case(
+        "POST",
+        "/api/patients/{randomised}/saes/1/versions",
+        201,
+        INVESTIGATOR,
+        site_scoped=True,
+        body=lambda w: {**_sae(w), "reason": "follow-up"},
+    ),
+    Case(
+        "POST",
+        "/api/patients/{randomised}/saes/1/review",
+        201,
+        SAFETY,
+        body=lambda w: {"causality": {"study_drug": "probable"}},
+    ),
+    Case("GET", "/api/patients/{randomised}/saes/1/e2b", 200, SAFETY),
+    Case(
+        "POST",
+        "/api/patients/{randomised}/saes/1/unblinding",
+        200,
+        SAFETY,
+        body=lambda w: {"password": PASSWORD, "reason": "possible SUSAR"},
+        reveals_arm=True,  # this case's arm, to the safety role only
+    ),
     Case("GET", "/api/notifications", 200, ALL),
     Case("POST", "/api/notifications/read", 200, ALL, body=lambda w: {}),
     # nobody holds that item (their own: tests/service/platform/test_notifications_web.py)
@@ -288,17 +325,17 @@ CASES = [
         "POST",
         "/api/patients/{randomised}/sdv",
         200,
-        MONITOR,
+        VERIFIER,
         site_scoped=True,
         body=lambda w: {"form": "consent", "record_key": "consent"},
     ),
-    Case("GET", "/api/trials/{trial}/sdv-work-list", 200, MONITOR),
+    Case("GET", "/api/trials/{trial}/sdv-work-list", 200, VERIFIER),
     Case("GET", "/api/sites/{site_a}/monitoring-visits", 200, CLINICAL_READERS, site_scoped=True),
     Case(
         "POST",
         "/api/sites/{site_a}/monitoring-visits",
         201,
-        MONITOR,
+        VERIFIER,
         site_scoped=True,
         body=lambda w: {"visit_date": "2008-04-01"},
     ),
@@ -307,7 +344,7 @@ CASES = [
         "PUT",
         "/api/monitoring-visits/{visit}/findings",
         200,
-        MONITOR,
+        VERIFIER,
         site_scoped=True,
         body=lambda w: {"findings": "Source documents complete."},
     ),
@@ -315,7 +352,7 @@ CASES = [
         "POST",
         "/api/monitoring-visits/{visit}/signature",
         200,
-        MONITOR,
+        VERIFIER,
         site_scoped=True,
         body=lambda w: {"password": PASSWORD, "meaning": "I confirm this report"},
     ),
@@ -480,6 +517,7 @@ def test_every_route_is_in_the_matrix(client: TestClient) -> None:
         path = case.path.partition("?")[0]
         for template, parameter in names.items():
             path = path.replace("{" + template + "}", "{" + parameter + "}")
+        path = path.replace("/saes/1", "/saes/{case_number}").replace("/e2b", "/{kind}")
         covered.add((case.method, path))
     assert routes == covered
 

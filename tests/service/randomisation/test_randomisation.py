@@ -337,7 +337,7 @@ def test_one_patient_emergency_unblinding(
     note = session.scalars(
         select(Notification).where(Notification.kind == "emergency_unblinding")
     ).one()
-    assert note.recipient == "monitor"
+    assert note.recipient == "monitor, safety_physician"
     assert world.monitor.user_id in notify.recipients_of(session, note.id)
     assert "hepatotoxicity" in note.body
     assert shown.arm_label not in note.body

@@ -6,12 +6,12 @@ Details and reasoning: docs/capture.md, section `trialkit.service.capture.patien
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from trialkit.protocol.forms import FormRole
@@ -27,6 +27,7 @@ __all__ = [
     "derive_status",
     "offered_forms",
     "patient_state",
+    "status_facts_of",
 ]
 
 
@@ -134,29 +135,59 @@ def derive_status(facts: StatusFacts) -> PatientState:
 
 
 def status_facts(session: Session, patient: Patient) -> StatusFacts:
-    """The facts of one patient, read in three indexed queries."""
-    randomised_on = session.scalar(
-        select(Randomisation.enrolment_date).where(Randomisation.patient_id == patient.id)
+    """The facts of one patient (:func:`status_facts_of`)."""
+    return status_facts_of(session, [patient.id])[patient.id]
+
+
+def status_facts_of(session: Session, patient_ids: Sequence[int]) -> dict[int, StatusFacts]:
+    """The facts of each patient, read in three indexed queries however many they are."""
+    ids = list(dict.fromkeys(patient_ids))
+    if not ids:
+        return {}
+    randomised = session.execute(
+        select(
+            Randomisation.patient_id, Randomisation.enrolment_date, Randomisation.trial_id
+        ).where(Randomisation.patient_id.in_(ids))
+    ).all()
+    randomised_on: dict[int, dt.date] = {p: on for p, on, _ in randomised}
+    trial_of = {p: t for p, _, t in randomised}
+    role_of = {t: _status_role_of(session, t) for t in set(trial_of.values())}
+    latest = (
+        select(func.max(EligibilityEvaluation.id))
+        .where(EligibilityEvaluation.patient_id.in_(ids))
+        .group_by(EligibilityEvaluation.patient_id)
     )
-    verdict = session.scalars(
-        select(EligibilityEvaluation.verdict)
-        .where(EligibilityEvaluation.patient_id == patient.id)
-        .order_by(EligibilityEvaluation.id.desc())
-        .limit(1)
-    ).first()
-    by_role: dict[str, dict[str, object]] = {}
-    if randomised_on is not None:
-        forms = trial_protocol(get_trial_or_raise(session, patient.trial_id)).forms
-        roles = {} if forms is None else {forms.role(r): r for r in _STATUS_ROLES}
-        roles.pop(None, None)
-        rows = session.scalars(
-            select(CaptureRecord)
-            .where(CaptureRecord.patient_id == patient.id, CaptureRecord.form.in_(list(roles)))
-            .order_by(CaptureRecord.form, CaptureRecord.version)
+    verdicts: dict[int, str] = dict(
+        session.execute(
+            select(EligibilityEvaluation.patient_id, EligibilityEvaluation.verdict).where(
+                EligibilityEvaluation.id.in_(latest)
+            )
+        ).all()
+    )
+    records: dict[int, dict[str, dict[str, object]]] = {i: {} for i in ids}
+    names = sorted({name for roles in role_of.values() for name in roles})
+    if randomised_on and names:
+        rows = session.execute(
+            select(CaptureRecord.patient_id, CaptureRecord.form, CaptureRecord.data)
+            .where(
+                CaptureRecord.patient_id.in_(list(randomised_on)),
+                CaptureRecord.form.in_(names),
+            )
+            .order_by(CaptureRecord.patient_id, CaptureRecord.form, CaptureRecord.version)
         )
-        for row in rows:  # forms recorded once: the latest version wins
-            by_role[roles[row.form]] = dict(row.data)
-    return StatusFacts(randomised_on, verdict, by_role)
+        for patient_id, form, data in rows:  # forms recorded once: the latest version wins
+            role = role_of[trial_of[patient_id]].get(form)
+            if role is not None:
+                records[patient_id][role] = dict(data)
+    return {i: StatusFacts(randomised_on.get(i), verdicts.get(i), records[i]) for i in ids}
+
+
+def _status_role_of(session: Session, trial_id: int) -> dict[str, str]:
+    """Form name -> status role, of the trial's protocol (``forms.roles``)."""
+    forms = trial_protocol(get_trial_or_raise(session, trial_id)).forms
+    if forms is None:
+        return {}
+    return {name: role for role in _STATUS_ROLES if (name := forms.role(role)) is not None}
 
 
 def patient_state(session: Session, patient: Patient) -> PatientState:
@@ -182,6 +213,6 @@ def offered_forms(
     elif status in (PatientStatus.WITHDRAWN, PatientStatus.OFF_STUDY):
         wanted = _AFTER_WITHDRAWAL_ROLES
     else:
-        return list(forms)
+        return list(forms)  # every form of the protocol
     allowed = {role if roles is None else roles.get(role) for role in wanted}
     return [f for f in forms if f in allowed]

@@ -71,6 +71,15 @@ class Action(StrEnum):
     )
     UNLOCK_DATA = "unlock locked data, with a reason"
     MAKE_DATA_CUT = "make a signed data cut package (its report blinded unless the role sees arms)"
+    REPORT_SAE = "report serious adverse events of their site's patients, and follow-ups"
+    VIEW_SAES = "view serious adverse events and when their reports are due (blinded)"
+    REVIEW_SAFETY = (
+        "review serious adverse events (causality, expectedness), decide SUSARs and export cases"
+    )
+    UNBLIND_SUSAR = (
+        "unblind one suspected unexpected serious adverse reaction (the arm shown to the "
+        "safety role only)"
+    )
 
 
 _UNBLINDED = frozenset(
@@ -120,6 +129,8 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.RANDOMISE,
             Action.VIEW_RANDOMISATION,
             Action.EMERGENCY_UNBLIND,
+            Action.REPORT_SAE,
+            Action.VIEW_SAES,
         }
     ),
     Role.PHARMACIST: frozenset(
@@ -145,6 +156,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.VIEW_ENROLMENT,
             Action.VIEW_FORECAST,
             Action.VIEW_REPORTS,  # the blinded report only: a monitor never holds VIEW_ARMS
+            Action.VIEW_SAES,
         }
     ),
     Role.STATISTICIAN: frozenset(
@@ -175,6 +187,10 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.VIEW_REPORTS,
         }
     ),
+    # blinded: one case's arm only, after a recorded SUSAR unblinding (never VIEW_ARMS)
+    Role.SAFETY_PHYSICIAN: frozenset(
+        {Action.VIEW_TRIAL, Action.VIEW_SAES, Action.REVIEW_SAFETY, Action.UNBLIND_SUSAR}
+    ),
 }
 SITE_ROLES = frozenset({Role.INVESTIGATOR, Role.PHARMACIST})
 """Roles held at one site: the assignment must name it."""
@@ -185,6 +201,7 @@ TRIAL_WIDE_ROLES = frozenset(
         Role.UNBLINDED_STATISTICIAN,
         Role.DSMB_MEMBER,
         Role.ADMINISTRATOR,
+        Role.SAFETY_PHYSICIAN,
     }
 )
 """Roles held for the whole trial: the assignment names no site. (A monitor may be either.)"""

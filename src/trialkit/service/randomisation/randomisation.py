@@ -20,7 +20,6 @@ from sqlalchemy import BindParameter, Integer, Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from trialkit.errors import (
-    AuthenticationError,
     ConflictError,
     InputError,
     NotFoundError,
@@ -42,10 +41,11 @@ from trialkit.service.platform.policy import (
     can_see_arm,
     patient_or_absent,
     patient_with_site_or_absent,
+    site_or_absent,
 )
 from trialkit.service.platform.principal import Principal
 from trialkit.service.platform.security import Security
-from trialkit.service.platform.tables.people import Role, User
+from trialkit.service.platform.tables.people import Role
 from trialkit.service.platform.views import (
     CalendarEntryView,
     EmergencyUnblindingView,
@@ -88,6 +88,7 @@ __all__ = [
     "ReadinessCheck",
     "emergency_unblind",
     "get_randomisation",
+    "randomisation_numbers",
     "randomise",
     "readiness",
 ]
@@ -582,6 +583,21 @@ def get_randomisation(*, session: Session, actor: Principal, patient_id: int) ->
     )
 
 
+def randomisation_numbers(*, session: Session, actor: Principal, site_id: int) -> dict[int, int]:
+    """The randomisation number of each randomised patient of a site, by patient id.
+
+    One query for a whole list page; numbers only (nothing of an arm), as
+    :func:`get_randomisation` shows them to a blinded role.
+    """
+    site, _ = site_or_absent(session, actor, site_id, Action.VIEW_RANDOMISATION)
+    rows = session.execute(
+        select(Randomisation.patient_id, Randomisation.randomisation_number).where(
+            Randomisation.site_id == site.id
+        )
+    )
+    return dict(rows.all())
+
+
 def emergency_unblind(
     *,
     session: Session,
@@ -597,27 +613,21 @@ def emergency_unblind(
     read by blinded administrators) and a notification to the sponsor (without
     the arm). Nothing else changes: every other response stays blinded.
 
-    The password re-entry is a password check like a login: a wrong one counts towards
-    the account's lock-out (:func:`trialkit.service.platform.auth.record_password_failure`), and a
-    locked account is refused before the password is tried, so the form is no way to
-    guess passwords. Both refusals are audited (``emergency_unblinding_refused``) and raised
-    as :class:`~trialkit.errors.PasswordRefusedError`, which the caller's transaction commits.
+    The password is re-entered through :func:`trialkit.service.platform.auth.reenter_password`,
+    as for a SUSAR unblinding: a wrong one counts towards the lock-out, and refusals are
+    audited (``emergency_unblinding_refused``) and raised as
+    :class:`~trialkit.errors.PasswordRefusedError`, which the caller's transaction commits.
     """
     patient, grant = patient_or_absent(session, actor, patient_id, Action.EMERGENCY_UNBLIND)
-    user = session.get(User, actor.user_id) if actor.user_id is not None else None
-    if user is None:
-        raise AuthenticationError("emergency unblinding needs a user account")
     if not reason.strip():
         raise InputError("give the medical reason for the emergency unblinding", location="reason")
-    auth.require_reentered_password(
+    user = auth.reenter_password(
         session,
         security=security,
         actor=actor,
         grant=grant,
-        user=user,
         password=password,
-        act="emergency unblinding",
-        refused="emergency_unblinding_refused",
+        what="emergency unblinding",
         entity="patient",
         entity_id=patient.id,
     )
@@ -630,11 +640,11 @@ def emergency_unblind(
         patient_id=patient.id, user_id=user.id, reason=reason.strip(), unblinded_at=now
     )
     session.add(unblinding)
-    note = notify.notify(
+    notify.notify(
         session,
         trial_id=trial.id,
         kind=notify.Kind.EMERGENCY_UNBLINDING,
-        to=notify.To.role(Role.MONITOR),
+        to=(notify.To.role(Role.MONITOR), notify.To.role(Role.SAFETY_PHYSICIAN)),
         message=notify.emergency_unblinding_message(
             trial=trial.acronym,
             username=actor.username,
@@ -676,5 +686,5 @@ def emergency_unblind(
         arm=shown.arm,
         arm_label=shown.arm_label,
         unblinded_at=now,
-        sponsor_notified=bool(notify.recipients_of(session, note.id)),
+        sponsor_notified=True,
     )

@@ -13,6 +13,7 @@ import json
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, func, select
@@ -23,7 +24,7 @@ import trialkit
 from trialkit.errors import ConflictError, InputError, RecordError
 from trialkit.protocol import Protocol
 from trialkit.screening import ScreeningOutcome, parse_screening_record, screen
-from trialkit.service.capture.patient_status import patient_state
+from trialkit.service.capture.patient_status import derive_status, status_facts_of
 from trialkit.service.platform import audit
 from trialkit.service.platform.calendar import calendar_date
 from trialkit.service.platform.db.base import insert_unique, utcnow
@@ -71,36 +72,49 @@ __all__ = [
 
 
 def _patient_view(session: Session, patient: Patient, grant: Grant) -> PatientView:
-    versions = session.scalar(
-        select(func.count()).where(ScreeningRecordVersion.patient_id == patient.id)
+    return _patient_views(session, [patient], grant)[0]
+
+
+def _patient_views(
+    session: Session, patients: Sequence[Patient], grant: Grant
+) -> list[PatientView]:
+    """The patients' views, read in a fixed number of queries however many they are."""
+    ids = [p.id for p in patients]
+    if not ids:
+        return []
+    versions: dict[int, int] = dict(
+        session.execute(
+            select(ScreeningRecordVersion.patient_id, func.count())
+            .where(ScreeningRecordVersion.patient_id.in_(ids))
+            .group_by(ScreeningRecordVersion.patient_id)
+        ).all()
     )
-    verdict = session.scalars(
-        select(EligibilityEvaluation.verdict)
-        .where(EligibilityEvaluation.patient_id == patient.id)
-        .order_by(EligibilityEvaluation.id.desc())
-        .limit(1)
-    ).first()
-    consented = session.scalars(select(Consent.id).where(Consent.patient_id == patient.id)).first()
-    fields: dict[str, Any] = {
-        "id": patient.id,
-        "trial_id": patient.trial_id,
-        "site_id": patient.site_id,
-        "screening_number": patient.screening_number,
-        "created_at": patient.created_at,
-        "screening_record_versions": int(versions or 0),
-        "latest_verdict": verdict,
-        "consented": consented is not None,
-    }
-    state = patient_state(session, patient)
-    fields |= {
-        "status": state.status.value,
-        "status_since": state.since,
-        "status_reason": state.reason,
-    }
-    if can_see_arm(grant.role):
-        arm = randomised.randomised_arm(session=session, patient=patient)
-        return UnblindedPatientView(**fields, arm=arm)  # no arm before randomisation
-    return PatientView(**fields)
+    consented = set(
+        session.scalars(select(Consent.patient_id).where(Consent.patient_id.in_(ids)).distinct())
+    )
+    facts = status_facts_of(session, ids)
+    views: list[PatientView] = []
+    for patient in patients:
+        state = derive_status(facts[patient.id])
+        fields: dict[str, Any] = {
+            "id": patient.id,
+            "trial_id": patient.trial_id,
+            "site_id": patient.site_id,
+            "screening_number": patient.screening_number,
+            "created_at": patient.created_at,
+            "screening_record_versions": versions.get(patient.id, 0),
+            "latest_verdict": facts[patient.id].latest_verdict,
+            "consented": patient.id in consented,
+            "status": state.status.value,
+            "status_since": state.since,
+            "status_reason": state.reason,
+        }
+        if can_see_arm(grant.role):
+            arm = randomised.randomised_arm(session=session, patient=patient)
+            views.append(UnblindedPatientView(**fields, arm=arm))  # none before randomisation
+        else:
+            views.append(PatientView(**fields))
+    return views
 
 
 def register_patient(
@@ -152,8 +166,8 @@ def list_patients(*, session: Session, actor: Principal, site_id: int) -> list[P
     site, grant = site_or_absent(session, actor, site_id, Action.VIEW_PATIENTS)
     patients = session.scalars(
         select(Patient).where(Patient.site_id == site.id).order_by(Patient.id)
-    )
-    return [_patient_view(session, p, grant) for p in patients]
+    ).all()
+    return _patient_views(session, patients, grant)
 
 
 def get_patient(*, session: Session, actor: Principal, patient_id: int) -> PatientView:

@@ -14,6 +14,7 @@ No arm: the randomisation record shows number, stratum, background therapy and d
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
@@ -30,7 +31,7 @@ from trialkit.errors import (
 from trialkit.report.pdf import render_pdf
 from trialkit.service.capture import monitoring_visits, queries, sdv, signatures
 from trialkit.service.capture.forms import Form as CaseForm
-from trialkit.service.capture.pages.clinical_forms import form_label
+from trialkit.service.capture.pages.clinical import form_label_of
 from trialkit.service.platform.pages.deps import (
     DbSession,
     Form,
@@ -59,14 +60,9 @@ WHY = (N_("not signed"), N_("the protocol requires this form's own signature"))
 """The service's reasons a record needs signing, for the catalogue (shown translated)."""
 
 
-def record_label(form: str) -> str:
+def record_label(form: str, forms: Callable[[str], str]) -> str:
     """A casebook record's form name, to translate (any stored form, not only the CRFs)."""
-    if form in _OTHER_LABELS:
-        return _OTHER_LABELS[form]
-    try:
-        return form_label(CaseForm(form))
-    except ValueError:
-        return form
+    return _OTHER_LABELS.get(form) or forms(form)
 
 
 def _shown(value: Any) -> str:
@@ -78,8 +74,9 @@ def _shown(value: Any) -> str:
     return "—" if value is None else str(value)
 
 
-def _common(pages: Pages) -> dict[str, Any]:
-    return {"record_label": lambda f: pages._(record_label(f)), "shown": _shown}
+def _common(pages: Pages, session: Session, viewer: Viewer) -> dict[str, Any]:
+    labels = form_label_of(session, viewer)
+    return {"record_label": lambda f: pages._(record_label(f, labels)), "shown": _shown}
 
 
 # --- the casebook and its signatures -----------------------------------------------------------
@@ -128,7 +125,7 @@ def _casebook(
         values=values or {"meaning": signoff.meaning},
         signed=signed,
         printed_at=dt.datetime.now(dt.UTC),
-        **_common(pages),
+        **_common(pages, session, viewer),
     )
 
 
@@ -266,7 +263,7 @@ def _sdv_page(
         may_verify=viewer.has(Role.MONITOR),
         errors=errors or {},
         notice=notice,
-        **_common(pages),
+        **_common(pages, session, viewer),
     )
 
 
@@ -371,7 +368,7 @@ def work_list(
         work=listed,
         sites=_monitored_sites(session, viewer),
         site_id=site_id,
-        **_common(pages),
+        **_common(pages, session, viewer),
     )
 
 
@@ -438,7 +435,7 @@ def _visit_page(
         errors=errors or {},
         values=values or {"findings": visit.findings, "meaning": pages._(VISIT_MEANING)},
         printed_at=dt.datetime.now(dt.UTC),
-        **_common(pages),
+        **_common(pages, session, viewer),
     )
 
 

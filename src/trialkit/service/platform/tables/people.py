@@ -24,6 +24,8 @@ class Role(StrEnum):
     UNBLINDED_STATISTICIAN = "unblinded_statistician"
     DSMB_MEMBER = "dsmb_member"
     ADMINISTRATOR = "administrator"
+    SAFETY_PHYSICIAN = "safety_physician"
+    """The sponsor's safety role: blinded, but sees one SUSAR case's arm after unblinding it."""
 
 
 class SessionEnd(StrEnum):

@@ -6,10 +6,17 @@ what is missing and links to the input where it is entered.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from trialkit.screening import ScreeningResult
-from trialkit.service.screening.pages.screening_form import field_for_path, label_for
+from trialkit.service.platform.pages.form_pages import Field
+from trialkit.service.screening.pages.screening_form import (
+    ScreeningForm,
+    all_fields,
+    field_for_path,
+    label_for,
+)
 
 __all__ = ["Checklist", "ChecklistItem", "Missing", "checklist"]
 
@@ -52,17 +59,18 @@ class Checklist:
         return out
 
 
-def _missing(path: str) -> Missing:
-    target = field_for_path(path)
-    label = label_for(path)
+def _missing(screening: ScreeningForm, path: str, fields: Mapping[str, Field]) -> Missing:
+    target = field_for_path(screening, path, fields)
+    label = label_for(screening, path)
     if target is not None and label == path:
         label = target.label
     return Missing(path=path, label=label, anchor=target.id if target else None)
 
 
-def checklist(result: ScreeningResult) -> Checklist:
+def checklist(result: ScreeningResult, screening: ScreeningForm) -> Checklist:
     """A checklist from a screening result (stored, or a preview's); the engine says what blocks."""
     blocking = {c.id for c in result.eligibility.blocking}
+    fields = {f.name: f for f in all_fields(screening)}
     items = tuple(
         ChecklistItem(
             id=c.id,
@@ -73,7 +81,7 @@ def checklist(result: ScreeningResult) -> Checklist:
             parent=c.parent,
             applicable=c.applicable,
             blocks=c.id in blocking,
-            missing=tuple(_missing(p) for p in c.missing),
+            missing=tuple(_missing(screening, p, fields) for p in c.missing),
         )
         for c in result.eligibility.criteria
     )
@@ -83,5 +91,5 @@ def checklist(result: ScreeningResult) -> Checklist:
         background_therapy=result.background_therapy,
         background_therapy_reason=result.background_therapy_reason,
         items=items,
-        missing=tuple(_missing(p) for p in result.eligibility.missing),
+        missing=tuple(_missing(screening, p, fields) for p in result.eligibility.missing),
     )
