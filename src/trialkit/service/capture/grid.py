@@ -16,7 +16,7 @@ from trialkit.errors import TrialkitError
 from trialkit.service.capture import sdv, visits
 from trialkit.service.capture.casebook import CasebookRecord, casebook_records, record_date
 from trialkit.service.capture.forms import FormDefinition
-from trialkit.service.capture.patient_status import PatientStatus, patient_state
+from trialkit.service.capture.patient_status import PatientStatus, expected_forms, patient_state
 from trialkit.service.capture.signoff_tables import Signature, SourceVerification
 from trialkit.service.capture.tables import DataQuery
 from trialkit.service.platform.policy import Action, patient_or_absent
@@ -104,20 +104,8 @@ def _applies(form: FormDefinition, column: GridColumn) -> bool:
     if column.kind == "treatment":
         word = form.label.split()[0].lower()
         return form.used in ("per_cycle", "once") and word in column.label.lower().split()
-    if column.kind == "tumour_assessment":
-        return form.used == "per_visit"
-    return False
-
-
-def _expected_events(status: PatientStatus) -> set[str]:
-    """The event forms the protocol asks for given the status (the rest are as they occur)."""
-    if status == PatientStatus.DEAD:
-        return {"death", "end_of_treatment", "end_of_study"}
-    if status in (PatientStatus.WITHDRAWN, PatientStatus.OFF_STUDY):
-        return {"end_of_study"}
-    if status == PatientStatus.FOLLOW_UP:
-        return {"end_of_treatment"}
-    return set()
+    # a tumour assessment; survival follow-up contacts are recorded as events
+    return column.kind != "survival_follow_up" and form.used == "per_visit"
 
 
 def _column_of(record: CasebookRecord, columns: list[GridColumn], form: FormDefinition) -> str:
@@ -260,7 +248,7 @@ def patient_grid(
             return CellStatus.VERIFIED
         return CellStatus.ENTERED
 
-    expected_events = _expected_events(state.status)
+    expected_events = expected_forms(state.status)
     rank = list(CellStatus)
     rows: list[GridRow] = []
     for form in forms:
