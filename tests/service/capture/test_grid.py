@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from tests.factories import (
     ENROLMENT_DAY,
+    PASSWORD,
     make_site,
     make_trial,
     make_user,
@@ -19,13 +20,15 @@ from tests.factories import (
     seal_trial,
     stock_site,
 )
-from trialkit.service.capture import capture, queries
+from trialkit.service.capture import capture, queries, sdv, signatures
 from trialkit.service.capture.forms import Form
 from trialkit.service.capture.grid import CellStatus, PatientGrid, patient_grid
 from trialkit.service.capture.patient_status import PatientStatus
 from trialkit.service.platform.policy import Role
 from trialkit.service.platform.principal import Principal
 from trialkit.service.platform.security import Security
+from trialkit.service.trials import locks
+from trialkit.service.trials.locks import Level
 
 LATER = ENROLMENT_DAY + dt.timedelta(days=400)
 
@@ -36,6 +39,12 @@ def _cell(grid: PatientGrid, form: str, column: str) -> CellStatus:
 
 
 def _setup(session: Session, security: Security) -> tuple[Principal, Principal, Any]:
+    return _setup_with_trial(session, security)[:3]
+
+
+def _setup_with_trial(
+    session: Session, security: Security
+) -> tuple[Principal, Principal, Any, Any]:
     trial = make_trial(session)
     site = make_site(session, trial, country="DE")
     seal_trial(session, trial)
@@ -44,7 +53,7 @@ def _setup(session: Session, security: Security) -> tuple[Principal, Principal, 
         session, security, make_user(session, security, trial, Role.INVESTIGATOR, site=site)
     )
     monitor = principal(session, security, make_user(session, security, trial, Role.MONITOR))
-    return investigator, monitor, site
+    return investigator, monitor, site, trial
 
 
 def test_a_dead_patients_grid_expects_only_what_the_protocol_still_asks_for(
@@ -150,3 +159,60 @@ def test_open_queries_show_on_their_cell_until_closed_and_the_statements_do_not_
     )
     after = patient_grid(session=session, actor=monitor, patient_id=patient.id, today=LATER)
     assert _cell(after, "end_of_treatment", "events") == CellStatus.ENTERED
+
+
+def test_a_cell_reads_verified_then_signed_then_frozen_then_locked(
+    session: Session, security: Security
+) -> None:
+    investigator, monitor, site, trial = _setup_with_trial(session, security)
+    manager = principal(session, security, make_user(session, security, trial, Role.DATA_MANAGER))
+    patient = randomise_patient(session, investigator, site, ENROLMENT_DAY)
+    ended = ENROLMENT_DAY + dt.timedelta(days=100)
+    capture.record_form(
+        session=session,
+        actor=investigator,
+        patient_id=patient.id,
+        form=Form.END_OF_TREATMENT,
+        data={"date": ended.isoformat(), "reason": "progression"},
+        today=LATER,
+    )
+
+    def status() -> CellStatus:
+        grid = patient_grid(session=session, actor=monitor, patient_id=patient.id, today=LATER)
+        return _cell(grid, "end_of_treatment", "events")
+
+    assert status() == CellStatus.ENTERED
+    sdv.verify(
+        session=session,
+        actor=monitor,
+        patient_id=patient.id,
+        form="end_of_treatment",
+        record_key="end_of_treatment",
+    )
+    assert status() == CellStatus.VERIFIED
+    signatures.sign(
+        session=session,
+        security=security,
+        actor=investigator,
+        patient_id=patient.id,
+        scope="casebook",
+        password=PASSWORD,
+        meaning="I approve this data as accurate and complete",
+    )
+    assert status() == CellStatus.SIGNED
+    record: tuple[str | None, str | None]
+    for level, record, expected in (
+        (Level.FREEZE, ("end_of_treatment", "end_of_treatment"), CellStatus.FROZEN),
+        (Level.LOCK, (None, None), CellStatus.LOCKED),  # the whole patient
+    ):
+        locks.set_lock(
+            session=session,
+            actor=manager,
+            trial_id=patient.trial_id,
+            level=level,
+            reason="interim analysis",
+            patient_id=patient.id,
+            form=record[0],
+            record_key=record[1],
+        )
+        assert status() == expected

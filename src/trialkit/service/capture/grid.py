@@ -190,11 +190,8 @@ def patient_grid(
         )
     )
     today = today or dt.date.today()
-    records = [
-        r
-        for r in casebook_records(session, patient)
-        if r.form not in ("screening", "consent", "randomisation")
-    ]
+    casebook = casebook_records(session, patient)
+    records = [r for r in casebook if r.form not in ("screening", "consent", "randomisation")]
     queries: dict[tuple[str, str], int] = {}
     for queried, key in session.execute(
         select(DataQuery.form, DataQuery.record_key).where(
@@ -203,7 +200,7 @@ def patient_grid(
     ):
         queries[(queried, key)] = queries.get((queried, key), 0) + 1
     signed: set[tuple[str, str, str]] = set()
-    current = {(r.form, r.record_key): r.sha256 for r in records}
+    current = {(r.form, r.record_key): r.sha256 for r in casebook}  # a casebook's, too
     for refs in session.scalars(
         select(Signature.records).where(
             Signature.patient_id == patient.id, Signature.voided_at.is_(None)
