@@ -6,6 +6,7 @@ import typer
 
 from trialkit.cli._common import fail, print_json, user_errors
 from trialkit.cli._db import cli_actor, cli_settings, service_transaction
+from trialkit.service.capture import locking
 from trialkit.service.capture.outcomes import acting_user
 from trialkit.service.platform.anchors import Anchoring
 from trialkit.service.trials import locks, trials
@@ -47,7 +48,7 @@ def set_(
         site_id = (
             None if site is None else trials.find_site(session, trial_id=found.id, code=site).id
         )
-        view = locks.set_lock(
+        view = locking.set_lock(
             session=session,
             actor=acting_user(session=session, username=user, request_id=cli_actor().request_id),
             trial_id=found.id,

@@ -31,6 +31,7 @@ def _lock_database(session: Session, demo: SeededDemo) -> None:
         trial_id=demo.trial_id,
         level=Level.LOCK,
         reason="primary analysis at 120 events",
+        ready=lambda *_: None,  # the data cut is the subject here; sign-off and SDV: test_locks
     )
 
 

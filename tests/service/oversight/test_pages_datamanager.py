@@ -1,5 +1,6 @@
-"""The data manager's pages (issue 20 §3): freeze and lock, the administrator's unlock with a
-reason, the data cut; an edit of locked data is refused on the page with the lock named."""
+"""The data manager's pages (issue 20 §3): freeze and lock (a lock after sign-off and SDV), the
+administrator's unlock with a reason, the data cut; an edit of locked data is refused on the
+page with the lock named."""
 
 from __future__ import annotations
 
@@ -12,8 +13,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
+from tests.factories import principal
 from tests.service.page_fixtures import Browser, WebWorld
+from trialkit.service.capture import sdv
 from trialkit.service.oversight.datacut import verify_package
+from trialkit.service.platform.db.database import Database
+from trialkit.service.platform.security import Security
 
 Login = Callable[[str], Browser]
 
@@ -25,7 +30,22 @@ def _consent(browser: Browser, world: WebWorld) -> object:
     )
 
 
-def test_freeze_lock_and_unlock_on_the_pages(as_user: Login, web_world: WebWorld) -> None:
+def _verify_screening(db: Database, security: Security, world: WebWorld) -> None:
+    """The monitor verifies the one record the SDV plan requires (the patient's screening
+    record; no patient is randomised, so no casebook needs signing)."""
+    with db.sessions.begin() as session:
+        sdv.verify(
+            session=session,
+            actor=principal(session, security, world.users["monitor"]),
+            patient_id=world.patient.id,
+            form="screening",
+            record_key="screening",
+        )
+
+
+def test_freeze_lock_and_unlock_on_the_pages(
+    as_user: Login, web_world: WebWorld, db: Database, security: Security
+) -> None:
     manager = as_user("data_manager")
     page = manager.get("/locks")
     assert page.status_code == 200
@@ -34,6 +54,14 @@ def test_freeze_lock_and_unlock_on_the_pages(as_user: Login, web_world: WebWorld
     blank = manager.post("/locks", {"level": "lock", "reason": ""})
     assert blank.status_code == 422
     assert "Say why." in blank.text
+    not_ready = manager.post(
+        "/locks", {"level": "lock", "patient_id": str(web_world.patient.id), "reason": "SDV done"}
+    )
+    assert not_ready.status_code == 422
+    assert "cannot be locked before sign-off and SDV" in not_ready.text
+    assert "1 record(s) awaiting source data verification" in not_ready.text
+    assert "IT01-001 screening" in not_ready.text
+    _verify_screening(db, security, web_world)
     made = manager.post(
         "/locks", {"level": "lock", "patient_id": str(web_world.patient.id), "reason": "SDV done"}
     )
@@ -59,8 +87,14 @@ def test_freeze_lock_and_unlock_on_the_pages(as_user: Login, web_world: WebWorld
 
 
 def test_the_data_cut_page_makes_a_signed_package(
-    web: TestClient, as_user: Login, web_world: WebWorld, tmp_path: Path
+    web: TestClient,
+    as_user: Login,
+    web_world: WebWorld,
+    tmp_path: Path,
+    db: Database,
+    security: Security,
 ) -> None:
+    _verify_screening(db, security, web_world)
     manager = as_user("data_manager")
     assert "The database is not locked" in manager.get("/datacut").text
     assert manager.post("/locks", {"level": "lock", "reason": "analysis"}).status_code == 303

@@ -33,6 +33,7 @@ CLINICAL_READERS = frozenset(
 )
 INVESTIGATOR = frozenset({Role.INVESTIGATOR})
 MONITOR = frozenset({Role.MONITOR, Role.DATA_MANAGER})  # queries: raised and closed
+VERIFIER = frozenset({Role.MONITOR})  # source data verification and monitoring visits
 DATA_MANAGER = frozenset({Role.DATA_MANAGER})
 LOCK_READERS = frozenset({Role.DATA_MANAGER, Role.ADMINISTRATOR})
 UNBLINDED = frozenset({Role.UNBLINDED_STATISTICIAN, Role.DSMB_MEMBER})
@@ -332,17 +333,17 @@ CASES = [
         "POST",
         "/api/patients/{randomised}/sdv",
         200,
-        MONITOR,
+        VERIFIER,
         site_scoped=True,
         body=lambda w: {"form": "consent", "record_key": "consent"},
     ),
-    Case("GET", "/api/trials/{trial}/sdv-work-list", 200, MONITOR),
+    Case("GET", "/api/trials/{trial}/sdv-work-list", 200, VERIFIER),
     Case("GET", "/api/sites/{site_a}/monitoring-visits", 200, CLINICAL_READERS, site_scoped=True),
     Case(
         "POST",
         "/api/sites/{site_a}/monitoring-visits",
         201,
-        MONITOR,
+        VERIFIER,
         site_scoped=True,
         body=lambda w: {"visit_date": "2008-04-01"},
     ),
@@ -351,7 +352,7 @@ CASES = [
         "PUT",
         "/api/monitoring-visits/{visit}/findings",
         200,
-        MONITOR,
+        VERIFIER,
         site_scoped=True,
         body=lambda w: {"findings": "Source documents complete."},
     ),
@@ -359,7 +360,7 @@ CASES = [
         "POST",
         "/api/monitoring-visits/{visit}/signature",
         200,
-        MONITOR,
+        VERIFIER,
         site_scoped=True,
         body=lambda w: {"password": PASSWORD, "meaning": "I confirm this report"},
     ),

@@ -1,6 +1,7 @@
 """Freeze and lock (issue 20 §3): a freeze refuses edits and allows queries; a lock refuses
 everything with 409 naming the lock; unlocking needs an administrator and a reason, audited;
-the database lock refuses every change of the trial's data."""
+the database lock refuses every change of the trial's data; a lock comes only after sign-off
+and SDV (409 naming what is missing)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,16 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 from tests.factories import PASSWORD, example_record
 from tests.service.api_fixtures import World
+from trialkit.errors import ConflictError
+from trialkit.service.capture import locking
 from trialkit.service.platform.anchors import Anchoring, generate_key
+from trialkit.service.platform.db.database import Database
 from trialkit.service.platform.policy import Role
 
 AE = {"term": "Nausea", "start_date": "2008-03-21", "grade": 1, "serious": False}
@@ -27,6 +33,26 @@ def _lock(client: TestClient, world: World, level: str, **scope: Any) -> dict[st
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+def _sign_and_verify(client: TestClient, world: World) -> None:
+    """The investigator signs the randomised patient's casebook; the monitor verifies every
+    record the SDV plan requires (every patient of the world is at site A)."""
+    signed = client.post(
+        f"/api/patients/{world.randomised}/signatures",
+        json={"scope": "casebook", "password": PASSWORD, "meaning": "I approve"},
+        headers=world.headers(Role.INVESTIGATOR, "own"),
+    )
+    assert signed.status_code == 201, signed.text
+    monitor = world.headers(Role.MONITOR, "own")
+    work = client.get(f"/api/trials/{world.trial.id}/sdv-work-list", headers=monitor).json()
+    for item in work["items"]:
+        verified = client.post(
+            f"/api/patients/{item['patient_id']}/sdv",
+            json={"form": item["form"], "record_key": item["record_key"]},
+            headers=monitor,
+        )
+        assert verified.status_code == 200, verified.text
 
 
 def _record(client: TestClient, world: World, **extra: Any) -> Any:
@@ -80,6 +106,7 @@ def test_a_freeze_refuses_edits_and_allows_queries(client: TestClient, world: Wo
 
 
 def test_a_lock_refuses_everything_with_409_naming_it(client: TestClient, world: World) -> None:
+    _sign_and_verify(client, world)
     lock = _lock(client, world, "lock", patient_id=world.randomised)
     for response in (
         _record(client, world),
@@ -116,6 +143,7 @@ def test_a_record_lock_covers_that_record_only(client: TestClient, world: World)
 
 
 def test_the_database_lock_refuses_every_change(client: TestClient, world: World) -> None:
+    _sign_and_verify(client, world)
     lock = _lock(client, world, "lock")
     assert lock["scope"] == "trial"
     investigator = world.headers(Role.INVESTIGATOR, "own")
@@ -162,6 +190,7 @@ def test_a_site_freeze_leaves_other_sites_alone(client: TestClient, world: World
 
 
 def test_unlock_needs_an_administrator_and_a_reason(client: TestClient, world: World) -> None:
+    _sign_and_verify(client, world)
     lock = _lock(client, world, "lock", patient_id=world.randomised)
     path = f"/api/locks/{lock['id']}/release"
     by_data_manager = client.post(
@@ -203,6 +232,7 @@ def test_only_a_data_manager_freezes_and_a_reason_is_needed(
     manager = world.headers(Role.DATA_MANAGER, "own")
     blank = client.post(path, json={"level": "lock", "reason": " "}, headers=manager)
     assert blank.status_code == 422
+    _sign_and_verify(client, world)
     assert client.post(path, json=body, headers=manager).status_code == 201
     assert client.post(path, json=body, headers=manager).status_code == 409  # already locked
 
@@ -213,6 +243,7 @@ def test_a_lock_anchors_the_audit_chain(client: TestClient, world: World, tmp_pa
     client.app.state.anchoring = anchoring  # type: ignore[attr-defined]
     _lock(client, world, "freeze", patient_id=world.randomised)
     assert not (tmp_path / "anchors").exists()  # a freeze is not anchored
+    _sign_and_verify(client, world)
     lock = _lock(client, world, "lock")
     (written,) = (tmp_path / "anchors").glob("*.json")
     anchor = json.loads(written.read_text())["anchor"]
@@ -223,6 +254,7 @@ def test_an_emergency_unblinding_is_never_refused_by_a_lock(
     client: TestClient, world: World
 ) -> None:
     """Patient safety: the database lock refuses every change of data, not an unblinding."""
+    _sign_and_verify(client, world)
     _lock(client, world, "lock")
     unblinded = client.post(
         f"/api/patients/{world.randomised}/unblinding",
@@ -257,3 +289,94 @@ def test_a_screening_record_or_consent_lock_covers_that_record(
         headers=investigator,
     )
     assert consent.status_code == 201  # another record of hers
+
+
+def test_a_lock_waits_for_sign_off_and_sdv(client: TestClient, world: World) -> None:
+    """A lock of a patient, a site or the database is refused (409) while a casebook has
+    records to sign or the SDV plan has records awaiting verification; a freeze is not."""
+    path = f"/api/trials/{world.trial.id}/locks"
+    manager = world.headers(Role.DATA_MANAGER, "own")
+    for scope, what in (
+        ({"patient_id": world.randomised}, f"patient {world.randomised}"),
+        ({"site_id": world.site_a.id}, f"site {world.site_a.id}"),
+        ({}, f"the database of trial {world.trial.id}"),
+    ):
+        refused = client.post(path, json={"level": "lock", "reason": "x", **scope}, headers=manager)
+        assert refused.status_code == 409, refused.text
+        detail = refused.json()["detail"]
+        assert f"{what} cannot be locked before sign-off and SDV" in detail
+        assert "record(s) not signed by the investigator" in detail
+        assert "record(s) not signed by the investigator (" in detail  # the first few named
+        assert "awaiting source data verification under the protocol's SDV plan" in detail
+        assert "or freeze instead" in detail
+    # the site holds three patients' records awaiting SDV: counts and "and N more"
+    site = client.post(
+        path, json={"level": "lock", "reason": "x", "site_id": world.site_a.id}, headers=manager
+    ).json()["detail"]
+    assert " more)" in site
+    # nothing was locked; a freeze needs neither
+    assert client.get(path, headers=manager).json() == []
+    _lock(client, world, "freeze", patient_id=world.randomised)
+    # the site B has no patient: nothing in the way
+    assert _lock(client, world, "lock", site_id=world.site_b.id)["scope"] == "site"
+
+    # signed but not verified: only SDV is named
+    signed = client.post(
+        f"/api/patients/{world.randomised}/signatures",
+        json={"scope": "casebook", "password": PASSWORD, "meaning": "I approve"},
+        headers=world.headers(Role.INVESTIGATOR, "own"),
+    )
+    assert signed.status_code == 201, signed.text
+    refused = client.post(
+        path, json={"level": "lock", "reason": "x", "patient_id": world.randomised}, headers=manager
+    )
+    assert refused.status_code == 409
+    assert "not signed" not in refused.json()["detail"]
+    assert "awaiting source data verification" in refused.json()["detail"]
+    monitor = world.headers(Role.MONITOR, "own")
+    work = client.get(f"/api/trials/{world.trial.id}/sdv-work-list", headers=monitor).json()
+    for item in work["items"]:
+        verified = client.post(
+            f"/api/patients/{item['patient_id']}/sdv",
+            json={"form": item["form"], "record_key": item["record_key"]},
+            headers=monitor,
+        )
+        assert verified.status_code == 200, verified.text
+    assert _lock(client, world, "lock", patient_id=world.randomised)["level"] == "lock"
+    assert _lock(client, world, "lock")["scope"] == "trial"
+
+
+def test_a_changed_record_voids_readiness(client: TestClient, world: World) -> None:
+    """A record changed after sign-off and SDV needs both again before a lock."""
+    _sign_and_verify(client, world)
+    assert _record(client, world, record_key="AE-1", reason="grade from source").status_code == 201
+    refused = client.post(
+        f"/api/trials/{world.trial.id}/locks",
+        json={"level": "lock", "reason": "x", "patient_id": world.randomised},
+        headers=world.headers(Role.DATA_MANAGER, "own"),
+    )
+    assert refused.status_code == 409
+    detail = refused.json()["detail"]
+    assert "not signed by the investigator" in detail  # the casebook signature is void
+
+
+def test_the_check_takes_a_fixed_number_of_statements(db: Database, world: World) -> None:
+    """A database lock checks every patient in as many statements as a patient lock."""
+    counted: list[str] = []
+
+    def count(*args: Any) -> None:
+        counted.append(args[2])
+
+    statements = []
+    for patient_id in (world.randomised, None):
+        counted.clear()
+        with db.sessions.begin() as session:
+            event.listen(session.bind, "before_cursor_execute", count)
+            try:
+                with pytest.raises(ConflictError):
+                    locking.require_ready(session, world.trial.id, None, patient_id)
+            finally:
+                event.remove(session.bind, "before_cursor_execute", count)
+        statements.append(len(counted))
+    assert statements[0] == statements[1]
+    assert statements[0] <= 15

@@ -43,8 +43,10 @@ __all__ = [
     "PatientSdvView",
     "RecordSdvView",
     "WorkListView",
+    "awaiting_verification",
     "patient_sdv",
     "required_by_plan",
+    "trial_sdv_plan",
     "verify",
     "work_list",
 ]
@@ -129,7 +131,8 @@ def required_by_plan(
     return None
 
 
-def _plan(session: Session, trial_id: int) -> SourceVerificationPlan | None:
+def trial_sdv_plan(session: Session, trial_id: int) -> SourceVerificationPlan | None:
+    """The protocol's SDV plan (``None``: the protocol sets none, so every record is required)."""
     monitoring = trial_protocol(get_trial_or_raise(session, trial_id)).monitoring
     return None if monitoring is None else monitoring.sdv
 
@@ -179,7 +182,7 @@ def _record_view(
 def patient_sdv(*, session: Session, actor: Principal, patient_id: int) -> PatientSdvView:
     """Every record of the patient with its verification and the plan's requirement."""
     patient, _ = patient_or_absent(session, actor, patient_id, Action.VIEW_CLINICAL)
-    plan = _plan(session, patient.trial_id)
+    plan = trial_sdv_plan(session, patient.trial_id)
     marks = _marks(session, [patient.id])
     return PatientSdvView(
         patient_id=patient.id,
@@ -281,6 +284,32 @@ def verify(
     return patient_sdv(session=session, actor=actor, patient_id=patient.id)
 
 
+def awaiting_verification(
+    session: Session, plan: SourceVerificationPlan | None, patients: list[Patient]
+) -> tuple[int, int, list[tuple[Patient, RecordSdvView]]]:
+    """Records the plan requires, those verified, and each required record not verified, of
+    these patients (in their order), in a fixed number of statements: the monitor's work list
+    and the lock check."""
+    marks = _marks(session, [p.id for p in patients])
+    books = casebooks_of(session, [p.id for p in patients])
+    required = verified = 0
+    awaiting: list[tuple[Patient, RecordSdvView]] = []
+    for patient in patients:
+        for record in books[patient.id]:
+            why = required_by_plan(plan, patient, record)
+            if why is None:
+                continue
+            required += 1
+            view = _record_view(
+                record, marks.get((patient.id, record.form, record.record_key), []), why
+            )
+            if view.verified:
+                verified += 1
+            else:
+                awaiting.append((patient, view))
+    return required, verified, awaiting
+
+
 def work_list(
     *, session: Session, actor: Principal, trial_id: int, site_id: int | None = None
 ) -> WorkListView:
@@ -296,36 +325,22 @@ def work_list(
         query = query.where(Patient.site_id == site_id)
     patients = list(session.scalars(query.order_by(Patient.site_id, Patient.screening_number)))
     codes = {s.id: s.code for s in session.scalars(select(Site).where(Site.trial_id == trial.id))}
-    plan = _plan(session, trial.id)
-    marks = _marks(session, [p.id for p in patients])
-    required = verified = 0
-    work: list[WorkItemView] = []
-    books = casebooks_of(session, [p.id for p in patients])
-    for patient in patients:
-        for record in books[patient.id]:
-            why = required_by_plan(plan, patient, record)
-            if why is None:
-                continue
-            required += 1
-            view = _record_view(
-                record, marks.get((patient.id, record.form, record.record_key), []), why
-            )
-            if view.verified:
-                verified += 1
-                continue
-            work.append(
-                WorkItemView(
-                    site_id=patient.site_id,
-                    site_code=codes.get(patient.site_id, "?"),
-                    patient_id=patient.id,
-                    screening_number=patient.screening_number,
-                    form=record.form,
-                    record_key=record.record_key,
-                    version=record.version,
-                    required=why,
-                    reset_reason=view.reset_reason,
-                )
-            )
+    plan = trial_sdv_plan(session, trial.id)
+    required, verified, awaiting = awaiting_verification(session, plan, patients)
+    work = [
+        WorkItemView(
+            site_id=patient.site_id,
+            site_code=codes.get(patient.site_id, "?"),
+            patient_id=patient.id,
+            screening_number=patient.screening_number,
+            form=view.form,
+            record_key=view.record_key,
+            version=view.version,
+            required=view.required or "",
+            reset_reason=view.reset_reason,
+        )
+        for patient, view in awaiting
+    ]
     return WorkListView(
         trial_id=trial.id,
         plan=[rule.label for rule in plan.full] if plan else [],

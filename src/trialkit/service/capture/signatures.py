@@ -44,6 +44,7 @@ __all__ = [
     "SignatureView",
     "casebook_signoff",
     "casebooks_to_sign",
+    "records_to_sign",
     "sign",
 ]
 
@@ -337,6 +338,27 @@ class CasebookToSignView(BaseModel):
     """Whether anything of the casebook was signed before (then: sign again)."""
 
 
+def records_to_sign(
+    session: Session, patients: list[Patient]
+) -> dict[int, tuple[list[RecordSignoffView], bool]]:
+    """What needs signing in each casebook (with whether anything of it was signed before),
+    in a fixed number of statements: the investigator's work list and the lock check."""
+    books = casebooks_of(session, [p.id for p in patients])
+    rows: dict[int, list[Signature]] = {p.id: [] for p in patients}
+    for row in session.scalars(
+        select(Signature).where(Signature.patient_id.in_(list(rows))).order_by(Signature.id)
+    ):
+        rows[row.patient_id].append(row)
+    per_form = _protocol_settings(session, patients[0])[1] if patients else ()
+    found: dict[int, tuple[list[RecordSignoffView], bool]] = {}
+    for patient in patients:
+        current = {(r.form, r.record_key): r for r in books[patient.id]}
+        views = [_view(row, current) for row in rows[patient.id]]
+        status = _record_status(books[patient.id], views, per_form)
+        found[patient.id] = ([r for r in status if r.needs_signature], bool(views))
+    return found
+
+
 def casebooks_to_sign(
     *, session: Session, actor: Principal, site_id: int
 ) -> list[CasebookToSignView]:
@@ -352,26 +374,14 @@ def casebooks_to_sign(
             .order_by(Patient.screening_number)
         )
     )
-    books = casebooks_of(session, [p.id for p in patients])
-    rows: dict[int, list[Signature]] = {p.id: [] for p in patients}
-    for row in session.scalars(
-        select(Signature).where(Signature.patient_id.in_(list(rows))).order_by(Signature.id)
-    ):
-        rows[row.patient_id].append(row)
-    per_form = _protocol_settings(session, patients[0])[1] if patients else ()
-    listed: list[CasebookToSignView] = []
-    for patient in patients:
-        current = {(r.form, r.record_key): r for r in books[patient.id]}
-        views = [_view(row, current) for row in rows[patient.id]]
-        status = _record_status(books[patient.id], views, per_form)
-        to_sign = sum(r.needs_signature for r in status)
-        if to_sign:
-            listed.append(
-                CasebookToSignView(
-                    patient_id=patient.id,
-                    screening_number=patient.screening_number,
-                    to_sign=to_sign,
-                    signed_before=bool(views),
-                )
-            )
-    return listed
+    to_sign = records_to_sign(session, patients)
+    return [
+        CasebookToSignView(
+            patient_id=patient.id,
+            screening_number=patient.screening_number,
+            to_sign=len(to_sign[patient.id][0]),
+            signed_before=to_sign[patient.id][1],
+        )
+        for patient in patients
+        if to_sign[patient.id][0]
+    ]

@@ -1,4 +1,4 @@
-"""Sign-off over the API: electronic signatures, source data verification, monitoring visits."""
+"""Sign-off over the API: electronic signatures, SDV, monitoring visits, freeze and lock."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from trialkit.service.capture import monitoring_visits, sdv, signatures
+from trialkit.service.capture import locking, monitoring_visits, sdv, signatures
 from trialkit.service.capture.monitoring_visits import MonitoringVisitView
 from trialkit.service.capture.sdv import PatientSdvView, WorkListView
 from trialkit.service.capture.signatures import (
@@ -20,6 +20,8 @@ from trialkit.service.platform.api.deps import CurrentPrincipal, DbSession, Id, 
 from trialkit.service.platform.api.permissions import PermissionFirstRoute, requires
 from trialkit.service.platform.api.schemas import IdField, Password
 from trialkit.service.platform.policy import Action
+from trialkit.service.trials.api.locks import AnchoringDep, LockCreate
+from trialkit.service.trials.locks import LockView
 
 __all__ = ["router"]
 
@@ -238,4 +240,34 @@ def sign_visit(
         visit_id=visit_id,
         password=body.password,
         meaning=body.meaning,
+    )
+
+
+@router.post(
+    "/trials/{trial_id}/locks",
+    dependencies=[requires(Action.FREEZE_DATA)],
+    response_model=LockView,
+    status_code=status.HTTP_201_CREATED,
+    tags=["freeze and lock"],
+)
+def set_lock(
+    trial_id: Id,
+    body: LockCreate,
+    session: DbSession,
+    actor: CurrentPrincipal,
+    anchoring: AnchoringDep,
+) -> LockView:
+    """Freeze or lock the trial, a site, a patient or one form record, with a reason; a lock
+    of the trial, a site or a patient only after sign-off and SDV (409 naming what is missing)."""
+    return locking.set_lock(
+        session=session,
+        actor=actor,
+        trial_id=trial_id,
+        level=body.level,
+        reason=body.reason,
+        site_id=body.site_id,
+        patient_id=body.patient_id,
+        form=body.form,
+        record_key=body.record_key,
+        anchoring=anchoring,
     )

@@ -72,6 +72,7 @@ from trialkit.service.screening.tables import (
     Patient,
     ScreeningRecordVersion,
 )
+from trialkit.service.trials.locks import require_unlocked
 from trialkit.service.trials.tables import Country, Site, Trial
 from trialkit.service.trials.trials import (
     get_trial_or_raise,
@@ -465,6 +466,7 @@ def randomise(
     """Randomise an eligible, consented patient (see the module docstring for the steps)."""
     at_site = patient_with_site_or_absent(session, actor, patient_id, Action.RANDOMISE)
     patient, site, trial, grant, _ = at_site
+    require_unlocked(session, patient=patient)
     # every precondition before the list is touched: a refusal takes no slot
     cleared = _assess(session, at_site, on_date, resupply=True).cleared_or_raise()
     evaluation, group, enrolment = cleared.evaluation, cleared.group, cleared.enrolment

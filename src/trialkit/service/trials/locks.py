@@ -10,6 +10,7 @@ changes trial data calls :func:`require_unlocked` once, before it changes anythi
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Literal, Protocol
 
@@ -30,6 +31,7 @@ __all__ = [
     "SCREENING_FORM",
     "Level",
     "LockView",
+    "ReadyCheck",
     "database_lock",
     "list_locks",
     "release",
@@ -42,6 +44,9 @@ SCREENING_FORM = "screening_record"
 CONSENT_FORM = "consent"
 """The form name that freezes or locks a patient's consent (its key is the same)."""
 Scope = Literal["trial", "site", "patient", "record"]
+ReadyCheck = Callable[[Session, int, int | None, int | None], None]
+"""Refuses (409) a lock of the trial, a site (``site_id``) or a patient (``patient_id``) whose
+data are not ready: the capture slice's sign-off and SDV check (it sits above trials)."""
 
 
 class Level(StrEnum):
@@ -227,11 +232,14 @@ def set_lock(
     form: str | None = None,
     record_key: str | None = None,
     anchoring: Anchoring | None = None,
+    ready: ReadyCheck,
 ) -> LockView:
     """Freeze or lock the trial (no site, patient or record named), a site, a patient or one
     form record (``form`` and ``record_key`` of ``patient_id``); audited.
 
-    A lock signs the audit chain's head with the operator's key when anchoring is set up.
+    A lock of the trial, a site or a patient first asks ``ready`` (the sign-off and SDV check:
+    call :func:`trialkit.service.capture.locking.set_lock`, which passes it). A lock signs the
+    audit chain's head with the operator's key when anchoring is set up.
     """
     trial = session.get(Trial, trial_id)
     if trial is None:
@@ -294,6 +302,8 @@ def set_lock(
     ).first()
     if same is not None:
         raise ConflictError(f"{_label(same)} is already under {level.value} {same.id}")
+    if level == Level.LOCK and form is None:
+        ready(session, trial.id, site_id, patient_id)
     row = DataLock(
         trial_id=trial.id,
         site_id=site_id,

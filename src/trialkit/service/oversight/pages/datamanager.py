@@ -3,8 +3,8 @@
 ``/locks``: what is frozen or locked, a form to freeze or lock a form record, a patient, a site
 or the trial's database, and a release form (reason required) beside each; ``/datacut``: the
 database lock and a form that makes the signed data cut package (blinded for a data manager).
-The pages call :mod:`trialkit.service.trials.locks` and
-:mod:`trialkit.service.oversight.datacut`, as the API and the CLI do; nothing shows an arm.
+The pages call :mod:`trialkit.service.capture.locking` (set), :mod:`trialkit.service.trials.locks`
+and :mod:`trialkit.service.oversight.datacut`, as the API and the CLI do; nothing shows an arm.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from trialkit.errors import ConfigError, NotFoundError, TrialkitError
+from trialkit.service.capture import locking
 from trialkit.service.capture.forms import Form as CaptureForm
 from trialkit.service.oversight.datacut import data_cut_lock, make_data_cut
 from trialkit.service.platform.anchors import Anchoring, load_private_key_bytes
@@ -113,7 +114,7 @@ def set_lock(
         errors["reason"] = pages._("Say why.")
     if not errors:
         try:
-            locks.set_lock(
+            locking.set_lock(
                 session=session,
                 actor=viewer.principal,
                 trial_id=_trial_id(viewer, pages),

@@ -1,19 +1,20 @@
-"""Freezes and locks of a trial's data: set (data manager), list, release or unlock."""
+"""Freezes and locks of a trial's data: list, release or unlock (set: capture.signoff_api)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from trialkit.service.platform.anchors import Anchoring
 from trialkit.service.platform.api.deps import CurrentPrincipal, DbSession, Id
 from trialkit.service.platform.api.permissions import PermissionFirstRoute, requires
 from trialkit.service.platform.api.schemas import IdField, Reason
-from trialkit.service.platform.policy import Action
 from trialkit.service.trials import locks
 from trialkit.service.trials.locks import Level, LockView
+
+__all__ = ["AnchoringDep", "LockCreate", "router"]
 
 router = APIRouter(route_class=PermissionFirstRoute, prefix="/api", tags=["freeze and lock"])
 
@@ -58,34 +59,6 @@ def list_locks(
     """The trial's freezes and locks in force (with ?released=true, released ones too);
     data managers and administrators."""
     return locks.list_locks(session=session, actor=actor, trial_id=trial_id, active=not released)
-
-
-@router.post(
-    "/trials/{trial_id}/locks",
-    dependencies=[requires(Action.FREEZE_DATA)],
-    response_model=LockView,
-    status_code=status.HTTP_201_CREATED,
-)
-def set_lock(
-    trial_id: Id,
-    body: LockCreate,
-    session: DbSession,
-    actor: CurrentPrincipal,
-    anchoring: AnchoringDep,
-) -> LockView:
-    """Freeze or lock the trial, a site, a patient or one form record, with a reason."""
-    return locks.set_lock(
-        session=session,
-        actor=actor,
-        trial_id=trial_id,
-        level=body.level,
-        reason=body.reason,
-        site_id=body.site_id,
-        patient_id=body.patient_id,
-        form=body.form,
-        record_key=body.record_key,
-        anchoring=anchoring,
-    )
 
 
 @router.post(
