@@ -20,14 +20,13 @@ from tests.factories import (
     seal_trial,
     stock_site,
 )
-from trialkit.service.capture import capture, queries, sdv, signatures
+from trialkit.service.capture import capture, locking, queries, sdv, signatures
 from trialkit.service.capture.forms import Form
 from trialkit.service.capture.grid import CellStatus, PatientGrid, patient_grid
 from trialkit.service.capture.patient_status import PatientStatus
 from trialkit.service.platform.policy import Role
 from trialkit.service.platform.principal import Principal
 from trialkit.service.platform.security import Security
-from trialkit.service.trials import locks
 from trialkit.service.trials.locks import Level
 
 LATER = ENROLMENT_DAY + dt.timedelta(days=400)
@@ -182,13 +181,14 @@ def test_a_cell_reads_verified_then_signed_then_frozen_then_locked(
         return _cell(grid, "end_of_treatment", "events")
 
     assert status() == CellStatus.ENTERED
-    sdv.verify(
-        session=session,
-        actor=monitor,
-        patient_id=patient.id,
-        form="end_of_treatment",
-        record_key="end_of_treatment",
-    )
+    for verified in ("screening", "consent", "randomisation", "end_of_treatment"):
+        sdv.verify(  # every record: the SDV plan wants them verified before a patient lock
+            session=session,
+            actor=monitor,
+            patient_id=patient.id,
+            form=verified,
+            record_key=verified,
+        )
     assert status() == CellStatus.VERIFIED
     signatures.sign(
         session=session,
@@ -205,7 +205,7 @@ def test_a_cell_reads_verified_then_signed_then_frozen_then_locked(
         (Level.FREEZE, ("end_of_treatment", "end_of_treatment"), CellStatus.FROZEN),
         (Level.LOCK, (None, None), CellStatus.LOCKED),  # the whole patient
     ):
-        locks.set_lock(
+        locking.set_lock(
             session=session,
             actor=manager,
             trial_id=patient.trial_id,
