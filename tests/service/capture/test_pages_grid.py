@@ -110,6 +110,7 @@ def test_the_grid_shows_a_dead_patient_with_an_open_query_and_the_item_history(
     # the page's eligibility criteria name the products; the grid names nothing of the kind
     _no_arm(html.split('aria-labelledby="grid-title"')[1].split("</section>")[0])
     assert monitor.get(f"/patients/{treated}/grid").status_code == 200
+    assert monitor.get(f"/patients/{treated}/forms/adverse_event?key=AE-1").status_code == 200
 
     link = f"/patients/{treated}/records/adverse_event/AE-1/history"
     assert link in monitor.get(f"/patients/{treated}").text
