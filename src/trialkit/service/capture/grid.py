@@ -19,6 +19,7 @@ from trialkit.service.capture.forms import FormDefinition
 from trialkit.service.capture.patient_status import PatientStatus, expected_forms, patient_state
 from trialkit.service.capture.signoff_tables import Signature, SourceVerification
 from trialkit.service.capture.tables import DataQuery
+from trialkit.service.platform.calendar import calendar_date
 from trialkit.service.platform.policy import Action, patient_or_absent
 from trialkit.service.platform.principal import Principal
 from trialkit.service.trials.tables import DataLock
@@ -141,6 +142,7 @@ def patient_grid(
     """
     patient, _ = patient_or_absent(session, actor, patient_id, Action.VIEW_CLINICAL)
     state = patient_state(session, patient)
+    today = calendar_date(today)
     protocol = trial_protocol(get_trial_or_raise(session, patient.trial_id))
     forms = [f for f in (protocol.forms.forms if protocol.forms else ()) if f.used != "screening"]
     columns: list[GridColumn] = []
@@ -189,7 +191,6 @@ def patient_grid(
             visit_status=None,
         )
     )
-    today = today or dt.date.today()
     casebook = casebook_records(session, patient)
     records = [r for r in casebook if r.form not in ("screening", "consent", "randomisation")]
     queries: dict[tuple[str, str], int] = {}
