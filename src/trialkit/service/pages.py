@@ -34,7 +34,7 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from trialkit.config import Settings
-from trialkit.service.capture.pages import clinical, patients, signoff
+from trialkit.service.capture.pages import clinical, grid, patients, signoff
 from trialkit.service.oversight.pages import datamanager, design, forecast, monitor, reports
 from trialkit.service.platform.anchors import Anchoring
 from trialkit.service.platform.calendar import Clock
@@ -84,6 +84,7 @@ def create_web_app(
         randomise,
         clinical,
         signoff,
+        grid,
         pharmacy,
         safety,
         monitor,

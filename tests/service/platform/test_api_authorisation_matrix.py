@@ -284,6 +284,14 @@ CASES = [
     ),
     Case("GET", "/api/patients/{randomised}/queries", 200, CLINICAL_READERS, site_scoped=True),
     Case("GET", "/api/patients/{randomised}/schedule", 200, CLINICAL_READERS, site_scoped=True),
+    Case("GET", "/api/patients/{randomised}/grid", 200, CLINICAL_READERS, site_scoped=True),
+    Case(
+        "GET",
+        "/api/patients/{randomised}/records/{form}/AE-1/history",
+        200,
+        CLINICAL_READERS,
+        site_scoped=True,
+    ),
     Case(
         "POST",
         "/api/patients/{randomised}/queries?form=adverse_event",
@@ -518,6 +526,7 @@ def test_every_route_is_in_the_matrix(client: TestClient) -> None:
         for template, parameter in names.items():
             path = path.replace("{" + template + "}", "{" + parameter + "}")
         path = path.replace("/saes/1", "/saes/{case_number}").replace("/e2b", "/{kind}")
+        path = path.replace("/AE-1/history", "/{record_key}/history")
         covered.add((case.method, path))
     assert routes == covered
 

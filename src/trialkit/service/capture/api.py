@@ -7,10 +7,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, ConfigDict
 
-from trialkit.service.capture import capture, edit_checks, queries, visits
+from trialkit.service.capture import capture, edit_checks, grid, history, queries, visits
 from trialkit.service.capture.capture import CaptureView, TumourResponseView
 from trialkit.service.capture.edit_checks import EditCheckReport
 from trialkit.service.capture.forms import Form, FormView, trial_forms
+from trialkit.service.capture.grid import PatientGrid
+from trialkit.service.capture.history import RecordHistory
 from trialkit.service.capture.patient_pfs import PfsView, patient_pfs
 from trialkit.service.capture.queries import QueryView
 from trialkit.service.capture.recist_preview import preview_tumour_response
@@ -257,3 +259,29 @@ def patient_schedule(
 ) -> ScheduleView:
     """Expected visits and windows from the protocol, flagged done, overdue or out of window."""
     return visits.patient_visits(session=session, actor=actor, patient_id=patient_id, today=today)
+
+
+@router.get(
+    "/patients/{patient_id}/grid",
+    dependencies=[requires(Action.VIEW_CLINICAL)],
+    response_model=PatientGrid,
+)
+def patient_grid(
+    patient_id: Id, session: DbSession, actor: CurrentPrincipal, today: Today
+) -> PatientGrid:
+    """The patient's visits by forms, each cell's status, and her status (as on the page)."""
+    return grid.patient_grid(session=session, actor=actor, patient_id=patient_id, today=today)
+
+
+@router.get(
+    "/patients/{patient_id}/records/{form}/{record_key}/history",
+    dependencies=[requires(Action.VIEW_CLINICAL)],
+    response_model=RecordHistory,
+)
+def record_history(
+    patient_id: Id, form: str, record_key: str, session: DbSession, actor: CurrentPrincipal
+) -> RecordHistory:
+    """One record's item changes, newest first: who, when, before and after, why."""
+    return history.record_history(
+        session=session, actor=actor, patient_id=patient_id, form=form, record_key=record_key
+    )

@@ -25,6 +25,7 @@ __all__ = [
     "PatientStatus",
     "StatusFacts",
     "derive_status",
+    "expected_forms",
     "offered_forms",
     "patient_state",
     "status_facts_of",
@@ -216,3 +217,16 @@ def offered_forms(
         return list(forms)  # every form of the protocol
     allowed = {role if roles is None else roles.get(role) for role in wanted}
     return [f for f in forms if f in allowed]
+
+
+def expected_forms(status: PatientStatus) -> set[str]:
+    """The event forms the protocol asks for given the status (the others as they occur): a
+    dead patient's death, end of treatment and end of study; a withdrawn or off-study one's end
+    of study; one in follow-up's end of treatment."""
+    if status == PatientStatus.DEAD:
+        return {Form.DEATH, Form.END_OF_TREATMENT, Form.END_OF_STUDY}
+    if status in (PatientStatus.WITHDRAWN, PatientStatus.OFF_STUDY):
+        return {Form.END_OF_STUDY}
+    if status == PatientStatus.FOLLOW_UP:
+        return {Form.END_OF_TREATMENT}
+    return set()

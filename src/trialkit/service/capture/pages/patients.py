@@ -25,6 +25,7 @@ from trialkit.service.capture.pages.clinical import (
     notice_number,
     trial_forms,
 )
+from trialkit.service.capture.pages.grid import grid_or_none
 from trialkit.service.capture.pages.patient_summary import VISIT_STATUS, clinical_summary
 from trialkit.service.capture.pages.signoff import signoff_or_none
 from trialkit.service.capture.patient_status import PatientStatus, offered_forms
@@ -205,6 +206,7 @@ def patient_page(
         editable=viewer.has(Role.INVESTIGATOR) and site.recruiting,
         clinical=clinical_summary(session, viewer, patient_id, today, pages._),
         signoff=signoff_or_none(session, viewer, patient_id),
+        grid=grid_or_none(session, viewer, patient_id, today),
         may_record=viewer.has(Role.INVESTIGATOR),
         entered_forms=list(labels.items()),
         offered_forms=[
