@@ -246,7 +246,9 @@ def patient_grid(
             return CellStatus.VERIFIED
         return CellStatus.ENTERED
 
-    expected_events = expected_forms(state.status)
+    expected_events = expected_forms(
+        state.status, protocol.forms.roles if protocol.forms is not None else None
+    )
     rank = list(CellStatus)
     rows: list[GridRow] = []
     for form in forms:

@@ -219,14 +219,18 @@ def offered_forms(
     return [f for f in forms if f in allowed]
 
 
-def expected_forms(status: PatientStatus) -> set[str]:
+def expected_forms(status: PatientStatus, roles: Mapping[str, str] | None = None) -> set[str]:
     """The event forms the protocol asks for given the status (the others as they occur): a
     dead patient's death, end of treatment and end of study; a withdrawn or off-study one's end
-    of study; one in follow-up's end of treatment."""
+    of study; one in follow-up's end of treatment. ``roles``: the protocol's ``forms.roles``
+    (without it, a form named after a role plays it)."""
     if status == PatientStatus.DEAD:
-        return {Form.DEATH, Form.END_OF_TREATMENT, Form.END_OF_STUDY}
-    if status in (PatientStatus.WITHDRAWN, PatientStatus.OFF_STUDY):
-        return {Form.END_OF_STUDY}
-    if status == PatientStatus.FOLLOW_UP:
-        return {Form.END_OF_TREATMENT}
-    return set()
+        wanted: tuple[str, ...] = ("death", "end_of_treatment", "end_of_study")
+    elif status in (PatientStatus.WITHDRAWN, PatientStatus.OFF_STUDY):
+        wanted = ("end_of_study",)
+    elif status == PatientStatus.FOLLOW_UP:
+        wanted = ("end_of_treatment",)
+    else:
+        return set()
+    named = (role if roles is None else roles.get(role) for role in wanted)
+    return {name for name in named if name is not None}

@@ -640,7 +640,7 @@ def emergency_unblind(
         patient_id=patient.id, user_id=user.id, reason=reason.strip(), unblinded_at=now
     )
     session.add(unblinding)
-    notify.notify(
+    note = notify.notify(
         session,
         trial_id=trial.id,
         kind=notify.Kind.EMERGENCY_UNBLINDING,
@@ -686,5 +686,5 @@ def emergency_unblind(
         arm=shown.arm,
         arm_label=shown.arm_label,
         unblinded_at=now,
-        sponsor_notified=True,
+        sponsor_notified=bool(notify.recipients_of(session, note.id)),
     )
