@@ -31,7 +31,7 @@ from fastapi.staticfiles import StaticFiles
 
 from trialkit.config import Settings
 from trialkit.service.capture.pages import clinical, patients
-from trialkit.service.oversight.pages import design, forecast, monitor, reports
+from trialkit.service.oversight.pages import audit, design, forecast, monitor, reports
 from trialkit.service.platform.calendar import Clock
 from trialkit.service.platform.pages import auth, home
 from trialkit.service.platform.pages.deps import checked_input
@@ -79,6 +79,7 @@ def create_web_app(
         monitor,
         design,
         admin,
+        audit,
         forecast,
         reports,
     ):
