@@ -30,7 +30,7 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from trialkit.config import Settings
-from trialkit.service.capture.pages import clinical, patients
+from trialkit.service.capture.pages import clinical, patients, queries
 from trialkit.service.oversight.pages import audit, design, forecast, monitor, reports
 from trialkit.service.platform.calendar import Clock
 from trialkit.service.platform.pages import auth, home
@@ -75,6 +75,7 @@ def create_web_app(
         patients,
         randomise,
         clinical,
+        queries,
         pharmacy,
         monitor,
         design,

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from trialkit.errors import ConflictError, NotFoundError
 from trialkit.service.capture.forms import Form
-from trialkit.service.capture.tables import DataQuery
+from trialkit.service.capture.tables import CaptureRecord, DataQuery
 from trialkit.service.platform import audit
 from trialkit.service.platform.db.base import utcnow
 from trialkit.service.platform.listing import Listing, ListPage, Sortable, list_page
@@ -54,6 +54,7 @@ __all__ = [
     "query_counts",
     "raise_query",
     "reopen_query",
+    "screening_numbers",
     "search_queries",
 ]
 
@@ -269,6 +270,15 @@ def raise_query(
 ) -> QueryView:
     """A monitor's own query on a field (source data verification, say)."""
     patient, grant = patient_or_absent(session, actor, patient_id, Action.REVIEW_QUERIES)
+    recorded = select(CaptureRecord.id).where(
+        CaptureRecord.patient_id == patient.id,
+        CaptureRecord.form == form.value,
+        CaptureRecord.record_key == record_key,
+    )
+    if session.scalars(recorded).first() is None:
+        raise NotFoundError(
+            f"no {form.value} record {record_key!r} for this patient", location="record_key"
+        )
     view = open_query(
         session,
         actor=actor,
@@ -356,6 +366,7 @@ def search_queries(
     site_id: int | None = None,
     form: str | None = None,
     patient_id: int | None = None,
+    screening_number: str | None = None,
     text: str | None = None,
 ) -> ListPage[QueryView]:
     """One page of the queries at the sites the caller may see, filtered and sorted."""
@@ -370,10 +381,23 @@ def search_queries(
         query = query.where(DataQuery.form == form)
     if patient_id is not None:
         query = query.where(DataQuery.patient_id == patient_id)
+    if screening_number:
+        query = query.where(
+            DataQuery.patient_id.in_(
+                select(Patient.id).where(Patient.screening_number == screening_number)
+            )
+        )
     if text:
         query = query.where(DataQuery.message.icontains(text, autoescape=True))
     found = list_page(session, query, listing, sort_columns=QUERY_SORTS, tiebreak=DataQuery.id)
     return ListPage(items=[_view(r) for r in found.items], total=found.total, listing=listing)
+
+
+def screening_numbers(session: Session, listed: list[QueryView]) -> dict[int, str]:
+    """The screening number of each patient of queries already found for the caller."""
+    ids = {q.patient_id for q in listed}
+    rows = session.execute(select(Patient.id, Patient.screening_number).where(Patient.id.in_(ids)))
+    return {row.id: row.screening_number for row in rows}
 
 
 AGED_DAYS = 30
