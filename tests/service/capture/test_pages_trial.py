@@ -633,8 +633,8 @@ def test_the_pharmacist_dispenses_a_later_cycle(as_user: AsUser, trial: Trial) -
     assert page.status_code == 200
     assert _unlabelled_inputs(page.text) == []
     assert arm_shown(page.text) == []
-    assert f'<th scope="row">{trial.kit}</th>' in page.text  # the inventory, by kit number
     assert "1: " + str(trial.kit) in page.text  # cycle 1, dispensed at randomisation
+    assert 'href="/pharmacy/kits?site=IT01&amp;status=dispensed">dispensed: 1</a>' in page.text
 
     first = browser.post("/pharmacy/dispensings", {"patient_id": str(trial.treated), "cycle": "1"})
     assert first.status_code == 422
@@ -730,6 +730,29 @@ def test_damaged_kit_numbers_pass_the_boundary_checks_and_are_refused_next_to_th
         assert message.startswith("List damaged"), message
         assert part[:10] in message
     assert f"Receive shipment {shipment.id}" in browser.get("/pharmacy").text
+
+
+def test_the_kit_inventory_is_searched_a_page_at_a_time(as_user: AsUser, trial: Trial) -> None:
+    browser = as_user("pharmacist")
+    page = browser.get("/pharmacy/kits")
+    assert page.status_code == 200
+    assert _unlabelled_inputs(page.text) == []
+    assert arm_shown(page.text) == []
+    assert f'<th scope="row">{trial.kit}</th>' in page.text  # by kit number
+    one = browser.get("/pharmacy/kits", params={"number": str(trial.kit)})
+    assert re.findall(r'<tr><th scope="row">(\d+)</th>', one.text) == [str(trial.kit)]
+    assert re.search(r"<td>P-\d+</td>", one.text)  # the patient it was dispensed to
+    paged = browser.get("/pharmacy/kits", params={"per_page": "2", "sort": "-number"})
+    numbers = [int(n) for n in re.findall(r'<tr><th scope="row">(\d+)</th>', paged.text)]
+    assert len(numbers) == 2
+    assert numbers == sorted(numbers, reverse=True)
+    assert 'rel="next"' in paged.text
+    dispensed = browser.get("/pharmacy/kits", params={"status": "dispensed"})
+    assert re.findall(r'<tr><th scope="row">(\d+)</th>', dispensed.text) == [str(trial.kit)]
+    bad = browser.get("/pharmacy/kits", params={"number": "many"})
+    assert bad.status_code == 422
+    assert "number: enter a whole number" in bad.text
+    assert as_user("investigator").get("/pharmacy/kits").status_code == 403
 
 
 def test_only_pharmacists_open_the_pharmacy_and_investigators_the_query_list(
