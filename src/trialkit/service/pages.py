@@ -32,6 +32,7 @@ from fastapi.staticfiles import StaticFiles
 from trialkit.config import Settings
 from trialkit.service.capture.pages import clinical, patients, queries
 from trialkit.service.oversight.pages import audit, design, forecast, monitor, reports
+from trialkit.service.oversight.pages import home as work_lists
 from trialkit.service.platform.calendar import Clock
 from trialkit.service.platform.pages import auth, home
 from trialkit.service.platform.pages.deps import checked_input
@@ -72,6 +73,7 @@ def create_web_app(
     for module in (
         auth,
         home,
+        work_lists,
         patients,
         randomise,
         clinical,

@@ -911,3 +911,57 @@ def test_notices_show_no_text_from_the_address(as_user: AsUser, trial: Trial) ->
     pharmacy = as_user("pharmacist").get("/pharmacy?done=received-taken")
     assert pharmacy.status_code == 200
     assert "received." not in pharmacy.text
+
+
+# --- home pages: work lists ---------------------------------------------------------------------
+
+
+def _main(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html.split("<main", 1)[-1]))
+
+
+def test_the_investigator_s_home_lists_her_site_s_work(as_user: AsUser, trial: Trial) -> None:
+    browser = as_user("investigator")
+    browser.post(
+        f"/patients/{trial.treated}/forms/adverse_event",
+        {"term": "Fatigue", "start_date": "2008-03-10"},
+    )  # no grade: the edit checks open a query
+    page = browser.get("/home")
+    assert page.status_code == 200
+    text = _main(page.text)
+    assert "IT01" in text
+    assert re.search(r"\d+ open quer(y|ies)", text)
+    assert 'href="/queries?site=IT01&amp;status=open"' in page.text
+    # the consented, eligible patient waits for randomisation; the fresh one lacks her screening
+    assert "Screened, not yet randomised" in text
+    assert "IT01-002" in text
+    assert arm_shown(page.text) == []
+    assert "(s)" not in text
+
+
+def test_the_pharmacist_s_home_counts_the_week_s_work(as_user: AsUser, trial: Trial) -> None:
+    page = as_user("pharmacist").get("/home")
+    assert page.status_code == 200
+    text = _main(page.text)
+    assert re.search(r"\d+ patients? with a cycle due by", text)
+    assert "shipment" in text
+    assert 'href="/pharmacy/kits?site=IT01&amp;status=dispensed"' in page.text
+    assert arm_shown(page.text) == []
+
+
+def test_the_monitor_s_home_links_each_count_to_its_list(as_user: AsUser, trial: Trial) -> None:
+    as_user("investigator").post(
+        f"/patients/{trial.treated}/forms/adverse_event",
+        {"term": "Fatigue", "start_date": "2008-03-10"},
+    )
+    browser = as_user("monitor")
+    page = browser.get("/home")
+    assert page.status_code == 200
+    link = re.search(r'<a href="(/queries\?site=IT01&amp;status=open)">(\d+)</a>', page.text)
+    assert link is not None
+    listed = browser.get(link.group(1).replace("&amp;", "&"))
+    assert listed.status_code == 200
+    shown = len(re.findall(r'<tr id="query-\d+"', listed.text))
+    assert shown == int(link.group(2))
+    assert "DE01" in _main(page.text)
+    assert arm_shown(page.text) == []

@@ -66,11 +66,11 @@ def site_stock(
     """The site's kits by status, and how many kits in stock expire on or before ``expires_by``."""
     site, _ = site_or_absent(session, actor, site_id, Action.VIEW_SUPPLY)
     rows = session.execute(
-        select(InventoryKit.status, func.count().label("count"))
+        select(InventoryKit.status, func.count().label("kits"))
         .where(InventoryKit.site_id == site.id)
         .group_by(InventoryKit.status)
     )
-    by_status: Counter[str] = Counter({row.status: row.count for row in rows})
+    by_status: Counter[str] = Counter({row.status: row.kits for row in rows})
     expiring = session.scalar(
         select(func.count()).where(
             InventoryKit.site_id == site.id,

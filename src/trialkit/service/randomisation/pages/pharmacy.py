@@ -47,7 +47,7 @@ from trialkit.service.randomisation.dispensings import list_site_dispensings
 from trialkit.service.screening import patients
 from trialkit.service.trials import trials
 
-__all__ = ["router"]
+__all__ = ["KIT_STATUS", "SiteSupply", "router", "site_supply"]
 
 router = APIRouter()
 KIT_STATUS = {
@@ -105,7 +105,7 @@ class SiteSupply:
     requests: list[ResupplyRequestView]
 
 
-def _site_supply(session: Session, viewer: Viewer, site_id: int, today: dt.date) -> SiteSupply:
+def site_supply(session: Session, viewer: Viewer, site_id: int, today: dt.date) -> SiteSupply:
     actor = viewer.principal
     site = trials.get_site(session=session, actor=actor, site_id=site_id)
     kits = supply.list_site_kits(session=session, actor=actor, site_id=site_id)
@@ -156,7 +156,7 @@ def _page(
     values: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    sites = [_site_supply(session, viewer, s, today) for s in viewer.site_ids(Role.PHARMACIST)]
+    sites = [site_supply(session, viewer, s, today) for s in viewer.site_ids(Role.PHARMACIST)]
     return pages.response(
         "pharmacy/pharmacy.html",
         status_code=status_code,
