@@ -965,3 +965,24 @@ def test_the_monitor_s_home_links_each_count_to_its_list(as_user: AsUser, trial:
     assert shown == int(link.group(2))
     assert "DE01" in _main(page.text)
     assert arm_shown(page.text) == []
+
+
+def test_the_patient_list_is_searched_filtered_and_paged(
+    as_user: AsUser, trial: Trial, web_world: WebWorld
+) -> None:
+    browser = as_user("investigator")
+    rows = re.compile(r'<th scope="row"><a href="/patients/(\d+)">')
+    page = browser.get("/patients")
+    assert page.status_code == 200
+    # newest first, the register form above the list
+    assert page.text.index('action="/patients" class="inline-form"') < page.text.index("<table")
+    listed = [int(n) for n in rows.findall(page.text)]
+    assert listed == sorted(listed, reverse=True)
+    one = browser.get("/patients", params={"q": "01-002"})
+    assert [int(n) for n in rows.findall(one.text)] == [web_world.fresh.id]
+    treated = browser.get("/patients", params={"status": "on_treatment"})
+    assert [int(n) for n in rows.findall(treated.text)] == [trial.treated]
+    paged = browser.get("/patients", params={"per_page": "1", "sort": "number"})
+    assert len(rows.findall(paged.text)) == 1
+    assert "1–1 of 3 patients" in paged.text
+    assert 'rel="next"' in paged.text

@@ -8,7 +8,7 @@ filters, so that any view of a list can be shared as a link.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
@@ -16,7 +16,15 @@ from urllib.parse import urlencode
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-__all__ = ["DEFAULT_PER_PAGE", "MAX_PER_PAGE", "ListPage", "Listing", "Sortable", "list_page"]
+__all__ = [
+    "DEFAULT_PER_PAGE",
+    "MAX_PER_PAGE",
+    "ListPage",
+    "Listing",
+    "Sortable",
+    "list_page",
+    "page_of",
+]
 
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 200
@@ -147,3 +155,18 @@ def list_page(
     offset = (listing.page - 1) * listing.per_page
     rows = session.scalars(query.order_by(*ordering).offset(offset).limit(listing.per_page))
     return ListPage(items=list(rows.all()), total=total, listing=listing)
+
+
+def page_of(
+    items: Sequence[T], listing: Listing, *, sort_keys: Mapping[str, Callable[[T], Any]]
+) -> ListPage[T]:
+    """One page of a list already read (a site's patients, whose status is derived, not stored).
+
+    The same listing as :func:`list_page`: sorted by the chosen key (its order kept for ties),
+    then cut to the page.
+    """
+    ordered = sorted(items, key=sort_keys[listing.sort_key], reverse=listing.descending)
+    start = (listing.page - 1) * listing.per_page
+    return ListPage(
+        items=ordered[start : start + listing.per_page], total=len(ordered), listing=listing
+    )

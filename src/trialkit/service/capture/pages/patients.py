@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
+from collections.abc import Mapping
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -24,6 +25,7 @@ from trialkit.service.capture.pages.clinical import ENTERED_FORMS, QUERY_STATUS,
 from trialkit.service.capture.pages.clinical_forms import form_label
 from trialkit.service.capture.pages.patient_summary import VISIT_STATUS, clinical_summary
 from trialkit.service.capture.patient_status import PatientStatus, offered_forms
+from trialkit.service.platform.listing import Listing, page_of
 from trialkit.service.platform.pages.deps import (
     DbSession,
     Form,
@@ -97,21 +99,46 @@ def _own_sites(session: Session, viewer: Viewer) -> list[Any]:
     ]
 
 
+PATIENT_FILTERS = ("q", "status")
+PATIENT_SORTS: dict[str, Any] = {
+    "number": lambda p: p.screening_number,
+    "status": lambda p: p.status,
+    "registered": lambda p: (p.created_at, p.id),
+}
+STATUS_CHOICES = (("screening", N_("in screening")), *STATUS.items())
+"""The status filter of the patient list: screening, then the statuses after it."""
+
+
 def _list_page(
     session: Session,
     viewer: Viewer,
     pages: Pages,
     errors: dict[str, str],
     values: dict[str, str],
+    params: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
-    listing = [
-        (site, patients.list_patients(session=session, actor=viewer.principal, site_id=site.id))
-        for site in _own_sites(session, viewer)
-    ]
+    chosen = Listing.from_params(
+        params or {},
+        sorts=tuple(PATIENT_SORTS),
+        default_sort="-registered",
+        filters=PATIENT_FILTERS,
+    )
+    text = chosen.filters.get("q", "").casefold()
+    status = chosen.filters.get("status")
+    listing = []
+    for site in _own_sites(session, viewer):
+        listed = patients.list_patients(session=session, actor=viewer.principal, site_id=site.id)
+        kept = [
+            p
+            for p in listed
+            if (not text or text in p.screening_number.casefold())
+            and (not status or p.status == status)
+        ]
+        listing.append((site, page_of(kept, chosen, sort_keys=PATIENT_SORTS), len(listed)))
     numbers = {
         p.id: shown.randomisation_number
-        for _, listed in listing
-        for p in listed
+        for _, found, _n in listing
+        for p in found.items
         if p.consented and (shown := randomisation_or_none(session, viewer, p.id)) is not None
     }
     return pages.response(
@@ -119,6 +146,8 @@ def _list_page(
         status_code=422 if errors else 200,
         viewer=viewer,
         listing=listing,
+        filters=dict(chosen.filters),
+        status_options=[(k, pages._(v)) for k, v in STATUS_CHOICES],
         randomised=numbers,
         status=patient_status,
         errors=errors,
@@ -127,8 +156,15 @@ def _list_page(
 
 
 @router.get("/patients", response_class=HTMLResponse)
-def patient_list(viewer: ViewerDep, session: DbSession, pages: PagesDep) -> HTMLResponse:
-    return _list_page(session, viewer, pages, {}, {})
+def patient_list(
+    request: Request,
+    viewer: ViewerDep,
+    session: DbSession,
+    pages: PagesDep,
+    page: Annotated[int, Query(ge=1, le=10**6)] = 1,
+) -> HTMLResponse:
+    """The site's patients: newest first, searched by number and filtered by status."""
+    return _list_page(session, viewer, pages, {}, {}, request.query_params)
 
 
 @router.post("/patients", response_class=HTMLResponse)
