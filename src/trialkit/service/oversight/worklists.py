@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from trialkit.errors import ConflictError
 from trialkit.service.capture import queries, visits
 from trialkit.service.capture.tables import CaptureRecord
-from trialkit.service.oversight import monitoring
 from trialkit.service.platform.policy import Action, authorize, site_scope
 from trialkit.service.platform.principal import Principal
 from trialkit.service.platform.views import PatientView, SiteView
@@ -115,18 +114,21 @@ def investigator_work(
 
 @dataclass(frozen=True)
 class MonitorSite:
-    """One monitored site: data entered lately, queries by status and age, overdue visits."""
+    """One monitored site: data entered lately, and its queries by status and age.
+
+    Overdue visits are counted on ``/monitor/data`` (every patient's schedule: too slow for
+    a home page).
+    """
 
     site: SiteView
     entered: int
     queries: dict[str, int] = field(default_factory=dict)
-    overdue_visits: int = 0
 
 
 def monitor_work(
     *, session: Session, actor: Principal, trial_id: int, today: dt.date
 ) -> list[MonitorSite]:
-    """Per site the monitor may see: records entered lately, queries, overdue visits."""
+    """Per site the monitor may see: records entered lately and the queries."""
     authorize(actor, Action.VIEW_CLINICAL, trial_id=trial_id)
     scope = site_scope(actor, Action.VIEW_CLINICAL, trial_id=trial_id)
     sites = [
@@ -149,12 +151,6 @@ def monitor_work(
         for c in queries.query_counts(session=session, actor=actor, trial_id=trial_id, today=today)
         if c.by == "site"
     }
-    overdue = {
-        tally.site: tally.overdue
-        for tally in monitoring.visit_completeness(
-            session=session, actor=actor, trial_id=trial_id, today=today
-        )
-    }
     out = []
     for site in sites:
         tally = counts.get(str(site.id))
@@ -168,7 +164,6 @@ def monitor_work(
                     "closed": tally.closed if tally else 0,
                     "aged": tally.aged if tally else 0,
                 },
-                overdue_visits=overdue.get(site.code, 0),
             )
         )
     return out

@@ -7,8 +7,7 @@ import datetime as dt
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from trialkit.errors import InputError, PermissionDenied
-from trialkit.service.oversight import forecast, worklists
+from trialkit.service.oversight import worklists
 from trialkit.service.platform.pages.deps import DbSession, PagesDep, Today, ViewerDep
 from trialkit.service.platform.policy import Role, can_see_arm
 from trialkit.service.randomisation.pages.pharmacy import KIT_STATUS, site_supply
@@ -35,16 +34,6 @@ def home(viewer: ViewerDep, session: DbSession, pages: PagesDep, today: Today) -
         if trial_id is not None and viewer.has(Role.MONITOR)
         else []
     )
-    events = None
-    if trial_id is not None and viewer.has(
-        Role.STATISTICIAN, Role.UNBLINDED_STATISTICIAN, Role.DSMB_MEMBER
-    ):
-        try:
-            events = forecast.pooled_events(
-                session=session, actor=actor, trial_id=trial_id, today=today
-            )
-        except (PermissionDenied, InputError):
-            events = None
     return pages.response(
         "home.html",
         viewer=viewer,
@@ -54,6 +43,5 @@ def home(viewer: ViewerDep, session: DbSession, pages: PagesDep, today: Today) -
         week_end=today + dt.timedelta(days=7),
         work=sites,
         monitored=monitored,
-        events=events,
         kit_status=KIT_STATUS,
     )
