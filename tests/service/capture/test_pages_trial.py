@@ -345,10 +345,10 @@ def test_tumour_assessments_show_recist_per_assessment_and_pfs(
     assert live.status_code == 200
     assert live.text.lstrip().startswith('<section id="recist-preview"')
     assert "as entered, not saved" in live.text
-    assert "<td><strong>PR</strong></td>" in live.text
+    assert "<td><strong>partial response</strong></td>" in live.text
     plain = browser.post(f"{base}/tumour_assessment/check", {**first, "new_lesions": "no"})
     assert "<html" in plain.text
-    assert "<td><strong>PR</strong></td>" in plain.text
+    assert "<td><strong>partial response</strong></td>" in plain.text
     assert 'value="20"' in plain.text  # the entries stay in the form
     wrong = browser.post(
         f"{base}/tumour_assessment/check",
@@ -361,15 +361,17 @@ def test_tumour_assessments_show_recist_per_assessment_and_pfs(
         browser.post(f"{base}/tumour_assessment", {**first, "new_lesions": "no"}).status_code == 303
     )
     patient = browser.get(f"/patients/{trial.treated}")
-    assert "<td><strong>PR</strong></td>" in patient.text  # 50 -> 32 mm: -36%, partial response
+    assert (
+        "<td><strong>partial response</strong></td>" in patient.text
+    )  # 50 -> 32 mm: -36%, partial response
     assert "censored" in patient.text  # no progression yet: PFS censored at the last assessment
 
     second = {"date": "2008-06-23", "target.0": "too small", "target.1": "12"}
     progression = {**second, "non_target.0": "present", "new_lesions": "yes"}
     assert browser.post(f"{base}/tumour_assessment", progression).status_code == 303
     patient = browser.get(f"/patients/{trial.treated}")
-    assert "<td><strong>PD</strong></td>" in patient.text
-    assert re.search(r'id="best-response">PR<', patient.text)
+    assert "<td><strong>progressive disease</strong></td>" in patient.text
+    assert re.search(r'id="best-response">partial response<', patient.text)
     facts = patient.text[patient.text.index('id="pfs-facts"') :]
     assert "<strong>event</strong> on 2008-06-23: Disease progression" in facts
     # 2008-03-03 to 2008-06-23: 112 days plus one (ADaM: ADT - STARTDT + 1)
@@ -377,7 +379,7 @@ def test_tumour_assessments_show_recist_per_assessment_and_pfs(
     assert arm_shown(patient.text) == []
     form = browser.get(f"{base}/tumour_assessment")  # the response so far, beside the form
     assert "Tumour response so far" in form.text
-    assert "<td><strong>PD</strong></td>" in form.text
+    assert "<td><strong>progressive disease</strong></td>" in form.text
 
     # a death dated before the last scan contradicts it: the page says so and shows the rest
     assert (

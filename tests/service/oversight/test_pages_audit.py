@@ -44,7 +44,7 @@ def test_a_patient_s_history_is_every_event_about_her_records(
     assert _seqs(page.text) == sorted(_seqs(page.text), reverse=True)
     nobody = as_user("admin").get("/admin/audit", params={"patient": "XX99-999"})
     assert _seqs(nobody.text) == []
-    assert "None found." in nobody.text
+    assert "Nothing found." in nobody.text
 
 
 def test_filters_stay_in_the_links_of_the_pages(as_user: AsUser) -> None:

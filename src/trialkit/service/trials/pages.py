@@ -21,6 +21,7 @@ from trialkit.service.platform.pages.deps import (
     ViewerDep,
 )
 from trialkit.service.platform.pages.errors import FormRejected
+from trialkit.service.platform.pages.labels import ROLE_WORDS
 from trialkit.service.platform.pages.rendering import Pages
 from trialkit.service.platform.policy import Role
 from trialkit.service.platform.security import Security
@@ -139,7 +140,7 @@ def _users_page(
         users=listed,
         sites=sites,
         site_codes={s.id: s.code for s in sites},
-        roles=[(r.value, r.value) for r in Role],
+        roles=[(r.value, pages._(ROLE_WORDS[r.value])) for r in Role],
         site_options=[(str(s.id), s.code) for s in sites],
         errors=errors or {},
         values=values or {},

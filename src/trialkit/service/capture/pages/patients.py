@@ -24,6 +24,7 @@ from trialkit.service.capture.forms import Form as CaseForm
 from trialkit.service.capture.pages.clinical import ENTERED_FORMS, QUERY_STATUS, notice_number
 from trialkit.service.capture.pages.clinical_forms import form_label
 from trialkit.service.capture.pages.patient_summary import VISIT_STATUS, clinical_summary
+from trialkit.service.capture.pages.wording import item_label, record_summary
 from trialkit.service.capture.patient_status import PatientStatus, offered_forms
 from trialkit.service.platform.listing import Listing, page_of
 from trialkit.service.platform.pages.deps import (
@@ -229,6 +230,8 @@ def patient_page(
         editable=viewer.has(Role.INVESTIGATOR) and site.recruiting,
         clinical=clinical_summary(session, viewer, patient_id, today, pages._),
         may_record=viewer.has(Role.INVESTIGATOR),
+        summary=lambda form, data: record_summary(pages, form, data),
+        item_label=lambda form, item: item_label(pages, form, item),
         entered_forms=[(f.value, form_label(f)) for f in ENTERED_FORMS],
         offered_forms=[
             (f.value, form_label(f))

@@ -22,11 +22,10 @@ from trialkit.service.capture.pages.clinical import ENTERED_FORMS, QUERY_STATUS,
 from trialkit.service.capture.pages.clinical_forms import (
     SIMPLE_FORMS,
     TARGET_ROWS,
-    field_labels,
-    field_of_location,
     form_label,
     lesion_ids,
 )
+from trialkit.service.capture.pages.wording import item_label
 from trialkit.service.platform.listing import Listing
 from trialkit.service.platform.pages.deps import DbSession, Id, PagesDep, Today, Viewer, ViewerDep
 from trialkit.service.platform.pages.deps import Form as PostedForm
@@ -37,7 +36,7 @@ from trialkit.service.platform.policy import Role
 from trialkit.service.screening import patients
 from trialkit.service.trials import trials
 
-__all__ = ["item_label", "router"]
+__all__ = ["router"]
 
 router = APIRouter()
 
@@ -49,23 +48,6 @@ STATUS_CHOICES = (
     ("closed", N_("closed")),
     ("all", N_("all")),
 )
-
-
-def item_label(pages: Pages, form: str, item: str) -> str:
-    """The words for a query's item: the form's label of the field, never its internal name."""
-    try:
-        labels = field_labels(Form(form), [], [])
-    except ValueError:
-        labels = {}
-    name = field_of_location(item)
-    if name in labels:
-        words, values = labels[name]
-        return pages._(words) % {k: pages._(v) for k, v in values.items()}
-    if name.startswith("target."):
-        return pages._("Target lesion %(id)s") % {"id": name.split(".")[1]}
-    if name.startswith("non_target."):
-        return pages._("Non-target lesion %(id)s") % {"id": name.split(".")[1]}
-    return name.replace("_", " ").replace(".", " ")
 
 
 def _reviewer(viewer: Viewer) -> bool:

@@ -6,7 +6,16 @@ rendered, so the catalogue holds every label the form can show.
 
 from __future__ import annotations
 
-__all__ = ["LABELS", "N_", "OPTION_LABELS", "PARTS", "SECTIONS", "UNITS"]
+__all__ = [
+    "LABELS",
+    "N_",
+    "OPTION_LABELS",
+    "PARTS",
+    "RECIST_WORDS",
+    "ROLE_WORDS",
+    "SECTIONS",
+    "UNITS",
+]
 
 
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention for a deferred translation
@@ -215,3 +224,27 @@ UNITS: dict[str, tuple[str, ...]] = {
     "aptt": ("s",),
     "fsh": ("IU/L", "mIU/mL"),
 }
+
+
+RECIST_WORDS = {
+    "CR": N_("complete response"),
+    "PR": N_("partial response"),
+    "SD": N_("stable disease"),
+    "NON_CR_NON_PD": N_("non-CR/non-PD"),
+    "PD": N_("progressive disease"),
+    "NE": N_("not evaluable"),
+    "NA": N_("not applicable"),
+}
+"""RECIST 1.1 responses in words (the codes of :mod:`trialkit.endpoints.recist`); the pages
+show them through the ``recist`` filter."""
+
+ROLE_WORDS = {
+    "investigator": N_("investigator"),
+    "pharmacist": N_("pharmacist"),
+    "monitor": N_("monitor"),
+    "statistician": N_("statistician"),
+    "unblinded_statistician": N_("unblinded statistician"),
+    "dsmb_member": N_("DSMB member"),
+    "administrator": N_("administrator"),
+}
+"""The roles in words (the pages show them through the ``role`` filter)."""

@@ -6,9 +6,11 @@ what is missing and links to the input where it is entered.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from trialkit.screening import ScreeningResult
+from trialkit.service.platform.pages.labels import OPTION_LABELS
 from trialkit.service.screening.pages.screening_form import field_for_path, label_for
 
 __all__ = ["Checklist", "ChecklistItem", "Missing", "checklist"]
@@ -60,6 +62,14 @@ def _missing(path: str) -> Missing:
     return Missing(path=path, label=label, anchor=target.id if target else None)
 
 
+_CODE = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
+
+
+def _in_words(reason: str) -> str:
+    """The engine's reason with the record's option codes in words (``not_done`` -> not done)."""
+    return _CODE.sub(lambda m: OPTION_LABELS.get(m.group(0), m.group(0).replace("_", " ")), reason)
+
+
 def checklist(result: ScreeningResult) -> Checklist:
     """A checklist from a screening result (stored, or a preview's); the engine says what blocks."""
     blocking = {c.id for c in result.eligibility.blocking}
@@ -68,7 +78,7 @@ def checklist(result: ScreeningResult) -> Checklist:
             id=c.id,
             kind=c.kind,
             status=c.status,
-            reason=c.reason,
+            reason=_in_words(c.reason),
             text=c.text,
             parent=c.parent,
             applicable=c.applicable,
