@@ -7,6 +7,7 @@ filters, so that any view of a list can be shared as a link.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -16,12 +17,16 @@ from urllib.parse import urlencode
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from trialkit.errors import InputError
+
 __all__ = [
     "DEFAULT_PER_PAGE",
     "MAX_PER_PAGE",
     "ListPage",
     "Listing",
     "Sortable",
+    "filter_date",
+    "filter_int",
     "list_page",
     "page_of",
 ]
@@ -31,6 +36,27 @@ MAX_PER_PAGE = 200
 T = TypeVar("T")
 Sortable = ColumnElement[Any] | InstrumentedAttribute[Any]
 """A column a list may be sorted by."""
+
+
+def filter_date(listing: Listing, name: str) -> dt.date | None:
+    """A date filter of the listing (empty: none); a bad one is refused naming the filter."""
+    value = listing.filters.get(name)
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"{name}: enter a date as YYYY-MM-DD, not {value!r}") from None
+
+
+def filter_int(listing: Listing, name: str) -> int | None:
+    """A whole-number filter of the listing (empty: none); a bad one is refused naming it."""
+    value = listing.filters.get(name)
+    if value is None:
+        return None
+    if not value.isdigit() or len(value) > 12:
+        raise InputError(f"{name}: enter a whole number, not {value!r}")
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -44,6 +70,7 @@ class Listing:
     per_page: int = DEFAULT_PER_PAGE
     sort: str = ""
     filters: Mapping[str, str] = field(default_factory=dict)
+    default_per_page: int = DEFAULT_PER_PAGE
 
     @classmethod
     def from_params(
@@ -53,20 +80,20 @@ class Listing:
         sorts: Sequence[str],
         default_sort: str,
         filters: Sequence[str] = (),
+        per_page: int = DEFAULT_PER_PAGE,
     ) -> Listing:
         """Read the listing from the query string; what is unknown or out of range is ignored."""
         page = params.get("page", "")
-        per_page = params.get("per_page", "")
+        size = params.get("per_page", "")
         sort = params.get("sort", "")
         if sort.removeprefix("-") not in sorts:
             sort = default_sort
         return cls(
             page=int(page) if page.isdigit() and 0 < int(page) < 10**6 else 1,
             per_page=(
-                min(int(per_page), MAX_PER_PAGE)
-                if per_page.isdigit() and int(per_page) > 0
-                else DEFAULT_PER_PAGE
+                min(int(size), MAX_PER_PAGE) if size.isdigit() and int(size) > 0 else per_page
             ),
+            default_per_page=per_page,
             sort=sort,
             filters={
                 name: params[name].strip() for name in filters if params.get(name, "").strip()
@@ -86,7 +113,7 @@ class Listing:
         values: dict[str, Any] = {**self.filters, "sort": self.sort}
         if self.page != 1:
             values["page"] = self.page
-        if self.per_page != DEFAULT_PER_PAGE:
+        if self.per_page != self.default_per_page:
             values["per_page"] = self.per_page
         values.update(changes)
         if values.get("page") == 1:

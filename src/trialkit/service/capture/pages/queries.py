@@ -41,6 +41,8 @@ __all__ = ["router"]
 router = APIRouter()
 
 FILTERS = ("status", "site", "form", "patient", "q")
+QUERIES_PER_PAGE = 20
+"""Each query carries its answer, close and re-open forms: 20 keep a page short."""
 STATUS_CHOICES = (
     ("pending", N_("open or answered")),
     ("open", N_("open")),
@@ -73,6 +75,7 @@ def _queries_page(
         sorts=tuple(query_service.QUERY_SORTS),
         default_sort="opened_at",
         filters=FILTERS,
+        per_page=QUERIES_PER_PAGE,
     )
     given = listing.filters
     sites = trials.list_sites(session=session, actor=actor, trial_id=trial_id)

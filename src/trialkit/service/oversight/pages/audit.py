@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -10,7 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from trialkit.service.oversight import audit_trail
 from trialkit.service.platform import audit
-from trialkit.service.platform.listing import Listing
+from trialkit.service.platform.listing import Listing, filter_date
 from trialkit.service.platform.pages.deps import DbSession, PagesDep, ViewerDep
 
 router = APIRouter(prefix="/admin")
@@ -24,8 +23,6 @@ def audit_page(
     viewer: ViewerDep,
     session: DbSession,
     pages: PagesDep,
-    date_from: Annotated[dt.date | None, Query()] = None,
-    date_to: Annotated[dt.date | None, Query()] = None,
     page: Annotated[int, Query(ge=1, le=10**6)] = 1,
 ) -> HTMLResponse:
     listing = Listing.from_params(
@@ -37,8 +34,8 @@ def audit_page(
         entity=given.get("entity"),
         entity_id=given.get("entity_id"),
         action=given.get("action"),
-        date_from=date_from,
-        date_to=date_to,
+        date_from=filter_date(listing, "date_from"),
+        date_to=filter_date(listing, "date_to"),
     )
     found = audit_trail.search_trail(
         session=session,

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from trialkit.errors import NotFoundError, PermissionDenied, TrialkitError
 from trialkit.service.platform.boundary import listed_ids
-from trialkit.service.platform.listing import Listing
+from trialkit.service.platform.listing import Listing, filter_date, filter_int
 from trialkit.service.platform.pages.deps import (
     DbSession,
     Form,
@@ -87,11 +87,10 @@ class Treated:
         return self.check.next_cycle
 
     def due_by(self, day: dt.date) -> bool:
-        """Whether the next cycle may be dispensed now or falls due by ``day``."""
+        """Whether the next cycle may be dispensed now or falls due by ``day`` (one refused
+        now, e.g. not yet due, is dispensed early from the folded list, with a reason)."""
         check = self.check
-        return (
-            check.allowed or check.overridable or (check.due_on is not None and check.due_on <= day)
-        )
+        return check.allowed or (check.due_on is not None and check.due_on <= day)
 
 
 @dataclass(frozen=True)
@@ -302,8 +301,6 @@ def kits(
     session: DbSession,
     pages: PagesDep,
     today: Today,
-    expires_by: Annotated[dt.date | None, Query()] = None,
-    number: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     page: Annotated[int, Query(ge=1, le=10**6)] = 1,
 ) -> HTMLResponse:
     """The site's kits: by status, number and expiry, sorted and paged in the address."""
@@ -325,8 +322,8 @@ def kits(
         site_id=chosen.id,
         listing=listing,
         status=status if status in KIT_STATUS else None,
-        number=number,
-        expires_by=expires_by,
+        number=filter_int(listing, "number"),
+        expires_by=filter_date(listing, "expires_by"),
     )
     dispensed = list_site_dispensings(session=session, actor=viewer.principal, site_id=chosen.id)
     shown = {k.number for k in found.items}
