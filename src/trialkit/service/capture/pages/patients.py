@@ -49,6 +49,7 @@ from trialkit.service.screening.pages.screening_form import (
     CANCER_ROWS,
     form_sections,
     form_to_record,
+    label_for,
     record_to_form,
 )
 from trialkit.service.trials import trials
@@ -81,6 +82,15 @@ def patient_status(patient: PatientView) -> str:
         "not eligible": N_("not eligible"),
         "undetermined": N_("undetermined"),
     }.get(patient.latest_verdict, patient.latest_verdict)
+
+
+def _field_words(pages: Pages, path: str) -> str:
+    """A screening field in words; a part's label with its group's (``ALT: Value``)."""
+    own = pages._(label_for(path))
+    group = path.rsplit(".", 1)[0]
+    if "." in path and label_for(group) != group:
+        return f"{pages._(label_for(group))}: {own}"
+    return own
 
 
 def _saved(value: str | None) -> str | None:
@@ -283,6 +293,7 @@ def _screening_page(
         values=values,
         checklist=checklist_,
         errors=errors,
+        field_label=lambda path: _field_words(pages, path),
         version=version,
         cancer_rows=range(CANCER_ROWS),
     )
@@ -321,7 +332,11 @@ def screening_check(
     current, errors = _preview(session, viewer, pages, patient_id, form)
     if request.headers.get("HX-Request") == "true":
         return pages.response(
-            "patients/_checklist.html", checklist=current, errors=errors, live=True
+            "patients/_checklist.html",
+            checklist=current,
+            errors=errors,
+            live=True,
+            field_label=lambda path: _field_words(pages, path),
         )
     patient = patients.get_patient(session=session, actor=viewer.principal, patient_id=patient_id)
     return _screening_page(
