@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)
 	$(BIN)/trialkit demo
 	TRIALKIT_DEMO=1 $(BIN)/trialkit db upgrade
-	TRIALKIT_DEMO=1 $(BIN)/trialkit serve --demo $(DEMO_OPTIONS)
+	TRIALKIT_DEMO=1 $(BIN)/trialkit serve --demo --workers 2 $(DEMO_OPTIONS)
 
 test: $(STAMP) lint typecheck contracts docs pytest
 

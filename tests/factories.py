@@ -87,6 +87,7 @@ def make_user(
     *,
     site: SiteView | None = None,
     is_demo: bool = False,
+    email: str | None = None,
 ) -> TestUser:
     username = f"{role.value.replace('_', '-')}-{next(_numbers)}"
     user = users.create_user(
@@ -97,6 +98,7 @@ def make_user(
         full_name=username,
         password=PASSWORD,
         is_demo=is_demo,
+        email=email,
     )
     users.grant_role(
         session=session,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from trialkit.eligibility import parse_record
+from tests.records import sor_record
 from trialkit.protocol import load_protocol
 from trialkit.screening import ScreeningResult, screen
 
@@ -17,7 +17,7 @@ EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples" / "sor").glo
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_a_stored_screening_result_reads_back_typed_and_equal(path: Path) -> None:
-    outcome = screen(SOR, parse_record(json.loads(path.read_text()), source=path.name))
+    outcome = screen(SOR, sor_record(json.loads(path.read_text()), source=path.name))
     stored = json.loads(json.dumps(outcome.as_dict()))  # what the JSON column holds
     again = ScreeningResult.from_dict(stored)
     assert again.as_dict() == outcome.as_dict()

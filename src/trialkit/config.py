@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from pathlib import Path
 from typing import Any
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError
@@ -65,6 +66,51 @@ class Settings(BaseSettings):
         "then stamped on that date at the real time of day, while the audit trail, sessions "
         "and lock-outs keep the real UTC time "
         "(read through trialkit.service.platform.calendar.Clock).",
+    )
+
+    smtp_host: str | None = Field(
+        default=None,
+        description="SMTP server that notifications are e-mailed through (unset: e-mails wait "
+        "in the outbox; the in-app inbox works without it).",
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_user: str | None = Field(default=None, description="SMTP login (unset: none).")
+    smtp_password: SecretStr | None = None
+    smtp_from: str = Field(
+        default="trialkit@localhost", description="The From address of notification e-mails."
+    )
+    smtp_starttls: bool = Field(default=False, description="Upgrade the connection (STARTTLS).")
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    public_url: str | None = Field(
+        default=None,
+        description="The service's address as users reach it (https://trialkit.example.org): "
+        "e-mails link to their page under it (unset: the path alone).",
+    )
+    notify_poll_seconds: float = Field(
+        default=10.0, gt=0, description="How often the delivery worker looks for due e-mails."
+    )
+    notify_retry_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Back-off after a failed e-mail: this, doubled after each further failure "
+        "up to notify_retry_max_seconds; an e-mail is retried until it is sent.",
+    )
+    notify_retry_max_seconds: float = Field(default=3600.0, gt=0)
+    notify_lease_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="How long a worker holds the e-mails it claimed; a worker that died "
+        "holding them frees them after this.",
+    )
+    audit_anchor_key: Path | None = Field(
+        default=None,
+        description="The operator's Ed25519 private key (PEM, kept outside the database) that "
+        "signs the audit chain's head at every lock and data cut ('trialkit audit keygen').",
+    )
+    audit_anchor_dir: Path | None = Field(
+        default=None,
+        description="The directory where signed anchors of the audit chain's head are written "
+        "('trialkit audit verify --anchors DIR' checks the chain against them).",
     )
 
     def require_safe(self) -> None:

@@ -10,13 +10,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from trialkit.eligibility.context import build_context
+from trialkit.eligibility.context import RecordData, build_context
 from trialkit.eligibility.engine import EligibilityResult, evaluate_eligibility
-from trialkit.eligibility.record import ScreeningRecord
+from trialkit.errors import RecordError
 from trialkit.protocol.model import Protocol
+from trialkit.protocol.records import validate_record
 from trialkit.therapy.assign import TherapyAssignment, assign_background_therapy
 
-__all__ = ["ScreeningOutcome", "ScreeningResult", "screen"]
+__all__ = ["ScreeningOutcome", "ScreeningResult", "parse_screening_record", "screen"]
 
 
 @dataclass(frozen=True)
@@ -67,10 +68,30 @@ class ScreeningOutcome:
         return self.result.as_dict()
 
 
-def screen(protocol: Protocol, record: ScreeningRecord) -> ScreeningOutcome:
+def screen(protocol: Protocol, record: RecordData) -> ScreeningOutcome:
     """Evaluate eligibility and assign the background therapy for one screening record."""
     context = build_context(protocol, record)
     return ScreeningOutcome(
         eligibility=evaluate_eligibility(protocol, record, context=context),
         therapy=assign_background_therapy(protocol, record, context=context),
     )
+
+
+def parse_screening_record(protocol: Protocol, data: Any, *, source: str = "$") -> dict[str, Any]:
+    """``data`` validated against the protocol's screening form, as the JSON data to keep.
+
+    Raises
+    ------
+    RecordError
+        At the item's path under ``source`` (``$.labs.alt.value`` for a file,
+        ``data.labs.alt.value`` for a request), or when the protocol defines no screening form.
+    """
+    forms = protocol.forms
+    form = forms.screening if forms is not None else None
+    if forms is None or form is None:
+        raise RecordError(
+            f"protocol {protocol.id} defines no screening form: add a form with "
+            "`used: screening` under `forms:` in the protocol file",
+            location=source,
+        )
+    return validate_record(forms, form, data, source=source).data

@@ -222,7 +222,28 @@ def test_odm_is_well_formed_and_every_item_is_defined(
     assert {i.get("ItemOID") for i in items} <= defined["Item"]
     values = {i.get("ItemOID"): i.get("Value") for i in items}
     assert values["IT.ADVERSE_EVENT.TERM"] == "Hand-foot skin reaction"
+    assert values["IT.ADVERSE_EVENT.GRADE"] == "2"
     assert not any(".ARM" in str(i.get("ItemOID")) for i in items)
+    events = {e.get("OID") for e in mdv.findall("odm:StudyEventDef", ns)}
+    assert (
+        {e.get("StudyEventOID") for e in clinical.iter(f"{{{ODM_NS}}}StudyEventData")}
+        == {
+            "SE.BASELINE",
+            "SE.PER_VISIT",
+            "SE.PER_CYCLE",
+            "SE.EVENT",
+        }
+        <= events
+    )
+    # the metadata alone: the same study, every form defined, no patient data
+    meta = tmp_path / "sor-metadata.xml"
+    assert main(["export", "odm", "--metadata", "--out", str(meta)]) == 0
+    alone = ET.parse(meta).getroot()
+    assert alone.find("odm:ClinicalData", ns) is None
+    alone_mdv = alone.find("odm:Study/odm:MetaDataVersion", ns)
+    assert alone_mdv is not None
+    assert alone_mdv.get("OID") == mdv.get("OID")
+    assert {e.get("OID") for e in alone_mdv.findall("odm:FormDef", ns)} == defined["Form"]
 
 
 def test_derive_in_the_service_refuses_a_blinded_unblinding(

@@ -137,7 +137,27 @@ def test_schema_is_a_json_schema_of_the_record(capsys: pytest.CaptureFixture[str
     assert {"labs", "receptors", "menopause", "planned_randomisation_date"} <= set(
         schema["properties"]
     )
-    assert "Lab" in schema["$defs"]
+    labs = schema["properties"]["labs"]["anyOf"][0]["properties"]
+    assert labs["alt"]["anyOf"][0]["required"] == ["value", "unit"]
+    assert schema["properties"]["ecog"]["anyOf"][0] == {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 5,
+    }
+
+
+def test_schema_comes_from_the_protocols_screening_form(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """SOR and GERI define different screening forms, so their schemas differ."""
+    geri = str(Path(__file__).parents[1] / "protocol" / "data" / "geriatric.yaml")
+    code, out, _ = run(["eligibility", "schema", "--protocol", geri], capsys)
+    assert code == 0
+    schema = json.loads(out)
+    assert "g8_score" in schema["properties"]
+    assert "menopause" not in schema["properties"]
+    code, out, _ = run(["eligibility", "schema", "--protocol", "sor"], capsys)
+    assert "g8_score" not in json.loads(out)["properties"]
 
 
 def test_protocol_show(capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,6 +9,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from tests.records import sor_record
 from trialkit.demodata import (
     DAYS_PER_MONTH,
     DEMO_SITES,
@@ -25,7 +26,6 @@ from trialkit.demodata import (
     target_events,
     visible_records,
 )
-from trialkit.eligibility import parse_record
 from trialkit.endpoints import (
     CensoringRules,
     LesionRecord,
@@ -76,7 +76,7 @@ def test_screen_failures_fail_for_the_intended_criterion_only(
     assert 15 <= len(failures) <= 25  # about 240 screened, about 220 eligible
     assert len({c.screening.failure for c in failures}) == len(FAILURES)  # varied reasons
     for candidate in candidates:
-        outcome = screen(sor, parse_record(candidate.screening.record, source="demo")).as_dict()
+        outcome = screen(sor, sor_record(candidate.screening.record, source="demo")).as_dict()
         assert outcome["missing"] == [], candidate.screening_number
         failure = candidate.screening.failure
         expected = {failure.criterion} if failure else set()

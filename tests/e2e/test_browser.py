@@ -1,9 +1,10 @@
 """In a real browser: an investigator screens a patient to eligible, records consent,
 randomises her (never seeing the arm), records the baseline tumours and an assessment with
 progression and sees PFS appear; the pharmacist, told her next cycle is not yet due, dispenses it
-with a documented override; an investigator at
-another site cannot open her; every page reachable from a blinded monitor's home names no
-arm; screenshots of the main pages are kept under test-artefacts/e2e/.
+with a documented override; she signs her casebook; an investigator at another site cannot
+open her; a blinded monitor verifies her consent against source; every page reachable from a
+blinded monitor's home names no arm; screenshots of the main pages are kept under
+test-artefacts/e2e/.
 
 One scenario in order (a session-scoped server and browser), as a user would go through it.
 """
@@ -19,7 +20,13 @@ from tests.service.capture.test_pages_trial import arm_shown
 from tests.service.test_pages import arm_mentions
 from trialkit.protocol import load_protocol
 from trialkit.service.demo import DEMO_USERS
-from trialkit.service.screening.pages.screening_form import all_fields, record_to_form
+from trialkit.service.screening.pages.screening_form import (
+    all_fields,
+    protocol_screening_form,
+    record_to_form,
+)
+
+SCREENING = protocol_screening_form(load_protocol("sor"))
 
 PASSWORDS = {u.username: u.password for u in DEMO_USERS}
 OTHER = ("investigator-berlin-2", "another investigator password")
@@ -39,9 +46,38 @@ def _login(browser: Any, server: str, username: str, password: str) -> Any:
     return page
 
 
+def scan_blinded(page: Any, server: str) -> list[str]:
+    """Visit every page reachable from the logged-in user's home; none may name an arm."""
+    title = load_protocol("sor").title
+    seen: list[str] = []
+    queue = [server + "/home"]
+    while queue and len(seen) < 60:  # every page reachable from the home page
+        url = queue.pop(0)
+        if url in seen:
+            continue
+        page.goto(url)
+        seen.append(url)
+        # the eligibility checklist (on the patient page, reached from the SDV pages) quotes
+        # criteria that name the drugs: arm_shown leaves it out of the scan for names only
+        assert arm_shown(page.content()) == [], page.url
+        assert arm_mentions(page.content(), title, names=False) == [], page.url
+        links = page.locator("a[href]").evaluate_all("l => l.map(a => a.href.split('#')[0])")
+        queue += [
+            link
+            for link in links
+            if link.startswith(server)
+            and not link.startswith(server + "/static")
+            and "export" not in link
+            and "/reports/report." not in link  # the report's downloads, not pages
+            and not link.endswith(".pdf")  # the casebook's and visit reports' PDF downloads
+            and link not in seen
+        ]
+    return seen
+
+
 def _fill_screening(page: Any, values: dict[str, str]) -> None:
     """Enter values one input at a time, as a user does (each change refreshes the checklist)."""
-    kinds = {f.path: f.kind for f in all_fields()}
+    kinds = {f.name: f.kind for f in all_fields(SCREENING, values)}
     for name, value in values.items():
         control = page.locator(f'[name="{name}"]')
         if kinds.get(name, "text") in {"yesno", "choice", "unit", "cancers"} or name.endswith(
@@ -64,7 +100,7 @@ def test_the_trial_in_a_browser(browser: Any, server: str, artefacts: Path) -> N
     page.wait_for_url(re.compile(r"/patients/\d+/screening$"))
     patient_url = page.url.removesuffix("/screening")
 
-    values = record_to_form(example_record())
+    values = record_to_form(SCREENING, example_record())
     first = {k: v for k, v in values.items() if k.startswith("patient.")}
     _fill_screening(page, first)
     checklist = page.locator("#checklist")
@@ -122,23 +158,30 @@ def test_the_trial_in_a_browser(browser: Any, server: str, artefacts: Path) -> N
 
     # --- baseline tumours and an assessment with progression: RECIST and PFS appear --------
     page.goto(patient_url + "/forms/tumour_baseline")
-    page.get_by_label("Date of the baseline scans").fill("2008-02-25")
+    page.get_by_label("Date of the baseline assessment").fill("2008-02-25")
+    # one empty row a group; a second by the add button (no JavaScript needed)
+    page.get_by_role("button", name="Add a row to Target lesions").click()
+    page.locator('[name="target.1.organ"]').wait_for()
+    page.get_by_label("Date of the baseline assessment").fill("2008-02-25")
     for name, value in {
+        "target.0.id": "T1",
         "target.0.organ": "liver",
         "target.0.diameter_mm": "30",
+        "target.1.id": "T2",
         "target.1.organ": "lung",
         "target.1.diameter_mm": "20",
+        "non_target.0.id": "NT1",
         "non_target.0.organ": "bone",
     }.items():
         page.locator(f'[name="{name}"]').fill(value)
     page.get_by_role("button", name="Save").click()
     page.wait_for_url(re.compile(r"saved=tumour_baseline"))
     page.goto(patient_url + "/forms/tumour_assessment")
-    page.get_by_label("Date of the scans").fill("2008-04-28")
-    page.get_by_label("Target lesion T1 (mm)").fill("36")
-    page.get_by_label("Target lesion T2 (mm)").fill("24")
-    page.get_by_label("Non-target lesion NT1").select_option("present")
-    page.get_by_label("New lesions").select_option("yes")
+    page.get_by_label("Date of the assessment").fill("2008-04-28")
+    page.get_by_label("Target lesion measurements: T1 (mm)").fill("36")
+    page.get_by_label("Target lesion measurements: T2 (mm)").fill("24")
+    page.get_by_label("Non-target lesion status: NT1").select_option("present")
+    page.get_by_label("New lesions", exact=True).select_option("yes")
     # htmx: the response of the scans as entered appears before they are saved
     preview = page.locator("#recist-preview")
     preview.get_by_text("as entered, not saved").wait_for()
@@ -155,19 +198,19 @@ def test_the_trial_in_a_browser(browser: Any, server: str, artefacts: Path) -> N
 
     # --- a serious grade 3 AE ending before it started: refused next to the end date -------
     page.goto(patient_url + "/forms/adverse_event")
-    page.get_by_label("CTCAE term").fill("Febrile neutropenia")
-    page.get_by_label("CTCAE grade").select_option("3")
+    page.get_by_label("Term", exact=True).fill("Febrile neutropenia")
+    page.get_by_label("NCI-CTCAE grade").select_option("3")
     page.get_by_label("Start date").fill("2008-03-03")
     page.get_by_label("End date").fill("2008-03-01")
-    page.get_by_label("Serious adverse event").select_option("yes")
+    page.get_by_label("Serious", exact=True).select_option("yes")
     page.get_by_role("button", name="Save").click()
     end_error = page.locator("#f-end_date-error")
     end_error.wait_for()
-    assert "is before start_date 2008-03-03" in end_error.inner_text()
+    assert "is before start_date" in end_error.inner_text()
     assert page.locator("#error-summary a[href='#f-end_date']").count() == 1
-    assert page.get_by_label("CTCAE term").input_value() == "Febrile neutropenia"  # kept
-    assert page.get_by_label("CTCAE grade").input_value() == "3"
-    assert page.get_by_label("Serious adverse event").input_value() == "yes"
+    assert page.get_by_label("Term", exact=True).input_value() == "Febrile neutropenia"  # kept
+    assert page.get_by_label("NCI-CTCAE grade").input_value() == "3"
+    assert page.get_by_label("Serious", exact=True).input_value() == "yes"
     page.screenshot(path=shots / "adverse-event-end-before-start.png", full_page=True)
     # corrected, but saved without its relation and action: soft checks, queries at the top
     page.get_by_label("End date").fill("")
@@ -178,7 +221,7 @@ def test_the_trial_in_a_browser(browser: Any, server: str, artefacts: Path) -> N
     assert -1 < summary.bounding_box()["y"] < 400  # in view at the top, not below the records
     assert page.evaluate("window.scrollY") < 400
     page.screenshot(path=shots / "patient-queries.png", full_page=False)
-    summary.get_by_role("link", name=re.compile("Relation to the study drug")).click()
+    summary.get_by_role("link", name=re.compile("Relation to study drug")).click()
     page.wait_for_url(re.compile(r"key=AE-1#f-relationship$"))
     note = page.locator("#f-relationship-query")
     assert "relationship is required" in note.inner_text()
@@ -190,6 +233,23 @@ def test_the_trial_in_a_browser(browser: Any, server: str, artefacts: Path) -> N
     page.locator("#warning").wait_for()
     assert arm_shown(page.content()) == [], page.url  # the form and its warning: no arm
     page.screenshot(path=shots / "unblinding-form.png", full_page=True)
+    # she signs the casebook: password again, the meaning stated; the signature is shown
+    page.goto(patient_url)
+    page.get_by_role("link", name="Casebook and signatures").click()
+    page.get_by_label("What you sign").select_option("casebook")
+    page.get_by_label("Meaning of your signature").fill("I approve this data as accurate")
+    page.get_by_label("Your password, again").fill(PASSWORDS["investigator"])
+    page.get_by_role("button", name="Sign", exact=True).click()
+    page.locator("#signed").wait_for()
+    names = {u.username: u.full_name for u in DEMO_USERS}
+    listed = page.locator("#signature-list").inner_text()
+    assert re.search(
+        rf"Signed by {re.escape(names['investigator'])} on \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d UTC: "
+        r"“I approve this data as accurate”",
+        listed,
+    ), listed
+    assert arm_shown(page.content()) == [], page.url
+    page.screenshot(path=shots / "casebook-signed.png", full_page=True)
     patient_id = patient_url.rsplit("/", 1)[1]
     page.context.close()
 
@@ -246,33 +306,22 @@ def test_the_trial_in_a_browser(browser: Any, server: str, artefacts: Path) -> N
 
     # --- a blinded monitor: every page reachable from the menu names no arm ----------------
     page = _login(browser, server, "monitor", PASSWORDS["monitor"])
-    title = load_protocol("sor").title
-    seen: list[str] = []
-    queue = [server + "/home"]
-    while queue and len(seen) < 60:  # every page reachable from the monitor's home
-        url = queue.pop(0)
-        if url in seen:
-            continue
-        page.goto(url)
-        seen.append(url)
-        # a patient's page (reached through the query list) quotes the criteria, which name the
-        # drugs: no arm word there, as on every page; no drug name anywhere else
-        quotes = "/patients/" in url
-        assert arm_mentions(page.content(), title, names=not quotes) == [], page.url
-        links = page.locator("a[href]").evaluate_all("l => l.map(a => a.href.split('#')[0])")
-        queue += [
-            link
-            for link in links
-            if link.startswith(server)
-            and not link.startswith(server + "/static")
-            and "export" not in link
-            and "/reports/report." not in link  # the report's downloads, not pages
-            and link not in seen
-        ]
+    seen = scan_blinded(page, server)
     assert any(url.endswith("/monitor") for url in seen)
     page.goto("/monitor")
     assert "1" in page.locator("tfoot").inner_text()  # the patient screened above
     page.screenshot(path=shots / "monitor-enrolment.png", full_page=True)
+    # source data verification of the patient's consent, from the work list
+    page.goto("/monitor/sdv")
+    assert "informed consent" in page.locator("#work-list").inner_text()
+    page.goto(f"/patients/{patient_id}/sdv")
+    page.locator("#sdv-consent-consent").get_by_role(
+        "button", name="Verify the whole record"
+    ).click()
+    page.locator("#sdv-notice").wait_for()
+    assert "Verified." in page.locator("#sdv-consent-consent").inner_text()
+    assert arm_mentions(page.content(), load_protocol("sor").title, names=True) == [], page.url
+    page.screenshot(path=shots / "monitor-sdv.png", full_page=True)
     page.context.close()
 
     # --- the statistician's design page draws the power curve -----------------------------

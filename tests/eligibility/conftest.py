@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.records import sor_record
 
-from trialkit.eligibility import EligibilityResult, ScreeningRecord, evaluate_eligibility
-from trialkit.eligibility.record import parse_record
+from trialkit.eligibility import EligibilityResult, evaluate_eligibility
 from trialkit.protocol import Protocol, load_protocol
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -58,9 +58,9 @@ def record_data(*patches: Mapping[str, Any]) -> dict[str, Any]:
     return data
 
 
-def build_record(*patches: Mapping[str, Any]) -> ScreeningRecord:
+def build_record(*patches: Mapping[str, Any]) -> dict[str, Any]:
     """A validated screening record: the eligible example with the patches applied in order."""
-    return parse_record(record_data(*patches))
+    return sor_record(record_data(*patches))
 
 
 @pytest.fixture(scope="session")
@@ -69,7 +69,7 @@ def sor_protocol() -> Protocol:
 
 
 @pytest.fixture
-def make_record() -> Callable[..., ScreeningRecord]:
+def make_record() -> Callable[..., dict[str, Any]]:
     return build_record
 
 

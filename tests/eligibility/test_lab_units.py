@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from trialkit.eligibility import ScreeningRecord, evaluate_eligibility
-from trialkit.eligibility.record import Lab, Labs
+from trialkit.eligibility import evaluate_eligibility
 from trialkit.eligibility.units import ACCEPTED_UNITS, canonical_labs, normalise_unit
 from trialkit.errors import RecordError
 from trialkit.protocol import Protocol
@@ -54,21 +53,21 @@ CONVERSIONS = [
 def test_accepted_spelling_converts(
     name: str, value: float, unit: str, key: str, expected: float
 ) -> None:
-    labs = Labs.model_validate({name: {"value": value, "unit": unit}})
+    labs = {name: {"value": value, "unit": unit}}
     assert canonical_labs(labs)[key] == pytest.approx(expected, abs=1e-9)
 
 
 def test_exact_boundaries_survive_conversion() -> None:
     """Float noise must not push an exact boundary onto the wrong side of its limit."""
-    labs = Labs(
-        haemoglobin=Lab(value=90, unit="g/L"),
-        anc=Lab(value=1500, unit="/mm3"),
-        platelets=Lab(value=100_000, unit="/mm3"),
-        bilirubin=Lab(value=1.8, unit="mg/dL", uln=1.2),
-        creatinine=Lab(value=1.65, unit="mg/dL", uln=1.1),
-        alt=Lab(value=100, unit="U/L", uln=40),
-        ast=Lab(value=200, unit="IU/L", uln=40),
-    )
+    labs = {
+        "haemoglobin": {"value": 90, "unit": "g/L"},
+        "anc": {"value": 1500, "unit": "/mm3"},
+        "platelets": {"value": 100_000, "unit": "/mm3"},
+        "bilirubin": {"value": 1.8, "unit": "mg/dL", "uln": 1.2},
+        "creatinine": {"value": 1.65, "unit": "mg/dL", "uln": 1.1},
+        "alt": {"value": 100, "unit": "U/L", "uln": 40},
+        "ast": {"value": 200, "unit": "IU/L", "uln": 40},
+    }
     values = canonical_labs(labs)
     assert values["haemoglobin_g_dl"] == 9.0
     assert values["anc_10e9_l"] == 1.5
@@ -81,13 +80,13 @@ def test_exact_boundaries_survive_conversion() -> None:
 
 def test_relative_lab_without_uln_is_left_out() -> None:
     """Without the ULN the ratio cannot be formed: the criterion is unknown, never passed."""
-    values = canonical_labs(Labs(creatinine=Lab(value=0.8, unit="mg/dL")))
+    values = canonical_labs({"creatinine": {"value": 0.8, "unit": "mg/dL"}})
     assert "creatinine_x_uln" not in values
 
 
 def test_relative_lab_ratio_is_unit_free() -> None:
-    mg = canonical_labs(Labs(bilirubin=Lab(value=1.8, unit="mg/dL", uln=1.2)))
-    umol = canonical_labs(Labs(bilirubin=Lab(value=30.78, unit="µmol/L", uln=20.52)))
+    mg = canonical_labs({"bilirubin": {"value": 1.8, "unit": "mg/dL", "uln": 1.2}})
+    umol = canonical_labs({"bilirubin": {"value": 30.78, "unit": "µmol/L", "uln": 20.52}})
     assert mg["bilirubin_x_uln"] == pytest.approx(umol["bilirubin_x_uln"])
 
 
@@ -106,7 +105,7 @@ def test_relative_lab_ratio_is_unit_free() -> None:
 )
 def test_unknown_unit_names_the_field_and_the_accepted_units(name: str, unit: str) -> None:
     entry: dict[str, Any] = {"value": 1.0, "unit": unit, "uln": 2.0}
-    labs = Labs.model_validate({name: entry})
+    labs = {name: entry}
     with pytest.raises(RecordError) as caught:
         canonical_labs(labs)
     error = caught.value
@@ -119,7 +118,7 @@ def test_unknown_unit_names_the_field_and_the_accepted_units(name: str, unit: st
 
 
 def test_unknown_unit_stops_the_evaluation(
-    sor_protocol: Protocol, make_record: Callable[..., ScreeningRecord]
+    sor_protocol: Protocol, make_record: Callable[..., dict[str, Any]]
 ) -> None:
     """A unit trialkit cannot read is an input error, not an 'unknown' criterion."""
     record = make_record({"labs": {"haemoglobin": {"unit": "g/100mL"}}})

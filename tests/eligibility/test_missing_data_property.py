@@ -14,8 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.conftest import EXAMPLES, example
+from tests.records import sor_record
 
-from trialkit.eligibility import evaluate_eligibility, parse_record
+from trialkit.eligibility import evaluate_eligibility
 from trialkit.protocol import Protocol, load_protocol
 
 SOR = load_protocol("sor")
@@ -57,8 +58,8 @@ def removals(draw: st.DrawFn) -> tuple[str, list[tuple[str, ...]]]:
 
 
 def _check(protocol: Protocol, name: str, removed: list[tuple[str, ...]]) -> None:
-    full = evaluate_eligibility(protocol, parse_record(example(name)))
-    reduced = evaluate_eligibility(protocol, parse_record(_without(example(name), removed)))
+    full = evaluate_eligibility(protocol, sor_record(example(name)))
+    reduced = evaluate_eligibility(protocol, sor_record(_without(example(name), removed)))
     if full.eligible is not True:
         assert reduced.eligible is not True
     else:
@@ -78,7 +79,7 @@ def test_removing_data_never_makes_a_patient_eligible(
 
 @pytest.mark.parametrize("name", NAMES)
 def test_an_empty_record_is_never_eligible(name: str) -> None:
-    result = evaluate_eligibility(SOR, parse_record({}))
+    result = evaluate_eligibility(SOR, sor_record({}))
     assert result.eligible is None
     assert all(c.status == "unknown" for c in result.criteria if c.parent is None and c.applicable)
     assert "labs.haemoglobin" in result.missing

@@ -11,8 +11,8 @@ from datetime import date, timedelta
 
 import pytest
 from tests.conftest import example
+from tests.records import sor_record
 
-from trialkit.eligibility import parse_record
 from trialkit.endpoints.schedule import (
     ActualVisit,
     PatientSchedule,
@@ -32,7 +32,7 @@ def day(n: int) -> date:
 
 @pytest.fixture(scope="module")
 def chemo_then_letrozole(sor: Protocol) -> TherapyAssignment:
-    record = parse_record(example("02_chemo_then_endocrine_liver_alt_4x"))
+    record = sor_record(example("02_chemo_then_endocrine_liver_alt_4x"))
     assignment = assign_background_therapy(sor, record)
     assert assignment.group == "chemotherapy_then_endocrine"
     return assignment
@@ -96,7 +96,7 @@ def test_no_visit_is_expected_after_death_even_if_its_window_opened_before(
 
 
 def test_endocrine_alone_has_no_cycle_visits(sor: Protocol) -> None:
-    assignment = assign_background_therapy(sor, parse_record(example("01_endocrine_bone_only")))
+    assignment = assign_background_therapy(sor, sor_record(example("01_endocrine_bone_only")))
     plan = patient_schedule(sor, R, until=day(120), assignment=assignment)
     assert _targets(plan, "treatment") == []
     assert _targets(plan, "tumour_assessment") == [56, 112]

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from tests.conftest import EXAMPLES, RECORD, SHARED_RECORD
 
-from trialkit.eligibility import evaluate_eligibility, parse_record
-from trialkit.errors import ProtocolError
+from trialkit.eligibility import evaluate_eligibility
+from trialkit.errors import ProtocolError, RecordError
 from trialkit.protocol import Protocol, bundled_protocols, load_protocol, parse_protocol
+from trialkit.screening import parse_screening_record
 from trialkit.therapy import assign_background_therapy
 
 DATA = Path(__file__).parent / "data"
@@ -123,17 +124,23 @@ def test_a_second_protocol_needs_no_code_change() -> None:
     geri = load_protocol(DATA / "geriatric.yaml")
     assert geri.acronym == "GERI"
     assert geri.allocation.ratio == {"A": 2, "B": 1}
-    data = json.loads((EXAMPLES / "01_endocrine_bone_only.json").read_text(encoding="utf-8"))
-    result = evaluate_eligibility(geri, parse_record(data))
+    sor = json.loads((EXAMPLES / "01_endocrine_bone_only.json").read_text(encoding="utf-8"))
+    with pytest.raises(RecordError, match="Extra inputs"):  # GERI's own screening form
+        parse_screening_record(geri, sor)
+    data = {key: sor[key] for key in ("patient", "planned_randomisation_date", "ecog")}
+    data["disease"] = {"bone": sor["disease"]["bone"]}
+    data["labs"] = {"creatinine": sor["labs"]["creatinine"]}
+    data["prior_therapies"] = {"advanced_disease_therapy": False}
+    result = evaluate_eligibility(geri, parse_screening_record(geri, data))
     assert [c.id for c in result.criteria] == ["I1", "I2", "I2.1", "I2.2", "E1"]
     assert result.result("I1").status == "not_met"
     assert result.result("I1").reason == "age 61"
     assert result.result("I2").status == "met"
     assert result.eligible is False
-    therapy = assign_background_therapy(geri, parse_record(data))
+    therapy = assign_background_therapy(geri, parse_screening_record(geri, data))
     assert therapy.group == "bone"
     data["patient"]["date_of_birth"] = "1930-01-01"
-    assert evaluate_eligibility(geri, parse_record(data)).eligible is True
+    assert evaluate_eligibility(geri, parse_screening_record(geri, data)).eligible is True
 
 
 def _refusal(source: str) -> ProtocolError:

@@ -24,13 +24,15 @@ from tests.factories import (
 )
 from trialkit.config import Settings
 from trialkit.service.app import create_app
-from trialkit.service.capture import capture
+from trialkit.service.capture import capture, monitoring_visits
 from trialkit.service.capture.forms import Form
+from trialkit.service.platform import auth
 from trialkit.service.platform.db.database import Database
 from trialkit.service.platform.policy import Role
 from trialkit.service.platform.security import Security
 from trialkit.service.platform.views import PatientView, SiteView, TrialView
 from trialkit.service.randomisation import randomisation, supply
+from trialkit.service.safety import sae
 from trialkit.service.screening import patients
 from trialkit.service.trials import users
 from trialkit.service.trials.tables import Site
@@ -59,6 +61,7 @@ class World:
     shipment: int  # shipped to site A, not received
     users: dict[tuple[Role, str], TestUser]  # (role, "own" | "other")
     tokens: dict[tuple[Role, str], str]
+    monitoring_visit: int = 0  # opened at site A by the site A monitor, not signed
 
     def headers(self, role: Role, where: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[(role, where)]}"}
@@ -113,6 +116,24 @@ def world(db: Database, security: Security) -> World:
             data={"term": "Neutropenia", "start_date": "2008-03-20"},
         )
         query = record.queries_opened[0].id
+        sae.report_sae(  # SAE case 1 of the randomised patient: a possible SUSAR
+            session=session,
+            actor=investigator,
+            patient_id=randomised_patient.id,
+            values={
+                "term": "Stroke",
+                "onset_date": "2008-03-03",
+                "criteria": ["life_threatening"],
+                "aware_at": "2008-03-03T08:00:00+00:00",
+                "causality": {
+                    "study_drug": "possible",
+                    "docetaxel": "not_related",
+                    "letrozole": "not_related",
+                },
+                "outcome": "recovering",
+                "narrative": "Admitted with weakness of the left arm.",
+            },
+        )
         rows = {s.id: session.get(Site, s.id) for s in (site_a, site_b)}
         top_up = supply.raise_resupply(
             session,
@@ -131,6 +152,14 @@ def world(db: Database, security: Security) -> World:
             session=session, actor=SYSTEM, request_id=top_up.id, today=ENROLMENT_DAY
         )
         tokens = {key: login(session, security, user) for key, user in people.items()}
+        visit = monitoring_visits.open_visit(  # with the monitor's own session: no second one
+            session=session,
+            actor=auth.authenticate(
+                session=session, security=security, token=tokens[(Role.MONITOR, "own")]
+            ),
+            site_id=site_a.id,
+            visit_date=ENROLMENT_DAY,
+        )
     return World(
         trial,
         site_a,
@@ -145,4 +174,5 @@ def world(db: Database, security: Security) -> World:
         shipment.id,
         people,
         tokens,
+        monitoring_visit=visit.id,
     )

@@ -52,6 +52,7 @@ def web_world(db: Database, security: Security) -> WebWorld:
             ),
             "pharmacist": make_user(session, security, trial, Role.PHARMACIST, site=site_a),
             "monitor": make_user(session, security, trial, Role.MONITOR),
+            "data_manager": make_user(session, security, trial, Role.DATA_MANAGER),
             "statistician": make_user(session, security, trial, Role.STATISTICIAN),
             "unblinded": make_user(session, security, trial, Role.UNBLINDED_STATISTICIAN),
             "admin": make_user(session, security, trial, Role.ADMINISTRATOR),

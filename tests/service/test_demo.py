@@ -18,9 +18,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.demo_fixtures import SMALL_DEMO, SeededDemo
+from tests.records import sor_record
 from trialkit.analysis import consort_flow
 from trialkit.demodata.records import screening_record
-from trialkit.eligibility import parse_record
 from trialkit.errors import InactiveSiteError
 from trialkit.protocol import load_protocol
 from trialkit.screening import screen
@@ -130,7 +130,7 @@ def _consort_counts_the_criteria_that_decided_each_verdict(
         ).first()
         if latest is None:
             continue
-        blocking = screen(protocol, parse_record(latest.data)).eligibility.blocking
+        blocking = screen(protocol, sor_record(latest.data)).eligibility.blocking
         deciding.update(c.id for c in blocking)
         failed += bool(blocking)
     assert failed > 0

@@ -72,15 +72,25 @@ PAGES = {
         "/patients/{p}/forms/tumour_assessment",
         "/patients/{p}/forms/adverse_event",
         "/queries",
+        "/safety",
     ],
     "investigator-de": ["/home", "/patients", "/queries"],
     "pharmacist": ["/home", "/pharmacy"],
     "pharmacist-de": ["/home", "/pharmacy"],
-    "monitor": ["/home", "/monitor", "/monitor/data", "/forecast", "/reports", "/patients/{p}"],
+    "monitor": [
+        "/home",
+        "/monitor",
+        "/monitor/data",
+        "/forecast",
+        "/reports",
+        "/patients/{p}",
+        "/safety",
+    ],
     "statistician": ["/home", "/design", "/forecast", "/reports"],
     "unblinded": ["/home", "/reports", "/monitor"],
     "dsmb": ["/home", "/reports"],
     "admin": ["/home", "/admin/sites", "/admin/users", "/admin/audit"],
+    "safety": ["/home", "/safety"],  # blinded but for the one SUSAR case it unblinded
 }
 EVERY_PAGE = sorted({url for pages in PAGES.values() for url in pages})
 PROTOCOL_QUOTES = ("/patients/{p}", "/patients/{p}/screening", "/design")

@@ -14,7 +14,9 @@ from tests.service.page_fixtures import Browser, WebWorld
 from trialkit.protocol import load_protocol
 from trialkit.service.platform.api.deps import COOKIE_NAME as API_COOKIE
 from trialkit.service.platform.pages.deps import COOKIE_NAME, LOGIN_CSRF_COOKIE
-from trialkit.service.screening.pages.screening_form import record_to_form
+from trialkit.service.screening.pages.screening_form import protocol_screening_form, record_to_form
+
+SCREENING = protocol_screening_form(load_protocol("sor"))
 
 AsUser = Callable[[str], Browser]
 
@@ -200,7 +202,7 @@ def test_screening_is_saved_and_evaluated_without_javascript(
     as_user: AsUser, web_world: WebWorld
 ) -> None:
     browser = as_user("investigator")
-    form = record_to_form(example_record())
+    form = record_to_form(SCREENING, example_record())
     saved = browser.post(f"/patients/{web_world.fresh.id}/screening", form)
     assert saved.status_code == 303, saved.text
     assert saved.headers["location"] == f"/patients/{web_world.fresh.id}?saved=screening"
@@ -216,7 +218,7 @@ def test_a_correction_needs_a_reason_shown_next_to_its_field(
     as_user: AsUser, web_world: WebWorld
 ) -> None:
     browser = as_user("investigator")
-    form = record_to_form(example_record())
+    form = record_to_form(SCREENING, example_record())
     page = browser.post(f"/patients/{web_world.patient.id}/screening", form)
     assert page.status_code == 422
     assert 'id="f-reason-error"' in page.text
@@ -228,7 +230,7 @@ def test_field_errors_appear_next_to_the_field_in_plain_words(
     as_user: AsUser, web_world: WebWorld
 ) -> None:
     browser = as_user("investigator")
-    form = record_to_form(example_record())
+    form = record_to_form(SCREENING, example_record())
     form.update({"labs.alt.value": "abc", "ecog": "9", "body.height_cm": "20"})
     page = browser.post(f"/patients/{web_world.fresh.id}/screening", form)
     assert page.status_code == 422
@@ -256,7 +258,7 @@ def test_the_live_checklist_is_a_fragment_naming_what_is_missing(
     as_user: AsUser, web_world: WebWorld
 ) -> None:
     browser = as_user("investigator")
-    form = record_to_form(example_record())
+    form = record_to_form(SCREENING, example_record())
     del form["labs.anc.value"], form["labs.anc.unit"]
     page = browser.post(
         f"/patients/{web_world.fresh.id}/screening/check", form, headers={"HX-Request": "true"}
@@ -271,7 +273,7 @@ def test_the_live_checklist_is_a_fragment_naming_what_is_missing(
 
 def test_the_check_button_works_without_javascript(as_user: AsUser, web_world: WebWorld) -> None:
     browser = as_user("investigator")
-    form = record_to_form(example_record())
+    form = record_to_form(SCREENING, example_record())
     page = browser.post(f"/patients/{web_world.fresh.id}/screening/check", form)
     assert page.status_code == 200
     assert "<html" in page.text
@@ -344,6 +346,12 @@ def arm_mentions(html: str, title: str, *, names: bool) -> list[str]:
         ("monitor", "/monitor/data"),
         ("monitor", "/forecast"),
         ("monitor", "/reports"),
+        ("monitor", "/monitor/sdv"),
+        ("monitor", "/monitor/visits"),
+        ("monitor", "/patients/{p}/sdv"),
+        ("monitor", "/patients/{p}/casebook"),
+        ("investigator", "/patients/{p}/casebook"),
+        ("investigator", "/signatures"),
         ("investigator", "/patients"),
         ("investigator", "/patients/{p}"),
         ("pharmacist", "/home"),

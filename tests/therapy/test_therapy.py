@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 from tests.conftest import example
+from tests.records import sor_record
 
-from trialkit.eligibility import parse_record
 from trialkit.errors import InputError
 from trialkit.protocol import Protocol
 from trialkit.therapy import (
@@ -32,7 +32,7 @@ from trialkit.therapy import (
     ],
 )
 def test_each_therapy_path(sor: Protocol, name: str, group: str, regimens: list[str]) -> None:
-    assignment = assign_background_therapy(sor, parse_record(example(name)))
+    assignment = assign_background_therapy(sor, sor_record(example(name)))
     assert assignment.group == group
     assert [r.id for r in assignment.regimens] == regimens
 
@@ -55,7 +55,7 @@ def test_no_assignment_with_the_reason(
     data["receptors"].update(receptors)
     if her2 is not None:
         data["receptors"]["her2"] = her2
-    assignment = assign_background_therapy(sor, parse_record(data))
+    assignment = assign_background_therapy(sor, sor_record(data))
     assert not assignment.assigned
     assert reason in assignment.reason
 
@@ -63,20 +63,20 @@ def test_no_assignment_with_the_reason(
 def test_visceral_disease_without_bone_still_gets_chemotherapy_first(sor: Protocol) -> None:
     data = example("01_endocrine_bone_only")
     data["disease"].update({"bone": False, "visceral": True})
-    assert assign_background_therapy(sor, parse_record(data)).group == "chemotherapy_then_endocrine"
+    assert assign_background_therapy(sor, sor_record(data)).group == "chemotherapy_then_endocrine"
 
 
 def test_liver_counts_as_visceral(sor: Protocol) -> None:
     data = example("01_endocrine_bone_only")
     data["disease"].update({"visceral": False, "liver": True})
-    assert assign_background_therapy(sor, parse_record(data)).group == "chemotherapy_then_endocrine"
+    assert assign_background_therapy(sor, sor_record(data)).group == "chemotherapy_then_endocrine"
 
 
 def test_missing_receptor_data_leaves_the_therapy_undecided(sor: Protocol) -> None:
     data = example("01_endocrine_bone_only")
     del data["receptors"]["pgr"]
     data["receptors"]["er"] = "negative"
-    assignment = assign_background_therapy(sor, parse_record(data))
+    assignment = assign_background_therapy(sor, sor_record(data))
     assert not assignment.assigned
     assert assignment.reason.startswith("undecided")
 
@@ -84,7 +84,7 @@ def test_missing_receptor_data_leaves_the_therapy_undecided(sor: Protocol) -> No
 def test_er_positive_alone_decides_without_pgr(sor: Protocol) -> None:
     data = example("01_endocrine_bone_only")
     del data["receptors"]["pgr"]
-    assert assign_background_therapy(sor, parse_record(data)).group == "endocrine"
+    assert assign_background_therapy(sor, sor_record(data)).group == "endocrine"
 
 
 def test_mosteller_bsa_by_hand() -> None:
@@ -113,7 +113,7 @@ def test_docetaxel_dose_rounds_bsa_then_dose_half_up(sor: Protocol) -> None:
 
 def test_calendar_chemotherapy_then_letrozole(sor: Protocol) -> None:
     assignment = assign_background_therapy(
-        sor, parse_record(example("02_chemo_then_endocrine_liver_alt_4x"))
+        sor, sor_record(example("02_chemo_then_endocrine_liver_alt_4x"))
     )
     calendar = treatment_calendar(assignment, date(2008, 6, 2))
     cycles = [e.earliest for e in calendar.entries if e.cycle is not None]
@@ -134,7 +134,7 @@ def test_calendar_chemotherapy_then_letrozole(sor: Protocol) -> None:
 
 def test_calendar_when_chemotherapy_stops_early(sor: Protocol) -> None:
     assignment = assign_background_therapy(
-        sor, parse_record(example("02_chemo_then_endocrine_liver_alt_4x"))
+        sor, sor_record(example("02_chemo_then_endocrine_liver_alt_4x"))
     )
     calendar = treatment_calendar(assignment, date(2008, 6, 2), last_cycle=4)
     assert [e.cycle for e in calendar.entries if e.cycle] == [1, 2, 3, 4]
@@ -147,17 +147,17 @@ def test_calendar_when_chemotherapy_stops_early(sor: Protocol) -> None:
 
 
 def test_calendar_endocrine_and_chemotherapy_alone(sor: Protocol) -> None:
-    endocrine = assign_background_therapy(sor, parse_record(example("01_endocrine_bone_only")))
+    endocrine = assign_background_therapy(sor, sor_record(example("01_endocrine_bone_only")))
     calendar = treatment_calendar(endocrine, date(2008, 3, 14))
     assert [e.earliest for e in calendar.entries] == [date(2008, 3, 14), date(2008, 3, 14)]
     assert "Letrozole 2.5 mg orally once daily" in calendar.entries[1].what
-    chemo = assign_background_therapy(sor, parse_record(example("03_chemotherapy_triple_negative")))
+    chemo = assign_background_therapy(sor, sor_record(example("03_chemotherapy_triple_negative")))
     calendar = treatment_calendar(chemo, date(2009, 2, 10))
     assert len([e for e in calendar.entries if e.cycle]) == 6
     assert not any("etrozole" in e.what for e in calendar.entries)
 
 
 def test_no_calendar_without_therapy(sor: Protocol) -> None:
-    assignment = assign_background_therapy(sor, parse_record(example("04_her2_positive")))
+    assignment = assign_background_therapy(sor, sor_record(example("04_her2_positive")))
     with pytest.raises(InputError, match="HER2-positive"):
         treatment_calendar(assignment, date(2008, 3, 14))

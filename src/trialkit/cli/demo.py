@@ -63,7 +63,7 @@ def demo(
     records = sorted(examples.glob("*.json"))
     console.rule(f"Example screening records ({len(records)} in {examples})")
     for path in records:
-        outcome = screen(loaded, read_record(path))
+        outcome = screen(loaded, read_record(path, loaded))
         render_outcome(outcome, console, title=path.stem, brief=True)
         console.print()
 

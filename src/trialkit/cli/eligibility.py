@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from trialkit.cli._common import fail, print_json, user_errors
-from trialkit.eligibility.record import ScreeningRecord, parse_record
 from trialkit.errors import RecordError
-from trialkit.protocol import load_protocol
-from trialkit.screening import ScreeningOutcome, screen
+from trialkit.protocol import Protocol, load_protocol
+from trialkit.protocol.records import json_schema
+from trialkit.screening import ScreeningOutcome, parse_screening_record, screen
 
 __all__ = ["app", "read_record", "render_outcome"]
 
@@ -30,15 +31,16 @@ def schema(
         "sor", "--protocol", "-p", help="Bundled protocol name or file path."
     ),
 ) -> None:
-    """Print the JSON Schema of the screening record."""
+    """Print the JSON Schema of the protocol's screening form."""
     with user_errors():
-        load_protocol(protocol)
-    document = ScreeningRecord.model_json_schema()
-    document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    print_json(document)
+        loaded = load_protocol(protocol)
+    forms = loaded.forms
+    if forms is None or forms.screening is None:
+        fail(f"protocol {loaded.id} defines no screening form (forms: with used: screening)")
+    print_json(json_schema(forms, forms.screening))
 
 
-def read_record(path: Path) -> ScreeningRecord:
+def read_record(path: Path, protocol: Protocol) -> dict[str, Any]:
     """Read and validate a screening record file (exit 2 with the JSON path when malformed)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -49,7 +51,7 @@ def read_record(path: Path) -> ScreeningRecord:
     except json.JSONDecodeError as exc:
         fail(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})")
     try:
-        return parse_record(data)
+        return parse_screening_record(protocol, data)
     except RecordError as exc:  # the file, then the field's JSON path
         fail(f"{path}: {exc}")
 
@@ -65,7 +67,7 @@ def check(
     """Evaluate every criterion and assign the background therapy. Exits 0 whatever the verdict."""
     with user_errors():
         loaded = load_protocol(protocol)
-    parsed = read_record(record)
+    parsed = read_record(record, loaded)
     with user_errors():
         outcome = screen(loaded, parsed)
     if as_json:

@@ -16,7 +16,7 @@ import typer
 from trialkit.cli._common import fail
 from trialkit.cli._db import service_transaction
 from trialkit.cli.endpoints import actor_for
-from trialkit.service.oversight.exports import Domain, odm_xml, sdtm_export
+from trialkit.service.oversight.exports import Domain, odm_metadata_xml, odm_xml, sdtm_export
 from trialkit.service.trials import trials
 
 __all__ = ["app", "write_domain"]
@@ -80,13 +80,18 @@ def sdtm(
 def odm(
     out: Path = typer.Option(..., "--out", help="The ODM XML file to write."),
     trial: str = typer.Option("SOR", "--trial", "-t", help="Trial acronym."),
+    metadata: bool = typer.Option(
+        False, "--metadata", help="Only the study metadata, generated from the form definitions."
+    ),
 ) -> None:
-    """The latest captured records of every randomised patient as CDISC ODM 1.3.2 XML."""
+    """The latest captured records of every randomised patient as CDISC ODM 1.3.2 XML, with the
+    study metadata (forms, items, code lists) generated from the protocol's form definitions."""
     if out.is_dir():
         fail(f"--out {out} is a directory: give a file name such as {out / 'sor-odm.xml'}")
     with service_transaction() as session:
         actor = actor_for(session, None, unblinded=False)
         trial_id = trials.find_trial(session, trial).id
-        document = odm_xml(session=session, actor=actor, trial_id=trial_id)
+        export = odm_metadata_xml if metadata else odm_xml
+        document = export(session=session, actor=actor, trial_id=trial_id)
     out.write_bytes(document)
     typer.echo(f"wrote {out} ({len(document)} bytes)")

@@ -93,7 +93,15 @@ COMMANDS: dict[str, LazyCommand] = {
     "sites": LazyCommand("sites", "app", "Sites: add, approve, activate, list."),
     "users": LazyCommand("users", "app", "User accounts and roles."),
     "sessions": LazyCommand("sessions", "app", "Login sessions: end the ones that ran out."),
+    "notifications": LazyCommand(
+        "notifications", "app", "Notifications: deliver the outbox's e-mails."
+    ),
+    "safety": LazyCommand("safety", "app", "Safety: overdue SAE reports, the MedDRA release."),
     "audit": LazyCommand("audit", "app", "The audit trail."),
+    "lock": LazyCommand(
+        "lock", "app", "Freeze and lock data: a form record, a patient, a site, the database."
+    ),
+    "datacut": LazyCommand("datacut", "app", "Data cut packages: make one, verify one."),
 }
 
 

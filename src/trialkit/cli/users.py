@@ -34,6 +34,9 @@ def create(
     role: Role | None = typer.Option(None, "--role", help="A role to grant at once."),
     site: str | None = typer.Option(None, "--site", help="Site code, for site roles."),
     trial: str = typer.Option("SOR", "--trial", "-t", help="Trial acronym, with --role."),
+    email: str | None = typer.Option(
+        None, "--email", help="Where notifications are e-mailed (default: inbox only)."
+    ),
     password_stdin: bool = typer.Option(
         False, "--password-stdin", help="Read the password from stdin (one line)."
     ),
@@ -50,6 +53,7 @@ def create(
             username=username,
             full_name=full_name,
             password=password,
+            email=email,
         )
         if role is not None:
             trial_row = trial_service.find_trial(session, trial)
@@ -68,3 +72,18 @@ def create(
             )
     granted = f" as {role.value}" + (f" at {site}" if site else "") if role else ""
     typer.echo(f"user {username} (id {view.id}) created{granted}")
+
+
+@app.command("email")
+def email(
+    username: str = typer.Argument(..., help="Login name."),
+    address: str = typer.Argument("", help="E-mail address (empty: remove it)."),
+) -> None:
+    """Set the address a user's notifications are e-mailed to."""
+    settings = cli_settings()
+    with service_transaction(settings) as session:
+        user_id = users.user_id_by_name(session, username)
+        view = users.set_email(
+            session=session, actor=cli_actor(), user_id=user_id, email=address or None
+        )
+    typer.echo(f"user {username}: notifications e-mailed to {view.email or '(nobody; inbox only)'}")

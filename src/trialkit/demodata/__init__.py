@@ -7,6 +7,7 @@ records what is known at the data cut-off.
 """
 
 from trialkit.demodata.course import (
+    CTCAE_TERMS,
     DAYS_PER_MONTH,
     Course,
     CourseRecord,
@@ -30,6 +31,7 @@ from trialkit.demodata.sites import DEMO_SITES, DemoSite, recruiting_sites
 __all__ = [
     "ACCRUAL_END",
     "CAP_DAYS",
+    "CTCAE_TERMS",
     "DAYS_PER_MONTH",
     "DEMO_SITES",
     "FAILURES",

@@ -18,6 +18,7 @@ from trialkit.protocol import Protocol
 from trialkit.therapy.dosing import regimen_dose
 
 __all__ = [
+    "CTCAE_TERMS",
     "DAYS_PER_MONTH",
     "P_EARLY_NEW_THERAPY",
     "P_MISS_TWO",
@@ -61,6 +62,14 @@ _ENDOCRINE_AE_TERMS: tuple[tuple[str, float, tuple[float, ...]], ...] = (
     ("Arthralgia", 0.25, (0.65, 0.30, 0.05, 0.0)),
     ("Hot flashes", 0.20, (0.75, 0.25, 0.0, 0.0)),
 )
+CTCAE_TERMS = {
+    "Hand-foot skin reaction": "Palmar-plantar erythrodysesthesia syndrome",
+    "Diarrhoea": "Diarrhea",
+    "Rash": "Rash maculo-papular",
+    "Stomatitis": "Mucositis oral",
+    "Neutropenia": "Neutrophil count decreased",
+}
+"""The CTCAE v5.0 term of each verbatim term the demo records that is not one itself."""
 _DRUG_RELATED = frozenset(
     {"Hand-foot skin reaction", "Hypertension", "Diarrhoea", "Rash", "Stomatitis"}
 )

@@ -8,10 +8,10 @@ undecided too (never silently true or false).
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from trialkit.eligibility.record import ScreeningRecord
 from trialkit.eligibility.units import canonical_labs
 from trialkit.errors import RuleError
 from trialkit.protocol.model import Protocol
@@ -23,7 +23,10 @@ from trialkit.protocol.rules import (
     compile_rule,
 )
 
-__all__ = ["RuleContext", "build_context", "compiled"]
+__all__ = ["RecordData", "RuleContext", "build_context", "compiled", "without_none"]
+
+RecordData = Mapping[str, Any]
+"""A screening record validated against the protocol's screening form (JSON data)."""
 
 _COMPILED: dict[tuple[str, str], CompiledRule] = {}
 
@@ -68,7 +71,7 @@ class RuleContext:
         return tuple(_absent(self.record, path.split("."), ""))
 
 
-def build_context(protocol: Protocol, record: ScreeningRecord) -> RuleContext:
+def build_context(protocol: Protocol, record: RecordData) -> RuleContext:
     """Evaluate the protocol's derived values for a record.
 
     Derived values are evaluated in dependency levels (each level sees every value
@@ -76,8 +79,8 @@ def build_context(protocol: Protocol, record: ScreeningRecord) -> RuleContext:
     level rather than once per value; the result is the same as evaluating them in
     file order, since a derived value may only use those defined before it.
     """
-    raw = record.model_dump(mode="json", exclude_none=True)
-    lab = canonical_labs(record.labs)
+    raw = without_none(record)
+    lab = canonical_labs(raw.get("labs"))
     derived: dict[str, Any] = {}
     pending = list(protocol.eligibility.derived)
     settled: set[str] = set()
@@ -97,6 +100,19 @@ def build_context(protocol: Protocol, record: ScreeningRecord) -> RuleContext:
         pending = [item for item in pending if item.name not in settled]
     activation = Activation({"r": raw, "lab": lab, "d": derived}, clean=True)
     return RuleContext(record=raw, lab=lab, derived=derived, activation=activation)
+
+
+def without_none(record: RecordData) -> dict[str, Any]:
+    """The record without its unrecorded (``None``) values, at every depth of its mappings."""
+    return {k: _drop(v) for k, v in record.items() if v is not None}
+
+
+def _drop(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _drop(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop(v) for v in value]
+    return value
 
 
 def _absent(node: Any, parts: list[str], prefix: str) -> list[str]:

@@ -20,8 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from trialkit.eligibility.context import RuleContext, build_context, compiled
-from trialkit.eligibility.record import ScreeningRecord
+from trialkit.eligibility.context import RecordData, RuleContext, build_context, compiled
 from trialkit.protocol.model import Criterion, Protocol
 from trialkit.protocol.rules import Undecided
 
@@ -141,7 +140,7 @@ class EligibilityResult:
 
 
 def evaluate_eligibility(
-    protocol: Protocol, record: ScreeningRecord, *, context: RuleContext | None = None
+    protocol: Protocol, record: RecordData, *, context: RuleContext | None = None
 ) -> EligibilityResult:
     """Evaluate every criterion of ``protocol`` for ``record``."""
     context = context or build_context(protocol, record)

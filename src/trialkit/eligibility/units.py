@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from trialkit.eligibility.record import Lab, Labs
 from trialkit.errors import RecordError
 
 __all__ = ["ACCEPTED_UNITS", "canonical_labs", "normalise_unit"]
@@ -85,35 +84,37 @@ def normalise_unit(unit: str) -> str:
     return text.removeprefix("cells") if text.startswith("cells/mm3") else text
 
 
-def _factor(name: str, lab: Lab) -> float:
-    unit = normalise_unit(lab.unit)
+def _factor(name: str, lab: Mapping[str, Any]) -> float:
+    unit = normalise_unit(str(lab.get("unit", "")))
     factors = _FACTORS[name]
     if unit not in factors:
         raise RecordError(
-            f"unknown unit {lab.unit!r} for {name}; use one of {', '.join(sorted(factors))}",
+            f"unknown unit {lab.get('unit')!r} for {name}; use one of {', '.join(sorted(factors))}",
             location=f"$.labs.{name}.unit",
         )
     return factors[unit]
 
 
-def _check_relative_unit(name: str, lab: Lab) -> None:
-    if normalise_unit(lab.unit) not in _RELATIVE[name]:
+def _check_relative_unit(name: str, lab: Mapping[str, Any]) -> None:
+    if normalise_unit(str(lab.get("unit", ""))) not in _RELATIVE[name]:
         raise RecordError(
-            f"unknown unit {lab.unit!r} for {name}; use one of "
+            f"unknown unit {lab.get('unit')!r} for {name}; use one of "
             f"{', '.join(sorted(u for u in _RELATIVE[name] if u))}",
             location=f"$.labs.{name}.unit",
         )
 
 
-def canonical_labs(labs: Labs | None) -> dict[str, Any]:
+def canonical_labs(labs: Mapping[str, Any] | None) -> dict[str, Any]:
     """The values the criteria compare, converted; a value that cannot be formed is left out.
 
-    Keys: ``haemoglobin_g_dl``, ``anc_10e9_l``, ``platelets_10e9_l``, ``bilirubin_x_uln``,
-    ``alt_x_uln``, ``ast_x_uln``, ``creatinine_x_uln``, ``inr``, ``aptt_s``, ``aptt_uln_s``,
-    ``aptt_lln_s``. A relative value needs the ULN; without it the key is absent, so the
-    criterion is ``unknown`` rather than passed.
+    ``labs`` is the ``labs`` part of a validated screening record (each lab a mapping of
+    ``value``, ``unit``, ``uln``, ``lln``). Keys: ``haemoglobin_g_dl``, ``anc_10e9_l``,
+    ``platelets_10e9_l``, ``bilirubin_x_uln``, ``alt_x_uln``, ``ast_x_uln``,
+    ``creatinine_x_uln``, ``inr``, ``aptt_s``, ``aptt_uln_s``, ``aptt_lln_s``. A relative
+    value needs the ULN; without it the key is absent, so the criterion is ``unknown`` rather
+    than passed.
     """
-    if labs is None:
+    if not labs:
         return {}
     out: dict[str, Any] = {}
     for name, key in (
@@ -121,23 +122,25 @@ def canonical_labs(labs: Labs | None) -> dict[str, Any]:
         ("anc", "anc_10e9_l"),
         ("platelets", "platelets_10e9_l"),
     ):
-        lab = getattr(labs, name)
+        lab = labs.get(name)
         if lab is not None:
-            out[key] = round(lab.value * _factor(name, lab), 10)
+            out[key] = round(float(lab["value"]) * _factor(name, lab), 10)
     for name in ("bilirubin", "alt", "ast", "creatinine"):
-        lab = getattr(labs, name)
+        lab = labs.get(name)
         if lab is not None:
             _check_relative_unit(name, lab)
-            if lab.uln is not None:
-                out[f"{name}_x_uln"] = round(lab.value / lab.uln, 10)
-    if labs.inr is not None:
-        _check_relative_unit("inr", labs.inr)
-        out["inr"] = float(labs.inr.value)
-    if labs.aptt is not None:
-        _check_relative_unit("aptt", labs.aptt)
-        out["aptt_s"] = float(labs.aptt.value)
-        if labs.aptt.uln is not None:
-            out["aptt_uln_s"] = float(labs.aptt.uln)
-        if labs.aptt.lln is not None:
-            out["aptt_lln_s"] = float(labs.aptt.lln)
+            if lab.get("uln") is not None:
+                out[f"{name}_x_uln"] = round(float(lab["value"]) / float(lab["uln"]), 10)
+    inr = labs.get("inr")
+    if inr is not None:
+        _check_relative_unit("inr", inr)
+        out["inr"] = float(inr["value"])
+    aptt = labs.get("aptt")
+    if aptt is not None:
+        _check_relative_unit("aptt", aptt)
+        out["aptt_s"] = float(aptt["value"])
+        if aptt.get("uln") is not None:
+            out["aptt_uln_s"] = float(aptt["uln"])
+        if aptt.get("lln") is not None:
+            out["aptt_lln_s"] = float(aptt["lln"])
     return out

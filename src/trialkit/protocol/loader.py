@@ -16,6 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from trialkit.errors import ProtocolError, RuleError
+from trialkit.protocol.forms import Form, Item, referenced_paths
 from trialkit.protocol.model import Protocol
 from trialkit.protocol.rules import DERIVED_REFERENCE, compile_rule
 
@@ -80,11 +81,21 @@ def _load_bundled(name: str) -> Protocol:
     return parse_protocol(source, filename=f"{name}.yaml")
 
 
+def _compose_and_construct(source: str) -> tuple[Any, Any]:
+    """The YAML node tree (for line numbers) and the data built from it: one parse, not two."""
+    loader = _YAML_LOADER(source)  # a safe loader
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
+    return node, data
+
+
 def parse_protocol(source: str, *, filename: str = "<protocol>") -> Protocol:
     """Parse and validate protocol YAML text, compiling every rule it holds."""
     try:
-        node = yaml.compose(source, Loader=_YAML_LOADER)
-        data = yaml.load(source, Loader=_YAML_LOADER)  # a safe loader
+        node, data = _compose_and_construct(source)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{filename}:{mark.line + 1}" if mark is not None else filename
@@ -104,6 +115,7 @@ def parse_protocol(source: str, *, filename: str = "<protocol>") -> Protocol:
         message = str(error["msg"]).removeprefix("Value error, ")
         raise ProtocolError(f"{_path(loc)}: {message}{more}", location=where) from exc
     _compile_rules(protocol, data, node, filename)
+    _check_forms(protocol, node, filename)
     return protocol
 
 
@@ -188,3 +200,88 @@ def _check_derived_references(protocol: Protocol, node: Any, filename: str) -> N
                         f"{_path(loc)}: d.{ref} is not a derived value of the protocol",
                         location=f"{filename}:{_line_of(node, loc)}",
                     )
+
+
+def _check_forms(protocol: Protocol, node: Any, filename: str) -> None:
+    """Every code list a form names exists; every form expression compiles and names only
+    items of its form (``r.path``) or of its repeating group (``g.path``)."""
+    if protocol.forms is None:
+        return
+    known = {c.name for c in protocol.forms.code_lists}
+
+    def refuse(loc: tuple[str | int, ...], message: str) -> ProtocolError:
+        line = _line_of(node, loc)
+        return ProtocolError(
+            f"{_path(loc)}: {message}", location=f"{filename}:{line}" if line else filename
+        )
+
+    for f, form in enumerate(protocol.forms.forms):
+        base: tuple[str | int, ...] = ("forms", "forms", f)
+        for loc, item, group in _form_items(form, base):
+            for key in ("codelist", "special_codes"):
+                name = getattr(item, key)
+                if name is not None and name not in known:
+                    raise refuse(
+                        (*loc, key),
+                        f"unknown code list {name!r}; define it under forms.code_lists "
+                        f"({', '.join(sorted(known)) or 'none defined'})",
+                    )
+            for key in ("show_when", "derived"):
+                expression = getattr(item, key)
+                if expression is not None:
+                    _check_expression(form, group, expression, (*loc, key), refuse, filename)
+        for c, check in enumerate(form.checks):
+            loc = (*base, "checks", c)
+            _check_expression(form, None, check.expr, (*loc, "expr"), refuse, filename)
+            if not form.has_path(check.item):
+                raise refuse((*loc, "item"), f"{check.item!r} is not an item of form {form.name!r}")
+
+
+def _form_items(
+    form: Form, base: tuple[str | int, ...]
+) -> list[tuple[tuple[str | int, ...], Item, Item | None]]:
+    """Every item of a form with its location in the file and its repeating group, if any."""
+    out: list[tuple[tuple[str | int, ...], Item, Item | None]] = []
+
+    def visit(item: Item, loc: tuple[str | int, ...], group: Item | None) -> None:
+        out.append((loc, item, group))
+        inner = item if item.repeating else group
+        for j, child in enumerate(item.items):
+            visit(child, (*loc, "items", j), inner)
+
+    for s, section in enumerate(form.sections):
+        for i, item in enumerate(section.items):
+            visit(item, (*base, "sections", s, "items", i), None)
+    return out
+
+
+def _check_expression(
+    form: Form,
+    group: Item | None,
+    expression: str,
+    loc: tuple[str | int, ...],
+    refuse: Any,
+    filename: str,
+) -> None:
+    try:
+        compile_rule(expression, where=f"{filename} {_path(loc)}")
+    except RuleError as exc:
+        raise refuse(loc, exc.message) from exc
+    for variable, path in referenced_paths(expression):
+        if variable == "r" and not form.has_path(path):
+            raise refuse(loc, f"r.{path} names no item of form {form.name!r}: {expression}")
+        if variable == "g" and (group is None or not _group_has(group, path)):
+            where = f"group {group.name!r}" if group is not None else "no repeating group"
+            raise refuse(loc, f"g.{path} names no item of {where}: {expression}")
+
+
+def _group_has(group: Item, path: str) -> bool:
+    items = group.items
+    for part in path.split("."):
+        found = next((i for i in items if i.name == part), None)
+        if found is None:
+            return False
+        if found.type == "lab" or found.keyed or found.multiple:
+            return True
+        items = found.items
+    return True

@@ -14,18 +14,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import date
-from types import MappingProxyType
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Literal
 
 from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
-    PlainSerializer,
     field_validator,
     model_validator,
 )
+
+from trialkit.protocol._base import NAME, ReadOnlyMapping, _Frozen, _read_only
+from trialkit.protocol.forms import Forms
 
 __all__ = [
     "Allocation",
@@ -38,18 +36,23 @@ __all__ = [
     "Derived",
     "Design",
     "DesignClaim",
+    "DrugSafetyInformation",
     "Eligibility",
     "Endpoint",
     "Enrolment",
     "EthicsApproval",
+    "FullVerification",
     "Minimisation",
+    "Monitoring",
     "Organisation",
     "Population",
     "Protocol",
     "Regimen",
     "ResponseCriteria",
+    "Safety",
     "Schedule",
     "ScheduledVisits",
+    "SourceVerificationPlan",
     "StratificationFactor",
     "StudyDrug",
     "TherapyRule",
@@ -58,29 +61,6 @@ __all__ = [
 ]
 
 CRITERION_ID = re.compile(r"^(?P<kind>[IE])(?P<number>\d+)(?:\.(?P<sub>\d+))?$")
-NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-V = TypeVar("V")
-
-
-def _read_only(value: Mapping[str, V]) -> Mapping[str, V]:
-    return MappingProxyType(dict(value))
-
-
-ReadOnlyMapping = Annotated[
-    Mapping[str, V],
-    AfterValidator(_read_only),
-    PlainSerializer(dict, return_type=dict[str, Any]),
-]
-"""A mapping field that cannot be changed after validation (a ``MappingProxyType`` over a copy).
-
-Written and validated as a YAML/JSON object; dumped as a plain ``dict``.
-"""
 
 
 class Organisation(_Frozen):
@@ -551,6 +531,91 @@ class ResponseCriteria(_Frozen):
     text: str
 
 
+class FullVerification(_Frozen):
+    """Records verified against source in full: every record of ``form`` (where ``when_item``
+    is given, only those whose item is true, e.g. serious adverse events)."""
+
+    form: str = Field(pattern=NAME.pattern)
+    when_item: str | None = Field(default=None, pattern=NAME.pattern)
+    label: str
+
+
+class SourceVerificationPlan(_Frozen):
+    """The protocol's source data verification (SDV) plan: what is verified in full, and the
+    fraction of every other record drawn (reproducibly, by hash of the record's identity)."""
+
+    full: tuple[FullVerification, ...] = ()
+    sample_fraction: float = Field(ge=0, le=1)
+    text: str
+
+
+class Monitoring(_Frozen):
+    """Monitoring and sign-off: the SDV plan, the forms that need their own signature, and the
+    meaning an investigator's signature states unless she writes her own."""
+
+    sdv: SourceVerificationPlan
+    signature_per_form: tuple[str, ...] = ()
+    signature_meaning: str = Field(min_length=1)
+
+
+class DrugSafetyInformation(_Frozen):
+    """One drug's reference safety information: the adverse reactions expected with it.
+
+    ``expected`` are CTCAE v5.0 terms; an SAE whose term is not among them is unexpected for
+    the drug. ``blinded``: the drug is the blinded study drug (sorafenib or placebo), so a
+    suspicion against it needs the case unblinded.
+    """
+
+    drug: str = Field(pattern=NAME.pattern)
+    label: str
+    blinded: bool = False
+    source: str
+    status: str
+    expected: tuple[str, ...] = Field(min_length=1)
+
+
+class Safety(_Frozen):
+    """Pharmacovigilance: the reference safety information per drug (ICH E2A; EU CT-3)."""
+
+    sae_report_hours: int = Field(default=24, gt=0)
+    sae_form: str | None = Field(
+        default=None, description="the form (of forms) the site reports an SAE on"
+    )
+    adverse_event_form: str | None = Field(
+        default=None, description="the adverse-event form whose serious_item asks for an SAE"
+    )
+    serious_item: str = "serious"
+    reference_safety_information: tuple[DrugSafetyInformation, ...] = Field(min_length=1)
+    text: str
+
+    @model_validator(mode="after")
+    def _terms(self) -> Safety:
+        from trialkit.errors import InputError
+        from trialkit.safety.terms import ctcae_term  # the term list is the safety core's data
+
+        drugs = [d.drug for d in self.reference_safety_information]
+        if len(set(drugs)) != len(drugs):
+            raise ValueError("reference_safety_information names a drug twice")
+        if sum(d.blinded for d in self.reference_safety_information) > 1:
+            raise ValueError("at most one drug of the reference safety information is blinded")
+        for info in self.reference_safety_information:
+            for term in info.expected:
+                try:
+                    ctcae_term(term)
+                except InputError as exc:
+                    raise ValueError(f"{info.drug}: {exc}") from None
+        return self
+
+    def drugs(self) -> tuple[str, ...]:
+        return tuple(d.drug for d in self.reference_safety_information)
+
+    def expected(self) -> dict[str, tuple[str, ...]]:
+        return {d.drug: d.expected for d in self.reference_safety_information}
+
+    def blinded(self) -> frozenset[str]:
+        return frozenset(d.drug for d in self.reference_safety_information if d.blinded)
+
+
 class Protocol(_Frozen):
     """A whole trial protocol, validated."""
 
@@ -583,6 +648,9 @@ class Protocol(_Frozen):
     response: ResponseCriteria | None = None
     study_drug: StudyDrug | None = None
     enrolment: Enrolment | None = None
+    safety: Safety | None = None
+    forms: Forms | None = None
+    monitoring: Monitoring | None = None
 
     @model_validator(mode="after")
     def _cross_references(self) -> Protocol:

@@ -17,6 +17,7 @@ from typing import Any
 
 from trialkit.analysis import AdverseEvent, ConsortPatient
 from trialkit.endpoints import AdslRow, AdtteRow
+from trialkit.safety.dsmb import DsmbPatient
 
 __all__ = ["ArmInfo", "DataIssueRow", "DesignFacts", "ReportInputs", "snapshot_sha256"]
 
@@ -80,6 +81,8 @@ class ReportInputs:
     country: Mapping[str, str]
     criteria: Mapping[str, str] = dataclasses.field(default_factory=dict)
     data_issues: tuple[DataIssueRow, ...] = ()
+    safety: tuple[DsmbPatient, ...] = ()
+    """The safety population's SAE cases, SUSARs (unblinded only) and first grade 3+ events."""
 
 
 def _plain(value: Any) -> Any:
@@ -111,5 +114,7 @@ def snapshot_sha256(inputs: ReportInputs) -> str:
     }
     if inputs.data_issues:  # the datasets do not show a date set aside; the snapshot does
         data["data_issues"] = inputs.data_issues
+    if inputs.safety:
+        data["safety"] = inputs.safety
     text = json.dumps(_plain(data), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(text.encode("ascii")).hexdigest()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from trialkit.analysis import (
     ConsortPatient,
+    KaplanMeier,
     SafetyPatient,
     SafetyTables,
     consort_flow,
@@ -26,6 +27,7 @@ from trialkit.report.efficacy import (
 )
 from trialkit.report.formatting import num, pct
 from trialkit.report.inputs import ReportInputs, snapshot_sha256
+from trialkit.safety.dsmb import group_safety
 
 __all__ = ["build_trial_report"]
 
@@ -164,7 +166,82 @@ def _safety_section(inputs: ReportInputs) -> Section:
         blocks.append(
             TextBlock(f"{tables.ungraded_events} adverse events have no grade recorded yet.")
         )
+    if inputs.safety:
+        blocks.extend(_dsmb_blocks(inputs, [c.group for c in cols]))
     return Section("safety", "Safety", tuple(blocks))
+
+
+KM_DAYS = (90, 180, 365)
+
+
+def _dsmb_blocks(inputs: ReportInputs, groups: list[str]) -> list[Block]:
+    """SAEs and SUSARs by arm, exposure-adjusted incidence, time to the first grade 3+ event."""
+    figures = group_safety(inputs.safety, groups)
+    header = ("", *(f"{g.group} (N={g.n})" for g in figures))
+    serious = [
+        (
+            "Patients with a serious adverse event",
+            *(pct(g.patients_with_sae, g.n) for g in figures),
+        ),
+        ("SAE cases reported", *(str(g.sae_cases) for g in figures)),
+    ]
+    if not inputs.blinded:  # a SUSAR depends on the arm: never in the blinded report
+        serious.append(("SUSARs (reported to the authorities)", *(str(g.susars) for g in figures)))
+    incidence = (
+        ("Exposure, patient-years", *(num(g.exposure_years, 1) for g in figures)),
+        ("Serious adverse event", *(num(g.sae_incidence, 1) for g in figures)),
+        ("Adverse event of grade 3 or higher", *(num(g.grade3_incidence, 1) for g in figures)),
+    )
+    first = [
+        ("Patients with an event", *(f"{g.patients_grade3} of {g.n}" for g in figures)),
+        (
+            "Median days (95% CI)",
+            *(_median(g.km) for g in figures),
+        ),
+    ]
+    first += [
+        (
+            f"Free of a grade 3+ event at {day} days",
+            *(
+                num(None if (v := g.free_of_grade3(day)) is None else 100 * v, 1) + " %"
+                for g in figures
+            ),
+        )
+        for day in KM_DAYS
+    ]
+    note = (
+        "Pooled over the arms: the report is blinded, and SUSARs, which depend on the arm, are "
+        "in the unblinded report only."
+        if inputs.blinded
+        else "SUSARs: serious, related and unexpected reactions decided by the sponsor's safety "
+        "role after unblinding the case; on placebo an event is not reported as one."
+    )
+    return [
+        Table("Serious adverse events and SUSARs", header, tuple(serious), note=note),
+        Table(
+            "Exposure-adjusted incidence: patients with the event per 100 patient-years on "
+            "study drug",
+            header,
+            incidence,
+        ),
+        Table(
+            "Time to the first adverse event of grade 3 or higher (Kaplan-Meier, from "
+            "randomisation; censored at the cut-off or death)",
+            header,
+            tuple(first),
+        ),
+    ]
+
+
+def _median(km: KaplanMeier | None) -> str:
+    if km is None:
+        return "-"
+    median = km.median
+
+    def fmt(value: float | None) -> str:
+        return "NR" if value is None else num(value, 0)
+
+    return f"{fmt(median.estimate)} ({fmt(median.lower)}, {fmt(median.upper)})"
 
 
 def _data_issues_section(inputs: ReportInputs) -> Section:

@@ -11,16 +11,19 @@ from fastapi import Depends, FastAPI, Request, Response
 from trialkit import __version__
 from trialkit.config import Settings, load_settings
 from trialkit.service.capture import api as capture
+from trialkit.service.capture import signoff_api
 from trialkit.service.oversight.api import forecast, reports
-from trialkit.service.platform.api import audit, health
+from trialkit.service.platform.anchors import Anchoring
+from trialkit.service.platform.api import audit, health, notifications
 from trialkit.service.platform.api.deps import checked_input
 from trialkit.service.platform.api.errors import install_error_handlers
 from trialkit.service.platform.calendar import Clock
 from trialkit.service.platform.db.database import Database, create_database
 from trialkit.service.platform.security import Security
 from trialkit.service.randomisation import api as randomisation
+from trialkit.service.safety import api as safety
 from trialkit.service.screening import api as patients
-from trialkit.service.trials.api import auth, trials, users
+from trialkit.service.trials.api import auth, locks, trials, users
 
 __all__ = ["create_app"]
 
@@ -79,6 +82,7 @@ def create_app(
     )
     app.state.security = security or Security.from_settings(settings)
     clock = app.state.clock = clock or Clock.from_settings(settings)  # shared by the pages
+    app.state.anchoring = Anchoring.from_paths(settings.audit_anchor_key, settings.audit_anchor_dir)
     install_error_handlers(app)  # first: its request boundary runs inside the middleware below
 
     @app.middleware("http")
@@ -98,10 +102,14 @@ def create_app(
         auth,
         trials,
         users,
+        locks,
         patients,
         capture,
+        signoff_api,
         randomisation,
+        safety,
         audit,
+        notifications,
         forecast,
         reports,
     ):

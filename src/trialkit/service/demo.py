@@ -43,6 +43,7 @@ from trialkit.service.platform.tables.people import Role, User
 from trialkit.service.randomisation import allocation, randomisation, randomised, supply
 from trialkit.service.randomisation.tables.randomisation import Randomisation
 from trialkit.service.randomisation.tables.supply import ResupplyRequest
+from trialkit.service.safety.demo import seed_safety
 from trialkit.service.screening import patients
 from trialkit.service.screening.tables import Patient
 from trialkit.service.trials import trials, users
@@ -92,6 +93,7 @@ DEMO_USERS = (
         "pharmacist-de", "demo-pharmacist-de", "Demo Pharmacist (Berlin)", Role.PHARMACIST, "DE01"
     ),
     DemoUser("monitor", "demo-monitor", "Demo Monitor", Role.MONITOR, None),
+    DemoUser("datamanager", "demo-data-manager", "Demo Data Manager", Role.DATA_MANAGER, None),
     DemoUser(
         "statistician", "demo-statistician", "Demo Statistician (blinded)", Role.STATISTICIAN, None
     ),
@@ -104,6 +106,13 @@ DEMO_USERS = (
     ),
     DemoUser("dsmb", "demo-dsmb-member", "Demo DSMB Member", Role.DSMB_MEMBER, None),
     DemoUser("admin", "demo-administrator", "Demo Administrator", Role.ADMINISTRATOR, None),
+    DemoUser(
+        "safety",
+        "demo-safety-physician",
+        "Demo Safety Physician (sponsor)",
+        Role.SAFETY_PHYSICIAN,
+        None,
+    ),
 )
 
 
@@ -160,6 +169,17 @@ def _site_actor(session: Session, trial_id: int, site: Site, role: Role) -> Prin
 
 
 _SYSTEM = Principal.system(request_id="demo-seed")
+
+
+def _trial_actor(session: Session, trial_id: int, demo_user: DemoUser) -> Principal:
+    """A trial-wide demo user as the actor of seeded data (their own account)."""
+    user_id = session.scalars(select(User.id).where(User.username == demo_user.username)).one()
+    return Principal(
+        user_id=user_id,
+        username=demo_user.username,
+        grants=(Grant(demo_user.role, trial_id, None),),
+        request_id="demo-seed",
+    )
 
 
 class _Seeder:
@@ -363,7 +383,9 @@ def _create_trial(session: Session, protocol_name: str, options: DemoOptions) ->
     return trial_id
 
 
-def _seed_data(session: Session, trial_id: int, options: DemoOptions) -> DemoSeed:
+def _seed_data(
+    session: Session, security: Security, trial_id: int, options: DemoOptions
+) -> DemoSeed:
     seeder = _Seeder(session, trial_id, options)
     seeder.first_kits()
     candidates = plan_screening(
@@ -373,6 +395,17 @@ def _seed_data(session: Session, trial_id: int, options: DemoOptions) -> DemoSee
     cutoff = done.cutoff
     by_index = {c.index: c for c in candidates}
     seeder.record_courses(by_index, cutoff)
+    safety_user = next(u for u in DEMO_USERS if u.role == Role.SAFETY_PHYSICIAN)
+    seed_safety(
+        session,
+        security=security,
+        protocol=seeder.protocol,
+        trial_id=trial_id,
+        investigators={seeder.sites[c].id: a for c, a in seeder.actors.items()},
+        safety_physician=_trial_actor(session, trial_id, safety_user),
+        password=safety_user.password,
+        cutoff=cutoff,
+    )
     audit.record_created(
         session,
         actor=_SYSTEM,
@@ -451,7 +484,7 @@ def seed_demo(
         with on_calendar(_SET_UP_DAY):
             trial_id = _create_trial(session, protocol_name, options)
             _create_users(session, security, trial_id)  # first: the site users record the data
-        outcome = _seed_data(session, trial_id, options)
+        outcome = _seed_data(session, security, trial_id, options)
     else:
         trial_id = trial.id
         if demo_cutoff(session, trial_id) is None:

@@ -4,10 +4,12 @@ The schema is created and changed only by the Alembic migrations in
 ``trialkit/service/platform/db/migrations`` (:mod:`trialkit.service.platform.db.migrate`).
 """
 
+from trialkit.service.capture.signoff_tables import MonitoringVisit, Signature, SourceVerification
 from trialkit.service.capture.tables import CaptureRecord, DataQuery
 from trialkit.service.platform.db.base import Base, utcnow
 from trialkit.service.platform.db.database import Database, create_database
 from trialkit.service.platform.tables.audit import AuditEntry, AuditEvent, AuditHead, ChainReport
+from trialkit.service.platform.tables.notifications import Delivery, Notification
 from trialkit.service.platform.tables.people import (
     LoginSession,
     Role,
@@ -18,7 +20,6 @@ from trialkit.service.platform.tables.people import (
 from trialkit.service.randomisation.tables.randomisation import (
     AllocationSeal,
     AllocationSlot,
-    Notification,
     Randomisation,
     StratumCounter,
     Unblinding,
@@ -29,6 +30,12 @@ from trialkit.service.randomisation.tables.supply import (
     KitListEntry,
     ResupplyRequest,
     Shipment,
+)
+from trialkit.service.safety.tables import (
+    MeddraTerm,
+    SaeReportVersion,
+    SaeReview,
+    SusarUnblinding,
 )
 from trialkit.service.screening.tables import (
     Consent,
@@ -51,23 +58,31 @@ __all__ = [
     "Country",
     "DataQuery",
     "Database",
+    "Delivery",
     "Dispensing",
     "EligibilityEvaluation",
     "EthicsApproval",
     "InventoryKit",
     "KitListEntry",
     "LoginSession",
+    "MeddraTerm",
+    "MonitoringVisit",
     "Notification",
     "Patient",
     "Randomisation",
     "ResupplyRequest",
     "Role",
     "RoleAssignment",
+    "SaeReportVersion",
+    "SaeReview",
     "ScreeningRecordVersion",
     "SessionEnd",
     "Shipment",
+    "Signature",
     "Site",
+    "SourceVerification",
     "StratumCounter",
+    "SusarUnblinding",
     "Trial",
     "Unblinding",
     "User",

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from trialkit.eligibility.context import RuleContext, build_context, compiled
-from trialkit.eligibility.record import ScreeningRecord
+from trialkit.eligibility.context import RecordData, RuleContext, build_context, compiled
 from trialkit.errors import RuleError
 from trialkit.protocol.model import Protocol, Regimen
 from trialkit.protocol.rules import Undecided
@@ -60,7 +59,7 @@ def group_assignment(protocol: Protocol, group: str) -> TherapyAssignment | None
 
 
 def assign_background_therapy(
-    protocol: Protocol, record: ScreeningRecord, *, context: RuleContext | None = None
+    protocol: Protocol, record: RecordData, *, context: RuleContext | None = None
 ) -> TherapyAssignment:
     """Assign the background therapy the protocol's rules give this record."""
     spec = protocol.background_therapy

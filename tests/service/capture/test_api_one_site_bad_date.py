@@ -15,6 +15,7 @@ from tests.factories import ENROLMENT_DAY
 from tests.service.api_fixtures import World
 from trialkit.config import Settings
 from trialkit.errors import RecordError
+from trialkit.protocol import load_protocol
 from trialkit.service.capture.forms import Form, validate_form
 from trialkit.service.capture.outcomes import DataIssue, trial_outcomes
 from trialkit.service.platform.db.database import Database
@@ -80,6 +81,7 @@ def test_clinical_dates_not_before_the_patients_birth(client: TestClient, world:
     assert {r["form"] for r in records} == {"adverse_event"}  # nothing refused was stored
     with pytest.raises(RecordError) as caught:
         validate_form(
+            load_protocol("sor"),
             Form.ADVERSE_EVENT,
             {"term": "Rash", "start_date": "1950-01-01"},
             born=dt.date(1960, 5, 1),
@@ -89,7 +91,9 @@ def test_clinical_dates_not_before_the_patients_birth(client: TestClient, world:
 
 def test_the_form_check_itself_refuses_it_whoever_calls_the_service() -> None:
     with pytest.raises(RecordError) as caught:
-        validate_form(Form.NEW_THERAPY, {"start_date": "0001-01-01", "therapy": "x"})
+        validate_form(
+            load_protocol("sor"), Form.NEW_THERAPY, {"start_date": "0001-01-01", "therapy": "x"}
+        )
     assert caught.value.location == "data.start_date"
 
 

@@ -28,8 +28,9 @@ from trialkit.protocol import load_protocol
 from trialkit.service.platform.db.database import Database
 from trialkit.service.platform.security import Security
 from trialkit.service.platform.tables.audit import AuditEvent
+from trialkit.service.platform.tables.notifications import Notification
 from trialkit.service.randomisation import randomisation, supply
-from trialkit.service.randomisation.tables.randomisation import Notification, Unblinding
+from trialkit.service.randomisation.tables.randomisation import Unblinding
 from trialkit.service.screening import patients
 from trialkit.service.trials.tables import Site
 
@@ -193,14 +194,14 @@ def test_an_adverse_event_is_recorded_and_corrected_with_a_reason(
     page = browser.get(url)
     assert page.status_code == 200
     assert _unlabelled_inputs(page.text) == []
-    for label in ("CTCAE term", "CTCAE grade", "Serious adverse event", "Relation to the study"):
+    for label in ("Term", "NCI-CTCAE grade", "Serious", "Relation to study drug"):
         assert label in page.text
 
     bad = browser.post(url, {"term": "Neutropenia", "grade": "7", "start_date": "2008-13-40"})
     assert bad.status_code == 422
-    assert error_at(bad.text, "f-start_date").startswith("enter a date")
+    assert error_at(bad.text, "f-start_date").startswith("this date does not exist")
     assert 'id="error-summary"' in bad.text
-    assert 'href="#f-start_date">Start date</a>: enter a date' in bad.text
+    assert 'href="#f-start_date">Start date</a>: this date does not exist' in bad.text
     assert 'value="Neutropenia"' in bad.text  # what was entered is kept
 
     fields = {
@@ -286,17 +287,17 @@ def test_soft_check_queries_are_shown_next_to_their_fields_and_at_the_top(
     assert "Adverse event AE-1 saved." in patient
     assert '<p class="notice warn" role="status">Adverse event AE-1 saved. Its checks' in patient
     assert "3 of them on the record just saved." in patient
-    link = f'href="{url}?key=AE-1#f-grade">Adverse event AE-1 · CTCAE grade</a>'
+    link = f'href="{url}?key=AE-1#f-grade">Adverse event AE-1 · NCI-CTCAE grade</a>'
     assert link in patient
     assert f'href="{url}?key=AE-1#f-relationship">' in patient
     # next to the record in the records table
     records = patient[patient.index('id="records"') :]
-    assert f'<a href="{url}?key=AE-1#f-grade">CTCAE grade</a>' in records
+    assert f'<a href="{url}?key=AE-1#f-grade">NCI-CTCAE grade</a>' in records
 
     form = browser.get(f"{url}?key=AE-1").text
     top = form.index('id="query-summary"')
     assert top < form.index(f'<form method="post" action="{url}"')
-    assert 'href="#f-grade">CTCAE grade</a>: Adverse event AE-1: grade is required' in form
+    assert 'href="#f-grade">NCI-CTCAE grade</a>: Adverse event AE-1: grade is required' in form
     grade = re.search(r'<div class="field queried">.*?<select id="f-grade"[^>]*>', form, re.S)
     assert grade
     assert 'id="f-grade-query"' in grade.group(0)
@@ -316,8 +317,10 @@ def test_tumour_assessments_show_recist_per_assessment_and_pfs(
         f"{base}/tumour_baseline", {"date": "2008-02-25", "target.0.organ": "liver"}
     )
     assert missing.status_code == 422
-    assert error_at(missing.text, "f-target-0-diameter_mm").startswith("a target")
-    assert 'href="#f-target-0-diameter_mm">Target lesion 1: diameter</a>' in missing.text
+    assert error_at(missing.text, "f-target-0-diameter_mm").startswith("needed in every row")
+    assert error_at(missing.text, "f-target-0-id").startswith("needed in every row")
+    label = "Longest diameter (short axis for a node)"
+    assert f'href="#f-target-0-diameter_mm">{label}</a>' in missing.text
 
     baseline = {
         "date": "2008-02-25",
@@ -333,7 +336,7 @@ def test_tumour_assessments_show_recist_per_assessment_and_pfs(
     }
     assert browser.post(f"{base}/tumour_baseline", baseline).status_code == 303
     page = browser.get(f"{base}/tumour_assessment")
-    assert "Target lesion T1 (mm)" in page.text
+    assert "Target lesion measurements: T1 (mm)" in page.text
     assert _unlabelled_inputs(page.text) == []
     first = {"date": "2008-04-28", "target.0": "20", "target.1": "12", "non_target.0": "present"}
     # the response as entered, before saving: an htmx fragment, or the whole form without JS
@@ -803,14 +806,14 @@ def test_a_dead_patient_reads_dead_and_is_offered_only_the_death_and_end_forms(
     assert status
     assert status.group(1).startswith("dead (since 2008-04-01")
     offered = re.findall(rf'<a class="button" href="{base}/([a-z_]+)"', page.text)
-    assert offered == ["end_of_treatment", "death", "end_of_study"]
+    assert offered == ["death", "end_of_treatment", "end_of_study"]  # the protocol's order
     listed = browser.get("/patients").text
     assert "randomised (number " in listed
     assert "dead since 2008-04-01" in listed
     assert arm_shown(page.text) == []
 
 
-def test_a_study_drug_record_lists_its_kits_and_keeps_what_the_page_does_not_show(
+def test_a_study_drug_record_shows_its_kits_and_its_interruptions_entered_through_the_api(
     as_user: AsUser, trial: Trial, db: Database, security: Security, web_world: WebWorld
 ) -> None:
     from trialkit.service.capture import capture
@@ -833,6 +836,7 @@ def test_a_study_drug_record_lists_its_kits_and_keeps_what_the_page_does_not_sho
     url = f"/patients/{trial.treated}/forms/study_drug"
     page = browser.get(url + "?key=SD-1")
     assert f'value="{trial.kit}"' in page.text
+    assert 'name="interruptions.0.start_date" type="date" value="2008-03-10"' in page.text
     fixed = browser.post(
         url,
         {
@@ -840,6 +844,10 @@ def test_a_study_drug_record_lists_its_kits_and_keeps_what_the_page_does_not_sho
             "start_date": "2008-03-03",
             "kits_dispensed": f"{trial.kit}, 100099",
             "tablets_taken": "84",
+            "interruptions.0._row": "1",
+            "interruptions.0.start_date": "2008-03-10",
+            "interruptions.0.end_date": "2008-03-12",
+            "interruptions.1._row": "1",
             "reason": "second kit added",
         },
     )

@@ -63,7 +63,7 @@ def test_report_statements_do_not_grow_with_the_patients(
     small_world.rollback()
     large = _report_statements(session, security, fill_trial(session, security, patients_n=10))
     assert large == small, (small, large)
-    assert small <= 8, small
+    assert small <= 9, small  # 9: the SAE cases of the safety section (one statement)
 
 
 def _reader_statements(session: Session, security: Security, world: ReportWorld) -> dict[str, int]:

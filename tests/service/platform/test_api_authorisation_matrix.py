@@ -23,16 +23,25 @@ from trialkit.service.platform.security import Security
 ALL = frozenset(Role)
 ADMIN = frozenset({Role.ADMINISTRATOR})
 CLINICAL_READERS = frozenset(
-    {Role.INVESTIGATOR, Role.MONITOR, Role.UNBLINDED_STATISTICIAN, Role.DSMB_MEMBER}
+    {
+        Role.INVESTIGATOR,
+        Role.MONITOR,
+        Role.DATA_MANAGER,
+        Role.UNBLINDED_STATISTICIAN,
+        Role.DSMB_MEMBER,
+    }
 )
 INVESTIGATOR = frozenset({Role.INVESTIGATOR})
-MONITOR = frozenset({Role.MONITOR})
+MONITOR = frozenset({Role.MONITOR, Role.DATA_MANAGER})  # queries: raised and closed
+DATA_MANAGER = frozenset({Role.DATA_MANAGER})
+LOCK_READERS = frozenset({Role.DATA_MANAGER, Role.ADMINISTRATOR})
 UNBLINDED = frozenset({Role.UNBLINDED_STATISTICIAN, Role.DSMB_MEMBER})
 VIEW_PATIENT = frozenset(
     {
         Role.INVESTIGATOR,
         Role.PHARMACIST,
         Role.MONITOR,
+        Role.DATA_MANAGER,
         Role.UNBLINDED_STATISTICIAN,
         Role.DSMB_MEMBER,
     }
@@ -41,15 +50,19 @@ SUPPLY = frozenset({Role.PHARMACIST, Role.MONITOR, Role.ADMINISTRATOR})
 FORECAST = frozenset(
     {
         Role.MONITOR,
+        Role.DATA_MANAGER,
         Role.STATISTICIAN,
         Role.UNBLINDED_STATISTICIAN,
         Role.DSMB_MEMBER,
         Role.ADMINISTRATOR,
     }
 )
-REPORTS = frozenset(  # the monitor: the blinded report only
+SAES = frozenset({Role.INVESTIGATOR, Role.MONITOR, Role.SAFETY_PHYSICIAN})
+SAFETY = frozenset({Role.SAFETY_PHYSICIAN})
+REPORTS = frozenset(  # the monitor and the data manager: the blinded report only
     {
         Role.MONITOR,
+        Role.DATA_MANAGER,
         Role.STATISTICIAN,
         Role.UNBLINDED_STATISTICIAN,
         Role.DSMB_MEMBER,
@@ -75,8 +88,46 @@ def _site_body(w: World) -> dict[str, Any]:
     return {"code": "DE77", "name": "New centre", "city": "Köln", "country": "DE"}
 
 
+def _sae(w: World) -> dict[str, Any]:
+    return {"values": {"term": "Sepsis", "criteria": ["hospitalisation"]}}
+
+
 CASES = [
     Case("GET", "/api/auth/me", 200, ALL),
+    # SAEs: the world's randomised patient has case 1; the safety role reviews, then unblinds
+    Case("GET", "/api/safety/terms", 200, SAES),
+    Case("GET", "/api/safety/meddra?q=rash", 200, SAES),
+    Case("GET", "/api/trials/{trial}/saes", 200, SAES),
+    Case("POST", "/api/patients/{randomised}/saes", 201, INVESTIGATOR, site_scoped=True, body=_sae),
+    Case("GET", "/api/patients/{randomised}/saes/1", 200, SAES, site_scoped=True),
+    Case(
+        "POST",
+        "/api/patients/{randomised}/saes/1/versions",
+        201,
+        INVESTIGATOR,
+        site_scoped=True,
+        body=lambda w: {**_sae(w), "reason": "follow-up"},
+    ),
+    Case(
+        "POST",
+        "/api/patients/{randomised}/saes/1/review",
+        201,
+        SAFETY,
+        body=lambda w: {"causality": {"study_drug": "probable"}},
+    ),
+    Case("GET", "/api/patients/{randomised}/saes/1/e2b", 200, SAFETY),
+    Case(
+        "POST",
+        "/api/patients/{randomised}/saes/1/unblinding",
+        200,
+        SAFETY,
+        body=lambda w: {"password": PASSWORD, "reason": "possible SUSAR"},
+        reveals_arm=True,  # this case's arm, to the safety role only
+    ),
+    Case("GET", "/api/notifications", 200, ALL),
+    Case("POST", "/api/notifications/read", 200, ALL, body=lambda w: {}),
+    # nobody holds that item (their own: tests/service/platform/test_notifications_web.py)
+    Case("POST", "/api/notifications/{no_item}/read", 404, ALL, body=lambda w: {}),
     Case(
         "POST",
         "/api/auth/password",
@@ -86,6 +137,7 @@ CASES = [
     ),
     Case("GET", "/api/trials", 200, ALL),
     Case("GET", "/api/trials/{trial}", 200, ALL),
+    Case("GET", "/api/trials/{trial}/forms", 200, ALL),
     Case("GET", "/api/trials/{trial}/sites", 200, ALL),
     # pooled over every site (not for the world's monitors, who hold one site each); the
     # world has no PFS event yet: 422 says so
@@ -139,15 +191,7 @@ CASES = [
         "GET",
         "/api/sites/{site_a}/patients",
         200,
-        frozenset(
-            {
-                Role.INVESTIGATOR,
-                Role.PHARMACIST,
-                Role.MONITOR,
-                Role.UNBLINDED_STATISTICIAN,
-                Role.DSMB_MEMBER,
-            }
-        ),
+        VIEW_PATIENT,
         site_scoped=True,
     ),
     Case(
@@ -162,22 +206,14 @@ CASES = [
         "GET",
         "/api/patients/{patient}",
         200,
-        frozenset(
-            {
-                Role.INVESTIGATOR,
-                Role.PHARMACIST,
-                Role.MONITOR,
-                Role.UNBLINDED_STATISTICIAN,
-                Role.DSMB_MEMBER,
-            }
-        ),
+        VIEW_PATIENT,
         site_scoped=True,
     ),
     Case(
         "GET",
         "/api/patients/{patient}/screening-records",
         200,
-        frozenset({Role.INVESTIGATOR, Role.MONITOR, Role.UNBLINDED_STATISTICIAN, Role.DSMB_MEMBER}),
+        CLINICAL_READERS,
         site_scoped=True,
     ),
     Case(
@@ -192,7 +228,7 @@ CASES = [
         "GET",
         "/api/patients/{patient}/eligibility",
         200,
-        frozenset({Role.INVESTIGATOR, Role.MONITOR, Role.UNBLINDED_STATISTICIAN, Role.DSMB_MEMBER}),
+        CLINICAL_READERS,
         site_scoped=True,
     ),
     Case(
@@ -206,7 +242,7 @@ CASES = [
         "GET",
         "/api/patients/{patient}/consents",
         200,
-        frozenset({Role.INVESTIGATOR, Role.MONITOR, Role.UNBLINDED_STATISTICIAN, Role.DSMB_MEMBER}),
+        CLINICAL_READERS,
         site_scoped=True,
     ),
     Case(
@@ -273,6 +309,52 @@ CASES = [
         site_scoped=True,
         body=lambda w: {"resolution": "Corrected"},
     ),
+    Case("GET", "/api/patients/{randomised}/signoff", 200, CLINICAL_READERS, site_scoped=True),
+    Case(
+        "POST",
+        "/api/patients/{randomised}/signatures",
+        201,
+        INVESTIGATOR,
+        site_scoped=True,
+        body=lambda w: {"scope": "casebook", "password": PASSWORD, "meaning": "I approve"},
+    ),
+    Case("GET", "/api/sites/{site_a}/casebooks-to-sign", 200, INVESTIGATOR, site_scoped=True),
+    Case("GET", "/api/patients/{randomised}/sdv", 200, CLINICAL_READERS, site_scoped=True),
+    Case(
+        "POST",
+        "/api/patients/{randomised}/sdv",
+        200,
+        MONITOR,
+        site_scoped=True,
+        body=lambda w: {"form": "consent", "record_key": "consent"},
+    ),
+    Case("GET", "/api/trials/{trial}/sdv-work-list", 200, MONITOR),
+    Case("GET", "/api/sites/{site_a}/monitoring-visits", 200, CLINICAL_READERS, site_scoped=True),
+    Case(
+        "POST",
+        "/api/sites/{site_a}/monitoring-visits",
+        201,
+        MONITOR,
+        site_scoped=True,
+        body=lambda w: {"visit_date": "2008-04-01"},
+    ),
+    Case("GET", "/api/monitoring-visits/{visit}", 200, CLINICAL_READERS, site_scoped=True),
+    Case(
+        "PUT",
+        "/api/monitoring-visits/{visit}/findings",
+        200,
+        MONITOR,
+        site_scoped=True,
+        body=lambda w: {"findings": "Source documents complete."},
+    ),
+    Case(
+        "POST",
+        "/api/monitoring-visits/{visit}/signature",
+        200,
+        MONITOR,
+        site_scoped=True,
+        body=lambda w: {"password": PASSWORD, "meaning": "I confirm this report"},
+    ),
     Case("GET", "/api/audit/events", 200, ADMIN),
     Case(
         "POST",
@@ -326,6 +408,7 @@ CASES = [
         frozenset(
             {
                 Role.MONITOR,
+                Role.DATA_MANAGER,
                 Role.STATISTICIAN,
                 Role.UNBLINDED_STATISTICIAN,
                 Role.DSMB_MEMBER,
@@ -335,6 +418,17 @@ CASES = [
     ),
     Case("GET", "/api/trials/{trial}/reports/arm-balance", 200, UNBLINDED),
     Case("GET", "/api/trials/{trial}/allocation-audit", 200, UNBLINDED),
+    # freezes and locks: late, since a freeze stops the edits of the cases above
+    Case("GET", "/api/trials/{trial}/locks", 200, LOCK_READERS),
+    Case(
+        "POST",
+        "/api/trials/{trial}/locks",
+        201,
+        DATA_MANAGER,
+        body=lambda w: {"level": "freeze", "reason": "review", "patient_id": w.patient.id},
+    ),
+    # no such lock: 404 to those who may release one, 403 to the others
+    Case("POST", "/api/locks/{lock}/release", 404, LOCK_READERS, body=lambda w: {"reason": "x"}),
     # last: it ends the session
     Case("POST", "/api/auth/logout", 204, ALL),
 ]
@@ -377,6 +471,9 @@ def _path(case: Case, world: World) -> str:
         randomised=world.randomised,
         request=world.request,
         shipment=world.shipment,
+        visit=world.monitoring_visit,
+        no_item=2**31 - 1,
+        lock=2_147_483_647,
     )
 
 
@@ -407,12 +504,19 @@ def test_every_route_is_in_the_matrix(client: TestClient) -> None:
     names |= {"patient": "patient_id", "user": "user_id", "assignment": "assignment_id"}
     names |= {"query": "query_id", "form": "form"}
     names |= {"to_randomise": "patient_id", "randomised": "patient_id"}
-    names |= {"request": "request_id", "shipment": "shipment_id"}
+    names |= {
+        "request": "request_id",
+        "shipment": "shipment_id",
+        "no_item": "item_id",
+        "lock": "lock_id",
+    }
+    names |= {"visit": "visit_id"}
     covered = set()
     for case in CASES + UNAUTHENTICATED:
         path = case.path.partition("?")[0]
         for template, parameter in names.items():
             path = path.replace("{" + template + "}", "{" + parameter + "}")
+        path = path.replace("/saes/1", "/saes/{case_number}").replace("/e2b", "/{kind}")
         covered.add((case.method, path))
     assert routes == covered
 

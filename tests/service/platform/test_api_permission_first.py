@@ -73,7 +73,12 @@ def _url(route: Operation, world: World, bad: Bad) -> str:
         "assignment_id": world.spare_assignment,
         "request_id": world.request,
         "shipment_id": world.shipment,
+        "lock_id": 1,
+        "visit_id": world.monitoring_visit,
+        "item_id": 1,  # an inbox item: the caller's own or not, the input is refused first
         "form": "adverse_event",
+        "case_number": 1,
+        "kind": "e2b",
     }
 
     def value(match: re.Match[str]) -> str:

@@ -29,11 +29,12 @@ from hypothesis import strategies as st
 from tests.factories import ENROLMENT_DAY
 from tests.service.api_fixtures import World
 from trialkit.config import Settings
+from trialkit.protocol import load_protocol
 from trialkit.service.platform.db.database import Database
 from trialkit.service.platform.pages.deps import COOKIE_NAME, csrf_token
 from trialkit.service.platform.policy import Role
 from trialkit.service.platform.security import Security
-from trialkit.service.screening.pages.screening_form import all_fields
+from trialkit.service.screening.pages.screening_form import all_fields, protocol_screening_form
 from trialkit.service.server import create_server
 
 SECRET = "Sentinel-Pa55word-7d1c"
@@ -64,6 +65,7 @@ PAGE_MODULES = [
     "trialkit.service.oversight.pages.forecast",
     "trialkit.service.oversight.pages.monitor",
     "trialkit.service.oversight.pages.reports",
+    "trialkit.service.oversight.pages.datamanager",
 ]
 PAGE_FIELDS = sorted(
     {
@@ -110,7 +112,7 @@ PAGE_FIELDS = sorted(
             "therapy",
             "dose_mg",
         ],
-        *(f.path for f in all_fields()),
+        *(f.name for f in all_fields(protocol_screening_form(load_protocol("sor")))),
     }
 )
 PASSWORD_FIELDS = {"password", "old_password", "new_password"}

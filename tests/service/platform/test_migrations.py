@@ -198,3 +198,133 @@ def test_0008_gives_kits_sealed_before_it_the_order_keys_of_their_trials_seed(
         downgrade(database.engine, "0007")
     finally:
         database.dispose()
+
+
+def test_0012_brings_the_notifications_nobody_read_to_the_monitors_inboxes(
+    empty_url: str,
+) -> None:
+    database = create_database(empty_url, pool_size=1)
+    at = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
+    try:
+        upgrade(database.engine, "0009")
+        with database.engine.begin() as connection:
+            connection.execute(
+                insert(Trial.__table__).values(
+                    id=1,
+                    acronym="SOR",
+                    protocol_name="sor",
+                    protocol_version="1.0",
+                    title="SOR",
+                    blinding="double",
+                    first_enrolment=dt.date(2007, 11, 22),
+                    final_enrolment=dt.date(2010, 6, 30),
+                    created_at=at,
+                )
+            )
+            for user_id, name in ((1, "monitor"), (2, "former-monitor"), (3, "investigator")):
+                connection.execute(
+                    text(
+                        "INSERT INTO users (id, username, full_name, password_hash, is_active,"
+                        " is_demo, failed_logins, password_changed_at, created_at)"
+                        " VALUES (:id, :name, :name, 'x', true, false, 0, :at, :at)"
+                    ),
+                    {"id": user_id, "name": name, "at": at.replace(tzinfo=None)},
+                )
+            for user_id, role, revoked in (
+                (1, "monitor", None),
+                (2, "monitor", at),
+                (3, "investigator", None),
+            ):
+                connection.execute(
+                    text(
+                        "INSERT INTO role_assignments (user_id, trial_id, role, granted_at,"
+                        " revoked_at) VALUES (:user, 1, :role, :at, :revoked)"
+                    ),
+                    {
+                        "user": user_id,
+                        "role": role,
+                        "at": at.replace(tzinfo=None),
+                        "revoked": revoked.replace(tzinfo=None) if revoked else None,
+                    },
+                )
+            connection.execute(
+                text(
+                    "INSERT INTO notifications (id, trial_id, recipient, kind, subject, body,"
+                    " created_at) VALUES (1, 1, 'sponsor', 'emergency_unblinding', 's', 'b', :at)"
+                ),
+                {"at": at.replace(tzinfo=None)},
+            )
+        upgrade(database.engine)
+        with database.engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT notification_id, user_id, channel, read_at FROM notification_deliveries"
+                )
+            ).all()
+        assert [tuple(r) for r in rows] == [(1, 1, "inbox", None)]
+    finally:
+        database.dispose()
+
+
+def test_0010_names_the_form_version_of_records_stored_before_it(empty_url: str) -> None:
+    """Records stored before forms were defined get their trial's form versions; the column
+    is required from then on."""
+    database = create_database(empty_url, pool_size=1)
+    at = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
+    try:
+        upgrade(database.engine, "0009")
+        with database.engine.begin() as connection:
+            connection.execute(
+                insert(Trial.__table__),
+                [
+                    {
+                        "id": 1,
+                        "acronym": "SOR",
+                        "protocol_name": "sor",
+                        "protocol_version": "1",
+                        "title": "t",
+                        "blinding": "double",
+                        "first_enrolment": dt.date(2007, 11, 22),
+                        "final_enrolment": dt.date(2010, 6, 30),
+                        "created_at": at,
+                    }
+                ],
+            )
+            for sql, values in (
+                (
+                    "INSERT INTO countries (id, trial_id, code, name) VALUES (1, 1, 'IT', 'Italy')",
+                    {},
+                ),
+                (
+                    "INSERT INTO sites (id, trial_id, country_id, code, name, city, coordinating,"
+                    " created_at) VALUES (1, 1, 1, 'IT01', 'Milano', 'Milano', false, :at)",
+                    {"at": at},
+                ),
+                (
+                    "INSERT INTO patients (id, trial_id, site_id, screening_number, created_at)"
+                    " VALUES (1, 1, 1, 'IT01-001', :at)",
+                    {"at": at},
+                ),
+                (
+                    "INSERT INTO screening_records (id, patient_id, version, data, recorded_at)"
+                    " VALUES (1, 1, 1, '{\"ecog\": 0}', :at)",
+                    {"at": at},
+                ),
+                (
+                    "INSERT INTO capture_records (id, patient_id, form, record_key, version, data,"
+                    " recorded_at) VALUES (1, 1, 'adverse_event', 'AE-1', 1, '{}', :at)",
+                    {"at": at},
+                ),
+            ):
+                connection.execute(text(sql), values)
+        upgrade(database.engine)
+        with database.engine.connect() as connection:
+            screening = connection.execute(text("SELECT form_version FROM screening_records"))
+            captured = connection.execute(text("SELECT form_version FROM capture_records"))
+            assert screening.scalars().all() == ["1"]
+            assert captured.scalars().all() == ["1"]
+        downgrade(database.engine, "0009")
+        columns = {c["name"] for c in inspect(database.engine).get_columns("capture_records")}
+        assert "form_version" not in columns
+    finally:
+        database.dispose()

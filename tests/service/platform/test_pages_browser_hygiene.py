@@ -22,10 +22,12 @@ PAGE_MODULES = [
     "trialkit.service.randomisation.pages.randomise",
     "trialkit.service.capture.pages.clinical",
     "trialkit.service.capture.pages.patients",
+    "trialkit.service.capture.pages.signoff",
     "trialkit.service.oversight.pages.design",
     "trialkit.service.oversight.pages.forecast",
     "trialkit.service.oversight.pages.monitor",
     "trialkit.service.oversight.pages.reports",
+    "trialkit.service.oversight.pages.datamanager",
 ]
 """Every module of page routes (the server includes each one's router)."""
 

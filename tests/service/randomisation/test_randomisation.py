@@ -34,12 +34,13 @@ from trialkit.errors import (
     PermissionDenied,
     RandomisationError,
 )
-from trialkit.service.platform import auth
+from trialkit.service.platform import auth, notify
 from trialkit.service.platform.db.base import utcnow
 from trialkit.service.platform.policy import Role
 from trialkit.service.platform.principal import Principal
 from trialkit.service.platform.security import Security
 from trialkit.service.platform.tables.audit import AuditEvent
+from trialkit.service.platform.tables.notifications import Notification
 from trialkit.service.platform.tables.people import User
 from trialkit.service.platform.views import (
     RandomisationView,
@@ -51,7 +52,6 @@ from trialkit.service.randomisation import allocation, randomisation, reports, s
 from trialkit.service.randomisation.tables.randomisation import (
     AllocationSeal,
     AllocationSlot,
-    Notification,
     StratumCounter,
     Unblinding,
 )
@@ -334,8 +334,11 @@ def test_one_patient_emergency_unblinding(
             session=session, actor=world.investigator, patient_id=pid
         )
         assert type(again) is RandomisationView
-    note = session.scalars(select(Notification)).one()
-    assert note.recipient == "sponsor"
+    note = session.scalars(
+        select(Notification).where(Notification.kind == "emergency_unblinding")
+    ).one()
+    assert note.recipient == "monitor, safety_physician"
+    assert world.monitor.user_id in notify.recipients_of(session, note.id)
     assert "hepatotoxicity" in note.body
     assert shown.arm_label not in note.body
     assert shown.arm_label not in note.subject

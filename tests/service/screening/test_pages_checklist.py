@@ -9,17 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from trialkit.eligibility import parse_record
+from tests.records import sor_record
 from trialkit.protocol import load_protocol
 from trialkit.screening import ScreeningOutcome, ScreeningResult, screen
 from trialkit.service.screening.pages.checklist import checklist
+from trialkit.service.screening.pages.screening_form import protocol_screening_form
 
 SOR = load_protocol("sor")
 EXAMPLES = sorted((Path(__file__).resolve().parents[3] / "examples" / "sor").glob("*.json"))
 
 
 def _outcome(path: Path) -> ScreeningOutcome:
-    return screen(SOR, parse_record(json.loads(path.read_text()), source=path.name))
+    return screen(SOR, sor_record(json.loads(path.read_text()), source=path.name))
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
@@ -27,7 +28,7 @@ def test_the_checklist_blocks_on_the_engine_s_blocking_criteria(path: Path) -> N
     outcome = _outcome(path)
     engine = {c.id for c in outcome.eligibility.blocking}
     for result in (outcome.result, ScreeningResult.from_dict(outcome.as_dict())):
-        shown = checklist(result)
+        shown = checklist(result, protocol_screening_form(SOR))
         assert {item.id for item in shown.items if item.blocks} == engine
         assert shown.verdict == outcome.eligibility.verdict
         assert [m.path for m in shown.missing] == list(outcome.eligibility.missing)

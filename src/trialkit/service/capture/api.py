@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, ConfigDict
 
 from trialkit.service.capture import capture, edit_checks, queries, visits
 from trialkit.service.capture.capture import CaptureView, TumourResponseView
 from trialkit.service.capture.edit_checks import EditCheckReport
-from trialkit.service.capture.forms import Form
+from trialkit.service.capture.forms import Form, FormView, trial_forms
 from trialkit.service.capture.patient_pfs import PfsView, patient_pfs
 from trialkit.service.capture.queries import QueryView
 from trialkit.service.capture.recist_preview import preview_tumour_response
@@ -27,6 +27,16 @@ from trialkit.service.platform.api.schemas import (
 from trialkit.service.platform.policy import Action
 
 router = APIRouter(route_class=PermissionFirstRoute, prefix="/api", tags=["clinical data"])
+_FORM_NAME = r"^[a-z][a-z0-9_]{0,31}$"
+FormName = Annotated[
+    str,
+    Path(
+        pattern=_FORM_NAME,
+        description="A case report form of the trial's protocol "
+        "(GET /api/trials/{trial_id}/forms lists them with their schemas)",
+    ),
+]
+FormQuery = Annotated[str | None, Query(pattern=_FORM_NAME, description="Only this form's records")]
 Status = Literal["open", "answered", "closed"]
 
 
@@ -41,12 +51,22 @@ class TumourPreviewView(BaseModel):
 
 
 @router.get(
+    "/trials/{trial_id}/forms",
+    dependencies=[requires(Action.VIEW_TRIAL)],
+    response_model=list[FormView],
+)
+def list_forms(trial_id: Id, session: DbSession, actor: CurrentPrincipal) -> list[FormView]:
+    """The trial's forms as its protocol defines them, each with the JSON Schema of a record."""
+    return trial_forms(session=session, actor=actor, trial_id=trial_id)
+
+
+@router.get(
     "/patients/{patient_id}/records",
     dependencies=[requires(Action.VIEW_CLINICAL)],
     response_model=list[CaptureView],
 )
 def list_records(
-    patient_id: Id, session: DbSession, actor: CurrentPrincipal, form: Form | None = None
+    patient_id: Id, session: DbSession, actor: CurrentPrincipal, form: FormQuery = None
 ) -> list[CaptureView]:
     """Every version of every form record of the patient (of one form with ?form=)."""
     return capture.list_records(session=session, actor=actor, patient_id=patient_id, form=form)
@@ -60,7 +80,7 @@ def list_records(
 )
 def record_form(
     patient_id: Id,
-    form: Form,
+    form: FormName,
     body: FormRecordCreate,
     session: DbSession,
     actor: CurrentPrincipal,
@@ -156,7 +176,7 @@ def list_patient_queries(
 )
 def raise_query(
     patient_id: Id,
-    form: Form,
+    form: Annotated[str, Query(pattern=_FORM_NAME, description="The record's form")],
     body: QueryCreate,
     session: DbSession,
     actor: CurrentPrincipal,

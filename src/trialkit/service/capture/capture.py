@@ -18,14 +18,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from trialkit.errors import ConflictError, InputError, NotFoundError
-from trialkit.service.capture import edit_checks
+from trialkit.service.capture import casebook, edit_checks
 from trialkit.service.capture.clinical import (
     date_of_birth,
     evaluate_patient,
     latest_records,
     require_randomised,
 )
-from trialkit.service.capture.forms import FORMS, Form, validate_form
+from trialkit.service.capture.forms import Form, FormDefinition, case_report_form, validate_form
 from trialkit.service.capture.queries import QueryView
 from trialkit.service.capture.tables import CaptureRecord
 from trialkit.service.platform import audit
@@ -33,6 +33,8 @@ from trialkit.service.platform.db.base import utcnow
 from trialkit.service.platform.policy import Action, patient_or_absent
 from trialkit.service.platform.principal import Principal
 from trialkit.service.screening.tables import Patient
+from trialkit.service.trials.locks import require_unlocked
+from trialkit.service.trials.trials import get_trial_or_raise, trial_protocol
 
 __all__ = ["CaptureView", "TumourResponseView", "list_records", "record_form", "tumour_response"]
 
@@ -47,6 +49,8 @@ class CaptureView(BaseModel):
     id: int
     patient_id: int
     form: str
+    form_version: str | None
+    """The version of the form's definition the record was entered on."""
     record_key: str
     version: int
     data: dict[str, Any]
@@ -73,6 +77,7 @@ def _view(row: CaptureRecord, queries: list[QueryView] | None = None) -> Capture
         id=row.id,
         patient_id=row.patient_id,
         form=row.form,
+        form_version=row.form_version,
         record_key=row.record_key,
         version=row.version,
         data=row.data,
@@ -84,13 +89,13 @@ def _view(row: CaptureRecord, queries: list[QueryView] | None = None) -> Capture
     )
 
 
-def _next_key(session: Session, patient: Patient, form: Form) -> str:
-    prefix = FORMS[form].prefix
+def _next_key(session: Session, patient: Patient, form: FormDefinition) -> str:
+    prefix = form.key_prefix
     if prefix is None:
-        return form.value
+        return form.name
     keys = session.scalars(
         select(CaptureRecord.record_key)
-        .where(CaptureRecord.patient_id == patient.id, CaptureRecord.form == form.value)
+        .where(CaptureRecord.patient_id == patient.id, CaptureRecord.form == form.name)
         .distinct()
     ).all()
     numbers = [int(k.split("-")[1]) for k in keys if k.startswith(f"{prefix}-")]
@@ -102,7 +107,7 @@ def record_form(
     session: Session,
     actor: Principal,
     patient_id: int,
-    form: Form,
+    form: str,
     data: dict[str, Any],
     record_key: str | None = None,
     reason: str | None = None,
@@ -110,39 +115,45 @@ def record_form(
 ) -> CaptureView:
     """Store a new record (no key) or the next version of ``record_key`` (with a reason).
 
-    ``today``: the trial's calendar date for the edit checks (``Clock.today()``; default:
-    UTC today).
+    ``form`` names a case report form of the trial's protocol; the record is validated
+    against its definition and keeps the definition's version. ``today``: the trial's
+    calendar date for the edit checks (``Clock.today()``; default: UTC today).
     """
     patient, grant = patient_or_absent(session, actor, patient_id, Action.EDIT_CLINICAL)
     randomised_on = require_randomised(session, patient)
-    values = validate_form(form, data, born=date_of_birth(session, patient.id))
+    protocol = trial_protocol(get_trial_or_raise(session, patient.trial_id))
+    definition = case_report_form(protocol, form)
+    name = definition.name
+    values = validate_form(protocol, name, data, born=date_of_birth(session, patient.id)).data
     given = record_key
-    if FORMS[form].prefix is None:
-        record_key = form.value  # recorded once: a second save is a correction
+    if definition.key_prefix is None:
+        record_key = name  # recorded once: a second save is a correction
     elif record_key is None:
-        record_key = _next_key(session, patient, form)
+        record_key = _next_key(session, patient, definition)
+    require_unlocked(session, patient=patient, form=name, record_key=record_key)
     last = session.scalar(
         select(func.max(CaptureRecord.version)).where(
             CaptureRecord.patient_id == patient.id,
-            CaptureRecord.form == form.value,
+            CaptureRecord.form == name,
             CaptureRecord.record_key == record_key,
         )
     )
     if last is None and given is not None and given == record_key:
         raise NotFoundError(
-            f"no {form.value} record {record_key!r} to correct; leave record_key out to add one",
+            f"no {name} record {record_key!r} to correct; leave record_key out to add one",
             location="record_key",
         )
     version = int(last or 0) + 1
     if version > 1 and not (reason and reason.strip()):
         raise InputError(
-            f"{form.value} {record_key} version {version} corrects version {version - 1}: "
+            f"{name} {record_key} version {version} corrects version {version - 1}: "
             "say why in 'reason'",
             location="reason",
         )
     row = CaptureRecord(
         patient_id=patient.id,
-        form=form.value,
+        form=name,
+        form_version=definition.version,
         record_key=record_key,
         version=version,
         data=values,
@@ -157,9 +168,9 @@ def record_form(
             session.flush()
     except IntegrityError as exc:
         raise ConflictError(
-            f"{form.value} {record_key} version {version} was stored meanwhile: reload and resubmit"
+            f"{name} {record_key} version {version} was stored meanwhile: reload and resubmit"
         ) from exc
-    if form in TUMOUR_FORMS:
+    if name in TUMOUR_FORMS:
         evaluation = evaluate_patient(
             session, patient, latest_records(session, patient.id), randomised_on
         )
@@ -170,7 +181,7 @@ def record_form(
         actor=actor,
         grant=grant,
         action="create" if version == 1 else "correct",
-        entity=form.value,
+        entity=name,
         entity_id=row.id,
         changes={
             "patient_id": (None, patient.id),
@@ -180,6 +191,17 @@ def record_form(
         },
         reason=row.reason,
     )
+    casebook.data_changed(  # a change voids signatures of the record and resets its SDV
+        session,
+        actor=actor,
+        grant=grant,
+        patient=patient,
+        form=name,
+        record_key=record_key,
+        version=version,
+        data=values,
+        reason=row.reason,
+    )
     opened = edit_checks.run_checks(
         session=session, actor=actor, grant=grant, patient=patient, today=today
     )
@@ -187,13 +209,13 @@ def record_form(
 
 
 def list_records(
-    *, session: Session, actor: Principal, patient_id: int, form: Form | None = None
+    *, session: Session, actor: Principal, patient_id: int, form: str | None = None
 ) -> list[CaptureView]:
     """Every version of every record of the patient (of one form), oldest first."""
     patient, _ = patient_or_absent(session, actor, patient_id, Action.VIEW_CLINICAL)
     query = select(CaptureRecord).where(CaptureRecord.patient_id == patient.id)
     if form is not None:
-        query = query.where(CaptureRecord.form == form.value)
+        query = query.where(CaptureRecord.form == str(form))
     rows = session.scalars(
         query.order_by(CaptureRecord.form, CaptureRecord.record_key, CaptureRecord.version)
     )

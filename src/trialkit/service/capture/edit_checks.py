@@ -19,19 +19,29 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
+from trialkit.errors import RecordError
+from trialkit.protocol.forms import Form as FormDefinition
+from trialkit.protocol.forms import Forms
+from trialkit.protocol.records import (
+    date_order_problems,
+    has_soft_checks,
+    required_missing,
+    validate_record,
+)
 from trialkit.service.capture.clinical import (
     evaluate_patient,
     latest_records,
     lesion_record,
     require_randomised,
 )
-from trialkit.service.capture.forms import FORMS, Form, date_order_problems, parse_form
+from trialkit.service.capture.forms import Form
 from trialkit.service.capture.queries import QueryView, open_query
 from trialkit.service.capture.tables import CaptureRecord
 from trialkit.service.platform.calendar import calendar_date
 from trialkit.service.platform.policy import Action, patient_or_absent
 from trialkit.service.platform.principal import Grant, Principal
 from trialkit.service.screening.tables import Patient
+from trialkit.service.trials.trials import get_trial_or_raise, trial_protocol
 
 __all__ = [
     "CheckFinding",
@@ -90,18 +100,33 @@ def all_dates(value: Any, path: str = "") -> Iterator[tuple[str, dt.date]]:
             yield from all_dates(item, f"{path}[{k}]")
 
 
-def _missing(row: CaptureRecord) -> Iterator[CheckFinding]:
-    spec = FORMS[Form(row.form)]
-    for name in spec.required:
-        if row.data.get(name) in (None, "", []):
-            yield CheckFinding(
-                row.form,
-                row.record_key,
-                name,
-                "missing_required",
-                f"{spec.label} {row.record_key}: {name} is required; enter it or explain why "
-                "it is unknown",
-            )
+def _missing(row: CaptureRecord, form: FormDefinition) -> Iterator[CheckFinding]:
+    for name in required_missing(form, row.data):
+        yield CheckFinding(
+            row.form,
+            row.record_key,
+            name,
+            "missing_required",
+            f"{form.label} {row.record_key}: {name} is required; enter it or explain why "
+            "it is unknown",
+        )
+
+
+def _definition_findings(
+    row: CaptureRecord, forms: Forms, form: FormDefinition
+) -> Iterator[CheckFinding]:
+    """The form's own soft rules: dates out of order (refused on save, but a record stored
+    before that still has one), soft ranges and query edit checks."""
+    for problem in date_order_problems(form, row.data):
+        yield CheckFinding(row.form, row.record_key, problem.path, problem.code, problem.message)
+    if not has_soft_checks(form):
+        return
+    try:
+        validated = validate_record(forms, form, row.data)
+    except RecordError:  # stored before its definition refused it: the date checks say why
+        return
+    for finding in validated.findings:
+        yield CheckFinding(row.form, row.record_key, finding.path, finding.code, finding.message)
 
 
 def _date_checks(
@@ -126,12 +151,6 @@ def _date_checks(
                 f"{field} {when} is before randomisation ({randomised_on}); data on this form "
                 "are recorded from randomisation on",
             )
-    # saving refuses these (forms.validate_form); a record stored before that still has one
-    record = parse_form(Form(row.form), row.data)
-    for problem in date_order_problems(record) if record is not None else ():
-        yield CheckFinding(
-            row.form, row.record_key, problem.field, "end_before_start", problem.message
-        )
 
 
 def _death_checks(records: Sequence[CaptureRecord]) -> Iterator[CheckFinding]:
@@ -189,15 +208,25 @@ def _tumour_checks(records: Sequence[CaptureRecord]) -> Iterator[CheckFinding]:
 def check_records(
     records: Sequence[CaptureRecord],
     *,
+    forms: Forms | None,
     randomised_on: dt.date,
     today: dt.date,
     recist: Sequence[CheckFinding] = (),
 ) -> list[CheckFinding]:
-    """Every failing check over the latest records, with the RECIST engine's findings."""
+    """Every failing check over the latest records, with the RECIST engine's findings.
+
+    ``forms``: the protocol's form definitions (required items, date order, soft ranges and
+    edit checks of each record's form).
+    """
     out: list[CheckFinding] = []
+    defined = {f.name: f for f in forms.forms} if forms is not None else {}
     for row in records:
-        out.extend(_missing(row))
+        form = defined.get(row.form)
+        if forms is not None and form is not None:
+            out.extend(_missing(row, form))
         out.extend(_date_checks(row, randomised_on, today))
+        if forms is not None and form is not None:
+            out.extend(_definition_findings(row, forms, form))
     out.extend(_death_checks(records))
     out.extend(_tumour_checks(records))
     out.extend(recist)
@@ -230,8 +259,10 @@ def current_findings(
     """Every check failing now; ``today``: the trial's calendar date (default: UTC today)."""
     randomised_on = require_randomised(session, patient)
     records = latest_records(session, patient.id)
+    protocol = trial_protocol(get_trial_or_raise(session, patient.trial_id))
     return check_records(
         records,
+        forms=protocol.forms,
         randomised_on=randomised_on,
         today=calendar_date(today),
         recist=_recist_findings(session, patient, records, randomised_on),

@@ -6,11 +6,11 @@ Details and reasoning: docs/capture.md, section `trialkit.service.capture.patien
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from trialkit.service.capture.forms import Form
@@ -25,6 +25,7 @@ __all__ = [
     "derive_status",
     "offered_forms",
     "patient_state",
+    "status_facts_of",
 ]
 
 
@@ -127,29 +128,47 @@ def derive_status(facts: StatusFacts) -> PatientState:
 
 
 def status_facts(session: Session, patient: Patient) -> StatusFacts:
-    """The facts of one patient, read in three indexed queries."""
-    randomised_on = session.scalar(
-        select(Randomisation.enrolment_date).where(Randomisation.patient_id == patient.id)
+    """The facts of one patient (:func:`status_facts_of`)."""
+    return status_facts_of(session, [patient.id])[patient.id]
+
+
+def status_facts_of(session: Session, patient_ids: Sequence[int]) -> dict[int, StatusFacts]:
+    """The facts of each patient, read in three indexed queries however many they are."""
+    ids = list(dict.fromkeys(patient_ids))
+    if not ids:
+        return {}
+    randomised_on: dict[int, dt.date] = dict(
+        session.execute(
+            select(Randomisation.patient_id, Randomisation.enrolment_date).where(
+                Randomisation.patient_id.in_(ids)
+            )
+        ).all()
     )
-    verdict = session.scalars(
-        select(EligibilityEvaluation.verdict)
-        .where(EligibilityEvaluation.patient_id == patient.id)
-        .order_by(EligibilityEvaluation.id.desc())
-        .limit(1)
-    ).first()
-    records: dict[Form, dict[str, object]] = {}
-    if randomised_on is not None:
-        rows = session.scalars(
-            select(CaptureRecord)
+    latest = (
+        select(func.max(EligibilityEvaluation.id))
+        .where(EligibilityEvaluation.patient_id.in_(ids))
+        .group_by(EligibilityEvaluation.patient_id)
+    )
+    verdicts: dict[int, str] = dict(
+        session.execute(
+            select(EligibilityEvaluation.patient_id, EligibilityEvaluation.verdict).where(
+                EligibilityEvaluation.id.in_(latest)
+            )
+        ).all()
+    )
+    records: dict[int, dict[Form, dict[str, object]]] = {i: {} for i in ids}
+    if randomised_on:
+        rows = session.execute(
+            select(CaptureRecord.patient_id, CaptureRecord.form, CaptureRecord.data)
             .where(
-                CaptureRecord.patient_id == patient.id,
+                CaptureRecord.patient_id.in_(list(randomised_on)),
                 CaptureRecord.form.in_([f.value for f in _STATUS_FORMS]),
             )
-            .order_by(CaptureRecord.form, CaptureRecord.version)
+            .order_by(CaptureRecord.patient_id, CaptureRecord.form, CaptureRecord.version)
         )
-        for row in rows:  # forms recorded once: the latest version wins
-            records[Form(row.form)] = dict(row.data)
-    return StatusFacts(randomised_on, verdict, records)
+        for patient_id, form, data in rows:  # forms recorded once: the latest version wins
+            records[patient_id][Form(form)] = dict(data)
+    return {i: StatusFacts(randomised_on.get(i), verdicts.get(i), records[i]) for i in ids}
 
 
 def patient_state(session: Session, patient: Patient) -> PatientState:
@@ -157,7 +176,7 @@ def patient_state(session: Session, patient: Patient) -> PatientState:
     return derive_status(status_facts(session, patient))
 
 
-def offered_forms(status: PatientStatus, forms: Iterable[Form]) -> list[Form]:
+def offered_forms(status: PatientStatus, forms: Iterable[str]) -> list[str]:
     """The forms the site is offered to record, of ``forms`` (in their order), given the status.
 
     Nothing before randomisation. After death only what the protocol still asks for: the
@@ -172,5 +191,5 @@ def offered_forms(status: PatientStatus, forms: Iterable[Form]) -> list[Form]:
     elif status in (PatientStatus.WITHDRAWN, PatientStatus.OFF_STUDY):
         allowed = {Form.DEATH, Form.END_OF_STUDY}
     else:
-        allowed = set(Form)
+        return list(forms)  # every form of the protocol
     return [f for f in forms if f in allowed]

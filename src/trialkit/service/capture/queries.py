@@ -24,9 +24,9 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from trialkit.errors import ConflictError, NotFoundError
-from trialkit.service.capture.forms import Form
+from trialkit.service.capture.forms import case_report_form
 from trialkit.service.capture.tables import CaptureRecord, DataQuery
-from trialkit.service.platform import audit
+from trialkit.service.platform import audit, notify
 from trialkit.service.platform.db.base import utcnow
 from trialkit.service.platform.listing import Listing, ListPage, Sortable, list_page
 from trialkit.service.platform.policy import (
@@ -37,8 +37,10 @@ from trialkit.service.platform.policy import (
     site_scope,
 )
 from trialkit.service.platform.principal import Grant, Principal
+from trialkit.service.platform.tables.people import Role
 from trialkit.service.screening.tables import Patient
-from trialkit.service.trials.trials import get_trial_or_raise
+from trialkit.service.trials.locks import require_unlocked
+from trialkit.service.trials.trials import get_trial_or_raise, trial_protocol
 
 __all__ = [
     "QUERY_SORTS",
@@ -114,7 +116,8 @@ def open_query(
     message: str,
     source: str = "edit_check",
 ) -> QueryView | None:
-    """Open a query unless one on the same field and code is still open or answered."""
+    """Open a query unless one on the same field and code is still open or answered; the
+    site's investigators are notified."""
     pending = session.scalars(
         select(DataQuery.id).where(
             DataQuery.patient_id == patient.id,
@@ -127,6 +130,12 @@ def open_query(
     ).first()
     if pending is not None and source == "edit_check":
         return None
+    try:
+        require_unlocked(session, patient=patient, form=form, record_key=record_key, query=True)
+    except ConflictError:
+        if source == "edit_check":  # a check run by another change never queries a lock
+            return None
+        raise
     row = DataQuery(
         patient_id=patient.id,
         site_id=patient.site_id,
@@ -158,6 +167,21 @@ def open_query(
             "message": message,
         },
     )
+    notify.notify(
+        session,
+        trial_id=patient.trial_id,
+        kind=notify.Kind.QUERY_OPENED,
+        to=notify.To.role(Role.INVESTIGATOR, site_id=patient.site_id),
+        message=notify.query_opened_message(
+            trial=get_trial_or_raise(session, patient.trial_id).acronym,
+            screening_number=patient.screening_number,
+            form=form,
+            field=row.field,
+            message=message,
+        ),
+        site_id=patient.site_id,
+        link=f"/patients/{patient.id}",
+    )
     return _view(row)
 
 
@@ -185,6 +209,9 @@ def _transition(
     field: str,
     text: str,
 ) -> QueryView:
+    patient = session.get(Patient, row.patient_id)
+    assert patient is not None
+    require_unlocked(session, patient=patient, form=row.form, record_key=row.record_key, query=True)
     old = row.status
     row.status = status
     now = utcnow()
@@ -263,28 +290,31 @@ def raise_query(
     session: Session,
     actor: Principal,
     patient_id: int,
-    form: Form,
+    form: str,
     record_key: str,
     field: str,
     message: str,
 ) -> QueryView:
-    """A monitor's own query on a field (source data verification, say)."""
+    """A monitor's own query on a field (source data verification, say) of a case report form
+    of the trial's protocol."""
     patient, grant = patient_or_absent(session, actor, patient_id, Action.REVIEW_QUERIES)
+    protocol = trial_protocol(get_trial_or_raise(session, patient.trial_id))
+    name = case_report_form(protocol, form).name
     recorded = select(CaptureRecord.id).where(
         CaptureRecord.patient_id == patient.id,
-        CaptureRecord.form == form.value,
+        CaptureRecord.form == name,
         CaptureRecord.record_key == record_key,
     )
     if session.scalars(recorded).first() is None:
         raise NotFoundError(
-            f"no {form.value} record {record_key!r} for this patient", location="record_key"
+            f"no {name} record {record_key!r} for this patient", location="record_key"
         )
     view = open_query(
         session,
         actor=actor,
         grant=grant,
         patient=patient,
-        form=form.value,
+        form=name,
         record_key=record_key,
         field=field,
         code="manual",

@@ -22,6 +22,7 @@ from trialkit.service.capture.forms import Form, validate_form
 from trialkit.service.capture.tables import CaptureRecord
 from trialkit.service.platform.policy import Action, patient_or_absent
 from trialkit.service.platform.principal import Principal
+from trialkit.service.trials.trials import get_trial_or_raise, trial_protocol
 
 __all__ = ["preview_tumour_response"]
 
@@ -46,7 +47,8 @@ def preview_tumour_response(
     randomised_on = require_randomised(session, patient)
     if form not in (Form.TUMOUR_BASELINE, Form.TUMOUR_ASSESSMENT):
         raise ValueError(f"{form.value} has no tumour response")
-    values = validate_form(form, data, born=date_of_birth(session, patient.id))
+    protocol = trial_protocol(get_trial_or_raise(session, patient.trial_id))
+    values = validate_form(protocol, form, data, born=date_of_birth(session, patient.id)).data
     key = form.value if form == Form.TUMOUR_BASELINE else record_key or _PREVIEW_KEY
     records = [
         r for r in latest_records(session, patient.id) if (r.form, r.record_key) != (form, key)

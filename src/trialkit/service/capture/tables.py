@@ -3,9 +3,9 @@
 Every case report form (tumour assessments, study drug, adverse events, death, end of
 treatment ...) is stored the same way: one row per version of one record instance, keyed by
 patient, form and record key (``AE-3``, ``TA-2``, or the form name for a form recorded once).
-The form's fields are validated by the service against the form's schema before they are
-stored, as in CDISC ODM (form, item group, items). Nothing is updated in place: a correction
-is a new version with a reason.
+The form's items are validated by the service against the form's definition in the protocol
+before they are stored, with the definition's version, as in CDISC ODM (form, item group,
+items). Nothing is updated in place: a correction is a new version with a reason.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ class CaptureRecord(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     form: Mapped[str] = mapped_column(String(32))
+    form_version: Mapped[str] = mapped_column(String(32))
+    """The version of the form's definition (the protocol's) the record was entered on."""
     record_key: Mapped[str] = mapped_column(String(64))
     version: Mapped[int]
     data: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -112,9 +112,10 @@ def patient_visits(
     actual: list[ActualVisit] = []
     cycle_dates: dict[int, dt.date] = {}
     for r in records:
-        if Form(r.form) not in kinds:
+        form = next((f for f in kinds if f == r.form), None)  # other forms make no visit
+        if form is None:
             continue
-        kind, field = kinds[Form(r.form)]
+        kind, field = kinds[form]
         when = _date(r.data.get(field))
         if when is None:
             continue

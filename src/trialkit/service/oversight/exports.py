@@ -14,7 +14,6 @@ CDISC SDTM Implementation Guide v3.3; CDISC ODM v1.3.2.
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,9 +24,19 @@ from sqlalchemy.orm import Session
 
 import trialkit
 from trialkit.endpoints import planned_arms
+from trialkit.errors import ConflictError
+from trialkit.protocol import Protocol
 from trialkit.service.capture.clinical import latest_records_of
 from trialkit.service.capture.outcomes import usubjid
 from trialkit.service.oversight.define_xml import define_xml
+from trialkit.service.oversight.odm import (
+    ODM_NS,
+    event_oid,
+    form_oid,
+    oid,
+    record_groups,
+    study,
+)
 from trialkit.service.oversight.sdtm import Domain, sdtm_domains
 from trialkit.service.oversight.sdtm_checks import Finding, check_sdtm
 from trialkit.service.platform.db.base import utcnow
@@ -38,9 +47,15 @@ from trialkit.service.screening.tables import Patient
 from trialkit.service.trials.tables import Site, Trial
 from trialkit.service.trials.trials import get_trial_or_raise, trial_protocol
 
-__all__ = ["ODM_NS", "Domain", "SdtmExport", "odm_xml", "sdtm_domains", "sdtm_export"]
-
-ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
+__all__ = [
+    "ODM_NS",
+    "Domain",
+    "SdtmExport",
+    "odm_metadata_xml",
+    "odm_xml",
+    "sdtm_domains",
+    "sdtm_export",
+]
 
 
 @dataclass(frozen=True)
@@ -82,44 +97,13 @@ def _patients(session: Session, trial: Trial) -> Iterator[tuple[Patient, Site, s
         yield patient, site, usubjid(trial, site, patient)
 
 
-def _oid(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.]", "_", text).upper()
-
-
-def _groups(form: str, data: dict[str, Any]) -> Iterator[tuple[str, str | None, dict[str, Any]]]:
-    """(item group OID, repeat key, scalar items) for one record's data."""
-    scalars = {k: v for k, v in data.items() if not isinstance(v, dict | list)}
-    yield f"IG.{_oid(form)}", None, scalars
-    for key, value in data.items():
-        group = f"IG.{_oid(form)}.{_oid(key)}"
-        if isinstance(value, list):
-            for k, element in enumerate(value, 1):
-                items = (
-                    {n: v for n, v in element.items() if not isinstance(v, dict | list)}
-                    if isinstance(element, dict)
-                    else {"value": element}
-                )
-                yield group, str(k), items
-        elif isinstance(value, dict):
-            for lesion, element in value.items():
-                yield group, str(lesion), {"value": element}
-
-
-def odm_xml(*, session: Session, actor: Principal, trial_id: int) -> bytes:
-    """The latest captured records of every randomised patient as CDISC ODM 1.3 (snapshot)."""
-    trial = get_trial_or_raise(session, trial_id)
-    authorize(actor, Action.EXPORT_DATA, trial_id=trial.id)
-    ET.register_namespace("", ODM_NS)
-
-    def q(tag: str) -> str:
-        return f"{{{ODM_NS}}}{tag}"
-
+def _odm_root(trial: Trial, q: Any, kind: str) -> ET.Element:
     now = utcnow().replace(microsecond=0).isoformat()  # on the trial's calendar
-    root = ET.Element(
+    return ET.Element(
         q("ODM"),
         {
             "FileType": "Snapshot",
-            "FileOID": f"trialkit.{_oid(trial.acronym)}.{now}",
+            "FileOID": f"trialkit.{oid(trial.acronym)}.{kind}.{now}",
             "CreationDateTime": now,
             "ODMVersion": "1.3.2",
             "Originator": "trialkit",
@@ -127,19 +111,54 @@ def odm_xml(*, session: Session, actor: Principal, trial_id: int) -> bytes:
             "SourceSystemVersion": trialkit.__version__,
         },
     )
-    study_oid = f"ST.{_oid(trial.acronym)}"
-    mdv_oid = f"MDV.{_oid(trial.protocol_version)}"
-    study = ET.SubElement(root, q("Study"), {"OID": study_oid})
-    gv = ET.SubElement(study, q("GlobalVariables"))
-    ET.SubElement(gv, q("StudyName")).text = trial.acronym
-    ET.SubElement(gv, q("StudyDescription")).text = trial.title
-    ET.SubElement(gv, q("ProtocolName")).text = trial.protocol_version
-    mdv = ET.SubElement(study, q("MetaDataVersion"), {"OID": mdv_oid, "Name": mdv_oid})
+
+
+def _protocol_with_forms(trial: Trial) -> Protocol:
+    protocol = trial_protocol(trial)
+    if protocol.forms is None:
+        raise ConflictError(
+            f"protocol {trial.protocol_name!r} of {trial.acronym} defines no forms: declare them "
+            "under 'forms:' in the protocol file (docs/forms.md) to export ODM"
+        )
+    return protocol
+
+
+def odm_metadata_xml(*, session: Session, actor: Principal, trial_id: int) -> bytes:
+    """The trial's study metadata as CDISC ODM 1.3.2, generated from its form definitions."""
+    trial = get_trial_or_raise(session, trial_id)
+    authorize(actor, Action.EXPORT_DATA, trial_id=trial.id)
+    ET.register_namespace("", ODM_NS)
+    root = _odm_root(trial, _q, "metadata")
+    root.append(study(_protocol_with_forms(trial), _q))
+    ET.indent(root)
+    document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return document
+
+
+def _q(tag: str) -> str:
+    return f"{{{ODM_NS}}}{tag}"
+
+
+def odm_xml(*, session: Session, actor: Principal, trial_id: int) -> bytes:
+    """The latest captured records of every randomised patient as CDISC ODM 1.3.2 (snapshot),
+    with the study metadata their OIDs refer to (:func:`odm_metadata_xml`)."""
+    trial = get_trial_or_raise(session, trial_id)
+    authorize(actor, Action.EXPORT_DATA, trial_id=trial.id)
+    protocol = _protocol_with_forms(trial)
+    assert protocol.forms is not None
+    ET.register_namespace("", ODM_NS)
+    q = _q
+    root = _odm_root(trial, q, "snapshot")
+    study_el = study(protocol, q)
+    root.append(study_el)
+    mdv = study_el.find(q("MetaDataVersion"))
+    assert mdv is not None
     clinical = ET.SubElement(
-        root, q("ClinicalData"), {"StudyOID": study_oid, "MetaDataVersionOID": mdv_oid}
+        root,
+        q("ClinicalData"),
+        {"StudyOID": str(study_el.get("OID")), "MetaDataVersionOID": str(mdv.get("OID"))},
     )
-    forms: dict[str, dict[str, dict[str, str]]] = {}  # form OID -> group OID -> items
-    repeating: set[str] = set()
+    forms = {form.name: form for form in protocol.forms.forms}
     in_trial = select(Patient.id).where(Patient.trial_id == trial.id)
     randomised = set(
         session.scalars(
@@ -153,32 +172,34 @@ def odm_xml(*, session: Session, actor: Principal, trial_id: int) -> bytes:
         if patient.id not in randomised:
             continue
         subject_el = ET.SubElement(clinical, q("SubjectData"), {"SubjectKey": subject})
-        event = ET.SubElement(subject_el, q("StudyEventData"), {"StudyEventOID": "SE.ONSTUDY"})
+        events: dict[str, ET.Element] = {}
         for record in records_of.get(patient.id, []):
-            form_oid = f"F.{_oid(record.form)}"
+            form = forms.get(record.form)
+            if form is None:
+                raise ConflictError(
+                    f"{subject} has a {record.form} record but protocol {trial.protocol_name!r} "
+                    "defines no such form: add it to the protocol's forms"
+                )
+            if form.used not in events:
+                events[form.used] = ET.SubElement(
+                    subject_el, q("StudyEventData"), {"StudyEventOID": event_oid(form.used)}
+                )
             form_el = ET.SubElement(
-                event,
+                events[form.used],
                 q("FormData"),
-                {"FormOID": form_oid, "FormRepeatKey": record.record_key},
+                {"FormOID": form_oid(form.name), "FormRepeatKey": record.record_key},
             )
-            for group_oid, repeat, items in _groups(record.form, record.data):
+            for group_oid, repeat, items in record_groups(form, record.data):
+                if not items:
+                    continue
                 attrs = {"ItemGroupOID": group_oid}
                 if repeat is not None:
                     attrs["ItemGroupRepeatKey"] = repeat
-                    repeating.add(group_oid)
                 group_el = ET.SubElement(form_el, q("ItemGroupData"), attrs)
-                defs = forms.setdefault(form_oid, {}).setdefault(group_oid, {})
-                for name, value in items.items():
-                    if value is None:
-                        continue
-                    item_oid = f"IT.{group_oid.removeprefix('IG.')}.{_oid(name)}"
-                    defs[item_oid] = _data_type(value)
+                for item_oid, value in items.items():
                     ET.SubElement(
-                        group_el,
-                        q("ItemData"),
-                        {"ItemOID": item_oid, "Value": _value(value)},
+                        group_el, q("ItemData"), {"ItemOID": item_oid, "Value": _value(value)}
                     )
-    _metadata(mdv, q, forms, repeating)
     ET.indent(root)
     document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
     return document
@@ -188,60 +209,3 @@ def _value(value: Any) -> str:
     if isinstance(value, bool):
         return "1" if value else "0"
     return str(value)
-
-
-def _data_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "float"
-    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        return "date"
-    return "text"
-
-
-def _metadata(
-    mdv: ET.Element,
-    q: Any,
-    forms: dict[str, dict[str, dict[str, str]]],
-    repeating: set[str],
-) -> None:
-    ET.SubElement(mdv, q("Protocol")).append(
-        ET.Element(q("StudyEventRef"), {"StudyEventOID": "SE.ONSTUDY", "Mandatory": "Yes"})
-    )
-    event = ET.SubElement(
-        mdv,
-        q("StudyEventDef"),
-        {"OID": "SE.ONSTUDY", "Name": "On study", "Repeating": "No", "Type": "Common"},
-    )
-    for form_oid in forms:
-        ET.SubElement(event, q("FormRef"), {"FormOID": form_oid, "Mandatory": "No"})
-    for form_oid, groups in forms.items():
-        form = ET.SubElement(
-            mdv, q("FormDef"), {"OID": form_oid, "Name": form_oid[2:].lower(), "Repeating": "Yes"}
-        )
-        for group_oid in groups:
-            ET.SubElement(form, q("ItemGroupRef"), {"ItemGroupOID": group_oid, "Mandatory": "No"})
-    items: dict[str, str] = {}
-    for groups in forms.values():
-        for group_oid, defs in groups.items():
-            group = ET.SubElement(
-                mdv,
-                q("ItemGroupDef"),
-                {
-                    "OID": group_oid,
-                    "Name": group_oid[3:].lower(),
-                    "Repeating": "Yes" if group_oid in repeating else "No",
-                },
-            )
-            for item_oid, data_type in defs.items():
-                ET.SubElement(group, q("ItemRef"), {"ItemOID": item_oid, "Mandatory": "No"})
-                items[item_oid] = data_type
-    for item_oid, data_type in items.items():
-        ET.SubElement(
-            mdv,
-            q("ItemDef"),
-            {"OID": item_oid, "Name": item_oid[3:].lower(), "DataType": data_type},
-        )

@@ -8,8 +8,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,8 +28,11 @@ from trialkit.predict import (
 )
 from trialkit.protocol import Protocol
 from trialkit.service.capture.outcomes import trial_outcomes
+from trialkit.service.platform import audit
+from trialkit.service.platform.cache import LruCache
 from trialkit.service.platform.policy import Action, authorize, authorize_trial_wide
 from trialkit.service.platform.principal import Principal
+from trialkit.service.trials.tables import Trial
 from trialkit.service.trials.trials import get_trial_or_raise, trial_protocol
 
 __all__ = [
@@ -165,6 +166,19 @@ def blinded_table(
     authorize_trial_wide(
         actor, Action.VIEW_FORECAST, trial_id=trial.id, what="the pooled event data (forecast)"
     )
+    # derived from every patient's records: cached per data version (any change: a new key)
+    key = (trial.id, audit.data_version(session), cutoff, today)
+    cached = _tables.get(key)
+    if cached is not None:
+        return cached
+    table = _blinded_table(session, trial, cutoff, today)
+    _tables.put(key, table)
+    return table
+
+
+def _blinded_table(
+    session: Session, trial: Trial, cutoff: dt.date | None, today: dt.date | None
+) -> BlindedTable:
     protocol = trial_protocol(trial)
     rules = CensoringRules.fda(protocol.schedule)
     outcomes = [outcome for outcome, _ in trial_outcomes(session, trial).values()]
@@ -218,14 +232,14 @@ def pooled_events(
     )
 
 
-_cache: OrderedDict[tuple[Any, ...], EventForecast] = OrderedDict()
-_lock = threading.Lock()
+_cache: LruCache[tuple[Any, ...], EventForecast] = LruCache(_CACHE_SIZE)
+_tables: LruCache[tuple[Any, ...], BlindedTable] = LruCache(_CACHE_SIZE)
 
 
 def clear_forecast_cache() -> None:
     """Forget every cached forecast (each is recomputed on its next request)."""
-    with _lock:
-        _cache.clear()
+    _cache.clear()
+    _tables.clear()
 
 
 def _design(protocol: Protocol) -> tuple[int, int, float]:
@@ -275,10 +289,7 @@ def trial_forecast(
         table.header, table.rows, cutoff=table.cutoff, source="the trial database"
     )
     key = (trial_id, table.snapshot, goal, patients, model, n_sims, seed)
-    with _lock:
-        cached = _cache.get(key)
-        if cached is not None:
-            _cache.move_to_end(key)
+    cached = _cache.get(key)
     if cached is None:
         cached = predict_events(
             data,
@@ -289,10 +300,7 @@ def trial_forecast(
             n_sims=n_sims,
             allocation=ratio / (1.0 + ratio),
         )
-        with _lock:
-            _cache[key] = cached
-            while len(_cache) > _CACHE_SIZE:
-                _cache.popitem(last=False)
+        _cache.put(key, cached)
     return TrialForecast(data=data, forecast=cached, snapshot=table.snapshot, seed=seed)
 
 

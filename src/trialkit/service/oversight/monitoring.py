@@ -13,10 +13,13 @@ from collections import Counter, defaultdict
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
-from trialkit.errors import ConflictError, NotFoundError
+from trialkit.errors import ConflictError, NotFoundError, TrialkitError
 from trialkit.service.capture import queries, visits
-from trialkit.service.platform.policy import Action, site_scope
+from trialkit.service.platform import audit
+from trialkit.service.platform.cache import LruCache
+from trialkit.service.platform.policy import Action, site_or_absent, site_scope
 from trialkit.service.platform.principal import Principal
+from trialkit.service.platform.views import SiteView
 from trialkit.service.randomisation import reports
 from trialkit.service.screening import patients
 from trialkit.service.trials import trials
@@ -177,38 +180,63 @@ class VisitTally(_View):
 def visit_completeness(
     *, session: Session, actor: Principal, trial_id: int, today: dt.date
 ) -> list[VisitTally]:
-    """Per site the caller may see: visits expected by ``today``, done, out of window, overdue."""
+    """Per site the caller may see: visits expected by ``today``, done, out of window, overdue.
+
+    Each site's tally derives every patient's schedule: it is cached per data version
+    (:func:`~trialkit.service.platform.audit.data_version`), site and date, and served from
+    the cache only to a caller who may read the site's patients and their visits.
+    """
     trial = get_trial_or_raise(session, trial_id)
+    version = audit.data_version(session)
     out = []
     for site in trials.list_sites(session=session, actor=actor, trial_id=trial.id):
         try:
-            listed = patients.list_patients(session=session, actor=actor, site_id=site.id)
+            site_or_absent(session, actor, site.id, Action.VIEW_PATIENTS)
         except NotFoundError:  # a monitor assigned to other sites
             continue
-        status: Counter[str] = Counter()
-        randomised = 0
-        for patient in listed:
-            try:
-                schedule = visits.patient_visits(
-                    session=session, actor=actor, patient_id=patient.id, today=today
-                )
-            except ConflictError:  # not randomised: no schedule yet
-                continue
-            randomised += 1
-            status.update(v.status for v in schedule.visits)
-        expected = status["done"] + status["out_of_window"] + status["overdue"] + status["due"]
-        out.append(
-            VisitTally(
-                site=site.code,
-                patients=randomised,
-                expected=expected,
-                done=status["done"],
-                out_of_window=status["out_of_window"],
-                overdue=status["overdue"],
-                due=status["due"],
-            )
-        )
+        key = (site.id, version, today)
+        tally = _tallies.get(key) if _may_read_visits(session, actor, site.id) else None
+        if tally is None:
+            tally = _site_visits(session, actor, site, today)
+            _tallies.put(key, tally)
+        out.append(tally)
     return out
+
+
+_tallies: LruCache[tuple[int, str, dt.date], VisitTally] = LruCache(64)
+
+
+def _may_read_visits(session: Session, actor: Principal, site_id: int) -> bool:
+    try:
+        site_or_absent(session, actor, site_id, Action.VIEW_CLINICAL)
+    except TrialkitError:
+        return False
+    return True
+
+
+def _site_visits(session: Session, actor: Principal, site: SiteView, today: dt.date) -> VisitTally:
+    listed = patients.list_patients(session=session, actor=actor, site_id=site.id)
+    status: Counter[str] = Counter()
+    randomised = 0
+    for patient in listed:
+        try:
+            schedule = visits.patient_visits(
+                session=session, actor=actor, patient_id=patient.id, today=today
+            )
+        except ConflictError:  # not randomised: no schedule yet
+            continue
+        randomised += 1
+        status.update(v.status for v in schedule.visits)
+    expected = status["done"] + status["out_of_window"] + status["overdue"] + status["due"]
+    return VisitTally(
+        site=site.code,
+        patients=randomised,
+        expected=expected,
+        done=status["done"],
+        out_of_window=status["out_of_window"],
+        overdue=status["overdue"],
+        due=status["due"],
+    )
 
 
 class QueryTally(_View):

@@ -24,6 +24,8 @@ from sqlalchemy.orm import Session
 
 from trialkit.endpoints import PatientOutcome, PlannedArm, actual_arm, evaluate_recist, planned_arms
 from trialkit.endpoints.recist import DEFAULT_CRITERIA
+from trialkit.protocol.forms import Form as FormDefinition
+from trialkit.protocol.forms import Forms, Item
 from trialkit.protocol.model import Protocol, ResponseCriteria
 from trialkit.service.capture.clinical import lesion_record
 from trialkit.service.capture.forms import Form
@@ -35,7 +37,7 @@ from trialkit.service.screening.tables import Consent, Patient
 from trialkit.service.trials.tables import Site, Trial
 from trialkit.service.trials.trials import trial_protocol
 
-__all__ = ["ARM_VARIABLES", "Domain", "sdtm_domains"]
+__all__ = ["ARM_VARIABLES", "Domain", "declared", "sdtm_domains"]
 
 Value = str | int | float | None
 Row = dict[str, Value]
@@ -141,7 +143,7 @@ def sdtm_domains(
         )
         out["DS"] += [base | r for r in _ds(outcome, records, consents.get(patient.id), epoch)]
         out["EX"] += [base | r for r in _ex(protocol, outcome, records, unblinded, epoch)]
-        out["AE"] += [base | r for r in _ae(records, epoch)]
+        out["AE"] += [base | r for r in _ae(protocol.forms, records, epoch)]
         tumour = _tumour_domains(records, outcome.randomisation_date, criteria, epoch)
         for name, rows in tumour.items():
             out[name] += [base | r for r in rows]
@@ -335,33 +337,63 @@ def _frequency(doses_per_day: int) -> str | None:
     return {1: "QD", 2: "BID"}.get(doses_per_day)
 
 
-def _ae(records: list[CaptureRecord], epoch: _Epochs) -> list[Row]:
+def _get(data: Any, path: str) -> Any:
+    for part in path.split("."):
+        if not isinstance(data, dict):
+            return None
+        data = data.get(part)
+    return data
+
+
+def _sdtm_value(forms: Forms, item: Item, value: Any) -> Value:
+    """A value as SDTM has it: a code's submission value, Y/N for a boolean."""
+    if isinstance(value, bool):
+        return "Y" if value else "N"
+    if item.codelist is not None:
+        code = next((c for c in forms.code_list(item.codelist).codes if c.code == value), None)
+        if code is not None and code.submission_value is not None:
+            return code.submission_value
+        return str(value)
+    return value if isinstance(value, int | float) else _text(value)
+
+
+def declared(forms: Forms, form: FormDefinition, data: dict[str, Any], domain: str) -> Row:
+    """The record's items that declare a variable of ``domain`` (``sdtm: AE.AETERM``), by
+    variable: the mapping comes from the form's definition, not from the item names."""
+    row: Row = {}
+    for path, item in form.walk():
+        if item.sdtm is None or item.sdtm_test is not None or item.type == "group":
+            continue
+        name, _, variable = item.sdtm.partition(".")
+        if name != domain or item.keyed or item.multiple:
+            continue
+        value = _get(data, path)
+        if value is not None:
+            row[variable] = _sdtm_value(forms, item, value)
+    return row
+
+
+def _ae(forms: Forms | None, records: list[CaptureRecord], epoch: _Epochs) -> list[Row]:
+    """AE rows from every form declared as the AE domain, mapped by its items' SDTM names."""
+    by_name = {f.name: f for f in (forms.forms if forms else ()) if f.sdtm_domain == "AE"}
     rows: list[Row] = []
-    for r in _by_form(records, Form.ADVERSE_EVENT):
-        d = r.data
-        grade = d.get("grade")
-        if grade == 5:
+    for r in records:
+        form = by_name.get(r.form)
+        if form is None or forms is None:
+            continue
+        row = declared(forms, form, r.data, "AE")
+        ongoing = next((_get(r.data, p) for p, i in form.walk() if i.cdash == "AEONGO"), None)
+        if row.get("AETOXGR") == "5":
             outcome: str | None = "FATAL"
-        elif d.get("end_date"):
+        elif row.get("AEENDTC"):
             outcome = "RECOVERED/RESOLVED"
-        elif d.get("ongoing"):
+        elif ongoing:
             outcome = "NOT RECOVERED/NOT RESOLVED"
         else:
             outcome = None
-        rows.append(
-            {
-                "AESPID": r.record_key,
-                "AETERM": d.get("term"),
-                "AESER": None if d.get("serious") is None else ("Y" if d["serious"] else "N"),
-                "AEACN": cdisc.ACTION_TAKEN.get(str(d.get("action_taken"))),
-                "AEREL": cdisc.RELATIONSHIP.get(str(d.get("relationship"))),
-                "AEOUT": outcome,
-                "AETOXGR": _text(grade),
-                "EPOCH": epoch(d.get("start_date")),
-                "AESTDTC": _text(d.get("start_date")),
-                "AEENDTC": _text(d.get("end_date")),
-            }
-        )
+        derived: Row = {"AESPID": r.record_key, "AEOUT": outcome}
+        derived["EPOCH"] = epoch(row.get("AESTDTC"))
+        rows.append(derived | row)
     return rows
 
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
-    "ACTION_TAKEN",
     "CODELISTS",
     "DERIVATIONS",
     "DOMAINS",
@@ -22,7 +21,6 @@ __all__ = [
     "END_OF_TREATMENT_REASON",
     "FREQUENCY",
     "METHOD",
-    "RELATIONSHIP",
     "RESPONSE",
     "ROUTE",
     "SEX",
@@ -404,20 +402,6 @@ CODELISTS: dict[str, CodeList] = {
 its sites) and are added by :func:`.define_xml.define_xml`."""
 
 SEX = {"female": "F", "male": "M"}
-RELATIONSHIP = {
-    "not_related": "NOT RELATED",
-    "unlikely": "UNLIKELY RELATED",
-    "possible": "POSSIBLY RELATED",
-    "probable": "PROBABLY RELATED",
-    "related": "RELATED",
-}
-ACTION_TAKEN = {
-    "none": "DOSE NOT CHANGED",
-    "dose_interrupted": "DRUG INTERRUPTED",
-    "dose_reduced": "DOSE REDUCED",
-    "drug_withdrawn": "DRUG WITHDRAWN",
-    "not_applicable": "NOT APPLICABLE",
-}
 END_OF_TREATMENT_REASON = {
     "progression": "PROGRESSIVE DISEASE",
     "adverse_event": "ADVERSE EVENT",

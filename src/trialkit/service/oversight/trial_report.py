@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 import trialkit
 from trialkit.analysis import AdverseEvent, ConsortPatient
+from trialkit.analysis.safety import POOLED
 from trialkit.endpoints import (
     CensoringRules,
     PatientOutcome,
@@ -29,6 +30,7 @@ from trialkit.endpoints.recist import DEFAULT_CRITERIA
 from trialkit.report.document import ReportDocument
 from trialkit.report.inputs import ArmInfo, DataIssueRow, DesignFacts, ReportInputs
 from trialkit.report.trial_report import build_trial_report
+from trialkit.safety.dsmb import DsmbPatient
 from trialkit.service.capture.forms import Form
 from trialkit.service.capture.outcomes import DataIssue, trial_outcomes
 from trialkit.service.capture.tables import CaptureRecord
@@ -36,6 +38,7 @@ from trialkit.service.platform import audit
 from trialkit.service.platform.calendar import calendar_date
 from trialkit.service.platform.policy import Action, authorize, authorize_trial_wide
 from trialkit.service.platform.principal import Principal
+from trialkit.service.safety import sae
 from trialkit.service.screening.tables import (
     EligibilityEvaluation,
     Patient,
@@ -110,6 +113,36 @@ def _exposure_days(records: list[CaptureRecord], cutoff: dt.date) -> int | None:
     return days if seen else None
 
 
+def _dsmb_patient(
+    outcome: PatientOutcome,
+    records: list[CaptureRecord],
+    exposure_days: int,
+    cutoff: dt.date,
+    counts: tuple[int, int],
+    group: str,
+) -> DsmbPatient:
+    """A treated patient's SAE cases and SUSARs, and her first grade 3+ adverse event."""
+    starts = [
+        start
+        for r in records
+        if r.form == Form.ADVERSE_EVENT
+        and isinstance(r.data.get("grade"), int)
+        and r.data["grade"] >= 3
+        and (start := _date(r.data.get("start_date"))) is not None
+        and start <= cutoff
+    ]
+    end = min(d for d in (cutoff, outcome.death_date) if d is not None)
+    return DsmbPatient(
+        usubjid=outcome.usubjid,
+        group=group,
+        exposure_days=exposure_days,
+        sae_cases=counts[0],
+        susars=counts[1],
+        grade3_day=(min(starts) - outcome.randomisation_date).days if starts else None,
+        follow_days=max(0, (end - outcome.randomisation_date).days),
+    )
+
+
 def _first_screening_dates(session: Session, trial_id: int) -> dict[int, dt.datetime]:
     """When each patient's first screening record was made (patients with one)."""
     rows = session.execute(
@@ -166,6 +199,12 @@ def report_inputs(
     randomised = trial_outcomes(
         session, trial, {site.id: site for _, site, _ in rows}, with_arm=unblinded, issues=issues
     )
+    sae_counts = (
+        sae.counts_by_patient(session, trial_id=trial.id, cutoff=cutoff, with_susars=unblinded)
+        if protocol.safety is not None
+        else {}
+    )
+    safety: list[DsmbPatient] = []
     for patient, _site, nation in rows:
         eligible, failed = _deciding_criteria(evaluations.get(patient.id))
         outcome, records = randomised.get(patient.id, (None, []))
@@ -220,6 +259,17 @@ def report_inputs(
                         serious=r.data.get("serious"),
                     )
                 )
+            if protocol.safety is not None:
+                safety.append(
+                    _dsmb_patient(
+                        outcome,
+                        records,
+                        exposure.get(uid, 0),
+                        cutoff,
+                        sae_counts.get(patient.id, (0, 0)),
+                        labels.get(outcome.arm or "", "") if unblinded else POOLED,
+                    )
+                )
         best[uid] = derive_orr(outcome, criteria).best.response
     analysed = {o.usubjid for o in outcomes}
     design = protocol.design
@@ -267,6 +317,7 @@ def report_inputs(
             for i in issues
             if i.usubjid in analysed  # randomised after the cut-off: not in this report
         ),
+        safety=tuple(safety),
     )
 
 

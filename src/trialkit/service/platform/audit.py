@@ -20,6 +20,7 @@ from trialkit.service.platform.tables.audit import (
     HASHED_FIELDS,
     AuditEntry,
     AuditEvent,
+    AuditHead,
     ChainReport,
     append_rows,
     iter_events,
@@ -31,6 +32,7 @@ __all__ = [
     "REDACTED",
     "AuditSearch",
     "audit_choices",
+    "data_version",
     "export_trail",
     "export_trail_for",
     "list_events",
@@ -42,6 +44,20 @@ __all__ = [
 
 REDACTED = "[redacted]"
 EXPORT_FIELDS = (*HASHED_FIELDS, "hash")
+
+
+def data_version(session: Session) -> str:
+    """The end of the audit chain (last sequence number and hash) as this transaction sees it.
+
+    Every change the service records moves it, so a result computed from the data may be
+    cached under it: any change, in this process or another, makes a new key, and the hash
+    tells apart two chains of the same length (a rolled-back transaction's, another
+    database's). Read it before the data it keys. A plain read: it waits for no append.
+    """
+    row = session.execute(
+        select(AuditHead.last_seq, AuditHead.last_hash).where(AuditHead.id == 1)
+    ).one_or_none()
+    return "0" if row is None else f"{row[0]}:{row[1]}"
 
 
 def _text(value: Any) -> str | None:

@@ -13,11 +13,14 @@ import datetime as dt
 from typing import Literal
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from trialkit.errors import AuthenticationError, InputError, PasswordRefusedError, PermissionDenied
 from trialkit.service.platform import audit
 from trialkit.service.platform.db.base import real_utcnow
+from trialkit.service.platform.db.database import is_busy, is_reading
 from trialkit.service.platform.principal import Grant, Principal
 from trialkit.service.platform.security import Security, check_password_rules
 from trialkit.service.platform.sessions import (
@@ -47,6 +50,8 @@ __all__ = [
     "logout",
     "record_password_failure",
     "record_password_success",
+    "reenter_password",
+    "require_reentered_password",
 ]
 
 BAD_CREDENTIALS = "wrong username or password"
@@ -196,7 +201,10 @@ def record_password_failure(
     the account after :attr:`Security.max_failed_logins` of them, audited with ``reason``.
 
     Every form that checks a password counts here, so none is a way round the lock-out.
+    The count is read again under a row lock first: failures sent at once to several
+    servers (or workers) each count, none overwrites another's.
     """
+    session.refresh(user, ["failed_logins", "locked_until"], with_for_update=True)
     now = security.clock()
     failures = user.failed_logins + 1
     changes: dict[str, tuple[object, object]] = {"failed_logins": (user.failed_logins, failures)}
@@ -224,6 +232,112 @@ def record_password_success(
     }
     _audit_own_account(session, user, request_id, changes, reason)
     user.failed_logins, user.locked_until = 0, None
+
+
+def _reentered_password_refusal(
+    session: Session,
+    *,
+    security: Security,
+    user: User,
+    password: str,
+    request_id: str | None,
+    act: str,
+) -> tuple[str, str, bool] | None:
+    """Check a password re-entered to confirm ``act`` (an emergency unblinding, a signature).
+
+    A locked account is refused before the password is tried; a wrong password counts
+    towards the lock-out like a failed login. Returns ``None`` when the password is right
+    (clearing the failure count), else ``(message, why, locked)`` for the caller to audit
+    and raise as :class:`~trialkit.errors.PasswordRefusedError`.
+    """
+    locked = locked_out(user, security.clock())
+    if locked is not None:
+        return f"{act} refused: {locked}", "account locked", True
+    if not security.verify_password(user.password_hash, password):
+        record_password_failure(
+            session,
+            security=security,
+            user=user,
+            request_id=request_id,
+            reason=f"wrong password on the {act} form",
+        )
+        locked = locked_out(user, security.clock())
+        message = f"{act} refused: the password is wrong" + (f"; {locked}" if locked else "")
+        return message, "wrong password", locked is not None
+    record_password_success(session, user=user, request_id=request_id, reason="password re-entered")
+    return None
+
+
+def require_reentered_password(
+    session: Session,
+    *,
+    security: Security,
+    actor: Principal,
+    grant: Grant | None,
+    user: User,
+    password: str,
+    act: str,
+    refused: str,
+    entity: str,
+    entity_id: object,
+    location: str = "",
+) -> None:
+    """:func:`_reentered_password_refusal`, with a refusal audited (``refused`` on ``entity``)
+    and raised as :class:`~trialkit.errors.PasswordRefusedError` for the caller's transaction
+    to commit."""
+    refusal = _reentered_password_refusal(
+        session,
+        security=security,
+        user=user,
+        password=password,
+        request_id=actor.request_id,
+        act=act,
+    )
+    if refusal is None:
+        return
+    failure, why, locked = refusal
+    audit.record(
+        session,
+        actor=actor,
+        grant=grant,
+        action=refused,
+        entity=entity,
+        entity_id=entity_id,
+        reason=why,
+    )
+    raise PasswordRefusedError(failure, location=location, locked=locked)
+
+
+def reenter_password(
+    session: Session,
+    *,
+    security: Security,
+    actor: Principal,
+    grant: Grant | None,
+    password: str,
+    what: str,
+    entity: str,
+    entity_id: object,
+) -> User:
+    """The actor's user, once they have re-entered their password to do ``what`` (an unblinding):
+    :func:`require_reentered_password` for the logged-in user, refusals audited as
+    ``<what>_refused`` (spaces as underscores)."""
+    user = session.get(User, actor.user_id) if actor.user_id is not None else None
+    if user is None:
+        raise AuthenticationError(f"{what} needs a user account")
+    require_reentered_password(
+        session,
+        security=security,
+        actor=actor,
+        grant=grant,
+        user=user,
+        password=password,
+        act=what,
+        refused=f"{what.replace(' ', '_')}_refused",
+        entity=entity,
+        entity_id=entity_id,
+    )
+    return user
 
 
 class _DummyHash:
@@ -280,7 +394,7 @@ def authenticate(
     if not user.is_active or (user.is_demo and not security.demo):
         raise AuthenticationError("this account may not log in")
     if now - login_session.last_seen_at >= ACTIVITY_RESOLUTION:
-        login_session.last_seen_at = now
+        _record_activity(session, login_session, now)
     assignments = session.scalars(
         select(RoleAssignment).where(
             RoleAssignment.user_id == user.id, RoleAssignment.revoked_at.is_(None)
@@ -297,6 +411,40 @@ def authenticate(
         request_id=request_id,
         session_id=login_session.id,
     )
+
+
+def _record_activity(session: Session, login_session: LoginSession, now: dt.datetime) -> None:
+    """Bring a session's last activity up to date, unless that would make the request wait.
+
+    A page view must not wait, nor fail, for it: on PostgreSQL the row is taken with
+    ``SKIP LOCKED``, so a request that finds another one (of the same session) updating it
+    leaves the update to that one. On SQLite a reader's write is tried in a SAVEPOINT: if
+    another connection holds the write lock or committed since the view's snapshot, SQLite
+    refuses at once, and the view goes on as a reader; its session's next request records the
+    activity (it stays due). Either way the recorded activity is at most a little older.
+    """
+    if is_reading() and session.get_bind().dialect.name == "sqlite":
+        try:
+            with session.begin_nested():
+                session.execute(
+                    update(LoginSession)
+                    .where(LoginSession.id == login_session.id)
+                    .values(last_seen_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+        except OperationalError as exc:
+            if not is_busy(exc):
+                raise
+            return
+        set_committed_value(login_session, "last_seen_at", now)
+        return
+    free = session.scalar(
+        select(LoginSession.id)
+        .where(LoginSession.id == login_session.id)
+        .with_for_update(skip_locked=True)
+    )
+    if free is not None:
+        login_session.last_seen_at = now
 
 
 def logout(*, session: Session, actor: Principal) -> None:

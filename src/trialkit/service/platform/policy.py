@@ -46,6 +46,8 @@ class Action(StrEnum):
     VIEW_CLINICAL = "view clinical data, its schedule and its queries"
     EDIT_CLINICAL = "record clinical data and answer queries"
     REVIEW_QUERIES = "raise and close data queries"
+    SIGN_CASEBOOK = "sign patients' casebooks, visits and forms electronically"
+    VERIFY_SOURCE = "verify data against source and report monitoring visits"
     RUN_EDIT_CHECKS = "run the edit checks"
     EXPORT_DATA = "derive analysis datasets and export the trial's data"
     RANDOMISE = "randomise patients"
@@ -63,6 +65,21 @@ class Action(StrEnum):
     VIEW_FORECAST = "view blinded event forecasts and pooled event counts"
     RUN_SIMULATIONS = "run simulations of the trial's design"
     VIEW_REPORTS = "view the trial report (blinded unless the role sees arms)"
+    FREEZE_DATA = (
+        "freeze and lock a form record, a patient, a site or the trial's database, "
+        "and release a freeze"
+    )
+    UNLOCK_DATA = "unlock locked data, with a reason"
+    MAKE_DATA_CUT = "make a signed data cut package (its report blinded unless the role sees arms)"
+    REPORT_SAE = "report serious adverse events of their site's patients, and follow-ups"
+    VIEW_SAES = "view serious adverse events and when their reports are due (blinded)"
+    REVIEW_SAFETY = (
+        "review serious adverse events (causality, expectedness), decide SUSARs and export cases"
+    )
+    UNBLIND_SUSAR = (
+        "unblind one suspected unexpected serious adverse reaction (the arm shown to the "
+        "safety role only)"
+    )
 
 
 _UNBLINDED = frozenset(
@@ -81,6 +98,23 @@ _UNBLINDED = frozenset(
         Action.VIEW_REPORTS,
     }
 )
+_DATA_MANAGER = frozenset(
+    {
+        Action.VIEW_TRIAL,
+        Action.VIEW_PATIENTS,
+        Action.VIEW_SCREENING,
+        Action.VIEW_CLINICAL,
+        Action.REVIEW_QUERIES,
+        Action.RUN_EDIT_CHECKS,
+        Action.VIEW_RANDOMISATION,  # blinded: a data manager never holds VIEW_ARMS
+        Action.VIEW_ENROLMENT,
+        Action.VIEW_FORECAST,
+        Action.VIEW_REPORTS,
+        Action.EXPORT_DATA,
+        Action.FREEZE_DATA,
+        Action.MAKE_DATA_CUT,
+    }
+)
 PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.INVESTIGATOR: frozenset(
         {
@@ -90,10 +124,13 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.VIEW_SCREENING,
             Action.VIEW_CLINICAL,
             Action.EDIT_CLINICAL,
+            Action.SIGN_CASEBOOK,
             Action.RUN_EDIT_CHECKS,
             Action.RANDOMISE,
             Action.VIEW_RANDOMISATION,
             Action.EMERGENCY_UNBLIND,
+            Action.REPORT_SAE,
+            Action.VIEW_SAES,
         }
     ),
     Role.PHARMACIST: frozenset(
@@ -112,12 +149,14 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.VIEW_SCREENING,
             Action.VIEW_CLINICAL,
             Action.REVIEW_QUERIES,
+            Action.VERIFY_SOURCE,
             Action.RUN_EDIT_CHECKS,
             Action.VIEW_RANDOMISATION,
             Action.VIEW_SUPPLY,
             Action.VIEW_ENROLMENT,
             Action.VIEW_FORECAST,
             Action.VIEW_REPORTS,  # the blinded report only: a monitor never holds VIEW_ARMS
+            Action.VIEW_SAES,
         }
     ),
     Role.STATISTICIAN: frozenset(
@@ -130,7 +169,8 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.VIEW_REPORTS,
         }
     ),
-    Role.UNBLINDED_STATISTICIAN: _UNBLINDED,
+    Role.DATA_MANAGER: _DATA_MANAGER,
+    Role.UNBLINDED_STATISTICIAN: _UNBLINDED | {Action.MAKE_DATA_CUT},
     Role.DSMB_MEMBER: _UNBLINDED,
     Role.ADMINISTRATOR: frozenset(
         {
@@ -138,6 +178,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.MANAGE_TRIAL,
             Action.MANAGE_USERS,
             Action.VIEW_AUDIT,
+            Action.UNLOCK_DATA,
             Action.EXPORT_DATA,
             Action.VIEW_SUPPLY,
             Action.MANAGE_SUPPLY,
@@ -146,11 +187,22 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.VIEW_REPORTS,
         }
     ),
+    # blinded: one case's arm only, after a recorded SUSAR unblinding (never VIEW_ARMS)
+    Role.SAFETY_PHYSICIAN: frozenset(
+        {Action.VIEW_TRIAL, Action.VIEW_SAES, Action.REVIEW_SAFETY, Action.UNBLIND_SUSAR}
+    ),
 }
 SITE_ROLES = frozenset({Role.INVESTIGATOR, Role.PHARMACIST})
 """Roles held at one site: the assignment must name it."""
 TRIAL_WIDE_ROLES = frozenset(
-    {Role.STATISTICIAN, Role.UNBLINDED_STATISTICIAN, Role.DSMB_MEMBER, Role.ADMINISTRATOR}
+    {
+        Role.DATA_MANAGER,
+        Role.STATISTICIAN,
+        Role.UNBLINDED_STATISTICIAN,
+        Role.DSMB_MEMBER,
+        Role.ADMINISTRATOR,
+        Role.SAFETY_PHYSICIAN,
+    }
 )
 """Roles held for the whole trial: the assignment names no site. (A monitor may be either.)"""
 UNBLINDED_ROLES = frozenset({Role.UNBLINDED_STATISTICIAN, Role.DSMB_MEMBER})

@@ -8,6 +8,7 @@ nothing, so nothing is done twice. Any other unexpected error, or the last confl
 answered with the application's own error response and goes no further: an error that
 reached the server would make it close the connection, and drop the next requests a
 client sends on it.
+A GET's first attempt reads without SQLite's write lock (docs/operations.md, "Concurrency").
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from trialkit.service.platform.db.database import reading
 from trialkit.service.platform.transaction import RETRY_ATTEMPTS, is_retryable
 
 __all__ = ["ErrorResponder", "RequestBoundary"]
@@ -30,9 +32,17 @@ log = logging.getLogger("trialkit.boundary")
 ErrorResponder = Callable[[Request, Exception], Awaitable[Response]]
 """The application's answer to an unexpected error (it logs the error and says nothing of it)."""
 
+_READS = frozenset({"GET", "HEAD"})
 _BACKOFF_S = 0.005
 """The first pause before a retry; doubled for each later one, with random jitter so that
 the transactions that met each other do not meet again."""
+
+
+def _code(exc: BaseException) -> str:
+    """The database's code for an aborted transaction (PostgreSQL's SQLSTATE, SQLite's code)."""
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "sqlite_errorcode", None)
+    return "?" if code is None else str(code)
 
 
 class RequestBoundary:
@@ -74,7 +84,9 @@ class RequestBoundary:
             position = 0
             try:
                 # a copy: routing writes into the scope (a mount moves its root path)
-                await self.app(dict(scope), replay, tracked)
+                # a retry writes from the start, even inside another boundary's first attempt
+                with reading(attempt == 1 and scope.get("method") in _READS):
+                    await self.app(dict(scope), replay, tracked)
                 return
             except Exception as exc:
                 if started:  # a response is on its way: the server must end it
@@ -83,7 +95,7 @@ class RequestBoundary:
                     log.info(
                         "request %s: transaction aborted by the database (%s); attempt %d of %d",
                         scope.get("state", {}).get("request_id", "-"),
-                        getattr(getattr(exc, "orig", None), "sqlstate", "?"),
+                        _code(exc),
                         attempt + 1,
                         self.attempts,
                     )

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from trialkit.service.platform.db.database import Database
+from trialkit.service.platform.db.database import Database, is_busy
 
 # Database: the type the shell passes in
 __all__ = ["RETRY_ATTEMPTS", "Database", "is_retryable", "transaction"]
@@ -27,8 +27,11 @@ _RETRYABLE = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_f
 
 def is_retryable(exc: BaseException) -> bool:
     """Whether the database aborted the transaction to break a deadlock or a serialisation
-    conflict: it left nothing, and the same work run again may succeed."""
-    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in _RETRYABLE
+    conflict, or SQLite refused it as busy (a reader's stale snapshot that came to write):
+    it left nothing, and the same work run again may succeed."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    return getattr(exc.orig, "sqlstate", None) in _RETRYABLE or is_busy(exc)
 
 
 @contextmanager

@@ -113,6 +113,7 @@ class UserView(_View):
     full_name: str
     is_active: bool
     is_demo: bool
+    email: str | None = None
     locked_until: dt.datetime | None
     roles: list[RoleAssignmentView]
 
@@ -153,6 +154,8 @@ class ScreeningRecordView(_View):
     id: int
     patient_id: int
     version: int
+    form_version: str
+    """The version of the protocol's screening form the record was entered on."""
     data: dict[str, Any]
     reason: str | None
     recorded_at: dt.datetime
@@ -253,6 +256,7 @@ class EmergencyUnblindingView(_View):
     arm_label: str
     unblinded_at: dt.datetime
     sponsor_notified: bool
+    """Whether the notification reached someone of the sponsor (the trial's monitors)."""
 
 
 class KitView(_View):

@@ -8,8 +8,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import secrets
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, insert, select
@@ -30,6 +28,7 @@ from trialkit.randomisation import (
     verify_kit_list,
 )
 from trialkit.service.platform import audit
+from trialkit.service.platform.cache import LruCache
 from trialkit.service.platform.db.base import utcnow
 from trialkit.service.platform.policy import Action, authorize
 from trialkit.service.platform.principal import Grant, Principal
@@ -72,28 +71,8 @@ class SealedList:
     hash: str
 
 
-class _VerifiedCache:
-    """Regenerated, verified lists per (trial, seal hash, extensions), per process."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._items: OrderedDict[tuple[int, str, int], SealedList] = OrderedDict()
-
-    def get(self, key: tuple[int, str, int]) -> SealedList | None:
-        with self._lock:
-            item = self._items.get(key)
-            if item is not None:
-                self._items.move_to_end(key)
-            return item
-
-    def put(self, key: tuple[int, str, int], item: SealedList) -> None:
-        with self._lock:
-            self._items[key] = item
-            while len(self._items) > _CACHE_SIZE:
-                self._items.popitem(last=False)
-
-
-_verified = _VerifiedCache()
+_verified: LruCache[tuple[int, str, int], SealedList] = LruCache(_CACHE_SIZE)
+"""Regenerated, verified lists per (trial, seal hash, extensions), per process."""
 
 
 def sealed_spec(trial: Trial, seal_row: AllocationSeal) -> AllocationSpec:

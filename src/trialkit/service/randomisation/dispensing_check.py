@@ -14,14 +14,26 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trialkit.protocol import Protocol
-from trialkit.service.capture.patient_status import PatientState, PatientStatus, patient_state
-from trialkit.service.platform.policy import Action, patient_or_absent
+from trialkit.service.capture.patient_status import (
+    PatientState,
+    PatientStatus,
+    derive_status,
+    patient_state,
+    status_facts_of,
+)
+from trialkit.service.platform.policy import Action, patient_or_absent, site_or_absent
 from trialkit.service.platform.principal import Principal
 from trialkit.service.randomisation.tables.supply import Dispensing
 from trialkit.service.screening.tables import Patient
 from trialkit.service.trials.trials import get_trial_or_raise, trial_protocol
 
-__all__ = ["DispensingCheck", "DispensingCheckView", "check_dispensing", "dispensing_check"]
+__all__ = [
+    "DispensingCheck",
+    "DispensingCheckView",
+    "check_dispensing",
+    "dispensing_check",
+    "site_dispensing_checks",
+]
 
 
 @dataclass(frozen=True)
@@ -93,6 +105,18 @@ def check_dispensing(
     """Check the dispensing of ``cycle`` to ``patient`` on ``on_date`` (see the module)."""
     state = patient_state(session, patient)
     last = _last_dispensing(session, patient.id)
+    return _check(state, last, protocol=protocol, cycle=cycle, on_date=on_date)
+
+
+def _check(
+    state: PatientState,
+    last: tuple[int, dt.date] | None,
+    *,
+    protocol: Protocol,
+    cycle: int,
+    on_date: dt.date,
+) -> DispensingCheck:
+    """The rule, from the patient's status and last dispensing (cycle, date)."""
     last_cycle, last_on = last if last is not None else (0, None)
     due_on = earliest = None
     drug = protocol.study_drug
@@ -160,6 +184,44 @@ def dispensing_check(
         session, patient=patient, protocol=protocol, cycle=cycle, on_date=on_date
     )
     return view(patient.id, found)
+
+
+def site_dispensing_checks(
+    *, session: Session, actor: Principal, site_id: int, on_date: dt.date
+) -> dict[int, DispensingCheckView]:
+    """The check of the next cycle of every patient of a site given a kit, by patient id.
+
+    The same rule as :func:`dispensing_check`, read for the whole site in a fixed number of
+    queries (the pharmacy page lists every treated patient).
+    """
+    site, _ = site_or_absent(session, actor, site_id, Action.HANDLE_KITS)
+    protocol = trial_protocol(get_trial_or_raise(session, site.trial_id))
+    last: dict[int, tuple[int, dt.date]] = {}
+    rows = session.execute(
+        select(
+            Dispensing.patient_id,
+            Dispensing.cycle,
+            Dispensing.dispensed_on,
+            Dispensing.dispensed_at,
+        )
+        .join(Patient, Patient.id == Dispensing.patient_id)
+        .where(Patient.site_id == site.id)
+        .order_by(Dispensing.patient_id, Dispensing.cycle)
+    )
+    for patient_id, cycle, on, at in rows:  # ordered by cycle: the last one wins
+        last[patient_id] = (int(cycle), on if on is not None else at.date())
+    facts = status_facts_of(session, list(last))
+    checks: dict[int, DispensingCheckView] = {}
+    for patient_id, dispensed in last.items():
+        found = _check(
+            derive_status(facts[patient_id]),
+            dispensed,
+            protocol=protocol,
+            cycle=dispensed[0] + 1,
+            on_date=on_date,
+        )
+        checks[patient_id] = view(patient_id, found)
+    return checks
 
 
 def view(patient_id: int, found: DispensingCheck) -> DispensingCheckView:

@@ -20,11 +20,9 @@ from sqlalchemy import BindParameter, Integer, Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from trialkit.errors import (
-    AuthenticationError,
     ConflictError,
     InputError,
     NotFoundError,
-    PasswordRefusedError,
     RandomisationError,
     SupplyError,
 )
@@ -35,7 +33,7 @@ from trialkit.randomisation import (
     emergency_view,
     redact,
 )
-from trialkit.service.platform import audit, auth
+from trialkit.service.platform import audit, auth, notify
 from trialkit.service.platform.db.base import insert_unique, utcnow
 from trialkit.service.platform.policy import (
     Action,
@@ -43,10 +41,11 @@ from trialkit.service.platform.policy import (
     can_see_arm,
     patient_or_absent,
     patient_with_site_or_absent,
+    site_or_absent,
 )
 from trialkit.service.platform.principal import Principal
 from trialkit.service.platform.security import Security
-from trialkit.service.platform.tables.people import User
+from trialkit.service.platform.tables.people import Role
 from trialkit.service.platform.views import (
     CalendarEntryView,
     EmergencyUnblindingView,
@@ -62,7 +61,6 @@ from trialkit.service.randomisation.supply import (
 )
 from trialkit.service.randomisation.tables.randomisation import (
     AllocationSlot,
-    Notification,
     Randomisation,
     StratumCounter,
     Unblinding,
@@ -89,6 +87,7 @@ __all__ = [
     "ReadinessCheck",
     "emergency_unblind",
     "get_randomisation",
+    "randomisation_numbers",
     "randomise",
     "readiness",
 ]
@@ -582,6 +581,21 @@ def get_randomisation(*, session: Session, actor: Principal, patient_id: int) ->
     )
 
 
+def randomisation_numbers(*, session: Session, actor: Principal, site_id: int) -> dict[int, int]:
+    """The randomisation number of each randomised patient of a site, by patient id.
+
+    One query for a whole list page; numbers only (nothing of an arm), as
+    :func:`get_randomisation` shows them to a blinded role.
+    """
+    site, _ = site_or_absent(session, actor, site_id, Action.VIEW_RANDOMISATION)
+    rows = session.execute(
+        select(Randomisation.patient_id, Randomisation.randomisation_number).where(
+            Randomisation.site_id == site.id
+        )
+    )
+    return dict(rows.all())
+
+
 def emergency_unblind(
     *,
     session: Session,
@@ -597,49 +611,23 @@ def emergency_unblind(
     read by blinded administrators) and a notification to the sponsor (without
     the arm). Nothing else changes: every other response stays blinded.
 
-    The password re-entry is a password check like a login: a wrong one counts towards
-    the account's lock-out (:func:`trialkit.service.platform.auth.record_password_failure`), and a
-    locked account is refused before the password is tried, so the form is no way to
-    guess passwords. Both refusals are audited (``emergency_unblinding_refused``) and raised
-    as :class:`~trialkit.errors.PasswordRefusedError`, which the caller's transaction commits.
+    The password is re-entered through :func:`trialkit.service.platform.auth.reenter_password`,
+    as for a SUSAR unblinding: a wrong one counts towards the lock-out, and refusals are
+    audited (``emergency_unblinding_refused``) and raised as
+    :class:`~trialkit.errors.PasswordRefusedError`, which the caller's transaction commits.
     """
     patient, grant = patient_or_absent(session, actor, patient_id, Action.EMERGENCY_UNBLIND)
-    user = session.get(User, actor.user_id) if actor.user_id is not None else None
-    if user is None:
-        raise AuthenticationError("emergency unblinding needs a user account")
     if not reason.strip():
         raise InputError("give the medical reason for the emergency unblinding", location="reason")
-    locked = auth.locked_out(user, security.clock())
-    if locked is None and not security.verify_password(user.password_hash, password):
-        auth.record_password_failure(
-            session,
-            security=security,
-            user=user,
-            request_id=actor.request_id,
-            reason="wrong password on the emergency unblinding form",
-        )
-        locked = auth.locked_out(user, security.clock())
-        failure = "emergency unblinding refused: the password is wrong" + (
-            f"; {locked}" if locked else ""
-        )
-        why = "wrong password"
-    elif locked is not None:
-        failure, why = f"emergency unblinding refused: {locked}", "account locked"
-    else:
-        failure = why = ""
-    if failure:
-        audit.record(
-            session,
-            actor=actor,
-            grant=grant,
-            action="emergency_unblinding_refused",
-            entity="patient",
-            entity_id=patient.id,
-            reason=why,
-        )
-        raise PasswordRefusedError(failure, locked=locked is not None)
-    auth.record_password_success(
-        session, user=user, request_id=actor.request_id, reason="password re-entered"
+    user = auth.reenter_password(
+        session,
+        security=security,
+        actor=actor,
+        grant=grant,
+        password=password,
+        what="emergency unblinding",
+        entity="patient",
+        entity_id=patient.id,
     )
     row, slot = _randomisation(session, patient)
     trial = get_trial_or_raise(session, patient.trial_id)
@@ -650,20 +638,22 @@ def emergency_unblind(
         patient_id=patient.id, user_id=user.id, reason=reason.strip(), unblinded_at=now
     )
     session.add(unblinding)
-    session.add(
-        Notification(
-            trial_id=trial.id,
-            recipient="sponsor",
-            kind="emergency_unblinding",
-            subject=f"{trial.acronym}: emergency unblinding of randomisation number "
-            f"{row.randomisation_number}",
-            body=(
-                f"{actor.username} unblinded patient {patient.screening_number} (randomisation "
-                f"number {row.randomisation_number}) at site {site.code if site else '?'} on "
-                f"{now.isoformat()}. Reason: {reason.strip()}"
-            ),
-            created_at=now,
-        )
+    notify.notify(
+        session,
+        trial_id=trial.id,
+        kind=notify.Kind.EMERGENCY_UNBLINDING,
+        to=(notify.To.role(Role.MONITOR), notify.To.role(Role.SAFETY_PHYSICIAN)),
+        message=notify.emergency_unblinding_message(
+            trial=trial.acronym,
+            username=actor.username,
+            screening_number=patient.screening_number,
+            randomisation_number=row.randomisation_number,
+            site_code=site.code if site else "?",
+            when=now,
+            reason=reason.strip(),
+        ),
+        site_id=patient.site_id,
+        link=f"/patients/{patient.id}",
     )
     session.flush()
     audit.record_created(

@@ -32,7 +32,7 @@ from trialkit.randomisation import (
     usable_after,
 )
 from trialkit.randomisation.supply import DISPENSABLE, SITE_STOCK
-from trialkit.service.platform import audit
+from trialkit.service.platform import audit, notify
 from trialkit.service.platform.db.base import insert_unique, utcnow
 from trialkit.service.platform.policy import (
     Action,
@@ -42,6 +42,7 @@ from trialkit.service.platform.policy import (
     site_scope,
 )
 from trialkit.service.platform.principal import Grant, Principal
+from trialkit.service.platform.tables.people import Role
 from trialkit.service.platform.views import (
     DispensingView,
     KitView,
@@ -58,6 +59,7 @@ from trialkit.service.randomisation.tables.supply import (
     Shipment,
 )
 from trialkit.service.screening.tables import Patient
+from trialkit.service.trials.locks import require_unlocked
 from trialkit.service.trials.tables import Site
 from trialkit.service.trials.trials import get_site_or_raise, get_trial_or_raise, trial_protocol
 
@@ -506,6 +508,20 @@ def _raise_resupply(
         + ("" if request.complete else "; waiting for depot stock"),
         site_id=site.id,
     )
+    notify.notify(
+        session,
+        trial_id=trial_id,
+        kind=notify.Kind.RESUPPLY_REQUEST,
+        # the site receives the kits; the depot (administrators hold MANAGE_SUPPLY) ships them
+        to=(notify.To.role(Role.PHARMACIST, site_id=site.id), notify.To.role(Role.ADMINISTRATOR)),
+        message=notify.resupply_request_message(
+            trial=get_trial_or_raise(session, trial_id).acronym,
+            site_code=site.code,
+            kits=len(request.kit_numbers),
+            waiting_for_depot=not request.complete,
+        ),
+        site_id=site.id,
+    )
     return request
 
 
@@ -770,6 +786,7 @@ def dispense(
     when nothing is refused is not kept.
     """
     patient, grant = patient_or_absent(session, actor, patient_id, Action.HANDLE_KITS)
+    require_unlocked(session, patient=patient)
     if cycle < 2:
         raise InputError(
             "cycle 1 is dispensed at randomisation; give a later cycle", location="cycle"

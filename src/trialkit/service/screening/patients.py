@@ -13,6 +13,7 @@ import json
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, func, select
@@ -20,11 +21,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import trialkit
-from trialkit.eligibility import parse_record
 from trialkit.errors import ConflictError, InputError, RecordError
 from trialkit.protocol import Protocol
-from trialkit.screening import ScreeningOutcome, screen
-from trialkit.service.capture.patient_status import patient_state
+from trialkit.screening import ScreeningOutcome, parse_screening_record, screen
+from trialkit.service.capture.patient_status import derive_status, status_facts_of
 from trialkit.service.platform import audit
 from trialkit.service.platform.calendar import calendar_date
 from trialkit.service.platform.db.base import insert_unique, utcnow
@@ -50,6 +50,7 @@ from trialkit.service.screening.tables import (
     Patient,
     ScreeningRecordVersion,
 )
+from trialkit.service.trials.locks import CONSENT_FORM, SCREENING_FORM, require_unlocked
 from trialkit.service.trials.trials import (
     get_site_or_raise,
     get_trial_or_raise,
@@ -71,36 +72,49 @@ __all__ = [
 
 
 def _patient_view(session: Session, patient: Patient, grant: Grant) -> PatientView:
-    versions = session.scalar(
-        select(func.count()).where(ScreeningRecordVersion.patient_id == patient.id)
+    return _patient_views(session, [patient], grant)[0]
+
+
+def _patient_views(
+    session: Session, patients: Sequence[Patient], grant: Grant
+) -> list[PatientView]:
+    """The patients' views, read in a fixed number of queries however many they are."""
+    ids = [p.id for p in patients]
+    if not ids:
+        return []
+    versions: dict[int, int] = dict(
+        session.execute(
+            select(ScreeningRecordVersion.patient_id, func.count())
+            .where(ScreeningRecordVersion.patient_id.in_(ids))
+            .group_by(ScreeningRecordVersion.patient_id)
+        ).all()
     )
-    verdict = session.scalars(
-        select(EligibilityEvaluation.verdict)
-        .where(EligibilityEvaluation.patient_id == patient.id)
-        .order_by(EligibilityEvaluation.id.desc())
-        .limit(1)
-    ).first()
-    consented = session.scalars(select(Consent.id).where(Consent.patient_id == patient.id)).first()
-    fields: dict[str, Any] = {
-        "id": patient.id,
-        "trial_id": patient.trial_id,
-        "site_id": patient.site_id,
-        "screening_number": patient.screening_number,
-        "created_at": patient.created_at,
-        "screening_record_versions": int(versions or 0),
-        "latest_verdict": verdict,
-        "consented": consented is not None,
-    }
-    state = patient_state(session, patient)
-    fields |= {
-        "status": state.status.value,
-        "status_since": state.since,
-        "status_reason": state.reason,
-    }
-    if can_see_arm(grant.role):
-        arm = randomised.randomised_arm(session=session, patient=patient)
-        return UnblindedPatientView(**fields, arm=arm)  # no arm before randomisation
-    return PatientView(**fields)
+    consented = set(
+        session.scalars(select(Consent.patient_id).where(Consent.patient_id.in_(ids)).distinct())
+    )
+    facts = status_facts_of(session, ids)
+    views: list[PatientView] = []
+    for patient in patients:
+        state = derive_status(facts[patient.id])
+        fields: dict[str, Any] = {
+            "id": patient.id,
+            "trial_id": patient.trial_id,
+            "site_id": patient.site_id,
+            "screening_number": patient.screening_number,
+            "created_at": patient.created_at,
+            "screening_record_versions": versions.get(patient.id, 0),
+            "latest_verdict": facts[patient.id].latest_verdict,
+            "consented": patient.id in consented,
+            "status": state.status.value,
+            "status_since": state.since,
+            "status_reason": state.reason,
+        }
+        if can_see_arm(grant.role):
+            arm = randomised.randomised_arm(session=session, patient=patient)
+            views.append(UnblindedPatientView(**fields, arm=arm))  # none before randomisation
+        else:
+            views.append(PatientView(**fields))
+    return views
 
 
 def register_patient(
@@ -108,6 +122,7 @@ def register_patient(
 ) -> PatientView:
     """Register a patient for screening at a recruiting site (number unique per trial and site)."""
     site, grant = site_or_absent(session, actor, site_id, Action.EDIT_PATIENTS)
+    require_unlocked(session, trial_id=site.trial_id, site_id=site.id)
     require_recruiting(session, site)
     exists = session.scalars(
         select(Patient.id).where(
@@ -151,8 +166,8 @@ def list_patients(*, session: Session, actor: Principal, site_id: int) -> list[P
     site, grant = site_or_absent(session, actor, site_id, Action.VIEW_PATIENTS)
     patients = session.scalars(
         select(Patient).where(Patient.site_id == site.id).order_by(Patient.id)
-    )
-    return [_patient_view(session, p, grant) for p in patients]
+    ).all()
+    return _patient_views(session, patients, grant)
 
 
 def get_patient(*, session: Session, actor: Principal, patient_id: int) -> PatientView:
@@ -165,6 +180,7 @@ def _record_view(row: ScreeningRecordVersion) -> ScreeningRecordView:
         id=row.id,
         patient_id=row.patient_id,
         version=row.version,
+        form_version=row.form_version,
         data=row.data,
         reason=row.reason,
         recorded_at=row.recorded_at,
@@ -182,6 +198,13 @@ def _finite(value: Any, path: str) -> None:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             _finite(item, f"{path}[{index}]")
+
+
+def _screening_form_version(protocol: Protocol) -> str:
+    forms = protocol.forms
+    form = forms.screening if forms is not None else None
+    assert form is not None  # parse_screening_record refused a protocol without one
+    return form.version
 
 
 def _require_reason(version: int, reason: str | None, what: str) -> str | None:
@@ -210,9 +233,10 @@ def submit_screening_record(
     patient, site, _, grant, approved = patient_with_site_or_absent(
         session, actor, patient_id, Action.EDIT_PATIENTS
     )
+    require_unlocked(session, patient=patient, form=SCREENING_FORM, record_key=SCREENING_FORM)
     require_recruiting(session, site, approved=approved)
-    record = parse_record(data, source="data")
-    normalised = record.model_dump(mode="json", exclude_unset=True)
+    protocol = trial_protocol(get_trial_or_raise(session, patient.trial_id))
+    normalised = parse_screening_record(protocol, data, source="data")
     _finite(normalised, "data")
     last = session.scalar(_LAST_RECORD_VERSION, {"patient": patient.id})
     version = int(last or 0) + 1
@@ -220,6 +244,7 @@ def submit_screening_record(
     values: dict[str, Any] = {
         "patient_id": patient.id,
         "version": version,
+        "form_version": _screening_form_version(protocol),
         "data": normalised,
         "reason": reason,
         "recorded_at": utcnow(),
@@ -290,7 +315,7 @@ def _screen(protocol: Protocol, data: dict[str, Any]) -> ScreeningOutcome:
     with _screened_lock:
         outcome = _SCREENED.get(key)
     if outcome is None:
-        outcome = screen(protocol, parse_record(data, source="data"))
+        outcome = screen(protocol, parse_screening_record(protocol, data, source="data"))
         with _screened_lock:
             _SCREENED[key] = outcome
             while len(_SCREENED) > _SCREENED_SIZE:
@@ -301,6 +326,7 @@ def _screen(protocol: Protocol, data: dict[str, Any]) -> ScreeningOutcome:
 def evaluate_eligibility(*, session: Session, actor: Principal, patient_id: int) -> EligibilityView:
     """Evaluate the latest screening record against the trial's protocol and keep the verdict."""
     patient, grant = patient_or_absent(session, actor, patient_id, Action.EDIT_PATIENTS)
+    require_unlocked(session, patient=patient)
     require_recruiting(session, get_site_or_raise(session, patient.site_id))
     latest = session.scalars(
         select(ScreeningRecordVersion)
@@ -386,6 +412,7 @@ def record_consent(
     date after it is refused.
     """
     patient, grant = patient_or_absent(session, actor, patient_id, Action.EDIT_PATIENTS)
+    require_unlocked(session, patient=patient, form=CONSENT_FORM, record_key=CONSENT_FORM)
     require_recruiting(session, get_site_or_raise(session, patient.site_id))
     if consent_date > calendar_date(today):
         raise InputError("a consent date cannot lie in the future", location="consent_date")

@@ -10,13 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from trialkit.eligibility.record import ScreeningRecord
 from trialkit.errors import RecordError
 from trialkit.protocol import Protocol
-from trialkit.screening import ScreeningOutcome, screen
+from trialkit.screening import ScreeningOutcome, parse_screening_record, screen
 from trialkit.service.platform.policy import Action, patient_or_absent
 from trialkit.service.platform.principal import Principal
 from trialkit.service.trials.trials import get_trial, get_trial_or_raise, trial_protocol
@@ -52,32 +50,22 @@ def get_protocol(*, session: Session, actor: Principal, trial_id: int) -> Protoc
     return trial_protocol(get_trial_or_raise(session, trial_id))
 
 
-def _path(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(part) for part in loc)
-
-
 def preview_screening(
     *, session: Session, actor: Principal, patient_id: int, data: dict[str, Any]
 ) -> ScreeningPreview:
     """Validate ``data`` as a screening record and screen it, storing nothing.
 
-    Every invalid field is reported (not only the first), each with its path.
+    The first invalid value is reported, with its path in the record.
     """
     patient, _ = patient_or_absent(session, actor, patient_id, Action.EDIT_PATIENTS)
     protocol = trial_protocol(get_trial_or_raise(session, patient.trial_id))
     try:
-        record = ScreeningRecord.model_validate(data)
-    except ValidationError as exc:
-        problems = tuple(
-            FieldProblem(
-                path=_path(error["loc"]),
-                message=error["msg"],
-                kind=error["type"],
-                context=tuple((k, str(v)) for k, v in (error.get("ctx") or {}).items()),
-            )
-            for error in exc.errors()
+        record = parse_screening_record(protocol, data, source="$")
+    except RecordError as exc:  # the first invalid value, at its path
+        return ScreeningPreview(
+            outcome=None,
+            problems=(FieldProblem(path=exc.location.removeprefix("$."), message=exc.message),),
         )
-        return ScreeningPreview(outcome=None, problems=problems)
     try:
         outcome = screen(protocol, record)
     except RecordError as exc:  # a lab unit the criteria cannot convert, for example

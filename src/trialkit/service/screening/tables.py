@@ -39,6 +39,8 @@ class ScreeningRecordVersion(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     version: Mapped[int]
+    form_version: Mapped[str] = mapped_column(String(32))
+    """The version of the protocol's screening form the record was entered on."""
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     reason: Mapped[str | None] = mapped_column(Text)
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -1,4 +1,5 @@
-"""Trials, their countries and sites, and the ethics approvals that let a site recruit."""
+"""Trials, their countries and sites, the ethics approvals that let a site recruit, and the
+freezes and locks that stop their data changing."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from trialkit.service.platform.db.base import Base, UTCDateTime
 
-__all__ = ["Country", "EthicsApproval", "Site", "Trial"]
+__all__ = ["Country", "DataLock", "EthicsApproval", "Site", "Trial"]
 
 
 class Trial(Base):
@@ -68,3 +69,28 @@ class EthicsApproval(Base):
     protocol_version: Mapped[str] = mapped_column(String(100))
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class DataLock(Base):
+    """A freeze or lock of a trial's data: the whole trial (the database lock), a site, a
+    patient or one form record (``form`` and ``record_key``), the narrower scope set.
+
+    ``level`` is ``freeze`` (no edits; queries still possible) or ``lock`` (nothing changes).
+    Nothing is deleted: releasing sets ``released_at`` with a reason.
+    """
+
+    __tablename__ = "data_locks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id"), index=True)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"))
+    form: Mapped[str | None] = mapped_column(String(32))
+    record_key: Mapped[str | None] = mapped_column(String(64))
+    level: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    released_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    release_reason: Mapped[str | None] = mapped_column(Text)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -22,7 +24,33 @@ from trialkit.service.platform.tables.people import Role, RoleAssignment, User
 from trialkit.service.platform.views import RoleAssignmentView, UserView
 from trialkit.service.trials.tables import Site, Trial
 
-__all__ = ["create_user", "get_user", "grant_role", "list_users", "me", "revoke_role", "user_view"]
+__all__ = [
+    "check_email",
+    "create_user",
+    "get_user",
+    "grant_role",
+    "list_users",
+    "me",
+    "revoke_role",
+    "set_email",
+    "user_id_by_name",
+    "user_view",
+]
+
+_EMAIL = re.compile(r"[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+")
+
+
+def check_email(email: str | None) -> str | None:
+    """A notification address, trimmed (empty: none), or an error naming what is wrong."""
+    if email is None or not email.strip():
+        return None
+    email = email.strip()
+    if len(email) > 254 or not _EMAIL.fullmatch(email):
+        raise InputError(
+            f"{email[:60]!r} is not an e-mail address (one name@domain, no spaces)",
+            location="email",
+        )
+    return email
 
 
 def user_view(session: Session, user: User) -> UserView:
@@ -35,6 +63,7 @@ def user_view(session: Session, user: User) -> UserView:
         full_name=user.full_name,
         is_active=user.is_active,
         is_demo=user.is_demo,
+        email=user.email,
         locked_until=user.locked_until,
         roles=[_assignment_view(a) for a in assignments],
     )
@@ -60,10 +89,12 @@ def create_user(
     full_name: str,
     password: str,
     is_demo: bool = False,
+    email: str | None = None,
 ) -> UserView:
-    """Create a user account (no roles yet)."""
+    """Create a user account (no roles yet); ``email``: where notifications are e-mailed."""
     grant = authorize(actor, Action.MANAGE_USERS, trial_id=None)
     check_password_rules(password)
+    email = check_email(email)
     if session.scalars(select(User.id).where(User.username == username)).first() is not None:
         raise ConflictError(f"a user named {username!r} exists already", location="username")
     now = utcnow()
@@ -73,6 +104,7 @@ def create_user(
         password_hash=security.hash_password(password),
         is_active=True,
         is_demo=is_demo,
+        email=email,
         failed_logins=0,
         password_changed_at=now,
         created_at=now,
@@ -93,8 +125,37 @@ def create_user(
             "full_name": full_name,
             "password_hash": audit.REDACTED,
             "is_demo": is_demo,
+            **({"email": email} if email else {}),
         },
     )
+    return user_view(session, user)
+
+
+def set_email(*, session: Session, actor: Principal, user_id: int, email: str | None) -> UserView:
+    """Set (or with ``None`` remove) the address a user's notifications are e-mailed to.
+
+    An administrator may set anyone's; every user may set their own.
+    """
+    if actor.user_id is None or actor.user_id != user_id:
+        grant = authorize(actor, Action.MANAGE_USERS, trial_id=None)
+    else:
+        grant = None
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFoundError(f"user {user_id} not found", location="user_id")
+    email = check_email(email)
+    if email != user.email:
+        audit.record(
+            session,
+            actor=actor,
+            grant=grant,
+            action="update",
+            entity="user",
+            entity_id=user.id,
+            changes={"email": (user.email, email)},
+        )
+        user.email = email
+        session.flush()
     return user_view(session, user)
 
 
@@ -215,3 +276,11 @@ def me(*, session: Session, actor: Principal) -> UserView:
     if user is None:
         raise NotFoundError("no user account behind this session")
     return user_view(session, user)
+
+
+def user_id_by_name(session: Session, username: str) -> int:
+    """The id of the user called ``username`` (the command line names users by login)."""
+    found = session.scalars(select(User.id).where(User.username == username)).first()
+    if found is None:
+        raise NotFoundError(f"no user named {username!r}", location="username")
+    return int(found)

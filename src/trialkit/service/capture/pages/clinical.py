@@ -8,75 +8,70 @@ on the patient page once saved.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from trialkit.errors import ConflictError, NotFoundError, PermissionDenied, TrialkitError
+from trialkit.errors import NotFoundError, PermissionDenied, TrialkitError
+from trialkit.protocol.forms import Form, Forms
 from trialkit.service.capture import capture as capture_service
 from trialkit.service.capture import queries as query_service
-from trialkit.service.capture.capture import CaptureView
-from trialkit.service.capture.forms import Form
-from trialkit.service.capture.pages.clinical_forms import (
-    METHODS,
-    NON_TARGET_ROWS,
-    SIMPLE_FORMS,
-    TARGET_ROWS,
-    Converted,
-    assessment_from_form,
-    assessment_to_form,
-    baseline_from_form,
-    baseline_to_form,
-    blank_baseline,
-    field_labels,
-    field_of_location,
-    form_label,
-    lesion_ids,
-    page_field,
-    simple_from_form,
-    simple_to_form,
-)
+from trialkit.service.capture.capture import TUMOUR_FORMS, CaptureView
+from trialkit.service.capture.forms import Form as CaseForm
 from trialkit.service.capture.queries import QueryView
 from trialkit.service.capture.recist_preview import preview_tumour_response
 from trialkit.service.platform.pages.deps import DbSession, Id, PagesDep, Today, Viewer, ViewerDep
 from trialkit.service.platform.pages.deps import Form as PostedForm
 from trialkit.service.platform.pages.errors import FormRejected
+from trialkit.service.platform.pages.form_pages import (
+    Converted,
+    SectionView,
+    field_of_location,
+    form_fields,
+    keyed_ids,
+    page_field,
+    page_sections,
+    page_to_record,
+    record_to_page,
+    rows_changed,
+)
 from trialkit.service.platform.pages.labels import N_
 from trialkit.service.platform.pages.rendering import Pages
 from trialkit.service.platform.views import PatientView
 from trialkit.service.screening import patients
+from trialkit.service.trials.trials import get_trial_or_raise, trial_protocol
 
-__all__ = ["ENTERED_FORMS", "QUERY_STATUS", "latest_versions", "notice_number", "router"]
+__all__ = [
+    "QUERY_STATUS",
+    "entered_forms",
+    "latest_versions",
+    "notice_number",
+    "router",
+    "trial_forms",
+]
 
 router = APIRouter()
 
 QUERY_STATUS = {"open": N_("open"), "answered": N_("answered"), "closed": N_("closed")}
 """The words for a query's status."""
 
-ENTERED_FORMS = (
-    Form.TUMOUR_BASELINE,
-    Form.TUMOUR_ASSESSMENT,
-    Form.ADVERSE_EVENT,
-    Form.STUDY_DRUG,
-    Form.DOCETAXEL_CYCLE,
-    Form.LETROZOLE,
-    Form.NEW_THERAPY,
-    Form.END_OF_TREATMENT,
-    Form.DEATH,
-    Form.LAST_KNOWN_ALIVE,
-    Form.END_OF_STUDY,
-)
-"""The forms a site enters on these pages, in the order the patient page offers them."""
+
+def trial_forms(session: Session, trial_id: int) -> Forms | None:
+    """The form definitions of the trial's protocol (``None`` when it defines none)."""
+    return trial_protocol(get_trial_or_raise(session, trial_id)).forms
 
 
-def _form_or_absent(pages: Pages, name: str) -> Form:
-    try:
-        form = Form(name)
-    except ValueError:
-        raise NotFoundError(pages._("No such page.")) from None
-    if form not in ENTERED_FORMS:
+def entered_forms(forms: Forms | None) -> list[Form]:
+    """The case report forms a site enters on these pages, in the protocol's order."""
+    return [f for f in forms.forms if f.used != "screening"] if forms else []
+
+
+def _form_or_absent(pages: Pages, forms: Forms | None, name: str) -> Form:
+    form = next((f for f in entered_forms(forms) if f.name == name), None)
+    if form is None:
         raise NotFoundError(pages._("No such page."))
     return form
 
@@ -89,13 +84,15 @@ def latest_versions(records: list[CaptureView]) -> list[CaptureView]:
     return list(latest.values())
 
 
-def _baseline_lesions(
-    session: Session, viewer: Viewer, patient_id: int
-) -> tuple[list[str], list[str]]:
+def _baseline(session: Session, viewer: Viewer, forms: Forms, patient_id: int) -> dict[str, Any]:
+    """The latest record of the protocol's baseline form (its lesions key the assessments)."""
+    form = next((f for f in forms.forms if f.used == "baseline"), None)
+    if form is None:
+        return {}
     records = capture_service.list_records(
-        session=session, actor=viewer.principal, patient_id=patient_id, form=Form.TUMOUR_BASELINE
+        session=session, actor=viewer.principal, patient_id=patient_id, form=form.name
     )
-    return lesion_ids(records[-1].data if records else None)
+    return records[-1].data if records else {}
 
 
 def _record_queries(
@@ -108,28 +105,8 @@ def _record_queries(
         session=session, actor=viewer.principal, patient_id=patient_id
     )
     return [
-        q for q in listed if q.form == form.value and q.record_key == key and q.status != "closed"
+        q for q in listed if q.form == form.name and q.record_key == key and q.status != "closed"
     ]
-
-
-def _convert(
-    form: Form, posted: dict[str, str], targets: list[str], non_targets: list[str]
-) -> Converted:
-    if form == Form.TUMOUR_BASELINE:
-        return baseline_from_form(posted)
-    if form == Form.TUMOUR_ASSESSMENT:
-        return assessment_from_form(posted, targets, non_targets)
-    return simple_from_form(SIMPLE_FORMS[form], posted)
-
-
-def _to_values(
-    form: Form, data: dict[str, Any], targets: list[str], nts: list[str]
-) -> dict[str, str]:
-    if form == Form.TUMOUR_BASELINE:
-        return baseline_to_form(data)
-    if form == Form.TUMOUR_ASSESSMENT:
-        return assessment_to_form(data, targets, nts)
-    return simple_to_form(data)
 
 
 def _entered(value: Any) -> bool:
@@ -145,46 +122,79 @@ def _response(
     session: Session, viewer: Viewer, patient_id: int, form: Form
 ) -> dict[str, Any] | None:
     """The RECIST evaluation so far, shown beside the tumour forms (``None`` for others)."""
-    if form not in (Form.TUMOUR_BASELINE, Form.TUMOUR_ASSESSMENT):
+    if form.name not in TUMOUR_FORMS:
         return None
     try:
         return capture_service.tumour_response(
             session=session, actor=viewer.principal, patient_id=patient_id
         ).evaluation
-    except ConflictError:  # not randomised: saving says so next to the form
+    except TrialkitError:  # not randomised: saving says so next to the form
         return None
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What a form's page is built from: the definitions, the form, the record's versions."""
+
+    patient: PatientView
+    forms: Forms
+    form: Form
+    versions: list[CaptureView]
+    keys: dict[str, list[str]]
+
+    @property
+    def key(self) -> str | None:
+        return self.versions[-1].record_key if self.versions else None
+
+
+def _context(
+    session: Session, viewer: Viewer, pages: Pages, patient_id: int, name: str, key: str | None
+) -> _Context:
+    patient = patients.get_patient(session=session, actor=viewer.principal, patient_id=patient_id)
+    forms = trial_forms(session, patient.trial_id)
+    form = _form_or_absent(pages, forms, name)
+    assert forms is not None  # the form was found there
+    versions = _existing(session, viewer, patient_id, form, key)
+    data = versions[-1].data if versions else None
+    keys = keyed_ids(form, _baseline(session, viewer, forms, patient_id), data)
+    return _Context(patient, forms, form, versions, keys)
+
+
+def _labels(pages: Pages, sections: tuple[SectionView, ...]) -> dict[str, str]:
+    labels = {
+        "reason": pages._("Reason for the correction"),
+        "form": pages._("The form"),
+    }
+    labels.update({name: pages._(f.label) for name, f in form_fields(sections).items()})
+    return labels
 
 
 def _page(
     pages: Pages,
+    ctx: _Context,
     *,
     viewer: Viewer,
-    patient: PatientView,
-    form: Form,
-    key: str | None,
-    version: int,
     values: dict[str, str],
     errors: dict[str, str],
-    targets: list[str],
-    non_targets: list[str],
     response: dict[str, Any] | None = None,
     preview: bool = False,
     status_code: int = 200,
     queries: list[QueryView] | None = None,
 ) -> HTMLResponse:
-    all_labels = {
-        key: pages._(words) % {k: pages._(v) for k, v in values_.items()}
-        for key, (words, values_) in field_labels(form, targets, non_targets).items()
-    }
+    form = ctx.form
+    sections = page_sections(ctx.forms, form, values, ctx.keys)
+    all_labels = _labels(pages, sections)
     labels = {key: label for key, label in all_labels.items() if key in errors}
     # each open query next to its field, and all of them in a summary at the top
     field_queries: dict[str, list[QueryView]] = {}
     query_summary: list[tuple[QueryView, str | None, str]] = []
     for query in queries or []:
-        name = page_field(form, query.field, targets, non_targets)
+        name = page_field(sections, query.field, ctx.keys)
         if name is not None:
             field_queries.setdefault(name, []).append(query)
         query_summary.append((query, name, all_labels.get(name or "", query.field)))
+    keyed = [(path, item.label) for path, item in form.walk() if item.keyed]
+    baseline = next((f for f in ctx.forms.forms if f.used == "baseline"), None)
     return pages.response(
         "patients/record_form.html",
         labels=labels,
@@ -192,19 +202,18 @@ def _page(
         preview=preview,
         status_code=status_code,
         viewer=viewer,
-        patient=patient,
-        form=form.value,
-        title=form_label(form),
-        key=key,
-        version=version,
+        patient=ctx.patient,
+        form=form.name,
+        title=form.label,
+        help=form.help,
+        key=ctx.key,
+        version=len(ctx.versions) + 1,
         values=values,
         errors=errors,
-        fields=SIMPLE_FORMS.get(form, ()),
-        targets=targets,
-        non_targets=non_targets,
-        target_rows=range(TARGET_ROWS),
-        non_target_rows=range(NON_TARGET_ROWS),
-        method_options=[(m, m) for m in METHODS],
+        sections=sections,
+        tumour=form.name in TUMOUR_FORMS,
+        missing_keys=[(path, label) for path, label in keyed if not ctx.keys.get(path)],
+        baseline_form=(baseline.name, baseline.label) if baseline else None,
         field_queries=field_queries,
         query_summary=query_summary,
         query_status=QUERY_STATUS,
@@ -216,14 +225,14 @@ def _existing(
 ) -> list[CaptureView]:
     """The versions of the record being corrected (``[]`` for a new record)."""
     records = capture_service.list_records(
-        session=session, actor=viewer.principal, patient_id=patient_id, form=form
+        session=session, actor=viewer.principal, patient_id=patient_id, form=form.name
     )
     if key is None:
         # forms recorded once are corrected, never added twice
-        return [r for r in records if r.record_key == form.value]
+        return [r for r in records if r.record_key == form.name]
     versions = [r for r in records if r.record_key == key]
     if not versions:
-        raise NotFoundError(f"no {form.value} record {key!r} for this patient", location="key")
+        raise NotFoundError(f"no {form.name} record {key!r} for this patient", location="key")
     return versions
 
 
@@ -236,30 +245,17 @@ def record_form_page(
     session: DbSession,
     pages: PagesDep,
 ) -> HTMLResponse:
-    form = _form_or_absent(pages, form_name)
-    actor = viewer.principal
-    patient = patients.get_patient(session=session, actor=actor, patient_id=patient_id)
     key = request.query_params.get("key") or None
-    versions = _existing(session, viewer, patient_id, form, key)
-    targets, non_targets = _baseline_lesions(session, viewer, patient_id)
-    if versions:
-        values = _to_values(form, versions[-1].data, targets, non_targets)
-        key = versions[-1].record_key
-    else:
-        values = blank_baseline() if form == Form.TUMOUR_BASELINE else {}
+    ctx = _context(session, viewer, pages, patient_id, form_name, key)
+    values = record_to_page(ctx.form, ctx.versions[-1].data, ctx.keys) if ctx.versions else {}
     return _page(
         pages,
-        response=_response(session, viewer, patient_id, form),
+        ctx,
+        response=_response(session, viewer, patient_id, ctx.form),
         viewer=viewer,
-        patient=patient,
-        form=form,
-        key=key if versions else None,
-        version=len(versions) + 1,
         values=values,
         errors={},
-        targets=targets,
-        non_targets=non_targets,
-        queries=_record_queries(session, viewer, patient_id, form, key if versions else None),
+        queries=_record_queries(session, viewer, patient_id, ctx.form, ctx.key),
     )
 
 
@@ -273,70 +269,72 @@ def record_form_save(
     pages: PagesDep,
     today: Today,
 ) -> Response:
-    form = _form_or_absent(pages, form_name)
     actor = viewer.principal
-    patient = patients.get_patient(session=session, actor=actor, patient_id=patient_id)
     key = posted.get("record_key", "").strip() or None
-    versions = _existing(session, viewer, patient_id, form, key)
-    targets, non_targets = _baseline_lesions(session, viewer, patient_id)
-    converted = _convert(form, posted, targets, non_targets)
+    ctx = _context(session, viewer, pages, patient_id, form_name, key)
+    form = ctx.form
+    changed = rows_changed(form, posted)
+    if changed is not None:  # a row added or removed: the same form again, nothing saved
+        return _page(
+            pages,
+            ctx,
+            viewer=viewer,
+            values=changed,
+            errors={},
+            queries=_record_queries(session, viewer, patient_id, form, ctx.key),
+        )
+    converted = page_to_record(ctx.forms, form, posted, ctx.keys)
     errors = {name: pages._(words) for name, words in converted.problems.items()}
     if not errors and not _entered(converted.data):
         errors["form"] = pages._("Nothing was entered: fill in at least one field.")
     reason = posted.get("reason", "").strip() or None
-    if versions and not reason:
+    if ctx.versions and not reason:
         errors["reason"] = pages._("Say why this version corrects the one before.")
-    rows = {f"target.{t}": f"target.{i}" for i, t in enumerate(targets)}
-    rows.update({f"non_target.{n}": f"non_target.{i}" for i, n in enumerate(non_targets)})
-    data = converted.data
-    if versions and form in SIMPLE_FORMS:
-        # keep what this page does not show (e.g. dose interruptions entered through the API)
-        shown = {spec.name for spec in SIMPLE_FORMS[form]}
-        data = {**{k: v for k, v in versions[-1].data.items() if k not in shown}, **data}
     if not errors:
         try:
             saved = capture_service.record_form(
                 session=session,
                 actor=actor,
                 patient_id=patient_id,
-                form=form,
-                data=data,
-                record_key=versions[-1].record_key if versions else None,
+                form=form.name,
+                data=converted.data,
+                record_key=ctx.key,
                 reason=reason,
                 today=today,
             )
         except (NotFoundError, PermissionDenied):
             raise  # not theirs to record: the page says so, not a field
         except TrialkitError as exc:
-            field = field_of_location(exc.location or "form", rows)
-            errors[field if field != "reason" or versions else "form"] = exc.message
+            errors[_error_field(ctx, posted, exc.location)] = exc.message
         else:
             # open queries on the record: the page opens on their summary, at its top
             queried = _record_queries(session, viewer, patient_id, form, saved.record_key)
             anchor = "query-summary" if queried else "records"
             return RedirectResponse(
-                f"/patients/{patient_id}?saved={form.value}&key={saved.record_key}#{anchor}",
+                f"/patients/{patient_id}?saved={form.name}&key={saved.record_key}#{anchor}",
                 status_code=303,
             )
     raise FormRejected(
         _page(
             pages,
+            ctx,
             response=_response(session, viewer, patient_id, form),
             viewer=viewer,
-            patient=patient,
-            form=form,
-            key=versions[-1].record_key if versions else None,
-            version=len(versions) + 1,
             values=posted,
             errors=errors,
-            targets=targets,
-            non_targets=non_targets,
             status_code=422,
-            queries=_record_queries(
-                session, viewer, patient_id, form, versions[-1].record_key if versions else None
-            ),
+            queries=_record_queries(session, viewer, patient_id, form, ctx.key),
         )
     )
+
+
+def _error_field(ctx: _Context, posted: dict[str, str], location: str | None) -> str:
+    """The input an error of the service is shown next to (the form's top when none)."""
+    field = field_of_location(location or "form", ctx.keys)
+    if field == "reason":
+        return field if ctx.versions else "form"
+    sections = page_sections(ctx.forms, ctx.form, posted, ctx.keys)
+    return page_field(sections, field, ctx.keys) or field
 
 
 @router.post("/patients/{patient_id}/forms/{form_name}/check", response_class=HTMLResponse)
@@ -351,49 +349,33 @@ def record_form_check(
 ) -> HTMLResponse:
     """The RECIST response of a tumour form as entered, unsaved: a fragment for htmx, the
     whole form without JavaScript."""
-    form = _form_or_absent(pages, form_name)
-    if form not in (Form.TUMOUR_BASELINE, Form.TUMOUR_ASSESSMENT):
-        raise NotFoundError(pages._("No such page."))
-    actor = viewer.principal
-    patient = patients.get_patient(session=session, actor=actor, patient_id=patient_id)
     key = posted.get("record_key", "").strip() or None
-    versions = _existing(session, viewer, patient_id, form, key)
-    targets, non_targets = _baseline_lesions(session, viewer, patient_id)
-    converted = _convert(form, posted, targets, non_targets)
+    ctx = _context(session, viewer, pages, patient_id, form_name, key)
+    if ctx.form.name not in TUMOUR_FORMS:
+        raise NotFoundError(pages._("No such page."))
+    converted: Converted = page_to_record(ctx.forms, ctx.form, posted, ctx.keys)
     errors = {name: pages._(words) for name, words in converted.problems.items()}
     response: dict[str, Any] | None = None
     if not errors:
         try:
             response = preview_tumour_response(
                 session=session,
-                actor=actor,
+                actor=viewer.principal,
                 patient_id=patient_id,
-                form=form,
+                form=CaseForm(ctx.form.name),
                 data=converted.data,
-                record_key=versions[-1].record_key if versions else None,
+                record_key=ctx.key,
             )
         except (NotFoundError, PermissionDenied):
             raise
         except TrialkitError as exc:
-            rows = {f"target.{t}": f"target.{i}" for i, t in enumerate(targets)}
-            errors[field_of_location(exc.location or "form", rows)] = exc.message
+            errors[_error_field(ctx, posted, exc.location)] = exc.message
     if request.headers.get("HX-Request") == "true":
         return pages.response(
             "patients/_recist_preview.html", response=response, preview=True, errors=errors
         )
     return _page(
-        pages,
-        response=response,
-        preview=True,
-        viewer=viewer,
-        patient=patient,
-        form=form,
-        key=versions[-1].record_key if versions else None,
-        version=len(versions) + 1,
-        values=posted,
-        errors=errors,
-        targets=targets,
-        non_targets=non_targets,
+        pages, ctx, response=response, preview=True, viewer=viewer, values=posted, errors=errors
     )
 
 
@@ -403,3 +385,12 @@ def record_form_check(
 def notice_number(value: str | None) -> str | None:
     """A notice's number from the query string, or nothing: no other text reaches the page."""
     return value if value and value.isdigit() and len(value) < 12 else None
+
+
+def form_label_of(session: Session, viewer: Viewer) -> Any:
+    """A form's label by name, from the definitions of the viewer's trial."""
+    labels: dict[str, str] = {}
+    for trial_id in {g.trial_id for g in viewer.principal.grants if g.trial_id is not None}:
+        for form in entered_forms(trial_forms(session, trial_id)):
+            labels.setdefault(form.name, form.label)
+    return lambda name: labels.get(name, name)

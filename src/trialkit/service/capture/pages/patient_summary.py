@@ -16,18 +16,25 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 
 from trialkit.errors import TrialkitError
+from trialkit.protocol.forms import Forms
 from trialkit.service.capture import capture, queries, visits
 from trialkit.service.capture.capture import CaptureView
-from trialkit.service.capture.forms import Form
-from trialkit.service.capture.pages.clinical import latest_versions
-from trialkit.service.capture.pages.clinical_forms import field_labels, lesion_ids, page_field
+from trialkit.service.capture.pages.clinical import latest_versions, trial_forms
 from trialkit.service.capture.patient_pfs import PfsView, patient_pfs
 from trialkit.service.capture.queries import QueryView
 from trialkit.service.capture.visits import ScheduleView
 from trialkit.service.platform.pages.deps import Viewer
+from trialkit.service.platform.pages.form_pages import (
+    form_fields,
+    keyed_ids,
+    page_field,
+    page_sections,
+    record_to_page,
+)
 from trialkit.service.platform.pages.labels import N_
 from trialkit.service.platform.views import RandomisationView
 from trialkit.service.randomisation.pages.randomise import randomisation_or_none
+from trialkit.service.screening import patients
 
 __all__ = ["VISIT_STATUS", "Clinical", "QueryLink", "clinical_summary"]
 
@@ -80,22 +87,26 @@ def _section(problems: dict[str, str], name: str, read: Callable[[], T]) -> T | 
 
 def _query_links(
     patient_id: int,
+    forms: Forms | None,
     records: list[CaptureView],
     listed: list[QueryView],
     gettext: Callable[[str], str],
 ) -> dict[int, QueryLink]:
-    baseline = next((r.data for r in records if r.form == Form.TUMOUR_BASELINE.value), None)
-    targets, non_targets = lesion_ids(baseline)
+    by_name = {f.name: f for f in (forms.forms if forms else ())}
+    baseline = next((f.name for f in by_name.values() if f.used == "baseline"), None)
+    baseline_data = next((r.data for r in records if r.form == baseline), None)
+    data = {(r.form, r.record_key): r.data for r in records}
     links: dict[int, QueryLink] = {}
     for query in listed:
-        form = Form(query.form)
-        name = page_field(form, query.field, targets, non_targets)
-        label = query.field
-        if name is not None:
-            words, values = field_labels(form, targets, non_targets)[name]
-            label = gettext(words)
-            if values:
-                label %= {k: gettext(v) for k, v in values.items()}
+        name, label = None, query.field
+        form = by_name.get(query.form)
+        if forms is not None and form is not None:
+            record = data.get((query.form, query.record_key), {})
+            keys = keyed_ids(form, baseline_data, record)
+            sections = page_sections(forms, form, record_to_page(form, record, keys), keys)
+            name = page_field(sections, query.field, keys)
+            if name is not None:
+                label = gettext(form_fields(sections)[name].label)
         anchor = f"f-{name.replace('.', '-')}" if name else "query-summary"
         href = f"/patients/{patient_id}/forms/{query.form}?key={query.record_key}#{anchor}"
         links[query.id] = QueryLink(href, label)
@@ -133,6 +144,7 @@ def clinical_summary(
     pfs = _section(
         problems, "pfs", lambda: patient_pfs(session=session, actor=actor, patient_id=patient_id)
     )
+    trial_id = patients.get_patient(session=session, actor=actor, patient_id=patient_id).trial_id
     listed = [
         q
         for q in queries.list_patient_queries(session=session, actor=actor, patient_id=patient_id)
@@ -145,6 +157,8 @@ def clinical_summary(
         response=None if response is None else response.evaluation,
         pfs=pfs,
         queries=listed,
-        query_links=_query_links(patient_id, records, listed, gettext),
+        query_links=_query_links(
+            patient_id, trial_forms(session, trial_id), records, listed, gettext
+        ),
         problems=problems,
     )

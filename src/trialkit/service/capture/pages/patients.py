@@ -20,11 +20,15 @@ from sqlalchemy.orm import Session
 
 from trialkit.errors import InputError, TrialkitError
 from trialkit.screening import ScreeningResult
-from trialkit.service.capture.forms import Form as CaseForm
-from trialkit.service.capture.pages.clinical import ENTERED_FORMS, QUERY_STATUS, notice_number
-from trialkit.service.capture.pages.clinical_forms import form_label
+from trialkit.service.capture.pages.clinical import (
+    QUERY_STATUS,
+    entered_forms,
+    notice_number,
+    trial_forms,
+)
 from trialkit.service.capture.pages.patient_summary import VISIT_STATUS, clinical_summary
-from trialkit.service.capture.pages.wording import item_label, record_summary
+from trialkit.service.capture.pages.signoff import signoff_or_none
+from trialkit.service.capture.pages.wording import Wording
 from trialkit.service.capture.patient_status import PatientStatus, offered_forms
 from trialkit.service.platform.listing import Listing, page_of
 from trialkit.service.platform.pages.deps import (
@@ -37,20 +41,22 @@ from trialkit.service.platform.pages.deps import (
     ViewerDep,
 )
 from trialkit.service.platform.pages.errors import FormRejected, plain_problem
+from trialkit.service.platform.pages.form_pages import rows_changed
 from trialkit.service.platform.pages.labels import N_
 from trialkit.service.platform.pages.rendering import Pages
 from trialkit.service.platform.policy import Role
 from trialkit.service.platform.views import PatientView
-from trialkit.service.randomisation.pages.randomise import randomisation_or_none
+from trialkit.service.randomisation import randomisation
 from trialkit.service.screening import patients
 from trialkit.service.screening import screening as screening_service
 from trialkit.service.screening.pages.checklist import Checklist, checklist
 from trialkit.service.screening.pages.screening_form import (
-    CANCER_ROWS,
+    ScreeningForm,
     form_sections,
     form_to_record,
     label_for,
     record_to_form,
+    screening_form_of,
 )
 from trialkit.service.trials import trials
 
@@ -84,18 +90,19 @@ def patient_status(patient: PatientView) -> str:
     }.get(patient.latest_verdict, patient.latest_verdict)
 
 
-def _field_words(pages: Pages, path: str) -> str:
+def _field_words(pages: Pages, screening: ScreeningForm, path: str) -> str:
     """A screening field in words; a part's label with its group's (``ALT: Value``)."""
-    own = pages._(label_for(path))
+    own = pages._(label_for(screening, path))
     group = path.rsplit(".", 1)[0]
-    if "." in path and label_for(group) != group:
-        return f"{pages._(label_for(group))}: {own}"
+    group_label = label_for(screening, group) if "." in path else group
+    if group_label != group and not own.startswith(f"{group_label}:"):
+        return f"{pages._(group_label)}: {own}"
     return own
 
 
-def _saved(value: str | None) -> str | None:
+def _saved(value: str | None, forms: list[str]) -> str | None:
     """What was saved, for the notice: only the names this application writes there."""
-    known = {"screening", "consent", *(f.value for f in ENTERED_FORMS)}
+    known = {"screening", "consent", *forms}
     return value if value in known else None
 
 
@@ -147,10 +154,11 @@ def _list_page(
         ]
         listing.append((site, page_of(kept, chosen, sort_keys=PATIENT_SORTS), len(listed)))
     numbers = {
-        p.id: shown.randomisation_number
-        for _, found, _n in listing
-        for p in found.items
-        if p.consented and (shown := randomisation_or_none(session, viewer, p.id)) is not None
+        patient_id: number
+        for site, _found, _n in listing
+        for patient_id, number in randomisation.randomisation_numbers(
+            session=session, actor=viewer.principal, site_id=site.id
+        ).items()
     }
     return pages.response(
         "patients/list.html",
@@ -220,6 +228,10 @@ def patient_page(
     records = patients.list_screening_records(session=session, actor=actor, patient_id=patient_id)
     evaluations = patients.list_evaluations(session=session, actor=actor, patient_id=patient_id)
     consents = patients.list_consents(session=session, actor=actor, patient_id=patient_id)
+    definitions = trial_forms(session, patient.trial_id)
+    forms = entered_forms(definitions)
+    labels = {f.name: f.label for f in forms}
+    wording = Wording(pages, definitions)
     return pages.response(
         "patients/patient.html",
         viewer=viewer,
@@ -229,25 +241,29 @@ def patient_page(
         records=records,
         evaluations=evaluations,
         consents=consents,
-        checklist=checklist(ScreeningResult.from_dict(evaluations[-1].result))
+        checklist=checklist(
+            ScreeningResult.from_dict(evaluations[-1].result),
+            screening_form_of(session, patient.trial_id),
+        )
         if evaluations
         else None,
-        saved=_saved(request.query_params.get("saved")),
+        saved=_saved(request.query_params.get("saved"), list(labels)),
         saved_key=_record_key(request.query_params.get("key")),
         answered=notice_number(request.query_params.get("answered")),
         errors={},
         values={},
         editable=viewer.has(Role.INVESTIGATOR) and site.recruiting,
         clinical=clinical_summary(session, viewer, patient_id, today, pages._),
+        signoff=signoff_or_none(session, viewer, patient_id),
         may_record=viewer.has(Role.INVESTIGATOR),
-        summary=lambda form, data: record_summary(pages, form, data),
-        item_label=lambda form, item: item_label(pages, form, item),
-        entered_forms=[(f.value, form_label(f)) for f in ENTERED_FORMS],
+        summary=wording.summary,
+        item_label=wording.item_label,
+        entered_forms=list(labels.items()),
         offered_forms=[
-            (f.value, form_label(f))
-            for f in offered_forms(PatientStatus(patient.status), ENTERED_FORMS)
+            (name, labels[name])
+            for name in offered_forms(PatientStatus(patient.status), list(labels))
         ],
-        form_label=lambda name: form_label(CaseForm(name)),
+        form_label=lambda name: labels.get(name, name),
         today=today,
         visit_status=VISIT_STATUS,
         query_status=QUERY_STATUS,
@@ -255,10 +271,16 @@ def patient_page(
 
 
 def _preview(
-    session: Session, viewer: Viewer, pages: Pages, patient_id: int, form: dict[str, str]
+    session: Session,
+    viewer: Viewer,
+    pages: Pages,
+    patient: PatientView,
+    form: dict[str, str],
 ) -> tuple[Checklist | None, dict[str, str]]:
     """The checklist for the form as entered, and the errors of its fields (path -> words)."""
-    converted = form_to_record(form)
+    patient_id = patient.id
+    screening = screening_form_of(session, patient.trial_id)
+    converted = form_to_record(screening, form)
     errors = {path: pages._(message) for path, message in converted.problems.items()}
     preview = screening_service.preview_screening(
         session=session, actor=viewer.principal, patient_id=patient_id, data=converted.data
@@ -270,12 +292,13 @@ def _preview(
         )
     if preview.outcome is None or errors:
         return None, errors
-    return checklist(preview.outcome.result), errors
+    return checklist(preview.outcome.result, screening), errors
 
 
 def _screening_page(
     pages: Pages,
     *,
+    screening: ScreeningForm,
     viewer: Viewer,
     patient: PatientView,
     values: dict[str, str],
@@ -286,16 +309,17 @@ def _screening_page(
 ) -> HTMLResponse:
     return pages.response(
         "patients/screening.html",
+        field_queries={},
+        query_status={},
         status_code=status_code,
         viewer=viewer,
         patient=patient,
-        sections=form_sections(),
+        sections=form_sections(screening, values),
         values=values,
         checklist=checklist_,
         errors=errors,
-        field_label=lambda path: _field_words(pages, path),
+        field_label=lambda path: _field_words(pages, screening, path),
         version=version,
-        cancer_rows=range(CANCER_ROWS),
     )
 
 
@@ -306,10 +330,12 @@ def screening_form(
     actor = viewer.principal
     patient = patients.get_patient(session=session, actor=actor, patient_id=patient_id)
     records = patients.list_screening_records(session=session, actor=actor, patient_id=patient_id)
-    values = record_to_form(records[-1].data) if records else {}
-    current, errors = _preview(session, viewer, pages, patient_id, values)
+    screening = screening_form_of(session, patient.trial_id)
+    values = record_to_form(screening, records[-1].data) if records else {}
+    current, errors = _preview(session, viewer, pages, patient, values)
     return _screening_page(
         pages,
+        screening=screening,
         viewer=viewer,
         patient=patient,
         values=values,
@@ -329,18 +355,20 @@ def screening_check(
     pages: PagesDep,
 ) -> HTMLResponse:
     """The checklist for the form as entered: a fragment for htmx, the whole page without JS."""
-    current, errors = _preview(session, viewer, pages, patient_id, form)
+    patient = patients.get_patient(session=session, actor=viewer.principal, patient_id=patient_id)
+    screening = screening_form_of(session, patient.trial_id)
+    current, errors = _preview(session, viewer, pages, patient, form)
     if request.headers.get("HX-Request") == "true":
         return pages.response(
             "patients/_checklist.html",
             checklist=current,
             errors=errors,
             live=True,
-            field_label=lambda path: _field_words(pages, path),
+            field_label=lambda path: _field_words(pages, screening, path),
         )
-    patient = patients.get_patient(session=session, actor=viewer.principal, patient_id=patient_id)
     return _screening_page(
         pages,
+        screening=screening,
         viewer=viewer,
         patient=patient,
         values=form,
@@ -357,7 +385,21 @@ def screening_save(
     """Save the form as the next version of the screening record, and evaluate it."""
     actor = viewer.principal
     patient = patients.get_patient(session=session, actor=actor, patient_id=patient_id)
-    current, errors = _preview(session, viewer, pages, patient_id, form)
+    screening = screening_form_of(session, patient.trial_id)
+    changed = rows_changed(screening.form, form)
+    if changed is not None:  # a row added or removed: the same form again, nothing saved
+        current, _ = _preview(session, viewer, pages, patient, changed)
+        return _screening_page(
+            pages,
+            screening=screening,
+            viewer=viewer,
+            patient=patient,
+            values=changed,
+            checklist_=current,
+            errors={},
+            version=patient.screening_record_versions + 1,
+        )
+    current, errors = _preview(session, viewer, pages, patient, form)
     reason = form.get("reason", "").strip() or None
     if patient.screening_record_versions and not reason:
         errors["reason"] = pages._("Say why this version corrects the one before.")
@@ -367,7 +409,7 @@ def screening_save(
                 session=session,
                 actor=actor,
                 patient_id=patient_id,
-                data=form_to_record(form).data,
+                data=form_to_record(screening, form).data,
                 reason=reason,
             )
             patients.evaluate_eligibility(session=session, actor=actor, patient_id=patient_id)
@@ -378,6 +420,7 @@ def screening_save(
     raise FormRejected(
         _screening_page(
             pages,
+            screening=screening,
             viewer=viewer,
             patient=patient,
             values=form,

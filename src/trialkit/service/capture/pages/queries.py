@@ -8,28 +8,29 @@ counts by site and by form and the aged queries.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from collections.abc import Iterator, Mapping
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from trialkit.errors import NotFoundError, PermissionDenied, TrialkitError
+from trialkit.protocol.forms import Form, Forms, Item
 from trialkit.service.capture import capture as capture_service
 from trialkit.service.capture import queries as query_service
-from trialkit.service.capture.forms import Form
-from trialkit.service.capture.pages.clinical import ENTERED_FORMS, QUERY_STATUS, notice_number
-from trialkit.service.capture.pages.clinical_forms import (
-    SIMPLE_FORMS,
-    TARGET_ROWS,
-    form_label,
-    lesion_ids,
+from trialkit.service.capture.pages.clinical import (
+    QUERY_STATUS,
+    entered_forms,
+    notice_number,
+    trial_forms,
 )
-from trialkit.service.capture.pages.wording import item_label
+from trialkit.service.capture.pages.wording import Wording
 from trialkit.service.platform.listing import Listing
 from trialkit.service.platform.pages.deps import DbSession, Id, PagesDep, Today, Viewer, ViewerDep
 from trialkit.service.platform.pages.deps import Form as PostedForm
 from trialkit.service.platform.pages.errors import FormRejected
+from trialkit.service.platform.pages.form_pages import keyed_ids
 from trialkit.service.platform.pages.labels import N_
 from trialkit.service.platform.pages.rendering import Pages
 from trialkit.service.platform.policy import Role
@@ -100,6 +101,8 @@ def _queries_page(
         today=today,
     )
     codes = {s.id: s.code for s in sites}
+    definitions = trial_forms(session, trial_id)
+    wording = Wording(pages, definitions)
     return pages.response(
         "patients/queries.html",
         status_code=422 if errors else 200,
@@ -109,7 +112,7 @@ def _queries_page(
         numbers=query_service.screening_numbers(session, found.items),
         site_codes=codes,
         site_options=[(s.code, f"{s.code} · {s.name}") for s in visible],
-        form_options=[(f.value, pages._(form_label(f))) for f in ENTERED_FORMS],
+        form_options=[(f.name, pages._(f.label)) for f in entered_forms(definitions)],
         status_options=[(v, pages._(w)) for v, w in STATUS_CHOICES],
         counts=counts,
         reviewer=_reviewer(viewer),
@@ -119,8 +122,8 @@ def _queries_page(
         errors=errors,
         values=values,
         query_status=QUERY_STATUS,
-        form_label=lambda name: pages._(form_label(Form(name))),
-        item_label=lambda form, item: item_label(pages, form, item),
+        form_label=wording.form_label,
+        item_label=wording.item_label,
     )
 
 
@@ -276,28 +279,47 @@ def reopen_query(
 # --- raising a query -----------------------------------------------------------------------
 
 
-def _items(session: Session, viewer: Viewer, patient_id: int, form: Form) -> list[tuple[str, str]]:
-    """The items of a form a query can be raised on: (item, words)."""
-    if form == Form.TUMOUR_BASELINE:
-        names = ["date"] + [
-            f"{group}.{i}.{part}"
-            for group in ("target", "non_target")
-            for i in range(TARGET_ROWS)
-            for part in ("organ", "diameter_mm", "method")
-        ]
-    elif form == Form.TUMOUR_ASSESSMENT:
-        records = capture_service.list_records(
-            session=session,
-            actor=viewer.principal,
-            patient_id=patient_id,
-            form=Form.TUMOUR_BASELINE,
-        )
-        targets, non_targets = lesion_ids(records[-1].data if records else None)
-        names = ["date", "new_lesions"]
-        names += [f"target.{t}" for t in targets] + [f"non_target.{n}" for n in non_targets]
-    else:
-        names = [spec.name for spec in SIMPLE_FORMS.get(form, ())]
-    return [(name, "") for name in names]
+def _latest(session: Session, viewer: Viewer, patient_id: int, form: str, key: str | None) -> Any:
+    """The latest version of a record (``key`` ``None``: any), or an empty record."""
+    records = capture_service.list_records(
+        session=session, actor=viewer.principal, patient_id=patient_id, form=form
+    )
+    found = [r for r in records if key is None or r.record_key == key]
+    return found[-1].data if found else {}
+
+
+def _paths(
+    items: tuple[Item, ...], prefix: str, path: str, data: Any, keys: Mapping[str, list[str]]
+) -> Iterator[str]:
+    """Each item of the record a query can be about, by its name on the form's page."""
+    for item in items:
+        if item.derived is not None:
+            continue  # computed, not entered
+        name, where = f"{prefix}{item.name}", f"{path}{item.name}"
+        held = data.get(item.name) if isinstance(data, Mapping) else None
+        if item.type == "group" and item.repeating:
+            rows = held if isinstance(held, list) else []
+            if not rows:
+                yield name  # none recorded: the query asks whether there were any
+            for i, row in enumerate(rows):
+                yield from _paths(item.items, f"{name}.{i}.", f"{where}.", row, keys)
+        elif item.type == "group":
+            yield from _paths(item.items, f"{name}.", f"{where}.", held, keys)
+        elif item.keyed:
+            yield from (f"{name}.{key}" for key in keys.get(where, []))
+        else:
+            yield name
+
+
+def _items(
+    session: Session, viewer: Viewer, patient_id: int, forms: Forms, form: Form, key: str
+) -> list[str]:
+    """The items of a record a query can be raised on (its rows and lesions as recorded)."""
+    data = _latest(session, viewer, patient_id, form.name, key)
+    baseline = next((f for f in forms.forms if f.used == "baseline"), None)
+    lesions = _latest(session, viewer, patient_id, baseline.name, None) if baseline else {}
+    keys = keyed_ids(form, lesions, data)
+    return list(_paths(form.items, "", "", data, keys))
 
 
 def _raise_page(
@@ -305,6 +327,7 @@ def _raise_page(
     viewer: Viewer,
     pages: Pages,
     patient_id: int,
+    forms: Forms,
     form: Form,
     key: str,
     *,
@@ -314,17 +337,18 @@ def _raise_page(
     if not _reviewer(viewer):
         raise PermissionDenied(pages._("Monitors raise queries."))
     patient = patients.get_patient(session=session, actor=viewer.principal, patient_id=patient_id)
+    wording = Wording(pages, forms)
     items = [
-        (name, item_label(pages, form.value, name))
-        for name, _words in _items(session, viewer, patient_id, form)
+        (name, wording.item_label(form.name, name))
+        for name in _items(session, viewer, patient_id, forms, form, key)
     ]
     return pages.response(
         "patients/raise_query.html",
         status_code=422 if errors else 200,
         viewer=viewer,
         patient=patient,
-        form=form.value,
-        title=form_label(form),
+        form=form.name,
+        title=form.label,
         key=key,
         items=items,
         errors=errors,
@@ -332,14 +356,16 @@ def _raise_page(
     )
 
 
-def _form_of(pages: Pages, name: str) -> Form:
-    try:
-        form = Form(name)
-    except ValueError:
-        raise NotFoundError(pages._("No such page.")) from None
-    if form not in ENTERED_FORMS:
+def _form_of(
+    session: Session, viewer: Viewer, pages: Pages, patient_id: int, name: str
+) -> tuple[Forms, Form]:
+    """The definitions of the patient's trial and the case report form ``name`` among them."""
+    patient = patients.get_patient(session=session, actor=viewer.principal, patient_id=patient_id)
+    forms = trial_forms(session, patient.trial_id)
+    form = next((f for f in entered_forms(forms) if f.name == name), None)
+    if forms is None or form is None:
         raise NotFoundError(pages._("No such page."))
-    return form
+    return forms, form
 
 
 @router.get("/patients/{patient_id}/forms/{form_name}/query", response_class=HTMLResponse)
@@ -353,9 +379,9 @@ def raise_form(
     item: Annotated[str, Query(max_length=200)] = "",
 ) -> HTMLResponse:
     """The monitor's form to raise a query on one item of one record."""
-    form = _form_of(pages, form_name)
+    forms, form = _form_of(session, viewer, pages, patient_id, form_name)
     return _raise_page(
-        session, viewer, pages, patient_id, form, key, errors={}, values={"field": item}
+        session, viewer, pages, patient_id, forms, form, key, errors={}, values={"field": item}
     )
 
 
@@ -368,12 +394,12 @@ def raise_query(
     session: DbSession,
     pages: PagesDep,
 ) -> Response:
-    form = _form_of(pages, form_name)
+    forms, form = _form_of(session, viewer, pages, patient_id, form_name)
     key = posted.get("key", "").strip()[:64]
     item = posted.get("field", "").strip()
     message = posted.get("message", "").strip()
     errors: dict[str, str] = {}
-    offered = {name for name, _words in _items(session, viewer, patient_id, form)}
+    offered = set(_items(session, viewer, patient_id, forms, form, key))
     if item not in offered:
         errors["field"] = pages._("Choose the item the query is about.")
     if not message:
@@ -386,7 +412,7 @@ def raise_query(
                 session=session,
                 actor=viewer.principal,
                 patient_id=patient_id,
-                form=form,
+                form=form.name,
                 record_key=key,
                 field=item,
                 message=message,
@@ -403,6 +429,7 @@ def raise_query(
             viewer,
             pages,
             patient_id,
+            forms,
             form,
             key,
             errors=errors,

@@ -113,7 +113,11 @@ async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     request_id = getattr(request.state, "request_id", "-")
     if is_retryable(exc):
-        log.warning("request %s: transaction aborted by the database on every attempt", request_id)
+        log.warning(
+            "request %s: transaction aborted by the database on every attempt (%s)",
+            request_id,
+            getattr(getattr(exc, "orig", None), "args", ("?",))[0],
+        )
         return JSONResponse(
             {"detail": "the trial database was busy with conflicting requests and nothing was "
              f"recorded: send the request again (request id {request_id})"},

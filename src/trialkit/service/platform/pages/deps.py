@@ -20,7 +20,7 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 
 from trialkit.errors import AuthenticationError, SessionTimeoutError
-from trialkit.service.platform import auth
+from trialkit.service.platform import auth, notify
 from trialkit.service.platform.api.deps import (
     COOKIE_NAME,
     ClockDep,
@@ -100,6 +100,8 @@ class Viewer:
     principal: Principal
     csrf: str
     trial: TrialView | None
+    unread: int = 0
+    """How many of the viewer's notifications are unread (the header's inbox count)."""
 
     @property
     def roles(self) -> frozenset[Role]:
@@ -140,6 +142,7 @@ def _viewer(request: Request, session: DbSession, security: SecurityDep, clock: 
         principal=principal,
         csrf=csrf_token(security, token),
         trial=visible[0] if visible else None,
+        unread=notify.unread_count(session=session, actor=principal),
     )
 
 

@@ -19,10 +19,13 @@ class Role(StrEnum):
     INVESTIGATOR = "investigator"
     PHARMACIST = "pharmacist"
     MONITOR = "monitor"
+    DATA_MANAGER = "data_manager"
     STATISTICIAN = "statistician"
     UNBLINDED_STATISTICIAN = "unblinded_statistician"
     DSMB_MEMBER = "dsmb_member"
     ADMINISTRATOR = "administrator"
+    SAFETY_PHYSICIAN = "safety_physician"
+    """The sponsor's safety role: blinded, but sees one SUSAR case's arm after unblinding it."""
 
 
 class SessionEnd(StrEnum):
@@ -43,6 +46,8 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     full_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    """Where notifications are e-mailed (empty: the in-app inbox only)."""
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(default=True)
     is_demo: Mapped[bool] = mapped_column(default=False)

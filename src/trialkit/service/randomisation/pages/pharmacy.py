@@ -42,7 +42,10 @@ from trialkit.service.platform.views import (
     SiteView,
 )
 from trialkit.service.randomisation import inventory, randomisation, supply
-from trialkit.service.randomisation.dispensing_check import DispensingCheckView, dispensing_check
+from trialkit.service.randomisation.dispensing_check import (
+    DispensingCheckView,
+    site_dispensing_checks,
+)
 from trialkit.service.randomisation.dispensings import list_site_dispensings
 from trialkit.service.screening import patients
 from trialkit.service.trials import trials
@@ -115,14 +118,12 @@ def site_supply(session: Session, viewer: Viewer, site_id: int, today: dt.date) 
     by_patient: dict[int, list[DispensingView]] = {}
     for d in dispensed:
         by_patient.setdefault(d.patient_id, []).append(d)
+    randomised = randomisation.randomisation_numbers(session=session, actor=actor, site_id=site_id)
+    checks = site_dispensing_checks(session=session, actor=actor, site_id=site_id, on_date=today)
     for p in listed:
         if p.id not in by_patient:
             continue  # randomisation dispenses cycle 1: no dispensing, not randomised
-        shown = randomisation.get_randomisation(session=session, actor=actor, patient_id=p.id)
-        check = dispensing_check(
-            session=session, actor=actor, patient_id=p.id, cycle=None, on_date=today
-        )
-        treated.append(Treated(p, shown.randomisation_number, by_patient[p.id], check))
+        treated.append(Treated(p, randomised[p.id], by_patient[p.id], checks[p.id]))
     shipments: dict[int, list[KitView]] = {}
     for kit in kits:
         if kit.status == "in_transit" and kit.shipment_id is not None:

@@ -20,7 +20,6 @@ from trialkit.service.platform.db.base import Base, UTCDateTime
 __all__ = [
     "AllocationSeal",
     "AllocationSlot",
-    "Notification",
     "Randomisation",
     "StratumCounter",
     "Unblinding",
@@ -108,17 +107,3 @@ class Unblinding(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     reason: Mapped[str] = mapped_column(Text)
     unblinded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-
-
-class Notification(Base):
-    """A message to a party outside the site (the sponsor); never carries an arm."""
-
-    __tablename__ = "notifications"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id"), index=True)
-    recipient: Mapped[str] = mapped_column(String(32))
-    kind: Mapped[str] = mapped_column(String(32))
-    subject: Mapped[str] = mapped_column(String(200))
-    body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -7,11 +7,17 @@ what is missing and links to the input where it is entered.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from trialkit.screening import ScreeningResult
-from trialkit.service.platform.pages.labels import OPTION_LABELS
-from trialkit.service.screening.pages.screening_form import field_for_path, label_for
+from trialkit.service.platform.pages.form_pages import Field
+from trialkit.service.screening.pages.screening_form import (
+    ScreeningForm,
+    all_fields,
+    field_for_path,
+    label_for,
+)
 
 __all__ = ["Checklist", "ChecklistItem", "Missing", "checklist"]
 
@@ -54,9 +60,9 @@ class Checklist:
         return out
 
 
-def _missing(path: str) -> Missing:
-    target = field_for_path(path)
-    label = label_for(path)
+def _missing(screening: ScreeningForm, path: str, fields: Mapping[str, Field]) -> Missing:
+    target = field_for_path(screening, path, fields)
+    label = label_for(screening, path)
     if target is not None and label == path:
         label = target.label
     return Missing(path=path, label=label, anchor=target.id if target else None)
@@ -65,25 +71,37 @@ def _missing(path: str) -> Missing:
 _CODE = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
 
 
-def _in_words(reason: str) -> str:
+def _code_words(screening: ScreeningForm) -> dict[str, str]:
+    """Each code of the form's code lists with its label."""
+    return {
+        code.code: code.label
+        for codes in screening.forms.code_lists
+        for code in codes.codes
+        if isinstance(code.code, str)
+    }
+
+
+def _in_words(reason: str, words: Mapping[str, str]) -> str:
     """The engine's reason with the record's option codes in words (``not_done`` -> not done)."""
-    return _CODE.sub(lambda m: OPTION_LABELS.get(m.group(0), m.group(0).replace("_", " ")), reason)
+    return _CODE.sub(lambda m: words.get(m.group(0), m.group(0).replace("_", " ")), reason)
 
 
-def checklist(result: ScreeningResult) -> Checklist:
+def checklist(result: ScreeningResult, screening: ScreeningForm) -> Checklist:
     """A checklist from a screening result (stored, or a preview's); the engine says what blocks."""
     blocking = {c.id for c in result.eligibility.blocking}
+    fields = {f.name: f for f in all_fields(screening)}
+    words = _code_words(screening)
     items = tuple(
         ChecklistItem(
             id=c.id,
             kind=c.kind,
             status=c.status,
-            reason=_in_words(c.reason),
+            reason=_in_words(c.reason, words),
             text=c.text,
             parent=c.parent,
             applicable=c.applicable,
             blocks=c.id in blocking,
-            missing=tuple(_missing(p) for p in c.missing),
+            missing=tuple(_missing(screening, p, fields) for p in c.missing),
         )
         for c in result.eligibility.criteria
     )
@@ -93,5 +111,5 @@ def checklist(result: ScreeningResult) -> Checklist:
         background_therapy=result.background_therapy,
         background_therapy_reason=result.background_therapy_reason,
         items=items,
-        missing=tuple(_missing(p) for p in result.eligibility.missing),
+        missing=tuple(_missing(screening, p, fields) for p in result.eligibility.missing),
     )

@@ -1,0 +1,392 @@
+"""Benchmark: every role's main pages on the seeded demo, in process and under 32 clients.
+
+Seeds the demo trial (``trialkit serve --demo``'s data: 240 women screened, 221 randomised)
+into a fresh database (SQLite: a file in a temporary folder; PostgreSQL: a database created
+on the server at ``--postgres`` and dropped afterwards); seeding is not timed. Then:
+
+1. In process, one request after another (no HTTP server, no concurrency): each role's main
+   pages through the whole application (starlette's test client), with the service time
+   (mean, p50, p95 of ``--repeat`` requests) and the SQL statements each sends (a SQLAlchemy
+   ``before_cursor_execute`` counter).
+2. Over HTTP: ``trialkit serve --workers N`` on 127.0.0.1 and ``--clients`` concurrent clients
+   (threads, each with its own login session and connection, closed loop, no think time)
+   requesting one page each for ``--seconds``; per page requests/s, p50, p95, errors, and
+   requests/s as a ratio to ``GET /health`` (the floor) measured in the same run.
+
+    .venv/bin/python benchmarks/bench_pages.py [--backends sqlite,postgresql] [--clients 32]
+        [--seconds 15] [--workers 1,2] [--repeat 20] [--skip-http] [--skip-in-process] [--json]
+
+Loopback only; it stops by itself (bounded time, per-request timeout).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, event
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_service import create_bench_database, drop_bench_database
+
+from trialkit.config import load_settings
+from trialkit.service.demo import DEMO_USERS, seed_demo
+from trialkit.service.platform.db.database import create_database
+from trialkit.service.platform.db.migrate import upgrade
+from trialkit.service.platform.security import Security
+from trialkit.service.platform.transaction import transaction
+from trialkit.service.server import create_server
+
+HOST = "127.0.0.1"
+DEFAULT_POSTGRES = os.environ.get(
+    "TRIALKIT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+PASSWORDS = {u.username: u.password for u in DEMO_USERS}
+
+LOADED_PAGES = (
+    ("investigator", "/patients"),
+    ("investigator", "/patients/{patient}"),
+    ("monitor", "/monitor"),
+    ("pharmacist", "/pharmacy"),
+)
+"""The pages driven by concurrent clients (the issue's table); ``{patient}``: a Milano one."""
+
+MAIN_PAGES = (
+    ("investigator", "/home"),
+    ("investigator", "/patients"),
+    ("investigator", "/patients/{patient}"),
+    ("investigator", "/queries"),
+    ("pharmacist", "/home"),
+    ("pharmacist", "/pharmacy"),
+    ("monitor", "/home"),
+    ("monitor", "/monitor"),
+    ("monitor", "/monitor/data"),
+    ("monitor", "/queries"),
+    ("statistician", "/home"),
+    ("statistician", "/forecast"),
+    ("statistician", "/design"),
+    ("unblinded", "/home"),
+    ("unblinded", "/reports"),
+    ("dsmb", "/home"),
+    ("admin", "/home"),
+)
+"""Each role's main pages, measured in process."""
+
+
+class StatementCounter:
+    """Counts the statements an engine sends (every ``cursor.execute``)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.count = 0
+        event.listen(engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, *_: Any) -> None:
+        self.count += 1
+
+
+def percentile(data: list[float], q: float) -> float:
+    ordered = sorted(data)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+@contextmanager
+def bench_database(backend: str, postgres: str) -> Iterator[str]:
+    """A fresh, empty database of ``backend``; removed afterwards."""
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="trialkit-bench-") as folder:
+            yield f"sqlite:///{Path(folder) / 'trialkit.db'}"
+        return
+    url = create_bench_database(postgres)
+    try:
+        yield url
+    finally:
+        drop_bench_database(postgres, url)
+
+
+def seed(url: str, secret: str) -> str:
+    """The demo trial in ``url``; its data cut-off (the service's calendar date)."""
+    settings = load_settings(database_url=url, secret_key=secret, demo=True)
+    database = create_database(url, pool_size=2)
+    try:
+        upgrade(database.engine)
+        with transaction(database) as session:
+            outcome = seed_demo(session=session, security=Security.from_settings(settings))
+    finally:
+        database.dispose()
+    assert outcome.cutoff is not None
+    return outcome.cutoff.isoformat()
+
+
+def environment(url: str, secret: str, cutoff: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "TRIALKIT_DATABASE_URL": url,
+        "TRIALKIT_SECRET_KEY": secret,
+        "TRIALKIT_DEMO": "1",
+        "TRIALKIT_CALENDAR_DATE": cutoff,
+    }
+
+
+def first_patient(get: Any) -> int:
+    """The first patient of the investigator's site (from the API, as the investigator)."""
+    trial = get("/api/trials").json()[0]
+    site = next(s for s in get(f"/api/trials/{trial['id']}/sites").json() if s["code"] == "IT01")
+    listed = get(f"/api/sites/{site['id']}/patients").json()
+    return min(p["id"] for p in listed)
+
+
+@dataclass(frozen=True)
+class InProcess:
+    role: str
+    path: str
+    status: int
+    statements: int
+    mean_ms: float
+    p50_ms: float
+    p95_ms: float
+
+    def row(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+def in_process(url: str, secret: str, cutoff: str, repeat: int) -> list[InProcess]:
+    """Each main page, ``repeat`` times one after another, through the whole application."""
+    saved = dict(os.environ)
+    os.environ.update(environment(url, secret, cutoff))
+    try:
+        settings = load_settings()
+        database = create_database(url, pool_size=4)
+        counter = StatementCounter(database.engine)
+        results: list[InProcess] = []
+        with TestClient(create_server(settings, database=database)) as client:
+            patient: int | None = None
+            for role in dict.fromkeys(role for role, _ in MAIN_PAGES):
+                client.cookies.clear()
+                login = client.post(
+                    "/api/auth/session", json={"username": role, "password": PASSWORDS[role]}
+                )
+                login.raise_for_status()
+                if patient is None:
+                    patient = first_patient(client.get)
+                for page_role, template in MAIN_PAGES:
+                    if page_role != role:
+                        continue
+                    path = template.format(patient=patient)
+                    client.get(path)  # warm: templates, caches per data snapshot
+                    times, counts, status = [], [], 0
+                    for _ in range(repeat):
+                        before = counter.count
+                        start = time.perf_counter()
+                        status = client.get(path, follow_redirects=False).status_code
+                        times.append((time.perf_counter() - start) * 1000)
+                        counts.append(counter.count - before)
+                    results.append(
+                        InProcess(
+                            role=role,
+                            path=path,
+                            status=status,
+                            statements=max(counts),
+                            mean_ms=round(statistics.fmean(times), 1),
+                            p50_ms=round(percentile(times, 50), 1),
+                            p95_ms=round(percentile(times, 95), 1),
+                        )
+                    )
+        database.dispose()
+        return results
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    role: str
+    path: str
+    requests: int
+    errors: int
+    seconds: float
+    latencies_ms: list[float]
+    statuses: dict[int, int]
+
+    def row(self, floor: float | None) -> dict[str, Any]:
+        rps = self.requests / self.seconds
+        return {
+            "role": self.role,
+            "path": self.path,
+            "requests": self.requests,
+            "errors": self.errors,
+            "rps": round(rps, 1),
+            "p50_ms": round(percentile(self.latencies_ms, 50), 1),
+            "p95_ms": round(percentile(self.latencies_ms, 95), 1),
+            "ratio_to_floor": round(rps / floor, 3) if floor else 1.0,
+            "error_statuses": {str(k): v for k, v in self.statuses.items() if k >= 400 or k == 0},
+        }
+
+
+def start_server(port: int, env: dict[str, str], workers: int) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "trialkit.cli.main", "serve", "--host", HOST]
+    command += ["--port", str(port), "--workers", str(workers)]
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def wait_healthy(base: str, server: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            stderr = server.stderr.read().decode(errors="replace") if server.stderr else ""
+            raise SystemExit(f"the server exited with code {server.returncode}: {stderr[-2000:]}")
+        try:
+            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit("the server did not become healthy in time")
+
+
+def logged_in(base: str, role: str) -> httpx.Client:
+    client = httpx.Client(base_url=base, timeout=60)
+    answer = client.post("/api/auth/session", json={"username": role, "password": PASSWORDS[role]})
+    answer.raise_for_status()
+    return client
+
+
+def drive(clients: list[httpx.Client], role: str, path: str, seconds: float) -> Loaded:
+    """Every client requests ``path`` in a closed loop for ``seconds``."""
+    deadline = time.perf_counter() + seconds
+
+    def work(client: httpx.Client) -> tuple[list[float], dict[int, int]]:
+        latencies: list[float] = []
+        statuses: dict[int, int] = {}
+        while time.perf_counter() < deadline:
+            start = time.perf_counter()
+            try:
+                status = client.get(path, follow_redirects=False).status_code
+            except httpx.HTTPError:
+                status = 0
+            latencies.append((time.perf_counter() - start) * 1000)
+            statuses[status] = statuses.get(status, 0) + 1
+        return latencies, statuses
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=len(clients)) as pool:
+        outcomes = list(pool.map(work, clients))
+    elapsed = time.perf_counter() - start
+    latencies = [x for lat, _ in outcomes for x in lat]
+    statuses: dict[int, int] = {}
+    for _, counted in outcomes:
+        for status, n in counted.items():
+            statuses[status] = statuses.get(status, 0) + n
+    errors = sum(n for status, n in statuses.items() if status >= 400 or status == 0)
+    return Loaded(role, path, len(latencies), errors, elapsed, latencies, statuses)
+
+
+def under_load(
+    env: dict[str, str], *, port: int, workers: int, clients: int, seconds: float
+) -> list[dict[str, Any]]:
+    base = f"http://{HOST}:{port}"
+    server = start_server(port, env, workers)
+    opened: list[httpx.Client] = []
+    try:
+        wait_healthy(base, server)
+        sessions: dict[str, list[httpx.Client]] = {}
+        for role in dict.fromkeys(role for role, _ in LOADED_PAGES):
+            sessions[role] = [logged_in(base, role) for _ in range(clients)]
+            opened += sessions[role]
+        patient = first_patient(sessions["investigator"][0].get)
+        for role, template in LOADED_PAGES:  # warm every worker's caches and templates
+            drive(sessions[role], role, template.format(patient=patient), 2)
+        floor = drive(sessions["investigator"], "-", "/health", seconds)
+        floor_rps = floor.requests / floor.seconds
+        rows = [floor.row(None)]
+        for role, template in LOADED_PAGES:
+            path = template.format(patient=patient)
+            rows.append(drive(sessions[role], role, path, seconds).row(floor_rps))
+        return rows
+    finally:
+        for client in opened:
+            client.close()
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--workers", default="1,2", help="Comma-separated worker counts.")
+    parser.add_argument("--repeat", type=int, default=20, help="In-process requests per page.")
+    parser.add_argument("--port", type=int, default=8797)
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES)
+    parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--skip-in-process", action="store_true")
+    parser.add_argument("--json", action="store_true", help="Print one JSON object.")
+    args = parser.parse_args()
+
+    report: dict[str, Any] = {"clients": args.clients, "seconds": args.seconds, "backends": {}}
+    for backend in args.backends.split(","):
+        secret = secrets.token_urlsafe(32)
+        with bench_database(backend, args.postgres) as url:
+            started = time.perf_counter()
+            cutoff = seed(url, secret)
+            entry: dict[str, Any] = {"seed_s": round(time.perf_counter() - started, 1)}
+            if not args.skip_in_process:
+                entry["in_process"] = [
+                    r.row() for r in in_process(url, secret, cutoff, args.repeat)
+                ]
+                if not args.json:
+                    print(f"\n{backend}: in process ({args.repeat} requests each)")
+                    for row in entry["in_process"]:
+                        print(
+                            f"  {row['role']:<13} {row['path']:<16} {row['status']} "
+                            f"{row['statements']:>5} statements  p50 {row['p50_ms']:>7.1f} ms  "
+                            f"p95 {row['p95_ms']:>7.1f} ms"
+                        )
+            if not args.skip_http:
+                env = environment(url, secret, cutoff)
+                entry["http"] = {}
+                for workers in (int(w) for w in args.workers.split(",")):
+                    rows = under_load(
+                        env,
+                        port=args.port,
+                        workers=workers,
+                        clients=args.clients,
+                        seconds=args.seconds,
+                    )
+                    entry["http"][str(workers)] = rows
+                    if not args.json:
+                        print(f"\n{backend}: {args.clients} clients, {workers} worker(s)")
+                        for row in rows:
+                            print(
+                                f"  {row['role']:<13} {row['path']:<12} {row['rps']:>7.1f} req/s"
+                                f"  p50 {row['p50_ms']:>7.1f}  p95 {row['p95_ms']:>7.1f} ms  "
+                                f"errors {row['errors']}  x{row['ratio_to_floor']} of floor"
+                                + (f"  {row['error_statuses']}" if row["error_statuses"] else "")
+                            )
+            report["backends"][backend] = entry
+    if args.json:
+        print(json.dumps(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,438 @@
+"""Form definitions: the screening form and case report forms a protocol declares, as data.
+
+A form holds items in sections; an item has a data type, label, help, ranges, code list,
+units, show_when / derived CEL, and its SDTM/CDASH names. Details: docs/forms.md.
+"""
+
+from __future__ import annotations
+
+import re
+import typing
+from collections.abc import Iterator, Mapping
+from functools import cached_property
+from types import MappingProxyType
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from trialkit.protocol._base import NAME, ReadOnlyMapping, _Frozen, _read_only
+
+__all__ = [
+    "ITEM_TYPES",
+    "RECORD_REFERENCE",
+    "Code",
+    "CodeList",
+    "EditCheck",
+    "Form",
+    "FormUse",
+    "Forms",
+    "Item",
+    "ItemType",
+    "Range",
+    "Section",
+]
+
+ItemType = Literal[
+    "text",
+    "integer",
+    "decimal",
+    "date",
+    "partial_date",
+    "boolean",
+    "choice",
+    "lab",
+    "measurement",
+    "group",
+]
+ITEM_TYPES: tuple[str, ...] = typing.get_args(ItemType)
+FormUse = Literal["screening", "baseline", "per_visit", "per_cycle", "once", "event"]
+Name = Annotated[str, Field(pattern=NAME.pattern)]
+Scalar = str | int | float | bool
+
+RECORD_REFERENCE = re.compile(r"\b(?<![.\w])([rg])((?:\.[a-z_][a-z0-9_]*)+)")
+"""A reference to an item in a form expression: ``r.path`` (the record) or ``g.path`` (the
+instance of the repeating group the expression sits in)."""
+
+LAB_PARTS: tuple[str, ...] = ("value", "unit", "uln", "lln", "date")
+"""The parts of a ``lab`` item's value: the result, its unit, the limits of normal, the date."""
+
+
+class Code(_Frozen):
+    """One entry of a code list: the stored code, its label and its CDISC submission value."""
+
+    code: str | int = Field(description="the value stored: a string, or an integer (grades)")
+    label: str = Field(min_length=1)
+    submission_value: str | None = Field(
+        default=None, description="CDISC controlled-terminology submission value"
+    )
+
+
+class CodeList(_Frozen):
+    """A named, reusable list of codes (CTCAE grades, relation to study drug, ...)."""
+
+    name: Name
+    label: str
+    cdisc_codelist: str | None = Field(
+        default=None, description="NCI code of the CDISC codelist (C66742), where one applies"
+    )
+    codes: tuple[Code, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_codes(self) -> CodeList:
+        codes = [c.code for c in self.codes]
+        duplicate = _twice(codes)
+        if duplicate is not None:
+            raise ValueError(f"code list {self.name!r} holds code {duplicate!r} twice")
+        return self
+
+    def code_values(self) -> tuple[str | int, ...]:
+        return self.values
+
+    @cached_property
+    def values(self) -> tuple[str | int, ...]:
+        """The codes in their order (computed once: the model is frozen)."""
+        return tuple(c.code for c in self.codes)
+
+
+class Range(_Frozen):
+    """Bounds on a number: inclusive unless ``*_exclusive``; either may be left out."""
+
+    min: float | None = None
+    max: float | None = None
+    min_exclusive: bool = False
+    max_exclusive: bool = False
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Range:
+        if self.min is None and self.max is None:
+            raise ValueError("a range needs min, max or both")
+        if self.min is not None and self.max is not None and self.max < self.min:
+            raise ValueError(f"range max {self.max} is below min {self.min}")
+        return self
+
+    def holds(self, value: float) -> bool:
+        if self.min is not None and (value <= self.min if self.min_exclusive else value < self.min):
+            return False
+        return self.max is None or not (
+            value >= self.max if self.max_exclusive else value > self.max
+        )
+
+    def describe(self) -> str:
+        low = (
+            ""
+            if self.min is None
+            else (f"more than {self.min:g}" if self.min_exclusive else f"at least {self.min:g}")
+        )
+        high = (
+            ""
+            if self.max is None
+            else (f"less than {self.max:g}" if self.max_exclusive else f"at most {self.max:g}")
+        )
+        return " and ".join(p for p in (low, high) if p)
+
+
+class EditCheck(_Frozen):
+    """A CEL condition a record must meet; ``refuse`` rejects the record, ``query`` opens a
+    query on ``item`` (a path in the form) with ``message``."""
+
+    name: Name
+    expr: str = Field(min_length=1, description="true when the record is fine")
+    message: str = Field(min_length=1)
+    item: str = Field(min_length=1, description="the item the finding is attached to")
+    severity: Literal["refuse", "query"] = "query"
+
+
+class Item(_Frozen):
+    """One datum of a form, or a group of them (``type: group``)."""
+
+    name: Name
+    type: ItemType
+    label: str = Field(min_length=1)
+    help: str | None = None
+    required: bool = Field(default=False, description="missing: a query, not a refusal")
+    mandatory: bool = Field(
+        default=False, description="part of its group's value: a group without it is refused"
+    )
+    codelist: Name | None = Field(default=None, description="for choice (and special codes)")
+    special_codes: Name | None = Field(
+        default=None, description="a code list of non-numeric values a number item also takes"
+    )
+    unit: str | None = Field(default=None, description="the unit values are stored in")
+    units: ReadOnlyMapping[float | None] = Field(
+        default_factory=lambda: _read_only({}),
+        description="units a site may enter, with the factor to `unit` (null: not converted)",
+    )
+    limits: tuple[Literal["uln", "lln"], ...] = Field(
+        default=(), description="limits of normal a lab value records"
+    )
+    range: Range | None = Field(default=None, description="hard: a value outside is refused")
+    soft_range: Range | None = Field(default=None, description="a value outside opens a query")
+    max_length: int | None = Field(default=None, gt=0)
+    min_length: int | None = Field(default=None, ge=0)
+    multiple: bool = Field(default=False, description="a list of values")
+    repeating: bool = Field(default=False, description="a group recorded any number of times")
+    keyed: bool = Field(default=False, description="a mapping from an id (a lesion's) to the value")
+    default: Scalar | None = None
+    not_before: Name | None = Field(
+        default=None, description="a date item beside this one that this date may not precede"
+    )
+    show_when: str | None = Field(default=None, description="CEL: shown only when true")
+    derived: str | None = Field(default=None, description="CEL: computed, not entered")
+    sdtm: str | None = Field(default=None, pattern=r"^[A-Z]{2,8}\.[A-Z][A-Z0-9]{0,7}$")
+    sdtm_test: str | None = Field(
+        default=None, pattern=r"^[A-Z][A-Z0-9]{0,7}$", description="--TESTCD in a findings domain"
+    )
+    cdash: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9]{0,19}$")
+    items: tuple[Item, ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Item:
+        numeric = self.type in {"integer", "decimal", "measurement", "lab"}
+        if self.type == "group":
+            if not self.items:
+                raise ValueError(f"group {self.name!r} needs items")
+            _no_duplicates(self.items, f"group {self.name!r}")
+            _ordered_dates(self.items, f"group {self.name!r}")
+        elif self.items:
+            raise ValueError(f"item {self.name!r} of type {self.type} cannot hold items")
+        if self.repeating and self.type != "group":
+            raise ValueError(f"item {self.name!r}: only a group repeats; use multiple: true")
+        if self.type == "choice" and self.codelist is None:
+            raise ValueError(f"choice item {self.name!r} needs a codelist")
+        if self.type != "choice" and self.codelist is not None:
+            raise ValueError(f"item {self.name!r} of type {self.type} cannot have a codelist")
+        if self.special_codes is not None and not numeric:
+            raise ValueError(f"special_codes need a number item, {self.name!r} is {self.type}")
+        if (self.range or self.soft_range) and not numeric:
+            raise ValueError(f"item {self.name!r} of type {self.type} cannot have a range")
+        if self.limits and self.type != "lab":
+            raise ValueError(f"item {self.name!r}: only a lab value records limits of normal")
+        if self.units and self.type not in {"measurement", "lab"}:
+            raise ValueError(f"item {self.name!r}: only a measurement or lab value has units")
+        if self.type == "measurement" and self.unit is None:
+            raise ValueError(f"measurement {self.name!r} needs its unit")
+        if self.not_before is not None and self.type != "date":
+            raise ValueError(f"item {self.name!r}: only a date has not_before")
+        if (self.max_length or self.min_length is not None) and self.type != "text":
+            raise ValueError(f"item {self.name!r}: only text has a length")
+        return self
+
+    @cached_property
+    def by_name(self) -> Mapping[str, Item]:
+        """A group's items by name (computed once: the model is frozen)."""
+        return MappingProxyType({i.name: i for i in self.items})
+
+    def walk(self, path: str) -> Iterator[tuple[str, Item]]:
+        """This item and, for a group, every item inside it, each with its dotted path."""
+        yield path, self
+        for child in self.items:
+            yield from child.walk(f"{path}.{child.name}")
+
+
+class Section(_Frozen):
+    """Items shown together; ``key`` nests them under one key of the record (``labs``)."""
+
+    name: Name
+    label: str
+    help: str | None = None
+    key: Name | None = Field(default=None, description="record key the items sit under")
+    items: tuple[Item, ...] = Field(min_length=1)
+
+
+class Form(_Frozen):
+    """A form: its items in sections, where it is used, its version and edit checks."""
+
+    name: Name
+    label: str
+    version: str = Field(min_length=1, description="every stored record names it")
+    used: FormUse
+    repeats: bool = Field(default=False, description="recorded more than once per patient")
+    key_prefix: str | None = Field(
+        default=None, pattern=r"^[A-Z]{1,4}$", description="key of a repeating form's records"
+    )
+    sdtm_domain: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    help: str | None = None
+    sections: tuple[Section, ...] = Field(min_length=1)
+    checks: tuple[EditCheck, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique(self) -> Form:
+        if self.repeats != (self.key_prefix is not None):
+            raise ValueError(f"form {self.name!r}: a repeating form needs a key_prefix, only it")
+        sections = [s.name for s in self.sections]
+        duplicate = _twice(sections)
+        if duplicate is not None:
+            raise ValueError(f"form {self.name!r} has two sections named {duplicate!r}")
+        top: dict[str, tuple[Item, ...]] = {}
+        for section in self.sections:
+            if section.key is None:
+                top.setdefault("", ())
+                top[""] += section.items
+            else:
+                top[section.key] = top.get(section.key, ()) + section.items
+        nested = [key for key in top if key]
+        names = [i.name for i in top.get("", ())] + nested
+        duplicate = _twice(names)
+        if duplicate is not None:
+            raise ValueError(f"form {self.name!r} has two items named {duplicate!r}")
+        for key, items in top.items():
+            where = f"form {self.name!r}" + (f" section key {key!r}" if key else "")
+            _no_duplicates(items, where)
+            _ordered_dates(items, where)
+        return self
+
+    @cached_property
+    def items(self) -> tuple[Item, ...]:
+        """The record's top-level items: a section's ``key`` is a group of its items
+        (built once: the model is frozen)."""
+        out: dict[str, Item] = {}
+        for section in self.sections:
+            if section.key is None:
+                for item in section.items:
+                    out[item.name] = item
+            else:
+                found = out.get(section.key)
+                held = found.items if found is not None else ()
+                out[section.key] = Item(
+                    name=section.key,
+                    type="group",
+                    label=section.label if found is None else found.label,
+                    items=held + section.items,
+                )
+        return tuple(out.values())
+
+    def walk(self) -> Iterator[tuple[str, Item]]:
+        """Every item of the form, groups and their contents, with its dotted path."""
+        for item in self.items:
+            yield from item.walk(item.name)
+
+    def item(self, path: str) -> Item:
+        """The item at a dotted path (``labs.alt``); :class:`KeyError` when there is none."""
+        items = self.items
+        found: Item | None = None
+        for part in path.split("."):
+            found = next((i for i in items if i.name == part), None)
+            if found is None:
+                raise KeyError(path)
+            items = found.items
+        if found is None:
+            raise KeyError(path)
+        return found
+
+    def has_path(self, path: str) -> bool:
+        """Whether a dotted path names an item, or a part of a lab value (``labs.alt.uln``)."""
+        parts = path.split(".")
+        items = self.items
+        for index, part in enumerate(parts):
+            found = next((i for i in items if i.name == part), None)
+            if found is None:
+                return False
+            if found.type == "lab":
+                rest = parts[index + 1 :]
+                return not rest or (len(rest) == 1 and rest[0] in LAB_PARTS)
+            if found.keyed or found.multiple or found.repeating:
+                return True  # any id or index below (or a macro over the list)
+            items = found.items
+        return True
+
+
+class Forms(_Frozen):
+    """Every form of a protocol and the code lists they share."""
+
+    code_lists: tuple[CodeList, ...] = ()
+    forms: tuple[Form, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _references(self) -> Forms:
+        names = [c.name for c in self.code_lists]
+        duplicate = _twice(names)
+        if duplicate is not None:
+            raise ValueError(f"two code lists are named {duplicate!r}")
+        forms = [f.name for f in self.forms]
+        duplicate = _twice(forms)
+        if duplicate is not None:
+            raise ValueError(f"two forms are named {duplicate!r}")
+        if sum(f.used == "screening" for f in self.forms) > 1:
+            raise ValueError("at most one form is used at screening")
+        return self
+
+    def form(self, name: str) -> Form:
+        """The form with this name; :class:`KeyError` when there is none."""
+        for form in self.forms:
+            if form.name == name:
+                return form
+        raise KeyError(name)
+
+    def code_list(self, name: str) -> CodeList:
+        """The code list of this name; :class:`KeyError` when there is none."""
+        return self.code_map[name]
+
+    @property
+    def screening(self) -> Form | None:
+        """The form recorded at screening, if the protocol defines one."""
+        return next((f for f in self.forms if f.used == "screening"), None)
+
+    @cached_property
+    def code_map(self) -> Mapping[str, CodeList]:
+        """The code lists by name (built once: the model is frozen)."""
+        return MappingProxyType({c.name: c for c in self.code_lists})
+
+
+def _twice(values: list[str] | list[str | int]) -> str | int | None:
+    """The first value that occurs more than once, if any."""
+    seen: set[str | int] = set()
+    for value in values:
+        if value in seen:
+            return value
+        seen.add(value)
+    return None
+
+
+def _no_duplicates(items: tuple[Item, ...], where: str) -> None:
+    names = [i.name for i in items]
+    duplicate = _twice(names)
+    if duplicate is not None:
+        raise ValueError(f"{where} has two items named {duplicate!r}")
+
+
+def _ordered_dates(items: tuple[Item, ...], where: str) -> None:
+    dates = {i.name for i in items if i.type == "date" and not i.multiple}
+    for item in items:
+        if item.not_before is not None and item.not_before not in dates:
+            raise ValueError(
+                f"{where}: {item.name}.not_before names {item.not_before!r}, which is not a "
+                "date item beside it"
+            )
+
+
+def expressions(form: Form) -> Iterator[tuple[tuple[str | int, ...], str, str]]:
+    """Every CEL expression of a form: (location inside the form, expression, group path)."""
+    for s, section in enumerate(form.sections):
+        base = section.key or ""
+        for i, item in enumerate(section.items):
+            yield from _item_expressions(item, ("sections", s, "items", i), base, "")
+    for c, check in enumerate(form.checks):
+        yield ("checks", c, "expr"), check.expr, ""
+
+
+def _item_expressions(
+    item: Item, loc: tuple[str | int, ...], parent: str, group: str
+) -> Iterator[tuple[tuple[str | int, ...], str, str]]:
+    path = f"{parent}.{item.name}" if parent else item.name
+    for key in ("show_when", "derived"):
+        value = getattr(item, key)
+        if value is not None:
+            yield (*loc, key), value, group
+    inner = path if item.repeating or item.keyed else group
+    for j, child in enumerate(item.items):
+        yield from _item_expressions(child, (*loc, "items", j), path, inner)
+
+
+def referenced_paths(expression: str) -> Iterator[tuple[str, str]]:
+    """Every ``r.path`` / ``g.path`` an expression names, as (variable, dotted path)."""
+    for match in RECORD_REFERENCE.finditer(expression):
+        path = match.group(2).removeprefix(".")
+        if expression[match.end() : match.end() + 1] == "(":  # a method: r.kits.size()
+            path = path.rpartition(".")[0]
+        if path:
+            yield match.group(1), path

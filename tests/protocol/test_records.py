@@ -1,0 +1,228 @@
+"""Records validated from form definitions: the same data as the former classes, refusals
+located at the item, soft ranges and edit checks as findings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from trialkit.eligibility.record import ScreeningRecord
+from trialkit.errors import RecordError
+from trialkit.protocol import load_protocol
+from trialkit.protocol.forms import Forms
+from trialkit.protocol.records import json_schema, validate_record
+
+EXAMPLES = sorted((Path(__file__).parents[2] / "examples/sor").glob("*.json"))
+GERI = Path(__file__).parent / "data/geriatric.yaml"
+
+
+def _forms() -> Forms:
+    forms = load_protocol("sor").forms
+    assert forms is not None
+    return forms
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_sor_examples_validate_to_what_the_screening_record_gave(path: Path) -> None:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    forms = _forms()
+    assert forms.screening is not None
+    validated = validate_record(forms, forms.screening, data)
+    former = ScreeningRecord.model_validate(data).model_dump(mode="json", exclude_unset=True)
+    assert validated.data == former
+    assert validated.findings == ()
+
+
+def _screen(data: Any) -> dict[str, Any]:
+    forms = _forms()
+    assert forms.screening is not None
+    return validate_record(forms, forms.screening, data).data
+
+
+@pytest.mark.parametrize(
+    ("data", "location", "message"),
+    [
+        ({"ecog": 7}, "data.ecog", "Input should be less than or equal to 5"),
+        ({"unexpected": True}, "data.unexpected", "Extra inputs are not permitted"),
+        ([1, 2], "data", "Input should be a valid dictionary"),
+        ({"labs": {"alt": {"value": "high", "unit": "U/L"}}}, "data.labs.alt.value", "'high'"),
+        ({"labs": {"alt": {"value": 3}}}, "data.labs.alt.unit", "Field required"),
+        ({"labs": {"alt": {"value": -1, "unit": "U/L"}}}, "data.labs.alt.value", "equal to 0"),
+        ({"patient": {"sex": "f"}}, "data.patient.sex", "'female', 'male'"),
+        (
+            {"history": {"other_cancers": [{"description": "x"}]}},
+            "data.history.other_cancers[0].kind",
+            "Field required",
+        ),
+        ({"body": {"height_cm": 10}}, "data.body.height_cm", "greater than 50"),
+        (
+            {"body": {"height_cm": {"value": 5, "unit": "parsec"}}},
+            "data.body.height_cm.unit",
+            "unknown unit",
+        ),
+    ],
+)
+def test_hard_problems_are_refused_at_the_item(data: Any, location: str, message: str) -> None:
+    with pytest.raises(RecordError) as caught:
+        _screen(data)
+    assert caught.value.location == location
+    assert message in caught.value.message
+
+
+def test_units_are_converted_to_the_item_unit() -> None:
+    data = _screen({"body": {"height_cm": {"value": 1.62, "unit": "m"}, "weight_kg": 60}})
+    assert data["body"] == {"height_cm": pytest.approx(162.0), "weight_kg": 60.0}
+
+
+def test_soft_range_is_a_finding_not_a_refusal() -> None:
+    forms = load_protocol(GERI).forms
+    assert forms is not None
+    assert forms.screening is not None
+    validated = validate_record(forms, forms.screening, {"g8_score": 5})
+    assert validated.data == {"g8_score": 5}
+    [finding] = validated.findings
+    assert (finding.path, finding.code) == ("g8_score", "soft_range")
+    assert "at least 8" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("form", "data", "location"),
+    [
+        ("adverse_event", {"start_date": "2009-05-02", "end_date": "2009-05-01"}, "data.end_date"),
+        (
+            "study_drug",
+            {"interruptions": [{"start_date": "2009-05-02", "end_date": "2009-05-01"}]},
+            "data.interruptions[0].end_date",
+        ),
+    ],
+)
+def test_an_end_before_its_start_is_refused_at_the_item(
+    form: str, data: dict[str, Any], location: str
+) -> None:
+    forms = _forms()
+    with pytest.raises(RecordError) as caught:
+        validate_record(forms, forms.form(form), data)
+    assert caught.value.location == location
+    assert "2009-05-01 is before" in caught.value.message
+    assert "start_date 2009-05-02" in caught.value.message
+
+
+def test_every_end_date_is_ordered_after_its_start() -> None:
+    for form in _forms().forms:
+        for path, item in form.walk():
+            if path.endswith("end_date") and form.name != "screening":
+                assert item.not_before == "start_date", (form.name, path)
+
+
+def test_query_edit_check_is_a_finding() -> None:
+    forms = load_protocol(GERI).forms
+    assert forms is not None
+    assert forms.screening is not None
+    validated = validate_record(forms, forms.screening, {"g8_score": 16, "ecog": 2})
+    [finding] = validated.findings
+    assert (finding.path, finding.code) == ("g8_score", "g8_and_ecog_disagree")
+    assert validate_record(forms, forms.screening, {"g8_score": 16, "ecog": 1}).findings == ()
+    assert validate_record(forms, forms.screening, {"g8_score": 16}).findings == ()
+
+
+def test_grades_are_codes_and_strings_of_them_are_taken() -> None:
+    forms = _forms()
+    form = forms.form("adverse_event")
+    assert validate_record(forms, form, {"grade": "3"}).data == {"grade": 3}
+    with pytest.raises(RecordError, match="Input should be one of 1, 2, 3, 4, 5"):
+        validate_record(forms, form, {"grade": 6})
+    with pytest.raises(RecordError):
+        validate_record(forms, form, {"grade": True})
+
+
+def test_tumour_assessment_keyed_measurements() -> None:
+    forms = _forms()
+    form = forms.form("tumour_assessment")
+    data = {"date": "2009-01-01", "target": {"T1": 12, "T2": "too_small", "T3": None}}
+    assert validate_record(forms, form, data).data["target"] == {
+        "T1": 12.0,
+        "T2": "too_small",
+        "T3": None,
+    }
+    with pytest.raises(RecordError) as caught:
+        validate_record(forms, form, {"target": {"T1": -3}})
+    assert caught.value.location == "data.target.T1"
+
+
+@pytest.mark.parametrize(
+    ("form", "data"),
+    [
+        (
+            "study_drug",
+            {
+                "start_date": "2009-01-01",
+                "kits_dispensed": ["K1"],
+                "interruptions": [
+                    {"start_date": "2009-01-03", "end_date": "2009-01-05", "reason": "rash"}
+                ],
+                "reductions": [{"date": "2009-01-06", "daily_dose_mg": 400}],
+            },
+        ),
+        (
+            "docetaxel_cycle",
+            {"cycle": 1, "date": "2009-01-01", "dose_mg_m2": 75, "dose_mg": 130, "delayed": False},
+        ),
+        ("letrozole", {"start_date": "2009-01-01", "dose_mg": 2.5}),
+        (
+            "adverse_event",
+            {
+                "term": "Rash",
+                "grade": 2,
+                "start_date": "2009-01-01",
+                "ongoing": True,
+                "serious": False,
+                "relationship": "possible",
+                "action_taken": "none",
+            },
+        ),
+        ("death", {"date": "2009-05-01", "cause": "progression", "cause_text": None}),
+        ("end_of_treatment", {"date": "2009-05-01", "reason": "progression"}),
+        ("end_of_study", {"date": "2009-05-01", "reason": "death"}),
+        ("new_therapy", {"start_date": "2009-05-01", "therapy": "capecitabine"}),
+        ("last_known_alive", {"date": "2009-05-01"}),
+        (
+            "tumour_baseline",
+            {
+                "date": "2008-12-20",
+                "target": [{"id": "T1", "organ": "liver", "diameter_mm": 23}],
+                "non_target": [{"id": "N1", "organ": "bone"}],
+            },
+        ),
+        (
+            "tumour_assessment",
+            {
+                "date": "2009-02-20",
+                "target": {"T1": 20},
+                "non_target": {"N1": "present"},
+                "new_lesions": False,
+            },
+        ),
+    ],
+)
+def test_case_report_forms_keep_the_values_entered(form: str, data: dict[str, Any]) -> None:
+    forms = _forms()
+    assert validate_record(forms, forms.form(form), data).data == data
+
+
+def test_json_schema_is_built_from_the_definitions() -> None:
+    forms = _forms()
+    assert forms.screening is not None
+    schema = json_schema(forms, forms.screening)
+    assert schema["properties"]["ecog"]["anyOf"][0] == {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 5,
+    }
+    geri = load_protocol(GERI).forms
+    assert geri is not None
+    assert geri.screening is not None
+    assert "g8_score" in json_schema(geri, geri.screening)["properties"]
+    assert "g8_score" not in schema["properties"]

@@ -1,0 +1,84 @@
+"""SOR's forms and items live in its protocol file: a module outside ``protocol/`` and
+``demodata/`` that names one of them is a form written a second time in code.
+
+The modules listed in ``NOT_YET`` still name SOR forms by design of the code before forms
+were data (the service's derivations read RECIST, survival and disposition forms by name;
+the pages and the SDTM export are being moved onto the definitions). The list may only
+shrink: a new module naming a SOR form or item fails this test.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from trialkit.protocol import load_protocol
+
+SRC = Path(__file__).parents[1] / "src" / "trialkit"
+GENERIC = {"patient", "body", "consent", "history", "disease", "death", "alt", "ast", "inr"}
+"""Words that are SOR item or form names but also the service's own vocabulary."""
+
+NOT_YET = {
+    "eligibility/context.py": "the criteria read the record's labs by name",
+    "eligibility/units.py": "the lab conversions know SOR's analytes",
+    "endpoints/derive.py": "survival derivation reads last-known-alive",
+    "endpoints/schedule.py": "the schedule reads tumour assessments",
+    "report/synthetic.py": "synthetic report data name SOR's therapies",
+    "service/capture/capture.py": "RECIST on saving a tumour form",
+    "service/capture/clinical.py": "RECIST inputs from the tumour forms",
+    "service/capture/edit_checks.py": "cross-form checks (death, tumour dates)",
+    "service/capture/forms.py": "the forms the service's derivations read",
+    "service/capture/outcomes.py": "survival and disposition outcomes",
+    "service/capture/patient_status.py": "patient status from disposition forms",
+    "service/capture/recist_preview.py": "RECIST preview of tumour forms",
+    "service/capture/visits.py": "the visit schedule's forms",
+    "service/oversight/sdtm.py": "SDTM mapping (forms-ui: by declared SDTM names)",
+    "service/oversight/sdtm_spec.py": "SDTM mapping (forms-ui)",
+    "service/oversight/trial_report.py": "the report's safety and exposure tables",
+    "service/platform/api/schemas.py": "the RECIST preview body names the tumour forms",
+}
+
+
+def _tokens() -> tuple[set[str], re.Pattern[str]]:
+    forms = load_protocol("sor").forms
+    assert forms is not None
+    assert forms.screening is not None
+    names = {f.name for f in forms.forms if f.used != "screening"}
+    words = names | {i.name for i in forms.screening.items if i.type == "group"}
+    words |= {i.name for _, i in forms.screening.walk() if i.type == "lab"}
+    words -= GENERIC
+    quoted = "|".join(sorted(words))
+    members = "|".join(sorted(n.upper() for n in names))
+    return words, re.compile(rf"""(["'])({quoted})\1|\bForm\.({members})\b""")
+
+
+def _naming() -> dict[str, set[str]]:
+    _, pattern = _tokens()
+    found: dict[str, set[str]] = {}
+    for path in sorted(SRC.rglob("*.py")):
+        module = path.relative_to(SRC).as_posix()
+        if module.startswith(("protocol/", "demodata/")):
+            continue
+        hits = {m.group(2) or m.group(3).lower() for m in pattern.finditer(path.read_text())}
+        if hits:
+            found[module] = hits
+    return found
+
+
+def test_no_new_module_names_a_sor_form_or_item() -> None:
+    naming = _naming()
+    new = {module: sorted(hits) for module, hits in naming.items() if module not in NOT_YET}
+    assert new == {}, "SOR forms belong in sor.yaml; read them from protocol.forms"
+
+
+def test_the_list_of_modules_still_naming_sor_forms_only_shrinks() -> None:
+    """A module that no longer names them leaves the list (so it cannot come back)."""
+    assert sorted(set(NOT_YET) - set(_naming())) == []
+
+
+def test_the_check_sees_a_form_named_in_code(tmp_path: Path) -> None:
+    words, pattern = _tokens()
+    assert {"adverse_event", "menopause", "haemoglobin"} <= words
+    assert pattern.search('kind = "adverse_event"')
+    assert pattern.search("if form == Form.TUMOUR_BASELINE:")
+    assert not pattern.search('kind = "adverse"')
