@@ -151,6 +151,21 @@ documents checked for codes and "(s)" only; their names in words are left to do.
 RAW_CODES = re.compile(r"\bNON_CR_NON_PD\b|\b(?:True|False|None)\b|\(s\)|\bfield\(s\)")
 
 
+def _protocol_words() -> list[str]:
+    """The form definitions' own labels that look like a raw code ("None (dose not changed)",
+    the registry's "area(s)"): the protocol's words for a person, left out of the scan."""
+    forms = load_protocol("sor").forms
+    assert forms is not None
+    labels = {c.label for codes in forms.code_lists for c in codes.codes}
+    for form in forms.forms:
+        labels |= {w for s in form.sections for w in (s.label, s.help) if w}
+        labels |= {w for _path, item in form.walk() for w in (item.label, item.help) if w}
+    return sorted((w for w in labels if RAW_CODES.search(w)), key=len, reverse=True)
+
+
+PROTOCOL_WORDS = _protocol_words()
+
+
 def visible_text(html: str) -> str:
     """The text of the page's main part as a person reads it (no tags, scripts or raw values).
 
@@ -163,7 +178,10 @@ def visible_text(html: str) -> str:
     # the protocol's own words, quoted (the registry writes "area(s)")
     main = re.sub(r"<details><summary>Criterion text</summary>.*?</details>", " ", main, flags=re.S)
     text = re.sub(r"<[^>]+>", " ", main)
-    return re.sub(r"\s+", " ", text.replace("&#39;", "'").replace("&amp;", "&"))
+    text = re.sub(r"\s+", " ", text.replace("&#39;", "'").replace("&amp;", "&"))
+    for words in PROTOCOL_WORDS:
+        text = text.replace(words, " ")
+    return text
 
 
 def test_no_page_shows_a_person_raw_codes_internal_names_or_plurals_in_brackets(

@@ -217,7 +217,9 @@ def test_an_adverse_event_is_recorded_and_corrected_with_a_reason(
     assert saved.status_code == 303, saved.text
     patient = browser.get(saved.headers["location"])
     assert "Adverse event AE-1 saved." in patient.text
-    assert "term: Neutropenia" in patient.text
+    # the summary in words: labels and code labels from the form definition, no internal names
+    assert "Term: Neutropenia; NCI-CTCAE grade: Grade 3 (severe)" in patient.text
+    assert "Relation to study drug: Possibly related" in patient.text
 
     correction = browser.get(url + "?key=AE-1")
     assert "Version 2 corrects version 1" in correction.text
@@ -229,7 +231,10 @@ def test_an_adverse_event_is_recorded_and_corrected_with_a_reason(
         url, {**fields, "record_key": "AE-1", "grade": "4", "reason": "grade misread"}
     )
     assert fixed.status_code == 303
-    assert "grade: 4" in browser.get(f"/patients/{trial.treated}").text
+    assert (
+        "NCI-CTCAE grade: Grade 4 (life-threatening)"
+        in browser.get(f"/patients/{trial.treated}").text
+    )
 
 
 def test_an_adverse_event_ending_before_it_started_is_refused_next_to_the_field(
