@@ -257,6 +257,8 @@ def test_the_trial_in_a_browser(browser: Any, server: str, artefacts: Path) -> N
     page = _login(browser, server, "pharmacist", PASSWORDS["pharmacist"])
     page.get_by_role("link", name="Pharmacy", exact=True).first.click()
     row = page.locator(f"#patient-{patient_id}")
+    # her cycle 2 is not due this week: she is among the other patients, folded below
+    page.locator(f"details:has(#patient-{patient_id}) > summary").click()
     assert row.get_by_label("Cycle for IT01-E2E").input_value() == "2"
     # randomised today: cycle 2 is not due, so the page says why and asks for a documented reason
     assert "cycle 2 is not due" in row.locator(f"#refusal-{patient_id}").inner_text()

@@ -120,6 +120,11 @@ def test_colo_screening_form_and_a_crf_in_chromium(
     _screen_and_record(browser, server, username)
 
 
+def _open_sections(page: Any) -> None:
+    """Open each folded section of the screening form, as a person filling it in does."""
+    page.locator("details.section-fold").evaluate_all("folds => folds.forEach(f => f.open = true)")
+
+
 def _screen_and_record(browser: Any, server: str, username: str) -> None:
     context = browser.new_context(base_url=server, viewport={"width": 1400, "height": 900})
     page = context.new_page()
@@ -133,6 +138,7 @@ def _screen_and_record(browser: Any, server: str, username: str) -> None:
     page.get_by_role("button", name="Register and screen").click()
     page.wait_for_url(re.compile(r"/patients/\d+/screening$"))
     patient_url = page.url.removesuffix("/screening")
+    _open_sections(page)
 
     # --- COLO's own screening form, the live checklist beside it ---------------------------
     page.get_by_label("Sex").select_option("male")
@@ -146,11 +152,13 @@ def _screen_and_record(browser: Any, server: str, username: str) -> None:
     page.get_by_label("Height").fill("170")
     page.get_by_label("Weight").fill("70")
     checklist = page.locator("#checklist")
-    checklist.get_by_text("RAS wild_type").wait_for()  # I3's reason, live (htmx)
+    # I3's reason, live (htmx), the code in words from the code list
+    checklist.get_by_text("RAS wild-type").first.wait_for()
     page.get_by_role("button", name="Save screening record").click()
     page.wait_for_url(re.compile(r"saved=screening"))
     # the form again: induction cycles now asked (its show_when holds), not folded away
     page.goto(patient_url + "/screening")
+    _open_sections(page)
     assert page.locator("details.conditional", has_text="Induction cycles given").count() == 0
     assert page.get_by_label("Induction cycles given").is_visible()
 
@@ -188,7 +196,7 @@ def _screen_and_record(browser: Any, server: str, username: str) -> None:
     page.get_by_label("New lesions", exact=True).select_option("no")
     preview = page.locator("#recist-preview")
     preview.get_by_text("as entered, not saved").wait_for()  # the RECIST preview, live
-    assert "PR" in preview.locator("#timepoints").inner_text()
+    assert "partial response" in preview.locator("#timepoints").inner_text()  # RECIST in words
     page.get_by_role("button", name="Save", exact=True).click()
     page.wait_for_url(re.compile(r"saved=tumour_assessment"))
     context.close()

@@ -123,3 +123,80 @@ def test_every_demo_role_opens_its_pages_and_blinded_roles_see_no_arm(
     # the German investigator does not reach a Milano patient
     client.cookies.set(COOKIE_NAME, tokens["investigator-de"])
     assert client.get(f"/patients/{patient}").status_code == 404
+
+
+# --- clinical wording: the text a person reads ----------------------------------------------
+
+WORDING_PAGES = {
+    user: [*pages, *extra]
+    for user, pages, extra in (
+        (
+            u,
+            p,
+            {
+                "investigator": ["/patients?status=on_treatment", "/queries?status=all"],
+                "pharmacist": ["/pharmacy/kits", "/pharmacy/kits?status=dispensed"],
+                "monitor": ["/queries", "/queries?status=all"],
+                "admin": ["/admin/audit?patient=IT01-001"],
+            }.get(u, []),
+        )
+        for u, p in PAGES.items()
+    )
+}
+INTERNAL_NAME = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")
+"""``dose_mg``, ``not_related``, ``start_date``: a name of the code, never a word for a person."""
+DOCUMENTS = ("/design", "/reports")
+"""The design claims (their ids and formulas) and the trial report (its tables): statistical
+documents checked for codes and "(s)" only; their names in words are left to do."""
+RAW_CODES = re.compile(r"\bNON_CR_NON_PD\b|\b(?:True|False|None)\b|\(s\)|\bfield\(s\)")
+
+
+def _protocol_words() -> list[str]:
+    """The form definitions' own labels that look like a raw code ("None (dose not changed)",
+    the registry's "area(s)"): the protocol's words for a person, left out of the scan."""
+    forms = load_protocol("sor").forms
+    assert forms is not None
+    labels = {c.label for codes in forms.code_lists for c in codes.codes}
+    for form in forms.forms:
+        labels |= {w for s in form.sections for w in (s.label, s.help) if w}
+        labels |= {w for _path, item in form.walk() for w in (item.label, item.help) if w}
+    return sorted((w for w in labels if RAW_CODES.search(w)), key=len, reverse=True)
+
+
+PROTOCOL_WORDS = _protocol_words()
+
+
+def visible_text(html: str) -> str:
+    """The text of the page's main part as a person reads it (no tags, scripts or raw values).
+
+    The audit trail's old and new values are the record as stored (an inspector's exact view),
+    and the screening form's inputs carry their names: left out.
+    """
+    main = html.split("<main", 1)[-1]
+    main = re.sub(r"<script.*?</script>|<style.*?</style>", " ", main, flags=re.S)
+    main = re.sub(r'<td class="value">.*?</td>', " ", main, flags=re.S)
+    # the protocol's own words, quoted (the registry writes "area(s)")
+    main = re.sub(r"<details><summary>Criterion text</summary>.*?</details>", " ", main, flags=re.S)
+    text = re.sub(r"<[^>]+>", " ", main)
+    text = re.sub(r"\s+", " ", text.replace("&#39;", "'").replace("&amp;", "&"))
+    for words in PROTOCOL_WORDS:
+        text = text.replace(words, " ")
+    return text
+
+
+def test_no_page_shows_a_person_raw_codes_internal_names_or_plurals_in_brackets(
+    demo_web: tuple[TestClient, dict[str, str], int],
+) -> None:
+    client, tokens, patient = demo_web
+    problems: list[str] = []
+    for user, pages in WORDING_PAGES.items():
+        client.cookies.set(COOKIE_NAME, tokens[user])
+        for url in pages:
+            page = client.get(url.format(p=patient))
+            assert page.status_code == 200, (user, url, page.status_code)
+            text = visible_text(page.text)
+            names = set() if url in DOCUMENTS else set(INTERNAL_NAME.findall(text))
+            found = sorted(names | set(RAW_CODES.findall(text)))
+            if found:
+                problems.append(f"{user} {url}: {', '.join(found[:12])}")
+    assert problems == [], "\n".join(problems)

@@ -246,7 +246,10 @@ def test_field_errors_appear_next_to_the_field_in_plain_words(
         )
         assert block, field_id
         assert words in block.group(1)
-    assert "Please correct 3 field(s)" in page.text
+    assert "Please correct 3 fields" in page.text
+    # the summary names each field by its label, never by its path in the record
+    assert '<a href="#f-ecog">ECOG performance status</a>' in page.text
+    assert ">body.height_cm<" not in page.text
     # nothing was saved
     assert browser.get(f"/patients/{web_world.fresh.id}").text.count("No screening record") == 1
 

@@ -9,7 +9,6 @@ form, randomised, its forms recorded, endpoints derived, SDTM and ODM exported, 
 from __future__ import annotations
 
 import datetime as dt
-import re
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -176,7 +175,7 @@ def test_colo_runs_screening_to_report_on_its_own_forms(
     assert browser.post(f"{base}/adverse_event", event | {"serious": "no"}).status_code == 303
     patient_page = browser.get(f"/patients/{patient_id}").text
     assert "Quality of life (EORTC QLQ-C30, short)" in patient_page
-    assert re.search(r"<strong>PD</strong>", patient_page)  # 40 -> 60 mm: progression
+    assert "<strong>progressive disease</strong>" in patient_page  # 40 -> 60 mm, in words
 
     # --- endpoints, SDTM, ODM and the report -----------------------------------------------------
     stats = {"Authorization": f"Bearer {tokens['statistician']}"}

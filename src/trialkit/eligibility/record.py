@@ -161,7 +161,7 @@ class Radiotherapy(_Part):
     end_date: dt.date | None = None
     acute_toxicity_recovered: bool | None = None
     only_site_of_disease: bool | None = Field(
-        default=None, description="Previously radiated area(s) are the only site of disease"
+        default=None, description="Previously radiated areas are the only site of disease"
     )
     marrow_percent: float | None = Field(
         default=None, ge=0, le=100, description="Share of bone-marrow-producing areas radiated"

@@ -34,8 +34,9 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from trialkit.config import Settings
-from trialkit.service.capture.pages import clinical, grid, patients, signoff
-from trialkit.service.oversight.pages import datamanager, design, forecast, monitor, reports
+from trialkit.service.capture.pages import clinical, grid, patients, queries, signoff
+from trialkit.service.oversight.pages import audit, datamanager, design, forecast, monitor, reports
+from trialkit.service.oversight.pages import home as work_lists
 from trialkit.service.platform.anchors import Anchoring
 from trialkit.service.platform.calendar import Clock
 from trialkit.service.platform.pages import auth, home, inbox
@@ -79,10 +80,12 @@ def create_web_app(
     for module in (
         auth,
         home,
+        work_lists,
         inbox,
         patients,
         randomise,
         clinical,
+        queries,
         signoff,
         grid,
         pharmacy,
@@ -90,6 +93,7 @@ def create_web_app(
         monitor,
         design,
         admin,
+        audit,
         forecast,
         reports,
         datamanager,

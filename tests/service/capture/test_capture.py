@@ -26,6 +26,7 @@ from trialkit.service.capture import capture, edit_checks, queries, visits
 from trialkit.service.capture.forms import Form
 from trialkit.service.capture.tables import CaptureRecord
 from trialkit.service.platform.db.base import utcnow
+from trialkit.service.platform.listing import Listing
 from trialkit.service.platform.policy import Role
 from trialkit.service.platform.principal import Principal
 from trialkit.service.platform.security import Security
@@ -499,3 +500,51 @@ def test_the_visit_plan_follows_the_therapy_recorded_at_randomisation_not_a_late
         reason="transcription error corrected after randomisation",
     )
     assert cycles() == planned
+
+
+def test_queries_are_searched_counted_and_reopened(session: Session, clinic: Clinic) -> None:
+    """The query list's service (both databases): search, counts by site and form, re-open."""
+    saved = _record(session, clinic, Form.DEATH, {"date": "2008-08-01"})
+    (query,) = saved.queries_opened
+    trial_id = clinic.patient.trial_id
+    listing = Listing.from_params({}, sorts=tuple(queries.QUERY_SORTS), default_sort="-id")
+    found = queries.search_queries(
+        session=session, actor=clinic.monitor, trial_id=trial_id, listing=listing, form="death"
+    )
+    assert [q.id for q in found.items] == [query.id]
+    assert found.total == 1
+    nothing = queries.search_queries(
+        session=session, actor=clinic.monitor, trial_id=trial_id, listing=listing, text="zzz%"
+    )
+    assert nothing.total == 0
+    today = dt.date(2008, 8, 1) + dt.timedelta(days=45)
+    counts = queries.query_counts(
+        session=session, actor=clinic.monitor, trial_id=trial_id, today=today
+    )
+    by_form = {c.key: c for c in counts if c.by == "form"}
+    assert by_form["death"].open == 1
+    assert {c.key for c in counts if c.by == "site"} == {str(clinic.site.id)}
+    with pytest.raises(ConflictError):
+        queries.reopen_query(session=session, actor=clinic.monitor, query_id=query.id, comment="x")
+    queries.answer_query(
+        session=session, actor=clinic.investigator, query_id=query.id, response="Checked"
+    )
+    with pytest.raises(PermissionDenied):
+        queries.reopen_query(
+            session=session, actor=clinic.investigator, query_id=query.id, comment="x"
+        )
+    reopened = queries.reopen_query(
+        session=session, actor=clinic.monitor, query_id=query.id, comment="Source differs"
+    )
+    assert reopened.status == "open"
+    assert reopened.resolution == "Source differs"
+    with pytest.raises(NotFoundError):
+        queries.raise_query(
+            session=session,
+            actor=clinic.monitor,
+            patient_id=clinic.patient.id,
+            form=Form.ADVERSE_EVENT,
+            record_key="AE-404",
+            field="grade",
+            message="no such record",
+        )

@@ -217,7 +217,9 @@ def test_an_adverse_event_is_recorded_and_corrected_with_a_reason(
     assert saved.status_code == 303, saved.text
     patient = browser.get(saved.headers["location"])
     assert "Adverse event AE-1 saved." in patient.text
-    assert "term: Neutropenia" in patient.text
+    # the summary in words: labels and code labels from the form definition, no internal names
+    assert "Term: Neutropenia; NCI-CTCAE grade: Grade 3 (severe)" in patient.text
+    assert "Relation to study drug: Possibly related" in patient.text
 
     correction = browser.get(url + "?key=AE-1")
     assert "Version 2 corrects version 1" in correction.text
@@ -229,7 +231,10 @@ def test_an_adverse_event_is_recorded_and_corrected_with_a_reason(
         url, {**fields, "record_key": "AE-1", "grade": "4", "reason": "grade misread"}
     )
     assert fixed.status_code == 303
-    assert "grade: 4" in browser.get(f"/patients/{trial.treated}").text
+    assert (
+        "NCI-CTCAE grade: Grade 4 (life-threatening)"
+        in browser.get(f"/patients/{trial.treated}").text
+    )
 
 
 def test_an_adverse_event_ending_before_it_started_is_refused_next_to_the_field(
@@ -348,10 +353,10 @@ def test_tumour_assessments_show_recist_per_assessment_and_pfs(
     assert live.status_code == 200
     assert live.text.lstrip().startswith('<section id="recist-preview"')
     assert "as entered, not saved" in live.text
-    assert "<td><strong>PR</strong></td>" in live.text
+    assert "<td><strong>partial response</strong></td>" in live.text
     plain = browser.post(f"{base}/tumour_assessment/check", {**first, "new_lesions": "no"})
     assert "<html" in plain.text
-    assert "<td><strong>PR</strong></td>" in plain.text
+    assert "<td><strong>partial response</strong></td>" in plain.text
     assert 'value="20"' in plain.text  # the entries stay in the form
     wrong = browser.post(
         f"{base}/tumour_assessment/check",
@@ -364,15 +369,17 @@ def test_tumour_assessments_show_recist_per_assessment_and_pfs(
         browser.post(f"{base}/tumour_assessment", {**first, "new_lesions": "no"}).status_code == 303
     )
     patient = browser.get(f"/patients/{trial.treated}")
-    assert "<td><strong>PR</strong></td>" in patient.text  # 50 -> 32 mm: -36%, partial response
+    assert (
+        "<td><strong>partial response</strong></td>" in patient.text
+    )  # 50 -> 32 mm: -36%, partial response
     assert "censored" in patient.text  # no progression yet: PFS censored at the last assessment
 
     second = {"date": "2008-06-23", "target.0": "too small", "target.1": "12"}
     progression = {**second, "non_target.0": "present", "new_lesions": "yes"}
     assert browser.post(f"{base}/tumour_assessment", progression).status_code == 303
     patient = browser.get(f"/patients/{trial.treated}")
-    assert "<td><strong>PD</strong></td>" in patient.text
-    assert re.search(r'id="best-response">PR<', patient.text)
+    assert "<td><strong>progressive disease</strong></td>" in patient.text
+    assert re.search(r'id="best-response">partial response<', patient.text)
     facts = patient.text[patient.text.index('id="pfs-facts"') :]
     assert "<strong>event</strong> on 2008-06-23: Disease progression" in facts
     # 2008-03-03 to 2008-06-23: 112 days plus one (ADaM: ADT - STARTDT + 1)
@@ -380,7 +387,7 @@ def test_tumour_assessments_show_recist_per_assessment_and_pfs(
     assert arm_shown(patient.text) == []
     form = browser.get(f"{base}/tumour_assessment")  # the response so far, beside the form
     assert "Tumour response so far" in form.text
-    assert "<td><strong>PD</strong></td>" in form.text
+    assert "<td><strong>progressive disease</strong></td>" in form.text
 
     # a death dated before the last scan contradicts it: the page says so and shows the rest
     assert (
@@ -457,6 +464,101 @@ def test_open_queries_are_answered_on_the_site_list(as_user: AsUser, trial: Tria
 
 
 # --- emergency unblinding ------------------------------------------------------------------------
+
+
+def _query_ids(html: str) -> list[int]:
+    return [int(n) for n in re.findall(r'<tr id="query-(\d+)"', html)]
+
+
+def test_the_monitor_raises_a_query_the_site_answers_and_the_monitor_closes(
+    as_user: AsUser, trial: Trial
+) -> None:
+    site = as_user("investigator")
+    saved = site.post(
+        f"/patients/{trial.treated}/forms/adverse_event",
+        {"term": "Fatigue", "start_date": "2008-03-10", "grade": "2"},
+    )
+    assert saved.status_code == 303
+    key = re.search(r"key=([^&#]+)", saved.headers["location"])
+    record = key.group(1) if key else "AE1"
+    monitor = as_user("monitor")
+    patient_page = monitor.get(f"/patients/{trial.treated}")
+    assert f"/forms/adverse_event/query?key={record}" in patient_page.text
+    form = monitor.get(f"/patients/{trial.treated}/forms/adverse_event/query?key={record}")
+    assert form.status_code == 200
+    assert _unlabelled_inputs(form.text) == []
+    assert '<option value="grade">' in form.text
+    refused = monitor.post(
+        f"/patients/{trial.treated}/forms/adverse_event/query",
+        {"key": record, "field": "grade", "message": " "},
+    )
+    assert refused.status_code == 422
+    assert error_at(refused.text, "f-message") == "Write the question to the site."
+    raised = monitor.post(
+        f"/patients/{trial.treated}/forms/adverse_event/query",
+        {"key": record, "field": "grade", "message": "Source says grade 3: please check."},
+    )
+    assert raised.status_code == 303
+    query_id = int(re.search(r"done=(\d+)", raised.headers["location"]).group(1))  # type: ignore[union-attr]
+    # the site sees it on its list, named in words, and answers
+    listed = as_user("investigator").get("/queries")
+    assert query_id in _query_ids(listed.text)
+    assert "Source says grade 3" in listed.text
+    assert ">grade<" not in listed.text
+    assert f'action="/queries/{query_id}/close"' not in listed.text
+    answered = as_user("investigator").post(
+        f"/queries/{query_id}/answer", {"response": "Grade 2 per the notes.", "next": "/queries"}
+    )
+    assert answered.status_code == 303
+    # the monitor re-opens it with a comment, the site answers again, the monitor closes it
+    review = as_user("monitor").get("/queries", params={"status": "answered"})
+    assert query_id in _query_ids(review.text)
+    assert "Grade 2 per the notes." in review.text
+    reopened = as_user("monitor").post(
+        f"/queries/{query_id}/reopen", {"comment": "The source says 3.", "next": "/queries"}
+    )
+    assert reopened.status_code == 303
+    site_view = as_user("investigator").get("/queries", params={"status": "open"})
+    assert "Re-opened: The source says 3." in site_view.text
+    as_user("investigator").post(
+        f"/queries/{query_id}/answer", {"response": "Corrected to 3.", "next": "/queries"}
+    )
+    empty = as_user("monitor").post(f"/queries/{query_id}/close", {"resolution": ""})
+    assert empty.status_code == 422
+    assert error_at(empty.text, f"f-resolution-{query_id}") == "Say why the query is closed."
+    closed = as_user("monitor").post(
+        f"/queries/{query_id}/close", {"resolution": "Corrected.", "next": "/queries"}
+    )
+    assert closed.status_code == 303
+    assert query_id not in _query_ids(as_user("monitor").get("/queries").text)
+    done = as_user("monitor").get("/queries", params={"status": "closed", "form": "adverse_event"})
+    assert query_id in _query_ids(done.text)
+    assert "Closed: Corrected." in done.text
+    # the site may not close, another site's investigator does not see it
+    assert (
+        as_user("investigator").post(f"/queries/{query_id}/reopen", {"comment": "x"}).status_code
+        == 403
+    )
+    assert query_id not in _query_ids(as_user("other_investigator").get("/queries?status=all").text)
+
+
+def test_the_query_list_counts_by_site_and_form_and_pages(as_user: AsUser, trial: Trial) -> None:
+    site = as_user("investigator")
+    for day in range(3):
+        site.post(
+            f"/patients/{trial.treated}/forms/adverse_event",
+            {"term": f"Nausea {day}", "start_date": f"2008-03-1{day}"},
+        )
+    page = as_user("monitor").get("/queries", params={"per_page": "1", "form": "adverse_event"})
+    assert page.status_code == 200
+    assert len(_query_ids(page.text)) == 1
+    total = re.search(r"1–1 of (\d+) queries", page.text)
+    assert total is not None
+    assert int(total.group(1)) >= 3  # each AE without its grade opens at least one
+    assert 'rel="next"' in page.text
+    assert "Queries by site" in page.text
+    assert "Queries by form" in page.text
+    assert '<th scope="row">Adverse event</th>' in page.text
 
 
 def test_unblinding_shows_the_arm_once_to_that_investigator_after_the_form(
@@ -541,8 +643,8 @@ def test_the_pharmacist_dispenses_a_later_cycle(as_user: AsUser, trial: Trial) -
     assert page.status_code == 200
     assert _unlabelled_inputs(page.text) == []
     assert arm_shown(page.text) == []
-    assert f'<th scope="row">{trial.kit}</th>' in page.text  # the inventory, by kit number
     assert "1: " + str(trial.kit) in page.text  # cycle 1, dispensed at randomisation
+    assert 'href="/pharmacy/kits?site=IT01&amp;status=dispensed">dispensed: 1</a>' in page.text
 
     first = browser.post("/pharmacy/dispensings", {"patient_id": str(trial.treated), "cycle": "1"})
     assert first.status_code == 422
@@ -640,13 +742,38 @@ def test_damaged_kit_numbers_pass_the_boundary_checks_and_are_refused_next_to_th
     assert f"Receive shipment {shipment.id}" in browser.get("/pharmacy").text
 
 
+def test_the_kit_inventory_is_searched_a_page_at_a_time(as_user: AsUser, trial: Trial) -> None:
+    browser = as_user("pharmacist")
+    page = browser.get("/pharmacy/kits")
+    assert page.status_code == 200
+    assert _unlabelled_inputs(page.text) == []
+    assert arm_shown(page.text) == []
+    assert f'<th scope="row">{trial.kit}</th>' in page.text  # by kit number
+    one = browser.get("/pharmacy/kits", params={"number": str(trial.kit)})
+    assert re.findall(r'<tr><th scope="row">(\d+)</th>', one.text) == [str(trial.kit)]
+    assert re.search(r"<td>P-\d+</td>", one.text)  # the patient it was dispensed to
+    paged = browser.get("/pharmacy/kits", params={"per_page": "2", "sort": "-number"})
+    numbers = [int(n) for n in re.findall(r'<tr><th scope="row">(\d+)</th>', paged.text)]
+    assert len(numbers) == 2
+    assert numbers == sorted(numbers, reverse=True)
+    assert 'rel="next"' in paged.text
+    dispensed = browser.get("/pharmacy/kits", params={"status": "dispensed"})
+    assert re.findall(r'<tr><th scope="row">(\d+)</th>', dispensed.text) == [str(trial.kit)]
+    bad = browser.get("/pharmacy/kits", params={"number": "many"})
+    assert bad.status_code == 422
+    assert "number: enter a whole number, not &#39;many&#39;" in bad.text
+    blank = browser.get("/pharmacy/kits?status=&number=&expires_by=")  # the search form, empty
+    assert blank.status_code == 200
+    assert as_user("investigator").get("/pharmacy/kits").status_code == 403
+
+
 def test_only_pharmacists_open_the_pharmacy_and_investigators_the_query_list(
     as_user: AsUser,
 ) -> None:
     assert as_user("monitor").get("/pharmacy").status_code == 403
     assert as_user("investigator").get("/pharmacy").status_code == 403
     assert as_user("pharmacist").get("/queries").status_code == 403
-    assert as_user("monitor").get("/queries").status_code == 403
+    assert as_user("statistician").get("/queries").status_code == 403
 
 
 def test_the_patient_list_shows_who_is_randomised(as_user: AsUser, trial: Trial) -> None:
@@ -801,3 +928,78 @@ def test_notices_show_no_text_from_the_address(as_user: AsUser, trial: Trial) ->
     pharmacy = as_user("pharmacist").get("/pharmacy?done=received-taken")
     assert pharmacy.status_code == 200
     assert "received." not in pharmacy.text
+
+
+# --- home pages: work lists ---------------------------------------------------------------------
+
+
+def _main(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html.split("<main", 1)[-1]))
+
+
+def test_the_investigator_s_home_lists_her_site_s_work(as_user: AsUser, trial: Trial) -> None:
+    browser = as_user("investigator")
+    browser.post(
+        f"/patients/{trial.treated}/forms/adverse_event",
+        {"term": "Fatigue", "start_date": "2008-03-10"},
+    )  # no grade: the edit checks open a query
+    page = browser.get("/home")
+    assert page.status_code == 200
+    text = _main(page.text)
+    assert "IT01" in text
+    assert re.search(r"\d+ open quer(y|ies)", text)
+    assert 'href="/queries?site=IT01&amp;status=open"' in page.text
+    # the consented, eligible patient waits for randomisation; the fresh one lacks her screening
+    assert "Screened, not yet randomised" in text
+    assert "IT01-002" in text
+    assert arm_shown(page.text) == []
+    assert "(s)" not in text
+
+
+def test_the_pharmacist_s_home_counts_the_week_s_work(as_user: AsUser, trial: Trial) -> None:
+    page = as_user("pharmacist").get("/home")
+    assert page.status_code == 200
+    text = _main(page.text)
+    assert re.search(r"\d+ patients? with a cycle due by", text)
+    assert "shipment" in text
+    assert 'href="/pharmacy/kits?site=IT01&amp;status=dispensed"' in page.text
+    assert arm_shown(page.text) == []
+
+
+def test_the_monitor_s_home_links_each_count_to_its_list(as_user: AsUser, trial: Trial) -> None:
+    as_user("investigator").post(
+        f"/patients/{trial.treated}/forms/adverse_event",
+        {"term": "Fatigue", "start_date": "2008-03-10"},
+    )
+    browser = as_user("monitor")
+    page = browser.get("/home")
+    assert page.status_code == 200
+    link = re.search(r'<a href="(/queries\?site=IT01&amp;status=open)">(\d+)</a>', page.text)
+    assert link is not None
+    listed = browser.get(link.group(1).replace("&amp;", "&"))
+    assert listed.status_code == 200
+    shown = len(re.findall(r'<tr id="query-\d+"', listed.text))
+    assert shown == int(link.group(2))
+    assert "DE01" in _main(page.text)
+    assert arm_shown(page.text) == []
+
+
+def test_the_patient_list_is_searched_filtered_and_paged(
+    as_user: AsUser, trial: Trial, web_world: WebWorld
+) -> None:
+    browser = as_user("investigator")
+    rows = re.compile(r'<th scope="row"><a href="/patients/(\d+)">')
+    page = browser.get("/patients")
+    assert page.status_code == 200
+    # newest first, the register form above the list
+    assert page.text.index('action="/patients" class="inline-form"') < page.text.index("<table")
+    listed = [int(n) for n in rows.findall(page.text)]
+    assert listed == sorted(listed, reverse=True)
+    one = browser.get("/patients", params={"q": "01-002"})
+    assert [int(n) for n in rows.findall(one.text)] == [web_world.fresh.id]
+    treated = browser.get("/patients", params={"status": "on_treatment"})
+    assert [int(n) for n in rows.findall(treated.text)] == [trial.treated]
+    paged = browser.get("/patients", params={"per_page": "1", "sort": "number"})
+    assert len(rows.findall(paged.text)) == 1
+    assert "1–1 of 3 patients" in paged.text
+    assert 'rel="next"' in paged.text

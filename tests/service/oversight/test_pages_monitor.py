@@ -62,7 +62,7 @@ def conducted(web_world: WebWorld, db: Database, security: Security) -> WebWorld
             actor=principal(session, security, web_world.users["monitor"]),
             patient_id=first,
             form=Form.TUMOUR_BASELINE,
-            record_key="TB",
+            record_key="tumour_baseline",
             field="date",
             message="Please confirm the baseline date.",
         )

@@ -23,14 +23,19 @@ def test_a_bad_id_in_the_address_is_not_found(as_user: Callable[[str], Browser],
 def test_a_bad_query_value_names_the_value_in_plain_words(
     as_user: Callable[[str], Browser],
 ) -> None:
-    page = as_user("admin").get("/admin/audit?after=soon")
+    page = as_user("admin").get("/admin/audit?page=soon")
     assert page.status_code == 422
     assert page.headers["content-type"].startswith("text/html")
-    assert "after: enter a whole number" in page.text
+    assert "page: enter a whole number" in page.text
     assert '"detail"' not in page.text
-    below = as_user("admin").get("/admin/audit?after=-1")
+    below = as_user("admin").get("/admin/audit?page=0")
     assert below.status_code == 422
-    assert "after: must be at least 0" in below.text
+    assert "page: must be at least 1" in below.text
+    day = as_user("admin").get("/admin/audit?date_from=soon")
+    assert day.status_code == 422
+    assert "date_from: enter a date as YYYY-MM-DD" in day.text
+    empty = as_user("admin").get("/admin/audit?patient=&username=&date_from=&date_to=")
+    assert empty.status_code == 200  # the search form sent with nothing filled in
 
 
 def test_the_api_still_answers_json(as_user: Callable[[str], Browser]) -> None:

@@ -3,6 +3,7 @@ role is refused (403) with the reason and sees no slot."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from tests.factories import seal_trial
@@ -20,6 +21,12 @@ def test_the_allocation_audit_page_is_for_unblinded_roles_only(
     assert "Allocation audit" in page.text
     assert "Verified: the stored allocation and kit lists" in page.text
     assert "unused" in page.text
+    strata = re.findall(r'href="/allocation-audit\?stratum=(\d+)#', page.text)
+    assert strata[0] == "1"
+    assert 'aria-current="page">' in page.text  # the stratum shown, marked in the strata table
+    second = as_user("unblinded").get(f"/allocation-audit?stratum={strata[-1]}")
+    assert second.status_code == 200
+    assert f'id="stratum-{strata[-1]}"' in second.text
     assert 'href="/allocation-audit"' in page.text  # in the navigation
     for name in ("statistician", "monitor", "admin", "investigator", "pharmacist"):
         refused = as_user(name).get("/allocation-audit")

@@ -3,27 +3,32 @@
 Life cycle::
 
     open ──(site answers)──> answered ──(monitor closes)──> closed
-      └────────────(monitor closes, e.g. raised in error)──────┘
+      │  └────────────(monitor closes, e.g. raised in error)──────┘
+      └──<──(monitor re-opens with a comment: answered or closed)──<──┘
 
 An edit check that fails opens a query (``source = edit_check``, the check's code); a monitor
 may raise one by hand (``source = manual``). A failing check does not open a second query
 while one on the same field and code is still open or answered. The site answers (and
-corrects the record, a new version with a reason); only a monitor closes. Every step is audited.
+corrects the record, a new version with a reason); only a monitor closes or re-opens (the
+comment of a re-opening is kept as the query's ``resolution`` until it is closed again). Every
+step is audited.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter, defaultdict
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from trialkit.errors import ConflictError, NotFoundError
 from trialkit.service.capture.forms import case_report_form
-from trialkit.service.capture.tables import DataQuery
+from trialkit.service.capture.tables import CaptureRecord, DataQuery
 from trialkit.service.platform import audit, notify
 from trialkit.service.platform.db.base import utcnow
+from trialkit.service.platform.listing import Listing, ListPage, Sortable, list_page
 from trialkit.service.platform.policy import (
     Action,
     authorize,
@@ -38,6 +43,9 @@ from trialkit.service.trials.locks import require_unlocked
 from trialkit.service.trials.trials import get_trial_or_raise, trial_protocol
 
 __all__ = [
+    "QUERY_SORTS",
+    "QUERY_STATUSES",
+    "QueryCount",
     "QueryView",
     "answer_query",
     "close_query",
@@ -45,7 +53,11 @@ __all__ = [
     "list_site_queries",
     "list_trial_queries",
     "open_query",
+    "query_counts",
     "raise_query",
+    "reopen_query",
+    "screening_numbers",
+    "search_queries",
 ]
 
 
@@ -252,6 +264,27 @@ def close_query(*, session: Session, actor: Principal, query_id: int, resolution
     )
 
 
+def reopen_query(*, session: Session, actor: Principal, query_id: int, comment: str) -> QueryView:
+    """The monitor re-opens an answered or closed query, saying what is still wrong."""
+    row, grant = _query_or_absent(session, actor, query_id, Action.REVIEW_QUERIES)
+    if row.status == "open":
+        raise ConflictError(f"query {row.id} is already open")
+    old = row.status
+    row.status = "open"
+    row.resolution, row.closed_at, row.closed_by = comment, None, None
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        grant=grant,
+        action="reopen",
+        entity="data_query",
+        entity_id=row.id,
+        changes={"status": (old, "open"), "comment": (None, comment)},
+    )
+    return _view(row)
+
+
 def raise_query(
     *,
     session: Session,
@@ -266,12 +299,22 @@ def raise_query(
     of the trial's protocol."""
     patient, grant = patient_or_absent(session, actor, patient_id, Action.REVIEW_QUERIES)
     protocol = trial_protocol(get_trial_or_raise(session, patient.trial_id))
+    name = case_report_form(protocol, form).name
+    recorded = select(CaptureRecord.id).where(
+        CaptureRecord.patient_id == patient.id,
+        CaptureRecord.form == name,
+        CaptureRecord.record_key == record_key,
+    )
+    if session.scalars(recorded).first() is None:
+        raise NotFoundError(
+            f"no {name} record {record_key!r} for this patient", location="record_key"
+        )
     view = open_query(
         session,
         actor=actor,
         grant=grant,
         patient=patient,
-        form=case_report_form(protocol, form).name,
+        form=name,
         record_key=record_key,
         field=field,
         code="manual",
@@ -315,3 +358,133 @@ def list_trial_queries(
     if sites is None:
         return _listed(session, in_trial, status=status)
     return _listed(session, in_trial, DataQuery.site_id.in_(sites), status=status)
+
+
+QUERY_STATUSES = ("pending", "open", "answered", "closed", "all")
+"""The status filter of the query list: ``pending`` is open or answered (work not done)."""
+
+QUERY_SORTS: dict[str, Sortable] = {
+    "id": DataQuery.id,
+    "opened_at": DataQuery.opened_at,
+    "status": DataQuery.status,
+    "form": DataQuery.form,
+    "site": DataQuery.site_id,
+    "patient": DataQuery.patient_id,
+}
+
+
+def _visible(session: Session, actor: Principal, trial_id: int) -> list[ColumnElement[bool]]:
+    """The conditions that keep to the caller's sites of the trial (after authorising)."""
+    trial = get_trial_or_raise(session, trial_id)
+    authorize(actor, Action.VIEW_CLINICAL, trial_id=trial.id)
+    sites = site_scope(actor, Action.VIEW_CLINICAL, trial_id=trial.id)
+    conditions: list[ColumnElement[bool]] = [
+        DataQuery.patient_id.in_(select(Patient.id).where(Patient.trial_id == trial.id))
+    ]
+    if sites is not None:
+        conditions.append(DataQuery.site_id.in_(sites))
+    return conditions
+
+
+def search_queries(
+    *,
+    session: Session,
+    actor: Principal,
+    trial_id: int,
+    listing: Listing,
+    status: str = "pending",
+    site_id: int | None = None,
+    form: str | None = None,
+    patient_id: int | None = None,
+    screening_number: str | None = None,
+    text: str | None = None,
+) -> ListPage[QueryView]:
+    """One page of the queries at the sites the caller may see, filtered and sorted."""
+    query = select(DataQuery).where(*_visible(session, actor, trial_id))
+    if status == "pending":
+        query = query.where(DataQuery.status != "closed")
+    elif status in ("open", "answered", "closed"):
+        query = query.where(DataQuery.status == status)
+    if site_id is not None:
+        query = query.where(DataQuery.site_id == site_id)
+    if form:
+        query = query.where(DataQuery.form == form)
+    if patient_id is not None:
+        query = query.where(DataQuery.patient_id == patient_id)
+    if screening_number:
+        query = query.where(
+            DataQuery.patient_id.in_(
+                select(Patient.id).where(Patient.screening_number == screening_number)
+            )
+        )
+    if text:
+        query = query.where(DataQuery.message.icontains(text, autoescape=True))
+    found = list_page(session, query, listing, sort_columns=QUERY_SORTS, tiebreak=DataQuery.id)
+    return ListPage(items=[_view(r) for r in found.items], total=found.total, listing=listing)
+
+
+def screening_numbers(session: Session, listed: list[QueryView]) -> dict[int, str]:
+    """The screening number of each patient of queries already found for the caller."""
+    ids = {q.patient_id for q in listed}
+    rows = session.execute(select(Patient.id, Patient.screening_number).where(Patient.id.in_(ids)))
+    return {row.id: row.screening_number for row in rows}
+
+
+AGED_DAYS = 30
+"""A query not closed after this many days counts as aged."""
+
+
+class QueryCount(BaseModel):
+    """Queries of one site or one form by status, with the aged ones and the oldest open."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    by: str  # "site" (key: the site's id) or "form" (key: the form's name)
+    key: str
+    open: int
+    answered: int
+    closed: int
+    aged: int
+    oldest_open: dt.date | None
+
+
+def query_counts(
+    *, session: Session, actor: Principal, trial_id: int, today: dt.date
+) -> list[QueryCount]:
+    """Counts by site and by form, at the sites the caller may see (one query per group)."""
+    conditions = _visible(session, actor, trial_id)
+    cutoff = dt.datetime.combine(today - dt.timedelta(days=AGED_DAYS), dt.time(), tzinfo=dt.UTC)
+    out: list[QueryCount] = []
+    for by, column in (("site", DataQuery.site_id), ("form", DataQuery.form)):
+        rows = session.execute(
+            select(
+                column,
+                DataQuery.status,
+                func.count(),
+                func.min(DataQuery.opened_at),
+                func.count().filter(DataQuery.opened_at < cutoff),
+            )
+            .where(*conditions)
+            .group_by(column, DataQuery.status)
+        ).all()
+        counts: dict[str, Counter[str]] = defaultdict(Counter)
+        oldest_open: dict[str, dt.date] = {}
+        for key, status, count, oldest, aged in rows:
+            counts[str(key)][status] += count
+            if status != "closed":
+                counts[str(key)]["aged"] += aged
+            if status == "open" and oldest is not None:
+                oldest_open[str(key)] = oldest.date()
+        out.extend(
+            QueryCount(
+                by=by,
+                key=key,
+                open=count["open"],
+                answered=count["answered"],
+                closed=count["closed"],
+                aged=count["aged"],
+                oldest_open=oldest_open.get(key),
+            )
+            for key, count in sorted(counts.items())
+        )
+    return out

@@ -6,12 +6,14 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
+from trialkit.service.platform.listing import Listing, ListPage, Sortable, list_page
 from trialkit.service.platform.policy import Action, authorize
 from trialkit.service.platform.principal import Grant, Principal
 from trialkit.service.platform.tables.audit import (
@@ -26,13 +28,17 @@ from trialkit.service.platform.tables.audit import (
 )
 
 __all__ = [
+    "AUDIT_SORTS",
     "REDACTED",
+    "AuditSearch",
+    "audit_choices",
     "data_version",
     "export_trail",
     "export_trail_for",
     "list_events",
     "record",
     "record_created",
+    "search_events",
     "verify_trail",
 ]
 
@@ -154,6 +160,83 @@ def list_events(
         query = query.where(AuditEvent.action == action)
     rows = session.scalars(query.order_by(AuditEvent.seq).limit(limit)).all()
     return [row.as_dict() for row in rows]
+
+
+AUDIT_SORTS: dict[str, Sortable] = {
+    "seq": AuditEvent.seq,
+    "username": AuditEvent.username,
+    "action": AuditEvent.action,
+    "entity": AuditEvent.entity,
+}
+"""The columns the audit page sorts by (time order is sequence order)."""
+
+
+@dataclass(frozen=True)
+class AuditSearch:
+    """What to find in the trail; every given part must match.
+
+    ``records``: events about any of these records, as (kind, ids) pairs (a patient's
+    history is the patient and each of her records).
+    """
+
+    username: str | None = None
+    entity: str | None = None
+    entity_id: str | None = None
+    action: str | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    records: Sequence[tuple[str, Sequence[str]]] | None = field(default=None)
+
+
+def _conditions(search: AuditSearch) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    for column, value in (
+        (AuditEvent.username, search.username),
+        (AuditEvent.entity, search.entity),
+        (AuditEvent.entity_id, search.entity_id),
+        (AuditEvent.action, search.action),
+    ):
+        if value:
+            conditions.append(column == value)
+    if search.date_from is not None:
+        start = dt.datetime.combine(search.date_from, dt.time(), tzinfo=dt.UTC)
+        conditions.append(AuditEvent.occurred_at >= start)
+    if search.date_to is not None:
+        end = dt.datetime.combine(search.date_to + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+        conditions.append(AuditEvent.occurred_at < end)
+    if search.records is not None:
+        about = [
+            and_(AuditEvent.entity == kind, AuditEvent.entity_id.in_(list(ids)))
+            for kind, ids in search.records
+            if ids
+        ]
+        conditions.append(or_(*about) if about else AuditEvent.seq < 0)
+    return conditions
+
+
+def search_events(
+    *, session: Session, actor: Principal, search: AuditSearch, listing: Listing
+) -> ListPage[dict[str, object]]:
+    """One page of the events matching ``search``, in the listing's order (newest first)."""
+    authorize(actor, Action.VIEW_AUDIT, trial_id=None)
+    query = select(AuditEvent).where(*_conditions(search))
+    found = list_page(session, query, listing, sort_columns=AUDIT_SORTS, tiebreak=AuditEvent.seq)
+    return ListPage(
+        items=[event.as_dict() for event in found.items], total=found.total, listing=listing
+    )
+
+
+def audit_choices(*, session: Session, actor: Principal) -> dict[str, list[str]]:
+    """The record kinds and actions in the trail, for the audit page's choices."""
+    authorize(actor, Action.VIEW_AUDIT, trial_id=None)
+    return {
+        "entity": list(
+            session.scalars(select(AuditEvent.entity).distinct().order_by(AuditEvent.entity))
+        ),
+        "action": list(
+            session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action))
+        ),
+    }
 
 
 def export_trail(*, session: Session, fmt: Literal["csv", "json"]) -> str:

@@ -1,16 +1,15 @@
-"""The administrator's pages: sites (ethics approvals, activation), users and roles, audit trail."""
+"""The administrator's pages: sites (ethics approvals, activation), users and roles."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from trialkit.errors import NotFoundError, TrialkitError
-from trialkit.service.platform import audit
 from trialkit.service.platform.pages.deps import (
     DbSession,
     Form,
@@ -22,6 +21,7 @@ from trialkit.service.platform.pages.deps import (
     ViewerDep,
 )
 from trialkit.service.platform.pages.errors import FormRejected
+from trialkit.service.platform.pages.labels import ROLE_WORDS
 from trialkit.service.platform.pages.rendering import Pages
 from trialkit.service.platform.policy import Role
 from trialkit.service.platform.security import Security
@@ -140,7 +140,7 @@ def _users_page(
         users=listed,
         sites=sites,
         site_codes={s.id: s.code for s in sites},
-        roles=[(r.value, r.value) for r in Role],
+        roles=[(r.value, pages._(ROLE_WORDS[r.value])) for r in Role],
         site_options=[(str(s.id), s.code) for s in sites],
         errors=errors or {},
         values=values or {},
@@ -248,56 +248,3 @@ def revoke(
         return RedirectResponse("/admin/users?done=revoked", status_code=303)
     errors = {key + "reason": pages._("Say why the role is revoked.")}
     raise FormRejected(_users_page(session, viewer, pages, errors=errors))
-
-
-# --- audit trail -------------------------------------------------------------------------
-
-
-@router.get("/audit", response_class=HTMLResponse)
-def audit_trail(
-    viewer: ViewerDep,
-    session: DbSession,
-    pages: PagesDep,
-    username: Annotated[str, Query(max_length=64)] = "",
-    entity: Annotated[str, Query(max_length=64)] = "",
-    entity_id: Annotated[str, Query(max_length=64)] = "",
-    action: Annotated[str, Query(max_length=32)] = "",
-    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
-) -> HTMLResponse:
-    limit = 50
-    events = audit.list_events(
-        session=session,
-        actor=viewer.principal,
-        after=after,
-        limit=limit,
-        username=username or None,
-        entity=entity or None,
-        entity_id=entity_id or None,
-        action=action or None,
-    )
-    filters: dict[str, Any] = {
-        "username": username,
-        "entity": entity,
-        "entity_id": entity_id,
-        "action": action,
-    }
-    following = dict(filters, after=events[-1]["seq"]) if len(events) == limit else None
-    return pages.response(
-        "admin/audit.html",
-        viewer=viewer,
-        events=events,
-        filters=filters,
-        following=following,
-    )
-
-
-@router.get("/audit/export.{fmt}")
-def audit_export(fmt: Literal["csv", "json"], viewer: ViewerDep, session: DbSession) -> Response:
-    """The whole trail (JSON with its verification report), as a download."""
-    body = audit.export_trail_for(session=session, actor=viewer.principal, fmt=fmt)
-    media = "text/csv" if fmt == "csv" else "application/json"
-    return Response(
-        body,
-        media_type=f"{media}; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="audit-trail.{fmt}"'},
-    )

@@ -41,10 +41,8 @@ from trialkit.service.platform.pages.form_pages import (
 )
 from trialkit.service.platform.pages.labels import N_
 from trialkit.service.platform.pages.rendering import Pages
-from trialkit.service.platform.policy import Role
 from trialkit.service.platform.views import PatientView
 from trialkit.service.screening import patients
-from trialkit.service.trials import trials
 from trialkit.service.trials.trials import get_trial_or_raise, trial_protocol
 
 __all__ = [
@@ -392,45 +390,6 @@ def notice_number(value: str | None) -> str | None:
     return value if value and value.isdigit() and len(value) < 12 else None
 
 
-def _safe_next(target: str, fallback: str) -> str:
-    """Only a path of these pages: never another site, never a scheme."""
-    if target.startswith(("/patients/", "/queries")) and "//" not in target and "\\" not in target:
-        return target
-    return fallback
-
-
-def _queries_page(
-    session: Session,
-    viewer: Viewer,
-    pages: Pages,
-    *,
-    answered: str | None,
-    errors: dict[str, str],
-    values: dict[str, str],
-) -> HTMLResponse:
-    actor = viewer.principal
-    listing = []
-    for site_id in viewer.site_ids(Role.INVESTIGATOR):
-        site = trials.get_site(session=session, actor=actor, site_id=site_id)
-        listed = query_service.list_site_queries(session=session, actor=actor, site_id=site_id)
-        numbers = {
-            p.id: p.screening_number
-            for p in patients.list_patients(session=session, actor=actor, site_id=site_id)
-        }
-        listing.append((site, [q for q in listed if q.status != "closed"], numbers))
-    return pages.response(
-        "patients/queries.html",
-        status_code=422 if errors else 200,
-        viewer=viewer,
-        listing=listing,
-        answered=answered,
-        errors=errors,
-        values=values,
-        query_status=QUERY_STATUS,
-        form_label=form_label_of(session, viewer),
-    )
-
-
 def form_label_of(session: Session, viewer: Viewer) -> Any:
     """A form's label by name, from the definitions of the viewer's trial."""
     labels: dict[str, str] = {}
@@ -438,51 +397,3 @@ def form_label_of(session: Session, viewer: Viewer) -> Any:
         for form in entered_forms(trial_forms(session, trial_id)):
             labels.setdefault(form.name, form.label)
     return lambda name: labels.get(name, name)
-
-
-@router.get("/queries", response_class=HTMLResponse)
-def site_queries(
-    request: Request, viewer: ViewerDep, session: DbSession, pages: PagesDep
-) -> HTMLResponse:
-    """The open and answered queries of the investigator's sites (their work list)."""
-    if not viewer.has(Role.INVESTIGATOR):
-        raise PermissionDenied(pages._("The site's query list is for its investigators."))
-    return _queries_page(
-        session,
-        viewer,
-        pages,
-        answered=notice_number(request.query_params.get("answered")),
-        errors={},
-        values={},
-    )
-
-
-@router.post("/queries/{query_id}/answer", response_class=HTMLResponse)
-def answer_query(
-    query_id: Id, posted: PostedForm, viewer: ViewerDep, session: DbSession, pages: PagesDep
-) -> Response:
-    """The site's answer; errors are shown next to the answer on the site's query list."""
-    response = posted.get("response", "").strip()
-    back = _safe_next(posted.get("next", ""), "/queries")
-    key = f"response-{query_id}"
-    errors: dict[str, str] = {}
-    if not response:
-        errors[key] = pages._("Write the answer to the query.")
-    elif len(response) > 2000:
-        errors[key] = pages._("An answer has at most 2000 characters.")
-    else:
-        try:
-            query_service.answer_query(
-                session=session, actor=viewer.principal, query_id=query_id, response=response
-            )
-        except (NotFoundError, PermissionDenied):
-            raise
-        except TrialkitError as exc:
-            errors[key] = exc.message
-        else:
-            sep = "&" if "?" in back else "?"
-            anchor = "#queries" if back.startswith("/patients/") else ""
-            return RedirectResponse(f"{back}{sep}answered={query_id}{anchor}", status_code=303)
-    raise FormRejected(
-        _queries_page(session, viewer, pages, answered=None, errors=errors, values={key: response})
-    )

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
+from collections.abc import Mapping
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -28,7 +29,9 @@ from trialkit.service.capture.pages.clinical import (
 from trialkit.service.capture.pages.grid import grid_or_none
 from trialkit.service.capture.pages.patient_summary import VISIT_STATUS, clinical_summary
 from trialkit.service.capture.pages.signoff import signoff_or_none
+from trialkit.service.capture.pages.wording import Wording
 from trialkit.service.capture.patient_status import PatientStatus, offered_forms
+from trialkit.service.platform.listing import Listing, page_of
 from trialkit.service.platform.pages.deps import (
     DbSession,
     Form,
@@ -52,6 +55,7 @@ from trialkit.service.screening.pages.screening_form import (
     ScreeningForm,
     form_sections,
     form_to_record,
+    label_for,
     record_to_form,
     screening_form_of,
 )
@@ -87,6 +91,16 @@ def patient_status(patient: PatientView) -> str:
     }.get(patient.latest_verdict, patient.latest_verdict)
 
 
+def _field_words(pages: Pages, screening: ScreeningForm, path: str) -> str:
+    """A screening field in words; a part's label with its group's (``ALT: Value``)."""
+    own = pages._(label_for(screening, path))
+    group = path.rsplit(".", 1)[0]
+    group_label = label_for(screening, group) if "." in path else group
+    if group_label != group and not own.startswith(f"{group_label}:"):
+        return f"{pages._(group_label)}: {own}"
+    return own
+
+
 def _saved(value: str | None, forms: list[str]) -> str | None:
     """What was saved, for the notice: only the names this application writes there."""
     known = {"screening", "consent", *forms}
@@ -104,20 +118,45 @@ def _own_sites(session: Session, viewer: Viewer) -> list[Any]:
     ]
 
 
+PATIENT_FILTERS = ("q", "status")
+PATIENT_SORTS: dict[str, Any] = {
+    "number": lambda p: p.screening_number,
+    "status": lambda p: p.status,
+    "registered": lambda p: (p.created_at, p.id),
+}
+STATUS_CHOICES = (("screening", N_("in screening")), *STATUS.items())
+"""The status filter of the patient list: screening, then the statuses after it."""
+
+
 def _list_page(
     session: Session,
     viewer: Viewer,
     pages: Pages,
     errors: dict[str, str],
     values: dict[str, str],
+    params: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
-    listing = [
-        (site, patients.list_patients(session=session, actor=viewer.principal, site_id=site.id))
-        for site in _own_sites(session, viewer)
-    ]
+    chosen = Listing.from_params(
+        params or {},
+        sorts=tuple(PATIENT_SORTS),
+        default_sort="-registered",
+        filters=PATIENT_FILTERS,
+    )
+    text = chosen.filters.get("q", "").casefold()
+    status = chosen.filters.get("status")
+    listing = []
+    for site in _own_sites(session, viewer):
+        listed = patients.list_patients(session=session, actor=viewer.principal, site_id=site.id)
+        kept = [
+            p
+            for p in listed
+            if (not text or text in p.screening_number.casefold())
+            and (not status or p.status == status)
+        ]
+        listing.append((site, page_of(kept, chosen, sort_keys=PATIENT_SORTS), len(listed)))
     numbers = {
         patient_id: number
-        for site, _ in listing
+        for site, _found, _n in listing
         for patient_id, number in randomisation.randomisation_numbers(
             session=session, actor=viewer.principal, site_id=site.id
         ).items()
@@ -127,6 +166,8 @@ def _list_page(
         status_code=422 if errors else 200,
         viewer=viewer,
         listing=listing,
+        filters=dict(chosen.filters),
+        status_options=[(k, pages._(v)) for k, v in STATUS_CHOICES],
         randomised=numbers,
         status=patient_status,
         errors=errors,
@@ -135,8 +176,15 @@ def _list_page(
 
 
 @router.get("/patients", response_class=HTMLResponse)
-def patient_list(viewer: ViewerDep, session: DbSession, pages: PagesDep) -> HTMLResponse:
-    return _list_page(session, viewer, pages, {}, {})
+def patient_list(
+    request: Request,
+    viewer: ViewerDep,
+    session: DbSession,
+    pages: PagesDep,
+    page: Annotated[int, Query(ge=1, le=10**6)] = 1,
+) -> HTMLResponse:
+    """The site's patients: newest first, searched by number and filtered by status."""
+    return _list_page(session, viewer, pages, {}, {}, request.query_params)
 
 
 @router.post("/patients", response_class=HTMLResponse)
@@ -181,8 +229,10 @@ def patient_page(
     records = patients.list_screening_records(session=session, actor=actor, patient_id=patient_id)
     evaluations = patients.list_evaluations(session=session, actor=actor, patient_id=patient_id)
     consents = patients.list_consents(session=session, actor=actor, patient_id=patient_id)
-    forms = entered_forms(trial_forms(session, patient.trial_id))
+    definitions = trial_forms(session, patient.trial_id)
+    forms = entered_forms(definitions)
     labels = {f.name: f.label for f in forms}
+    wording = Wording(pages, definitions)
     return pages.response(
         "patients/patient.html",
         viewer=viewer,
@@ -208,6 +258,8 @@ def patient_page(
         signoff=signoff_or_none(session, viewer, patient_id),
         grid=grid_or_none(session, viewer, patient_id, today),
         may_record=viewer.has(Role.INVESTIGATOR),
+        summary=wording.summary,
+        item_label=wording.item_label,
         entered_forms=list(labels.items()),
         offered_forms=[
             (name, labels[name])
@@ -268,6 +320,7 @@ def _screening_page(
         values=values,
         checklist=checklist_,
         errors=errors,
+        field_label=lambda path: _field_words(pages, screening, path),
         version=version,
     )
 
@@ -305,14 +358,19 @@ def screening_check(
 ) -> HTMLResponse:
     """The checklist for the form as entered: a fragment for htmx, the whole page without JS."""
     patient = patients.get_patient(session=session, actor=viewer.principal, patient_id=patient_id)
+    screening = screening_form_of(session, patient.trial_id)
     current, errors = _preview(session, viewer, pages, patient, form)
     if request.headers.get("HX-Request") == "true":
         return pages.response(
-            "patients/_checklist.html", checklist=current, errors=errors, live=True
+            "patients/_checklist.html",
+            checklist=current,
+            errors=errors,
+            live=True,
+            field_label=lambda path: _field_words(pages, screening, path),
         )
     return _screening_page(
         pages,
-        screening=screening_form_of(session, patient.trial_id),
+        screening=screening,
         viewer=viewer,
         patient=patient,
         values=form,

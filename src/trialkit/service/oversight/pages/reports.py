@@ -11,8 +11,9 @@ works without JavaScript; a bad date is shown next to its field. The report itse
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
@@ -151,11 +152,23 @@ def _safe_cutoff(request: Request, text: str | None) -> dt.date:
 
 
 @router.get("/allocation-audit", response_class=HTMLResponse)
-def allocation_audit_page(viewer: ViewerDep, session: DbSession, pages: PagesDep) -> HTMLResponse:
-    """Every slot of the sealed list in order with who took it (unblinded roles; others: 403)."""
+def allocation_audit_page(
+    viewer: ViewerDep,
+    session: DbSession,
+    pages: PagesDep,
+    stratum: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> HTMLResponse:
+    """Every slot of the sealed list in order with who took it (unblinded roles; others: 403).
+
+    The strata in a table; one stratum's slots at a time (``?stratum=N``, in the address), its
+    unused slots after the last used one folded.
+    """
     if viewer.trial is None:
         raise NotFoundError("you hold no role in a trial")
     audit = reports.allocation_audit(
         session=session, actor=viewer.principal, trial_id=viewer.trial.id, output="page"
     )
-    return pages.response("reports/allocation_audit.html", viewer=viewer, audit=audit)
+    chosen = min(stratum, max(1, len(audit.strata)))
+    return pages.response(
+        "reports/allocation_audit.html", viewer=viewer, audit=audit, chosen=chosen
+    )

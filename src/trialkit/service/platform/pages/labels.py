@@ -5,9 +5,35 @@ The labels of a form's items come from the protocol's form definitions, not from
 
 from __future__ import annotations
 
-__all__ = ["N_"]
+__all__ = ["N_", "RECIST_WORDS", "ROLE_WORDS"]
 
 
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention for a deferred translation
     """Mark a message for extraction; it is translated where it is shown."""
     return message
+
+
+RECIST_WORDS = {
+    "CR": N_("complete response"),
+    "PR": N_("partial response"),
+    "SD": N_("stable disease"),
+    "NON_CR_NON_PD": N_("non-CR/non-PD"),
+    "PD": N_("progressive disease"),
+    "NE": N_("not evaluable"),
+    "NA": N_("not applicable"),
+}
+"""RECIST 1.1 responses in words (the codes of :mod:`trialkit.endpoints.recist`); the pages
+show them through the ``recist`` filter."""
+
+ROLE_WORDS = {
+    "investigator": N_("investigator"),
+    "pharmacist": N_("pharmacist"),
+    "monitor": N_("monitor"),
+    "data_manager": N_("data manager"),
+    "statistician": N_("statistician"),
+    "unblinded_statistician": N_("unblinded statistician"),
+    "dsmb_member": N_("DSMB member"),
+    "administrator": N_("administrator"),
+    "safety_physician": N_("safety physician"),
+}
+"""The roles in words (the pages show them through the ``role`` filter)."""

@@ -13,6 +13,8 @@ from typing import Any
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from trialkit.service.platform.pages.labels import RECIST_WORDS, ROLE_WORDS
+
 __all__ = ["DEFAULT_LANGUAGE", "LOCALE_DIR", "Pages", "translations"]
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
@@ -44,6 +46,21 @@ class Pages:
         )
         self.environment.globals["language"] = language
         self.environment.globals["viewer"] = None  # pages without a logged-in user
+        self.environment.filters["recist"] = self.recist
+        self.environment.filters["role"] = self.role
+
+    def role(self, code: str) -> str:
+        """A role in words (``dsmb_member`` -> DSMB member)."""
+        return self._(ROLE_WORDS.get(code, code))
+
+    def recist(self, code: object) -> str:
+        """A RECIST response in words; yes or no for a flag; ``—`` for nothing."""
+        if code is None:
+            return "—"
+        if isinstance(code, bool):
+            return self._("yes") if code else self._("no")
+        words = RECIST_WORDS.get(str(code))
+        return self._(words) if words else str(code)
 
     def _(self, message: str) -> str:
         return self.gettext.gettext(message)

@@ -12,13 +12,15 @@ import datetime as dt
 import re
 from collections import Counter
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from trialkit.errors import NotFoundError, PermissionDenied, TrialkitError
 from trialkit.service.platform.boundary import listed_ids
+from trialkit.service.platform.listing import Listing, filter_date, filter_int
 from trialkit.service.platform.pages.deps import (
     DbSession,
     Form,
@@ -39,7 +41,7 @@ from trialkit.service.platform.views import (
     ResupplyRequestView,
     SiteView,
 )
-from trialkit.service.randomisation import randomisation, supply
+from trialkit.service.randomisation import inventory, randomisation, supply
 from trialkit.service.randomisation.dispensing_check import (
     DispensingCheckView,
     site_dispensing_checks,
@@ -48,7 +50,7 @@ from trialkit.service.randomisation.dispensings import list_site_dispensings
 from trialkit.service.screening import patients
 from trialkit.service.trials import trials
 
-__all__ = ["router"]
+__all__ = ["KIT_STATUS", "SiteSupply", "router", "site_supply"]
 
 router = APIRouter()
 KIT_STATUS = {
@@ -61,6 +63,8 @@ KIT_STATUS = {
     "expired": N_("expired"),
 }
 """The words for a kit's status (the inventory's ``status`` column)."""
+EXPIRY_DAYS = 60
+"""Kits in stock that expire within this many days are pointed out."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,12 @@ class Treated:
     def next_cycle(self) -> int:
         return self.check.next_cycle
 
+    def due_by(self, day: dt.date) -> bool:
+        """Whether the next cycle may be dispensed now or falls due by ``day`` (one refused
+        now, e.g. not yet due, is dispensed early from the folded list, with a reason)."""
+        check = self.check
+        return check.allowed or (check.due_on is not None and check.due_on <= day)
+
 
 @dataclass(frozen=True)
 class SiteSupply:
@@ -97,7 +107,7 @@ class SiteSupply:
     requests: list[ResupplyRequestView]
 
 
-def _site_supply(session: Session, viewer: Viewer, site_id: int, today: dt.date) -> SiteSupply:
+def site_supply(session: Session, viewer: Viewer, site_id: int, today: dt.date) -> SiteSupply:
     actor = viewer.principal
     site = trials.get_site(session=session, actor=actor, site_id=site_id)
     kits = supply.list_site_kits(session=session, actor=actor, site_id=site_id)
@@ -146,7 +156,7 @@ def _page(
     values: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    sites = [_site_supply(session, viewer, s, today) for s in viewer.site_ids(Role.PHARMACIST)]
+    sites = [site_supply(session, viewer, s, today) for s in viewer.site_ids(Role.PHARMACIST)]
     return pages.response(
         "pharmacy/pharmacy.html",
         status_code=status_code,
@@ -154,6 +164,17 @@ def _page(
         sites=sites,
         kit_status=KIT_STATUS,
         today=today,
+        week_end=today + dt.timedelta(days=7),
+        expiry_horizon=today + dt.timedelta(days=EXPIRY_DAYS),
+        expiring={
+            s.site.id: inventory.site_stock(
+                session=session,
+                actor=viewer.principal,
+                site_id=s.site.id,
+                expires_by=today + dt.timedelta(days=EXPIRY_DAYS),
+            )[1]
+            for s in sites
+        },
         done=done,
         errors=errors or {},
         values=values or {},
@@ -268,4 +289,62 @@ def dispense(
             },
             status_code=422,
         )
+    )
+
+
+# --- the kit inventory, a page at a time ---------------------------------------------------
+
+
+@router.get("/pharmacy/kits", response_class=HTMLResponse)
+def kits(
+    request: Request,
+    viewer: ViewerDep,
+    session: DbSession,
+    pages: PagesDep,
+    today: Today,
+    page: Annotated[int, Query(ge=1, le=10**6)] = 1,
+) -> HTMLResponse:
+    """The site's kits: by status, number and expiry, sorted and paged in the address."""
+    site_ids = viewer.site_ids(Role.PHARMACIST)
+    if not site_ids:
+        raise PermissionDenied(pages._("The pharmacy pages are for site pharmacists."))
+    listing = Listing.from_params(
+        request.query_params,
+        sorts=tuple(inventory.KIT_SORTS),
+        default_sort="number",
+        filters=("site", "status", "number", "expires_by"),
+    )
+    sites = [trials.get_site(session=session, actor=viewer.principal, site_id=i) for i in site_ids]
+    chosen = next((s for s in sites if s.code == listing.filters.get("site")), sites[0])
+    status = listing.filters.get("status")
+    found = inventory.search_site_kits(
+        session=session,
+        actor=viewer.principal,
+        site_id=chosen.id,
+        listing=listing,
+        status=status if status in KIT_STATUS else None,
+        number=filter_int(listing, "number"),
+        expires_by=filter_date(listing, "expires_by"),
+    )
+    dispensed = list_site_dispensings(session=session, actor=viewer.principal, site_id=chosen.id)
+    shown = {k.number for k in found.items}
+    patient_ids = {d.patient_id for d in dispensed if d.kit_number in shown}
+    numbers = {
+        p.id: p.screening_number
+        for p in patients.list_patients(session=session, actor=viewer.principal, site_id=chosen.id)
+        if p.id in patient_ids
+    }
+    return pages.response(
+        "pharmacy/kits.html",
+        viewer=viewer,
+        site=chosen,
+        found=found,
+        filters={"site": chosen.code, **listing.filters},
+        site_options=[(s.code, f"{s.code} · {s.name}") for s in sites],
+        status_options=[(k, pages._(v)) for k, v in KIT_STATUS.items()],
+        kit_status=KIT_STATUS,
+        kit_patient={
+            d.kit_number: numbers.get(d.patient_id, "") for d in dispensed if d.kit_number in shown
+        },
+        today=today,
     )

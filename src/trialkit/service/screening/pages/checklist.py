@@ -6,6 +6,7 @@ what is missing and links to the input where it is entered.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -67,16 +68,35 @@ def _missing(screening: ScreeningForm, path: str, fields: Mapping[str, Field]) -
     return Missing(path=path, label=label, anchor=target.id if target else None)
 
 
+_CODE = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
+
+
+def _code_words(screening: ScreeningForm) -> dict[str, str]:
+    """Each code of the form's code lists with its label."""
+    return {
+        code.code: code.label
+        for codes in screening.forms.code_lists
+        for code in codes.codes
+        if isinstance(code.code, str)
+    }
+
+
+def _in_words(reason: str, words: Mapping[str, str]) -> str:
+    """The engine's reason with the record's option codes in words (``not_done`` -> not done)."""
+    return _CODE.sub(lambda m: words.get(m.group(0), m.group(0).replace("_", " ")), reason)
+
+
 def checklist(result: ScreeningResult, screening: ScreeningForm) -> Checklist:
     """A checklist from a screening result (stored, or a preview's); the engine says what blocks."""
     blocking = {c.id for c in result.eligibility.blocking}
     fields = {f.name: f for f in all_fields(screening)}
+    words = _code_words(screening)
     items = tuple(
         ChecklistItem(
             id=c.id,
             kind=c.kind,
             status=c.status,
-            reason=c.reason,
+            reason=_in_words(c.reason, words),
             text=c.text,
             parent=c.parent,
             applicable=c.applicable,

@@ -1,0 +1,105 @@
+"""Recorded values in words: each item by its label, each code by its label, yes or no.
+
+A page never shows a record's internal names (``dose_mg``) or codes (``not_related``,
+``NON_CR_NON_PD``): the labels come from the trial's form definitions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from trialkit.protocol.forms import Form, Forms, Item
+from trialkit.service.platform.pages.form_pages import field_of_location
+from trialkit.service.platform.pages.labels import N_
+from trialkit.service.platform.pages.rendering import Pages
+
+__all__ = ["Wording"]
+
+_YES_NO = {True: N_("yes"), False: N_("no")}
+_LAB_PARTS = {
+    "value": N_("value"),
+    "unit": N_("unit"),
+    "uln": N_("upper limit of normal"),
+    "lln": N_("lower limit"),
+    "date": N_("date"),
+}
+
+
+@dataclass(frozen=True)
+class Wording:
+    """The words for a trial's forms, items and codes (``forms``: its definitions, if any)."""
+
+    pages: Pages
+    forms: Forms | None
+
+    def _form(self, name: str) -> Form | None:
+        if self.forms is None:
+            return None
+        try:
+            return self.forms.form(name)
+        except KeyError:
+            return None
+
+    def form_label(self, name: str) -> str:
+        """A form's label, never its internal name."""
+        form = self._form(name)
+        return self._words(form.label) if form else name.replace("_", " ")
+
+    def _words(self, label: str) -> str:
+        return self.pages._(label)
+
+    def item_label(self, form: str, item: str) -> str:
+        """The words for an item of a form (``target[0].organ`` -> Target lesions 1: Organ)."""
+        path = field_of_location(item)
+        found = self._form(form)
+        if found is None:
+            return path.replace("_", " ").replace(".", " ")
+        words: list[str] = []
+        items = found.items
+        parent: Item | None = None
+        for part in path.split("."):
+            child = next((i for i in items if i.name == part), None)
+            if child is not None:
+                words.append(self._words(child.label))
+                items, parent = child.items, child
+            elif parent is not None and parent.type == "lab" and part in _LAB_PARTS:
+                words.append(self.pages._(_LAB_PARTS[part]))
+            elif parent is not None and (parent.repeating or parent.keyed or parent.multiple):
+                # a row of a repeating group (counted from 1) or an id (a lesion's)
+                row = str(int(part) + 1) if part.isdigit() and not parent.keyed else part
+                words[-1] = f"{words[-1]} {row}"
+            else:
+                words.append(part.replace("_", " "))
+        return ": ".join(words) or path
+
+    def value_words(self, item: Item, value: Any) -> str:
+        """A recorded value in words: a code by its label, a flag as yes or no."""
+        if isinstance(value, bool):
+            return self.pages._(_YES_NO[value])
+        if isinstance(value, list):
+            return ", ".join(self.value_words(item, v) for v in value)
+        for name in (item.codelist, item.special_codes):
+            if name is None or self.forms is None:
+                continue
+            codes = self.forms.code_map.get(name)
+            words = [c.label for c in codes.codes if str(c.code) == str(value)] if codes else []
+            if words:
+                return self._words(words[0])
+        if item.name.endswith("response"):
+            return self.pages.recist(value)
+        return f"{value} {item.unit}" if item.unit else str(value)
+
+    def summary(self, form: str, data: dict[str, Any]) -> str:
+        """The plain values of a record as "label: words" (groups and lesions are on its form)."""
+        found = self._form(form)
+        items = {i.name: i for i in found.items} if found else {}
+        parts = []
+        for name, value in data.items():
+            if value is None or isinstance(value, dict) or name not in items:
+                continue
+            item = items[name]
+            if item.type == "group" or (isinstance(value, list) and not item.multiple):
+                continue
+            parts.append(f"{self._words(item.label)}: {self.value_words(item, value)}")
+        return "; ".join(parts)

@@ -1,0 +1,169 @@
+"""Each role's work list for the home page: what is due, overdue or waiting, and where.
+
+Blinded throughout: visits, queries, patients and counts by site and status, never by arm.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from trialkit.errors import ConflictError
+from trialkit.service.capture import queries, visits
+from trialkit.service.capture.tables import CaptureRecord
+from trialkit.service.platform.policy import Action, authorize, site_scope
+from trialkit.service.platform.principal import Principal
+from trialkit.service.platform.views import PatientView, SiteView
+from trialkit.service.randomisation import randomisation
+from trialkit.service.screening import patients
+from trialkit.service.screening.tables import Patient
+from trialkit.service.trials import trials
+
+__all__ = [
+    "DueVisit",
+    "MonitorSite",
+    "SiteWork",
+    "Waiting",
+    "investigator_work",
+    "monitor_work",
+]
+
+RECENT_DAYS = 30
+"""The monitor's "entered lately": records saved within this many days."""
+
+
+@dataclass(frozen=True)
+class DueVisit:
+    """A visit due now or overdue: the patient, which visit and its window."""
+
+    patient: PatientView
+    label: str
+    earliest: dt.date
+    latest: dt.date
+    status: str  # "due" or "overdue"
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A patient screened but not randomised, and what randomising her still needs."""
+
+    patient: PatientView
+    missing: list[str]
+
+
+@dataclass(frozen=True)
+class SiteWork:
+    """An investigator's work at one site on one day."""
+
+    site: SiteView
+    visits: list[DueVisit]
+    waiting: list[Waiting]
+    open_queries: int
+    answered_queries: int
+    aged_queries: int
+
+
+def investigator_work(
+    *, session: Session, actor: Principal, site_id: int, today: dt.date
+) -> SiteWork:
+    """Visits due or overdue, patients waiting for randomisation, and the queries at a site."""
+    site = trials.get_site(session=session, actor=actor, site_id=site_id)
+    due: list[DueVisit] = []
+    waiting: list[Waiting] = []
+    for patient in patients.list_patients(session=session, actor=actor, site_id=site_id):
+        if patient.status == "screening":
+            check = randomisation.readiness(
+                session=session, actor=actor, patient_id=patient.id, on_date=today
+            )
+            waiting.append(Waiting(patient, [c.reason for c in check.failing]))
+            continue
+        if patient.status not in ("on_treatment", "follow_up"):
+            continue
+        try:
+            schedule = visits.patient_visits(
+                session=session, actor=actor, patient_id=patient.id, today=today
+            )
+        except ConflictError:  # not randomised: no schedule
+            continue
+        due.extend(
+            DueVisit(patient, v.label, v.earliest, v.latest, v.status)
+            for v in schedule.visits
+            if v.status in ("due", "overdue")
+        )
+    due.sort(key=lambda v: (v.status != "overdue", v.latest, v.patient.screening_number))
+    counts = {
+        c.key: c
+        for c in queries.query_counts(
+            session=session, actor=actor, trial_id=site.trial_id, today=today
+        )
+        if c.by == "site"
+    }
+    tally = counts.get(str(site.id))
+    return SiteWork(
+        site=site,
+        visits=due,
+        waiting=waiting,
+        open_queries=tally.open if tally else 0,
+        answered_queries=tally.answered if tally else 0,
+        aged_queries=tally.aged if tally else 0,
+    )
+
+
+@dataclass(frozen=True)
+class MonitorSite:
+    """One monitored site: data entered lately, and its queries by status and age.
+
+    Overdue visits are counted on ``/monitor/data`` (every patient's schedule: too slow for
+    a home page).
+    """
+
+    site: SiteView
+    entered: int
+    queries: dict[str, int] = field(default_factory=dict)
+
+
+def monitor_work(
+    *, session: Session, actor: Principal, trial_id: int, today: dt.date
+) -> list[MonitorSite]:
+    """Per site the monitor may see: records entered lately and the queries."""
+    authorize(actor, Action.VIEW_CLINICAL, trial_id=trial_id)
+    scope = site_scope(actor, Action.VIEW_CLINICAL, trial_id=trial_id)
+    sites = [
+        s
+        for s in trials.list_sites(session=session, actor=actor, trial_id=trial_id)
+        if scope is None or s.id in scope
+    ]
+    since = dt.datetime.combine(today - dt.timedelta(days=RECENT_DAYS), dt.time(), tzinfo=dt.UTC)
+    entered: dict[int, int] = {
+        row.site_id: row.entered
+        for row in session.execute(
+            select(Patient.site_id, func.count().label("entered"))
+            .join(CaptureRecord, CaptureRecord.patient_id == Patient.id)
+            .where(Patient.trial_id == trial_id, CaptureRecord.recorded_at >= since)
+            .group_by(Patient.site_id)
+        )
+    }
+    counts = {
+        c.key: c
+        for c in queries.query_counts(session=session, actor=actor, trial_id=trial_id, today=today)
+        if c.by == "site"
+    }
+    out = []
+    for site in sites:
+        tally = counts.get(str(site.id))
+        out.append(
+            MonitorSite(
+                site=site,
+                entered=entered.get(site.id, 0),
+                queries={
+                    "open": tally.open if tally else 0,
+                    "answered": tally.answered if tally else 0,
+                    "closed": tally.closed if tally else 0,
+                    "aged": tally.aged if tally else 0,
+                },
+            )
+        )
+    return out
