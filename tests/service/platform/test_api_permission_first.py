@@ -77,6 +77,7 @@ def _url(route: Operation, world: World, bad: Bad) -> str:
         "visit_id": world.monitoring_visit,
         "item_id": 1,  # an inbox item: the caller's own or not, the input is refused first
         "form": "adverse_event",
+        "record_key": "AE-1",
         "case_number": 1,
         "kind": "e2b",
     }

@@ -225,12 +225,12 @@ def expected_forms(status: PatientStatus, roles: Mapping[str, str] | None = None
     of study; one in follow-up's end of treatment. ``roles``: the protocol's ``forms.roles``
     (without it, a form named after a role plays it)."""
     if status == PatientStatus.DEAD:
-        wanted: tuple[str, ...] = ("death", "end_of_treatment", "end_of_study")
+        wanted_roles: tuple[str, ...] = ("death", "end_of_treatment", "end_of_study")
     elif status in (PatientStatus.WITHDRAWN, PatientStatus.OFF_STUDY):
-        wanted = ("end_of_study",)
+        wanted_roles = ("end_of_study",)
     elif status == PatientStatus.FOLLOW_UP:
-        wanted = ("end_of_treatment",)
+        wanted_roles = ("end_of_treatment",)
     else:
         return set()
-    named = (role if roles is None else roles.get(role) for role in wanted)
+    named = (role if roles is None else roles.get(role) for role in wanted_roles)
     return {name for name in named if name is not None}
