@@ -254,23 +254,20 @@ def sign_visit(
     visit, site = _visit_or_absent(session, actor, visit_id, Action.VERIFY_SOURCE)
     grant = site_or_absent(session, actor, site.id, Action.VERIFY_SOURCE)[1]
     _require_open(visit)
-    user = session.get(User, actor.user_id) if actor.user_id is not None else None
-    if user is None or user.id != visit.created_by:
+    if actor.user_id is None or actor.user_id != visit.created_by:
         raise ConflictError("only the monitor who opened the visit report may sign it")
     if not meaning.strip():
         raise InputError("state the meaning of the signature", location="meaning")
-    auth.require_reentered_password(
+    user = auth.require_reentered_password(
         session,
         security=security,
         actor=actor,
         grant=grant,
-        user=user,
         password=password,
         act="monitoring visit signature",
         refused="signature_refused",
         entity="monitoring_visit",
         entity_id=visit.id,
-        location="password",
     )
     now = utcnow()
     visit.signed_at, visit.signed_by, visit.signer_name = now, user.id, user.full_name

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trialkit.errors import AuthenticationError, InputError, NotFoundError
+from trialkit.errors import InputError, NotFoundError
 from trialkit.service.capture.casebook import (
     CasebookRecord,
     casebook_records,
@@ -209,26 +209,21 @@ def sign(
     :class:`~trialkit.errors.PasswordRefusedError`, which the caller's transaction commits.
     """
     patient, grant = patient_or_absent(session, actor, patient_id, Action.SIGN_CASEBOOK)
-    user = session.get(User, actor.user_id) if actor.user_id is not None else None
-    if user is None:
-        raise AuthenticationError("an electronic signature needs a user account")
     meaning = meaning.strip()
     if not meaning:
         raise InputError("state the meaning of the signature", location="meaning")
     key = "" if scope == "casebook" else scope_key.strip()
     chosen = _scoped(casebook_records(session, patient), scope, key)
-    auth.require_reentered_password(
+    user = auth.require_reentered_password(
         session,
         security=security,
         actor=actor,
         grant=grant,
-        user=user,
         password=password,
         act="electronic signature",
         refused="signature_refused",
         entity="patient",
         entity_id=patient.id,
-        location="password",
     )
     now = utcnow()
     refs = [r.ref for r in chosen]

@@ -50,7 +50,6 @@ __all__ = [
     "logout",
     "record_password_failure",
     "record_password_success",
-    "reenter_password",
     "require_reentered_password",
 ]
 
@@ -274,17 +273,24 @@ def require_reentered_password(
     security: Security,
     actor: Principal,
     grant: Grant | None,
-    user: User,
     password: str,
     act: str,
-    refused: str,
     entity: str,
     entity_id: object,
-    location: str = "",
-) -> None:
-    """:func:`_reentered_password_refusal`, with a refusal audited (``refused`` on ``entity``)
-    and raised as :class:`~trialkit.errors.PasswordRefusedError` for the caller's transaction
-    to commit."""
+    refused: str | None = None,
+    location: str = "password",
+) -> User:
+    """The actor's user, once they have re-entered their password to do ``act`` (a signature,
+    an unblinding): the one re-entry rule.
+
+    A wrong password counts towards the lock-out (:func:`_reentered_password_refusal`); the
+    refusal is audited as ``refused`` (by default ``<act>_refused``, spaces as underscores) on
+    ``entity`` and raised as :class:`~trialkit.errors.PasswordRefusedError` for the caller's
+    transaction to commit.
+    """
+    user = session.get(User, actor.user_id) if actor.user_id is not None else None
+    if user is None:
+        raise AuthenticationError(f"{act} needs a user account")
     refusal = _reentered_password_refusal(
         session,
         security=security,
@@ -294,50 +300,18 @@ def require_reentered_password(
         act=act,
     )
     if refusal is None:
-        return
+        return user
     failure, why, locked = refusal
     audit.record(
         session,
         actor=actor,
         grant=grant,
-        action=refused,
+        action=refused or f"{act.replace(' ', '_')}_refused",
         entity=entity,
         entity_id=entity_id,
         reason=why,
     )
     raise PasswordRefusedError(failure, location=location, locked=locked)
-
-
-def reenter_password(
-    session: Session,
-    *,
-    security: Security,
-    actor: Principal,
-    grant: Grant | None,
-    password: str,
-    what: str,
-    entity: str,
-    entity_id: object,
-) -> User:
-    """The actor's user, once they have re-entered their password to do ``what`` (an unblinding):
-    :func:`require_reentered_password` for the logged-in user, refusals audited as
-    ``<what>_refused`` (spaces as underscores)."""
-    user = session.get(User, actor.user_id) if actor.user_id is not None else None
-    if user is None:
-        raise AuthenticationError(f"{what} needs a user account")
-    require_reentered_password(
-        session,
-        security=security,
-        actor=actor,
-        grant=grant,
-        user=user,
-        password=password,
-        act=what,
-        refused=f"{what.replace(' ', '_')}_refused",
-        entity=entity,
-        entity_id=entity_id,
-    )
-    return user
 
 
 class _DummyHash:

@@ -772,7 +772,7 @@ def unblind_case(
 ) -> UnblindedCaseView:
     """Unblind one case whose review suspects the blinded study drug (a possible SUSAR).
 
-    Password re-entered (:func:`~trialkit.service.platform.auth.reenter_password`), reason
+    Password re-entered (:func:`~trialkit.service.platform.auth.require_reentered_password`), reason
     given, recorded and audited without the arm. Only the safety role's view of this case
     shows the arm; every other role's pages, API and exports are unchanged.
     """
@@ -797,13 +797,13 @@ def unblind_case(
         )
     if randomised_arm(session=session, patient=context.patient) is None:
         raise ConflictError(f"patient {context.patient.screening_number} is not randomised")
-    user = auth.reenter_password(
+    user = auth.require_reentered_password(
         session,
         security=security,
         actor=actor,
         grant=grant,
         password=password,
-        what="SUSAR unblinding",
+        act="SUSAR unblinding",
         entity="sae_case",
         entity_id=f"{context.patient.id}/{case_number}",
     )
