@@ -71,6 +71,10 @@ def test_kit_list_is_seeded_hashed_and_verified(sor: Protocol, kits: KitList) ->
     result = verify_kit_list(SEED, spec, forged)
     assert not result.verified
     assert f"kit {forged[7].number}" in str(result)
+    # the message is read by a blinded administrator: no arm code, no arm label
+    words = set(str(result).replace("(", " ").replace(")", " ").replace(",", " ").split())
+    assert not words & {a.id for a in sor.arms}
+    assert not [a.label for a in sor.arms if a.label in str(result)]
     assert not verify_kit_list(OTHER_SEED, spec, kits.kits).verified
 
 

@@ -192,9 +192,10 @@ def verify_kit_list(
     if difference is None:
         for got, want in zip(stored_list.kits, expected_kits, strict=False):
             if got != want:
+                # never the arms: a blinded administrator reads this (the sealed-list check)
                 difference = (
-                    f"kit {got.number}: stored ({got.arm}, batch {got.batch}) but regenerated "
-                    f"({want.arm}, batch {want.batch}) for kit {want.number}"
+                    f"kit {got.number}: its stored number, contents or batch ({got.batch}) are "
+                    f"not those regenerated for kit {want.number} (batch {want.batch})"
                     if (got.number, got.arm, got.batch) != (want.number, want.arm, want.batch)
                     else f"kit {got.number}: its stored order keys are not the sealed ones"
                 )

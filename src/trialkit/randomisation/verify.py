@@ -39,14 +39,25 @@ class SlotDifference:
     expected: str
 
     def __str__(self) -> str:
-        where = f"slot {self.position + 1} (stratum {self.stratum}, sequence {self.sequence})"
         if self.field == "presence":
-            missing = self.stored == "absent"
-            return f"{where}: {'missing from' if missing else 'extra in'} the stored list"
+            return self.blinded()
         return (
-            f"{where}: {self.field} is {self.stored} in the stored list "
+            f"{self._where}: {self.field} is {self.stored} in the stored list "
             f"but {self.expected} regenerated"
         )
+
+    @property
+    def _where(self) -> str:
+        return f"slot {self.position + 1} (stratum {self.stratum}, sequence {self.sequence})"
+
+    def blinded(self) -> str:
+        """Where the lists differ and in which field, without either value: what a blinded
+        reader (an administrator verifying the sealed lists) may see, since a slot's stored or
+        regenerated value may be its arm."""
+        if self.field == "presence":
+            missing = self.stored == "absent"
+            return f"{self._where}: {'missing from' if missing else 'extra in'} the stored list"
+        return f"{self._where}: its {self.field} is not the regenerated one"
 
 
 @dataclass(frozen=True)
