@@ -76,6 +76,7 @@ from trialkit.service.trials.locks import require_unlocked
 from trialkit.service.trials.tables import Country, Site, Trial
 from trialkit.service.trials.trials import (
     get_trial_or_raise,
+    lock_enrolment,
     require_enrolment_open,
     require_recruiting,
     trial_protocol,
@@ -467,6 +468,8 @@ def randomise(
     at_site = patient_with_site_or_absent(session, actor, patient_id, Action.RANDOMISE)
     patient, site, trial, grant, _ = at_site
     require_unlocked(session, patient=patient)
+    # the cap counts every stratum's randomisations: count them under the trial's lock
+    lock_enrolment(session, trial)
     # every precondition before the list is touched: a refusal takes no slot
     cleared = _assess(session, at_site, on_date, resupply=True).cleared_or_raise()
     evaluation, group, enrolment = cleared.evaluation, cleared.group, cleared.enrolment
@@ -613,7 +616,8 @@ def emergency_unblind(
     read by blinded administrators) and a notification to the sponsor (without
     the arm). Nothing else changes: every other response stays blinded.
 
-    The password is re-entered through :func:`trialkit.service.platform.auth.reenter_password`,
+    The password is re-entered through
+    :func:`trialkit.service.platform.auth.require_reentered_password`,
     as for a SUSAR unblinding: a wrong one counts towards the lock-out, and refusals are
     audited (``emergency_unblinding_refused``) and raised as
     :class:`~trialkit.errors.PasswordRefusedError`, which the caller's transaction commits.
@@ -621,13 +625,13 @@ def emergency_unblind(
     patient, grant = patient_or_absent(session, actor, patient_id, Action.EMERGENCY_UNBLIND)
     if not reason.strip():
         raise InputError("give the medical reason for the emergency unblinding", location="reason")
-    user = auth.reenter_password(
+    user = auth.require_reentered_password(
         session,
         security=security,
         actor=actor,
         grant=grant,
         password=password,
-        what="emergency unblinding",
+        act="emergency unblinding",
         entity="patient",
         entity_id=patient.id,
     )

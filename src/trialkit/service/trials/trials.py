@@ -13,7 +13,7 @@ import datetime as dt
 from functools import lru_cache
 from typing import Protocol as TypingProtocol
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from trialkit.errors import (
@@ -43,6 +43,7 @@ __all__ = [
     "get_trial",
     "list_sites",
     "list_trials",
+    "lock_enrolment",
     "record_ethics_approval",
     "require_enrolment_open",
     "require_recruiting",
@@ -119,6 +120,35 @@ def enrolment_state(session: Session, trial: Trial, on_date: dt.date) -> Enrolme
         message=message,
         warning=warning,
     )
+
+
+TRIAL_ENROLMENT_LOCK = 0x454E_524C  # "ENRL": the class of PostgreSQL advisory lock keyed by trial
+"""The first key of a trial's enrolment lock (:func:`lock_enrolment`); the second is its id."""
+_LOCK_ENROLMENT = select(
+    func.pg_advisory_xact_lock(
+        bindparam("lock_class", type_=Integer), bindparam("lock_trial", type_=Integer)
+    )
+)
+
+
+def lock_enrolment(session: Session, trial: Trial) -> None:
+    """Take the trial's enrolment lock until the transaction ends, when its protocol caps
+    enrolment: randomisations in different strata then count the trial's randomised patients
+    one after the other, and two cannot both take the last place under the cap.
+
+    PostgreSQL: a transaction-scoped advisory lock on (:data:`TRIAL_ENROLMENT_LOCK`, trial id),
+    not ``FOR UPDATE`` on the trials row, which every insert naming the trial checks with
+    ``FOR KEY SHARE``. SQLite: nothing to take (``BEGIN IMMEDIATE`` serialises writers).
+    Taken by randomise before any other lock of its own (see the lock order in
+    docs/architecture.md).
+    """
+    spec = trial_protocol(trial).enrolment
+    if spec is None or spec.cap is None:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            _LOCK_ENROLMENT, {"lock_class": TRIAL_ENROLMENT_LOCK, "lock_trial": trial.id}
+        )
 
 
 def require_enrolment_open(session: Session, trial: Trial, on_date: dt.date) -> EnrolmentView:
