@@ -9,11 +9,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from tests.factories import ENROLMENT_DAY, PASSWORD
 from tests.service.api_fixtures import World
 from trialkit.safety.e2b import HL7
+from trialkit.service.platform.db.database import Database
 from trialkit.service.platform.policy import Role
+from trialkit.service.platform.tables.audit import AuditEvent
 
 SAFETY = Role.SAFETY_PHYSICIAN
 ONSET = ENROLMENT_DAY  # the record clock is pinned to ENROLMENT_DAY (at the real time of day)
@@ -208,7 +211,7 @@ def _scan(client: TestClient, world: World) -> dict[tuple[str, str], tuple[int, 
 
 
 def test_a_susar_unblinds_one_case_for_the_safety_role_only(
-    client: TestClient, world: World
+    client: TestClient, world: World, db: Database
 ) -> None:
     report(client, world)
     url = f"/api/patients/{world.randomised}/saes/2"
@@ -251,6 +254,20 @@ def test_a_susar_unblinds_one_case_for_the_safety_role_only(
     # the other safety user sees it too (the role), nobody blinded sees any change
     assert client.get(url, headers=world.headers(SAFETY, "other")).json()["arm"] == arm
     assert _scan(client, world) == before
+    # a review written once the arm is known may name it: its comment stays with the review
+    # (the safety role's), never in the audit trail that blinded administrators read
+    comment = f"unblinded: on arm {arm}, causality confirmed"
+    revised = client.post(
+        f"{url}/review",
+        json={"causality": {"study_drug": "probable"}, "comment": comment},
+        headers=safety,
+    )
+    assert revised.status_code == 201, revised.text
+    assert revised.json()["review"]["comment"] == comment
+    with db.sessions() as session:
+        trail = session.execute(select(AuditEvent.reason, AuditEvent.old_value, AuditEvent.new_value)).all()
+    assert trail
+    assert not [row for row in trail if "causality confirmed" in str(row)]
 
 
 def test_a_susar_on_placebo_is_not_reported_and_on_sorafenib_runs_15_days(

@@ -752,7 +752,9 @@ def review_case(
             "case_number": case_number,
             "causality": review.causality,
         },
-        reason=review.comment,
+        # not the comment: written once the case is unblinded it may name the arm, and
+        # blinded administrators read the audit trail; it is kept, unchanged, with the review
+        reason="sponsor's review" + (" with a comment" if review.comment else ""),
     )
     view = _view(session, actor, context, versions, utcnow(), detail=True)
     assert isinstance(view, SafetyCaseView)
