@@ -27,7 +27,7 @@ from trialkit.screening import screen
 from trialkit.service.capture.edit_checks import all_dates
 from trialkit.service.capture.outcomes import derive_datasets
 from trialkit.service.capture.tables import CaptureRecord, DataQuery
-from trialkit.service.demo import DemoOptions, seed_demo
+from trialkit.service.demo import INBOX_DAYS, DemoOptions, seed_demo
 from trialkit.service.oversight import monitoring
 from trialkit.service.oversight.exports import sdtm_export
 from trialkit.service.oversight.sdtm_checks import KNOWN_GAPS
@@ -36,6 +36,7 @@ from trialkit.service.platform import audit
 from trialkit.service.platform.policy import Role
 from trialkit.service.platform.security import Security
 from trialkit.service.platform.tables.audit import AuditEvent
+from trialkit.service.platform.tables.notifications import Delivery, Notification
 from trialkit.service.platform.views import UnblindedPatientView, UnblindedRandomisationView
 from trialkit.service.randomisation import randomisation, reports, supply
 from trialkit.service.randomisation.tables.randomisation import Randomisation
@@ -266,6 +267,25 @@ def _records_are_stamped_on_the_demo_calendar(session: Session, demo_trial: Seed
     assert times[0].date() > cutoff  # the computer's time of writing, not the trial's
 
 
+def _inboxes_hold_only_the_last_two_weeks_unread(session: Session, demo: SeededDemo) -> None:
+    """The replay's past was dealt with at the time: what is unread is recent, and what is read
+    was read a day after it was raised, never after the cut-off."""
+    cutoff = demo.outcome.cutoff
+    assert cutoff is not None
+    rows = session.execute(
+        select(Notification.created_at, Delivery.read_at)
+        .join(Delivery, Delivery.notification_id == Notification.id)
+        .where(Notification.trial_id == demo.trial_id, Delivery.channel == "inbox")
+    ).all()
+    assert rows
+    start = dt.datetime.combine(cutoff - dt.timedelta(days=INBOX_DAYS), dt.time(), dt.UTC)
+    unread = [raised for raised, read in rows if read is None]
+    read = [(raised, read_at) for raised, read_at in rows if read_at is not None]
+    assert all(raised >= start for raised in unread)
+    assert read, "a two-year replay raises notifications before the last two weeks"
+    assert all(read_at == raised + dt.timedelta(days=1) for raised, read_at in read)
+
+
 def test_the_seeded_demo_trial(
     session: Session, security: Security, demo_trial: SeededDemo
 ) -> None:
@@ -276,5 +296,6 @@ def test_the_seeded_demo_trial(
     _consort_counts_the_criteria_that_decided_each_verdict(session, demo_trial)
     _sdtm_of_the_demo_breaks_no_sdtmig_rule(session, demo_trial)
     _no_arm_in_what_blinded_roles_see(session, demo_trial)
+    _inboxes_hold_only_the_last_two_weeks_unread(session, demo_trial)
     _a_second_seeding_changes_nothing(session, security, demo_trial)
     _an_investigator_can_still_screen_and_randomise_on_the_cut_off(session, demo_trial)

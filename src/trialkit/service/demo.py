@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from trialkit.demodata import (
@@ -39,6 +39,7 @@ from trialkit.service.platform.calendar import on_calendar
 from trialkit.service.platform.principal import Grant, Principal
 from trialkit.service.platform.security import Security
 from trialkit.service.platform.tables.audit import AuditEvent
+from trialkit.service.platform.tables.notifications import Delivery, Notification
 from trialkit.service.platform.tables.people import Role, User
 from trialkit.service.randomisation import allocation, randomisation, randomised, supply
 from trialkit.service.randomisation.tables.randomisation import Randomisation
@@ -406,6 +407,7 @@ def _seed_data(
         password=safety_user.password,
         cutoff=cutoff,
     )
+    _settle_inboxes(session, trial_id, cutoff)
     audit.record_created(
         session,
         actor=_SYSTEM,
@@ -423,6 +425,34 @@ def _seed_data(
         randomised=len(done.courses),
         pfs_events=done.pfs_events,
     )
+
+
+INBOX_DAYS = 14
+"""The demo's inboxes keep unread only the notifications of the last two weeks before the
+cut-off: the replay's older ones (hundreds of resupply requests over two years) were dealt
+with at the time, as a depot or a pharmacy reads its requests."""
+
+
+def _settle_inboxes(session: Session, trial_id: int, cutoff: dt.date) -> None:
+    """Mark the replayed past's inbox entries read, a day after each was raised (demo only:
+    a live trial's entries are read by their recipients, :func:`~trialkit.service.platform.
+    notify.mark_read`)."""
+    before = dt.datetime.combine(cutoff - dt.timedelta(days=INBOX_DAYS), dt.time(), dt.UTC)
+    old = session.execute(
+        select(Delivery.id, Notification.created_at)
+        .join(Notification, Notification.id == Delivery.notification_id)
+        .where(
+            Notification.trial_id == trial_id,
+            Notification.created_at < before,
+            Delivery.channel == "inbox",
+            Delivery.read_at.is_(None),
+        )
+    ).all()
+    if old:
+        session.execute(
+            update(Delivery),
+            [{"id": id_, "read_at": raised + dt.timedelta(days=1)} for id_, raised in old],
+        )
 
 
 def demo_cutoff(session: Session, trial_id: int) -> dt.date | None:
