@@ -3,7 +3,7 @@
 
 The modules listed in ``NOT_YET`` still name SOR forms by design of the code before forms
 were data (the service's derivations read RECIST, survival and disposition forms by name;
-the pages and the SDTM export are being moved onto the definitions). The list may only
+the pages are being moved onto the definitions). The list may only
 shrink: a new module naming a SOR form or item fails this test.
 """
 
@@ -33,8 +33,6 @@ NOT_YET = {
     "service/capture/forms.py": "the forms the service's derivations read",
     "service/capture/outcomes.py": "the survival fields of endpoints.derive (forms by role)",
     "service/safety/demo.py": "the safety demo seeds SOR's study drug records",
-    "service/oversight/sdtm.py": "SDTM mapping (forms-ui: by declared SDTM names)",
-    "service/oversight/sdtm_spec.py": "SDTM mapping (forms-ui)",
     "service/platform/api/schemas.py": "the RECIST preview body names the tumour forms",
 }
 

@@ -225,6 +225,15 @@ def _sor_broken(old: str, new: str) -> str:
     return text.replace(old, new, 1)
 
 
+def _refused_at(old: str, new: str, needle: str, message: str) -> None:
+    """SOR with ``old`` made ``new`` is refused with ``message`` at the line of ``needle``."""
+    text = _sor_broken(old, new)
+    with pytest.raises(ProtocolError) as caught:
+        parse_protocol(text, filename="sor.yaml")
+    assert message in caught.value.message
+    assert caught.value.location == f"sor.yaml:{_line(text, needle)}"
+
+
 def test_sor_declares_the_roles_and_visit_forms_the_service_reads() -> None:
     sor = load_protocol("sor")
     assert sor.forms is not None
@@ -270,8 +279,61 @@ def test_sor_declares_the_roles_and_visit_forms_the_service_reads() -> None:
 def test_roles_and_visit_forms_naming_no_form_are_refused(
     old: str, new: str, needle: str, message: str
 ) -> None:
-    text = _sor_broken(old, new)
-    with pytest.raises(ProtocolError) as caught:
-        parse_protocol(text, filename="sor.yaml")
-    assert message in caught.value.message
-    assert caught.value.location == f"sor.yaml:{_line(text, needle)}"
+    _refused_at(old, new, needle, message)
+
+
+def test_sor_exposure_forms_declare_their_treatment() -> None:
+    """SDTM EX reads what each exposure form gives from its definition (no code names them)."""
+    forms = load_protocol("sor").forms
+    assert forms is not None
+    exposure = {f.name: f.treatment for f in forms.forms if f.sdtm_domain == "EX"}
+    assert set(exposure) == {"study_drug", "docetaxel_cycle", "letrozole"}
+    assert forms.role("study_drug") == "study_drug"
+    study_drug = exposure["study_drug"]
+    assert study_drug is not None
+    assert (study_drug.name, study_drug.regimen, study_drug.dose_form) == (None, None, "TABLET")
+    regimens = [getattr(exposure[n], "regimen", None) for n in ("docetaxel_cycle", "letrozole")]
+    assert regimens == ["docetaxel", "letrozole"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle", "message"),
+    [
+        (
+            "      treatment: {regimen: letrozole}\n",
+            "      treatment: {regimen: anastrozole}\n",
+            "regimen: anastrozole",
+            "forms.forms[5].treatment.regimen: 'anastrozole' is not a regimen of "
+            "background_therapy (docetaxel, letrozole)",
+        ),
+        (
+            "      treatment: {regimen: letrozole}\n",
+            "",
+            "    - name: letrozole",
+            "forms.forms[5].treatment: exposure form 'letrozole' needs treatment.name or "
+            "treatment.regimen",
+        ),
+        (
+            "      treatment: {dose_form: TABLET}\n",
+            "      treatment: {name: sorafenib, dose_form: TABLET}\n",
+            "treatment: {name: sorafenib",
+            "form 'study_drug' plays the study_drug role, so its treatment is the arms' drug",
+        ),
+        (
+            "      treatment: {regimen: letrozole}\n",
+            "      treatment: {regimen: letrozole, name: Femara}\n",
+            "treatment: {regimen: letrozole, name",
+            "a treatment has a name or a regimen, not both",
+        ),
+        (
+            "      sdtm_domain: TU\n",
+            "      sdtm_domain: TU\n      treatment: {name: contrast}\n",
+            "    - name: tumour_baseline",
+            "only an exposure form (sdtm_domain: EX) has a treatment",
+        ),
+    ],
+)
+def test_an_exposure_form_without_a_known_treatment_is_refused(
+    old: str, new: str, needle: str, message: str
+) -> None:
+    _refused_at(old, new, needle, message)

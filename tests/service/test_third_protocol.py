@@ -22,6 +22,7 @@ from tests.service.page_fixtures import Browser
 from trialkit.config import Settings
 from trialkit.service.oversight.exports import odm_metadata_xml, odm_xml, sdtm_export
 from trialkit.service.oversight.odm import ODM_NS
+from trialkit.service.oversight.sdtm_checks import KNOWN_GAPS
 from trialkit.service.platform.db.database import Database
 from trialkit.service.platform.policy import Role
 from trialkit.service.platform.security import Security
@@ -177,6 +178,28 @@ def test_colo_runs_screening_to_report_on_its_own_forms(
     assert "Quality of life (EORTC QLQ-C30, short)" in patient_page
     assert "<strong>progressive disease</strong>" in patient_page  # 40 -> 60 mm, in words
 
+    # --- exposure and disposition on its own forms (SDTM EX and DS by their declarations) -----
+    cycle = colo_web.post(
+        f"/api/patients/{patient_id}/records/capecitabine",
+        json={
+            "data": {
+                "first_day": "2021-03-02",
+                "last_day": "2021-03-15",
+                "dose_per_intake_mg": 1000,
+            }
+        },
+        headers=site_api,
+    )
+    assert cycle.status_code == 201, cycle.text
+    stop = {"date": "2021-05-04", "reason": "progression", "details": "Liver progression on CT"}
+    assert browser.post(f"{base}/end_of_maintenance", stop).status_code == 303
+    left = colo_web.post(
+        f"/api/patients/{patient_id}/records/study_exit",
+        json={"data": {"date": "2021-06-01", "reason": "lost"}},
+        headers=site_api,
+    )
+    assert left.status_code == 201, left.text
+
     # --- endpoints, SDTM, ODM and the report -----------------------------------------------------
     stats = {"Authorization": f"Bearer {tokens['statistician']}"}
     pfs = colo_web.get(f"/api/patients/{patient_id}/pfs", headers=site_api)
@@ -195,14 +218,41 @@ def test_colo_runs_screening_to_report_on_its_own_forms(
     assert [(r["AETERM"], r["AETOXGR"], r["AESER"], r["AESTDTC"]) for r in ae] == [
         ("Hand-foot syndrome", "2", "N", "2021-04-01")
     ]
+    # EX from the exposure form: its declared treatment, dose and dates (no code knows them)
+    ex = [dict(zip(domains["EX"].columns, row, strict=True)) for row in domains["EX"].rows]
+    columns = ("EXTRT", "EXDOSE", "EXDOSU", "EXDOSFRM", "EXROUTE", "EXSTDTC", "EXENDTC", "EPOCH")
+    assert [tuple(r[c] for c in columns) for r in ex] == [
+        ("CAPECITABINE", 1000.0, "mg", "TABLET", "ORAL", "2021-03-02", "2021-03-15", "TREATMENT")
+    ]
+    # DS from the forms playing end_of_treatment and end_of_study: DSDECOD is the code's
+    # submission value in COLO's own code lists, DSTERM the verbatim text when one is given
+    ds = [dict(zip(domains["DS"].columns, row, strict=True)) for row in domains["DS"].rows]
+    columns = ("DSTERM", "DSDECOD", "DSSCAT", "DSSTDTC", "EPOCH")
+    assert [tuple(r[c] for c in columns) for r in ds if r["DSCAT"] == "DISPOSITION EVENT"] == [
+        (
+            "Liver progression on CT",
+            "PROGRESSIVE DISEASE",
+            "END OF TREATMENT",
+            "2021-05-04",
+            "TREATMENT",
+        ),
+        ("LOST TO FOLLOW-UP", "LOST TO FOLLOW-UP", "END OF STUDY", "2021-06-01", "FOLLOW-UP"),
+    ]
+    tu = [dict(zip(domains["TU"].columns, row, strict=True)) for row in domains["TU"].rows]
+    assert [(r["TULNKID"], r["TUMETHOD"]) for r in tu] == [("T1", "CT SCAN")]
+    gaps = {(f.domain, f.variable) for f in export.findings}
+    assert gaps == KNOWN_GAPS, [str(f) for f in export.findings]  # as SOR's: AEDECOD uncoded
     forms = {f.get("OID") for f in metadata.iter(f"{{{ODM_NS}}}FormDef")}
     assert forms == {
         "F.SCREENING",
         "F.TUMOUR_BASELINE",
         "F.TUMOUR_ASSESSMENT",
         "F.QUALITY_OF_LIFE",
+        "F.CAPECITABINE",
         "F.ADVERSE_EVENT",
         "F.DEATH",
+        "F.END_OF_MAINTENANCE",
+        "F.STUDY_EXIT",
     }
     items = {i.get("ItemOID"): i.get("Value") for i in snapshot.iter(f"{{{ODM_NS}}}ItemData")}
     assert items["IT.QUALITY_OF_LIFE.ANSWERS.PAIN"] == "2"

@@ -30,6 +30,7 @@ __all__ = [
     "ItemType",
     "Range",
     "Section",
+    "Treatment",
 ]
 
 ItemType = Literal[
@@ -239,6 +240,34 @@ class Section(_Frozen):
     items: tuple[Item, ...] = Field(min_length=1)
 
 
+CDISC_TERM = r"^[A-Z0-9][A-Z0-9 ,/()-]*$"
+"""A CDISC Controlled Terminology submission value (``TABLET``, ``ORAL``, ``Q3W``)."""
+
+
+class Treatment(_Frozen):
+    """What the records of an exposure form (``sdtm_domain: EX``) give: SDTM's ``EXTRT`` and
+    the dosing the protocol fixes (the dose and dates are the form's items ``EX.EXDOSE``,
+    ``EX.EXSTDTC``, ``EX.EXENDTC``).
+
+    ``regimen`` names a background-therapy regimen (its drug, route and frequency), ``name`` any
+    other treatment; the form playing the ``study_drug`` role names neither: its treatment and
+    dose are the arms' (named together in a blinded export). ``dose_form``, ``route`` and
+    ``frequency`` are CDISC submission values and take precedence over the regimen's.
+    """
+
+    name: str | None = Field(default=None, min_length=1, description="EXTRT")
+    regimen: Name | None = Field(default=None, description="a background_therapy regimen id")
+    dose_form: str | None = Field(default=None, pattern=CDISC_TERM, description="EXDOSFRM")
+    route: str | None = Field(default=None, pattern=CDISC_TERM, description="EXROUTE")
+    frequency: str | None = Field(default=None, pattern=CDISC_TERM, description="EXDOSFRQ")
+
+    @model_validator(mode="after")
+    def _one_name(self) -> Treatment:
+        if self.name is not None and self.regimen is not None:
+            raise ValueError("a treatment has a name or a regimen, not both")
+        return self
+
+
 class Form(_Frozen):
     """A form: its items in sections, where it is used, its version and edit checks."""
 
@@ -251,6 +280,9 @@ class Form(_Frozen):
         default=None, pattern=r"^[A-Z]{1,4}$", description="key of a repeating form's records"
     )
     sdtm_domain: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    treatment: Treatment | None = Field(
+        default=None, description="an exposure (EX) form: the treatment its records give"
+    )
     help: str | None = None
     sections: tuple[Section, ...] = Field(min_length=1)
     checks: tuple[EditCheck, ...] = ()
@@ -259,6 +291,10 @@ class Form(_Frozen):
     def _unique(self) -> Form:
         if self.repeats != (self.key_prefix is not None):
             raise ValueError(f"form {self.name!r}: a repeating form needs a key_prefix, only it")
+        if self.treatment is not None and self.sdtm_domain != "EX":
+            raise ValueError(
+                f"form {self.name!r}: only an exposure form (sdtm_domain: EX) has a treatment"
+            )
         sections = [s.name for s in self.sections]
         duplicate = _twice(sections)
         if duplicate is not None:

@@ -117,6 +117,7 @@ def parse_protocol(source: str, *, filename: str = "<protocol>") -> Protocol:
     _compile_rules(protocol, data, node, filename)
     _check_forms(protocol, node, filename)
     _check_schedule_forms(protocol, node, filename)
+    _check_treatments(protocol, node, filename)
     return protocol
 
 
@@ -271,6 +272,45 @@ def _check_forms(protocol: Protocol, node: Any, filename: str) -> None:
             _check_expression(form, None, check.expr, (*loc, "expr"), refuse, filename)
             if not form.has_path(check.item):
                 raise refuse((*loc, "item"), f"{check.item!r} is not an item of form {form.name!r}")
+
+
+def _check_treatments(protocol: Protocol, node: Any, filename: str) -> None:
+    """Every exposure form (``sdtm_domain: EX``) says what its records give: the form playing
+    the ``study_drug`` role the arms' drug, any other a named treatment or a background-therapy
+    regimen of the protocol (the SDTM EX domain's ``EXTRT``)."""
+    if protocol.forms is None:
+        return
+    study_drug = protocol.forms.role("study_drug")
+    therapy = protocol.background_therapy
+    regimens = [r.id for r in therapy.regimens] if therapy is not None else []
+    for f, form in enumerate(protocol.forms.forms):
+        if form.sdtm_domain != "EX":
+            continue
+        loc: tuple[str | int, ...] = ("forms", "forms", f, "treatment")
+        line = _line_of(node, loc)
+        where = f"{filename}:{line}" if line else filename
+        treatment = form.treatment
+        named = treatment is not None and (treatment.name or treatment.regimen) is not None
+        if form.name == study_drug:
+            if named:
+                raise ProtocolError(
+                    f"{_path(loc)}: form {form.name!r} plays the study_drug role, so its "
+                    "treatment is the arms' drug; leave out name and regimen",
+                    location=where,
+                )
+            continue
+        if treatment is None or not named:
+            raise ProtocolError(
+                f"{_path(loc)}: exposure form {form.name!r} needs treatment.name or "
+                "treatment.regimen (the treatment its records give, SDTM EXTRT)",
+                location=where,
+            )
+        if treatment.regimen is not None and treatment.regimen not in regimens:
+            raise ProtocolError(
+                f"{_path((*loc, 'regimen'))}: {treatment.regimen!r} is not a regimen of "
+                f"background_therapy ({', '.join(regimens) or 'none defined'})",
+                location=where,
+            )
 
 
 def _form_items(

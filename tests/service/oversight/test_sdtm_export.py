@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session
 from tests.factories import principal
 from tests.report_world import ReportWorld, fill_trial
 from trialkit.endpoints import ARM_COLUMNS
+from trialkit.protocol import load_protocol
+from trialkit.service.capture import capture
 from trialkit.service.capture.outcomes import derive_datasets
 from trialkit.service.oversight.define_xml import DEF_NS, ODM_NS, define_xml
 from trialkit.service.oversight.exports import Domain, SdtmExport, sdtm_export
@@ -188,6 +190,68 @@ def test_events_use_cdisc_controlled_terms(
     assert {r["RSTESTCD"] for r in rs} == {"TRGRESP", "OVRLRESP", "BESTRESP"}
     assert {r["RSORRES"] for r in rs} <= {"CR", "PR", "SD", "PD", "NE"}
     assert {r["RSCAT"] for r in rs} == {"RECIST 1.1"}
+
+
+def test_ex_and_ds_follow_the_forms_declarations(
+    session: Session, security: Security, world: ReportWorld
+) -> None:
+    """Background therapy in EX by each exposure form's declared regimen (name, route and
+    frequency from ``background_therapy``), dose and dates by its items' EX names; the end of
+    study in DS with DSDECOD from the reason's code list."""
+    investigator = principal(session, security, world.investigator)
+    first, third = session.scalars(
+        select(Randomisation.patient_id).order_by(Randomisation.patient_id)
+    ).all()[0:3:2]  # both at the investigator's site (patients alternate sites)
+
+    def record(patient_id: int, form: str, data: dict[str, object]) -> None:
+        capture.record_form(
+            session=session, actor=investigator, patient_id=patient_id, form=form, data=data
+        )
+
+    record(
+        first,
+        "docetaxel_cycle",
+        {"cycle": 1, "date": "2008-03-05", "dose_mg_m2": 75, "dose_mg": 130},
+    )
+    record(
+        first,
+        "docetaxel_cycle",
+        {"cycle": 2, "date": "2008-03-26", "dose_mg_m2": 60, "dose_mg": 104},
+    )
+    record(first, "letrozole", {"start_date": "2008-04-14", "dose_mg": 2.5})
+    why = {"reason": "withdrawal_of_consent", "reason_text": "Moved abroad"}
+    record(first, "end_of_study", {"date": "2008-10-01"} | why)
+    record(third, "end_of_study", {"date": "2008-11-01", "reason": "completed"})
+    tables = _domains(_export(session, security, world, unblinded=False))
+    subjects = [r["USUBJID"] for r in tables["DM"]]
+    therapy = load_protocol("sor").background_therapy
+    assert therapy is not None
+    regimens = {r.id: r for r in therapy.regimens}
+    assert (regimens["docetaxel"].route, regimens["docetaxel"].frequency) == (
+        "intravenous infusion",
+        "day 1 every 21 days",
+    )
+    assert (regimens["letrozole"].route, regimens["letrozole"].frequency) == ("oral", "once daily")
+    columns = ("EXTRT", "EXDOSE", "EXDOSU", "EXDOSFRQ", "EXROUTE", "EXSTDTC", "EXENDTC", "EXDOSFRM")
+    background = [
+        tuple(r[c] for c in columns)
+        for r in tables["EX"]
+        if r["USUBJID"] == subjects[0] and r["EXTRT"] != "SORAFENIB/PLACEBO"
+    ]
+    assert background == [  # one infusion a cycle: its day starts and ends the exposure
+        ("DOCETAXEL", 130.0, "mg", "Q3W", "INTRAVENOUS", "2008-03-05", "2008-03-05", None),
+        ("DOCETAXEL", 104.0, "mg", "Q3W", "INTRAVENOUS", "2008-03-26", "2008-03-26", None),
+        ("LETROZOLE", 2.5, "mg", "QD", "ORAL", "2008-04-14", None, None),
+    ]
+    blinded = [r for r in tables["EX"] if r["EXTRT"] == "SORAFENIB/PLACEBO"]
+    assert {r["EXDOSFRM"] for r in blinded} == {"TABLET"}  # the study drug form's declaration
+    ends = [
+        (r["USUBJID"], r["DSTERM"], r["DSDECOD"], r["DSSTDTC"])
+        for r in tables["DS"]
+        if r["DSSCAT"] == "END OF STUDY"
+    ]
+    assert (subjects[0], "Moved abroad", "WITHDRAWAL BY SUBJECT", "2008-10-01") in ends
+    assert (subjects[2], "COMPLETED", "COMPLETED", "2008-11-01") in ends
 
 
 def test_define_xml_describes_every_dataset_and_variable(

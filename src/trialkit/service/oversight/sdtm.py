@@ -1,8 +1,13 @@
 """SDTM domains of the captured data (SDTMIG 3.3): DM, DS, EX, AE, TU, TR, RS.
 
-Each domain's variables, labels and codelists are those of :mod:`.sdtm_spec`; the values the
-case report forms capture are mapped to CDISC Controlled Terminology there. Every randomised
-patient has one DM record; ``USUBJID`` is the study and the site-qualified subject id
+Each domain's variables, labels and codelists are those of :mod:`.sdtm_spec`. The case report
+forms are read from the protocol's definitions, never by name: a record's values go to the SDTM
+variables its form's items declare (``sdtm: AE.AETERM``; a code as its CDISC submission value),
+DS from the forms playing the ``end_of_treatment`` and ``end_of_study`` roles, EX from every
+form declared ``sdtm_domain: EX`` (its ``treatment``: the arms' drug for the ``study_drug``
+role, else a background regimen or a named treatment), AE from every form declared
+``sdtm_domain: AE``, TU/TR/RS from the tumour roles (RECIST's input). Every randomised patient
+has one DM record; ``USUBJID`` is the study and the site-qualified subject id
 (:func:`.outcomes.usubjid`).
 
 Blinding: the arm variables of DM (``ARMCD``, ``ARM``, ``ACTARMCD``, ``ACTARM``) exist only in an
@@ -15,7 +20,7 @@ come from the protocol (:func:`~trialkit.endpoints.planned_arms`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,10 +30,9 @@ from sqlalchemy.orm import Session
 from trialkit.endpoints import PatientOutcome, PlannedArm, actual_arm, evaluate_recist, planned_arms
 from trialkit.endpoints.recist import DEFAULT_CRITERIA
 from trialkit.protocol.forms import Form as FormDefinition
-from trialkit.protocol.forms import Forms, Item
+from trialkit.protocol.forms import FormRole, Forms, Item
 from trialkit.protocol.model import Protocol, ResponseCriteria
-from trialkit.service.capture.clinical import lesion_record
-from trialkit.service.capture.forms import Form
+from trialkit.service.capture.clinical import lesion_record, tumour_forms
 from trialkit.service.capture.outcomes import authorise_export, subjid, trial_outcomes
 from trialkit.service.capture.tables import CaptureRecord
 from trialkit.service.oversight import sdtm_spec as cdisc
@@ -67,13 +71,22 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _by_form(records: list[CaptureRecord], form: Form) -> list[CaptureRecord]:
-    return [r for r in records if r.form == form]
+def _of_role(
+    forms: Forms | None, records: list[CaptureRecord], role: FormRole
+) -> tuple[FormDefinition | None, list[CaptureRecord]]:
+    """The form playing ``role`` (``forms.roles``) and the patient's records of it."""
+    name = None if forms is None else forms.role(role)
+    if forms is None or name is None:
+        return None, []
+    return forms.form(name), [r for r in records if r.form == name]
 
 
-def _end_of_treatment(records: list[CaptureRecord]) -> dt.date | None:
-    found = next((r.data.get("date") for r in _by_form(records, Form.END_OF_TREATMENT)), None)
-    return None if found is None else dt.date.fromisoformat(str(found))
+def _end_of_treatment(forms: Forms | None, records: list[CaptureRecord]) -> dt.date | None:
+    form, found = _of_role(forms, records, "end_of_treatment")
+    if forms is None or form is None:
+        return None
+    day = next((declared(forms, form, r.data, "DS").get("DSSTDTC") for r in found), None)
+    return None if day is None else dt.date.fromisoformat(str(day)[:10])
 
 
 class _Epochs:
@@ -135,16 +148,19 @@ def sdtm_domains(
             continue  # not randomised: nothing captured
         outcome, records = outcomes[patient.id]
         base: Row = {"STUDYID": trial.acronym, "USUBJID": outcome.usubjid}
-        epoch = _Epochs(outcome.randomisation_date, _end_of_treatment(records))
+        epoch = _Epochs(outcome.randomisation_date, _end_of_treatment(protocol.forms, records))
         out["DM"].append(
             base
             | _dm(outcome, records, subjid(site, patient), consents.get(patient.id))
             | (_dm_arms(outcome, arms) if unblinded else {})
         )
-        out["DS"] += [base | r for r in _ds(outcome, records, consents.get(patient.id), epoch)]
+        consented = consents.get(patient.id)
+        out["DS"] += [base | r for r in _ds(protocol.forms, outcome, records, consented, epoch)]
         out["EX"] += [base | r for r in _ex(protocol, outcome, records, unblinded, epoch)]
         out["AE"] += [base | r for r in _ae(protocol.forms, records, epoch)]
-        tumour = _tumour_domains(records, outcome.randomisation_date, criteria, epoch)
+        tumour = _tumour_domains(
+            protocol.forms, records, outcome.randomisation_date, criteria, epoch
+        )
         for name, rows in tumour.items():
             out[name] += [base | r for r in rows]
     domains = []
@@ -209,6 +225,7 @@ def _dm_arms(outcome: PatientOutcome, arms: Mapping[str, PlannedArm]) -> Row:
 
 
 def _ds(
+    forms: Forms | None,
     outcome: PatientOutcome,
     records: list[CaptureRecord],
     consented: dt.date | None,
@@ -233,18 +250,27 @@ def _ds(
         add(milestone, milestone, "PROTOCOL MILESTONE", None, consented)
     add("RANDOMIZED", "RANDOMIZED", "PROTOCOL MILESTONE", None, outcome.randomisation_date)
     ended = False
-    for form, terms, sub in (
-        (Form.END_OF_TREATMENT, cdisc.END_OF_TREATMENT_REASON, "END OF TREATMENT"),
-        (Form.END_OF_STUDY, cdisc.END_OF_STUDY_REASON, "END OF STUDY"),
-    ):
-        for r in _by_form(records, form):
-            reason = r.data.get("reason")
-            decod = terms.get(str(reason), "OTHER")
-            verbatim = r.data.get("reason_text") or (
-                decod if reason is not None else "REASON NOT RECORDED"
+    terms = cdisc.CODELISTS["DSDECOD"].terms
+    role: FormRole
+    for role in ("end_of_treatment", "end_of_study"):
+        form, found = _of_role(forms, records, role)
+        if forms is None or form is None:
+            continue
+        for r in found:
+            # by the items' declared names: the reason's code list gives its DSDECOD
+            row = declared(forms, form, r.data, "DS")
+            recorded = row.get("DSDECOD")
+            decod = str(recorded) if recorded in terms else "OTHER"
+            verbatim = row.get("DSTERM") or (decod if recorded is not None else None)
+            sub = role.upper().replace("_", " ")
+            add(
+                str(verbatim or "REASON NOT RECORDED"),
+                decod,
+                "DISPOSITION EVENT",
+                sub,
+                row.get("DSSTDTC"),
             )
-            add(str(verbatim), decod, "DISPOSITION EVENT", sub, r.data.get("date"))
-            ended |= form == Form.END_OF_STUDY
+            ended |= role == "end_of_study"
     if outcome.death_date is not None and not ended:
         add("DEATH", "DEATH", "DISPOSITION EVENT", "END OF STUDY", outcome.death_date)
     return rows
@@ -257,80 +283,80 @@ def _ex(
     unblinded: bool,
     epoch: _Epochs,
 ) -> list[Row]:
-    by_id = {a.id: a for a in protocol.arms}
-    arm = by_id.get(outcome.arm or "") if unblinded else None
-    blinded_name = "/".join(a.label.upper() for a in protocol.arms)
-    frequency = {a.doses_per_day for a in protocol.arms}
+    """EX rows from every form declared ``sdtm_domain: EX``, in the file's order: dates and
+    dose by the items' declared names, the treatment by the form's ``treatment``."""
+    forms = protocol.forms
+    if forms is None:
+        return []
+    study_drug = forms.role("study_drug")
     therapy = protocol.background_therapy
     regimens = {r.id: r for r in (therapy.regimens if therapy else ())}
     rows: list[Row] = []
-
-    def add(
-        treatment: str,
-        dose: Any,
-        form: str | None,
-        freq: str | None,
-        route: str | None,
-        start: Any,
-        end: Any,
-    ) -> None:
-        rows.append(
-            {
-                "EXTRT": treatment,
-                "EXDOSE": None if dose is None else float(dose),
-                "EXDOSU": None if dose is None else "mg",
-                "EXDOSFRM": form,
-                "EXDOSFRQ": freq,
-                "EXROUTE": route,
-                "EPOCH": epoch(start),
-                "EXSTDTC": _text(start),
-                "EXENDTC": _text(end),
-            }
+    for form in forms.forms:
+        if form.sdtm_domain != "EX":
+            continue
+        treatment = form.treatment
+        dose_unit = next(
+            (i.unit for i in form.items if i.sdtm == "EX.EXDOSE" and i.type != "group"), None
         )
-
-    for r in _by_form(records, Form.STUDY_DRUG):
-        if arm is None:
-            # blinded: one name and no dose for both arms; the frequency and route only if
-            # every arm shares them (matching placebo)
-            shared = len(frequency) == 1 and len({a.route for a in protocol.arms}) == 1
-            first = protocol.arms[0]
-            freq = _frequency(first.doses_per_day) if shared else None
-            route = cdisc.ROUTE.get(first.route) if shared else None
-            add(
-                blinded_name,
-                None,
-                "TABLET",
-                freq,
-                route,
-                r.data.get("start_date"),
-                r.data.get("end_date"),
-            )
-        else:
-            add(
-                arm.label.upper(),
-                arm.dose_mg,
-                "TABLET",
-                _frequency(arm.doses_per_day),
-                cdisc.ROUTE.get(arm.route),
-                r.data.get("start_date"),
-                r.data.get("end_date"),
-            )
-    for form, regimen_id, start, end in (
-        (Form.DOCETAXEL_CYCLE, "docetaxel", "date", "date"),
-        (Form.LETROZOLE, "letrozole", "start_date", None),
-    ):
-        regimen = regimens.get(regimen_id)
-        for r in _by_form(records, form):
-            add(
-                (regimen.drug if regimen else regimen_id).upper(),
-                r.data.get("dose_mg"),
-                None,
-                cdisc.FREQUENCY.get(regimen.frequency) if regimen else None,
-                cdisc.ROUTE.get(regimen.route) if regimen else None,
-                r.data.get(start),
-                None if end is None else r.data.get(end),
-            )
+        fixed: Row = {"EXDOSFRM": None if treatment is None else treatment.dose_form}
+        single_day = False
+        if form.name == study_drug:
+            fixed |= _arms_treatment(protocol, outcome, unblinded)
+        elif treatment is not None:
+            regimen = regimens.get(treatment.regimen or "")
+            name = treatment.name if regimen is None else regimen.drug
+            fixed |= {
+                "EXTRT": None if name is None else name.upper(),
+                "EXDOSFRQ": treatment.frequency
+                or (cdisc.FREQUENCY.get(regimen.frequency) if regimen else None),
+                "EXROUTE": treatment.route or (cdisc.ROUTE.get(regimen.route) if regimen else None),
+            }
+            # a cycled regimen is given on one day of its cycle: that day starts and ends it
+            single_day = regimen is not None and regimen.cycle_days is not None
+        for r in (r for r in records if r.form == form.name):
+            row = declared(forms, form, r.data, "EX")
+            start = row.get("EXSTDTC")
+            given: Row = {}
+            if form.name != study_drug:  # the dose recorded (the study drug's is its arm's)
+                dose = row.get("EXDOSE")
+                given = (
+                    {"EXDOSE": float(dose), "EXDOSU": dose_unit}
+                    if isinstance(dose, int | float)
+                    else {"EXDOSE": None, "EXDOSU": None}
+                )
+            end = row.get("EXENDTC", start if single_day else None)
+            rows.append(fixed | given | {"EPOCH": epoch(start), "EXSTDTC": start, "EXENDTC": end})
     return rows
+
+
+def _arms_treatment(protocol: Protocol, outcome: PatientOutcome, unblinded: bool) -> Row:
+    """The study drug's EXTRT, dose and dosing from the patient's arm; blinded, one name for
+    the arms together and no dose, the frequency and route only if every arm shares them
+    (matching placebo)."""
+    by_id = {a.id: a for a in protocol.arms}
+    arm = by_id.get(outcome.arm or "") if unblinded else None
+    if arm is None:
+        first = protocol.arms[0]
+        shared = (
+            len({a.doses_per_day for a in protocol.arms}) == 1
+            and len({a.route for a in protocol.arms}) == 1
+        )
+        return {
+            "EXTRT": "/".join(a.label.upper() for a in protocol.arms),
+            "EXDOSE": None,
+            "EXDOSU": None,
+            "EXDOSFRQ": _frequency(first.doses_per_day) if shared else None,
+            "EXROUTE": cdisc.ROUTE.get(first.route) if shared else None,
+        }
+    dose = arm.dose_mg
+    return {
+        "EXTRT": arm.label.upper(),
+        "EXDOSE": None if dose is None else float(dose),
+        "EXDOSU": None if dose is None else "mg",
+        "EXDOSFRQ": _frequency(arm.doses_per_day),
+        "EXROUTE": cdisc.ROUTE.get(arm.route),
+    }
 
 
 def _frequency(doses_per_day: int) -> str | None:
@@ -359,9 +385,15 @@ def _sdtm_value(forms: Forms, item: Item, value: Any) -> Value:
 
 def declared(forms: Forms, form: FormDefinition, data: dict[str, Any], domain: str) -> Row:
     """The record's items that declare a variable of ``domain`` (``sdtm: AE.AETERM``), by
-    variable: the mapping comes from the form's definition, not from the item names."""
+    variable: the mapping comes from the form's definition, not from the item names. Items of
+    a repeating group (lesions, dose reductions) are rows of their own, not the record's."""
     row: Row = {}
+    repeating: tuple[str, ...] = ()
     for path, item in form.walk():
+        if path.startswith(repeating):
+            continue
+        if item.repeating:
+            repeating += (f"{path}.",)
         if item.sdtm is None or item.sdtm_test is not None or item.type == "group":
             continue
         name, _, variable = item.sdtm.partition(".")
@@ -397,23 +429,51 @@ def _ae(forms: Forms | None, records: list[CaptureRecord], epoch: _Epochs) -> li
     return rows
 
 
+def _lesion_method(
+    forms: Forms, baseline: FormDefinition, group: str
+) -> Callable[[Any], str | None]:
+    """A lesion's method as TUMETHOD: the submission value of the code the ``TU.TUMETHOD`` item
+    of its group of the baseline form records (the item's default when none is recorded)."""
+    item = next(
+        (i for p, i in baseline.walk() if i.sdtm == "TU.TUMETHOD" and p.startswith(f"{group}.")),
+        None,
+    )
+
+    def method(value: Any) -> str | None:
+        if item is None:
+            return None
+        found = item.default if value is None else value
+        return None if found is None else _text(_sdtm_value(forms, item, found))
+
+    return method
+
+
 def _tumour_domains(
+    forms: Forms | None,
     records: list[CaptureRecord],
     randomised_on: dt.date,
     criteria: ResponseCriteria,
     epoch: _Epochs,
 ) -> dict[str, list[Row]]:
-    """TU (lesions identified), TR (their measurements and the sums) and RS (RECIST 1.1)."""
+    """TU (lesions identified), TR (their measurements and the sums) and RS (RECIST 1.1), from
+    the forms playing the tumour roles: their records are RECIST's input (lesions ``target`` and
+    ``non_target`` with ``id``, ``organ``, ``lymph_node``, ``diameter_mm``, ``method``)."""
     out: dict[str, list[Row]] = {"TU": [], "TR": [], "RS": []}
-    baseline = next(iter(_by_form(records, Form.TUMOUR_BASELINE)), None)
-    if baseline is None:
+    roles = None if forms is None else forms.roles
+    first, later = tumour_forms(roles)
+    baseline = next((r for r in records if r.form == first), None)
+    if forms is None or baseline is None:
         return out
     when = _text(baseline.data.get("date"))
     targets = list(baseline.data.get("target", []))
     lesions = [("TARGET", x) for x in targets]
     lesions += [("NON-TARGET", x) for x in baseline.data.get("non_target", [])]
     nodal = {x["id"] for x in targets if x.get("lymph_node")}
-    methods = {x["id"]: cdisc.METHOD.get(str(x.get("method", "CT"))) for _, x in lesions}
+    method = {
+        kind: _lesion_method(forms, forms.form(first), group)
+        for kind, group in (("TARGET", "target"), ("NON-TARGET", "non_target"))
+    }
+    methods = {x["id"]: method[kind](x.get("method")) for kind, x in lesions}
     evaluation: Row = {
         "TUTESTCD": "TUMIDENT",
         "TUTEST": "Tumor Identification",
@@ -462,11 +522,11 @@ def _tumour_domains(
     if targets:
         total = sum(float(x["diameter_mm"]) for x in targets)
         measure(None, "SUMDIAM", f"{total:g}", total, when)
-    recist_input, _ = lesion_record(records, randomised_on)
+    recist_input, _ = lesion_record(records, randomised_on, roles)
     result = None if recist_input is None else evaluate_recist(recist_input, criteria)
     sums = {t.date.isoformat(): t.target.sum_mm for t in (result.assessments if result else ())}
     scans = sorted(
-        (r for r in _by_form(records, Form.TUMOUR_ASSESSMENT) if r.data.get("date")),
+        (r for r in records if r.form == later and r.data.get("date")),
         key=lambda r: str(r.data["date"]),
     )
     new = 0

@@ -17,13 +17,9 @@ __all__ = [
     "CODELISTS",
     "DERIVATIONS",
     "DOMAINS",
-    "END_OF_STUDY_REASON",
-    "END_OF_TREATMENT_REASON",
     "FREQUENCY",
-    "METHOD",
     "RESPONSE",
     "ROUTE",
-    "SEX",
     "CodeList",
     "DomainSpec",
     "Variable",
@@ -137,7 +133,7 @@ DOMAINS: dict[str, DomainSpec] = {
                     "Exp",
                     o="Not Available",
                     cl="RACE",
-                    comment="Not collected: the SOR case report form does not ask for race",
+                    comment="Not collected: no case report form of the protocol asks for race",
                 ),
                 _v("ARMCD", "Planned Arm Code", "Req", o="Assigned", cl="ARMCD"),
                 _v("ARM", "Description of Planned Arm", "Req", o="Assigned", cl="ARM"),
@@ -401,35 +397,11 @@ CODELISTS: dict[str, CodeList] = {
 """Codelists by OID suffix. ARMCD, ARM and COUNTRY are the trial's own (from the protocol and
 its sites) and are added by :func:`.define_xml.define_xml`."""
 
-SEX = {"female": "F", "male": "M"}
-END_OF_TREATMENT_REASON = {
-    "progression": "PROGRESSIVE DISEASE",
-    "adverse_event": "ADVERSE EVENT",
-    "death": "DEATH",
-    "withdrawal_of_consent": "WITHDRAWAL BY SUBJECT",
-    "investigator_decision": "PHYSICIAN DECISION",
-    "lost_to_follow_up": "LOST TO FOLLOW-UP",
-    "other": "OTHER",
-}
-END_OF_STUDY_REASON = {
-    "completed": "COMPLETED",
-    "death": "DEATH",
-    "withdrawal_of_consent": "WITHDRAWAL BY SUBJECT",
-    "lost_to_follow_up": "LOST TO FOLLOW-UP",
-    "other": "OTHER",
-}
-METHOD = {
-    "CT": "CT SCAN",
-    "MRI": "MRI",
-    "caliper": "CALIPER",
-    "x-ray": "X-RAY",
-    "ultrasound": "ULTRASOUND",
-    "PET": "PET SCAN",
-    "bone scan": "BONE SCAN",
-    "other": "OTHER",
-}
 ROUTE = {"oral": "ORAL", "intravenous infusion": "INTRAVENOUS", "intravenous": "INTRAVENOUS"}
+"""The CDISC route of a regimen's or arm's route as a protocol words it."""
 FREQUENCY = {"once daily": "QD", "twice daily": "BID", "day 1 every 21 days": "Q3W"}
+"""The CDISC frequency of a background regimen's frequency as a protocol words it (a
+form's ``treatment.frequency`` gives it where these do not)."""
 RESPONSE = {"NON_CR_NON_PD": "NON-CR/NON-PD"}
 """RECIST engine responses whose CDISC submission value differs (the rest are the same; the
 engine's ``NA``, not applicable, gives no record)."""
