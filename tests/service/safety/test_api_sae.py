@@ -265,7 +265,9 @@ def test_a_susar_unblinds_one_case_for_the_safety_role_only(
     assert revised.status_code == 201, revised.text
     assert revised.json()["review"]["comment"] == comment
     with db.sessions() as session:
-        trail = session.execute(select(AuditEvent.reason, AuditEvent.old_value, AuditEvent.new_value)).all()
+        trail = session.execute(
+            select(AuditEvent.reason, AuditEvent.old_value, AuditEvent.new_value)
+        ).all()
     assert trail
     assert not [row for row in trail if "causality confirmed" in str(row)]
 
