@@ -33,7 +33,11 @@ def test_the_inbox_in_a_browser(browser: Any, server: str, artefacts: Path) -> N
         page.wait_for_load_state()
     assert _badge(page) == 0
     assert page.locator("li.unread").count() == 0
-    # the link of a notification leads to the patient's page
+    # read ones leave the default view; "all" shows them, and each links to the patient's page
+    assert page.locator("li.read").count() == 0
+    page.select_option("#inbox-show", "all")
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_url("**/inbox?show=all*")
     page.locator("li.read a", has_text="Open").first.click()
     page.wait_for_url("**/patients/*")
     page.context.close()

@@ -27,7 +27,7 @@ from trialkit.screening import screen
 from trialkit.service.capture.edit_checks import all_dates
 from trialkit.service.capture.outcomes import derive_datasets
 from trialkit.service.capture.tables import CaptureRecord, DataQuery
-from trialkit.service.demo import INBOX_DAYS, DemoOptions, seed_demo
+from trialkit.service.demo import INBOX_DAYS, SETTLED_KINDS, DemoOptions, seed_demo
 from trialkit.service.oversight import monitoring
 from trialkit.service.oversight.exports import sdtm_export
 from trialkit.service.oversight.sdtm_checks import KNOWN_GAPS
@@ -268,14 +268,18 @@ def _records_are_stamped_on_the_demo_calendar(session: Session, demo_trial: Seed
 
 
 def _inboxes_hold_only_the_last_two_weeks_unread(session: Session, demo: SeededDemo) -> None:
-    """The replay's past was dealt with at the time: what is unread is recent, and what is read
-    was read a day after it was raised, never after the cut-off."""
+    """The replay's resupply requests and SAE arrivals were dealt with at the time: those unread
+    are recent, and those read were read a day after they were raised."""
     cutoff = demo.outcome.cutoff
     assert cutoff is not None
     rows = session.execute(
         select(Notification.created_at, Delivery.read_at)
         .join(Delivery, Delivery.notification_id == Notification.id)
-        .where(Notification.trial_id == demo.trial_id, Delivery.channel == "inbox")
+        .where(
+            Notification.trial_id == demo.trial_id,
+            Notification.kind.in_(SETTLED_KINDS),
+            Delivery.channel == "inbox",
+        )
     ).all()
     assert rows
     start = dt.datetime.combine(cutoff - dt.timedelta(days=INBOX_DAYS), dt.time(), dt.UTC)

@@ -36,6 +36,7 @@ from trialkit.service.capture import capture
 from trialkit.service.capture.forms import Form
 from trialkit.service.platform import audit
 from trialkit.service.platform.calendar import on_calendar
+from trialkit.service.platform.notify import Kind
 from trialkit.service.platform.principal import Grant, Principal
 from trialkit.service.platform.security import Security
 from trialkit.service.platform.tables.audit import AuditEvent
@@ -428,9 +429,11 @@ def _seed_data(
 
 
 INBOX_DAYS = 14
-"""The demo's inboxes keep unread only the notifications of the last two weeks before the
-cut-off: the replay's older ones (hundreds of resupply requests over two years) were dealt
-with at the time, as a depot or a pharmacy reads its requests."""
+"""The demo's inboxes keep unread only the resupply requests and SAE arrivals of the last two
+weeks before the cut-off: the replay's older ones (hundreds of resupply requests over two
+years) were dealt with at the time, as a depot reads its requests and the safety physician
+the cases. Query notifications stay unread: the replay's queries are still open."""
+SETTLED_KINDS = (Kind.RESUPPLY_REQUEST.value, Kind.SAE_RECEIVED.value)
 
 
 def _settle_inboxes(session: Session, trial_id: int, cutoff: dt.date) -> None:
@@ -443,6 +446,7 @@ def _settle_inboxes(session: Session, trial_id: int, cutoff: dt.date) -> None:
         .join(Notification, Notification.id == Delivery.notification_id)
         .where(
             Notification.trial_id == trial_id,
+            Notification.kind.in_(SETTLED_KINDS),
             Notification.created_at < before,
             Delivery.channel == "inbox",
             Delivery.read_at.is_(None),

@@ -80,7 +80,36 @@ def test_the_inbox_page_shows_the_unread_count_in_the_header_and_marks_read(
     assert browser.client.post("/inbox/read", data={}).status_code in {400, 403}
     assert browser.post("/inbox/read", {}).status_code == 303
     assert _BADGE.search(browser.get("/home").text) is None
-    assert "Unread: 0" in browser.get("/inbox").text
+    emptied = browser.get("/inbox").text
+    assert "0 unread notifications" in emptied
+    assert "No unread notifications." in emptied  # read ones leave the default view
+    everything = browser.get("/inbox?show=all").text
+    assert everything.index("Second") < everything.index("First")
+    assert 'class="unread"' not in everything
+
+
+def test_the_inbox_filters_by_kind_pages_and_refuses_a_bad_filter_in_words(
+    as_user: Callable[[str], Browser], web_world: WebWorld, db: Database
+) -> None:
+    investigator = web_world.users["investigator"]
+    for n in range(30):
+        _tell(db, web_world.trial.id, notify.To.user(investigator.id), f"Note {n:02d}")
+    browser = as_user("investigator")
+    first = browser.get("/inbox")
+    assert first.status_code == 200
+    assert first.text.count('class="unread"') == 25  # a page
+    assert "Note 29" in first.text and "Note 04" not in first.text  # newest first
+    second = browser.get("/inbox?page=2")
+    assert "Note 04" in second.text and "Note 29" not in second.text
+    kind = notify.Kind.QUERY_OPENED.value
+    narrowed = browser.get(f"/inbox?kind={kind}&show=all")
+    assert narrowed.status_code == 200
+    assert "Note 29" not in narrowed.text  # _tell's notifications are of another kind
+    for bad in ("/inbox?show=some", "/inbox?kind=arm"):
+        refused = browser.get(bad)
+        assert refused.status_code == 422, bad
+        assert "choose" in refused.text
+        assert "Traceback" not in refused.text
 
 
 def test_another_users_item_cannot_be_marked_from_the_pages(

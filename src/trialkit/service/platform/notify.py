@@ -21,18 +21,21 @@ from sqlalchemy.orm import Session
 from trialkit.errors import InputError, NotFoundError, TrialkitError
 from trialkit.protocol import load_protocol
 from trialkit.service.platform.db.base import real_utcnow, utcnow
+from trialkit.service.platform.listing import Listing, ListPage, list_page
 from trialkit.service.platform.principal import Principal
 from trialkit.service.platform.tables.notifications import Channel, Delivery, Notification
 from trialkit.service.platform.tables.people import Role, RoleAssignment, User
 
 __all__ = [
     "ARM_WITHHELD",
+    "INBOX_SHOW",
     "InboxItemView",
     "Kind",
     "Message",
     "To",
     "emergency_unblinding_message",
     "inbox",
+    "inbox_page",
     "mark_all_read",
     "mark_read",
     "notify",
@@ -302,6 +305,56 @@ def inbox(
         query = query.where(Delivery.read_at.is_(None))
     rows = session.execute(query.order_by(Delivery.id.desc()).limit(limit)).all()
     return [_item(d, n) for d, n in rows]
+
+
+INBOX_SHOW = ("unread", "all")
+"""The inbox page's choices: its unread notifications (the default) or all of them."""
+
+
+def inbox_page(*, session: Session, actor: Principal, listing: Listing) -> ListPage[InboxItemView]:
+    """One page of the actor's own notifications, newest first: unread only unless the
+    listing's ``show`` filter is ``all``; ``kind`` narrows to one kind of notification.
+    """
+    user_id = _own_user(actor)
+    query = (
+        select(Delivery)
+        .join(Notification, Notification.id == Delivery.notification_id)
+        .where(Delivery.user_id == user_id, Delivery.channel == Channel.INBOX)
+    )
+    show = listing.filters.get("show", INBOX_SHOW[0])
+    if show not in INBOX_SHOW:
+        raise InputError(f"show: choose {' or '.join(INBOX_SHOW)}, not {show!r}", location="show")
+    if show == "unread":
+        query = query.where(Delivery.read_at.is_(None))
+    kind = listing.filters.get("kind")
+    if kind is not None:
+        if kind not in {k.value for k in Kind}:
+            raise InputError(
+                f"kind: {kind!r} is not a kind of notification; choose one of "
+                f"{', '.join(k.value for k in Kind)}",
+                location="kind",
+            )
+        query = query.where(Notification.kind == kind)
+    found = list_page(
+        session,
+        query,
+        listing,
+        sort_columns={"created_at": Notification.created_at},
+        tiebreak=Delivery.id,
+    )
+    notes = {
+        n.id: n
+        for n in session.scalars(
+            select(Notification).where(
+                Notification.id.in_({d.notification_id for d in found.items})
+            )
+        )
+    }
+    return ListPage(
+        items=[_item(d, notes[d.notification_id]) for d in found.items],
+        total=found.total,
+        listing=found.listing,
+    )
 
 
 def unread_count(*, session: Session, actor: Principal) -> int:

@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from trialkit.service.platform import notify
+from trialkit.service.platform.listing import Listing
 from trialkit.service.platform.pages.deps import DbSession, Form, Id, PagesDep, ViewerDep
 
 router = APIRouter()
 
 
 @router.get("/inbox", response_class=HTMLResponse)
-def inbox(viewer: ViewerDep, session: DbSession, pages: PagesDep) -> HTMLResponse:
-    items = notify.inbox(session=session, actor=viewer.principal)
-    return pages.response("inbox.html", viewer=viewer, items=items)
+def inbox(request: Request, viewer: ViewerDep, session: DbSession, pages: PagesDep) -> HTMLResponse:
+    listing = Listing.from_params(
+        request.query_params,
+        sorts=("created_at",),
+        default_sort="-created_at",
+        filters=("show", "kind"),
+        per_page=25,
+    )
+    found = notify.inbox_page(session=session, actor=viewer.principal, listing=listing)
+    return pages.response(
+        "inbox.html",
+        viewer=viewer,
+        found=found,
+        show=listing.filters.get("show", notify.INBOX_SHOW[0]),
+        kinds=[k.value for k in notify.Kind],
+    )
 
 
 @router.post("/inbox/read", response_class=HTMLResponse)
