@@ -205,8 +205,11 @@ def _sorted_follow_up(
     Patients with ``entry < tau`` are in the analysis, followed for ``min(obs, tau -
     entry)``, flag ``2 * event + treated``. ``n`` buckets of equal width over ``[0, tau]``,
     then one insertion pass over the nearly sorted result: expected O(m) for the smooth follow-up
-    distributions simulated here, and exact whatever the values. Returns ``(m, m1)``:
-    patients in the analysis, of them treated.
+    distributions simulated here, and exact whatever the values. The buckets are filled from
+    the last patient to the first: entry rises with the index, so the patients censored at the
+    cut (follow-up ``tau - entry``) land in ascending order within their bucket (33 instead of
+    55 out-of-order places per SOR trial, each a mispredicted branch in the insertion pass).
+    Returns ``(m, m1)``: patients in the analysis, of them treated.
     """
     n = entry.size
     m = 0
@@ -223,7 +226,7 @@ def _sorted_follow_up(
             m1 += int(status[i] & 1)
     for b in range(n):
         counts[b + 1] += counts[b]
-    for i in range(n):
+    for i in range(n - 1, -1, -1):  # entry rises with i: the censored come in order
         if entry[i] < tau:
             b = bucket[i]
             pos = counts[b]
@@ -490,12 +493,15 @@ def simulate_trial(
         out_beta[r, k] = _cox(o, e, v, groups, g_n0, g_n1, g_d0, g_d1, efron)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def cpu_batch(draws: Any, model: Any, out: Any) -> None:  # pragma: no cover - compiled
     """Every trial (row) of a batch of host draws through :func:`simulate_trial`, in turn.
 
     ``draws``, ``model`` and ``out`` as :func:`simulate_trial` takes them; the scratch
-    arrays are allocated once here, for the whole batch.
+    arrays are allocated once here, for the whole batch. ``error_model="numpy"`` (the CUDA
+    target's own): a division by zero gives inf or NaN instead of raising, so no division
+    carries a check and a branch; the kernel guards its divisions itself, and without the
+    checks the entry times' scaling loop is vectorised (7% of the kernel on SOR, measured).
     """
     n = draws[3].shape[1]
     i64 = np.int64
