@@ -16,14 +16,17 @@ trialkit also fits the Cox HR per trial). Three comparisons, all from the same r
   --protocol sor --trials N --json`` (start-up, imports, the numba kernel loaded from its
   cache, filled by one untimed run first, the run, the JSON), against the wall time of
   ``Rscript`` running rpact's ``getSimulationSurvival`` for ``--rpact-trials`` (R's
-  start-up and ``library(rpact)`` included);
+  start-up and ``library(rpact)`` included); beside it the trials per CPU second (user +
+  system) of both processes, which others' jobs on a shared machine depress much less than
+  the wall time (trialkit's spread over the workers' cores, rpact's on one);
 * **start-up**: the same command with ``--trials 1000``, ``--startup-runs`` times (median,
   minimum and maximum of the wall and CPU seconds): what a run pays before its trials;
 * **kernel alone**: :func:`trialkit.simulate.engine.simulate` in this process after a
   warm-up, against the ``system.time`` of the ``getSimulationSurvival`` call inside R;
-* **per-part profile** (one thread): the per-trial cost of the random draws alone (the
-  floor), then of the kernel stopped after each part (times from the draws, analysis cut,
-  sort of the follow-up times, log-rank walk, Cox fit), and of the tally. The stopped
+* **per-part profile** (one thread, its own CPU time): the per-trial cost of the random
+  draws alone (the floor), then of the kernel stopped after each part (times from the
+  draws, analysis cut, sort of the follow-up times, log-rank walk, Cox fit), and of the
+  tally. The stopped
   kernels are built from :mod:`trialkit.simulate.trial`'s own source with one call cut
   each; the benchmark stops if a cut no longer matches the source.
 
@@ -70,29 +73,29 @@ cat(t, s$overallReject, s$analysisTime[1], "\\n")
 """
 
 
-def run_rpact(trials: int, seed: int, accrual: float) -> tuple[float, float, float, float] | None:
-    """(whole-process seconds, call seconds, power, mean analysis time), or None without R."""
+def run_rpact(
+    trials: int, seed: int, accrual: float
+) -> tuple[float, float, float, float, float] | None:
+    """(whole-process seconds, call seconds, power, mean analysis time, whole-process CPU
+    seconds), or None without R."""
     rscript = shutil.which("Rscript")
     if rscript is None:
         print("rpact: skipped (Rscript is not on the PATH)")
         return None
     code = R_SCRIPT.format(trials=trials, seed=seed, accrual=accrual)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(
         [rscript, "-e", code], capture_output=True, text=True, check=False, timeout=3600
     )
     whole = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     if proc.returncode != 0:
         print(f"rpact: skipped (R failed: {proc.stderr.strip().splitlines()[-1:]})")
         return None
     seconds, power, analysis = (float(v) for v in proc.stdout.split())
-    return whole, seconds, power, analysis
-
-
-def run_process(trials: int, seed: int, entry: str) -> tuple[float, dict[str, Any]]:
-    """Wall seconds and JSON of the whole ``trialkit simulate`` command."""
-    wall, _, out = _timed_process(trials, seed, entry)
-    return wall, out
+    return whole, seconds, power, analysis, cpu
 
 
 def _timed_process(trials: int, seed: int, entry: str) -> tuple[float, float, dict[str, Any]]:
@@ -140,8 +143,8 @@ _CUTS = [
     ("sort of the follow-up times",
      "m, m1 = _sorted_follow_up(entry, obs, status, cal, tau, counts, bucket, ys, fs)",
      "m, m1 = n, int(status[0])"),
-    ("analysis cut", "finite = _bucket_select(cal, looks, counts, bucket, ys, taus)",
-     "finite = n\n    for k in range(looks.size):\n        taus[k] = cal[k]"),
+    ("analysis cut", "_bucket_select(cal, finite, hi, looks, counts, bucket, ys, taus)",
+     "for k in range(looks.size):\n        taus[k] = cal[k]"),
 ]  # fmt: skip
 
 
@@ -181,12 +184,12 @@ def profile(scenario: Scenario, trials: int, seed: int) -> None:
         out[1] = np.empty(shape, np.int64)
         return tuple(out)
 
-    def best(run: Any, repeats: int = 5) -> float:
+    def best(run: Any, repeats: int = 5) -> float:  # this thread's CPU time: others' load aside
         times = []
         for _ in range(repeats):
-            start = time.perf_counter()
+            start = time.thread_time()
             run()
-            times.append(time.perf_counter() - start)
+            times.append(time.thread_time() - start)
         return min(times) / (batches * size) * 1e9  # ns per trial
 
     def draws() -> None:
@@ -330,17 +333,20 @@ def main() -> None:
     first = None if args.skip_rpact else run_rpact(args.rpact_trials, args.seed, accrual)
     entries = args.entry.split(",")
     process: dict[str, float] = {}
+    process_cpu: dict[str, float] = {}
     if not args.skip_process and backend == "numba":
         for entry in entries:  # once untimed: the kernels compiled into numba's cache
-            run_process(1, args.seed, entry)
+            _timed_process(1, args.seed, entry)
         if args.startup_runs > 0:
             startup(args.seed, args.startup_runs)
         for entry in entries:  # the command a user types, in a fresh process
-            wall, out = run_process(args.trials, args.seed, entry)
+            wall, cpu, out = _timed_process(args.trials, args.seed, entry)
             process[entry] = args.trials / wall
+            process_cpu[entry] = args.trials / cpu
             print(
                 f"trialkit simulate --trials {args.trials} ({entry} entry), whole process: "
-                f"{wall:.2f} s = {args.trials / wall:,.0f} trials/s; log-rank power "
+                f"{wall:.2f} s = {args.trials / wall:,.0f} trials/s ({cpu:.2f} CPU s = "
+                f"{args.trials / cpu:,.0f} trials per CPU second); log-rank power "
                 f"{out['logrank_reject_rate']:.4f}, mean analysis time "
                 f"{out['mean_analysis_time']:.3f}"
             )
@@ -364,20 +370,29 @@ def main() -> None:
             profile(scenario_from_protocol(protocol, entry=entry), args.profile_trials, args.seed)
     second = run_rpact(args.rpact_trials, args.seed, accrual) if first is not None else None
     if first is not None and second is not None:
-        for label, (whole, seconds, power, analysis) in (("before", first), ("after", second)):
+        for label, (whole, seconds, power, analysis, cpu) in (
+            ("before", first),
+            ("after", second),
+        ):
             print(
                 f"rpact 3.3.4 (1 core, {label} trialkit): {args.rpact_trials} trials, whole "
-                f"process {whole:.2f} s = {args.rpact_trials / whole:,.0f} trials/s, the call "
+                f"process {whole:.2f} s = {args.rpact_trials / whole:,.0f} trials/s ({cpu:.2f} "
+                f"CPU s), the call "
                 f"alone {seconds:.2f} s = {args.rpact_trials / seconds:,.0f} trials/s; power "
                 f"{power:.4f}, mean analysis time {analysis:.3f}"
             )
         r_whole = 2 * args.rpact_trials / (first[0] + second[0])
         r_call = 2 * args.rpact_trials / (first[1] + second[1])
-        print(f"rpact mean of both runs: whole process {r_whole:,.0f}/s, call {r_call:,.0f}/s")
+        r_cpu = 2 * args.rpact_trials / (first[4] + second[4])
+        print(
+            f"rpact mean of both runs: whole process {r_whole:,.0f}/s, call {r_call:,.0f}/s, "
+            f"{r_cpu:,.0f} trials per CPU second"
+        )
         for entry, rate in process.items():
             print(
                 f"ratio, whole process: trialkit simulate --trials {args.trials} ({entry} "
-                f"entry) / rpact's Rscript run of {args.rpact_trials}: {rate / r_whole:.1f}x"
+                f"entry) / rpact's Rscript run of {args.rpact_trials}: {rate / r_whole:.1f}x "
+                f"wall; per CPU second {process_cpu[entry] / r_cpu:.1f}x"
             )
         for (entry, workers), rate in rates.items():
             print(

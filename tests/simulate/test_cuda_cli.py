@@ -53,6 +53,7 @@ _RUN = textwrap.dedent(
 )
 
 
+@pytest.mark.cudasim
 def test_cli_runs_the_simulated_kernel_and_host_draws_equal_the_cpu(tmp_path: Path) -> None:
     cpu_csv, dev_csv = tmp_path / "cpu.csv", tmp_path / "dev.csv"
     env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", PYTHONWARNINGS="ignore")

@@ -149,24 +149,18 @@ def thread_state(seeds: Any, starts: Any, r: int) -> tuple[Any, Any]:  # pragma:
 
 @register_jitable(inline="always")
 def _bucket_select(
-    cal: Any, looks: Any, counts: Any, bucket: Any, tmp: Any, out: Any
-) -> int:  # pragma: no cover - compiled
+    cal: Any, finite: int, hi: float, looks: Any, counts: Any, bucket: Any, tmp: Any, out: Any
+) -> None:  # pragma: no cover - compiled
     """The ``looks[k]``-th smallest of the event times ``cal`` for every look (``inf`` beyond).
 
-    Returns the number of events. Each event goes to one of ``n`` equal buckets over
-    ``[0, max]``; the bucket index is monotone in the time, so the ``j``-th smallest lies
+    ``finite`` is the number of events and ``hi`` the latest (counted as the times are
+    made: no pass here). Each event goes to one of ``n`` equal buckets over
+    ``[0, hi]``; the bucket index is monotone in the time, so the ``j``-th smallest lies
     in the bucket where the running count passes ``j`` and only that bucket (about one
     value) is sorted. Exact, O(n) and with predictable branches (a quickselect on SOR's
     220 times spent twice as long in branch mispredictions, measured).
     """
     n = cal.size
-    hi = 0.0
-    finite = 0
-    for i in range(n):
-        c = cal[i]
-        if c < _INF:
-            finite += 1
-            hi = _larger(hi, c)
     scale = n / hi if hi > 0.0 else 0.0
     for b in range(n + 1):
         counts[b] = 0
@@ -199,7 +193,6 @@ def _bucket_select(
                 tmp[q] = v
                 m += 1
         out[k] = tmp[j - below]
-    return finite
 
 
 @register_jitable(inline="always")
@@ -212,8 +205,11 @@ def _sorted_follow_up(
     Patients with ``entry < tau`` are in the analysis, followed for ``min(obs, tau -
     entry)``, flag ``2 * event + treated``. ``n`` buckets of equal width over ``[0, tau]``,
     then one insertion pass over the nearly sorted result: expected O(m) for the smooth follow-up
-    distributions simulated here, and exact whatever the values. Returns ``(m, m1)``:
-    patients in the analysis, of them treated.
+    distributions simulated here, and exact whatever the values. The buckets are filled from
+    the last patient to the first: entry rises with the index, so the patients censored at the
+    cut (follow-up ``tau - entry``) land in ascending order within their bucket (33 instead of
+    55 out-of-order places per SOR trial, each a mispredicted branch in the insertion pass).
+    Returns ``(m, m1)``: patients in the analysis, of them treated.
     """
     n = entry.size
     m = 0
@@ -230,7 +226,7 @@ def _sorted_follow_up(
             m1 += int(status[i] & 1)
     for b in range(n):
         counts[b + 1] += counts[b]
-    for i in range(n):
+    for i in range(n - 1, -1, -1):  # entry rises with i: the censored come in order
         if entry[i] < tau:
             b = bucket[i]
             pos = counts[b]
@@ -443,6 +439,8 @@ def simulate_trial(
                 if i < n:
                     status[i] = 1 if patterns[pick, j] else 0
                     i += 1
+    finite = 0  # events, and the latest of their calendar times
+    hi = 0.0
     for i in range(n):  # patient i's PFS, then its dropout (device draws: in that order)
         if host:
             unit = pfs_unit[r, i]
@@ -464,11 +462,14 @@ def simulate_trial(
         if pfs <= drop:  # the PFS event comes first: calendar time entry + PFS
             status[i] = status[i] | 2
             obs[i] = pfs
-            cal[i] = entry[i] + pfs
+            t_cal = entry[i] + pfs
+            cal[i] = t_cal
+            finite += 1
+            hi = _larger(hi, t_cal)
         else:
             obs[i] = drop
             cal[i] = _INF
-    finite = _bucket_select(cal, looks, counts, bucket, ys, taus)
+    _bucket_select(cal, finite, hi, looks, counts, bucket, ys, taus)
     for k in range(looks.size):
         tau = taus[k]
         n_ev = looks[k]
@@ -492,12 +493,15 @@ def simulate_trial(
         out_beta[r, k] = _cox(o, e, v, groups, g_n0, g_n1, g_d0, g_d1, efron)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def cpu_batch(draws: Any, model: Any, out: Any) -> None:  # pragma: no cover - compiled
     """Every trial (row) of a batch of host draws through :func:`simulate_trial`, in turn.
 
     ``draws``, ``model`` and ``out`` as :func:`simulate_trial` takes them; the scratch
-    arrays are allocated once here, for the whole batch.
+    arrays are allocated once here, for the whole batch. ``error_model="numpy"`` (the CUDA
+    target's own): a division by zero gives inf or NaN instead of raising, so no division
+    carries a check and a branch; the kernel guards its divisions itself, and without the
+    checks the entry times' scaling loop is vectorised (7% of the kernel on SOR, measured).
     """
     n = draws[3].shape[1]
     i64 = np.int64
