@@ -45,7 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_service.py
 
 # Re-pin every dependency to what is installed in .venv now (run after changing pyproject.toml);
-# pins of extras not installed here (gpu: CuPy) are kept (tools/lock_constraints.py).
+# pins of extras not installed here (gpu: numba-cuda) are kept (tools/lock_constraints.py).
 lock: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable \
 		| $(BIN)/python tools/lock_constraints.py constraints.txt pyproject.toml > constraints.txt.new
