@@ -25,8 +25,6 @@ role name on a line that looks the role up (``forms.role("end_of_study")``) name
 not the form."""
 
 NOT_YET = {
-    "eligibility/context.py": "the criteria read the record's labs by name",
-    "eligibility/units.py": "the lab conversions know SOR's analytes",
     "endpoints/derive.py": "survival derivation reads last-known-alive",
     "endpoints/schedule.py": "the schedule reads tumour assessments",
     "report/synthetic.py": "synthetic report data name SOR's therapies",
