@@ -25,11 +25,8 @@ role name on a line that looks the role up (``forms.role("end_of_study")``) name
 not the form."""
 
 NOT_YET = {
-    "endpoints/derive.py": "survival derivation reads last-known-alive",
-    "endpoints/schedule.py": "the schedule reads tumour assessments",
     "report/synthetic.py": "synthetic report data name SOR's therapies",
     "service/capture/forms.py": "the forms the service's derivations read",
-    "service/capture/outcomes.py": "the survival fields of endpoints.derive (forms by role)",
     "service/safety/demo.py": "the safety demo seeds SOR's study drug records",
     "service/oversight/sdtm.py": "SDTM mapping (forms-ui: by declared SDTM names)",
     "service/oversight/sdtm_spec.py": "SDTM mapping (forms-ui)",

@@ -331,7 +331,7 @@ def test_schedule_flags_done_out_of_window_and_overdue(session: Session, clinic:
         patient_id=clinic.patient.id,
         today=dt.date(2008, 9, 1),
     )
-    tumour = [v for v in view.visits if v.kind == "tumour_assessment"]
+    tumour = [v for v in view.visits if v.kind == "tumour_assessments"]
     assert [(v.target.isoformat(), v.status) for v in tumour[:3]] == [
         ("2008-04-28", "done"),
         ("2008-06-23", "out_of_window"),

@@ -84,7 +84,7 @@ def test_a_dead_patients_grid_expects_only_what_the_protocol_still_asks_for(
     assert _cell(grid, "end_of_treatment", "events") == CellStatus.ENTERED
     assert _cell(grid, "end_of_study", "events") == CellStatus.EXPECTED
     assert _cell(grid, "adverse_event", "events") == CellStatus.NOT_APPLICABLE
-    assessments = [c.key for c in visits if c.kind == "tumour_assessment"]
+    assessments = [c.key for c in visits if c.kind == "tumour_assessments"]
     assert assessments
     assert {_cell(grid, "tumour_assessment", k) for k in assessments} == {CellStatus.OVERDUE}
     assert _cell(grid, "tumour_assessment", "events") == CellStatus.NOT_APPLICABLE
