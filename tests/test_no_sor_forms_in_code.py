@@ -25,7 +25,6 @@ role name on a line that looks the role up (``forms.role("end_of_study")``) name
 not the form."""
 
 NOT_YET = {
-    "report/synthetic.py": "synthetic report data name SOR's therapies",
     "service/capture/forms.py": "the forms the service's derivations read",
     "service/safety/demo.py": "the safety demo seeds SOR's study drug records",
     "service/oversight/sdtm.py": "SDTM mapping (forms-ui: by declared SDTM names)",
