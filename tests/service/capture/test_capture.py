@@ -21,9 +21,9 @@ from tests.factories import (
     seal_trial,
     stock_site,
 )
+from tests.sor_forms import Form
 from trialkit.errors import ConflictError, InputError, NotFoundError, PermissionDenied, RecordError
 from trialkit.service.capture import capture, edit_checks, queries, visits
-from trialkit.service.capture.forms import Form
 from trialkit.service.capture.tables import CaptureRecord
 from trialkit.service.platform.db.base import utcnow
 from trialkit.service.platform.listing import Listing

@@ -20,8 +20,8 @@ from tests.factories import (
     seal_trial,
     stock_site,
 )
+from tests.sor_forms import Form
 from trialkit.service.capture import capture, locking, queries, sdv, signatures
-from trialkit.service.capture.forms import Form
 from trialkit.service.capture.grid import CellStatus, PatientGrid, patient_grid
 from trialkit.service.capture.patient_status import PatientStatus
 from trialkit.service.platform.policy import Role

@@ -29,16 +29,16 @@ __all__ = [
     "FormDefinition",
     "FormView",
     "case_report_form",
+    "case_report_forms",
     "trial_forms",
     "validate_form",
 ]
 
 
 class Form(StrEnum):
-    """The forms the service's own derivations read by name (RECIST, survival, disposition).
-
-    Any other form a protocol defines is recorded, validated and checked the same way.
-    """
+    """Deprecated: SOR's case report forms by name, kept only while
+    :mod:`trialkit.service.oversight.sdtm` imports it. Nothing else may use it: the service
+    finds a form by its role (``protocol.forms.role``) or by its definition."""
 
     TUMOUR_BASELINE = "tumour_baseline"
     TUMOUR_ASSESSMENT = "tumour_assessment"
@@ -90,10 +90,17 @@ def trial_forms(*, session: Session, actor: Principal, trial_id: int) -> list[Fo
     ]
 
 
+def case_report_forms(protocol: Protocol) -> tuple[str, ...]:
+    """The names of the protocol's case report forms (every form but the screening form), in
+    the file's order: the forms a record, a query or a lock may name."""
+    forms = protocol.forms
+    return tuple(f.name for f in forms.forms if f.used != "screening") if forms else ()
+
+
 def case_report_form(protocol: Protocol, form: str) -> FormDefinition:
     """The protocol's definition of a case report form; :class:`NotFoundError` at ``form``."""
     forms = protocol.forms
-    names = [f.name for f in forms.forms if f.used != "screening"] if forms else []
+    names = case_report_forms(protocol)
     if forms is None or str(form) not in names:
         raise NotFoundError(
             f"protocol {protocol.id} has no case report form {str(form)!r}; its forms: "

@@ -21,7 +21,6 @@ from trialkit.service.capture import capture as capture_service
 from trialkit.service.capture import queries as query_service
 from trialkit.service.capture.capture import CaptureView
 from trialkit.service.capture.clinical import tumour_forms
-from trialkit.service.capture.forms import Form as CaseForm
 from trialkit.service.capture.queries import QueryView
 from trialkit.service.capture.recist_preview import preview_tumour_response
 from trialkit.service.platform.pages.deps import DbSession, Id, PagesDep, Today, Viewer, ViewerDep
@@ -365,7 +364,7 @@ def record_form_check(
                 session=session,
                 actor=viewer.principal,
                 patient_id=patient_id,
-                form=CaseForm(ctx.form.name),
+                form=ctx.form.name,
                 data=converted.data,
                 record_key=ctx.key,
             )
