@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from trialkit.errors import NotFoundError, PermissionDenied, TrialkitError
+from trialkit.errors import NotFoundError, PermissionDenied, RecordError, TrialkitError
 from trialkit.protocol.forms import Form, Forms
 from trialkit.service.capture import capture as capture_service
 from trialkit.service.capture import queries as query_service
@@ -307,7 +307,7 @@ def record_form_save(
         except (NotFoundError, PermissionDenied):
             raise  # not theirs to record: the page says so, not a field
         except TrialkitError as exc:
-            errors[_error_field(ctx, posted, exc.location)] = exc.message
+            errors.update(_service_errors(ctx, posted, exc))
         else:
             # open queries on the record: the page opens on their summary, at its top
             queried = _record_queries(session, viewer, patient_id, form, saved.record_key)
@@ -328,6 +328,16 @@ def record_form_save(
             queries=_record_queries(session, viewer, patient_id, form, ctx.key),
         )
     )
+
+
+def _service_errors(ctx: _Context, posted: dict[str, str], exc: TrialkitError) -> dict[str, str]:
+    """The service's refusal next to each input it concerns: every invalid value of a record
+    (:attr:`RecordError.problems`), the first one's message where two share an input."""
+    problems = exc.problems if isinstance(exc, RecordError) else ((exc.location, exc.message),)
+    out: dict[str, str] = {}
+    for where, message in problems:
+        out.setdefault(_error_field(ctx, posted, where), message)
+    return out
 
 
 def _error_field(ctx: _Context, posted: dict[str, str], location: str | None) -> str:
@@ -371,7 +381,7 @@ def record_form_check(
         except (NotFoundError, PermissionDenied):
             raise
         except TrialkitError as exc:
-            errors[_error_field(ctx, posted, exc.location)] = exc.message
+            errors.update(_service_errors(ctx, posted, exc))
     if request.headers.get("HX-Request") == "true":
         return pages.response(
             "patients/_recist_preview.html", response=response, preview=True, errors=errors
