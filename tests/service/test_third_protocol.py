@@ -9,6 +9,7 @@ form, randomised, its forms recorded, endpoints derived, SDTM and ODM exported, 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -210,3 +211,25 @@ def test_colo_runs_screening_to_report_on_its_own_forms(
     report = colo_web.get(f"/api/trials/{trial.id}/report", headers=stats)
     assert report.status_code == 200, report.text[:500]
     assert "COLO" in report.text
+
+
+def test_colo_s_lock_page_offers_its_own_forms(
+    colo_web: TestClient, db: Database, security: Security
+) -> None:
+    """A data manager locks a record of any of the trial's own forms (from its protocol file);
+    a form of another protocol is refused next to the choice."""
+    with db.sessions.begin() as session:
+        trial = trials.create_trial(session=session, actor=SYSTEM, protocol_name=str(COLO))
+        manager = make_user(session, security, trial, Role.DATA_MANAGER)
+        browser = Browser(colo_web, login(session, security, manager))
+    page = browser.get("/locks")
+    assert page.status_code == 200, page.text
+    offered = set(re.findall(r'<option value="([a-z_]+)"', page.text))
+    assert {"screening_record", "consent", "quality_of_life", "tumour_assessment"} <= offered
+    assert "letrozole" not in offered  # a SOR form: not COLO's
+    refused = browser.post(
+        "/locks",
+        {"level": "freeze", "patient_id": "1", "form": "letrozole", "reason": "SOR's form"},
+    )
+    assert refused.status_code == 422
+    assert "Choose a form." in refused.text
