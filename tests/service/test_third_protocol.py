@@ -18,7 +18,16 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.factories import SYSTEM, login, make_user, principal, restock, seal_trial
+from tests.factories import (
+    SYSTEM,
+    login,
+    make_patient,
+    make_site,
+    make_user,
+    principal,
+    restock,
+    seal_trial,
+)
 from tests.service.page_fixtures import Browser
 from trialkit.config import Settings
 from trialkit.service.oversight.exports import odm_metadata_xml, odm_xml, sdtm_export
@@ -233,3 +242,29 @@ def test_colo_s_lock_page_offers_its_own_forms(
     )
     assert refused.status_code == 422
     assert "Choose a form." in refused.text
+
+
+def test_tumour_forms_are_found_by_their_roles_whatever_their_names(
+    colo_web: TestClient, db: Database, security: Security, tmp_path: Path
+) -> None:
+    """A protocol that names its CT forms its own way still gets the RECIST preview beside
+    them: the pages find the tumour forms by the protocol's roles, not by SOR's names."""
+    text = COLO.read_text(encoding="utf-8")
+    text = re.sub(r"\btumour_baseline\b", "ct_baseline", text)
+    text = re.sub(r"\btumour_assessment\b", "ct_follow_up", text)
+    text = text.replace("    ct_baseline: ct_baseline", "    tumour_baseline: ct_baseline")
+    text = text.replace("    ct_follow_up: ct_follow_up", "    tumour_assessment: ct_follow_up")
+    renamed = tmp_path / "renamed.yaml"
+    renamed.write_text(text, encoding="utf-8")
+    with db.sessions.begin() as session:
+        trial = trials.create_trial(session=session, actor=SYSTEM, protocol_name=str(renamed))
+        site = make_site(session, trial, code="IT01")
+        investigator = make_user(session, security, trial, Role.INVESTIGATOR, site=site)
+        patient = make_patient(session, principal(session, security, investigator), site)
+        browser = Browser(colo_web, login(session, security, investigator))
+    assessment = browser.get(f"/patients/{patient.id}/forms/ct_follow_up")
+    assert assessment.status_code == 200, assessment.text
+    assert "Show the response without saving" in assessment.text
+    questionnaire = browser.get(f"/patients/{patient.id}/forms/quality_of_life")
+    assert questionnaire.status_code == 200, questionnaire.text
+    assert "Show the response without saving" not in questionnaire.text

@@ -58,7 +58,6 @@ router = APIRouter()
 QUERY_STATUS = {"open": N_("open"), "answered": N_("answered"), "closed": N_("closed")}
 """The words for a query's status."""
 
-TUMOUR_FORMS = tumour_forms(None)  # the forms of the tumour roles (SOR names them so)
 
 
 def trial_forms(session: Session, trial_id: int) -> Forms | None:
@@ -120,12 +119,11 @@ def _entered(value: Any) -> bool:
     return value is not None and value != ""
 
 
-def _response(
-    session: Session, viewer: Viewer, patient_id: int, form: Form
-) -> dict[str, Any] | None:
+def _response(session: Session, viewer: Viewer, ctx: _Context) -> dict[str, Any] | None:
     """The RECIST evaluation so far, shown beside the tumour forms (``None`` for others)."""
-    if form.name not in TUMOUR_FORMS:
+    if not ctx.tumour:
         return None
+    patient_id = ctx.patient.id
     try:
         return capture_service.tumour_response(
             session=session, actor=viewer.principal, patient_id=patient_id
@@ -147,6 +145,12 @@ class _Context:
     @property
     def key(self) -> str | None:
         return self.versions[-1].record_key if self.versions else None
+
+    @property
+    def tumour(self) -> bool:
+        """Whether the form is one of the protocol's tumour forms (by their roles), which show
+        the RECIST response beside them."""
+        return self.form.name in tumour_forms(self.forms.roles)
 
 
 def _context(
@@ -213,7 +217,7 @@ def _page(
         values=values,
         errors=errors,
         sections=sections,
-        tumour=form.name in TUMOUR_FORMS,
+        tumour=ctx.tumour,
         missing_keys=[(path, label) for path, label in keyed if not ctx.keys.get(path)],
         baseline_form=(baseline.name, baseline.label) if baseline else None,
         field_queries=field_queries,
@@ -253,7 +257,7 @@ def record_form_page(
     return _page(
         pages,
         ctx,
-        response=_response(session, viewer, patient_id, ctx.form),
+        response=_response(session, viewer, ctx),
         viewer=viewer,
         values=values,
         errors={},
@@ -320,7 +324,7 @@ def record_form_save(
         _page(
             pages,
             ctx,
-            response=_response(session, viewer, patient_id, form),
+            response=_response(session, viewer, ctx),
             viewer=viewer,
             values=posted,
             errors=errors,
@@ -363,7 +367,7 @@ def record_form_check(
     whole form without JavaScript."""
     key = posted.get("record_key", "").strip() or None
     ctx = _context(session, viewer, pages, patient_id, form_name, key)
-    if ctx.form.name not in TUMOUR_FORMS:
+    if not ctx.tumour:
         raise NotFoundError(pages._("No such page."))
     converted: Converted = page_to_record(ctx.forms, ctx.form, posted, ctx.keys)
     errors = {name: pages._(words) for name, words in converted.problems.items()}
