@@ -59,7 +59,6 @@ QUERY_STATUS = {"open": N_("open"), "answered": N_("answered"), "closed": N_("cl
 """The words for a query's status."""
 
 
-
 def trial_forms(session: Session, trial_id: int) -> Forms | None:
     """The form definitions of the trial's protocol (``None`` when it defines none)."""
     return trial_protocol(get_trial_or_raise(session, trial_id)).forms
