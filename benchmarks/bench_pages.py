@@ -70,6 +70,8 @@ MAIN_PAGES = (
     ("investigator", "/home"),
     ("investigator", "/patients"),
     ("investigator", "/patients/{patient}"),
+    ("investigator", "/patients/{patient}/screening"),
+    ("investigator", "/patients/{patient}/forms/tumour_assessment"),
     ("investigator", "/queries"),
     ("pharmacist", "/home"),
     ("pharmacist", "/pharmacy"),
@@ -85,7 +87,8 @@ MAIN_PAGES = (
     ("dsmb", "/home"),
     ("admin", "/home"),
 )
-"""Each role's main pages, measured in process."""
+"""Each role's main pages, measured in process (with the two largest forms generated from the
+protocol's definitions: the screening form and a tumour assessment)."""
 
 
 class StatementCounter:

@@ -26,8 +26,8 @@ from tests.factories import (
     seal_trial,
     stock_site,
 )
+from tests.sor_forms import Form
 from trialkit.service.capture import capture
-from trialkit.service.capture.forms import Form
 from trialkit.service.platform.db.base import on_calendar
 from trialkit.service.platform.policy import Role
 from trialkit.service.platform.principal import Principal

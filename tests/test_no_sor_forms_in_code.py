@@ -1,10 +1,9 @@
 """SOR's forms and items live in its protocol file: a module outside ``protocol/`` and
 ``demodata/`` that names one of them is a form written a second time in code.
 
-The modules listed in ``NOT_YET`` still name SOR forms by design of the code before forms
-were data (the service's derivations read RECIST, survival and disposition forms by name;
-the pages are being moved onto the definitions). The list may only
-shrink: a new module naming a SOR form or item fails this test.
+``NOT_YET`` listed the modules that still named SOR forms from before forms were data; it is
+empty now (the service finds forms by role or by definition), and a module that names a SOR
+form or item fails this test.
 """
 
 from __future__ import annotations
@@ -24,17 +23,7 @@ ROLES = set(get_args(FormRole))
 role name on a line that looks the role up (``forms.role("end_of_study")``) names the role,
 not the form."""
 
-NOT_YET = {
-    "eligibility/context.py": "the criteria read the record's labs by name",
-    "eligibility/units.py": "the lab conversions know SOR's analytes",
-    "endpoints/derive.py": "survival derivation reads last-known-alive",
-    "endpoints/schedule.py": "the schedule reads tumour assessments",
-    "report/synthetic.py": "synthetic report data name SOR's therapies",
-    "service/capture/forms.py": "the forms the service's derivations read",
-    "service/capture/outcomes.py": "the survival fields of endpoints.derive (forms by role)",
-    "service/safety/demo.py": "the safety demo seeds SOR's study drug records",
-    "service/platform/api/schemas.py": "the RECIST preview body names the tumour forms",
-}
+NOT_YET = {}
 
 
 def _tokens() -> tuple[set[str], re.Pattern[str]]:

@@ -94,7 +94,18 @@ class ProtocolError(InputError):
 
 
 class RecordError(InputError):
-    """A patient record (for example a screening record) that does not validate."""
+    """A patient record (for example a screening record) that does not validate.
+
+    ``location`` and ``message`` name the first invalid value; ``problems`` lists every
+    invalid value found as (location, message), the first of them this error's own (a form
+    page shows each next to its field).
+    """
+
+    def __init__(
+        self, message: str, *, location: str = "", problems: tuple[tuple[str, str], ...] = ()
+    ) -> None:
+        super().__init__(message, location=location)
+        self.problems = problems or ((location, message),)
 
 
 class DesignInputError(InputError):

@@ -24,11 +24,11 @@ from tests.factories import (
     seal_trial,
     stock_site,
 )
+from tests.sor_forms import Form
 from trialkit.cli.main import main
 from trialkit.endpoints import ARM_COLUMNS
 from trialkit.errors import PermissionDenied
 from trialkit.service.capture import capture
-from trialkit.service.capture.forms import Form
 from trialkit.service.capture.outcomes import acting_user, derive_datasets
 from trialkit.service.oversight.exports import ODM_NS
 from trialkit.service.oversight.sdtm_spec import DOMAINS as DOMAINS_SPEC

@@ -8,9 +8,23 @@ from typing import Any
 import pytest
 
 from trialkit.eligibility import evaluate_eligibility
-from trialkit.eligibility.units import ACCEPTED_UNITS, canonical_labs, normalise_unit
+from trialkit.eligibility.units import accepted_units, canonical_labs, normalise_unit
 from trialkit.errors import RecordError
-from trialkit.protocol import Protocol
+from trialkit.protocol import Protocol, load_protocol
+from trialkit.protocol.forms import Form
+
+
+def _screening() -> Form:
+    forms = load_protocol("sor").forms
+    assert forms is not None
+    assert forms.screening is not None
+    return forms.screening
+
+
+def _canonical(labs: dict[str, Any]) -> dict[str, Any]:
+    """The criteria's lab values of a record holding ``labs`` (SOR's screening form)."""
+    return canonical_labs(_screening(), {"labs": labs})
+
 
 HB_MMOL_L_TO_G_DL = 1.6114  # haemoglobin monomer, 16.114 g/mol x 10 (g/L -> g/dL)
 
@@ -54,7 +68,7 @@ def test_accepted_spelling_converts(
     name: str, value: float, unit: str, key: str, expected: float
 ) -> None:
     labs = {name: {"value": value, "unit": unit}}
-    assert canonical_labs(labs)[key] == pytest.approx(expected, abs=1e-9)
+    assert _canonical(labs)[key] == pytest.approx(expected, abs=1e-9)
 
 
 def test_exact_boundaries_survive_conversion() -> None:
@@ -68,7 +82,7 @@ def test_exact_boundaries_survive_conversion() -> None:
         "alt": {"value": 100, "unit": "U/L", "uln": 40},
         "ast": {"value": 200, "unit": "IU/L", "uln": 40},
     }
-    values = canonical_labs(labs)
+    values = _canonical(labs)
     assert values["haemoglobin_g_dl"] == 9.0
     assert values["anc_10e9_l"] == 1.5
     assert values["platelets_10e9_l"] == 100.0
@@ -80,13 +94,29 @@ def test_exact_boundaries_survive_conversion() -> None:
 
 def test_relative_lab_without_uln_is_left_out() -> None:
     """Without the ULN the ratio cannot be formed: the criterion is unknown, never passed."""
-    values = canonical_labs({"creatinine": {"value": 0.8, "unit": "mg/dL"}})
+    values = _canonical({"creatinine": {"value": 0.8, "unit": "mg/dL"}})
     assert "creatinine_x_uln" not in values
 
 
+def test_variable_names_follow_the_items_units() -> None:
+    """A lab with one accepted unit keeps its value as entered, named by the unit (``aptt_s``;
+    a ratio has none: ``inr``); sor.yaml's criteria compare these names."""
+    values = _canonical(
+        {
+            "inr": {"value": 1.2, "unit": "ratio", "uln": 1.1},
+            "aptt": {"value": 30, "unit": "s", "uln": 35, "lln": 25},
+        }
+    )
+    assert values["inr"] == 1.2
+    assert (values["aptt_s"], values["aptt_uln_s"], values["aptt_lln_s"]) == (30, 35, 25)
+    criteria = load_protocol("sor").model_dump_json()
+    for name in ("lab.inr", "lab.aptt_s", "lab.aptt_uln_s", "lab.aptt_lln_s", "lab.anc_10e9_l"):
+        assert name in criteria
+
+
 def test_relative_lab_ratio_is_unit_free() -> None:
-    mg = canonical_labs({"bilirubin": {"value": 1.8, "unit": "mg/dL", "uln": 1.2}})
-    umol = canonical_labs({"bilirubin": {"value": 30.78, "unit": "µmol/L", "uln": 20.52}})
+    mg = _canonical({"bilirubin": {"value": 1.8, "unit": "mg/dL", "uln": 1.2}})
+    umol = _canonical({"bilirubin": {"value": 30.78, "unit": "µmol/L", "uln": 20.52}})
     assert mg["bilirubin_x_uln"] == pytest.approx(umol["bilirubin_x_uln"])
 
 
@@ -107,11 +137,11 @@ def test_unknown_unit_names_the_field_and_the_accepted_units(name: str, unit: st
     entry: dict[str, Any] = {"value": 1.0, "unit": unit, "uln": 2.0}
     labs = {name: entry}
     with pytest.raises(RecordError) as caught:
-        canonical_labs(labs)
+        _canonical(labs)
     error = caught.value
     assert error.location == f"$.labs.{name}.unit"
     assert repr(unit) in error.message
-    for accepted in ACCEPTED_UNITS[name]:
+    for accepted in accepted_units(_screening())[name]:
         if accepted:
             assert accepted in error.message
     assert str(error).startswith(f"$.labs.{name}.unit: unknown unit")

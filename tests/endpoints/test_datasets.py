@@ -139,7 +139,7 @@ def test_adtte_is_one_row_per_subject_per_parameter() -> None:
 
 def test_adsl_flags() -> None:
     p = _pd_patient()
-    never_dosed = PatientOutcome("SOR-01-002", R, last_known_alive=R + timedelta(days=90))
+    never_dosed = PatientOutcome("SOR-01-002", R, last_alive_date=R + timedelta(days=90))
     rows = build_adsl([p, never_dosed], studyid="SOR")
     assert [(r.ITTFL, r.SAFFL, r.PPROTFL, r.DTHFL) for r in rows] == [
         ("Y", "Y", "Y", "Y"),
@@ -180,7 +180,7 @@ def _simulated_patients(n: int, seed: int) -> list[PatientOutcome]:
                 usubjid=f"SOR-{k:03d}",
                 randomisation_date=R,
                 assessments=tuple(visits),
-                last_known_alive=R + timedelta(days=follow_up),
+                last_alive_date=R + timedelta(days=follow_up),
                 arm=arm,
             )
         )

@@ -125,7 +125,7 @@ def test_alive_without_progression() -> None:
 
 
 def test_pd_then_death() -> None:
-    p = patient((56, "SD"), (112, "PD"), death_date=200, last_known_alive=190)
+    p = patient((56, "SD"), (112, "PD"), death_date=200, last_alive_date=190)
     assert derive_pfs(p).days == 113
     assert derive_ttp(p).days == 113
     os_ = derive_os(p)
@@ -145,7 +145,7 @@ def test_ttp_censors_death_without_progression() -> None:
 
 
 def test_os_censored_on_the_date_last_known_alive() -> None:
-    alive = derive_os(patient((56, "SD"), last_known_alive=300))
+    alive = derive_os(patient((56, "SD"), last_alive_date=300))
     assert (alive.cnsr, alive.days, alive.rule.code) == (1, 301, "ALIVE")
     assert derive_os(patient()).days == 1
 

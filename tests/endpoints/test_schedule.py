@@ -51,8 +51,8 @@ def test_full_chemotherapy_then_letrozole(
     switch = next(v for v in plan.visits if v.number == 0)
     assert (switch.earliest, switch.latest) == (day(119), day(125))
     # Tumour assessments on days 56, 112, 168 (224's window opens on day 217, after day 200).
-    assert _targets(plan, "tumour_assessment") == [56, 112, 168]
-    first = next(v for v in plan.visits if v.kind == "tumour_assessment")
+    assert _targets(plan, "tumour_assessments") == [56, 112, 168]
+    first = next(v for v in plan.visits if v.kind == "tumour_assessments")
     assert (first.earliest, first.latest) == (day(49), day(63))
     assert _targets(plan, "survival_follow_up") == []
 
@@ -71,7 +71,7 @@ def test_progression_switches_to_survival_follow_up(
     )
     # Assessments stop at progression (day 168's window opens on day 161 > 150); follow-up on
     # days 150 + 91 = 241 and 332 (423's window opens on day 409 > 400).
-    assert _targets(plan, "tumour_assessment") == [56, 112]
+    assert _targets(plan, "tumour_assessments") == [56, 112]
     assert _targets(plan, "survival_follow_up") == [241, 332]
     # Death on day 300 ends the schedule.
     died = patient_schedule(sor, R, until=day(400), progression_date=day(150), death_date=day(300))
@@ -99,7 +99,7 @@ def test_endocrine_alone_has_no_cycle_visits(sor: Protocol) -> None:
     assignment = assign_background_therapy(sor, sor_record(example("01_endocrine_bone_only")))
     plan = patient_schedule(sor, R, until=day(120), assignment=assignment)
     assert _targets(plan, "treatment") == []
-    assert _targets(plan, "tumour_assessment") == [56, 112]
+    assert _targets(plan, "tumour_assessments") == [56, 112]
 
 
 def test_overdue_out_of_window_and_unscheduled(
@@ -109,9 +109,9 @@ def test_overdue_out_of_window_and_unscheduled(
     actual = [
         ActualVisit("treatment", day(0)),
         ActualVisit("treatment", day(25)),  # cycle 2 due day 21 +-3: 4 days late
-        ActualVisit("tumour_assessment", day(20)),  # 36 days from day 56: not that visit
-        ActualVisit("tumour_assessment", day(60)),  # day 56 +-7: done
-        ActualVisit("tumour_assessment", day(125)),  # day 112 +-7: 13 days late
+        ActualVisit("tumour_assessments", day(20)),  # 36 days from day 56: not that visit
+        ActualVisit("tumour_assessments", day(60)),  # day 56 +-7: done
+        ActualVisit("tumour_assessments", day(125)),  # day 112 +-7: 13 days late
     ]
     report = check_visits(plan, actual, today=day(180))
     status = {c.visit.label: c.status for c in report.checks}
@@ -143,7 +143,7 @@ def test_a_delayed_cycle_moves_the_later_cycles_not_the_assessments(
     assert _targets(plan, "treatment") == [0, 21, 49, 70, 91, 112, 126]
     switch = next(v for v in plan.visits if v.kind == "treatment" and v.number == 0)
     assert (switch.earliest, switch.latest) == (day(126), day(132))
-    assert _targets(plan, "tumour_assessment") == [56, 112, 168]
+    assert _targets(plan, "tumour_assessments") == [56, 112, 168]
     # Cycle 3 given on time after the delay (day 49), cycle 4 one day late (day 71):
     # cycle 5 runs from cycle 4 as given (day 92).
     given |= {3: day(49), 4: day(71)}
@@ -223,7 +223,7 @@ def test_no_treatment_visit_after_the_end_of_treatment(
         sor, R, until=day(200), assignment=chemo_then_letrozole, treatment_end=day(50)
     )
     assert _targets(plan, "treatment") == [0, 21, 42]
-    assert _targets(plan, "tumour_assessment") == [56, 112, 168]
+    assert _targets(plan, "tumour_assessments") == [56, 112, 168]
     # lost to follow-up on day 100: nothing is expected after it (the day-112 window
     # opens on day 105)
     left = patient_schedule(
@@ -234,7 +234,7 @@ def test_no_treatment_visit_after_the_end_of_treatment(
         treatment_end=day(100),
         study_end=day(100),
     )
-    assert _targets(left, "tumour_assessment") == [56]
+    assert _targets(left, "tumour_assessments") == [56]
     assert max(v.earliest for v in left.visits) <= day(100)
 
 

@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
+from tests.sor_forms import Form
 
 from trialkit.eligibility.record import ScreeningRecord
 from trialkit.errors import ProtocolError
 from trialkit.protocol import load_protocol, parse_protocol
 from trialkit.protocol.forms import Form as FormDefinition
 from trialkit.protocol.forms import Item
-from trialkit.service.capture.forms import Form
 
 SOR = Path(__file__).parents[2] / "src/trialkit/protocol/protocols/sor.yaml"
 GERI = Path(__file__).parent / "data/geriatric.yaml"

@@ -72,6 +72,32 @@ def test_hard_problems_are_refused_at_the_item(data: Any, location: str, message
     assert message in caught.value.message
 
 
+def test_every_invalid_value_is_listed_the_first_where_the_error_is() -> None:
+    """A page shows each invalid value next to its field; the error's own location stays the
+    first one found, in the record's order (the contract of one location per error)."""
+    data = {
+        "ecog": 7,
+        "labs": {"alt": {"value": "high", "unit": "U/L"}, "ast": {"value": 3}},
+        "unexpected": True,
+        "history": {"other_cancers": [{"description": "x"}]},
+    }
+    with pytest.raises(RecordError) as caught:
+        _screen(data)
+    error = caught.value
+    assert [where for where, _ in error.problems] == [
+        "data.ecog",
+        "data.labs.alt.value",
+        "data.labs.ast.unit",
+        "data.unexpected",
+        "data.history.other_cancers[0].kind",
+    ]
+    assert (error.location, error.message) == error.problems[0]
+    assert "less than or equal to 5" in error.message
+    with pytest.raises(RecordError) as alone:
+        _screen({"ecog": 7})
+    assert alone.value.problems == ((alone.value.location, alone.value.message),)
+
+
 def test_units_are_converted_to_the_item_unit() -> None:
     data = _screen({"body": {"height_cm": {"value": 1.62, "unit": "m"}, "weight_kg": 60}})
     assert data["body"] == {"height_cm": pytest.approx(162.0), "weight_kg": 60.0}

@@ -5,11 +5,13 @@ from __future__ import annotations
 import dataclasses
 import re
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 
 from trialkit.analysis import two_arm_survival
 from trialkit.endpoints import DAYS_PER_MONTH
+from trialkit.protocol import load_protocol
 from trialkit.report.document import ReportDocument, Table, TextBlock
 from trialkit.report.html import render_html
 from trialkit.report.inputs import DataIssueRow, ReportInputs, snapshot_sha256
@@ -150,3 +152,15 @@ def test_no_randomised_patient_gives_a_report_that_says_so() -> None:
         html = render_html(doc)
         assert "Randomised (n=0)" in html
         assert "No randomised patients." in html
+
+
+def test_synthetic_background_therapies_are_the_protocols_groups() -> None:
+    """The synthetic patients' therapies are the groups the therapy rules assign (the values
+    the service stores at randomisation), for SOR and for another protocol given."""
+    sor = load_protocol("sor")
+    assert sor.background_therapy is not None
+    groups = {rule.id for rule in sor.background_therapy.rules}
+    assert {row.BGTHER for row in unblinded_inputs().adsl} == groups
+    geri = load_protocol(Path(__file__).parents[1] / "protocol" / "data" / "geriatric.yaml")
+    drawn = synthetic_inputs(np.random.default_rng(1), patients=30, protocol=geri)
+    assert {row.BGTHER for row in drawn.adsl} == {"bone"}  # geriatric.yaml's one therapy rule

@@ -22,10 +22,10 @@ from tests.factories import (
     seal_trial,
     stock_site,
 )
+from tests.sor_forms import Form
 from trialkit.config import Settings
 from trialkit.service.app import create_app
 from trialkit.service.capture import capture, monitoring_visits
-from trialkit.service.capture.forms import Form
 from trialkit.service.platform import auth
 from trialkit.service.platform.db.database import Database
 from trialkit.service.platform.policy import Role

@@ -254,6 +254,20 @@ def test_field_errors_appear_next_to_the_field_in_plain_words(
     assert browser.get(f"/patients/{web_world.fresh.id}").text.count("No screening record") == 1
 
 
+def test_the_check_names_every_value_the_form_refuses(as_user: AsUser, web_world: WebWorld) -> None:
+    """Values the page reads but the screening form refuses (units it does not take): each is
+    shown next to its field, not only the first the validation meets."""
+    browser = as_user("investigator")
+    form = record_to_form(SCREENING, example_record())
+    form.update({"labs.alt.unit": "furlongs", "labs.creatinine.unit": "stones"})
+    page = browser.post(f"/patients/{web_world.fresh.id}/screening/check", form)
+    assert page.status_code == 200
+    for field_id, unit in [("f-labs-alt-unit", "furlongs"), ("f-labs-creatinine-unit", "stones")]:
+        block = re.search(rf'<p class="error" id="{field_id}-error">(.*?)</p>', page.text, re.S)
+        assert block, field_id
+        assert f"unknown unit &#39;{unit}&#39;" in block.group(1)
+
+
 def test_the_live_checklist_is_a_fragment_naming_what_is_missing(
     as_user: AsUser, web_world: WebWorld
 ) -> None:

@@ -9,6 +9,7 @@ form, randomised, its forms recorded, endpoints derived, SDTM and ODM exported, 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -17,7 +18,16 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.factories import SYSTEM, login, make_user, principal, restock, seal_trial
+from tests.factories import (
+    SYSTEM,
+    login,
+    make_patient,
+    make_site,
+    make_user,
+    principal,
+    restock,
+    seal_trial,
+)
 from tests.service.page_fixtures import Browser
 from trialkit.config import Settings
 from trialkit.service.oversight.exports import odm_metadata_xml, odm_xml, sdtm_export
@@ -260,3 +270,51 @@ def test_colo_runs_screening_to_report_on_its_own_forms(
     report = colo_web.get(f"/api/trials/{trial.id}/report", headers=stats)
     assert report.status_code == 200, report.text[:500]
     assert "COLO" in report.text
+
+
+def test_colo_s_lock_page_offers_its_own_forms(
+    colo_web: TestClient, db: Database, security: Security
+) -> None:
+    """A data manager locks a record of any of the trial's own forms (from its protocol file);
+    a form of another protocol is refused next to the choice."""
+    with db.sessions.begin() as session:
+        trial = trials.create_trial(session=session, actor=SYSTEM, protocol_name=str(COLO))
+        manager = make_user(session, security, trial, Role.DATA_MANAGER)
+        browser = Browser(colo_web, login(session, security, manager))
+    page = browser.get("/locks")
+    assert page.status_code == 200, page.text
+    offered = set(re.findall(r'<option value="([a-z_]+)"', page.text))
+    assert {"screening_record", "consent", "quality_of_life", "tumour_assessment"} <= offered
+    assert "letrozole" not in offered  # a SOR form: not COLO's
+    refused = browser.post(
+        "/locks",
+        {"level": "freeze", "patient_id": "1", "form": "letrozole", "reason": "SOR's form"},
+    )
+    assert refused.status_code == 422
+    assert "Choose a form." in refused.text
+
+
+def test_tumour_forms_are_found_by_their_roles_whatever_their_names(
+    colo_web: TestClient, db: Database, security: Security, tmp_path: Path
+) -> None:
+    """A protocol that names its CT forms its own way still gets the RECIST preview beside
+    them: the pages find the tumour forms by the protocol's roles, not by SOR's names."""
+    text = COLO.read_text(encoding="utf-8")
+    text = re.sub(r"\btumour_baseline\b", "ct_baseline", text)
+    text = re.sub(r"\btumour_assessment\b", "ct_follow_up", text)
+    text = text.replace("    ct_baseline: ct_baseline", "    tumour_baseline: ct_baseline")
+    text = text.replace("    ct_follow_up: ct_follow_up", "    tumour_assessment: ct_follow_up")
+    renamed = tmp_path / "renamed.yaml"
+    renamed.write_text(text, encoding="utf-8")
+    with db.sessions.begin() as session:
+        trial = trials.create_trial(session=session, actor=SYSTEM, protocol_name=str(renamed))
+        site = make_site(session, trial, code="IT01")
+        investigator = make_user(session, security, trial, Role.INVESTIGATOR, site=site)
+        patient = make_patient(session, principal(session, security, investigator), site)
+        browser = Browser(colo_web, login(session, security, investigator))
+    assessment = browser.get(f"/patients/{patient.id}/forms/ct_follow_up")
+    assert assessment.status_code == 200, assessment.text
+    assert "Show the response without saving" in assessment.text
+    questionnaire = browser.get(f"/patients/{patient.id}/forms/quality_of_life")
+    assert questionnaire.status_code == 200, questionnaire.text
+    assert "Show the response without saving" not in questionnaire.text

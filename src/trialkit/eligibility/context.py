@@ -80,7 +80,7 @@ def build_context(protocol: Protocol, record: RecordData) -> RuleContext:
     file order, since a derived value may only use those defined before it.
     """
     raw = without_none(record)
-    lab = canonical_labs(raw.get("labs"))
+    lab = canonical_labs(protocol.forms.screening if protocol.forms else None, raw)
     derived: dict[str, Any] = {}
     pending = list(protocol.eligibility.derived)
     settled: set[str] = set()

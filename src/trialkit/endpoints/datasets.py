@@ -221,7 +221,7 @@ def build_adsl(
                 DTHFL="Y" if p.death_date is not None else "N",
                 DTHDT=p.death_date,
                 DTHCAUS=p.death_cause,
-                LSTALVDT=p.death_date or p.last_known_alive,
+                LSTALVDT=p.death_date or p.last_alive_date,
             )
         )
     return tuple(rows)

@@ -158,7 +158,7 @@ class PatientOutcome:
     progression_date: date | None = None
     death_date: date | None = None
     death_cause: str | None = None
-    last_known_alive: date | None = None
+    last_alive_date: date | None = None
     new_therapy_date: date | None = None
     end_of_study: date | None = None
     siteid: str = ""
@@ -185,7 +185,7 @@ class PatientOutcome:
             raise RecordError(
                 "tumour assessments must be in date order, one per date", location=where
             )
-        for name in ("death_date", "last_known_alive", "new_therapy_date", "progression_date"):
+        for name in ("death_date", "last_alive_date", "new_therapy_date", "progression_date"):
             value: date | None = getattr(self, name)
             if value is not None and value < self.randomisation_date:
                 raise RecordError(
@@ -334,7 +334,7 @@ def derive_os(patient: PatientOutcome) -> TimeToEvent:
     start = patient.randomisation_date
     if patient.death_date is not None:
         return TimeToEvent("OS", start, patient.death_date, RULES["DEATH"])
-    return TimeToEvent("OS", start, patient.last_known_alive or start, RULES["ALIVE"])
+    return TimeToEvent("OS", start, patient.last_alive_date or start, RULES["ALIVE"])
 
 
 @dataclass(frozen=True)

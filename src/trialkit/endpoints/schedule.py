@@ -30,7 +30,9 @@ __all__ = [
     "visit_forms",
 ]
 
-VisitKind = Literal["treatment", "tumour_assessment", "survival_follow_up"]
+VisitKind = Literal["treatment", "tumour_assessments", "survival_follow_up"]
+"""The part of the protocol's schedule a visit comes from (its treatment, its tumour
+assessments, its survival follow-up)."""
 VisitStatus = Literal["done", "out_of_window", "overdue", "due", "upcoming"]
 
 
@@ -202,7 +204,7 @@ def patient_schedule(
                 )
     tumour = plan.tumour_assessments
     visits += _repeating(
-        "tumour_assessment",
+        "tumour_assessments",
         "tumour assessment",
         randomisation_date,
         tumour.interval_days,
@@ -341,5 +343,5 @@ def visit_forms(protocol: Protocol) -> dict[str, tuple[VisitKind, VisitForm]]:
         return {}
     out: dict[str, tuple[VisitKind, VisitForm]] = {}
     out.update({v.form: ("treatment", v) for v in schedule.treatment_forms})
-    out.update({v.form: ("tumour_assessment", v) for v in schedule.tumour_assessments.forms})
+    out.update({v.form: ("tumour_assessments", v) for v in schedule.tumour_assessments.forms})
     return out

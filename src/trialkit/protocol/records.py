@@ -80,24 +80,30 @@ def validate_record(forms: Forms, form: Form, data: Any, *, source: str = "data"
     if isinstance(data, dict) and "$schema" in data:
         data = {k: v for k, v in data.items() if k != "$schema"}
     findings: list[Finding] = []
+    refused: list[_Refused] = []
     try:
         if not isinstance(data, dict):
             raise _Refused((), "Input should be a valid dictionary", data)
         top = _TopLevel(form)
-        cleaned = _group(forms, top, data, (), findings)
+        cleaned = _group(forms, top, data, (), findings, refused)
+        if refused:
+            raise refused[0]
         if form.conditional:
             _conditions(forms, form, form.items, cleaned, (), cleaned, None, findings)
     except _Refused as exc:
-        where = _where(source, exc.path)
-        value = exc.value
-        shown = (
-            f" (got {value!r})" if not isinstance(value, dict | list) and value is not None else ""
-        )
-        raise RecordError(f"{exc.message}{shown}", location=where) from None
+        every = tuple(_problem(source, e) for e in (refused or [exc]))
+        raise RecordError(every[0][1], location=every[0][0], problems=every) from None
     for problem in date_order_problems(form, cleaned):
         raise RecordError(problem.message, location=f"{source}.{problem.path}")
     findings.extend(_checks(form, cleaned, source))
     return Validated(cleaned, tuple(findings))
+
+
+def _problem(source: str, refused: _Refused) -> tuple[str, str]:
+    """A refused value as (location, message), the message showing the value given."""
+    value = refused.value
+    shown = f" (got {value!r})" if not isinstance(value, dict | list) and value is not None else ""
+    return _where(source, refused.path), f"{refused.message}{shown}"
 
 
 def has_soft_checks(form: Form) -> bool:
@@ -284,22 +290,38 @@ def _group(
     data: dict[str, Any],
     path: tuple[str | int, ...],
     findings: list[Finding],
+    refused: list[_Refused] | None = None,
 ) -> dict[str, Any]:
+    """A group's values checked; with ``refused``, every refused value is added to it (in
+    the record's order) and checking goes on, otherwise the first one is raised."""
     by_name, items = group.by_name, group.items
     out: dict[str, Any] = {}
     for key, value in data.items():
         item = by_name.get(key) if isinstance(key, str) else None
-        if item is None:
-            raise _Refused((*path, key), "Extra inputs are not permitted", value)
-        out[key] = _item(forms, item, value, (*path, key), findings)
+        try:
+            if item is None:
+                raise _Refused((*path, key), "Extra inputs are not permitted", value)
+            out[key] = _item(forms, item, value, (*path, key), findings, refused)
+        except _Refused as exc:
+            if refused is None:
+                raise
+            refused.append(exc)
     for item in items:
         if item.mandatory and item.name not in data:
-            raise _Refused((*path, item.name), "Field required")
+            problem = _Refused((*path, item.name), "Field required")
+            if refused is None:
+                raise problem
+            refused.append(problem)
     return out
 
 
 def _item(
-    forms: Forms, item: Item, value: Any, path: tuple[str | int, ...], findings: list[Finding]
+    forms: Forms,
+    item: Item,
+    value: Any,
+    path: tuple[str | int, ...],
+    findings: list[Finding],
+    refused: list[_Refused] | None = None,
 ) -> Any:
     if value is None:
         if item.mandatory:
@@ -309,24 +331,29 @@ def _item(
         if not isinstance(value, dict):
             raise _Refused(path, "Input should be a valid dictionary", value)
         return {
-            str(k): None if v is None else _one(forms, item, v, (*path, str(k)), findings)
+            str(k): None if v is None else _one(forms, item, v, (*path, str(k)), findings, refused)
             for k, v in value.items()
         }
     if item.repeating or item.multiple:
         if not isinstance(value, list | tuple):
             raise _Refused(path, "Input should be a valid list", value)
-        return [_one(forms, item, v, (*path, i), findings) for i, v in enumerate(value)]
-    return _one(forms, item, value, path, findings)
+        return [_one(forms, item, v, (*path, i), findings, refused) for i, v in enumerate(value)]
+    return _one(forms, item, value, path, findings, refused)
 
 
 def _one(
-    forms: Forms, item: Item, value: Any, path: tuple[str | int, ...], findings: list[Finding]
+    forms: Forms,
+    item: Item,
+    value: Any,
+    path: tuple[str | int, ...],
+    findings: list[Finding],
+    refused: list[_Refused] | None = None,
 ) -> Any:
     kind = item.type
     if kind == "group":
         if not isinstance(value, dict):
             raise _Refused(path, "Input should be a valid dictionary", value)
-        return _group(forms, item, value, path, findings)
+        return _group(forms, item, value, path, findings, refused)
     if kind == "lab":
         return _lab(item, value, path, findings)
     if kind == "choice":

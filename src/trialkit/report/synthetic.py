@@ -15,6 +15,7 @@ import numpy as np
 import trialkit
 from trialkit.analysis import AdverseEvent, ConsortPatient
 from trialkit.endpoints import DAYS_PER_MONTH, PARAMS, AdslRow, AdtteRow
+from trialkit.protocol import Protocol, load_protocol
 from trialkit.report.inputs import ArmInfo, DesignFacts, ReportInputs
 
 __all__ = ["synthetic_inputs"]
@@ -35,15 +36,25 @@ _TERMS = (
     "Stomatitis",
     "Anorexia",
 )
-_BGTHER = ("letrozole", "docetaxel_letrozole", "docetaxel")
 _COUNTRIES = ("DE", "IT", "PL", "RU")
 _CRITERIA = ("IN03", "IN05", "EX02", "EX07", "EX11")
 
 
 def synthetic_inputs(
-    rng: np.random.Generator, *, patients: int = 220, blinded: bool = False, screened: int = 0
+    rng: np.random.Generator,
+    *,
+    patients: int = 220,
+    blinded: bool = False,
+    screened: int = 0,
+    protocol: Protocol | None = None,
 ) -> ReportInputs:
-    """A whole trial's report inputs (``blinded`` leaves every arm out, as the service does)."""
+    """A whole trial's report inputs (``blinded`` leaves every arm out, as the service does).
+
+    Each patient's background therapy is one of the groups of the protocol's therapy rules
+    (SOR's, unless ``protocol`` is given), as the service records them at randomisation.
+    """
+    therapy = (protocol or load_protocol("sor")).background_therapy
+    groups = [rule.id for rule in therapy.rules] if therapy else ["none"]
     start = dt.date(2007, 9, 1)
     n = patients
     arm = np.where(rng.permutation(n) % 2 == 0, "A", "B")
@@ -60,7 +71,7 @@ def synthetic_inputs(
     adtte_ema: list[AdtteRow] = []
     events: list[AdverseEvent] = []
     best, exposure, country = {}, {}, {}
-    bg = rng.choice(_BGTHER, n)
+    bg = rng.choice(groups, n)
     for i in range(n):
         uid = f"SOR-{_COUNTRIES[i % 4]}{1 + i % 7:02d}-{i + 1:04d}"
         rdate = start + dt.timedelta(days=int(rand_day[i]))

@@ -33,7 +33,6 @@ from trialkit.demodata import (
 from trialkit.errors import ConfigError, ConflictError, InputError
 from trialkit.protocol import load_protocol
 from trialkit.service.capture import capture
-from trialkit.service.capture.forms import Form
 from trialkit.service.platform import audit
 from trialkit.service.platform.calendar import on_calendar
 from trialkit.service.platform.notify import Kind
@@ -336,7 +335,7 @@ class _Seeder:
             session=self.session,
             actor=actor,
             patient_id=patient_id,
-            form=Form(record.form),
+            form=record.form,
             data=data,
             reason=record.reason,
             today=cutoff,  # the demo's calendar date (course records hold end dates early)

@@ -89,6 +89,19 @@ def test_a_bad_preview_says_what_is_wrong(client: TestClient, world: World) -> N
     assert "target" in bad.text
 
 
+def test_a_refused_record_names_each_invalid_value(client: TestClient, world: World) -> None:
+    """Every value the form refuses comes back, each at its path, the first one first."""
+    headers = world.headers(Role.INVESTIGATOR, "own")
+    url = f"/api/patients/{world.randomised}/tumour-response/preview"
+    both = {"form": "tumour_baseline", "data": {"date": "someday", "target": "big"}}
+    refused = client.post(url, json=both, headers=headers)
+    assert refused.status_code == 422
+    assert [d["loc"] for d in refused.json()["detail"]] == [
+        ["body", "data", "date"],
+        ["body", "data", "target"],
+    ]
+
+
 def test_end_before_start_is_refused_with_422_and_the_field_path(
     client: TestClient, world: World
 ) -> None:

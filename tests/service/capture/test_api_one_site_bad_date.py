@@ -13,10 +13,11 @@ from fastapi.testclient import TestClient
 
 from tests.factories import ENROLMENT_DAY
 from tests.service.api_fixtures import World
+from tests.sor_forms import Form
 from trialkit.config import Settings
 from trialkit.errors import RecordError
 from trialkit.protocol import load_protocol
-from trialkit.service.capture.forms import Form, validate_form
+from trialkit.service.capture.forms import validate_form
 from trialkit.service.capture.outcomes import DataIssue, trial_outcomes
 from trialkit.service.platform.db.database import Database
 from trialkit.service.platform.pages.deps import COOKIE_NAME

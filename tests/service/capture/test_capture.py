@@ -21,9 +21,9 @@ from tests.factories import (
     seal_trial,
     stock_site,
 )
+from tests.sor_forms import Form
 from trialkit.errors import ConflictError, InputError, NotFoundError, PermissionDenied, RecordError
 from trialkit.service.capture import capture, edit_checks, queries, visits
-from trialkit.service.capture.forms import Form
 from trialkit.service.capture.tables import CaptureRecord
 from trialkit.service.platform.db.base import utcnow
 from trialkit.service.platform.listing import Listing
@@ -331,7 +331,7 @@ def test_schedule_flags_done_out_of_window_and_overdue(session: Session, clinic:
         patient_id=clinic.patient.id,
         today=dt.date(2008, 9, 1),
     )
-    tumour = [v for v in view.visits if v.kind == "tumour_assessment"]
+    tumour = [v for v in view.visits if v.kind == "tumour_assessments"]
     assert [(v.target.isoformat(), v.status) for v in tumour[:3]] == [
         ("2008-04-28", "done"),
         ("2008-06-23", "out_of_window"),

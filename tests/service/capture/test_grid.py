@@ -20,8 +20,8 @@ from tests.factories import (
     seal_trial,
     stock_site,
 )
+from tests.sor_forms import Form
 from trialkit.service.capture import capture, locking, queries, sdv, signatures
-from trialkit.service.capture.forms import Form
 from trialkit.service.capture.grid import CellStatus, PatientGrid, patient_grid
 from trialkit.service.capture.patient_status import PatientStatus
 from trialkit.service.platform.policy import Role
@@ -84,7 +84,7 @@ def test_a_dead_patients_grid_expects_only_what_the_protocol_still_asks_for(
     assert _cell(grid, "end_of_treatment", "events") == CellStatus.ENTERED
     assert _cell(grid, "end_of_study", "events") == CellStatus.EXPECTED
     assert _cell(grid, "adverse_event", "events") == CellStatus.NOT_APPLICABLE
-    assessments = [c.key for c in visits if c.kind == "tumour_assessment"]
+    assessments = [c.key for c in visits if c.kind == "tumour_assessments"]
     assert assessments
     assert {_cell(grid, "tumour_assessment", k) for k in assessments} == {CellStatus.OVERDUE}
     assert _cell(grid, "tumour_assessment", "events") == CellStatus.NOT_APPLICABLE

@@ -821,8 +821,8 @@ def test_a_dead_patient_reads_dead_and_is_offered_only_the_death_and_end_forms(
 def test_a_study_drug_record_shows_its_kits_and_its_interruptions_entered_through_the_api(
     as_user: AsUser, trial: Trial, db: Database, security: Security, web_world: WebWorld
 ) -> None:
+    from tests.sor_forms import Form
     from trialkit.service.capture import capture
-    from trialkit.service.capture.forms import Form
 
     with db.sessions.begin() as session:  # entered through the API, with a dose interruption
         actor = principal(session, security, web_world.users["investigator"])

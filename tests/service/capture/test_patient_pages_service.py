@@ -18,9 +18,9 @@ from tests.factories import (
     seal_trial,
     stock_site,
 )
+from tests.sor_forms import Form
 from trialkit.errors import NotFoundError, PermissionDenied, RecordError
 from trialkit.service.capture.capture import list_records, record_form
-from trialkit.service.capture.forms import Form
 from trialkit.service.capture.patient_pfs import PfsView, patient_pfs
 from trialkit.service.capture.recist_preview import preview_tumour_response
 from trialkit.service.platform.policy import Role

@@ -21,8 +21,8 @@ from tests.factories import (
     seal_trial,
     stock_site,
 )
+from tests.sor_forms import Form
 from trialkit.service.capture import capture, visits
-from trialkit.service.capture.forms import Form
 from trialkit.service.capture.patient_status import (
     PatientStatus,
     StatusFacts,

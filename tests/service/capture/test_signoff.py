@@ -21,9 +21,9 @@ from tests.factories import (
     seal_trial,
     stock_site,
 )
+from tests.sor_forms import Form
 from trialkit.errors import InputError, NotFoundError, PasswordRefusedError, PermissionDenied
 from trialkit.service.capture import capture, monitoring_visits, queries, sdv, signatures
-from trialkit.service.capture.forms import Form
 from trialkit.service.platform import notify
 from trialkit.service.platform.db.base import utcnow
 from trialkit.service.platform.policy import Role

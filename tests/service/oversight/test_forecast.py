@@ -20,10 +20,10 @@ from tests.factories import (
     seal_trial,
     stock_site,
 )
+from tests.sor_forms import Form
 from trialkit.errors import InputError, PermissionDenied
 from trialkit.predict import ARM_COLUMN, COLUMNS
 from trialkit.service.capture import capture
-from trialkit.service.capture.forms import Form
 from trialkit.service.oversight.forecast import (
     blinded_table,
     clear_forecast_cache,

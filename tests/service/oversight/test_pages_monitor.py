@@ -24,8 +24,8 @@ from tests.factories import (
 from tests.service.oversight.test_forecast import START, _fill
 from tests.service.page_fixtures import Browser, WebWorld
 from tests.service.test_pages import arm_mentions
+from tests.sor_forms import Form
 from trialkit.service.capture import queries
-from trialkit.service.capture.forms import Form
 from trialkit.service.oversight import monitoring
 from trialkit.service.oversight.forecast import clear_forecast_cache
 from trialkit.service.platform.db.database import Database

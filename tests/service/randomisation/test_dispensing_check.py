@@ -24,9 +24,9 @@ from tests.factories import (
     seal_trial,
     stock_site,
 )
+from tests.sor_forms import Form
 from trialkit.errors import ConflictError
 from trialkit.service.capture import capture
-from trialkit.service.capture.forms import Form
 from trialkit.service.platform.policy import Role
 from trialkit.service.platform.principal import Principal
 from trialkit.service.platform.security import Security

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from trialkit.service.capture import capture, edit_checks, grid, history, queries, visits
 from trialkit.service.capture.capture import CaptureView, TumourResponseView
 from trialkit.service.capture.edit_checks import EditCheckReport
-from trialkit.service.capture.forms import Form, FormView, trial_forms
+from trialkit.service.capture.forms import FormView, trial_forms
 from trialkit.service.capture.grid import PatientGrid
 from trialkit.service.capture.history import RecordHistory
 from trialkit.service.capture.patient_pfs import PfsView, patient_pfs
@@ -126,7 +126,7 @@ def preview_tumour(
         session=session,
         actor=actor,
         patient_id=patient_id,
-        form=Form(body.form),
+        form=body.form,
         data=body.data,
         record_key=body.record_key,
     )

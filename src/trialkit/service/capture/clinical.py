@@ -88,20 +88,16 @@ def latest_records_of(session: Session, patients: Select[int]) -> dict[int, list
     return {patient_id: list(records.values()) for patient_id, records in latest.items()}
 
 
-def tumour_forms(roles: Mapping[str, str] | None) -> tuple[str, str]:
+def tumour_forms(roles: Mapping[str, str]) -> tuple[str, str]:
     """The names of the tumour baseline and tumour assessment forms: the protocol's roles
-    (``forms.roles``); without roles, the forms named after them."""
-    found = {} if roles is None else roles
-    return (
-        found.get("tumour_baseline", "tumour_baseline" if roles is None else ""),
-        found.get("tumour_assessment", "tumour_assessment" if roles is None else ""),
-    )
+    (``forms.roles``); ``""`` for a role the protocol gives no form."""
+    return roles.get("tumour_baseline", ""), roles.get("tumour_assessment", "")
 
 
 def lesion_record(
     records: list[CaptureRecord],
     randomisation_date: dt.date,
-    roles: Mapping[str, str] | None = None,
+    roles: Mapping[str, str],
 ) -> tuple[LesionRecord | None, dict[int, str]]:
     """The RECIST input from the latest tumour records, and assessment index -> record key.
 

@@ -10,7 +10,6 @@ Details and reasoning: docs/capture.md, section `trialkit.service.capture.forms`
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -25,32 +24,13 @@ from trialkit.service.platform.principal import Principal
 from trialkit.service.screening.screening import get_protocol
 
 __all__ = [
-    "Form",
     "FormDefinition",
     "FormView",
     "case_report_form",
+    "case_report_forms",
     "trial_forms",
     "validate_form",
 ]
-
-
-class Form(StrEnum):
-    """The forms the service's own derivations read by name (RECIST, survival, disposition).
-
-    Any other form a protocol defines is recorded, validated and checked the same way.
-    """
-
-    TUMOUR_BASELINE = "tumour_baseline"
-    TUMOUR_ASSESSMENT = "tumour_assessment"
-    STUDY_DRUG = "study_drug"
-    DOCETAXEL_CYCLE = "docetaxel_cycle"
-    LETROZOLE = "letrozole"
-    ADVERSE_EVENT = "adverse_event"
-    DEATH = "death"
-    END_OF_TREATMENT = "end_of_treatment"
-    END_OF_STUDY = "end_of_study"
-    NEW_THERAPY = "new_therapy"
-    LAST_KNOWN_ALIVE = "last_known_alive"
 
 
 class FormView(BaseModel):
@@ -90,10 +70,17 @@ def trial_forms(*, session: Session, actor: Principal, trial_id: int) -> list[Fo
     ]
 
 
+def case_report_forms(protocol: Protocol) -> tuple[str, ...]:
+    """The names of the protocol's case report forms (every form but the screening form), in
+    the file's order: the forms a record, a query or a lock may name."""
+    forms = protocol.forms
+    return tuple(f.name for f in forms.forms if f.used != "screening") if forms else ()
+
+
 def case_report_form(protocol: Protocol, form: str) -> FormDefinition:
     """The protocol's definition of a case report form; :class:`NotFoundError` at ``form``."""
     forms = protocol.forms
-    names = [f.name for f in forms.forms if f.used != "screening"] if forms else []
+    names = case_report_forms(protocol)
     if forms is None or str(form) not in names:
         raise NotFoundError(
             f"protocol {protocol.id} has no case report form {str(form)!r}; its forms: "

@@ -84,11 +84,11 @@ class DataIssue:
 
 # a date that contradicts randomisation (or death) is set aside, as if not yet recorded, so
 # that one site's mistake cannot stop the trial's report, forecast or exports for everyone
-_SET_ASIDE = ("death_date", "last_known_alive", "new_therapy_date", "progression_date")
+_SET_ASIDE = ("death_date", "last_alive_date", "new_therapy_date", "progression_date")
 _HANDLING = {
     "death_date": "death date set aside: the death is not counted (PFS, OS) until the date is "
     "corrected; the patient is censored at the last date known alive",
-    "last_known_alive": "last date known alive set aside: OS is censored at randomisation",
+    "last_alive_date": "last date known alive set aside: OS is censored at randomisation",
     "new_therapy_date": "new therapy date set aside: PFS is not censored at a new anticancer "
     "therapy until the date is corrected",
     "progression_date": "progression date set aside: progression is read from the tumour "
@@ -107,7 +107,7 @@ def _consistent(fields: dict[str, object], issues: list[DataIssue]) -> PatientOu
             name = exc.location.rsplit(": ", 1)[-1]
             issues.append(DataIssue(str(fields["usubjid"]), name, exc.message))
             if name in _SET_ASIDE:
-                fields[name] = fields["randomisation_date"] if name == "last_known_alive" else None
+                fields[name] = fields["randomisation_date"] if name == "last_alive_date" else None
             else:  # the tumour assessments: set aside as a whole until the query is answered
                 fields["assessments"], fields["progression_date"] = (), None
     raise AssertionError("unreachable: every inconsistency is set aside")  # pragma: no cover
@@ -218,7 +218,7 @@ def _outcome(
         "progression_date": evaluation.date_of_progression if evaluation else None,
         "death_date": _date(death),
         "death_cause": None if death is None else death.data.get("cause"),
-        "last_known_alive": max(alive, randomised_on),
+        "last_alive_date": max(alive, randomised_on),
         "new_therapy_date": _earliest(records, roles.get("new_therapy"), "start_date"),
         "end_of_study": _date(_one(records, roles.get("end_of_study"))),
         "siteid": site.code,

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from trialkit.errors import InputError
 from trialkit.service.capture.clinical import (
     date_of_birth,
     evaluate_patient,
@@ -49,7 +50,11 @@ def preview_tumour_response(
     protocol = trial_protocol(get_trial_or_raise(session, patient.trial_id))
     baseline, assessment = tumour_forms(protocol.forms.roles if protocol.forms else {})
     if form not in (baseline, assessment):
-        raise ValueError(f"{form} has no tumour response")
+        tumour = " and ".join(f for f in (baseline, assessment) if f) or "none"
+        raise InputError(
+            f"{form!r} gives no tumour response; the protocol's tumour forms: {tumour}",
+            location="form",
+        )
     values = validate_form(protocol, form, data, born=date_of_birth(session, patient.id)).data
     key = form if form == baseline else record_key or _PREVIEW_KEY
     records = [

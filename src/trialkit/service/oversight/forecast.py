@@ -112,14 +112,14 @@ def _as_of(outcome: PatientOutcome, cutoff: dt.date) -> PatientOutcome:
     def known(value: dt.date | None) -> dt.date | None:
         return value if value is not None and value <= cutoff else None
 
-    alive = outcome.last_known_alive
+    alive = outcome.last_alive_date
     return dataclasses.replace(
         outcome,
         assessments=tuple(a for a in outcome.assessments if a.date <= cutoff),
         progression_date=known(outcome.progression_date),
         death_date=known(outcome.death_date),
         death_cause=outcome.death_cause if known(outcome.death_date) else None,
-        last_known_alive=None if alive is None else min(alive, cutoff),
+        last_alive_date=None if alive is None else min(alive, cutoff),
         new_therapy_date=known(outcome.new_therapy_date),
         end_of_study=known(outcome.end_of_study),
         arm=None,
@@ -131,7 +131,7 @@ def _latest(outcome: PatientOutcome) -> dt.date:
         outcome.randomisation_date,
         outcome.progression_date,
         outcome.death_date,
-        outcome.last_known_alive,
+        outcome.last_alive_date,
         outcome.end_of_study,
         *(a.date for a in outcome.assessments),
     ]

@@ -186,7 +186,7 @@ def _dm(
     consented: dt.date | None,
 ) -> Row:
     died = outcome.death_date
-    ends = [d for d in (outcome.end_of_study, died, outcome.last_known_alive) if d is not None]
+    ends = [d for d in (outcome.end_of_study, died, outcome.last_alive_date) if d is not None]
     first_dose = _text(outcome.first_dose_date)
     last_dose = _text(outcome.last_dose_date)
     return {
@@ -459,7 +459,7 @@ def _tumour_domains(
     the forms playing the tumour roles: their records are RECIST's input (lesions ``target`` and
     ``non_target`` with ``id``, ``organ``, ``lymph_node``, ``diameter_mm``, ``method``)."""
     out: dict[str, list[Row]] = {"TU": [], "TR": [], "RS": []}
-    roles = None if forms is None else forms.roles
+    roles = {} if forms is None else forms.roles
     first, later = tumour_forms(roles)
     baseline = next((r for r in records if r.form == first), None)
     if forms is None or baseline is None:

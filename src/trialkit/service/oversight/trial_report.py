@@ -66,7 +66,7 @@ def _before(value: dt.date | None, cutoff: dt.date) -> dt.date | None:
 def at_cutoff(outcome: PatientOutcome, cutoff: dt.date) -> PatientOutcome:
     """The patient's outcome as known on ``cutoff`` (nothing dated after it)."""
     died = _before(outcome.death_date, cutoff)
-    alive = outcome.last_known_alive
+    alive = outcome.last_alive_date
     if outcome.death_date is not None and died is None:
         alive = cutoff  # died after the cut-off: alive on it
     elif alive is not None:
@@ -77,7 +77,7 @@ def at_cutoff(outcome: PatientOutcome, cutoff: dt.date) -> PatientOutcome:
         progression_date=_before(outcome.progression_date, cutoff),
         death_date=died,
         death_cause=outcome.death_cause if died else None,
-        last_known_alive=alive,
+        last_alive_date=alive,
         new_therapy_date=_before(outcome.new_therapy_date, cutoff),
         end_of_study=_before(outcome.end_of_study, cutoff),
         first_dose_date=_before(outcome.first_dose_date, cutoff),

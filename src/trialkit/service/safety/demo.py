@@ -26,6 +26,26 @@ def _aware(day: dt.date) -> str:
     return f"{day.isoformat()}T09:00:00+00:00"
 
 
+def _blinded_drug(protocol: Protocol) -> str:
+    """The drug of the reference safety information the trial blinds (its study drug)."""
+    safety = sae.protocol_safety(protocol)
+    return next(iter(safety.blinded()), safety.drugs()[0])
+
+
+def _causality(protocol: Protocol, term: str, study_drug: str) -> dict[str, str]:
+    """The investigator's causality per drug: ``study_drug`` for the blinded drug; for the
+    open ones, possible when the event is among the drug's expected reactions."""
+    safety = sae.protocol_safety(protocol)
+    blinded = _blinded_drug(protocol)
+    expected = safety.expected()
+    return {
+        drug: study_drug
+        if drug == blinded
+        else ("possible" if term in expected[drug] else "not_related")
+        for drug in safety.drugs()
+    }
+
+
 def _serious_events(
     session: Session, protocol: Protocol, trial_id: int
 ) -> list[tuple[Patient, CaptureRecord]]:
@@ -72,11 +92,9 @@ def seed_safety(
             "onset_date": start.isoformat(),
             "criteria": ["hospitalisation"] + (["life_threatening"] if grade == 4 else []),
             "aware_at": _aware(start),
-            "causality": {
-                "study_drug": str(record.data.get("relationship") or "possible"),
-                "docetaxel": "possible" if term == "Febrile neutropenia" else "not_related",
-                "letrozole": "not_related",
-            },
+            "causality": _causality(
+                protocol, term, str(record.data.get("relationship") or "possible")
+            ),
             "outcome": "recovered",
             "narrative": f"Admitted with {term.lower()} (grade {grade}); treated and discharged.",
         }
@@ -119,11 +137,7 @@ def seed_safety(
                 "onset_date": day.isoformat(),
                 "criteria": ["life_threatening", "hospitalisation"],
                 "aware_at": _aware(day),
-                "causality": {
-                    "study_drug": "possible",
-                    "docetaxel": "not_related",
-                    "letrozole": "not_related",
-                },
+                "causality": _causality(protocol, "Stroke", "possible"),
                 "outcome": "recovering",
                 "narrative": "Sudden left-sided weakness; CT showed an ischaemic stroke; "
                 "thrombolysed, recovering on the stroke unit.",
@@ -135,7 +149,7 @@ def seed_safety(
             actor=safety_physician,
             patient_id=on_active.id,
             case_number=case.case_number,
-            causality={"study_drug": "probable"},
+            causality={_blinded_drug(protocol): "probable"},
             comment="Stroke is not among the study drug's expected reactions (RSI); plausible.",
         )
         sae.unblind_case(

@@ -55,16 +55,20 @@ def preview_screening(
 ) -> ScreeningPreview:
     """Validate ``data`` as a screening record and screen it, storing nothing.
 
-    The first invalid value is reported, with its path in the record.
+    Every invalid value the form's validation finds is reported, each with its path in the
+    record (the first is the one saving would refuse at).
     """
     patient, _ = patient_or_absent(session, actor, patient_id, Action.EDIT_PATIENTS)
     protocol = trial_protocol(get_trial_or_raise(session, patient.trial_id))
     try:
         record = parse_screening_record(protocol, data, source="$")
-    except RecordError as exc:  # the first invalid value, at its path
+    except RecordError as exc:  # every invalid value, each at its path
         return ScreeningPreview(
             outcome=None,
-            problems=(FieldProblem(path=exc.location.removeprefix("$."), message=exc.message),),
+            problems=tuple(
+                FieldProblem(path=where.removeprefix("$."), message=message)
+                for where, message in exc.problems
+            ),
         )
     try:
         outcome = screen(protocol, record)

@@ -15,13 +15,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from trialkit.errors import NotFoundError, PermissionDenied, TrialkitError
+from trialkit.errors import NotFoundError, PermissionDenied, RecordError, TrialkitError
 from trialkit.protocol.forms import Form, Forms
 from trialkit.service.capture import capture as capture_service
 from trialkit.service.capture import queries as query_service
 from trialkit.service.capture.capture import CaptureView
 from trialkit.service.capture.clinical import tumour_forms
-from trialkit.service.capture.forms import Form as CaseForm
 from trialkit.service.capture.queries import QueryView
 from trialkit.service.capture.recist_preview import preview_tumour_response
 from trialkit.service.platform.pages.deps import DbSession, Id, PagesDep, Today, Viewer, ViewerDep
@@ -58,8 +57,6 @@ router = APIRouter()
 
 QUERY_STATUS = {"open": N_("open"), "answered": N_("answered"), "closed": N_("closed")}
 """The words for a query's status."""
-
-TUMOUR_FORMS = tumour_forms(None)  # the forms of the tumour roles (SOR names them so)
 
 
 def trial_forms(session: Session, trial_id: int) -> Forms | None:
@@ -121,12 +118,11 @@ def _entered(value: Any) -> bool:
     return value is not None and value != ""
 
 
-def _response(
-    session: Session, viewer: Viewer, patient_id: int, form: Form
-) -> dict[str, Any] | None:
+def _response(session: Session, viewer: Viewer, ctx: _Context) -> dict[str, Any] | None:
     """The RECIST evaluation so far, shown beside the tumour forms (``None`` for others)."""
-    if form.name not in TUMOUR_FORMS:
+    if not ctx.tumour:
         return None
+    patient_id = ctx.patient.id
     try:
         return capture_service.tumour_response(
             session=session, actor=viewer.principal, patient_id=patient_id
@@ -148,6 +144,12 @@ class _Context:
     @property
     def key(self) -> str | None:
         return self.versions[-1].record_key if self.versions else None
+
+    @property
+    def tumour(self) -> bool:
+        """Whether the form is one of the protocol's tumour forms (by their roles), which show
+        the RECIST response beside them."""
+        return self.form.name in tumour_forms(self.forms.roles)
 
 
 def _context(
@@ -214,7 +216,7 @@ def _page(
         values=values,
         errors=errors,
         sections=sections,
-        tumour=form.name in TUMOUR_FORMS,
+        tumour=ctx.tumour,
         missing_keys=[(path, label) for path, label in keyed if not ctx.keys.get(path)],
         baseline_form=(baseline.name, baseline.label) if baseline else None,
         field_queries=field_queries,
@@ -254,7 +256,7 @@ def record_form_page(
     return _page(
         pages,
         ctx,
-        response=_response(session, viewer, patient_id, ctx.form),
+        response=_response(session, viewer, ctx),
         viewer=viewer,
         values=values,
         errors={},
@@ -308,7 +310,7 @@ def record_form_save(
         except (NotFoundError, PermissionDenied):
             raise  # not theirs to record: the page says so, not a field
         except TrialkitError as exc:
-            errors[_error_field(ctx, posted, exc.location)] = exc.message
+            errors.update(_service_errors(ctx, posted, exc))
         else:
             # open queries on the record: the page opens on their summary, at its top
             queried = _record_queries(session, viewer, patient_id, form, saved.record_key)
@@ -321,7 +323,7 @@ def record_form_save(
         _page(
             pages,
             ctx,
-            response=_response(session, viewer, patient_id, form),
+            response=_response(session, viewer, ctx),
             viewer=viewer,
             values=posted,
             errors=errors,
@@ -329,6 +331,16 @@ def record_form_save(
             queries=_record_queries(session, viewer, patient_id, form, ctx.key),
         )
     )
+
+
+def _service_errors(ctx: _Context, posted: dict[str, str], exc: TrialkitError) -> dict[str, str]:
+    """The service's refusal next to each input it concerns: every invalid value of a record
+    (:attr:`RecordError.problems`), the first one's message where two share an input."""
+    problems = exc.problems if isinstance(exc, RecordError) else ((exc.location, exc.message),)
+    out: dict[str, str] = {}
+    for where, message in problems:
+        out.setdefault(_error_field(ctx, posted, where), message)
+    return out
 
 
 def _error_field(ctx: _Context, posted: dict[str, str], location: str | None) -> str:
@@ -354,7 +366,7 @@ def record_form_check(
     whole form without JavaScript."""
     key = posted.get("record_key", "").strip() or None
     ctx = _context(session, viewer, pages, patient_id, form_name, key)
-    if ctx.form.name not in TUMOUR_FORMS:
+    if not ctx.tumour:
         raise NotFoundError(pages._("No such page."))
     converted: Converted = page_to_record(ctx.forms, ctx.form, posted, ctx.keys)
     errors = {name: pages._(words) for name, words in converted.problems.items()}
@@ -365,14 +377,14 @@ def record_form_check(
                 session=session,
                 actor=viewer.principal,
                 patient_id=patient_id,
-                form=CaseForm(ctx.form.name),
+                form=ctx.form.name,
                 data=converted.data,
                 record_key=ctx.key,
             )
         except (NotFoundError, PermissionDenied):
             raise
         except TrialkitError as exc:
-            errors[_error_field(ctx, posted, exc.location)] = exc.message
+            errors.update(_service_errors(ctx, posted, exc))
     if request.headers.get("HX-Request") == "true":
         return pages.response(
             "patients/_recist_preview.html", response=response, preview=True, errors=errors

@@ -30,7 +30,7 @@ from trialkit.errors import (
 )
 from trialkit.report.pdf import render_pdf
 from trialkit.service.capture import monitoring_visits, queries, sdv, signatures
-from trialkit.service.capture.forms import Form as CaseForm
+from trialkit.service.capture.forms import case_report_forms
 from trialkit.service.capture.pages.clinical import form_label_of
 from trialkit.service.platform.pages.deps import (
     DbSession,
@@ -45,6 +45,7 @@ from trialkit.service.platform.pages.labels import N_
 from trialkit.service.platform.pages.rendering import Pages
 from trialkit.service.platform.policy import Role
 from trialkit.service.screening import patients
+from trialkit.service.screening.screening import get_protocol
 from trialkit.service.trials import trials
 
 router = APIRouter()
@@ -72,6 +73,13 @@ def _shown(value: Any) -> str:
             for k, v in (value.items() if isinstance(value, dict) else enumerate(value))
         )
     return "—" if value is None else str(value)
+
+
+def _queryable(session: Session, viewer: Viewer, trial_id: int) -> frozenset[str]:
+    """The forms a query may be raised on: the trial's case report forms, as the service has
+    them (:func:`~trialkit.service.capture.forms.case_report_forms`)."""
+    protocol = get_protocol(session=session, actor=viewer.principal, trial_id=trial_id)
+    return frozenset(case_report_forms(protocol))
 
 
 def _common(pages: Pages, session: Session, viewer: Viewer) -> dict[str, Any]:
@@ -259,7 +267,7 @@ def _sdv_page(
         sdv=view,
         data=data,
         visit_dates=sorted({r.visit_date for r in view.records if r.visit_date}),
-        queryable={f.value for f in CaseForm},
+        queryable=_queryable(session, viewer, patient.trial_id),
         may_verify=viewer.has(Role.MONITOR),
         errors=errors or {},
         notice=notice,
@@ -327,7 +335,8 @@ def raise_query(
     name, _, key = form.get("record", "").partition("/")
     field, message = form.get("field", "").strip(), form.get("message", "").strip()
     problem = None
-    if name not in {f.value for f in CaseForm}:
+    patient = patients.get_patient(session=session, actor=viewer.principal, patient_id=patient_id)
+    if name not in _queryable(session, viewer, patient.trial_id):
         problem = pages._("Queries are raised on the case report forms.")
     elif not field or not message:
         problem = pages._("Choose the item and write the question.")
@@ -337,7 +346,7 @@ def raise_query(
                 session=session,
                 actor=viewer.principal,
                 patient_id=patient_id,
-                form=CaseForm(name),
+                form=name,
                 record_key=key,
                 field=field,
                 message=message[:2000],

@@ -18,19 +18,26 @@ from sqlalchemy.orm import Session
 
 from trialkit.errors import ConfigError, NotFoundError, TrialkitError
 from trialkit.service.capture import locking
-from trialkit.service.capture.forms import Form as CaptureForm
+from trialkit.service.capture.forms import case_report_forms
 from trialkit.service.oversight.datacut import data_cut_lock, make_data_cut
 from trialkit.service.platform.anchors import Anchoring, load_private_key_bytes
 from trialkit.service.platform.pages.deps import DbSession, Form, Id, PagesDep, Viewer, ViewerDep
 from trialkit.service.platform.pages.errors import FormRejected
 from trialkit.service.platform.pages.rendering import Pages
+from trialkit.service.screening.screening import get_protocol
 from trialkit.service.trials import locks, trials
 from trialkit.service.trials.locks import CONSENT_FORM, SCREENING_FORM, Level
 
 router = APIRouter()
 
-FORMS = (SCREENING_FORM, CONSENT_FORM, *(f.value for f in CaptureForm))
 MAX_KEY_BYTES = 4096
+
+
+def _lockable_forms(session: Session, viewer: Viewer, trial_id: int) -> tuple[str, ...]:
+    """The forms a record lock may name: the screening record, the consent and the trial's
+    case report forms."""
+    protocol = get_protocol(session=session, actor=viewer.principal, trial_id=trial_id)
+    return (SCREENING_FORM, CONSENT_FORM, *case_report_forms(protocol))
 
 
 def _trial_id(viewer: Viewer, pages: Pages) -> int:
@@ -65,7 +72,7 @@ def _locks_page(
         viewer=viewer,
         locks=rows,
         site_options=[(str(s.id), f"{s.code} · {s.name}") for s in sites],
-        form_options=[(name, name) for name in FORMS],
+        form_options=[(name, name) for name in _lockable_forms(session, viewer, trial_id)],
         errors=errors or {},
         values=values or {},
         done=done,
@@ -105,7 +112,7 @@ def set_lock(
         form.get("patient_id", ""), "patient_id", errors, pages._("Enter the patient's number.")
     )
     name = form.get("form", "").strip() or None
-    if name is not None and name not in FORMS:
+    if name is not None and name not in _lockable_forms(session, viewer, _trial_id(viewer, pages)):
         errors["form"] = pages._("Choose a form.")
     record_key = form.get("record_key", "").strip() or None
     if name is not None and record_key is None and name in (SCREENING_FORM, CONSENT_FORM):

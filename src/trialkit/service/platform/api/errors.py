@@ -1,7 +1,8 @@
 """Domain errors become HTTP responses here, and nowhere else.
 
-InputError -> 422 (with the field path), NotFoundError -> 404, ConflictError and
-RandomisationError (a refused allocation, no dispensable kit) -> 409,
+InputError -> 422 (with the field path; a refused record names each invalid value),
+NotFoundError -> 404, ConflictError and RandomisationError (a refused allocation, no
+dispensable kit) -> 409,
 AuthenticationError -> 401, PermissionDenied -> 403. A request that fails validation
 (FastAPI's own, or the boundary's checks in
 :func:`trialkit.service.platform.api.deps.checked_input`) -> 422 naming each field, without the
@@ -30,6 +31,7 @@ from trialkit.errors import (
     NotFoundError,
     PermissionDenied,
     RandomisationError,
+    RecordError,
     TrialkitError,
 )
 from trialkit.service.platform.boundary import is_secret, printable
@@ -42,22 +44,26 @@ log = logging.getLogger("trialkit.api")
 _STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
-def _loc(exc: InputError) -> list[str | int]:
+def _loc(location: str) -> list[str | int]:
     """The field path of an input error, as FastAPI's own 422 responses give it.
 
     The error carries the parameter or field it concerns as its location (``data.labs.alt``,
     ``lesions[0].diameter``, ``median_treatment``); the message is never read for it.
     """
     loc: list[str | int] = ["body"]
-    for name, index in _STEP.findall(exc.location.removeprefix("$")):
+    for name, index in _STEP.findall(location.removeprefix("$")):
         loc.append(name if name else int(index))
     return loc
 
 
 def error_response(exc: TrialkitError) -> JSONResponse:
-    """The HTTP answer to a domain error."""
+    """The HTTP answer to a domain error (a refused record: each of its invalid values)."""
     if isinstance(exc, InputError):
-        detail = [validation_detail({"loc": _loc(exc), "msg": exc.message, "type": "value_error"})]
+        problems = exc.problems if isinstance(exc, RecordError) else ((exc.location, exc.message),)
+        detail = [
+            validation_detail({"loc": _loc(where), "msg": message, "type": "value_error"})
+            for where, message in problems
+        ]
         return JSONResponse({"detail": detail}, status_code=422)
     status = 400
     headers: dict[str, str] = {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -169,7 +169,9 @@ class ShipmentReceipt(_Body):
 class TumourPreviewBody(_Body):
     """A tumour form as it would be saved (not saved): the RECIST evaluation it would give."""
 
-    form: Literal["tumour_baseline", "tumour_assessment"]
+    form: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")] = Field(
+        description="the protocol's tumour baseline or tumour assessment form (by its roles)"
+    )
     data: dict[str, Any]
     record_key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = None
     """The assessment it replaces; none for a new assessment."""

@@ -48,6 +48,25 @@ class Pages:
         self.environment.globals["viewer"] = None  # pages without a logged-in user
         self.environment.filters["recist"] = self.recist
         self.environment.filters["role"] = self.role
+        self.environment.filters["words"] = self.words
+        self.environment.filters["choices"] = self.choices
+        self._words: dict[str, str] = {}
+        self._choices: dict[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = {}
+
+    def words(self, text: str) -> str:
+        """A label or help text of a protocol's forms in the page's language, translated once
+        per text (a form page shows hundreds: its items and every code list's codes)."""
+        found = self._words.get(text)
+        if found is None:
+            found = self._words[text] = self._(text)
+        return found
+
+    def choices(self, options: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+        """A select's (value, words) options with the words translated, once per list."""
+        found = self._choices.get(options)
+        if found is None:
+            found = self._choices[options] = tuple((v, self.words(w)) for v, w in options)
+        return found
 
     def role(self, code: str) -> str:
         """A role in words (``dsmb_member`` -> DSMB member)."""
