@@ -364,13 +364,14 @@ def trial_report(
     trial = get_trial_or_raise(session, trial_id)
     grant = _authorise(actor, trial.id, unblinded=unblinded)
     key = (trial.id, unblinded, cutoff, audit.data_version(session))
-    document = _documents.get(key)
-    if document is None:
-        inputs = report_inputs(
-            session=session, actor=actor, trial_id=trial.id, unblinded=unblinded, cutoff=cutoff
-        )
-        document = build_trial_report(inputs)
-        _documents.put(key, document)
+    document = _documents.get_or_make(
+        key,
+        lambda: build_trial_report(
+            report_inputs(
+                session=session, actor=actor, trial_id=trial.id, unblinded=unblinded, cutoff=cutoff
+            )
+        ),
+    )
     kind = "unblinded" if unblinded else "blinded"
     audit.record(
         session,
