@@ -18,9 +18,11 @@ users' passwords are hashed at the lowest argon2 cost (logins are not what is me
    machine that other work shares.
 
 Ends with one compact table of every run. With the defaults (SQLite, 1, 2 and 4 workers,
-6 s per page) the whole run takes about 3 minutes.
+6 s per page) a run takes about 3 minutes on a database seeded already (``--database URL``,
+e.g. ``sqlite:////tmp/demo.db`` after ``trialkit db upgrade && trialkit demo seed``; its users
+then log in at the full argon2 cost), and the seeding of a fresh one 1.5 minutes more.
 
-    .venv/bin/python benchmarks/bench_pages.py [--database sqlite|postgresql|sqlite,postgresql]
+    .venv/bin/python benchmarks/bench_pages.py [--database sqlite|postgresql|URL[,...]]
         [--workers 1,2,4] [--clients 32] [--seconds 6] [--repeat 5] [--skip-http]
         [--skip-in-process] [--json]
 
@@ -40,25 +42,26 @@ import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, make_url, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_service import create_bench_database, drop_bench_database
 
 from trialkit.config import load_settings
-from trialkit.service.demo import DEMO_USERS, seed_demo
+from trialkit.service.demo import DEMO_USERS, demo_cutoff, seed_demo
 from trialkit.service.platform.db.database import create_database
 from trialkit.service.platform.db.migrate import upgrade
 from trialkit.service.platform.security import Security
 from trialkit.service.platform.transaction import transaction
 from trialkit.service.server import create_server
+from trialkit.service.trials.tables import Trial
 
 HOST = "127.0.0.1"
 DEFAULT_POSTGRES = os.environ.get(
@@ -110,6 +113,23 @@ class StatementCounter:
 def percentile(data: list[float], q: float) -> float:
     ordered = sorted(data)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def seeded_cutoff(url: str) -> str:
+    """The data cut-off of the demo already seeded in ``url`` (``--database URL``)."""
+    database = create_database(url, pool_size=1)
+    try:
+        with database.sessions() as session:
+            trial = session.scalars(select(Trial.id).order_by(Trial.id)).first()
+            cutoff = None if trial is None else demo_cutoff(session, trial)
+    finally:
+        database.dispose()
+    if cutoff is None:
+        raise SystemExit(
+            f"--database {url}: no seeded demo there; run 'trialkit db upgrade && trialkit demo "
+            "seed' with TRIALKIT_DATABASE_URL set to it, or give sqlite or postgresql"
+        )
+    return cutoff.isoformat()
 
 
 @contextmanager
@@ -274,11 +294,18 @@ def wait_healthy(base: str, server: subprocess.Popen[bytes], timeout: float = 90
     raise SystemExit("the server did not become healthy in time")
 
 
-def logged_in(base: str, role: str) -> httpx.Client:
-    client = httpx.Client(base_url=base, timeout=60)
-    answer = client.post("/api/auth/session", json={"username": role, "password": PASSWORDS[role]})
-    answer.raise_for_status()
-    return client
+def logged_in(base: str, role: str) -> httpx.Cookies:
+    """A new login session of ``role``: its cookies."""
+    with httpx.Client(base_url=base, timeout=60) as client:
+        answer = client.post(
+            "/api/auth/session", json={"username": role, "password": PASSWORDS[role]}
+        )
+        answer.raise_for_status()
+        return httpx.Cookies(client.cookies)
+
+
+Jar = dict[str, list[httpx.Cookies]]
+"""Each role's login sessions (cookies), opened once per database and used by every run."""
 
 
 def drive(clients: list[httpx.Client], role: str, path: str, seconds: float) -> Loaded:
@@ -317,17 +344,29 @@ def load_average() -> float:
 
 
 def under_load(
-    env: dict[str, str], *, port: int, workers: int, clients: int, seconds: float
+    env: dict[str, str], *, port: int, workers: int, clients: int, seconds: float, jar: Jar
 ) -> tuple[list[dict[str, Any]], tuple[float, float]]:
-    """Each loaded page's row (the floor first), and the load average before and after."""
+    """Each loaded page's row (the floor first), and the load average before and after.
+
+    The login sessions are opened on the first run (in parallel: the password hash is the
+    slow part) and kept in ``jar`` for the next runs, which start a server on the same
+    database.
+    """
     base = f"http://{HOST}:{port}"
     server = start_server(port, env, workers)
     opened: list[httpx.Client] = []
     try:
         wait_healthy(base, server)
+        roles = list(dict.fromkeys(role for role, _ in LOADED_PAGES))
+        if not jar:
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                for role in roles:
+                    jar[role] = list(pool.map(logged_in, [base] * clients, [role] * clients))
         sessions: dict[str, list[httpx.Client]] = {}
-        for role in dict.fromkeys(role for role, _ in LOADED_PAGES):
-            sessions[role] = [logged_in(base, role) for _ in range(clients)]
+        for role in roles:
+            sessions[role] = [
+                httpx.Client(base_url=base, timeout=60, cookies=cookies) for cookies in jar[role]
+            ]
             opened += sessions[role]
         patient = first_patient(sessions["investigator"][0].get)
         for role, template in LOADED_PAGES:  # warm every worker's caches and templates
@@ -357,7 +396,8 @@ def main() -> int:
         "--backends",
         dest="backends",
         default="sqlite",
-        help="sqlite, postgresql, or both comma-separated.",
+        help="sqlite and/or postgresql (a fresh database seeded with the demo, dropped after), or "
+        "the URL of a database seeded already (trialkit demo seed), comma-separated.",
     )
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=6, help="Seconds per loaded page.")
@@ -371,9 +411,11 @@ def main() -> int:
     args = parser.parse_args()
 
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    unknown = sorted(set(backends) - {"sqlite", "postgresql"})
+    unknown = sorted(b for b in set(backends) - {"sqlite", "postgresql"} if "://" not in b)
     if unknown or not backends:
-        parser.error(f"--database: give sqlite, postgresql or both, not {args.backends!r}")
+        parser.error(
+            f"--database: give sqlite, postgresql or a seeded database's URL, not {args.backends!r}"
+        )
     try:
         counts = [int(w) for w in args.workers.split(",")]
     except ValueError:
@@ -388,19 +430,24 @@ def main() -> int:
     }
     for backend in backends:
         secret = secrets.token_urlsafe(32)
-        with bench_database(backend, args.postgres) as url:
+        seeded = "://" in backend
+        with nullcontext(backend) if seeded else bench_database(backend, args.postgres) as url:
             started = time.perf_counter()
-            cutoff = seed(url, secret)
-            entry: dict[str, Any] = {"seed_s": round(time.perf_counter() - started, 1)}
+            cutoff = seeded_cutoff(url) if seeded else seed(url, secret)
+            entry: dict[str, Any] = {
+                "database": make_url(url).get_backend_name(),
+                "seed_s": round(time.perf_counter() - started, 1),
+            }
             if not args.skip_in_process:
                 entry["in_process"] = [
                     r.row() for r in in_process(url, secret, cutoff, args.repeat)
                 ]
                 if not args.json:
-                    print(f"{backend}: in process done", flush=True)
+                    print(f"{backend}: seeded in {entry['seed_s']} s, in process done", flush=True)
             if not args.skip_http:
                 env = environment(url, secret, cutoff)
                 entry["http"] = {}
+                jar: Jar = {}
                 for workers in counts:
                     rows, (load_before, load_after) = under_load(
                         env,
@@ -408,6 +455,7 @@ def main() -> int:
                         workers=workers,
                         clients=args.clients,
                         seconds=args.seconds,
+                        jar=jar,
                     )
                     entry["http"][str(workers)] = {
                         "load_average": [load_before, load_after],
@@ -434,10 +482,10 @@ def print_table(report: dict[str, Any]) -> None:
         f"{'database':<10} {'role':<13} {'page':<14} {'HTTP':>4} {'stmts':>5} {'p50 ms':>8} "
         f"{'p95 ms':>8}"
     )
-    for backend, entry in report["backends"].items():
+    for entry in report["backends"].values():
         for row in entry.get("in_process", []):
             print(
-                f"{backend:<10} {row['role']:<13} {row['path']:<14} {row['status']:>4} "
+                f"{entry['database']:<10} {row['role']:<13} {row['path']:<14} {row['status']:>4} "
                 f"{row['statements']:>5} "
                 f"{row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f}"
             )
@@ -445,7 +493,7 @@ def print_table(report: dict[str, Any]) -> None:
         f"\n{'database':<10} {'w':>1} {'load':>9} {'role':<13} {'page':<12} {'req/s':>7} "
         f"{'p50 ms':>7} {'p95 ms':>7} {'err':>4} {'x floor':>7}"
     )
-    for backend, entry in report["backends"].items():
+    for entry in report["backends"].values():
         for workers, run in entry.get("http", {}).items():
             load = "{:.1f}-{:.1f}".format(*run["load_average"])
             for row in run["pages"]:
@@ -453,7 +501,8 @@ def print_table(report: dict[str, Any]) -> None:
                     f" {row['error_statuses']}" if row["error_statuses"] else ""
                 )
                 print(
-                    f"{backend:<10} {workers:>1} {load:>9} {row['role']:<13} {row['path']:<12} "
+                    f"{entry['database']:<10} {workers:>1} {load:>9} {row['role']:<13} "
+                    f"{row['path']:<12} "
                     f"{row['rps']:>7.1f} {row['p50_ms']:>7.1f} {row['p95_ms']:>7.1f} "
                     f"{errors:>4} {row['ratio_to_floor']:>7.3f}"
                 )
