@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
@@ -43,6 +43,7 @@ NAMING_CONVENTION = {
 
 
 _Row = TypeVar("_Row")
+_KEPT = "trialkit_kept"
 
 
 def kept(session: Session, row: _Row) -> _Row:
@@ -52,8 +53,15 @@ def kept(session: Session, row: _Row) -> _Row:
     service function of a request was read again each time once the last one let it go;
     held, ``session.get`` finds it without a statement.
     """
-    session.info.setdefault("trialkit_kept", set()).add(row)
+    session.info.setdefault(_KEPT, set()).add(row)
     return row
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _let_go(session: Session, _previous: object) -> None:
+    """A rollback (a savepoint's too) may remove rows the session held: let them go, so that
+    a new row under a reused id is never taken for the old one."""
+    session.info.pop(_KEPT, None)
 
 
 _CALENDAR: ContextVar[dt.date | None] = ContextVar("trialkit_calendar", default=None)
