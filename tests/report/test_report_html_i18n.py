@@ -1,7 +1,9 @@
 """The report template's fixed text goes through gettext; the English output is unchanged.
 
 ``data/small_report*.html`` were rendered by the template before its strings were marked for
-translation (commit 'b8b5f32'): the English rendering must stay byte-identical to them.
+translation (commit 'b8b5f32'): the English rendering must stay byte-identical to them. The
+fragment was rendered again when the web page's report folded its sections (issue 23): only
+its layout changed (the head's class, ``details`` for ``section``, the page's style sheet).
 """
 
 from __future__ import annotations

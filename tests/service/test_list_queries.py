@@ -25,12 +25,14 @@ from tests.factories import (
 from trialkit.errors import NotFoundError
 from trialkit.service.platform.policy import Role
 from trialkit.service.platform.security import Security
+from trialkit.service.platform.views import SiteView
 from trialkit.service.randomisation import randomisation
 from trialkit.service.randomisation.dispensing_check import (
     dispensing_check,
     site_dispensing_checks,
 )
 from trialkit.service.screening import patients
+from trialkit.service.trials import trials
 
 
 @contextmanager
@@ -128,3 +130,32 @@ def test_a_site_outside_the_grant_reads_as_absent(session: Session, security: Se
     )
     with pytest.raises(NotFoundError, match="not found"):
         randomisation.randomisation_numbers(session=session, actor=actor, site_id=other.id)
+
+
+def test_list_sites_costs_the_same_for_two_sites_as_for_five(
+    session: Session, security: Security
+) -> None:
+    """Every site's view (country, ethics approvals, whether it recruits) in a fixed number of
+    statements, and the same views as one site read at a time."""
+    trial = make_trial(session)
+    for country, approved, active in (("DE", True, True), ("IT", False, False)):
+        make_site(session, trial, country=country, approved=approved, active=active)
+    monitor = principal(session, security, make_user(session, security, trial, Role.MONITOR))
+
+    def listed() -> tuple[list[SiteView], int]:
+        session.expire_all()
+        with counted(session) as seen:
+            views = trials.list_sites(session=session, actor=monitor, trial_id=trial.id)
+        return views, len(seen)
+
+    two, fewer = listed()
+    for country, approved, active in (("PL", True, False), ("RU", True, True), ("DE", True, True)):
+        make_site(session, trial, country=country, approved=approved, active=active)
+    five, more = listed()
+    assert (len(two), len(five)) == (2, 5)
+    assert more == fewer
+    assert [v.recruiting for v in five] == [True, False, False, True, True]
+    assert [v.country for v in five] == ["DE", "IT", "PL", "RU", "DE"]
+    session.expire_all()
+    one_by_one = [trials.get_site(session=session, actor=monitor, site_id=v.id) for v in five]
+    assert five == one_by_one

@@ -1,10 +1,12 @@
 """Two servers on one database, as behind a load balancer: uvicorn twice in subprocesses on
 127.0.0.1, each with its own memory. Randomising, dispensing and failed logins sent to both at
 once: no duplicate randomisation or kit, no failed password left uncounted, and what one server
-wrote is what the other shows on its very next request."""
+wrote is what the other shows on its very next request, its cached trial report included (a
+login on the other server leaves that cache, a randomisation there empties it)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -13,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import create_postgres_database, drop_postgres_database
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, SYSTEM, make_user
 from tests.service.randomisation.test_concurrency import (
     CONCURRENT,
     Live,
@@ -23,12 +25,16 @@ from tests.service.randomisation.test_concurrency import (
     _start,
     _stop,
     _token,
+    servers_security,
 )
+from trialkit.service.platform import audit
 from trialkit.service.platform.db.database import create_database
 from trialkit.service.platform.policy import Role
 from trialkit.service.platform.tables.audit import AuditEvent
 from trialkit.service.platform.tables.people import RoleAssignment, User
+from trialkit.service.platform.transaction import transaction
 from trialkit.service.randomisation.tables.supply import Dispensing
+from trialkit.service.trials import trials
 
 MAX_FAILED_LOGINS = 5  # the settings' default, which the servers run with
 
@@ -192,3 +198,56 @@ def test_failed_logins_on_both_servers_all_count(shared: tuple[Live, Server, Ser
         )
         assert answer.status_code == 401
         assert "locked" in answer.json()["detail"]
+
+
+def _statistician(url: str, trial_id: int) -> str:
+    database = create_database(url, pool_size=1)
+    try:
+        with transaction(database) as session:
+            trial = trials.get_trial(session=session, actor=SYSTEM, trial_id=trial_id)
+            user = make_user(session, servers_security(url), trial, Role.STATISTICIAN)
+    finally:
+        database.dispose()
+    return user.username
+
+
+def _data_version(url: str) -> str:
+    database = create_database(url, pool_size=1)
+    try:
+        with database.sessions() as session:
+            return audit.data_version(session)
+    finally:
+        database.dispose()
+
+
+def test_a_cached_report_follows_a_write_on_the_other_server(
+    shared: tuple[Live, Server, Server],
+) -> None:
+    """The first server's report, built once and served again from its cache, shows a patient
+    randomised through the second server on its very next request; a login there did not
+    empty the cache (the data version stayed), the randomisation did."""
+    live, first, second = shared
+    token = _token(first, _statistician(live.url, live.trial_id))
+
+    def snapshot() -> str:
+        answer = httpx.get(
+            f"{first.base}/api/trials/{live.trial_id}/report", headers=_bearer(token), timeout=60
+        )
+        assert answer.status_code == 200, answer.text
+        found = re.search(r"<code>([0-9a-f]{64})</code>", answer.text)
+        assert found is not None
+        return found.group(1)
+
+    before = snapshot()
+    version = _data_version(live.url)
+    other = _token(second, live.username)  # a login on the other server
+    assert _data_version(live.url) == version
+    assert snapshot() == before
+
+    patient = live.patients[-1]  # not one the other tests randomise
+    answer = httpx.post(
+        f"{second.base}/api/patients/{patient}/randomisation", headers=_bearer(other), timeout=30
+    )
+    assert answer.status_code == 201, answer.text
+    assert _data_version(live.url) != version
+    assert snapshot() != before  # one more patient in the ITT population: a new snapshot

@@ -41,6 +41,7 @@ class Section:
     anchor: str
     title: str
     blocks: tuple[Block, ...]
+    primary: bool = False  # the primary endpoint's: the web page shows it unfolded
 
 
 @dataclass(frozen=True, slots=True)

@@ -165,8 +165,9 @@ def _tte_section(
     name = NAMES[paramcd]
     data = _Data(inputs, inputs.adtte, paramcd, itt)
     blocks: list[Block] = []
+    primary = paramcd == "PFS"
     if not data.ids:
-        return Section(anchor, name, (TextBlock("No randomised patients."),))
+        return Section(anchor, name, (TextBlock("No randomised patients."),), primary)
     curves = data.curves(order)
     blocks.append(
         FigureBlock(
@@ -182,7 +183,7 @@ def _tte_section(
                 "patients; no comparison between treatment groups is shown."
             )
         )
-        return Section(anchor, name, tuple(blocks))
+        return Section(anchor, name, tuple(blocks), primary)
     blocks += _unblinded_tests(inputs, data, reference, paramcd)
     if paramcd == "PFS":
         rows = []
@@ -204,11 +205,11 @@ def _tte_section(
                 "and events after two or more missed assessments count as events.",
             )
         )
-    return Section(anchor, name, tuple(blocks))
+    return Section(anchor, name, tuple(blocks), primary)
 
 
 def time_to_event_sections(inputs: ReportInputs) -> list[Section]:
-    """PFS (with its sensitivity analyses), TTP and OS."""
+    """PFS (the primary endpoint, with its sensitivity analyses), TTP and OS."""
     itt = {r.USUBJID for r in inputs.adsl if r.ITTFL == "Y"}
     pp = {r.USUBJID for r in inputs.adsl if r.PPROTFL == "Y"}
     return [

@@ -134,9 +134,10 @@ def test_a_recorded_inconsistency_does_not_stop_the_trial_report_for_everyone(
 
 
 def _section(page: str, anchor: str) -> str:
-    found = re.search(rf'<section id="{anchor}">(.*?)</section>', page, re.S)
+    """A report section: a ``section`` in the document, a folded ``details`` on the page."""
+    found = re.search(rf'<(section|details)[^>]* id="{anchor}"[^>]*>(.*?)</\1>', page, re.S)
     assert found, f"no {anchor} section"
-    return html.unescape(found[1])
+    return html.unescape(found[2])
 
 
 def test_a_patients_data_issue_is_listed_in_every_report_for_that_patient_only(

@@ -30,10 +30,13 @@ from trialkit.service.platform.tables.audit import (
 REFUSED = "is append-only: {op} refused"
 
 
-def _append(session: Session, n: int) -> list[AuditEvent]:
+def _append(session: Session, n: int, *, changes_data: bool = True) -> list[AuditEvent]:
     return append_events(
         session,
-        [AuditEntry(action="create", entity="thing", entity_id=str(i)) for i in range(n)],
+        [
+            AuditEntry(action="create", entity="thing", entity_id=str(i), changes_data=changes_data)
+            for i in range(n)
+        ],
     )
 
 
@@ -160,7 +163,7 @@ def _try_update(url: str) -> str | None:
     database = create_database(url, pool_size=1)
     try:
         with database.sessions.begin() as session:
-            _append(session, 1)
+            _append(session, 1, changes_data=False)  # below 0017 the head has no data version
         try:
             with database.sessions.begin() as session:
                 session.execute(text("UPDATE audit_events SET reason = 'edited'"))

@@ -67,7 +67,8 @@ class Live:
     trial_id: int
 
 
-def _seed(url: str) -> Live:
+def servers_security(url: str) -> Security:
+    """The password hashing and secret the servers of these tests run with (cheap hashing)."""
     settings = load_settings(
         database_url=url,
         secret_key=TEST_SECRET,
@@ -75,7 +76,11 @@ def _seed(url: str) -> Live:
         argon2_memory_kib=8,
         argon2_parallelism=1,
     )
-    security = Security.from_settings(settings)
+    return Security.from_settings(settings)
+
+
+def _seed(url: str) -> Live:
+    security = servers_security(url)
     database = create_database(url, pool_size=2)
     upgrade(database.engine)
     with transaction(database) as session:
@@ -340,14 +345,7 @@ class Supplied:
 
 
 def _seed_supplied(url: str) -> Supplied:
-    settings = load_settings(
-        database_url=url,
-        secret_key=TEST_SECRET,
-        argon2_time_cost=1,
-        argon2_memory_kib=8,
-        argon2_parallelism=1,
-    )
-    security = Security.from_settings(settings)
+    security = servers_security(url)
     database = create_database(url, pool_size=2)
     upgrade(database.engine)
     records = [example(name) for name in SUPPLIED_RECORDS]

@@ -17,10 +17,13 @@ from trialkit.protocol.forms import FormRole
 from trialkit.protocol.model import Protocol, VisitForm
 from trialkit.service.capture.clinical import evaluate_patient, latest_records, require_randomised
 from trialkit.service.capture.tables import CaptureRecord
+from trialkit.service.platform import audit
+from trialkit.service.platform.cache import LruCache
 from trialkit.service.platform.calendar import calendar_date
 from trialkit.service.platform.policy import Action, patient_or_absent
 from trialkit.service.platform.principal import Principal
 from trialkit.service.randomisation import randomised
+from trialkit.service.screening.tables import Patient
 from trialkit.service.trials.trials import get_trial_or_raise, trial_protocol
 from trialkit.therapy import group_assignment
 
@@ -103,10 +106,23 @@ def patient_visits(
     """The patient's expected visits up to one interval after ``today``.
 
     ``today``: the trial's calendar date (``Clock.today()``; default: the record clock's).
+    Cached per patient, day and data version
+    (:func:`~trialkit.service.platform.audit.data_version`), served only after the caller
+    may see the patient's clinical data; the schedule holds no arm and nothing that depends
+    on who asks.
     """
     patient, _ = patient_or_absent(session, actor, patient_id, Action.VIEW_CLINICAL)
-    randomised_on = require_randomised(session, patient)
     today = calendar_date(today)
+    key = (patient.id, today, audit.data_version(session))
+    return _schedules.get_or_make(key, lambda: _schedule(session, patient, today))
+
+
+_schedules: LruCache[tuple[int, dt.date, str], ScheduleView] = LruCache(1024)
+"""Patients' schedules by patient, day and data version (per process)."""
+
+
+def _schedule(session: Session, patient: Patient, today: dt.date) -> ScheduleView:
+    randomised_on = require_randomised(session, patient)
     protocol = trial_protocol(get_trial_or_raise(session, patient.trial_id))
     group = randomised.randomised_therapy(session=session, patient=patient)
     assignment = None if group is None else group_assignment(protocol, group)

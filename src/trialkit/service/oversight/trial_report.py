@@ -34,9 +34,10 @@ from trialkit.safety.dsmb import DsmbPatient
 from trialkit.service.capture.outcomes import DataIssue, trial_outcomes
 from trialkit.service.capture.tables import CaptureRecord
 from trialkit.service.platform import audit
+from trialkit.service.platform.cache import LruCache
 from trialkit.service.platform.calendar import calendar_date
 from trialkit.service.platform.policy import Action, authorize, authorize_trial_wide
-from trialkit.service.platform.principal import Principal
+from trialkit.service.platform.principal import Grant, Principal
 from trialkit.service.safety import sae
 from trialkit.service.screening.tables import (
     EligibilityEvaluation,
@@ -53,6 +54,9 @@ ReportOutput = Literal["page", "html", "pdf"]
 
 REPORT_ENTITY = "trial_report"
 """The audit trail's entity of a report view (its id: the trial's id)."""
+
+_documents: LruCache[tuple[int, bool, dt.date, str], ReportDocument] = LruCache(16)
+"""Built reports by trial, blinded or not, cut-off and data version (per process)."""
 
 
 def _date(value: object) -> dt.date | None:
@@ -168,9 +172,7 @@ def report_inputs(
 ) -> ReportInputs:
     """Gather the report's analysis inputs from the database (authorised as the report)."""
     trial = get_trial_or_raise(session, trial_id)
-    authorize_trial_wide(actor, Action.VIEW_REPORTS, trial_id=trial.id, what="the trial report")
-    if unblinded:
-        authorize(actor, Action.VIEW_ARMS, trial_id=trial.id)
+    _authorise(actor, trial.id, unblinded=unblinded)
     protocol = trial_protocol(trial)
     labels = {a.id: a.label for a in protocol.arms}
     arms = planned_arms(protocol.arms)
@@ -327,6 +329,14 @@ def report_inputs(
     )
 
 
+def _authorise(actor: Principal, trial_id: int, *, unblinded: bool) -> Grant:
+    """The grant for the report's view: trial-wide, and arms for the unblinded one."""
+    grant = authorize_trial_wide(
+        actor, Action.VIEW_REPORTS, trial_id=trial_id, what="the trial report"
+    )
+    return authorize(actor, Action.VIEW_ARMS, trial_id=trial_id) if unblinded else grant
+
+
 def trial_report(
     *,
     session: Session,
@@ -344,14 +354,23 @@ def trial_report(
     counts the screened patients). The view is recorded in the audit trail (action
     ``view_unblinded_report`` or ``view_blinded_report``; the snapshot hash as the new value;
     the cut-off and ``output`` in the reason), in the caller's transaction.
+
+    The built report is cached per process under the trial, blinded or unblinded (never one
+    for the other), the cut-off and the data version
+    (:func:`~trialkit.service.platform.audit.data_version`), which the view's own audit event
+    does not move; it is served only after the caller is authorised for that view.
     """
     cutoff = calendar_date(cutoff)
-    inputs = report_inputs(
-        session=session, actor=actor, trial_id=trial_id, unblinded=unblinded, cutoff=cutoff
-    )
-    document = build_trial_report(inputs)
-    grant = authorize(
-        actor, Action.VIEW_ARMS if unblinded else Action.VIEW_REPORTS, trial_id=trial_id
+    trial = get_trial_or_raise(session, trial_id)
+    grant = _authorise(actor, trial.id, unblinded=unblinded)
+    key = (trial.id, unblinded, cutoff, audit.data_version(session))
+    document = _documents.get_or_make(
+        key,
+        lambda: build_trial_report(
+            report_inputs(
+                session=session, actor=actor, trial_id=trial.id, unblinded=unblinded, cutoff=cutoff
+            )
+        ),
     )
     kind = "unblinded" if unblinded else "blinded"
     audit.record(
@@ -363,5 +382,6 @@ def trial_report(
         entity_id=trial_id,
         changes={"snapshot_sha256": (None, document.snapshot_sha256)},
         reason=f"{kind} report at the {cutoff.isoformat()} data cut-off ({output})",
+        changes_data=False,
     )
     return document

@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from trialkit.errors import ConflictError
 from trialkit.service.capture import queries, visits
 from trialkit.service.capture.tables import CaptureRecord
+from trialkit.service.platform import audit
+from trialkit.service.platform.cache import GrantsKey, LruCache, grants_key
 from trialkit.service.platform.policy import Action, authorize, site_scope
 from trialkit.service.platform.principal import Principal
 from trialkit.service.platform.views import PatientView, SiteView
@@ -66,11 +68,26 @@ class SiteWork:
     aged_queries: int
 
 
+_site_work: LruCache[tuple[int, dt.date, str, GrantsKey], SiteWork] = LruCache(64)
+"""Site work lists by site, day, data version and the caller's grants there (per process)."""
+
+
 def investigator_work(
     *, session: Session, actor: Principal, site_id: int, today: dt.date
 ) -> SiteWork:
-    """Visits due or overdue, patients waiting for randomisation, and the queries at a site."""
+    """Visits due or overdue, patients waiting for randomisation, and the queries at a site.
+
+    It derives every patient's schedule, so it is cached per site, day, data version
+    (:func:`~trialkit.service.platform.audit.data_version`) and the caller's grants at the
+    site, and served from the cache only after the caller may see the site.
+    """
     site = trials.get_site(session=session, actor=actor, site_id=site_id)
+    key = (site.id, today, audit.data_version(session), grants_key(actor, site.trial_id, site.id))
+    return _site_work.get_or_make(key, lambda: _site_work_of(session, actor, site, today))
+
+
+def _site_work_of(session: Session, actor: Principal, site: SiteView, today: dt.date) -> SiteWork:
+    site_id = site.id
     due: list[DueVisit] = []
     waiting: list[Waiting] = []
     for patient in patients.list_patients(session=session, actor=actor, site_id=site_id):

@@ -47,15 +47,18 @@ EXPORT_FIELDS = (*HASHED_FIELDS, "hash")
 
 
 def data_version(session: Session) -> str:
-    """The end of the audit chain (last sequence number and hash) as this transaction sees it.
+    """The last audit event that changed trial data (sequence number and hash), as this
+    transaction sees it.
 
-    Every change the service records moves it, so a result computed from the data may be
-    cached under it: any change, in this process or another, makes a new key, and the hash
-    tells apart two chains of the same length (a rolled-back transaction's, another
-    database's). Read it before the data it keys. A plain read: it waits for no append.
+    Every recorded change of data moves it, and nothing else does (a login, a session's end,
+    a view of a report: :func:`record` with ``changes_data=False``), so a result computed
+    from the data may be cached under it: any change, in this process or another, makes a
+    new key, and the hash tells apart two chains of the same length (a rolled-back
+    transaction's, another database's). Read it before the data it keys. A plain read: it
+    waits for no append.
     """
     row = session.execute(
-        select(AuditHead.last_seq, AuditHead.last_hash).where(AuditHead.id == 1)
+        select(AuditHead.data_seq, AuditHead.data_hash).where(AuditHead.id == 1)
     ).one_or_none()
     return "0" if row is None else f"{row[0]}:{row[1]}"
 
@@ -79,8 +82,13 @@ def record(
     entity_id: object,
     changes: Mapping[str, tuple[Any, Any]] | None = None,
     reason: str | None = None,
+    changes_data: bool = True,
 ) -> None:
-    """Append one event per changed field (or one event without a field) to the chain."""
+    """Append one event per changed field (or one event without a field) to the chain.
+
+    ``changes_data=False`` for an event that changes no trial data (a login, a session's end,
+    a view): it leaves :func:`data_version`, and the caches keyed by it, as they are.
+    """
     common: dict[str, Any] = {
         "action": action,
         "entity": entity,
@@ -91,6 +99,7 @@ def record(
         "role": grant.role.value if grant is not None else None,
         "site_id": grant.site_id if grant is not None else None,
         "request_id": actor.request_id,
+        "changes_data": changes_data,
     }
     if not changes:
         entries = [AuditEntry(**common)]

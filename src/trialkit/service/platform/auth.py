@@ -79,6 +79,7 @@ def _failed(
         entity="user",
         entity_id=user.id if user else None,
         reason=why,
+        changes_data=False,
     )
     return PasswordRefusedError(shown, locked=why == "account locked")
 
@@ -157,6 +158,7 @@ def login(
         entity="login_session",
         entity_id=login_session.id,
         changes={"kind": (None, kind), "expires_at": (None, login_session.expires_at)},
+        changes_data=False,
     )
     sweep(session, security=security, request_id=request_id, limit=LOGIN_SWEEP_LIMIT)
     return IssuedToken(token=token, expires_at=login_session.expires_at, user_id=user.id)
@@ -190,6 +192,7 @@ def _audit_own_account(
         entity_id=user.id,
         changes=changes,
         reason=reason,
+        changes_data=False,
     )
 
 
@@ -310,6 +313,7 @@ def require_reentered_password(
         entity=entity,
         entity_id=entity_id,
         reason=why,
+        changes_data=False,
     )
     raise PasswordRefusedError(failure, location=location, locked=locked)
 
@@ -473,4 +477,5 @@ def change_password(
         entity="user",
         entity_id=user.id,
         changes={"password_hash": (audit.REDACTED, audit.REDACTED)},
+        changes_data=False,
     )

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
-__all__ = ["LruCache"]
+from trialkit.service.platform.principal import Principal
+
+__all__ = ["GrantsKey", "LruCache", "grants_key"]
+
+GrantsKey = tuple[tuple[str, int | None], ...]
+"""The caller's grants as part of a cache key: (role, site or ``None``) pairs, sorted."""
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -33,6 +38,15 @@ class LruCache(Generic[K, V]):
                 self._items.move_to_end(key)
             return item
 
+    def get_or_make(self, key: K, make: Callable[[], V]) -> V:
+        """The result under ``key``, made and kept first if there is none (two threads may
+        both make it: the results are equal, and the later one is kept)."""
+        item = self.get(key)
+        if item is None:
+            item = make()
+            self.put(key, item)
+        return item
+
     def put(self, key: K, item: V) -> None:
         with self._lock:
             self._items[key] = item
@@ -43,3 +57,20 @@ class LruCache(Generic[K, V]):
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+
+
+def grants_key(actor: Principal, trial_id: int, site_id: int | None = None) -> GrantsKey:
+    """The caller's grants (role, site) in a trial, or at one of its sites: the part of a cache
+    key that says who may see the cached result, so that a result is served only to callers
+    whose grants there are the same (a monitor of some sites never gets an all-sites view)."""
+    return tuple(
+        sorted(
+            {
+                (g.role.value, g.site_id)
+                for g in actor.grants
+                if g.trial_id in (None, trial_id)
+                and (site_id is None or g.site_id in (None, site_id))
+            },
+            key=lambda grant: (grant[0], grant[1] or 0),
+        )
+    )

@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from trialkit.errors import NotFoundError, PermissionDenied
+from trialkit.service.platform.db.base import kept
 from trialkit.service.platform.principal import Grant, Principal
 from trialkit.service.platform.tables.people import Role
 from trialkit.service.screening.tables import Patient
@@ -290,6 +291,7 @@ def patient_or_absent(
     if patient is None:
         authorize(actor, action, trial_id=None)
         raise NotFoundError(absent)
+    kept(session, patient)
     grant = authorize(
         actor, action, trial_id=patient.trial_id, site_id=patient.site_id, absent=absent
     )
@@ -362,5 +364,6 @@ def site_or_absent(
     site = session.get(Site, site_id)
     if site is None:
         raise NotFoundError(absent)
+    kept(session, site)
     grant = authorize(actor, action, trial_id=site.trial_id, site_id=site.id, absent=absent)
     return site, grant

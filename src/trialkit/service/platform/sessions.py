@@ -136,6 +136,7 @@ def end_session(
         entity_id=login_session.id,
         changes={"ended_at": (None, at)},
         reason=_why(login_session, reason, at),
+        changes_data=False,
     )
     return True
 

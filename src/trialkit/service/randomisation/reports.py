@@ -195,6 +195,7 @@ def allocation_audit(
         entity_id=trial.id,
         changes={"list_hash": (None, seal.list_hash)},
         reason=f"unblinded allocation audit ({output}); verified: {verification.verified}",
+        changes_data=False,
     )
     return AllocationAuditView(
         trial_id=trial.id,

@@ -26,7 +26,7 @@ from trialkit.errors import (
 from trialkit.protocol import Protocol, load_protocol
 from trialkit.service.platform import audit
 from trialkit.service.platform.calendar import calendar_date
-from trialkit.service.platform.db.base import utcnow
+from trialkit.service.platform.db.base import kept, utcnow
 from trialkit.service.platform.policy import Action, authorize
 from trialkit.service.platform.principal import Principal
 from trialkit.service.platform.views import EnrolmentView, EthicsApprovalView, SiteView, TrialView
@@ -221,7 +221,7 @@ def get_trial_or_raise(session: Session, trial_id: int) -> Trial:
     trial = session.get(Trial, trial_id)
     if trial is None:
         raise NotFoundError(f"trial {trial_id} not found")
-    return trial
+    return kept(session, trial)
 
 
 def create_trial(*, session: Session, actor: Principal, protocol_name: str) -> TrialView:
@@ -326,9 +326,16 @@ def _approvals(session: Session, site_id: int) -> list[EthicsApproval]:
 
 
 def site_view(session: Session, site: Site) -> SiteView:
-    trial = get_trial_or_raise(session, site.trial_id)
-    approvals = _approvals(session, site.id)
     country = session.get(Country, site.country_id)
+    return _site_view(
+        get_trial_or_raise(session, site.trial_id),
+        site,
+        country.code if country else "",
+        _approvals(session, site.id),
+    )
+
+
+def _site_view(trial: Trial, site: Site, country: str, approvals: list[EthicsApproval]) -> SiteView:
     why_not = _recruiting(trial, site, approvals)
     return SiteView(
         id=site.id,
@@ -336,7 +343,7 @@ def site_view(session: Session, site: Site) -> SiteView:
         code=site.code,
         name=site.name,
         city=site.city,
-        country=country.code if country else "",
+        country=country,
         coordinating=site.coordinating,
         activated_at=site.activated_at,
         recruiting=why_not is None,
@@ -358,6 +365,7 @@ def get_site_or_raise(session: Session, site_id: int) -> Site:
     site = session.get(Site, site_id)
     if site is None:
         raise NotFoundError(f"site {site_id} not found")
+    kept(session, site)
     return site
 
 
@@ -535,8 +543,23 @@ def activate_site(
 def list_sites(*, session: Session, actor: Principal, trial_id: int) -> list[SiteView]:
     trial = get_trial_or_raise(session, trial_id)
     _view_or_absent(actor, trial.id, f"trial {trial_id} not found")
-    sites = session.scalars(select(Site).where(Site.trial_id == trial.id).order_by(Site.id)).all()
-    return [site_view(session, s) for s in sites]
+    rows = session.execute(
+        select(Site, Country.code)
+        .outerjoin(Country, Country.id == Site.country_id)
+        .where(Site.trial_id == trial.id)
+        .order_by(Site.id)
+    ).all()
+    approvals: dict[int, list[EthicsApproval]] = {}
+    for approval in session.scalars(
+        select(EthicsApproval)
+        .join(Site, Site.id == EthicsApproval.site_id)
+        .where(Site.trial_id == trial.id)
+        .order_by(EthicsApproval.id)
+    ):
+        approvals.setdefault(approval.site_id, []).append(approval)
+    return [
+        _site_view(trial, site, country or "", approvals.get(site.id, [])) for site, country in rows
+    ]
 
 
 def get_site(*, session: Session, actor: Principal, site_id: int) -> SiteView:

@@ -17,13 +17,17 @@ from dataclasses import dataclass, field
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
 from trialkit.errors import NotFoundError
 from trialkit.report.enrolment_plot import enrolment_svg
 from trialkit.service.oversight import forecast, monitoring
 from trialkit.service.oversight.pages.forecast import calendar_today
+from trialkit.service.platform import audit
+from trialkit.service.platform.cache import GrantsKey, LruCache, grants_key
 from trialkit.service.platform.pages.deps import DbSession, PagesDep, ViewerDep
 from trialkit.service.platform.policy import Action, site_scope
+from trialkit.service.platform.principal import Principal
 from trialkit.service.platform.views import PatientView, SiteView
 from trialkit.service.screening import patients
 from trialkit.service.screening import screening as screening_service
@@ -53,20 +57,31 @@ class Tally:
         self.consented += patient.consented
 
 
-@router.get("/monitor", response_class=HTMLResponse)
-def enrolment(
-    request: Request, viewer: ViewerDep, session: DbSession, pages: PagesDep
-) -> HTMLResponse:
-    if viewer.trial is None:
-        raise NotFoundError(pages._("You hold no role in a trial."))
-    actor = viewer.principal
-    protocol = screening_service.get_protocol(
-        session=session, actor=actor, trial_id=viewer.trial.id
-    )
+Tallies = tuple[list[tuple[SiteView, Tally]], dict[str, Tally], Tally]
+"""Screening by site, by country and in total."""
+
+_tallies: LruCache[tuple[int, str, GrantsKey], Tallies] = LruCache(16)
+"""Screening tallies by trial, data version and the caller's grants in it (per process)."""
+
+
+def _screening_tallies(
+    session: Session, actor: Principal, trial_id: int, countries: list[str]
+) -> Tallies:
+    """Every patient of each site the caller may see, tallied: cached per data version
+    (:func:`~trialkit.service.platform.audit.data_version`) and the caller's grants, after
+    the caller may see the trial's sites."""
+    sites = trials.list_sites(session=session, actor=actor, trial_id=trial_id)
+    key = (trial_id, audit.data_version(session), grants_key(actor, trial_id))
+    return _tallies.get_or_make(key, lambda: _tally(session, actor, sites, countries))
+
+
+def _tally(
+    session: Session, actor: Principal, sites: list[SiteView], countries: list[str]
+) -> Tallies:
     by_site: list[tuple[SiteView, Tally]] = []
-    by_country: dict[str, Tally] = {c: Tally() for c in viewer.trial.countries}
+    by_country: dict[str, Tally] = {c: Tally() for c in countries}
     total = Tally()
-    for site in trials.list_sites(session=session, actor=actor, trial_id=viewer.trial.id):
+    for site in sites:
         try:
             listed = patients.list_patients(session=session, actor=actor, site_id=site.id)
         except NotFoundError:  # a monitor assigned to other sites
@@ -78,6 +93,22 @@ def enrolment(
             total.add(patient)
         by_country.setdefault(site.country, Tally()).sites.append(site.code)
         by_site.append((site, tally))
+    return by_site, by_country, total
+
+
+@router.get("/monitor", response_class=HTMLResponse)
+def enrolment(
+    request: Request, viewer: ViewerDep, session: DbSession, pages: PagesDep
+) -> HTMLResponse:
+    if viewer.trial is None:
+        raise NotFoundError(pages._("You hold no role in a trial."))
+    actor = viewer.principal
+    protocol = screening_service.get_protocol(
+        session=session, actor=actor, trial_id=viewer.trial.id
+    )
+    by_site, by_country, total = _screening_tallies(
+        session, actor, viewer.trial.id, viewer.trial.countries
+    )
     names = {c.code: c.name for c in protocol.countries}
     progress = monitoring.enrolment_progress(session=session, actor=actor, trial_id=viewer.trial.id)
     trial_wide = site_scope(actor, Action.VIEW_FORECAST, trial_id=viewer.trial.id) is None

@@ -12,9 +12,9 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
@@ -25,6 +25,7 @@ __all__ = [
     "Base",
     "UTCDateTime",
     "insert_unique",
+    "kept",
     "on_calendar",
     "pinned_calendar",
     "real_utcnow",
@@ -39,6 +40,28 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+_Row = TypeVar("_Row")
+_KEPT = "trialkit_kept"
+
+
+def kept(session: Session, row: _Row) -> _Row:
+    """``row``, held by the session for its life (one request).
+
+    The identity map holds rows weakly, so a trial, site or patient looked up by id in each
+    service function of a request was read again each time once the last one let it go;
+    held, ``session.get`` finds it without a statement.
+    """
+    session.info.setdefault(_KEPT, set()).add(row)
+    return row
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _let_go(session: Session, _previous: object) -> None:
+    """A rollback (a savepoint's too) may remove rows the session held: let them go, so that
+    a new row under a reused id is never taken for the old one."""
+    session.info.pop(_KEPT, None)
 
 
 _CALENDAR: ContextVar[dt.date | None] = ContextVar("trialkit_calendar", default=None)

@@ -41,13 +41,19 @@ GENESIS_HASH = "0" * 64
 
 
 class AuditHead(Base):
-    """The end of the chain: one row, ``id = 1``, created by the first migration."""
+    """The end of the chain: one row, ``id = 1``, created by the first migration.
+
+    ``data_seq`` and ``data_hash`` are the sequence number and hash of the last event that
+    changed trial data (not a login, a session's end or a view): the data version.
+    """
 
     __tablename__ = "audit_head"
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     last_seq: Mapped[int]
     last_hash: Mapped[str] = mapped_column(String(64))
+    data_seq: Mapped[int] = mapped_column(server_default="0")
+    data_hash: Mapped[str] = mapped_column(String(64), server_default="")
 
 
 class AuditEvent(Base):
@@ -108,6 +114,9 @@ class AuditEntry:
     role: str | None = None
     site_id: int | None = None
     request_id: str | None = None
+    changes_data: bool = True
+    """False for an event that changes no trial data (a login, a session's end, a view): it
+    leaves the data version where it is. Not stored: the action says what happened."""
 
 
 HASHED_FIELDS = (
@@ -149,13 +158,15 @@ _MOVE_HEAD = (
     .where(AuditHead.id == 1)
     .values(last_seq=bindparam("seq"), last_hash=bindparam("hash"))
 )
+_MOVE_HEAD_AND_DATA = _MOVE_HEAD.values(data_seq=bindparam("seq"), data_hash=bindparam("hash"))
 
 
 def append_rows(session: Session, entries: Sequence[AuditEntry]) -> list[dict[str, Any]]:
     """Append entries to the chain in the caller's transaction (holds the head lock till commit).
 
-    Three Core statements (lock the head, insert the events, move the head), no ORM unit
-    of work: the audit append is on every write's path. Each row is hashed exactly as
+    Three Core statements (lock the head, insert the events, move the head, and the data
+    version with it when an entry changes data), no ORM unit of work: the audit append is
+    on every write's path. Each row is hashed exactly as
     :func:`event_hash` hashes the stored event (the same values in the same order), so
     :func:`verify_chain` checks what is written here. Returns the rows written.
     """
@@ -190,7 +201,8 @@ def append_rows(session: Session, entries: Sequence[AuditEntry]) -> list[dict[st
         rows.append(row)
     connection = session.connection()
     connection.execute(_INSERT_EVENTS, rows)
-    connection.execute(_MOVE_HEAD, {"seq": last_seq, "hash": last_hash})
+    move = _MOVE_HEAD_AND_DATA if any(e.changes_data for e in entries) else _MOVE_HEAD
+    connection.execute(move, {"seq": last_seq, "hash": last_hash})
     head = session.identity_map.get(identity_key(AuditHead, 1))
     if head is not None:  # loaded earlier in this session: read it again when next used
         session.expire(head)

@@ -19,7 +19,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from trialkit.errors import NotFoundError, PermissionDenied, TrialkitError
+from trialkit.service.platform import audit
 from trialkit.service.platform.boundary import listed_ids
+from trialkit.service.platform.cache import GrantsKey, LruCache, grants_key
 from trialkit.service.platform.listing import Listing, filter_date, filter_int
 from trialkit.service.platform.pages.deps import (
     DbSession,
@@ -34,6 +36,7 @@ from trialkit.service.platform.pages.errors import FormRejected
 from trialkit.service.platform.pages.labels import N_
 from trialkit.service.platform.pages.rendering import Pages
 from trialkit.service.platform.policy import Role
+from trialkit.service.platform.principal import Principal
 from trialkit.service.platform.views import (
     DispensingView,
     KitView,
@@ -107,9 +110,25 @@ class SiteSupply:
     requests: list[ResupplyRequestView]
 
 
+_supplies: LruCache[tuple[int, dt.date, str, GrantsKey], SiteSupply] = LruCache(32)
+"""Site supply views by site, day, data version and the caller's grants there (per process)."""
+
+
 def site_supply(session: Session, viewer: Viewer, site_id: int, today: dt.date) -> SiteSupply:
+    """The site's kits, shipments, treated patients with their next cycle, and requests.
+
+    Every patient's dispensing check and the site's kits: cached per site, day, data version
+    (:func:`~trialkit.service.platform.audit.data_version`) and the caller's grants at the
+    site, served only after the caller may see the site.
+    """
     actor = viewer.principal
     site = trials.get_site(session=session, actor=actor, site_id=site_id)
+    key = (site.id, today, audit.data_version(session), grants_key(actor, site.trial_id, site.id))
+    return _supplies.get_or_make(key, lambda: _site_supply(session, actor, site, today))
+
+
+def _site_supply(session: Session, actor: Principal, site: SiteView, today: dt.date) -> SiteSupply:
+    site_id = site.id
     kits = supply.list_site_kits(session=session, actor=actor, site_id=site_id)
     dispensed = list_site_dispensings(session=session, actor=actor, site_id=site_id)
     listed = patients.list_patients(session=session, actor=actor, site_id=site_id)
