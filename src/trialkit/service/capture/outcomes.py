@@ -148,10 +148,18 @@ def _alpha3(code: str) -> str:
     return code if country is None else str(country.alpha_3)
 
 
-def _age(birth: object, on: dt.date) -> int | None:
-    if birth is None:
+def _day(value: object) -> dt.date | None:
+    """The day of an ISO 8601 date or date-time; ``None`` for none or a partial date (1955-06)."""
+    try:
+        return None if value is None else dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
         return None
-    born = dt.date.fromisoformat(str(birth))
+
+
+def _age(birth: object, on: dt.date) -> int | None:
+    born = _day(birth)
+    if born is None:
+        return None
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
@@ -160,8 +168,8 @@ def _exposure(
 ) -> tuple[dt.date | None, dt.date | None]:
     """The first and last exposure to any treatment: the earliest start and the latest end of
     the records of every form declared ``sdtm_domain: EX``, by their items declared
-    ``EX.EXSTDTC`` and ``EX.EXENDTC``. The last is unknown (``None``) while an exposure whose
-    form records its end has none yet."""
+    ``EX.EXSTDTC`` and ``EX.EXENDTC`` (a partial date gives no day). The last is unknown
+    (``None``) while an exposure whose form records its end has none yet."""
     if forms is None:
         return None, None
     starts: list[dt.date] = []
@@ -171,12 +179,12 @@ def _exposure(
         records_end = any(i.sdtm == "EX.EXENDTC" for _, i in form.walk())
         for record in (r for r in records if r.form == form.name):
             row = declared(forms, form, record.data, "EX")
-            if row.get("EXSTDTC") is None:
+            start, end = _day(row.get("EXSTDTC")), _day(row.get("EXENDTC"))
+            if start is None:
                 continue
-            starts.append(dt.date.fromisoformat(str(row["EXSTDTC"])[:10]))
-            end = row.get("EXENDTC")
+            starts.append(start)
             if end is not None:
-                ends.append(dt.date.fromisoformat(str(end)[:10]))
+                ends.append(end)
             ongoing |= records_end and end is None
     return min(starts, default=None), None if ongoing else max(ends, default=None)
 
