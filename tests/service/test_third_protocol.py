@@ -30,6 +30,7 @@ from tests.factories import (
 )
 from tests.service.page_fixtures import Browser
 from trialkit.config import Settings
+from trialkit.service.capture.outcomes import derive_datasets
 from trialkit.service.oversight.exports import odm_metadata_xml, odm_xml, sdtm_export
 from trialkit.service.oversight.odm import ODM_NS
 from trialkit.service.oversight.sdtm_checks import KNOWN_GAPS
@@ -144,6 +145,7 @@ def test_colo_runs_screening_to_report_on_its_own_forms(
     randomised = colo_web.post(f"/api/patients/{patient_id}/randomisation", headers=site_api)
     assert randomised.status_code == 201, randomised.text
     assert randomised.json()["background_therapy"] == "ras_mutant"
+    randomised_on = dt.date.fromisoformat(randomised.json()["enrolment_date"])
 
     # --- its own forms: pages for the CT forms, the API for the questionnaire -----------------
     base = f"/patients/{patient_id}/forms"
@@ -189,15 +191,10 @@ def test_colo_runs_screening_to_report_on_its_own_forms(
     assert "<strong>progressive disease</strong>" in patient_page  # 40 -> 60 mm, in words
 
     # --- exposure and disposition on its own forms (SDTM EX and DS by their declarations) -----
+    taken = {"first_day": "2021-03-02", "last_day": "2021-03-15", "dose_per_intake_mg": 1000}
     cycle = colo_web.post(
         f"/api/patients/{patient_id}/records/capecitabine",
-        json={
-            "data": {
-                "first_day": "2021-03-02",
-                "last_day": "2021-03-15",
-                "dose_per_intake_mg": 1000,
-            }
-        },
+        json={"data": taken},
         headers=site_api,
     )
     assert cycle.status_code == 201, cycle.text
@@ -218,10 +215,37 @@ def test_colo_runs_screening_to_report_on_its_own_forms(
     with db.sessions() as session:
         actor = principal(session, security, statistician)
         export = sdtm_export(session=session, actor=actor, trial_id=trial.id)
+        adsl = derive_datasets(session=session, actor=actor, trial_id=trial.id).adsl
         metadata = ET.fromstring(odm_metadata_xml(session=session, actor=actor, trial_id=trial.id))
         snapshot = ET.fromstring(odm_xml(session=session, actor=actor, trial_id=trial.id))
     domains = {d.name: d for d in export.domains}
     assert len(domains["DM"].rows) == 1
+    # DM from COLO's own definitions: sex and birth date by the screening form's items declared
+    # DM.SEX and DM.BRTHDTC (its section is "demographics"), the reference dates by the
+    # capecitabine form's EX.EXSTDTC / EX.EXENDTC (COLO has no study_drug form)
+    dm = dict(zip(domains["DM"].columns, domains["DM"].rows[0], strict=True))
+    born = dt.date.fromisoformat(screening["demographics.date_of_birth"])
+    birthday_to_come = (randomised_on.month, randomised_on.day) < (born.month, born.day)
+    age = randomised_on.year - born.year - birthday_to_come
+    columns = ("SEX", "AGE", "AGEU", "RFSTDTC", "RFENDTC", "RFXSTDTC", "RFXENDTC")
+    assert tuple(dm[c] for c in columns) == (
+        "M",
+        age,
+        "YEARS",
+        taken["first_day"],
+        taken["last_day"],
+        taken["first_day"],
+        taken["last_day"],
+    )
+    assert len(adsl) == 1
+    treated = (adsl[0].SEX, adsl[0].AGE, adsl[0].TRTSDT, adsl[0].TRTEDT, adsl[0].SAFFL)
+    assert treated == (
+        "M",
+        age,
+        dt.date.fromisoformat(str(taken["first_day"])),
+        dt.date.fromisoformat(str(taken["last_day"])),
+        "Y",
+    )
     assert "TR" in domains
     ae = [dict(zip(domains["AE"].columns, row, strict=True)) for row in domains["AE"].rows]
     # mapped by the AE form's declared SDTM names (no code knows COLO's items)

@@ -11,7 +11,7 @@ import typing
 from collections.abc import Iterator, Mapping
 from functools import cached_property
 from types import MappingProxyType
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
@@ -31,6 +31,9 @@ __all__ = [
     "Range",
     "Section",
     "Treatment",
+    "declared",
+    "sdtm_value",
+    "value_at",
 ]
 
 ItemType = Literal[
@@ -455,6 +458,56 @@ class Forms(_Frozen):
     def code_map(self) -> Mapping[str, CodeList]:
         """The code lists by name (built once: the model is frozen)."""
         return MappingProxyType({c.name: c for c in self.code_lists})
+
+
+SdtmValue = str | int | float | None
+
+
+def value_at(data: Any, path: str) -> Any:
+    """The value at a dotted path of a record (``labs.alt``); ``None`` where a part is missing."""
+    for part in path.split("."):
+        if not isinstance(data, dict):
+            return None
+        data = data.get(part)
+    return data
+
+
+def sdtm_value(forms: Forms, item: Item, value: Any) -> SdtmValue:
+    """A value as SDTM has it: a code's submission value, Y/N for a boolean."""
+    if isinstance(value, bool):
+        return "Y" if value else "N"
+    if item.codelist is not None:
+        code = next((c for c in forms.code_list(item.codelist).codes if c.code == value), None)
+        if code is not None and code.submission_value is not None:
+            return code.submission_value
+        return str(value)
+    if isinstance(value, int | float):
+        return value
+    return None if value is None else str(value)
+
+
+def declared(
+    forms: Forms, form: Form, data: Mapping[str, Any], domain: str
+) -> dict[str, SdtmValue]:
+    """The record's items that declare a variable of ``domain`` (``sdtm: AE.AETERM``), by
+    variable: the mapping comes from the form's definition, not from the item names. Items of
+    a repeating group (lesions, dose reductions) are rows of their own, not the record's."""
+    row: dict[str, SdtmValue] = {}
+    repeating: tuple[str, ...] = ()
+    for path, item in form.walk():
+        if path.startswith(repeating):
+            continue
+        if item.repeating:
+            repeating += (f"{path}.",)
+        if item.sdtm is None or item.sdtm_test is not None or item.type == "group":
+            continue
+        name, _, variable = item.sdtm.partition(".")
+        if name != domain or item.keyed or item.multiple:
+            continue
+        value = value_at(data, path)
+        if value is not None:
+            row[variable] = sdtm_value(forms, item, value)
+    return row
 
 
 def _twice(values: list[str] | list[str | int]) -> str | int | None:

@@ -222,6 +222,7 @@ def test_ex_and_ds_follow_the_forms_declarations(
     why = {"reason": "withdrawal_of_consent", "reason_text": "Moved abroad"}
     record(first, "end_of_study", {"date": "2008-10-01"} | why)
     record(third, "end_of_study", {"date": "2008-11-01", "reason": "completed"})
+    record(third, "letrozole", {"start_date": "2008-01-02", "dose_mg": 2.5})
     tables = _domains(_export(session, security, world, unblinded=False))
     subjects = [r["USUBJID"] for r in tables["DM"]]
     therapy = load_protocol("sor").background_therapy
@@ -245,6 +246,11 @@ def test_ex_and_ds_follow_the_forms_declarations(
     ]
     blinded = [r for r in tables["EX"] if r["EXTRT"] == "SORAFENIB/PLACEBO"]
     assert {r["EXDOSFRM"] for r in blinded} == {"TABLET"}  # the study drug form's declaration
+    # the first exposure is the earliest start of any exposure form, background therapy included
+    for dm in tables["DM"]:
+        starts = [str(r["EXSTDTC"]) for r in tables["EX"] if r["USUBJID"] == dm["USUBJID"]]
+        assert dm["RFXSTDTC"] == min(starts, default=None), dm["USUBJID"]
+    assert tables["DM"][2]["RFXSTDTC"] == "2008-01-02"  # letrozole, before the study drug
     ends = [
         (r["USUBJID"], r["DSTERM"], r["DSDECOD"], r["DSSTDTC"])
         for r in tables["DS"]

@@ -27,6 +27,7 @@ from trialkit.endpoints import (
 )
 from trialkit.endpoints.recist import DEFAULT_CRITERIA
 from trialkit.errors import NotFoundError, PermissionDenied, RecordError
+from trialkit.protocol.forms import Forms, declared
 from trialkit.service.capture.clinical import latest_records_of, lesion_record
 from trialkit.service.capture.edit_checks import all_dates
 from trialkit.service.capture.tables import CaptureRecord
@@ -147,18 +148,56 @@ def _alpha3(code: str) -> str:
     return code if country is None else str(country.alpha_3)
 
 
-def _age(birth: object, on: dt.date) -> int | None:
-    if birth is None:
+def _day(value: object) -> dt.date | None:
+    """The day of an ISO 8601 date or date-time; ``None`` for none or a partial date (1955-06)."""
+    try:
+        return None if value is None else dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
         return None
-    born = dt.date.fromisoformat(str(birth))
+
+
+def _age(birth: object, on: dt.date) -> int | None:
+    born = _day(birth)
+    if born is None:
+        return None
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
-def _last_dose(records: list[CaptureRecord], study_drug: str | None) -> dt.date | None:
-    periods = [r for r in records if r.form == study_drug and r.data.get("start_date")]
-    if not periods or any(r.data.get("end_date") is None for r in periods):
-        return None
-    return max(dt.date.fromisoformat(str(r.data["end_date"])) for r in periods)
+def _exposure(
+    forms: Forms | None, records: list[CaptureRecord]
+) -> tuple[dt.date | None, dt.date | None]:
+    """The first and last exposure to any treatment: the earliest start and the latest end of
+    the records of every form declared ``sdtm_domain: EX``, by their items declared
+    ``EX.EXSTDTC`` and ``EX.EXENDTC`` (a partial date gives no day). The last is unknown
+    (``None``) while an exposure whose form records its end has none yet."""
+    if forms is None:
+        return None, None
+    starts: list[dt.date] = []
+    ends: list[dt.date] = []
+    ongoing = False
+    for form in (f for f in forms.forms if f.sdtm_domain == "EX"):
+        records_end = any(i.sdtm == "EX.EXENDTC" for _, i in form.walk())
+        for record in (r for r in records if r.form == form.name):
+            row = declared(forms, form, record.data, "EX")
+            start, end = _day(row.get("EXSTDTC")), _day(row.get("EXENDTC"))
+            if start is None:
+                continue
+            starts.append(start)
+            if end is not None:
+                ends.append(end)
+            ongoing |= records_end and end is None
+    return min(starts, default=None), None if ongoing else max(ends, default=None)
+
+
+def _demographics(forms: Forms | None, screening: Mapping[str, object]) -> tuple[str, object]:
+    """SEX (``F``, ``M``; ``U`` when not recorded) and BRTHDTC from the screening record, by
+    the screening form's items declared ``DM.SEX`` and ``DM.BRTHDTC``."""
+    form = None if forms is None else forms.screening
+    if forms is None or form is None:
+        return "U", None
+    row = declared(forms, form, dict(screening), "DM")
+    sex = row.get("SEX")
+    return (str(sex) if sex in ("F", "M") else "U"), row.get("BRTHDTC")
 
 
 def patient_outcome(
@@ -192,19 +231,23 @@ def _outcome(
     evaluation: RecistEvaluation | None,
     randomised_on: dt.date,
     strata: tuple[str | None, str | None],
-    demographics: tuple[dict[str, object], str | None],
+    demographics: tuple[Mapping[str, object], str | None],
     arm: str | None,
     kit_arms: tuple[str, ...],
     issues: list[DataIssue],
-    roles: Mapping[str, str],
+    forms: Forms | None,
 ) -> PatientOutcome:
-    """``roles``: the protocol's forms by role (``forms.roles``)."""
+    """``demographics``: the screening record and the site's country; ``forms``: the
+    protocol's form definitions."""
+    roles = {} if forms is None else forms.roles
     death = _one(records, roles.get("death"))
     alive = _date(_one(records, roles.get("last_known_alive")))
     if alive is None:
         death_form = roles.get("death")
         seen = [d for r in records if r.form != death_form for _, d in all_dates(r.data)]
         alive = max(seen, default=randomised_on)
+    first_dose, last_dose = _exposure(forms, records)
+    sex, birth = _demographics(forms, demographics[0])
     fields: dict[str, object] = {
         "usubjid": usubjid(trial, site, patient),
         "stratum": strata[0],
@@ -222,10 +265,10 @@ def _outcome(
         "new_therapy_date": _earliest(records, roles.get("new_therapy"), "start_date"),
         "end_of_study": _date(_one(records, roles.get("end_of_study"))),
         "siteid": site.code,
-        "first_dose_date": _earliest(records, roles.get("study_drug"), "start_date"),
-        "last_dose_date": _last_dose(records, roles.get("study_drug")),
-        "sex": {"female": "F", "male": "M"}.get(str(demographics[0].get("sex")), "U"),
-        "age": _age(demographics[0].get("date_of_birth"), randomised_on),
+        "first_dose_date": first_dose,
+        "last_dose_date": last_dose,
+        "sex": sex,
+        "age": _age(birth, randomised_on),
         "country": demographics[1],
         "arm": arm,
         "kit_arms": kit_arms,
@@ -323,14 +366,11 @@ def trial_outcomes(
             evaluation=None if lesions is None else evaluate_recist(lesions, criteria),
             randomised_on=row.enrolment_date,
             strata=(row.stratum, row.background_therapy),
-            demographics=(
-                dict((row.data or {}).get("patient") or {}),
-                _alpha3(row.country),
-            ),
+            demographics=(row.data or {}, _alpha3(row.country)),
             arm=arms.get(patient.id) if with_arm else None,
             kit_arms=tuple(sorted(kit_arms.get(patient.id, ()))),
             issues=found,
-            roles=roles,
+            forms=protocol.forms,
         )
         result[patient.id] = (outcome, records)
     return result

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from trialkit.endpoints import PatientOutcome, PlannedArm, actual_arm, evaluate_recist, planned_arms
 from trialkit.endpoints.recist import DEFAULT_CRITERIA
 from trialkit.protocol.forms import Form as FormDefinition
-from trialkit.protocol.forms import FormRole, Forms, Item
+from trialkit.protocol.forms import FormRole, Forms, declared, sdtm_value, value_at
 from trialkit.protocol.model import Protocol, ResponseCriteria
 from trialkit.service.capture.clinical import lesion_record, tumour_forms
 from trialkit.service.capture.outcomes import authorise_export, subjid, trial_outcomes
@@ -41,7 +41,7 @@ from trialkit.service.screening.tables import Consent, Patient
 from trialkit.service.trials.tables import Site, Trial
 from trialkit.service.trials.trials import trial_protocol
 
-__all__ = ["ARM_VARIABLES", "Domain", "declared", "sdtm_domains"]
+__all__ = ["ARM_VARIABLES", "Domain", "sdtm_domains"]
 
 Value = str | int | float | None
 Row = dict[str, Value]
@@ -363,48 +363,6 @@ def _frequency(doses_per_day: int) -> str | None:
     return {1: "QD", 2: "BID"}.get(doses_per_day)
 
 
-def _get(data: Any, path: str) -> Any:
-    for part in path.split("."):
-        if not isinstance(data, dict):
-            return None
-        data = data.get(part)
-    return data
-
-
-def _sdtm_value(forms: Forms, item: Item, value: Any) -> Value:
-    """A value as SDTM has it: a code's submission value, Y/N for a boolean."""
-    if isinstance(value, bool):
-        return "Y" if value else "N"
-    if item.codelist is not None:
-        code = next((c for c in forms.code_list(item.codelist).codes if c.code == value), None)
-        if code is not None and code.submission_value is not None:
-            return code.submission_value
-        return str(value)
-    return value if isinstance(value, int | float) else _text(value)
-
-
-def declared(forms: Forms, form: FormDefinition, data: dict[str, Any], domain: str) -> Row:
-    """The record's items that declare a variable of ``domain`` (``sdtm: AE.AETERM``), by
-    variable: the mapping comes from the form's definition, not from the item names. Items of
-    a repeating group (lesions, dose reductions) are rows of their own, not the record's."""
-    row: Row = {}
-    repeating: tuple[str, ...] = ()
-    for path, item in form.walk():
-        if path.startswith(repeating):
-            continue
-        if item.repeating:
-            repeating += (f"{path}.",)
-        if item.sdtm is None or item.sdtm_test is not None or item.type == "group":
-            continue
-        name, _, variable = item.sdtm.partition(".")
-        if name != domain or item.keyed or item.multiple:
-            continue
-        value = _get(data, path)
-        if value is not None:
-            row[variable] = _sdtm_value(forms, item, value)
-    return row
-
-
 def _ae(forms: Forms | None, records: list[CaptureRecord], epoch: _Epochs) -> list[Row]:
     """AE rows from every form declared as the AE domain, mapped by its items' SDTM names."""
     by_name = {f.name: f for f in (forms.forms if forms else ()) if f.sdtm_domain == "AE"}
@@ -414,7 +372,7 @@ def _ae(forms: Forms | None, records: list[CaptureRecord], epoch: _Epochs) -> li
         if form is None or forms is None:
             continue
         row = declared(forms, form, r.data, "AE")
-        ongoing = next((_get(r.data, p) for p, i in form.walk() if i.cdash == "AEONGO"), None)
+        ongoing = next((value_at(r.data, p) for p, i in form.walk() if i.cdash == "AEONGO"), None)
         if row.get("AETOXGR") == "5":
             outcome: str | None = "FATAL"
         elif row.get("AEENDTC"):
@@ -443,7 +401,7 @@ def _lesion_method(
         if item is None:
             return None
         found = item.default if value is None else value
-        return None if found is None else _text(_sdtm_value(forms, item, found))
+        return None if found is None else _text(sdtm_value(forms, item, found))
 
     return method
 

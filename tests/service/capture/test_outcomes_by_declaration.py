@@ -1,0 +1,58 @@
+"""The outcomes read demographics and exposure by the items' declared SDTM names (COLO's forms:
+a ``demographics`` section and a ``capecitabine`` exposure form), whatever the items are called."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from trialkit.protocol import load_protocol
+from trialkit.protocol.forms import Forms
+from trialkit.service.capture.outcomes import _age, _demographics, _exposure
+from trialkit.service.capture.tables import CaptureRecord
+
+COLO = Path(__file__).resolve().parents[2] / "protocol" / "data" / "colorectal.yaml"
+BIRTH = "{name: date_of_birth, type: date, label: Date of birth, sdtm: DM.BRTHDTC}"
+
+
+def _colo(tmp_path: Path, birth: str = BIRTH) -> Forms:
+    text = COLO.read_text(encoding="utf-8")
+    assert BIRTH in text
+    path = tmp_path / "colorectal.yaml"
+    path.write_text(text.replace(BIRTH, birth), encoding="utf-8")
+    forms = load_protocol(str(path)).forms
+    assert forms is not None
+    return forms
+
+
+def _cycle(first: str, last: str | None) -> CaptureRecord:
+    data: dict[str, object] = {"first_day": first, "dose_per_intake_mg": 1000}
+    return CaptureRecord(form="capecitabine", data=data | ({"last_day": last} if last else {}))
+
+
+def test_sex_and_birth_date_by_their_declared_names(tmp_path: Path) -> None:
+    forms = _colo(tmp_path)
+    screening = {"demographics": {"sex": "male", "date_of_birth": "1955-06-01"}}
+    sex, birth = _demographics(forms, screening)
+    assert (sex, birth) == ("M", "1955-06-01")
+    assert _age(birth, dt.date(2021, 5, 31)) == 65
+    assert _age(birth, dt.date(2021, 6, 1)) == 66
+    assert _demographics(forms, {"demographics": {}}) == ("U", None)
+
+
+def test_a_partial_date_of_birth_gives_no_age(tmp_path: Path) -> None:
+    partial = BIRTH.replace("type: date", "type: partial_date")
+    forms = _colo(tmp_path, partial)
+    sex, birth = _demographics(forms, {"demographics": {"sex": "female", "date_of_birth": "1955"}})
+    assert (sex, birth, _age(birth, dt.date(2021, 3, 1))) == ("F", "1955", None)
+
+
+def test_exposure_is_the_earliest_start_and_latest_end_once_every_period_is_closed(
+    tmp_path: Path,
+) -> None:
+    forms = _colo(tmp_path)
+    closed = [_cycle("2021-03-23", "2021-04-05"), _cycle("2021-03-02", "2021-03-15")]
+    assert _exposure(forms, closed) == (dt.date(2021, 3, 2), dt.date(2021, 4, 5))
+    still_taking = [*closed, _cycle("2021-04-13", None)]
+    assert _exposure(forms, still_taking) == (dt.date(2021, 3, 2), None)
+    assert _exposure(forms, []) == (None, None)
