@@ -56,3 +56,22 @@ def test_exposure_is_the_earliest_start_and_latest_end_once_every_period_is_clos
     still_taking = [*closed, _cycle("2021-04-13", None)]
     assert _exposure(forms, still_taking) == (dt.date(2021, 3, 2), None)
     assert _exposure(forms, []) == (None, None)
+
+
+def test_where_a_form_plays_the_study_drug_role_only_it_is_the_study_treatment() -> None:
+    """SOR: background therapy tells no arm. A patient on letrozole who never took the blinded
+    study drug has no first dose (not in the safety set, no treated arm); once she takes it,
+    her first dose is the study drug's, not the earlier letrozole start."""
+    forms = load_protocol("sor").forms
+    assert forms is not None
+    assert forms.role("study_drug") is not None
+    background = CaptureRecord(
+        form="letrozole",
+        data={"start_date": "2008-01-02", "dose_mg": 2.5},
+    )
+    assert _exposure(forms, [background]) == (None, None)
+    study = CaptureRecord(
+        form=str(forms.role("study_drug")),
+        data={"start_date": "2008-02-01", "end_date": "2008-02-28", "kits_dispensed": ["1"]},
+    )
+    assert _exposure(forms, [background, study]) == (dt.date(2008, 2, 1), dt.date(2008, 2, 28))

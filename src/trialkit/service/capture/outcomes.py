@@ -166,16 +166,24 @@ def _age(birth: object, on: dt.date) -> int | None:
 def _exposure(
     forms: Forms | None, records: list[CaptureRecord]
 ) -> tuple[dt.date | None, dt.date | None]:
-    """The first and last exposure to any treatment: the earliest start and the latest end of
-    the records of every form declared ``sdtm_domain: EX``, by their items declared
+    """The first and last exposure to the study treatment: the earliest start and the latest
+    end of the records of the forms declared ``sdtm_domain: EX``, by their items declared
     ``EX.EXSTDTC`` and ``EX.EXENDTC`` (a partial date gives no day). The last is unknown
-    (``None``) while an exposure whose form records its end has none yet."""
+    (``None``) while an exposure whose form records its end has none yet.
+
+    Where the protocol gives a form the ``study_drug`` role (SOR's blinded sorafenib or
+    placebo), only that form counts: the treated arm, the safety set (``SAFFL``) and
+    ``TRTSDT`` follow the study drug, and a background therapy (docetaxel, letrozole) taken
+    without it says nothing of the arm. Without that role (an open-label trial whose arms
+    are the treatments, such as the tests' COLO), every exposure form counts."""
     if forms is None:
         return None, None
     starts: list[dt.date] = []
     ends: list[dt.date] = []
     ongoing = False
-    for form in (f for f in forms.forms if f.sdtm_domain == "EX"):
+    study = forms.role("study_drug")
+    exposures = [f for f in forms.forms if f.sdtm_domain == "EX"]
+    for form in (f for f in exposures if study is None or f.name == study):
         records_end = any(i.sdtm == "EX.EXENDTC" for _, i in form.walk())
         for record in (r for r in records if r.form == form.name):
             row = declared(forms, form, record.data, "EX")
