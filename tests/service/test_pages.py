@@ -219,6 +219,7 @@ def test_a_correction_needs_a_reason_shown_next_to_its_field(
 ) -> None:
     browser = as_user("investigator")
     form = record_to_form(SCREENING, example_record())
+    form["labs.alt.value"] = str(float(form["labs.alt.value"]) + 1)  # a saved value changed
     page = browser.post(f"/patients/{web_world.patient.id}/screening", form)
     assert page.status_code == 422
     assert 'id="f-reason-error"' in page.text

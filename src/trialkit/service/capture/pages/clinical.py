@@ -28,18 +28,22 @@ from trialkit.service.platform.pages.deps import DbSession, Id, PagesDep, Today,
 from trialkit.service.platform.pages.deps import Form as PostedForm
 from trialkit.service.platform.pages.errors import FormRejected
 from trialkit.service.platform.pages.form_pages import (
+    CheckedField,
     Converted,
     SectionView,
+    field_check,
     field_of_location,
     form_fields,
     keyed_ids,
     page_field,
     page_sections,
     page_to_record,
+    progress,
     record_to_page,
     rows_changed,
+    section_values,
 )
-from trialkit.service.platform.pages.labels import N_
+from trialkit.service.platform.pages.labels import CORRECTION_NEEDS_REASON, N_
 from trialkit.service.platform.pages.rendering import Pages
 from trialkit.service.platform.views import PatientView
 from trialkit.service.screening import patients
@@ -183,6 +187,7 @@ def _page(
     preview: bool = False,
     status_code: int = 200,
     queries: list[QueryView] | None = None,
+    saved_section: str | None = None,
 ) -> HTMLResponse:
     form = ctx.form
     sections = page_sections(ctx.forms, form, values, ctx.keys)
@@ -220,7 +225,15 @@ def _page(
         field_queries=field_queries,
         query_summary=query_summary,
         query_status=QUERY_STATUS,
+        progress=progress(form, _stored(ctx), values) if len(form.sections) > 1 else None,
+        saved_section=saved_section,
+        check_url=f"/patients/{ctx.patient.id}/forms/{form.name}/field",
     )
+
+
+def _stored(ctx: _Context) -> dict[str, str]:
+    """The inputs' values of the latest version (``{}`` for a new record)."""
+    return record_to_page(ctx.form, ctx.versions[-1].data, ctx.keys) if ctx.versions else {}
 
 
 def _existing(
@@ -250,7 +263,7 @@ def record_form_page(
 ) -> HTMLResponse:
     key = request.query_params.get("key") or None
     ctx = _context(session, viewer, pages, patient_id, form_name, key)
-    values = record_to_page(ctx.form, ctx.versions[-1].data, ctx.keys) if ctx.versions else {}
+    values = _stored(ctx)
     return _page(
         pages,
         ctx,
@@ -286,13 +299,19 @@ def record_form_save(
             errors={},
             queries=_record_queries(session, viewer, patient_id, form, ctx.key),
         )
-    converted = page_to_record(ctx.forms, form, posted, ctx.keys)
-    errors = {name: pages._(words) for name, words in converted.problems.items()}
+    section = posted.get("section", "").strip() or None
+    values: dict[str, str] = dict(posted)
+    errors: dict[str, str] = {}
+    if section is not None:  # one section saved: the others as the latest version holds them
+        try:
+            values = section_values(form, section, _stored(ctx), posted)
+        except KeyError:
+            errors["form"] = pages._("This form has no such section: reload the form.")
+    converted = page_to_record(ctx.forms, form, values, ctx.keys)
+    errors.update({name: pages._(words) for name, words in converted.problems.items()})
     if not errors and not _entered(converted.data):
         errors["form"] = pages._("Nothing was entered: fill in at least one field.")
     reason = posted.get("reason", "").strip() or None
-    if ctx.versions and not reason:
-        errors["reason"] = pages._("Say why this version corrects the one before.")
     if not errors:
         try:
             saved = capture_service.record_form(
@@ -308,8 +327,19 @@ def record_form_save(
         except (NotFoundError, PermissionDenied):
             raise  # not theirs to record: the page says so, not a field
         except TrialkitError as exc:
-            errors[_error_field(ctx, posted, exc.location)] = exc.message
+            errors[_error_field(ctx, posted, exc.location)] = _words(pages, exc)
         else:
+            if section is not None:  # the form again: what other sections hold is kept
+                key = saved.record_key
+                return _page(
+                    pages,
+                    _context(session, viewer, pages, patient_id, form.name, key),
+                    viewer=viewer,
+                    values={k: v for k, v in posted.items() if k not in ("csrf_token", "reason")},
+                    errors={},
+                    saved_section=section,
+                    queries=_record_queries(session, viewer, patient_id, form, saved.record_key),
+                )
             # open queries on the record: the page opens on their summary, at its top
             queried = _record_queries(session, viewer, patient_id, form, saved.record_key)
             anchor = "query-summary" if queried else "records"
@@ -329,6 +359,13 @@ def record_form_save(
             queries=_record_queries(session, viewer, patient_id, form, ctx.key),
         )
     )
+
+
+def _words(pages: Pages, exc: TrialkitError) -> str:
+    """A refusal in a person's words (the service's reason rule without its internal names)."""
+    if exc.location == "reason":
+        return pages._(CORRECTION_NEEDS_REASON)
+    return exc.message
 
 
 def _error_field(ctx: _Context, posted: dict[str, str], location: str | None) -> str:
@@ -380,6 +417,25 @@ def record_form_check(
     return _page(
         pages, ctx, response=response, preview=True, viewer=viewer, values=posted, errors=errors
     )
+
+
+@router.post("/patients/{patient_id}/forms/{form_name}/field", response_class=HTMLResponse)
+def record_form_field(
+    patient_id: Id,
+    form_name: str,
+    field: CheckedField,
+    posted: PostedForm,
+    viewer: ViewerDep,
+    session: DbSession,
+    pages: PagesDep,
+) -> HTMLResponse:
+    """One input (``?field=``) checked as it is filled, for htmx: the message of the service's
+    own check of its item (protocol/records.py), or nothing. Without JavaScript the form
+    shows the same message next to the field when saved."""
+    key = posted.get("record_key", "").strip() or None
+    ctx = _context(session, viewer, pages, patient_id, form_name, key)
+    converted = page_to_record(ctx.forms, ctx.form, posted, ctx.keys)
+    return field_check(pages, converted, field)
 
 
 # --- queries ----------------------------------------------------------------------------------
