@@ -318,6 +318,14 @@ CASES = [
         site_scoped=True,
         body=lambda w: {"resolution": "Corrected"},
     ),
+    Case(  # after the closure above: closed, so it can be re-opened
+        "POST",
+        "/api/queries/{query}/reopen",
+        200,
+        MONITOR,
+        site_scoped=True,
+        body=lambda w: {"comment": "Source still says grade 2"},
+    ),
     Case("GET", "/api/patients/{randomised}/signoff", 200, CLINICAL_READERS, site_scoped=True),
     Case(
         "POST",
