@@ -174,6 +174,10 @@ def test_the_monitor_verifies_queries_works_the_list_and_signs_a_visit_report(
     report = monitor.get(visit_url)
     assert "Source says febrile" in report.text
     assert "whole record" in report.text
+    # the form and the item in words, from the form definitions (never adverse_event, term)
+    wording = re.search(r"<td>Adverse event AE-1</td><td>([^<]+)</td><td>Source says", report.text)
+    assert wording is not None
+    assert wording.group(1) == "Term"
     visit_id = visit_url.rsplit("/", 1)[1]
     assert monitor.post(f"{visit_url}/findings", {"findings": "ISF in order."}).status_code == 303
     wrong = monitor.post(f"{visit_url}/signature", {"meaning": "I confirm", "password": "x"})

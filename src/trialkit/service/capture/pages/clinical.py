@@ -444,12 +444,3 @@ def record_form_field(
 def notice_number(value: str | None) -> str | None:
     """A notice's number from the query string, or nothing: no other text reaches the page."""
     return value if value and value.isdigit() and len(value) < 12 else None
-
-
-def form_label_of(session: Session, viewer: Viewer) -> Any:
-    """A form's label by name, from the definitions of the viewer's trial."""
-    labels: dict[str, str] = {}
-    for trial_id in {g.trial_id for g in viewer.principal.grants if g.trial_id is not None}:
-        for form in entered_forms(trial_forms(session, trial_id)):
-            labels.setdefault(form.name, form.label)
-    return lambda name: labels.get(name, name)

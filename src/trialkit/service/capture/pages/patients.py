@@ -271,7 +271,7 @@ def patient_page(
             (name, labels[name])
             for name in offered_forms(PatientStatus(patient.status), list(labels))
         ],
-        form_label=lambda name: labels.get(name, name),
+        form_label=wording.form_label,
         today=today,
         visit_status=VISIT_STATUS,
         query_status=QUERY_STATUS,

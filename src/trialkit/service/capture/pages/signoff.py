@@ -14,7 +14,6 @@ No arm: the randomisation record shows number, stratum, background therapy and d
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
@@ -31,7 +30,7 @@ from trialkit.errors import (
 from trialkit.report.pdf import render_pdf
 from trialkit.service.capture import monitoring_visits, queries, sdv, signatures
 from trialkit.service.capture.forms import Form as CaseForm
-from trialkit.service.capture.pages.clinical import form_label_of
+from trialkit.service.capture.pages.wording import Wording, wording_of
 from trialkit.service.platform.pages.deps import (
     DbSession,
     Form,
@@ -60,9 +59,10 @@ WHY = (N_("not signed"), N_("the protocol requires this form's own signature"))
 """The service's reasons a record needs signing, for the catalogue (shown translated)."""
 
 
-def record_label(form: str, forms: Callable[[str], str]) -> str:
-    """A casebook record's form name, to translate (any stored form, not only the CRFs)."""
-    return _OTHER_LABELS.get(form) or forms(form)
+def record_label(pages: Pages, form: str, wording: Wording) -> str:
+    """A casebook record's form in words (any stored form, not only the CRFs)."""
+    other = _OTHER_LABELS.get(form)
+    return pages._(other) if other else wording.form_label(form)
 
 
 def _shown(value: Any) -> str:
@@ -75,8 +75,12 @@ def _shown(value: Any) -> str:
 
 
 def _common(pages: Pages, session: Session, viewer: Viewer) -> dict[str, Any]:
-    labels = form_label_of(session, viewer)
-    return {"record_label": lambda f: pages._(record_label(f, labels)), "shown": _shown}
+    wording = wording_of(pages, session, viewer)
+    return {
+        "record_label": lambda f: record_label(pages, f, wording),
+        "item_label": wording.item_label,
+        "shown": _shown,
+    }
 
 
 # --- the casebook and its signatures -----------------------------------------------------------

@@ -9,12 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from trialkit.protocol.forms import Form, Forms, Item
+from trialkit.service.capture.pages.clinical import trial_forms
+from trialkit.service.platform.pages.deps import Viewer
 from trialkit.service.platform.pages.form_pages import field_of_location
 from trialkit.service.platform.pages.labels import N_
 from trialkit.service.platform.pages.rendering import Pages
 
-__all__ = ["Wording"]
+__all__ = ["Wording", "wording_of"]
 
 _YES_NO = {True: N_("yes"), False: N_("no")}
 _LAB_PARTS = {
@@ -103,3 +107,9 @@ class Wording:
                 continue
             parts.append(f"{self._words(item.label)}: {self.value_words(item, value)}")
         return "; ".join(parts)
+
+
+def wording_of(pages: Pages, session: Session, viewer: Viewer) -> Wording:
+    """The words for the forms of the viewer's trial (none outside a trial)."""
+    forms = trial_forms(session, viewer.trial.id) if viewer.trial is not None else None
+    return Wording(pages, forms)
