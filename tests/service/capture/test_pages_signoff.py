@@ -262,3 +262,7 @@ def test_the_home_pages_count_what_awaits_signing_and_verification_with_links(
     # the other site's count is there too, and nothing awaits there
     other = web_world.site_b.id
     assert re.search(rf'id="sdv-{other}">0</a>', home)
+    # the work list is paged, the site filter kept in its links
+    one = monitor.get("/monitor/sdv", params={"site": str(site), "per_page": "1"}).text
+    assert len(re.findall(r'<th scope="row"><a href="/patients/\d+/sdv#', one)) == 1
+    assert f'href="/monitor/sdv?site={site}&amp;sort=site&amp;per_page=1&amp;page=2"' in one

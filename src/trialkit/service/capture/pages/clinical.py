@@ -22,6 +22,7 @@ from trialkit.service.capture import queries as query_service
 from trialkit.service.capture.capture import CaptureView
 from trialkit.service.capture.clinical import tumour_forms
 from trialkit.service.capture.forms import Form as CaseForm
+from trialkit.service.capture.pages.wording import Wording
 from trialkit.service.capture.queries import QueryView
 from trialkit.service.capture.recist_preview import preview_tumour_response
 from trialkit.service.platform.pages.deps import DbSession, Id, PagesDep, Today, Viewer, ViewerDep
@@ -228,6 +229,7 @@ def _page(
         progress=progress(form, _stored(ctx), values) if len(form.sections) > 1 else None,
         saved_section=saved_section,
         check_url=f"/patients/{ctx.patient.id}/forms/{form.name}/field",
+        query_message=Wording(pages, ctx.forms).query_message,
     )
 
 

@@ -266,6 +266,7 @@ def patient_page(
         may_record=viewer.has(Role.INVESTIGATOR),
         summary=wording.summary,
         item_label=wording.item_label,
+        query_message=wording.query_message,
         entered_forms=list(labels.items()),
         offered_forms=[
             (name, labels[name])

@@ -14,9 +14,10 @@ No arm: the randomisation record shows number, stratum, background therapy and d
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -31,6 +32,7 @@ from trialkit.report.pdf import render_pdf
 from trialkit.service.capture import monitoring_visits, queries, sdv, signatures
 from trialkit.service.capture.forms import Form as CaseForm
 from trialkit.service.capture.pages.wording import Wording, wording_of
+from trialkit.service.platform.listing import Listing, page_of
 from trialkit.service.platform.pages.deps import (
     DbSession,
     Form,
@@ -355,21 +357,37 @@ def raise_query(
     return RedirectResponse(f"/patients/{patient_id}/sdv?done=query", status_code=303)
 
 
+SDV_SORTS: dict[str, Callable[[sdv.WorkItemView], Any]] = {
+    "site": lambda i: (i.site_code, i.screening_number),
+    "patient": lambda i: i.screening_number,
+    "form": lambda i: (i.form, i.screening_number),
+}
+
+
 @router.get("/monitor/sdv", response_class=HTMLResponse)
 def work_list(
-    viewer: ViewerDep, session: DbSession, pages: PagesDep, site: str | None = None
+    request: Request,
+    viewer: ViewerDep,
+    session: DbSession,
+    pages: PagesDep,
+    site: str | None = None,
 ) -> HTMLResponse:
-    """The monitor's SDV work list, by site and patient, with the protocol's SDV plan."""
+    """The monitor's SDV work list, by site and patient, with the protocol's SDV plan: one
+    page of it at a time (sorted and paged in the address, the site filter kept)."""
     if viewer.trial is None:
         raise NotFoundError(pages._("You hold no role in a trial."))
     site_id = int(site) if site and site.isdigit() else None
     listed = sdv.work_list(
         session=session, actor=viewer.principal, trial_id=viewer.trial.id, site_id=site_id
     )
+    chosen = Listing.from_params(
+        request.query_params, sorts=tuple(SDV_SORTS), default_sort="site", filters=("site",)
+    )
     return pages.response(
         "signoff/work_list.html",
         viewer=viewer,
         work=listed,
+        found=page_of(listed.items, chosen, sort_keys=SDV_SORTS),
         sites=_monitored_sites(session, viewer),
         site_id=site_id,
         **_common(pages, session, viewer),

@@ -65,6 +65,13 @@ def _missing(screening: ScreeningForm, path: str, fields: Mapping[str, Field]) -
     label = label_for(screening, path)
     if target is not None and label == path:
         label = target.label
+    if label == path:  # not an item of the form: its last name in words, never the path
+        label = path.rpartition(".")[2].replace("_", " ")
+    parent = path.rpartition(".")[0]
+    group = label_for(screening, parent) if parent.count(".") >= 1 else parent
+    if group != parent and group.casefold() not in label.casefold():
+        # an item of a group within a section: the group names it (brain or liver metastases)
+        label = f"{group}: {label}"
     return Missing(path=path, label=label, anchor=target.id if target else None)
 
 
