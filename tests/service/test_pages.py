@@ -420,7 +420,8 @@ def test_admin_creates_users_and_grants_roles(as_user: AsUser, web_world: WebWor
         {"username": "nurse", "full_name": "Study Nurse", "password": "a long enough password"},
     )
     assert made.status_code == 303
-    listing = browser.get("/admin/users", params={"q": "nurse"})
+    assert made.headers["location"] == "/admin/users?done=user&q=nurse"  # the list opens on her
+    listing = browser.get(made.headers["location"])
     (nurse,) = re.findall(r'action="/admin/users/(\d+)/roles"', listing.text)
     missing_site = browser.post(f"/admin/users/{nurse}/roles", {"role": "investigator"})
     assert missing_site.status_code == 422

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -247,7 +248,9 @@ def create_user(
     if not errors:
         errors = _create(session, security, viewer, username, full_name, form.get("password", ""))
         if not errors:
-            return RedirectResponse("/admin/users?done=user", status_code=303)
+            # the list opens on her, where her first role is granted
+            found = urlencode({"done": "user", "q": username})
+            return RedirectResponse(f"/admin/users?{found}", status_code=303)
     values = {k: v for k, v in form.items() if k != "password"}
     raise FormRejected(_users_page(session, viewer, pages, errors=errors, values=values))
 
