@@ -209,7 +209,7 @@ def test_screening_is_saved_and_evaluated_without_javascript(
     page = browser.get(saved.headers["location"])
     assert "Screening record saved and evaluated." in page.text
     assert "Eligible" in page.text
-    assert "endocrine" in page.text  # the background therapy
+    assert "Endocrine therapy (letrozole)" in page.text  # the background therapy, in words
     listing = browser.get("/patients")
     assert re.search(r"IT01-002</a></th>\s*<td><span[^>]*>eligible", listing.text)
 

@@ -136,9 +136,12 @@ def test_randomisation_needs_confirmation_then_shows_number_kit_and_calendar_not
     assert kit
     assert "Treatment calendar" in page.text
     assert "Letrozole 2.5 mg orally once daily" in page.text  # the endocrine group's calendar
+    therapy = "<dd>Endocrine therapy (letrozole)</dd>"  # its rule's label, not 'endocrine'
+    assert therapy in page.text
     assert arm_shown(page.text) == []
     patient = browser.get(f"/patients/{trial.ready}")
     assert f'id="randomisation-number">{number.group(1)}<' in patient.text
+    assert therapy in patient.text
     assert "Visit schedule" in patient.text
     assert arm_shown(patient.text) == []
 

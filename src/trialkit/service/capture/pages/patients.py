@@ -64,6 +64,7 @@ from trialkit.service.screening.pages.screening_form import (
     label_for,
     record_to_form,
     screening_form_of,
+    therapy_label_of,
 )
 from trialkit.service.trials import trials
 
@@ -267,6 +268,7 @@ def patient_page(
         summary=wording.summary,
         item_label=wording.item_label,
         query_message=wording.query_message,
+        therapy_label=therapy_label_of(session, patient.trial_id),
         entered_forms=list(labels.items()),
         offered_forms=[
             (name, labels[name])

@@ -115,7 +115,7 @@ def checklist(result: ScreeningResult, screening: ScreeningForm) -> Checklist:
     return Checklist(
         verdict=result.eligibility.verdict,
         eligible=result.eligibility.eligible,
-        background_therapy=result.background_therapy,
+        background_therapy=screening.therapy_label(result.background_therapy) or None,
         background_therapy_reason=result.background_therapy_reason,
         items=items,
         missing=tuple(_missing(screening, p, fields) for p in result.eligibility.missing),
