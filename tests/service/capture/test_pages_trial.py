@@ -1054,6 +1054,12 @@ def test_a_case_report_form_is_saved_section_by_section(
         assert versions[0].data == {"date": "2008-02-25"}
         assert versions[1].data["date"] == "2008-02-25"
         assert versions[1].data["target"][0]["organ"] == "liver"
+    same = browser.post(
+        url,
+        {"record_key": "tumour_baseline", "date": "2008-02-25", **lesion, "section": "lesions"},
+    )
+    assert same.status_code == 422  # nothing changed: no third version
+    assert "holds these values already: nothing to save" in same.text
     # an out-of-range diameter is named as the field is filled, by the service's check
     check = browser.post(
         f"{url}/field?field=target.0.diameter_mm",

@@ -88,6 +88,11 @@ def test_a_section_save_keeps_the_other_sections_and_moves_the_progress_marker(
     third = _versions(db, web_world.fresh.id)[-1]
     assert (third.version, third.reason) == (3, "ALT re-measured")
     assert third.data["ecog"] == second.data["ecog"]  # the other sections kept
+    # the same section saved again changes nothing: refused, no version voiding a signature
+    again = browser.post(url, {**changed, "section": "labs", "reason": "again"})
+    assert again.status_code == 422
+    assert "holds these values already: nothing to save" in again.text
+    assert len(_versions(db, web_world.fresh.id)) == 3
 
 
 def test_a_field_is_checked_as_it_is_filled_by_the_services_check(

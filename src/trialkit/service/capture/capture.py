@@ -111,7 +111,11 @@ def _corrected(
     values: dict[str, Any],
 ) -> list[str]:
     """What a new version changes or removes of the latest one (nothing for a first version,
-    or one that only fills in what was left empty: a section saved after another)."""
+    or one that only fills in what was left empty: a section saved after another).
+
+    A version holding the latest one's values is refused: it would change nothing, yet void
+    the record's signatures and reset its verifications.
+    """
     if last is None:
         return []
     previous = session.scalar(
@@ -122,6 +126,11 @@ def _corrected(
             CaptureRecord.version == last,
         )
     )
+    if previous == values:
+        raise InputError(
+            f"{form} {record_key} version {last} holds these values already: nothing to save",
+            location="data",
+        )
     return corrected_paths(previous or {}, values)
 
 

@@ -247,6 +247,11 @@ def submit_screening_record(
             ScreeningRecordVersion.version == last,
         )
     )
+    if previous is not None and previous == normalised:  # it would change nothing
+        raise InputError(
+            f"screening record version {last} holds these values already: nothing to save",
+            location="data",
+        )
     # a version that only fills in what the one before left empty corrects nothing
     corrected = corrected_paths(previous or {}, normalised)
     if corrected:

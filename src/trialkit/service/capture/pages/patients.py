@@ -100,6 +100,8 @@ def patient_status(patient: PatientView) -> str:
 
 def _field_words(pages: Pages, screening: ScreeningForm, path: str) -> str:
     """A screening field in words; a part's label with its group's (``ALT: Value``)."""
+    if path == "form":  # the record as a whole
+        return pages._("The form")
     own = pages._(label_for(screening, path))
     group = path.rsplit(".", 1)[0]
     group_label = label_for(screening, group) if "." in path else group
@@ -466,7 +468,7 @@ def screening_save(
             )
             patients.evaluate_eligibility(session=session, actor=actor, patient_id=patient_id)
         except InputError as exc:  # the record's field path is the form's field name
-            where = exc.location.removeprefix("data.") or "form"
+            where = exc.location.removeprefix("data").removeprefix(".") or "form"
             reason_words = pages._(CORRECTION_NEEDS_REASON)
             errors[where] = reason_words if where == "reason" else exc.message
         else:
