@@ -223,7 +223,11 @@ CASES = [
         201,
         frozenset({Role.INVESTIGATOR}),
         site_scoped=True,
-        body=lambda w: {"data": example_record(), "reason": "recheck"},
+        # a correction changes a value (the same values again are refused: nothing to save)
+        body=lambda w: {
+            "data": example_record() | {"ecog": example_record()["ecog"] + 1},
+            "reason": "recheck",
+        },
     ),
     Case(
         "GET",
