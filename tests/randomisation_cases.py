@@ -81,8 +81,10 @@ def _not_evaluated(s: Session, a: Principal, t: TrialView, site: SiteView) -> in
 
 def _record_corrected(s: Session, a: Principal, t: TrialView, site: SiteView) -> int:
     patient = _eligible(s, a, site)
+    corrected = example_record()
+    corrected["body"]["weight_kg"] += 1  # a correction changes a value
     patients.submit_screening_record(
-        session=s, actor=a, patient_id=patient, data=example_record(), reason="typo"
+        session=s, actor=a, patient_id=patient, data=corrected, reason="typo"
     )
     return patient
 

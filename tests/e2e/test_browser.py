@@ -174,7 +174,7 @@ def test_the_trial_in_a_browser(browser: Any, server: str, artefacts: Path) -> N
         "non_target.0.organ": "bone",
     }.items():
         page.locator(f'[name="{name}"]').fill(value)
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     page.wait_for_url(re.compile(r"saved=tumour_baseline"))
     page.goto(patient_url + "/forms/tumour_assessment")
     page.get_by_label("Date of the assessment").fill("2008-04-28")
@@ -187,7 +187,7 @@ def test_the_trial_in_a_browser(browser: Any, server: str, artefacts: Path) -> N
     preview.get_by_text("as entered, not saved").wait_for()
     assert "PD" in preview.locator("#timepoints").inner_text()
     page.screenshot(path=shots / "tumour-assessment.png", full_page=True)
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     page.wait_for_url(re.compile(r"saved=tumour_assessment"))
     assert "PD" in page.locator("#timepoints").inner_text()
     pfs = page.locator("#pfs-facts").inner_text()
@@ -203,7 +203,7 @@ def test_the_trial_in_a_browser(browser: Any, server: str, artefacts: Path) -> N
     page.get_by_label("Start date").fill("2008-03-03")
     page.get_by_label("End date").fill("2008-03-01")
     page.get_by_label("Serious", exact=True).select_option("yes")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     end_error = page.locator("#f-end_date-error")
     end_error.wait_for()
     assert "is before start_date" in end_error.inner_text()
@@ -214,7 +214,7 @@ def test_the_trial_in_a_browser(browser: Any, server: str, artefacts: Path) -> N
     page.screenshot(path=shots / "adverse-event-end-before-start.png", full_page=True)
     # corrected, but saved without its relation and action: soft checks, queries at the top
     page.get_by_label("End date").fill("")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     page.wait_for_url(re.compile(r"saved=adverse_event&key=AE-1#query-summary$"))
     summary = page.locator("#query-summary")
     assert "on the record just saved" in summary.inner_text()
@@ -224,7 +224,7 @@ def test_the_trial_in_a_browser(browser: Any, server: str, artefacts: Path) -> N
     summary.get_by_role("link", name=re.compile("Relation to study drug")).click()
     page.wait_for_url(re.compile(r"key=AE-1#f-relationship$"))
     note = page.locator("#f-relationship-query")
-    assert "relationship is required" in note.inner_text()
+    assert "Relation to study drug is required" in note.inner_text()  # its label, in words
     assert 0 <= note.bounding_box()["y"] < 900  # the link scrolled to the field
     page.screenshot(path=shots / "adverse-event-queries.png", full_page=True)
     assert arm_shown(page.content()) == [], page.url

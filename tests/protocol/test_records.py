@@ -13,7 +13,13 @@ from trialkit.eligibility.record import ScreeningRecord
 from trialkit.errors import RecordError
 from trialkit.protocol import load_protocol, parse_protocol
 from trialkit.protocol.forms import Forms
-from trialkit.protocol.records import json_schema, required_missing, validate_record
+from trialkit.protocol.records import (
+    check_value,
+    corrected_paths,
+    json_schema,
+    required_missing,
+    validate_record,
+)
 
 EXAMPLES = sorted((Path(__file__).parents[2] / "examples/sor").glob("*.json"))
 GERI = Path(__file__).parent / "data/geriatric.yaml"
@@ -349,3 +355,30 @@ def test_a_lab_unit_is_checked_at_entry_against_the_item_units() -> None:
         )
     assert caught.value.location == "data.labs.creatinine.unit"
     assert "unknown unit 'mmol/L' for creatinine; use one of mg/dl, umol/l" in caught.value.message
+
+
+def test_a_value_is_checked_alone_by_the_record_validator_in_plain_words() -> None:
+    forms = _forms()
+    assert forms.screening is not None
+    ecog = forms.screening.item("ecog")
+    height = forms.screening.item("body.height_cm")
+    assert check_value(forms, ecog, 9) == "must be at most 5"
+    assert check_value(forms, ecog, 1) is None
+    assert check_value(forms, height, 50.0) == "must be more than 50"
+    # the record validator refuses the same value, in the words the API gives
+    with pytest.raises(RecordError, match="less than or equal to 5"):
+        validate_record(forms, forms.screening, {"ecog": 9})
+
+
+def test_a_version_that_only_fills_in_empty_values_corrects_nothing() -> None:
+    first = {"date": "2008-03-01", "labs": {"alt": {"value": 30.0}}, "rows": [{"a": 1}]}
+    filled = {**first, "ecog": 1, "labs": {"alt": {"value": 30.0, "uln": 40.0}}}
+    assert corrected_paths(first, filled) == []
+    assert corrected_paths(first, {**first, "rows": [{"a": 1}, {"a": 2}]}) == []  # a row added
+    assert corrected_paths({}, filled) == []  # a first version corrects nothing
+    changed = {**filled, "labs": {"alt": {"value": 31.0}}, "rows": []}
+    assert corrected_paths(filled, changed) == ["labs.alt.value", "labs.alt.uln", "rows"]
+    assert corrected_paths(first, {"labs": first["labs"], "rows": [{"a": 2}]}) == [
+        "date",
+        "rows.0.a",
+    ]

@@ -209,7 +209,7 @@ def test_screening_is_saved_and_evaluated_without_javascript(
     page = browser.get(saved.headers["location"])
     assert "Screening record saved and evaluated." in page.text
     assert "Eligible" in page.text
-    assert "endocrine" in page.text  # the background therapy
+    assert "Endocrine therapy (letrozole)" in page.text  # the background therapy, in words
     listing = browser.get("/patients")
     assert re.search(r"IT01-002</a></th>\s*<td><span[^>]*>eligible", listing.text)
 
@@ -219,6 +219,7 @@ def test_a_correction_needs_a_reason_shown_next_to_its_field(
 ) -> None:
     browser = as_user("investigator")
     form = record_to_form(SCREENING, example_record())
+    form["labs.alt.value"] = str(float(form["labs.alt.value"]) + 1)  # a saved value changed
     page = browser.post(f"/patients/{web_world.patient.id}/screening", form)
     assert page.status_code == 422
     assert 'id="f-reason-error"' in page.text
@@ -433,9 +434,9 @@ def test_admin_creates_users_and_grants_roles(as_user: AsUser, web_world: WebWor
         {"username": "nurse", "full_name": "Study Nurse", "password": "a long enough password"},
     )
     assert made.status_code == 303
-    listing = browser.get("/admin/users")
-    ids = re.findall(r'action="/admin/users/(\d+)/roles"', listing.text)
-    nurse = ids[-1]
+    assert made.headers["location"] == "/admin/users?done=user&q=nurse"  # the list opens on her
+    listing = browser.get(made.headers["location"])
+    (nurse,) = re.findall(r'action="/admin/users/(\d+)/roles"', listing.text)
     missing_site = browser.post(f"/admin/users/{nurse}/roles", {"role": "investigator"})
     assert missing_site.status_code == 422
     assert f'id="f-role-{nurse}' in missing_site.text or "site_id" in missing_site.text
@@ -444,6 +445,41 @@ def test_admin_creates_users_and_grants_roles(as_user: AsUser, web_world: WebWor
         {"role": "investigator", "site_id": str(web_world.site_a.id)},
     )
     assert granted.status_code == 303
+
+
+def test_the_users_and_sites_lists_are_searched_filtered_sorted_and_paged(
+    as_user: AsUser, web_world: WebWorld
+) -> None:
+    browser = as_user("admin")
+    rows = re.compile(r'<th scope="row">([^<]+)<br>')
+    every = rows.findall(browser.get("/admin/users").text)
+    assert len(every) == len(web_world.users)
+    assert every == sorted(every, key=str.casefold)  # by username
+    backwards = rows.findall(browser.get("/admin/users", params={"sort": "-username"}).text)
+    assert backwards == every[::-1]
+    # a role at a site: the investigator of IT01, not the one of DE01
+    held = browser.get("/admin/users", params={"role": "investigator", "site": "IT01"})
+    assert rows.findall(held.text) == [web_world.users["investigator"].username]
+    # paged, the filters kept in every link
+    paged = browser.get("/admin/users", params={"per_page": "3", "role": "investigator"})
+    assert len(rows.findall(paged.text)) == 2
+    first = browser.get("/admin/users", params={"per_page": "3"})
+    assert len(rows.findall(first.text)) == 3
+    assert 'href="/admin/users?sort=username&amp;per_page=3&amp;page=2" rel="next"' in first.text
+    nobody = browser.get("/admin/users", params={"q": "no such user"})
+    assert "Nothing found." in nobody.text
+
+    sites = re.compile(r'<th scope="row">(\w+) · ')
+    assert sites.findall(browser.get("/admin/sites").text) == ["DE01", "IT01"]
+    by_country = browser.get("/admin/sites", params={"country": "IT"})
+    assert sites.findall(by_country.text) == ["IT01"]
+    assert sites.findall(browser.get("/admin/sites", params={"q": "it0"}).text) == ["IT01"]
+    assert sites.findall(browser.get("/admin/sites", params={"sort": "-code"}).text) == [
+        "IT01",
+        "DE01",
+    ]
+    # a filter nobody matches, or one the list does not know, is not an error
+    assert browser.get("/admin/sites", params={"recruiting": "maybe"}).status_code == 200
 
 
 def test_admin_searches_and_exports_the_audit_trail(as_user: AsUser) -> None:

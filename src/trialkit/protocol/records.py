@@ -25,6 +25,8 @@ from trialkit.protocol.units import normalise_unit
 __all__ = [
     "Finding",
     "Validated",
+    "check_value",
+    "corrected_paths",
     "date_order_problems",
     "has_soft_checks",
     "json_schema",
@@ -60,11 +62,19 @@ class Validated:
 
 
 class _Refused(Exception):  # noqa: N818 - carries a problem up to validate_record
-    def __init__(self, path: tuple[str | int, ...], message: str, value: Any = None) -> None:
+    def __init__(
+        self,
+        path: tuple[str | int, ...],
+        message: str,
+        value: Any = None,
+        plain: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.path = path
         self.message = message
         self.value = value
+        self.plain = plain or message
+        """The problem in a person's words (a range as ``must be at most 5``)."""
 
 
 def validate_record(forms: Forms, form: Form, data: Any, *, source: str = "data") -> Validated:
@@ -104,6 +114,35 @@ def _problem(source: str, refused: _Refused) -> tuple[str, str]:
     value = refused.value
     shown = f" (got {value!r})" if not isinstance(value, dict | list) and value is not None else ""
     return _where(source, refused.path), f"{refused.message}{shown}"
+
+
+def check_value(forms: Forms, item: Item, value: Any) -> str | None:
+    """The hard problem of one item's value in plain words (``must be at most 5``), or
+    ``None``: the checks :func:`validate_record` makes of that item (type, code list, unit,
+    hard range), for a page that checks a field as it is filled."""
+    try:
+        _one(forms, item, value, (item.name,), [])
+    except _Refused as exc:
+        return exc.plain
+    return None
+
+
+def corrected_paths(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """The paths of the values ``old`` held that ``new`` changes or removes.
+
+    A version that only fills in what the one before left empty (a section saved after
+    another) corrects nothing; one that changes or clears a value does, and needs a reason.
+    """
+    if _empty(old):
+        return []
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [p for k in old for p in corrected_paths(old[k], new.get(k), f"{prefix}{k}.")]
+    if isinstance(old, list) and isinstance(new, list) and len(new) >= len(old):
+        # rows added after the ones kept: the kept rows are compared one by one
+        return [
+            p for i, row in enumerate(old) for p in corrected_paths(row, new[i], f"{prefix}{i}.")
+        ]
+    return [] if _same(old, new) else [prefix.removesuffix(".") or "data"]
 
 
 def has_soft_checks(form: Form) -> bool:
@@ -400,7 +439,9 @@ def _scalar(kind: str, value: Any, path: tuple[str | int, ...]) -> Any:
 
 def _ranges(item: Item, value: float, path: tuple[str | int, ...], findings: list[Finding]) -> None:
     if item.range is not None and not item.range.holds(value):
-        raise _Refused(path, _pydantic_range(item.range, value), value)
+        raise _Refused(
+            path, _pydantic_range(item.range, value), value, _plain_range(item.range, value)
+        )
     if item.soft_range is not None and not item.soft_range.holds(value):
         findings.append(
             Finding(
@@ -421,6 +462,14 @@ def _pydantic_range(bounds: Range, value: float) -> str:
         return f"Input should be {relation} {bounds.min:g}"
     relation = "less than" if bounds.max_exclusive else "less than or equal to"
     return f"Input should be {relation} {bounds.max:g}"
+
+
+def _plain_range(bounds: Range, value: float) -> str:
+    """The bound a value breaks, in plain words: ``must be at most 5``."""
+    low = Range(min=bounds.min, min_exclusive=bounds.min_exclusive)
+    if bounds.min is not None and not low.holds(value):
+        return f"must be {'more than' if bounds.min_exclusive else 'at least'} {bounds.min:g}"
+    return f"must be {'less than' if bounds.max_exclusive else 'at most'} {bounds.max:g}"
 
 
 def _choice(forms: Forms, item: Item, value: Any, path: tuple[str | int, ...]) -> Any:

@@ -88,6 +88,10 @@ def test_a_complete_record_opens_no_query_and_corrections_are_versions(
         session, clinic, Form.ADVERSE_EVENT, AE | {"grade": 3}, record_key="AE-1", reason="typo"
     )
     assert (second.version, second.reason, second.data["grade"]) == (2, "typo", 3)
+    with pytest.raises(InputError, match="holds these values already"):  # nothing to change
+        _record(
+            session, clinic, Form.ADVERSE_EVENT, AE | {"grade": 3}, record_key="AE-1", reason="x"
+        )
     versions = capture.list_records(
         session=session, actor=clinic.monitor, patient_id=clinic.patient.id, form=Form.ADVERSE_EVENT
     )

@@ -174,6 +174,10 @@ def test_the_monitor_verifies_queries_works_the_list_and_signs_a_visit_report(
     report = monitor.get(visit_url)
     assert "Source says febrile" in report.text
     assert "whole record" in report.text
+    # the form and the item in words, from the form definitions (never adverse_event, term)
+    wording = re.search(r"<td>Adverse event AE-1</td><td>([^<]+)</td><td>Source says", report.text)
+    assert wording is not None
+    assert wording.group(1) == "Term"
     visit_id = visit_url.rsplit("/", 1)[1]
     assert monitor.post(f"{visit_url}/findings", {"findings": "ISF in order."}).status_code == 303
     wrong = monitor.post(f"{visit_url}/signature", {"meaning": "I confirm", "password": "x"})
@@ -224,3 +228,41 @@ def test_only_the_investigator_signs_and_only_the_monitor_verifies(
     )
     statistician = as_user("statistician")
     assert statistician.get(f"/patients/{treated}/casebook").status_code in (403, 404)
+
+
+def test_the_home_pages_count_what_awaits_signing_and_verification_with_links(
+    as_user: AsUser, treated: int, web_world: WebWorld
+) -> None:
+    investigator = as_user("investigator")
+    assert investigator.post(f"/patients/{treated}/forms/adverse_event", AE).status_code == 303
+    site = web_world.site_a.id
+    home = investigator.get("/home").text
+    counted = re.search(
+        rf'<li id="to-sign-{site}"><a href="/signatures#site-{site}">(\d+) records? to sign '
+        r"in (\d+) casebooks?</a>",
+        home,
+    )
+    assert counted, home
+    # the numbers are the sign-off service's: its list of casebooks to sign at the site
+    listed = investigator.get(f"/api/sites/{site}/casebooks-to-sign").json()
+    assert int(counted.group(1)) == sum(c["to_sign"] for c in listed) > 0
+    assert int(counted.group(2)) == len(listed) == 1
+    url = f"/patients/{treated}/casebook/signatures"
+    signed = investigator.post(url, {"what": "casebook", "meaning": MEANING, "password": PASSWORD})
+    assert signed.status_code == 303
+    assert ">0 records to sign</a>" in investigator.get("/home").text
+
+    monitor = as_user("monitor")
+    home = monitor.get("/home").text
+    link = re.search(rf'<a href="(/monitor/sdv\?site={site})" id="sdv-{site}">(\d+)</a>', home)
+    assert link, home
+    work = monitor.get(link.group(1)).text
+    rows = re.findall(r'<th scope="row"><a href="/patients/\d+/sdv#', work)
+    assert int(link.group(2)) == len(rows) > 0
+    # the other site's count is there too, and nothing awaits there
+    other = web_world.site_b.id
+    assert re.search(rf'id="sdv-{other}">0</a>', home)
+    # the work list is paged, the site filter kept in its links
+    one = monitor.get("/monitor/sdv", params={"site": str(site), "per_page": "1"}).text
+    assert len(re.findall(r'<th scope="row"><a href="/patients/\d+/sdv#', one)) == 1
+    assert f'href="/monitor/sdv?site={site}&amp;sort=site&amp;per_page=1&amp;page=2"' in one

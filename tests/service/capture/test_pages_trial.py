@@ -25,6 +25,7 @@ from tests.factories import (
 from tests.service.page_fixtures import Browser, WebWorld
 from trialkit.config import Settings
 from trialkit.protocol import load_protocol
+from trialkit.service.capture.tables import CaptureRecord
 from trialkit.service.platform.db.database import Database
 from trialkit.service.platform.security import Security
 from trialkit.service.platform.tables.audit import AuditEvent
@@ -135,9 +136,12 @@ def test_randomisation_needs_confirmation_then_shows_number_kit_and_calendar_not
     assert kit
     assert "Treatment calendar" in page.text
     assert "Letrozole 2.5 mg orally once daily" in page.text  # the endocrine group's calendar
+    therapy = "<dd>Endocrine therapy (letrozole)</dd>"  # its rule's label, not 'endocrine'
+    assert therapy in page.text
     assert arm_shown(page.text) == []
     patient = browser.get(f"/patients/{trial.ready}")
     assert f'id="randomisation-number">{number.group(1)}<' in patient.text
+    assert therapy in patient.text
     assert "Visit schedule" in patient.text
     assert arm_shown(patient.text) == []
 
@@ -302,11 +306,15 @@ def test_soft_check_queries_are_shown_next_to_their_fields_and_at_the_top(
     form = browser.get(f"{url}?key=AE-1").text
     top = form.index('id="query-summary"')
     assert top < form.index(f'<form method="post" action="{url}"')
-    assert 'href="#f-grade">NCI-CTCAE grade</a>: Adverse event AE-1: grade is required' in form
+    # the edit check's message names the item by its label, never its internal name
+    assert (
+        'href="#f-grade">NCI-CTCAE grade</a>: Adverse event AE-1: NCI-CTCAE grade is required'
+        in form
+    )
     grade = re.search(r'<div class="field queried">.*?<select id="f-grade"[^>]*>', form, re.S)
     assert grade
     assert 'id="f-grade-query"' in grade.group(0)
-    assert "grade is required" in grade.group(0)
+    assert "NCI-CTCAE grade is required" in grade.group(0)
     assert 'aria-describedby="f-grade-query"' in grade.group(0)
     assert 'id="f-term-query"' not in form  # no query on the term
 
@@ -1003,3 +1011,59 @@ def test_the_patient_list_is_searched_filtered_and_paged(
     assert len(rows.findall(paged.text)) == 1
     assert "1–1 of 3 patients" in paged.text
     assert 'rel="next"' in paged.text
+
+
+def test_a_case_report_form_is_saved_section_by_section(
+    as_user: AsUser, trial: Trial, db: Database
+) -> None:
+    """The baseline tumour form (two sections): its date saved first, then its lesions; the
+    lesions typed before the first save stay on the page, and the second save needs no
+    reason (it fills in what was empty)."""
+    browser = as_user("investigator")
+    url = f"/patients/{trial.treated}/forms/tumour_baseline"
+    page = browser.get(url).text
+    assert re.search(r'id="progress" data-done="0" data-total="2"', page)
+    lesion = {
+        "target": "listed",
+        "target.0.id": "T1",
+        "target.0.organ": "liver",
+        "target.0.lymph_node": "no",
+        "target.0.diameter_mm": "30",
+        "target.0.method": "CT",
+    }
+    first = browser.post(url, {"date": "2008-02-25", **lesion, "section": "assessment"})
+    assert first.status_code == 200, first.text
+    assert "Section “Assessment” saved as version 1." in first.text
+    assert re.search(r'id="progress" data-done="1" data-total="2"', first.text)
+    assert 'value="liver"' in first.text  # typed in the other section, kept, not saved
+    assert 'name="record_key" value="tumour_baseline"' in first.text
+    second = browser.post(
+        url,
+        {"record_key": "tumour_baseline", "date": "2008-02-25", **lesion, "section": "lesions"},
+    )
+    assert second.status_code == 200, second.text
+    assert re.search(r'id="progress" data-done="2" data-total="2"', second.text)
+    with db.sessions.begin() as session:
+        versions = session.scalars(
+            select(CaptureRecord)
+            .where(CaptureRecord.patient_id == trial.treated)
+            .where(CaptureRecord.form == "tumour_baseline")
+            .order_by(CaptureRecord.version)
+        ).all()
+        assert [(v.version, v.reason) for v in versions] == [(1, None), (2, None)]
+        assert versions[0].data == {"date": "2008-02-25"}
+        assert versions[1].data["date"] == "2008-02-25"
+        assert versions[1].data["target"][0]["organ"] == "liver"
+    same = browser.post(
+        url,
+        {"record_key": "tumour_baseline", "date": "2008-02-25", **lesion, "section": "lesions"},
+    )
+    assert same.status_code == 422  # nothing changed: no third version
+    assert "holds these values already: nothing to save" in same.text
+    # an out-of-range diameter is named as the field is filled, by the service's check
+    check = browser.post(
+        f"{url}/field?field=target.0.diameter_mm",
+        {**lesion, "target.0.diameter_mm": "-3"},
+        headers={"HX-Request": "true"},
+    )
+    assert "must be at least 0" in check.text

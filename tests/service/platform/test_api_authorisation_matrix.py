@@ -223,7 +223,11 @@ CASES = [
         201,
         frozenset({Role.INVESTIGATOR}),
         site_scoped=True,
-        body=lambda w: {"data": example_record(), "reason": "recheck"},
+        # a correction changes a value (the same values again are refused: nothing to save)
+        body=lambda w: {
+            "data": example_record() | {"ecog": example_record()["ecog"] + 1},
+            "reason": "recheck",
+        },
     ),
     Case(
         "GET",
@@ -317,6 +321,14 @@ CASES = [
         MONITOR,
         site_scoped=True,
         body=lambda w: {"resolution": "Corrected"},
+    ),
+    Case(  # after the closure above: closed, so it can be re-opened
+        "POST",
+        "/api/queries/{query}/reopen",
+        200,
+        MONITOR,
+        site_scoped=True,
+        body=lambda w: {"comment": "Source still says grade 2"},
     ),
     Case("GET", "/api/patients/{randomised}/signoff", 200, CLINICAL_READERS, site_scoped=True),
     Case(

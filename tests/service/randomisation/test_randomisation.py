@@ -219,8 +219,10 @@ def test_randomise_refusals_name_the_missing_step(
         _randomise(session, world, undecided.id)
 
     stale = make_eligible_patient(session, inv, world.site)
+    corrected = example_record()
+    corrected["body"]["weight_kg"] += 1  # a correction changes a value
     patients.submit_screening_record(
-        session=session, actor=inv, patient_id=stale.id, data=example_record(), reason="typo"
+        session=session, actor=inv, patient_id=stale.id, data=corrected, reason="typo"
     )
     with pytest.raises(ConflictError, match="evaluate it again"):
         _randomise(session, world, stale.id)

@@ -32,7 +32,10 @@ def test_the_checklist_blocks_on_the_engine_s_blocking_criteria(path: Path) -> N
         assert {item.id for item in shown.items if item.blocks} == engine
         assert shown.verdict == outcome.eligibility.verdict
         assert [m.path for m in shown.missing] == list(outcome.eligibility.missing)
-        assert shown.background_therapy == outcome.therapy.group
+        # the therapy in words: its rule's label in the protocol, never its id
+        labels = {r.id: r.label for r in SOR.background_therapy.rules}  # type: ignore[union-attr]
+        therapy = outcome.therapy.group
+        assert shown.background_therapy == (labels[therapy] if therapy else None)
 
 
 def test_the_examples_hold_alternatives_met_by_another_and_unknowns() -> None:

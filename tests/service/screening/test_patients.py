@@ -273,9 +273,14 @@ def test_a_version_stored_meanwhile_is_a_conflict_and_the_session_goes_on(
 
     monkeypatch.setattr(patients, "insert_unique", racing_insert)
     before = session.scalar(select(func.count()).select_from(AuditEvent))
+    # each later version changes a value (one holding the same values is refused)
     with pytest.raises(ConflictError, match="version 2 of this screening record was stored"):
         patients.submit_screening_record(
-            session=session, actor=actor, patient_id=patient.id, data=data, reason="typo"
+            session=session,
+            actor=actor,
+            patient_id=patient.id,
+            data=data | {"ecog": 2},
+            reason="typo",
         )
     monkeypatch.undo()
     # nothing of the refused request was stored or audited, and the session is still usable
@@ -286,7 +291,7 @@ def test_a_version_stored_meanwhile_is_a_conflict_and_the_session_goes_on(
     ]
     assert session.scalar(select(func.count()).select_from(AuditEvent)) == before
     third = patients.submit_screening_record(
-        session=session, actor=actor, patient_id=patient.id, data=data, reason="typo"
+        session=session, actor=actor, patient_id=patient.id, data=data | {"ecog": 3}, reason="typo"
     )
     assert third.version == 3
     assert audit.verify_trail(session=session).intact

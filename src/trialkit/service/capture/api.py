@@ -24,6 +24,7 @@ from trialkit.service.platform.api.schemas import (
     QueryAnswer,
     QueryClosure,
     QueryCreate,
+    QueryReopening,
     TumourPreviewBody,
 )
 from trialkit.service.platform.policy import Action
@@ -246,6 +247,21 @@ def close_query(
     """A monitor closes a query."""
     return queries.close_query(
         session=session, actor=actor, query_id=query_id, resolution=body.resolution
+    )
+
+
+@router.post(
+    "/queries/{query_id}/reopen",
+    dependencies=[requires(Action.REVIEW_QUERIES)],
+    response_model=QueryView,
+)
+def reopen_query(
+    query_id: Id, body: QueryReopening, session: DbSession, actor: CurrentPrincipal
+) -> QueryView:
+    """A monitor re-opens an answered or closed query, saying what is still wrong (409 when
+    it is open)."""
+    return queries.reopen_query(
+        session=session, actor=actor, query_id=query_id, comment=body.comment
     )
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from trialkit.errors import ConflictError, InputError, NotFoundError
+from trialkit.protocol.records import corrected_paths
 from trialkit.service.capture import casebook, edit_checks
 from trialkit.service.capture.clinical import (
     date_of_birth,
@@ -101,6 +102,38 @@ def _next_key(session: Session, patient: Patient, form: FormDefinition) -> str:
     return f"{prefix}-{max(numbers, default=0) + 1}"
 
 
+def _corrected(
+    session: Session,
+    patient_id: int,
+    form: str,
+    record_key: str,
+    last: int | None,
+    values: dict[str, Any],
+) -> list[str]:
+    """What a new version changes or removes of the latest one (nothing for a first version,
+    or one that only fills in what was left empty: a section saved after another).
+
+    A version holding the latest one's values is refused: it would change nothing, yet void
+    the record's signatures and reset its verifications.
+    """
+    if last is None:
+        return []
+    previous = session.scalar(
+        select(CaptureRecord.data).where(
+            CaptureRecord.patient_id == patient_id,
+            CaptureRecord.form == form,
+            CaptureRecord.record_key == record_key,
+            CaptureRecord.version == last,
+        )
+    )
+    if previous == values:
+        raise InputError(
+            f"{form} {record_key} version {last} holds these values already: nothing to save",
+            location="data",
+        )
+    return corrected_paths(previous or {}, values)
+
+
 def record_form(
     *,
     session: Session,
@@ -143,10 +176,11 @@ def record_form(
             location="record_key",
         )
     version = int(last or 0) + 1
-    if version > 1 and not (reason and reason.strip()):
+    corrected = _corrected(session, patient.id, name, record_key, last, values)
+    if corrected and not (reason and reason.strip()):
         raise InputError(
-            f"{name} {record_key} version {version} corrects version {version - 1}: "
-            "say why in 'reason'",
+            f"{name} {record_key} version {version} corrects version {version - 1} "
+            f"({', '.join(corrected[:3])}): say why in 'reason'",
             location="reason",
         )
     row = CaptureRecord(
@@ -179,7 +213,7 @@ def record_form(
         session,
         actor=actor,
         grant=grant,
-        action="create" if version == 1 else "correct",
+        action="create" if version == 1 else "correct" if corrected else "complete",
         entity=name,
         entity_id=row.id,
         changes={

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from trialkit.errors import ConflictError
-from trialkit.service.capture import queries, visits
+from trialkit.errors import ConflictError, PermissionDenied
+from trialkit.service.capture import queries, sdv, signatures, visits
 from trialkit.service.capture.tables import CaptureRecord
 from trialkit.service.platform import audit
 from trialkit.service.platform.cache import GrantsKey, LruCache, grants_key
@@ -66,6 +66,10 @@ class SiteWork:
     open_queries: int
     answered_queries: int
     aged_queries: int
+    to_sign: int = 0
+    """Records that need the investigator's signature (again), from the sign-off service."""
+    casebooks_to_sign: int = 0
+    """Patients whose casebook holds such records."""
 
 
 _site_work: LruCache[tuple[int, dt.date, str, GrantsKey], SiteWork] = LruCache(64)
@@ -119,6 +123,8 @@ def _site_work_of(session: Session, actor: Principal, site: SiteView, today: dt.
         if c.by == "site"
     }
     tally = counts.get(str(site.id))
+    # every casebook of the site in a fixed number of statements (signatures.records_to_sign)
+    books = signatures.casebooks_to_sign(session=session, actor=actor, site_id=site.id)
     return SiteWork(
         site=site,
         visits=due,
@@ -126,6 +132,8 @@ def _site_work_of(session: Session, actor: Principal, site: SiteView, today: dt.
         open_queries=tally.open if tally else 0,
         answered_queries=tally.answered if tally else 0,
         aged_queries=tally.aged if tally else 0,
+        to_sign=sum(b.to_sign for b in books),
+        casebooks_to_sign=len(books),
     )
 
 
@@ -140,6 +148,9 @@ class MonitorSite:
     site: SiteView
     entered: int
     queries: dict[str, int] = field(default_factory=dict)
+    awaiting_verification: int | None = None
+    """Records the SDV plan requires and nobody verified yet (``None``: not the viewer's to
+    verify)."""
 
 
 def monitor_work(
@@ -168,6 +179,7 @@ def monitor_work(
         for c in queries.query_counts(session=session, actor=actor, trial_id=trial_id, today=today)
         if c.by == "site"
     }
+    awaiting = _awaiting_verification(session, actor, trial_id)
     out = []
     for site in sites:
         tally = counts.get(str(site.id))
@@ -181,6 +193,22 @@ def monitor_work(
                     "closed": tally.closed if tally else 0,
                     "aged": tally.aged if tally else 0,
                 },
+                awaiting_verification=None if awaiting is None else awaiting.get(site.id, 0),
             )
         )
     return out
+
+
+def _awaiting_verification(
+    session: Session, actor: Principal, trial_id: int
+) -> dict[int, int] | None:
+    """Per site, the records awaiting source data verification (the SDV service's work list,
+    every site in a fixed number of statements); ``None`` when the viewer may not verify."""
+    try:
+        work = sdv.work_list(session=session, actor=actor, trial_id=trial_id)
+    except PermissionDenied:
+        return None
+    per_site: dict[int, int] = {}
+    for item in work.items:
+        per_site[item.site_id] = per_site.get(item.site_id, 0) + 1
+    return per_site

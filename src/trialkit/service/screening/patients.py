@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 import trialkit
 from trialkit.errors import ConflictError, InputError, RecordError
 from trialkit.protocol import Protocol
+from trialkit.protocol.records import corrected_paths
 from trialkit.screening import ScreeningOutcome, parse_screening_record, screen
 from trialkit.service.capture.patient_status import derive_status, status_facts_of
 from trialkit.service.platform import audit
@@ -240,7 +241,23 @@ def submit_screening_record(
     _finite(normalised, "data")
     last = session.scalar(_LAST_RECORD_VERSION, {"patient": patient.id})
     version = int(last or 0) + 1
-    reason = _require_reason(version, reason, "screening record")
+    previous = session.scalar(
+        select(ScreeningRecordVersion.data).where(
+            ScreeningRecordVersion.patient_id == patient.id,
+            ScreeningRecordVersion.version == last,
+        )
+    )
+    if previous is not None and previous == normalised:  # it would change nothing
+        raise InputError(
+            f"screening record version {last} holds these values already: nothing to save",
+            location="data",
+        )
+    # a version that only fills in what the one before left empty corrects nothing
+    corrected = corrected_paths(previous or {}, normalised)
+    if corrected:
+        reason = _require_reason(version, reason, "screening record")
+    else:
+        reason = reason.strip() if reason and reason.strip() else None
     values: dict[str, Any] = {
         "patient_id": patient.id,
         "version": version,
@@ -260,7 +277,7 @@ def submit_screening_record(
         session,
         actor=actor,
         grant=grant,
-        action="create" if version == 1 else "correct",
+        action="create" if version == 1 else "correct" if corrected else "complete",
         entity="screening_record",
         entity_id=row.id,
         changes={

@@ -21,24 +21,29 @@ from trialkit.service.capture import capture as capture_service
 from trialkit.service.capture import queries as query_service
 from trialkit.service.capture.capture import CaptureView
 from trialkit.service.capture.clinical import tumour_forms
+from trialkit.service.capture.pages.wording import Wording
 from trialkit.service.capture.queries import QueryView
 from trialkit.service.capture.recist_preview import preview_tumour_response
 from trialkit.service.platform.pages.deps import DbSession, Id, PagesDep, Today, Viewer, ViewerDep
 from trialkit.service.platform.pages.deps import Form as PostedForm
 from trialkit.service.platform.pages.errors import FormRejected
 from trialkit.service.platform.pages.form_pages import (
+    CheckedField,
     Converted,
     SectionView,
+    field_check,
     field_of_location,
     form_fields,
     keyed_ids,
     page_field,
     page_sections,
     page_to_record,
+    progress,
     record_to_page,
     rows_changed,
+    section_values,
 )
-from trialkit.service.platform.pages.labels import N_
+from trialkit.service.platform.pages.labels import CORRECTION_NEEDS_REASON, N_
 from trialkit.service.platform.pages.rendering import Pages
 from trialkit.service.platform.views import PatientView
 from trialkit.service.screening import patients
@@ -185,6 +190,7 @@ def _page(
     preview: bool = False,
     status_code: int = 200,
     queries: list[QueryView] | None = None,
+    saved_section: str | None = None,
 ) -> HTMLResponse:
     form = ctx.form
     sections = page_sections(ctx.forms, form, values, ctx.keys)
@@ -222,7 +228,16 @@ def _page(
         field_queries=field_queries,
         query_summary=query_summary,
         query_status=QUERY_STATUS,
+        progress=progress(form, _stored(ctx), values) if len(form.sections) > 1 else None,
+        saved_section=saved_section,
+        check_url=f"/patients/{ctx.patient.id}/forms/{form.name}/field",
+        query_message=Wording(pages, ctx.forms).query_message,
     )
+
+
+def _stored(ctx: _Context) -> dict[str, str]:
+    """The inputs' values of the latest version (``{}`` for a new record)."""
+    return record_to_page(ctx.form, ctx.versions[-1].data, ctx.keys) if ctx.versions else {}
 
 
 def _existing(
@@ -252,7 +267,7 @@ def record_form_page(
 ) -> HTMLResponse:
     key = request.query_params.get("key") or None
     ctx = _context(session, viewer, pages, patient_id, form_name, key)
-    values = record_to_page(ctx.form, ctx.versions[-1].data, ctx.keys) if ctx.versions else {}
+    values = _stored(ctx)
     return _page(
         pages,
         ctx,
@@ -288,13 +303,19 @@ def record_form_save(
             errors={},
             queries=_record_queries(session, viewer, patient_id, form, ctx.key),
         )
-    converted = page_to_record(ctx.forms, form, posted, ctx.keys)
-    errors = {name: pages._(words) for name, words in converted.problems.items()}
+    section = posted.get("section", "").strip() or None
+    values: dict[str, str] = dict(posted)
+    errors: dict[str, str] = {}
+    if section is not None:  # one section saved: the others as the latest version holds them
+        try:
+            values = section_values(form, section, _stored(ctx), posted)
+        except KeyError:
+            errors["form"] = pages._("This form has no such section: reload the form.")
+    converted = page_to_record(ctx.forms, form, values, ctx.keys)
+    errors.update({name: pages._(words) for name, words in converted.problems.items()})
     if not errors and not _entered(converted.data):
         errors["form"] = pages._("Nothing was entered: fill in at least one field.")
     reason = posted.get("reason", "").strip() or None
-    if ctx.versions and not reason:
-        errors["reason"] = pages._("Say why this version corrects the one before.")
     if not errors:
         try:
             saved = capture_service.record_form(
@@ -310,8 +331,19 @@ def record_form_save(
         except (NotFoundError, PermissionDenied):
             raise  # not theirs to record: the page says so, not a field
         except TrialkitError as exc:
-            errors.update(_service_errors(ctx, posted, exc))
+            errors.update(_service_errors(pages, ctx, posted, exc))
         else:
+            if section is not None:  # the form again: what other sections hold is kept
+                key = saved.record_key
+                return _page(
+                    pages,
+                    _context(session, viewer, pages, patient_id, form.name, key),
+                    viewer=viewer,
+                    values={k: v for k, v in posted.items() if k not in ("csrf_token", "reason")},
+                    errors={},
+                    saved_section=section,
+                    queries=_record_queries(session, viewer, patient_id, form, saved.record_key),
+                )
             # open queries on the record: the page opens on their summary, at its top
             queried = _record_queries(session, viewer, patient_id, form, saved.record_key)
             anchor = "query-summary" if queried else "records"
@@ -333,13 +365,17 @@ def record_form_save(
     )
 
 
-def _service_errors(ctx: _Context, posted: dict[str, str], exc: TrialkitError) -> dict[str, str]:
-    """The service's refusal next to each input it concerns: every invalid value of a record
-    (:attr:`RecordError.problems`), the first one's message where two share an input."""
+def _service_errors(
+    pages: Pages, ctx: _Context, posted: dict[str, str], exc: TrialkitError
+) -> dict[str, str]:
+    """The service's refusal next to each input it concerns, in a person's words: every
+    invalid value of a record (:attr:`RecordError.problems`), the first one's message where two
+    share an input; the reason rule without its internal names."""
     problems = exc.problems if isinstance(exc, RecordError) else ((exc.location, exc.message),)
     out: dict[str, str] = {}
     for where, message in problems:
-        out.setdefault(_error_field(ctx, posted, where), message)
+        shown = pages._(CORRECTION_NEEDS_REASON) if where == "reason" else message
+        out.setdefault(_error_field(ctx, posted, where), shown)
     return out
 
 
@@ -384,7 +420,7 @@ def record_form_check(
         except (NotFoundError, PermissionDenied):
             raise
         except TrialkitError as exc:
-            errors.update(_service_errors(ctx, posted, exc))
+            errors.update(_service_errors(pages, ctx, posted, exc))
     if request.headers.get("HX-Request") == "true":
         return pages.response(
             "patients/_recist_preview.html", response=response, preview=True, errors=errors
@@ -394,18 +430,28 @@ def record_form_check(
     )
 
 
+@router.post("/patients/{patient_id}/forms/{form_name}/field", response_class=HTMLResponse)
+def record_form_field(
+    patient_id: Id,
+    form_name: str,
+    field: CheckedField,
+    posted: PostedForm,
+    viewer: ViewerDep,
+    session: DbSession,
+    pages: PagesDep,
+) -> HTMLResponse:
+    """One input (``?field=``) checked as it is filled, for htmx: the message of the service's
+    own check of its item (protocol/records.py), or nothing. Without JavaScript the form
+    shows the same message next to the field when saved."""
+    key = posted.get("record_key", "").strip() or None
+    ctx = _context(session, viewer, pages, patient_id, form_name, key)
+    converted = page_to_record(ctx.forms, ctx.form, posted, ctx.keys)
+    return field_check(pages, converted, field)
+
+
 # --- queries ----------------------------------------------------------------------------------
 
 
 def notice_number(value: str | None) -> str | None:
     """A notice's number from the query string, or nothing: no other text reaches the page."""
     return value if value and value.isdigit() and len(value) < 12 else None
-
-
-def form_label_of(session: Session, viewer: Viewer) -> Any:
-    """A form's label by name, from the definitions of the viewer's trial."""
-    labels: dict[str, str] = {}
-    for trial_id in {g.trial_id for g in viewer.principal.grants if g.trial_id is not None}:
-        for form in entered_forms(trial_forms(session, trial_id)):
-            labels.setdefault(form.name, form.label)
-    return lambda name: labels.get(name, name)

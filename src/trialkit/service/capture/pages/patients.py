@@ -42,8 +42,14 @@ from trialkit.service.platform.pages.deps import (
     ViewerDep,
 )
 from trialkit.service.platform.pages.errors import FormRejected, plain_problem
-from trialkit.service.platform.pages.form_pages import rows_changed
-from trialkit.service.platform.pages.labels import N_
+from trialkit.service.platform.pages.form_pages import (
+    CheckedField,
+    field_check,
+    progress,
+    rows_changed,
+    section_values,
+)
+from trialkit.service.platform.pages.labels import CORRECTION_NEEDS_REASON, N_
 from trialkit.service.platform.pages.rendering import Pages
 from trialkit.service.platform.policy import Role
 from trialkit.service.platform.views import PatientView
@@ -58,6 +64,7 @@ from trialkit.service.screening.pages.screening_form import (
     label_for,
     record_to_form,
     screening_form_of,
+    therapy_label_of,
 )
 from trialkit.service.trials import trials
 
@@ -93,6 +100,8 @@ def patient_status(patient: PatientView) -> str:
 
 def _field_words(pages: Pages, screening: ScreeningForm, path: str) -> str:
     """A screening field in words; a part's label with its group's (``ALT: Value``)."""
+    if path == "form":  # the record as a whole
+        return pages._("The form")
     own = pages._(label_for(screening, path))
     group = path.rsplit(".", 1)[0]
     group_label = label_for(screening, group) if "." in path else group
@@ -260,12 +269,14 @@ def patient_page(
         may_record=viewer.has(Role.INVESTIGATOR),
         summary=wording.summary,
         item_label=wording.item_label,
+        query_message=wording.query_message,
+        therapy_label=therapy_label_of(session, patient.trial_id),
         entered_forms=list(labels.items()),
         offered_forms=[
             (name, labels[name])
             for name in offered_forms(PatientStatus(patient.status), list(labels))
         ],
-        form_label=lambda name: labels.get(name, name),
+        form_label=wording.form_label,
         today=today,
         visit_status=VISIT_STATUS,
         query_status=QUERY_STATUS,
@@ -307,8 +318,11 @@ def _screening_page(
     checklist_: Checklist | None,
     errors: dict[str, str],
     version: int,
+    stored: dict[str, str],
     status_code: int = 200,
+    saved_section: str | None = None,
 ) -> HTMLResponse:
+    """The screening form; ``stored``: the inputs of the latest version (its progress)."""
     return pages.response(
         "patients/screening.html",
         field_queries={},
@@ -317,6 +331,9 @@ def _screening_page(
         viewer=viewer,
         patient=patient,
         sections=form_sections(screening, values),
+        progress=progress(screening.form, stored, values),
+        saved_section=saved_section,
+        check_url=f"/patients/{patient.id}/screening/field",
         values=values,
         checklist=checklist_,
         errors=errors,
@@ -344,7 +361,34 @@ def screening_form(
         checklist_=current,
         errors=errors if records else {},
         version=len(records) + 1,
+        stored=values,
     )
+
+
+def _stored_screening(
+    session: Session, viewer: Viewer, screening: ScreeningForm, patient_id: int
+) -> dict[str, str]:
+    """The inputs of the latest screening record (``{}`` before the first)."""
+    records = patients.list_screening_records(
+        session=session, actor=viewer.principal, patient_id=patient_id
+    )
+    return record_to_form(screening, records[-1].data) if records else {}
+
+
+@router.post("/patients/{patient_id}/screening/field", response_class=HTMLResponse)
+def screening_field(
+    patient_id: Id,
+    field: CheckedField,
+    form: Form,
+    viewer: ViewerDep,
+    session: DbSession,
+    pages: PagesDep,
+) -> HTMLResponse:
+    """One input (``?field=``) checked as it is filled, for htmx: the message of the service's
+    own check of its item, or nothing (without JavaScript: next to the field on save)."""
+    patient = patients.get_patient(session=session, actor=viewer.principal, patient_id=patient_id)
+    screening = screening_form_of(session, patient.trial_id)
+    return field_check(pages, form_to_record(screening, form), field)
 
 
 @router.post("/patients/{patient_id}/screening/check", response_class=HTMLResponse)
@@ -377,6 +421,7 @@ def screening_check(
         checklist_=current,
         errors=errors,
         version=patient.screening_record_versions + 1,
+        stored=_stored_screening(session, viewer, screening, patient_id),
     )
 
 
@@ -400,24 +445,47 @@ def screening_save(
             checklist_=current,
             errors={},
             version=patient.screening_record_versions + 1,
+            stored=_stored_screening(session, viewer, screening, patient_id),
         )
-    current, errors = _preview(session, viewer, pages, patient, form)
+    stored = _stored_screening(session, viewer, screening, patient_id)
+    section = form.get("section", "").strip() or None
+    values: dict[str, str] = dict(form)
+    if section is not None:  # one section saved: the others as the latest version holds them
+        try:
+            values = section_values(screening.form, section, stored, form)
+        except KeyError:
+            section = None  # not a section of this form: the whole form is saved
+    current, errors = _preview(session, viewer, pages, patient, values)
     reason = form.get("reason", "").strip() or None
-    if patient.screening_record_versions and not reason:
-        errors["reason"] = pages._("Say why this version corrects the one before.")
     if not errors:
         try:
             patients.submit_screening_record(
                 session=session,
                 actor=actor,
                 patient_id=patient_id,
-                data=form_to_record(screening, form).data,
+                data=form_to_record(screening, values).data,
                 reason=reason,
             )
             patients.evaluate_eligibility(session=session, actor=actor, patient_id=patient_id)
         except InputError as exc:  # the record's field path is the form's field name
-            errors[exc.location.removeprefix("data.") or "form"] = exc.message
+            where = exc.location.removeprefix("data").removeprefix(".") or "form"
+            reason_words = pages._(CORRECTION_NEEDS_REASON)
+            errors[where] = reason_words if where == "reason" else exc.message
         else:
+            if section is not None:  # the form again: what other sections hold is kept
+                shown = {k: v for k, v in form.items() if k not in ("csrf_token", "reason")}
+                return _screening_page(
+                    pages,
+                    screening=screening,
+                    viewer=viewer,
+                    patient=patient,
+                    values=shown,
+                    checklist_=_preview(session, viewer, pages, patient, shown)[0],
+                    errors={},
+                    version=patient.screening_record_versions + 2,
+                    stored=_stored_screening(session, viewer, screening, patient_id),
+                    saved_section=section,
+                )
             return RedirectResponse(f"/patients/{patient_id}?saved=screening", status_code=303)
     raise FormRejected(
         _screening_page(
@@ -429,6 +497,7 @@ def screening_save(
             checklist_=current,
             errors=errors,
             version=patient.screening_record_versions + 1,
+            stored=stored,
             status_code=422,
         )
     )

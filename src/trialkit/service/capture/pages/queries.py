@@ -124,6 +124,7 @@ def _queries_page(
         query_status=QUERY_STATUS,
         form_label=wording.form_label,
         item_label=wording.item_label,
+        query_message=wording.query_message,
     )
 
 

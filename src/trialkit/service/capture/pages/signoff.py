@@ -17,7 +17,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -31,7 +31,8 @@ from trialkit.errors import (
 from trialkit.report.pdf import render_pdf
 from trialkit.service.capture import monitoring_visits, queries, sdv, signatures
 from trialkit.service.capture.forms import case_report_forms
-from trialkit.service.capture.pages.clinical import form_label_of
+from trialkit.service.capture.pages.wording import Wording, wording_of
+from trialkit.service.platform.listing import Listing, page_of
 from trialkit.service.platform.pages.deps import (
     DbSession,
     Form,
@@ -61,9 +62,10 @@ WHY = (N_("not signed"), N_("the protocol requires this form's own signature"))
 """The service's reasons a record needs signing, for the catalogue (shown translated)."""
 
 
-def record_label(form: str, forms: Callable[[str], str]) -> str:
-    """A casebook record's form name, to translate (any stored form, not only the CRFs)."""
-    return _OTHER_LABELS.get(form) or forms(form)
+def record_label(pages: Pages, form: str, wording: Wording) -> str:
+    """A casebook record's form in words (any stored form, not only the CRFs)."""
+    other = _OTHER_LABELS.get(form)
+    return pages._(other) if other else wording.form_label(form)
 
 
 def _shown(value: Any) -> str:
@@ -83,8 +85,12 @@ def _queryable(session: Session, viewer: Viewer, trial_id: int) -> frozenset[str
 
 
 def _common(pages: Pages, session: Session, viewer: Viewer) -> dict[str, Any]:
-    labels = form_label_of(session, viewer)
-    return {"record_label": lambda f: pages._(record_label(f, labels)), "shown": _shown}
+    wording = wording_of(pages, session, viewer)
+    return {
+        "record_label": lambda f: record_label(pages, f, wording),
+        "item_label": wording.item_label,
+        "shown": _shown,
+    }
 
 
 # --- the casebook and its signatures -----------------------------------------------------------
@@ -360,21 +366,37 @@ def raise_query(
     return RedirectResponse(f"/patients/{patient_id}/sdv?done=query", status_code=303)
 
 
+SDV_SORTS: dict[str, Callable[[sdv.WorkItemView], Any]] = {
+    "site": lambda i: (i.site_code, i.screening_number),
+    "patient": lambda i: i.screening_number,
+    "form": lambda i: (i.form, i.screening_number),
+}
+
+
 @router.get("/monitor/sdv", response_class=HTMLResponse)
 def work_list(
-    viewer: ViewerDep, session: DbSession, pages: PagesDep, site: str | None = None
+    request: Request,
+    viewer: ViewerDep,
+    session: DbSession,
+    pages: PagesDep,
+    site: str | None = None,
 ) -> HTMLResponse:
-    """The monitor's SDV work list, by site and patient, with the protocol's SDV plan."""
+    """The monitor's SDV work list, by site and patient, with the protocol's SDV plan: one
+    page of it at a time (sorted and paged in the address, the site filter kept)."""
     if viewer.trial is None:
         raise NotFoundError(pages._("You hold no role in a trial."))
     site_id = int(site) if site and site.isdigit() else None
     listed = sdv.work_list(
         session=session, actor=viewer.principal, trial_id=viewer.trial.id, site_id=site_id
     )
+    chosen = Listing.from_params(
+        request.query_params, sorts=tuple(SDV_SORTS), default_sort="site", filters=("site",)
+    )
     return pages.response(
         "signoff/work_list.html",
         viewer=viewer,
         work=listed,
+        found=page_of(listed.items, chosen, sort_keys=SDV_SORTS),
         sites=_monitored_sites(session, viewer),
         site_id=site_id,
         **_common(pages, session, viewer),

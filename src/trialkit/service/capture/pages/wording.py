@@ -9,12 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from trialkit.protocol.forms import Form, Forms, Item
+from trialkit.service.capture.queries import QueryView
+from trialkit.service.platform.pages.deps import Viewer
 from trialkit.service.platform.pages.form_pages import field_of_location
 from trialkit.service.platform.pages.labels import N_
 from trialkit.service.platform.pages.rendering import Pages
+from trialkit.service.trials.trials import get_trial_or_raise, trial_protocol
 
-__all__ = ["Wording"]
+__all__ = ["Wording", "wording_of"]
 
 _YES_NO = {True: N_("yes"), False: N_("no")}
 _LAB_PARTS = {
@@ -73,6 +78,15 @@ class Wording:
                 words.append(part.replace("_", " "))
         return ": ".join(words) or path
 
+    def query_message(self, query: QueryView) -> str:
+        """A query's message in words: an edit check's message names its item by its path
+        (``dose_mg is required``), which the item's label replaces."""
+        if query.source != "edit_check":
+            return query.message
+        return query.message.replace(
+            f"{query.field} ", f"{self.item_label(query.form, query.field)} "
+        )
+
     def value_words(self, item: Item, value: Any) -> str:
         """A recorded value in words: a code by its label, a flag as yes or no."""
         if isinstance(value, bool):
@@ -103,3 +117,10 @@ class Wording:
                 continue
             parts.append(f"{self._words(item.label)}: {self.value_words(item, value)}")
         return "; ".join(parts)
+
+
+def wording_of(pages: Pages, session: Session, viewer: Viewer) -> Wording:
+    """The words for the forms of the viewer's trial (none outside a trial)."""
+    if viewer.trial is None:
+        return Wording(pages, None)
+    return Wording(pages, trial_protocol(get_trial_or_raise(session, viewer.trial.id)).forms)

@@ -21,6 +21,7 @@ __all__ = [
     "QueryAnswer",
     "QueryClosure",
     "QueryCreate",
+    "QueryReopening",
     "RoleGrant",
     "RoleRevocation",
     "ScreeningRecordCreate",
@@ -144,6 +145,12 @@ class QueryAnswer(_Body):
 
 class QueryClosure(_Body):
     resolution: Annotated[str, _text(2000)]
+
+
+class QueryReopening(_Body):
+    """What is still wrong: the answer or closure does not resolve the query."""
+
+    comment: Annotated[str, _text(2000)]
 
 
 class UnblindingBody(_Body):

@@ -14,29 +14,40 @@ import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from trialkit.protocol.forms import Form, Forms, Item, Range
+from fastapi import Query
+from fastapi.responses import HTMLResponse
+
+from trialkit.protocol.forms import Form, Forms, Item, Section
+from trialkit.protocol.records import check_value
 from trialkit.protocol.rules import Activation, Undecided, compile_rule
 from trialkit.service.platform.pages.labels import N_
+from trialkit.service.platform.pages.rendering import Pages
 
 __all__ = [
     "MAX_ROWS",
+    "CheckedField",
     "Converted",
     "Field",
     "Group",
+    "Progress",
     "Rows",
+    "SectionState",
     "SectionView",
     "add_row",
+    "field_check",
     "field_of_location",
     "form_fields",
     "keyed_ids",
     "page_field",
     "page_sections",
     "page_to_record",
+    "progress",
     "record_to_page",
     "remove_row",
     "rows_changed",
+    "section_values",
 ]
 
 MAX_ROWS = 50
@@ -344,22 +355,11 @@ def _read(forms: Forms, item: Item, raw: str) -> Any:
                 if raw.lower() in {s.lower() for s in spoken}:
                     return code.code
         number = _number(raw, item.type == "integer")
-        if item.range is not None and not item.range.holds(number):
-            raise ValueError(_outside(item.range, number))
+        problem = check_value(forms, item, number)  # the service's own check of the item
+        if problem is not None:
+            raise ValueError(problem)
         return number
     return raw
-
-
-def _outside(bounds: Range, value: float) -> str:
-    """The bound a value breaks, in plain words: ``must be at most 5``."""
-    low = (
-        Range(min=bounds.min, min_exclusive=bounds.min_exclusive)
-        if bounds.min is not None
-        else None
-    )
-    if low is not None and not low.holds(value):
-        return f"must be {'more than' if bounds.min_exclusive else 'at least'} {bounds.min:g}"
-    return f"must be {'less than' if bounds.max_exclusive else 'at most'} {bounds.max:g}"
 
 
 def _set(target: dict[str, Any], path: str, value: Any) -> None:
@@ -549,6 +549,104 @@ def _get(data: Any, path: str) -> Any:
             return None
         data = data.get(part)
     return data
+
+
+# --- one input checked as it is filled -----------------------------------------------------
+
+CheckedField = Annotated[str, Query(alias="field", max_length=300)]
+"""The input a field check is for (``?field=labs.alt.value``)."""
+
+
+def field_check(pages: Pages, converted: Converted, name: str) -> HTMLResponse:
+    """The fragment htmx puts under an input: its problem in words (the service's check of
+    the item, :func:`~trialkit.protocol.records.check_value`), or nothing when it is good."""
+    problem = converted.problems.get(name)
+    return pages.response(
+        "patients/_field_check.html", message=pages._(problem) if problem else None
+    )
+
+
+# --- saving one section at a time -------------------------------------------------------------
+
+_CONTROLS = frozenset({"action", "csrf_token", "section", "reason", "record_key"})
+
+
+def _section(form: Form, name: str) -> Section:
+    section = next((s for s in form.sections if s.name == name), None)
+    if section is None:
+        raise KeyError(name)
+    return section
+
+
+def _in_section(section: Section, name: str) -> bool:
+    """Whether the input ``name`` is one of the section's (its key, or one of its items)."""
+    heads = [section.key] if section.key else [item.name for item in section.items]
+    return any(name == h or name.startswith(h + ".") for h in heads)
+
+
+def section_values(
+    form: Form, section: str, stored: Mapping[str, str], posted: Mapping[str, str]
+) -> dict[str, str]:
+    """The inputs of a section save: the stored record's, the section's as posted.
+
+    The other sections keep what the latest version holds, so the record saved is whole:
+    a new version that only fills in what was empty (docs/capture.md, "Saving a section").
+    ``KeyError`` when the form has no such section.
+    """
+    part = _section(form, section)
+    kept = {k: v for k, v in stored.items() if not _in_section(part, k)}
+    entered = {k: v for k, v in posted.items() if k not in _CONTROLS and _in_section(part, k)}
+    return {**kept, **entered}
+
+
+@dataclass(frozen=True)
+class SectionState:
+    """A section of a form on its page: saved (the latest version fills it in) and changed
+    (the page holds values the latest version does not)."""
+
+    name: str
+    label: str
+    saved: bool
+    changed: bool
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a form is saved, section by section (the page's progress marker)."""
+
+    sections: tuple[SectionState, ...]
+
+    @property
+    def done(self) -> int:
+        return sum(s.saved for s in self.sections)
+
+    @property
+    def total(self) -> int:
+        return len(self.sections)
+
+
+def progress(form: Form, stored: Mapping[str, str], values: Mapping[str, str]) -> Progress:
+    """The sections the stored record's inputs (:func:`record_to_page`) fill in, and those
+    whose inputs on the page (``values``) differ from them."""
+
+    def part(section: Section, inputs: Mapping[str, str]) -> dict[str, str]:
+        return {
+            k: v
+            for k, v in inputs.items()
+            if v and k not in _CONTROLS and not k.endswith(f".{_ROW}") and _in_section(section, k)
+        }
+
+    return Progress(
+        tuple(
+            SectionState(
+                s.name,
+                s.label,
+                saved=bool(part(s, stored)),
+                changed=part(s, stored) != part(s, values),
+            )
+            for s in form.sections
+        )
+    )
 
 
 # --- service errors -> inputs -----------------------------------------------------------------

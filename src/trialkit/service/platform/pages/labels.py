@@ -5,13 +5,18 @@ The labels of a form's items come from the protocol's form definitions, not from
 
 from __future__ import annotations
 
-__all__ = ["N_", "RECIST_WORDS", "ROLE_WORDS"]
+__all__ = ["CORRECTION_NEEDS_REASON", "N_", "RECIST_WORDS", "ROLE_WORDS"]
 
 
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention for a deferred translation
     """Mark a message for extraction; it is translated where it is shown."""
     return message
 
+
+CORRECTION_NEEDS_REASON = N_(
+    "Say why this version corrects the one before: it changes or clears a value already saved."
+)
+"""The service's refusal of a correction without a reason, in a person's words."""
 
 RECIST_WORDS = {
     "CR": N_("complete response"),

@@ -45,6 +45,7 @@ from trialkit.service.platform.views import RandomisationView
 from trialkit.service.randomisation import randomisation
 from trialkit.service.randomisation.randomisation import Precondition
 from trialkit.service.screening import patients
+from trialkit.service.screening.pages.screening_form import therapy_label_of
 
 __all__ = ["CHECK_LABELS", "randomisation_or_none", "router"]
 
@@ -118,6 +119,7 @@ def _randomise_page(
         done=done,
         over=over,
         today=today,
+        therapy_label=therapy_label_of(session, patient.trial_id),
     )
 
 

@@ -65,6 +65,13 @@ def _missing(screening: ScreeningForm, path: str, fields: Mapping[str, Field]) -
     label = label_for(screening, path)
     if target is not None and label == path:
         label = target.label
+    if label == path:  # not an item of the form: its last name in words, never the path
+        label = path.rpartition(".")[2].replace("_", " ")
+    parent = path.rpartition(".")[0]
+    group = label_for(screening, parent) if parent.count(".") >= 1 else parent
+    if group != parent and group.casefold() not in label.casefold():
+        # an item of a group within a section: the group names it (brain or liver metastases)
+        label = f"{group}: {label}"
     return Missing(path=path, label=label, anchor=target.id if target else None)
 
 
@@ -108,7 +115,7 @@ def checklist(result: ScreeningResult, screening: ScreeningForm) -> Checklist:
     return Checklist(
         verdict=result.eligibility.verdict,
         eligible=result.eligibility.eligible,
-        background_therapy=result.background_therapy,
+        background_therapy=screening.therapy_label(result.background_therapy) or None,
         background_therapy_reason=result.background_therapy_reason,
         items=items,
         missing=tuple(_missing(screening, p, fields) for p in result.eligibility.missing),

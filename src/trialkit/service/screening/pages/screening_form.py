@@ -9,8 +9,9 @@ recorded* and is left out of the record: the service then calls the criteria tha
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -39,6 +40,8 @@ __all__ = [
     "protocol_screening_form",
     "record_to_form",
     "screening_form_of",
+    "therapy_label_of",
+    "therapy_labels",
 ]
 
 
@@ -48,6 +51,30 @@ class ScreeningForm:
 
     forms: Forms
     form: Form
+    therapies: Mapping[str, str] = field(default_factory=dict)
+    """The label of each background therapy the protocol's rules assign (by its id)."""
+
+    def therapy_label(self, therapy: str | None) -> str:
+        """A background therapy in words (its rule's label), never its id."""
+        return _therapy_words(self.therapies, therapy)
+
+
+def _therapy_words(labels: Mapping[str, str], therapy: str | None) -> str:
+    if not therapy:
+        return ""
+    return labels.get(therapy) or therapy.replace("_", " ")
+
+
+def therapy_labels(protocol: Protocol) -> dict[str, str]:
+    """The label of each background therapy the protocol's rules assign, by its id."""
+    therapy = protocol.background_therapy
+    return {rule.id: rule.label for rule in therapy.rules} if therapy is not None else {}
+
+
+def therapy_label_of(session: Session, trial_id: int) -> Callable[[str | None], str]:
+    """The trial's background therapies in words (a protocol without a screening form too)."""
+    labels = therapy_labels(trial_protocol(get_trial_or_raise(session, trial_id)))
+    return partial(_therapy_words, labels)
 
 
 def screening_form_of(session: Session, trial_id: int) -> ScreeningForm:
@@ -64,7 +91,7 @@ def protocol_screening_form(protocol: Protocol) -> ScreeningForm:
             f"protocol {protocol.acronym} defines no screening form: declare one under 'forms:' "
             "(used: screening) in the protocol file (docs/forms.md)"
         )
-    return ScreeningForm(forms, form)
+    return ScreeningForm(forms, form, therapy_labels(protocol))
 
 
 def form_sections(screening: ScreeningForm, values: Mapping[str, str]) -> tuple[SectionView, ...]:
