@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from tests.factories import ENROLMENT_DAY, make_site, make_user, principal, randomise_patient
 from tests.service.capture.test_grid import LATER, _setup_with_trial
+from tests.sor_forms import Form
 from trialkit.errors import NotFoundError
 from trialkit.service.capture import capture, visits
-from trialkit.service.capture.forms import Form
 from trialkit.service.platform.policy import Role
 from trialkit.service.platform.security import Security
 
