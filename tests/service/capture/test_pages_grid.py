@@ -100,6 +100,9 @@ def test_the_grid_shows_a_dead_patient_with_an_open_query_and_the_item_history(
     html = page.text
     assert 'id="grid-title"' in html
     assert re.search(r'id="grid-status">.*dead</span> since ' + DIED.isoformat(), html)
+    # the reason in the words of the death form's code list, never the code
+    assert re.search(r'id="grid-status">[^\n]*\(Disease progression\)', html)
+    assert re.search(r'id="patient-status">[^<]*: Disease progression\)', html)
     assert _cell(html, "adverse_event", "events") == "open_queries"
     assert "1 open query" in html
     assert _cell(html, "death", "events") == "entered"

@@ -121,10 +121,10 @@ def test_the_investigator_signs_and_the_signature_shows_on_the_pages_and_in_the_
     )
     assert fixed.status_code == 303
     page = browser.get(f"/patients/{treated}/casebook")
-    assert "void: adverse_event AE-1 changed to version 2: grade misread" in page.text
+    assert "void: Adverse event AE-1 changed to version 2: grade misread" in page.text
     assert "records need signing (again)" in page.text
     text = re.sub(r"\s+", " ", _pdf_text(browser.get(f"/patients/{treated}/casebook.pdf").content))
-    assert "void: adverse_event AE-1 changed to version 2" in text
+    assert "void: Adverse event AE-1 changed to version 2" in text
     assert "needs signing" in text
 
 
@@ -202,7 +202,7 @@ def test_the_monitor_verifies_queries_works_the_list_and_signs_a_visit_report(
     )
     back = as_user("monitor").get("/monitor/sdv")
     assert f'href="/patients/{treated}/sdv#sdv-adverse_event-AE-1"' in back.text
-    assert "reset: adverse_event AE-1 changed to version 2: query 1" in back.text
+    assert "reset: Adverse event AE-1 changed to version 2: query 1" in back.text
 
 
 def test_only_the_investigator_signs_and_only_the_monitor_verifies(

@@ -136,7 +136,7 @@ def test_a_signature_binds_to_the_versions_signed_and_a_change_voids_it(
     assert not void.valid
     assert (
         void.void_reason
-        == f"adverse_event {ae.record_key} changed to version 2: source says grade 3"
+        == f"Adverse event {ae.record_key} changed to version 2: source says grade 3"
     )
     assert not status.complete
     assert [(r.form, r.version) for r in status.records if r.needs_signature] == [
@@ -330,7 +330,7 @@ def test_source_verification_resets_when_the_verified_data_change(
     _ae(session, clinic, AE | {"grade": 4}, record_key=ae.record_key, reason="worse")
     record = _sdv(session, clinic)[key]
     assert not record.verified
-    assert record.reset_reason == f"adverse_event {ae.record_key} changed to version 4: worse"
+    assert record.reset_reason == f"Adverse event {ae.record_key} changed to version 4: worse"
     resets = session.scalars(
         select(AuditEvent).where(
             AuditEvent.entity == "source_verification", AuditEvent.action == "reset"

@@ -27,7 +27,7 @@ from trialkit.service.platform.tables.people import Role
 from trialkit.service.randomisation.tables.randomisation import Randomisation
 from trialkit.service.screening.tables import Consent, Patient, ScreeningRecordVersion
 from trialkit.service.trials.tables import Site
-from trialkit.service.trials.trials import get_trial_or_raise
+from trialkit.service.trials.trials import get_trial_or_raise, trial_protocol
 
 __all__ = [
     "CasebookRecord",
@@ -214,7 +214,10 @@ def data_changed(
     if version == 1:
         return  # a new record: nothing signed or verified refers to it yet
     now = utcnow()
-    why = f"{form} {record_key} changed to version {version}" + (f": {reason}" if reason else "")
+    forms = trial_protocol(get_trial_or_raise(session, patient.trial_id)).forms
+    label = next((f.label for f in forms.forms if f.name == form), form) if forms else form
+    # read on the casebook and SDV pages: the form by its label, never its internal name
+    why = f"{label} {record_key} changed to version {version}" + (f": {reason}" if reason else "")
     signatures = session.scalars(
         select(Signature).where(Signature.patient_id == patient.id, Signature.voided_at.is_(None))
     ).all()

@@ -95,6 +95,15 @@ def _date(value: object) -> dt.date | None:
         return None
 
 
+REASON_ITEMS: dict[FormRole, str] = {
+    "death": "cause",
+    "end_of_treatment": "reason",
+    "end_of_study": "reason",
+}
+"""The item of each status-deciding form (by its role) whose code is the status's reason; the
+pages show that code by its label in the item's code list."""
+
+
 def _reason(value: object) -> str | None:
     return None if value is None else str(value)
 
@@ -107,13 +116,13 @@ def derive_status(facts: StatusFacts) -> PatientState:
     ends = [r for r in (study_end, treatment_end) if r is not None]
     if death is not None:
         return PatientState(
-            PatientStatus.DEAD, _date(death.get("date")), _reason(death.get("cause"))
+            PatientStatus.DEAD, _date(death.get("date")), _reason(death.get(REASON_ITEMS["death"]))
         )
     for end in ends:
-        if end.get("reason") == "death":
+        if end.get(REASON_ITEMS["end_of_study"]) == "death":
             return PatientState(PatientStatus.DEAD, _date(end.get("date")), "death")
     if study_end is not None:
-        reason = _reason(study_end.get("reason"))
+        reason = _reason(study_end.get(REASON_ITEMS["end_of_study"]))
         status = (
             PatientStatus.WITHDRAWN
             if reason == "withdrawal_of_consent"
@@ -121,7 +130,7 @@ def derive_status(facts: StatusFacts) -> PatientState:
         )
         return PatientState(status, _date(study_end.get("date")), reason)
     if treatment_end is not None:
-        reason = _reason(treatment_end.get("reason"))
+        reason = _reason(treatment_end.get(REASON_ITEMS["end_of_treatment"]))
         status = (
             PatientStatus.WITHDRAWN
             if reason == "withdrawal_of_consent"

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from trialkit.errors import PermissionDenied
 from trialkit.service.capture import grid as grid_service
 from trialkit.service.capture import history as history_service
+from trialkit.service.capture.pages.clinical import trial_forms
+from trialkit.service.capture.pages.wording import Wording
 from trialkit.service.platform.pages.deps import DbSession, Id, PagesDep, Today, Viewer, ViewerDep
 from trialkit.service.screening import patients
 
@@ -38,7 +40,14 @@ def grid_page(
     grid = grid_service.patient_grid(
         session=session, actor=viewer.principal, patient_id=patient_id, today=today
     )
-    return pages.response("patients/grid.html", viewer=viewer, patient=patient, grid=grid)
+    wording = Wording(pages, trial_forms(session, patient.trial_id))
+    return pages.response(
+        "patients/grid.html",
+        viewer=viewer,
+        patient=patient,
+        grid=grid,
+        status_reason=wording.status_reason,
+    )
 
 
 @router.get(

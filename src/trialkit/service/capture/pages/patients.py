@@ -277,6 +277,7 @@ def patient_page(
             for name in offered_forms(PatientStatus(patient.status), list(labels))
         ],
         form_label=wording.form_label,
+        status_reason=wording.status_reason,
         today=today,
         visit_status=VISIT_STATUS,
         query_status=QUERY_STATUS,

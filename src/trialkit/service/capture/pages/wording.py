@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from trialkit.protocol.forms import Form, Forms, Item
+from trialkit.service.capture.patient_status import REASON_ITEMS
 from trialkit.service.capture.queries import QueryView
 from trialkit.service.platform.pages.deps import Viewer
 from trialkit.service.platform.pages.form_pages import field_of_location
@@ -86,6 +87,20 @@ class Wording:
         return query.message.replace(
             f"{query.field} ", f"{self.item_label(query.form, query.field)} "
         )
+
+    def status_reason(self, reason: str | None) -> str:
+        """A patient status's reason (a cause of death, a reason for ending treatment or the
+        study) by its label in the code list of the form that recorded it."""
+        if not reason:
+            return ""
+        for role, item_name in REASON_ITEMS.items():
+            form = self._form(self.forms.role(role) or "") if self.forms else None
+            item = next((i for _, i in form.walk() if i.name == item_name), None) if form else None
+            if item is not None:
+                words = self.value_words(item, reason)
+                if words != reason:
+                    return words
+        return reason.replace("_", " ")
 
     def value_words(self, item: Item, value: Any) -> str:
         """A recorded value in words: a code by its label, a flag as yes or no."""
