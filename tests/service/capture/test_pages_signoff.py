@@ -266,3 +266,12 @@ def test_the_home_pages_count_what_awaits_signing_and_verification_with_links(
     one = monitor.get("/monitor/sdv", params={"site": str(site), "per_page": "1"}).text
     assert len(re.findall(r'<th scope="row"><a href="/patients/\d+/sdv#', one)) == 1
     assert f'href="/monitor/sdv?site={site}&amp;sort=site&amp;per_page=1&amp;page=2"' in one
+    # the count is cached per data version: a verification moves it at once
+    before = int(link.group(2))
+    verified = monitor.post(
+        f"/patients/{treated}/sdv", {"record": "consent/consent", "whole": "yes"}
+    )
+    assert verified.status_code == 303, verified.text
+    after = re.search(rf'id="sdv-{site}">(\d+)</a>', monitor.get("/home").text)
+    assert after, "the monitor's home lost its SDV count"
+    assert int(after.group(1)) == before - 1

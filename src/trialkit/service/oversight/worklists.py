@@ -199,11 +199,23 @@ def monitor_work(
     return out
 
 
+_awaiting: LruCache[tuple[int, str, GrantsKey], dict[int, int] | None] = LruCache(32)
+"""Records awaiting SDV per site, by trial, data version and the caller's grants (per process):
+the SDV work list hashes every record of the trial, a third of a monitor's home page."""
+
+
 def _awaiting_verification(
     session: Session, actor: Principal, trial_id: int
 ) -> dict[int, int] | None:
     """Per site, the records awaiting source data verification (the SDV service's work list,
-    every site in a fixed number of statements); ``None`` when the viewer may not verify."""
+    every site in a fixed number of statements); ``None`` when the viewer may not verify.
+    Cached per data version (:func:`~trialkit.service.platform.audit.data_version`) and the
+    caller's grants, so a monitor of some sites never gets another's counts."""
+    key = (trial_id, audit.data_version(session), grants_key(actor, trial_id))
+    return _awaiting.get_or_make(key, lambda: _awaiting_of(session, actor, trial_id))
+
+
+def _awaiting_of(session: Session, actor: Principal, trial_id: int) -> dict[int, int] | None:
     try:
         work = sdv.work_list(session=session, actor=actor, trial_id=trial_id)
     except PermissionDenied:
