@@ -1,20 +1,11 @@
 """SDTM domains of the captured data (SDTMIG 3.3): DM, DS, EX, AE, TU, TR, RS.
 
-Each domain's variables, labels and codelists are those of :mod:`.sdtm_spec`. The case report
-forms are read from the protocol's definitions, never by name: a record's values go to the SDTM
-variables its form's items declare (``sdtm: AE.AETERM``; a code as its CDISC submission value),
-DS from the forms playing the ``end_of_treatment`` and ``end_of_study`` roles, EX from every
-form declared ``sdtm_domain: EX`` (its ``treatment``: the arms' drug for the ``study_drug``
-role, else a background regimen or a named treatment), AE from every form declared
-``sdtm_domain: AE``, TU/TR/RS from the tumour roles (RECIST's input). Every randomised patient
-has one DM record; ``USUBJID`` is the study and the site-qualified subject id
-(:func:`.outcomes.usubjid`).
+Each domain's variables, labels and codelists are those of :mod:`.sdtm_spec`. Forms are read
+from the protocol's definitions, never by name: by the SDTM variables their items declare, the
+forms' roles and ``sdtm_domain``. A blinded export has no arm variables and names the study drug
+by the arms together with no dose.
 
-Blinding: the arm variables of DM (``ARMCD``, ``ARM``, ``ACTARMCD``, ``ACTARM``) exist only in an
-unblinded export; a blinded one leaves the columns out, and its study drug is named by the
-protocol's arms together (``SORAFENIB/PLACEBO``) with no dose, the same for every patient. An
-unblinded export names each patient's drug and dose from her arm. The arms' codes and names
-come from the protocol (:func:`~trialkit.endpoints.planned_arms`).
+Details and reasoning: docs/forms.md, section "SDTM from the definitions", and docs/reports.md.
 """
 
 from __future__ import annotations
