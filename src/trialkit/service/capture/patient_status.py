@@ -95,11 +95,9 @@ def _date(value: object) -> dt.date | None:
         return None
 
 
-REASON_ITEMS: dict[FormRole, str] = {
-    "death": "cause",
-    "end_of_treatment": "reason",
-    "end_of_study": "reason",
-}
+_ENDING: tuple[FormRole, ...] = ("end_of_treatment", "end_of_study")  # the forms' roles
+_DEATH: FormRole = "death"
+REASON_ITEM_BY_ROLE: dict[FormRole, str] = {_DEATH: "cause", **dict.fromkeys(_ENDING, "reason")}
 """The item of each status-deciding form (by its role) whose code is the status's reason; the
 pages show that code by its label in the item's code list."""
 
@@ -116,13 +114,15 @@ def derive_status(facts: StatusFacts) -> PatientState:
     ends = [r for r in (study_end, treatment_end) if r is not None]
     if death is not None:
         return PatientState(
-            PatientStatus.DEAD, _date(death.get("date")), _reason(death.get(REASON_ITEMS["death"]))
+            PatientStatus.DEAD,
+            _date(death.get("date")),
+            _reason(death.get(REASON_ITEM_BY_ROLE["death"])),
         )
     for end in ends:
-        if end.get(REASON_ITEMS["end_of_study"]) == "death":
+        if end.get(REASON_ITEM_BY_ROLE["end_of_study"]) == "death":
             return PatientState(PatientStatus.DEAD, _date(end.get("date")), "death")
     if study_end is not None:
-        reason = _reason(study_end.get(REASON_ITEMS["end_of_study"]))
+        reason = _reason(study_end.get(REASON_ITEM_BY_ROLE["end_of_study"]))
         status = (
             PatientStatus.WITHDRAWN
             if reason == "withdrawal_of_consent"
@@ -130,7 +130,7 @@ def derive_status(facts: StatusFacts) -> PatientState:
         )
         return PatientState(status, _date(study_end.get("date")), reason)
     if treatment_end is not None:
-        reason = _reason(treatment_end.get(REASON_ITEMS["end_of_treatment"]))
+        reason = _reason(treatment_end.get(REASON_ITEM_BY_ROLE["end_of_treatment"]))
         status = (
             PatientStatus.WITHDRAWN
             if reason == "withdrawal_of_consent"

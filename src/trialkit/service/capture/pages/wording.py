@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from trialkit.protocol.forms import Form, Forms, Item
-from trialkit.service.capture.patient_status import REASON_ITEMS
+from trialkit.service.capture.patient_status import REASON_ITEM_BY_ROLE
 from trialkit.service.capture.queries import QueryView
 from trialkit.service.platform.pages.deps import Viewer
 from trialkit.service.platform.pages.form_pages import field_of_location
@@ -93,7 +93,7 @@ class Wording:
         study) by its label in the code list of the form that recorded it."""
         if not reason:
             return ""
-        for role, item_name in REASON_ITEMS.items():
+        for role, item_name in REASON_ITEM_BY_ROLE.items():
             form = self._form(self.forms.role(role) or "") if self.forms else None
             item = next((i for _, i in form.walk() if i.name == item_name), None) if form else None
             if item is not None:
