@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import column, func, select, table, update
+from sqlalchemy import Select, column, func, select, table, update
 from sqlalchemy.orm import Session
 
 from trialkit.errors import InputError, NotFoundError, TrialkitError
@@ -292,15 +293,22 @@ def _item(delivery: Delivery, note: Notification) -> InboxItemView:
     )
 
 
+_Q = TypeVar("_Q", bound=Select[*tuple[Any, ...]])
+
+
+def _own_inbox(query: _Q, actor: Principal) -> _Q:
+    """``query`` (of deliveries) narrowed to the actor's own inbox entries, with their
+    notifications joined: the one reading of an inbox, for the API's list and the page's."""
+    return query.join(Notification, Notification.id == Delivery.notification_id).where(
+        Delivery.user_id == _own_user(actor), Delivery.channel == Channel.INBOX
+    )
+
+
 def inbox(
     *, session: Session, actor: Principal, unread_only: bool = False, limit: int = 100
 ) -> list[InboxItemView]:
     """The actor's own notifications, newest first."""
-    query = (
-        select(Delivery, Notification)
-        .join(Notification, Notification.id == Delivery.notification_id)
-        .where(Delivery.user_id == _own_user(actor), Delivery.channel == Channel.INBOX)
-    )
+    query = _own_inbox(select(Delivery, Notification), actor)
     if unread_only:
         query = query.where(Delivery.read_at.is_(None))
     rows = session.execute(query.order_by(Delivery.id.desc()).limit(limit)).all()
@@ -315,12 +323,7 @@ def inbox_page(*, session: Session, actor: Principal, listing: Listing) -> ListP
     """One page of the actor's own notifications, newest first: unread only unless the
     listing's ``show`` filter is ``all``; ``kind`` narrows to one kind of notification.
     """
-    user_id = _own_user(actor)
-    query = (
-        select(Delivery)
-        .join(Notification, Notification.id == Delivery.notification_id)
-        .where(Delivery.user_id == user_id, Delivery.channel == Channel.INBOX)
-    )
+    query = _own_inbox(select(Delivery), actor)
     show = listing.filters.get("show", INBOX_SHOW[0])
     if show not in INBOX_SHOW:
         raise InputError(f"show: choose {' or '.join(INBOX_SHOW)}, not {show!r}", location="show")
