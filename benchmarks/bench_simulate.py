@@ -23,10 +23,11 @@ trialkit also fits the Cox HR per trial). Three comparisons, all from the same r
   minimum and maximum of the wall and CPU seconds): what a run pays before its trials;
 * **kernel alone**: :func:`trialkit.simulate.engine.simulate` in this process after a
   warm-up, against the ``system.time`` of the ``getSimulationSurvival`` call inside R;
-* **per-part profile** (one thread, its own CPU time): the per-trial cost of the random
-  draws alone (the floor), then of the kernel stopped after each part (times from the
-  draws, analysis cut, sort of the follow-up times, log-rank walk, Cox fit), and of the
-  tally. The stopped
+* **per-part profile** (one thread, its own CPU time): the per-trial cost of the trial's
+  random draws alone (the floor: the kernel's own generator, nothing else; beside it
+  numpy's PCG64 drawing as many into arrays, the host draws before 2026-12-07), then of the
+  kernel stopped after each part (draws and the times from them, analysis cut, sort of the
+  follow-up times, log-rank walk, Cox fit), and of the tally. The stopped
   kernels are built from :mod:`trialkit.simulate.trial`'s own source with one call cut
   each; the benchmark stops if a cut no longer matches the source.
 
@@ -149,11 +150,11 @@ _CUTS = [
 
 
 def _stopped_kernels() -> list[tuple[str, Any]]:
-    """The CPU batch loop of the full kernel, then stopped before each part in turn."""
+    """The CPU batch loop of the full kernel (its own draws), then stopped before each part."""
     import trialkit.simulate.trial as trial
 
     source = Path(trial.__file__).read_text(encoding="utf-8").replace("cache=True", "cache=False")
-    kernels: list[tuple[str, Any]] = [("whole kernel", trial.cpu_batch)]
+    kernels: list[tuple[str, Any]] = [("whole kernel", trial.cpu_batch_drawn)]
     folder = Path(tempfile.mkdtemp(prefix="bench_simulate_"))
     for k, (part, line, stub) in enumerate(_CUTS):
         if line not in source:
@@ -166,18 +167,59 @@ def _stopped_kernels() -> list[tuple[str, Any]]:
         assert spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        kernels.append((f"without {part}", module.cpu_batch))
+        kernels.append((f"without {part}", module.cpu_batch_drawn))
     return kernels
+
+
+def _draws_alone() -> Any:
+    """A compiled loop taking each trial's draws from its stream and nothing else: the floor.
+
+    The same calls as the kernel (:func:`trialkit.simulate.trial.simulate_trial`'s draws, in
+    registers), their sum kept so that the compiler cannot drop them.
+    """
+    from numba import njit, uint64
+
+    from trialkit.simulate.trial import _exponential, _uniform, splitmix_word
+
+    @njit(nogil=True)  # type: ignore[untyped-decorator]
+    def floor(base, n, blocks, model, out):  # type: ignore[no-untyped-def]
+        random_entry, simple, has_dropout = model[0], model[1], model[4] > 0.0
+        zk, zw, zf = model[15], model[16], model[17]
+        for r in range(out.size):
+            s0 = splitmix_word(base, uint64(2 * r) + uint64(1))
+            s1 = splitmix_word(base, uint64(2 * r) + uint64(2))
+            total = 0.0
+            if random_entry:
+                for _ in range(n + 1):
+                    x, s0, s1 = _exponential(s0, s1, zk, zw, zf)
+                    total += x
+            for _ in range(n if simple else blocks):
+                x, s0, s1 = _uniform(s0, s1)
+                total += x
+            for _ in range(n):
+                x, s0, s1 = _exponential(s0, s1, zk, zw, zf)
+                total += x
+                if has_dropout:
+                    x, s0, s1 = _exponential(s0, s1, zk, zw, zf)
+                    total += x
+            out[r] = total
+
+    return floor
 
 
 def profile(scenario: Scenario, trials: int, seed: int) -> None:
     """Per-trial cost of each part (one thread, best of several repeats)."""
-    from trialkit.simulate.trial import draw_arrays, model_arrays
+    from trialkit.simulate.generate import block_patterns
+    from trialkit.simulate.streams import batch_seed
+    from trialkit.simulate.trial import model_arrays
 
     size = 4096
     batches = max(1, trials // size)
-    raws = [draw(scenario, batch_generator(seed, i), size) for i in range(batches)]
+    bases = [np.uint64(batch_seed(seed, i)) for i in range(batches)]
     shape = (size, len(scenario.look_events))
+    model = model_arrays(scenario)
+    n = scenario.n
+    blocks = -(-n // block_patterns(*scenario.allocation_ratio).shape[1])
 
     def outs() -> tuple[Any, ...]:
         out: list[Any] = [np.empty(shape) for _ in range(6)]
@@ -192,20 +234,20 @@ def profile(scenario: Scenario, trials: int, seed: int) -> None:
             times.append(time.thread_time() - start)
         return min(times) / (batches * size) * 1e9  # ns per trial
 
-    def draws() -> None:
-        for i in range(batches):
-            draw(scenario, batch_generator(seed, i), size)
-
-    floor = best(draws)
-    model = model_arrays(scenario)
-    args = [draw_arrays(raw) for raw in raws]
+    sums = np.empty(size)
+    drawer = _draws_alone()
+    drawer(bases[0], n, blocks, model, sums)  # compile
+    floor = best(lambda: [drawer(b, n, blocks, model, sums) for b in bases])
+    numpy_floor = best(
+        lambda: [draw(scenario, batch_generator(seed, i), size) for i in range(batches)]
+    )
     kernels = _stopped_kernels()
     costs = []
     for name, kernel in kernels:
-        kernel(args[0], model, outs())  # compile (or load)
-        costs.append((name, best(lambda k=kernel: [k(a, model, outs()) for a in args])))
+        kernel(bases[0], n, model, outs())  # compile (or load)
+        costs.append((name, best(lambda k=kernel: [k(b, n, model, outs()) for b in bases])))
     out = outs()
-    kernels[0][1](args[0], model, out)
+    kernels[0][1](bases[0], n, model, out)
     stats = LookStatistics(*out)
     total = Tally(looks=shape[1])
 
@@ -218,17 +260,18 @@ def profile(scenario: Scenario, trials: int, seed: int) -> None:
 
     tally_cost = best(tally)
     print(f"per-trial cost, one thread ({scenario.entry} entry, {batches * size} trials):")
-    print(f"  random draws alone (numpy PCG64; the floor): {floor:8.0f} ns")
+    print(f"  the trial's random draws alone (in registers; the floor): {floor:8.0f} ns")
+    print(f"  (the same number of draws by numpy's PCG64 into arrays:   {numpy_floor:8.0f} ns)")
     whole = costs[0][1]
-    parts = [*(c[0] for c in costs[1:]), "times from the draws"]
+    parts = [*(c[0] for c in costs[1:]), "draws and the times from them"]
     values = [costs[k][1] - costs[k + 1][1] for k in range(len(costs) - 1)] + [costs[-1][1]]
     for part, value in zip(reversed(parts), reversed(values), strict=True):
         label = part.removeprefix("without ")
         print(f"  {label:<46} {value:8.0f} ns")
-    print(f"  {'kernel (all parts)':<46} {whole:8.0f} ns")
+    print(f"  {'kernel (all parts, draws included)':<46} {whole:8.0f} ns")
     print(f"  {'tally of the statistics':<46} {tally_cost:8.0f} ns")
-    every = floor + whole + tally_cost
-    print(f"  draws + kernel + tally: {every:.0f} ns = {every / floor:.1f} x the floor")
+    every = whole + tally_cost
+    print(f"  kernel + tally: {every:.0f} ns = {every / floor:.1f} x the floor")
 
 
 PTX_SCRIPT = """
@@ -244,7 +287,7 @@ f2, i2, b2 = types.float64[:, :], types.int64[:, :], types.boolean[:, :]
 f1, i1, u1 = types.float64[:], types.int64[:], types.uint64[:]
 flag, real = types.boolean, types.float64
 sig = (u1, i1, f2, i2, f2, f2, f2, flag, flag, real, b2, real,
-       f1, f1, f1, f1, f1, f1, f1, f1, i1, flag, f2, i2, f2, f2, f2, f2)
+       f1, f1, f1, f1, f1, f1, f1, f1, i1, flag, u1, f1, f1, f2, i2, f2, f2, f2, f2)
 # SOR: 220 patients, one look, random entry, permuted blocks; device draws and host draws
 for host in (False, True):
     kernel = make_kernel(220, 1, True, False, host)

@@ -137,7 +137,6 @@ def test_grid_and_plot(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> No
         (["--spending", "x"], "--spending: must be obrien-fleming or pocock"),
         (["--plot", "x.png"], "--plot draws the power curve of a --grid"),
         (["--cluster", "foo"], "--cluster: got 'foo'"),
-        (["--host-draws"], "--host-draws: --host-draws applies to the GPU backends"),
         (["--dump-trial", "100", "x.csv"], "--dump-trial: the trial to dump must be between 0"),
     ],
 )

@@ -120,23 +120,25 @@ def test_simulate_modules_import_each_other_without_cycles() -> None:
     assert cycles == []
 
 
-def test_device_backends_refuse_what_needs_the_host_before_looking_for_a_gpu(
-    sor: Protocol,
-) -> None:
-    from trialkit.simulate.dump import dump_trial
-
+def test_a_device_backend_refuses_a_runner_before_looking_for_a_gpu(sor: Protocol) -> None:
     scenario = scenario_from_protocol(sor)
-    with pytest.raises(DesignInputError) as caught:
-        dump_trial(scenario, 100, 1, 5, backend="cuda")  # its own draws stay on the device
-    assert caught.value.location == "dump_trial"
-    assert "host_draws" in caught.value.message
     with pytest.raises(DesignInputError) as caught:
         simulate(scenario, 100, 1, backend="cuda", runner=lambda task, chunks: map(task, chunks))
     assert caught.value.location == "runner"
-    for name in ("numba", "numpy"):  # the CPU backends always draw on the host
-        with pytest.raises(DesignInputError) as caught:
-            simulate(scenario, 100, 1, backend=name, host_draws=True)
-        assert caught.value.location == "host_draws"
+
+
+def test_host_draws_are_the_trials_the_kernel_draws_itself(sor: Protocol) -> None:
+    # the CPU backends take host_draws: the same streams drawn by numpy, the same result
+    scenario = scenario_from_protocol(sor, information_rates=[0.5, 1], dropout_rate=0.1)
+
+    def run(name: str, host: bool) -> dict[str, object]:
+        got = simulate(scenario, 700, 4, backend=name, host_draws=host).to_dict()
+        del got["elapsed_seconds"], got["backend"]
+        return got
+
+    own = run("numba", False)
+    assert run("numba", True) == own
+    assert run("numpy", True) == own
 
 
 def test_dumped_trial_is_the_run_s_trial_with_the_protocol_s_arm_labels(sor: Protocol) -> None:

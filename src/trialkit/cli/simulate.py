@@ -189,7 +189,7 @@ def simulate_command(
         bool,
         typer.Option(
             "--host-draws",
-            help="With --backend cuda: the CPU's random numbers, so results equal the CPU's.",
+            help="Draw on the host and copy the draws in (the same trials): a check of a backend.",
         ),
     ] = False,
     cluster: Annotated[

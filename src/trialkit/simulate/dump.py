@@ -70,11 +70,14 @@ def dump_trial(
 ) -> DumpedTrial:
     """Trial ``trial`` (0-based) of a run of ``trials`` trials from ``seed``.
 
+    The patients are regenerated on the host from the trial's stream
+    (:func:`~trialkit.simulate.streams.stream_draws`): the values every backend draws, on
+    the CPU or the GPU.
+
     Raises
     ------
     DesignInputError
-        ``dump_trial``: no such trial, or a GPU backend's own draws (they stay on the
-        device: use ``host_draws``).
+        ``dump_trial``: no such trial.
     """
     if not 0 <= trial < trials:
         raise DesignInputError(
@@ -82,12 +85,6 @@ def dump_trial(
             location="dump_trial",
         )
     engine = get_backend(backend)
-    if engine.devices and not host_draws:
-        raise DesignInputError(
-            f"backend {backend} draws on the device, where the patients stay; dump a trial "
-            "with host_draws (the CPU's draws, the same trials)",
-            location="dump_trial",
-        )
     engine.require(host_draws=host_draws)
     one, tau, events = trial_data(scenario, trials, seed, trial)
     index, row = divmod(trial, LOGICAL_BATCH)

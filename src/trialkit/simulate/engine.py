@@ -2,17 +2,18 @@
 
 Reproducibility does not depend on how the work is executed. Trials are cut into
 logical batches of :data:`~trialkit.simulate.generate.LOGICAL_BATCH` trials; batch ``i``
-draws from its own stream, child ``i`` of ``numpy.random.SeedSequence(seed)``
-(:func:`~trialkit.simulate.generate.batch_generator`), and its trials are always
-generated together, in one fixed order. Workers (threads here, Dask processes in
+is seeded by child ``i`` of ``numpy.random.SeedSequence(seed)``
+(:func:`~trialkit.simulate.streams.batch_seed`) and each of its trials draws its own
+``xoroshiro128+`` stream from that seed, in one fixed order
+(:mod:`trialkit.simulate.streams`). Workers (threads here, Dask processes in
 :mod:`trialkit.simulate.cluster`) take chunks of batch indices and return a
 :class:`~trialkit.simulate.results.Tally`; tallies merge exactly. So the result for a
 seed is the same for any chunk size, number of workers or runner.
 
 The backend comes from :mod:`trialkit.simulate.backends.registry` by name and is the
-only one imported. The CPU backends (``numba``, ``numpy``) consume the same draws and
-give the same trials, their statistics agreeing to rounding (about 1e-12); the ``cuda``
-backend draws its own stream on the device (agreement within Monte Carlo error).
+only one imported. Every backend simulates the same trials for a seed (``numba`` and
+``cuda`` draw them inside the kernel, ``numpy`` reads the same values from host arrays),
+their statistics agreeing to rounding (about 1e-12).
 
 References
 ----------
@@ -34,12 +35,7 @@ from statistics import NormalDist
 
 from trialkit.errors import DesignInputError
 from trialkit.simulate.backends.registry import DEFAULT_BACKEND, get_backend
-from trialkit.simulate.generate import (
-    LOGICAL_BATCH,
-    TrialBatch,
-    batch_generator,
-    generate_batch,
-)
+from trialkit.simulate.generate import LOGICAL_BATCH, TrialBatch, to_batch
 from trialkit.simulate.kernels import analysis_cut
 from trialkit.simulate.results import (
     HR_BIN,
@@ -52,11 +48,11 @@ from trialkit.simulate.results import (
     histogram_quantile,
 )
 from trialkit.simulate.scenario import Scenario, check_run
+from trialkit.simulate.streams import stream_draws
 
 __all__ = [
     "LOGICAL_BATCH",
     "Runner",
-    "batch_generator",
     "scenario_dict",
     "simulate",
     "summarise",
@@ -259,7 +255,7 @@ def trial_data(
 ) -> tuple[TrialBatch, float, int]:
     """Patient-level data of trial ``trial`` (0-based) of a run of ``trials``, at its end.
 
-    Regenerates the trial's logical batch from its stream; returns a one-row batch, the
+    Regenerates the trial's logical batch from its streams; returns a one-row batch, the
     calendar time of the final analysis and the events then.
     """
     if not 0 <= trial < trials:
@@ -268,7 +264,7 @@ def trial_data(
         )
     index, row = divmod(trial, LOGICAL_BATCH)
     size = _batch_size(trials, index)
-    batch = generate_batch(scenario, batch_generator(seed, index), size)
+    batch = to_batch(scenario, stream_draws(scenario, seed, index, size))
     one = TrialBatch(
         entry=batch.entry[row : row + 1],
         pfs=batch.pfs[row : row + 1],

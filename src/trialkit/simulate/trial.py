@@ -2,13 +2,15 @@
 
 One source for every compiled backend. The functions here are plain Python registered with
 :func:`numba.extending.register_jitable`, so numba compiles them into whichever target calls
-them: :func:`cpu_batch` (``numba.njit``, one trial after another, the scratch arrays
-allocated once per batch) and the CUDA kernel of :mod:`trialkit.simulate.backends.cuda`
+them: :func:`cpu_batch_drawn` (``numba.njit``, one trial after another, each drawing its
+own stream, the scratch arrays allocated once per batch), :func:`cpu_batch` (the same on
+draws read from host arrays) and the CUDA kernel of :mod:`trialkit.simulate.backends.cuda`
 (``numba.cuda.jit``, one thread per trial, the scratch arrays in local memory). The trial
 body allocates nothing: its caller passes every array.
 
 Per trial (:func:`simulate_trial`): entry times, allocation, PFS and dropout times from the
-draws (read from host arrays, or drawn in place from a ``xoroshiro128+`` state), the
+draws (drawn in place from the trial's ``xoroshiro128+`` stream of
+:mod:`trialkit.simulate.streams`, or read from host arrays holding the same values), the
 calendar time of each look (the ``D``-th event, by a bucket selection), then per look one
 bucket sort of the follow-up times and one walk over the tie groups giving the log-rank
 components and the sufficient statistics of the Cox model (Efron or Breslow ties), fitted by
@@ -20,7 +22,7 @@ Indices computed from data (a bucket read from an array, a running count) are ca
 and a conditional move on every such access, and takes an unsigned one as it is (the kernel
 7-10% faster on SOR, measured; indices from ``range`` need no cast, LLVM sees them >= 0).
 
-:func:`cpu_batch` lives in this file because numba's on-disk cache is invalidated only by a
+The CPU drivers live in this file because numba's on-disk cache is invalidated only by a
 change to the file of the cached function: a CPU driver in another file would keep running
 a stale copy of the trial body after it changes.
 
@@ -45,12 +47,15 @@ from numpy.typing import NDArray
 
 from trialkit.simulate.generate import RawDraws, block_patterns
 from trialkit.simulate.scenario import Scenario
+from trialkit.simulate.streams import SPLITMIX, ZIGGURAT_R, batch_seed, ziggurat_tables
 
 __all__ = [
     "SPLITMIX",
     "DrawArrays",
     "ModelArrays",
+    "batch_statistics",
     "cpu_batch",
+    "cpu_batch_drawn",
     "draw_arrays",
     "model_arrays",
     "simulate_trial",
@@ -64,12 +69,6 @@ _MAX_STEP = 2.0
 _MONOTONE = 20.0
 _INF = math.inf
 _UNIT = 1.0 / 2.0**53  # 53 random bits to [0, 1), as numba's uint64_to_unit_float64
-#: splitmix64's increment and two multipliers (Steele, Lea and Flood 2014)
-SPLITMIX = (
-    np.uint64(0x9E3779B97F4A7C15),
-    np.uint64(0xBF58476D1CE4E5B9),
-    np.uint64(0x94D049BB133111EB),
-)
 _GOLDEN, _MIX1, _MIX2 = SPLITMIX
 
 # numba is untyped for mypy: the jitted functions below are typed Any where they are called
@@ -104,24 +103,52 @@ def _rotl(x: Any, k: Any) -> Any:  # pragma: no cover - compiled
 
 
 @register_jitable
-def _uniform(s0: Any, s1: Any) -> tuple[float, Any, Any]:  # pragma: no cover - compiled
-    """One xoroshiro128+ step on a state held in registers: ``(uniform in [0, 1), s0, s1)``.
+def _step(s0: Any, s1: Any) -> tuple[Any, Any, Any]:  # pragma: no cover - compiled
+    """One xoroshiro128+ step on a state held in registers: ``(64-bit output, s0, s1)``.
 
-    The arithmetic of ``numba.cuda.random.xoroshiro128p_next`` and
-    ``uint64_to_unit_float64``, bit for bit, without a state array in memory.
+    The arithmetic of ``numba.cuda.random.xoroshiro128p_next``, bit for bit, without a
+    state array in memory.
     """
     result = uint64(s0 + s1)
     s1 = uint64(s1 ^ s0)
     n0 = uint64(_rotl(s0, uint32(55))) ^ s1 ^ uint64(s1 << uint32(14))
     n1 = uint64(_rotl(s1, uint32(36)))
-    return float(result >> uint32(11)) * _UNIT, n0, n1
+    return result, n0, n1
 
 
 @register_jitable
-def _exponential(s0: Any, s1: Any) -> tuple[float, Any, Any]:  # pragma: no cover - compiled
-    """A unit exponential ``-log1p(-u)`` and the advanced state."""
-    u, s0, s1 = _uniform(s0, s1)
-    return -math.log1p(-u), s0, s1
+def _uniform(s0: Any, s1: Any) -> tuple[float, Any, Any]:  # pragma: no cover - compiled
+    """A uniform in ``[0, 1)`` from the top 53 bits (numba's ``uint64_to_unit_float64``)."""
+    bits, s0, s1 = _step(s0, s1)
+    return float(bits >> uint32(11)) * _UNIT, s0, s1
+
+
+@register_jitable
+def _exponential(s0: Any, s1: Any, zk: Any, zw: Any, zf: Any) -> tuple[float, Any, Any]:
+    """A unit exponential by the ziggurat and the advanced state.
+
+    The tables ``zk, zw, zf`` are :func:`trialkit.simulate.streams.ziggurat_tables`; the
+    host stream (:mod:`trialkit.simulate.streams`) draws the same values.
+
+    NumPy's layout of the 64-bit word: the 3 lowest bits dropped (xoroshiro128+'s
+    weakest), the next 8 pick the layer, the top 53 are the value. About 99% of draws
+    take one word, a multiplication and one comparison; the rest are decided by the
+    density (or, in layer 0, drawn from the tail beyond ``r``). Against ``-log1p(-u)``
+    this made the CPU kernel with its own draws twice as fast (measured).
+    """  # pragma: no cover - compiled
+    while True:
+        bits, s0, s1 = _step(s0, s1)
+        bits = bits >> uint32(3)
+        layer = bits & uint64(0xFF)
+        bits = bits >> uint32(8)
+        x = float(bits) * zw[layer]
+        if bits < zk[layer]:  # inside the layer's rectangle under the density
+            return x, s0, s1
+        u, s0, s1 = _uniform(s0, s1)
+        if layer == 0:  # the tail beyond r: r plus a unit exponential (memorylessness)
+            return ZIGGURAT_R - math.log1p(-u), s0, s1
+        if (zf[layer - 1] - zf[layer]) * u + zf[layer] < math.exp(-x):
+            return x, s0, s1
 
 
 @register_jitable
@@ -391,6 +418,7 @@ def simulate_trial(
     random_entry, simple, share, patterns, drop_hazard = model[:5]
     acc_starts, acc_knots, acc_rates, pfs_starts, knots_c, h_c, knots_t, h_t = model[5:13]
     looks, efron = model[13], model[14]
+    zk, zw, zf = model[15], model[16], model[17]
     entry, obs, status, cal, ys, fs, bucket, counts, taus, g_n0, g_n1, g_d0, g_d1 = scratch
     out_time, out_events, out_o, out_e, out_v, out_beta = out
     n = entry.size
@@ -403,13 +431,13 @@ def simulate_trial(
             if host:
                 x = spacings[r, i]
             else:
-                x, s0, s1 = _exponential(s0, s1)
+                x, s0, s1 = _exponential(s0, s1, zk, zw, zf)
             total += x
             entry[i] = total
         if host:
             x = spacings[r, n]
         else:
-            x, s0, s1 = _exponential(s0, s1)
+            x, s0, s1 = _exponential(s0, s1, zk, zw, zf)
         total += x
         c = n / total
         if one_rate:
@@ -451,7 +479,7 @@ def simulate_trial(
         if host:
             unit = pfs_unit[r, i]
         else:
-            unit, s0, s1 = _exponential(s0, s1)
+            unit, s0, s1 = _exponential(s0, s1, zk, zw, zf)
         if one_piece:
             pfs = unit / (h_t[0] if status[i] else h_c[0])
         elif status[i]:
@@ -463,7 +491,7 @@ def simulate_trial(
             if host:
                 unit = drop_unit[r, i]
             else:
-                unit, s0, s1 = _exponential(s0, s1)
+                unit, s0, s1 = _exponential(s0, s1, zk, zw, zf)
             drop = unit / drop_hazard
         if pfs <= drop:  # the PFS event comes first: calendar time entry + PFS
             status[i] = status[i] | 2
@@ -499,6 +527,20 @@ def simulate_trial(
         out_beta[r, k] = _cox(o, e, v, groups, g_n0, g_n1, g_d0, g_d1, efron)
 
 
+@register_jitable(inline="always")
+def _scratch(n: int, looks: int) -> Any:  # pragma: no cover - compiled
+    """The thirteen scratch arrays of :func:`simulate_trial` on the CPU, for ``n`` patients.
+
+    Risk sets in float64 here (no conversion in the Newton loop); the GPU keeps int16.
+    """
+    i64 = np.int64
+    return (
+        np.empty(n), np.empty(n), np.zeros(n, i64), np.empty(n), np.empty(n), np.zeros(n, i64),
+        np.zeros(n, i64), np.zeros(n + 1, i64), np.empty(looks),
+        np.empty(n), np.empty(n), np.empty(n), np.empty(n),
+    )  # fmt: skip
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def cpu_batch(draws: Any, model: Any, out: Any) -> None:  # pragma: no cover - compiled
     """Every trial (row) of a batch of host draws through :func:`simulate_trial`, in turn.
@@ -509,20 +551,46 @@ def cpu_batch(draws: Any, model: Any, out: Any) -> None:  # pragma: no cover - c
     carries a check and a branch; the kernel guards its divisions itself, and without the
     checks the entry times' scaling loop is vectorised (7% of the kernel on SOR, measured).
     """
-    n = draws[3].shape[1]
-    i64 = np.int64
-    # risk sets in float64 here (no conversion in the Newton loop); the GPU keeps int16
-    scratch = (
-        np.empty(n), np.empty(n), np.zeros(n, i64), np.empty(n), np.empty(n), np.zeros(n, i64),
-        np.zeros(n, i64), np.zeros(n + 1, i64), np.empty(model[13].size),
-        np.empty(n), np.empty(n), np.empty(n), np.empty(n),
-    )  # fmt: skip
+    scratch = _scratch(draws[3].shape[1], model[13].size)
     for r in range(draws[3].shape[0]):
         simulate_trial(r, True, uint64(0), uint64(0), draws, model, scratch, out)
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def cpu_batch_drawn(base: Any, n: int, model: Any, out: Any) -> None:  # pragma: no cover
+    """Every trial of a logical batch, each drawing its own stream in the kernel.
+
+    Trial ``r`` starts ``xoroshiro128+`` at words ``2r + 1``, ``2r + 2`` of splitmix64
+    seeded with ``base`` (the batch's :func:`batch_seed`): the CUDA kernel's seeding
+    (:func:`thread_state`), so both targets simulate the same trials. The draws never
+    leave the registers: no arrays to fill and read back (the whole trial about 20%
+    faster than numpy's draws and the kernel on them, measured on SOR).
+    """
+    scratch = _scratch(n, model[13].size)
+    dummy = np.zeros((1, 1))
+    draws = (dummy, np.zeros((1, 1), np.int64), dummy, dummy, dummy)
+    for r in range(out[0].shape[0]):
+        k = uint64(2 * r)
+        s0 = splitmix_word(base, k + uint64(1))
+        s1 = splitmix_word(base, k + uint64(2))
+        simulate_trial(r, False, s0, s1, draws, model, scratch, out)
+
+
+def batch_statistics(scenario: Scenario, seed: int, index: int, size: int) -> tuple[Any, ...]:
+    """The compiled kernel on logical batch ``index``, drawing in the kernel: six outputs."""
+    shape = (size, len(scenario.look_events))
+    outs: list[Any] = [np.empty(shape) for _ in range(6)]
+    outs[1] = np.empty(shape, dtype=np.int64)
+    kernel: Any = cpu_batch_drawn  # a numba dispatcher: its arguments are typed when it compiles
+    kernel(np.uint64(batch_seed(seed, index)), scenario.n, model_arrays(scenario), tuple(outs))
+    return tuple(outs)
+
+
+_ZIGGURAT = ziggurat_tables()  # the host stream's tables: the same draws
+
+
 class ModelArrays(NamedTuple):
-    """The scenario as :func:`simulate_trial` reads it (``random_entry`` ... ``efron``)."""
+    """The scenario as :func:`simulate_trial` reads it, and the ziggurat's tables."""
 
     random_entry: bool
     simple: bool
@@ -539,6 +607,9 @@ class ModelArrays(NamedTuple):
     h_t: NDArray[np.float64]
     looks: NDArray[np.int64]
     efron: bool
+    zig_k: NDArray[np.uint64]
+    zig_w: NDArray[np.float64]
+    zig_f: NDArray[np.float64]
 
 
 class DrawArrays(NamedTuple):
@@ -580,6 +651,9 @@ def model_arrays(scenario: Scenario) -> ModelArrays:
         h_t=h_t,
         looks=np.asarray(scenario.look_events, dtype=np.int64),
         efron=scenario.ties == "efron",
+        zig_k=_ZIGGURAT[0],
+        zig_w=_ZIGGURAT[1],
+        zig_f=_ZIGGURAT[2],
     )
 
 

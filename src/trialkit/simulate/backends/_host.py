@@ -1,8 +1,7 @@
-"""What the CPU backends share: draws on the host, each logical batch tallied on the host."""
+"""What the CPU backends share: each logical batch tallied on the host."""
 
 from __future__ import annotations
 
-from trialkit.errors import DesignInputError
 from trialkit.simulate.looks import Batches, LookStatistics, tally_statistics
 from trialkit.simulate.results import Tally
 from trialkit.simulate.scenario import Scenario
@@ -18,12 +17,8 @@ class HostBackend:
     launch_batches = 1
 
     def require(self, *, host_draws: bool) -> None:
-        """Always usable; the CPU always draws on the host, so asking for it is a mistake."""
-        if host_draws:
-            raise DesignInputError(
-                "host_draws applies to the GPU backends; the CPU backends always draw on the host",
-                location="host_draws",
-            )
+        """Always usable, with or without ``host_draws`` (the same trials either way)."""
+        del host_draws
 
     def statistics(
         self, scenario: Scenario, seed: int, index: int, size: int, *, host_draws: bool = False

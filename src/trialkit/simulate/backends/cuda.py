@@ -10,12 +10,13 @@ Tally on the device: :func:`cuda_tally` runs :func:`make_tally_kernel` on the
 device-resident per-trial outputs (block reductions, integer atomics into the histograms)
 and copies back a few numbers per 128 trials plus the occupied histogram range.
 
-Random numbers: with host draws the kernel reads the draws of
-:func:`trialkit.simulate.generate.draw` (the trials are the CPU's); otherwise each thread
-draws from its own ``xoroshiro128+`` stream, seeded through splitmix64 from the logical
-batch's spawned ``SeedSequence`` (:func:`batch_seed`, :func:`_states`). That stream
-differs from the CPU's PCG64: a device run agrees with a CPU run of the same seed within
-Monte Carlo error, not trial for trial; two device runs of one seed are identical.
+Random numbers: each thread draws from its own ``xoroshiro128+`` stream, seeded through
+splitmix64 from the logical batch's spawned ``SeedSequence``
+(:func:`~trialkit.simulate.streams.batch_seed`, :func:`_states`), exactly as the CPU
+kernel seeds each trial: a device run simulates the CPU's trials for the same seed, its
+statistics equal to rounding (the GPU's fused multiply-adds round differently). With
+host draws the kernel reads those values from host arrays
+(:func:`trialkit.simulate.streams.stream_draws`): a check of the device path itself.
 
 Status: tested under numba's CUDA simulator and compiled to PTX for sm_90; not yet run on
 a real GPU (``benchmarks/device_check.sh`` is the prepared check).
@@ -45,17 +46,12 @@ from numba.cuda import random as _random
 from numpy.typing import NDArray
 
 from trialkit.errors import DesignInputError
-from trialkit.simulate.generate import RawDraws, batch_generator, draw
+from trialkit.simulate.generate import RawDraws
 from trialkit.simulate.looks import Batches, LookStatistics
 from trialkit.simulate.results import HR_BIN, HR_BINS, HR_LIMIT, TIME_BIN, TIME_BINS, Tally
 from trialkit.simulate.scenario import Scenario
-from trialkit.simulate.trial import (
-    SPLITMIX,
-    draw_arrays,
-    model_arrays,
-    simulate_trial,
-    thread_state,
-)
+from trialkit.simulate.streams import batch_seed, splitmix64, stream_draws
+from trialkit.simulate.trial import draw_arrays, model_arrays, simulate_trial, thread_state
 
 __all__ = [
     "BACKEND",
@@ -64,7 +60,6 @@ __all__ = [
     "TALLY_THREADS",
     "THREADS_PER_BLOCK",
     "CudaBackend",
-    "batch_seed",
     "cuda_batches",
     "cuda_statistics",
     "cuda_tally",
@@ -98,7 +93,6 @@ def _device(fn: _F) -> _F:
     return cast(_F, cuda.jit(device=True)(fn))
 
 
-_GOLDEN, _MIX1, _MIX2 = SPLITMIX
 NO_CUDA = (
     "backend cuda needs an NVIDIA GPU, its driver and the CUDA toolkit for numba "
     "(e.g. pip install 'numba-cuda[cu12]'); none was found: use backend numba"
@@ -180,7 +174,7 @@ def make_kernel(
         seeds, starts, spacings, allocation, uniforms, pfs_unit, drop_unit,
         _random_entry, _simple, share, patterns, drop_hazard,
         acc_starts, acc_knots, acc_rates, pfs_starts, knots_c, h_c, knots_t, h_t,
-        looks, efron, out_time, out_events, out_o, out_e, out_v, out_beta,
+        looks, efron, zig_k, zig_w, zig_f, out_time, out_events, out_o, out_e, out_v, out_beta,
     ):  # fmt: skip  # the two switches arrive as constants (closure), not arguments
         r = cuda.grid(1)
         if r >= out_time.shape[0]:
@@ -219,6 +213,9 @@ def make_kernel(
             h_t,
             looks,
             efron,
+            zig_k,
+            zig_w,
+            zig_f,
         )
         scratch = (entry, obs, status, cal, ys, fs, bucket, counts, taus, g_n0, g_n1, g_d0, g_d1)
         out = (out_time, out_events, out_o, out_e, out_v, out_beta)
@@ -365,22 +362,6 @@ def make_tally_kernel(n_looks: int) -> Any:
     return tally
 
 
-def batch_seed(seed: int, index: int) -> int:
-    """The ``xoroshiro128p`` seed of logical batch ``index``: 63 bits of its SeedSequence."""
-    state = np.random.SeedSequence(seed, spawn_key=(index,)).generate_state(1, np.uint64)[0]
-    return int(state) >> 1  # 63 bits: numba's state initialisation takes a signed 64-bit int
-
-
-def _splitmix64(base: int, count: int) -> NDArray[np.uint64]:
-    """Outputs ``1..count`` of the splitmix64 generator started at ``base`` (vectorised)."""
-    steps = np.arange(1, count + 1, dtype=np.uint64)
-    z = np.uint64(base) + steps * _GOLDEN  # uint64 arrays wrap modulo 2**64, as in C
-    z = (z ^ (z >> np.uint64(30))) * _MIX1
-    z = (z ^ (z >> np.uint64(27))) * _MIX2
-    out: NDArray[np.uint64] = z ^ (z >> np.uint64(31))
-    return out
-
-
 def _states(seed: int, batches: Sequence[tuple[int, int]]) -> Any:
     """Host ``xoroshiro128p`` states, one per trial, for the logical batches ``(index, size)``.
 
@@ -394,7 +375,7 @@ def _states(seed: int, batches: Sequence[tuple[int, int]]) -> Any:
     """
     parts = []
     for index, size in batches:
-        words = _splitmix64(batch_seed(seed, index), 2 * size)
+        words = splitmix64(batch_seed(seed, index), 2 * size)
         part = np.empty(size, dtype=_random.xoroshiro128p_dtype)
         part["s0"] = words[0::2]
         part["s1"] = words[1::2]
@@ -618,7 +599,7 @@ class CudaBackend:
         self, scenario: Scenario, seed: int, index: int, size: int, *, host_draws: bool = False
     ) -> LookStatistics:
         """Logical batch ``index``: its own device stream, or the CPU's draws (``host_draws``)."""
-        raw = draw(scenario, batch_generator(seed, index), size) if host_draws else None
+        raw = stream_draws(scenario, seed, index, size) if host_draws else None
         return cuda_statistics(scenario, size, seed=seed, index=index, raw=raw)
 
     def tally(
@@ -629,7 +610,7 @@ class CudaBackend:
             return cuda_tally(scenario, seed, batches)
         tally = Tally(looks=len(scenario.look_events))
         for index, size in batches:
-            raw = draw(scenario, batch_generator(seed, index), size)
+            raw = stream_draws(scenario, seed, index, size)
             tally.add(cuda_tally(scenario, seed, [(index, size)], raw=raw))
         return tally
 

@@ -1,28 +1,29 @@
 """``numba`` (the default): the per-trial kernel compiled for the CPU, batches in threads.
 
-Reads the draws of :func:`trialkit.simulate.generate.draw` (the numpy reference's), so its
-trials are the reference's; its statistics agree with it to rounding (about 1e-12).
-The compiled kernel is cached on disk (``cache=True``) and released the GIL, so a run
-loads it in milliseconds and the engine's worker threads run batches in parallel.
+Each trial draws its own ``xoroshiro128+`` stream inside the kernel, seeded as the CUDA
+kernel seeds its threads (:func:`trialkit.simulate.trial.cpu_batch_drawn`), so the CPU and
+the GPU simulate the same trials for a seed; the numpy reference reads the same values from
+host arrays (:func:`trialkit.simulate.streams.stream_draws`) and agrees to rounding (about
+1e-12). ``host_draws`` runs the kernel on those host arrays instead: the same statistics,
+bit for bit, by the path the tests hold to the reference. The compiled kernels are cached
+on disk (``cache=True``) and release the GIL, so a run loads them in milliseconds and the
+engine's worker threads run batches in parallel.
 """
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import numpy as np
 
 from trialkit.simulate.backends._host import HostBackend
-from trialkit.simulate.generate import RawDraws, batch_generator, draw
+from trialkit.simulate.generate import RawDraws
 from trialkit.simulate.looks import LookStatistics
 from trialkit.simulate.scenario import Scenario
-from trialkit.simulate.trial import cpu_batch, draw_arrays, model_arrays
+from trialkit.simulate.streams import stream_draws
+from trialkit.simulate.trial import batch_statistics, cpu_batch, draw_arrays, model_arrays
 
 __all__ = ["BACKEND", "NumbaBackend", "kernel_statistics"]
-
-#: each thread's last draws, refilled by its next batch (module state: the backend pickles)
-_THREAD = threading.local()
 
 
 def kernel_statistics(scenario: Scenario, raw: RawDraws) -> LookStatistics:
@@ -44,15 +45,10 @@ class NumbaBackend(HostBackend):
     def statistics(
         self, scenario: Scenario, seed: int, index: int, size: int, *, host_draws: bool = False
     ) -> LookStatistics:
-        """Logical batch ``index``: its draws from its own stream, then the kernel.
-
-        The draws go into the arrays of this thread's previous batch (the kernel is done
-        with them): the same values, without faulting in 15 MB of fresh memory per batch.
-        """
-        last: RawDraws | None = getattr(_THREAD, "draws", None)
-        raw = draw(scenario, batch_generator(seed, index), size, reuse=last)
-        _THREAD.draws = raw
-        return kernel_statistics(scenario, raw)
+        """Logical batch ``index``: its trials drawn in the kernel (or on the host, the same)."""
+        if host_draws:
+            return kernel_statistics(scenario, stream_draws(scenario, seed, index, size))
+        return LookStatistics(*batch_statistics(scenario, seed, index, size))
 
 
 BACKEND = NumbaBackend()

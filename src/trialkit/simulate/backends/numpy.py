@@ -10,10 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 from trialkit.simulate.backends._host import HostBackend
-from trialkit.simulate.generate import TrialBatch, batch_generator, generate_batch
+from trialkit.simulate.generate import TrialBatch, to_batch
 from trialkit.simulate.kernels import analysis_cut, observed_at, two_arm_statistics
 from trialkit.simulate.looks import LookStatistics
 from trialkit.simulate.scenario import Scenario
+from trialkit.simulate.streams import stream_draws
 
 __all__ = ["BACKEND", "NumpyBackend", "reference_statistics"]
 
@@ -43,8 +44,12 @@ class NumpyBackend(HostBackend):
     def statistics(
         self, scenario: Scenario, seed: int, index: int, size: int, *, host_draws: bool = False
     ) -> LookStatistics:
-        """Logical batch ``index`` from its own stream (the same trials as the numba backend)."""
-        batch = generate_batch(scenario, batch_generator(seed, index), size)
+        """Logical batch ``index`` from its own stream (the same trials as the numba backend).
+
+        Always drawn on the host (:func:`~trialkit.simulate.streams.stream_draws`), whatever
+        ``host_draws`` says.
+        """
+        batch = to_batch(scenario, stream_draws(scenario, seed, index, size))
         return reference_statistics(scenario, batch)
 
 
