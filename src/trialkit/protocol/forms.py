@@ -445,6 +445,13 @@ class Forms(_Frozen):
                 return form
         raise KeyError(name)
 
+    def label_of(self, name: str) -> str:
+        """The label of form ``name`` (what people read), or the name in words if none has it."""
+        for form in self.forms:
+            if form.name == name:
+                return form.label
+        return name.replace("_", " ")
+
     def code_list(self, name: str) -> CodeList:
         """The code list of this name; :class:`KeyError` when there is none."""
         return self.code_map[name]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from trialkit.demodata import (
@@ -33,13 +33,12 @@ from trialkit.demodata import (
 from trialkit.errors import ConfigError, ConflictError, InputError
 from trialkit.protocol import load_protocol
 from trialkit.service.capture import capture
-from trialkit.service.platform import audit
+from trialkit.service.platform import audit, notify
 from trialkit.service.platform.calendar import on_calendar
 from trialkit.service.platform.notify import Kind
 from trialkit.service.platform.principal import Grant, Principal
 from trialkit.service.platform.security import Security
 from trialkit.service.platform.tables.audit import AuditEvent
-from trialkit.service.platform.tables.notifications import Delivery, Notification
 from trialkit.service.platform.tables.people import Role, User
 from trialkit.service.randomisation import allocation, randomisation, randomised, supply
 from trialkit.service.randomisation.tables.randomisation import Randomisation
@@ -439,23 +438,15 @@ def _settle_inboxes(session: Session, trial_id: int, cutoff: dt.date) -> None:
     """Mark the replayed past's inbox entries read, a day after each was raised (demo only:
     a live trial's entries are read by their recipients, :func:`~trialkit.service.platform.
     notify.mark_read`)."""
-    before = dt.datetime.combine(cutoff - dt.timedelta(days=INBOX_DAYS), dt.time(), dt.UTC)
-    old = session.execute(
-        select(Delivery.id, Notification.created_at)
-        .join(Notification, Notification.id == Delivery.notification_id)
-        .where(
-            Notification.trial_id == trial_id,
-            Notification.kind.in_(SETTLED_KINDS),
-            Notification.created_at < before,
-            Delivery.channel == "inbox",
-            Delivery.read_at.is_(None),
-        )
-    ).all()
-    if old:
-        session.execute(
-            update(Delivery),
-            [{"id": id_, "read_at": raised + dt.timedelta(days=1)} for id_, raised in old],
-        )
+    notify.settle_past_inboxes(
+        session=session,
+        trial_id=trial_id,
+        kinds=SETTLED_KINDS,
+        raised_before=dt.datetime.combine(
+            cutoff - dt.timedelta(days=INBOX_DAYS), dt.time(), dt.UTC
+        ),
+        read_after=dt.timedelta(days=1),
+    )
 
 
 def demo_cutoff(session: Session, trial_id: int) -> dt.date | None:

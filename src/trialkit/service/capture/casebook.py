@@ -215,7 +215,7 @@ def data_changed(
         return  # a new record: nothing signed or verified refers to it yet
     now = utcnow()
     forms = trial_protocol(get_trial_or_raise(session, patient.trial_id)).forms
-    label = next((f.label for f in forms.forms if f.name == form), form) if forms else form
+    label = forms.label_of(form) if forms else form.replace("_", " ")
     # read on the casebook and SDV pages: the form by its label, never its internal name
     why = f"{label} {record_key} changed to version {version}" + (f": {reason}" if reason else "")
     signatures = session.scalars(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -411,6 +411,32 @@ def mark_all_read(*, session: Session, actor: Principal) -> int:
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def settle_past_inboxes(
+    *, session: Session, trial_id: int, kinds: Iterable[str], raised_before: dt.datetime,
+    read_after: dt.timedelta,
+) -> int:  # fmt: skip
+    """Mark a trial's unread inbox entries of ``kinds`` raised before ``raised_before`` read,
+    ``read_after`` after each was raised: a replayed past (the demo), not a person's reading
+    (:func:`mark_read`). Returns how many."""
+    old = session.execute(
+        select(Delivery.id, Notification.created_at)
+        .join(Notification, Notification.id == Delivery.notification_id)
+        .where(
+            Notification.trial_id == trial_id,
+            Notification.kind.in_(list(kinds)),
+            Notification.created_at < raised_before,
+            Delivery.channel == Channel.INBOX,
+            Delivery.read_at.is_(None),
+        )
+    ).all()
+    if old:
+        session.execute(
+            update(Delivery),
+            [{"id": id_, "read_at": raised + read_after} for id_, raised in old],
+        )
+    return len(old)
 
 
 def recipients_of(session: Session, notification_id: int) -> list[int]:

@@ -7,6 +7,7 @@ A page never shows a record's internal names (``dose_mg``) or codes (``not_relat
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -49,8 +50,7 @@ class Wording:
 
     def form_label(self, name: str) -> str:
         """A form's label, never its internal name."""
-        form = self._form(name)
-        return self._words(form.label) if form else name.replace("_", " ")
+        return self._words(self.forms.label_of(name)) if self.forms else name.replace("_", " ")
 
     def _words(self, label: str) -> str:
         return self.pages._(label)
@@ -93,14 +93,22 @@ class Wording:
         study) by its label in the code list of the form that recorded it."""
         if not reason:
             return ""
+        for item in self._reason_items:
+            words = self.value_words(item, reason)
+            if words != reason:
+                return words
+        return reason.replace("_", " ")
+
+    @cached_property
+    def _reason_items(self) -> tuple[Item, ...]:
+        """The status forms' reason items (:data:`REASON_ITEM_BY_ROLE`), found once."""
+        found: list[Item] = []
         for role, item_name in REASON_ITEM_BY_ROLE.items():
             form = self._form(self.forms.role(role) or "") if self.forms else None
             item = next((i for _, i in form.walk() if i.name == item_name), None) if form else None
             if item is not None:
-                words = self.value_words(item, reason)
-                if words != reason:
-                    return words
-        return reason.replace("_", " ")
+                found.append(item)
+        return tuple(found)
 
     def value_words(self, item: Item, value: Any) -> str:
         """A recorded value in words: a code by its label, a flag as yes or no."""
