@@ -445,6 +445,16 @@ class Forms(_Frozen):
                 return form
         raise KeyError(name)
 
+    def path_of(self, form: str, *variables: str) -> str | None:
+        """Where form ``form`` keeps the first of ``variables`` it declares (``DM.DTHDTC``),
+        else its first date item: the item's path in a record, ``None`` without either.
+        Items in repeating groups are rows of their own, not the record's, and never count."""
+        return self._paths[(form, variables)]
+
+    @cached_property
+    def _paths(self) -> Mapping[tuple[str, tuple[str, ...]], str | None]:
+        return _PathCache(self)
+
     def label_of(self, name: str) -> str:
         """The label of form ``name`` (what people read), or the name in words if none has it."""
         for form in self.forms:
@@ -465,6 +475,36 @@ class Forms(_Frozen):
     def code_map(self) -> Mapping[str, CodeList]:
         """The code lists by name (built once: the model is frozen)."""
         return MappingProxyType({c.name: c for c in self.code_lists})
+
+
+class _PathCache(dict[tuple[str, tuple[str, ...]], str | None]):
+    """:meth:`Forms.path_of`'s answers, each found once (a form's items walked on a miss)."""
+
+    def __init__(self, forms: Forms) -> None:
+        super().__init__()
+        self._forms = forms
+
+    def __missing__(self, key: tuple[str, tuple[str, ...]]) -> str | None:
+        name, variables = key
+        try:
+            form = self._forms.form(name)
+        except KeyError:
+            self[key] = None
+            return None
+        single: list[tuple[str, Item]] = []
+        repeating: tuple[str, ...] = ()
+        for path, item in form.walk():
+            if path.startswith(repeating):
+                continue
+            if item.repeating:
+                repeating += (f"{path}.",)
+            single.append((path, item))
+        found = next(
+            (p for v in variables for p, i in single if i.sdtm == v),
+            next((p for p, i in single if i.type == "date"), None),
+        )
+        self[key] = found
+        return found
 
 
 SdtmValue = str | int | float | None

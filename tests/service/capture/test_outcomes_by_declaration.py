@@ -75,3 +75,32 @@ def test_where_a_form_plays_the_study_drug_role_only_it_is_the_study_treatment()
         data={"start_date": "2008-02-01", "end_date": "2008-02-28", "kits_dispensed": ["1"]},
     )
     assert _exposure(forms, [background, study]) == (dt.date(2008, 2, 1), dt.date(2008, 2, 28))
+
+
+SOR = Path(__file__).resolve().parents[3] / "src" / "trialkit" / "protocol" / "protocols" / "sor.yaml"
+DEATH_DATE = "{name: date, type: date, label: Date of death, required: true, sdtm: DM.DTHDTC"
+
+
+def test_status_dates_by_their_declared_names_whatever_the_items_are_called(
+    tmp_path: Path,
+) -> None:
+    from trialkit.service.capture.outcomes import _role_dates, _role_value
+
+    text = SOR.read_text(encoding="utf-8")
+    assert DEATH_DATE in text
+    path = tmp_path / "sor.yaml"
+    path.write_text(text.replace(DEATH_DATE, DEATH_DATE.replace("name: date", "name: died_on")))
+    forms = load_protocol(str(path)).forms
+    assert forms is not None
+    death = str(forms.role("death"))
+    record = CaptureRecord(form=death, data={"died_on": "2009-04-02", "cause": "progression"})
+    assert forms.path_of(death, "DM.DTHDTC") == "died_on"
+    assert _role_dates(forms, [record], "death") == [dt.date(2009, 4, 2)]
+    assert _role_value(forms, [record], "death", "DD.DDORRES") == "progression"
+    # a form that declares none of the variables: its first date item
+    assert forms.path_of(death, "XX.NOPE") == "died_on"
+    assert forms.path_of("no_such_form", "DM.DTHDTC") is None
+    therapy = str(forms.role("new_therapy"))
+    later = CaptureRecord(form=therapy, data={"start_date": "2009-06-01"})
+    earlier = CaptureRecord(form=therapy, data={"start_date": "2009-05-01"})
+    assert min(_role_dates(forms, [later, earlier], "new_therapy")) == dt.date(2009, 5, 1)

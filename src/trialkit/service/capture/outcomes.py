@@ -27,7 +27,7 @@ from trialkit.endpoints import (
 )
 from trialkit.endpoints.recist import DEFAULT_CRITERIA
 from trialkit.errors import NotFoundError, PermissionDenied, RecordError
-from trialkit.protocol.forms import Forms, declared
+from trialkit.protocol.forms import FormRole, Forms, declared, value_at
 from trialkit.service.capture.clinical import latest_records_of, lesion_record
 from trialkit.service.capture.edit_checks import all_dates
 from trialkit.service.capture.tables import CaptureRecord
@@ -114,18 +114,38 @@ def _consistent(fields: dict[str, object], issues: list[DataIssue]) -> PatientOu
     raise AssertionError("unreachable: every inconsistency is set aside")  # pragma: no cover
 
 
-def _date(row: CaptureRecord | None, name: str = "date") -> dt.date | None:
-    value = None if row is None else row.data.get(name)
-    return None if value is None else dt.date.fromisoformat(str(value))
+#: per role, the SDTM variables that hold its date, in order of preference (a form that
+#: declares none of them: its first date item)
+_ROLE_DATE: dict[FormRole, tuple[str, ...]] = {
+    "death": ("DM.DTHDTC", "DD.DDDTC", "DS.DSSTDTC"),
+    "last_known_alive": ("SS.SSDTC", "SV.SVSTDTC"),
+    "end_of_study": ("DS.DSSTDTC",),
+    "new_therapy": ("CM.CMSTDTC",),
+}
 
 
-def _one(records: list[CaptureRecord], form: str | None) -> CaptureRecord | None:
-    return next((r for r in records if r.form == form), None)
+def _role_dates(forms: Forms | None, records: list[CaptureRecord], role: FormRole) -> list[dt.date]:
+    """The dates the records of the form playing ``role`` hold, by the item declared for it
+    (:data:`_ROLE_DATE`), whatever the item is called."""
+    form = None if forms is None else forms.role(role)
+    path = None if forms is None or form is None else forms.path_of(form, *_ROLE_DATE[role])
+    if path is None:
+        return []
+    days = (_day(value_at(r.data, path)) for r in records if r.form == form)
+    return [d for d in days if d is not None]
 
 
-def _earliest(records: list[CaptureRecord], form: str | None, name: str) -> dt.date | None:
-    dates = [d for r in records if r.form == form and (d := _date(r, name)) is not None]
-    return min(dates, default=None)
+def _role_value(
+    forms: Forms | None, records: list[CaptureRecord], role: FormRole, variable: str
+) -> object:
+    """The value of the item declared ``variable`` in the record of the form playing ``role``."""
+    form = None if forms is None else forms.role(role)
+    record = next((r for r in records if r.form == form), None)
+    if forms is None or form is None or record is None:
+        return None
+    form_def = forms.form(form)
+    path = next((p for p, i in form_def.walk() if i.sdtm == variable), None)
+    return None if path is None else value_at(record.data, path)
 
 
 def subjid(site: Site, patient: Patient) -> str:
@@ -248,8 +268,8 @@ def _outcome(
     """``demographics``: the screening record and the site's country; ``forms``: the
     protocol's form definitions."""
     roles = {} if forms is None else forms.roles
-    death = _one(records, roles.get("death"))
-    alive = _date(_one(records, roles.get("last_known_alive")))
+    death = min(_role_dates(forms, records, "death"), default=None)
+    alive = max(_role_dates(forms, records, "last_known_alive"), default=None)
     if alive is None:
         death_form = roles.get("death")
         seen = [d for r in records if r.form != death_form for _, d in all_dates(r.data)]
@@ -267,11 +287,11 @@ def _outcome(
         ),
         "baseline_assessed": evaluation is not None,
         "progression_date": evaluation.date_of_progression if evaluation else None,
-        "death_date": _date(death),
-        "death_cause": None if death is None else death.data.get("cause"),
+        "death_date": death,
+        "death_cause": _role_value(forms, records, "death", "DD.DDORRES"),
         "last_alive_date": max(alive, randomised_on),
-        "new_therapy_date": _earliest(records, roles.get("new_therapy"), "start_date"),
-        "end_of_study": _date(_one(records, roles.get("end_of_study"))),
+        "new_therapy_date": min(_role_dates(forms, records, "new_therapy"), default=None),
+        "end_of_study": min(_role_dates(forms, records, "end_of_study"), default=None),
         "siteid": site.code,
         "first_dose_date": first_dose,
         "last_dose_date": last_dose,
