@@ -32,6 +32,7 @@ __all__ = [
     "Section",
     "Treatment",
     "declared",
+    "record_items",
     "sdtm_value",
     "value_at",
 ]
@@ -477,6 +478,18 @@ class Forms(_Frozen):
         return MappingProxyType({c.name: c for c in self.code_lists})
 
 
+def record_items(form: Form) -> Iterator[tuple[str, Item]]:
+    """The form's items that are the record's own, with their paths: a repeating group
+    (lesions, dose reductions) itself but none of its items, which are rows of their own."""
+    repeating: tuple[str, ...] = ()
+    for path, item in form.walk():
+        if path.startswith(repeating):
+            continue
+        if item.repeating:
+            repeating += (f"{path}.",)
+        yield path, item
+
+
 class _PathCache(dict[tuple[str, tuple[str, ...]], str | None]):
     """:meth:`Forms.path_of`'s answers, each found once (a form's items walked on a miss)."""
 
@@ -491,14 +504,7 @@ class _PathCache(dict[tuple[str, tuple[str, ...]], str | None]):
         except KeyError:
             self[key] = None
             return None
-        single: list[tuple[str, Item]] = []
-        repeating: tuple[str, ...] = ()
-        for path, item in form.walk():
-            if path.startswith(repeating):
-                continue
-            if item.repeating:
-                repeating += (f"{path}.",)
-            single.append((path, item))
+        single = list(record_items(form))
         found = next(
             (p for v in variables for p, i in single if i.sdtm == v),
             next((p for p, i in single if i.type == "date"), None),
@@ -540,12 +546,7 @@ def declared(
     variable: the mapping comes from the form's definition, not from the item names. Items of
     a repeating group (lesions, dose reductions) are rows of their own, not the record's."""
     row: dict[str, SdtmValue] = {}
-    repeating: tuple[str, ...] = ()
-    for path, item in form.walk():
-        if path.startswith(repeating):
-            continue
-        if item.repeating:
-            repeating += (f"{path}.",)
+    for path, item in record_items(form):
         if item.sdtm is None or item.sdtm_test is not None or item.type == "group":
             continue
         name, _, variable = item.sdtm.partition(".")

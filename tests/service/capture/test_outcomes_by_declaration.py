@@ -77,7 +77,8 @@ def test_where_a_form_plays_the_study_drug_role_only_it_is_the_study_treatment()
     assert _exposure(forms, [background, study]) == (dt.date(2008, 2, 1), dt.date(2008, 2, 28))
 
 
-SOR = Path(__file__).resolve().parents[3] / "src" / "trialkit" / "protocol" / "protocols" / "sor.yaml"
+ROOT = Path(__file__).resolve().parents[3]
+SOR = ROOT / "src" / "trialkit" / "protocol" / "protocols" / "sor.yaml"
 DEATH_DATE = "{name: date, type: date, label: Date of death, required: true, sdtm: DM.DTHDTC"
 
 
