@@ -517,9 +517,10 @@ SdtmValue = str | int | float | None
 
 
 def value_at(data: Any, path: str) -> Any:
-    """The value at a dotted path of a record (``labs.alt``); ``None`` where a part is missing."""
-    for part in path.split("."):
-        if not isinstance(data, dict):
+    """The value at a dotted path of a record (``labs.alt``); ``None`` where a part is missing,
+    the record itself for the empty path."""
+    for part in path.split(".") if path else ():
+        if not isinstance(data, Mapping):
             return None
         data = data.get(part)
     return data

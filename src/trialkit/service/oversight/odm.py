@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trialkit.protocol import Protocol
-from trialkit.protocol.forms import Form, Forms, Item, Range
+from trialkit.protocol.forms import Form, Forms, Item, Range, value_at
 
 __all__ = [
     "EVENTS",
@@ -136,20 +136,12 @@ def _item_def_oid(form: Form, group: GroupDef, sub: str) -> str:
     return _item_oid(form, sub)
 
 
-def _get(data: Any, path: str) -> Any:
-    for part in path.split(".") if path else ():
-        if not isinstance(data, dict):
-            return None
-        data = data.get(part)
-    return data
-
-
 def record_groups(
     form: Form, data: dict[str, Any]
 ) -> Iterator[tuple[str, str | None, dict[str, Any]]]:
     """(item group OID, repeat key, {item OID: value}) of one record, by the form's groups."""
     for group in form_groups(form):
-        value = _get(data, group.path)
+        value = value_at(data, group.path)
         if group.kind == "top":
             yield group.oid, None, _values(form, group, data)
         elif group.kind == "lab" and isinstance(value, dict):
@@ -169,7 +161,7 @@ def record_groups(
 def _values(form: Form, group: GroupDef, data: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for sub, _ in group.items:
-        value = data.get(sub) if group.kind == "lab" else _get(data, sub)
+        value = data.get(sub) if group.kind == "lab" else value_at(data, sub)
         if value is not None and not isinstance(value, dict | list):
             out[_item_def_oid(form, group, sub)] = value
     return out

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from fastapi import Query
 from fastapi.responses import HTMLResponse
 
-from trialkit.protocol.forms import Form, Forms, Item, Section
+from trialkit.protocol.forms import Form, Forms, Item, Section, value_at
 from trialkit.protocol.records import check_value
 from trialkit.protocol.rules import Activation, Undecided, compile_rule
 from trialkit.service.platform.pages.labels import N_
@@ -189,7 +189,7 @@ def _entries(
             indices = _rows_of(values, name)
             if len(indices) < MAX_ROWS:
                 indices.append(max(indices, default=-1) + 1)  # room for one more
-            held = _get(record, name)
+            held = value_at(record, name)
             instances = held if isinstance(held, list) else []
             rows = []
             for n, i in enumerate(indices):
@@ -536,19 +536,11 @@ def keyed_ids(
             for row in (baseline or {}).get(path.rsplit(".", 1)[-1]) or []
             if isinstance(row, Mapping) and row.get("id") is not None
         ]
-        held = _get(dict(data or {}), path)
+        held = value_at(dict(data or {}), path)
         if isinstance(held, Mapping):
             ids += [str(k) for k in held if str(k) not in ids]
         keys[path] = ids
     return keys
-
-
-def _get(data: Any, path: str) -> Any:
-    for part in path.split("."):
-        if not isinstance(data, Mapping):
-            return None
-        data = data.get(part)
-    return data
 
 
 # --- one input checked as it is filled -----------------------------------------------------
