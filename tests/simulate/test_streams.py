@@ -92,3 +92,12 @@ def test_ziggurat_tables_are_numpys_to_rounding() -> None:
     np.testing.assert_allclose(w, numpy_tables.we_double, rtol=1e-13)
     np.testing.assert_allclose(f, numpy_tables.fe_double, rtol=1e-13)
     assert numpy_tables.ziggurat_exp_r == ZIGGURAT_R
+
+
+def test_a_result_names_the_streams_it_drew(sor: Protocol) -> None:
+    from trialkit.simulate.engine import simulate
+    from trialkit.simulate.streams import STREAMS
+
+    got = simulate(scenario_from_protocol(sor), 50, 1).to_dict()
+    assert got["random_streams"] == STREAMS
+    assert "xoroshiro128+" in STREAMS

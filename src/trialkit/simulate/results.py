@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from trialkit.simulate.streams import STREAMS
+
 __all__ = [
     "HR_BIN",
     "TIME_BIN",
@@ -196,6 +198,7 @@ class SimulationResult:
             "mean_events": self.mean_events,
             "trials_without_hr": self.trials_without_hr,
             "backend": self.backend,
+            "random_streams": STREAMS,
             "elapsed_seconds": self.elapsed_seconds,
             "scenario": self.scenario,
             # HRs beyond exp(+-8) (monotone likelihoods: 0 or infinity) sit at these bounds

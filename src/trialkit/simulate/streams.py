@@ -33,6 +33,7 @@ from trialkit.simulate.scenario import Scenario
 
 __all__ = [
     "SPLITMIX",
+    "STREAMS",
     "ZIGGURAT_R",
     "batch_seed",
     "splitmix64",
@@ -40,6 +41,9 @@ __all__ = [
     "ziggurat_tables",
 ]
 
+#: which random streams a run drew (``random_streams`` in ``trialkit simulate --json``): the
+#: same seed gives the same trials only under the same streams
+STREAMS = "xoroshiro128+ per trial from SeedSequence batch seeds, ziggurat exponentials (2026-12)"
 #: splitmix64's increment and two multipliers (Steele, Lea and Flood 2014)
 SPLITMIX = (
     np.uint64(0x9E3779B97F4A7C15),
