@@ -129,10 +129,17 @@ def _column_of(record: CasebookRecord, columns: list[GridColumn], form: FormDefi
 
 
 def patient_grid(
-    *, session: Session, actor: Principal, patient_id: int, today: dt.date | None = None
+    *,
+    session: Session,
+    actor: Principal,
+    patient_id: int,
+    today: dt.date | None = None,
+    schedule: visits.ScheduleView | None = None,
 ) -> PatientGrid:
     """The patient's visits by the trial's forms, each cell's status, in a fixed number of
-    statements however many visits, forms and records she has.
+    statements however many visits, forms and records she has. ``schedule``: her visits
+    (:func:`~trialkit.service.capture.visits.patient_visits` for this actor and ``today``)
+    where the caller has them already.
 
     A cell with records: open queries (any not closed), else locked or frozen (a lock or
     freeze covering the trial, site, patient or record), else signed (a valid signature
@@ -147,8 +154,9 @@ def patient_grid(
     forms = [f for f in (protocol.forms.forms if protocol.forms else ()) if f.used != "screening"]
     columns: list[GridColumn] = []
     problem = None
-    schedule = None
-    if state.randomised:
+    if not state.randomised:
+        schedule = None
+    elif schedule is None:
         try:
             schedule = visits.patient_visits(
                 session=session, actor=actor, patient_id=patient.id, today=today

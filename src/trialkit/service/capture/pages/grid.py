@@ -14,6 +14,7 @@ from trialkit.service.capture import grid as grid_service
 from trialkit.service.capture import history as history_service
 from trialkit.service.capture.pages.clinical import trial_forms
 from trialkit.service.capture.pages.wording import Wording
+from trialkit.service.capture.visits import ScheduleView
 from trialkit.service.platform.pages.deps import DbSession, Id, PagesDep, Today, Viewer, ViewerDep
 from trialkit.service.screening import patients
 
@@ -21,12 +22,21 @@ router = APIRouter()
 
 
 def grid_or_none(
-    session: Session, viewer: Viewer, patient_id: int, today: dt.date
+    session: Session,
+    viewer: Viewer,
+    patient_id: int,
+    today: dt.date,
+    schedule: ScheduleView | None = None,
 ) -> grid_service.PatientGrid | None:
-    """The grid for the patient page; ``None`` for a role without clinical data."""
+    """The grid for the patient page; ``None`` for a role without clinical data.
+    ``schedule``: the patient's visits where the page has them already."""
     try:
         return grid_service.patient_grid(
-            session=session, actor=viewer.principal, patient_id=patient_id, today=today
+            session=session,
+            actor=viewer.principal,
+            patient_id=patient_id,
+            today=today,
+            schedule=schedule,
         )
     except PermissionDenied:
         return None

@@ -32,9 +32,8 @@ from trialkit.service.platform.pages.form_pages import (
     record_to_page,
 )
 from trialkit.service.platform.pages.labels import N_
-from trialkit.service.platform.views import RandomisationView
+from trialkit.service.platform.views import PatientView, RandomisationView
 from trialkit.service.randomisation.pages.randomise import randomisation_or_none
-from trialkit.service.screening import patients
 
 __all__ = ["VISIT_STATUS", "Clinical", "QueryLink", "clinical_summary"]
 
@@ -116,11 +115,12 @@ def _query_links(
 def clinical_summary(
     session: Session,
     viewer: Viewer,
-    patient_id: int,
+    patient: PatientView,
     today: dt.date,
     gettext: Callable[[str], str] = str,
 ) -> Clinical | None:
     """``gettext`` translates the field labels of the queries."""
+    patient_id = patient.id
     actor = viewer.principal
     randomised = randomisation_or_none(session, viewer, patient_id)
     if randomised is None:
@@ -144,7 +144,7 @@ def clinical_summary(
     pfs = _section(
         problems, "pfs", lambda: patient_pfs(session=session, actor=actor, patient_id=patient_id)
     )
-    trial_id = patients.get_patient(session=session, actor=actor, patient_id=patient_id).trial_id
+    trial_id = patient.trial_id
     listed = [
         q
         for q in queries.list_patient_queries(session=session, actor=actor, patient_id=patient_id)

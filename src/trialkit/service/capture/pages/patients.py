@@ -242,6 +242,7 @@ def patient_page(
     forms = entered_forms(definitions)
     labels = {f.name: f.label for f in forms}
     wording = Wording(pages, definitions)
+    clinical = clinical_summary(session, viewer, patient, today, pages._)
     return pages.response(
         "patients/patient.html",
         viewer=viewer,
@@ -263,9 +264,11 @@ def patient_page(
         errors={},
         values={},
         editable=viewer.has(Role.INVESTIGATOR) and site.recruiting,
-        clinical=clinical_summary(session, viewer, patient_id, today, pages._),
+        clinical=clinical,
         signoff=signoff_or_none(session, viewer, patient_id),
-        grid=grid_or_none(session, viewer, patient_id, today),
+        grid=grid_or_none(
+            session, viewer, patient_id, today, clinical.schedule if clinical else None
+        ),
         may_record=viewer.has(Role.INVESTIGATOR),
         summary=wording.summary,
         item_label=wording.item_label,
