@@ -124,7 +124,9 @@ def _uniform(s0: Any, s1: Any) -> tuple[float, Any, Any]:  # pragma: no cover - 
 
 
 @register_jitable
-def _exponential(s0: Any, s1: Any, zk: Any, zw: Any, zf: Any) -> tuple[float, Any, Any]:
+def _exponential(
+    s0: Any, s1: Any, zk: Any, zw: Any, zf: Any
+) -> tuple[float, Any, Any]:  # pragma: no cover - compiled
     """A unit exponential by the ziggurat and the advanced state.
 
     The tables ``zk, zw, zf`` are :func:`trialkit.simulate.streams.ziggurat_tables`; the
@@ -135,7 +137,7 @@ def _exponential(s0: Any, s1: Any, zk: Any, zw: Any, zf: Any) -> tuple[float, An
     take one word, a multiplication and one comparison; the rest are decided by the
     density (or, in layer 0, drawn from the tail beyond ``r``). Against ``-log1p(-u)``
     this made the CPU kernel with its own draws twice as fast (measured).
-    """  # pragma: no cover - compiled
+    """
     while True:
         bits, s0, s1 = _step(s0, s1)
         bits = bits >> uint32(3)
