@@ -143,6 +143,31 @@ def test_a_kit_after_the_end_of_treatment_needs_a_documented_override(
     assert given.override_reason == "treatment restarted by Dr X"
 
 
+@pytest.mark.parametrize(
+    ("form", "data"),
+    [
+        (Form.DEATH, {"date": "2008-03-20", "cause": "other"}),
+        (Form.END_OF_STUDY, {"date": "2008-03-20", "reason": "lost_to_follow_up"}),
+        (Form.END_OF_TREATMENT, {"date": "2008-03-20", "reason": "adverse_event"}),
+    ],
+)
+def test_no_cycle_falls_due_once_treatment_ended(
+    session: Session, ward: Ward, form: Form, data: dict[str, str]
+) -> None:
+    # the pharmacy's "due this week" list reads due_on: a dead patient is never due
+    patient = _patient(session, ward)
+    on_treatment = dispensing_check(
+        session=session, actor=ward.pharmacist, patient_id=patient.id, cycle=None, on_date=DUE
+    )
+    assert on_treatment.due_on == DUE
+    _record(session, ward, patient, form, data)
+    ended = dispensing_check(
+        session=session, actor=ward.pharmacist, patient_id=patient.id, cycle=None, on_date=DUE
+    )
+    assert (ended.due_on, ended.earliest, ended.allowed) == (None, None, False)
+    assert ended.refusal
+
+
 def test_a_cycle_is_refused_before_its_window_and_given_within_it(
     session: Session, ward: Ward
 ) -> None:

@@ -120,7 +120,10 @@ def _check(
     last_cycle, last_on = last if last is not None else (0, None)
     due_on = earliest = None
     drug = protocol.study_drug
-    if drug is not None and last_on is not None:
+    # no cycle falls due once treatment ended (dead, withdrawn, off study, in follow-up): the
+    # pharmacy lists the patient apart; a restart (follow-up) is dispensed with a reason
+    on_treatment = state.status not in _NEVER and state.status != PatientStatus.FOLLOW_UP
+    if drug is not None and last_on is not None and on_treatment:
         due_on = last_on + dt.timedelta(days=drug.cycle_days)
         earliest = due_on - dt.timedelta(days=drug.window_days)
 
