@@ -117,10 +117,10 @@ def _consistent(fields: dict[str, object], issues: list[DataIssue]) -> PatientOu
 #: per role, the SDTM variables that hold its date, in order of preference (a form that
 #: declares none of them: its first date item)
 _ROLE_DATE: dict[FormRole, tuple[str, ...]] = {
-    "death": ("DM.DTHDTC", "DD.DDDTC", "DS.DSSTDTC"),
-    "last_known_alive": ("SS.SSDTC", "SV.SVSTDTC"),
-    "end_of_study": ("DS.DSSTDTC",),
-    "new_therapy": ("CM.CMSTDTC",),
+    "death": ("DM.DTHDTC", "DD.DDDTC", "DS.DSSTDTC"),  # the death role's form
+    "last_known_alive": ("SS.SSDTC", "SV.SVSTDTC"),  # the last contact role's form
+    "end_of_study": ("DS.DSSTDTC",),  # the end of study role's form
+    "new_therapy": ("CM.CMSTDTC",),  # the new therapy role's form
 }
 
 
