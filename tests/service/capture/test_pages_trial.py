@@ -296,8 +296,10 @@ def test_soft_check_queries_are_shown_next_to_their_fields_and_at_the_top(
     assert "Adverse event AE-1 saved." in patient
     assert '<p class="notice warn" role="status">Adverse event AE-1 saved. Its checks' in patient
     assert "3 of them on the record just saved." in patient
-    link = f'href="{url}?key=AE-1#f-grade">Adverse event AE-1 · NCI-CTCAE grade</a>'
+    # an edit check's message names the record and the item: it is the link, said once
+    link = f'href="{url}?key=AE-1#f-grade">Adverse event AE-1: NCI-CTCAE grade is required'
     assert link in patient
+    assert "Adverse event AE-1 · NCI-CTCAE grade</a>: Adverse event AE-1" not in patient
     assert f'href="{url}?key=AE-1#f-relationship">' in patient
     # next to the record in the records table
     records = patient[patient.index('id="records"') :]
@@ -307,10 +309,8 @@ def test_soft_check_queries_are_shown_next_to_their_fields_and_at_the_top(
     top = form.index('id="query-summary"')
     assert top < form.index(f'<form method="post" action="{url}"')
     # the edit check's message names the item by its label, never its internal name
-    assert (
-        'href="#f-grade">NCI-CTCAE grade</a>: Adverse event AE-1: NCI-CTCAE grade is required'
-        in form
-    )
+    assert 'href="#f-grade">Adverse event AE-1: NCI-CTCAE grade is required' in form
+    assert "NCI-CTCAE grade</a>: Adverse event AE-1" not in form
     grade = re.search(r'<div class="field queried">.*?<select id="f-grade"[^>]*>', form, re.S)
     assert grade
     assert 'id="f-grade-query"' in grade.group(0)
