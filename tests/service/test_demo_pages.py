@@ -200,3 +200,23 @@ def test_no_page_shows_a_person_raw_codes_internal_names_or_plurals_in_brackets(
             if found:
                 problems.append(f"{user} {url}: {', '.join(found[:12])}")
     assert problems == [], "\n".join(problems)
+
+
+ENDED = ("after death", "after withdrawal", "after the end of study", "no further cycle is due")
+"""The dispensing check's refusals for a patient whose treatment has ended."""
+
+
+def test_the_pharmacy_lists_as_due_only_patients_still_on_treatment(
+    demo_web: tuple[TestClient, dict[str, str], int],
+) -> None:
+    # a patient who died or ended treatment has no cycle due: she is folded with the others
+    client, tokens, _ = demo_web
+    client.cookies.set(COOKIE_NAME, tokens["pharmacist"])
+    page = client.get("/pharmacy").text
+    start = page.index('id="dispense-')
+    end = page.index('id="inventory-', start)
+    folded = page.find("<details", start, end)
+    due_now = page[start : end if folded < 0 else folded]
+    assert not [words for words in ENDED if words in due_now]
+    ended = [words for words in ENDED if words in page[start:end]]
+    assert ended, "the small demo has a patient at Milano whose treatment ended"
