@@ -9,11 +9,10 @@ import pytest
 from scipy import stats
 
 from trialkit.protocol import Protocol
-from trialkit.simulate.backends.numba import kernel_statistics
+from trialkit.simulate.backends.numba import drawn_statistics, kernel_statistics
 from trialkit.simulate.generate import block_patterns
 from trialkit.simulate.scenario import scenario_from_protocol
 from trialkit.simulate.streams import ZIGGURAT_R, stream_draws, ziggurat_tables
-from trialkit.simulate.trial import batch_statistics
 
 SCENARIOS: dict[str, dict[str, Any]] = {
     "sor": {},
@@ -32,9 +31,9 @@ SCENARIOS: dict[str, dict[str, Any]] = {
 def test_the_kernel_draws_the_host_streams_values(sor: Protocol, case: str) -> None:
     # the kernel's draws in registers and numpy's lane by lane: the same statistics, bit for bit
     scenario = scenario_from_protocol(sor, **SCENARIOS[case])
-    own = batch_statistics(scenario, 11, 3, 600)
+    own = drawn_statistics(scenario, 11, 3, 600)
     host = kernel_statistics(scenario, stream_draws(scenario, 11, 3, 600))
-    for a, b in zip(own, host.arrays(), strict=True):
+    for a, b in zip(own.arrays(), host.arrays(), strict=True):
         np.testing.assert_array_equal(a, b)
 
 

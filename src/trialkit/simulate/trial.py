@@ -47,13 +47,12 @@ from numpy.typing import NDArray
 
 from trialkit.simulate.generate import RawDraws, block_patterns
 from trialkit.simulate.scenario import Scenario
-from trialkit.simulate.streams import SPLITMIX, ZIGGURAT_R, batch_seed, ziggurat_tables
+from trialkit.simulate.streams import SPLITMIX, ZIGGURAT_R, ziggurat_tables
 
 __all__ = [
     "SPLITMIX",
     "DrawArrays",
     "ModelArrays",
-    "batch_statistics",
     "cpu_batch",
     "cpu_batch_drawn",
     "draw_arrays",
@@ -563,7 +562,8 @@ def cpu_batch_drawn(base: Any, n: int, model: Any, out: Any) -> None:  # pragma:
     """Every trial of a logical batch, each drawing its own stream in the kernel.
 
     Trial ``r`` starts ``xoroshiro128+`` at words ``2r + 1``, ``2r + 2`` of splitmix64
-    seeded with ``base`` (the batch's :func:`batch_seed`): the CUDA kernel's seeding
+    seeded with ``base`` (the batch's :func:`~trialkit.simulate.streams.batch_seed`): the
+    CUDA kernel's seeding
     (:func:`thread_state`), so both targets simulate the same trials. The draws never
     leave the registers: no arrays to fill and read back (the whole trial about 20%
     faster than numpy's draws and the kernel on them, measured on SOR).
@@ -576,16 +576,6 @@ def cpu_batch_drawn(base: Any, n: int, model: Any, out: Any) -> None:  # pragma:
         s0 = splitmix_word(base, k + uint64(1))
         s1 = splitmix_word(base, k + uint64(2))
         simulate_trial(r, False, s0, s1, draws, model, scratch, out)
-
-
-def batch_statistics(scenario: Scenario, seed: int, index: int, size: int) -> tuple[Any, ...]:
-    """The compiled kernel on logical batch ``index``, drawing in the kernel: six outputs."""
-    shape = (size, len(scenario.look_events))
-    outs: list[Any] = [np.empty(shape) for _ in range(6)]
-    outs[1] = np.empty(shape, dtype=np.int64)
-    kernel: Any = cpu_batch_drawn  # a numba dispatcher: its arguments are typed when it compiles
-    kernel(np.uint64(batch_seed(seed, index)), scenario.n, model_arrays(scenario), tuple(outs))
-    return tuple(outs)
 
 
 _ZIGGURAT = ziggurat_tables()  # the host stream's tables: the same draws

@@ -20,21 +20,37 @@ from trialkit.simulate.backends._host import HostBackend
 from trialkit.simulate.generate import RawDraws
 from trialkit.simulate.looks import LookStatistics
 from trialkit.simulate.scenario import Scenario
-from trialkit.simulate.streams import stream_draws
-from trialkit.simulate.trial import batch_statistics, cpu_batch, draw_arrays, model_arrays
+from trialkit.simulate.streams import batch_seed, stream_draws
+from trialkit.simulate.trial import cpu_batch, cpu_batch_drawn, draw_arrays, model_arrays
 
-__all__ = ["BACKEND", "NumbaBackend", "kernel_statistics"]
+__all__ = ["BACKEND", "NumbaBackend", "drawn_statistics", "kernel_statistics"]
+
+# numba dispatchers: their arguments are typed when they compile (untyped for mypy)
+_HOST_DRAWS: Any = cpu_batch
+_OWN_DRAWS: Any = cpu_batch_drawn
+
+
+def _outputs(scenario: Scenario, trials: int) -> LookStatistics:
+    """The kernel's six output arrays for ``trials`` trials, uninitialised."""
+    shape = (trials, len(scenario.look_events))
+    return LookStatistics(
+        np.empty(shape), np.empty(shape, dtype=np.int64), np.empty(shape), np.empty(shape),
+        np.empty(shape), np.empty(shape),
+    )  # fmt: skip
 
 
 def kernel_statistics(scenario: Scenario, raw: RawDraws) -> LookStatistics:
     """The compiled kernel on the host draws ``raw``: every trial's statistics at every look."""
-    trials = raw.pfs.shape[0]
-    shape = (trials, len(scenario.look_events))
-    outs: list[Any] = [np.empty(shape) for _ in range(6)]
-    outs[1] = np.empty(shape, dtype=np.int64)
-    kernel: Any = cpu_batch  # a numba dispatcher: its arguments are typed when it compiles
-    kernel(draw_arrays(raw), model_arrays(scenario), tuple(outs))
-    return LookStatistics(*outs)
+    out = _outputs(scenario, raw.pfs.shape[0])
+    _HOST_DRAWS(draw_arrays(raw), model_arrays(scenario), out.arrays())
+    return out
+
+
+def drawn_statistics(scenario: Scenario, seed: int, index: int, size: int) -> LookStatistics:
+    """The compiled kernel on logical batch ``index``, each trial drawing in the kernel."""
+    out = _outputs(scenario, size)
+    _OWN_DRAWS(np.uint64(batch_seed(seed, index)), scenario.n, model_arrays(scenario), out.arrays())
+    return out
 
 
 class NumbaBackend(HostBackend):
@@ -48,7 +64,7 @@ class NumbaBackend(HostBackend):
         """Logical batch ``index``: its trials drawn in the kernel (or on the host, the same)."""
         if host_draws:
             return kernel_statistics(scenario, stream_draws(scenario, seed, index, size))
-        return LookStatistics(*batch_statistics(scenario, seed, index, size))
+        return drawn_statistics(scenario, seed, index, size)
 
 
 BACKEND = NumbaBackend()
