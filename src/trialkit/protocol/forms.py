@@ -447,13 +447,17 @@ class Forms(_Frozen):
         raise KeyError(name)
 
     def path_of(self, form: str, *variables: str) -> str | None:
-        """Where form ``form`` keeps the first of ``variables`` it declares (``DM.DTHDTC``),
-        else its first date item: the item's path in a record, ``None`` without either.
-        Items in repeating groups are rows of their own, not the record's, and never count."""
-        return self._paths[(form, variables)]
+        """Where form ``form`` keeps the first of ``variables`` it declares (``DD.DDORRES``):
+        the item's path in a record, ``None`` if it declares none. Items in repeating groups
+        are rows of their own, not the record's, and never count."""
+        return self._paths[(form, variables, False)]
+
+    def date_path_of(self, form: str, *variables: str) -> str | None:
+        """:meth:`path_of`, else the form's first date item (the date of what it records)."""
+        return self._paths[(form, variables, True)]
 
     @cached_property
-    def _paths(self) -> Mapping[tuple[str, tuple[str, ...]], str | None]:
+    def _paths(self) -> Mapping[tuple[str, tuple[str, ...], bool], str | None]:
         return _PathCache(self)
 
     def label_of(self, name: str) -> str:
@@ -490,25 +494,24 @@ def record_items(form: Form) -> Iterator[tuple[str, Item]]:
         yield path, item
 
 
-class _PathCache(dict[tuple[str, tuple[str, ...]], str | None]):
-    """:meth:`Forms.path_of`'s answers, each found once (a form's items walked on a miss)."""
+class _PathCache(dict[tuple[str, tuple[str, ...], bool], str | None]):
+    """:meth:`Forms.path_of`'s and :meth:`Forms.date_path_of`'s answers, each found once (a
+    form's items walked on a miss)."""
 
     def __init__(self, forms: Forms) -> None:
         super().__init__()
         self._forms = forms
 
-    def __missing__(self, key: tuple[str, tuple[str, ...]]) -> str | None:
-        name, variables = key
+    def __missing__(self, key: tuple[str, tuple[str, ...], bool]) -> str | None:
+        name, variables, dated = key
         try:
             form = self._forms.form(name)
         except KeyError:
             self[key] = None
             return None
         single = list(record_items(form))
-        found = next(
-            (p for v in variables for p, i in single if i.sdtm == v),
-            next((p for p, i in single if i.type == "date"), None),
-        )
+        first_date = next((p for p, i in single if i.type == "date"), None) if dated else None
+        found = next((p for v in variables for p, i in single if i.sdtm == v), first_date)
         self[key] = found
         return found
 

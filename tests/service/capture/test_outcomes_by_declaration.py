@@ -98,8 +98,10 @@ def test_status_dates_by_their_declared_names_whatever_the_items_are_called(
     assert forms.path_of(death, "DM.DTHDTC") == "died_on"
     assert _role_dates(forms, [record], "death") == [dt.date(2009, 4, 2)]
     assert _role_value(forms, [record], "death", "DD.DDORRES") == "progression"
-    # a form that declares none of the variables: its first date item
-    assert forms.path_of(death, "XX.NOPE") == "died_on"
+    # a form that declares none of the variables: no item, or for a date its first date item
+    assert forms.path_of(death, "XX.NOPE") is None
+    assert forms.date_path_of(death, "XX.NOPE") == "died_on"
+    assert forms.date_path_of(death, "DD.DDORRES") == "cause"
     assert forms.path_of("no_such_form", "DM.DTHDTC") is None
     therapy = str(forms.role("new_therapy"))
     later = CaptureRecord(form=therapy, data={"start_date": "2009-06-01"})

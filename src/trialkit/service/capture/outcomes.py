@@ -128,7 +128,7 @@ def _role_dates(forms: Forms | None, records: list[CaptureRecord], role: FormRol
     """The dates the records of the form playing ``role`` hold, by the item declared for it
     (:data:`_ROLE_DATE`), whatever the item is called."""
     form = None if forms is None else forms.role(role)
-    path = None if forms is None or form is None else forms.path_of(form, *_ROLE_DATE[role])
+    path = None if forms is None or form is None else forms.date_path_of(form, *_ROLE_DATE[role])
     if path is None:
         return []
     days = (_day(value_at(r.data, path)) for r in records if r.form == form)
@@ -143,8 +143,7 @@ def _role_value(
     record = next((r for r in records if r.form == form), None)
     if forms is None or form is None or record is None:
         return None
-    form_def = forms.form(form)
-    path = next((p for p, i in form_def.walk() if i.sdtm == variable), None)
+    path = forms.path_of(form, variable)
     return None if path is None else value_at(record.data, path)
 
 
