@@ -203,7 +203,7 @@ def _exposure(
     study = forms.role("study_drug")
     exposures = [f for f in forms.forms if f.sdtm_domain == "EX"]
     for form in (f for f in exposures if study is None or f.name == study):
-        records_end = any(i.sdtm == "EX.EXENDTC" for _, i in form.walk())
+        records_end = forms.path_of(form.name, "EX.EXENDTC") is not None
         for record in (r for r in records if r.form == form.name):
             row = declared(forms, form, record.data, "EX")
             start, end = _day(row.get("EXSTDTC")), _day(row.get("EXENDTC"))
