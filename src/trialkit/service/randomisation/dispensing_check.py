@@ -120,10 +120,9 @@ def _check(
     last_cycle, last_on = last if last is not None else (0, None)
     due_on = earliest = None
     drug = protocol.study_drug
-    # no cycle falls due once treatment ended (dead, withdrawn, off study, in follow-up): the
-    # pharmacy lists the patient apart; a restart (follow-up) is dispensed with a reason
-    on_treatment = state.status not in _NEVER and state.status != PatientStatus.FOLLOW_UP
-    if drug is not None and last_on is not None and on_treatment:
+    # a cycle falls due only on treatment (not once dead, withdrawn, off study or in follow-up):
+    # the pharmacy lists the others apart; a restart (follow-up) is dispensed with a reason
+    if drug is not None and last_on is not None and state.status == PatientStatus.ON_TREATMENT:
         due_on = last_on + dt.timedelta(days=drug.cycle_days)
         earliest = due_on - dt.timedelta(days=drug.window_days)
 
