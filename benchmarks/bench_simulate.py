@@ -150,11 +150,17 @@ _CUTS = [
 
 
 def _stopped_kernels() -> list[tuple[str, Any]]:
-    """The CPU batch loop of the full kernel (its own draws), then stopped before each part."""
-    import trialkit.simulate.trial as trial
+    """The CPU kernel (its own draws; the object code a run loads), then stopped before each part.
 
-    source = Path(trial.__file__).read_text(encoding="utf-8").replace("cache=True", "cache=False")
-    kernels: list[tuple[str, Any]] = [("whole kernel", trial.cpu_batch_drawn)]
+    The stopped copies are compiled here by ``numba.cfunc``, as the run's kernel is once.
+    """
+    from numba import cfunc
+
+    import trialkit.simulate.trial as trial
+    from trialkit.simulate import native
+
+    source = Path(trial.__file__).read_text(encoding="utf-8")
+    kernels: list[tuple[str, Any]] = [("whole kernel", native.kernel())]
     folder = Path(tempfile.mkdtemp(prefix="bench_simulate_"))
     for k, (part, line, stub) in enumerate(_CUTS):
         if line not in source:
@@ -167,7 +173,8 @@ def _stopped_kernels() -> list[tuple[str, Any]]:
         assert spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        kernels.append((f"without {part}", module.cpu_batch_drawn))
+        compiled = cfunc(module.NATIVE_SIGNATURE, error_model="numpy")(module.native_batch)
+        kernels.append((f"without {part}", native.NativeKernel(compiled, compiled.address)))
     return kernels
 
 
@@ -210,21 +217,22 @@ def _draws_alone() -> Any:
 def profile(scenario: Scenario, trials: int, seed: int) -> None:
     """Per-trial cost of each part (one thread, best of several repeats)."""
     from trialkit.simulate.generate import block_patterns
+    from trialkit.simulate.model import flat_model, model_arrays
     from trialkit.simulate.streams import batch_seed
-    from trialkit.simulate.trial import model_arrays
 
     size = 4096
     batches = max(1, trials // size)
-    bases = [np.uint64(batch_seed(seed, i)) for i in range(batches)]
+    bases = [batch_seed(seed, i) for i in range(batches)]
     shape = (size, len(scenario.look_events))
     model = model_arrays(scenario)
+    flat = flat_model(scenario)
     n = scenario.n
     blocks = -(-n // block_patterns(*scenario.allocation_ratio).shape[1])
 
-    def outs() -> tuple[Any, ...]:
+    def outs() -> LookStatistics:
         out: list[Any] = [np.empty(shape) for _ in range(6)]
         out[1] = np.empty(shape, np.int64)
-        return tuple(out)
+        return LookStatistics(*out)
 
     def best(run: Any, repeats: int = 5) -> float:  # this thread's CPU time: others' load aside
         times = []
@@ -236,19 +244,18 @@ def profile(scenario: Scenario, trials: int, seed: int) -> None:
 
     sums = np.empty(size)
     drawer = _draws_alone()
-    drawer(bases[0], n, blocks, model, sums)  # compile
-    floor = best(lambda: [drawer(b, n, blocks, model, sums) for b in bases])
+    drawer(np.uint64(bases[0]), n, blocks, model, sums)  # compile
+    floor = best(lambda: [drawer(np.uint64(b), n, blocks, model, sums) for b in bases])
     numpy_floor = best(
         lambda: [draw(scenario, batch_generator(seed, i), size) for i in range(batches)]
     )
     kernels = _stopped_kernels()
     costs = []
     for name, kernel in kernels:
-        kernel(bases[0], n, model, outs())  # compile (or load)
-        costs.append((name, best(lambda k=kernel: [k(b, n, model, outs()) for b in bases])))
-    out = outs()
-    kernels[0][1](bases[0], n, model, out)
-    stats = LookStatistics(*out)
+        kernel(bases[0], flat, outs())
+        costs.append((name, best(lambda k=kernel: [k(b, flat, outs()) for b in bases])))
+    stats = outs()
+    kernels[0][1](bases[0], flat, stats)
     total = Tally(looks=shape[1])
 
     def tally() -> None:  # as the engine: one Tally per task of 4 batches, merged into the run's

@@ -2,9 +2,9 @@
 
 One source for every compiled backend. The functions here are plain Python registered with
 :func:`numba.extending.register_jitable`, so numba compiles them into whichever target calls
-them: :func:`cpu_batch_drawn` (``numba.njit``, one trial after another, each drawing its
-own stream, the scratch arrays allocated once per batch), :func:`cpu_batch` (the same on
-draws read from host arrays) and the CUDA kernel of :mod:`trialkit.simulate.backends.cuda`
+them: :func:`native_batch` (``numba.cfunc``, one trial after another, each drawing its
+own stream, on buffers its caller allocates), :func:`cpu_batch` (``numba.njit``, on draws
+read from host arrays) and the CUDA kernel of :mod:`trialkit.simulate.backends.cuda`
 (``numba.cuda.jit``, one thread per trial, the scratch arrays in local memory). The trial
 body allocates nothing: its caller passes every array.
 
@@ -38,25 +38,21 @@ Blackman D. and Vigna S. (2021). Scrambled linear pseudorandom number generators
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 from numba import njit, uint32, uint64
+from numba.np.numpy_support import carray
 from numba.extending import register_jitable
-from numpy.typing import NDArray
 
-from trialkit.simulate.generate import RawDraws, block_patterns
-from trialkit.simulate.scenario import Scenario
-from trialkit.simulate.streams import SPLITMIX, ZIGGURAT_R, ziggurat_tables
+from trialkit.simulate import model as flat
+from trialkit.simulate.streams import SPLITMIX, ZIGGURAT_R
 
 __all__ = [
+    "NATIVE_SIGNATURE",
     "SPLITMIX",
-    "DrawArrays",
-    "ModelArrays",
     "cpu_batch",
-    "cpu_batch_drawn",
-    "draw_arrays",
-    "model_arrays",
+    "native_batch",
     "simulate_trial",
     "splitmix_word",
     "thread_state",
@@ -557,108 +553,73 @@ def cpu_batch(draws: Any, model: Any, out: Any) -> None:  # pragma: no cover - c
         simulate_trial(r, True, uint64(0), uint64(0), draws, model, scratch, out)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def cpu_batch_drawn(base: Any, n: int, model: Any, out: Any) -> None:  # pragma: no cover
-    """Every trial of a logical batch, each drawing its own stream in the kernel.
+_F8 = "CPointer(float64)"
+_I8 = "CPointer(int64)"
+#: the C signature of :func:`native_batch`: ``void (uint64 base, int64 trials, int64 *ints,
+#: double *floats, uint64 *zig_k, uint8 *patterns, double *float_scratch, int64
+#: *int_scratch, double *time, int64 *events, double *o, double *e, double *v, double *beta)``
+NATIVE_SIGNATURE = (
+    f"void(uint64, int64, {_I8}, {_F8}, CPointer(uint64), CPointer(uint8), {_F8}, {_I8}, "
+    f"{_F8}, {_I8}, {_F8}, {_F8}, {_F8}, {_F8})"
+)
+
+
+def native_batch(
+    base: Any, trials: Any, ints: Any, floats: Any, zig_k: Any, patterns: Any,
+    float_scratch: Any, int_scratch: Any,
+    time: Any, events: Any, o: Any, e: Any, v: Any, beta: Any,
+) -> None:  # fmt: skip  # pragma: no cover - compiled
+    """Every trial of a logical batch, each drawing its own stream: a C function of buffers.
 
     Trial ``r`` starts ``xoroshiro128+`` at words ``2r + 1``, ``2r + 2`` of splitmix64
     seeded with ``base`` (the batch's :func:`~trialkit.simulate.streams.batch_seed`): the
-    CUDA kernel's seeding
-    (:func:`thread_state`), so both targets simulate the same trials. The draws never
-    leave the registers: no arrays to fill and read back (the whole trial about 20%
-    faster than numpy's draws and the kernel on them, measured on SOR).
+    CUDA kernel's seeding (:func:`thread_state`), so both targets simulate the same
+    trials. The draws never leave the registers: no arrays to fill and read back (the
+    whole trial about 20% faster than numpy's draws and the kernel on them, measured on SOR).
+
+    Compiled by ``numba.cfunc`` (:data:`NATIVE_SIGNATURE`) in :mod:`trialkit.simulate.native`,
+    which keeps its object code so that a run loads it without importing numba. The
+    buffers are those of :func:`trialkit.simulate.model.flat_model` and
+    :func:`~trialkit.simulate.model.flat_scratch`; the outputs ``(trials, looks)`` arrays.
     """
-    scratch = _scratch(n, model[13].size)
-    dummy = np.zeros((1, 1))
-    draws = (dummy, np.zeros((1, 1), np.int64), dummy, dummy, dummy)
-    for r in range(out[0].shape[0]):
+    head = carray(ints, (flat.FLAT_HEADER,))
+    n = head[flat.PATIENTS]
+    nl = head[flat.LOOKS]
+    na = head[flat.ACCRUAL_PIECES]
+    npc = head[flat.PFS_PIECES]
+    layers = flat.ZIGGURAT_LAYERS
+    fl = carray(floats, (2 + 3 * na + 5 * npc + 2 * layers,))
+    a1 = 2 + na  # the ends of the accrual starts, knots and rates; then of the PFS pieces
+    a2 = a1 + na
+    a3 = a2 + na
+    p1 = a3 + npc
+    p2 = p1 + npc
+    p3 = p2 + npc
+    p4 = p3 + npc
+    p5 = p4 + npc
+    model = (
+        head[flat.RANDOM_ENTRY] != 0, head[flat.SIMPLE] != 0, fl[0],
+        carray(patterns, (head[flat.PATTERN_ROWS], head[flat.PATTERN_COLUMNS])), fl[1],
+        fl[2:a1], fl[a1:a2], fl[a2:a3], fl[a3:p1], fl[p1:p2], fl[p2:p3], fl[p3:p4], fl[p4:p5],
+        carray(ints, (flat.FLAT_HEADER + nl,))[flat.FLAT_HEADER:], head[flat.EFRON] != 0,
+        carray(zig_k, (layers,)), fl[p5:p5 + layers], fl[p5 + layers:p5 + 2 * layers],
+    )  # fmt: skip
+    sf = carray(float_scratch, (8 * n + nl,))
+    si = carray(int_scratch, (4 * n + 1,))
+    scratch = (
+        sf[0:n], sf[n:2 * n], si[0:n], sf[2 * n:3 * n], sf[3 * n:4 * n], si[n:2 * n],
+        si[2 * n:3 * n], si[3 * n:4 * n + 1], sf[8 * n:8 * n + nl],
+        sf[4 * n:5 * n], sf[5 * n:6 * n], sf[6 * n:7 * n], sf[7 * n:8 * n],
+    )  # fmt: skip
+    shape = (trials, nl)
+    out = (
+        carray(time, shape), carray(events, shape), carray(o, shape), carray(e, shape),
+        carray(v, shape), carray(beta, shape),
+    )  # fmt: skip
+    fd = carray(float_scratch, (1, 1))  # the host draws, unread
+    draws = (fd, carray(int_scratch, (1, 1)), fd, fd, fd)
+    for r in range(trials):
         k = uint64(2 * r)
         s0 = splitmix_word(base, k + uint64(1))
         s1 = splitmix_word(base, k + uint64(2))
         simulate_trial(r, False, s0, s1, draws, model, scratch, out)
-
-
-_ZIGGURAT = ziggurat_tables()  # the host stream's tables: the same draws
-
-
-class ModelArrays(NamedTuple):
-    """The scenario as :func:`simulate_trial` reads it, and the ziggurat's tables."""
-
-    random_entry: bool
-    simple: bool
-    share: float
-    patterns: NDArray[np.bool_]
-    drop_hazard: float
-    acc_starts: NDArray[np.float64]
-    acc_knots: NDArray[np.float64]
-    acc_rates: NDArray[np.float64]
-    pfs_starts: NDArray[np.float64]
-    knots_c: NDArray[np.float64]
-    h_c: NDArray[np.float64]
-    knots_t: NDArray[np.float64]
-    h_t: NDArray[np.float64]
-    looks: NDArray[np.int64]
-    efron: bool
-    zig_k: NDArray[np.uint64]
-    zig_w: NDArray[np.float64]
-    zig_f: NDArray[np.float64]
-
-
-class DrawArrays(NamedTuple):
-    """Host draws as :func:`simulate_trial` reads them (an unused kind: a ``(1, 1)`` dummy)."""
-
-    spacings: NDArray[np.float64]
-    allocation: NDArray[np.int64]
-    uniforms: NDArray[np.float64]
-    pfs_unit: NDArray[np.float64]
-    drop_unit: NDArray[np.float64]
-
-
-def _knots(starts: NDArray[np.float64], slopes: NDArray[np.float64]) -> NDArray[np.float64]:
-    knots: NDArray[np.float64] = np.concatenate(([0.0], np.cumsum(slopes[:-1] * np.diff(starts))))
-    return knots
-
-
-def model_arrays(scenario: Scenario) -> ModelArrays:
-    """The kernel's view of ``scenario``."""
-    a, b = scenario.allocation_ratio
-    acc_starts = np.asarray(scenario.accrual_starts, dtype=np.float64)
-    acc_rates = np.asarray(scenario.accrual_rates, dtype=np.float64)
-    pfs_starts = np.asarray((0.0, *scenario.pfs_breaks), dtype=np.float64)
-    h_c = np.asarray(scenario.hazards_control, dtype=np.float64)
-    h_t = np.asarray(scenario.hazards_treatment, dtype=np.float64)
-    return ModelArrays(
-        random_entry=scenario.entry == "random",
-        simple=scenario.allocation == "simple",
-        share=a / (a + b),
-        patterns=block_patterns(a, b),
-        drop_hazard=float(scenario.dropout_hazard),
-        acc_starts=acc_starts,
-        acc_knots=_knots(acc_starts, acc_rates),
-        acc_rates=acc_rates,
-        pfs_starts=pfs_starts,
-        knots_c=_knots(pfs_starts, h_c),
-        h_c=h_c,
-        knots_t=_knots(pfs_starts, h_t),
-        h_t=h_t,
-        looks=np.asarray(scenario.look_events, dtype=np.int64),
-        efron=scenario.ties == "efron",
-        zig_k=_ZIGGURAT[0],
-        zig_w=_ZIGGURAT[1],
-        zig_f=_ZIGGURAT[2],
-    )
-
-
-def draw_arrays(raw: RawDraws | None) -> DrawArrays:
-    """The host draws of ``raw`` (None: the kernel draws its own; every array a dummy)."""
-    dummy = np.zeros((1, 1))
-    if raw is None:
-        return DrawArrays(dummy, np.zeros((1, 1), np.int64), dummy, dummy, dummy)
-    simple = raw.allocation.dtype.kind == "f"
-    return DrawArrays(
-        spacings=dummy if raw.spacings is None else np.ascontiguousarray(raw.spacings),
-        allocation=np.zeros((1, 1), np.int64) if simple else np.asarray(raw.allocation, np.int64),
-        uniforms=np.asarray(raw.allocation, np.float64) if simple else dummy,
-        pfs_unit=np.ascontiguousarray(raw.pfs),
-        drop_unit=dummy if raw.dropout is None else np.ascontiguousarray(raw.dropout),
-    )

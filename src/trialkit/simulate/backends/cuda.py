@@ -48,10 +48,11 @@ from numpy.typing import NDArray
 from trialkit.errors import DesignInputError
 from trialkit.simulate.generate import RawDraws
 from trialkit.simulate.looks import Batches, LookStatistics
+from trialkit.simulate.model import draw_arrays, model_arrays
 from trialkit.simulate.results import HR_BIN, HR_BINS, HR_LIMIT, TIME_BIN, TIME_BINS, Tally
 from trialkit.simulate.scenario import Scenario
 from trialkit.simulate.streams import batch_seed, splitmix64, stream_draws
-from trialkit.simulate.trial import draw_arrays, model_arrays, simulate_trial, thread_state
+from trialkit.simulate.trial import simulate_trial, thread_state
 
 __all__ = [
     "BACKEND",
@@ -153,7 +154,7 @@ def make_kernel(
     ``n`` and ``n_looks`` size the thread's local arrays (compile-time constants);
     ``random_entry``, ``simple`` and ``host`` are constants too, so the compiler drops the
     draws a scenario never takes. ``host`` selects host-supplied draws (the arrays of
-    :class:`~trialkit.simulate.trial.DrawArrays`) instead of the thread's own
+    :class:`~trialkit.simulate.model.DrawArrays`) instead of the thread's own
     ``xoroshiro128+`` stream, seeded in the thread from ``seeds`` (one per logical batch
     of the launch) and ``starts`` (their first rows). The body is
     :func:`trialkit.simulate.trial.simulate_trial`, the CPU's.

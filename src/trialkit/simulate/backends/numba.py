@@ -1,13 +1,14 @@
 """``numba`` (the default): the per-trial kernel compiled for the CPU, batches in threads.
 
 Each trial draws its own ``xoroshiro128+`` stream inside the kernel, seeded as the CUDA
-kernel seeds its threads (:func:`trialkit.simulate.trial.cpu_batch_drawn`), so the CPU and
+kernel seeds its threads (:func:`trialkit.simulate.trial.native_batch`, loaded as object
+code by :mod:`trialkit.simulate.native` without importing numba), so the CPU and
 the GPU simulate the same trials for a seed; the numpy reference reads the same values from
 host arrays (:func:`trialkit.simulate.streams.stream_draws`) and agrees to rounding (about
 1e-12). ``host_draws`` runs the kernel on those host arrays instead: the same statistics,
 bit for bit, by the path the tests hold to the reference. The compiled kernels are cached
-on disk (``cache=True``) and release the GIL, so a run loads them in milliseconds and the
-engine's worker threads run batches in parallel.
+on disk and release the GIL, so a run loads them in milliseconds and the engine's worker
+threads run batches in parallel.
 """
 
 from __future__ import annotations
@@ -16,18 +17,22 @@ from typing import Any
 
 import numpy as np
 
+from trialkit.simulate import native
 from trialkit.simulate.backends._host import HostBackend
 from trialkit.simulate.generate import RawDraws
 from trialkit.simulate.looks import LookStatistics
+from trialkit.simulate.model import draw_arrays, flat_model, model_arrays
 from trialkit.simulate.scenario import Scenario
 from trialkit.simulate.streams import batch_seed, stream_draws
-from trialkit.simulate.trial import cpu_batch, cpu_batch_drawn, draw_arrays, model_arrays
 
 __all__ = ["BACKEND", "NumbaBackend", "drawn_statistics", "kernel_statistics"]
 
-# numba dispatchers: their arguments are typed when they compile (untyped for mypy)
-_HOST_DRAWS: Any = cpu_batch
-_OWN_DRAWS: Any = cpu_batch_drawn
+
+def _host_kernel() -> Any:
+    """The kernel on host draws, a numba dispatcher: numba is imported only when it runs."""
+    from trialkit.simulate.trial import cpu_batch
+
+    return cpu_batch
 
 
 def _outputs(scenario: Scenario, trials: int) -> LookStatistics:
@@ -42,14 +47,14 @@ def _outputs(scenario: Scenario, trials: int) -> LookStatistics:
 def kernel_statistics(scenario: Scenario, raw: RawDraws) -> LookStatistics:
     """The compiled kernel on the host draws ``raw``: every trial's statistics at every look."""
     out = _outputs(scenario, raw.pfs.shape[0])
-    _HOST_DRAWS(draw_arrays(raw), model_arrays(scenario), out.arrays())
+    _host_kernel()(draw_arrays(raw), model_arrays(scenario), out.arrays())
     return out
 
 
 def drawn_statistics(scenario: Scenario, seed: int, index: int, size: int) -> LookStatistics:
     """The compiled kernel on logical batch ``index``, each trial drawing in the kernel."""
     out = _outputs(scenario, size)
-    _OWN_DRAWS(np.uint64(batch_seed(seed, index)), scenario.n, model_arrays(scenario), out.arrays())
+    native.kernel()(batch_seed(seed, index), flat_model(scenario), out)
     return out
 
 
