@@ -13,8 +13,8 @@ medians 7.9 and 12.2 months, analysis at the 120th event, one-sided log-rank at 
 trialkit also fits the Cox HR per trial). Three comparisons, all from the same run:
 
 * **whole process**: the wall time of the command a user types, ``trialkit simulate
-  --protocol sor --trials N --json`` (start-up, imports, the numba kernel loaded from its
-  cache, filled by one untimed run first, the run, the JSON), against the wall time of
+  --protocol sor --trials N --json`` (start-up, imports, the kernel's object code loaded
+  from its cache, filled by one untimed run first, the run, the JSON), against the wall time of
   ``Rscript`` running rpact's ``getSimulationSurvival`` for ``--rpact-trials`` (R's
   start-up and ``library(rpact)`` included); beside it the trials per CPU second (user +
   system) of both processes, which others' jobs on a shared machine depress much less than
@@ -115,7 +115,7 @@ def _timed_process(trials: int, seed: int, entry: str) -> tuple[float, float, di
 
 
 def startup(seed: int, runs: int) -> None:
-    """``trialkit simulate --trials 1000 --json`` (the kernel in numba's cache), ``runs`` times."""
+    """``trialkit simulate --trials 1000 --json`` (the kernel cached), ``runs`` times."""
     walls, cpus = [], []
     for _ in range(runs):
         wall, cpu, _ = _timed_process(1000, seed, "random")
@@ -385,7 +385,7 @@ def main() -> None:
     process: dict[str, float] = {}
     process_cpu: dict[str, float] = {}
     if not args.skip_process and backend == "numba":
-        for entry in entries:  # once untimed: the kernels compiled into numba's cache
+        for entry in entries:  # once untimed: the kernel compiled into its cache
             _timed_process(1, args.seed, entry)
         if args.startup_runs > 0:
             startup(args.seed, args.startup_runs)
@@ -401,6 +401,11 @@ def main() -> None:
                 f"{out['mean_analysis_time']:.3f}"
             )
     rates: dict[tuple[str, int], float] = {}
+    if backend == "numba":
+        from trialkit.simulate import native
+
+        status = native.status()
+        print(f"CPU kernel: {status.path} ({status.detail})")
     for entry in entries:
         scenario = scenario_from_protocol(protocol, entry=entry)
         simulate(scenario, 4096, args.seed, workers=1, backend=backend)  # load or compile

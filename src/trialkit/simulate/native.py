@@ -217,7 +217,7 @@ def _resolve(symbols: Iterable[str]) -> list[str]:
 
     try:
         process = ctypes.CDLL(None)  # dlopen(NULL): the symbols the process has loaded
-    except OSError:
+    except (OSError, TypeError):  # Windows has no such handle
         return ["(this platform has no process symbol table)"]
     missing = []
     for symbol in symbols:

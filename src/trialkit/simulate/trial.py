@@ -42,8 +42,8 @@ from typing import Any
 
 import numpy as np
 from numba import njit, uint32, uint64
-from numba.np.numpy_support import carray
 from numba.extending import register_jitable
+from numba.np.numpy_support import carray
 
 from trialkit.simulate import model as flat
 from trialkit.simulate.streams import SPLITMIX, ZIGGURAT_R
