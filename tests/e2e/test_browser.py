@@ -260,7 +260,10 @@ def test_the_trial_in_a_browser(browser: Any, server: str, artefacts: Path) -> N
     # her cycle 2 is not due this week: she is among the other patients, folded below
     page.locator(f"details:has(#patient-{patient_id}) > summary").click()
     assert row.get_by_label("Cycle for IT01-E2E").input_value() == "2"
-    # randomised today: cycle 2 is not due, so the page says why and asks for a documented reason
+    # randomised today: cycle 2 is not due; dispensing it early is folded away, and unfolded
+    # it says why and asks for a documented reason
+    assert not row.locator(f"#refusal-{patient_id}").is_visible()
+    row.get_by_text("Dispense early, with a documented reason").click()
     assert "cycle 2 is not due" in row.locator(f"#refusal-{patient_id}").inner_text()
     row.get_by_label("Reason to override the refusal (documented, audited)").fill(
         "travels abroad for five weeks"

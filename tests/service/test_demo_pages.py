@@ -220,3 +220,10 @@ def test_the_pharmacy_lists_as_due_only_patients_still_on_treatment(
     assert not [words for words in ENDED if words in due_now]
     ended = [words for words in ENDED if words in page[start:end]]
     assert ended, "the small demo has a patient at Milano whose treatment ended"
+    # a restart after the end of treatment is rare and the investigator's decision: its
+    # documented override is folded away, the reason no cycle is due a plain line
+    restart = page.index("no further cycle is due", start, end)
+    row = page[page.rindex("<tr", start, restart) : page.index("</tr>", restart)]
+    assert "<summary>Dispense on a restart, with a documented reason</summary>" in row
+    assert "notice warn" not in row
+    assert row.index("no further cycle is due") < row.index("<details><summary>Dispense on")

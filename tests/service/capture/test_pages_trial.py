@@ -661,11 +661,19 @@ def test_the_pharmacist_dispenses_a_later_cycle(as_user: AsUser, trial: Trial) -
     assert word.status_code == 422
     assert "whole number" in word.text
 
-    # randomised today: cycle 2 is not due; the page says why, next to the override reason
-    assert f'id="refusal-{trial.treated}"' in page.text
+    # randomised today: cycle 2 is not due; the page says why, next to the override reason,
+    # folded under an early dispensing (the usual case, not an alarm)
+    row = page.text[page.text.index(f'id="patient-{trial.treated}"') :]
+    row = row[: row.index("</tr>")]
+    assert "<summary>Dispense early, with a documented reason</summary>" in row
+    assert f'<p class="hint" id="refusal-{trial.treated}">' in row
+    assert "notice warn" not in row
     early = browser.post("/pharmacy/dispensings", {"patient_id": str(trial.treated), "cycle": "2"})
     assert early.status_code == 422
     assert "cycle 2 is not due" in error_at(early.text, f"f-override-{trial.treated}")
+    # the refused form comes back unfolded, the refusal a warning beside the error
+    row = early.text[early.text.index(f'id="patient-{trial.treated}"') :]
+    assert f'<p class="notice warn" id="refusal-{trial.treated}">' in row[: row.index("</tr>")]
     done = browser.post(
         "/pharmacy/dispensings",
         {"patient_id": str(trial.treated), "cycle": "2", "override_reason": "travels for 5 weeks"},

@@ -164,7 +164,7 @@ def test_no_cycle_falls_due_once_treatment_ended(
     ended = dispensing_check(
         session=session, actor=ward.pharmacist, patient_id=patient.id, cycle=None, on_date=DUE
     )
-    assert (ended.due_on, ended.earliest, ended.allowed) == (None, None, False)
+    assert (ended.due_on, ended.earliest, ended.allowed, ended.early) == (None, None, False, False)
     assert ended.refusal
 
 
@@ -188,11 +188,12 @@ def test_a_cycle_is_refused_before_its_window_and_given_within_it(
     check = dispensing_check(
         session=session, actor=ward.pharmacist, patient_id=patient.id, cycle=None, on_date=opens
     )
-    assert (check.next_cycle, check.due_on, check.allowed, check.overridable) == (
+    assert (check.next_cycle, check.due_on, check.allowed, check.overridable, check.early) == (
         3,
         opens + dt.timedelta(days=28),
         False,
         True,
+        True,  # refused only for being early: the pharmacy folds the early dispensing away
     )
 
 

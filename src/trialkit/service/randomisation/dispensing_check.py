@@ -48,6 +48,7 @@ class DispensingCheck:
     refusal: str | None
     overridable: bool
     state: PatientState
+    early: bool = False  # refused only because the cycle's window has not opened yet
 
     @property
     def allowed(self) -> bool:
@@ -69,6 +70,7 @@ class DispensingCheckView(BaseModel):
     allowed: bool
     refusal: str | None
     overridable: bool
+    early: bool = False
 
 
 def _last_dispensing(session: Session, patient_id: int) -> tuple[int, dt.date] | None:
@@ -126,7 +128,9 @@ def _check(
         due_on = last_on + dt.timedelta(days=drug.cycle_days)
         earliest = due_on - dt.timedelta(days=drug.window_days)
 
-    def result(refusal: str | None, overridable: bool = False) -> DispensingCheck:
+    def result(
+        refusal: str | None, overridable: bool = False, early: bool = False
+    ) -> DispensingCheck:
         return DispensingCheck(
             cycle=cycle,
             next_cycle=last_cycle + 1,
@@ -136,6 +140,7 @@ def _check(
             refusal=refusal,
             overridable=overridable,
             state=state,
+            early=early,
         )
 
     if state.status in _NEVER:
@@ -169,6 +174,7 @@ def _check(
             f"dispensed from {earliest.isoformat()} ({drug.cycle_days}-day cycles, "
             f"{drug.window_days} days early at most)",
             overridable=True,
+            early=True,
         )
     return result(None)
 
@@ -238,4 +244,5 @@ def view(patient_id: int, found: DispensingCheck) -> DispensingCheckView:
         allowed=found.allowed,
         refusal=found.refusal,
         overridable=found.overridable,
+        early=found.early,
     )
