@@ -113,3 +113,31 @@ def test_the_cache_key_follows_the_sources_and_numba_s_setting(
     assert path.parent == tmp_path / "trialkit"
     monkeypatch.setattr(native, "_SOURCES", ("trial.py", "model.py", "streams.py"))
     assert native.cache_file() != path  # another source set: another key
+
+
+def test_the_kernel_refuses_buffers_of_another_type(sor: Protocol) -> None:
+    # it reads raw memory: a wrong dtype or a strided view would be read as garbage
+    from trialkit.simulate.looks import LookStatistics
+    from trialkit.simulate.model import flat_model
+
+    model = flat_model(scenario_from_protocol(sor))
+    run = native.kernel()
+
+    def outputs(dtype: str = "float64") -> list[np.ndarray]:
+        return [np.empty((4, 1), dtype), np.empty((4, 1), np.int64)] + [
+            np.empty((4, 1)) for _ in range(4)
+        ]
+
+    with pytest.raises(ValueError, match="float64"):
+        run(1, model, LookStatistics(*outputs("float32")))
+    strided = outputs()
+    strided[2] = np.empty((4, 2))[:, :1]
+    with pytest.raises(ValueError, match="C-contiguous"):
+        run(1, model, LookStatistics(*strided))
+    short = outputs()
+    short[5] = np.empty((3, 1))
+    with pytest.raises(ValueError, match="one shape"):
+        run(1, model, LookStatistics(*short))
+    good = outputs()
+    run(1, model, LookStatistics(*good))
+    assert np.isfinite(good[0]).all()

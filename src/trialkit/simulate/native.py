@@ -27,6 +27,9 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
 from trialkit.simulate.looks import LookStatistics
 from trialkit.simulate.model import PATIENTS, FlatModel, flat_scratch
 
@@ -61,6 +64,12 @@ define void @NRT_MemInfo_call_dtor(ptr %mi) {
 """
 _SHIMMED = frozenset({"numba_gil_ensure", "numba_gil_release", "NRT_MemInfo_call_dtor"})
 
+#: the dtype of each buffer of :data:`trialkit.simulate.trial.NATIVE_SIGNATURE`, in order
+_DTYPES = tuple(
+    np.dtype(t)
+    for t in ("int64", "float64", "uint64", "uint8", "float64", "int64", "float64", "int64")
+    + ("float64",) * 4
+)
 _POINTER = ctypes.c_void_p
 _PROTOTYPE = ctypes.CFUNCTYPE(None, ctypes.c_uint64, ctypes.c_int64, *([_POINTER] * 12))
 
@@ -89,10 +98,12 @@ class NativeKernel:
         """Trials ``0 .. len(out.time) - 1`` of the logical batch seeded ``base``."""
         time_, events, o, e, v, beta = out.arrays()
         fs, is_ = flat_scratch(int(model.ints[PATIENTS]), time_.shape[1])
-        buffers = (*model, fs, is_, time_, events, o, e, v, beta)
-        for array in buffers:  # the C function reads them as flat buffers of their dtype
-            if not array.flags.c_contiguous:
-                raise ValueError("the native kernel takes C-contiguous arrays only")
+        buffers: tuple[NDArray[Any], ...] = (*model, fs, is_, time_, events, o, e, v, beta)
+        for array, dtype in zip(buffers, _DTYPES, strict=True):  # read as raw C buffers
+            if array.dtype != dtype or not array.flags.c_contiguous:
+                raise ValueError(f"the native kernel takes C-contiguous {dtype} arrays only")
+        if any(a.shape != time_.shape for a in (events, o, e, v, beta)):
+            raise ValueError("the native kernel's six outputs must have one shape")
         self._function(ctypes.c_uint64(base), time_.shape[0], *(a.ctypes.data for a in buffers))
 
 
