@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from trialkit.simulate.generate import RawDraws, block_patterns
 from trialkit.simulate.scenario import Scenario
-from trialkit.simulate.streams import ziggurat_tables
+from trialkit.simulate.streams import ZIGGURAT_TABLES
 
 __all__ = [
     "FLAT_HEADER",
@@ -34,10 +34,15 @@ __all__ = [
     RANDOM_ENTRY, SIMPLE, EFRON, PATIENTS, LOOKS, PATTERN_ROWS, PATTERN_COLUMNS,
     ACCRUAL_PIECES, PFS_PIECES, FLAT_HEADER,
 ) = range(10)  # fmt: skip
-#: each ziggurat table's length (:func:`trialkit.simulate.streams.ziggurat_tables`)
+#: each ziggurat table's length (:data:`trialkit.simulate.streams.ZIGGURAT_TABLES`)
 ZIGGURAT_LAYERS = 256
-
-_ZIGGURAT = ziggurat_tables()  # the host stream's tables: the same draws
+#: the native kernel's float scratch per patient: entry, follow-up, calendar and sorted
+#: times, the tie groups' four risk-set columns (then one time per look)
+SCRATCH_FLOATS = 8
+#: its integer scratch per patient: status, sorted flags, bucket numbers, then the
+#: selection's ``n + 1`` and the sort's ``2n + 1`` bucket counts (``6n + 2`` in all;
+#: :func:`trialkit.simulate.trial.native_batch` slices both buffers)
+SCRATCH_INTS = 6
 
 
 class ModelArrays(NamedTuple):
@@ -119,9 +124,9 @@ def model_arrays(scenario: Scenario) -> ModelArrays:
         h_t=h_t,
         looks=np.asarray(scenario.look_events, dtype=np.int64),
         efron=scenario.ties == "efron",
-        zig_k=_ZIGGURAT[0],
-        zig_w=_ZIGGURAT[1],
-        zig_f=_ZIGGURAT[2],
+        zig_k=ZIGGURAT_TABLES[0],
+        zig_w=ZIGGURAT_TABLES[1],
+        zig_f=ZIGGURAT_TABLES[2],
     )
 
 
@@ -150,8 +155,8 @@ def flat_model(scenario: Scenario) -> FlatModel:
 
 
 def flat_scratch(n: int, looks: int) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
-    """The native kernel's scratch for ``n`` patients: ``8n + looks`` floats, ``4n + 1`` ints."""
-    return np.zeros(8 * n + looks), np.zeros(4 * n + 1, np.int64)
+    """The native kernel's two scratch buffers for ``n`` patients (sizes: the constants above)."""
+    return np.zeros(SCRATCH_FLOATS * n + looks), np.zeros(SCRATCH_INTS * n + 2, np.int64)
 
 
 def draw_arrays(raw: RawDraws | None) -> DrawArrays:

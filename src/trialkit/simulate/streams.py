@@ -35,6 +35,7 @@ __all__ = [
     "SPLITMIX",
     "STREAMS",
     "ZIGGURAT_R",
+    "ZIGGURAT_TABLES",
     "batch_seed",
     "splitmix64",
     "stream_draws",
@@ -106,7 +107,9 @@ def ziggurat_tables() -> tuple[NDArray[np.uint64], NDArray[np.float64], NDArray[
     return k, w, f
 
 
-_ZK, _ZW, _ZF = ziggurat_tables()
+#: :func:`ziggurat_tables`, computed once: the host stream's and the kernels' tables
+ZIGGURAT_TABLES = ziggurat_tables()
+_ZK, _ZW, _ZF = ZIGGURAT_TABLES
 
 
 def _rotl(x: NDArray[np.uint64], k: int) -> NDArray[np.uint64]:

@@ -13,6 +13,7 @@ threads run batches in parallel.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,7 @@ from trialkit.simulate import native
 from trialkit.simulate.backends._host import HostBackend
 from trialkit.simulate.generate import RawDraws
 from trialkit.simulate.looks import LookStatistics
-from trialkit.simulate.model import draw_arrays, flat_model, model_arrays
+from trialkit.simulate.model import FlatModel, draw_arrays, flat_model, model_arrays
 from trialkit.simulate.scenario import Scenario
 from trialkit.simulate.streams import batch_seed, stream_draws
 
@@ -51,10 +52,22 @@ def kernel_statistics(scenario: Scenario, raw: RawDraws) -> LookStatistics:
     return out
 
 
+@lru_cache(maxsize=8)
+def _flat_model(scenario: Scenario) -> FlatModel:
+    """:func:`~trialkit.simulate.model.flat_model`, built once per scenario, not per batch.
+
+    Its buffers are made read-only: the cached model is shared by every batch and thread.
+    """
+    model = flat_model(scenario)
+    for array in model:
+        array.flags.writeable = False
+    return model
+
+
 def drawn_statistics(scenario: Scenario, seed: int, index: int, size: int) -> LookStatistics:
     """The compiled kernel on logical batch ``index``, each trial drawing in the kernel."""
     out = _outputs(scenario, size)
-    native.kernel()(batch_seed(seed, index), flat_model(scenario), out)
+    native.kernel()(batch_seed(seed, index), _flat_model(scenario), out)
     return out
 
 
