@@ -142,7 +142,7 @@ _CUTS = [
     ("log-rank walk", "o, e, v, groups = _logrank_walk(ys, fs, m, m1, g_n0, g_n1, g_d0, g_d1)",
      "o, e, v, groups = ys[0], float(fs[m // 2]), float(m1), 0"),
     ("sort of the follow-up times",
-     "m, m1 = _sorted_follow_up(entry, obs, status, cal, tau, sort_counts, bucket, ys, fs)",
+     "m, m1 = _sorted_follow_up(entry, obs, status, cal, tau, counts, bucket, ys, fs)",
      "m, m1 = n, int(status[0])"),
     ("analysis cut", "_bucket_select(cal, finite, hi, looks, counts, bucket, ys, taus)",
      "for k in range(looks.size):\n        taus[k] = cal[k]"),

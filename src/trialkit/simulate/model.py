@@ -39,10 +39,10 @@ ZIGGURAT_LAYERS = 256
 #: the native kernel's float scratch per patient: entry, follow-up, calendar and sorted
 #: times, the tie groups' four risk-set columns (then one time per look)
 SCRATCH_FLOATS = 8
-#: its integer scratch per patient: status, sorted flags, bucket numbers, then the
-#: selection's ``n + 1`` and the sort's ``2n + 1`` bucket counts (``6n + 2`` in all;
-#: :func:`trialkit.simulate.trial.native_batch` slices both buffers)
-SCRATCH_INTS = 6
+#: its integer scratch per patient: status, sorted flags, bucket numbers, and the ``n + 1``
+#: bucket counts (``4n + 1`` in all; :func:`trialkit.simulate.trial.native_batch` slices
+#: both buffers)
+SCRATCH_INTS = 4
 
 
 class ModelArrays(NamedTuple):
@@ -156,7 +156,7 @@ def flat_model(scenario: Scenario) -> FlatModel:
 
 def flat_scratch(n: int, looks: int) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     """The native kernel's two scratch buffers for ``n`` patients (sizes: the constants above)."""
-    return np.zeros(SCRATCH_FLOATS * n + looks), np.zeros(SCRATCH_INTS * n + 2, np.int64)
+    return np.zeros(SCRATCH_FLOATS * n + looks), np.zeros(SCRATCH_INTS * n + 1, np.int64)
 
 
 def draw_arrays(raw: RawDraws | None) -> DrawArrays:

@@ -136,8 +136,8 @@ def _count_in(hist: Any, spans: Any, slot: int, x: float) -> None:  # pragma: no
 
 
 def index_dtype(n: int) -> type[np.signedinteger[Any]]:
-    """Narrowest signed integer that holds ``0..2n + 1`` (bucket numbers, counts, risk sets)."""
-    return np.int16 if 2 * n + 1 <= np.iinfo(np.int16).max else np.int32
+    """Narrowest signed integer that holds ``0..n + 1`` (bucket numbers, counts, risk sets)."""
+    return np.int16 if n + 1 <= np.iinfo(np.int16).max else np.int32
 
 
 @lru_cache(maxsize=32)
@@ -162,14 +162,12 @@ def make_kernel(
     Per-thread local memory (the ``stack frame`` of ``ptxas -v``; device memory cached in
     L1/L2): entry, follow-up, calendar event and sorted follow-up times (float64: the
     statistics depend on their order and ties), one status byte and one sorted flag byte
-    per patient, bucket numbers, counts (the selection's ``n + 1``, the sort's ``2n + 1``)
-    and per-tie-group risk sets in :func:`index_dtype`: 11,040 bytes for SOR on sm_90.
-    Storing the calendar times (1,760 bytes) rather than recomputing them made the CPU kernel
-    about 10% faster, and the sort's ``2n`` buckets 8-9% (880 bytes more); their effect on a
-    GPU is still to be measured (``benchmarks/device_check.sh``).
+    per patient, bucket numbers, counts and per-tie-group risk sets in
+    :func:`index_dtype`: 10,160 bytes for SOR on sm_90. Storing the calendar times
+    (1,760 bytes) rather than recomputing them made the CPU kernel about 10% faster; its
+    effect on a GPU is still to be measured (``benchmarks/device_check.sh``).
     """
     n1 = n + 1
-    n2 = 2 * n + 1  # the follow-up sort's 2n buckets
     idx = index_dtype(n)
 
     @cuda.jit(**({} if max_registers is None else {"max_registers": max_registers}))
@@ -190,7 +188,6 @@ def make_kernel(
         fs = cuda.local.array(n, np.uint8)
         bucket = cuda.local.array(n, idx)
         counts = cuda.local.array(n1, idx)
-        sort_counts = cuda.local.array(n2, idx)
         taus = cuda.local.array(n_looks, np.float64)
         g_n0 = cuda.local.array(n, idx)
         g_n1 = cuda.local.array(n, idx)
@@ -221,10 +218,7 @@ def make_kernel(
             zig_w,
             zig_f,
         )
-        scratch = (
-            entry, obs, status, cal, ys, fs, bucket, counts, taus, g_n0, g_n1, g_d0, g_d1,
-            sort_counts,
-        )  # fmt: skip
+        scratch = (entry, obs, status, cal, ys, fs, bucket, counts, taus, g_n0, g_n1, g_d0, g_d1)
         out = (out_time, out_events, out_o, out_e, out_v, out_beta)
         simulate_trial(r, host, s0, s1, draws, model, scratch, out)  # fmt: skip
 
