@@ -16,8 +16,10 @@ from trialkit.protocol import Protocol
 from trialkit.simulate import native
 from trialkit.simulate.backends.numba import drawn_statistics, kernel_statistics
 from trialkit.simulate.engine import simulate
+from trialkit.simulate.looks import LookStatistics
+from trialkit.simulate.model import flat_model
 from trialkit.simulate.scenario import scenario_from_protocol
-from trialkit.simulate.streams import stream_draws
+from trialkit.simulate.streams import batch_seed, stream_draws
 
 _CHILD = """
 import json, sys
@@ -78,6 +80,13 @@ def test_the_fallback_compiled_in_process_gives_the_same_statistics(
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(a, c)
     assert native.kernel() is fallback  # loaded once per process
+    # the benchmarks' path: this cfunc emitted and loaded as object code, as a run loads it
+    monkeypatch.undo()
+    emitted = native.object_kernel(fallback._owner)
+    out = LookStatistics(*(np.empty_like(a) for a in loaded.arrays()))
+    emitted(batch_seed(23, 1), flat_model(scenario), out)
+    for a, b in zip(loaded.arrays(), out.arrays(), strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize(
@@ -117,9 +126,6 @@ def test_the_cache_key_follows_the_sources_and_numba_s_setting(
 
 def test_the_kernel_refuses_buffers_of_another_type(sor: Protocol) -> None:
     # it reads raw memory: a wrong dtype or a strided view would be read as garbage
-    from trialkit.simulate.looks import LookStatistics
-    from trialkit.simulate.model import flat_model
-
     model = flat_model(scenario_from_protocol(sor))
     run = native.kernel()
 

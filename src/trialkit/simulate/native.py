@@ -33,7 +33,7 @@ from numpy.typing import NDArray
 from trialkit.simulate.looks import LookStatistics
 from trialkit.simulate.model import PATIENTS, FlatModel, flat_scratch
 
-__all__ = ["NativeKernel", "cache_file", "kernel", "status"]
+__all__ = ["NativeKernel", "cache_file", "kernel", "object_kernel", "status"]
 
 #: the kernel's sources: any change to one makes a new cache file
 _SOURCES = ("trial.py", "model.py", "streams.py", "native.py")
@@ -184,19 +184,37 @@ def _compile() -> tuple[Any, tuple[str, list[str], bytes]]:
     Returns the ``numba.cfunc`` (callable here at its ``address``) and what the cache
     keeps: the symbol's name, the external symbols and the object code for this CPU.
     """
-    import llvmlite.binding as llvm
     from numba import cfunc
 
     from trialkit.simulate import trial
 
     compiled: Any = cfunc(trial.NATIVE_SIGNATURE, error_model="numpy")(trial.native_batch)
+    return compiled, _emit(compiled)
+
+
+def _emit(compiled: Any) -> tuple[str, list[str], bytes]:
+    """The symbol's name, the external symbols and the object code of a ``numba.cfunc``."""
+    import llvmlite.binding as llvm
+
     module = llvm.parse_assembly(compiled.inspect_llvm())  # the optimised, linked module
     module.verify()
     externals = sorted(
         f.name for f in module.functions if f.is_declaration and not f.name.startswith("llvm.")
     )
-    code = _target_machine().emit_object(module)
-    return compiled, (compiled.native_name, externals, code)
+    return compiled.native_name, externals, _target_machine().emit_object(module)
+
+
+def object_kernel(compiled: Any) -> NativeKernel:
+    """A ``numba.cfunc`` of :data:`~trialkit.simulate.trial.NATIVE_SIGNATURE` as a run loads it.
+
+    For benchmarks of variants of the kernel: its object code, emitted and loaded as
+    :func:`kernel` does. numba's own in-process copy of the same function can run about
+    10% faster or slower than this code (measured on SOR), so only this compares.
+    """
+    loaded = _object_kernel(*_emit(compiled))
+    if isinstance(loaded, str):
+        raise RuntimeError(loaded)
+    return loaded
 
 
 def _read(path: Path) -> tuple[str, list[str], bytes] | None:
