@@ -124,6 +124,27 @@ def test_the_cache_key_follows_the_sources_and_numba_s_setting(
     assert native.cache_file() != path  # another source set: another key
 
 
+@pytest.mark.parametrize("beside_the_sources", [True, False])
+def test_a_new_cache_file_removes_the_earlier_versions_beside_the_sources(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, beside_the_sources: bool
+) -> None:
+    # beside the sources an earlier version's file (same machine, other source hash, or the
+    # old one-hash name) is never read again; another machine's, numba's and a shared
+    # folder's files are kept
+    monkeypatch.setattr(native, "__file__", str(tmp_path / "simulate" / "native.py"))
+    folder = tmp_path / "simulate" / "__pycache__" if beside_the_sources else tmp_path / "shared"
+    folder.mkdir(parents=True)
+    earlier = ["native_batch-aaaa-0000.bin", f"native_batch-{'c' * 32}.bin"]
+    kept = ["native_batch-bbbb-0000.bin", "trial.cpu_batch-541.py311.nbi"]
+    for name in earlier + kept:
+        (folder / name).write_bytes(b"old")
+    native._write(folder / "native_batch-aaaa-1111.bin", "f", [], b"code")
+    left = sorted(path.name for path in folder.iterdir())
+    assert left == sorted(
+        ["native_batch-aaaa-1111.bin", *kept, *([] if beside_the_sources else earlier)]
+    )
+
+
 def test_the_kernel_refuses_buffers_of_another_type(sor: Protocol) -> None:
     # it reads raw memory: a wrong dtype or a strided view would be read as garbage
     model = flat_model(scenario_from_protocol(sor))

@@ -13,6 +13,7 @@ compiles in the process runs instead (:func:`status` says which, and why).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import os
@@ -148,20 +149,45 @@ def _cache_dir() -> Path:
 
 
 def cache_file() -> Path:
-    """The cache file of this kernel on this CPU (its name is the key)."""
+    """The cache file of this kernel on this CPU (its name is the key).
+
+    The name is ``native_batch-<environment>-<sources>.bin``: a hash of Python's, numba's and
+    llvmlite's versions and the CPU's name and features, then a hash of the kernel's sources
+    (with the environment), so that :func:`_prune` can tell an earlier version's file apart.
+    """
     import llvmlite
     import llvmlite.binding as llvm
 
-    digest = hashlib.sha256()
-    here = Path(__file__).parent
-    for name in _SOURCES:
-        digest.update((here / name).read_bytes())
     environment = (
         _FORMAT, sys.version_info[:2], sys.platform, version("numba"), llvmlite.__version__,
         llvm.get_process_triple(), llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten(),
     )  # fmt: skip
-    digest.update(repr(environment).encode())
-    return _cache_dir() / f"native_batch-{digest.hexdigest()[:32]}.bin"
+    digest = hashlib.sha256(repr(environment).encode())
+    prefix = digest.hexdigest()[:16]
+    here = Path(__file__).parent
+    for name in _SOURCES:
+        digest.update((here / name).read_bytes())
+    return _cache_dir() / f"native_batch-{prefix}-{digest.hexdigest()[:16]}.bin"
+
+
+def _prune(path: Path) -> None:
+    """Remove the files an earlier version of these sources left beside them for this machine.
+
+    Only in the ``__pycache__`` beside the sources, which no other copy of trialkit shares:
+    there a file of the same environment under another source hash (or in the name format
+    before 2026-12-07 22:00, one hash of 32 digits) is an earlier version's and is never read
+    again. A shared folder (``$NUMBA_CACHE_DIR``, the user's cache) may hold another
+    install's current kernel, so nothing is removed there.
+    """
+    if path.parent != Path(__file__).parent / "__pycache__":
+        return
+    environment = path.name.split("-")[1]
+    for other in path.parent.glob("native_batch-*.bin"):
+        key = other.name.removeprefix("native_batch-").removesuffix(".bin")
+        earlier = key.startswith(f"{environment}-") or "-" not in key
+        if other != path and earlier:
+            with contextlib.suppress(OSError):  # another process's, or read-only: left
+                other.unlink()
 
 
 def _target_machine() -> Any:
@@ -238,6 +264,7 @@ def _write(path: Path, name: str, externals: list[str], code: bytes) -> None:
         os.replace(handle.name, path)
     except OSError:
         return
+    _prune(path)
 
 
 def _resolve(symbols: Iterable[str]) -> list[str]:
