@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -76,6 +77,27 @@ def test_the_console_entry_exits_with_the_commands_code_and_output(tmp_path: Pat
     assert bad.returncode == 2
     assert bad.stdout == ""
     assert bad.stderr.startswith("error: No such option: --jsn")
+
+
+@pytest.mark.parametrize(("preset", "seen"), [(None, "1"), ("3", "3")])
+def test_the_console_entry_runs_openblas_on_one_thread_unless_told(
+    preset: str | None, seen: str
+) -> None:
+    # OpenBLAS reads the variable as numpy loads it: it must be set before the command runs
+    code = (
+        "import atexit, os, sys\n"
+        "from trialkit.cli.main import run\n"
+        "atexit.register(lambda: print(os.environ.get('OPENBLAS_NUM_THREADS'), "
+        "'numpy' in sys.modules))\n"
+        "run()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if preset is not None:
+        env["OPENBLAS_NUM_THREADS"] = preset
+    argv = [sys.executable, "-c", code, "simulate", "--trials", "50", "--json"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == f"{seen} True"
 
 
 def test_an_unknown_command_still_suggests_a_near_one(capsys: pytest.CaptureFixture[str]) -> None:
