@@ -35,8 +35,10 @@ rpact runs before and after trialkit (the machine is shared; its speed drifts) a
 ratios use the mean. ``--backend cuda`` times the CUDA backend in process (one device;
 ``--threads-per-block``, ``--max-registers``: launch shape and register cap); ``--ptxas``
 needs only the CUDA toolkit: the SOR kernels compiled for sm_90 and ``ptxas -v``'s
-registers, stack frame and spills. The load average is printed before and after: on a
-shared machine the figures are depressed. Not a test: tests never assert on wall-clock time.
+registers, stack frame and spills. The load average is printed before and after, and the
+share of CPU time the hypervisor stole (``/proc/stat``) during the whole-process runs and the
+whole benchmark: on a shared machine the figures are depressed. Not a test: tests never
+assert on wall-clock time.
 """
 
 from __future__ import annotations
@@ -355,6 +357,28 @@ def _cuda_setup(args: argparse.Namespace) -> None:
     )
 
 
+def host_steal() -> tuple[int, int] | None:
+    """(stolen, all) CPU ticks of the machine so far (``/proc/stat``), or None off Linux.
+
+    Stolen time is what the hypervisor gave other guests while this machine's vCPUs wanted
+    to run: a run with steal was not on a quiet machine, whatever the load average says.
+    """
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = [int(x) for x in stat.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    return (fields[7], sum(fields)) if len(fields) == 8 else None
+
+
+def steal_share(before: tuple[int, int] | None) -> str:
+    """The share of CPU time stolen by the host since ``before``, as printed."""
+    after = host_steal()
+    if before is None or after is None or after[1] == before[1]:
+        return "not known (no /proc/stat)"
+    return f"{100 * (after[0] - before[0]) / (after[1] - before[1]):.1f}% of CPU time"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--trials", type=int, default=1_000_000)
@@ -381,6 +405,7 @@ def main() -> None:
         _cuda_setup(args)
     protocol = load_protocol("sor")
     print(f"load average before: {os.getloadavg()}")
+    start_steal = host_steal()
     accrual = scenario_from_protocol(protocol).accrual_time
     first = None if args.skip_rpact else run_rpact(args.rpact_trials, args.seed, accrual)
     entries = args.entry.split(",")
@@ -391,6 +416,7 @@ def main() -> None:
             _timed_process(1, args.seed, entry)
         if args.startup_runs > 0:
             startup(args.seed, args.startup_runs)
+        process_steal = host_steal()
         for entry in entries:  # the command a user types, in a fresh process
             wall, cpu, out = _timed_process(args.trials, args.seed, entry)
             process[entry] = args.trials / wall
@@ -402,6 +428,7 @@ def main() -> None:
                 f"{out['logrank_reject_rate']:.4f}, mean analysis time "
                 f"{out['mean_analysis_time']:.3f}"
             )
+        print(f"stolen by the host during the whole-process runs: {steal_share(process_steal)}")
     rates: dict[tuple[str, int], float] = {}
     if backend == "numba":
         from trialkit.simulate import native
@@ -457,6 +484,7 @@ def main() -> None:
                 f"/ rpact's getSimulationSurvival call: {rate / r_call:.1f}x"
             )
     print(f"load average after: {os.getloadavg()}")
+    print(f"stolen by the host during the whole benchmark: {steal_share(start_steal)}")
 
 
 if __name__ == "__main__":
