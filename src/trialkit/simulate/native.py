@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -204,11 +205,14 @@ def _target_machine() -> Any:
     )  # numba's own settings for its CPU target
 
 
+@cache
 def _compile() -> tuple[Any, tuple[str, list[str], bytes]]:
-    """Compile :func:`~trialkit.simulate.trial.native_batch` in this process.
+    """Compile :func:`~trialkit.simulate.trial.native_batch` in this process, once.
 
     Returns the ``numba.cfunc`` (callable here at its ``address``) and what the cache
-    keeps: the symbol's name, the external symbols and the object code for this CPU.
+    keeps: the symbol's name, the external symbols and the object code for this CPU. The
+    sources cannot change under a running process, so a second load (the fallback after a
+    compile whose object code did not link) reuses the first compile: 20-30 s each.
     """
     from numba import cfunc
 
