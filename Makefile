@@ -33,8 +33,11 @@ typecheck: $(STAMP)
 contracts: $(STAMP)
 	$(BIN)/lint-imports
 
+# The suite on every core, in at most 4 worker processes (pytest-xdist); PYTEST_WORKERS=0 runs it in
+# this process alone. Each worker has its own databases and folders.
+PYTEST_WORKERS ?= auto
 pytest: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --maxprocesses 4
 
 # The documentation site (docs/, mkdocs.yml) into site/; --strict fails on a broken link or page.
 docs: $(STAMP)
