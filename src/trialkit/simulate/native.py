@@ -132,13 +132,18 @@ def status() -> Status:
     return _loaded[1]
 
 
+def _beside_sources() -> Path:
+    """The ``__pycache__`` beside the kernel's sources: this copy of trialkit's own folder."""
+    return Path(__file__).parent / "__pycache__"
+
+
 def _cache_dir() -> Path:
     """``$NUMBA_CACHE_DIR/trialkit`` if set (numba's own setting), else numba's choice of a
     ``__pycache__`` beside the sources, or the user's cache folder if that is not writable."""
     configured = os.environ.get("NUMBA_CACHE_DIR")
     if configured:
         return Path(configured) / "trialkit"
-    beside = Path(__file__).parent / "__pycache__"
+    beside = _beside_sources()
     try:
         beside.mkdir(exist_ok=True)
         if os.access(beside, os.W_OK):
@@ -180,7 +185,7 @@ def _prune(path: Path) -> None:
     again. A shared folder (``$NUMBA_CACHE_DIR``, the user's cache) may hold another
     install's current kernel, so nothing is removed there.
     """
-    if path.parent != Path(__file__).parent / "__pycache__":
+    if path.parent != _beside_sources():
         return
     environment = path.name.split("-")[1]
     for other in path.parent.glob("native_batch-*.bin"):
